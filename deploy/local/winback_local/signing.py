@@ -1,0 +1,52 @@
+"""Building signed sample deliveries, as a survey vendor would send them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from winback_ingest.settings import decode_standard_webhooks_secret
+from winback_ingest.signatures import sign
+
+
+def new_secret() -> str:
+    """A fresh Standard Webhooks secret (``whsec_`` + 32 random bytes in base64)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def sample_response(
+    *, nps: int, reasons: list[str], comment: str | None = None, follow_up: bool = False
+) -> dict[str, Any]:
+    """A generic-format survey response with a fresh response id."""
+    return {
+        "response_id": f"demo-{uuid4()}",
+        "survey_id": "demo-survey",
+        "submitted_at": datetime.now(UTC).isoformat(),
+        "customer": {"id": "c-1001", "name": "Dana Whitfield", "email": "dana@example.com",
+                     "phone": "+1 555 0100"},
+        "interaction": {"id": "call-77", "channel": "phone", "agent": "Sam", "team": "Billing"},
+        "scores": [{"kind": "nps", "value": nps}],
+        "reasons": reasons,
+        "comment": comment,
+        "follow_up_requested": follow_up,
+    }
+
+
+def signed_request(secret: str, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """The body and Standard Webhooks headers for ``payload``."""
+    body = json.dumps(payload).encode()
+    msg_id = f"msg_{uuid4().hex}"
+    timestamp = int(time.time())
+    signature = sign(decode_standard_webhooks_secret(secret), msg_id, timestamp, body)
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+    }
+    return body, headers

@@ -1,0 +1,1 @@
+"""winback_ingest"""

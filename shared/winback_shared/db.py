@@ -1,0 +1,25 @@
+"""PostgreSQL connection pools.
+
+Every pool gets ``search_path`` from the URL's query (asyncpg passes unknown query parameters as
+server settings), which is how tests give each test its own schema.
+"""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """Decode jsonb as Python objects so callers never juggle JSON strings."""
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """Open a pool with the project's codecs."""
+    pool = await asyncpg.create_pool(
+        database_url, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+    assert pool is not None
+    return pool

@@ -1,0 +1,1 @@
+"""Event contracts: one module per Kafka topic, past-tense names, a common envelope."""

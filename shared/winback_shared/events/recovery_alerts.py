@@ -1,0 +1,54 @@
+"""Topic ``recovery-alerts``: a recovery case that agents must see now.
+
+``seq`` increases with every change of a case, so a console ignores what it has already seen and
+notices a gap; redelivery of the same alert is harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from winback_shared.events.base import Event
+from winback_shared.survey import Customer, Interaction, Score
+
+
+class CodedReason(BaseModel):
+    """A reason code with the evidence that produced it, so agents can see why."""
+
+    code: str
+    label: str
+    evidence: str
+    method: str
+    confidence: float = 1.0
+
+
+class CaseSummary(BaseModel):
+    """What a console shows for a case, in the alert and in the snapshot alike."""
+
+    case_id: int
+    seq: int
+    status: str
+    priority: int
+    queue: str
+    source: str
+    response_id: str
+    customer: Customer
+    interaction: Interaction
+    scores: list[Score]
+    reasons: list[CodedReason]
+    comment: str | None
+    follow_up_requested: bool
+    submitted_at: datetime | None
+    received_at: datetime
+    opened_at: datetime
+
+
+class RecoveryCaseOpened(Event):
+    """The router opened a case for a response that needs recovery."""
+
+    type: Literal["case.opened"] = "case.opened"
+    version: int = 1
+    case: CaseSummary

@@ -1,0 +1,88 @@
+"""Kafka helpers: the producer and consumer settings every service must agree on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+def reliable_producer(bootstrap_servers: str, *, request_timeout_ms: int = 10_000) -> AIOKafkaProducer:
+    """A producer whose acknowledged writes survive broker restarts and are never duplicated.
+
+    ``enable_idempotence`` implies ``acks="all"`` and keeps one batch in flight per partition, so
+    records with the same key stay in order.
+    """
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=0,
+        request_timeout_ms=request_timeout_ms,
+    )
+
+
+def manual_commit_consumer(
+    bootstrap_servers: str, *topics: str, group_id: str | None, offset_reset: str = "earliest"
+) -> AIOKafkaConsumer:
+    """A consumer that never commits on its own: offsets move only after work is durable."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset=offset_reset,
+        isolation_level="read_committed",
+    )
+
+
+async def ensure_topics(bootstrap_servers: str, topics: dict[str, int]) -> None:
+    """Create missing topics (name → partitions); existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name=name, num_partitions=partitions, replication_factor=1)
+            for name, partitions in topics.items()
+            if name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another service created it first
+            await _wait_for_leaders(admin, [t.name for t in missing])
+    finally:
+        await admin.close()
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """A topic is usable only once each partition has a leader; creation returns before that."""
+    for _ in range(100):
+        described = await admin.describe_topics(names)
+        if all(
+            t.get("error_code", 0) == 0
+            and t["partitions"]
+            and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.05)
+    log.warning("topics created but leaders not yet elected", extra={"fields": {"topics": names}})
+
+
+async def broker_answers(client: AIOKafkaClient, timeout_seconds: float = 2.0) -> bool:
+    """Readiness probe: does a broker answer a metadata request within the timeout?"""
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            metadata = await client.fetch_all_metadata()
+    except (TimeoutError, KafkaError, OSError):
+        return False
+    return bool(metadata.brokers())

@@ -1,0 +1,36 @@
+"""Settings shared by every service, read from the environment.
+
+Settings are built in each service's ``main()``/``create_app()`` and passed down, never read at
+import time, so tests can construct them directly with per-test topics and schemas.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaTopics(BaseSettings):
+    """Topic names; tests override them to get a fresh topic per test."""
+
+    model_config = SettingsConfigDict(env_prefix="WINBACK_TOPIC_", extra="ignore")
+
+    survey_responses: str = "survey-responses"
+    recovery_alerts: str = "recovery-alerts"
+
+
+class CommonSettings(BaseSettings):
+    """Where the infrastructure is. The two unprefixed names are the documented switches."""
+
+    model_config = SettingsConfigDict(env_prefix="WINBACK_", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "WINBACK_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/winback",
+        validation_alias=AliasChoices("DATABASE_URL", "WINBACK_DATABASE_URL"),
+    )
+    topics: KafkaTopics = Field(default_factory=KafkaTopics)
+    log_level: str = "INFO"
