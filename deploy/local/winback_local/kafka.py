@@ -8,6 +8,7 @@ round-trip, never a sleep.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import socket
 import subprocess
@@ -127,6 +128,8 @@ class LocalKafka:
             raise
 
     async def _wait_until_ready(self, timeout_seconds: float) -> None:
+        # Refused connections are expected while the broker boots; don't print each one.
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         deadline = time.monotonic() + timeout_seconds
         while True:
             assert self._process is not None

