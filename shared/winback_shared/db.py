@@ -7,8 +7,13 @@ server settings), which is how tests give each test its own schema.
 from __future__ import annotations
 
 import json
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+"""A connection, bare or borrowed from a pool; service functions accept either."""
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -13,7 +13,9 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 log = logging.getLogger(__name__)
 
 
-def reliable_producer(bootstrap_servers: str, *, request_timeout_ms: int = 10_000) -> AIOKafkaProducer:
+def reliable_producer(
+    bootstrap_servers: str, *, request_timeout_ms: int = 10_000
+) -> AIOKafkaProducer:
     """A producer whose acknowledged writes survive broker restarts and are never duplicated.
 
     ``enable_idempotence`` implies ``acks="all"`` and keeps one batch in flight per partition, so

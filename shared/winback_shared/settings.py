@@ -22,7 +22,7 @@ class KafkaTopics(BaseSettings):
 class CommonSettings(BaseSettings):
     """Where the infrastructure is. The two unprefixed names are the documented switches."""
 
-    model_config = SettingsConfigDict(env_prefix="WINBACK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="WINBACK_", extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",

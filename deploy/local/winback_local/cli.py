@@ -1,7 +1,7 @@
 """``winback``: run the whole pipeline locally and talk to it.
 
-    winback run                         start everything; Ctrl-C stops everything
-    winback send --nps 2 --reason "agent lacked product knowledge"
+winback run                         start everything; Ctrl-C stops everything
+winback send --nps 2 --reason "agent lacked product knowledge"
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ def send(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``winback`` command."""
-    parser = argparse.ArgumentParser(prog="winback", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="winback", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the whole pipeline locally").set_defaults(func=run)
     sender = commands.add_parser("send", help="post a signed sample survey response")

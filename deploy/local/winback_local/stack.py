@@ -89,9 +89,7 @@ class Stack:
         if database_url is None:
             self._postgres = LocalPostgres(self.state_dir / "postgres")
             database_url = self._postgres.start()
-        settings = CommonSettings(
-            KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=database_url
-        )
+        settings = CommonSettings(kafka_bootstrap_servers=bootstrap, database_url=database_url)
         secret = self._demo_secret()
         token = asyncio.run(_prepare(settings))
         env = {
@@ -142,8 +140,7 @@ class Stack:
 
     def _wait_ready(self, info: StackInfo, timeout_seconds: float = 60) -> None:
         deadline = time.monotonic() + timeout_seconds
-        urls = {"ingest": info.ingest_url, "router": info.router_url,
-                "notifier": info.notifier_url}
+        urls = {"ingest": info.ingest_url, "router": info.router_url, "notifier": info.notifier_url}
         for name, url in urls.items():
             while True:
                 process = self._services[name]

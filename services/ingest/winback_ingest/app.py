@@ -97,7 +97,9 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": GenericSurveyResponse.model_json_schema()}},
+                "content": {
+                    "application/json": {"schema": GenericSurveyResponse.model_json_schema()}
+                },
             }
         },
         responses={
@@ -156,7 +158,9 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
             ) from None
         log.info(
             "delivery accepted",
-            extra={"fields": {"receipt_id": envelope.receipt_id, "source": source, "outcome": "202"}},
+            extra={
+                "fields": {"receipt_id": envelope.receipt_id, "source": source, "outcome": "202"}
+            },
         )
         return JSONResponse({"receipt_id": envelope.receipt_id}, status_code=202)
 

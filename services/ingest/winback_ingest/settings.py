@@ -52,7 +52,7 @@ class SourceConfig(BaseModel):
 
 
 class IngestSettings(CommonSettings):
-    """``WINBACK_SOURCES`` is JSON: ``{"name": {"vendor": "generic", "secrets": ["whsec_..."]}}``."""
+    """``WINBACK_SOURCES`` is JSON: ``{"name": {"vendor": "generic", "secrets": [...]}}``."""
 
     sources: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")], SourceConfig] = Field(
         default_factory=dict

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 import asyncpg
 
+from winback_shared.db import Connection
+
 
 class Role(StrEnum):
     """What an authenticated person may do."""
@@ -35,7 +37,7 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def issue_token(conn: asyncpg.Connection, *, name: str, role: Role) -> tuple[Agent, str]:
+async def issue_token(conn: Connection, *, name: str, role: Role) -> tuple[Agent, str]:
     """Create the agent if new, give it a fresh token and return both.
 
     The token exists only in this return value; an earlier token of the same agent stops working.
@@ -51,10 +53,11 @@ async def issue_token(conn: asyncpg.Connection, *, name: str, role: Role) -> tup
         role.value,
         _digest(token),
     )
+    assert row is not None  # INSERT ... RETURNING always returns the row
     return Agent(id=row["id"], name=name, role=Role(row["role"])), token
 
 
-async def authenticate(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> Agent | None:
+async def authenticate(conn: Connection | asyncpg.Pool, token: str) -> Agent | None:
     """The agent owning ``token``, or ``None``."""
     if not token or len(token) > 200:
         return None

@@ -57,7 +57,9 @@ class AlertsFeed:
                     try:
                         alert = RecoveryCaseOpened.from_bytes(record.value or b"")
                     except ValueError:
-                        log.error("unreadable alert skipped", extra={"fields": {"offset": record.offset}})
+                        log.error(
+                            "unreadable alert skipped", extra={"fields": {"offset": record.offset}}
+                        )
                         continue
                     self._hub.publish(alert.model_dump_json())
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncpg
 
+from winback_shared.db import Connection
 from winback_shared.events.recovery_alerts import CaseSummary
 
 OPEN_STATUSES = ("open", "claimed", "contacted", "unreachable", "reopened")
 
 
-async def list_open_cases(conn: asyncpg.Connection | asyncpg.Pool, limit: int = 500) -> list[CaseSummary]:
+async def list_open_cases(conn: Connection | asyncpg.Pool, limit: int = 500) -> list[CaseSummary]:
     """Open cases, most urgent first: the snapshot a console starts from."""
     rows = await conn.fetch(
         """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeAlias
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -21,6 +22,7 @@ from winback_router.coding import code_chosen_reasons
 from winback_router.decision import decide
 from winback_router.normalise import InvalidPayload, normalise
 from winback_router.store import mark_alerted, record_dead_letter, store_outcome
+from winback_shared.db import Connection
 from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.taxonomy import Taxonomy
@@ -30,7 +32,7 @@ log = logging.getLogger("winback.router")
 TRANSIENT_ERRORS = (OSError, asyncpg.PostgresConnectionError, KafkaError, TimeoutError)
 """Failures worth retrying in place: the same record will likely succeed once the peer is back."""
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 BatchWork = Callable[[Sequence[Record]], Awaitable[None]]
 
 
@@ -45,7 +47,10 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
             pass
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("partitions assigned", extra={"fields": {"partitions": sorted(str(tp) for tp in assigned)}})
+        log.info(
+            "partitions assigned",
+            extra={"fields": {"partitions": sorted(str(tp) for tp in assigned)}},
+        )
 
 
 class RecoveryRouter:
@@ -104,7 +109,7 @@ class RecoveryRouter:
                 await asyncio.gather(*pending)
                 await mark_alerted(conn, [case.case_id for case in to_alert])
 
-    async def _store_record(self, conn: asyncpg.Connection, record: Record) -> CaseSummary | None:
+    async def _store_record(self, conn: Connection, record: Record) -> CaseSummary | None:
         value = record.value or b""
         envelope: SurveyReceived | None = None
         try:
@@ -123,8 +128,12 @@ class RecoveryRouter:
             )
             log.warning(
                 "record dead-lettered",
-                extra={"fields": {"receipt_id": envelope.receipt_id if envelope else None,
-                                  "offset": record.offset}},
+                extra={
+                    "fields": {
+                        "receipt_id": envelope.receipt_id if envelope else None,
+                        "offset": record.offset,
+                    }
+                },
             )
             return None
         reasons = code_chosen_reasons(response, self._taxonomy)
@@ -132,9 +141,14 @@ class RecoveryRouter:
         case = await store_outcome(conn, response, reasons, decision)
         log.info(
             "response routed",
-            extra={"fields": {"receipt_id": response.receipt_id, "source": response.source,
-                              "needs_recovery": decision.needs_recovery,
-                              "case_id": case.case_id if case else None}},
+            extra={
+                "fields": {
+                    "receipt_id": response.receipt_id,
+                    "source": response.source,
+                    "needs_recovery": decision.needs_recovery,
+                    "case_id": case.case_id if case else None,
+                }
+            },
         )
         return case
 
@@ -151,7 +165,9 @@ class RecoveryRouter:
             except TRANSIENT_ERRORS as exc:
                 if stop.is_set():
                     raise
-                log.warning("transient failure, retrying batch",
-                            extra={"fields": {"error": repr(exc), "retry_in": delay}})
+                log.warning(
+                    "transient failure, retrying batch",
+                    extra={"fields": {"error": repr(exc), "retry_in": delay}},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)

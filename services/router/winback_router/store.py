@@ -7,22 +7,21 @@ its response already stored and changes nothing, except that a case whose alert 
 
 from __future__ import annotations
 
-import asyncpg
-
 from winback_router.decision import Decision
+from winback_shared.db import Connection
 from winback_shared.events.recovery_alerts import CaseSummary, CodedReason
 from winback_shared.survey import SurveyResponse
 
 DEFAULT_QUEUE = "default"
 
 
-async def _summary(conn: asyncpg.Connection, where: str, *args: object) -> CaseSummary | None:
+async def _summary(conn: Connection, where: str, *args: object) -> CaseSummary | None:
     row = await conn.fetchrow(f"SELECT * FROM case_summaries WHERE {where}", *args)
     return None if row is None else CaseSummary.model_validate(dict(row))
 
 
 async def store_outcome(
-    conn: asyncpg.Connection,
+    conn: Connection,
     response: SurveyResponse,
     reasons: list[CodedReason],
     decision: Decision,
@@ -76,7 +75,7 @@ async def store_outcome(
         return await _summary(conn, "case_id = $1", case_id)
 
 
-async def mark_alerted(conn: asyncpg.Connection, case_ids: list[int]) -> None:
+async def mark_alerted(conn: Connection, case_ids: list[int]) -> None:
     """Record that these cases' alerts were acknowledged by Kafka."""
     await conn.execute(
         "UPDATE recovery_cases SET alerted_at = now() WHERE id = ANY($1::bigint[])"
@@ -86,7 +85,7 @@ async def mark_alerted(conn: asyncpg.Connection, case_ids: list[int]) -> None:
 
 
 async def record_dead_letter(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     topic: str,
     partition: int,

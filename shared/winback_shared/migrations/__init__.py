@@ -1,7 +1,7 @@
 """Versioned SQL migrations, applied in order at service start-up.
 
 Files are named ``NNNN_description.sql``; each runs once, in its own transaction, recorded in
-``schema_migrations``. A transaction-scoped advisory lock lets several services start at once.
+``schema_migrations``. An advisory lock lets several services start at once.
 
 Why not Alembic: it brings SQLAlchemy into every service only to run DDL; plain numbered SQL
 files and this runner are the whole need, and they stay readable by any DBA.
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import asyncpg
+from winback_shared.db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -45,32 +45,37 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-async def apply_migrations(conn: asyncpg.Connection) -> list[int]:
-    """Apply what is missing; returns the versions applied now."""
-    await conn.execute(
-        """
-        CREATE TABLE IF NOT EXISTS schema_migrations (
-            version integer PRIMARY KEY,
-            name text NOT NULL,
-            applied_at timestamptz NOT NULL DEFAULT now()
+async def apply_migrations(conn: Connection) -> list[int]:
+    """Apply what is missing; returns the versions applied now.
+
+    A session advisory lock serialises concurrent callers (even the bookkeeping table's
+    ``CREATE TABLE IF NOT EXISTS`` races without it); each migration commits on its own.
+    """
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+    try:
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
         )
-        """
-    )
-    applied_now = []
-    for migration in available_migrations():
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-            done = await conn.fetchval(
-                "SELECT 1 FROM schema_migrations WHERE version = $1", migration.version
-            )
-            if done:
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        applied_now = []
+        for migration in available_migrations():
+            if migration.version in done:
                 continue
-            await conn.execute(migration.sql)
-            await conn.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                migration.version,
-                migration.name,
-            )
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
             applied_now.append(migration.version)
             log.info("migration applied", extra={"fields": {"version": migration.version}})
-    return applied_now
+        return applied_now
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what winback needs on a fresh machine (Python 3.11+, Java 17+, Maven; no Docker):
+# uv and the locked Python dependencies, the Kafka broker jars from Maven Central and, with
+# --browser, Debian's Chromium for the console's browser tests. Safe to run again: it only
+# does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.9
+with_browser=false
+[[ "${1:-}" == "--browser" ]] && with_browser=true
+
+if ! python3 -m uv --version >/dev/null 2>&1; then
+  echo "bootstrap: installing uv ${UV_VERSION}"
+  python3 -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
+fi
+python3 -m uv sync --frozen --quiet
+
+if ! ls deploy/local/kafka-libs/kafka_2.13-*.jar >/dev/null 2>&1; then
+  echo "bootstrap: fetching the Kafka broker from Maven Central"
+  mvn -q -B -f deploy/local/pom.xml dependency:copy-dependencies
+fi
+
+if $with_browser && ! command -v chromium >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "bootstrap: installing Debian's chromium for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "bootstrap: chromium is missing; install it with: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi

@@ -1,0 +1,145 @@
+"""Real infrastructure for the test run.
+
+Kafka (from Maven Central's jars) and PostgreSQL (embedded, unless ``DATABASE_URL`` is set) start
+once per run; each test gets its own topics and its own schema, so tests never see each other's
+data and need no clean-up order. ``KAFKA_BOOTSTRAP_SERVERS`` points the run at another broker.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support import Pipeline, generic_source, serve
+from winback_ingest.app import create_app as create_ingest_app
+from winback_ingest.settings import IngestSettings
+from winback_local.kafka import LocalKafka, free_port
+from winback_local.postgres import LocalPostgres
+from winback_local.signing import new_secret
+from winback_notifier.agents import Role, issue_token
+from winback_notifier.app import create_app as create_notifier_app
+from winback_notifier.settings import NotifierSettings
+from winback_router.app import create_app as create_router_app
+from winback_router.settings import RouterSettings
+from winback_shared.db import create_pool
+from winback_shared.settings import KafkaTopics
+from winback_shared.urls import with_query
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real broker for the whole run."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    broker = LocalKafka(tmp_path_factory.mktemp("kafka"), free_port(), free_port())
+    broker.start()
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real PostgreSQL server for the whole run."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    server = LocalPostgres(Path(tmp_path_factory.mktemp("pg")) / "data", ephemeral=True)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short id that names this test's topics and schema."""
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+async def schema_url(database_url: str, unique: str) -> AsyncIterator[str]:
+    """A database URL whose ``search_path`` is a fresh schema, dropped afterwards."""
+    schema = f"test_{unique}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        yield with_query(database_url, search_path=schema)
+    finally:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.close()
+
+
+@pytest.fixture
+def topics(unique: str) -> KafkaTopics:
+    """Fresh topic names for this test."""
+    return KafkaTopics(
+        survey_responses=f"survey-responses-{unique}", recovery_alerts=f"recovery-alerts-{unique}"
+    )
+
+
+@pytest.fixture
+def infra_env(kafka_bootstrap: str, schema_url: str, topics: KafkaTopics) -> dict[str, object]:
+    """Settings arguments every service of this test shares."""
+    return {
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "database_url": schema_url,
+        "topics": topics,
+    }
+
+
+@pytest.fixture
+def source_secret() -> str:
+    """The test source's Standard Webhooks secret."""
+    return new_secret()
+
+
+@pytest.fixture
+def ingest_settings(infra_env: dict[str, object], source_secret: str) -> IngestSettings:
+    """Ingest configured with one generic source named ``survey``."""
+    return IngestSettings(
+        **infra_env,  # type: ignore[arg-type]
+        sources={"survey": generic_source(source_secret)},
+    )
+
+
+@pytest.fixture
+async def pipeline(
+    infra_env: dict[str, object], ingest_settings: IngestSettings, source_secret: str, unique: str
+) -> AsyncIterator[Pipeline]:
+    """Ingest, router and notifier running in-process on real sockets, Kafka and PostgreSQL."""
+    router_settings = RouterSettings(**infra_env, router_group=f"router-{unique}")  # type: ignore[arg-type]
+    notifier_settings = NotifierSettings(**infra_env)  # type: ignore[arg-type]
+    pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
+    try:
+        async with (
+            serve(create_router_app(router_settings)) as router_url,
+            serve(create_notifier_app(notifier_settings)) as notifier_url,
+            serve(create_ingest_app(ingest_settings)) as ingest_url,
+            httpx.AsyncClient(timeout=15) as http,
+        ):
+            async with pool.acquire() as conn:
+                _, token = await issue_token(conn, name="test-agent", role=Role.AGENT)
+            yield Pipeline(
+                ingest_url=ingest_url,
+                notifier_url=notifier_url,
+                router_url=router_url,
+                source="survey",
+                secret=source_secret,
+                agent_token=token,
+                pool=pool,
+                http=http,
+            )
+    finally:
+        await pool.close()

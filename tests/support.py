@@ -1,0 +1,87 @@
+"""Test helpers: serving apps in-process on real sockets, and a pipeline handle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from winback_ingest.settings import SourceConfig
+from winback_local.signing import sample_response, signed_request
+
+
+def generic_source(*secrets: str) -> SourceConfig:
+    """A generic-format source accepting these secrets."""
+    return SourceConfig.model_validate({"vendor": "generic", "secrets": list(secrets)})
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port (lifespan included); yield its URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped during start-up")
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 10) -> Any:
+    """Poll ``probe`` until it returns something truthy (or the timeout passes); return that."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await probe()
+        if value or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Pipeline:
+    """A running ingest + router + notifier on real Kafka and PostgreSQL, for one test."""
+
+    ingest_url: str
+    notifier_url: str
+    router_url: str
+    source: str
+    secret: str
+    agent_token: str
+    pool: asyncpg.Pool
+    http: httpx.AsyncClient
+
+    @property
+    def websocket_url(self) -> str:
+        """The notifier's live endpoint."""
+        return self.notifier_url.replace("http://", "ws://") + "/ws"
+
+    def sample(
+        self,
+        nps: int,
+        reasons: list[str] | None = None,
+        comment: str | None = None,
+        follow_up: bool = False,
+    ) -> dict[str, Any]:
+        """A generic-format response with a fresh response id."""
+        return sample_response(nps=nps, reasons=reasons or [], comment=comment, follow_up=follow_up)
+
+    async def post(self, payload: dict[str, Any]) -> httpx.Response:
+        """Sign ``payload`` with the source's secret and post it to ingest."""
+        body, headers = signed_request(self.secret, payload)
+        return await self.http.post(
+            f"{self.ingest_url}/webhooks/{self.source}", content=body, headers=headers
+        )
