@@ -44,9 +44,9 @@ winback is running.
   Logs            .winback/logs/
 
 Send a detractor response (a pop-up appears in the console):
-  uv run winback send --nps 2 --reason "agent lacked product knowledge"
+  .venv/bin/winback send --nps 2 --reason "agent lacked product knowledge"
 A promoter makes no alert:
-  uv run winback send --nps 10
+  .venv/bin/winback send --nps 10
 
 Ctrl-C stops everything.""",
             flush=True,
