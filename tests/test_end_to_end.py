@@ -165,3 +165,15 @@ async def test_every_service_reports_ready(pipeline: Pipeline) -> None:
         assert health.status_code == 200, url
         assert ready.status_code == 200, (url, ready.text)
         assert all(ready.json()["checks"].values())
+
+
+async def test_console_page_is_served_with_a_strict_content_security_policy(
+    pipeline: Pipeline,
+) -> None:
+    page = await pipeline.http.get(f"{pipeline.notifier_url}/")
+    assert page.status_code == 200
+    assert 'id="cases"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
