@@ -25,6 +25,7 @@ import yaml
 from winback_ingest.settings import IngestSettings
 from winback_notifier.settings import NotifierSettings
 from winback_router.settings import RouterSettings
+from winback_shared.serve import DEFAULT_HOST, address_variables
 from winback_shared.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +57,15 @@ class ServicePackage:
         return (self.directory / self.module / "__main__.py").read_text()
 
     def env_default(self, name_suffix: str) -> tuple[str, str]:
-        """The ``WINBACK_*_<suffix>`` variable ``__main__`` reads, and its default."""
+        """The ``WINBACK_<SERVICE>_<suffix>`` variable ``__main__`` serves on, and its default."""
         match = re.search(
-            rf'os\.environ\.get\("(WINBACK_\w+_{name_suffix})",\s*"([^"]*)"\)', self.main_source
+            r'serve_forever\(.*service="(\w+)",\s*default_port=(\d+)\)', self.main_source
         )
-        assert match, f"{self.module}/__main__.py reads no WINBACK_*_{name_suffix}"
-        return match.group(1), match.group(2)
+        assert match, f"{self.module}/__main__.py does not call serve_forever"
+        host_variable, port_variable = address_variables(match.group(1))
+        if name_suffix == "HOST":
+            return host_variable, DEFAULT_HOST
+        return port_variable, match.group(2)
 
     def reads_database(self) -> bool:
         sources = (self.directory / self.module).rglob("*.py")

@@ -122,7 +122,7 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
         body = await read_bounded_body(request, settings.max_body_bytes)
         try:
             verify(
-                keys=config.keys(),
+                keys=config.keys,
                 msg_id=webhook_id,
                 timestamp=webhook_timestamp,
                 signature_header=webhook_signature,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -46,8 +47,9 @@ class SourceConfig(BaseModel):
                 raise ValueError(f"secret #{index + 1}: {exc}") from None
         return secrets
 
+    @cached_property
     def keys(self) -> list[bytes]:
-        """Decoded HMAC keys, in configuration order."""
+        """Decoded HMAC keys, in configuration order (decoded once, not per request)."""
         return [decode_standard_webhooks_secret(s.get_secret_value()) for s in self.secrets]
 
 

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
-import uvicorn
-
 from winback_notifier.app import create_app
 from winback_notifier.settings import NotifierSettings
 from winback_shared.logs import configure_logging
+from winback_shared.serve import serve_forever
 
 
 def main() -> None:
-    """Read settings from the environment and serve until SIGTERM/SIGINT."""
+    """Read settings from the environment and run until SIGTERM/SIGINT."""
     settings = NotifierSettings()
     configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=os.environ.get("WINBACK_NOTIFIER_HOST", "127.0.0.1"),
-        port=int(os.environ.get("WINBACK_NOTIFIER_PORT", "8002")),
-        log_config=None,
-        access_log=False,
-    )
+    serve_forever(create_app(settings), service="notifier", default_port=8002)
 
 
 if __name__ == "__main__":
