@@ -11,9 +11,8 @@ import pytest
 
 from tests.support import generic_source, serve
 from winback_ingest.app import create_app
-from winback_ingest.settings import IngestSettings, decode_standard_webhooks_secret
-from winback_ingest.signatures import sign
-from winback_local.signing import new_secret, sample_response, signed_request
+from winback_ingest.settings import IngestSettings
+from winback_local.signing import new_secret, sample_response, signed_headers, signed_request
 from winback_shared.kafka import ensure_topics
 
 
@@ -58,27 +57,15 @@ async def test_tampered_body_is_401(ingest: httpx.AsyncClient, source_secret: st
 
 async def test_stale_timestamp_is_401(ingest: httpx.AsyncClient, source_secret: str) -> None:
     body = json.dumps(sample_response(nps=1, reasons=[])).encode()
-    stale = int(time.time()) - 301
-    key = decode_standard_webhooks_secret(source_secret)
-    headers = {
-        "webhook-id": "msg_stale",
-        "webhook-timestamp": str(stale),
-        "webhook-signature": sign(key, "msg_stale", stale, body),
-    }
+    headers = signed_headers(source_secret, body, timestamp=int(time.time()) - 301)
     answer = await ingest.post("/webhooks/survey", content=body, headers=headers)
     assert_error(answer, 401, "bad_signature")
     assert "window" in answer.json()["error"]["message"]
 
 
 async def test_body_not_json_is_400(ingest: httpx.AsyncClient, source_secret: str) -> None:
-    key = decode_standard_webhooks_secret(source_secret)
     body = b"score=2&reason=rude"
-    now = int(time.time())
-    headers = {
-        "webhook-id": "msg_1",
-        "webhook-timestamp": str(now),
-        "webhook-signature": sign(key, "msg_1", now, body),
-    }
+    headers = signed_headers(source_secret, body)
     answer = await ingest.post("/webhooks/survey", content=body, headers=headers)
     assert_error(answer, 400, "invalid_json")
 

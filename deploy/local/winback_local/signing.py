@@ -41,16 +41,20 @@ def sample_response(
     }
 
 
+def signed_headers(secret: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """Standard Webhooks headers for exactly these bytes (``timestamp`` defaults to now)."""
+    msg_id = f"msg_{uuid4().hex}"
+    sent_at = int(time.time()) if timestamp is None else timestamp
+    signature = sign(decode_standard_webhooks_secret(secret), msg_id, sent_at, body)
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(sent_at),
+        "webhook-signature": signature,
+    }
+
+
 def signed_request(secret: str, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     """The body and Standard Webhooks headers for ``payload``."""
     body = json.dumps(payload).encode()
-    msg_id = f"msg_{uuid4().hex}"
-    timestamp = int(time.time())
-    signature = sign(decode_standard_webhooks_secret(secret), msg_id, timestamp, body)
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature,
-    }
-    return body, headers
+    return body, signed_headers(secret, body)
