@@ -22,11 +22,11 @@ from winback_ingest.settings import IngestSettings
 from winback_local.kafka import LocalKafka, free_port
 from winback_local.postgres import LocalPostgres
 from winback_local.signing import new_secret
-from winback_notifier.agents import Role, issue_token
 from winback_notifier.app import create_app as create_notifier_app
 from winback_notifier.settings import NotifierSettings
 from winback_router.app import create_app as create_router_app
 from winback_router.settings import RouterSettings
+from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
 from winback_shared.settings import KafkaTopics
 from winback_shared.urls import with_query

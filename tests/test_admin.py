@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from winback_notifier import admin
-from winback_notifier.agents import Role, authenticate
+from winback_shared.agents import Role, authenticate
 from winback_shared.db import create_pool
 
 

@@ -153,6 +153,7 @@ async def test_case_api_requires_token_and_lists_open_cases(pipeline: Pipeline) 
     )
 
     assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthenticated"
     assert listed.status_code == 200
     assert [c["response_id"] for c in listed.json()] == [payload["response_id"]]
     await socket.close()

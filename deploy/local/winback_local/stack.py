@@ -22,7 +22,7 @@ from winback_local.kafka import LOCAL_DIR, LocalKafka
 from winback_local.postgres import LocalPostgres
 from winback_local.processes import spawn, stop
 from winback_local.signing import new_secret
-from winback_notifier.agents import Role, issue_token
+from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
 from winback_shared.settings import CommonSettings
 from winback_shared.startup import prepare_infrastructure

@@ -17,10 +17,10 @@ from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from winback_ingest.errors import ApiError, install_error_handlers
 from winback_ingest.publisher import BrokerUnavailable, DeliveryPublisher
 from winback_ingest.settings import IngestSettings, SourceConfig
 from winback_ingest.signatures import SignatureError, verify
+from winback_shared.errors import ApiError, install_error_handlers
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.health import health_router
 from winback_shared.kafka import reliable_producer

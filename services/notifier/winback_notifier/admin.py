@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import sys
 
-from winback_notifier.agents import Role, issue_token
+from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
 from winback_shared.migrations import apply_migrations
 from winback_shared.settings import CommonSettings

@@ -15,17 +15,18 @@ from contextlib import asynccontextmanager, suppress
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from winback_notifier.agents import Agent, authenticate
 from winback_notifier.alerts_feed import AlertsFeed
 from winback_notifier.cases import list_open_cases
 from winback_notifier.hub import AlertHub, Subscription
 from winback_notifier.settings import NotifierSettings
+from winback_shared.agents import Agent, authenticate
 from winback_shared.db import create_pool
+from winback_shared.errors import ApiError, install_error_handlers
 from winback_shared.events.recovery_alerts import CaseSummary
 from winback_shared.health import database_answers, health_router
 from winback_shared.kafka import broker_answers
@@ -62,7 +63,12 @@ async def current_agent(
     token = (authorization or "").removeprefix("Bearer ").strip()
     agent = await authenticate(request.app.state.pool, token)
     if agent is None:
-        raise HTTPException(401, "a valid agent token is required", {"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "a valid agent token is required",
+            {"WWW-Authenticate": "Bearer"},
+        )
     return agent
 
 
@@ -91,6 +97,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
             await pool.close()
 
     app = FastAPI(title="winback notifier", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.middleware("http")
