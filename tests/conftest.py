@@ -85,7 +85,7 @@ async def schema_url(database_url: str, unique: str) -> AsyncIterator[str]:
 def topics(unique: str) -> KafkaTopics:
     """Fresh topic names for this test."""
     return KafkaTopics(
-        survey_responses=f"survey-responses-{unique}", recovery_alerts=f"recovery-alerts-{unique}"
+        **{field: f"{field.replace('_', '-')}-{unique}" for field in KafkaTopics.model_fields}
     )
 
 

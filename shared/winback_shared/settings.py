@@ -17,6 +17,8 @@ class KafkaTopics(BaseSettings):
 
     survey_responses: str = "survey-responses"
     recovery_alerts: str = "recovery-alerts"
+    dead_letters: str = "survey-dead-letters"
+    case_events: str = "case-events"
 
 
 class CommonSettings(BaseSettings):

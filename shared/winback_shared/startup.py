@@ -20,10 +20,7 @@ async def prepare_infrastructure(settings: CommonSettings, pool: asyncpg.Pool) -
     """Create missing topics and apply pending migrations."""
     await ensure_topics(
         settings.kafka_bootstrap_servers,
-        {
-            settings.topics.survey_responses: DEFAULT_PARTITIONS,
-            settings.topics.recovery_alerts: DEFAULT_PARTITIONS,
-        },
+        dict.fromkeys(settings.topics.model_dump().values(), DEFAULT_PARTITIONS),
     )
     async with pool.acquire() as conn:
         await apply_migrations(conn)

@@ -70,6 +70,12 @@ class Customer(BaseModel):
     name: ShortText | None = None
     email: ShortText | None = None
     phone: ShortText | None = None
+    segment: ShortText | None = Field(
+        default=None, description="Customer tier or segment, e.g. 'gold'; raises priority."
+    )
+    lifetime_value: float | None = Field(
+        default=None, ge=0, description="What the customer is worth, in the account's currency."
+    )
 
 
 class Interaction(BaseModel):

@@ -7,9 +7,9 @@ notices a gap; redelivery of the same alert is harmless.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter
 
 from winback_shared.events.base import Event
 from winback_shared.survey import Customer, Interaction, Score
@@ -52,3 +52,18 @@ class RecoveryCaseOpened(Event):
     type: Literal["case.opened"] = "case.opened"
     version: int = 1
     case: CaseSummary
+
+
+class RecoveryCaseUpdated(Event):
+    """A later delivery of the same response (a comment added, a survey finished) changed an
+    open case: its reasons, priority or comment. ``case.seq`` is higher than before."""
+
+    type: Literal["case.updated"] = "case.updated"
+    version: int = 1
+    case: CaseSummary
+
+
+RecoveryAlert = Annotated[RecoveryCaseOpened | RecoveryCaseUpdated, Field(discriminator="type")]
+"""Any event on ``recovery-alerts``; parse with ``RECOVERY_ALERT.validate_json``."""
+
+RECOVERY_ALERT: TypeAdapter[RecoveryCaseOpened | RecoveryCaseUpdated] = TypeAdapter(RecoveryAlert)
