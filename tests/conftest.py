@@ -29,6 +29,7 @@ from winback_router.settings import RouterSettings
 from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
 from winback_shared.settings import KafkaTopics
+from winback_shared.sources import Sources
 from winback_shared.urls import with_query
 
 
@@ -106,25 +107,47 @@ def source_secret() -> str:
 
 
 @pytest.fixture
-def ingest_settings(infra_env: dict[str, object], source_secret: str) -> IngestSettings:
-    """Ingest configured with one generic source named ``survey``."""
-    return IngestSettings(
-        **infra_env,  # type: ignore[arg-type]
-        sources={"survey": generic_source(source_secret)},
-    )
+def sources(source_secret: str) -> Sources:
+    """The configured webhook sources: one generic source named ``survey``.
+
+    Vendor tests override this fixture in their module to run the pipeline with their sources.
+    """
+    return {"survey": generic_source(source_secret)}
+
+
+@pytest.fixture
+def ingest_settings(infra_env: dict[str, object], sources: Sources) -> IngestSettings:
+    """Ingest configured with this test's sources."""
+    return IngestSettings(**infra_env, sources=sources)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def router_failures() -> list[BaseException]:
+    """Errors that stopped the in-process router loop (a real router process would exit)."""
+    return []
 
 
 @pytest.fixture
 async def pipeline(
-    infra_env: dict[str, object], ingest_settings: IngestSettings, source_secret: str, unique: str
+    infra_env: dict[str, object],
+    ingest_settings: IngestSettings,
+    source_secret: str,
+    unique: str,
+    router_failures: list[BaseException],
 ) -> AsyncIterator[Pipeline]:
     """Ingest, router and notifier running in-process on real sockets, Kafka and PostgreSQL."""
-    router_settings = RouterSettings(**infra_env, router_group=f"router-{unique}")  # type: ignore[arg-type]
+    router_settings = RouterSettings(
+        **infra_env,  # type: ignore[arg-type]
+        router_group=f"router-{unique}",
+        sources=ingest_settings.sources,
+        flood_min_records=1000,  # tests dead-letter on purpose; flood tests set their own
+        flood_window=1000,
+    )
     notifier_settings = NotifierSettings(**infra_env)  # type: ignore[arg-type]
     pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
     try:
         async with (
-            serve(create_router_app(router_settings)) as router_url,
+            serve(create_router_app(router_settings, router_failures.append)) as router_url,
             serve(create_notifier_app(notifier_settings)) as notifier_url,
             serve(create_ingest_app(ingest_settings)) as ingest_url,
             httpx.AsyncClient(timeout=15) as http,

@@ -13,8 +13,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from winback_ingest.settings import SourceConfig
 from winback_local.signing import sample_response, signed_request
+from winback_shared.sources import SourceConfig
 
 
 def generic_source(*secrets: str) -> SourceConfig:

@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from winback_ingest.signatures import SignatureError, sign, verify
+from winback_ingest.vendors.standard_webhooks import SignatureError, sign, verify
 
 # The example published with the Standard Webhooks specification.
 SPEC_SECRET = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

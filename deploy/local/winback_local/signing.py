@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
-from winback_ingest.settings import decode_standard_webhooks_secret
-from winback_ingest.signatures import sign
+from winback_ingest.vendors.standard_webhooks import sign
+from winback_shared.sources import decode_standard_webhooks_secret
 
 
 def new_secret() -> str:

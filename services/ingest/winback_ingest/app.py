@@ -1,30 +1,32 @@
 """The webhook endpoint: authenticate, bound, parse, publish, answer.
 
 It does as little as possible on the request path; everything that can wait (normalising,
-coding, deciding) happens in the router after Kafka has the delivery.
+coding, deciding) happens in the router after Kafka has the delivery. Every refusal is a 4xx in
+one JSON shape; a 5xx only ever means Kafka did not acknowledge (503, retry later).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from winback_ingest.bodies import parse_body
+from winback_ingest.openapi import GENERIC_SCHEMA_PATH, generic_schema, webhook_openapi
 from winback_ingest.publisher import BrokerUnavailable, DeliveryPublisher
-from winback_ingest.settings import IngestSettings, SourceConfig
-from winback_ingest.signatures import SignatureError, verify
+from winback_ingest.rate_limit import RateLimiter
+from winback_ingest.settings import IngestSettings
+from winback_ingest.vendors import INTAKES, SignatureError, Signed
 from winback_shared.errors import ApiError, install_error_handlers
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.health import health_router
 from winback_shared.kafka import reliable_producer
-from winback_shared.survey import GenericSurveyResponse
+from winback_shared.sources import SourceConfig
 
 log = logging.getLogger("winback.ingest")
 
@@ -51,19 +53,16 @@ async def read_bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 saying why not."""
-    try:
-        parsed = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
-    if not isinstance(parsed, dict):
-        raise ApiError(400, "invalid_json", "body must be a JSON object")
-    return parsed
+def _log_outcome(source: str, outcome: str, **fields: object) -> None:
+    """One line per delivery: receipt id, source and outcome, never the customer's data."""
+    log.info(
+        "delivery %s", outcome, extra={"fields": {"source": source, "outcome": outcome, **fields}}
+    )
 
 
 def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = None) -> FastAPI:
     """Build the ingest app. Without a ``publisher`` it starts its own Kafka producer."""
+    limiter = RateLimiter(rate=settings.rate_per_source, burst=settings.rate_burst)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,7 +80,7 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
         finally:
             await producer.stop()
 
-    app = FastAPI(title="winback ingest", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="winback ingest", version="0.2.0", lifespan=lifespan)
     install_error_handlers(app)
 
     def source_or_404(name: str) -> SourceConfig:
@@ -90,78 +89,83 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
             raise ApiError(404, "unknown_source", f"no source named {name!r} is configured")
         return source
 
+    @app.get(GENERIC_SCHEMA_PATH, summary="JSON Schema of the generic webhook format")
+    async def generic_format_schema() -> JSONResponse:
+        """Published so any system can validate what it posts to a generic source."""
+        return JSONResponse(generic_schema())
+
+    @app.head("/webhooks/{source}", include_in_schema=False)
+    async def confirm_subscription(source: str) -> Response:
+        """SurveyMonkey checks a subscription URL with HEAD before it will post to it."""
+        source_or_404(source)
+        return Response(status_code=200)
+
     @app.post(
         "/webhooks/{source}",
         status_code=202,
         response_model=Receipt,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": GenericSurveyResponse.model_json_schema()}
-                },
-            }
-        },
+        openapi_extra=webhook_openapi(),
         responses={
-            400: {"description": "Body is not a JSON object"},
+            400: {"description": "Body does not parse, is too deep, or a field is too long"},
             401: {"description": "Missing or bad signature, or stale timestamp"},
-            404: {"description": "Unknown source"},
+            404: {"description": "Unknown source (never answered for a configured one)"},
             413: {"description": "Body too large"},
+            429: {"description": "Source is over its rate; retry after Retry-After"},
             503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
         },
     )
-    async def receive_webhook(
-        source: str,
-        request: Request,
-        webhook_id: Annotated[str | None, Header()] = None,
-        webhook_timestamp: Annotated[str | None, Header()] = None,
-        webhook_signature: Annotated[str | None, Header()] = None,
-    ) -> JSONResponse:
-        """Accept one survey response from a configured source (generic format)."""
+    async def receive_webhook(source: str, request: Request) -> JSONResponse:
+        """Accept one delivery from a configured source, in its vendor's own format."""
         config = source_or_404(source)
+        intake = INTAKES[config.vendor]
         body = await read_bounded_body(request, settings.max_body_bytes)
+        signed = Signed(
+            headers=request.headers,
+            body=body,
+            now=time.time(),
+            tolerance_seconds=settings.signature_tolerance_seconds,
+        )
         try:
-            verify(
-                keys=config.keys,
-                msg_id=webhook_id,
-                timestamp=webhook_timestamp,
-                signature_header=webhook_signature,
-                body=body,
-                now=time.time(),
-                tolerance_seconds=settings.signature_tolerance_seconds,
-            )
+            intake.authenticate(config, signed)
         except SignatureError as exc:
+            _log_outcome(source, "401")
             raise ApiError(401, "bad_signature", str(exc)) from None
-        payload = parse_json_object(body)
-        response_key = payload.get("response_id")
+        wait = limiter.take(source)
+        if wait:
+            _log_outcome(source, "429")
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"source {source!r} is over {settings.rate_per_source:g} deliveries per second",
+                headers={"Retry-After": RateLimiter.retry_after(wait)},
+            )
+        payload = parse_body(
+            body,
+            intake.content_type,
+            max_depth=settings.max_json_depth,
+            max_string_chars=settings.max_string_chars,
+        )
+        delivery = intake.inspect(config, payload, signed)
         envelope = SurveyReceived(
             source=source,
             vendor=config.vendor.value,
-            content_type="application/json",
-            delivery_id=webhook_id,
+            content_type=intake.content_type,
+            delivery_id=delivery.delivery_id,
             body=body.decode(),
         )
         try:
             await request.app.state.publisher.publish(
-                envelope, response_key if isinstance(response_key, str) else envelope.receipt_id
+                envelope, delivery.response_key or envelope.receipt_id
             )
         except BrokerUnavailable as exc:
-            log.warning(
-                "delivery not accepted: broker unavailable",
-                extra={"fields": {"source": source, "outcome": "503", "cause": str(exc)}},
-            )
+            _log_outcome(source, "503", cause=str(exc))
             raise ApiError(
                 503,
                 "broker_unavailable",
                 "the event log did not acknowledge in time; retry later",
                 headers={"Retry-After": str(settings.retry_after_seconds)},
             ) from None
-        log.info(
-            "delivery accepted",
-            extra={
-                "fields": {"receipt_id": envelope.receipt_id, "source": source, "outcome": "202"}
-            },
-        )
+        _log_outcome(source, "202", receipt_id=envelope.receipt_id)
         return JSONResponse({"receipt_id": envelope.receipt_id}, status_code=202)
 
     async def readiness() -> dict[str, bool]:

@@ -1,4 +1,4 @@
-"""The router process: a consumer loop with health endpoints beside it.
+"""The router process: a consumer loop with health and ops endpoints beside it.
 
 It runs under uvicorn so it gets the same signal handling, graceful shutdown and probes as the
 HTTP services; the loop itself lives in the app's lifespan.
@@ -10,14 +10,19 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from winback_router.consumer import RecoveryRouter
+from winback_router.adapters import AdapterContext
+from winback_router.consumer import RecoveryRouter, RouterTopics
+from winback_router.flood_guard import FloodGuard
+from winback_router.ops import ops_router
 from winback_router.settings import RouterSettings
+from winback_router.vendor_api import VendorApiClient
 from winback_shared.db import create_pool
+from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
 from winback_shared.kafka import broker_answers, manual_commit_consumer, reliable_producer
 from winback_shared.startup import prepare_infrastructure
@@ -25,8 +30,18 @@ from winback_shared.taxonomy import load_taxonomy
 
 log = logging.getLogger("winback.router")
 
+LoopFailure = Callable[[BaseException], None]
 
-def create_app(settings: RouterSettings) -> FastAPI:
+
+def stop_process(error: BaseException) -> None:
+    """A loop that died must not leave a healthy-looking process: ask uvicorn to shut down.
+
+    ``__main__`` then exits non-zero because ``app.state.loop_error`` is set.
+    """
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_process) -> FastAPI:
     """Build the router app; the consumer starts with the app and stops with it."""
     taxonomy = load_taxonomy(settings.taxonomy_path)
 
@@ -38,21 +53,45 @@ def create_app(settings: RouterSettings) -> FastAPI:
         consumer = manual_commit_consumer(
             settings.kafka_bootstrap_servers, group_id=settings.router_group
         )
+        vendor_api = VendorApiClient()
         router = RecoveryRouter(
             consumer=consumer,
             producer=producer,
             pool=pool,
             taxonomy=taxonomy,
-            alerts_topic=settings.topics.recovery_alerts,
-            input_topic=settings.topics.survey_responses,
+            sources=settings.sources,
+            adapter_context=AdapterContext(api=vendor_api),
+            topics=RouterTopics(
+                responses=settings.topics.survey_responses,
+                alerts=settings.topics.recovery_alerts,
+                dead_letters=settings.topics.dead_letters,
+            ),
+            flood_guard=FloodGuard(
+                window=settings.flood_window,
+                max_ratio=settings.flood_max_ratio,
+                min_records=settings.flood_min_records,
+            ),
         )
         router.subscribe()
         await producer.start()
         await consumer.start()
-        app.state.pool, app.state.consumer = pool, consumer
+        state = app.state
+        state.pool, state.consumer, state.producer = pool, consumer, producer
+        state.responses_topic = settings.topics.survey_responses
+        state.loop_error = None
         stop = asyncio.Event()
+
+        def loop_ended(task: asyncio.Task[None]) -> None:
+            if task.cancelled() or task.exception() is None:
+                return
+            error = task.exception()
+            assert error is not None
+            state.loop_error = error
+            log.error("router loop stopped: %s", error, exc_info=error)
+            on_loop_failure(error)
+
         loop_task = asyncio.create_task(router.run(stop), name="router-loop")
-        loop_task.add_done_callback(_exit_if_crashed)
+        loop_task.add_done_callback(loop_ended)
         try:
             yield
         finally:
@@ -60,24 +99,20 @@ def create_app(settings: RouterSettings) -> FastAPI:
             await asyncio.wait({loop_task}, timeout=15)
             await consumer.stop()
             await producer.stop()
+            await vendor_api.aclose()
             await pool.close()
 
-    app = FastAPI(title="winback router", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="winback router", version="0.2.0", lifespan=lifespan)
+    install_error_handlers(app)
 
     async def readiness() -> dict[str, bool]:
         return {
+            "loop_running": app.state.loop_error is None,
             "database": await database_answers(app.state.pool),
             "kafka": await broker_answers(app.state.consumer._client),
             "partitions_assigned": bool(app.state.consumer.assignment()),
         }
 
     app.include_router(health_router(readiness))
+    app.include_router(ops_router())
     return app
-
-
-def _exit_if_crashed(task: asyncio.Task[None]) -> None:
-    """A loop that died on a non-transient error must not leave a healthy-looking process."""
-    if task.cancelled() or task.exception() is None:
-        return
-    log.error("router loop stopped", exc_info=task.exception())
-    os.kill(os.getpid(), signal.SIGTERM)

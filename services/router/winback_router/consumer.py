@@ -1,15 +1,16 @@
 """The router's consumer loop: records in, durable cases and acknowledged alerts out.
 
-Contract: an offset is committed only after every record before it is stored in PostgreSQL and
-every alert it produced is acknowledged by Kafka. A crash anywhere replays from the last commit;
-the idempotent store makes the replay harmless.
+Contract: an offset is committed only after every record before it is stored in PostgreSQL (as
+a response or a dead letter) and every alert it produced is acknowledged by Kafka. A crash
+anywhere replays from the last commit; the idempotent store makes the replay harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypeAlias
 
 import asyncpg
@@ -17,23 +18,66 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_when_event_set,
+    wait_exponential_jitter,
+)
 
+from winback_router.adapters import AdapterContext, InvalidPayload, normalise
 from winback_router.coding import code_chosen_reasons
-from winback_router.decision import decide
-from winback_router.normalise import InvalidPayload, normalise
-from winback_router.store import mark_alerted, record_dead_letter, store_outcome
+from winback_router.dead_letters import REPLAY_HEADER, Failure, record_dead_letter
+from winback_router.decision import Decision, decide
+from winback_router.flood_guard import FloodGuard
+from winback_router.revisions import content_digest, merge_revision
+from winback_router.store import (
+    CaseChange,
+    ConcurrentDelivery,
+    insert_response,
+    load_response,
+    mark_alerted,
+    revise_response,
+    unalerted_case,
+)
+from winback_router.vendor_api import VendorUnavailable
 from winback_shared.db import Connection
-from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
+from winback_shared.events.recovery_alerts import (
+    CodedReason,
+    RecoveryCaseOpened,
+    RecoveryCaseUpdated,
+)
 from winback_shared.events.survey_received import SurveyReceived
+from winback_shared.sources import Sources
+from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import Taxonomy
 
 log = logging.getLogger("winback.router")
 
-TRANSIENT_ERRORS = (OSError, asyncpg.PostgresConnectionError, KafkaError, TimeoutError)
-"""Failures worth retrying in place: the same record will likely succeed once the peer is back."""
+
+TRANSIENT_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.SerializationError,
+    KafkaError,
+    TimeoutError,
+    VendorUnavailable,
+    ConcurrentDelivery,
+)
+"""Failures worth retrying in place: the same batch will likely succeed once the peer is back."""
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
-BatchWork = Callable[[Sequence[Record]], Awaitable[None]]
+NORMALISE_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class RouterTopics:
+    """Where the router reads and writes."""
+
+    responses: str
+    alerts: str
+    dead_letters: str
 
 
 class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -53,8 +97,24 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         )
 
 
+def _replay_of(record: Record) -> int | None:
+    for name, value in record.headers or ():
+        if name == REPLAY_HEADER and value and value.isdigit():
+            return int(value)
+    return None
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else None
+    log.warning(
+        "transient failure, retrying batch",
+        extra={"fields": {"error": repr(error), "retry_in": wait, "attempt": state.attempt_number}},
+    )
+
+
 class RecoveryRouter:
-    """Consumes ``survey-responses``; writes responses and cases; publishes ``recovery-alerts``."""
+    """Consumes ``survey-responses``; writes responses and cases; publishes alerts."""
 
     def __init__(
         self,
@@ -63,126 +123,173 @@ class RecoveryRouter:
         producer: AIOKafkaProducer,
         pool: asyncpg.Pool,
         taxonomy: Taxonomy,
-        alerts_topic: str,
-        input_topic: str,
+        sources: Sources,
+        adapter_context: AdapterContext,
+        topics: RouterTopics,
+        flood_guard: FloodGuard | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
         self._pool = pool
         self._taxonomy = taxonomy
-        self._alerts_topic = alerts_topic
-        self._input_topic = input_topic
+        self._sources = sources
+        self._context = adapter_context
+        self._topics = topics
+        self._flood_guard = flood_guard or FloodGuard()
         self._batch_lock = asyncio.Lock()
 
     def subscribe(self) -> None:
         """Join the group; call before the consumer starts fetching."""
         self._consumer.subscribe(
-            [self._input_topic], listener=_FinishBeforeRevoke(self._batch_lock)
+            [self._topics.responses], listener=_FinishBeforeRevoke(self._batch_lock)
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Process batches until ``stop`` is set; the batch in flight finishes and commits."""
+        """Process batches until ``stop`` is set; the batch in flight finishes and commits.
+
+        Transient failures retry the whole batch with backoff until they pass or the router is
+        stopped; anything else (including a dead-letter flood) ends the loop uncommitted.
+        """
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             if not batches:
                 continue
             async with self._batch_lock:
                 records = [record for partition in batches.values() for record in partition]
-                await self._with_retries(self.process_batch, records, stop=stop)
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception_type(TRANSIENT_ERRORS),
+                    wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2),
+                    stop=stop_when_event_set(stop),  # type: ignore[arg-type]
+                    before_sleep=_log_retry,
+                    reraise=True,
+                ):
+                    with attempt:
+                        await self.process_batch(records)
                 await self._consumer.commit(
                     {partition: batch[-1].offset + 1 for partition, batch in batches.items()}
                 )
 
     async def process_batch(self, records: Sequence[Record]) -> None:
-        """Store every record, then publish and confirm the alerts they produced.
+        """Normalise every record, store them in one transaction, then publish and confirm.
 
-        One transaction covers the whole batch: one commit (and one disk flush) per batch instead
-        of per record is what lets the router keep up with a burst. Replaying a batch after a
-        failure is harmless because every write is idempotent.
+        Normalising happens before the transaction because it may call a vendor's API; no
+        database transaction waits on the network. One commit per batch instead of per record is
+        what lets the router keep up with a burst.
         """
-        cases: dict[int, CaseSummary] = {}  # a retry inside the batch must not alert twice
+        limit = asyncio.Semaphore(NORMALISE_CONCURRENCY)
+
+        async def bounded(record: Record) -> SurveyResponse | Failure:
+            async with limit:
+                return await self._normalise(record)
+
+        outcomes = await asyncio.gather(*(bounded(record) for record in records))
+        self._flood_guard.check(isinstance(outcome, Failure) for outcome in outcomes)
+        changes: dict[int, CaseChange] = {}  # one alert per case per batch, the latest state
+        failures = [outcome for outcome in outcomes if isinstance(outcome, Failure)]
         async with self._pool.acquire() as conn:
             async with conn.transaction():
-                for record in records:
-                    case = await self._store_record(conn, record)
-                    if case is not None:
-                        cases.setdefault(case.case_id, case)
-            to_alert = list(cases.values())
-            if to_alert:
-                pending = [
-                    await self._producer.send(
-                        self._alerts_topic,
-                        RecoveryCaseOpened(case=case).to_bytes(),
-                        key=str(case.case_id).encode(),
-                    )
-                    for case in to_alert
-                ]
-                await asyncio.gather(*pending)
-                await mark_alerted(conn, [case.case_id for case in to_alert])
+                for outcome in outcomes:
+                    if isinstance(outcome, Failure):
+                        await record_dead_letter(conn, outcome)
+                        continue
+                    change = await self._store(conn, outcome)
+                    if change is not None:
+                        earlier = changes.get(change.case.case_id)
+                        kind = earlier.kind if earlier and earlier.kind == "opened" else change.kind
+                        changes[change.case.case_id] = CaseChange(kind, change.case)
+            await self._publish(list(changes.values()), failures)
+            await mark_alerted(
+                conn, [c.case.case_id for c in changes.values() if c.kind == "opened"]
+            )
         log.info(
             "batch routed",
-            extra={"fields": {"records": len(records), "alerts": len(to_alert)}},
+            extra={
+                "fields": {
+                    "records": len(records),
+                    "alerts": len(changes),
+                    "dead_letters": len(failures),
+                }
+            },
         )
 
-    async def _store_record(self, conn: Connection, record: Record) -> CaseSummary | None:
+    async def _normalise(self, record: Record) -> SurveyResponse | Failure:
         value = record.value or b""
         envelope: SurveyReceived | None = None
         try:
             envelope = SurveyReceived.from_bytes(value)
-            response = normalise(envelope)
+            return await normalise(envelope, self._sources, self._context)
         except (ValidationError, InvalidPayload) as exc:
-            await record_dead_letter(
-                conn,
+            failure = Failure(
                 topic=record.topic,
                 partition=record.partition,
                 offset=record.offset,
+                key=record.key,
                 record=value,
                 error=str(exc),
                 receipt_id=envelope.receipt_id if envelope else None,
                 source=envelope.source if envelope else None,
+                vendor=envelope.vendor if envelope else None,
+                replay_of=_replay_of(record),
             )
             log.warning(
                 "record dead-lettered",
                 extra={
                     "fields": {
-                        "receipt_id": envelope.receipt_id if envelope else None,
+                        "receipt_id": failure.receipt_id,
+                        "source": failure.source,
                         "offset": record.offset,
+                        "error": failure.error[:300],
                     }
                 },
             )
-            return None
+            return failure
+
+    def _code(self, response: SurveyResponse) -> tuple[list[CodedReason], Decision]:
         reasons = code_chosen_reasons(response, self._taxonomy)
         decision = decide(response, reasons)
-        case = await store_outcome(conn, response, reasons, decision)
-        log.debug(
-            "response routed",
-            extra={
-                "fields": {
-                    "receipt_id": response.receipt_id,
-                    "source": response.source,
-                    "needs_recovery": decision.needs_recovery,
-                    "case_id": case.case_id if case else None,
-                }
-            },
-        )
-        return case
+        return reasons, decision
 
-    @staticmethod
-    async def _with_retries(
-        work: BatchWork, records: Sequence[Record], *, stop: asyncio.Event
-    ) -> None:
-        """Retry transient failures with capped backoff; anything else stops the router."""
-        delay = 0.2
-        while True:
-            try:
-                await work(records)
-                return
-            except TRANSIENT_ERRORS as exc:
-                if stop.is_set():
-                    raise
-                log.warning(
-                    "transient failure, retrying batch",
-                    extra={"fields": {"error": repr(exc), "retry_in": delay}},
+    async def _store(self, conn: Connection, response: SurveyResponse) -> CaseChange | None:
+        stored = await load_response(conn, response.source, response.response_id)
+        if stored is None:
+            reasons, decision = self._code(response)
+            return await insert_response(
+                conn, response, content_digest(response), reasons, decision
+            )
+        merged = merge_revision(stored.response, response)
+        digest = content_digest(merged)
+        if digest == (stored.digest or content_digest(stored.response)):
+            return await unalerted_case(conn, stored)
+        reasons, decision = self._code(merged)
+        log.info(
+            "response revised",
+            extra={"fields": {"receipt_id": response.receipt_id, "source": response.source}},
+        )
+        return await revise_response(conn, stored, merged, digest, reasons, decision)
+
+    async def _publish(self, changes: list[CaseChange], failures: list[Failure]) -> None:
+        """Send alerts and dead-letter copies, and wait until Kafka has every one."""
+        pending = []
+        for change in changes:
+            event = (
+                RecoveryCaseOpened(case=change.case)
+                if change.kind == "opened"
+                else RecoveryCaseUpdated(case=change.case)
+            )
+            pending.append(
+                await self._producer.send(
+                    self._topics.alerts, event.to_bytes(), key=str(change.case.case_id).encode()
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+            )
+        for failure in failures:
+            headers = [
+                ("error", failure.error[:1000].encode()),
+                ("source", (failure.source or "").encode()),
+                ("origin", f"{failure.topic}/{failure.partition}/{failure.offset}".encode()),
+            ]
+            pending.append(
+                await self._producer.send(
+                    self._topics.dead_letters, failure.record, key=failure.key, headers=headers
+                )
+            )
+        await asyncio.gather(*pending)

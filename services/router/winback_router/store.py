@@ -1,11 +1,16 @@
 """Durable, idempotent writes of responses, cases and dead letters.
 
-Uniqueness on (source, response id) makes every write safe to repeat: a redelivered record finds
-its response already stored and changes nothing, except that a case whose alert never went out
-(a crash between the database commit and the publish) is handed back to be alerted again.
+Uniqueness on (source, response id) makes every write safe to repeat. A redelivery that says
+nothing new changes nothing, except that a case whose alert never went out (a crash between the
+database commit and the publish) is handed back to be alerted again. A delivery that adds
+something (a comment, a finished survey) revises the stored response and its open case.
+Call everything here inside one transaction per batch.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 from winback_router.decision import Decision
 from winback_shared.db import Connection
@@ -13,30 +18,82 @@ from winback_shared.events.recovery_alerts import CaseSummary, CodedReason
 from winback_shared.survey import SurveyResponse
 
 DEFAULT_QUEUE = "default"
+CLOSED_STATUSES = ("resolved", "closed")
 
 
-async def _summary(conn: Connection, where: str, *args: object) -> CaseSummary | None:
-    row = await conn.fetchrow(f"SELECT * FROM case_summaries WHERE {where}", *args)
-    return None if row is None else CaseSummary.model_validate(dict(row))
+class ConcurrentDelivery(Exception):
+    """Another router stored the same response first (only during a rebalance); retry."""
 
 
-async def store_outcome(
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response as stored, with its case if it has one."""
+
+    row_id: int
+    response: SurveyResponse
+    digest: bytes | None
+    case_id: int | None
+    case_alerted: bool
+    case_priority: int | None
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """A case the consoles must hear about: newly opened, or revised by a later delivery."""
+
+    kind: Literal["opened", "updated"]
+    case: CaseSummary
+
+
+async def case_summary(conn: Connection, case_id: int) -> CaseSummary:
+    """The console's view of one case."""
+    row = await conn.fetchrow("SELECT * FROM case_summaries WHERE case_id = $1", case_id)
+    assert row is not None, f"case {case_id} vanished inside its own transaction"
+    return CaseSummary.model_validate(dict(row))
+
+
+async def load_response(conn: Connection, source: str, response_id: str) -> StoredResponse | None:
+    """The stored response for this key, locked until the transaction ends."""
+    row = await conn.fetchrow(
+        """
+        SELECT r.*, c.id AS case_id, c.alerted_at IS NOT NULL AS case_alerted,
+               c.priority AS case_priority
+        FROM survey_responses r LEFT JOIN recovery_cases c ON c.survey_response_id = r.id
+        WHERE r.source = $1 AND r.response_id = $2
+        FOR UPDATE OF r
+        """,
+        source,
+        response_id,
+    )
+    if row is None:
+        return None
+    response = SurveyResponse.model_validate({**dict(row), "reasons": row["chosen_reasons"]})
+    return StoredResponse(
+        row_id=row["id"],
+        response=response,
+        digest=row["content_sha256"],
+        case_id=row["case_id"],
+        case_alerted=bool(row["case_alerted"]),
+        case_priority=row["case_priority"],
+    )
+
+
+async def insert_response(
     conn: Connection,
     response: SurveyResponse,
+    digest: bytes,
     reasons: list[CodedReason],
     decision: Decision,
-) -> CaseSummary | None:
-    """Store the response and any case; return the case if it still needs its alert.
-
-    Call inside a transaction: the response and its case must commit together.
-    """
+    queue: str = DEFAULT_QUEUE,
+) -> CaseChange | None:
+    """Store a first delivery and open its case if it needs one."""
     stored_id = await conn.fetchval(
         """
         INSERT INTO survey_responses (
             source, response_id, receipt_id, vendor, survey_id, submitted_at, received_at,
             customer, interaction, scores, chosen_reasons, comment, follow_up_requested,
-            codes, needs_recovery)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            codes, needs_recovery, content_sha256)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
         ON CONFLICT (source, response_id) DO NOTHING
         RETURNING id
         """,
@@ -55,26 +112,89 @@ async def store_outcome(
         response.follow_up_requested,
         [r.model_dump(mode="json") for r in reasons],
         decision.needs_recovery,
+        digest,
     )
     if stored_id is None:
-        return await _summary(
-            conn,
-            "source = $1 AND response_id = $2 AND alerted_at IS NULL",
-            response.source,
-            response.response_id,
-        )
+        raise ConcurrentDelivery(f"{response.source}/{response.response_id} was stored meanwhile")
     if not decision.needs_recovery:
         return None
+    return CaseChange("opened", await _open_case(conn, stored_id, decision.priority, queue))
+
+
+async def _open_case(conn: Connection, response_row: int, priority: int, queue: str) -> CaseSummary:
     case_id = await conn.fetchval(
-        """
-        INSERT INTO recovery_cases (survey_response_id, priority, queue)
-        VALUES ($1, $2, $3) RETURNING id
-        """,
-        stored_id,
-        decision.priority,
-        DEFAULT_QUEUE,
+        "INSERT INTO recovery_cases (survey_response_id, priority, queue) VALUES ($1, $2, $3)"
+        " RETURNING id",
+        response_row,
+        priority,
+        queue,
     )
-    return await _summary(conn, "case_id = $1", case_id)
+    return await case_summary(conn, case_id)
+
+
+async def revise_response(
+    conn: Connection,
+    stored: StoredResponse,
+    merged: SurveyResponse,
+    digest: bytes,
+    reasons: list[CodedReason],
+    decision: Decision,
+    queue: str = DEFAULT_QUEUE,
+) -> CaseChange | None:
+    """Apply a later delivery that changed the response.
+
+    An open case is revised in place (a revision never lowers its urgency) and its ``seq``
+    moves on; a response that did not need recovery but now does gets its case. A case that is
+    already resolved or closed keeps its history: the revision is stored on the response only.
+    """
+    await conn.execute(
+        """
+        UPDATE survey_responses
+        SET survey_id = $2, submitted_at = $3, customer = $4, interaction = $5, scores = $6,
+            chosen_reasons = $7, comment = $8, follow_up_requested = $9, codes = $10,
+            needs_recovery = needs_recovery OR $11, content_sha256 = $12,
+            revision = revision + 1, revised_at = now()
+        WHERE id = $1
+        """,
+        stored.row_id,
+        merged.survey_id,
+        merged.submitted_at,
+        merged.customer.model_dump(mode="json"),
+        merged.interaction.model_dump(mode="json"),
+        [s.model_dump(mode="json") for s in merged.scores],
+        merged.reasons,
+        merged.comment,
+        merged.follow_up_requested,
+        [r.model_dump(mode="json") for r in reasons],
+        decision.needs_recovery,
+        digest,
+    )
+    if stored.case_id is None:
+        if not decision.needs_recovery:
+            return None
+        return CaseChange("opened", await _open_case(conn, stored.row_id, decision.priority, queue))
+    revised = await conn.fetchval(
+        """
+        UPDATE recovery_cases SET priority = LEAST(priority, $2), seq = seq + 1
+        WHERE id = $1 AND status <> ALL($3::text[])
+        RETURNING id
+        """,
+        stored.case_id,
+        decision.priority,
+        list(CLOSED_STATUSES),
+    )
+    if revised is None:
+        return None
+    # A case whose first alert never went out is still news to the consoles.
+    kind: Literal["opened", "updated"] = "updated" if stored.case_alerted else "opened"
+    return CaseChange(kind, await case_summary(conn, stored.case_id))
+
+
+async def unalerted_case(conn: Connection, stored: StoredResponse) -> CaseChange | None:
+    """For a plain duplicate: the case to alert again if its alert was never confirmed."""
+    if stored.case_id is None or stored.case_alerted:
+        return None
+    return CaseChange("opened", await case_summary(conn, stored.case_id))
 
 
 async def mark_alerted(conn: Connection, case_ids: list[int]) -> None:
@@ -83,33 +203,4 @@ async def mark_alerted(conn: Connection, case_ids: list[int]) -> None:
         "UPDATE recovery_cases SET alerted_at = now() WHERE id = ANY($1::bigint[])"
         " AND alerted_at IS NULL",
         case_ids,
-    )
-
-
-async def record_dead_letter(
-    conn: Connection,
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-    record: bytes,
-    error: str,
-    receipt_id: str | None,
-    source: str | None,
-) -> None:
-    """Keep a record that cannot be normalised, with why; the same position is kept once."""
-    await conn.execute(
-        """
-        INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, record, error,
-                                  receipt_id, source)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
-        """,
-        topic,
-        partition,
-        offset,
-        record,
-        error[:4000],
-        receipt_id,
-        source,
     )

@@ -12,9 +12,9 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
+from winback_ingest.vendors.base import SignatureError
 
-class SignatureError(Exception):
-    """The delivery is not authentic; the message is safe to show the sender."""
+__all__ = ["SignatureError", "sign", "verify"]
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
