@@ -85,3 +85,26 @@ class Pipeline:
         return await self.http.post(
             f"{self.ingest_url}/webhooks/{self.source}", content=body, headers=headers
         )
+
+
+async def read_topic(bootstrap_servers: str, topic: str, *, settle: float = 1.0) -> list[bytes]:
+    """Every record value on ``topic`` so far, waiting ``settle`` seconds for late arrivals."""
+    from aiokafka import AIOKafkaConsumer  # test-only import kept local
+
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + settle
+        while asyncio.get_running_loop().time() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            values += [r.value for batch in batches.values() for r in batch if r.value]
+    finally:
+        await consumer.stop()
+    return values
