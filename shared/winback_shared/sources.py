@@ -125,7 +125,9 @@ class FieldMap(BaseModel):
 
     def over(self, defaults: FieldMap) -> FieldMap:
         """This map with ``defaults`` filling every field it leaves unset."""
-        return defaults.model_copy(update=self.model_dump(exclude_unset=True, by_alias=False))
+        return defaults.model_copy(
+            update={name: getattr(self, name) for name in self.model_fields_set}
+        )
 
 
 class VendorApi(BaseModel):

@@ -11,9 +11,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-ShortText = Annotated[str, Field(max_length=500)]
+
+def _without_nul(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; it carries no meaning in a survey answer either."""
+    return text.replace("\x00", "")
+
+
+Text = Annotated[str, AfterValidator(_without_nul)]
+ShortText = Annotated[Text, Field(max_length=500)]
 
 
 class ScoreKind(StrEnum):
@@ -92,7 +99,7 @@ class GenericSurveyResponse(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    response_id: Annotated[str, Field(min_length=1, max_length=200)]
+    response_id: Annotated[Text, Field(min_length=1, max_length=200)]
     survey_id: ShortText | None = None
     submitted_at: datetime | None = None
     customer: Customer = Field(default_factory=Customer)
@@ -101,7 +108,7 @@ class GenericSurveyResponse(BaseModel):
     reasons: Annotated[list[ShortText], Field(max_length=50)] = Field(
         default_factory=list, description="Answers the customer chose, as the survey labels them."
     )
-    comment: Annotated[str, Field(max_length=20_000)] | None = None
+    comment: Annotated[Text, Field(max_length=20_000)] | None = None
     follow_up_requested: bool = False
 
 

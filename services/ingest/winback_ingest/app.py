@@ -139,9 +139,10 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
                 f"source {source!r} is over {settings.rate_per_source:g} deliveries per second",
                 headers={"Retry-After": RateLimiter.retry_after(wait)},
             )
+        content_type = intake.content_type_for(signed)
         payload = parse_body(
             body,
-            intake.content_type,
+            content_type,
             max_depth=settings.max_json_depth,
             max_string_chars=settings.max_string_chars,
         )
@@ -149,7 +150,7 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
         envelope = SurveyReceived(
             source=source,
             vendor=config.vendor.value,
-            content_type=intake.content_type,
+            content_type=content_type,
             delivery_id=delivery.delivery_id,
             body=body.decode(),
         )

@@ -26,7 +26,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from winback_router.adapters import AdapterContext, InvalidPayload, normalise
+from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
 from winback_router.coding import code_chosen_reasons
 from winback_router.dead_letters import REPLAY_HEADER, Failure, record_dead_letter
 from winback_router.decision import Decision, decide
@@ -178,17 +178,21 @@ class RecoveryRouter:
         """
         limit = asyncio.Semaphore(NORMALISE_CONCURRENCY)
 
-        async def bounded(record: Record) -> SurveyResponse | Failure:
+        async def bounded(record: Record) -> SurveyResponse | Failure | None:
             async with limit:
                 return await self._normalise(record)
 
         outcomes = await asyncio.gather(*(bounded(record) for record in records))
-        self._flood_guard.check(isinstance(outcome, Failure) for outcome in outcomes)
+        self._flood_guard.check(
+            isinstance(outcome, Failure) for outcome in outcomes if outcome is not None
+        )
         changes: dict[int, CaseChange] = {}  # one alert per case per batch, the latest state
         failures = [outcome for outcome in outcomes if isinstance(outcome, Failure)]
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 for outcome in outcomes:
+                    if outcome is None:
+                        continue
                     if isinstance(outcome, Failure):
                         await record_dead_letter(conn, outcome)
                         continue
@@ -212,12 +216,18 @@ class RecoveryRouter:
             },
         )
 
-    async def _normalise(self, record: Record) -> SurveyResponse | Failure:
+    async def _normalise(self, record: Record) -> SurveyResponse | Failure | None:
         value = record.value or b""
         envelope: SurveyReceived | None = None
         try:
             envelope = SurveyReceived.from_bytes(value)
             return await normalise(envelope, self._sources, self._context)
+        except NotASurveyResponse as exc:
+            log.info(
+                "delivery skipped: not a survey response",
+                extra={"fields": {"receipt_id": envelope and envelope.receipt_id, "why": str(exc)}},
+            )
+            return None
         except (ValidationError, InvalidPayload) as exc:
             failure = Failure(
                 topic=record.topic,

@@ -45,7 +45,7 @@ class VendorIntake(Protocol):
     """One vendor's webhook conventions."""
 
     content_type: str
-    """``application/json`` or ``application/x-www-form-urlencoded``: how the body must parse."""
+    """The vendor's usual body type, shown at ``/docs``."""
 
     signing: str
     """How this vendor signs, for the OpenAPI description."""
@@ -53,11 +53,24 @@ class VendorIntake(Protocol):
     example: dict[str, Any]
     """A realistic body, shown at ``/docs``."""
 
+    def content_type_for(self, request: Signed) -> str:
+        """How this request's body must parse: ``application/json`` or the form type."""
+
     def authenticate(self, source: SourceConfig, request: Signed) -> None:
         """Raise ``SignatureError`` unless a configured secret signed these exact bytes."""
 
     def inspect(self, source: SourceConfig, payload: dict[str, Any], request: Signed) -> Delivery:
         """The response key and delivery id, from a body that already parsed."""
+
+
+class OneContentType:
+    """For vendors whose every delivery has the same body type (all but Qualtrics)."""
+
+    content_type = "application/json"
+
+    def content_type_for(self, request: Signed) -> str:
+        """Always the vendor's one type."""
+        return self.content_type
 
 
 def text_at(payload: Any, dotted: str) -> str | None:

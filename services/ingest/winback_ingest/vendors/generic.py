@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from winback_ingest.vendors.base import Delivery, Signed, text_at
+from winback_ingest.vendors.base import Delivery, OneContentType, Signed, text_at
 from winback_ingest.vendors.standard_webhooks import verify
 from winback_shared.sources import SourceConfig
 
@@ -21,10 +21,9 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-class StandardWebhooksIntake:
+class StandardWebhooksIntake(OneContentType):
     """Shared by every vendor that signs with Standard Webhooks (generic, Formbricks)."""
 
-    content_type = "application/json"
     key_path = "response_id"
     signing = (
         "Standard Webhooks: `webhook-id`, `webhook-timestamp` (5-minute window) and "

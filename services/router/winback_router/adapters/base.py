@@ -31,6 +31,12 @@ class InvalidPayload(Exception):
     """The delivery is authentic but cannot be normalised; never retry it, dead-letter it."""
 
 
+class NotASurveyResponse(Exception):
+    """An authentic, well-formed event that carries no survey response (Delighted's
+    ``unsubscribe.created``, a Formbricks test ping): logged and skipped, not dead-lettered,
+    since nothing in it could ever become a case."""
+
+
 @dataclass(frozen=True)
 class AdapterContext:
     """What an adapter may use beyond the envelope: the vendor API client, for id-only vendors."""
