@@ -89,6 +89,13 @@ class Pipeline:
 
 async def read_topic(bootstrap_servers: str, topic: str, *, settle: float = 1.0) -> list[bytes]:
     """Every record value on ``topic`` so far, waiting ``settle`` seconds for late arrivals."""
+    return [value for _, value in await read_topic_records(bootstrap_servers, topic, settle=settle)]
+
+
+async def read_topic_records(
+    bootstrap_servers: str, topic: str, *, settle: float = 1.0
+) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) on ``topic`` so far, waiting ``settle`` seconds for late arrivals."""
     from aiokafka import AIOKafkaConsumer  # test-only import kept local
 
     consumer = AIOKafkaConsumer(
@@ -99,12 +106,48 @@ async def read_topic(bootstrap_servers: str, topic: str, *, settle: float = 1.0)
         enable_auto_commit=False,
     )
     await consumer.start()
-    values: list[bytes] = []
+    records: list[tuple[bytes, bytes]] = []
     try:
         deadline = asyncio.get_running_loop().time() + settle
         while asyncio.get_running_loop().time() < deadline:
             batches = await consumer.getmany(timeout_ms=200)
-            values += [r.value for batch in batches.values() for r in batch if r.value]
+            records += [
+                (r.key or b"", r.value) for batch in batches.values() for r in batch if r.value
+            ]
     finally:
         await consumer.stop()
-    return values
+    return records
+
+
+async def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> bool:
+    """Whether ``group`` has committed every partition of ``topic`` up to its end.
+
+    Asks the admin API and a group-less consumer, so probing never joins (and rebalances) the
+    group it is watching.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition  # test-only imports kept local
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None)
+    await admin.start()
+    await reader.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        described = await admin.describe_topics([topic])
+        partitions = [
+            TopicPartition(topic, p["partition"])
+            for found in described
+            if found["topic"] == topic
+            for p in found["partitions"]
+        ]
+        if not partitions:
+            return False
+        ends = await reader.end_offsets(partitions)
+        return all(
+            partition in committed and committed[partition].offset >= ends[partition]
+            for partition in partitions
+        )
+    finally:
+        await reader.stop()
+        await admin.close()

@@ -8,15 +8,34 @@ map is fixed, and then the dead letter is replayed.
 
 from __future__ import annotations
 
-from winback_router.adapters.base import Adapter, AdapterContext, InvalidPayload
+from winback_router.adapters.base import (
+    Adapter,
+    AdapterContext,
+    InvalidPayload,
+    NotASurveyResponse,
+)
+from winback_router.adapters.delighted import DelightedAdapter
+from winback_router.adapters.formbricks import FormbricksAdapter
 from winback_router.adapters.generic import GenericAdapter
-from winback_router.vendor_api import VendorRejected
+from winback_router.adapters.qualtrics import QualtricsAdapter
+from winback_router.adapters.surveymonkey import SurveyMonkeyAdapter
+from winback_router.adapters.typeform import TypeformAdapter
+from winback_router.adapters.zendesk import ZendeskAdapter
+from winback_router.vendor_api import VendorRejected, VendorUnavailable
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import Sources, Vendor
 from winback_shared.survey import SurveyResponse
 
+ADAPTER_BUG = "adapter failed unexpectedly"
+
 ADAPTERS: dict[Vendor, Adapter] = {
     Vendor.GENERIC: GenericAdapter(),
+    Vendor.TYPEFORM: TypeformAdapter(),
+    Vendor.DELIGHTED: DelightedAdapter(),
+    Vendor.ZENDESK: ZendeskAdapter(),
+    Vendor.FORMBRICKS: FormbricksAdapter(),
+    Vendor.SURVEYMONKEY: SurveyMonkeyAdapter(),
+    Vendor.QUALTRICS: QualtricsAdapter(),
 }
 
 
@@ -39,6 +58,14 @@ async def normalise(
         body = await adapter.normalise(envelope, source, context)
     except VendorRejected as exc:
         raise InvalidPayload(f"{source.vendor.value} API: {exc}") from None
+    except (InvalidPayload, NotASurveyResponse, VendorUnavailable):
+        raise
+    except Exception as exc:
+        # A bug in an adapter must cost one dead letter (replayable once fixed), not stop the
+        # router for everyone. The fuzz test fails on any dead letter with this message.
+        raise InvalidPayload(
+            f"{ADAPTER_BUG}: the {source.vendor.value} adapter raised {type(exc).__name__}: {exc}"
+        ) from exc
     return SurveyResponse(
         **body.model_dump(),
         source=envelope.source,
@@ -48,4 +75,11 @@ async def normalise(
     )
 
 
-__all__ = ["ADAPTERS", "AdapterContext", "InvalidPayload", "normalise"]
+__all__ = [
+    "ADAPTERS",
+    "ADAPTER_BUG",
+    "AdapterContext",
+    "InvalidPayload",
+    "NotASurveyResponse",
+    "normalise",
+]

@@ -1,0 +1,122 @@
+"""Zendesk: satisfaction ratings posted by a trigger webhook whose JSON body the admin writes.
+
+Confirmed against Zendesk's developer documentation:
+
+- https://developer.zendesk.com/documentation/webhooks/verifying/ : the signature is
+  ``base64(HMAC-SHA256(signing secret, timestamp + body))`` in ``X-Zendesk-Webhook-Signature``,
+  with the timestamp in ``X-Zendesk-Webhook-Signature-Timestamp``;
+- https://developer.zendesk.com/documentation/webhooks/anatomy-of-a-webhook-request/ : the
+  timestamp is ISO 8601 UTC (``2021-03-25T05:09:27Z``) and ``X-Zendesk-Webhook-Invocation-Id``
+  names the delivery.
+
+The timestamp is signed, so a delivery outside the replay window (``Signed.tolerance_seconds``)
+is refused; inside it, deduplication by response id makes a replay harmless. Because the body is
+the admin's design, the response key is read at the source's ``field_map.response_id`` (a dotted
+path), defaulting to the path used by the body template in ``docs/vendors/zendesk.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from winback_ingest.vendors.base import (
+    Delivery,
+    OneContentType,
+    SignatureError,
+    Signed,
+    any_key_signed,
+    text_at,
+)
+from winback_shared.sources import SourceConfig
+
+SIGNATURE_HEADER = "x-zendesk-webhook-signature"
+TIMESTAMP_HEADER = "x-zendesk-webhook-signature-timestamp"
+INVOCATION_HEADER = "x-zendesk-webhook-invocation-id"
+DEFAULT_RESPONSE_KEY_PATH = "ticket.id"
+"""Where the documented body template puts the ticket id; the router's default map agrees."""
+
+_ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+
+EXAMPLE: dict[str, Any] = {
+    "ticket": {
+        "id": "48213",
+        "via": "Phone call (incoming)",
+        "group": "Billing",
+        "assignee": "Jules Moreau",
+        "updated_at": "2026-11-23T09:14:05Z",
+        "requester": {
+            "external_id": "C-88231",
+            "name": "Ana Ruiz",
+            "email": "ana.ruiz@example.com",
+            "phone": "+34 600 123 456",
+        },
+    },
+    "satisfaction": {
+        "rating": "Bad, I'm unsatisfied",
+        "comment": "Nobody could tell me why my plan changed.",
+    },
+}
+
+
+def sign(key: bytes, timestamp: str, body: bytes) -> str:
+    """The ``X-Zendesk-Webhook-Signature`` value; used by senders and tests."""
+    digest = hmac.new(key, timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signed_at(timestamp: str) -> float:
+    """Seconds since the epoch of Zendesk's ISO 8601 signature timestamp."""
+    if not _ISO_UTC.match(timestamp):
+        raise SignatureError(
+            "X-Zendesk-Webhook-Signature-Timestamp must be ISO 8601, like 2021-03-25T05:09:27Z"
+        )
+    try:
+        parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        raise SignatureError("X-Zendesk-Webhook-Signature-Timestamp is not a valid time") from None
+    return parsed.astimezone(UTC).timestamp()
+
+
+class ZendeskIntake(OneContentType):
+    """Zendesk's conventions: JSON, a timestamped HMAC, keyed where the field map says."""
+
+    signing = (
+        "`X-Zendesk-Webhook-Signature: base64(HMAC-SHA256(secret, timestamp + body))` with "
+        "`X-Zendesk-Webhook-Signature-Timestamp` (ISO 8601, 5-minute window)."
+    )
+    example = EXAMPLE
+
+    def authenticate(self, source: SourceConfig, request: Signed) -> None:
+        """Check the signature over ``timestamp + body`` within the replay window."""
+        signature = request.headers.get(SIGNATURE_HEADER)
+        timestamp = request.headers.get(TIMESTAMP_HEADER)
+        if not signature or not timestamp:
+            raise SignatureError(
+                "X-Zendesk-Webhook-Signature and X-Zendesk-Webhook-Signature-Timestamp are required"
+            )
+        if abs(request.now - signed_at(timestamp)) > request.tolerance_seconds:
+            raise SignatureError(
+                "X-Zendesk-Webhook-Signature-Timestamp is outside the accepted window"
+            )
+        if not any_key_signed(
+            source.keys,
+            [signature.encode()],
+            lambda key: sign(key, timestamp, request.body).encode(),
+        ):
+            raise SignatureError("no signature matches")
+
+    def inspect(self, source: SourceConfig, payload: dict[str, Any], request: Signed) -> Delivery:
+        """Keyed by the value at the source's response id path; the invocation id names it."""
+        path = source.field_map.response_id or DEFAULT_RESPONSE_KEY_PATH
+        return Delivery(
+            response_key=text_at(payload, path),
+            delivery_id=request.headers.get(INVOCATION_HEADER),
+        )
+
+
+ZENDESK = ZendeskIntake()
