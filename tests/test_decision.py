@@ -1,16 +1,17 @@
-"""The needs-recovery rule and the first priority levels."""
+"""The needs-recovery rule, severity and the priority ladder."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from winback_router.coding import code_chosen_reasons
-from winback_router.decision import decide
-from winback_shared.survey import Score, SurveyResponse
-from winback_shared.taxonomy import load_taxonomy
+from winback_router.coding import code_response
+from winback_router.decision import Decision, PriorityPolicy, Severity, decide, severity
+from winback_shared.survey import Customer, Score, SurveyResponse
+from winback_shared.taxonomy import Taxonomy, load_taxonomy
 
 TAXONOMY = load_taxonomy()
 
@@ -19,22 +20,31 @@ def response(
     scores: list[dict[str, Any]] | None = None,
     reasons: list[str] | None = None,
     follow_up: bool = False,
+    comment: str | None = None,
+    segment: str | None = None,
+    lifetime_value: float | None = None,
 ) -> SurveyResponse:
     return SurveyResponse(
         response_id="r-1",
         scores=[Score.model_validate(s) for s in scores or []],
         reasons=reasons or [],
+        comment=comment,
         follow_up_requested=follow_up,
+        customer=Customer(segment=segment, lifetime_value=lifetime_value),
         source="s",
         vendor="generic",
         receipt_id="x",
-        received_at=datetime.now(UTC),
+        received_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
     )
 
 
-def outcome(**kwargs: Any) -> tuple[bool, int]:
+def decision_for(taxonomy: Taxonomy = TAXONOMY, **kwargs: Any) -> Decision:
     survey = response(**kwargs)
-    decision = decide(survey, code_chosen_reasons(survey, TAXONOMY))
+    return decide(survey, code_response(survey, taxonomy))
+
+
+def outcome(**kwargs: Any) -> tuple[bool, int]:
+    decision = decision_for(**kwargs)
     return decision.needs_recovery, decision.priority
 
 
@@ -63,12 +73,35 @@ def test_csat_on_a_ten_point_scale_is_judged_by_its_scale() -> None:
     assert not outcome(scores=[{"kind": "csat", "value": 4, "scale_min": 0, "scale_max": 10}])[0]
 
 
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ([], Severity.NONE),
+        ([{"kind": "nps", "value": 8}], Severity.NONE),
+        ([{"kind": "nps", "value": 5}], Severity.BAD),
+        ([{"kind": "nps", "value": 5}, {"kind": "csat", "value": 1}], Severity.SEVERE),
+        ([{"kind": "stars", "value": 3, "scale_min": 1, "scale_max": 10}], Severity.SEVERE),
+    ],
+)
+def test_severity_is_the_worst_score_on_its_own_scale(
+    scores: list[dict[str, Any]], expected: Severity
+) -> None:
+    assert severity([Score.model_validate(s) for s in scores]) is expected
+
+
 def test_negative_reason_alone_needs_recovery() -> None:
     assert outcome(scores=[{"kind": "nps", "value": 9}], reasons=["Billing error"]) == (True, 2)
 
 
+def test_a_complaint_in_the_comment_alone_needs_recovery() -> None:
+    decision = decision_for(scores=[{"kind": "nps", "value": 8}], comment="Charged me twice!")
+    assert (decision.needs_recovery, decision.priority) == (True, 2)
+    assert decision.triggers == ("reason=billing_error",)
+
+
 def test_unrecognised_reason_alone_does_not_open_a_case() -> None:
     assert outcome(scores=[{"kind": "nps", "value": 9}], reasons=["the colour blue"])[0] is False
+    assert outcome(comment="The music in the shop is loud.")[0] is False
 
 
 def test_follow_up_request_always_needs_recovery() -> None:
@@ -76,7 +109,7 @@ def test_follow_up_request_always_needs_recovery() -> None:
 
 
 def test_no_score_no_reason_no_request_needs_nothing() -> None:
-    assert outcome()[0] is False
+    assert outcome() == (False, 4)
 
 
 @pytest.mark.parametrize(("nps", "priority"), [(0, 1), (3, 1), (4, 2), (6, 2)])
@@ -85,6 +118,98 @@ def test_severe_scores_come_first(nps: int, priority: int) -> None:
 
 
 def test_decision_names_its_triggers() -> None:
-    survey = response(scores=[{"kind": "nps", "value": 2}], reasons=["rude agent"], follow_up=True)
-    decision = decide(survey, code_chosen_reasons(survey, TAXONOMY))
+    decision = decision_for(
+        scores=[{"kind": "nps", "value": 2}], reasons=["rude agent"], follow_up=True
+    )
     assert decision.triggers == ("nps=2", "reason=rude", "follow_up_requested")
+    assert decision.severity is Severity.SEVERE
+
+
+BOOSTED = """
+[[codes]]
+id = "product_knowledge"
+label = "Lack of product knowledge"
+synonyms = ["product knowledge"]
+[[codes]]
+id = "long_wait"
+label = "Long wait"
+synonyms = ["long wait"]
+[[boosts]]
+code = "product_knowledge"
+factor = 2.5
+starts = 2026-11-01
+ends = 2027-01-01
+note = "hiring wave"
+"""
+
+
+def test_a_boosted_reason_raises_priority_while_the_boost_lasts(tmp_path: Path) -> None:
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(BOOSTED, encoding="utf-8")
+    boosted = load_taxonomy(path)
+    nps = [{"kind": "nps", "value": 5}]
+
+    knowledge = decision_for(boosted, scores=nps, reasons=["product knowledge"])
+    waiting = decision_for(boosted, scores=nps, reasons=["long wait"])
+
+    assert (knowledge.priority, waiting.priority) == (1, 2)
+    assert knowledge.triggers[-1] == "heavy_reason=product_knowledge:2.5"
+    after = response(scores=nps, reasons=["product knowledge"]).model_copy(
+        update={"received_at": datetime(2027, 1, 2, tzinfo=UTC)}
+    )
+    assert decide(after, code_response(after, boosted)).priority == 2
+
+
+@pytest.mark.parametrize(
+    ("segment", "lifetime_value", "trigger"),
+    [
+        ("Gold", None, "customer_segment=Gold"),
+        ("  PLATINUM ", None, "customer_segment=  PLATINUM "),
+        ("basic", 25_000.0, "customer_value=25000"),
+    ],
+)
+def test_valuable_customers_move_up_one_step(
+    segment: str | None, lifetime_value: float | None, trigger: str
+) -> None:
+    decision = decision_for(follow_up=True, segment=segment, lifetime_value=lifetime_value)
+    assert decision.priority == 2
+    assert decision.triggers[-1] == trigger
+
+
+def test_ordinary_customers_do_not_move() -> None:
+    assert outcome(follow_up=True, segment="basic", lifetime_value=50.0) == (True, 3)
+
+
+def test_the_policy_decides_who_is_valuable() -> None:
+    survey = response(follow_up=True, segment="Wholesale")
+    policy = PriorityPolicy(valuable_segments=frozenset({"wholesale"}))
+    assert decide(survey, [], policy).priority == 2
+    assert decide(survey, []).priority == 3
+
+
+def test_priority_never_goes_above_one(tmp_path: Path) -> None:
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(BOOSTED, encoding="utf-8")
+    decision = decision_for(
+        load_taxonomy(path),
+        scores=[{"kind": "nps", "value": 0}],
+        reasons=["product knowledge"],
+        segment="vip",
+    )
+    assert decision.priority == 1
+
+
+def test_priority_orders_cases_from_most_to_least_urgent() -> None:
+    severe = {"kind": "nps", "value": 1}
+    bad = {"kind": "nps", "value": 5}
+    promoter = {"kind": "nps", "value": 10}
+    cases = {
+        "severe score": decision_for(scores=[severe]),
+        "bad score from a gold customer": decision_for(scores=[bad], segment="gold"),
+        "bad score": decision_for(scores=[bad]),
+        "complaint in the comment": decision_for(scores=[promoter], comment="So rude."),
+        "follow-up request alone": decision_for(scores=[promoter], follow_up=True),
+        "happy customer": decision_for(scores=[promoter], comment="Lovely, thanks."),
+    }
+    assert [d.priority for d in cases.values()] == [1, 1, 2, 2, 3, 4]
+    assert [d.needs_recovery for d in cases.values()] == [True] * 5 + [False]

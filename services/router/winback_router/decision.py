@@ -1,12 +1,21 @@
-"""Whether a response needs recovery, and how urgently. Pure functions, no I/O."""
+"""Whether a response needs recovery, and how urgently. Pure functions, no I/O.
+
+Priority 1 is the most urgent, 4 means no case. The ladder starts from the score's severity:
+a severe score is 1, another bad score or a negative reason is 2, a follow-up request alone is 3.
+Two things move a case up one step each (never above 1): a reason whose weight at the time of
+the response reaches ``PriorityPolicy.heavy_weight`` (ops raise weights or boost a reason for a
+period in the taxonomy), and a valuable customer (segment or lifetime value). Every step is
+named in ``triggers`` so the case history says why.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from winback_shared.events.recovery_alerts import CodedReason
-from winback_shared.survey import Score, ScoreKind, SurveyResponse
-from winback_shared.taxonomy import UNCLASSIFIED
+from winback_shared.survey import Customer, Score, ScoreKind, SurveyResponse
+from winback_shared.taxonomy import UNCLASSIFIED, normalise_label
 
 NPS_DETRACTOR_MAX = 6
 """NPS 0-6 is a detractor."""
@@ -14,6 +23,36 @@ LOW_SATISFACTION_FRACTION = 0.25
 """CSAT or stars at or below 2 of 5 (a quarter of the way up the scale)."""
 SEVERE_FRACTION = 0.3
 """At or below this position on its scale a score is severe (NPS 0-3, CSAT 1-2, 1-2 stars)."""
+NO_CASE = 4
+
+
+class Severity(StrEnum):
+    """How bad the worst score is, judged on its own scale."""
+
+    NONE = "none"
+    BAD = "bad"
+    SEVERE = "severe"
+
+
+@dataclass(frozen=True)
+class PriorityPolicy:
+    """What makes a reason heavy and a customer valuable; defaults suit most accounts.
+
+    Segments compare like taxonomy labels: case, accents and punctuation ignored.
+    """
+
+    heavy_weight: float = 2.0
+    valuable_segments: frozenset[str] = field(
+        default_factory=lambda: frozenset({"gold", "platinum", "vip", "premium", "enterprise"})
+    )
+    valuable_lifetime_value: float = 10_000.0
+
+    def __post_init__(self) -> None:
+        folded = frozenset(normalise_label(segment) for segment in self.valuable_segments)
+        object.__setattr__(self, "valuable_segments", folded)
+
+
+DEFAULT_POLICY = PriorityPolicy()
 
 
 @dataclass(frozen=True)
@@ -23,6 +62,7 @@ class Decision:
     needs_recovery: bool
     priority: int
     triggers: tuple[str, ...]
+    severity: Severity = Severity.NONE
 
 
 def is_bad_score(score: Score) -> bool:
@@ -36,25 +76,54 @@ def is_bad_score(score: Score) -> bool:
     return False
 
 
-def decide(response: SurveyResponse, reasons: list[CodedReason]) -> Decision:
-    """Needs recovery on a bad score, a negative reason, or a follow-up request.
+def severity(scores: list[Score]) -> Severity:
+    """The worst of the scores: severe near the bottom of its scale, bad if it needs recovery."""
+    bad = [score for score in scores if is_bad_score(score)]
+    if any(score.fraction <= SEVERE_FRACTION for score in bad):
+        return Severity.SEVERE
+    return Severity.BAD if bad else Severity.NONE
 
-    Priority 1 is a severe score; 2 a bad score or a negative reason; 3 a follow-up request
-    alone. Reason weights and customer value refine this later (issue #4).
-    """
-    triggers: list[str] = []
-    bad_scores = [s for s in response.scores if is_bad_score(s)]
-    triggers += [f"{s.kind.value}={s.value:g}" for s in bad_scores]
-    negative = [r.code for r in reasons if r.code != UNCLASSIFIED]
-    triggers += [f"reason={code}" for code in negative]
+
+def customer_value(customer: Customer, policy: PriorityPolicy = DEFAULT_POLICY) -> str | None:
+    """Why the customer is valuable (a premium segment, or lifetime value at or above the
+    policy's), as a trigger; None for everyone else."""
+    if customer.segment and normalise_label(customer.segment) in policy.valuable_segments:
+        return f"customer_segment={customer.segment}"
+    value = customer.lifetime_value
+    if value is not None and value >= policy.valuable_lifetime_value:
+        return f"customer_value={value:g}"
+    return None
+
+
+def decide(
+    response: SurveyResponse,
+    reasons: list[CodedReason],
+    policy: PriorityPolicy = DEFAULT_POLICY,
+) -> Decision:
+    """Needs recovery on a bad score, a negative reason, or a follow-up request; see the module
+    docstring for the priority ladder."""
+    level = severity(response.scores)
+    triggers = [f"{s.kind.value}={s.value:g}" for s in response.scores if is_bad_score(s)]
+    negative = [r for r in reasons if r.code != UNCLASSIFIED]
+    triggers += [f"reason={code}" for code in dict.fromkeys(r.code for r in negative)]
     if response.follow_up_requested:
         triggers.append("follow_up_requested")
     if not triggers:
-        return Decision(needs_recovery=False, priority=4, triggers=())
-    if any(s.fraction <= SEVERE_FRACTION for s in bad_scores):
+        return Decision(needs_recovery=False, priority=NO_CASE, triggers=(), severity=level)
+    if level is Severity.SEVERE:
         priority = 1
-    elif bad_scores or negative:
+    elif level is Severity.BAD or negative:
         priority = 2
     else:
         priority = 3
-    return Decision(needs_recovery=True, priority=priority, triggers=tuple(triggers))
+    heavy = [r for r in negative if r.weight >= policy.heavy_weight]
+    if heavy:
+        priority -= 1
+        triggers.append(f"heavy_reason={heavy[0].code}:{heavy[0].weight:g}")
+    valuable = customer_value(response.customer, policy)
+    if valuable:
+        priority -= 1
+        triggers.append(valuable)
+    return Decision(
+        needs_recovery=True, priority=max(priority, 1), triggers=tuple(triggers), severity=level
+    )

@@ -16,13 +16,24 @@ from winback_shared.survey import Customer, Interaction, Score
 
 
 class CodedReason(BaseModel):
-    """A reason code with the evidence that produced it, so agents can see why."""
+    """A reason code with the evidence that produced it, so agents can see why.
+
+    ``method`` is ``chosen_answer``, ``rule``, ``model`` or ``no_match`` (for ``unclassified``).
+    ``evidence_source`` says whether ``evidence`` quotes a chosen answer or the comment; ``rule``
+    names the synonym, keyword, pattern or model that fired; ``span`` is where the matched words
+    sit in the comment (NFC form), for highlighting; ``weight`` is the code's priority weight at
+    the time of the response, boosts included.
+    """
 
     code: str
     label: str
     evidence: str
     method: str
     confidence: float = 1.0
+    evidence_source: Literal["answer", "comment"] | None = None
+    rule: str | None = None
+    span: tuple[int, int] | None = None
+    weight: float = 1.0
 
 
 class CaseSummary(BaseModel):

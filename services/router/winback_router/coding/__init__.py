@@ -1,0 +1,9 @@
+"""Reason coding: which dissatisfaction reasons a response carries, each with its evidence.
+
+``code_response`` is the entry point; everything here is pure and deterministic so that
+re-coding history replays exactly.
+"""
+
+from winback_router.coding.coder import code_chosen_reasons, code_response, code_text
+
+__all__ = ["code_chosen_reasons", "code_response", "code_text"]

@@ -1,0 +1,140 @@
+"""Coding a whole response: chosen answers first, then the comment, then ``unclassified``.
+
+A pure function of the response and the taxonomy (no clock, no I/O, no randomness), so replaying
+history with the same taxonomy gives the same codes, and a changed taxonomy changes only what it
+should.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from winback_router.coding.evidence import excerpt, sentence_around
+from winback_router.coding.rules import FoldedText, Hit, find_hits
+from winback_shared.events.recovery_alerts import CodedReason
+from winback_shared.survey import SurveyResponse
+from winback_shared.taxonomy import UNCLASSIFIED, UNCLASSIFIED_LABEL, Taxonomy
+
+RULE_CONFIDENCE = 0.85
+"""Confidence of a code found by one rule; each further distinct rule leaves 15 % of the doubt."""
+
+FILLER = frozenset(
+    {"n", "a", "na", "none", "nothing", "nil", "no", "comment", "comments", "nope", "x", "nada"}
+)
+"""Comments made only of these words say nothing, so they are not a taxonomy blind spot."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextCode:
+    """A code found in a text, with the rules that found it (earliest in the text first)."""
+
+    code: str
+    hits: tuple[Hit, ...]
+
+    @property
+    def confidence(self) -> float:
+        """Higher when several distinct rules agree."""
+        return round(1 - (1 - RULE_CONFIDENCE) ** len(self.hits), 3)
+
+
+def code_text(text: str | FoldedText, taxonomy: Taxonomy) -> list[TextCode]:
+    """Every code whose rules fire in ``text``, in the order of their first words in it."""
+    folded = text if isinstance(text, FoldedText) else FoldedText.of(text)
+    by_code: dict[str, list[Hit]] = {}
+    for hit in find_hits(folded, taxonomy):
+        by_code.setdefault(hit.rule.code, []).append(hit)
+    return [TextCode(code, tuple(hits)) for code, hits in by_code.items()]
+
+
+def has_content(folded: FoldedText) -> bool:
+    """Whether a comment says anything at all ("n/a" and "-" do not)."""
+    return any(word.text not in FILLER for word in folded.words)
+
+
+def code_response(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedReason]:
+    """The reasons a response carries, each with its evidence, in the order found.
+
+    Chosen answers match codes through labels and synonyms; an answer that matches none is read
+    with the free-text rules, and kept as ``unclassified`` if they find nothing either. The
+    comment is read with the rules; a comment with content that matches nothing adds
+    ``unclassified`` too. A code found twice keeps its first evidence: the chosen answer.
+    """
+    moment = response.received_at
+    coded: dict[str, CodedReason] = {}
+
+    def keep(reason: CodedReason) -> None:
+        coded.setdefault(reason.code, reason)
+
+    unmatched_answers: list[str] = []
+    for answer in response.reasons:
+        code = taxonomy.match_label(answer)
+        if code is not None:
+            keep(
+                CodedReason(
+                    code=code.id,
+                    label=code.label,
+                    evidence=answer,
+                    method="chosen_answer",
+                    confidence=1.0,
+                    evidence_source="answer",
+                    rule="synonym",
+                    weight=taxonomy.weight_at(code.id, moment),
+                )
+            )
+            continue
+        found = code_text(answer, taxonomy)
+        if not found:
+            unmatched_answers.append(answer)
+        for text_code in found:
+            keep(_from_text(text_code, answer, "answer", "chosen_answer", taxonomy, response))
+    comment = unicodedata.normalize("NFC", response.comment or "")
+    folded = FoldedText.of(comment)
+    comment_codes = code_text(folded, taxonomy)
+    for text_code in comment_codes:
+        keep(_from_text(text_code, comment, "comment", "rule", taxonomy, response))
+    if unmatched_answers:
+        keep(_unclassified(unmatched_answers[0], "answer"))
+    elif not comment_codes and has_content(folded):
+        keep(_unclassified(excerpt(comment), "comment"))
+    return list(coded.values())
+
+
+def code_chosen_reasons(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedReason]:
+    """Only the chosen answers, as before free-text coding existed; kept for callers that
+    must ignore comments."""
+    return code_response(response.model_copy(update={"comment": None}), taxonomy)
+
+
+def _from_text(
+    found: TextCode,
+    text: str,
+    source: str,
+    method: str,
+    taxonomy: Taxonomy,
+    response: SurveyResponse,
+) -> CodedReason:
+    first = found.hits[0]
+    quote = text.strip() if source == "answer" else sentence_around(text, first.start, first.end)
+    return CodedReason(
+        code=found.code,
+        label=taxonomy.by_id(found.code).label,
+        evidence=quote,
+        method=method,
+        confidence=found.confidence,
+        evidence_source="answer" if source == "answer" else "comment",
+        rule=first.rule.name,
+        span=(first.start, first.end) if source == "comment" else None,
+        weight=taxonomy.weight_at(found.code, response.received_at),
+    )
+
+
+def _unclassified(evidence: str, source: str) -> CodedReason:
+    return CodedReason(
+        code=UNCLASSIFIED,
+        label=UNCLASSIFIED_LABEL,
+        evidence=evidence,
+        method="no_match",
+        confidence=0.0,
+        evidence_source="answer" if source == "answer" else "comment",
+    )
