@@ -50,6 +50,7 @@ ARTIFACTS = REPO / "test-artifacts"
 DOCS_SCREENSHOT = REPO / "docs" / "console.png"
 STATIC = resources.files("winback_notifier") / "static"
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+ANA = {"name": "Ana", "role": "agent", "queues": ["default"]}
 # The scripted test's origin: every request to it is answered inside the browser.
 FAKE_ORIGIN = "http://127.0.0.1:47391"
 
@@ -266,7 +267,7 @@ async def test_console_dedupes_resynchronises_and_handles_rejection(page: Page) 
     assert await first.auth_token() == "first-token"
     assert "token" not in page.url
     assert await page.evaluate("sessionStorage.getItem('winback.token')") == "first-token"
-    first.send({"type": "hello", "agent": {"name": "Ana", "role": "agent"}})
+    first.send({"type": "hello", "agent": ANA})
     first.send(
         {
             "type": "snapshot",
@@ -294,6 +295,8 @@ async def test_console_dedupes_resynchronises_and_handles_rejection(page: Page) 
     first.send(opened(summary(3, priority=1, opened_at="2026-01-01T11:00:00Z")))
     first.send(opened(summary(3, priority=1, opened_at="2026-01-01T11:00:00Z")))
     first.send(opened(summary(4, priority=3, opened_at="2026-01-01T08:00:00Z")))
+    # Another queue's case: not on an agent's board, and no pop-up.
+    first.send(opened(summary(6, priority=1, opened_at="2026-01-01T07:00:00Z", queue="vip")))
     toasts = page.locator("#toasts .toast[role=alert]")
     await expect(toasts).to_have_count(2)
     await expect(toasts.filter(has_text="Customer 3")).to_have_count(1)
@@ -313,7 +316,7 @@ async def test_console_dedupes_resynchronises_and_handles_rejection(page: Page) 
     await expect(page.locator("#status")).to_have_text("reconnecting")
     second = await server.next_connection()
     assert await second.auth_token() == "first-token"
-    second.send({"type": "hello", "agent": {"name": "Ana", "role": "agent"}})
+    second.send({"type": "hello", "agent": ANA})
     second.send(
         {
             "type": "snapshot",

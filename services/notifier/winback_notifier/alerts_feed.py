@@ -1,8 +1,9 @@
-"""Reads ``recovery-alerts`` and hands each alert to the hub.
+"""Reads ``recovery-alerts`` and ``case-events`` and hands each message to the hub.
 
-Every notifier instance reads every alert (no consumer group), starting from the end of the
-topic: a console that connects gets open cases from PostgreSQL, so nothing before "now" needs
-replaying, and several notifiers can run side by side.
+Every notifier instance reads every message (no consumer group), starting from the end of the
+topics: a console that connects gets its cases from PostgreSQL, so nothing before "now" needs
+replaying, and several notifiers can run side by side. Each message goes to the consoles of the
+case's queue (and, when a change moved the case, of the queue it left, so they drop it).
 """
 
 from __future__ import annotations
@@ -11,24 +12,45 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
 
 from winback_notifier.hub import AlertHub
-from winback_shared.events.recovery_alerts import RecoveryCaseOpened
+from winback_shared.events.case_events import CaseChanged
+from winback_shared.events.recovery_alerts import RECOVERY_ALERT
 
 log = logging.getLogger("winback.notifier")
 
 
-class AlertsFeed:
-    """Consumes alerts into the hub; ``ready`` is set once it reads from the topic's end."""
+def route_message(topic: str, raw: bytes, *, case_events_topic: str) -> tuple[str, frozenset[str]]:
+    """The console frame for a record and the queues that should see it.
 
-    def __init__(self, bootstrap_servers: str, topic: str, hub: AlertHub) -> None:
+    Raises ``ValueError`` (pydantic's ``ValidationError`` is one) for an unreadable record.
+    """
+    if topic == case_events_topic:
+        changed = CaseChanged.from_bytes(raw)
+        queues = {changed.case.queue}
+        if changed.previous_queue:
+            queues.add(changed.previous_queue)
+        return changed.model_dump_json(), frozenset(queues)
+    alert = RECOVERY_ALERT.validate_json(raw)
+    return alert.model_dump_json(), frozenset({alert.case.queue})
+
+
+class AlertsFeed:
+    """Consumes alerts and case changes into the hub; ``ready`` is set once it reads the ends."""
+
+    def __init__(
+        self, bootstrap_servers: str, alerts_topic: str, case_events_topic: str, hub: AlertHub
+    ) -> None:
         self._consumer = AIOKafkaConsumer(
-            topic,
+            alerts_topic,
+            case_events_topic,
             bootstrap_servers=bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",
         )
+        self._case_events_topic = case_events_topic
         self._hub = hub
         self.ready = asyncio.Event()
 
@@ -38,7 +60,7 @@ class AlertsFeed:
         return self._consumer
 
     async def start(self) -> None:
-        """Connect and pin the start position, so alerts published after this are seen."""
+        """Connect and pin the start positions, so messages published after this are seen."""
         await self._consumer.start()
         for _ in range(200):
             if self._consumer.assignment():
@@ -49,19 +71,24 @@ class AlertsFeed:
         self.ready.set()
 
     async def run(self) -> None:
-        """Forward alerts until cancelled."""
+        """Forward messages until cancelled."""
         while True:
             batches = await self._consumer.getmany(timeout_ms=500)
             for records in batches.values():
                 for record in records:
                     try:
-                        alert = RecoveryCaseOpened.from_bytes(record.value or b"")
-                    except ValueError:
+                        frame, audience = route_message(
+                            record.topic,
+                            record.value or b"",
+                            case_events_topic=self._case_events_topic,
+                        )
+                    except (ValueError, ValidationError):
                         log.error(
-                            "unreadable alert skipped", extra={"fields": {"offset": record.offset}}
+                            "unreadable message skipped",
+                            extra={"fields": {"topic": record.topic, "offset": record.offset}},
                         )
                         continue
-                    self._hub.publish(alert.model_dump_json())
+                    self._hub.publish(frame, audience)
 
     async def stop(self) -> None:
         """Disconnect."""

@@ -1,20 +1,26 @@
-// winback agent console: a live list of open recovery cases over one websocket.
+// winback agent console: the live board of recovery cases over one websocket.
 //
-// Everything a customer wrote (names, comments, reasons) is untrusted: it is only ever set with
-// textContent or attributes, never parsed as HTML.
+// The server sends `hello` (who you are, your queues, the policy), a `snapshot` of the board,
+// then live messages: `case.opened` / `case.updated` from the router and `case.changed` from
+// the case API. Every card carries the case's `seq`; anything not newer than what is shown is
+// dropped, so overlaps between snapshot and live stream, repeats and reconnects are harmless.
+// Everything a customer wrote is untrusted: it is only ever set with textContent.
 "use strict";
 
 (() => {
-  const TOKEN_KEY = "winback.token";
+  const w = window.winback;
+  const { make } = w;
   const SOUND_KEY = "winback.sound";
   const TITLE = "winback console";
   const CLOSE_UNAUTHORIZED = 4401;
   const BACKOFF_START_MS = 500;
   const BACKOFF_MAX_MS = 10000;
+  const PING_MS = 25000;
   const TOAST_MS = 15000;
   const MAX_TOASTS = 5;
   const TOAST_COMMENT_CHARS = 240;
-  const OPEN_STATUSES = new Set(["open", "claimed", "contacted", "unreachable", "reopened"]);
+  const BOARD_STATUSES = new Set(["open", "claimed", "contacted", "unreachable", "reopened",
+    "resolved"]);
 
   const el = {
     status: document.getElementById("status"),
@@ -27,17 +33,23 @@
     board: document.getElementById("board"),
     cases: document.getElementById("cases"),
     empty: document.getElementById("empty"),
+    detail: document.getElementById("detail"),
+    filters: document.getElementById("filters"),
     toasts: document.getElementById("toasts"),
     markSeen: document.getElementById("mark-seen"),
     soundToggle: document.getElementById("sound-toggle"),
+    notifyToggle: document.getElementById("notify-toggle"),
     signOut: document.getElementById("sign-out"),
   };
 
-  const cases = new Map(); // case_id -> CaseSummary
+  const cases = new Map(); // case_id -> card
   const rows = new Map(); // case_id -> {seq, node}
-  const unseen = new Set(); // case_ids that arrived live and the agent has not acknowledged
+  const unseen = new Set(); // case_ids that arrived live for my queues, not yet acknowledged
+  let profile = null;
+  let filter = "all";
   let socket = null;
   let reconnectTimer = null;
+  let pingTimer = null;
   let backoffMs = BACKOFF_START_MS;
   let audio = null;
 
@@ -54,14 +66,10 @@
     } catch (error) {
       // not percent-encoded: use it as it is
     }
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    if (token) sessionStorage.setItem(w.TOKEN_KEY, token);
     const rest = parts.filter((part) => part !== found).join("&");
     const url = window.location.pathname + window.location.search + (rest ? "#" + rest : "");
     history.replaceState(history.state, "", url);
-  }
-
-  function storedToken() {
-    return sessionStorage.getItem(TOKEN_KEY) || "";
   }
 
   function showSignIn(error) {
@@ -97,7 +105,7 @@
   }
 
   function connect() {
-    const token = storedToken();
+    const token = w.storedToken();
     if (!token) {
       showSignIn();
       return;
@@ -117,6 +125,11 @@
     socket = ws;
     ws.addEventListener("open", () => {
       ws.send(JSON.stringify({ type: "auth", token }));
+      clearInterval(pingTimer);
+      // A ping now and then makes a dead connection (laptop asleep, proxy gone) close.
+      pingTimer = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}');
+      }, PING_MS);
     });
     ws.addEventListener("message", (event) => {
       if (socket !== ws) return;
@@ -132,8 +145,9 @@
     ws.addEventListener("close", (event) => {
       if (socket !== ws) return;
       socket = null;
+      clearInterval(pingTimer);
       if (event.code === CLOSE_UNAUTHORIZED) {
-        sessionStorage.removeItem(TOKEN_KEY);
+        sessionStorage.removeItem(w.TOKEN_KEY);
         showSignIn("Token rejected. Check it and try again.");
         return;
       }
@@ -152,6 +166,7 @@
 
   function disconnect() {
     clearTimeout(reconnectTimer);
+    clearInterval(pingTimer);
     reconnectTimer = null;
     if (socket) {
       const ws = socket;
@@ -163,7 +178,9 @@
   function handleMessage(message) {
     switch (message && message.type) {
       case "hello":
-        el.agent.textContent = describeAgent(message.agent);
+        profile = normaliseProfile(message.agent);
+        el.agent.textContent = describeAgent(profile);
+        w.detail.setProfile(profile);
         break;
       case "snapshot":
         applySnapshot(Array.isArray(message.cases) ? message.cases : []);
@@ -171,11 +188,29 @@
         setStatus("live", "live");
         break;
       case "case.opened":
+      case "case.updated":
+      case "case.changed":
         if (message.case) applyLive(message.case);
         break;
       default:
-        break; // newer servers may send more kinds; ignoring them is safe
+        break; // pongs, and kinds newer servers may send: ignoring them is safe
     }
+  }
+
+  function normaliseProfile(agent) {
+    const value = agent || {};
+    return {
+      name: value.name || "",
+      role: value.role || "",
+      queues: Array.isArray(value.queues) ? value.queues : [],
+      sees_all_queues: Boolean(value.sees_all_queues),
+      may_reassign: Boolean(value.may_reassign),
+      policy: value.policy || {
+        unreachable_after_attempts: 3, contact_target_minutes: {}, channels: ["phone", "email"],
+        two_way_channels: ["phone"],
+      },
+      root_causes: Array.isArray(value.root_causes) ? value.root_causes : [],
+    };
   }
 
   function describeAgent(agent) {
@@ -185,40 +220,57 @@
 
   // ---- state ---------------------------------------------------------------------------------
 
+  function isMine(card) {
+    return Boolean(profile) && profile.queues.includes(card.queue);
+  }
+
+  function visible(card) {
+    return BOARD_STATUSES.has(card.status)
+      && (!profile || profile.sees_all_queues || profile.queues.includes(card.queue));
+  }
+
   function applySnapshot(list) {
     cases.clear();
-    for (const summary of list) {
-      if (isValidCase(summary) && OPEN_STATUSES.has(summary.status)) {
-        cases.set(summary.case_id, summary);
-      }
+    for (const card of list) {
+      if (isValidCase(card) && visible(card)) cases.set(card.case_id, card);
     }
     for (const caseId of [...unseen]) {
       if (!cases.has(caseId)) unseen.delete(caseId);
     }
     render();
+    const shown = w.detail.shownCaseId();
+    if (shown !== null) {
+      const card = cases.get(shown);
+      if (card) w.detail.update(card);
+      w.detail.refresh(); // what changed while we were away, history included
+    }
   }
 
-  function applyLive(summary) {
-    if (!isValidCase(summary)) return;
-    const known = cases.get(summary.case_id);
-    if (known && summary.seq <= known.seq) return; // already shown (snapshot and live overlap)
-    if (!OPEN_STATUSES.has(summary.status)) {
-      cases.delete(summary.case_id);
-      unseen.delete(summary.case_id);
+  function applyLive(incoming) {
+    if (!isValidCase(incoming)) return;
+    const known = cases.get(incoming.case_id);
+    if (known && incoming.seq <= known.seq) return; // already shown (snapshot and live overlap)
+    // The router's alerts lack the workflow fields; keep what we know of those.
+    const card = known ? { ...known, ...incoming } : incoming;
+    w.detail.update(card);
+    if (!visible(card)) {
+      cases.delete(card.case_id);
+      unseen.delete(card.case_id);
       render();
       return;
     }
-    cases.set(summary.case_id, summary);
-    if (!known) {
-      unseen.add(summary.case_id);
-      showToast(summary);
+    cases.set(card.case_id, card);
+    if (!known && !card.owner && isMine(card)) {
+      unseen.add(card.case_id);
+      showToast(card);
       beep();
+      notifyDesktop(card);
     }
     render();
   }
 
-  function isValidCase(summary) {
-    return summary && Number.isInteger(summary.case_id) && Number.isInteger(summary.seq);
+  function isValidCase(card) {
+    return card && Number.isInteger(card.case_id) && Number.isInteger(card.seq);
   }
 
   function markSeen(caseId) {
@@ -234,30 +286,66 @@
     updateCounts();
   }
 
+  function openCase(caseId) {
+    markSeen(caseId);
+    // The case is in front of the agent now; its pop-up has done its job.
+    for (const toast of el.toasts.querySelectorAll(".toast")) {
+      if (toast.dataset.caseId === String(caseId)) toast.remove();
+    }
+    const card = cases.get(caseId);
+    if (!card) return;
+    for (const row of rows.values()) row.node.classList.remove("selected");
+    const row = rows.get(caseId);
+    if (row) row.node.classList.add("selected");
+    w.detail.open(card);
+  }
+
   // ---- rendering -----------------------------------------------------------------------------
 
+  // Cases that still need the customer contacted come first; among those, the most urgent,
+  // then the least time left. Resolved cases, only waiting to be closed, go last.
+  function sortKey(card) {
+    const due = w.dueAt(card, profile && profile.policy);
+    const fallback = Date.parse(card.opened_at) || 0;
+    return [card.status === "resolved" ? 1 : 0, card.priority, due === null ? fallback : due,
+      fallback, card.case_id];
+  }
+
   function byUrgency(a, b) {
-    return a.priority - b.priority || Date.parse(a.opened_at) - Date.parse(b.opened_at)
-      || a.case_id - b.case_id;
+    const left = sortKey(a);
+    const right = sortKey(b);
+    for (let index = 0; index < left.length; index += 1) {
+      if (left[index] !== right[index]) return left[index] - right[index];
+    }
+    return 0;
+  }
+
+  function passesFilter(card) {
+    if (filter === "unclaimed") return !card.owner;
+    if (filter === "mine") return Boolean(profile) && card.owner === profile.name;
+    return true;
   }
 
   function render() {
-    const ordered = [...cases.values()].sort(byUrgency);
+    const ordered = [...cases.values()].filter(passesFilter).sort(byUrgency);
+    const shown = new Set(ordered.map((card) => card.case_id));
     for (const [caseId, row] of rows) {
-      if (!cases.has(caseId)) {
+      if (!shown.has(caseId)) {
         row.node.remove();
         rows.delete(caseId);
       }
     }
-    ordered.forEach((summary, index) => {
-      let row = rows.get(summary.case_id);
-      if (!row || row.seq !== summary.seq) {
-        const node = buildCase(summary);
+    const selected = w.detail.shownCaseId();
+    ordered.forEach((card, index) => {
+      let row = rows.get(card.case_id);
+      if (!row || row.seq !== card.seq) {
+        const node = buildCase(card);
         if (row) row.node.replaceWith(node);
-        row = { seq: summary.seq, node };
-        rows.set(summary.case_id, row);
+        row = { seq: card.seq, node };
+        rows.set(card.case_id, row);
       }
-      row.node.classList.toggle("is-new", unseen.has(summary.case_id));
+      row.node.classList.toggle("is-new", unseen.has(card.case_id));
+      row.node.classList.toggle("selected", selected === card.case_id);
       if (el.cases.children[index] !== row.node) {
         el.cases.insertBefore(row.node, el.cases.children[index] || null);
       }
@@ -267,11 +355,13 @@
   }
 
   function updateCounts() {
-    const total = cases.size;
-    const urgent = [...cases.values()].filter((c) => c.priority === 1).length;
+    const all = [...cases.values()];
+    const waiting = all.filter((c) => !c.owner && c.status !== "resolved").length;
+    const urgent = all.filter((c) => c.priority === 1 && c.status !== "resolved").length;
     el.summary.replaceChildren();
-    if (total > 0) {
-      el.summary.append(make("span", "summary-count", `${total} open`));
+    if (all.length > 0) {
+      el.summary.append(make("span", "summary-count", `${all.length} on the board`));
+      if (waiting > 0) el.summary.append(make("span", "summary-waiting", `${waiting} unclaimed`));
       if (urgent > 0) el.summary.append(make("span", "summary-urgent", `${urgent} urgent (P1)`));
     }
     if (unseen.size > 0) {
@@ -281,99 +371,62 @@
     document.title = unseen.size > 0 ? `(${unseen.size}) ${TITLE}` : TITLE;
   }
 
-  function make(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function priorityClass(priority) {
-    return `p${Math.min(Math.max(Number(priority) || 4, 1), 4)}`;
-  }
-
-  function formatNumber(value) {
-    const number = Number(value);
-    return Number.isInteger(number) ? String(number) : number.toFixed(1);
-  }
-
-  function fraction(score) {
-    const span = score.scale_max - score.scale_min;
-    return span > 0 ? (score.value - score.scale_min) / span : 1;
-  }
-
-  function worstScore(scores) {
-    const usable = (scores || []).filter((s) => s && typeof s.value === "number");
-    if (usable.length === 0) return null;
-    return usable.reduce((worst, s) => (fraction(s) < fraction(worst) ? s : worst));
-  }
-
-  function describeScore(score) {
-    const kind = String(score.kind || "score").toUpperCase();
-    return `${kind} ${formatNumber(score.value)}/${formatNumber(score.scale_max)}`;
-  }
-
-  function reasonLabels(summary) {
-    return (summary.reasons || []).map((r) => r.label || r.code).filter(Boolean);
-  }
-
-  function customerName(summary) {
-    const customer = summary.customer || {};
-    return customer.name || customer.email || customer.id || "Unknown customer";
-  }
-
-  function ago(timestamp) {
-    const then = Date.parse(timestamp);
-    if (Number.isNaN(then)) return "";
-    const seconds = Math.max(0, Math.round((Date.now() - then) / 1000));
-    if (seconds < 45) return "just now";
-    const minutes = Math.round(seconds / 60);
-    if (minutes < 60) return `${minutes} min ago`;
-    const hours = Math.floor(minutes / 60);
-    if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min ago` : `${hours} h ago`;
-    const days = Math.floor(hours / 24);
-    return days === 1 ? "1 day ago" : `${days} days ago`;
-  }
-
-  function timeElement(timestamp) {
-    const node = make("time", "ago", ago(timestamp));
-    node.dateTime = timestamp;
-    const date = new Date(timestamp);
-    if (!Number.isNaN(date.getTime())) node.title = `Opened ${date.toLocaleString()}`;
+  function timeLeftElement(card) {
+    const due = w.dueAt(card, profile && profile.policy);
+    if (due === null || !["open", "reopened", "claimed"].includes(card.status)) return null;
+    const left = w.describeTimeLeft(due);
+    const node = make("span", `time-left${left.overdue ? " overdue" : ""}`, left.text);
+    node.dataset.due = String(due);
     return node;
   }
 
   function refreshTimes() {
     for (const node of document.querySelectorAll("time.ago")) {
-      node.textContent = ago(node.dateTime);
+      node.textContent = w.ago(node.dateTime);
+    }
+    for (const node of document.querySelectorAll(".time-left[data-due]")) {
+      const left = w.describeTimeLeft(Number(node.dataset.due));
+      node.textContent = left.text;
+      node.classList.toggle("overdue", left.overdue);
     }
   }
 
-  function buildCase(summary) {
-    const item = make("li", `case ${priorityClass(summary.priority)}`);
-    item.dataset.caseId = String(summary.case_id);
-    item.dataset.seq = String(summary.seq);
-    item.dataset.priority = String(summary.priority);
+  function buildCase(card) {
+    const item = make("li", `case ${w.priorityClass(card.priority)} s-${card.status}`);
+    item.dataset.caseId = String(card.case_id);
+    item.dataset.seq = String(card.seq);
+    item.dataset.priority = String(card.priority);
+    item.dataset.status = card.status;
     item.tabIndex = 0;
 
     const head = make("div", "case-head");
-    head.append(make("span", "priority", `P${summary.priority}`));
-    head.append(make("span", "customer", customerName(summary)));
-    const score = worstScore(summary.scores);
-    if (score) head.append(make("span", "score", describeScore(score)));
-    if (summary.follow_up_requested) head.append(make("span", "flag", "Asked for a call back"));
+    head.append(make("span", "priority", `P${card.priority}`));
+    head.append(make("span", "customer", w.customerName(card)));
+    const score = w.worstScore(card.scores);
+    if (score) head.append(make("span", "score", w.describeScore(score)));
+    if (card.follow_up_requested) head.append(make("span", "flag", "Asked for a call back"));
     head.append(make("span", "new-badge", "New"));
     const right = make("span", "case-when");
-    right.append(timeElement(summary.opened_at));
-    right.append(make("span", "case-id", `#${summary.case_id}`));
+    right.append(w.timeElement(card.opened_at, "Opened"));
+    right.append(make("span", "case-id", `#${card.case_id}`));
     head.append(right);
     item.append(head);
 
-    const labels = summary.reasons || [];
-    if (labels.length > 0) {
+    const state = make("div", "case-state");
+    state.append(make("span", `status-badge s-${card.status}`, w.humanise(card.status)));
+    state.append(make("span", "owner", card.owner ? `owned by ${card.owner}` : "unowned"));
+    const left = timeLeftElement(card);
+    if (left) state.append(left);
+    if (card.failed_attempts > 0) {
+      state.append(make("span", "attempts-count", `${card.failed_attempts} failed attempt(s)`));
+    }
+    item.append(state);
+
+    const reasons = card.reasons || [];
+    if (reasons.length > 0) {
       const list = make("ul", "reasons");
       list.setAttribute("aria-label", "Reasons");
-      for (const reason of labels) {
+      for (const reason of reasons) {
         const chip = make("li", "reason", reason.label || reason.code);
         if (reason.evidence) chip.title = `Customer said: ${reason.evidence}`;
         list.append(chip);
@@ -381,60 +434,59 @@
       item.append(list);
     }
 
-    if (summary.comment) {
-      const comment = make("blockquote", "comment", summary.comment);
-      comment.title = "Click to show the whole comment";
-      comment.addEventListener("click", () => comment.classList.toggle("expanded"));
+    if (card.comment) {
+      const comment = make("blockquote", "comment", card.comment);
+      comment.title = "Open the case to read the whole comment";
       item.append(comment);
     }
 
     const meta = make("div", "meta");
-    const customer = summary.customer || {};
-    const interaction = summary.interaction || {};
+    const customer = card.customer || {};
+    const interaction = card.interaction || {};
     const facts = [
       customer.phone,
-      customer.email,
       interaction.channel && `via ${interaction.channel}`,
-      interaction.agent && `agent ${interaction.agent}`,
       interaction.team && `team ${interaction.team}`,
-      summary.queue && summary.queue !== "default" && `queue ${summary.queue}`,
-      summary.status && summary.status !== "open" && summary.status,
+      card.queue && card.queue !== "default" && `queue ${card.queue}`,
     ].filter(Boolean);
     for (const fact of facts) meta.append(make("span", "fact", fact));
     if (facts.length > 0) item.append(meta);
 
-    const acknowledge = () => markSeen(summary.case_id);
-    item.addEventListener("click", acknowledge);
-    item.addEventListener("focus", acknowledge);
+    item.addEventListener("click", () => openCase(card.case_id));
+    item.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") openCase(card.case_id);
+    });
+    item.addEventListener("focus", () => markSeen(card.case_id));
     return item;
   }
 
   // ---- alerts --------------------------------------------------------------------------------
 
-  function showToast(summary) {
-    const toast = make("div", `toast ${priorityClass(summary.priority)}`);
+  function showToast(card) {
+    const toast = make("div", `toast ${w.priorityClass(card.priority)}`);
     toast.setAttribute("role", "alert");
-    toast.dataset.caseId = String(summary.case_id);
+    toast.dataset.caseId = String(card.case_id);
 
     const head = make("div", "toast-head");
-    head.append(make("span", "priority", `P${summary.priority}`));
-    head.append(make("span", "toast-title", "New recovery case"));
+    head.append(make("span", "priority", `P${card.priority}`));
+    head.append(make("span", "toast-title",
+      card.status === "reopened" ? "Reopened case" : "New recovery case"));
     const close = make("button", "toast-close", "×");
     close.type = "button";
     close.setAttribute("aria-label", "Dismiss");
     head.append(close);
     toast.append(head);
 
-    const who = make("div", "toast-customer", customerName(summary));
-    const score = worstScore(summary.scores);
-    if (score) who.append(make("span", "score", describeScore(score)));
+    const who = make("div", "toast-customer", w.customerName(card));
+    const score = w.worstScore(card.scores);
+    if (score) who.append(make("span", "score", w.describeScore(score)));
     toast.append(who);
-    const reasons = reasonLabels(summary);
+    const reasons = (card.reasons || []).map((r) => r.label || r.code).filter(Boolean);
     if (reasons.length > 0) toast.append(make("div", "toast-reasons", reasons.join(" · ")));
-    if (summary.comment) {
-      const text = summary.comment.length > TOAST_COMMENT_CHARS
-        ? summary.comment.slice(0, TOAST_COMMENT_CHARS - 1) + "…"
-        : summary.comment;
+    if (card.comment) {
+      const text = card.comment.length > TOAST_COMMENT_CHARS
+        ? card.comment.slice(0, TOAST_COMMENT_CHARS - 1) + "…"
+        : card.comment;
       toast.append(make("div", "toast-comment", text));
     }
 
@@ -450,8 +502,8 @@
     });
     toast.addEventListener("click", () => {
       dismiss();
-      markSeen(summary.case_id);
-      const row = rows.get(summary.case_id);
+      openCase(card.case_id);
+      const row = rows.get(card.case_id);
       if (row) {
         row.node.scrollIntoView({ block: "center", behavior: "smooth" });
         row.node.classList.add("flash");
@@ -498,21 +550,50 @@
     }
   }
 
+  // Desktop notifications only when permitted and the console is not in front; the text is
+  // plain (the Notification API never renders HTML).
+  function notifyDesktop(card) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (!document.hidden) return;
+    try {
+      const reasons = (card.reasons || []).map((r) => r.label || r.code).join(" · ");
+      const note = new Notification(`P${card.priority} ${w.customerName(card)}`, {
+        body: reasons || "New recovery case",
+        tag: `winback-case-${card.case_id}`,
+      });
+      note.addEventListener("click", () => {
+        window.focus();
+        openCase(card.case_id);
+        note.close();
+      });
+    } catch (error) {
+      // Some browsers only allow notifications from a service worker.
+    }
+  }
+
+  function renderNotifyToggle() {
+    const supported = "Notification" in window;
+    el.notifyToggle.hidden = !supported || Notification.permission !== "default";
+  }
+
   // ---- wiring --------------------------------------------------------------------------------
+
+  w.detail.init({ root: el.detail, onCard: applyLive });
 
   el.signinForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const token = el.tokenInput.value.trim();
     if (!token) return;
-    sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(w.TOKEN_KEY, token);
     el.tokenInput.value = "";
     backoffMs = BACKOFF_START_MS;
     connect();
   });
   el.signOut.addEventListener("click", () => {
-    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(w.TOKEN_KEY);
     cases.clear();
     unseen.clear();
+    w.detail.close();
     render();
     showSignIn();
   });
@@ -521,6 +602,18 @@
     localStorage.setItem(SOUND_KEY, soundEnabled() ? "off" : "on");
     renderSoundToggle();
   });
+  el.notifyToggle.addEventListener("click", () => {
+    Notification.requestPermission().then(renderNotifyToggle, renderNotifyToggle);
+  });
+  for (const node of el.filters.querySelectorAll("button[data-filter]")) {
+    node.addEventListener("click", () => {
+      filter = node.dataset.filter;
+      for (const other of el.filters.querySelectorAll("button[data-filter]")) {
+        other.setAttribute("aria-pressed", String(other === node));
+      }
+      render();
+    });
+  }
   window.addEventListener("online", () => {
     if (reconnectTimer !== null) {
       backoffMs = BACKOFF_START_MS;
@@ -536,7 +629,8 @@
   });
 
   renderSoundToggle();
+  renderNotifyToggle();
   takeTokenFromUrl();
-  setInterval(refreshTimes, 20000);
+  setInterval(refreshTimes, 1000);
   connect();
 })();

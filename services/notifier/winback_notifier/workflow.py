@@ -1,0 +1,209 @@
+"""The case lifecycle as pure rules: who may do what to a case in which state, and what follows.
+
+``open → claimed → contacted → resolved → closed``, with ``unreachable`` after enough failed
+attempts and ``reopened`` when a finished case needs more work. No I/O here: the service locks
+the case row, asks :func:`decide`, and writes what it answers, so the rules are testable alone
+and every refusal carries the same clear error whoever asks (console, CRM or dialer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from winback_shared.agents import Agent
+from winback_shared.errors import ApiError
+
+
+class Status(StrEnum):
+    """Where a case stands."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CONTACTED = "contacted"
+    UNREACHABLE = "unreachable"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class Action(StrEnum):
+    """What can be done to a case; also the ``kind`` of its history entry."""
+
+    CLAIM = "claimed"
+    ATTEMPT = "contact_attempted"
+    MARK_UNREACHABLE = "marked_unreachable"
+    RESOLVE = "resolved"
+    CLOSE = "closed"
+    REOPEN = "reopened"
+    REASSIGN = "reassigned"
+    NOTE = "note_added"
+
+
+class Channel(StrEnum):
+    """How the customer was (or was not) reached. The first three are two-way."""
+
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    VIDEO = "video"
+    CHAT = "chat"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+TWO_WAY = frozenset({Channel.PHONE, Channel.IN_PERSON, Channel.VIDEO})
+"""Channels where the agent can listen and the customer can answer at once: try these first."""
+
+
+ACTIVE = frozenset(Status) - {Status.CLOSED}
+"""Statuses a console's board shows."""
+
+ALLOWED_FROM: dict[Action, frozenset[Status]] = {
+    Action.CLAIM: frozenset(ACTIVE - {Status.RESOLVED}),
+    Action.ATTEMPT: frozenset({Status.CLAIMED, Status.CONTACTED, Status.UNREACHABLE}),
+    Action.MARK_UNREACHABLE: frozenset({Status.CLAIMED}),
+    Action.RESOLVE: frozenset({Status.CONTACTED}),
+    Action.CLOSE: frozenset({Status.RESOLVED, Status.UNREACHABLE}),
+    Action.REOPEN: frozenset({Status.RESOLVED, Status.CLOSED, Status.UNREACHABLE}),
+    Action.REASSIGN: ACTIVE,
+    Action.NOTE: frozenset(Status),
+}
+
+OWNER_ONLY = frozenset({Action.ATTEMPT, Action.MARK_UNREACHABLE, Action.RESOLVE, Action.CLOSE})
+"""Actions only the case's owner (or a supervisor) may take: the owner runs the follow-up."""
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """The parts of a case the rules look at."""
+
+    case_id: int
+    status: Status
+    queue: str
+    owner_id: int | None
+    owner: str | None
+    failed_attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the case becomes."""
+
+    status: Status
+    owner_id: int | None
+    queue: str
+
+
+class CaseRefused(ApiError):
+    """A request the rules refuse; nothing was changed."""
+
+
+def decide(
+    action: Action,
+    state: CaseState,
+    actor: Agent,
+    *,
+    reached: bool = False,
+    unreachable_after: int = 3,
+    new_owner: Agent | None = None,
+    new_queue: str | None = None,
+) -> Outcome:
+    """The case after ``actor`` does ``action``; raises :class:`CaseRefused` if not allowed.
+
+    Checks run from the least to the most specific, so the error names the real obstacle:
+    visibility, then role, then state, then ownership.
+    """
+    case = f"case {state.case_id}"
+    if not actor.sees_queue(state.queue):
+        raise CaseRefused(403, "forbidden", f"{case} is in queue {state.queue!r}, not one of yours")
+    if action is Action.REASSIGN and not actor.may_reassign:
+        raise CaseRefused(403, "forbidden", "only a supervisor may reassign a case")
+    if action is Action.CLAIM and state.owner_id is not None and state.status in ACTIVE:
+        who = "you" if state.owner_id == actor.id else state.owner
+        raise CaseRefused(409, "already_claimed", f"{case} is already claimed by {who}")
+    if state.status not in ALLOWED_FROM[action]:
+        allowed = ", ".join(sorted(ALLOWED_FROM[action]))
+        raise CaseRefused(
+            409,
+            "illegal_transition",
+            f"cannot {_verb(action)} {case} while it is {state.status}; allowed from: {allowed}",
+        )
+    if action in OWNER_ONLY:
+        if state.owner_id is None:
+            raise CaseRefused(409, "not_claimed", f"claim {case} before you {_verb(action)} it")
+        if state.owner_id != actor.id and not actor.may_reassign:
+            raise CaseRefused(
+                403,
+                "not_owner",
+                f"{case} is owned by {state.owner}; only the owner or a supervisor may "
+                f"{_verb(action)} it",
+            )
+    return _next(action, state, actor, reached, unreachable_after, new_owner, new_queue)
+
+
+def _next(
+    action: Action,
+    state: CaseState,
+    actor: Agent,
+    reached: bool,
+    unreachable_after: int,
+    new_owner: Agent | None,
+    new_queue: str | None,
+) -> Outcome:
+    same = Outcome(state.status, state.owner_id, state.queue)
+    match action:
+        case Action.CLAIM:
+            claimed = state.status in (Status.OPEN, Status.REOPENED)
+            return Outcome(Status.CLAIMED if claimed else state.status, actor.id, state.queue)
+        case Action.ATTEMPT:
+            return Outcome(Status.CONTACTED, state.owner_id, state.queue) if reached else same
+        case Action.MARK_UNREACHABLE:
+            if state.failed_attempts < unreachable_after:
+                raise CaseRefused(
+                    409,
+                    "not_enough_attempts",
+                    f"case {state.case_id} has {state.failed_attempts} failed attempt(s); "
+                    f"{unreachable_after} are needed before it can be marked unreachable",
+                )
+            return Outcome(Status.UNREACHABLE, state.owner_id, state.queue)
+        case Action.RESOLVE:
+            return Outcome(Status.RESOLVED, state.owner_id, state.queue)
+        case Action.CLOSE:
+            return Outcome(Status.CLOSED, state.owner_id, state.queue)
+        case Action.REOPEN:
+            return Outcome(Status.REOPENED, None, state.queue)
+        case Action.REASSIGN:
+            return _reassigned(state, new_owner, new_queue)
+        case Action.NOTE:
+            return same
+
+
+def _reassigned(state: CaseState, new_owner: Agent | None, new_queue: str | None) -> Outcome:
+    """A named agent takes the case over; a queue alone hands it back unowned to that queue."""
+    if new_owner is None and new_queue is None:
+        raise CaseRefused(422, "invalid_request", "name an agent, a queue, or both")
+    queue = new_queue or state.queue
+    if new_owner is not None:
+        if not new_owner.sees_queue(queue):
+            raise CaseRefused(
+                409,
+                "not_a_member",
+                f"{new_owner.name} is not a member of queue {queue!r}; add them to it first",
+            )
+        fresh = state.status in (Status.OPEN, Status.REOPENED)
+        return Outcome(Status.CLAIMED if fresh else state.status, new_owner.id, queue)
+    status = Status.OPEN if state.status is Status.CLAIMED else state.status
+    return Outcome(status, None, queue)
+
+
+def _verb(action: Action) -> str:
+    return {
+        Action.CLAIM: "claim",
+        Action.ATTEMPT: "log a contact attempt on",
+        Action.MARK_UNREACHABLE: "mark unreachable",
+        Action.RESOLVE: "resolve",
+        Action.CLOSE: "close",
+        Action.REOPEN: "reopen",
+        Action.REASSIGN: "reassign",
+        Action.NOTE: "comment on",
+    }[action]

@@ -1,0 +1,72 @@
+"""Topic ``case-events``: something an agent (or a timer) did to a recovery case.
+
+PostgreSQL's ``case_history`` is the source of truth; this topic carries each change to every
+notifier instance so every console showing the case updates at once. The event holds the whole
+card after the change, so a console replaces what it shows instead of replaying deltas, and
+``case.seq`` lets it drop what it has already seen. ``previous_queue`` is set when the change
+moved the case, so consoles that can no longer see it are told to drop it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from winback_shared.events.base import Event
+from winback_shared.events.recovery_alerts import CaseSummary
+
+
+class Compensation(BaseModel):
+    """Something of value given to the customer."""
+
+    kind: str = Field(default="credit", max_length=80, description="e.g. credit, refund, voucher")
+    value: float = Field(ge=0, description="Amount in the account's currency.")
+    currency: str = Field(default="EUR", max_length=8)
+
+
+class Resolution(BaseModel):
+    """What was offered to put things right; usually several of these together."""
+
+    apology: bool = False
+    explanation: str | None = Field(default=None, max_length=2000)
+    compensation: Compensation | None = None
+    process_change: str | None = Field(default=None, max_length=2000)
+
+
+class CaseCard(CaseSummary):
+    """A case as consoles show it: the survey side plus where the recovery stands."""
+
+    owner: str | None = None
+    claimed_at: datetime | None = None
+    first_attempt_at: datetime | None = None
+    first_contact_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    failed_attempts: int = 0
+    root_cause: str | None = None
+    resolution: Resolution | None = None
+    customer_reaction: str | None = None
+    follow_up_outcome: str | None = None
+    updated_at: datetime | None = None
+
+
+class HistoryEntry(BaseModel):
+    """One change in a case's append-only history: who did what, when."""
+
+    seq: int
+    kind: str = Field(description="opened, claimed, contact_attempted, resolved, ...")
+    actor: str
+    occurred_at: datetime
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseChanged(Event):
+    """A case changed; ``case`` is its card after the change, ``change`` the history entry."""
+
+    type: Literal["case.changed"] = "case.changed"
+    version: int = 1
+    case: CaseCard
+    change: HistoryEntry
+    previous_queue: str | None = None

@@ -1,0 +1,165 @@
+"""Helpers for case workflow tests: a notifier on real Kafka and PostgreSQL, agents, cases.
+
+Cases are inserted the way the router stores them (a response row and its case row), so the
+workflow can be tested without sending surveys through ingest and the router each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.support import serve
+from winback_notifier.app import create_app
+from winback_notifier.settings import NotifierSettings
+from winback_shared.agents import Role, ensure_queues, issue_token
+from winback_shared.db import create_pool
+
+DEFAULT_REASONS = [
+    {
+        "code": "product_knowledge",
+        "label": "Lack of product knowledge",
+        "evidence": "agent lacked product knowledge",
+        "method": "chosen_answer",
+        "confidence": 1.0,
+    }
+]
+
+
+@dataclass
+class CaseDesk:
+    """A running notifier with helpers to make agents and cases and to call its API."""
+
+    url: str
+    pool: asyncpg.Pool
+    http: httpx.AsyncClient
+
+    @property
+    def websocket_url(self) -> str:
+        """The live endpoint."""
+        return self.url.replace("http://", "ws://") + "/ws"
+
+    async def agent(
+        self, name: str, role: Role = Role.AGENT, queues: Iterable[str] = ("default",)
+    ) -> str:
+        """Create an agent in these queues; return its token."""
+        wanted = list(queues)
+        async with self.pool.acquire() as conn:
+            await ensure_queues(conn, wanted)
+            _, token = await issue_token(conn, name=name, role=role, queues=wanted)
+        return token
+
+    async def case(
+        self,
+        *,
+        queue: str = "default",
+        priority: int = 1,
+        comment: str | None = "He could not answer my question.",
+        name: str = "Dana Whitfield",
+        reasons: list[dict[str, Any]] | None = None,
+    ) -> int:
+        """Insert an open case as the router would; return its id."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            response_row = await conn.fetchval(
+                """
+                INSERT INTO survey_responses (
+                    source, response_id, receipt_id, vendor, received_at, customer, interaction,
+                    scores, chosen_reasons, comment, follow_up_requested, codes, needs_recovery)
+                VALUES ('survey', $1, $2, 'generic', $3, $4, $5, $6, '[]', $7, false, $8, true)
+                RETURNING id
+                """,
+                f"r-{uuid4().hex[:10]}",
+                str(uuid4()),
+                datetime.now(UTC),
+                {"id": "c-1", "name": name, "email": "dana@example.com", "phone": "+1 555 0100"},
+                {"id": "call-1", "channel": "phone", "agent": "Sam", "team": "Billing"},
+                [{"kind": "nps", "value": 2, "scale_min": 0, "scale_max": 10}],
+                comment,
+                DEFAULT_REASONS if reasons is None else reasons,
+            )
+            case_id: int = await conn.fetchval(
+                "INSERT INTO recovery_cases (survey_response_id, priority, queue, alerted_at)"
+                " VALUES ($1, $2, $3, now()) RETURNING id",
+                response_row,
+                priority,
+                queue,
+            )
+        return case_id
+
+    async def call(
+        self, method: str, path: str, token: str | None, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """Call the API as the agent with ``token`` (anonymously with ``None``)."""
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        return await self.http.request(method, f"{self.url}{path}", json=body, headers=headers)
+
+    async def act(
+        self, token: str, case_id: int, action: str, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """``POST /api/cases/{id}/{action}``."""
+        return await self.call("POST", f"/api/cases/{case_id}/{action}", token, body or {})
+
+    async def status(self, case_id: int) -> tuple[str, int]:
+        """The case's stored status and seq."""
+        row = await self.pool.fetchrow(
+            "SELECT status, seq FROM recovery_cases WHERE id = $1", case_id
+        )
+        assert row is not None
+        return row["status"], row["seq"]
+
+    @asynccontextmanager
+    async def console(self, token: str) -> AsyncIterator[Console]:
+        """A websocket console signed in as the agent with ``token``."""
+        socket = await connect(self.websocket_url)
+        try:
+            await socket.send(json.dumps({"type": "auth", "token": token}))
+            hello = json.loads(await socket.recv())
+            snapshot = json.loads(await socket.recv())
+            assert hello["type"] == "hello" and snapshot["type"] == "snapshot"
+            yield Console(socket, hello["agent"], snapshot["cases"])
+        finally:
+            await socket.close()
+
+
+@dataclass
+class Console:
+    """A connected console: what it learnt on connect, and its live messages."""
+
+    socket: ClientConnection
+    profile: dict[str, Any]
+    snapshot: list[dict[str, Any]]
+
+    async def next(self, timeout: float = 10) -> dict[str, Any]:
+        """The next live message."""
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+        return message
+
+    async def nothing_for(self, seconds: float) -> None:
+        """Assert that no message arrives for ``seconds``."""
+        try:
+            message = await asyncio.wait_for(self.socket.recv(), seconds)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected message: {message!r}")
+
+
+@asynccontextmanager
+async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIterator[CaseDesk]:
+    """A notifier on this test's topics and schema, with a pool and an HTTP client beside it."""
+    settings = NotifierSettings(**infra_env, **overrides)
+    async with serve(create_app(settings)) as url, httpx.AsyncClient(timeout=15) as http:
+        pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
+        try:
+            yield CaseDesk(url=url, pool=pool, http=http)
+        finally:
+            await pool.close()

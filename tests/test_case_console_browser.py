@@ -1,0 +1,251 @@
+"""The case workflow in two real Chromium windows (Debian's, driven by Playwright) against a real
+notifier, Kafka and PostgreSQL: a pop-up, a claim race, a failed then a successful call, a
+resolution with root cause and compensation, and a note full of markup; the second window sees
+every change live, and nothing anyone typed ever runs as code."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.case_support import CaseDesk
+from tests.test_console_browser import ARTIFACTS, CHROMIUM_ARGS, REPO, XSS, chromium_or_skip
+from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
+from winback_shared.kafka import reliable_producer
+
+pytestmark = pytest.mark.browser
+
+LIVE = 10_000  # ms a change may take to show up in the other window
+
+
+def keep_for_docs(screenshot: Path, name: str) -> None:
+    """Copy a screenshot into docs/ when missing there or when a refresh is asked for."""
+    target = REPO / "docs" / name
+    if not target.exists() or os.environ.get("WINBACK_UPDATE_DOCS_SCREENSHOT"):
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(screenshot, target)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Chromium; playwright's own browser downloads are never used."""
+    executable = chromium_or_skip()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+class Window:
+    """One agent's browser window; script errors in it fail the test."""
+
+    def __init__(self, context: BrowserContext, page: Page) -> None:
+        self.context = context
+        self.page = page
+        self.errors: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    @classmethod
+    async def open(cls, browser: Browser, url: str, token: str) -> Window:
+        """Sign in through the console's token link and wait until it is live."""
+        context = await browser.new_context(viewport={"width": 1440, "height": 1000})
+        window = cls(context, await context.new_page())
+        await window.page.goto(f"{url}/#token={token}")
+        await expect(window.page.locator("#status")).to_have_text("live", timeout=15_000)
+        return window
+
+    def card(self, case_id: int) -> Any:
+        """The case's card on the board."""
+        return self.page.locator(f"#cases .case[data-case-id='{case_id}']")
+
+    @property
+    def detail(self) -> Any:
+        """The case panel."""
+        return self.page.locator("#detail")
+
+    async def history_kinds(self) -> list[str]:
+        """The kinds shown in the panel's history, oldest first."""
+        kinds: list[str] = await self.page.locator("#detail .timeline .event").evaluate_all(
+            "nodes => nodes.map(n => n.className.replace('event k-', ''))"
+        )
+        return kinds
+
+
+async def publish_opened(desk: CaseDesk, kafka: str, topic: str, case_id: int) -> None:
+    """Announce the case on ``recovery-alerts`` exactly as the router does."""
+    row = await desk.pool.fetchrow("SELECT * FROM case_summaries WHERE case_id = $1", case_id)
+    assert row is not None
+    producer = reliable_producer(kafka)
+    await producer.start()
+    try:
+        alert = RecoveryCaseOpened(case=CaseSummary.model_validate(dict(row)))
+        await producer.send_and_wait(topic, alert.to_bytes(), key=str(case_id).encode())
+    finally:
+        await producer.stop()
+
+
+async def test_two_agents_work_a_case_and_each_sees_the_other_live(
+    browser: Browser, case_desk: CaseDesk, kafka_bootstrap: str, infra_env: dict[str, Any]
+) -> None:
+    ana_token = await case_desk.agent("ana")
+    ben_token = await case_desk.agent("ben")
+    # Cases already waiting: on the board from the snapshot, without a pop-up.
+    await case_desk.case(name="Priya Raman", priority=2, reasons=WAIT, comment="45 min on hold.")
+    await case_desk.case(name="Tom Becker", priority=3, reasons=[], comment=None)
+    ana = await Window.open(browser, case_desk.url, ana_token)
+    ben = await Window.open(browser, case_desk.url, ben_token)
+    try:
+        await work_a_case(ana, ben, case_desk, kafka_bootstrap, infra_env)
+        for window in (ana, ben):
+            assert await window.page.evaluate("typeof window.__pwned") == "undefined"
+            assert not window.errors, window.errors
+    finally:
+        await ana.context.close()
+        await ben.context.close()
+
+
+async def work_a_case(
+    ana: Window, ben: Window, desk: CaseDesk, kafka: str, infra_env: dict[str, Any]
+) -> None:
+    """The scenario; split out so the windows are closed whatever fails."""
+    comment = f"Charged twice for the same plan change. {XSS}"
+    case_id = await desk.case(comment=comment, name="Dana Whitfield", reasons=BILLING)
+    await publish_opened(desk, kafka, infra_env["topics"].recovery_alerts, case_id)
+
+    # The pop-up, in both windows: both agents belong to the case's queue.
+    for window in (ana, ben):
+        toast = window.page.locator("#toasts .toast[role=alert]", has_text="Dana Whitfield")
+        await expect(toast).to_be_visible(timeout=LIVE)
+        await expect(toast).to_contain_text("<script>")
+        await expect(window.page).to_have_title("(1) winback console")
+        await expect(window.card(case_id)).to_contain_text("contact within")
+
+    # Both open the case; the panel shows reasons with their evidence and the guidance.
+    await ana.page.locator("#toasts .toast", has_text="Dana Whitfield").click()
+    await ben.card(case_id).click()
+    for window in (ana, ben):
+        await expect(window.detail).to_be_visible()
+        evidence = window.detail.locator(".evidence")
+        await expect(evidence).to_contain_text("Billing error")
+        await expect(evidence).to_contain_text("charged twice")
+        await expect(evidence).to_contain_text("free text rules · 80%")
+        await expect(evidence).to_contain_text("in the comment: charged twice")
+        await expect(window.detail.locator(".detail-comment")).to_have_text(comment)
+        await expect(window.detail.locator("#detail-guidance")).to_contain_text("Own the follow-up")
+    await expect(ana.page).to_have_title("winback console")
+
+    # Both claim at the same moment: exactly one wins, the other is told who has it.
+    await asyncio.gather(
+        ana.detail.locator(".action-claim").click(), ben.detail.locator(".action-claim").click()
+    )
+    owner_text = re.compile(r"owned by (ana|ben)")
+    await expect(ana.detail.locator("#detail-owner")).to_have_text(owner_text, timeout=LIVE)
+    owner = (await ana.detail.locator("#detail-owner").text_content() or "").split()[-1]
+    agent, watcher = (ana, ben) if owner == "ana" else (ben, ana)
+    await expect(watcher.detail.locator("#detail-owner")).to_have_text(f"owned by {owner}")
+    await expect(watcher.detail.locator("#detail-error")).to_have_text(
+        f"case {case_id} is already claimed by {owner}", timeout=LIVE
+    )
+    await expect(watcher.detail.locator(".action-claim")).to_have_count(0)
+    await expect(agent.detail.locator("#detail-error")).to_be_hidden()
+    await expect(agent.detail.locator("#detail-guidance")).to_contain_text("two-way first")
+    await agent.detail.evaluate("panel => { panel.scrollTop = 0; }")
+    screenshot = ARTIFACTS / "console-case.png"
+    await agent.page.screenshot(path=screenshot)
+    keep_for_docs(screenshot, "console-case.png")
+
+    # A failed call, then a successful one; the other window follows each step.
+    attempt = agent.detail.locator(".form-attempt")
+    await attempt.locator("select[name=channel]").select_option("email")
+    await expect(attempt.locator(".hint")).to_contain_text("phone or in person first")
+    await attempt.locator("select[name=channel]").select_option("phone")
+    await attempt.locator("textarea[name=note]").fill("Voicemail; left my direct number.")
+    await attempt.locator(".action-failed").click()
+    await expect(watcher.card(case_id)).to_contain_text("1 failed attempt(s)", timeout=LIVE)
+    await expect(watcher.detail.locator(".attempt.failed")).to_contain_text("Voicemail")
+
+    attempt = agent.detail.locator(".form-attempt")
+    await attempt.locator("textarea[name=note]").fill("Reached her; she explained everything.")
+    await attempt.locator(".action-reached").click()
+    await expect(watcher.detail.locator("#detail-status")).to_have_text("contacted", timeout=LIVE)
+    await expect(agent.detail.locator("#detail-guidance")).to_contain_text("Listen first")
+    await expect(agent.detail.locator("#detail-guidance")).to_contain_text("Apologise")
+
+    # Resolve with the confirmed root cause and a compensation.
+    resolve = agent.detail.locator(".form-resolve")
+    await expect(resolve.locator("select[name=root_cause]")).to_have_value("billing_error")
+    await resolve.locator("textarea[name=explanation]").fill("The plan change ran twice.")
+    await resolve.locator("input[name=compensation]").fill("25")
+    await resolve.locator("textarea[name=process_change]").fill("Plan changes checked first.")
+    await resolve.locator("select[name=customer_reaction]").select_option("satisfied")
+    await resolve.locator(".action-resolve").click()
+    await expect(watcher.detail.locator("#detail-status")).to_have_text("resolved", timeout=LIVE)
+    resolved = watcher.detail.locator(".timeline .k-resolved")
+    await expect(resolved).to_contain_text("root cause Billing error", timeout=LIVE)
+    await expect(resolved).to_contain_text("compensation 25 EUR")
+    await expect(watcher.card(case_id).locator(".status-badge")).to_have_text("resolved")
+
+    # A note full of markup: text in both windows, nothing runs, no element is made of it.
+    note = f"Customer pasted this: {XSS}"
+    form = agent.detail.locator(".form-note")
+    await form.locator("textarea").fill(note)
+    await form.locator(".action-note").click()
+    for window in (agent, watcher):
+        shown = window.detail.locator(".timeline .k-note_added .event-text")
+        await expect(shown).to_have_text(note, timeout=LIVE)
+        await expect(window.page.locator("#detail img, #detail script, #cases img")).to_have_count(
+            0
+        )
+    assert await watcher.history_kinds() == [
+        "opened",
+        "claimed",
+        "contact_attempted",
+        "contact_attempted",
+        "resolved",
+        "note_added",
+    ]
+    await watcher.detail.locator("#detail-history").scroll_into_view_if_needed()
+    screenshot = ARTIFACTS / "console-live.png"
+    await watcher.page.screenshot(path=screenshot)
+    keep_for_docs(screenshot, "console-live.png")
+
+    # Closing takes the case off both boards.
+    await agent.detail.locator(".form-close textarea").fill("Credit confirmed on her bill.")
+    await agent.detail.locator(".action-close").click()
+    await expect(watcher.card(case_id)).to_have_count(0, timeout=LIVE)
+    await expect(agent.card(case_id)).to_have_count(0)
+    await expect(agent.detail.locator("#detail-status")).to_have_text("closed")
+
+
+BILLING = [
+    {
+        "code": "billing_error",
+        "label": "Billing error",
+        "evidence": "charged twice",
+        "method": "free_text_rules",
+        "confidence": 0.8,
+        "evidence_source": "comment",
+    }
+]
+
+WAIT = [
+    {
+        "code": "long_wait",
+        "label": "Long hold or wait",
+        "evidence": "long wait",
+        "method": "chosen_answer",
+        "confidence": 1.0,
+    }
+]
