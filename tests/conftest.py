@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.case_support import CaseDesk, running_desk
 from tests.support import Pipeline, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -122,6 +123,12 @@ def ingest_settings(infra_env: dict[str, object], sources: Sources) -> IngestSet
 
 
 @pytest.fixture
+def router_overrides() -> dict[str, object]:
+    """Extra router settings for the pipeline; tests override this fixture (queue rules...)."""
+    return {}
+
+
+@pytest.fixture
 def router_failures() -> list[BaseException]:
     """Errors that stopped the in-process router loop (a real router process would exit)."""
     return []
@@ -134,6 +141,7 @@ async def pipeline(
     source_secret: str,
     unique: str,
     router_failures: list[BaseException],
+    router_overrides: dict[str, object],
 ) -> AsyncIterator[Pipeline]:
     """Ingest, router and notifier running in-process on real sockets, Kafka and PostgreSQL."""
     router_settings = RouterSettings(
@@ -142,6 +150,7 @@ async def pipeline(
         sources=ingest_settings.sources,
         flood_min_records=1000,  # tests dead-letter on purpose; flood tests set their own
         flood_window=1000,
+        **router_overrides,  # type: ignore[arg-type]
     )
     notifier_settings = NotifierSettings(**infra_env)  # type: ignore[arg-type]
     pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
@@ -166,3 +175,10 @@ async def pipeline(
             )
     finally:
         await pool.close()
+
+
+@pytest.fixture
+async def case_desk(infra_env: dict[str, object]) -> AsyncIterator[CaseDesk]:
+    """A notifier alone (no ingest or router) on real Kafka and PostgreSQL, for case tests."""
+    async with running_desk(infra_env) as desk:
+        yield desk

@@ -85,7 +85,11 @@ async def test_update_revises_the_open_case_and_tells_the_consoles(
     assert case is not None, "the case was never revised"
     assert await pipeline.pool.fetchval("SELECT count(*) FROM recovery_cases") == 1
     assert await pipeline.pool.fetchval("SELECT revision FROM survey_responses") == 2
-    assert [r["evidence"] for r in case["reasons"]] == ["Billing error"]
+    # The revision was re-coded: the chosen answer and the new comment both carry the reason.
+    assert "billing_error" in {r["code"] for r in case["reasons"]}
+    assert "Billing error" in [r["evidence"] for r in case["reasons"]]
+    history = await pipeline.pool.fetch("SELECT seq, kind, actor FROM case_history ORDER BY seq")
+    assert [tuple(row) for row in history] == [(1, "opened", "router"), (2, "revised", "router")]
     published = await alerts(kafka_bootstrap, topics)
     assert [(a["type"], a["case"]["seq"]) for a in published] == [
         ("case.opened", 1),

@@ -27,10 +27,11 @@ from tenacity import (
 )
 
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
-from winback_router.coding import code_chosen_reasons
+from winback_router.coding import code_response
 from winback_router.dead_letters import REPLAY_HEADER, Failure, record_dead_letter
 from winback_router.decision import Decision, decide
 from winback_router.flood_guard import FloodGuard
+from winback_router.queues import QueueRules, choose_queue
 from winback_router.revisions import content_digest, merge_revision
 from winback_router.store import (
     CaseChange,
@@ -126,6 +127,7 @@ class RecoveryRouter:
         sources: Sources,
         adapter_context: AdapterContext,
         topics: RouterTopics,
+        queue_rules: QueueRules | None = None,
         flood_guard: FloodGuard | None = None,
     ) -> None:
         self._consumer = consumer
@@ -135,6 +137,7 @@ class RecoveryRouter:
         self._sources = sources
         self._context = adapter_context
         self._topics = topics
+        self._queue_rules = queue_rules or QueueRules()
         self._flood_guard = flood_guard or FloodGuard()
         self._batch_lock = asyncio.Lock()
 
@@ -254,28 +257,34 @@ class RecoveryRouter:
             )
             return failure
 
-    def _code(self, response: SurveyResponse) -> tuple[list[CodedReason], Decision]:
-        reasons = code_chosen_reasons(response, self._taxonomy)
+    def _code(self, response: SurveyResponse) -> tuple[list[CodedReason], Decision, str]:
+        reasons = code_response(response, self._taxonomy)
         decision = decide(response, reasons)
-        return reasons, decision
+        queue = choose_queue(
+            self._queue_rules,
+            reason_codes=[reason.code for reason in reasons],
+            priority=decision.priority,
+            segment=response.customer.segment,
+        )
+        return reasons, decision, queue
 
     async def _store(self, conn: Connection, response: SurveyResponse) -> CaseChange | None:
         stored = await load_response(conn, response.source, response.response_id)
         if stored is None:
-            reasons, decision = self._code(response)
+            reasons, decision, queue = self._code(response)
             return await insert_response(
-                conn, response, content_digest(response), reasons, decision
+                conn, response, content_digest(response), reasons, decision, queue
             )
         merged = merge_revision(stored.response, response)
         digest = content_digest(merged)
         if digest == (stored.digest or content_digest(stored.response)):
             return await unalerted_case(conn, stored)
-        reasons, decision = self._code(merged)
+        reasons, decision, queue = self._code(merged)
         log.info(
             "response revised",
             extra={"fields": {"receipt_id": response.receipt_id, "source": response.source}},
         )
-        return await revise_response(conn, stored, merged, digest, reasons, decision)
+        return await revise_response(conn, stored, merged, digest, reasons, decision, queue)
 
     async def _publish(self, changes: list[CaseChange], failures: list[Failure]) -> None:
         """Send alerts and dead-letter copies, and wait until Kafka has every one."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from winback_router.queues import QueueRules, QueueRulesError, load_queue_rules
 from winback_shared.settings import CommonSettings
 from winback_shared.sources import WithSources
 
@@ -15,7 +16,8 @@ class RouterSettings(CommonSettings, WithSources):
     """``WINBACK_ROUTER_GROUP`` names the consumer group; instances sharing it split partitions.
 
     The router reads the same sources as ingest (``WINBACK_SOURCES`` / ``WINBACK_SOURCES_FILE``)
-    for their vendor, field map and API settings; their secrets are not used here.
+    for their vendor, field map and API settings; their secrets are not used here. Queue rules
+    come from ``WINBACK_QUEUE_RULES`` (JSON) or ``WINBACK_QUEUE_RULES_FILE`` (TOML or JSON).
     """
 
     router_group: str = "winback-router"
@@ -23,3 +25,14 @@ class RouterSettings(CommonSettings, WithSources):
     flood_window: Annotated[int, Field(ge=1)] = 200
     flood_min_records: Annotated[int, Field(ge=1)] = 50
     flood_max_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
+    queue_rules: QueueRules = Field(default_factory=QueueRules)
+    queue_rules_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _read_queue_rules_file(self) -> RouterSettings:
+        if self.queue_rules_file is not None:
+            try:
+                self.queue_rules = load_queue_rules(self.queue_rules_file)
+            except QueueRulesError as exc:
+                raise ValueError(str(exc)) from None
+        return self

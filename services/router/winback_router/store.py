@@ -173,11 +173,11 @@ async def revise_response(
         if not decision.needs_recovery:
             return None
         return CaseChange("opened", await _open_case(conn, stored.row_id, decision.priority, queue))
-    revised = await conn.fetchval(
+    revised = await conn.fetchrow(
         """
         UPDATE recovery_cases SET priority = LEAST(priority, $2), seq = seq + 1
         WHERE id = $1 AND status <> ALL($3::text[])
-        RETURNING id
+        RETURNING seq, priority
         """,
         stored.case_id,
         decision.priority,
@@ -185,6 +185,22 @@ async def revise_response(
     )
     if revised is None:
         return None
+    # The case's history records the revision at its new seq; the router publishes it itself
+    # (as ``case.updated``), so it is born published and the notifier's outbox leaves it alone.
+    await conn.execute(
+        """
+        INSERT INTO case_history (case_id, seq, kind, actor, data, published_at)
+        VALUES ($1, $2, 'revised', 'router', $3, now())
+        """,
+        stored.case_id,
+        revised["seq"],
+        {
+            "reasons": [reason.code for reason in reasons],
+            "priority": revised["priority"],
+            "comment_added": merged.comment is not None
+            and merged.comment != stored.response.comment,
+        },
+    )
     # A case whose first alert never went out is still news to the consoles.
     kind: Literal["opened", "updated"] = "updated" if stored.case_alerted else "opened"
     return CaseChange(kind, await case_summary(conn, stored.case_id))
