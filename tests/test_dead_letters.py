@@ -10,12 +10,14 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from tests import signers
 from tests.support import eventually, read_topic, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -26,7 +28,7 @@ from winback_router.settings import RouterSettings
 from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
 from winback_shared.settings import KafkaTopics
-from winback_shared.sources import Sources
+from winback_shared.sources import SourceConfig, Sources
 
 
 @asynccontextmanager
@@ -217,3 +219,53 @@ def test_guard_counts_a_window_and_forgives_a_refused_batch() -> None:
     guard.check([False])  # the refused batch was not counted: F F T F
     with pytest.raises(ValueError, match="min_records"):
         FloodGuard(window=2, min_records=3)
+
+
+TYPEFORM_SECRET = "typeform-webhook-secret-7d1c"
+TYPEFORM_DATA = Path(__file__).parent / "data" / "typeform"
+
+
+def typeform_source(field_map: dict[str, object]) -> Sources:
+    return {
+        "tf": SourceConfig.model_validate(
+            {"vendor": "typeform", "secrets": [TYPEFORM_SECRET], "field_map": field_map}
+        )
+    }
+
+
+async def test_replay_after_fixing_a_field_map_makes_exactly_one_case(
+    infra_env: dict[str, object],
+    unique: str,
+    pool: asyncpg.Pool,
+    schema_url: str,
+    kafka_bootstrap: str,
+    topics: KafkaTopics,
+) -> None:
+    wrong = typeform_source({"nps": "reason"})  # points at the choice question, not the score
+    fixed = typeform_source({"nps": "nps"})
+    settings = IngestSettings(**infra_env, sources=wrong)  # type: ignore[arg-type]
+    body, headers = signers.typeform(
+        TYPEFORM_SECRET, (TYPEFORM_DATA / "detractor.json").read_bytes()
+    )
+
+    async with router_running(infra_env, unique, sources=wrong):
+        async with serve(create_ingest_app(settings)) as url, httpx.AsyncClient() as http:
+            first = await http.post(f"{url}/webhooks/tf", content=body, headers=headers)
+            again = await http.post(f"{url}/webhooks/tf", content=body, headers=headers)
+        assert (first.status_code, again.status_code) == (202, 202)
+        letters = await eventually(
+            lambda: pool.fetch("SELECT id, error FROM dead_letters"), timeout=20
+        )
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 2 FROM dead_letters"))
+    assert "not a number" in letters[0]["error"] and "nps" in letters[0]["error"]
+    assert await pool.fetchval("SELECT count(*) FROM recovery_cases") == 0
+
+    async with router_running(infra_env, unique, sources=fixed):
+        await cli(schema_url, kafka_bootstrap, topics, "replay", "--source", "tf")
+        case = await eventually(lambda: pool.fetchrow("SELECT * FROM case_summaries"))
+        await asyncio.sleep(1.5)  # the second replayed delivery, a duplicate, lands too
+
+    assert case["response_id"] == "9f3c2a71d0b84e6c5a1f7d2e8b4c6a90"
+    assert await pool.fetchval("SELECT count(*) FROM recovery_cases") == 1
+    assert await pool.fetchval("SELECT count(*) FROM survey_responses") == 1
+    assert await pool.fetchval("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL") == 0

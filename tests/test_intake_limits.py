@@ -144,3 +144,12 @@ def test_bad_forms_are_refused(body: bytes, code: str) -> None:
 def test_form_parses_to_flat_fields() -> None:
     fields = parse_form(b"Topic=survey.response&ResponseID=R_1&Empty=", max_string_chars=100)
     assert fields == {"Topic": "survey.response", "ResponseID": "R_1", "Empty": ""}
+
+
+async def test_nan_is_not_json_and_is_refused(
+    ingest: httpx.AsyncClient, source_secret: str
+) -> None:
+    body = b'{"response_id": "r-nan", "scores": [{"kind": "nps", "value": NaN}]}'
+    answer = await post_signed(ingest, source_secret, body)
+    assert_error(answer, 400, "invalid_json")
+    assert "NaN" in answer.json()["error"]["message"]

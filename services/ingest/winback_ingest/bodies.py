@@ -38,10 +38,15 @@ def _check_shape(value: Any, *, max_depth: int, max_string_chars: int) -> None:
             pending.extend((item, depth + 1) for item in current)
 
 
+def _refuse_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON (RFC 8259), though Python's parser takes them."""
+    raise ApiError(400, "invalid_json", f"body is not valid JSON: {name} is not a JSON value")
+
+
 def parse_json_object(body: bytes, *, max_depth: int, max_string_chars: int) -> dict[str, Any]:
     """The body as a JSON object within the limits, or a 400 saying why not."""
     try:
-        parsed = json.loads(body.decode("utf-8"))
+        parsed = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_encoding", "body must be UTF-8") from None
     except json.JSONDecodeError as exc:
