@@ -463,8 +463,8 @@ def test_services_get_the_settings_they_read() -> None:
         required = {"KAFKA_BOOTSTRAP_SERVERS"}
         if SERVICE_PACKAGES[module].reads_database():
             required.add("DATABASE_URL")
-        if module == "winback_ingest":
-            required.add("WINBACK_SOURCES")
+        if module in ("winback_ingest", "winback_router"):
+            required.add("WINBACK_SOURCES")  # ingest authenticates, the router normalises
         missing = required - env.keys()
         assert not missing, f"{name} lacks {sorted(missing)}"
 
@@ -487,6 +487,7 @@ def test_example_env_file_gives_every_service_valid_settings(
     """The documented ``--env-file deploy/compose.env.example`` yields settings that validate."""
     variables = _read_env_file(EXAMPLE_ENV)
     services = _services()
+    sources_by_service: dict[str, object] = {}
     for name, service in services.items():
         # Interpolating every service, infrastructure included, checks each ${VAR:?} is provided.
         env = {k: _interpolate(v, variables) for k, v in _environment(service).items()}
@@ -507,3 +508,12 @@ def test_example_env_file_gives_every_service_valid_settings(
             assert urlsplit(settings.database_url).password == _interpolate(password, variables)
         if isinstance(settings, IngestSettings):
             assert settings.sources, "the example configures no webhook source"
+            sources_by_service[name] = settings.sources
+        if isinstance(settings, RouterSettings):
+            sources_by_service[name] = settings.sources
+    ingest_sources, router_sources = (
+        sources_by_service.get("ingest"),
+        sources_by_service.get("router"),
+    )
+    assert ingest_sources, "ingest has no sources"
+    assert ingest_sources == router_sources, "router and ingest must read the same sources"
