@@ -346,6 +346,10 @@ def running_stack(keep_state: bool) -> Iterator[tuple[StackInfo, Path, float]]:
         kafka_controller=free_port(),
     )
     stack = Stack(state_dir, ports)
+    # One source sends everything here; the per-source rate limit would measure itself, not the
+    # pipeline. The services inherit this process's environment.
+    os.environ.setdefault("WINBACK_RATE_PER_SOURCE", "1000000")
+    os.environ.setdefault("WINBACK_RATE_BURST", "1000000")
     try:
         started = time.monotonic()
         info = stack.start()
