@@ -8,6 +8,7 @@ the same conversions (scales, dates, yes/no, lengths) and the same error message
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,17 @@ class Adapter(Protocol):
         self, envelope: SurveyReceived, source: SourceConfig, context: AdapterContext
     ) -> GenericSurveyResponse:
         """The canonical response; ``InvalidPayload`` when the payload cannot make one."""
+
+
+def json_object(text: str, what: str) -> dict[str, Any]:
+    """``text`` as a JSON object, or ``InvalidPayload`` naming ``what`` it was meant to be."""
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidPayload(f"{what} is not JSON") from None
+    if not isinstance(parsed, dict):
+        raise InvalidPayload(f"{what} is not a JSON object")
+    return parsed
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Answer]:
@@ -105,8 +117,8 @@ def is_affirmative(value: Answer) -> bool:
     text = as_text(value)
     if text is None:
         return False
-    first_word = text.lower().replace(",", " ").replace(".", " ").replace("!", " ").split()[0]
-    return first_word in AFFIRMATIVE
+    words = text.lower().replace(",", " ").replace(".", " ").replace("!", " ").split()
+    return bool(words) and words[0] in AFFIRMATIVE
 
 
 def as_datetime(value: Answer, what: str) -> datetime | None:

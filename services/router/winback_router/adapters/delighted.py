@@ -17,7 +17,6 @@ the router merges them into one response and one case.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from winback_router.adapters.base import (
@@ -27,6 +26,7 @@ from winback_router.adapters.base import (
     NotASurveyResponse,
     build_response,
     flatten,
+    json_object,
 )
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import FieldMap, SourceConfig
@@ -135,10 +135,5 @@ class DelightedAdapter:
         self, envelope: SurveyReceived, source: SourceConfig, context: AdapterContext
     ) -> GenericSurveyResponse:
         """The canonical response as this one delivery (created or updated) tells it."""
-        try:
-            payload = json.loads(envelope.body)
-        except ValueError:
-            raise InvalidPayload("delighted: body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise InvalidPayload("delighted: body is not a JSON object")
+        payload = json_object(envelope.body, "delighted: body")
         return build_response(delighted_answers(payload), source.field_map.over(DEFAULT_MAP))

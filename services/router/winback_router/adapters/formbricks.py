@@ -20,7 +20,6 @@ on their own to the same ``response_id``; the router merges them into one respon
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from winback_router.adapters.base import (
@@ -30,6 +29,7 @@ from winback_router.adapters.base import (
     NotASurveyResponse,
     build_response,
     flatten,
+    json_object,
 )
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import FieldMap, SourceConfig
@@ -95,12 +95,7 @@ class FormbricksAdapter:
         self, envelope: SurveyReceived, source: SourceConfig, context: AdapterContext
     ) -> GenericSurveyResponse:
         """The canonical response for one Formbricks delivery."""
-        try:
-            payload = json.loads(envelope.body)
-        except (ValueError, RecursionError):
-            raise InvalidPayload("formbricks: body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise InvalidPayload("formbricks: body is not a JSON object")
+        payload = json_object(envelope.body, "formbricks: body")
         event = payload.get("event")
         if not isinstance(event, str):
             raise InvalidPayload("formbricks: the body names no 'event'")

@@ -22,7 +22,6 @@ of the body suggested in ``docs/vendors/qualtrics.md``.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,6 +32,7 @@ from winback_router.adapters.base import (
     InvalidPayload,
     build_response,
     flatten,
+    json_object,
 )
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import FieldMap, SourceConfig
@@ -133,12 +133,7 @@ def _checked_id(value: Any, what: str) -> str:
 def _event_fields(body: str) -> dict[str, Any]:
     """The JSON object inside an event subscription's ``MSG`` form field."""
     fields = dict(parse_qsl(body, keep_blank_values=True))
-    try:
-        event = json.loads(fields.get("MSG") or "")
-    except (ValueError, RecursionError):
-        raise InvalidPayload("qualtrics: the event's MSG is not JSON") from None
-    if not isinstance(event, dict):
-        raise InvalidPayload("qualtrics: the event's MSG is not a JSON object")
+    event = json_object(fields.get("MSG") or "", "qualtrics: the event's MSG")
     return event
 
 
@@ -155,12 +150,7 @@ class QualtricsAdapter:
 
     @staticmethod
     def _workflow(body: str, source: SourceConfig) -> GenericSurveyResponse:
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):
-            raise InvalidPayload("qualtrics: workflow body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise InvalidPayload("qualtrics: workflow body is not a JSON object")
+        payload = json_object(body, "qualtrics: workflow body")
         return build_response(flatten(payload), source.field_map.over(WORKFLOW_MAP))
 
     @staticmethod

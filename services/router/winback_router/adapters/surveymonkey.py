@@ -30,7 +30,6 @@ fetches the definition again before giving up.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections import OrderedDict
@@ -45,6 +44,7 @@ from winback_router.adapters.base import (
     NotASurveyResponse,
     build_response,
     flatten,
+    json_object,
 )
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import FieldMap, SourceConfig, VendorApi
@@ -264,12 +264,7 @@ class SurveyMonkeyAdapter:
         self, envelope: SurveyReceived, source: SourceConfig, context: AdapterContext
     ) -> GenericSurveyResponse:
         """Fetch the response the callback names and map it through the source's field map."""
-        try:
-            event = json.loads(envelope.body)
-        except (ValueError, RecursionError):
-            raise InvalidPayload("surveymonkey: body is not JSON") from None
-        if not isinstance(event, dict):
-            raise InvalidPayload("surveymonkey: body is not a JSON object")
+        event = json_object(envelope.body, "surveymonkey: body")
         event_type = event.get("event_type")
         if not isinstance(event_type, str):
             raise InvalidPayload("surveymonkey: the callback names no 'event_type'")

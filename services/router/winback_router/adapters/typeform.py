@@ -14,7 +14,6 @@ where they expect to be called back.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from winback_router.adapters.base import (
@@ -22,6 +21,7 @@ from winback_router.adapters.base import (
     Answer,
     InvalidPayload,
     build_response,
+    json_object,
 )
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import FieldMap, SourceConfig
@@ -120,10 +120,5 @@ class TypeformAdapter:
         self, envelope: SurveyReceived, source: SourceConfig, context: AdapterContext
     ) -> GenericSurveyResponse:
         """The canonical response for one ``form_response`` delivery."""
-        try:
-            payload = json.loads(envelope.body)
-        except ValueError:
-            raise InvalidPayload("typeform: body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise InvalidPayload("typeform: body is not a JSON object")
+        payload = json_object(envelope.body, "typeform: body")
         return build_response(typeform_answers(payload), source.field_map.over(DEFAULT_MAP))

@@ -14,9 +14,12 @@ with the text in the reason, to be added to the source's ``values`` and replayed
 
 from __future__ import annotations
 
-import json
-
-from winback_router.adapters.base import AdapterContext, InvalidPayload, build_response, flatten
+from winback_router.adapters.base import (
+    AdapterContext,
+    build_response,
+    flatten,
+    json_object,
+)
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import FieldMap, SourceConfig
 from winback_shared.survey import GenericSurveyResponse
@@ -55,10 +58,5 @@ class ZendeskAdapter:
         self, envelope: SurveyReceived, source: SourceConfig, context: AdapterContext
     ) -> GenericSurveyResponse:
         """The canonical response the admin's body describes."""
-        try:
-            payload = json.loads(envelope.body)
-        except ValueError:
-            raise InvalidPayload("zendesk: body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise InvalidPayload("zendesk: body is not a JSON object")
+        payload = json_object(envelope.body, "zendesk: body")
         return build_response(flatten(payload), source.field_map.over(DEFAULT_MAP))
