@@ -85,7 +85,14 @@ def test_score_outside_its_scale_is_invalid_not_clamped() -> None:
 
 @pytest.mark.parametrize(
     ("answer", "expected"),
-    [(True, True), ("Yes, call me", True), ("sí", True), ("No thanks", False), (None, False)],
+    [
+        (True, True),
+        ("Yes, call me", True),
+        ("sí", True),
+        ("No thanks", False),
+        (None, False),
+        (".", False),
+    ],
 )
 def test_affirmative_answers(answer: str | bool | None, expected: bool) -> None:
     assert is_affirmative(answer) is expected
