@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.case_support import CaseDesk
 from tests.test_console_browser import ARTIFACTS, CHROMIUM_ARGS, REPO, XSS, chromium_or_skip
@@ -24,6 +25,7 @@ from winback_shared.kafka import reliable_producer
 pytestmark = pytest.mark.browser
 
 LIVE = 10_000  # ms a change may take to show up in the other window
+CLAIM_CLICK_MS = 5_000  # ms a Claim button may stay unclickable before the race is lost
 
 
 def keep_for_docs(screenshot: Path, name: str) -> None:
@@ -146,18 +148,28 @@ async def work_a_case(
         await expect(window.detail.locator("#detail-guidance")).to_contain_text("Own the follow-up")
     await expect(ana.page).to_have_title("winback console")
 
-    # Both claim at the same moment: exactly one wins, the other is told who has it.
-    await asyncio.gather(
-        ana.detail.locator(".action-claim").click(), ben.detail.locator(".action-claim").click()
-    )
+    # Both claim at the same moment: exactly one wins, the other sees who has it at once.
+    # Which way the loser learns it is a real race: its click reaches the server (409, "already
+    # claimed by ...") or the winner's live update removes its Claim button first.
+    async def claim(window: Any) -> bool:
+        try:
+            await window.detail.locator(".action-claim").click(timeout=CLAIM_CLICK_MS)
+        except PlaywrightTimeoutError:
+            return False
+        return True
+
+    clicked = dict(zip(("ana", "ben"), await asyncio.gather(claim(ana), claim(ben)), strict=True))
+    assert any(clicked.values())
     owner_text = re.compile(r"owned by (ana|ben)")
     await expect(ana.detail.locator("#detail-owner")).to_have_text(owner_text, timeout=LIVE)
     owner = (await ana.detail.locator("#detail-owner").text_content() or "").split()[-1]
     agent, watcher = (ana, ben) if owner == "ana" else (ben, ana)
+    assert clicked[owner], "the owner is someone whose click never happened"
     await expect(watcher.detail.locator("#detail-owner")).to_have_text(f"owned by {owner}")
-    await expect(watcher.detail.locator("#detail-error")).to_have_text(
-        f"case {case_id} is already claimed by {owner}", timeout=LIVE
-    )
+    if clicked["ben" if owner == "ana" else "ana"]:
+        await expect(watcher.detail.locator("#detail-error")).to_have_text(
+            f"case {case_id} is already claimed by {owner}", timeout=LIVE
+        )
     await expect(watcher.detail.locator(".action-claim")).to_have_count(0)
     await expect(agent.detail.locator("#detail-error")).to_be_hidden()
     await expect(agent.detail.locator("#detail-guidance")).to_contain_text("two-way first")
