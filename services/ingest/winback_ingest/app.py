@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from winback_ingest.bodies import parse_body
+from winback_ingest.metrics import ANSWER_SECONDS, DELIVERIES
 from winback_ingest.openapi import GENERIC_SCHEMA_PATH, generic_schema, webhook_openapi
 from winback_ingest.publisher import BrokerUnavailable, DeliveryPublisher
 from winback_ingest.rate_limit import RateLimiter
@@ -26,6 +27,7 @@ from winback_shared.errors import ApiError, install_error_handlers
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.health import health_router
 from winback_shared.kafka import reliable_producer
+from winback_shared.metrics import metrics_router
 from winback_shared.sources import SourceConfig
 
 log = logging.getLogger("winback.ingest")
@@ -116,6 +118,21 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
     )
     async def receive_webhook(source: str, request: Request) -> JSONResponse:
         """Accept one delivery from a configured source, in its vendor's own format."""
+        started = time.perf_counter()
+        # Only configured names become label values: a scan of random URLs must not grow the
+        # metric without bound.
+        label = source if source in settings.sources else "unknown"
+        try:
+            answer = await accept(source, request)
+        except ApiError as refusal:
+            DELIVERIES.labels(label, str(refusal.status)).inc()
+            raise
+        finally:
+            ANSWER_SECONDS.observe(time.perf_counter() - started)
+        DELIVERIES.labels(label, str(answer.status_code)).inc()
+        return answer
+
+    async def accept(source: str, request: Request) -> JSONResponse:
         config = source_or_404(source)
         intake = INTAKES[config.vendor]
         body = await read_bounded_body(request, settings.max_body_bytes)
@@ -174,4 +191,5 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
         return {"kafka": current is not None and await current.is_connected()}
 
     app.include_router(health_router(readiness))
+    app.include_router(metrics_router())
     return app

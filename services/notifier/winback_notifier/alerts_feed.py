@@ -15,8 +15,10 @@ from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from winback_notifier.hub import AlertHub
+from winback_notifier.metrics import ALERT_AGE_SECONDS, FRAMES
+from winback_shared.events.base import utc_now
 from winback_shared.events.case_events import CaseChanged
-from winback_shared.events.recovery_alerts import RECOVERY_ALERT
+from winback_shared.events.recovery_alerts import RECOVERY_ALERT, RecoveryCaseOpened
 
 log = logging.getLogger("winback.notifier")
 
@@ -31,8 +33,12 @@ def route_message(topic: str, raw: bytes, *, case_events_topic: str) -> tuple[st
         queues = {changed.case.queue}
         if changed.previous_queue:
             queues.add(changed.previous_queue)
+        FRAMES.labels(changed.type).inc()
         return changed.model_dump_json(), frozenset(queues)
     alert = RECOVERY_ALERT.validate_json(raw)
+    FRAMES.labels(alert.type).inc()
+    if isinstance(alert, RecoveryCaseOpened):
+        ALERT_AGE_SECONDS.observe((utc_now() - alert.case.received_at).total_seconds())
     return alert.model_dump_json(), frozenset({alert.case.queue})
 
 

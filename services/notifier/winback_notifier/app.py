@@ -29,6 +29,7 @@ from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
 from winback_shared.kafka import broker_answers, reliable_producer
+from winback_shared.metrics import metrics_router
 from winback_shared.startup import prepare_infrastructure
 from winback_shared.taxonomy import load_taxonomy
 
@@ -120,6 +121,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         }
 
     app.include_router(health_router(readiness))
+    app.include_router(metrics_router())
     app.include_router(api_cases.router)
     app.include_router(api_admin.router)
     app.include_router(console_router(hub))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from winback_notifier.metrics import CONSOLES
 from winback_shared.agents import Agent
 
 
@@ -44,11 +45,13 @@ class AlertHub:
         """Start receiving messages published from now on (all of them without an agent)."""
         subscription = Subscription(asyncio.Queue(self._queue_size), agent)
         self._subscriptions.add(subscription)
+        CONSOLES.set(len(self._subscriptions))
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Stop receiving; idempotent."""
         self._subscriptions.discard(subscription)
+        CONSOLES.set(len(self._subscriptions))
 
     def publish(self, message: str, audience: frozenset[str] | None = None) -> None:
         """Queue ``message`` for every console that may see it, without waiting for any."""

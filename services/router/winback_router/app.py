@@ -25,6 +25,7 @@ from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
 from winback_shared.kafka import broker_answers, manual_commit_consumer, reliable_producer
+from winback_shared.metrics import metrics_router
 from winback_shared.startup import prepare_infrastructure
 from winback_shared.taxonomy import load_taxonomy
 
@@ -115,5 +116,6 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
         }
 
     app.include_router(health_router(readiness))
+    app.include_router(metrics_router())
     app.include_router(ops_router())
     return app

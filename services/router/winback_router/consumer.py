@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeAlias
 
 import asyncpg
@@ -31,6 +33,13 @@ from winback_router.coding import code_response
 from winback_router.dead_letters import REPLAY_HEADER, Failure, record_dead_letter
 from winback_router.decision import Decision, decide
 from winback_router.flood_guard import FloodGuard
+from winback_router.metrics import (
+    BATCH_SECONDS,
+    CASE_ALERTS,
+    CONSUMER_LAG,
+    RECORDS,
+    RESPONSE_AGE_SECONDS,
+)
 from winback_router.queues import QueueRules, choose_queue
 from winback_router.revisions import content_digest, merge_revision
 from winback_router.store import (
@@ -44,6 +53,7 @@ from winback_router.store import (
 )
 from winback_router.vendor_api import VendorUnavailable
 from winback_shared.db import Connection
+from winback_shared.events.base import utc_now
 from winback_shared.events.recovery_alerts import (
     CodedReason,
     RecoveryCaseOpened,
@@ -96,6 +106,11 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
             "partitions assigned",
             extra={"fields": {"partitions": sorted(str(tp) for tp in assigned)}},
         )
+
+
+def _age(received_at: datetime) -> float:
+    """Seconds since ingest received a delivery."""
+    return (utc_now() - received_at).total_seconds()
 
 
 def _replay_of(record: Record) -> int | None:
@@ -159,6 +174,7 @@ class RecoveryRouter:
                 continue
             async with self._batch_lock:
                 records = [record for partition in batches.values() for record in partition]
+                started = time.perf_counter()
                 async for attempt in AsyncRetrying(
                     retry=retry_if_exception_type(TRANSIENT_ERRORS),
                     wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2),
@@ -171,6 +187,12 @@ class RecoveryRouter:
                 await self._consumer.commit(
                     {partition: batch[-1].offset + 1 for partition, batch in batches.items()}
                 )
+                BATCH_SECONDS.observe(time.perf_counter() - started)
+                for partition, batch in batches.items():
+                    highwater = self._consumer.highwater(partition)
+                    if highwater is not None:
+                        lag = max(0, highwater - batch[-1].offset - 1)
+                        CONSUMER_LAG.labels(str(partition.partition)).set(lag)
 
     async def process_batch(self, records: Sequence[Record]) -> None:
         """Normalise every record, store them in one transaction, then publish and confirm.
@@ -204,10 +226,20 @@ class RecoveryRouter:
                         earlier = changes.get(change.case.case_id)
                         kind = earlier.kind if earlier and earlier.kind == "opened" else change.kind
                         changes[change.case.case_id] = CaseChange(kind, change.case)
+            stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
+            for response in stored:
+                RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
             await self._publish(list(changes.values()), failures)
             await mark_alerted(
                 conn, [c.case.case_id for c in changes.values() if c.kind == "opened"]
             )
+        RECORDS.labels("stored").inc(len(stored))
+        RECORDS.labels("dead_letter").inc(len(failures))
+        RECORDS.labels("skipped").inc(sum(outcome is None for outcome in outcomes))
+        for change in changes.values():
+            CASE_ALERTS.labels(change.kind).inc()
+            if change.kind == "opened":
+                RESPONSE_AGE_SECONDS.labels("alerted").observe(_age(change.case.received_at))
         log.info(
             "batch routed",
             extra={

@@ -1,0 +1,33 @@
+"""The router's metrics: outcomes, batch time, consumer lag, and how old a response is when it
+is stored and when its alert is acknowledged."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from winback_shared.metrics import LATENCY_BUCKETS
+
+RECORDS = Counter(
+    "winback_router_records_total",
+    "Records processed: stored, dead_letter, or skipped (authentic but no survey response).",
+    ["outcome"],
+)
+CASE_ALERTS = Counter(
+    "winback_router_case_alerts_total", "Alerts published and acknowledged.", ["kind"]
+)
+BATCH_SECONDS = Histogram(
+    "winback_router_batch_seconds",
+    "One fetched batch: normalise, store, publish, acknowledge.",
+    buckets=LATENCY_BUCKETS,
+)
+RESPONSE_AGE_SECONDS = Histogram(
+    "winback_router_response_age_seconds",
+    "Time since ingest received the delivery, at each stage: stored (committed), alerted (acked).",
+    ["stage"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "winback_router_consumer_lag",
+    "Records on the partition not yet processed by this router, after its last batch.",
+    ["partition"],
+)
