@@ -25,8 +25,10 @@ from winback_local.postgres import LocalPostgres
 from winback_local.signing import new_secret
 from winback_notifier.app import create_app as create_notifier_app
 from winback_notifier.settings import NotifierSettings
+from winback_router.adapters import AdapterContext
 from winback_router.app import create_app as create_router_app
 from winback_router.settings import RouterSettings
+from winback_router.vendor_api import VendorApiClient
 from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
 from winback_shared.settings import KafkaTopics
@@ -182,3 +184,13 @@ async def case_desk(infra_env: dict[str, object]) -> AsyncIterator[CaseDesk]:
     """A notifier alone (no ingest or router) on real Kafka and PostgreSQL, for case tests."""
     async with running_desk(infra_env) as desk:
         yield desk
+
+
+@pytest.fixture
+async def context() -> AsyncIterator[AdapterContext]:
+    """What router adapters get besides the envelope: a vendor API client that retries fast."""
+    client = VendorApiClient(max_wait_seconds=0.01)
+    try:
+        yield AdapterContext(api=client)
+    finally:
+        await client.aclose()

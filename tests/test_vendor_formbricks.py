@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,6 @@ from winback_ingest.vendors.standard_webhooks import sign
 from winback_local.signing import new_secret
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
 from winback_router.adapters.formbricks import formbricks_answers
-from winback_router.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import SourceConfig, Sources, decode_standard_webhooks_secret
 from winback_shared.survey import SurveyResponse
@@ -156,16 +154,6 @@ def test_every_delivery_of_a_response_is_keyed_by_its_response_id() -> None:
 
 
 # --- normalisation -------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def context() -> AsyncIterator[AdapterContext]:
-    """Formbricks needs no vendor API; the context is there because the protocol asks for it."""
-    client = VendorApiClient()
-    try:
-        yield AdapterContext(api=client)
-    finally:
-        await client.aclose()
 
 
 async def normalised(

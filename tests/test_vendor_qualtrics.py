@@ -32,7 +32,6 @@ from winback_ingest.vendors.base import SignatureError, Signed
 from winback_ingest.vendors.qualtrics import JSON, QUALTRICS, sign
 from winback_router.adapters import AdapterContext, InvalidPayload, normalise
 from winback_router.adapters.qualtrics import qualtrics_answers
-from winback_router.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import SourceConfig, Sources
 from winback_shared.survey import SurveyResponse
@@ -288,16 +287,6 @@ async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeQualtrics]:
         fake.add_response(SURVEY_ID, load(name))
     async with running(fake):
         yield fake
-
-
-@pytest.fixture
-async def context() -> AsyncIterator[AdapterContext]:
-    """A vendor API client that retries without waiting long."""
-    client = VendorApiClient(max_wait_seconds=0.01)
-    try:
-        yield AdapterContext(api=client)
-    finally:
-        await client.aclose()
 
 
 def response_path(response_id: str) -> str:

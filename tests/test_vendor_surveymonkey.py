@@ -29,7 +29,7 @@ from winback_ingest.vendors.base import SignatureError, Signed
 from winback_ingest.vendors.surveymonkey import SURVEYMONKEY, sign
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
 from winback_router.adapters.surveymonkey import SurveyMonkeyAdapter
-from winback_router.vendor_api import VendorApiClient, VendorUnavailable
+from winback_router.vendor_api import VendorUnavailable
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import SourceConfig, Sources
 from winback_shared.survey import SurveyResponse
@@ -191,16 +191,6 @@ async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeSurveyMonkey
         fake.add_response(load(name))
     async with running(fake):
         yield fake
-
-
-@pytest.fixture
-async def context() -> AsyncIterator[AdapterContext]:
-    """A vendor API client that retries without waiting long."""
-    client = VendorApiClient(max_wait_seconds=0.01)
-    try:
-        yield AdapterContext(api=client)
-    finally:
-        await client.aclose()
 
 
 def envelope_of(callback: str | bytes) -> SurveyReceived:

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from tests.support import Pipeline, eventually
 from winback_ingest.vendors import INTAKES, SignatureError, Signed
 from winback_ingest.vendors.typeform import TYPEFORM, sign
 from winback_router.adapters import AdapterContext, InvalidPayload, normalise
-from winback_router.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import SourceConfig, Sources, Vendor
 from winback_shared.survey import SurveyResponse
@@ -51,15 +49,6 @@ def signed(body: bytes, headers: dict[str, str]) -> Signed:
 def sources() -> Sources:
     """The pipeline's source ``survey`` is a Typeform webhook accepting two rotated secrets."""
     return {"survey": typeform_source(SECRET, OLD_SECRET)}
-
-
-@pytest.fixture
-async def context() -> AsyncIterator[AdapterContext]:
-    client = VendorApiClient()
-    try:
-        yield AdapterContext(api=client)
-    finally:
-        await client.aclose()
 
 
 async def normalised(

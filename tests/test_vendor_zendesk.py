@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from winback_ingest.vendors import INTAKES, SignatureError, Signed
 from winback_ingest.vendors.zendesk import DEFAULT_RESPONSE_KEY_PATH, ZENDESK, sign
 from winback_router.adapters import AdapterContext, InvalidPayload, normalise
 from winback_router.adapters.zendesk import DEFAULT_MAP
-from winback_router.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import SourceConfig, Sources, Vendor
 from winback_shared.survey import SurveyResponse
@@ -85,15 +83,6 @@ def iso(seconds: float) -> str:
 def sources() -> Sources:
     """The pipeline's source ``survey``: a Zendesk trigger webhook using the documented body."""
     return {"survey": zendesk_source(SECRET, OLD_SECRET)}
-
-
-@pytest.fixture
-async def context() -> AsyncIterator[AdapterContext]:
-    client = VendorApiClient()
-    try:
-        yield AdapterContext(api=client)
-    finally:
-        await client.aclose()
 
 
 async def normalised(

@@ -101,3 +101,29 @@ def any_key_signed(
         for candidate in candidates:
             matched |= hmac.compare_digest(expected, candidate)
     return matched
+
+
+def verify_prefixed_signature(
+    keys: list[bytes],
+    header: str | None,
+    *,
+    name: str,
+    prefix: str,
+    encoding: str,
+    expected_for: Callable[[bytes], str],
+    case_insensitive: bool = False,
+) -> None:
+    """Check a ``<prefix><digest>`` header (Typeform's ``sha256=``, Delighted's) against keys.
+
+    ``expected_for(key)`` gives the digest as the header carries it, without the prefix. Hex
+    digests compare case-insensitively; a digest in the wrong encoding simply matches nothing.
+    """
+    if not header:
+        raise SignatureError(f"{name} header is required")
+    if not header.startswith(prefix):
+        raise SignatureError(f"{name} must be '{prefix}' followed by {encoding}")
+    candidate = header.removeprefix(prefix)
+    if case_insensitive:
+        candidate = candidate.lower()
+    if not any_key_signed(keys, [candidate.encode()], lambda key: expected_for(key).encode()):
+        raise SignatureError("no signature matches")

@@ -22,10 +22,9 @@ from typing import Any
 from winback_ingest.vendors.base import (
     Delivery,
     OneContentType,
-    SignatureError,
     Signed,
-    any_key_signed,
     text_at,
+    verify_prefixed_signature,
 )
 from winback_shared.sources import SourceConfig
 
@@ -76,17 +75,15 @@ class DelightedIntake(OneContentType):
 
     def authenticate(self, source: SourceConfig, request: Signed) -> None:
         """Check the hex signature over the raw body against every configured API key."""
-        header = request.headers.get(SIGNATURE_HEADER)
-        if not header:
-            raise SignatureError("X-Delighted-Webhook-Signature header is required")
-        if not header.startswith(PREFIX):
-            raise SignatureError("X-Delighted-Webhook-Signature must be 'sha256=' followed by hex")
-        # Hex is case-insensitive; base64 lowered still matches nothing.
-        candidate = header.removeprefix(PREFIX).lower().encode()
-        if not any_key_signed(
-            source.keys, [candidate], lambda key: sign(key, request.body)[len(PREFIX) :].encode()
-        ):
-            raise SignatureError("no signature matches")
+        verify_prefixed_signature(
+            source.keys,
+            request.headers.get(SIGNATURE_HEADER),
+            name="X-Delighted-Webhook-Signature",
+            prefix=PREFIX,
+            encoding="hex",
+            expected_for=lambda key: sign(key, request.body).removeprefix(PREFIX),
+            case_insensitive=True,  # hex; base64 lowered still matches nothing
+        )
 
     def inspect(self, source: SourceConfig, payload: dict[str, Any], request: Signed) -> Delivery:
         """Keyed by the survey response id; ``event_id`` names the delivery."""

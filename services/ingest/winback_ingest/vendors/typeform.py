@@ -24,10 +24,9 @@ from typing import Any
 from winback_ingest.vendors.base import (
     Delivery,
     OneContentType,
-    SignatureError,
     Signed,
-    any_key_signed,
     text_at,
+    verify_prefixed_signature,
 )
 from winback_shared.sources import SourceConfig
 
@@ -79,16 +78,14 @@ class TypeformIntake(OneContentType):
 
     def authenticate(self, source: SourceConfig, request: Signed) -> None:
         """Check ``Typeform-Signature`` over the raw body against every configured secret."""
-        header = request.headers.get(SIGNATURE_HEADER)
-        if not header:
-            raise SignatureError("Typeform-Signature header is required")
-        if not header.startswith(PREFIX):
-            raise SignatureError("Typeform-Signature must be 'sha256=' followed by base64")
-        candidate = header.removeprefix(PREFIX).encode()
-        if not any_key_signed(
-            source.keys, [candidate], lambda key: sign(key, request.body)[len(PREFIX) :].encode()
-        ):
-            raise SignatureError("no signature matches")
+        verify_prefixed_signature(
+            source.keys,
+            request.headers.get(SIGNATURE_HEADER),
+            name="Typeform-Signature",
+            prefix=PREFIX,
+            encoding="base64",
+            expected_for=lambda key: sign(key, request.body).removeprefix(PREFIX),
+        )
 
     def inspect(self, source: SourceConfig, payload: dict[str, Any], request: Signed) -> Delivery:
         """Keyed by the response token; ``event_id`` names the delivery."""
