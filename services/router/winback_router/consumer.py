@@ -43,6 +43,7 @@ from winback_router.metrics import (
 from winback_router.queues import QueueRules, choose_queue
 from winback_router.revisions import content_digest, merge_revision
 from winback_router.store import (
+    AlreadyStored,
     CaseChange,
     ConcurrentDelivery,
     insert_response,
@@ -301,12 +302,16 @@ class RecoveryRouter:
         return reasons, decision, queue
 
     async def _store(self, conn: Connection, response: SurveyResponse) -> CaseChange | None:
-        stored = await load_response(conn, response.source, response.response_id)
-        if stored is None:
-            reasons, decision, queue = self._code(response)
+        reasons, decision, queue = self._code(response)
+        try:
             return await insert_response(
                 conn, response, content_digest(response), reasons, decision, queue
             )
+        except AlreadyStored:
+            pass
+        stored = await load_response(conn, response.source, response.response_id)
+        if stored is None:  # only if another router's transaction removed it: start over
+            raise ConcurrentDelivery(f"{response.source}/{response.response_id}")
         merged = merge_revision(stored.response, response)
         digest = content_digest(merged)
         if digest == (stored.digest or content_digest(stored.response)):

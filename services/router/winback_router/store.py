@@ -25,6 +25,10 @@ class ConcurrentDelivery(Exception):
     """Another router stored the same response first (only during a rebalance); retry."""
 
 
+class AlreadyStored(Exception):
+    """``insert_response`` found the response stored: this delivery is a repeat or a revision."""
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     """A response as stored, with its case if it has one."""
@@ -86,7 +90,11 @@ async def insert_response(
     decision: Decision,
     queue: str = DEFAULT_QUEUE,
 ) -> CaseChange | None:
-    """Store a first delivery and open its case if it needs one."""
+    """Store a first delivery and open its case if it needs one.
+
+    Tried first for every delivery, because nearly all are first deliveries: one statement in
+    the common case. ``AlreadyStored`` sends the caller to ``load_response`` and the merge.
+    """
     stored_id = await conn.fetchval(
         """
         INSERT INTO survey_responses (
@@ -115,7 +123,7 @@ async def insert_response(
         digest,
     )
     if stored_id is None:
-        raise ConcurrentDelivery(f"{response.source}/{response.response_id} was stored meanwhile")
+        raise AlreadyStored(f"{response.source}/{response.response_id}")
     if not decision.needs_recovery:
         return None
     return CaseChange("opened", await _open_case(conn, stored_id, decision.priority, queue))
