@@ -126,7 +126,7 @@ class CaseDesk:
             hello = json.loads(await socket.recv())
             snapshot = json.loads(await socket.recv())
             assert hello["type"] == "hello" and snapshot["type"] == "snapshot"
-            yield Console(socket, hello["agent"], snapshot["cases"])
+            yield Console(socket, hello["agent"], snapshot["cases"], snapshot["total"])
         finally:
             await socket.close()
 
@@ -138,6 +138,8 @@ class Console:
     socket: ClientConnection
     profile: dict[str, Any]
     snapshot: list[dict[str, Any]]
+    snapshot_total: int
+    """Cases on the board in all, the snapshot's cases being at most the board limit."""
 
     async def next(self, timeout: float = 10) -> dict[str, Any]:
         """The next live message."""

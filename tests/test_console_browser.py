@@ -275,10 +275,12 @@ async def test_console_dedupes_resynchronises_and_handles_rejection(page: Page) 
                 summary(1, priority=2, opened_at="2026-01-01T09:00:00Z"),
                 summary(2, priority=1, opened_at="2026-01-01T10:00:00Z"),
             ],
+            "total": 2,
         }
     )
     await expect(page.locator("#status")).to_have_text("live")
     await expect(page.locator("#agent")).to_contain_text("Ana")
+    await expect(page.locator("#summary .summary-more")).to_have_count(0)
     assert await shown_case_ids(page) == ["2", "1"]
     await expect(page.locator("#cases .case[data-case-id='2']")).to_contain_text("CSAT 1/5")
 
@@ -324,10 +326,12 @@ async def test_console_dedupes_resynchronises_and_handles_rejection(page: Page) 
                 summary(3, priority=1, opened_at="2026-01-01T11:00:00Z"),
                 summary(5, priority=1, opened_at="2026-01-01T12:00:00Z"),
             ],
+            "total": 40,  # a board past the notifier's limit: the console says what it lacks
         }
     )
     await expect(page.locator("#status")).to_have_text("live")
     assert await shown_case_ids(page) == ["3", "5"]
+    await expect(page.locator("#summary .summary-more")).to_have_text("38 less urgent not loaded")
     await expect(toasts).to_have_count(1)
     await expect(page).to_have_title("(1) winback console")
     assert await page.evaluate("window.__sameDocument") is True

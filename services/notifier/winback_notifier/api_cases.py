@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from winback_notifier import cases
@@ -102,11 +102,21 @@ async def _published(services: ServicesDep, change: cases.Change) -> CaseCard:
 async def read_cases(
     services: ServicesDep,
     agent: CurrentAgent,
+    response: Response,
     status: Annotated[list[str] | None, Query(description="Default: every open status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Cases per page.")] = 500,
+    offset: Annotated[int, Query(ge=0, description="Cases to skip (the next page).")] = 0,
 ) -> list[CaseCard]:
-    """Cases you may see, most urgent first (supervisors see every queue)."""
+    """Cases you may see, most urgent first (supervisors see every queue).
+
+    Resolved cases come after the others. ``X-Total-Count`` says how many match in all, so a
+    tool can page through them with ``offset``.
+    """
     wanted = tuple(status) if status else cases.OPEN_STATUSES
-    return await cases.list_cards(services.pool, agent, statuses=wanted)
+    page = await cases.list_cards(services.pool, agent, statuses=wanted, limit=limit, offset=offset)
+    total = await cases.count_cards(services.pool, agent, statuses=wanted)
+    response.headers["X-Total-Count"] = str(total)
+    return page
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, responses=ERRORS)

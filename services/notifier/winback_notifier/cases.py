@@ -51,23 +51,48 @@ def _card(row: asyncpg.Record) -> CaseCard:
     return CaseCard.model_validate(dict(row))
 
 
+_BOARD_ORDER = "(status = 'resolved'), priority, opened_at, case_id"
+"""Most urgent first; resolved cases (waiting only for their owner to close them) last, so a
+pile of them never pushes an open case out of a capped board."""
+
+
 async def list_cards(
-    conn: Db, agent: Agent, *, statuses: tuple[str, ...] = BOARD_STATUSES, limit: int = 500
+    conn: Db,
+    agent: Agent,
+    *,
+    statuses: tuple[str, ...] = BOARD_STATUSES,
+    limit: int = 500,
+    offset: int = 0,
 ) -> list[CaseCard]:
     """Cases the agent may see in these statuses, most urgent first."""
     rows = await conn.fetch(
-        """
+        f"""
         SELECT * FROM case_cards
         WHERE status = ANY($1::text[]) AND ($2 OR queue = ANY($3::text[]))
-        ORDER BY priority, opened_at, case_id
-        LIMIT $4
+        ORDER BY {_BOARD_ORDER}
+        LIMIT $4 OFFSET $5
         """,
         list(statuses),
         agent.sees_all_queues,
         sorted(agent.queues),
         limit,
+        offset,
     )
     return [_card(row) for row in rows]
+
+
+async def count_cards(conn: Db, agent: Agent, *, statuses: tuple[str, ...] = BOARD_STATUSES) -> int:
+    """How many cases :func:`list_cards` would list without a limit."""
+    count = await conn.fetchval(
+        """
+        SELECT count(*) FROM recovery_cases
+        WHERE status = ANY($1::text[]) AND ($2 OR queue = ANY($3::text[]))
+        """,
+        list(statuses),
+        agent.sees_all_queues,
+        sorted(agent.queues),
+    )
+    return int(count)
 
 
 async def list_open_cases(conn: Db, limit: int = 500) -> list[CaseCard]:

@@ -34,10 +34,15 @@ class Hello(BaseModel):
 
 
 class Snapshot(BaseModel):
-    """Second message: every case on your board (every status but closed)."""
+    """Second message: the cases on your board (every status but closed), most urgent first.
+
+    At most the notifier's ``board_limit`` of them; ``total`` counts them all, so a console
+    can tell its agent that the least urgent ones were left out.
+    """
 
     type: Literal["snapshot"] = "snapshot"
     cases: list[CaseCard]
+    total: int
 
 
 def console_router(hub: AlertHub) -> APIRouter:
@@ -54,10 +59,14 @@ def console_router(hub: AlertHub) -> APIRouter:
             return
         subscription = hub.subscribe(agent)
         try:
-            board = await cases.list_cards(services.pool, agent)
+            limit = services.settings.board_limit
+            board = await cases.list_cards(services.pool, agent, limit=limit)
+            total = len(board)
+            if total == limit:
+                total = max(total, await cases.count_cards(services.pool, agent))
             profile = build_profile(agent, services.settings, services.taxonomy)
             await websocket.send_text(Hello(agent=profile).model_dump_json())
-            await websocket.send_text(Snapshot(cases=board).model_dump_json())
+            await websocket.send_text(Snapshot(cases=board, total=total).model_dump_json())
             await _pump(websocket, subscription)
         finally:
             hub.unsubscribe(subscription)

@@ -30,6 +30,12 @@ class NotifierSettings(CommonSettings):
     """How long a case change waits for Kafka before answering; the outbox sends it later."""
     outbox_interval_seconds: Annotated[float, Field(gt=0)] = 2.0
     """How often unpublished case changes (Kafka was down) are looked for and sent."""
+    board_limit: Annotated[int, Field(gt=0, le=5000)] = 500
+    """Cases a console's snapshot carries at most: the most urgent open ones first.
+
+    A board of thousands helps no agent and costs every reconnect; the snapshot says how many
+    were left out so the console can say so instead of pretending the board is complete.
+    """
 
     @field_validator("contact_target_minutes")
     @classmethod

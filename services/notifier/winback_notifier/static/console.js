@@ -52,6 +52,7 @@
   let pingTimer = null;
   let backoffMs = BACKOFF_START_MS;
   let audio = null;
+  let notLoaded = 0; // cases the snapshot left out (past the notifier's board limit)
 
   // ---- token ---------------------------------------------------------------------------------
 
@@ -183,7 +184,10 @@
         w.detail.setProfile(profile);
         break;
       case "snapshot":
-        applySnapshot(Array.isArray(message.cases) ? message.cases : []);
+        applySnapshot(
+          Array.isArray(message.cases) ? message.cases : [],
+          Number.isInteger(message.total) ? message.total : 0,
+        );
         backoffMs = BACKOFF_START_MS;
         setStatus("live", "live");
         break;
@@ -229,7 +233,8 @@
       && (!profile || profile.sees_all_queues || profile.queues.includes(card.queue));
   }
 
-  function applySnapshot(list) {
+  function applySnapshot(list, total) {
+    notLoaded = Math.max(0, total - list.length);
     cases.clear();
     for (const card of list) {
       if (isValidCase(card) && visible(card)) cases.set(card.case_id, card);
@@ -366,6 +371,10 @@
     }
     if (unseen.size > 0) {
       el.summary.append(make("span", "summary-new", `${unseen.size} new`));
+    }
+    if (notLoaded > 0) {
+      // Said plainly: a board that silently drops cases is worse than a long one.
+      el.summary.append(make("span", "summary-more", `${notLoaded} less urgent not loaded`));
     }
     el.markSeen.hidden = unseen.size === 0;
     document.title = unseen.size > 0 ? `(${unseen.size}) ${TITLE}` : TITLE;
