@@ -144,8 +144,10 @@ async def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> boo
         if not partitions:
             return False
         ends = await reader.end_offsets(partitions)
+        # A partition nothing was ever written to has no committed offset and needs none.
         return all(
-            partition in committed and committed[partition].offset >= ends[partition]
+            ends[partition] == 0
+            or (partition in committed and committed[partition].offset >= ends[partition])
             for partition in partitions
         )
     finally:

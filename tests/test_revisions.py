@@ -6,7 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support import Pipeline, eventually, read_topic
+import pytest
+
+from tests.support import Pipeline, eventually, group_caught_up, read_topic
 from winback_router.revisions import content_digest, merge_revision
 from winback_shared.settings import KafkaTopics
 from winback_shared.survey import SurveyResponse
@@ -60,6 +62,59 @@ def test_scores_merge_by_kind() -> None:
 def test_digest_ignores_which_delivery_carried_the_content() -> None:
     assert content_digest(response()) == content_digest(response(receipt_id="other"))
     assert content_digest(response()) != content_digest(response(comment="new"))
+    later_clock = response(updated_at=datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    assert content_digest(later_clock) == content_digest(response())
+
+
+T1 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+T2 = datetime(2026, 11, 23, 9, 4, tzinfo=UTC)
+
+
+def test_an_older_delivery_arriving_late_never_undoes_a_newer_one() -> None:
+    newer = response(
+        updated_at=T2,
+        scores=[{"kind": "nps", "value": 6}],
+        comment="Sorted out in the end",
+        reasons=["Billing error"],
+    )
+    older = response(
+        receipt_id="retry",
+        updated_at=T1,
+        scores=[{"kind": "nps", "value": 2}, {"kind": "csat", "value": 1}],
+        comment="Awful",
+        reasons=["Rude"],
+        customer={"phone": "+34 600"},
+    )
+
+    merged = merge_revision(newer, older)
+
+    assert {(s.kind.value, s.value) for s in merged.scores} == {("nps", 6), ("csat", 1)}
+    assert merged.comment == "Sorted out in the end" and merged.reasons == ["Billing error"]
+    # What only the older delivery carried still fills the gaps.
+    assert merged.customer.phone == "+34 600" and merged.customer.email == "ana@example.com"
+    assert merged.updated_at == T2
+    assert merged.receipt_id == "first"
+
+
+def test_a_newer_delivery_wins_and_moves_the_clock_on() -> None:
+    merged = merge_revision(
+        response(updated_at=T1, scores=[{"kind": "nps", "value": 2}]),
+        response(receipt_id="second", updated_at=T2, scores=[{"kind": "nps", "value": 6}]),
+    )
+    assert [(s.kind.value, s.value) for s in merged.scores] == [("nps", 6)]
+    assert merged.updated_at == T2
+
+
+@pytest.mark.parametrize(("stored_clock", "incoming_clock"), [(None, T1), (T2, None), (None, None)])
+def test_without_both_clocks_the_last_arrival_wins(
+    stored_clock: datetime | None, incoming_clock: datetime | None
+) -> None:
+    merged = merge_revision(
+        response(updated_at=stored_clock, scores=[{"kind": "nps", "value": 2}]),
+        response(updated_at=incoming_clock, scores=[{"kind": "nps", "value": 6}]),
+    )
+    assert [s.value for s in merged.scores] == [6]
+    assert merged.updated_at == (stored_clock or incoming_clock)
 
 
 async def alerts(kafka_bootstrap: str, topics: KafkaTopics) -> list[dict[str, Any]]:
@@ -113,3 +168,35 @@ async def test_update_that_asks_for_follow_up_opens_a_case_for_a_promoter(
     assert opened is not None and opened["follow_up_requested"]
     published = await alerts(kafka_bootstrap, topics)
     assert [a["type"] for a in published] == ["case.opened"]
+
+
+async def test_a_retry_of_an_older_delivery_leaves_the_newer_answer_in_place(
+    pipeline: Pipeline, kafka_bootstrap: str, topics: KafkaTopics, unique: str
+) -> None:
+    first = {**pipeline.sample(nps=2), "updated_at": "2026-11-23T09:00:00Z"}
+    changed = {
+        **first,
+        "updated_at": "2026-11-23T09:04:00Z",
+        "scores": [{"kind": "nps", "value": 6}],
+        "comment": "They called back and fixed it",
+    }
+    assert (await pipeline.post(first)).status_code == 202
+    await eventually(lambda: pipeline.pool.fetchval("SELECT alerted_at FROM recovery_cases"))
+    assert (await pipeline.post(changed)).status_code == 202
+    await eventually(lambda: pipeline.pool.fetchval("SELECT seq FROM recovery_cases WHERE seq = 2"))
+    assert (await pipeline.post(first)).status_code == 202  # the vendor retries the old one
+    assert await eventually(
+        lambda: group_caught_up(kafka_bootstrap, f"router-{unique}", topics.survey_responses)
+    )
+
+    stored = await pipeline.pool.fetchrow(
+        "SELECT scores, comment, revision, vendor_updated_at FROM survey_responses"
+        " WHERE response_id = $1",
+        first["response_id"],
+    )
+    assert stored is not None
+    assert [score["value"] for score in stored["scores"]] == [6]
+    assert stored["comment"] == "They called back and fixed it"
+    assert stored["revision"] == 2
+    assert stored["vendor_updated_at"] == datetime(2026, 11, 23, 9, 4, tzinfo=UTC)
+    assert await pipeline.pool.fetchval("SELECT max(seq) FROM recovery_cases") == 2

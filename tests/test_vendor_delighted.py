@@ -197,6 +197,7 @@ async def test_updated_detractor_is_normalised_field_by_field(context: AdapterCo
 
     assert response.response_id == "771204"
     assert response.submitted_at == datetime(2026, 11, 23, 9, 14, 5, tzinfo=UTC)
+    assert response.updated_at == datetime(2026, 11, 23, 9, 17, 40, tzinfo=UTC)
     assert [(s.kind.value, s.value) for s in response.scores] == [("nps", 3.0)]
     assert response.comment == (
         "I was on hold for 40 minutes and the agent could not explain my new tariff."

@@ -203,6 +203,9 @@ async def test_created_delivery_carries_the_score_under_the_same_response_id(
 
     assert created.response_id == finished.response_id == RESPONSE_ID
     assert created.submitted_at == finished.submitted_at
+    # The vendor's clock orders the deliveries, whatever order they arrive in.
+    assert created.updated_at == datetime(2026, 11, 23, 9, 12, 41, 118000, tzinfo=UTC)
+    assert finished.updated_at == datetime(2026, 11, 23, 9, 14, 5, 402000, tzinfo=UTC)
     assert [(s.kind.value, s.value) for s in created.scores] == [("nps", 3)]
     assert created.reasons == []
     assert created.comment is None

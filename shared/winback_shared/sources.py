@@ -103,6 +103,9 @@ class FieldMap(BaseModel):
     response_id: Locator | None = None
     survey_id: Locator | None = None
     submitted_at: Locator | None = None
+    updated_at: Locator | None = Field(
+        default=None, description="When the vendor last changed the response (orders revisions)."
+    )
     nps: ScoreField | None = None
     csat: ScoreField | None = None
     ces: ScoreField | None = None

@@ -102,6 +102,11 @@ class GenericSurveyResponse(BaseModel):
     response_id: Annotated[Text, Field(min_length=1, max_length=200)]
     survey_id: ShortText | None = None
     submitted_at: datetime | None = None
+    updated_at: datetime | None = Field(
+        default=None,
+        description="When the vendor last changed this response, as this delivery tells it. "
+        "Orders deliveries that arrive out of order: an older one never overwrites a newer one.",
+    )
     customer: Customer = Field(default_factory=Customer)
     interaction: Interaction = Field(default_factory=Interaction)
     scores: Annotated[list[Score], Field(max_length=20)] = Field(default_factory=list)

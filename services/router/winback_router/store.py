@@ -71,7 +71,9 @@ async def load_response(conn: Connection, source: str, response_id: str) -> Stor
     )
     if row is None:
         return None
-    response = SurveyResponse.model_validate({**dict(row), "reasons": row["chosen_reasons"]})
+    response = SurveyResponse.model_validate(
+        {**dict(row), "reasons": row["chosen_reasons"], "updated_at": row["vendor_updated_at"]}
+    )
     return StoredResponse(
         row_id=row["id"],
         response=response,
@@ -100,8 +102,8 @@ async def insert_response(
         INSERT INTO survey_responses (
             source, response_id, receipt_id, vendor, survey_id, submitted_at, received_at,
             customer, interaction, scores, chosen_reasons, comment, follow_up_requested,
-            codes, needs_recovery, content_sha256)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            codes, needs_recovery, content_sha256, vendor_updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
         ON CONFLICT (source, response_id) DO NOTHING
         RETURNING id
         """,
@@ -121,6 +123,7 @@ async def insert_response(
         [r.model_dump(mode="json") for r in reasons],
         decision.needs_recovery,
         digest,
+        response.updated_at,
     )
     if stored_id is None:
         raise AlreadyStored(f"{response.source}/{response.response_id}")
@@ -161,7 +164,7 @@ async def revise_response(
         SET survey_id = $2, submitted_at = $3, customer = $4, interaction = $5, scores = $6,
             chosen_reasons = $7, comment = $8, follow_up_requested = $9, codes = $10,
             needs_recovery = needs_recovery OR $11, content_sha256 = $12,
-            revision = revision + 1, revised_at = now()
+            revision = revision + 1, revised_at = now(), vendor_updated_at = $13
         WHERE id = $1
         """,
         stored.row_id,
@@ -176,6 +179,7 @@ async def revise_response(
         [r.model_dump(mode="json") for r in reasons],
         decision.needs_recovery,
         digest,
+        merged.updated_at,
     )
     if stored.case_id is None:
         if not decision.needs_recovery:

@@ -209,6 +209,9 @@ def build_response(answers: Answers, fields: FieldMap) -> GenericSurveyResponse:
         "submitted_at": as_datetime(
             answers.get(fields.submitted_at) if fields.submitted_at else None, "submitted_at"
         ),
+        "updated_at": as_datetime(
+            answers.get(fields.updated_at) if fields.updated_at else None, "updated_at"
+        ),
         "customer": {
             "id": _one(answers, fields.customer_id),
             "name": _one(answers, fields.customer_name),

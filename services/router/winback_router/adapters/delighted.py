@@ -51,6 +51,7 @@ DEFAULT_MAP = FieldMap.model_validate(
     {
         "response_id": "id",
         "submitted_at": "created_at",
+        "updated_at": "updated_at",
         "nps": "nps",
         "csat": "csat",
         "ces": "ces",

@@ -44,6 +44,7 @@ DEFAULT_MAP = FieldMap.model_validate(
         "response_id": "response.id",
         "survey_id": "response.surveyId",
         "submitted_at": "response.createdAt",
+        "updated_at": "response.updatedAt",
         "nps": "nps",
         "csat": "csat",
         "ces": "ces",

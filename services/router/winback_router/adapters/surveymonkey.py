@@ -61,6 +61,7 @@ DEFAULT_MAP = FieldMap.model_validate(
         "response_id": "response_id",
         "survey_id": "survey_id",
         "submitted_at": "date_modified",
+        "updated_at": "date_modified",
         "customer_id": "custom_variables.customer_id",
         "customer_name": "custom_variables.name",
         "customer_email": "metadata.contact.email.value",

@@ -36,6 +36,7 @@ DEFAULT_MAP = FieldMap.model_validate(
     {
         "response_id": "ticket.id",
         "submitted_at": "ticket.updated_at",
+        "updated_at": "ticket.updated_at",
         "csat": {"from": "satisfaction.rating", "min": 0, "max": 1, "values": RATING_VALUES},
         "comment": ["satisfaction.comment"],
         "customer_id": "ticket.requester.external_id",
