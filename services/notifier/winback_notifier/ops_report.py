@@ -1,0 +1,269 @@
+"""Ops reports: how fast customers are reached, and what really went wrong, over time.
+
+Both are computed in PostgreSQL from the case's own timestamps, so they agree with the history
+agents see and need no extra bookkeeping. A case's contact target (minutes from opening to the
+first contact attempt, per priority) is the same one consoles count down to.
+
+The SLA share counts only cases whose outcome is known: those with a first attempt, and those
+whose deadline has passed without one. A case still inside its window and not yet tried is
+neither a success nor a breach yet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeAlias
+
+import asyncpg
+from pydantic import BaseModel
+
+from winback_shared.db import Connection
+
+Db: TypeAlias = "Connection | asyncpg.Pool"
+
+
+class SlaDimension(StrEnum):
+    """What the SLA report is broken down by."""
+
+    PRIORITY = "priority"
+    QUEUE = "queue"
+    REASON = "reason"
+    AGENT = "agent"
+
+
+_KEYS = {
+    SlaDimension.PRIORITY: "'P' || s.priority::text",
+    SlaDimension.QUEUE: "s.queue",
+    # A case with several reasons counts under each of them; one with none under "(none)".
+    SlaDimension.REASON: "coalesce(code.value ->> 'code', '(none)')",
+    SlaDimension.AGENT: "coalesce(s.owner_name, '(unclaimed)')",
+}
+
+
+class Durations(BaseModel):
+    """Median and 90th percentile, in seconds, of cases that got that far (``None``: none did)."""
+
+    p50: float | None
+    p90: float | None
+
+
+class SlaRow(BaseModel):
+    """One group of cases opened in the window."""
+
+    key: str
+    cases: int
+    time_to_alert: Durations
+    """From the survey reaching ingest to the router's alert being acknowledged by Kafka."""
+    time_to_claim: Durations
+    time_to_first_attempt: Durations
+    time_to_first_contact: Durations
+    """To the first attempt that reached the customer."""
+    decided: int
+    """Cases with a first attempt, or past their target without one."""
+    within_target: int
+    """First attempt at or before the priority's contact target."""
+    within_target_share: float | None
+    overdue_now: int
+    """Still open, never tried, and past the target right now: the ones to chase."""
+
+
+class SlaReport(BaseModel):
+    """Response-time SLAs for cases opened in ``[since, until)``."""
+
+    since: datetime
+    until: datetime
+    by: SlaDimension
+    targets_minutes: dict[int, int]
+    total: SlaRow
+    rows: list[SlaRow]
+
+
+_DURATIONS = {
+    "alert": "s.alerted_at - s.received_at",
+    "claim": "s.claimed_at - s.opened_at",
+    "attempt": "s.first_attempt_at - s.opened_at",
+    "contact": "s.first_contact_at - s.opened_at",
+}
+
+
+def _sla_query(key: str, with_reasons: bool) -> str:
+    columns = ",\n".join(
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM {expr})) AS {name}_p50,\n"
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM {expr})) AS {name}_p90"
+        for name, expr in _DURATIONS.items()
+    )
+    reasons = (
+        "LEFT JOIN LATERAL jsonb_array_elements(s.codes) AS code ON true" if with_reasons else ""
+    )
+    return f"""
+        WITH targets AS (
+            SELECT * FROM unnest($3::int[], $4::int[]) AS t (priority, minutes)
+        ),
+        scoped AS (
+            SELECT c.*, r.received_at, r.codes, a.name AS owner_name,
+                   c.opened_at + make_interval(mins => t.minutes) AS due_at
+            FROM recovery_cases c
+            JOIN survey_responses r ON r.id = c.survey_response_id
+            JOIN targets t ON t.priority = c.priority
+            LEFT JOIN agents a ON a.id = c.owner_id
+            WHERE c.opened_at >= $1 AND c.opened_at < $2
+        )
+        SELECT {key} AS key,
+               count(*) AS cases,
+               {columns},
+               count(*) FILTER (
+                   WHERE s.first_attempt_at IS NOT NULL OR s.due_at < now()) AS decided,
+               count(*) FILTER (WHERE s.first_attempt_at <= s.due_at) AS within_target,
+               count(*) FILTER (
+                   WHERE s.first_attempt_at IS NULL AND s.due_at < now()
+                     AND s.status NOT IN ('resolved', 'closed')) AS overdue_now
+        FROM scoped s {reasons}
+        GROUP BY 1
+        ORDER BY 1
+    """
+
+
+def _row(record: asyncpg.Record) -> SlaRow:
+    def durations(name: str) -> Durations:
+        p50, p90 = record[f"{name}_p50"], record[f"{name}_p90"]
+        return Durations(
+            p50=None if p50 is None else round(float(p50), 3),
+            p90=None if p90 is None else round(float(p90), 3),
+        )
+
+    decided, within = int(record["decided"]), int(record["within_target"])
+    return SlaRow(
+        key=str(record["key"]),
+        cases=int(record["cases"]),
+        time_to_alert=durations("alert"),
+        time_to_claim=durations("claim"),
+        time_to_first_attempt=durations("attempt"),
+        time_to_first_contact=durations("contact"),
+        decided=decided,
+        within_target=within,
+        within_target_share=round(within / decided, 4) if decided else None,
+        overdue_now=int(record["overdue_now"]),
+    )
+
+
+async def sla_report(
+    conn: Db,
+    *,
+    since: datetime,
+    until: datetime,
+    by: SlaDimension,
+    targets_minutes: dict[int, int],
+) -> SlaReport:
+    """Response times and the share of cases tried within target, for cases opened in the window."""
+    priorities = sorted(targets_minutes)
+    minutes = [targets_minutes[p] for p in priorities]
+    rows = await conn.fetch(
+        _sla_query(_KEYS[by], by is SlaDimension.REASON), since, until, priorities, minutes
+    )
+    total = await conn.fetch(_sla_query("'all'", False), since, until, priorities, minutes)
+    empty = SlaRow(
+        key="all",
+        cases=0,
+        time_to_alert=Durations(p50=None, p90=None),
+        time_to_claim=Durations(p50=None, p90=None),
+        time_to_first_attempt=Durations(p50=None, p90=None),
+        time_to_first_contact=Durations(p50=None, p90=None),
+        decided=0,
+        within_target=0,
+        within_target_share=None,
+        overdue_now=0,
+    )
+    return SlaReport(
+        since=since,
+        until=until,
+        by=by,
+        targets_minutes=dict(zip(priorities, minutes, strict=True)),
+        total=_row(total[0]) if total else empty,
+        rows=[_row(row) for row in rows],
+    )
+
+
+class MonthOfCauses(BaseModel):
+    """One calendar month (UTC)."""
+
+    month: str
+    """``YYYY-MM``."""
+    root_causes: dict[str, int]
+    """Root causes agents confirmed on cases resolved that month."""
+    coded_reasons: dict[str, int]
+    """Reasons the router coded on cases opened that month (a case counts once per reason)."""
+    resolved_with_root_cause: int
+    root_cause_was_coded: int
+    """Of those, how many had their confirmed root cause among the router's codes: how far the
+    coding can be trusted, and where it is not, which cause it misses."""
+
+
+class RootCauseTrends(BaseModel):
+    """Root causes and coded reasons month by month, in ``[since, until)``."""
+
+    since: datetime
+    until: datetime
+    months: list[MonthOfCauses]
+
+
+_MONTH = "to_char(date_trunc('month', {column} AT TIME ZONE 'UTC'), 'YYYY-MM')"
+
+
+async def root_cause_trends(conn: Db, *, since: datetime, until: datetime) -> RootCauseTrends:
+    """What agents found really went wrong, next to what the coding said, month by month."""
+    confirmed = await conn.fetch(
+        f"""
+        SELECT {_MONTH.format(column="c.resolved_at")} AS month, c.root_cause AS code,
+               count(*) AS n,
+               count(*) FILTER (
+                   WHERE r.codes @> jsonb_build_array(jsonb_build_object('code', c.root_cause))
+               ) AS coded
+        FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id
+        WHERE c.resolved_at >= $1 AND c.resolved_at < $2 AND c.root_cause IS NOT NULL
+        GROUP BY 1, 2
+        """,
+        since,
+        until,
+    )
+    coded = await conn.fetch(
+        f"""
+        SELECT {_MONTH.format(column="c.opened_at")} AS month, code.value ->> 'code' AS code,
+               count(DISTINCT c.id) AS n
+        FROM recovery_cases c
+        JOIN survey_responses r ON r.id = c.survey_response_id
+        CROSS JOIN LATERAL jsonb_array_elements(r.codes) AS code
+        WHERE c.opened_at >= $1 AND c.opened_at < $2
+        GROUP BY 1, 2
+        """,
+        since,
+        until,
+    )
+    months: dict[str, MonthOfCauses] = {}
+
+    def month(name: str) -> MonthOfCauses:
+        return months.setdefault(
+            name,
+            MonthOfCauses(
+                month=name,
+                root_causes={},
+                coded_reasons={},
+                resolved_with_root_cause=0,
+                root_cause_was_coded=0,
+            ),
+        )
+
+    for row in confirmed:
+        entry = month(row["month"])
+        entry.root_causes[row["code"]] = int(row["n"])
+        entry.resolved_with_root_cause += int(row["n"])
+        entry.root_cause_was_coded += int(row["coded"])
+    for row in coded:
+        month(row["month"]).coded_reasons[row["code"]] = int(row["n"])
+    ordered = [months[name] for name in sorted(months)]
+    for entry in ordered:
+        entry.root_causes = dict(sorted(entry.root_causes.items(), key=lambda kv: (-kv[1], kv[0])))
+        entry.coded_reasons = dict(
+            sorted(entry.coded_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+    return RootCauseTrends(since=since, until=until, months=ordered)
