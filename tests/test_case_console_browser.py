@@ -1,7 +1,8 @@
 """The case workflow in two real Chromium windows (Debian's, driven by Playwright) against a real
 notifier, Kafka and PostgreSQL: a pop-up, a claim race, a failed then a successful call, a
 resolution with root cause and compensation, and a note full of markup; the second window sees
-every change live, and nothing anyone typed ever runs as code."""
+every change live, and nothing anyone typed ever runs as code. Then a re-coding run after a
+taxonomy change, which shows up live and never pops up."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.case_support import CaseDesk
+from tests.recode_support import PARKING_COMMENT, write_changed_taxonomy
 from tests.test_console_browser import ARTIFACTS, CHROMIUM_ARGS, REPO, XSS, chromium_or_skip
+from winback_router.recoding.flow import recode
+from winback_router.recoding.replay import Window as ReplayWindow
 from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
 from winback_shared.kafka import reliable_producer
+from winback_shared.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.browser
 
@@ -239,6 +244,42 @@ async def work_a_case(
     await expect(watcher.card(case_id)).to_have_count(0, timeout=LIVE)
     await expect(agent.card(case_id)).to_have_count(0)
     await expect(agent.detail.locator("#detail-status")).to_have_text("closed")
+
+
+async def test_a_recoding_updates_the_open_case_live_and_never_pops_up(
+    browser: Browser, case_desk: CaseDesk, tmp_path: Path
+) -> None:
+    changed = load_taxonomy(write_changed_taxonomy(tmp_path))
+    token = await case_desk.agent("ana")
+    shown_id = await case_desk.case(name="Lena Ortiz", reasons=WAIT, comment=PARKING_COMMENT)
+    window = await Window.open(browser, case_desk.url, token)
+    try:
+        await window.card(shown_id).click()
+        evidence = window.detail.locator(".evidence")
+        await expect(evidence).to_have_text([re.compile("Long hold or wait")])
+        # Committed after the console's snapshot and never alerted: a case it does not know.
+        unknown_id = await case_desk.case(name="Omar Haddad", reasons=WAIT, comment=PARKING_COMMENT)
+
+        summary = await recode(pool=case_desk.pool, taxonomy=changed, window=ReplayWindow())
+        assert sorted(summary.cases_recoded) == [shown_id, unknown_id]
+
+        # The open case shows the new reason with its evidence, and the re-coding in its history.
+        await expect(evidence).to_have_text([re.compile("Parking at the branch")], timeout=LIVE)
+        await expect(evidence).to_contain_text(f"in the comment: {PARKING_COMMENT}")
+        recoded = window.detail.locator(".timeline .k-recoded")
+        await expect(recoded).to_contain_text("Reasons re-coded", timeout=LIVE)
+        await expect(recoded).to_contain_text("added parking; removed long_wait")
+        for case_id in (shown_id, unknown_id):
+            card = window.card(case_id)
+            await expect(card.locator(".reason")).to_have_text(["Parking at the branch"])
+            await expect(card).not_to_have_class(re.compile("is-new"))
+        # No pop-up, no "new" count: neither for the known case nor the one it did not know.
+        await expect(window.page.locator("#toasts .toast")).to_have_count(0)
+        await expect(window.page).to_have_title("winback console")
+        await expect(window.page.locator("#summary .summary-new")).to_have_count(0)
+        assert not window.errors, window.errors
+    finally:
+        await window.context.close()
 
 
 BILLING = [

@@ -7,6 +7,7 @@ editing the taxonomy file.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.case_support import CaseDesk, Console, running_desk
 from tests.recode_support import PARKING_COMMENT, write_changed_taxonomy
 from tests.support import Pipeline, eventually, read_topic
 from winback_ingest.settings import IngestSettings
@@ -27,6 +29,7 @@ from winback_router.recoding.flow import recode
 from winback_router.recoding.replay import KafkaReplay, Window
 from winback_router.settings import RouterSettings
 from winback_router.vendor_api import VendorApiClient
+from winback_shared.agents import Role
 from winback_shared.db import create_pool
 from winback_shared.migrations import apply_migrations
 from winback_shared.settings import KafkaTopics
@@ -201,12 +204,14 @@ async def test_recode_after_a_taxonomy_change_updates_codes_and_history_without_
     assert [(h["case_id"], h["seq"], h["actor"]) for h in history] == sorted(
         [(complaint["id"], 2, "recode"), (billing["id"], 2, "recode")]
     )
-    assert all(h["published_at"] is not None for h in history)  # the outbox leaves them alone
     by_case = {h["case_id"]: h["data"] for h in history}
     assert by_case[complaint["id"]]["added"] == ["parking"]
     assert by_case[complaint["id"]]["removed"] == ["unclassified"]
     assert "Priority stays 2" in by_case[billing["id"]]["note"]
-    assert await pool.fetchval("SELECT count(*) FROM case_history WHERE published_at IS NULL") == 0
+    # Left to the notifier's outbox, which publishes them (and nothing else was waiting).
+    assert await eventually(
+        lambda: pool.fetchval("SELECT count(*) = 0 FROM case_history WHERE published_at IS NULL")
+    ), "the outbox did not publish the re-codings"
 
     run = await pool.fetchrow("SELECT * FROM recode_runs")
     assert run is not None
@@ -229,9 +234,122 @@ async def test_recode_after_a_taxonomy_change_updates_codes_and_history_without_
         seeded.rude["response_id"]: (["unclassified"], ["rude"]),
     }
 
-    # Nothing reached the consoles: no alert, no case event.
+    # No alert; one quiet case change per re-coded open case, with its new reasons.
     assert await alert_types(kafka_bootstrap, topics) == ["case.opened"] * 3
-    assert await read_topic(kafka_bootstrap, topics.case_events) == []
+    events = [json.loads(value) for value in await read_topic(kafka_bootstrap, topics.case_events)]
+    assert sorted(
+        (e["type"], e["case"]["case_id"], e["change"]["kind"], e["change"]["seq"]) for e in events
+    ) == sorted([("case.changed", case["id"], "recoded", 2) for case in (complaint, billing)])
+    sent = {e["case"]["case_id"]: e["case"] for e in events}
+    assert [r["code"] for r in sent[complaint["id"]]["reasons"]] == ["parking"]
+    assert sent[complaint["id"]]["priority"] == 1 and sent[billing["id"]]["priority"] == 2
+
+
+async def recoded_changes(console: Console, count: int) -> dict[int, dict[str, Any]]:
+    """The next ``count`` live messages, by case id; each must be a ``case.changed`` (pongs
+    skipped): a re-coding must never come as an alert."""
+    found: dict[int, dict[str, Any]] = {}
+    while len(found) < count:
+        message = await console.next()
+        if message["type"] == "pong":
+            continue
+        assert message["type"] == "case.changed", message
+        found[message["case"]["case_id"]] = message
+    return found
+
+
+@pytest.mark.parametrize("replay", ["kafka", "database"])
+async def test_recoded_open_cases_reach_their_queue_consoles_live_once_and_as_no_news(
+    pipeline: Pipeline,
+    settings: RouterSettings,
+    taxonomy_path: Path,
+    kafka_bootstrap: str,
+    topics: KafkaTopics,
+    capsys: pytest.CaptureFixture[str],
+    replay: str,
+) -> None:
+    seeded = await seed(pipeline)
+    pool = pipeline.pool
+    desk = CaseDesk(url=pipeline.notifier_url, pool=pool, http=pipeline.http)
+    sue = await desk.agent("sue", Role.SUPERVISOR, queues=[])
+    bill = await desk.agent("bill", queues=["billing"])
+    complaint, billing = [await case_of(pool, p) for p in (seeded.complaint, seeded.billing)]
+    assert complaint and billing and complaint["queue"] == billing["queue"] == "default"
+    argv = ["--taxonomy", str(taxonomy_path), "--json"]
+    argv += ["--from-database"] if replay == "database" else []
+
+    async with (
+        desk.console(pipeline.agent_token) as agent_console,
+        desk.console(sue) as supervisor_console,
+        desk.console(bill) as other_queue_console,
+    ):
+        shown = {card["case_id"]: card for card in agent_console.snapshot}
+        assert set(shown) == {complaint["id"], billing["id"]}
+        assert [r["code"] for r in shown[complaint["id"]]["reasons"]] == ["unclassified"]
+
+        assert await run_cli(argv, settings) == 0
+        assert json.loads(capsys.readouterr().out)["cases_recoded"]
+
+        for console in (agent_console, supervisor_console):
+            changes = await recoded_changes(console, 2)
+            assert set(changes) == {complaint["id"], billing["id"]}
+            for case in (complaint, billing):
+                card, entry = changes[case["id"]]["case"], changes[case["id"]]["change"]
+                stored = await pool.fetchval(
+                    "SELECT codes FROM survey_responses WHERE id = $1", case["survey_response_id"]
+                )
+                assert card["reasons"] == stored  # the new codes, evidence and all
+                assert (card["seq"], card["priority"], card["queue"]) == (
+                    2,
+                    case["priority"],
+                    "default",
+                )
+                assert (entry["seq"], entry["kind"], entry["actor"]) == (2, "recoded", "recode")
+            complaint_card = changes[complaint["id"]]["case"]
+            assert [(r["code"], r["evidence"]) for r in complaint_card["reasons"]] == [
+                ("parking", PARKING_COMMENT)
+            ]
+            assert changes[complaint["id"]]["change"]["data"]["added"] == ["parking"]
+            assert changes[complaint["id"]]["previous_queue"] is None
+
+        # Running again changes nothing, so nothing more reaches any console (the outbox sweeps
+        # every 2 seconds: wait out two rounds).
+        assert await run_cli(argv, settings) == 0
+        assert json.loads(capsys.readouterr().out)["responses_changed"] == 0
+        await asyncio.gather(
+            *(
+                console.nothing_for(5.0)
+                for console in (agent_console, supervisor_console, other_queue_console)
+            )
+        )
+
+    assert len(await read_topic(kafka_bootstrap, topics.case_events)) == 2
+    assert await alert_types(kafka_bootstrap, topics) == ["case.opened"] * 3
+
+
+async def test_a_recoding_is_not_pushed_before_its_case_s_first_alert(
+    infra_env: dict[str, object], changed: Taxonomy
+) -> None:
+    async with running_desk(infra_env, outbox_interval_seconds=0.2) as desk:
+        ana = await desk.agent("ana")
+        case_id = await desk.case(comment=PARKING_COMMENT, reasons=[])
+        # As if the router had committed the case and not yet had its alert acknowledged.
+        alerted = "UPDATE recovery_cases SET alerted_at = {} WHERE id = $1"
+        await desk.pool.execute(alerted.format("NULL"), case_id)
+        async with desk.console(ana) as console:
+            summary = await recode(pool=desk.pool, taxonomy=changed, window=Window())
+            assert summary.cases_recoded == [case_id]
+
+            # The alert must be the consoles' first news of the case, or it would never pop up.
+            await console.nothing_for(1.5)
+            unpublished = "SELECT count(*) FROM case_history WHERE published_at IS NULL"
+            assert await desk.pool.fetchval(unpublished) == 1
+
+            await desk.pool.execute(alerted.format("now()"), case_id)
+            change = await console.next()
+
+    assert change["type"] == "case.changed" and change["change"]["kind"] == "recoded"
+    assert [r["code"] for r in change["case"]["reasons"]] == ["parking"]
 
 
 async def test_running_again_with_the_same_taxonomy_changes_nothing(
@@ -240,6 +358,11 @@ async def test_running_again_with_the_same_taxonomy_changes_nothing(
     await seed(pipeline)
     first = await recode(pool=pipeline.pool, taxonomy=changed, window=Window(), kafka=kafka_replay)
     assert first.responses_changed == 4
+    assert await eventually(  # the outbox marks what it published: let it, then compare
+        lambda: pipeline.pool.fetchval(
+            "SELECT count(*) = 0 FROM case_history WHERE published_at IS NULL"
+        )
+    )
     before = await snapshot(pipeline.pool)
 
     from_kafka = await recode(

@@ -4,6 +4,10 @@ A change is committed to ``case_history`` first (PostgreSQL is the source of tru
 and, once Kafka acknowledges it, marked ``published_at``. If Kafka is down the request still
 succeeds; the outbox sweep sends what stayed unmarked. A change may therefore reach consoles
 twice, never zero times; consoles drop the repeat by (case, seq).
+
+Re-codings (``recoded`` entries, written by ``python -m winback_router.recode``, which talks to
+PostgreSQL only) have no request to send them: the sweep is their only way out, so it takes
+them without waiting out the grace period.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from winback_notifier.cases import Change
-from winback_shared.events.case_events import CaseCard, CaseChanged, HistoryEntry
+from winback_shared.events.case_events import RECODED, CaseCard, CaseChanged, HistoryEntry
 
 log = logging.getLogger("winback.notifier")
 
 SWEEP_GRACE_SECONDS = 5.0
 """An unmarked change younger than this is probably still being sent by its request."""
 SWEEP_BATCH = 200
+"""Changes sent per sweep at most. It also paces a re-coding run's burst of changes (one batch
+per ``outbox_interval_seconds``), so consoles are not flooded into falling behind."""
 
 
 class CaseEventPublisher:
@@ -68,6 +74,11 @@ class CaseEventPublisher:
 
         ``SKIP LOCKED`` lets several notifiers sweep at once without sending a change twice.
         The card sent is the case's current one, which is at least as new as the change.
+
+        A re-coding needs no grace (no request is sending it), but waits while its case's
+        opening alert is unconfirmed: that alert must be the first the consoles hear of the
+        case, or it would arrive as a repeat of what they already show and never pop up. It
+        carries the re-coded reasons anyway (the router reads the current codes).
         """
         sent = 0
         async with self._pool.acquire() as conn, conn.transaction():
@@ -77,13 +88,15 @@ class CaseEventPublisher:
                        to_jsonb(c) AS card
                 FROM case_history h JOIN case_cards c ON c.case_id = h.case_id
                 WHERE h.published_at IS NULL
-                  AND h.occurred_at < now() - make_interval(secs => $1)
+                  AND CASE WHEN h.kind = $3 THEN c.alerted_at IS NOT NULL
+                           ELSE h.occurred_at < now() - make_interval(secs => $1) END
                 ORDER BY h.id
                 LIMIT $2
                 FOR UPDATE OF h SKIP LOCKED
                 """,
                 SWEEP_GRACE_SECONDS,
                 SWEEP_BATCH,
+                RECODED,
             )
             for row in rows:
                 moved_from = row["data"].get("from_queue")

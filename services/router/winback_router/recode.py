@@ -13,8 +13,9 @@
 WHEN is an ISO date or time (UTC unless it says otherwise) or an age: 30m, 12h, 7d.
 
 Re-coding updates each response's codes and, for an open case, records a 'recoded' entry in
-its history. It never opens a case, never alerts and never changes a case's priority or
-queue; running it twice with the same taxonomy changes nothing the second time. Progress goes
+its history, which the notifiers push to the consoles showing the case as a quiet update (no
+pop-up). It never opens a case, never alerts and never changes a case's priority or queue;
+running it twice with the same taxonomy changes nothing the second time. Progress goes
 to stderr, the summary to stdout. Exit status 1 means some responses could not be read back
 from their vendor's API: run again later.
 """

@@ -17,6 +17,12 @@ from pydantic import BaseModel, Field
 from winback_shared.events.base import Event
 from winback_shared.events.recovery_alerts import CaseSummary
 
+RECODED = "recoded"
+"""History kind of a re-coding (``python -m winback_router.recode``): the case's reasons were
+coded again after a taxonomy change. It is no news for an agent, so consoles update what they
+show and never pop it up; and since the re-coding tool talks to PostgreSQL only, the notifier's
+outbox is what publishes it."""
+
 
 class Compensation(BaseModel):
     """Something of value given to the customer."""
@@ -56,7 +62,9 @@ class HistoryEntry(BaseModel):
     """One change in a case's append-only history: who did what, when."""
 
     seq: int
-    kind: str = Field(description="opened, claimed, contact_attempted, resolved, ...")
+    kind: str = Field(
+        description="opened, claimed, contact_attempted, resolved, ..., recoded (not news)"
+    )
     actor: str
     occurred_at: datetime
     data: dict[str, Any] = Field(default_factory=dict)

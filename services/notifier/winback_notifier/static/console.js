@@ -2,8 +2,9 @@
 //
 // The server sends `hello` (who you are, your queues, the policy), a `snapshot` of the board,
 // then live messages: `case.opened` / `case.updated` from the router and `case.changed` from
-// the case API. Every card carries the case's `seq`; anything not newer than what is shown is
-// dropped, so overlaps between snapshot and live stream, repeats and reconnects are harmless.
+// the case API (and from the re-coding tool, through the notifier's outbox). Every card carries
+// the case's `seq`; anything not newer than what is shown is dropped, so overlaps between
+// snapshot and live stream, repeats and reconnects are harmless.
 // Everything a customer wrote is untrusted: it is only ever set with textContent.
 "use strict";
 
@@ -21,6 +22,10 @@
   const TOAST_COMMENT_CHARS = 240;
   const BOARD_STATUSES = new Set(["open", "claimed", "contacted", "unreachable", "reopened",
     "resolved"]);
+  // Changes that are no news for an agent: the board and the open case show them, but they never
+  // pop up, beep or notify, even for a case this console did not know (say, past its snapshot).
+  // A re-coding after a taxonomy change only says why the customer was unhappy in other words.
+  const QUIET_KINDS = new Set(["recoded"]);
 
   const el = {
     status: document.getElementById("status"),
@@ -193,8 +198,10 @@
         break;
       case "case.opened":
       case "case.updated":
-      case "case.changed":
         if (message.case) applyLive(message.case);
+        break;
+      case "case.changed":
+        if (message.case) applyLive(message.case, { quiet: isQuiet(message.change) });
         break;
       default:
         break; // pongs, and kinds newer servers may send: ignoring them is safe
@@ -251,7 +258,13 @@
     }
   }
 
-  function applyLive(incoming) {
+  function isQuiet(change) {
+    return Boolean(change) && QUIET_KINDS.has(change.kind);
+  }
+
+  // A newer card for a case. `quiet`: update what is shown, but never as news.
+  function applyLive(incoming, options) {
+    const quiet = Boolean(options && options.quiet);
     if (!isValidCase(incoming)) return;
     const known = cases.get(incoming.case_id);
     if (known && incoming.seq <= known.seq) return; // already shown (snapshot and live overlap)
@@ -265,7 +278,7 @@
       return;
     }
     cases.set(card.case_id, card);
-    if (!known && !card.owner && isMine(card)) {
+    if (!known && !quiet && !card.owner && isMine(card)) {
       unseen.add(card.case_id);
       showToast(card);
       beep();

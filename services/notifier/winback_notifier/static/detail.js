@@ -45,6 +45,7 @@
     reopened: "Reopened",
     reassigned: "Reassigned",
     note_added: "Note",
+    recoded: "Reasons re-coded",
   };
 
   let root = null;

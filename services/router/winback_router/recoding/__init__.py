@@ -13,6 +13,8 @@ queue: the priority set the SLA target agents have been working to, and changing
 would either breach a case on the spot or hide urgency. It records the priority the new codes
 would give so a supervisor can act. What it does change is the response's ``codes``, which is
 what a case's card shows as its reasons; an open case therefore gets ``seq + 1`` and a
-``recoded`` history entry (born published, so nothing is pushed to consoles), and a resolved or
-closed case keeps its history untouched, as the router does for revisions.
+``recoded`` history entry, and a resolved or closed case keeps its history untouched, as the
+router does for revisions. The entry is left to the notifier's outbox, which pushes it to the
+consoles of the case's queue as a quiet update: the card and open detail show the new reasons,
+and no console pops it up as news (see ``store.apply_change`` for why not publish it here).
 """

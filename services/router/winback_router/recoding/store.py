@@ -21,6 +21,7 @@ from winback_router.recoding.plan import (
 )
 from winback_router.recoding.report import Summary
 from winback_shared.db import Connection
+from winback_shared.events.case_events import RECODED
 from winback_shared.survey import SurveyResponse
 
 _SELECT = """
@@ -108,8 +109,15 @@ async def lock_response(conn: Connection, row_id: int) -> StoredCoding | None:
 async def apply_change(conn: Connection, run_id: int, change: ResponseChange) -> bool:
     """Store the new codes and record the change; True if an open case got a history entry.
 
-    The entry is born published: re-coding must not reach the consoles as news, and the
-    notifier's outbox publishes only entries that are not.
+    The entry is left unpublished (``published_at`` NULL), and the notifier's outbox sweep
+    publishes it as ``case.changed`` with the case's current card, so consoles showing the case
+    get the new reasons live; its kind tells them it is no news (no pop-up, see ``RECODED``).
+    The outbox rather than this run publishes it because a run must work with PostgreSQL alone
+    (``--from-database`` is the path for when Kafka is unreachable or past retention), and
+    because the outbox already gives what a push needs: the change goes out only once
+    committed, at least once even if Kafka is down meanwhile, paced (a batch per sweep, so a run
+    touching thousands of open cases does not flood consoles into resynchronising), and built
+    the same way as every other case change.
     """
     await conn.execute(
         "UPDATE survey_responses SET codes = $2 WHERE id = $1", change.row_id, change.codes_after
@@ -128,11 +136,12 @@ async def apply_change(conn: Connection, run_id: int, change: ResponseChange) ->
     if case_seq is not None:
         await conn.execute(
             """
-            INSERT INTO case_history (case_id, seq, kind, actor, data, published_at)
-            VALUES ($1, $2, 'recoded', 'recode', $3, now())
+            INSERT INTO case_history (case_id, seq, kind, actor, data)
+            VALUES ($1, $2, $3, 'recode', $4)
             """,
             change.case_id,
             case_seq,
+            RECODED,
             {
                 "run_id": run_id,
                 "added": list(change.added),
