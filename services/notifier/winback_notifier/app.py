@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from winback_notifier import api_admin, api_cases
+from winback_notifier import api_admin, api_assignees, api_cases
 from winback_notifier.alerts_feed import AlertsFeed
 from winback_notifier.console_socket import console_router
 from winback_notifier.deps import CurrentAgent, Services, ServicesDep
@@ -123,6 +123,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     app.include_router(health_router(readiness))
     app.include_router(metrics_router())
     app.include_router(api_cases.router)
+    app.include_router(api_assignees.router)
     app.include_router(api_admin.router)
     app.include_router(console_router(hub))
 

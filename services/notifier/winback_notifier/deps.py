@@ -53,6 +53,16 @@ async def current_agent(
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
 
 
+async def current_supervisor(agent: CurrentAgent) -> Agent:
+    """The signed-in agent if it may reassign cases (supervisors and admins); 403 otherwise."""
+    if not agent.may_reassign:
+        raise ApiError(403, "forbidden", "only a supervisor may reassign a case")
+    return agent
+
+
+CurrentSupervisor = Annotated[Agent, Depends(current_supervisor)]
+
+
 async def current_admin(agent: CurrentAgent) -> Agent:
     """The signed-in agent if it is an admin; 403 otherwise."""
     if not agent.may_administer:
