@@ -19,6 +19,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.case_support import CaseDesk
 from tests.test_console_browser import ARTIFACTS, CHROMIUM_ARGS, REPO, XSS, chromium_or_skip
+from winback_shared.agents import Role
 from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
 from winback_shared.kafka import reliable_producer
 
@@ -239,6 +240,67 @@ async def work_a_case(
     await expect(watcher.card(case_id)).to_have_count(0, timeout=LIVE)
     await expect(agent.card(case_id)).to_have_count(0)
     await expect(agent.detail.locator("#detail-status")).to_have_text("closed")
+
+
+async def test_a_supervisor_reassigns_by_choosing_from_the_list(
+    browser: Browser, case_desk: CaseDesk
+) -> None:
+    ana = await case_desk.agent("ana", queues=["default", "billing"])
+    await case_desk.agent("ben", queues=["billing"])
+    await case_desk.agent("cal")
+    sue = await case_desk.agent("sue", Role.SUPERVISOR, queues=[])
+    case_id = await case_desk.case(name="Dana Whitfield")
+    assert (await case_desk.act(ana, case_id, "claim")).status_code == 200
+    window = await Window.open(browser, case_desk.url, sue)
+    try:
+        await reassign_twice(window, case_desk, case_id)
+        assert not window.errors, window.errors
+    finally:
+        await window.context.close()
+
+
+async def reassign_twice(window: Window, desk: CaseDesk, case_id: int) -> None:
+    """To a member of the case's queue, then to a member of another queue, from the lists."""
+    await window.card(case_id).click()
+    form = window.detail.locator(".form-reassign")
+    agents = form.locator("select[name=agent] option")
+    await expect(form.locator("input, textarea")).to_have_count(0)  # nothing to type
+    await expect(agents).to_have_text(
+        [
+            "choose an agent…",
+            "nobody: back to the queue, unowned",
+            "ana (owns it now)",
+            "cal",
+            "sue · supervisor",
+        ]
+    )
+    await form.locator(".action-reassign").click()  # nobody chosen yet: refused in place
+    await expect(window.detail.locator("#detail-error")).to_have_text(re.compile("Choose who"))
+
+    await form.locator("select[name=agent]").select_option("cal")
+    await form.locator(".action-reassign").click()
+    await expect(window.detail.locator("#detail-owner")).to_have_text("owned by cal", timeout=LIVE)
+    await expect(agents.nth(3)).to_have_text("cal (owns it now)")
+
+    await form.locator("select[name=queue]").select_option("billing")
+    await expect(agents).to_have_text(
+        ["choose an agent…", "nobody: back to the queue, unowned", "ana", "ben", "sue · supervisor"]
+    )
+    await form.locator("select[name=agent]").select_option("ben")
+    await form.locator(".action-reassign").click()
+    await expect(window.detail.locator("#detail-owner")).to_have_text("owned by ben", timeout=LIVE)
+    await expect(window.detail.locator(".detail-queue")).to_have_text("queue billing")
+    await expect(window.card(case_id)).to_contain_text("owned by ben")
+    owner = await desk.pool.fetchrow(
+        "SELECT c.queue, a.name FROM recovery_cases c JOIN agents a ON a.id = c.owner_id"
+        " WHERE c.id = $1",
+        case_id,
+    )
+    assert owner is not None and (owner["queue"], owner["name"]) == ("billing", "ben")
+    timeline = window.detail.locator(".timeline .k-reassigned")
+    await expect(timeline).to_have_text(
+        [re.compile("to cal in default"), re.compile("to ben in billing")], timeout=LIVE
+    )
 
 
 BILLING = [
