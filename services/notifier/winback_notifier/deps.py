@@ -8,6 +8,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Header, Request
 
+from winback_notifier.agent_announcer import AgentChangeAnnouncer
 from winback_notifier.publisher import CaseEventPublisher
 from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Agent, authenticate
@@ -23,6 +24,7 @@ class Services:
     pool: asyncpg.Pool
     publisher: CaseEventPublisher
     taxonomy: Taxonomy
+    announcer: AgentChangeAnnouncer
 
 
 def get_services(request: Request) -> Services:
