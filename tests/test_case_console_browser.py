@@ -17,11 +17,9 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.case_support import CaseDesk
+from tests.case_support import CaseDesk, publish_opened
 from tests.test_console_browser import ARTIFACTS, CHROMIUM_ARGS, REPO, XSS, chromium_or_skip
 from winback_shared.agents import Role
-from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
-from winback_shared.kafka import reliable_producer
 
 pytestmark = pytest.mark.browser
 
@@ -84,19 +82,6 @@ class Window:
             "nodes => nodes.map(n => n.className.replace('event k-', ''))"
         )
         return kinds
-
-
-async def publish_opened(desk: CaseDesk, kafka: str, topic: str, case_id: int) -> None:
-    """Announce the case on ``recovery-alerts`` exactly as the router does."""
-    row = await desk.pool.fetchrow("SELECT * FROM case_summaries WHERE case_id = $1", case_id)
-    assert row is not None
-    producer = reliable_producer(kafka)
-    await producer.start()
-    try:
-        alert = RecoveryCaseOpened(case=CaseSummary.model_validate(dict(row)))
-        await producer.send_and_wait(topic, alert.to_bytes(), key=str(case_id).encode())
-    finally:
-        await producer.stop()
 
 
 async def test_two_agents_work_a_case_and_each_sees_the_other_live(
@@ -301,6 +286,56 @@ async def reassign_twice(window: Window, desk: CaseDesk, case_id: int) -> None:
     await expect(timeline).to_have_text(
         [re.compile("to cal in default"), re.compile("to ben in billing")], timeout=LIVE
     )
+
+
+async def test_an_agent_console_follows_its_queues_and_role_live(
+    browser: Browser, case_desk: CaseDesk
+) -> None:
+    root = await case_desk.agent("root", Role.ADMIN, queues=[])
+    ben = await case_desk.agent("ben", queues=["billing"])
+    billed = await case_desk.case(queue="billing", name="Priya Raman")
+    waiting = await case_desk.case(queue="default", name="Tom Becker")
+    window = await Window.open(browser, case_desk.url, ben)
+    try:
+        await follow_changes(window, case_desk, root, billed, waiting)
+        assert not window.errors, window.errors
+    finally:
+        await window.context.close()
+
+
+async def follow_changes(
+    window: Window, desk: CaseDesk, root: str, billed: int, waiting: int
+) -> None:
+    """Moved to another queue, then promoted, then disabled: each shows up without a reload."""
+    page = window.page
+    await expect(window.card(billed)).to_be_visible()
+    await expect(window.card(waiting)).to_have_count(0)
+    await page.evaluate("window.__sameDocument = true")
+    await window.card(billed).click()
+    await expect(window.detail).to_be_visible()
+
+    moved = await desk.call("PUT", "/api/admin/agents/ben/queues", root, {"queues": ["default"]})
+    assert moved.status_code == 200
+    await expect(window.card(waiting)).to_be_visible(timeout=LIVE)
+    await expect(window.card(billed)).to_have_count(0)
+    await expect(window.detail).to_be_hidden()  # a case of a queue ben left leaves the screen
+    await expect(page.locator("#status")).to_have_text("live")
+
+    promoted = await desk.call("PUT", "/api/admin/agents/ben/role", root, {"role": "supervisor"})
+    assert promoted.status_code == 200
+    await expect(window.card(billed)).to_be_visible(timeout=LIVE)  # supervisors see every queue
+    await expect(page.locator("#agent")).to_have_text("ben · supervisor")
+    await window.card(billed).click()
+    await expect(window.detail.locator(".form-reassign")).to_be_visible()
+    assert await page.evaluate("window.__sameDocument") is True
+
+    disabled = await desk.call("DELETE", "/api/admin/agents/ben", root)
+    assert disabled.status_code == 204
+    await expect(page.locator("#signin-error")).to_have_text(
+        re.compile("account was disabled"), timeout=LIVE
+    )
+    await expect(page.locator("#cases")).to_be_hidden()
+    assert await page.evaluate("sessionStorage.getItem('winback.token')") is None
 
 
 BILLING = [

@@ -69,6 +69,10 @@
     return current ? current.case_id : null;
   }
 
+  function shownCase() {
+    return current;
+  }
+
   function open(card) {
     if (!current || current.case_id !== card.case_id) actionsKey = "";
     current = card;
@@ -634,5 +638,7 @@
     node.replaceChildren(make("h3", "", "History"), list);
   }
 
-  window.winback.detail = { init, setProfile, open, close, update, refresh, shownCaseId };
+  window.winback.detail = {
+    init, setProfile, open, close, update, refresh, shownCaseId, shownCase,
+  };
 })();
