@@ -18,12 +18,15 @@ from uuid import uuid4
 import asyncpg
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.support import serve
 from winback_notifier.app import create_app
 from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Role, ensure_queues, issue_token
 from winback_shared.db import create_pool
+from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
+from winback_shared.kafka import reliable_producer
 
 DEFAULT_REASONS = [
     {
@@ -146,6 +149,24 @@ class Console:
         message: dict[str, Any] = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
         return message
 
+    async def next_of(self, kind: str, timeout: float = 15) -> dict[str, Any]:
+        """The next message of type ``kind``, skipping others (pongs, other cases)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.next(timeout)
+                if message.get("type") == kind:
+                    return message
+
+    async def closed(self, timeout: float = 15) -> tuple[int | None, str | None]:
+        """Wait for the server to close the socket; its close code and reason."""
+        async with asyncio.timeout(timeout):
+            try:
+                while True:
+                    await self.socket.recv()
+            except ConnectionClosed:
+                pass
+        return self.socket.close_code, self.socket.close_reason
+
     async def nothing_for(self, seconds: float) -> None:
         """Assert that no message arrives for ``seconds``."""
         try:
@@ -165,3 +186,16 @@ async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIter
             yield CaseDesk(url=url, pool=pool, http=http)
         finally:
             await pool.close()
+
+
+async def publish_opened(desk: CaseDesk, kafka: str, topic: str, case_id: int) -> None:
+    """Announce the case on ``recovery-alerts`` exactly as the router does."""
+    row = await desk.pool.fetchrow("SELECT * FROM case_summaries WHERE case_id = $1", case_id)
+    assert row is not None
+    producer = reliable_producer(kafka)
+    await producer.start()
+    try:
+        alert = RecoveryCaseOpened(case=CaseSummary.model_validate(dict(row)))
+        await producer.send_and_wait(topic, alert.to_bytes(), key=str(case_id).encode())
+    finally:
+        await producer.stop()

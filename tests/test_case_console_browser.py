@@ -18,13 +18,12 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.case_support import CaseDesk
+from tests.case_support import CaseDesk, publish_opened
 from tests.recode_support import PARKING_COMMENT, write_changed_taxonomy
 from tests.test_console_browser import ARTIFACTS, CHROMIUM_ARGS, REPO, XSS, chromium_or_skip
 from winback_router.recoding.flow import recode
 from winback_router.recoding.replay import Window as ReplayWindow
-from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
-from winback_shared.kafka import reliable_producer
+from winback_shared.agents import Role
 from winback_shared.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.browser
@@ -88,19 +87,6 @@ class Window:
             "nodes => nodes.map(n => n.className.replace('event k-', ''))"
         )
         return kinds
-
-
-async def publish_opened(desk: CaseDesk, kafka: str, topic: str, case_id: int) -> None:
-    """Announce the case on ``recovery-alerts`` exactly as the router does."""
-    row = await desk.pool.fetchrow("SELECT * FROM case_summaries WHERE case_id = $1", case_id)
-    assert row is not None
-    producer = reliable_producer(kafka)
-    await producer.start()
-    try:
-        alert = RecoveryCaseOpened(case=CaseSummary.model_validate(dict(row)))
-        await producer.send_and_wait(topic, alert.to_bytes(), key=str(case_id).encode())
-    finally:
-        await producer.stop()
 
 
 async def test_two_agents_work_a_case_and_each_sees_the_other_live(
@@ -244,6 +230,139 @@ async def work_a_case(
     await expect(watcher.card(case_id)).to_have_count(0, timeout=LIVE)
     await expect(agent.card(case_id)).to_have_count(0)
     await expect(agent.detail.locator("#detail-status")).to_have_text("closed")
+
+
+async def test_a_supervisor_reassigns_by_choosing_from_the_list(
+    browser: Browser, case_desk: CaseDesk
+) -> None:
+    ana = await case_desk.agent("ana", queues=["default", "billing"])
+    await case_desk.agent("ben", queues=["billing"])
+    await case_desk.agent("cal")
+    sue = await case_desk.agent("sue", Role.SUPERVISOR, queues=[])
+    case_id = await case_desk.case(name="Dana Whitfield")
+    assert (await case_desk.act(ana, case_id, "claim")).status_code == 200
+    window = await Window.open(browser, case_desk.url, sue)
+    try:
+        await reassign_twice(window, case_desk, case_id)
+        assert not window.errors, window.errors
+    finally:
+        await window.context.close()
+
+
+async def reassign_twice(window: Window, desk: CaseDesk, case_id: int) -> None:
+    """To a member of the case's queue, then to a member of another queue, from the lists."""
+    await window.card(case_id).click()
+    form = window.detail.locator(".form-reassign")
+    agents = form.locator("select[name=agent] option")
+    await expect(form.locator("input, textarea")).to_have_count(0)  # nothing to type
+    await expect(agents).to_have_text(
+        [
+            "choose an agent…",
+            "nobody: back to the queue, unowned",
+            "ana (owns it now)",
+            "cal",
+            "sue · supervisor",
+        ]
+    )
+    await form.locator(".action-reassign").click()  # nobody chosen yet: refused in place
+    await expect(window.detail.locator("#detail-error")).to_have_text(re.compile("Choose who"))
+
+    await form.locator("select[name=agent]").select_option("cal")
+    await form.locator(".action-reassign").click()
+    await expect(window.detail.locator("#detail-owner")).to_have_text("owned by cal", timeout=LIVE)
+    await expect(agents.nth(3)).to_have_text("cal (owns it now)")
+
+    await form.locator("select[name=queue]").select_option("billing")
+    await expect(agents).to_have_text(
+        ["choose an agent…", "nobody: back to the queue, unowned", "ana", "ben", "sue · supervisor"]
+    )
+    await form.locator("select[name=agent]").select_option("ben")
+    await form.locator(".action-reassign").click()
+    await expect(window.detail.locator("#detail-owner")).to_have_text("owned by ben", timeout=LIVE)
+    await expect(window.detail.locator(".detail-queue")).to_have_text("queue billing")
+    await expect(window.card(case_id)).to_contain_text("owned by ben")
+    owner = await desk.pool.fetchrow(
+        "SELECT c.queue, a.name FROM recovery_cases c JOIN agents a ON a.id = c.owner_id"
+        " WHERE c.id = $1",
+        case_id,
+    )
+    assert owner is not None and (owner["queue"], owner["name"]) == ("billing", "ben")
+    timeline = window.detail.locator(".timeline .k-reassigned")
+    await expect(timeline).to_have_text(
+        [re.compile("to cal in default"), re.compile("to ben in billing")], timeout=LIVE
+    )
+
+
+async def test_an_agent_console_follows_its_queues_and_role_live(
+    browser: Browser, case_desk: CaseDesk
+) -> None:
+    root = await case_desk.agent("root", Role.ADMIN, queues=[])
+    ben = await case_desk.agent("ben", queues=["billing"])
+    billed = await case_desk.case(queue="billing", name="Priya Raman")
+    waiting = await case_desk.case(queue="default", name="Tom Becker")
+    window = await Window.open(browser, case_desk.url, ben)
+    try:
+        await follow_changes(window, case_desk, root, billed, waiting)
+        assert not window.errors, window.errors
+    finally:
+        await window.context.close()
+
+
+async def follow_changes(
+    window: Window, desk: CaseDesk, root: str, billed: int, waiting: int
+) -> None:
+    """Moved to another queue, then promoted, then disabled: each shows up without a reload."""
+    page = window.page
+    await expect(window.card(billed)).to_be_visible()
+    await expect(window.card(waiting)).to_have_count(0)
+    await page.evaluate("window.__sameDocument = true")
+    await window.card(billed).click()
+    await expect(window.detail).to_be_visible()
+
+    moved = await desk.call("PUT", "/api/admin/agents/ben/queues", root, {"queues": ["default"]})
+    assert moved.status_code == 200
+    await expect(window.card(waiting)).to_be_visible(timeout=LIVE)
+    await expect(window.card(billed)).to_have_count(0)
+    await expect(window.detail).to_be_hidden()  # a case of a queue ben left leaves the screen
+    await expect(page.locator("#status")).to_have_text("live")
+
+    promoted = await desk.call("PUT", "/api/admin/agents/ben/role", root, {"role": "supervisor"})
+    assert promoted.status_code == 200
+    await expect(window.card(billed)).to_be_visible(timeout=LIVE)  # supervisors see every queue
+    await expect(page.locator("#agent")).to_have_text("ben · supervisor")
+    await window.card(billed).click()
+    await expect(window.detail.locator(".form-reassign")).to_be_visible()
+    assert await page.evaluate("window.__sameDocument") is True
+
+    disabled = await desk.call("DELETE", "/api/admin/agents/ben", root)
+    assert disabled.status_code == 204
+    await expect(page.locator("#signin-error")).to_have_text(
+        re.compile("account was disabled"), timeout=LIVE
+    )
+    await expect(page.locator("#cases")).to_be_hidden()
+    assert await page.evaluate("sessionStorage.getItem('winback.token')") is None
+
+
+BILLING = [
+    {
+        "code": "billing_error",
+        "label": "Billing error",
+        "evidence": "charged twice",
+        "method": "free_text_rules",
+        "confidence": 0.8,
+        "evidence_source": "comment",
+    }
+]
+
+WAIT = [
+    {
+        "code": "long_wait",
+        "label": "Long hold or wait",
+        "evidence": "long wait",
+        "method": "chosen_answer",
+        "confidence": 1.0,
+    }
+]
 
 
 async def test_a_recoding_updates_the_open_case_live_and_never_pops_up(

@@ -6,6 +6,9 @@ buys nothing for tokens this long, and a lookup by hash stays one indexed query.
 Roles are a ladder: a supervisor may do everything an agent may (on every queue) and reassign;
 an admin may do everything a supervisor may and manage agents and queues. Agents see and act on
 the cases of the queues they belong to.
+
+Every change to an existing agent made here (or anywhere else in SQL) is recorded by triggers in
+the ``agent_changes`` outbox, which notifiers announce so open consoles follow it live.
 """
 
 from __future__ import annotations
@@ -109,6 +112,11 @@ async def issue_token(
         )
         assert row is not None  # INSERT ... RETURNING always returns the row
         if row["created"]:
+            # Nobody can be watching an agent that does not exist yet: its first memberships
+            # are not announced to consoles (migration 0006's trigger reads this setting).
+            await conn.execute(
+                "SELECT set_config('winback.new_agent_id', $1, true)", str(row["id"])
+            )
             wanted = [DEFAULT_QUEUE] if queues is None else list(queues)
             await ensure_queues(conn, wanted)
             await set_queues(conn, agent_id=row["id"], queues=wanted)

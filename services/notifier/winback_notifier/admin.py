@@ -10,6 +10,12 @@
 A token is printed once and never stored in clear. Works wherever the notifier image runs, e.g.
 ``docker compose run --rm notifier python -m winback_notifier.admin issue-token --name dana``.
 The same operations are in the admin API (``/api/admin``) for admins with a token.
+
+Only PostgreSQL is needed. Changes to an existing agent (queues, role, a new token, disable)
+still reach its open consoles: triggers record them in the ``agent_changes`` outbox as they
+commit, and the running notifiers announce it on Kafka within ``WINBACK_OUTBOX_INTERVAL_SECONDS``
+(2 s by default). A console then gets its new queues and role, or is closed if its agent was
+disabled or its token replaced.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Every notifier instance reads every message (no consumer group), starting from t
 topics: a console that connects gets its cases from PostgreSQL, so nothing before "now" needs
 replaying, and several notifiers can run side by side. Each message goes to the consoles of the
 case's queue (and, when a change moved the case, of the queue it left, so they drop it).
+An ``agent.changed`` on ``case-events`` is no frame: the hub tells that agent's consoles to
+resynchronise.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 from winback_notifier.hub import AlertHub
 from winback_notifier.metrics import ALERT_AGE_SECONDS, FRAMES
 from winback_shared.events.base import utc_now
-from winback_shared.events.case_events import CaseChanged
+from winback_shared.events.case_events import CASE_EVENT, AgentChanged, CaseChanged
 from winback_shared.events.recovery_alerts import RECOVERY_ALERT, RecoveryCaseOpened
 
 log = logging.getLogger("winback.notifier")
@@ -29,17 +31,21 @@ def route_message(topic: str, raw: bytes, *, case_events_topic: str) -> tuple[st
     Raises ``ValueError`` (pydantic's ``ValidationError`` is one) for an unreadable record.
     """
     if topic == case_events_topic:
-        changed = CaseChanged.from_bytes(raw)
-        queues = {changed.case.queue}
-        if changed.previous_queue:
-            queues.add(changed.previous_queue)
-        FRAMES.labels(changed.type).inc()
-        return changed.model_dump_json(), frozenset(queues)
+        return route_case_change(CaseChanged.from_bytes(raw))
     alert = RECOVERY_ALERT.validate_json(raw)
     FRAMES.labels(alert.type).inc()
     if isinstance(alert, RecoveryCaseOpened):
         ALERT_AGE_SECONDS.observe((utc_now() - alert.case.received_at).total_seconds())
     return alert.model_dump_json(), frozenset({alert.case.queue})
+
+
+def route_case_change(changed: CaseChanged) -> tuple[str, frozenset[str]]:
+    """The frame for a case change: for its queue, and the queue it left if it moved."""
+    queues = {changed.case.queue}
+    if changed.previous_queue:
+        queues.add(changed.previous_queue)
+    FRAMES.labels(changed.type).inc()
+    return changed.model_dump_json(), frozenset(queues)
 
 
 class AlertsFeed:
@@ -83,18 +89,27 @@ class AlertsFeed:
             for records in batches.values():
                 for record in records:
                     try:
-                        frame, audience = route_message(
-                            record.topic,
-                            record.value or b"",
-                            case_events_topic=self._case_events_topic,
-                        )
+                        self._deliver(record.topic, record.value or b"")
                     except (ValueError, ValidationError):
                         log.error(
                             "unreadable message skipped",
                             extra={"fields": {"topic": record.topic, "offset": record.offset}},
                         )
-                        continue
-                    self._hub.publish(frame, audience)
+
+    def _deliver(self, topic: str, raw: bytes) -> None:
+        """Hand one record to the hub: a frame for consoles, or a resync for an agent's."""
+        if topic != self._case_events_topic:
+            self._hub.publish(*route_message(topic, raw, case_events_topic=self._case_events_topic))
+            return
+        event = CASE_EVENT.validate_json(raw)
+        if isinstance(event, AgentChanged):
+            consoles = self._hub.agent_changed(event.agent_id)
+            log.info(
+                "agent changed; its consoles resynchronise",
+                extra={"fields": {"agent_id": event.agent_id, "consoles": consoles}},
+            )
+            return
+        self._hub.publish(*route_case_change(event))
 
     async def stop(self) -> None:
         """Disconnect."""

@@ -1,4 +1,9 @@
-"""Admin API: agents, their roles and tokens, queues and who belongs to them. Admins only."""
+"""Admin API: agents, their roles and tokens, queues and who belongs to them. Admins only.
+
+Changes to an existing agent reach its open consoles at once, on every notifier: PostgreSQL
+records them in the ``agent_changes`` outbox (migration 0006) as they commit, and the handler
+sends the outbox right away instead of waiting for the sweep (see ``agent_announcer``).
+"""
 
 from __future__ import annotations
 
@@ -114,10 +119,12 @@ async def create_agent(services: ServicesDep, admin: CurrentAdmin, body: NewAgen
 
 @router.post("/agents/{name}/token", response_model=IssuedToken)
 async def create_agent_token(services: ServicesDep, admin: CurrentAdmin, name: str) -> IssuedToken:
-    """Give the agent a new token; the previous one stops working."""
+    """Give the agent a new token; the previous one stops working, and consoles signed in with
+    it are closed (4401)."""
     existing = await _existing(services, name)
     async with services.pool.acquire() as conn:
         agent, token = await agents.issue_token(conn, name=existing.name, role=existing.role)
+    await services.announcer.announce_now()
     return IssuedToken(agent=_out(agent), token=token)
 
 
@@ -125,13 +132,15 @@ async def create_agent_token(services: ServicesDep, admin: CurrentAdmin, name: s
 async def update_agent_queues(
     services: ServicesDep, admin: CurrentAdmin, name: str, body: QueuesIn
 ) -> AgentOut:
-    """Replace the agent's queue memberships (effective on its console's next connection)."""
+    """Replace the agent's queue memberships; its open consoles switch to the new queues at
+    once (a fresh `hello` and `snapshot`), without reconnecting."""
     agent = await _existing(services, name)
     async with services.pool.acquire() as conn:
         try:
             await agents.set_queues(conn, agent_id=agent.id, queues=body.queues)
         except UnknownQueueError as exc:
             raise ApiError(404, "queue_not_found", str(exc)) from None
+    await services.announcer.announce_now()
     return _out(await _existing(services, name))
 
 
@@ -139,21 +148,24 @@ async def update_agent_queues(
 async def update_agent_role(
     services: ServicesDep, admin: CurrentAdmin, name: str, body: RoleIn
 ) -> AgentOut:
-    """Change what the agent may do."""
+    """Change what the agent may do; its open consoles follow at once (`hello`, `snapshot`)."""
     agent = await _existing(services, name)
     async with services.pool.acquire() as conn:
         await agents.set_role(conn, agent_id=agent.id, role=body.role)
+    await services.announcer.announce_now()
     return _out(await _existing(services, name))
 
 
 @router.delete("/agents/{name}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_agent(services: ServicesDep, admin: CurrentAdmin, name: str) -> None:
-    """Disable the agent: its token stops working, its name stays in case histories."""
+    """Disable the agent: its token stops working, its open consoles are closed (4401), its
+    name stays in case histories."""
     agent = await _existing(services, name)
     if agent.id == admin.id:
         raise ApiError(409, "cannot_disable_self", "an admin cannot disable their own account")
     async with services.pool.acquire() as conn:
         await agents.disable_agent(conn, agent_id=agent.id)
+    await services.announcer.announce_now()
 
 
 @router.get("/queues", response_model=list[QueueOut])

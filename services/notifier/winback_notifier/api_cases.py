@@ -31,6 +31,20 @@ ERRORS: dict[int | str, dict[str, str]] = {
     },
 }
 
+REASSIGN_ERRORS: dict[int | str, dict[str, str]] = {
+    **ERRORS,
+    403: {"description": "`forbidden`: only supervisors and admins reassign"},
+    404: {
+        "description": "`case_not_found`, `agent_not_found` (no enabled agent of that name) or "
+        "`queue_not_found`"
+    },
+    409: {
+        "description": "`not_a_member` (the agent is not in the target queue: add them first, "
+        "or pick from `GET /api/cases/{id}/assignees`), `illegal_transition` (closed case)"
+    },
+    422: {"description": "`invalid_request`: name an agent, a queue, or both"},
+}
+
 Note = Annotated[str, Field(max_length=4000)]
 
 
@@ -237,11 +251,15 @@ async def reopen_case(
     return await _published(services, change)
 
 
-@router.post("/cases/{case_id}/reassign", response_model=CaseCard, responses=ERRORS)
+@router.post("/cases/{case_id}/reassign", response_model=CaseCard, responses=REASSIGN_ERRORS)
 async def reassign_case(
     services: ServicesDep, agent: CurrentAgent, case_id: int, body: ReassignIn
 ) -> CaseCard:
-    """Supervisors only: give the case to another agent and/or move it to another queue."""
+    """Supervisors only: give the case to another agent and/or move it to another queue.
+
+    The new owner must be able to see the target queue (a member, or a supervisor); otherwise
+    409 `not_a_member` and nothing changes. `GET /api/cases/{id}/assignees` lists who qualifies.
+    A queue alone hands the case back unowned to that queue."""
     if not agent.may_reassign:
         raise CaseRefused(403, "forbidden", "only a supervisor may reassign a case")
     new_owner = None

@@ -3,6 +3,9 @@
 PostgreSQL is the source of truth; Kafka carries what changes. Case changes made here are
 committed, then published to ``case-events``; every notifier instance (this one included) reads
 that topic and ``recovery-alerts`` and pushes each message to the consoles of the case's queue.
+Agent changes (queues, role, token, disabled) are recorded by PostgreSQL triggers in an outbox
+that notifiers send to ``case-events`` too, so every instance updates the consoles signed in as
+that agent.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from winback_notifier import api_admin, api_cases, api_ops
+from winback_notifier import api_admin, api_assignees, api_cases, api_ops
+from winback_notifier.agent_announcer import AgentChangeAnnouncer
 from winback_notifier.alerts_feed import AlertsFeed
 from winback_notifier.console_socket import console_router
 from winback_notifier.deps import CurrentAgent, Services, ServicesDep
@@ -62,6 +66,9 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         publisher = CaseEventPublisher(
             producer, pool, settings.topics.case_events, settings.publish_timeout_seconds
         )
+        announcer = AgentChangeAnnouncer(
+            producer, pool, settings.topics.case_events, settings.publish_timeout_seconds
+        )
         feed = AlertsFeed(
             settings.kafka_bootstrap_servers,
             settings.topics.recovery_alerts,
@@ -69,12 +76,15 @@ def create_app(settings: NotifierSettings) -> FastAPI:
             hub,
         )
         await feed.start()
-        app.state.services = Services(settings, pool, publisher, taxonomy)
+        app.state.services = Services(settings, pool, publisher, taxonomy, announcer)
         app.state.feed = feed
         tasks = [
             asyncio.create_task(feed.run(), name="alerts-feed"),
             asyncio.create_task(
                 publisher.run_sweeps(settings.outbox_interval_seconds), name="case-outbox"
+            ),
+            asyncio.create_task(
+                announcer.run_sweeps(settings.outbox_interval_seconds), name="agent-outbox"
             ),
         ]
         try:
@@ -123,6 +133,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     app.include_router(health_router(readiness))
     app.include_router(metrics_router())
     app.include_router(api_cases.router)
+    app.include_router(api_assignees.router)
     app.include_router(api_admin.router)
     app.include_router(api_ops.router)
     app.include_router(console_router(hub))

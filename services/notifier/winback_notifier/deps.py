@@ -8,6 +8,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Header, Request
 
+from winback_notifier.agent_announcer import AgentChangeAnnouncer
 from winback_notifier.publisher import CaseEventPublisher
 from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Agent, authenticate
@@ -23,6 +24,7 @@ class Services:
     pool: asyncpg.Pool
     publisher: CaseEventPublisher
     taxonomy: Taxonomy
+    announcer: AgentChangeAnnouncer
 
 
 def get_services(request: Request) -> Services:
@@ -51,6 +53,16 @@ async def current_agent(
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
+
+
+async def current_supervisor(agent: CurrentAgent) -> Agent:
+    """The signed-in agent if it may reassign cases (supervisors and admins); 403 otherwise."""
+    if not agent.may_reassign:
+        raise ApiError(403, "forbidden", "only a supervisor may reassign a case")
+    return agent
+
+
+CurrentSupervisor = Annotated[Agent, Depends(current_supervisor)]
 
 
 async def current_admin(agent: CurrentAgent) -> Agent:

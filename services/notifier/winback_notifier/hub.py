@@ -6,8 +6,10 @@ falls a whole queue behind is disconnected: it reconnects and resynchronises fro
 snapshot, which is cheaper and more honest than buffering without bound.
 
 Every message names its audience: the queues whose members should see it. A supervisor's or
-admin's console sees every queue; an agent's console only the queues it belonged to when it
-connected (a membership change takes effect on its next connection).
+admin's console sees every queue; an agent's console only its agent's queues. When the agent
+changes (``agent.changed``), its consoles get a :data:`RESYNC` marker in their queue: the
+console's own sender reloads the agent, swaps the filter and sends a fresh hello and snapshot,
+in the order a new connection would (see ``console_socket``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ from winback_notifier.metrics import CONSOLES
 from winback_shared.agents import Agent
 
 
+class Resync:
+    """Queued instead of a frame: the console's agent changed; reload it before going on."""
+
+
+RESYNC = Resync()
+
+
 @dataclass(eq=False)
 class Subscription:
-    """One console's queue; ``overflowed`` is set when it fell too far behind."""
+    """One console's queue; ``overflowed`` is set when it fell too far behind.
 
-    queue: asyncio.Queue[str]
+    ``agent`` is replaced by the console's sender when it handles :data:`RESYNC`; the hub reads
+    it on every publish, so the new filter applies from that moment.
+    """
+
+    queue: asyncio.Queue[str | Resync]
     agent: Agent | None = None
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -40,6 +53,9 @@ class AlertHub:
     def __init__(self, queue_size: int) -> None:
         self._queue_size = queue_size
         self._subscriptions: set[Subscription] = set()
+        self.agent_changes = 0
+        """How many ``agent.changed`` events arrived; a console that signed in while one
+        arrived cannot know it was not about itself, and resynchronises to be sure."""
 
     def subscribe(self, agent: Agent | None = None) -> Subscription:
         """Start receiving messages published from now on (all of them without an agent)."""
@@ -56,13 +72,30 @@ class AlertHub:
     def publish(self, message: str, audience: frozenset[str] | None = None) -> None:
         """Queue ``message`` for every console that may see it, without waiting for any."""
         for subscription in list(self._subscriptions):
-            if not subscription.wants(audience):
-                continue
-            try:
-                subscription.queue.put_nowait(message)
-            except asyncio.QueueFull:
-                subscription.overflowed.set()
-                self.unsubscribe(subscription)
+            if subscription.wants(audience):
+                self._put(subscription, message)
+
+    def agent_changed(self, agent_id: int) -> int:
+        """Tell every console signed in as this agent to resynchronise; returns how many."""
+        self.agent_changes += 1
+        told = 0
+        for subscription in list(self._subscriptions):
+            if subscription.agent is not None and subscription.agent.id == agent_id:
+                self._put(subscription, RESYNC)
+                told += 1
+        return told
+
+    def resync(self, subscription: Subscription) -> None:
+        """Make one console resynchronise (see :attr:`agent_changes`)."""
+        self._put(subscription, RESYNC)
+
+    def _put(self, subscription: Subscription, item: str | Resync) -> None:
+        try:
+            subscription.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # Reconnecting resynchronises too, and is what a console this far behind needs.
+            subscription.overflowed.set()
+            self.unsubscribe(subscription)
 
     @property
     def size(self) -> int:

@@ -29,7 +29,8 @@ class NotifierSettings(CommonSettings):
     publish_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
     """How long a case change waits for Kafka before answering; the outbox sends it later."""
     outbox_interval_seconds: Annotated[float, Field(gt=0)] = 2.0
-    """How often unpublished case changes (Kafka was down) are looked for and sent."""
+    """How often unpublished case changes (Kafka was down) and agent changes (the admin CLI, or
+    Kafka was down) are looked for and sent: the most a CLI change waits to reach consoles."""
     board_limit: Annotated[int, Field(gt=0, le=5000)] = 500
     """Cases a console's snapshot carries at most: the most urgent open ones first.
 

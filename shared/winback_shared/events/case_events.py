@@ -1,18 +1,23 @@
-"""Topic ``case-events``: something an agent (or a timer) did to a recovery case.
+"""Topic ``case-events``: what changed in the agents' workplace, for every notifier instance.
 
-PostgreSQL's ``case_history`` is the source of truth; this topic carries each change to every
-notifier instance so every console showing the case updates at once. The event holds the whole
-card after the change, so a console replaces what it shows instead of replaying deltas, and
-``case.seq`` lets it drop what it has already seen. ``previous_queue`` is set when the change
-moved the case, so consoles that can no longer see it are told to drop it.
+``case.changed``: something an agent (or a timer) did to a recovery case. PostgreSQL's
+``case_history`` is the source of truth; this topic carries each change to every notifier
+instance so every console showing the case updates at once. The event holds the whole card after
+the change, so a console replaces what it shows instead of replaying deltas, and ``case.seq``
+lets it drop what it has already seen. ``previous_queue`` is set when the change moved the case,
+so consoles that can no longer see it are told to drop it. Keyed by case id.
+
+``agent.changed``: an agent's queues, role, token or enabled state changed; every notifier
+reloads that agent from PostgreSQL and brings its open consoles up to date. Keyed
+``agent:<id>`` (see :func:`agent_key`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from winback_shared.events.base import Event
 from winback_shared.events.recovery_alerts import CaseSummary
@@ -78,3 +83,31 @@ class CaseChanged(Event):
     case: CaseCard
     change: HistoryEntry
     previous_queue: str | None = None
+
+
+class AgentChanged(Event):
+    """Something about an agent changed; consoles signed in as it must reload it.
+
+    Only the id travels: notifiers read the agent as it is *now*, so a late, repeated or
+    reordered event can never apply stale memberships.
+    """
+
+    type: Literal["agent.changed"] = "agent.changed"
+    version: int = 1
+    agent_id: int
+
+
+def agent_key(agent_id: int) -> bytes:
+    """The record key of an agent's events.
+
+    One key per agent keeps its events on one partition, in order. The ``agent:`` prefix keeps
+    them from sharing a key with the case of the same number (cases are keyed by bare id): the
+    same key would mean the same partition for no reason, and, were the topic ever compacted,
+    an agent event could displace a case's.
+    """
+    return f"agent:{agent_id}".encode()
+
+
+CaseEvent = Annotated[CaseChanged | AgentChanged, Field(discriminator="type")]
+"""Any event on ``case-events``; parse with ``CASE_EVENT.validate_json``."""
+CASE_EVENT: TypeAdapter[CaseChanged | AgentChanged] = TypeAdapter(CaseEvent)

@@ -2,9 +2,11 @@
 //
 // The server sends `hello` (who you are, your queues, the policy), a `snapshot` of the board,
 // then live messages: `case.opened` / `case.updated` from the router and `case.changed` from
-// the case API (and from the re-coding tool, through the notifier's outbox). Every card carries
-// the case's `seq`; anything not newer than what is shown is dropped, so overlaps between
-// snapshot and live stream, repeats and reconnects are harmless.
+// the case API (and from the re-coding tool, through the notifier's outbox). When an admin
+// changes the agent (queues, role), a new `hello` and `snapshot` arrive on the same connection
+// and replace what the console knew; a disabled agent (or a replaced token) is closed with 4401.
+// Every card carries the case's `seq`; anything not newer than what is shown is dropped, so
+// overlaps between snapshot and live stream, repeats and reconnects are harmless.
 // Everything a customer wrote is untrusted: it is only ever set with textContent.
 "use strict";
 
@@ -14,6 +16,7 @@
   const SOUND_KEY = "winback.sound";
   const TITLE = "winback console";
   const CLOSE_UNAUTHORIZED = 4401;
+  const REVOKED_PREFIX = "access revoked";
   const BACKOFF_START_MS = 500;
   const BACKOFF_MAX_MS = 10000;
   const PING_MS = 25000;
@@ -154,7 +157,9 @@
       clearInterval(pingTimer);
       if (event.code === CLOSE_UNAUTHORIZED) {
         sessionStorage.removeItem(w.TOKEN_KEY);
-        showSignIn("Token rejected. Check it and try again.");
+        showSignIn(String(event.reason || "").startsWith(REVOKED_PREFIX)
+          ? "Signed out: your account was disabled or your token replaced. Ask an admin."
+          : "Token rejected. Check it and try again.");
         return;
       }
       scheduleReconnect();
@@ -183,11 +188,18 @@
 
   function handleMessage(message) {
     switch (message && message.type) {
-      case "hello":
+      case "hello": {
+        // Also mid-connection, when an admin changed the agent: a case of a queue it lost
+        // leaves the screen (the snapshot that follows redraws the board).
         profile = normaliseProfile(message.agent);
         el.agent.textContent = describeAgent(profile);
+        const shown = w.detail.shownCase();
+        if (shown && !profile.sees_all_queues && !profile.queues.includes(shown.queue)) {
+          w.detail.close();
+        }
         w.detail.setProfile(profile);
         break;
+      }
       case "snapshot":
         applySnapshot(
           Array.isArray(message.cases) ? message.cases : [],

@@ -70,6 +70,10 @@
     return current ? current.case_id : null;
   }
 
+  function shownCase() {
+    return current;
+  }
+
   function open(card) {
     if (!current || current.case_id !== card.case_id) actionsKey = "";
     current = card;
@@ -287,7 +291,9 @@
       node.append(closeForm());
     }
     if (["resolved", "closed", "unreachable"].includes(status)) node.append(reopenForm());
-    if (profile && profile.may_reassign && status !== "closed") node.append(reassignForm());
+    if (profile && profile.may_reassign && status !== "closed") {
+      node.append(reassignForm(card));
+    }
     node.append(noteForm());
   }
 
@@ -439,19 +445,87 @@
     return node;
   }
 
-  function reassignForm() {
+  // Supervisors pick the new owner from a list the server builds with the reassign rule
+  // itself (GET /api/cases/{id}/assignees), so only agents who may take the case are offered.
+  // Choosing another queue asks again for that queue's members.
+  function reassignForm(card) {
     const node = form("form-reassign", "Reassign");
-    const agent = textInput("agent", "agent name");
-    const queue = textInput("queue", "queue (optional)");
+    const queue = make("select");
+    queue.name = "queue";
+    const agent = make("select");
+    agent.name = "agent";
+    let choices = [];
     const row = make("div", "form-row");
-    row.append(field("To agent", agent), field("To queue", queue));
+    row.append(field("To queue", queue), field("To agent", agent));
     node.append(row);
-    node.append(button("Reassign", "secondary action-reassign", () => act("reassign", {
-      agent: agent.value.trim() || null,
-      queue: queue.value.trim() || null,
-    })));
+    const submit = button("Reassign", "secondary action-reassign", async () => {
+      const chosen = choices[agent.selectedIndex];
+      if (chosen === undefined) {
+        showError(new w.ApiError(0, "invalid_request", "Choose who takes the case (or nobody)."));
+        return;
+      }
+      if (!(await act("reassign", { agent: chosen, queue: queue.value || null }))) {
+        load(queue.value); // the team may have changed since the list was read
+      }
+    });
+    node.append(submit);
     node.addEventListener("submit", (event) => event.preventDefault());
+
+    let asked = 0;
+    async function load(target) {
+      const ticket = ++asked;
+      agent.disabled = true;
+      agent.replaceChildren(make("option", "", "loading…"));
+      choices = [];
+      const query = target ? `?queue=${encodeURIComponent(target)}` : "";
+      try {
+        const options = await w.api("GET", `/api/cases/${card.case_id}/assignees${query}`);
+        if (ticket !== asked || !node.isConnected) return; // a newer list or a rebuilt form
+        fillQueues(queue, options);
+        choices = fillAgents(agent, options);
+        agent.disabled = false;
+      } catch (error) {
+        if (ticket === asked && node.isConnected) showError(error);
+      }
+    }
+    queue.addEventListener("change", () => load(queue.value));
+    load(null);
     return node;
+  }
+
+  function fillQueues(queue, options) {
+    queue.replaceChildren();
+    for (const name of options.queues) {
+      const label = name === options.case_queue ? `${name} (where it is)` : name;
+      const option = make("option", "", label);
+      option.value = name;
+      queue.append(option);
+    }
+    queue.value = options.queue;
+  }
+
+  // Returns what each option stands for: undefined for the prompt, null for "nobody".
+  function fillAgents(agent, options) {
+    agent.replaceChildren();
+    const prompt = make("option", "", "choose an agent…");
+    prompt.disabled = true;
+    prompt.value = "";
+    agent.append(prompt);
+    const nobody = make("option", "", "nobody: back to the queue, unowned");
+    nobody.value = "";
+    agent.append(nobody);
+    const choices = [undefined, null];
+    for (const person of options.agents) {
+      let label = person.name;
+      if (person.role !== "agent") label += ` · ${person.role}`;
+      if (person.owner) label += " (owns it now)";
+      const option = make("option", "", label);
+      option.value = person.name;
+      agent.append(option);
+      choices.push(person.name);
+    }
+    agent.selectedIndex = 0;
+    return choices;
   }
 
   function noteForm() {
@@ -565,5 +639,7 @@
     node.replaceChildren(make("h3", "", "History"), list);
   }
 
-  window.winback.detail = { init, setProfile, open, close, update, refresh, shownCaseId };
+  window.winback.detail = {
+    init, setProfile, open, close, update, refresh, shownCaseId, shownCase,
+  };
 })();
