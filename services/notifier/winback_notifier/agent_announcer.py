@@ -82,15 +82,3 @@ class AgentChangeAnnouncer:
             )
             return False
         return True
-
-    async def run_sweeps(self, interval: float) -> None:
-        """Announce every ``interval`` seconds until cancelled; failures wait for the next round."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                count = await self.announce()
-            except (TimeoutError, KafkaError, OSError, asyncpg.PostgresError) as exc:
-                log.warning("agent change sweep failed", extra={"fields": {"error": repr(exc)}})
-                continue
-            if count:
-                log.info("agent changes announced", extra={"fields": {"agents": count}})

@@ -29,6 +29,7 @@ from winback_notifier.hub import AlertHub
 from winback_notifier.profile import Profile, build_profile
 from winback_notifier.publisher import CaseEventPublisher
 from winback_notifier.settings import NotifierSettings
+from winback_notifier.sweeps import sweep_forever
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
@@ -81,10 +82,16 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         tasks = [
             asyncio.create_task(feed.run(), name="alerts-feed"),
             asyncio.create_task(
-                publisher.run_sweeps(settings.outbox_interval_seconds), name="case-outbox"
+                sweep_forever(
+                    publisher.sweep, settings.outbox_interval_seconds, what="case change"
+                ),
+                name="case-outbox",
             ),
             asyncio.create_task(
-                announcer.run_sweeps(settings.outbox_interval_seconds), name="agent-outbox"
+                sweep_forever(
+                    announcer.announce, settings.outbox_interval_seconds, what="agent change"
+                ),
+                name="agent-outbox",
             ),
         ]
         try:

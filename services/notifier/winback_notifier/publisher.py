@@ -114,15 +114,3 @@ class CaseEventPublisher:
                 )
                 sent += 1
         return sent
-
-    async def run_sweeps(self, interval: float) -> None:
-        """Sweep every ``interval`` seconds until cancelled; failures wait for the next round."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                sent = await self.sweep()
-            except (TimeoutError, KafkaError, OSError, asyncpg.PostgresError) as exc:
-                log.warning("outbox sweep failed", extra={"fields": {"error": repr(exc)}})
-                continue
-            if sent:
-                log.info("outbox sent late case changes", extra={"fields": {"count": sent}})
