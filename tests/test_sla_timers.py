@@ -8,11 +8,12 @@ timing checks are that a timer never fires early and fires within a generous mar
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.case_support import CaseDesk, Console, publish_opened, running_desk
 from tests.support import eventually
+from winback_notifier.business_hours import WEEKDAYS
 from winback_shared.agents import Role
 
 FAST = {
@@ -85,6 +86,28 @@ async def test_a_new_case_gets_its_deadline_and_a_raised_priority_tightens_it(
         assert await due_after(2) == timedelta(minutes=2)  # raised: tighter
         assert await due_after(4) == timedelta(minutes=2)  # lowered: never looser
         assert await due_after(1) == timedelta(minutes=1)
+
+
+async def test_with_business_hours_a_deadline_counts_only_opening_hours(
+    infra_env: dict[str, Any],
+) -> None:
+    day_after_tomorrow = (datetime.now(UTC) + timedelta(days=2)).date()
+    hours = {"timezone": "UTC", "hours": {WEEKDAYS[day_after_tomorrow.weekday()]: ["10:00-18:00"]}}
+    async with running_desk(infra_env, business_hours=hours) as desk:
+        case_id = await desk.case(priority=1)
+        due = await desk.pool.fetchval(
+            "SELECT contact_due_at FROM recovery_cases WHERE id = $1", case_id
+        )
+    assert due == datetime.combine(day_after_tomorrow, datetime.min.time(), UTC) + timedelta(
+        hours=10, minutes=10
+    )
+    async with running_desk(infra_env) as desk:  # hours unset again: the wall clock
+        case_id = await desk.case(priority=1)
+        row = await desk.pool.fetchrow(
+            "SELECT opened_at, contact_due_at FROM recovery_cases WHERE id = $1", case_id
+        )
+        assert row is not None
+        assert row["contact_due_at"] - row["opened_at"] == timedelta(minutes=10)
 
 
 async def test_an_untried_case_warns_once_then_breaches_once_on_time(

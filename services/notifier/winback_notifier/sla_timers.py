@@ -95,7 +95,8 @@ def policy_from(settings: NotifierSettings) -> SlaPolicy:
 
 
 async def install_targets(pool: asyncpg.Pool, settings: NotifierSettings) -> None:
-    """Write this notifier's contact targets where new cases' deadlines are stamped from.
+    """Write this notifier's contact targets and business hours where new cases' deadlines are
+    stamped from.
 
     Deadlines are stamped by PostgreSQL as the router opens a case (migration 0007), because
     the router does not know the targets and a case must never be without a deadline, even
@@ -114,10 +115,24 @@ async def install_targets(pool: asyncpg.Pool, settings: NotifierSettings) -> Non
             """,
             [(p, minutes * 60.0) for p, minutes in sorted(settings.contact_target_minutes.items())],
         )
+        # Several notifiers may start at once: one replaces the hours at a time.
+        await conn.execute("LOCK TABLE sla_business_hours IN EXCLUSIVE MODE")
+        await conn.execute("DELETE FROM sla_business_hours")
+        hours = settings.business_hours
+        if hours is not None:
+            await conn.executemany(
+                "INSERT INTO sla_business_hours (timezone, isodow, opens_min, closes_min)"
+                " VALUES ($1, $2, $3, $4)",
+                [
+                    (hours.timezone, weekday + 1, opens, closes)
+                    for weekday, intervals in enumerate(hours.week())
+                    for opens, closes in intervals
+                ],
+            )
         await conn.execute(
             f"""
             UPDATE recovery_cases c
-            SET contact_due_at = c.opened_at + make_interval(secs => t.target_seconds)
+            SET contact_due_at = sla_deadline(c.opened_at, t.target_seconds)
             FROM sla_targets t
             WHERE t.priority = c.priority AND c.contact_due_at IS NULL
               AND c.status NOT IN {FINISHED_SQL}

@@ -12,6 +12,56 @@ CREATE TABLE sla_targets (
 -- The shipped defaults (10, 15, 60, 240 minutes), until a notifier writes its own.
 INSERT INTO sla_targets (priority, target_seconds) VALUES (1, 600), (2, 900), (3, 3600), (4, 14400);
 
+-- Business hours (WINBACK_BUSINESS_HOURS), also written by the notifier at start-up: local
+-- opening and closing minutes per ISO weekday. No rows: deadlines count wall-clock time.
+CREATE TABLE sla_business_hours (
+    timezone   text     NOT NULL,
+    isodow     smallint NOT NULL CHECK (isodow BETWEEN 1 AND 7),
+    opens_min  integer  NOT NULL CHECK (opens_min BETWEEN 0 AND 1439),
+    closes_min integer  NOT NULL CHECK (closes_min BETWEEN 1 AND 1440),
+    CHECK (opens_min < closes_min)
+);
+
+-- The moment target_seconds of business time have passed since start. The reference is
+-- winback_notifier.business_hours.add_business_time; a test checks the two agree. Local times
+-- skipped by a DST change count with the offset before it, as `timestamp AT TIME ZONE` does.
+CREATE FUNCTION sla_deadline(start timestamptz, target_seconds double precision)
+RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    zone      text;
+    remaining double precision := target_seconds;
+    day       date;
+    span      record;
+    opens     timestamptz;
+    closes    timestamptz;
+    begins    timestamptz;
+    length    double precision;
+BEGIN
+    SELECT min(h.timezone) INTO zone FROM sla_business_hours h;
+    IF zone IS NULL THEN
+        RETURN start + make_interval(secs => target_seconds);
+    END IF;
+    day := (start AT TIME ZONE zone)::date;
+    LOOP  -- ends: the notifier only writes hours that open on some day of the week
+        FOR span IN
+            SELECT h.opens_min, h.closes_min FROM sla_business_hours h
+            WHERE h.isodow = extract(isodow FROM day) ORDER BY h.opens_min
+        LOOP
+            opens := (day + make_interval(mins => span.opens_min)) AT TIME ZONE zone;
+            closes := (day + make_interval(mins => span.closes_min)) AT TIME ZONE zone;
+            begins := greatest(opens, start);
+            CONTINUE WHEN closes <= begins;
+            length := extract(epoch FROM closes - begins);
+            IF remaining <= length THEN
+                RETURN begins + make_interval(secs => remaining);
+            END IF;
+            remaining := remaining - length;
+        END LOOP;
+        day := day + 1;
+    END LOOP;
+END;
+$$;
+
 ALTER TABLE recovery_cases
     ADD COLUMN contact_due_at  timestamptz,
     ADD COLUMN sla_warned_at   timestamptz,
@@ -20,14 +70,14 @@ ALTER TABLE recovery_cases
     ADD COLUMN owned_at        timestamptz,
     ADD COLUMN last_attempt_at timestamptz;
 
--- A new case gets opened_at + its priority's target. A revision that raises the priority
+-- A new case gets opened_at + its priority's target (in business time, if hours are set). A revision that raises the priority
 -- (a lower number) tightens the deadline to the new priority's target; nothing loosens it.
 -- Correcting opened_at (a data fix; nothing in the services moves it) moves the deadline along.
 CREATE FUNCTION recovery_cases_contact_deadline() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     target_due timestamptz;
 BEGIN
-    SELECT NEW.opened_at + make_interval(secs => t.target_seconds) INTO target_due
+    SELECT sla_deadline(NEW.opened_at, t.target_seconds) INTO target_due
     FROM sla_targets t WHERE t.priority = NEW.priority;
     IF TG_OP = 'INSERT' THEN
         NEW.contact_due_at := COALESCE(NEW.contact_due_at, target_due);
