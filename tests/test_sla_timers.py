@@ -222,12 +222,28 @@ async def test_two_notifiers_fire_each_timer_exactly_once(infra_env: dict[str, A
 
         assert await eventually(all_fired, timeout=30)
         await asyncio.sleep(1.5)
+        late: list[float] = []
         for case_id in untried:
-            kinds = [e["kind"] for e in await sla_history(desk, case_id)]
+            entries = await sla_history(desk, case_id)
+            kinds = [e["kind"] for e in entries]
             assert kinds == ["sla_warning", "sla_breached"], (case_id, kinds)
+            due = await desk.pool.fetchval(
+                "SELECT contact_due_at FROM recovery_cases WHERE id = $1", case_id
+            )
+            for entry, moment in zip(entries, (due - timedelta(seconds=3), due), strict=True):
+                assert moment <= entry["occurred_at"] < moment + LATE_MARGIN  # never early
+                late.append((entry["occurred_at"] - moment).total_seconds())
         for case_id in claimed:
-            kinds = [e["kind"] for e in await sla_history(desk, case_id)]
-            assert kinds == ["claim_lapsed"], (case_id, kinds)
+            entries = await sla_history(desk, case_id)
+            assert [e["kind"] for e in entries] == ["claim_lapsed"], (case_id, entries)
+            claimed_at = await desk.pool.fetchval(
+                "SELECT occurred_at FROM case_history WHERE case_id = $1 AND kind = 'claimed'",
+                case_id,
+            )
+            moment = claimed_at + timedelta(seconds=3)
+            assert moment <= entries[0]["occurred_at"] < moment + LATE_MARGIN
+            late.append((entries[0]["occurred_at"] - moment).total_seconds())
+        print(f"\ntwo notifiers, {len(late)} timers late by {min(late):.3f}..{max(late):.3f}s")
         unpublished = await desk.pool.fetchval(
             "SELECT count(*) FROM case_history WHERE published_at IS NULL"
         )
