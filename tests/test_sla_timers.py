@@ -137,8 +137,11 @@ async def test_an_untried_case_warns_once_then_breaches_once_on_time(
             due = await desk.pool.fetchval(
                 "SELECT contact_due_at FROM recovery_cases WHERE id = $1", case_id
             )
+            metrics = (await desk.http.get(f"{desk.url}/metrics")).text
 
     assert [e["kind"] for e in entries] == ["sla_warning", "sla_breached"]
+    assert 'winback_notifier_sla_timers_total{timer="sla_breached"}' in metrics
+    assert "winback_notifier_sla_timer_delay_seconds_count" in metrics
     assert all(e["actor"] == "sla" and e["actor_id"] is None for e in entries)
     warn_at = due - timedelta(seconds=3)
     assert warn_at <= entries[0]["occurred_at"] < warn_at + LATE_MARGIN

@@ -26,9 +26,18 @@ import asyncpg
 
 from winback_notifier import cases
 from winback_notifier.cases import Change
+from winback_notifier.metrics import SLA_TIMER_DELAY_SECONDS, SLA_TIMERS
 from winback_notifier.publisher import CaseEventPublisher
 from winback_notifier.settings import NotifierSettings
-from winback_notifier.sla import SLA_ACTOR, SlaClock, SlaPolicy, Timer, due_timer, fire
+from winback_notifier.sla import (
+    SLA_ACTOR,
+    SlaClock,
+    SlaPolicy,
+    Timer,
+    due_timer,
+    fire,
+    pending,
+)
 from winback_notifier.sweeps import SWEEP_ERRORS
 from winback_notifier.workflow import CaseState, Status
 from winback_shared.agents import ensure_queues
@@ -38,6 +47,8 @@ log = logging.getLogger("winback.notifier")
 RETRY_SECONDS = 0.25
 """Pause when a due case was locked by someone else (another notifier firing it, an agent acting
 on it), or PostgreSQL failed: the next look is soon, but not a busy loop."""
+UNEXPECTED_RETRY_SECONDS = 5.0
+"""Pause after an error nobody foresaw (logged with its traceback): slower, to keep logs sane."""
 OVERSLEEP_SECONDS = 0.002
 """Added to each sleep so the scheduler wakes just after a moment, not a hair before it."""
 
@@ -178,6 +189,9 @@ class SlaScheduler:
             except SWEEP_ERRORS as exc:
                 log.warning("SLA timers failed; retrying", extra={"fields": {"error": repr(exc)}})
                 delay = RETRY_SECONDS
+            except Exception:  # a bug, or an error not foreseen: never let the timers die
+                log.exception("SLA timers failed unexpectedly; retrying")
+                delay = UNEXPECTED_RETRY_SECONDS
             if delay is None:
                 delay = self._max_sleep
             elif delay <= 0:
@@ -223,6 +237,7 @@ class SlaScheduler:
             if timer is None:  # the SQL and the rules disagree: a bug, but never fire twice
                 log.error("case looked due but no timer is", extra={"fields": {"id": row["id"]}})
                 return None
+            delay = row["now"] - pending(clock, self._policy)[timer]
             firing = fire(timer, clock, self._policy)
             state = CaseState(
                 case_id=row["id"],
@@ -235,9 +250,12 @@ class SlaScheduler:
             data: dict[str, Any] = dict(firing.data)
             if timer is Timer.CLAIM_LAPSE:
                 data["previous_owner"] = row["owner"]
-            return await cases.commit_change(
+            change = await cases.commit_change(
                 conn, state, firing.outcome, timer.value, None, SLA_ACTOR, data, _MARKS[timer]
             )
+        SLA_TIMERS.labels(timer.value).inc()
+        SLA_TIMER_DELAY_SECONDS.observe(delay.total_seconds())
+        return change
 
 
 def _clock(row: asyncpg.Record) -> SlaClock:
