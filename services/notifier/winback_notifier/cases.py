@@ -147,11 +147,6 @@ async def get_attempts(conn: Db, case_id: int) -> list[ContactAttempt]:
 # ---- changes -------------------------------------------------------------------------------
 
 
-async def lock_case(conn: Connection, case_id: int) -> CaseState:
-    """Lock the case row for this transaction and read what the rules look at; 404 if none."""
-    return await _lock(conn, case_id)
-
-
 async def _lock(conn: Connection, case_id: int) -> CaseState:
     # The owner's name comes from a subquery, not a join: after waiting for the lock, PostgreSQL
     # re-reads the locked row but would keep a joined row from before the wait, so a losing
@@ -206,7 +201,7 @@ async def commit_change(
 ) -> Change:
     """Write an outcome and its history entry, for an agent's action or a timer (no agent).
 
-    The caller holds the case row's lock (:func:`lock_case`) in its transaction. ``extra_sql``
+    The caller holds the case row's lock (``FOR UPDATE``) in its transaction. ``extra_sql``
     is a fixed fragment of ``SET`` assignments written in this package, whose placeholders
     start at ``$5``; values always travel as parameters.
     """

@@ -3,9 +3,9 @@
 // The server sends `hello` (who you are, your queues, the policy), a `snapshot` of the board,
 // then live messages: `case.opened` / `case.updated` from the router and `case.changed` from
 // the case API (and from the re-coding tool, through the notifier's outbox, and from the SLA
-// timers: `sla_warning`, `sla_breached`, `claim_lapsed`). When an admin
-// changes the agent (queues, role), a new `hello` and `snapshot` arrive on the same connection
-// and replace what the console knew; a disabled agent (or a replaced token) is closed with 4401.
+// timers: `sla_warning`, `sla_breached`, `claim_lapsed`). When an admin changes the agent
+// (queues, role), a new `hello` and `snapshot` arrive on the same connection and replace what
+// the console knew; a disabled agent (or a replaced token) is closed with 4401.
 // Every card carries the case's `seq`; anything not newer than what is shown is dropped, so
 // overlaps between snapshot and live stream, repeats and reconnects are harmless.
 // Everything a customer wrote is untrusted: it is only ever set with textContent.
@@ -214,8 +214,8 @@
         if (message.case) applyLive(message.case);
         break;
       case "case.changed":
-        if (message.case) {
-          applyLive(message.case, { quiet: isQuiet(message.change) });
+        // A repeat (the outbox may send a change twice) is dropped, and announced no more.
+        if (message.case && applyLive(message.case, { quiet: isQuiet(message.change) })) {
           announceTimer(message.case, message.change);
         }
         break;
@@ -278,12 +278,13 @@
     return Boolean(change) && QUIET_KINDS.has(change.kind);
   }
 
-  // A newer card for a case. `quiet`: update what is shown, but never as news.
+  // A newer card for a case. `quiet`: update what is shown, but never as news. Answers whether
+  // it was newer than what is shown.
   function applyLive(incoming, options) {
     const quiet = Boolean(options && options.quiet);
-    if (!isValidCase(incoming)) return;
+    if (!isValidCase(incoming)) return false;
     const known = cases.get(incoming.case_id);
-    if (known && incoming.seq <= known.seq) return; // already shown (snapshot and live overlap)
+    if (known && incoming.seq <= known.seq) return false; // already shown (snapshot and live overlap)
     // The router's alerts lack the workflow fields; keep what we know of those.
     const card = known ? { ...known, ...incoming } : incoming;
     w.detail.update(card);
@@ -291,7 +292,7 @@
       cases.delete(card.case_id);
       unseen.delete(card.case_id);
       render();
-      return;
+      return true;
     }
     cases.set(card.case_id, card);
     if (!known && !quiet && !card.owner && isMine(card)) {
@@ -301,6 +302,7 @@
       notifyDesktop(card);
     }
     render();
+    return true;
   }
 
   // What the SLA timers did that someone must act on: supervisors hear of every breach they
