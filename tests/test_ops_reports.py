@@ -267,3 +267,31 @@ async def test_the_cli_refuses_a_backwards_window(infra_env: dict[str, Any]) -> 
         str(infra_env["database_url"]), "sla", "--since", "2026-11-02", "--until", "2026-11-01"
     )
     assert code == 2 and "--since must be before --until" in err
+
+
+async def test_within_target_uses_each_case_s_stored_deadline(case_desk: CaseDesk) -> None:
+    """A deadline tightened by a raised priority (or pushed by business hours) is the one the
+    report judges by, not today's target for the case's priority."""
+    sue = await case_desk.agent("sue", Role.SUPERVISOR, queues=[])
+    opened = datetime.now(UTC) - timedelta(hours=1)
+    tight = await case_desk.case(priority=2)
+    await set_times(case_desk, tight, opened, first_attempt_at=300)  # 5 min: P2 says in time
+    await case_desk.pool.execute(
+        "UPDATE recovery_cases SET contact_due_at = opened_at + interval '2 minutes' WHERE id = $1",
+        tight,
+    )
+    loose = await case_desk.case(priority=2)
+    await set_times(case_desk, loose, opened, first_attempt_at=600)  # 10 min: in time either way
+    await case_desk.pool.execute(
+        "UPDATE recovery_cases SET contact_due_at = opened_at + interval '1 hour' WHERE id = $1",
+        loose,
+    )
+    report = await sla(case_desk, sue, "priority")
+    p2 = {row["key"]: row for row in report["rows"]}["P2"]
+    assert (p2["decided"], p2["within_target"]) == (2, 1)  # today's P2 target would say 2
+    by_case = await case_desk.pool.fetch(
+        "SELECT id, first_attempt_at <= contact_due_at AS in_time FROM recovery_cases"
+        " WHERE id = ANY($1::bigint[]) ORDER BY id",
+        [tight, loose],
+    )
+    assert [row["in_time"] for row in by_case] == [False, True]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
@@ -52,8 +53,14 @@ class AlertsFeed:
     """Consumes alerts and case changes into the hub; ``ready`` is set once it reads the ends."""
 
     def __init__(
-        self, bootstrap_servers: str, alerts_topic: str, case_events_topic: str, hub: AlertHub
+        self,
+        bootstrap_servers: str,
+        alerts_topic: str,
+        case_events_topic: str,
+        hub: AlertHub,
+        on_batch: Callable[[], None] | None = None,
     ) -> None:
+        """``on_batch`` is called after each batch of records (the SLA timers' wake-up)."""
         self._consumer = AIOKafkaConsumer(
             alerts_topic,
             case_events_topic,
@@ -64,6 +71,7 @@ class AlertsFeed:
         )
         self._case_events_topic = case_events_topic
         self._hub = hub
+        self._on_batch = on_batch
         self.ready = asyncio.Event()
 
     @property
@@ -95,6 +103,8 @@ class AlertsFeed:
                             "unreadable message skipped",
                             extra={"fields": {"topic": record.topic, "offset": record.offset}},
                         )
+            if batches and self._on_batch is not None:
+                self._on_batch()
 
     def _deliver(self, topic: str, raw: bytes) -> None:
         """Hand one record to the hub: a frame for consoles, or a resync for an agent's."""

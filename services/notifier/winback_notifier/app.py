@@ -5,7 +5,8 @@ committed, then published to ``case-events``; every notifier instance (this one 
 that topic and ``recovery-alerts`` and pushes each message to the consoles of the case's queue.
 Agent changes (queues, role, token, disabled) are recorded by PostgreSQL triggers in an outbox
 that notifiers send to ``case-events`` too, so every instance updates the consoles signed in as
-that agent.
+that agent. SLA timers (warning, breach, claim lapse) fire on every instance's scheduler, each
+exactly once, as case changes like any other.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from winback_notifier.hub import AlertHub
 from winback_notifier.profile import Profile, build_profile
 from winback_notifier.publisher import CaseEventPublisher
 from winback_notifier.settings import NotifierSettings
+from winback_notifier.sla_timers import SlaScheduler, install_targets, policy_from
 from winback_notifier.sweeps import sweep_forever
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
@@ -70,15 +72,21 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         announcer = AgentChangeAnnouncer(
             producer, pool, settings.topics.case_events, settings.publish_timeout_seconds
         )
+        await install_targets(pool, settings)
+        scheduler = SlaScheduler(
+            pool, publisher, policy_from(settings), max_sleep=settings.sla_max_sleep_seconds
+        )
         feed = AlertsFeed(
             settings.kafka_bootstrap_servers,
             settings.topics.recovery_alerts,
             settings.topics.case_events,
             hub,
+            on_batch=scheduler.nudge,
         )
         await feed.start()
         app.state.services = Services(settings, pool, publisher, taxonomy, announcer)
         app.state.feed = feed
+        app.state.sla_scheduler = scheduler
         tasks = [
             asyncio.create_task(feed.run(), name="alerts-feed"),
             asyncio.create_task(
@@ -93,6 +101,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
                 ),
                 name="agent-outbox",
             ),
+            asyncio.create_task(scheduler.run(), name="sla-timers"),
         ]
         try:
             yield

@@ -182,10 +182,28 @@ async def _commit_change(
     extra_sql: str = "",
     extra_args: tuple[Any, ...] = (),
 ) -> Change:
-    """Write the outcome (plus action-specific columns) and its history entry.
+    """Write the outcome (plus action-specific columns) and its history entry."""
+    return await commit_change(
+        conn, state, outcome, action.value, actor.id, actor.name, data, extra_sql, extra_args
+    )
 
-    ``extra_sql`` is a fixed fragment of ``SET`` assignments written in this module, whose
-    placeholders start at ``$5``; values always travel as parameters.
+
+async def commit_change(
+    conn: Connection,
+    state: CaseState,
+    outcome: Outcome,
+    kind: str,
+    actor_id: int | None,
+    actor_name: str,
+    data: dict[str, Any],
+    extra_sql: str = "",
+    extra_args: tuple[Any, ...] = (),
+) -> Change:
+    """Write an outcome and its history entry, for an agent's action or a timer (no agent).
+
+    The caller holds the case row's lock (``FOR UPDATE``) in its transaction. ``extra_sql``
+    is a fixed fragment of ``SET`` assignments written in this package, whose placeholders
+    start at ``$5``; values always travel as parameters.
     """
     seq = await conn.fetchval(
         f"""
@@ -207,9 +225,9 @@ async def _commit_change(
         """,
         state.case_id,
         seq,
-        action.value,
-        actor.id,
-        actor.name,
+        kind,
+        actor_id,
+        actor_name,
         {"status": outcome.status.value, **data},
     )
     assert entry_row is not None
@@ -234,7 +252,7 @@ async def claim(conn: Connection, *, case_id: int, actor: Agent) -> Change:
             Action.CLAIM,
             actor,
             {"owner": actor.name},
-            ", claimed_at = COALESCE(claimed_at, now())",
+            ", claimed_at = COALESCE(claimed_at, now()), owned_at = now()",
         )
 
 
@@ -269,7 +287,7 @@ async def log_attempt(
             Action.ATTEMPT,
             actor,
             {"channel": channel, "reached": reached, "note": note},
-            """, first_attempt_at = COALESCE(first_attempt_at, now()),
+            """, first_attempt_at = COALESCE(first_attempt_at, now()), last_attempt_at = now(),
                  first_contact_at = CASE WHEN $5 THEN COALESCE(first_contact_at, now())
                                          ELSE first_contact_at END,
                  failed_attempts = failed_attempts + CASE WHEN $5 THEN 0 ELSE 1 END""",
@@ -349,7 +367,7 @@ async def reopen(conn: Connection, *, case_id: int, actor: Agent, reason: str) -
             Action.REOPEN,
             actor,
             {"reason": reason, "previous_owner": state.owner},
-            ", resolved_at = NULL, closed_at = NULL",
+            ", resolved_at = NULL, closed_at = NULL, owned_at = NULL",
         )
 
 
@@ -373,8 +391,13 @@ async def reassign(
             "to_queue": outcome.queue,
             "note": note,
         }
-        claimed = ", claimed_at = COALESCE(claimed_at, now())" if new_owner else ""
-        return await _commit_change(conn, state, outcome, Action.REASSIGN, actor, data, claimed)
+        # A new owner's claim lapses counting from now; handed to a queue alone, it is unowned.
+        owned = (
+            ", claimed_at = COALESCE(claimed_at, now()), owned_at = now()"
+            if new_owner
+            else ", owned_at = NULL"
+        )
+        return await _commit_change(conn, state, outcome, Action.REASSIGN, actor, data, owned)
 
 
 async def add_note(conn: Connection, *, case_id: int, actor: Agent, text: str) -> Change:

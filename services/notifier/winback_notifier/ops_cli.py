@@ -48,7 +48,7 @@ def _pair(durations: Durations) -> str:
 
 def format_sla(report: SlaReport) -> str:
     """A table: one line per group, then the total."""
-    targets = ", ".join(f"P{p} {m} min" for p, m in report.targets_minutes.items())
+    targets = ", ".join(f"P{p} {m:g} min" for p, m in report.targets_minutes.items())
     lines = [
         f"Cases opened {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC, "
         f"by {report.by.value}; contact targets: {targets}",

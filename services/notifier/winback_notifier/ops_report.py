@@ -2,7 +2,9 @@
 
 Both are computed in PostgreSQL from the case's own timestamps, so they agree with the history
 agents see and need no extra bookkeeping. A case's contact target (minutes from opening to the
-first contact attempt, per priority) is the same one consoles count down to.
+first contact attempt, per priority) is the deadline stored on the case when it opened, the one
+consoles count down to and the SLA timers fire at; cases older than that column fall back to
+the notifier's current target for their priority.
 
 The SLA share counts only cases whose outcome is known: those with a first attempt, and those
 whose deadline has passed without one. A case still inside its window and not yet tried is
@@ -62,7 +64,7 @@ class SlaRow(BaseModel):
     decided: int
     """Cases with a first attempt, or past their target without one."""
     within_target: int
-    """First attempt at or before the priority's contact target."""
+    """First attempt at or before the case's stored contact deadline."""
     within_target_share: float | None
     overdue_now: int
     """Still open, never tried, and past the target right now: the ones to chase."""
@@ -74,7 +76,7 @@ class SlaReport(BaseModel):
     since: datetime
     until: datetime
     by: SlaDimension
-    targets_minutes: dict[int, int]
+    targets_minutes: dict[int, float]
     total: SlaRow
     rows: list[SlaRow]
 
@@ -98,11 +100,12 @@ def _sla_query(key: str, with_reasons: bool) -> str:
     )
     return f"""
         WITH targets AS (
-            SELECT * FROM unnest($3::int[], $4::int[]) AS t (priority, minutes)
+            SELECT * FROM unnest($3::int[], $4::float8[]) AS t (priority, minutes)
         ),
         scoped AS (
             SELECT c.*, r.received_at, r.codes, a.name AS owner_name,
-                   c.opened_at + make_interval(mins => t.minutes) AS due_at
+                   coalesce(c.contact_due_at,
+                            c.opened_at + make_interval(secs => t.minutes * 60)) AS due_at
             FROM recovery_cases c
             JOIN survey_responses r ON r.id = c.survey_response_id
             JOIN targets t ON t.priority = c.priority
@@ -153,7 +156,7 @@ async def sla_report(
     since: datetime,
     until: datetime,
     by: SlaDimension,
-    targets_minutes: dict[int, int],
+    targets_minutes: dict[int, float],
 ) -> SlaReport:
     """Response times and the share of cases tried within target, for cases opened in the window."""
     priorities = sorted(targets_minutes)

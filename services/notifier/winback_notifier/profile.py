@@ -22,7 +22,8 @@ class Policy(BaseModel):
     """Workflow settings a console needs to guide the agent."""
 
     unreachable_after_attempts: int
-    contact_target_minutes: dict[int, int]
+    contact_target_minutes: dict[int, float]
+    sla_warning_seconds: float
     channels: list[str]
     two_way_channels: list[str]
 
@@ -50,6 +51,7 @@ def build_profile(agent: Agent, settings: NotifierSettings, taxonomy: Taxonomy) 
         policy=Policy(
             unreachable_after_attempts=settings.unreachable_after_attempts,
             contact_target_minutes=settings.contact_target_minutes,
+            sla_warning_seconds=settings.sla_warning_seconds,
             channels=[channel.value for channel in Channel],
             two_way_channels=[channel.value for channel in Channel if channel in TWO_WAY],
         ),

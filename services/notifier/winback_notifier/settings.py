@@ -7,9 +7,10 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
+from winback_notifier.business_hours import BusinessHours
 from winback_shared.settings import CommonSettings
 
-DEFAULT_CONTACT_TARGETS = {1: 10, 2: 15, 3: 60, 4: 240}
+DEFAULT_CONTACT_TARGETS: dict[int, float] = {1: 10, 2: 15, 3: 60, 4: 240}
 
 
 class NotifierSettings(CommonSettings):
@@ -20,10 +21,25 @@ class NotifierSettings(CommonSettings):
     auth_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     unreachable_after_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     """Failed contact attempts before an agent may mark a case unreachable."""
-    contact_target_minutes: dict[int, Annotated[int, Field(gt=0)]] = Field(
+    contact_target_minutes: dict[int, Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: dict(DEFAULT_CONTACT_TARGETS)
     )
-    """Minutes from opening to first contact, per priority; consoles count down to it."""
+    """Minutes from opening to the first contact attempt, per priority (fractions allowed: 0.5 is
+    30 seconds). Written to PostgreSQL at start-up, where each new case's deadline is stamped
+    from it (see migration 0007); consoles count down to that stored deadline."""
+    sla_warning_seconds: Annotated[float, Field(ge=0)] = 180.0
+    """How long before a case's contact deadline the SLA warning fires (0: no warning)."""
+    sla_claim_lapse_minutes: Annotated[float, Field(ge=0)] = 10.0
+    """A claim with no contact attempt for this long lapses: the case goes back to its queue,
+    unowned, for someone else to take (0: claims never lapse)."""
+    sla_escalation_queue: str | None = None
+    """Where a case breaching its deadline unclaimed is re-routed (unset: it stays put)."""
+    business_hours: BusinessHours | None = None
+    """Opening hours per weekday in a timezone; deadlines then count only business time (unset:
+    around the clock). See :mod:`winback_notifier.business_hours`."""
+    sla_max_sleep_seconds: Annotated[float, Field(gt=0)] = 30.0
+    """The longest the SLA timers sleep without looking at PostgreSQL again. Case events wake
+    them sooner; this only bounds how long a change no event announced can go unnoticed."""
     taxonomy_path: Path | None = None
     """The reason taxonomy root causes are chosen from (the shipped one by default)."""
     publish_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
@@ -40,7 +56,7 @@ class NotifierSettings(CommonSettings):
 
     @field_validator("contact_target_minutes")
     @classmethod
-    def _every_priority_has_a_target(cls, targets: dict[int, int]) -> dict[int, int]:
+    def _every_priority_has_a_target(cls, targets: dict[int, float]) -> dict[int, float]:
         missing = [p for p in DEFAULT_CONTACT_TARGETS if p not in targets]
         if missing:
             raise ValueError(f"contact_target_minutes lacks priorities {missing}")

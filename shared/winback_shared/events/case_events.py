@@ -1,6 +1,7 @@
 """Topic ``case-events``: what changed in the agents' workplace, for every notifier instance.
 
-``case.changed``: something an agent (or a timer) did to a recovery case. PostgreSQL's
+``case.changed``: something an agent (or an SLA timer: ``sla_warning``, ``sla_breached``,
+``claim_lapsed``, actor ``sla``) did to a recovery case. PostgreSQL's
 ``case_history`` is the source of truth; this topic carries each change to every notifier
 instance so every console showing the case updates at once. The event holds the whole card after
 the change, so a console replaces what it shows instead of replaying deltas, and ``case.seq``
@@ -61,6 +62,12 @@ class CaseCard(CaseSummary):
     customer_reaction: str | None = None
     follow_up_outcome: str | None = None
     updated_at: datetime | None = None
+    sla_warned_at: datetime | None = None
+    """When the SLA warning fired (the deadline was near and no one had tried yet)."""
+    sla_breached_at: datetime | None = None
+    """When the deadline passed with no contact attempt."""
+    owned_at: datetime | None = None
+    """When the current owner got the case; an untried claim lapses counting from here."""
 
 
 class HistoryEntry(BaseModel):

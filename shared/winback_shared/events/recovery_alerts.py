@@ -55,6 +55,9 @@ class CaseSummary(BaseModel):
     submitted_at: datetime | None
     received_at: datetime
     opened_at: datetime
+    contact_due_at: datetime | None = None
+    """When the customer should have had a first contact attempt (the SLA deadline); stamped
+    by PostgreSQL when the case opens, tightened if a revision raises the priority."""
 
 
 class RecoveryCaseOpened(Event):

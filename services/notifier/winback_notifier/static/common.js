@@ -82,15 +82,36 @@
     return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   }
 
-  // The contact target: when the customer should have heard from us, per the case's priority.
+  // The contact deadline: when someone must have tried to reach the customer. It is stored on
+  // the case when it opens (and is what the SLA timers fire at); the first attempt stops the
+  // clock. A card from an older server without it falls back to opening time + target.
   function dueAt(card, policy) {
-    if (card.first_contact_at) return null;
+    if (card.first_attempt_at || card.first_contact_at) return null;
+    const stored = card.contact_due_at ? Date.parse(card.contact_due_at) : NaN;
+    if (!Number.isNaN(stored)) return stored;
     const minutes = policy && policy.contact_target_minutes
       ? policy.contact_target_minutes[String(card.priority)]
       : null;
     const opened = Date.parse(card.opened_at);
     if (!minutes || Number.isNaN(opened)) return null;
     return opened + minutes * 60000;
+  }
+
+  // Where the case stands against its deadline, as the SLA timers recorded it: a breach stays
+  // on the card as a fact; a warning only while nobody has tried yet.
+  function slaBadge(card) {
+    if (["resolved", "closed"].includes(card.status)) return null;
+    if (card.sla_breached_at) {
+      const node = make("span", "sla-badge sla-breached", "SLA breached");
+      node.title = `Deadline passed without a contact attempt (${clock(card.sla_breached_at)})`;
+      return node;
+    }
+    if (card.sla_warned_at && !card.first_attempt_at) {
+      const node = make("span", "sla-badge sla-warning", "SLA warning");
+      node.title = "The contact deadline is near and nobody has tried yet";
+      return node;
+    }
+    return null;
   }
 
   function describeTimeLeft(due) {
@@ -150,6 +171,7 @@
     timeElement,
     clock,
     dueAt,
+    slaBadge,
     describeTimeLeft,
     storedToken,
     api,

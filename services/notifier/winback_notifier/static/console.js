@@ -2,9 +2,10 @@
 //
 // The server sends `hello` (who you are, your queues, the policy), a `snapshot` of the board,
 // then live messages: `case.opened` / `case.updated` from the router and `case.changed` from
-// the case API (and from the re-coding tool, through the notifier's outbox). When an admin
-// changes the agent (queues, role), a new `hello` and `snapshot` arrive on the same connection
-// and replace what the console knew; a disabled agent (or a replaced token) is closed with 4401.
+// the case API (and from the re-coding tool, through the notifier's outbox, and from the SLA
+// timers: `sla_warning`, `sla_breached`, `claim_lapsed`). When an admin changes the agent
+// (queues, role), a new `hello` and `snapshot` arrive on the same connection and replace what
+// the console knew; a disabled agent (or a replaced token) is closed with 4401.
 // Every card carries the case's `seq`; anything not newer than what is shown is dropped, so
 // overlaps between snapshot and live stream, repeats and reconnects are harmless.
 // Everything a customer wrote is untrusted: it is only ever set with textContent.
@@ -213,7 +214,10 @@
         if (message.case) applyLive(message.case);
         break;
       case "case.changed":
-        if (message.case) applyLive(message.case, { quiet: isQuiet(message.change) });
+        // A repeat (the outbox may send a change twice) is dropped, and announced no more.
+        if (message.case && applyLive(message.case, { quiet: isQuiet(message.change) })) {
+          announceTimer(message.case, message.change);
+        }
         break;
       default:
         break; // pongs, and kinds newer servers may send: ignoring them is safe
@@ -274,12 +278,13 @@
     return Boolean(change) && QUIET_KINDS.has(change.kind);
   }
 
-  // A newer card for a case. `quiet`: update what is shown, but never as news.
+  // A newer card for a case. `quiet`: update what is shown, but never as news. Answers whether
+  // it was newer than what is shown.
   function applyLive(incoming, options) {
     const quiet = Boolean(options && options.quiet);
-    if (!isValidCase(incoming)) return;
+    if (!isValidCase(incoming)) return false;
     const known = cases.get(incoming.case_id);
-    if (known && incoming.seq <= known.seq) return; // already shown (snapshot and live overlap)
+    if (known && incoming.seq <= known.seq) return false; // already shown (snapshot and live overlap)
     // The router's alerts lack the workflow fields; keep what we know of those.
     const card = known ? { ...known, ...incoming } : incoming;
     w.detail.update(card);
@@ -287,7 +292,7 @@
       cases.delete(card.case_id);
       unseen.delete(card.case_id);
       render();
-      return;
+      return true;
     }
     cases.set(card.case_id, card);
     if (!known && !quiet && !card.owner && isMine(card)) {
@@ -297,6 +302,22 @@
       notifyDesktop(card);
     }
     render();
+    return true;
+  }
+
+  // What the SLA timers did that someone must act on: supervisors hear of every breach they
+  // can see; the agents of a queue hear of a claim that lapsed back to it.
+  function announceTimer(incoming, change) {
+    if (!change || !isValidCase(incoming)) return;
+    const card = cases.get(incoming.case_id) || incoming;
+    if (change.kind === "sla_breached" && profile && profile.may_reassign) {
+      showToast(card, { title: "SLA breached", kind: "sla-breached" });
+      beep();
+    } else if (change.kind === "claim_lapsed" && isMine(card) && cases.has(card.case_id)) {
+      unseen.add(card.case_id);
+      render();
+      showToast(card, { title: "Claim lapsed: back in the queue", kind: "claim-lapsed" });
+    }
   }
 
   function isValidCase(card) {
@@ -451,6 +472,8 @@
     state.append(make("span", "owner", card.owner ? `owned by ${card.owner}` : "unowned"));
     const left = timeLeftElement(card);
     if (left) state.append(left);
+    const sla = w.slaBadge(card);
+    if (sla) state.append(sla);
     if (card.failed_attempts > 0) {
       state.append(make("span", "attempts-count", `${card.failed_attempts} failed attempt(s)`));
     }
@@ -496,15 +519,18 @@
 
   // ---- alerts --------------------------------------------------------------------------------
 
-  function showToast(card) {
-    const toast = make("div", `toast ${w.priorityClass(card.priority)}`);
+  // `options.title` / `options.kind`: a pop-up about something else than a new case (a breach).
+  function showToast(card, options) {
+    const kind = options && options.kind ? ` toast-${options.kind}` : "";
+    const toast = make("div", `toast ${w.priorityClass(card.priority)}${kind}`);
     toast.setAttribute("role", "alert");
     toast.dataset.caseId = String(card.case_id);
 
     const head = make("div", "toast-head");
     head.append(make("span", "priority", `P${card.priority}`));
-    head.append(make("span", "toast-title",
-      card.status === "reopened" ? "Reopened case" : "New recovery case"));
+    const title = options && options.title ? options.title
+      : card.status === "reopened" ? "Reopened case" : "New recovery case";
+    head.append(make("span", "toast-title", title));
     const close = make("button", "toast-close", "×");
     close.type = "button";
     close.setAttribute("aria-label", "Dismiss");

@@ -46,6 +46,9 @@
     reassigned: "Reassigned",
     note_added: "Note",
     recoded: "Reasons re-coded",
+    sla_warning: "SLA warning",
+    sla_breached: "SLA breached",
+    claim_lapsed: "Claim lapsed",
   };
 
   let root = null;
@@ -190,6 +193,8 @@
     line.append(owner);
     line.append(make("span", "detail-queue", `queue ${card.queue}`));
     line.append(make("span", "case-id", `#${card.case_id}`));
+    const sla = w.slaBadge(card);
+    if (sla) line.append(sla);
     head.append(line);
     const due = w.dueAt(card, profile && profile.policy);
     if (due !== null && !["resolved", "closed", "unreachable"].includes(card.status)) {
@@ -614,6 +619,14 @@
       }
       case "reassigned":
         return `to ${data.to_owner || "nobody"} in ${data.to_queue}`;
+      case "sla_warning":
+        return data.contact_due_at ? `contact due at ${w.clock(data.contact_due_at)}` : "";
+      case "sla_breached":
+        return data.to_queue ? `no contact attempt; escalated to ${data.to_queue}`
+          : "no contact attempt by the deadline";
+      case "claim_lapsed":
+        return `${data.previous_owner || "the owner"} made no attempt; back in ${
+          data.to_queue || "the queue"}, unowned`;
       default:
         return "";
     }
