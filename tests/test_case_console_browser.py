@@ -399,25 +399,3 @@ async def test_a_recoding_updates_the_open_case_live_and_never_pops_up(
         assert not window.errors, window.errors
     finally:
         await window.context.close()
-
-
-BILLING = [
-    {
-        "code": "billing_error",
-        "label": "Billing error",
-        "evidence": "charged twice",
-        "method": "free_text_rules",
-        "confidence": 0.8,
-        "evidence_source": "comment",
-    }
-]
-
-WAIT = [
-    {
-        "code": "long_wait",
-        "label": "Long hold or wait",
-        "evidence": "long wait",
-        "method": "chosen_answer",
-        "confidence": 1.0,
-    }
-]
