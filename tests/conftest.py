@@ -15,7 +15,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright
 
+from tests.browser_support import CHROMIUM_ARGS, chromium_or_skip
 from tests.case_support import CaseDesk, running_desk
 from tests.support import Pipeline, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
@@ -194,3 +196,17 @@ async def context() -> AsyncIterator[AdapterContext]:
         yield AdapterContext(api=client)
     finally:
         await client.aclose()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium for a module's browser tests (no browser download, ever)."""
+    executable = chromium_or_skip()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()

@@ -10,17 +10,16 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.case_support import CaseDesk, publish_opened
 from tests.recode_support import PARKING_COMMENT, write_changed_taxonomy
-from tests.test_console_browser import ARTIFACTS, CHROMIUM_ARGS, REPO, XSS, chromium_or_skip
+from tests.test_console_browser import ARTIFACTS, REPO, XSS
 from winback_router.recoding.flow import recode
 from winback_router.recoding.replay import Window as ReplayWindow
 from winback_shared.agents import Role
@@ -38,20 +37,6 @@ def keep_for_docs(screenshot: Path, name: str) -> None:
     if not target.exists() or os.environ.get("WINBACK_UPDATE_DOCS_SCREENSHOT"):
         target.parent.mkdir(exist_ok=True)
         shutil.copyfile(screenshot, target)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Chromium; playwright's own browser downloads are never used."""
-    executable = chromium_or_skip()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 class Window:

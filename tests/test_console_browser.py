@@ -27,7 +27,6 @@ from playwright.async_api import (
     Page,
     Route,
     WebSocketRoute,
-    async_playwright,
     expect,
 )
 
@@ -35,16 +34,6 @@ from tests.support import Pipeline
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 DOCS_SCREENSHOT = REPO / "docs" / "console.png"
@@ -55,35 +44,11 @@ ANA = {"name": "Ana", "role": "agent", "queues": ["default"]}
 FAKE_ORIGIN = "http://127.0.0.1:47391"
 
 
-def chromium_or_skip() -> str:
-    """Debian's Chromium; skip without it, except in CI, where it must be installed."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return str(CHROMIUM)
-
-
 def keep_screenshot(screenshot: Path) -> None:
     """Copy a screenshot for the README when there is none or a refresh is asked for."""
     if not DOCS_SCREENSHOT.exists() or os.environ.get("WINBACK_UPDATE_DOCS_SCREENSHOT"):
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(screenshot, DOCS_SCREENSHOT)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Chromium; playwright's own browser downloads are never used."""
-    executable = chromium_or_skip()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 @pytest.fixture

@@ -6,34 +6,19 @@ a supervisor gets a pop-up for the breach, and a lapsed claim comes back to the 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from tests.case_support import publish_opened, running_desk
 from tests.test_case_console_browser import Window
-from tests.test_console_browser import CHROMIUM_ARGS, XSS, chromium_or_skip
+from tests.test_console_browser import XSS
 from winback_shared.agents import Role
 
 pytestmark = pytest.mark.browser
 
 TIMER = 20_000  # ms a timer's effect may take to show (the timers themselves take seconds)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Chromium; playwright's own browser downloads are never used."""
-    executable = chromium_or_skip()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def test_breach_badges_a_supervisor_pop_up_and_a_lapsed_claim(
