@@ -28,9 +28,9 @@ from winback_local.signing import new_secret
 from winback_notifier.app import create_app as create_notifier_app
 from winback_notifier.settings import NotifierSettings
 from winback_router.adapters import AdapterContext
+from winback_router.adapters.vendor_api import VendorApiClient
 from winback_router.app import create_app as create_router_app
 from winback_router.settings import RouterSettings
-from winback_router.vendor_api import VendorApiClient
 from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
 from winback_shared.settings import KafkaTopics
@@ -210,3 +210,18 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+INFRASTRUCTURE_FIXTURES = frozenset({"kafka_bootstrap", "database_url"})
+"""A test that reaches either of these (directly or through another fixture) needs the real
+broker or database, and is marked ``integration`` so ``-m "not integration"`` runs in seconds."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses real infrastructure (or a browser) by the fixtures it needs."""
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & INFRASTRUCTURE_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        if "browser" in needs:
+            item.add_marker(pytest.mark.browser)

@@ -21,16 +21,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from winback_notifier import api_admin, api_assignees, api_cases, api_ops
-from winback_notifier.agent_announcer import AgentChangeAnnouncer
-from winback_notifier.alerts_feed import AlertsFeed
-from winback_notifier.console_socket import console_router
+from winback_notifier.agents import views as agent_views
+from winback_notifier.agents.announcer import AgentChangeAnnouncer
+from winback_notifier.agents.profile import Profile, build_profile
+from winback_notifier.cases import assignees as case_assignees
+from winback_notifier.cases import views as case_views
+from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.deps import CurrentAgent, Services, ServicesDep
-from winback_notifier.hub import AlertHub
-from winback_notifier.profile import Profile, build_profile
-from winback_notifier.publisher import CaseEventPublisher
+from winback_notifier.live.feed import AlertsFeed
+from winback_notifier.live.hub import AlertHub
+from winback_notifier.live.socket import console_router
+from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
-from winback_notifier.sla_timers import SlaScheduler, install_targets, policy_from
+from winback_notifier.sla.scheduler import SlaScheduler, install_targets, policy_from
 from winback_notifier.sweeps import sweep_forever
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
@@ -84,7 +87,8 @@ def create_app(settings: NotifierSettings) -> FastAPI:
             on_batch=scheduler.nudge,
         )
         await feed.start()
-        app.state.services = Services(settings, pool, publisher, taxonomy, announcer)
+        app.state.services = Services(settings, pool, publisher, taxonomy)
+        app.state.announcer = announcer
         app.state.feed = feed
         app.state.sla_scheduler = scheduler
         tasks = [
@@ -148,10 +152,10 @@ def create_app(settings: NotifierSettings) -> FastAPI:
 
     app.include_router(health_router(readiness))
     app.include_router(metrics_router())
-    app.include_router(api_cases.router)
-    app.include_router(api_assignees.router)
-    app.include_router(api_admin.router)
-    app.include_router(api_ops.router)
+    app.include_router(case_views.router)
+    app.include_router(case_assignees.router)
+    app.include_router(agent_views.router)
+    app.include_router(report_views.router)
     app.include_router(console_router(hub))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

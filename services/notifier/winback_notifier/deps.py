@@ -8,8 +8,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Header, Request
 
-from winback_notifier.agent_announcer import AgentChangeAnnouncer
-from winback_notifier.publisher import CaseEventPublisher
+from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Agent, authenticate
 from winback_shared.errors import ApiError
@@ -24,7 +23,6 @@ class Services:
     pool: asyncpg.Pool
     publisher: CaseEventPublisher
     taxonomy: Taxonomy
-    announcer: AgentChangeAnnouncer
 
 
 def get_services(request: Request) -> Services:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from winback_notifier.business_hours import BusinessHours
+from winback_notifier.sla.hours import BusinessHours
 from winback_shared.settings import CommonSettings
 
 DEFAULT_CONTACT_TARGETS: dict[int, float] = {1: 10, 2: 15, 3: 60, 4: 240}
@@ -36,7 +36,7 @@ class NotifierSettings(CommonSettings):
     """Where a case breaching its deadline unclaimed is re-routed (unset: it stays put)."""
     business_hours: BusinessHours | None = None
     """Opening hours per weekday in a timezone; deadlines then count only business time (unset:
-    around the clock). See :mod:`winback_notifier.business_hours`."""
+    around the clock). See :mod:`winback_notifier.sla.hours`."""
     sla_max_sleep_seconds: Annotated[float, Field(gt=0)] = 30.0
     """The longest the SLA timers sleep without looking at PostgreSQL again. Case events wake
     them sooner; this only bounds how long a change no event announced can go unnoticed."""

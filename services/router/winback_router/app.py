@@ -16,11 +16,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from winback_router.adapters import AdapterContext
+from winback_router.adapters.vendor_api import VendorApiClient
 from winback_router.consumer import RecoveryRouter, RouterTopics
-from winback_router.flood_guard import FloodGuard
-from winback_router.ops import ops_router
+from winback_router.dead_letters.flood_guard import FloodGuard
+from winback_router.dead_letters.views import ops_router
 from winback_router.settings import RouterSettings
-from winback_router.vendor_api import VendorApiClient
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router

@@ -29,10 +29,11 @@ from tenacity import (
 )
 
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
+from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_router.coding import code_response
-from winback_router.dead_letters import REPLAY_HEADER, Failure, record_dead_letter
+from winback_router.dead_letters.flood_guard import FloodGuard
+from winback_router.dead_letters.store import REPLAY_HEADER, Failure, record_dead_letter
 from winback_router.decision import Decision, decide
-from winback_router.flood_guard import FloodGuard
 from winback_router.metrics import (
     BATCH_SECONDS,
     CASE_ALERTS,
@@ -52,7 +53,6 @@ from winback_router.store import (
     revise_response,
     unalerted_case,
 )
-from winback_router.vendor_api import VendorUnavailable
 from winback_shared.db import Connection
 from winback_shared.events.base import utc_now
 from winback_shared.events.recovery_alerts import (

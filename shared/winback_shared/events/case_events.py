@@ -24,7 +24,7 @@ from winback_shared.events.base import Event
 from winback_shared.events.recovery_alerts import CaseSummary
 
 RECODED = "recoded"
-"""History kind of a re-coding (``python -m winback_router.recode``): the case's reasons were
+"""History kind of a re-coding (``python -m winback_router.recoding``): the case's reasons were
 coded again after a taxonomy change. It is no news for an agent, so consoles update what they
 show and never pop it up; and since the re-coding tool talks to PostgreSQL only, the notifier's
 outbox is what publishes it."""

@@ -20,8 +20,8 @@ from winback_router.adapters.generic import GenericAdapter
 from winback_router.adapters.qualtrics import QualtricsAdapter
 from winback_router.adapters.surveymonkey import SurveyMonkeyAdapter
 from winback_router.adapters.typeform import TypeformAdapter
+from winback_router.adapters.vendor_api import VendorRejected, VendorUnavailable
 from winback_router.adapters.zendesk import ZendeskAdapter
-from winback_router.vendor_api import VendorRejected, VendorUnavailable
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import Sources, Vendor
 from winback_shared.survey import SurveyResponse

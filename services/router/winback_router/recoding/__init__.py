@@ -1,4 +1,4 @@
-"""Re-coding past responses after a taxonomy change (``python -m winback_router.recode``).
+"""Re-coding past responses after a taxonomy change (``python -m winback_router.recoding``).
 
 What a run re-codes is always the response **as stored** in PostgreSQL, never a Kafka record's
 own payload. A response often arrives in several deliveries (Delighted's score, then its

@@ -20,9 +20,9 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
+from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_router.recoding.report import ReplayCounts
 from winback_router.recoding.store import count_in_window, ids_in_window
-from winback_router.vendor_api import VendorUnavailable
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.kafka import manual_commit_consumer
 from winback_shared.sources import Sources

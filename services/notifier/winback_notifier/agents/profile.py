@@ -1,0 +1,59 @@
+"""Who is signed in and the rules their console works by: one model for ``GET /api/me`` and the
+websocket's ``hello``, so a console and a CRM integration learn the same things the same way."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from winback_notifier.cases.rules import TWO_WAY, Channel
+from winback_notifier.settings import NotifierSettings
+from winback_shared.agents import Agent
+from winback_shared.taxonomy import Taxonomy
+
+
+class RootCause(BaseModel):
+    """A reason code an agent can confirm as the root cause."""
+
+    code: str
+    label: str
+
+
+class Policy(BaseModel):
+    """Workflow settings a console needs to guide the agent."""
+
+    unreachable_after_attempts: int
+    contact_target_minutes: dict[int, float]
+    sla_warning_seconds: float
+    channels: list[str]
+    two_way_channels: list[str]
+
+
+class Profile(BaseModel):
+    """The signed-in agent, its queues, and the policy it works under."""
+
+    name: str
+    role: str
+    queues: list[str]
+    sees_all_queues: bool
+    may_reassign: bool
+    policy: Policy
+    root_causes: list[RootCause]
+
+
+def build_profile(agent: Agent, settings: NotifierSettings, taxonomy: Taxonomy) -> Profile:
+    """Everything a console learns on connect."""
+    return Profile(
+        name=agent.name,
+        role=agent.role.value,
+        queues=sorted(agent.queues),
+        sees_all_queues=agent.sees_all_queues,
+        may_reassign=agent.may_reassign,
+        policy=Policy(
+            unreachable_after_attempts=settings.unreachable_after_attempts,
+            contact_target_minutes=settings.contact_target_minutes,
+            sla_warning_seconds=settings.sla_warning_seconds,
+            channels=[channel.value for channel in Channel],
+            two_way_channels=[channel.value for channel in Channel if channel in TWO_WAY],
+        ),
+        root_causes=[RootCause(code=code.id, label=code.label) for code in taxonomy.codes],
+    )

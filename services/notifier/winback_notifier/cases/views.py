@@ -1,0 +1,293 @@
+"""The case API: everything the console does, for any tool that speaks JSON (a CRM, a dialer).
+
+Thin on purpose: each handler validates its body, calls one function of
+:mod:`winback_notifier.cases.service`, publishes the committed change and returns the card after it.
+Refusals use the shared error shape; the workflow's messages say what is allowed instead.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from winback_notifier.cases import service as cases
+from winback_notifier.cases.rules import CaseRefused, Channel
+from winback_notifier.deps import CurrentAgent, ServicesDep
+from winback_shared.agents import find_agent
+from winback_shared.errors import ApiError
+from winback_shared.events.case_events import CaseCard, HistoryEntry, Resolution
+
+router = APIRouter(prefix="/api", tags=["cases"])
+
+ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "`unauthenticated`: no valid token"},
+    403: {"description": "`forbidden` (not your queue or role) or `not_owner`"},
+    404: {"description": "`case_not_found`"},
+    409: {
+        "description": "`already_claimed` (says by whom), `illegal_transition` (says from which "
+        "states it is allowed), `not_claimed`, `not_enough_attempts`, `not_a_member`"
+    },
+}
+
+REASSIGN_ERRORS: dict[int | str, dict[str, str]] = {
+    **ERRORS,
+    403: {"description": "`forbidden`: only supervisors and admins reassign"},
+    404: {
+        "description": "`case_not_found`, `agent_not_found` (no enabled agent of that name) or "
+        "`queue_not_found`"
+    },
+    409: {
+        "description": "`not_a_member` (the agent is not in the target queue: add them first, "
+        "or pick from `GET /api/cases/{id}/assignees`), `illegal_transition` (closed case)"
+    },
+    422: {"description": "`invalid_request`: name an agent, a queue, or both"},
+}
+
+Note = Annotated[str, Field(max_length=4000)]
+
+
+class AttemptIn(BaseModel):
+    """One try to reach the customer."""
+
+    channel: Channel
+    reached: bool
+    note: Note = ""
+
+
+class UnreachableIn(BaseModel):
+    """Why the agent gives up reaching the customer."""
+
+    note: Note = ""
+
+
+class ResolveIn(BaseModel):
+    """The outcome of the conversation."""
+
+    root_cause: str = Field(
+        description="Taxonomy code the agent confirmed; may differ from the coded reasons."
+    )
+    resolution: Resolution
+    customer_reaction: Literal["satisfied", "neutral", "dissatisfied"]
+    note: Note = ""
+
+
+class CloseIn(BaseModel):
+    """What the follow-up found, if anything."""
+
+    follow_up_outcome: Note = ""
+
+
+class ReopenIn(BaseModel):
+    """Why the case needs more work."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class ReassignIn(BaseModel):
+    """The new owner and/or queue."""
+
+    agent: str | None = Field(default=None, description="Agent name; omit to leave it unowned.")
+    queue: str | None = None
+    note: Note = ""
+
+
+class NoteIn(BaseModel):
+    """An internal comment, shown to every agent who sees the case."""
+
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class CaseDetail(BaseModel):
+    """A case with its contact attempts and its whole history."""
+
+    case: CaseCard
+    attempts: list[cases.ContactAttempt]
+    history: list[HistoryEntry]
+
+
+async def _published(services: ServicesDep, change: cases.Change) -> CaseCard:
+    await services.publisher.publish(change)
+    return change.card
+
+
+@router.get("/cases", response_model=list[CaseCard], responses={401: ERRORS[401]})
+async def read_cases(
+    services: ServicesDep,
+    agent: CurrentAgent,
+    response: Response,
+    status: Annotated[list[str] | None, Query(description="Default: every open status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Cases per page.")] = 500,
+    offset: Annotated[int, Query(ge=0, description="Cases to skip (the next page).")] = 0,
+) -> list[CaseCard]:
+    """Cases you may see, most urgent first (supervisors see every queue).
+
+    Resolved cases come after the others. ``X-Total-Count`` says how many match in all, so a
+    tool can page through them with ``offset``.
+    """
+    wanted = tuple(status) if status else cases.OPEN_STATUSES
+    page = await cases.list_cards(services.pool, agent, statuses=wanted, limit=limit, offset=offset)
+    total = await cases.count_cards(services.pool, agent, statuses=wanted)
+    response.headers["X-Total-Count"] = str(total)
+    return page
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, responses=ERRORS)
+async def read_case(services: ServicesDep, agent: CurrentAgent, case_id: int) -> CaseDetail:
+    """One case with every contact attempt and its history."""
+    card = await cases.get_card(services.pool, agent, case_id)
+    return CaseDetail(
+        case=card,
+        attempts=await cases.get_attempts(services.pool, case_id),
+        history=await cases.get_history(services.pool, case_id),
+    )
+
+
+@router.get("/cases/{case_id}/history", response_model=list[HistoryEntry], responses=ERRORS)
+async def read_case_history(
+    services: ServicesDep, agent: CurrentAgent, case_id: int
+) -> list[HistoryEntry]:
+    """Every change of the case (who, when, what), oldest first."""
+    await cases.get_card(services.pool, agent, case_id)
+    return await cases.get_history(services.pool, case_id)
+
+
+@router.post("/cases/{case_id}/claim", response_model=CaseCard, responses=ERRORS)
+async def claim_case(services: ServicesDep, agent: CurrentAgent, case_id: int) -> CaseCard:
+    """Own the follow-up. Of several agents claiming at once exactly one wins; the others get
+    409 `already_claimed` naming the owner."""
+    async with services.pool.acquire() as conn:
+        change = await cases.claim(conn, case_id=case_id, actor=agent)
+    return await _published(services, change)
+
+
+@router.post("/cases/{case_id}/attempts", response_model=CaseCard, responses=ERRORS)
+async def create_contact_attempt(
+    services: ServicesDep, agent: CurrentAgent, case_id: int, body: AttemptIn
+) -> CaseCard:
+    """Log a try to reach the customer; a successful one marks the case `contacted`."""
+    async with services.pool.acquire() as conn:
+        change = await cases.log_attempt(
+            conn,
+            case_id=case_id,
+            actor=agent,
+            channel=body.channel.value,
+            reached=body.reached,
+            note=body.note,
+        )
+    return await _published(services, change)
+
+
+@router.post("/cases/{case_id}/unreachable", response_model=CaseCard, responses=ERRORS)
+async def mark_case_unreachable(
+    services: ServicesDep, agent: CurrentAgent, case_id: int, body: UnreachableIn
+) -> CaseCard:
+    """Give up reaching the customer; allowed after the configured number of failed attempts."""
+    async with services.pool.acquire() as conn:
+        change = await cases.mark_unreachable(
+            conn,
+            case_id=case_id,
+            actor=agent,
+            note=body.note,
+            unreachable_after=services.settings.unreachable_after_attempts,
+        )
+    return await _published(services, change)
+
+
+@router.post("/cases/{case_id}/resolve", response_model=CaseCard, responses=ERRORS)
+async def resolve_case(
+    services: ServicesDep, agent: CurrentAgent, case_id: int, body: ResolveIn
+) -> CaseCard:
+    """Record the confirmed root cause, what was offered and how the customer took it."""
+    try:
+        services.taxonomy.by_id(body.root_cause)
+    except KeyError:
+        known = ", ".join(code.id for code in services.taxonomy.codes)
+        raise ApiError(
+            422,
+            "unknown_root_cause",
+            f"{body.root_cause!r} is not a reason code; use one of: {known}",
+        ) from None
+    offer = body.resolution
+    if not (offer.apology or offer.explanation or offer.compensation or offer.process_change):
+        raise ApiError(
+            422,
+            "nothing_offered",
+            "say what was offered: apology, explanation, compensation or process change",
+        )
+    async with services.pool.acquire() as conn:
+        change = await cases.resolve(
+            conn,
+            case_id=case_id,
+            actor=agent,
+            root_cause=body.root_cause,
+            resolution=offer,
+            customer_reaction=body.customer_reaction,
+            note=body.note,
+        )
+    return await _published(services, change)
+
+
+@router.post("/cases/{case_id}/close", response_model=CaseCard, responses=ERRORS)
+async def close_case(
+    services: ServicesDep, agent: CurrentAgent, case_id: int, body: CloseIn
+) -> CaseCard:
+    """Finish a resolved (or unreachable) case."""
+    async with services.pool.acquire() as conn:
+        change = await cases.close(
+            conn, case_id=case_id, actor=agent, follow_up_outcome=body.follow_up_outcome
+        )
+    return await _published(services, change)
+
+
+@router.post("/cases/{case_id}/reopen", response_model=CaseCard, responses=ERRORS)
+async def reopen_case(
+    services: ServicesDep, agent: CurrentAgent, case_id: int, body: ReopenIn
+) -> CaseCard:
+    """Put a resolved, closed or unreachable case back in its queue, unowned."""
+    async with services.pool.acquire() as conn:
+        change = await cases.reopen(conn, case_id=case_id, actor=agent, reason=body.reason)
+    return await _published(services, change)
+
+
+@router.post("/cases/{case_id}/reassign", response_model=CaseCard, responses=REASSIGN_ERRORS)
+async def reassign_case(
+    services: ServicesDep, agent: CurrentAgent, case_id: int, body: ReassignIn
+) -> CaseCard:
+    """Supervisors only: give the case to another agent and/or move it to another queue.
+
+    The new owner must be able to see the target queue (a member, or a supervisor); otherwise
+    409 `not_a_member` and nothing changes. `GET /api/cases/{id}/assignees` lists who qualifies.
+    A queue alone hands the case back unowned to that queue."""
+    if not agent.may_reassign:
+        raise CaseRefused(403, "forbidden", "only a supervisor may reassign a case")
+    new_owner = None
+    if body.agent is not None:
+        new_owner = await find_agent(services.pool, body.agent)
+        if new_owner is None:
+            raise CaseRefused(404, "agent_not_found", f"there is no agent {body.agent!r}")
+    if body.queue is not None:
+        exists = await services.pool.fetchval("SELECT 1 FROM queues WHERE name = $1", body.queue)
+        if not exists:
+            raise CaseRefused(404, "queue_not_found", f"there is no queue {body.queue!r}")
+    async with services.pool.acquire() as conn:
+        change = await cases.reassign(
+            conn,
+            case_id=case_id,
+            actor=agent,
+            new_owner=new_owner,
+            new_queue=body.queue,
+            note=body.note,
+        )
+    return await _published(services, change)
+
+
+@router.post("/cases/{case_id}/notes", response_model=CaseCard, responses=ERRORS)
+async def create_case_note(
+    services: ServicesDep, agent: CurrentAgent, case_id: int, body: NoteIn
+) -> CaseCard:
+    """Add an internal comment to the case's history."""
+    async with services.pool.acquire() as conn:
+        change = await cases.add_note(conn, case_id=case_id, actor=agent, text=body.text)
+    return await _published(services, change)

@@ -1,0 +1,126 @@
+"""Reads ``recovery-alerts`` and ``case-events`` and hands each message to the hub.
+
+Every notifier instance reads every message (no consumer group), starting from the end of the
+topics: a console that connects gets its cases from PostgreSQL, so nothing before "now" needs
+replaying, and several notifiers can run side by side. Each message goes to the consoles of the
+case's queue (and, when a change moved the case, of the queue it left, so they drop it).
+An ``agent.changed`` on ``case-events`` is no frame: the hub tells that agent's consoles to
+resynchronise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+
+from winback_notifier.live.hub import AlertHub
+from winback_notifier.metrics import ALERT_AGE_SECONDS, FRAMES
+from winback_shared.events.base import utc_now
+from winback_shared.events.case_events import CASE_EVENT, AgentChanged, CaseChanged
+from winback_shared.events.recovery_alerts import RECOVERY_ALERT, RecoveryCaseOpened
+
+log = logging.getLogger("winback.notifier")
+
+
+def route_message(topic: str, raw: bytes, *, case_events_topic: str) -> tuple[str, frozenset[str]]:
+    """The console frame for a record and the queues that should see it.
+
+    Raises ``ValueError`` (pydantic's ``ValidationError`` is one) for an unreadable record.
+    """
+    if topic == case_events_topic:
+        return route_case_change(CaseChanged.from_bytes(raw))
+    alert = RECOVERY_ALERT.validate_json(raw)
+    FRAMES.labels(alert.type).inc()
+    if isinstance(alert, RecoveryCaseOpened):
+        ALERT_AGE_SECONDS.observe((utc_now() - alert.case.received_at).total_seconds())
+    return alert.model_dump_json(), frozenset({alert.case.queue})
+
+
+def route_case_change(changed: CaseChanged) -> tuple[str, frozenset[str]]:
+    """The frame for a case change: for its queue, and the queue it left if it moved."""
+    queues = {changed.case.queue}
+    if changed.previous_queue:
+        queues.add(changed.previous_queue)
+    FRAMES.labels(changed.type).inc()
+    return changed.model_dump_json(), frozenset(queues)
+
+
+class AlertsFeed:
+    """Consumes alerts and case changes into the hub; ``ready`` is set once it reads the ends."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        alerts_topic: str,
+        case_events_topic: str,
+        hub: AlertHub,
+        on_batch: Callable[[], None] | None = None,
+    ) -> None:
+        """``on_batch`` is called after each batch of records (the SLA timers' wake-up)."""
+        self._consumer = AIOKafkaConsumer(
+            alerts_topic,
+            case_events_topic,
+            bootstrap_servers=bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+        self._case_events_topic = case_events_topic
+        self._hub = hub
+        self._on_batch = on_batch
+        self.ready = asyncio.Event()
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        """The underlying consumer, for readiness probes."""
+        return self._consumer
+
+    async def start(self) -> None:
+        """Connect and pin the start positions, so messages published after this are seen."""
+        await self._consumer.start()
+        for _ in range(200):
+            if self._consumer.assignment():
+                break
+            await asyncio.sleep(0.05)
+        for partition in self._consumer.assignment():
+            await self._consumer.position(partition)
+        self.ready.set()
+
+    async def run(self) -> None:
+        """Forward messages until cancelled."""
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    try:
+                        self._deliver(record.topic, record.value or b"")
+                    except (ValueError, ValidationError):
+                        log.error(
+                            "unreadable message skipped",
+                            extra={"fields": {"topic": record.topic, "offset": record.offset}},
+                        )
+            if batches and self._on_batch is not None:
+                self._on_batch()
+
+    def _deliver(self, topic: str, raw: bytes) -> None:
+        """Hand one record to the hub: a frame for consoles, or a resync for an agent's."""
+        if topic != self._case_events_topic:
+            self._hub.publish(*route_message(topic, raw, case_events_topic=self._case_events_topic))
+            return
+        event = CASE_EVENT.validate_json(raw)
+        if isinstance(event, AgentChanged):
+            consoles = self._hub.agent_changed(event.agent_id)
+            log.info(
+                "agent changed; its consoles resynchronise",
+                extra={"fields": {"agent_id": event.agent_id, "consoles": consoles}},
+            )
+            return
+        self._hub.publish(*route_case_change(event))
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        await self._consumer.stop()

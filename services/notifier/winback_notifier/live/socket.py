@@ -1,0 +1,181 @@
+"""The console's live websocket: authenticate, snapshot, then the live stream for its queues.
+
+The console subscribes before the snapshot is read, so a case is either in the snapshot or
+arrives live (possibly both: consoles dedupe by case and seq). Nothing is changed over this
+socket: actions go through the case API, where every rule is checked once.
+
+When the agent changes (``agent.changed``: queues, role, token, disabled), the console's sender
+meets a resync marker in its queue and does what a new connection would, without one: it
+authenticates the console's token again (closing with 4401 if the agent was disabled or the
+token replaced), swaps the subscription's filter, reads the board, and sends ``hello`` and
+``snapshot`` before anything queued after them. Frames queued earlier under the old filter may
+follow the new snapshot; the console drops those by seq, or because their queue is no longer
+in its ``hello``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import Any, Literal
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
+
+from winback_notifier.agents.profile import Profile, build_profile
+from winback_notifier.cases import service as cases
+from winback_notifier.deps import Services
+from winback_notifier.live.hub import AlertHub, Resync, Subscription
+from winback_shared.agents import Agent, authenticate
+from winback_shared.events.case_events import CaseCard
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN = 1013
+REVOKED = "access revoked: agent disabled or token replaced"
+"""The close reason when a connected console's credentials stop working."""
+
+
+class Hello(BaseModel):
+    """First message after authentication: who you are and the rules you work under."""
+
+    type: Literal["hello"] = "hello"
+    agent: Profile
+
+
+class Snapshot(BaseModel):
+    """Second message: the cases on your board (every status but closed), most urgent first.
+
+    At most the notifier's ``board_limit`` of them; ``total`` counts them all, so a console
+    can tell its agent that the least urgent ones were left out.
+    """
+
+    type: Literal["snapshot"] = "snapshot"
+    cases: list[CaseCard]
+    total: int
+
+
+def console_router(hub: AlertHub) -> APIRouter:
+    """The ``/ws`` route, fed by ``hub``."""
+    router = APIRouter()
+
+    @router.websocket("/ws")
+    async def console_socket(websocket: WebSocket) -> None:
+        """Live cases. The first client message must be ``{"type": "auth", "token": ...}``."""
+        services: Services = websocket.app.state.services
+        await websocket.accept()
+        changes_before = hub.agent_changes
+        signed_in = await _authenticate(websocket, services)
+        if signed_in is None:
+            return
+        agent, token = signed_in
+        subscription = hub.subscribe(agent)
+        if hub.agent_changes != changes_before:
+            hub.resync(subscription)  # an agent changed while we read this one: maybe this one
+
+        async def resync() -> bool:
+            """Reload the agent; ``False`` if its token no longer signs it in."""
+            current = await authenticate(services.pool, token)
+            if current is None:
+                return False
+            subscription.agent = current
+            await _send_board(websocket, services, current)
+            return True
+
+        try:
+            await _send_board(websocket, services, agent)
+            await _pump(websocket, subscription, resync)
+        finally:
+            hub.unsubscribe(subscription)
+
+    return router
+
+
+async def _send_board(websocket: WebSocket, services: Services, agent: Agent) -> None:
+    """``hello`` and ``snapshot`` for the agent as it is now."""
+    limit = services.settings.board_limit
+    board = await cases.list_cards(services.pool, agent, limit=limit)
+    total = len(board)
+    if total == limit:
+        total = max(total, await cases.count_cards(services.pool, agent))
+    profile = build_profile(agent, services.settings, services.taxonomy)
+    await websocket.send_text(Hello(agent=profile).model_dump_json())
+    await websocket.send_text(Snapshot(cases=board, total=total).model_dump_json())
+
+
+async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Agent, str] | None:
+    """Read the auth message; close with 4401 and return ``None`` if it is missing or wrong.
+
+    The token travels in a message rather than the URL so it never lands in access logs. It is
+    kept (in memory, for this connection only) to check it again when the agent changes.
+    """
+    message: Any = None
+    with suppress(TimeoutError, ValueError, WebSocketDisconnect):
+        async with asyncio.timeout(services.settings.auth_timeout_seconds):
+            message = await websocket.receive_json()
+    token = message.get("token") if isinstance(message, dict) else None
+    agent = await authenticate(services.pool, token) if isinstance(token, str) else None
+    if agent is None or not isinstance(token, str):
+        with suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(CLOSE_UNAUTHORIZED, "authentication required")
+        return None
+    return agent, token
+
+
+async def _pump(
+    websocket: WebSocket, subscription: Subscription, resync: Callable[[], Awaitable[bool]]
+) -> None:
+    """Send queued messages until the console leaves, falls too far behind or is revoked.
+
+    This is the only task that writes to the socket, so a resync's hello and snapshot go out
+    exactly between what was queued before and after it.
+    """
+    revoked = False
+
+    async def send_forever() -> None:
+        nonlocal revoked
+        while True:
+            item = await subscription.queue.get()
+            if not isinstance(item, Resync):
+                await websocket.send_text(item)
+            elif not await resync():
+                revoked = True
+                return
+
+    async def until_client_leaves() -> None:
+        with suppress(WebSocketDisconnect):
+            while True:
+                text = await websocket.receive_text()
+                if _is_ping(text):
+                    # Through the queue: only one task may write to the socket.
+                    with suppress(asyncio.QueueFull):
+                        subscription.queue.put_nowait('{"type":"pong"}')
+
+    tasks = {
+        asyncio.create_task(send_forever()),
+        asyncio.create_task(until_client_leaves()),
+        asyncio.create_task(subscription.overflowed.wait()),
+    }
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if revoked:
+        with suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(CLOSE_UNAUTHORIZED, REVOKED)
+    elif subscription.overflowed.is_set():
+        with suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(CLOSE_TRY_AGAIN, "fell behind; reconnect to resynchronise")
+    for task in done:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            if not isinstance(error, WebSocketDisconnect | RuntimeError):
+                raise error
+
+
+def _is_ping(text: str) -> bool:
+    """Consoles ping now and then to notice a dead connection (a laptop waking from sleep)."""
+    with suppress(ValueError):
+        message = json.loads(text)
+        return isinstance(message, dict) and message.get("type") == "ping"
+    return False

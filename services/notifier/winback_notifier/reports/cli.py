@@ -1,0 +1,138 @@
+"""``python -m winback_notifier.reports``: the ops reports in a terminal.
+
+    sla [--by priority|queue|reason|agent] [--since T] [--until T] [--json]
+    root-causes [--since T] [--until T] [--json]
+
+The same figures as ``/api/ops/sla`` and ``/api/ops/root-causes``, read straight from the
+database (``DATABASE_URL``) with the notifier's contact targets, for a supervisor at a
+shell or a cron job that mails a weekly summary. Times are ISO 8601; without an offset, UTC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from winback_notifier.reports import service as reports
+from winback_notifier.reports.service import Durations, RootCauseTrends, SlaDimension, SlaReport
+from winback_notifier.settings import NotifierSettings
+from winback_shared.db import create_pool
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 10:
+        return f"{value:.2f}s"  # time to alert is sub-second: keep it visible
+    if value < 120:
+        return f"{value:.0f}s"
+    if value < 7200:
+        return f"{value / 60:.1f}m"
+    return f"{value / 3600:.1f}h"
+
+
+def _pair(durations: Durations) -> str:
+    return f"{_seconds(durations.p50)}/{_seconds(durations.p90)}"
+
+
+def format_sla(report: SlaReport) -> str:
+    """A table: one line per group, then the total."""
+    targets = ", ".join(f"P{p} {m:g} min" for p, m in report.targets_minutes.items())
+    lines = [
+        f"Cases opened {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC, "
+        f"by {report.by.value}; contact targets: {targets}",
+        "times are p50/p90",
+        "",
+        f"{report.by.value:<22} {'cases':>6} {'alert':>12} {'claim':>12} {'1st try':>12} "
+        f"{'reached':>12} {'in target':>10} {'overdue':>8}",
+    ]
+    for row in [*report.rows, report.total]:
+        share = "-" if row.within_target_share is None else f"{row.within_target_share:.0%}"
+        lines.append(
+            f"{row.key[:22]:<22} {row.cases:>6} {_pair(row.time_to_alert):>12} "
+            f"{_pair(row.time_to_claim):>12} {_pair(row.time_to_first_attempt):>12} "
+            f"{_pair(row.time_to_first_contact):>12} {share:>10} {row.overdue_now:>8}"
+        )
+    return "\n".join(lines)
+
+
+def format_trends(trends: RootCauseTrends) -> str:
+    """Month by month: confirmed root causes, and how often the coding had found them."""
+    lines = [f"Root causes {trends.since:%Y-%m-%d} to {trends.until:%Y-%m-%d} (UTC months)"]
+    if not trends.months:
+        lines.append("no cases in this window")
+    for month in trends.months:
+        agreed = (
+            f"{month.root_cause_was_coded}/{month.resolved_with_root_cause} matched the coding"
+            if month.resolved_with_root_cause
+            else "none resolved"
+        )
+        lines.append(f"\n{month.month}: {agreed}")
+        causes = ", ".join(f"{code} {n}" for code, n in month.root_causes.items()) or "-"
+        coded = ", ".join(f"{code} {n}" for code, n in month.coded_reasons.items()) or "-"
+        lines.append(f"  confirmed: {causes}")
+        lines.append(f"  coded:     {coded}")
+    return "\n".join(lines)
+
+
+async def _report(args: argparse.Namespace, settings: NotifierSettings) -> str:
+    until = args.until or datetime.now(UTC)
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        if args.command == "sla":
+            sla = await reports.sla_report(
+                pool,
+                since=args.since or until - timedelta(days=7),
+                until=until,
+                by=args.by,
+                targets_minutes=settings.contact_target_minutes,
+            )
+            return sla.model_dump_json(indent=2) if args.json else format_sla(sla)
+        trends = await reports.root_cause_trends(
+            pool, since=args.since or until - timedelta(days=365), until=until
+        )
+        return trends.model_dump_json(indent=2) if args.json else format_trends(trends)
+    finally:
+        await pool.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="winback_notifier.reports",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    window: list[tuple[str, Callable[[str], datetime], str]] = [
+        ("--since", _moment, "start of the window"),
+        ("--until", _moment, "end of the window (default: now)"),
+    ]
+    sla = commands.add_parser("sla", help="response-time SLAs (default: the last 7 days)")
+    sla.add_argument("--by", type=SlaDimension, choices=list(SlaDimension), default="priority")
+    trends = commands.add_parser("root-causes", help="root causes by month (default: a year)")
+    for command in (sla, trends):
+        for flag, kind, help_text in window:
+            command.add_argument(flag, type=kind, help=help_text)
+        command.add_argument("--json", action="store_true", help="the API's JSON instead")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = _parser().parse_args(argv)
+    if args.since and args.until and args.since >= args.until:
+        print("error: --since must be before --until", file=sys.stderr)
+        return 2
+    print(asyncio.run(_report(args, NotifierSettings())))
+    return 0

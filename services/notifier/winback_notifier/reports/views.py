@@ -1,0 +1,102 @@
+"""Ops API: response-time SLAs and root-cause trends, for supervisors and admins.
+
+Read-only. Agents get 403: these reports compare agents and queues, which is a supervisor's
+view, and an agent's own queue is already in front of them on the board.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from winback_notifier.deps import CurrentAgent, ServicesDep
+from winback_notifier.reports import service as reports
+from winback_notifier.reports.service import RootCauseTrends, SlaDimension, SlaReport
+from winback_shared.agents import Agent
+from winback_shared.errors import ApiError
+
+DEFAULT_SLA_DAYS = 7
+DEFAULT_TREND_MONTHS = 12
+MAX_WINDOW = timedelta(days=3 * 366)
+"""Long enough for year-on-year trends; short enough that one request cannot scan forever."""
+
+
+async def current_supervisor(agent: CurrentAgent) -> Agent:
+    """The signed-in agent if it sees every queue (supervisors and admins); 403 otherwise."""
+    if not agent.sees_all_queues:
+        raise ApiError(403, "forbidden", "only supervisors and admins may read ops reports")
+    return agent
+
+
+CurrentSupervisor = Annotated[Agent, Depends(current_supervisor)]
+
+router = APIRouter(
+    prefix="/api/ops",
+    tags=["ops"],
+    responses={
+        401: {"description": "`unauthenticated`"},
+        403: {"description": "`forbidden`: supervisors and admins only"},
+        422: {"description": "`invalid_request`, `invalid_window`"},
+    },
+)
+
+
+def _window(
+    since: datetime | None, until: datetime | None, default: timedelta
+) -> tuple[datetime, datetime]:
+    """The report's window, timezone-aware, checked for sense."""
+    end = _aware(until) if until is not None else datetime.now(UTC)
+    start = _aware(since) if since is not None else end - default
+    if start >= end:
+        raise ApiError(422, "invalid_window", "'since' must be before 'until'")
+    if end - start > MAX_WINDOW:
+        raise ApiError(422, "invalid_window", "the window may span at most three years")
+    return start, end
+
+
+def _aware(moment: datetime) -> datetime:
+    """A time without an offset is read as UTC, as everywhere else in winback."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@router.get("/sla", response_model=SlaReport)
+async def read_sla(
+    services: ServicesDep,
+    _: CurrentSupervisor,
+    by: Annotated[SlaDimension, Query(description="Break the cases down by this.")] = (
+        SlaDimension.PRIORITY
+    ),
+    since: Annotated[
+        datetime | None, Query(description="Cases opened from (default: 7 days ago).")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Cases opened before (default: now).")] = (
+        None
+    ),
+) -> SlaReport:
+    """Time to alert, claim, first attempt and first contact, and the share within target.
+
+    The target is the notifier's contact target per priority (`WINBACK_CONTACT_TARGET_MINUTES`),
+    the one consoles count down to. By `reason`, a case counts under each of its reasons.
+    """
+    start, end = _window(since, until, timedelta(days=DEFAULT_SLA_DAYS))
+    return await reports.sla_report(
+        services.pool,
+        since=start,
+        until=end,
+        by=by,
+        targets_minutes=services.settings.contact_target_minutes,
+    )
+
+
+@router.get("/root-causes", response_model=RootCauseTrends)
+async def read_root_causes(
+    services: ServicesDep,
+    _: CurrentSupervisor,
+    since: Annotated[datetime | None, Query(description="Default: 12 months ago.")] = None,
+    until: Annotated[datetime | None, Query(description="Default: now.")] = None,
+) -> RootCauseTrends:
+    """Confirmed root causes and coded reasons, month by month, and how often they agree."""
+    start, end = _window(since, until, timedelta(days=DEFAULT_TREND_MONTHS * 31))
+    return await reports.root_cause_trends(services.pool, since=start, until=end)

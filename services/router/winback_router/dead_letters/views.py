@@ -1,0 +1,91 @@
+"""The router's ops endpoints: dead letters, listed and replayed, for supervisors and admins.
+
+The same actions exist on the command line (``python -m winback_router.dead_letters``); the
+endpoints are for ops tooling and dashboards. Both read PostgreSQL, the list's source of truth.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
+
+from winback_router.dead_letters.store import (
+    get_dead_letter,
+    list_dead_letters,
+    replay_dead_letters,
+)
+from winback_shared.agents import Agent, Role, authenticate
+from winback_shared.errors import ApiError
+
+OPS_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+async def ops_person(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Agent:
+    """A supervisor or admin, from ``Authorization: Bearer <token>``."""
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    agent = await authenticate(request.app.state.pool, token)
+    if agent is None:
+        raise ApiError(
+            401, "unauthenticated", "a valid token is required", {"WWW-Authenticate": "Bearer"}
+        )
+    if agent.role not in OPS_ROLES:
+        raise ApiError(403, "forbidden", "dead letters are for supervisors and admins")
+    return agent
+
+
+class ReplayRequest(BaseModel):
+    """Which dead letters to replay: explicit ids, or every pending one of a source."""
+
+    ids: Annotated[list[int], Field(max_length=10_000)] = Field(default_factory=list)
+    source: str | None = None
+
+
+def ops_router() -> APIRouter:
+    """Routes under ``/ops``; the app must have ``state.pool``, ``state.producer`` and
+    ``state.responses_topic``."""
+    router = APIRouter(prefix="/ops", tags=["ops"], dependencies=[Depends(ops_person)])
+
+    @router.get("/dead-letters")
+    async def dead_letters(
+        request: Request,
+        source: str | None = None,
+        include_replayed: bool = False,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Dead letters, newest first; by default only those not yet replayed."""
+        letters = await list_dead_letters(
+            request.app.state.pool,
+            pending_only=not include_replayed,
+            source=source,
+            limit=limit,
+        )
+        return [letter.as_json() for letter in letters]
+
+    @router.get("/dead-letters/{letter_id}")
+    async def dead_letter(request: Request, letter_id: int) -> dict[str, Any]:
+        """One dead letter with its original record (base64), to see what the vendor sent."""
+        found = await get_dead_letter(request.app.state.pool, letter_id)
+        if found is None:
+            raise ApiError(404, "not_found", f"no dead letter {letter_id}")
+        letter, record = found
+        return {**letter.as_json(), "record_base64": base64.b64encode(record).decode()}
+
+    @router.post("/dead-letters/replay")
+    async def replay(request: Request, body: ReplayRequest) -> dict[str, list[int]]:
+        """Put dead letters back on the input topic, after their adapter or field map is fixed."""
+        state = request.app.state
+        ids = body.ids
+        if not ids and body.source is None:
+            raise ApiError(400, "nothing_selected", "give 'ids' or a 'source'")
+        if not ids:
+            pending = await list_dead_letters(state.pool, source=body.source, limit=10_000)
+            ids = [letter.id for letter in pending]
+        replayed = await replay_dead_letters(state.pool, state.producer, state.responses_topic, ids)
+        return {"replayed": replayed, "missing": sorted(set(ids) - set(replayed))}
+
+    return router

@@ -1,0 +1,217 @@
+"""Ten thousand malformed deliveries: no 5xx, no crash, and every accepted one either becomes a
+stored response or a dead letter.
+
+Ingest runs in-process (ASGI, no socket: the point is volume, not HTTP framing) with a real
+Kafka producer; the router runs for real on the same topic. The expected fate of each accepted
+delivery is computed independently by normalising it offline with the same adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from tests.fuzz_requests import FuzzRequest, fuzz_requests
+from tests.support import eventually, group_caught_up, serve
+from winback_ingest.app import create_app as create_ingest_app
+from winback_ingest.publisher import DeliveryPublisher
+from winback_ingest.settings import IngestSettings
+from winback_ingest.vendors import INTAKES, Signed
+from winback_local.signing import new_secret
+from winback_router.adapters import (
+    ADAPTER_BUG,
+    AdapterContext,
+    InvalidPayload,
+    NotASurveyResponse,
+    normalise,
+)
+from winback_router.adapters.vendor_api import VendorApiClient
+from winback_router.app import create_app as create_router_app
+from winback_router.settings import RouterSettings
+from winback_shared.db import create_pool
+from winback_shared.events.survey_received import SurveyReceived
+from winback_shared.kafka import ensure_topics, reliable_producer
+from winback_shared.settings import KafkaTopics
+from winback_shared.sources import SourceConfig, Sources, Vendor
+
+REQUESTS = 10_000
+IN_FLIGHT = 64
+SEED = 20261123
+API_TOKEN_ENV = "WINBACK_FUZZ_API_TOKEN"
+
+
+def secret_for(vendor: Vendor) -> str:
+    if vendor in (Vendor.GENERIC, Vendor.FORMBRICKS):
+        return new_secret()
+    if vendor == Vendor.SURVEYMONKEY:
+        return "fuzz-api-key&fuzz-api-secret"
+    return f"fuzz-secret-{vendor.value}-0123456789"
+
+
+@pytest.fixture
+async def vendor_api() -> AsyncIterator[str]:
+    """A vendor API that knows no response at all: every fetch is a clean 404."""
+    app = FastAPI()
+
+    @app.get("/{path:path}")
+    async def nothing(path: str) -> JSONResponse:
+        return JSONResponse({"error": {"message": "not found"}}, status_code=404)
+
+    async with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+def fuzz_sources(
+    vendor_api: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, tuple[Vendor, str, dict[str, Any]]]:
+    """One source per registered vendor: name -> (vendor, secret, documented example)."""
+    monkeypatch.setenv(API_TOKEN_ENV, "fuzz-token")
+    return {
+        f"fuzz-{vendor.value}": (vendor, secret_for(vendor), intake.example)
+        for vendor, intake in INTAKES.items()
+    }
+
+
+@pytest.fixture
+def sources(
+    fuzz_sources: dict[str, tuple[Vendor, str, dict[str, Any]]], vendor_api: str
+) -> Sources:
+    configured = {}
+    for name, (vendor, secret, _) in fuzz_sources.items():
+        config: dict[str, Any] = {"vendor": vendor.value, "secrets": [secret]}
+        if vendor in (Vendor.SURVEYMONKEY, Vendor.QUALTRICS):
+            config["api"] = {"base_url": vendor_api, "token_env": API_TOKEN_ENV, "attempts": 1}
+        configured[name] = SourceConfig.model_validate(config)
+    return configured
+
+
+async def send_all(
+    settings: IngestSettings, requests: list[FuzzRequest]
+) -> list[tuple[FuzzRequest, httpx.Response]]:
+    producer = reliable_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    publisher = DeliveryPublisher(producer, settings.topics.survey_responses, 10.0)
+    app = create_ingest_app(settings, publisher=publisher)
+    app.state.publisher = publisher  # ASGITransport runs no lifespan
+    limit = asyncio.Semaphore(IN_FLIGHT)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+
+            async def one(request: FuzzRequest) -> tuple[FuzzRequest, httpx.Response]:
+                async with limit:
+                    answer = await client.post(
+                        f"/webhooks/{request.source}", content=request.body, headers=request.headers
+                    )
+                    return request, answer
+
+            return await asyncio.gather(*(one(r) for r in requests))
+    finally:
+        await producer.stop()
+
+
+async def expected_fate(
+    request: FuzzRequest, vendor: Vendor, sources: Sources, context: AdapterContext
+) -> tuple[str, str] | str | None:
+    """(source, response_id) if the adapters can normalise it offline, ``None`` if it must be
+    dead-lettered, ``"skipped"`` if it is an authentic event that is no survey response."""
+    content_type = INTAKES[vendor].content_type_for(
+        Signed(headers=request.headers, body=request.body, now=0, tolerance_seconds=0)
+    )
+    envelope = SurveyReceived(
+        source=request.source,
+        vendor=vendor.value,
+        content_type=content_type,
+        body=request.body.decode(),
+    )
+    try:
+        response = await normalise(envelope, sources, context)
+    except InvalidPayload as exc:
+        assert ADAPTER_BUG not in str(exc), (request.mutation, str(exc))
+        return None
+    except NotASurveyResponse:
+        return "skipped"
+    return response.source, response.response_id
+
+
+async def test_ten_thousand_malformed_deliveries(
+    infra_env: dict[str, object],
+    unique: str,
+    sources: Sources,
+    fuzz_sources: dict[str, tuple[Vendor, str, dict[str, Any]]],
+    topics: KafkaTopics,
+    schema_url: str,
+) -> None:
+    settings = IngestSettings(
+        **infra_env,  # type: ignore[arg-type]
+        sources=sources,
+        rate_per_source=1e6,
+        rate_burst=1_000_000,
+    )
+    await ensure_topics(
+        settings.kafka_bootstrap_servers, dict.fromkeys(topics.model_dump().values(), 1)
+    )
+    requests = fuzz_requests(random.Random(SEED), REQUESTS, fuzz_sources)
+
+    answers = await send_all(settings, requests)
+
+    statuses = Counter(answer.status_code for _, answer in answers)
+    server_errors = [
+        (r.mutation, a.status_code, a.text[:200]) for r, a in answers if a.status_code >= 500
+    ]
+    assert not server_errors, server_errors[:5]
+    unclear = [a.text[:200] for _, a in answers if a.status_code >= 400 and "error" not in a.json()]
+    assert not unclear, unclear[:5]
+    accepted = [(r, a.json()["receipt_id"]) for r, a in answers if a.status_code == 202]
+    assert len(accepted) > 1000, statuses  # enough reach the router to mean something
+
+    failures: list[BaseException] = []
+    router = RouterSettings(
+        **infra_env,  # type: ignore[arg-type]
+        router_group=f"router-{unique}",
+        sources=sources,
+        flood_max_ratio=1.0,  # fuzzing dead-letters most of what it sends, on purpose
+    )
+    pool = await create_pool(schema_url, min_size=1, max_size=2)
+    api = VendorApiClient()
+    try:
+        async with serve(create_router_app(router, failures.append)):
+
+            async def all_processed() -> bool:
+                return bool(failures) or await group_caught_up(
+                    router.kafka_bootstrap_servers, router.router_group, topics.survey_responses
+                )
+
+            assert await eventually(all_processed, timeout=120)
+        assert not failures, failures
+        dead = {
+            row["receipt_id"] for row in await pool.fetch("SELECT receipt_id FROM dead_letters")
+        }
+        stored = {
+            (row["source"], row["response_id"])
+            for row in await pool.fetch("SELECT source, response_id FROM survey_responses")
+        }
+        context = AdapterContext(api=api)
+        lost = []
+        for request, receipt in accepted:
+            vendor = fuzz_sources[request.source][0]
+            fate = await expected_fate(request, vendor, sources, context)
+            if fate == "skipped":
+                continue
+            if (fate is None and receipt not in dead) or (fate is not None and fate not in stored):
+                lost.append((request.mutation, receipt, fate))
+        assert not lost, (len(lost), len(accepted), lost[:5])
+    finally:
+        await api.aclose()
+        await pool.close()
+    print(f"fuzz: {dict(statuses)}; accepted {len(accepted)}")
+    print(f"fuzz: dead letters {len(dead)}, stored responses {len(stored)}")

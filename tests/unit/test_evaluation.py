@@ -1,0 +1,81 @@
+"""The labelled comments, the scoring arithmetic, and the quality floor on held-out comments."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from winback_router.coding import bench as bench_coding
+from winback_router.coding import evaluate
+from winback_router.coding.evaluate import Example, load_examples, rules_predictor, score
+from winback_shared.taxonomy import load_taxonomy
+
+DATA = Path(__file__).parents[1] / "data" / "comments"
+TAXONOMY = load_taxonomy()
+CODES = [code.id for code in TAXONOMY.codes]
+TARGET_MACRO_F1 = 0.85
+
+
+def test_the_labelled_set_is_big_varied_and_split_once() -> None:
+    dev = load_examples(DATA / "dev.jsonl")
+    heldout = load_examples(DATA / "heldout.jsonl")
+    everything = dev + heldout
+    assert len(everything) >= 300
+    assert len({e.id for e in everything}) == len(everything)
+    assert len({e.text for e in everything}) == len(everything)
+    assert {code for e in everything for code in e.codes} == set(CODES)
+    per_code = Counter(code for e in heldout for code in e.codes)
+    assert min(per_code[code] for code in CODES) >= 4, per_code
+    assert sum(1 for e in heldout if not e.codes) >= 10
+    assert sum(1 for e in heldout if len(e.codes) > 1) >= 5
+
+
+def test_every_line_is_a_well_formed_record() -> None:
+    for path in DATA.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            assert set(row) == {"id", "text", "codes"}, path
+            assert row["text"].strip() and len(set(row["codes"])) == len(row["codes"])
+
+
+def test_scores_count_per_code_and_average_over_codes_with_labels() -> None:
+    examples = [
+        Example("1", "a", frozenset({"x"})),
+        Example("2", "b", frozenset({"x", "y"})),
+        Example("3", "c", frozenset()),
+        Example("4", "d", frozenset({"y"})),
+    ]
+    predictions = [{"x"}, {"x"}, {"y"}, set()]
+    report = score(examples, predictions, ["x", "y", "z"])
+    x, y, z = report.codes
+    assert (x.precision, x.recall, x.f1) == (1.0, 1.0, 1.0)
+    assert (y.true_positives, y.false_positives, y.false_negatives) == (0, 1, 2)
+    assert y.f1 == 0.0 and z.support == 0
+    assert report.macro_f1 == 0.5  # z has no labels, so it does not dilute the mean
+    assert (report.no_code.true_positives, report.no_code.false_positives) == (0, 1)
+
+
+def test_rules_reach_the_target_on_held_out_comments() -> None:
+    heldout = load_examples(DATA / "heldout.jsonl")
+    predict = rules_predictor(TAXONOMY)
+    report = score(heldout, [predict(e.text) for e in heldout], CODES)
+    assert report.macro_f1 >= TARGET_MACRO_F1
+    assert report.no_code.precision >= 0.8  # a comment about nothing known is rarely guessed
+
+
+def test_evaluate_prints_a_table_with_the_macro_f1(capsys: pytest.CaptureFixture[str]) -> None:
+    evaluate.main(["--split", "dev", "--errors"])
+    out = capsys.readouterr().out
+    assert out.startswith("rules alone, dev: ")
+    assert "macro-F1 " in out and "(no code)" in out
+    for code in CODES:
+        assert f"\n{code} " in out
+
+
+def test_bench_prints_responses_per_second(capsys: pytest.CaptureFixture[str]) -> None:
+    bench_coding.main(["--rounds", "1"])
+    out = capsys.readouterr().out
+    assert "responses/s" in out and "p99" in out
