@@ -1,0 +1,88 @@
+"""The words a recovery case is described in: its statuses and the kinds of its history entries.
+
+One home for them. The router, the re-coding tool, the notifier's workflow, SLA timers, reports,
+the event contracts and the console all speak of the same statuses and history kinds; each
+imports them from here (the console gets them from the server), and what cannot import them
+(SQL in migrations) is checked against them by a test.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands: ``open → claimed → contacted → resolved → closed``, with
+    ``unreachable`` after failed attempts and ``reopened`` when finished work needs more."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CONTACTED = "contacted"
+    UNREACHABLE = "unreachable"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+FINISHED_STATUSES = frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED})
+"""The recovery is over: no SLA timer fires, a revision or re-coding leaves history alone."""
+
+OPEN_STATUSES = tuple(status for status in CaseStatus if status not in FINISHED_STATUSES)
+"""Cases still waiting for someone, in lifecycle order (``GET /api/cases`` lists these)."""
+
+BOARD_STATUSES = (*OPEN_STATUSES, CaseStatus.RESOLVED)
+"""What a console's board shows: resolved cases stay until their owner closes them."""
+
+
+class HistoryKind(StrEnum):
+    """What a ``case_history`` entry records. Agents' actions share their names with the
+    workflow's actions; the rest are written by the router, the re-coding tool and SLA timers."""
+
+    OPENED = "opened"
+    """The router opened the case (written with the case, published as its alert)."""
+    REVISED = "revised"
+    """A later delivery of the same response changed the open case (router)."""
+    RECODED = "recoded"
+    """The case's reasons were coded again after a taxonomy change (re-coding tool): no news
+    for an agent, so consoles update quietly and never pop it up."""
+    CLAIMED = "claimed"
+    CONTACT_ATTEMPTED = "contact_attempted"
+    MARKED_UNREACHABLE = "marked_unreachable"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    REASSIGNED = "reassigned"
+    NOTE_ADDED = "note_added"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
+    CLAIM_LAPSED = "claim_lapsed"
+
+
+HISTORY_LABELS: dict[HistoryKind, str] = {
+    HistoryKind.OPENED: "Case opened",
+    HistoryKind.REVISED: "Response revised",
+    HistoryKind.RECODED: "Reasons re-coded",
+    HistoryKind.CLAIMED: "Claimed",
+    HistoryKind.CONTACT_ATTEMPTED: "Contact attempt",
+    HistoryKind.MARKED_UNREACHABLE: "Marked unreachable",
+    HistoryKind.RESOLVED: "Resolved",
+    HistoryKind.CLOSED: "Closed",
+    HistoryKind.REOPENED: "Reopened",
+    HistoryKind.REASSIGNED: "Reassigned",
+    HistoryKind.NOTE_ADDED: "Note",
+    HistoryKind.SLA_WARNING: "SLA warning",
+    HistoryKind.SLA_BREACHED: "SLA breached",
+    HistoryKind.CLAIM_LAPSED: "Claim lapsed",
+}
+"""How people read each kind (the console's history list shows these)."""
+
+STATUS_LABELS: dict[CaseStatus, str] = {
+    CaseStatus.OPEN: "Open",
+    CaseStatus.CLAIMED: "Claimed",
+    CaseStatus.CONTACTED: "Contacted",
+    CaseStatus.UNREACHABLE: "Unreachable",
+    CaseStatus.RESOLVED: "Resolved",
+    CaseStatus.CLOSED: "Closed",
+    CaseStatus.REOPENED: "Reopened",
+}
+"""How people read each status."""
