@@ -15,10 +15,9 @@ from aiokafka import AIOKafkaConsumer
 from tests.case_support import CaseDesk, Console, publish_opened, running_desk
 from winback_notifier.agents import cli as admin
 from winback_notifier.agents.announcer import AgentChangeAnnouncer
-from winback_notifier.live.hub import RESYNC, AlertHub
 from winback_notifier.live.socket import REVOKED
 from winback_shared import agents
-from winback_shared.agents import Agent, Role
+from winback_shared.agents import Role
 from winback_shared.db import create_pool
 from winback_shared.events.case_events import CASE_EVENT, AgentChanged
 from winback_shared.kafka import ensure_topics, reliable_producer
@@ -226,24 +225,3 @@ async def read_all(bootstrap: str, topic: str, count: int) -> list[tuple[bytes, 
     finally:
         await consumer.stop()
     return found
-
-
-def test_the_hub_resyncs_only_that_agents_consoles() -> None:
-    hub = AlertHub(2)
-    ana = Agent(id=1, name="ana", role=Role.AGENT, queues=frozenset({"alpha"}))
-    ben = Agent(id=2, name="ben", role=Role.AGENT, queues=frozenset({"alpha"}))
-    first, second, other = hub.subscribe(ana), hub.subscribe(ana), hub.subscribe(ben)
-    assert hub.agent_changed(1) == 2
-    assert (first.queue.get_nowait(), second.queue.get_nowait()) == (RESYNC, RESYNC)
-    assert other.queue.empty() and hub.agent_changes == 1
-    # A console too far behind to take the marker is dropped: reconnecting resyncs it.
-    hub.publish("one", frozenset({"alpha"}))
-    hub.publish("two", frozenset({"alpha"}))
-    hub.agent_changed(2)
-    assert other.overflowed.is_set() and hub.size == 2
-
-
-def test_agent_changed_round_trips_and_is_told_from_case_changes() -> None:
-    event = AgentChanged(agent_id=7)
-    assert CASE_EVENT.validate_json(event.to_bytes()) == event
-    assert '"type":"agent.changed"' in event.model_dump_json()

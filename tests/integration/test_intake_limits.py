@@ -12,11 +12,8 @@ import pytest
 from tests.integration.test_ingest_errors import assert_error
 from tests.support import serve
 from winback_ingest.app import create_app
-from winback_ingest.bodies import parse_form
-from winback_ingest.rate_limit import RateLimiter
 from winback_ingest.settings import IngestSettings
 from winback_local.signing import sample_response, signed_headers
-from winback_shared.errors import ApiError
 from winback_shared.kafka import ensure_topics
 
 
@@ -118,32 +115,6 @@ async def test_openapi_shows_an_example_per_vendor(ingest: httpx.AsyncClient) ->
     examples = {name for media in body["content"].values() for name in media.get("examples", {})}
     assert "generic" in examples
     assert "429" in spec["paths"]["/webhooks/{source}"]["post"]["responses"]
-
-
-def test_bucket_refills_at_its_rate() -> None:
-    now = [0.0]
-    limiter = RateLimiter(rate=2.0, burst=2, clock=lambda: now[0])
-    assert limiter.take("a") == 0 and limiter.take("a") == 0
-    assert limiter.take("a") == pytest.approx(0.5)
-    assert limiter.take("b") == 0  # sources have separate buckets
-    now[0] = 0.5
-    assert limiter.take("a") == 0
-    assert RateLimiter.retry_after(0.01) == "1"
-
-
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [(b"a=1&a=2", "invalid_form"), (b"a=1&&&=", "invalid_form"), (b"\xff=1", "invalid_encoding")],
-)
-def test_bad_forms_are_refused(body: bytes, code: str) -> None:
-    with pytest.raises(ApiError) as refused:
-        parse_form(body, max_string_chars=100)
-    assert refused.value.code == code
-
-
-def test_form_parses_to_flat_fields() -> None:
-    fields = parse_form(b"Topic=survey.response&ResponseID=R_1&Empty=", max_string_chars=100)
-    assert fields == {"Topic": "survey.response", "ResponseID": "R_1", "Empty": ""}
 
 
 async def test_nan_is_not_json_and_is_refused(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.support import Pipeline, eventually
 from winback_router.queues import QueueRules
-from winback_router.settings import RouterSettings
 
 
 @pytest.fixture
@@ -44,14 +41,3 @@ async def test_cases_land_in_the_queue_their_rules_choose(pipeline: Pipeline) ->
         gold["response_id"]: "vip",
         plain["response_id"]: "general",
     }
-
-
-def test_router_reads_queue_rules_from_a_file(tmp_path: Path) -> None:
-    path = tmp_path / "queues.toml"
-    path.write_text('default = "desk"\n[[rules]]\nqueue = "urgent"\npriorities = [1]\n')
-    settings = RouterSettings(queue_rules_file=path)
-    assert settings.queue_rules.default == "desk"
-    assert [rule.queue for rule in settings.queue_rules.rules] == ["urgent"]
-    path.write_text('[[rules]]\nqueue = "urgent"\n')
-    with pytest.raises(ValueError, match="no condition"):
-        RouterSettings(queue_rules_file=path)

@@ -14,6 +14,7 @@ from winback_router.queues import (
     load_queue_rules,
     parse_queue_rules,
 )
+from winback_router.settings import RouterSettings
 
 RULES = parse_queue_rules(
     json.dumps(
@@ -77,3 +78,14 @@ def test_bad_rules_are_refused_with_a_clear_message(text: str, complaint: str) -
 def test_missing_file_says_which(tmp_path: Path) -> None:
     with pytest.raises(QueueRulesError, match=r"nowhere\.toml"):
         load_queue_rules(tmp_path / "nowhere.toml")
+
+
+def test_router_reads_queue_rules_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "queues.toml"
+    path.write_text('default = "desk"\n[[rules]]\nqueue = "urgent"\npriorities = [1]\n')
+    settings = RouterSettings(queue_rules_file=path)
+    assert settings.queue_rules.default == "desk"
+    assert [rule.queue for rule in settings.queue_rules.rules] == ["urgent"]
+    path.write_text('[[rules]]\nqueue = "urgent"\n')
+    with pytest.raises(ValueError, match="no condition"):
+        RouterSettings(queue_rules_file=path)
