@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.taxonomy_support import code, write
 from winback_router.app import create_app
 from winback_router.coding import compiler
 from winback_router.coding.compiler import (
@@ -17,16 +18,6 @@ from winback_router.coding.compiler import (
 )
 from winback_router.settings import RouterSettings
 from winback_shared.taxonomy import TaxonomyError, load_taxonomy
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def code(extra: str = "", id_: str = "a_code", label: str = "A") -> str:
-    return f'[[codes]]\nid="{id_}"\nlabel="{label}"\n{extra}\n'
 
 
 def test_keywords_compile_to_folded_pieces() -> None:

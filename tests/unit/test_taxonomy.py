@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.taxonomy_support import code, write
 from winback_shared.folding import split_words
 from winback_shared.taxonomy import TaxonomyError, load_taxonomy, normalise_label
 
@@ -36,9 +37,9 @@ ISSUE_CODES = {
 def test_default_taxonomy_has_every_code_the_business_asked_for() -> None:
     taxonomy = load_taxonomy()
     assert {code.id for code in taxonomy.codes} == ISSUE_CODES
-    for code in taxonomy.codes:
-        assert code.label and code.description and code.synonyms, code.id
-        assert code.keywords or code.patterns, code.id
+    for each in taxonomy.codes:
+        assert each.label and each.description and each.synonyms, each.id
+        assert each.keywords or each.patterns, each.id
 
 
 @pytest.mark.parametrize(
@@ -74,16 +75,6 @@ def test_words_keep_their_offsets_and_clauses() -> None:
         ("long", 1),
     ]
     assert text[words[3].start : words[3].end] == "wasn't"
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def code(extra: str = "", id_: str = "a_code", label: str = "A") -> str:
-    return f'[[codes]]\nid="{id_}"\nlabel="{label}"\n{extra}\n'
 
 
 def test_duplicate_code_ids_are_refused(tmp_path: Path) -> None:
