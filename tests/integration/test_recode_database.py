@@ -188,13 +188,21 @@ async def test_command_line_shows_progress_a_summary_and_the_run_history(
     ]
 
 
+@pytest.mark.parametrize(
+    ("broken_code", "where"),
+    [
+        ('id = "Not An Id"\nlabel = "x"', "codes[0] (Not An Id).id"),
+        ('id = "a_code"\nlabel = "x"\nkeywords = ["... hold"]', "codes[0] (a_code).keywords[0]"),
+    ],
+    ids=["bad-id", "keyword-that-does-not-compile"],
+)
 async def test_an_invalid_taxonomy_stops_the_run_before_anything_is_read(
-    schema_url: str, tmp_path: Path
+    schema_url: str, tmp_path: Path, broken_code: str, where: str
 ) -> None:
     broken = tmp_path / "broken.toml"
-    broken.write_text('[[codes]]\nid = "Not An Id"\nlabel = "x"\n')
+    broken.write_text(f"[[codes]]\n{broken_code}\n")
     done = await asyncio.to_thread(
         recode_cli, schema_url, "--from-database", "--taxonomy", str(broken)
     )
     assert done.returncode == 2
-    assert "invalid taxonomy" in done.stderr and "codes[0]" in done.stderr
+    assert "invalid taxonomy" in done.stderr and where in done.stderr

@@ -1,4 +1,7 @@
-"""The taxonomy file: what it must contain, how it folds text, and the errors it reports."""
+"""The taxonomy file: what it must contain, how it folds text, and the errors it reports.
+
+Compiling keywords and patterns for matching is the router's: see ``test_coding_compiler.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from winback_router.app import create_app
-from winback_router.settings import RouterSettings
-from winback_shared.taxonomy import (
-    TaxonomyError,
-    compile_keyword,
-    load_taxonomy,
-    normalise_label,
-    split_words,
-)
+from tests.taxonomy_support import code, write
+from winback_shared.folding import split_words
+from winback_shared.taxonomy import TaxonomyError, load_taxonomy, normalise_label
 
 ISSUE_CODES = {
     "product_knowledge",
@@ -40,8 +37,9 @@ ISSUE_CODES = {
 def test_default_taxonomy_has_every_code_the_business_asked_for() -> None:
     taxonomy = load_taxonomy()
     assert {code.id for code in taxonomy.codes} == ISSUE_CODES
-    for code in taxonomy.codes:
-        assert code.label and code.description and code.synonyms and code.rules, code.id
+    for each in taxonomy.codes:
+        assert each.label and each.description and each.synonyms, each.id
+        assert each.keywords or each.patterns, each.id
 
 
 @pytest.mark.parametrize(
@@ -77,21 +75,6 @@ def test_words_keep_their_offsets_and_clauses() -> None:
         ("long", 1),
     ]
     assert text[words[3].start : words[3].end] == "wasn't"
-
-
-def test_keywords_compile_to_folded_pieces() -> None:
-    assert compile_keyword("Didn't re-explain*") == ("did", "not", "re", "explain*")
-    assert compile_keyword("promised ... call* back") == ("promised", "...", "call*", "back")
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def code(extra: str = "", id_: str = "a_code", label: str = "A") -> str:
-    return f'[[codes]]\nid="{id_}"\nlabel="{label}"\n{extra}\n'
 
 
 def test_duplicate_code_ids_are_refused(tmp_path: Path) -> None:
@@ -134,9 +117,6 @@ def test_missing_file_is_a_taxonomy_error(tmp_path: Path) -> None:
         ("patterns=['on (hold']", r"pattern 'on \(hold' is not a valid regex"),
         ("patterns=['(?P<x>hold)']", "instead of named groups"),
         ("patterns=['x*']", "matches empty text"),
-        ("keywords=['!!']", "code a_code: keyword '!!'"),
-        ("keywords=['... on hold']", "must start and end with a word"),
-        ("keywords=['on*']", "too short to end with"),
         ("synonym=['x']", r"codes\[0\] \(a_code\)\.synonym: Extra inputs are not permitted"),
         ("weight=0", "greater than 0"),
         ("weight=11", "less than or equal to 10"),
@@ -194,9 +174,3 @@ def test_default_taxonomy_round_trips_through_a_file(tmp_path: Path) -> None:
     shipped = Path(__file__).parents[2] / "shared" / "winback_shared" / "default_taxonomy.toml"
     copy = write(tmp_path, shipped.read_text(encoding="utf-8"))
     assert load_taxonomy(copy) == load_taxonomy()
-
-
-def test_the_router_refuses_to_start_on_an_invalid_taxonomy(tmp_path: Path) -> None:
-    path = write(tmp_path, code("keywords=['... hold']"))
-    with pytest.raises(TaxonomyError, match=r"codes\[0\] \(a_code\): .*must start and end"):
-        create_app(RouterSettings(taxonomy_path=path))

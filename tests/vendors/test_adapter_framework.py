@@ -9,6 +9,7 @@ import pytest
 from winback_router.adapters import ADAPTER_BUG, ADAPTERS, AdapterContext, normalise
 from winback_router.adapters.base import (
     InvalidPayload,
+    api_credentials,
     as_datetime,
     build_response,
     flatten,
@@ -104,6 +105,23 @@ def test_dates_from_iso_text_and_unix_seconds() -> None:
     assert as_datetime("1795000000", "t") == datetime.fromtimestamp(1795000000, UTC)
     with pytest.raises(InvalidPayload, match="not a date"):
         as_datetime("yesterday", "t")
+
+
+def test_vendor_api_credentials_come_from_the_source_or_name_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = {"base_url": "https://api.example.com", "token_env": "WINBACK_TEST_API_TOKEN"}
+    source = SourceConfig.model_validate(
+        {"vendor": "surveymonkey", "secrets": ["0123456789"], "api": api}
+    )
+    monkeypatch.setenv("WINBACK_TEST_API_TOKEN", "t0ken")
+    assert api_credentials(source, "surveymonkey") == (source.api, "t0ken")
+    monkeypatch.delenv("WINBACK_TEST_API_TOKEN")
+    with pytest.raises(InvalidPayload, match=r"surveymonkey: .*WINBACK_TEST_API_TOKEN"):
+        api_credentials(source, "surveymonkey")
+    no_api = SourceConfig.model_validate({"vendor": "typeform", "secrets": ["0123456789"]})
+    with pytest.raises(InvalidPayload, match="qualtrics: the source has no 'api' settings"):
+        api_credentials(no_api, "qualtrics")
 
 
 def test_source_field_map_overrides_vendor_defaults_field_by_field() -> None:

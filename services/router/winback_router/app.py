@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from winback_router.adapters import AdapterContext
 from winback_router.adapters.vendor_api import VendorApiClient
+from winback_router.coding.compiler import load_and_compile
 from winback_router.consumer import RecoveryRouter, RouterTopics
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.views import ops_router
@@ -27,7 +28,6 @@ from winback_shared.health import database_answers, health_router
 from winback_shared.kafka import broker_answers, manual_commit_consumer, reliable_producer
 from winback_shared.metrics import metrics_router
 from winback_shared.startup import prepare_infrastructure
-from winback_shared.taxonomy import load_taxonomy
 
 log = logging.getLogger("winback.router")
 
@@ -44,7 +44,7 @@ def stop_process(error: BaseException) -> None:
 
 def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_process) -> FastAPI:
     """Build the router app; the consumer starts with the app and stops with it."""
-    taxonomy = load_taxonomy(settings.taxonomy_path)
+    taxonomy = load_and_compile(settings.taxonomy_path)  # a bad keyword stops start-up here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

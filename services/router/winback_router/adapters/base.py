@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from winback_router.adapters.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
-from winback_shared.sources import FieldMap, ScoreField, SourceConfig
+from winback_shared.sources import FieldMap, ScoreField, SourceConfig, VendorApi
 from winback_shared.survey import DEFAULT_SCALES, GenericSurveyResponse, ScoreKind
 
 Answer = str | int | float | bool | list[str] | None
@@ -63,6 +63,21 @@ def json_object(text: str, what: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise InvalidPayload(f"{what} is not a JSON object")
     return parsed
+
+
+def api_credentials(source: SourceConfig, vendor: str) -> tuple[VendorApi, str]:
+    """The source's vendor API settings and token, for vendors whose webhooks post only ids.
+
+    Both are the source's configuration, which no retry fixes: a missing ``api`` block or token
+    variable is ``InvalidPayload`` (dead-lettered, naming the variable), never an outage.
+    """
+    api = source.api
+    if api is None:
+        raise InvalidPayload(f"{vendor}: the source has no 'api' settings")
+    try:
+        return api, api.token()
+    except LookupError as exc:
+        raise InvalidPayload(f"{vendor}: {exc}") from None
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Answer]:

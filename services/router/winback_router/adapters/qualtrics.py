@@ -30,6 +30,7 @@ from winback_router.adapters.base import (
     AdapterContext,
     Answer,
     InvalidPayload,
+    api_credentials,
     build_response,
     flatten,
     json_object,
@@ -160,13 +161,7 @@ class QualtricsAdapter:
         event = _event_fields(body)
         survey_id = _checked_id(event.get("SurveyID"), "SurveyID")
         response_id = _checked_id(event.get("ResponseID"), "ResponseID")
-        api = source.api
-        if api is None:
-            raise InvalidPayload("qualtrics: the source has no 'api' settings")
-        try:
-            token = api.token()
-        except LookupError as exc:
-            raise InvalidPayload(f"qualtrics: {exc}") from None
+        api, token = api_credentials(source, "qualtrics")
         reply = await context.api.get_json(
             api,
             f"/API/v3/surveys/{survey_id}/responses/{response_id}",

@@ -42,6 +42,7 @@ from winback_router.adapters.base import (
     Answer,
     InvalidPayload,
     NotASurveyResponse,
+    api_credentials,
     build_response,
     flatten,
     json_object,
@@ -280,13 +281,7 @@ class SurveyMonkeyAdapter:
             resources.get("survey_id") if isinstance(resources, dict) else None,
             "resources.survey_id",
         )
-        api = source.api
-        if api is None:
-            raise InvalidPayload("surveymonkey: the source has no 'api' settings")
-        try:
-            token = api.token()
-        except LookupError as exc:
-            raise InvalidPayload(f"surveymonkey: {exc}") from None
+        api, token = api_credentials(source, "surveymonkey")
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         details = await context.api.get_json(
             api, f"/v3/surveys/{survey_id}/responses/{response_id}/details", headers

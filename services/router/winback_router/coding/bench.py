@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from winback_router.coding import code_response
+from winback_router.coding.compiler import compiled_rules, load_and_compile
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
 from winback_router.decision import decide
 from winback_shared.survey import Score, ScoreKind, SurveyResponse
-from winback_shared.taxonomy import load_taxonomy
 
 ANSWERS = ["Long wait time", "Agent lacked product knowledge", "Something else entirely", ""]
 
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     taxonomy_started = time.perf_counter()
-    taxonomy = load_taxonomy()
+    taxonomy = load_and_compile()
     load_ms = (time.perf_counter() - taxonomy_started) * 1000
     responses = sample_responses(args.data)
     for response in responses:  # warm-up: regex caches, lazy imports
@@ -71,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     quantiles = statistics.quantiles(timings, n=100)
     mean_chars = statistics.mean(len(r.comment or "") for r in responses)
     rate = len(timings) / elapsed
-    print(f"taxonomy: {len(taxonomy.codes)} codes, {len(taxonomy.rules)} rules ({load_ms:.0f} ms)")
+    rules = len(compiled_rules(taxonomy).rules)
+    print(f"taxonomy: {len(taxonomy.codes)} codes, {rules} rules ({load_ms:.0f} ms)")
     print(f"sample: {len(responses)} responses, comments {mean_chars:.0f} characters on average")
     print(f"coded {len(timings)} responses in {elapsed:.2f} s: {rate:,.0f} responses/s")
     print(

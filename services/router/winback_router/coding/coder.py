@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from winback_router.coding.compiler import compiled_rules
 from winback_router.coding.evidence import excerpt, sentence_around
 from winback_router.coding.rules import FoldedText, Hit, find_hits
 from winback_shared.events.recovery_alerts import CodedReason
@@ -42,7 +43,7 @@ def code_text(text: str | FoldedText, taxonomy: Taxonomy) -> list[TextCode]:
     """Every code whose rules fire in ``text``, in the order of their first words in it."""
     folded = text if isinstance(text, FoldedText) else FoldedText.of(text)
     by_code: dict[str, list[Hit]] = {}
-    for hit in find_hits(folded, taxonomy):
+    for hit in find_hits(folded, compiled_rules(taxonomy)):
         by_code.setdefault(hit.rule.code, []).append(hit)
     return [TextCode(code, tuple(hits)) for code, hits in by_code.items()]
 

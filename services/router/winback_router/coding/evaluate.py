@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from winback_router.coding import code_response
+from winback_router.coding.compiler import load_and_compile
 from winback_shared.survey import SurveyResponse
-from winback_shared.taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
+from winback_shared.taxonomy import UNCLASSIFIED, Taxonomy
 
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "tests" / "data" / "comments"
 NO_CODE = "(no code)"
@@ -231,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-model", action="store_true", help="rules alone, even if installed")
     args = parser.parse_args(argv)
 
-    taxonomy = load_taxonomy(args.taxonomy)
+    taxonomy = load_and_compile(args.taxonomy)
     examples = load_examples(args.data / f"{args.split}.jsonl")
     codes = [code.id for code in taxonomy.codes]
     predict = rules_predictor(taxonomy)

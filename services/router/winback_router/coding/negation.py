@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from winback_shared.taxonomy import Word
+from winback_shared.folding import Word
 
 WINDOW = 4
 """How many words before a hit a negation may stand and still deny it."""

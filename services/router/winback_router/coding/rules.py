@@ -1,7 +1,8 @@
 """Free-text rules: which taxonomy keywords and patterns a text contains, negations removed.
 
-Keywords are matched word by word through the taxonomy's first-word index, so their number
-barely matters; patterns are regexes, tried only at word starts. Both see the same folded words.
+Keywords are matched word by word through the compiled first-word index (see
+:mod:`winback_router.coding.compiler`), so their number barely matters; patterns are regexes,
+tried only at word starts. Both see the same folded words.
 """
 
 from __future__ import annotations
@@ -10,16 +11,9 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from winback_router.coding.compiler import GAP, MAX_GAP, CompiledRules, TextRule, word_matches
 from winback_router.coding.negation import is_denied
-from winback_shared.taxonomy import (
-    GAP,
-    MAX_GAP,
-    Taxonomy,
-    TextRule,
-    Word,
-    split_words,
-    word_matches,
-)
+from winback_shared.folding import Word, split_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +49,11 @@ class FoldedText:
         return bisect_right(self.offsets, char) - 1
 
 
-def find_hits(folded: FoldedText, taxonomy: Taxonomy) -> list[Hit]:
+def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
     """The first undenied occurrence of every rule found in ``folded``, earliest first."""
     hits: dict[tuple[str, str, int], Hit] = {}
     words = folded.words
-    keywords = taxonomy.keywords
+    keywords = rules.keywords
     for first, word in enumerate(words):
         for rule in keywords.starting(word.text):
             key = (rule.code, rule.kind, rule.index)
@@ -69,7 +63,7 @@ def find_hits(folded: FoldedText, taxonomy: Taxonomy) -> list[Hit]:
             if last is None or (rule.negatable and is_denied(words, first)):
                 continue
             hits[key] = Hit(rule, word.start, words[last].end)
-    for rule in taxonomy.patterns:
+    for rule in rules.patterns:
         assert rule.regex is not None
         for match in rule.regex.finditer(folded.padded):
             first = folded.word_at(match.start() + 1)

@@ -34,6 +34,7 @@ import asyncpg
 
 from winback_router.adapters import AdapterContext
 from winback_router.adapters.vendor_api import VendorApiClient
+from winback_router.coding.compiler import load_and_compile
 from winback_router.recoding.blind_spots import blind_spots
 from winback_router.recoding.flow import recode
 from winback_router.recoding.replay import KafkaReplay, Window
@@ -43,7 +44,7 @@ from winback_router.settings import RouterSettings
 from winback_shared.db import create_pool
 from winback_shared.logs import configure_logging
 from winback_shared.migrations import apply_migrations
-from winback_shared.taxonomy import TaxonomyError, load_taxonomy
+from winback_shared.taxonomy import TaxonomyError
 
 COMMANDS = ("run", "blind-spots", "runs", "show")
 _AGE = re.compile(r"^(\d+)([mhd])$")
@@ -78,7 +79,7 @@ def _progress(summary: Summary) -> None:
 
 async def _recode(args: argparse.Namespace, settings: RouterSettings, pool: asyncpg.Pool) -> int:
     try:
-        taxonomy = load_taxonomy(args.taxonomy or settings.taxonomy_path)
+        taxonomy = load_and_compile(args.taxonomy or settings.taxonomy_path)
     except TaxonomyError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -1,0 +1,212 @@
+"""The rule compiler: a taxonomy's keywords and patterns made ready for matching, once.
+
+The shared taxonomy keeps keywords and patterns as the file writes them; only the router reads
+free text, so only the router compiles them. :func:`load_and_compile` is how the router's
+start-up, the re-coding CLI, the evaluation and the bench load a taxonomy: a keyword that does
+not compile stops them there, naming the code and the keyword, instead of at the first comment.
+:func:`compiled_rules` gives the compiled rules of a taxonomy, built on first use and kept as
+long as the taxonomy object lives, so coding a response costs one dictionary lookup more than
+when the taxonomy carried its own rules.
+
+Keywords go through the same folding as comments (:func:`winback_shared.folding.split_words`),
+so an edit in the TOML never has to care about case, punctuation or accents.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from winback_shared.folding import split_words
+from winback_shared.taxonomy import ReasonCode, Taxonomy, TaxonomyError, load_taxonomy
+
+GAP = "..."
+"""In a keyword, stands for up to three words of anything ("promised ... call* back")."""
+MAX_GAP = 3
+MIN_PREFIX = 3
+
+
+def compile_keyword(keyword: str) -> tuple[str, ...]:
+    """A keyword as folded word pieces: ``word``, ``prefix*`` (any ending) or ``...`` (a gap).
+
+    "Didn't re-explain*" becomes ``("did", "not", "re", "explain*")``: the same folding as
+    comments get, so keywords are written the way people type.
+    """
+    pieces: list[str] = []
+    for piece in keyword.split():
+        if piece == GAP:
+            pieces.append(GAP)
+            continue
+        folded = [word.text for word in split_words(piece)]
+        if not folded:
+            raise ValueError(f"keyword {keyword!r}: {piece!r} has no letters or digits")
+        if piece.endswith("*"):
+            if not pieces and len(folded) == 1 and len(folded[0]) < MIN_PREFIX:
+                raise ValueError(f"keyword {keyword!r}: {piece!r} is too short to end with *")
+            folded[-1] += "*"
+        pieces.extend(folded)
+    if not pieces or pieces[0] == GAP or pieces[-1] == GAP:
+        raise ValueError(f"keyword {keyword!r} must start and end with a word")
+    return tuple(pieces)
+
+
+def word_matches(piece: str, word: str) -> bool:
+    """Whether one keyword piece (not a gap) matches one folded word."""
+    if piece.endswith("*"):
+        return word.startswith(piece[:-1])
+    return word == piece
+
+
+@dataclass(frozen=True, slots=True)
+class TextRule:
+    """One keyword or pattern of a code, compiled for matching folded text.
+
+    A keyword keeps its word pieces (see :func:`compile_keyword`); a pattern its regex, which
+    runs over the folded words padded with a space at each end and starts at a space: the
+    regex engine then only tries word starts, which keeps a hundred patterns cheap.
+    """
+
+    code: str
+    kind: Literal["keyword", "pattern"]
+    source: str
+    index: int
+    negatable: bool = True
+    words: tuple[str, ...] = ()
+    regex: re.Pattern[str] | None = None
+
+    @property
+    def name(self) -> str:
+        """How evidence names this rule: ``keyword:on hold for ages``, ``pattern:long_wait#2``.
+
+        Patterns go by their position in the code's list (from 1): regexes are unreadable in
+        a console, and the position finds them in the file.
+        """
+        if self.kind == "keyword":
+            return f"keyword:{self.source}"
+        return f"pattern:{self.code}#{self.index + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordIndex:
+    """Keyword rules by their first word (or first three letters, for ``prefix*`` words), so a
+    comment is read once whatever the number of keywords."""
+
+    by_word: dict[str, list[TextRule]]
+    by_stem: dict[str, list[TextRule]]
+
+    @classmethod
+    def of(cls, rules: list[TextRule]) -> KeywordIndex:
+        """Index the keyword rules among ``rules``."""
+        index = cls({}, {})
+        for rule in rules:
+            if rule.kind != "keyword":
+                continue
+            first = rule.words[0]
+            if first.endswith("*"):
+                index.by_stem.setdefault(first[:MIN_PREFIX], []).append(rule)
+            else:
+                index.by_word.setdefault(first, []).append(rule)
+        return index
+
+    def starting(self, word: str) -> list[TextRule]:
+        """The keyword rules whose first piece matches ``word`` (a folded word)."""
+        exact = self.by_word.get(word, [])
+        stems = self.by_stem.get(word[:MIN_PREFIX])
+        if not stems:
+            return exact
+        return exact + [rule for rule in stems if word_matches(rule.words[0], word)]
+
+
+class RuleError(ValueError):
+    """Keywords that do not compile: ``problems`` are ``(where, what)`` pairs, one per keyword."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("\n".join(f"{where}: {what}" for where, what in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRules:
+    """Every code's free-text rules, compiled: keywords indexed by first word, then patterns."""
+
+    rules: tuple[TextRule, ...]
+    """Each code's keywords then patterns, codes in taxonomy order."""
+    keywords: KeywordIndex
+    patterns: tuple[TextRule, ...]
+
+    @classmethod
+    def of(cls, taxonomy: Taxonomy) -> CompiledRules:
+        """Compile every code's rules; raises :class:`RuleError` listing every bad keyword."""
+        rules: list[TextRule] = []
+        problems: list[tuple[str, str]] = []
+        for position, code in enumerate(taxonomy.codes):
+            for index, keyword in enumerate(code.keywords):
+                try:
+                    words = compile_keyword(keyword)
+                except ValueError as exc:
+                    problems.append((f"codes[{position}] ({code.id}).keywords[{index}]", str(exc)))
+                    continue
+                rules.append(TextRule(code.id, "keyword", keyword, index, code.negatable, words))
+            rules += _patterns(code)
+        if problems:
+            raise RuleError(problems)
+        patterns = tuple(rule for rule in rules if rule.kind == "pattern")
+        return cls(tuple(rules), KeywordIndex.of(rules), patterns)
+
+
+def _patterns(code: ReasonCode) -> list[TextRule]:
+    """The code's patterns, anchored at a word start and end (the taxonomy checked each one)."""
+    return [
+        TextRule(
+            code.id,
+            "pattern",
+            pattern,
+            index,
+            code.negatable,
+            regex=re.compile(rf" (?:{pattern})(?= )"),
+        )
+        for index, pattern in enumerate(code.patterns)
+    ]
+
+
+_compiled: dict[int, tuple[weakref.ref[Taxonomy], CompiledRules]] = {}
+"""Compiled rules by the id of their taxonomy; an entry goes when its taxonomy is collected."""
+
+
+def compiled_rules(taxonomy: Taxonomy) -> CompiledRules:
+    """The compiled rules of ``taxonomy``: compiled on first use, then kept while it lives.
+
+    Keyed by identity (a taxonomy is frozen, so its rules never go stale); raises
+    :class:`RuleError` if a keyword does not compile, which :func:`load_and_compile` makes
+    happen at start-up.
+    """
+    key = id(taxonomy)
+    entry = _compiled.get(key)
+    if entry is not None and entry[0]() is taxonomy:
+        return entry[1]
+    compiled = CompiledRules.of(taxonomy)
+
+    def forget(ref: weakref.ref[Taxonomy]) -> None:
+        if _compiled.get(key, (None,))[0] is ref:
+            del _compiled[key]
+
+    _compiled[key] = (weakref.ref(taxonomy, forget), compiled)
+    return compiled
+
+
+def load_and_compile(path: Path | None = None) -> Taxonomy:
+    """Load a taxonomy file (or the default) and compile its rules now.
+
+    Raises :class:`~winback_shared.taxonomy.TaxonomyError` for anything wrong with the file,
+    keywords included, listed the way :func:`~winback_shared.taxonomy.load_taxonomy` lists its
+    problems, so the router refuses to start on a taxonomy it could not code with.
+    """
+    taxonomy = load_taxonomy(path)
+    try:
+        compiled_rules(taxonomy)
+    except RuleError as exc:
+        raise TaxonomyError.invalid(path, exc.problems) from exc
+    return taxonomy

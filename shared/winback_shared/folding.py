@@ -1,0 +1,87 @@
+"""Text folding: the one way taxonomy labels, rule keywords and comments are turned into words.
+
+Text is compared as *folded words*: Unicode letters and digits, lower-cased, accents removed,
+English contractions expanded ("didn't" -> "did not"). The taxonomy's label index
+(:func:`winback_shared.taxonomy.normalise_label`) and the router's free-text rules
+(``winback_router.coding``) both read text through :func:`split_words`, so a chosen answer, a
+keyword in the TOML and a typed comment can never disagree on what a word is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[^\W_]+")
+_CLAUSE_BREAK = re.compile(r"[.!?;:,()\[\]\n\r\u2013\u2014]|\s-\s")
+_AUXILIARIES = frozenset(
+    "do does did is was were are has have had could would should must need might".split()
+)
+_IRREGULAR_NEGATIONS = {
+    "cant": "can",
+    "cannot": "can",
+    "wont": "will",
+    "aint": "is",
+    "shant": "shall",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One folded word and where it came from in the original text.
+
+    ``clause`` numbers the stretches between punctuation marks, so negation never reaches
+    across a comma or a full stop ("No, the wait was long" is not a denial of the wait).
+    """
+
+    text: str
+    start: int
+    end: int
+    clause: int
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and strip its accents ('Délai' -> 'delai')."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _expand_negation(word: str) -> tuple[str, str] | None:
+    """'didnt' -> ('did', 'not'); None for words that are not a negated auxiliary."""
+    if word in _IRREGULAR_NEGATIONS:
+        return _IRREGULAR_NEGATIONS[word], "not"
+    if word.endswith("nt") and word[:-2] in _AUXILIARIES:
+        return word[:-2], "not"
+    return None
+
+
+def split_words(text: str) -> list[Word]:
+    """The folded words of ``text`` (taken in NFC form) with their offsets in it."""
+    text = unicodedata.normalize("NFC", text)
+    words: list[Word] = []
+    clause = 0
+    previous_end = 0
+    for match in _WORD.finditer(text):
+        folded = fold(match.group())
+        start, end = match.span()
+        gap = text[previous_end:start]
+        if words and _CLAUSE_BREAK.search(gap):
+            clause += 1
+        previous_end = end
+        if folded == "t" and words and gap in ("'", "\u2019"):
+            joined = words[-1].text + "t"  # "didn" + "t": the two halves of "didn't"
+            expanded = _expand_negation(joined)
+            if expanded is not None or joined.endswith("nt"):
+                head = expanded[0] if expanded else joined[:-2]
+                first = words.pop()
+                words.append(Word(head, first.start, end, first.clause))
+                words.append(Word("not", first.start, end, first.clause))
+                continue
+        expanded = _expand_negation(folded)
+        if expanded is not None:
+            words.append(Word(expanded[0], start, end, clause))
+            words.append(Word(expanded[1], start, end, clause))
+        else:
+            words.append(Word(folded, start, end, clause))
+    return words
