@@ -78,7 +78,8 @@ describe("ordering", () => {
   });
 
   test("filters: unclaimed and mine", () => {
-    const state = signedIn("agent", [card(1), card(2, { owner: "Ana" }), card(3, { owner: "Ben" })]);
+    const state = signedIn("agent",
+      [card(1), card(2, { owner: "Ana" }), card(3, { owner: "Ben" })]);
     assert.deepEqual(ids(state, "unclaimed"), [1]);
     assert.deepEqual(ids(state, "mine"), [2]);
     assert.deepEqual(ids(state, "all"), [1, 2, 3]);
@@ -316,7 +317,9 @@ describe("the agent's own moves", () => {
 
 test("reduce never changes the state it is given", () => {
   const state = run([opened(card(1)), opened(card(2))], signedIn("agent")).state;
-  const before = { cases: [...state.cases.entries()], unseen: [...state.unseen], shown: state.shown };
+  const before = {
+    cases: [...state.cases.entries()], unseen: [...state.unseen], shown: state.shown,
+  };
   for (const message of [
     opened(card(3)),
     changed(card(1, { seq: 2, queue: "billing" }), "reassigned"),

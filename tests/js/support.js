@@ -4,7 +4,9 @@
 
 import { readFileSync } from "node:fs";
 
-import { initialState, reduce } from "../../services/notifier/winback_notifier/static/board-state.js";
+import {
+  initialState, reduce,
+} from "../../services/notifier/winback_notifier/static/board-state.js";
 
 export const HELLO = JSON.parse(readFileSync(new URL("./hello.json", import.meta.url), "utf8"));
 
@@ -28,7 +30,8 @@ export function opened(value) {
 }
 
 export function changed(value, kind, extra = {}) {
-  return { type: "case.changed", case: value, change: { seq: value.seq, kind, actor: "x" }, ...extra };
+  const change = { seq: value.seq, kind, actor: "x" };
+  return { type: "case.changed", case: value, change, ...extra };
 }
 
 export function snapshot(cases, total = cases.length) {

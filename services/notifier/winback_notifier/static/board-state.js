@@ -203,7 +203,8 @@ function loaded(state, card) {
 function acted(state, card) {
   const outcome = applyCard(state, card, false);
   const effects = [...outcome.effects];
-  const shown = isValidCase(card) ? follow(outcome.state.shown, card, effects) : outcome.state.shown;
+  const shown = isValidCase(card) ? follow(outcome.state.shown, card, effects)
+    : outcome.state.shown;
   return { state: { ...outcome.state, shown }, effects };
 }
 

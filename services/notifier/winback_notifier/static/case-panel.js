@@ -112,8 +112,8 @@ export function createCasePanel({ root, dispatch }) {
     renderHead(card);
     renderFacts(card);
     renderGuidance(card);
-    const key = [card.case_id, card.status, card.owner, card.failed_attempts, profile && profile.name]
-      .join("|");
+    const key = [card.case_id, card.status, card.owner, card.failed_attempts,
+      profile && profile.name].join("|");
     if (key !== actionsKey) {
       actionsKey = key;
       renderActions(section("detail-actions"), { card, profile, act, showError });
@@ -201,7 +201,8 @@ export function createCasePanel({ root, dispatch }) {
         item.append(title);
         if (reason.evidence) {
           const body = make("div", "evidence-body");
-          const where = { comment: "in the comment", answer: "chosen answer" }[reason.evidence_source];
+          const where = { comment: "in the comment", answer: "chosen answer" }[
+            reason.evidence_source];
           if (where) body.append(make("span", "evidence-source", `${where}: `));
           body.append(make("q", "evidence-quote", reason.evidence));
           item.append(body);
