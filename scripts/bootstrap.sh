@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what winback needs on a fresh machine (Python 3.11+, Java 17+, Maven; no Docker):
 # uv and the locked Python dependencies, the Kafka broker jars from Maven Central and, with
-# --browser, Debian's Chromium for the console's browser tests. Safe to run again: it only
-# does what is missing.
+# --browser, Debian's Chromium and Node.js for the console's browser and JavaScript tests. Safe
+# to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,13 +21,19 @@ if ! ls deploy/local/kafka-libs/kafka_2.13-*.jar >/dev/null 2>&1; then
   mvn -q -B -f deploy/local/pom.xml dependency:copy-dependencies
 fi
 
-if $with_browser && ! command -v chromium >/dev/null 2>&1; then
+# The browser tests need chromium; the console's JavaScript tests need node (Debian: nodejs).
+missing=()
+if $with_browser; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ $(id -u) -eq 0 ]]; then
-    echo "bootstrap: installing Debian's chromium for the browser tests"
+    echo "bootstrap: installing Debian's ${missing[*]} for the console's tests"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "bootstrap: chromium is missing; install it with: sudo apt-get install chromium" >&2
+    echo "bootstrap: ${missing[*]} missing; install with: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi

@@ -39,7 +39,8 @@ ARTIFACTS = REPO / "test-artifacts"
 DOCS_SCREENSHOT = REPO / "docs" / "console.png"
 STATIC = resources.files("winback_notifier") / "static"
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
-ANA = {"name": "Ana", "role": "agent", "queues": ["default"]}
+# What the server says to Ana, agent of queue "default" (held to the server by test_console_js).
+ANA = json.loads((REPO / "tests" / "js" / "hello.json").read_text())["agent"]["agent"]
 # The scripted test's origin: every request to it is answered inside the browser.
 FAKE_ORIGIN = "http://127.0.0.1:47391"
 

@@ -1,13 +1,33 @@
 """Who is signed in and the rules their console works by: one model for ``GET /api/me`` and the
-websocket's ``hello``, so a console and a CRM integration learn the same things the same way."""
+websocket's ``hello``, so a console and a CRM integration learn the same things the same way.
+
+The console keeps no copy of the workflow or the case vocabulary: which actions each case
+allows comes from :func:`~winback_notifier.cases.rules.transition_table`, and the statuses a
+board shows and the words for statuses and history kinds from
+:mod:`winback_shared.case_vocabulary`, all sent here.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from winback_notifier.cases.rules import TWO_WAY, Channel
+from winback_notifier.cases.rules import (
+    TWO_WAY,
+    Action,
+    Channel,
+    Relation,
+    Status,
+    transition_table,
+)
 from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Agent
+from winback_shared.case_vocabulary import (
+    BOARD_STATUSES,
+    HISTORY_LABELS,
+    STATUS_LABELS,
+    CaseStatus,
+    HistoryKind,
+)
 from winback_shared.taxonomy import Taxonomy
 
 
@@ -28,8 +48,17 @@ class Policy(BaseModel):
     two_way_channels: list[str]
 
 
+class Vocabulary(BaseModel):
+    """The words a console describes cases in, from the one shared case vocabulary."""
+
+    board_statuses: list[CaseStatus]
+    """The statuses a board shows; a case changing to any other leaves it."""
+    status_labels: dict[CaseStatus, str]
+    history_labels: dict[HistoryKind, str]
+
+
 class Profile(BaseModel):
-    """The signed-in agent, its queues, and the policy it works under."""
+    """The signed-in agent, its queues, the policy it works under and what it may do."""
 
     name: str
     role: str
@@ -38,6 +67,13 @@ class Profile(BaseModel):
     may_reassign: bool
     policy: Policy
     root_causes: list[RootCause]
+    actions: dict[Relation, dict[Status, list[Action]]] = Field(
+        description=(
+            "The actions this agent may take on a case it sees, by how it stands to the case "
+            "(owner, other: someone else owns it, unowned) and the case's status."
+        )
+    )
+    vocabulary: Vocabulary
 
 
 def build_profile(agent: Agent, settings: NotifierSettings, taxonomy: Taxonomy) -> Profile:
@@ -56,4 +92,10 @@ def build_profile(agent: Agent, settings: NotifierSettings, taxonomy: Taxonomy) 
             two_way_channels=[channel.value for channel in Channel if channel in TWO_WAY],
         ),
         root_causes=[RootCause(code=code.id, label=code.label) for code in taxonomy.codes],
+        actions=transition_table(may_reassign=agent.may_reassign),
+        vocabulary=Vocabulary(
+            board_statuses=list(BOARD_STATUSES),
+            status_labels=dict(STATUS_LABELS),
+            history_labels=dict(HISTORY_LABELS),
+        ),
     )

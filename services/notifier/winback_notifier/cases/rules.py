@@ -73,6 +73,18 @@ OWNER_ONLY = frozenset({Action.ATTEMPT, Action.MARK_UNREACHABLE, Action.RESOLVE,
 """Actions only the case's owner (or a supervisor) may take: the owner runs the follow-up."""
 
 
+class Relation(StrEnum):
+    """How the one acting stands to a case. Once they see its queue, this and whether they may
+    reassign are all :func:`decide` asks of them; the console is told what each one allows."""
+
+    OWNER = "owner"
+    """They own the case."""
+    OTHER = "other"
+    """Someone else owns it."""
+    UNOWNED = "unowned"
+    """Nobody owns it."""
+
+
 @dataclass(frozen=True)
 class CaseState:
     """The parts of a case the rules look at."""
@@ -139,6 +151,44 @@ def decide(
                 f"{_verb(action)} it",
             )
     return _next(action, state, actor, reached, unreachable_after, new_owner, new_queue)
+
+
+def permitted(action: Action, status: Status, relation: Relation, *, may_reassign: bool) -> bool:
+    """Whether :func:`decide` lets someone who sees the case take ``action`` in ``status``.
+
+    The same checks in the same order, over the states a console can tell apart; what only the
+    request carries (enough failed attempts to mark unreachable, whom to reassign to) is left
+    out: the console checks the first against the policy, and the form asks for the second.
+    ``tests/unit/test_case_rule_table.py`` holds it to :func:`decide` for every combination.
+    """
+    if action is Action.REASSIGN and not may_reassign:
+        return False
+    if action is Action.CLAIM and relation is not Relation.UNOWNED and status in ACTIVE:
+        return False
+    if status not in ALLOWED_FROM[action]:
+        return False
+    if action in OWNER_ONLY:
+        return relation is Relation.OWNER or (relation is Relation.OTHER and may_reassign)
+    return True
+
+
+def transition_table(*, may_reassign: bool) -> dict[Relation, dict[Status, list[Action]]]:
+    """Every action :func:`permitted` per relation and status, in :class:`Action` order.
+
+    What the console offers comes from here (through ``hello`` and ``GET /api/me``), so the
+    buttons it shows and the refusals the API gives cannot drift apart.
+    """
+    return {
+        relation: {
+            status: [
+                action
+                for action in Action
+                if permitted(action, status, relation, may_reassign=may_reassign)
+            ]
+            for status in Status
+        }
+        for relation in Relation
+    }
 
 
 def _next(

@@ -38,7 +38,12 @@ REVOKED = "access revoked: agent disabled or token replaced"
 
 
 class Hello(BaseModel):
-    """First message after authentication: who you are and the rules you work under."""
+    """First message after authentication: who you are and the rules you work under.
+
+    It carries everything the console would otherwise keep a copy of: which actions each case
+    allows this agent (the workflow's transition table), the statuses a board shows, and the
+    words for statuses and history kinds. Sent again whenever the agent changes.
+    """
 
     type: Literal["hello"] = "hello"
     agent: Profile

@@ -1,0 +1,149 @@
+// How news reaches an agent who is not looking at the board: pop-ups (toasts), a short sound
+// and, when the console is in the background, a desktop notification. The board state decides
+// when; this module only knows how.
+
+import { make } from "./dom.js";
+import { customerName, describeScore, priorityClass, reasonLabels, worstScore } from "./format.js";
+
+const SOUND_KEY = "winback.sound";
+const TOAST_MS = 15000;
+const MAX_TOASTS = 5;
+const TOAST_COMMENT_CHARS = 240;
+
+// What a pop-up says, by why it pops up; a new case is titled by its status.
+const REASONS = {
+  sla_breached: { title: "SLA breached", kind: "sla-breached" },
+  claim_lapsed: { title: "Claim lapsed: back in the queue", kind: "claim-lapsed" },
+};
+
+export function createAlerts({ toasts, soundToggle, notifyToggle, onOpen }) {
+  let audio = null;
+
+  function showToast(card, reason) {
+    const special = REASONS[reason];
+    const kind = special ? ` toast-${special.kind}` : "";
+    const toast = make("div", `toast ${priorityClass(card.priority)}${kind}`);
+    toast.setAttribute("role", "alert");
+    toast.dataset.caseId = String(card.case_id);
+
+    const head = make("div", "toast-head");
+    head.append(make("span", "priority", `P${card.priority}`));
+    const title = special ? special.title
+      : card.status === "reopened" ? "Reopened case" : "New recovery case";
+    head.append(make("span", "toast-title", title));
+    const close = make("button", "toast-close", "×");
+    close.type = "button";
+    close.setAttribute("aria-label", "Dismiss");
+    head.append(close);
+    toast.append(head);
+
+    const who = make("div", "toast-customer", customerName(card));
+    const score = worstScore(card.scores);
+    if (score) who.append(make("span", "score", describeScore(score)));
+    toast.append(who);
+    const reasons = reasonLabels(card);
+    if (reasons.length > 0) toast.append(make("div", "toast-reasons", reasons.join(" · ")));
+    if (card.comment) {
+      const text = card.comment.length > TOAST_COMMENT_CHARS
+        ? card.comment.slice(0, TOAST_COMMENT_CHARS - 1) + "…"
+        : card.comment;
+      toast.append(make("div", "toast-comment", text));
+    }
+
+    let timer = null;
+    const dismiss = () => {
+      clearTimeout(timer);
+      toast.classList.add("leaving");
+      setTimeout(() => toast.remove(), 200);
+    };
+    close.addEventListener("click", (event) => {
+      event.stopPropagation();
+      dismiss();
+    });
+    toast.addEventListener("click", () => {
+      dismiss();
+      onOpen(card.case_id, { flash: true });
+    });
+    timer = setTimeout(dismiss, TOAST_MS);
+
+    toasts.prepend(toast);
+    while (toasts.children.length > MAX_TOASTS) toasts.lastElementChild.remove();
+  }
+
+  function dismissFor(caseId) {
+    for (const toast of toasts.querySelectorAll(".toast")) {
+      if (toast.dataset.caseId === String(caseId)) toast.remove();
+    }
+  }
+
+  function soundEnabled() {
+    return localStorage.getItem(SOUND_KEY) !== "off";
+  }
+
+  function renderSoundToggle() {
+    const on = soundEnabled();
+    soundToggle.textContent = on ? "Sound on" : "Sound off";
+    soundToggle.setAttribute("aria-pressed", String(on));
+  }
+
+  function beep() {
+    if (!soundEnabled()) return;
+    try {
+      const Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return;
+      audio = audio || new Context();
+      if (audio.state === "suspended") audio.resume().catch(() => {});
+      const now = audio.currentTime;
+      const oscillator = audio.createOscillator();
+      const gain = audio.createGain();
+      oscillator.type = "sine";
+      oscillator.frequency.setValueAtTime(880, now);
+      oscillator.frequency.setValueAtTime(660, now + 0.12);
+      gain.gain.setValueAtTime(0.0001, now);
+      gain.gain.exponentialRampToValueAtTime(0.15, now + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + 0.3);
+      oscillator.connect(gain).connect(audio.destination);
+      oscillator.start(now);
+      oscillator.stop(now + 0.32);
+    } catch (error) {
+      // Sound is a nicety: browsers may refuse audio before the first click.
+    }
+  }
+
+  // Desktop notifications only when permitted and the console is not in front; the text is
+  // plain (the Notification API never renders HTML).
+  function notifyDesktop(card) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (!document.hidden) return;
+    try {
+      const note = new Notification(`P${card.priority} ${customerName(card)}`, {
+        body: reasonLabels(card).join(" · ") || "New recovery case",
+        tag: `winback-case-${card.case_id}`,
+      });
+      note.addEventListener("click", () => {
+        window.focus();
+        onOpen(card.case_id, { flash: false });
+        note.close();
+      });
+    } catch (error) {
+      // Some browsers only allow notifications from a service worker.
+    }
+  }
+
+  function renderNotifyToggle() {
+    const supported = "Notification" in window;
+    notifyToggle.hidden = !supported || Notification.permission !== "default";
+  }
+
+  soundToggle.addEventListener("click", () => {
+    localStorage.setItem(SOUND_KEY, soundEnabled() ? "off" : "on");
+    renderSoundToggle();
+  });
+  notifyToggle.addEventListener("click", () => {
+    Notification.requestPermission().then(renderNotifyToggle, renderNotifyToggle);
+  });
+  renderSoundToggle();
+  renderNotifyToggle();
+
+  return { showToast, dismissFor, beep, notifyDesktop };
+}

@@ -1,0 +1,84 @@
+// How cards read: scores, names, times and deadlines as text. Pure functions of their arguments
+// (and of the clock, for the relative times), so the board state and the views share them and
+// tests run them without a browser.
+
+export function priorityClass(priority) {
+  return `p${Math.min(Math.max(Number(priority) || 4, 1), 4)}`;
+}
+
+export function formatNumber(value) {
+  const number = Number(value);
+  return Number.isInteger(number) ? String(number) : number.toFixed(1);
+}
+
+function fraction(score) {
+  const span = score.scale_max - score.scale_min;
+  return span > 0 ? (score.value - score.scale_min) / span : 1;
+}
+
+export function worstScore(scores) {
+  const usable = (scores || []).filter((s) => s && typeof s.value === "number");
+  if (usable.length === 0) return null;
+  return usable.reduce((worst, s) => (fraction(s) < fraction(worst) ? s : worst));
+}
+
+export function describeScore(score) {
+  const kind = String(score.kind || "score").toUpperCase();
+  return `${kind} ${formatNumber(score.value)}/${formatNumber(score.scale_max)}`;
+}
+
+export function customerName(card) {
+  const customer = card.customer || {};
+  return customer.name || customer.email || customer.id || "Unknown customer";
+}
+
+export function humanise(word) {
+  return String(word || "").replace(/_/g, " ");
+}
+
+export function reasonLabels(card) {
+  return (card.reasons || []).map((r) => r.label || r.code).filter(Boolean);
+}
+
+export function ago(timestamp) {
+  const then = Date.parse(timestamp);
+  if (Number.isNaN(then)) return "";
+  const seconds = Math.max(0, Math.round((Date.now() - then) / 1000));
+  if (seconds < 45) return "just now";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min ago` : `${hours} h ago`;
+  const days = Math.floor(hours / 24);
+  return days === 1 ? "1 day ago" : `${days} days ago`;
+}
+
+export function clock(timestamp) {
+  const date = new Date(timestamp);
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+// The contact deadline: when someone must have tried to reach the customer. It is stored on
+// the case when it opens (and is what the SLA timers fire at); the first attempt stops the
+// clock. A card from an older server without it falls back to opening time + target.
+export function dueAt(card, policy) {
+  if (card.first_attempt_at || card.first_contact_at) return null;
+  const stored = card.contact_due_at ? Date.parse(card.contact_due_at) : NaN;
+  if (!Number.isNaN(stored)) return stored;
+  const minutes = policy && policy.contact_target_minutes
+    ? policy.contact_target_minutes[String(card.priority)]
+    : null;
+  const opened = Date.parse(card.opened_at);
+  if (!minutes || Number.isNaN(opened)) return null;
+  return opened + minutes * 60000;
+}
+
+export function describeTimeLeft(due) {
+  const seconds = Math.round((due - Date.now()) / 1000);
+  const span = Math.abs(seconds);
+  const text = span < 60 ? `${span} s` : span < 3600 ? `${Math.floor(span / 60)} min`
+    : `${Math.floor(span / 3600)} h ${Math.floor((span % 3600) / 60)} min`;
+  return seconds >= 0 ? { text: `contact within ${text}`, overdue: false }
+    : { text: `contact overdue by ${text}`, overdue: true };
+}
