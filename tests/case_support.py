@@ -1,7 +1,8 @@
 """Helpers for case workflow tests: a notifier on real Kafka and PostgreSQL, agents, cases.
 
-Cases are inserted the way the router stores them (a response row and its case row), so the
-workflow can be tested without sending surveys through ingest and the router each time.
+Cases are stored the way the router stores them (a response row, then its case opened by the
+router's own ``open_case``, deadline included), so the workflow can be tested without sending
+surveys through ingest and the router each time.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -23,8 +24,10 @@ from websockets.exceptions import ConnectionClosed
 from tests.support import serve
 from winback_notifier.app import create_app
 from winback_notifier.settings import NotifierSettings
+from winback_router.store import mark_alerted, open_case
 from winback_shared.agents import Role, ensure_queues, issue_token
 from winback_shared.db import create_pool
+from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
 from winback_shared.kafka import reliable_producer
 
@@ -46,6 +49,8 @@ class CaseDesk:
     url: str
     pool: asyncpg.Pool
     http: httpx.AsyncClient
+    contact_policy: ContactPolicy = field(default_factory=ContactPolicy)
+    """What the router would compute deadlines from: the desk's notifier's own policy."""
 
     @property
     def websocket_url(self) -> str:
@@ -90,14 +95,9 @@ class CaseDesk:
                 comment,
                 DEFAULT_REASONS if reasons is None else reasons,
             )
-            case_id: int = await conn.fetchval(
-                "INSERT INTO recovery_cases (survey_response_id, priority, queue, alerted_at)"
-                " VALUES ($1, $2, $3, now()) RETURNING id",
-                response_row,
-                priority,
-                queue,
-            )
-        return case_id
+            case = await open_case(conn, response_row, priority, queue, self.contact_policy)
+            await mark_alerted(conn, [case.case_id])
+        return case.case_id
 
     async def call(
         self, method: str, path: str, token: str | None, body: dict[str, Any] | None = None
@@ -183,7 +183,7 @@ async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIter
     async with serve(create_app(settings)) as url, httpx.AsyncClient(timeout=15) as http:
         pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
         try:
-            yield CaseDesk(url=url, pool=pool, http=http)
+            yield CaseDesk(url=url, pool=pool, http=http, contact_policy=settings.contact_policy())
         finally:
             await pool.close()
 

@@ -13,6 +13,7 @@ from winback_router.decision import decide
 from winback_router.revisions import content_digest
 from winback_router.store import insert_response
 from winback_shared.db import Connection
+from winback_shared.deadlines import ContactPolicy
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import Taxonomy, load_taxonomy
 
@@ -81,7 +82,12 @@ async def store_coded(conn: Connection, response: SurveyResponse, taxonomy: Taxo
     reasons = code_response(response, taxonomy)
     async with conn.transaction():
         await insert_response(
-            conn, response, content_digest(response), reasons, decide(response, reasons)
+            conn,
+            response,
+            content_digest(response),
+            reasons,
+            decide(response, reasons),
+            contact_policy=ContactPolicy(),
         )
     row_id = await conn.fetchval(
         "SELECT id FROM survey_responses WHERE source = $1 AND response_id = $2",

@@ -24,7 +24,9 @@ def reason(code: str) -> dict[str, Any]:
 
 
 async def set_times(desk: CaseDesk, case_id: int, opened_at: datetime, **offsets: float) -> None:
-    """Place a case in time: opened at ``opened_at``, each other stamp ``seconds`` after it."""
+    """Place a case in time: opened at ``opened_at``, each other stamp ``seconds`` after it.
+
+    Its contact deadline moves along with the opening, as a data fix must move it."""
     stamps = {name: opened_at + timedelta(seconds=s) for name, s in offsets.items()}
     received = stamps.pop("received_at", opened_at)
     await desk.pool.execute(
@@ -36,7 +38,8 @@ async def set_times(desk: CaseDesk, case_id: int, opened_at: datetime, **offsets
     await desk.pool.execute(
         """
         UPDATE recovery_cases
-        SET opened_at = $2, alerted_at = $3, claimed_at = $4, first_attempt_at = $5,
+        SET opened_at = $2, contact_due_at = contact_due_at + ($2 - opened_at),
+            alerted_at = $3, claimed_at = $4, first_attempt_at = $5,
             first_contact_at = $6, resolved_at = $7, root_cause = $8, status = $9,
             owner_id = (SELECT id FROM agents WHERE name = $10)
         WHERE id = $1

@@ -11,10 +11,22 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from tests.case_support import CaseDesk, Console, publish_opened, running_desk
-from tests.support import eventually
-from winback_notifier.sla.hours import WEEKDAYS
+from tests.support import eventually, serve
+from winback_ingest.app import create_app as create_ingest_app
+from winback_ingest.settings import IngestSettings
+from winback_local.signing import sample_response, signed_request
+from winback_router.app import create_app as create_router_app
+from winback_router.decision import Decision
+from winback_router.revisions import content_digest
+from winback_router.settings import RouterSettings
+from winback_router.store import load_response, revise_response
 from winback_shared.agents import Role
+from winback_shared.business_hours import WEEKDAYS, BusinessHours
+from winback_shared.db import create_pool
+from winback_shared.deadlines import contact_deadline
 
 FAST = {
     "contact_target_minutes": {1: 0.1, 2: 15, 3: 60, 4: 240},  # P1: 6 seconds
@@ -60,6 +72,28 @@ async def next_sla_change(console: Console, case_id: int, timeout: float = 20) -
                 return message
 
 
+async def revise_to(desk: CaseDesk, case_id: int, priority: int) -> None:
+    """Store a later delivery of the case's response whose coding decided ``priority``, through
+    the router's own ``revise_response`` (with the desk's contact policy)."""
+    async with desk.pool.acquire() as conn, conn.transaction():
+        key = await conn.fetchrow(
+            "SELECT source, response_id FROM case_summaries WHERE case_id = $1", case_id
+        )
+        assert key is not None
+        stored = await load_response(conn, key["source"], key["response_id"])
+        assert stored is not None
+        merged = stored.response.model_copy(update={"comment": f"Now it is P{priority}."})
+        await revise_response(
+            conn,
+            stored,
+            merged,
+            content_digest(merged),
+            [],
+            Decision(needs_recovery=True, priority=priority, triggers=()),
+            contact_policy=desk.contact_policy,
+        )
+
+
 async def test_a_new_case_gets_its_deadline_and_a_raised_priority_tightens_it(
     infra_env: dict[str, Any],
 ) -> None:
@@ -76,10 +110,10 @@ async def test_a_new_case_gets_its_deadline_and_a_raised_priority_tightens_it(
         assert card is not None and card["contact_due_at"] == row["contact_due_at"]
 
         async def due_after(priority: int) -> timedelta:
+            """A revision deciding ``priority``, applied as the router applies it."""
+            await revise_to(desk, case_id, priority)
             due = await desk.pool.fetchval(
-                "UPDATE recovery_cases SET priority = $2 WHERE id = $1 RETURNING contact_due_at",
-                case_id,
-                priority,
+                "SELECT contact_due_at FROM recovery_cases WHERE id = $1", case_id
             )
             return due - row["opened_at"]  # type: ignore[no-any-return]
 
@@ -108,6 +142,92 @@ async def test_with_business_hours_a_deadline_counts_only_opening_hours(
         )
         assert row is not None
         assert row["contact_due_at"] - row["opened_at"] == timedelta(minutes=10)
+
+
+async def test_a_router_alone_stamps_deadlines_from_its_own_settings(
+    infra_env: dict[str, Any], ingest_settings: IngestSettings, source_secret: str, unique: str
+) -> None:
+    """No notifier ever ran on this schema: the router's own settings are all a deadline needs,
+    on opening and when a revision raises the priority."""
+    day = (datetime.now(UTC) + timedelta(days=2)).date()
+    settings = RouterSettings(
+        **infra_env,
+        router_group=f"router-{unique}",
+        sources=ingest_settings.sources,
+        contact_target_minutes={1: 7, 2: 11, 3: 60, 4: 240},
+        business_hours=BusinessHours(
+            timezone="UTC", hours={WEEKDAYS[day.weekday()]: ["10:00-18:00"]}
+        ),
+    )
+    opening = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=10)
+    failures: list[BaseException] = []
+    pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=2)
+    try:
+        async with (
+            serve(create_router_app(settings, failures.append)),
+            serve(create_ingest_app(ingest_settings)) as ingest_url,
+            httpx.AsyncClient(timeout=15) as http,
+        ):
+
+            async def post(payload: dict[str, Any]) -> None:
+                body, headers = signed_request(source_secret, payload)
+                answer = await http.post(
+                    f"{ingest_url}/webhooks/survey", content=body, headers=headers
+                )
+                assert answer.status_code == 202, answer.text
+
+            async def case(seq: int) -> Any:
+                return await eventually(
+                    lambda: pool.fetchrow(
+                        "SELECT priority, opened_at, contact_due_at FROM recovery_cases"
+                        " WHERE seq = $1",
+                        seq,
+                    )
+                )
+
+            first = sample_response(nps=5, reasons=[])  # a bad score, not severe: P2
+            await post(first)
+            opened = await case(1)
+            assert opened is not None, "the router opened no case"
+            assert opened["priority"] == 2
+            assert opened["contact_due_at"] == opening + timedelta(minutes=11)
+            policy = settings.contact_policy()
+            assert opened["contact_due_at"] == contact_deadline(policy, opened["opened_at"], 2)
+
+            await post({**first, "scores": [{"kind": "nps", "value": 1}]})  # severe now: P1
+            raised = await case(2)
+            assert raised is not None, "the router never revised the case"
+            assert raised["priority"] == 1
+            assert raised["contact_due_at"] == opening + timedelta(minutes=7)
+        assert await pool.fetchval("SELECT to_regclass('sla_targets')") is None
+    finally:
+        await pool.close()
+    assert failures == []
+
+
+async def test_a_notifier_gives_open_cases_without_a_deadline_theirs_at_start(
+    infra_env: dict[str, Any],
+) -> None:
+    """A case stored without a deadline (before deadlines existed, or by an older router during
+    an upgrade) gets it from its opening time when a notifier starts; finished cases do not."""
+    async with running_desk(infra_env) as desk:
+        lacking = await desk.case(priority=2)
+        finished = await desk.case(priority=2)
+        await desk.pool.execute(
+            "UPDATE recovery_cases SET contact_due_at = NULL, opened_at = opened_at - interval '1h'"
+        )
+        await desk.pool.execute(
+            "UPDATE recovery_cases SET status = 'closed' WHERE id = $1", finished
+        )
+    async with running_desk(infra_env, contact_target_minutes={1: 1, 2: 20, 3: 30, 4: 60}) as desk:
+        rows = {
+            row["id"]: row
+            for row in await desk.pool.fetch(
+                "SELECT id, opened_at, contact_due_at FROM recovery_cases"
+            )
+        }
+    assert rows[lacking]["contact_due_at"] == rows[lacking]["opened_at"] + timedelta(minutes=20)
+    assert rows[finished]["contact_due_at"] is None
 
 
 async def test_an_untried_case_warns_once_then_breaches_once_on_time(

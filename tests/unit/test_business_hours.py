@@ -1,28 +1,29 @@
-"""Business hours: deadlines counting only opening hours, in Python (the reference) and in the
-PostgreSQL function that stamps each new case's deadline, which must agree with it."""
+"""Business hours: deadlines counting only opening hours (``winback_shared.business_hours``).
+
+Until migration 0008 a plpgsql copy of this rule stamped deadlines and a test compared the two
+on random inputs; the copy is gone (deadlines are computed by this Python function only), and
+that comparison went with it. The properties and DST cases below are the reference.
+"""
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from winback_notifier.settings import NotifierSettings
-from winback_notifier.sla.hours import (
+from winback_shared.business_hours import (
     WEEKDAYS,
     BusinessHours,
     add_business_time,
     business_time_between,
     parse_interval,
 )
-from winback_shared.migrations import apply_migrations
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessHours(
@@ -150,65 +151,3 @@ def test_a_longer_target_is_never_due_sooner(
 def test_open_around_the_clock_is_the_wall_clock(start: datetime, duration: timedelta) -> None:
     always = BusinessHours(timezone="UTC", hours={day: ["00:00-24:00"] for day in WEEKDAYS})
     assert add_business_time(start, duration, always) == start + duration
-
-
-async def test_postgresql_stamps_the_same_deadlines(schema_url: str) -> None:
-    """The SQL function against the Python reference, on schedules with DST changes, half-hour
-    zones and split days, and starts spread over two years (DST nights included)."""
-    rng = random.Random(20260323)
-    samples = [
-        OFFICE,
-        BusinessHours(
-            timezone="America/New_York", hours={"sun": ["01:00-03:30"], "tue": ["22:00-24:00"]}
-        ),
-        BusinessHours(timezone="Asia/Kolkata", hours={"mon": ["00:00-04:00", "20:30-24:00"]}),
-        BusinessHours(timezone="Europe/Berlin", hours={"sun": ["02:00-03:00", "03:00-24:00"]}),
-    ]
-    conn = await asyncpg.connect(schema_url)
-    try:
-        await apply_migrations(conn)
-        for hours in samples:
-            starts_at = [
-                datetime(2026, 1, 1, tzinfo=UTC)
-                + timedelta(seconds=rng.randrange(0, 2 * 365 * 86400))
-                for _ in range(150)
-            ]
-            # Include the DST nights themselves (US and EU, spring and autumn).
-            starts_at += [
-                datetime(2026, 3, 8, 6, 30, tzinfo=UTC),
-                datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
-                datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
-                datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
-            ]
-            seconds = [float(rng.choice([1, 59, 600, 3600, 86400, 400_000])) for _ in starts_at]
-            async with conn.transaction():
-                await conn.execute("DELETE FROM sla_business_hours")
-                await conn.executemany(
-                    "INSERT INTO sla_business_hours VALUES ($1, $2, $3, $4)",
-                    [
-                        (hours.timezone, day + 1, opens, closes)
-                        for day, intervals in enumerate(hours.week())
-                        for opens, closes in intervals
-                    ],
-                )
-                stamped = await conn.fetch(
-                    "SELECT sla_deadline(s, t) AS due"
-                    " FROM unnest($1::timestamptz[], $2::float8[]) WITH ORDINALITY AS x (s, t, n)"
-                    " ORDER BY n",
-                    starts_at,
-                    seconds,
-                )
-            for start, secs, row in zip(starts_at, seconds, stamped, strict=True):
-                expected = add_business_time(start, timedelta(seconds=secs), hours)
-                assert abs(row["due"] - expected) < timedelta(milliseconds=1), (
-                    hours.timezone,
-                    start,
-                    secs,
-                    row["due"],
-                    expected,
-                )
-        await conn.execute("DELETE FROM sla_business_hours")
-        wall = await conn.fetchval("SELECT sla_deadline('2026-03-07T23:00Z', 600)")
-        assert wall == datetime(2026, 3, 7, 23, 10, tzinfo=UTC)
-    finally:
-        await conn.close()

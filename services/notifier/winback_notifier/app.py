@@ -33,7 +33,8 @@ from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.socket import console_router
 from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
-from winback_notifier.sla.scheduler import SlaScheduler, install_targets, policy_from
+from winback_notifier.sla.scheduler import SlaScheduler, policy_from
+from winback_notifier.sla.startup import prepare_sla
 from winback_notifier.sweeps import sweep_forever
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
@@ -75,7 +76,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         announcer = AgentChangeAnnouncer(
             producer, pool, settings.topics.case_events, settings.publish_timeout_seconds
         )
-        await install_targets(pool, settings)
+        await prepare_sla(pool, settings)
         scheduler = SlaScheduler(
             pool, publisher, policy_from(settings), max_sleep=settings.sla_max_sleep_seconds
         )

@@ -5,28 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from winback_notifier.sla.hours import BusinessHours
+from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
 
-DEFAULT_CONTACT_TARGETS: dict[int, float] = {1: 10, 2: 15, 3: 60, 4: 240}
 
+class NotifierSettings(CommonSettings, WithContactPolicy):
+    """Fan-out, authentication and case workflow limits.
 
-class NotifierSettings(CommonSettings):
-    """Fan-out, authentication and case workflow limits."""
+    The contact targets and business hours (``WINBACK_CONTACT_TARGET_MINUTES``,
+    ``WINBACK_BUSINESS_HOURS``) come from :class:`winback_shared.deadlines.WithContactPolicy`,
+    shared with the router, which stamps each case's deadline from them.
+    """
 
     client_queue_size: Annotated[int, Field(gt=0)] = 1000
     """Messages a console may fall behind before it is disconnected to resynchronise."""
     auth_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     unreachable_after_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     """Failed contact attempts before an agent may mark a case unreachable."""
-    contact_target_minutes: dict[int, Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: dict(DEFAULT_CONTACT_TARGETS)
-    )
-    """Minutes from opening to the first contact attempt, per priority (fractions allowed: 0.5 is
-    30 seconds). Written to PostgreSQL at start-up, where each new case's deadline is stamped
-    from it (see migration 0007); consoles count down to that stored deadline."""
     sla_warning_seconds: Annotated[float, Field(ge=0)] = 180.0
     """How long before a case's contact deadline the SLA warning fires (0: no warning)."""
     sla_claim_lapse_minutes: Annotated[float, Field(ge=0)] = 10.0
@@ -34,9 +31,6 @@ class NotifierSettings(CommonSettings):
     unowned, for someone else to take (0: claims never lapse)."""
     sla_escalation_queue: str | None = None
     """Where a case breaching its deadline unclaimed is re-routed (unset: it stays put)."""
-    business_hours: BusinessHours | None = None
-    """Opening hours per weekday in a timezone; deadlines then count only business time (unset:
-    around the clock). See :mod:`winback_notifier.sla.hours`."""
     sla_max_sleep_seconds: Annotated[float, Field(gt=0)] = 30.0
     """The longest the SLA timers sleep without looking at PostgreSQL again. Case events wake
     them sooner; this only bounds how long a change no event announced can go unnoticed."""
@@ -53,11 +47,3 @@ class NotifierSettings(CommonSettings):
     A board of thousands helps no agent and costs every reconnect; the snapshot says how many
     were left out so the console can say so instead of pretending the board is complete.
     """
-
-    @field_validator("contact_target_minutes")
-    @classmethod
-    def _every_priority_has_a_target(cls, targets: dict[int, float]) -> dict[int, float]:
-        missing = [p for p in DEFAULT_CONTACT_TARGETS if p not in targets]
-        if missing:
-            raise ValueError(f"contact_target_minutes lacks priorities {missing}")
-        return targets

@@ -67,6 +67,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
                 alerts=settings.topics.recovery_alerts,
                 dead_letters=settings.topics.dead_letters,
             ),
+            contact_policy=settings.contact_policy(),
             queue_rules=settings.queue_rules,
             flood_guard=FloodGuard(
                 window=settings.flood_window,

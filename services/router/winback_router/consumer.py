@@ -54,6 +54,7 @@ from winback_router.store import (
     unalerted_case,
 )
 from winback_shared.db import Connection
+from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.base import utc_now
 from winback_shared.events.recovery_alerts import (
     CodedReason,
@@ -143,6 +144,7 @@ class RecoveryRouter:
         sources: Sources,
         adapter_context: AdapterContext,
         topics: RouterTopics,
+        contact_policy: ContactPolicy,
         queue_rules: QueueRules | None = None,
         flood_guard: FloodGuard | None = None,
     ) -> None:
@@ -153,6 +155,7 @@ class RecoveryRouter:
         self._sources = sources
         self._context = adapter_context
         self._topics = topics
+        self._contact_policy = contact_policy
         self._queue_rules = queue_rules or QueueRules()
         self._flood_guard = flood_guard or FloodGuard()
         self._batch_lock = asyncio.Lock()
@@ -305,7 +308,13 @@ class RecoveryRouter:
         reasons, decision, queue = self._code(response)
         try:
             return await insert_response(
-                conn, response, content_digest(response), reasons, decision, queue
+                conn,
+                response,
+                content_digest(response),
+                reasons,
+                decision,
+                queue,
+                contact_policy=self._contact_policy,
             )
         except AlreadyStored:
             pass
@@ -321,7 +330,16 @@ class RecoveryRouter:
             "response revised",
             extra={"fields": {"receipt_id": response.receipt_id, "source": response.source}},
         )
-        return await revise_response(conn, stored, merged, digest, reasons, decision, queue)
+        return await revise_response(
+            conn,
+            stored,
+            merged,
+            digest,
+            reasons,
+            decision,
+            queue,
+            contact_policy=self._contact_policy,
+        )
 
     async def _publish(self, changes: list[CaseChange], failures: list[Failure]) -> None:
         """Send alerts and dead-letter copies, and wait until Kafka has every one."""

@@ -8,16 +8,19 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from winback_router.queues import QueueRules, QueueRulesError, load_queue_rules
+from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
 from winback_shared.sources import WithSources
 
 
-class RouterSettings(CommonSettings, WithSources):
+class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     """``WINBACK_ROUTER_GROUP`` names the consumer group; instances sharing it split partitions.
 
     The router reads the same sources as ingest (``WINBACK_SOURCES`` / ``WINBACK_SOURCES_FILE``)
     for their vendor, field map and API settings; their secrets are not used here. Queue rules
     come from ``WINBACK_QUEUE_RULES`` (JSON) or ``WINBACK_QUEUE_RULES_FILE`` (TOML or JSON).
+    Each case's contact deadline is computed from ``WINBACK_CONTACT_TARGET_MINUTES`` and
+    ``WINBACK_BUSINESS_HOURS`` (:mod:`winback_shared.deadlines`), as the notifier reads them.
     """
 
     router_group: str = "winback-router"

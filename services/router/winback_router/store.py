@@ -5,15 +5,21 @@ nothing new changes nothing, except that a case whose alert never went out (a cr
 database commit and the publish) is handed back to be alerted again. A delivery that adds
 something (a comment, a finished survey) revises the stored response and its open case.
 Call everything here inside one transaction per batch.
+
+A case's contact deadline is stored here, in the statement that opens the case, and tightened
+in the one that raises its priority: computed by :func:`winback_shared.deadlines.contact_deadline`
+from the router's own settings, so opening a case depends on no other service.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from winback_router.decision import Decision
 from winback_shared.db import Connection
+from winback_shared.deadlines import ContactPolicy, contact_deadline
 from winback_shared.events.recovery_alerts import CaseSummary, CodedReason
 from winback_shared.survey import SurveyResponse
 
@@ -39,6 +45,7 @@ class StoredResponse:
     case_id: int | None
     case_alerted: bool
     case_priority: int | None
+    case_opened_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ async def load_response(conn: Connection, source: str, response_id: str) -> Stor
     row = await conn.fetchrow(
         """
         SELECT r.*, c.id AS case_id, c.alerted_at IS NOT NULL AS case_alerted,
-               c.priority AS case_priority
+               c.priority AS case_priority, c.opened_at AS case_opened_at
         FROM survey_responses r LEFT JOIN recovery_cases c ON c.survey_response_id = r.id
         WHERE r.source = $1 AND r.response_id = $2
         FOR UPDATE OF r
@@ -81,6 +88,7 @@ async def load_response(conn: Connection, source: str, response_id: str) -> Stor
         case_id=row["case_id"],
         case_alerted=bool(row["case_alerted"]),
         case_priority=row["case_priority"],
+        case_opened_at=row["case_opened_at"],
     )
 
 
@@ -91,6 +99,8 @@ async def insert_response(
     reasons: list[CodedReason],
     decision: Decision,
     queue: str = DEFAULT_QUEUE,
+    *,
+    contact_policy: ContactPolicy,
 ) -> CaseChange | None:
     """Store a first delivery and open its case if it needs one.
 
@@ -129,16 +139,27 @@ async def insert_response(
         raise AlreadyStored(f"{response.source}/{response.response_id}")
     if not decision.needs_recovery:
         return None
-    return CaseChange("opened", await _open_case(conn, stored_id, decision.priority, queue))
+    case = await open_case(conn, stored_id, decision.priority, queue, contact_policy)
+    return CaseChange("opened", case)
 
 
-async def _open_case(conn: Connection, response_row: int, priority: int, queue: str) -> CaseSummary:
+async def open_case(
+    conn: Connection, response_row: int, priority: int, queue: str, policy: ContactPolicy
+) -> CaseSummary:
+    """Open the case of a stored response, with its contact deadline.
+
+    The case opens at PostgreSQL's ``now()`` (the transaction's start, as the column default
+    would have it), the clock the SLA timers compare deadlines with.
+    """
+    opened_at: datetime = await conn.fetchval("SELECT now()")
     case_id = await conn.fetchval(
-        "INSERT INTO recovery_cases (survey_response_id, priority, queue) VALUES ($1, $2, $3)"
-        " RETURNING id",
+        "INSERT INTO recovery_cases (survey_response_id, priority, queue, opened_at,"
+        " contact_due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         response_row,
         priority,
         queue,
+        opened_at,
+        contact_deadline(policy, opened_at, priority),
     )
     return await case_summary(conn, case_id)
 
@@ -151,12 +172,16 @@ async def revise_response(
     reasons: list[CodedReason],
     decision: Decision,
     queue: str = DEFAULT_QUEUE,
+    *,
+    contact_policy: ContactPolicy,
 ) -> CaseChange | None:
     """Apply a later delivery that changed the response.
 
     An open case is revised in place (a revision never lowers its urgency) and its ``seq``
-    moves on; a response that did not need recovery but now does gets its case. A case that is
-    already resolved or closed keeps its history: the revision is stored on the response only.
+    moves on; a raised priority tightens its contact deadline to the new priority's target
+    counted from the opening (nothing loosens it); a response that did not need recovery but
+    now does gets its case. A case that is already resolved or closed keeps its history: the
+    revision is stored on the response only.
     """
     await conn.execute(
         """
@@ -184,16 +209,23 @@ async def revise_response(
     if stored.case_id is None:
         if not decision.needs_recovery:
             return None
-        return CaseChange("opened", await _open_case(conn, stored.row_id, decision.priority, queue))
+        case = await open_case(conn, stored.row_id, decision.priority, queue, contact_policy)
+        return CaseChange("opened", case)
+    assert stored.case_opened_at is not None, "a stored case always has its opening time"
+    # Judged on the row as it is now: only a priority really raised tightens the deadline.
+    raised_due = contact_deadline(contact_policy, stored.case_opened_at, decision.priority)
     revised = await conn.fetchrow(
         """
-        UPDATE recovery_cases SET priority = LEAST(priority, $2), seq = seq + 1
+        UPDATE recovery_cases SET priority = LEAST(priority, $2), seq = seq + 1,
+            contact_due_at = CASE WHEN $2 < priority THEN LEAST(contact_due_at, $4)
+                                  ELSE contact_due_at END
         WHERE id = $1 AND status <> ALL($3::text[])
         RETURNING seq, priority
         """,
         stored.case_id,
         decision.priority,
         list(CLOSED_STATUSES),
+        raised_due,
     )
     if revised is None:
         return None

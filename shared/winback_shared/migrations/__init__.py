@@ -1,16 +1,36 @@
-"""Versioned SQL migrations, applied in order at service start-up.
+"""SQL migrations, applied at service start-up: numbered ones once each, then repeatable ones.
 
-Files are named ``NNNN_description.sql``; each runs once, in its own transaction, recorded in
-``schema_migrations``. An advisory lock lets several services start at once.
+**Numbered** files, ``NNNN_description.sql``, change the schema: each runs once, in order, in
+its own transaction, recorded in ``schema_migrations``. Never edit one that has shipped.
 
-Why not Alembic: it brings SQLAlchemy into every service only to run DDL; plain numbered SQL
-files and this runner are the whole need, and they stay readable by any DBA.
+**Repeatable** files, ``repeatable/<name>.sql``, define the views and SQL functions, each in
+one place, so a change to a view is a diff of that view rather than a new full copy of it in a
+new migration. Each file must be safe to run again (``DROP VIEW IF EXISTS`` then ``CREATE
+VIEW``, ``CREATE OR REPLACE FUNCTION``). After the numbered migrations, all of them are run
+again, in name order and in one transaction, when any file's content differs from the checksum
+recorded in ``schema_repeatables`` (a file added, changed or removed) or a numbered migration
+was just applied (it may have dropped a view to alter a table); otherwise nothing runs. Views
+that depend on each other go in one file, since a view cannot be dropped under another.
+
+What a numbered migration from 0008 on may not do is ``CREATE`` an object a repeatable file
+defines: the repeatable file would overwrite it right after (a test checks this). Removing a
+view or function is a numbered migration that drops it plus deleting its repeatable file.
+
+A session advisory lock serialises every caller, so several services may start at once: the
+first applies, the others find nothing left to do. A service whose code knows fewer numbered
+migrations than the database has applied (an older release during a rolling upgrade) leaves the
+repeatable files alone, so it never puts back views a newer release replaced.
+
+Why not Alembic: it brings SQLAlchemy into every service only to run DDL; plain SQL files and
+this runner are the whole need, and they stay readable by any DBA.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -20,6 +40,8 @@ log = logging.getLogger(__name__)
 
 _LOCK_KEY = 0x77696E6261636B  # "winback"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_REPEATABLE_NAME = re.compile(r"^([a-z0-9_]+)\.sql$")
+REPEATABLE_DIR = "repeatable"
 
 
 @dataclass(frozen=True)
@@ -31,8 +53,21 @@ class Migration:
     sql: str
 
 
+@dataclass(frozen=True)
+class Repeatable:
+    """One repeatable SQL file: views or functions, re-applied when their definition changes."""
+
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        """What tells a changed file from the one last applied."""
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
 def available_migrations() -> list[Migration]:
-    """All migrations shipped with the package, in version order."""
+    """All numbered migrations shipped with the package, in version order."""
     found = []
     for entry in resources.files(__name__).iterdir():
         match = _NAME.match(entry.name)
@@ -45,11 +80,25 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-async def apply_migrations(conn: Connection) -> list[int]:
-    """Apply what is missing; returns the versions applied now.
+def available_repeatables() -> list[Repeatable]:
+    """All repeatable files shipped with the package, in name order (the order they run in)."""
+    found = []
+    for entry in (resources.files(__name__) / REPEATABLE_DIR).iterdir():
+        match = _REPEATABLE_NAME.match(entry.name)
+        if match:
+            found.append(Repeatable(match[1], entry.read_text()))
+    return sorted(found, key=lambda r: r.name)
 
-    A session advisory lock serialises concurrent callers (even the bookkeeping table's
-    ``CREATE TABLE IF NOT EXISTS`` races without it); each migration commits on its own.
+
+async def apply_migrations(
+    conn: Connection, repeatables: Sequence[Repeatable] | None = None
+) -> list[int]:
+    """Apply the numbered migrations missing, then the repeatable files if they changed;
+    returns the versions applied now.
+
+    ``repeatables`` defaults to the shipped files (tests pass their own). A session advisory
+    lock serialises concurrent callers (even the bookkeeping tables' ``CREATE TABLE IF NOT
+    EXISTS`` races without it); each numbered migration commits on its own.
     """
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
@@ -59,12 +108,18 @@ async def apply_migrations(conn: Connection) -> list[int]:
                 version integer PRIMARY KEY,
                 name text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE IF NOT EXISTS schema_repeatables (
+                name text PRIMARY KEY,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
             )
             """
         )
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        shipped = available_migrations()
         applied_now = []
-        for migration in available_migrations():
+        for migration in shipped:
             if migration.version in done:
                 continue
             async with conn.transaction():
@@ -76,6 +131,40 @@ async def apply_migrations(conn: Connection) -> list[int]:
                 )
             applied_now.append(migration.version)
             log.info("migration applied", extra={"fields": {"version": migration.version}})
+        unknown = sorted(done - {m.version for m in shipped})
+        if unknown:
+            log.warning(
+                "the database has migrations this release does not know; repeatable files left"
+                " as they are",
+                extra={"fields": {"unknown_versions": unknown}},
+            )
+        else:
+            wanted = available_repeatables() if repeatables is None else list(repeatables)
+            await _apply_repeatables(conn, wanted, after_migration=bool(applied_now))
         return applied_now
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+
+
+async def _apply_repeatables(
+    conn: Connection, repeatables: list[Repeatable], *, after_migration: bool
+) -> None:
+    """Run every repeatable file if any changed (or a migration just ran), in one transaction."""
+    recorded = {
+        r["name"]: r["checksum"]
+        for r in await conn.fetch("SELECT name, checksum FROM schema_repeatables")
+    }
+    if not after_migration and recorded == {r.name: r.checksum for r in repeatables}:
+        return
+    async with conn.transaction():
+        for repeatable in repeatables:
+            await conn.execute(repeatable.sql)
+        await conn.execute("DELETE FROM schema_repeatables")
+        await conn.executemany(
+            "INSERT INTO schema_repeatables (name, checksum) VALUES ($1, $2)",
+            [(r.name, r.checksum) for r in repeatables],
+        )
+    log.info(
+        "repeatable migrations applied",
+        extra={"fields": {"files": [r.name for r in repeatables]}},
+    )

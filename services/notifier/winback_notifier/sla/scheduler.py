@@ -40,7 +40,6 @@ from winback_notifier.sla.rules import (
     pending,
 )
 from winback_notifier.sweeps import SWEEP_ERRORS
-from winback_shared.agents import ensure_queues
 
 log = logging.getLogger("winback.notifier")
 
@@ -103,54 +102,6 @@ def policy_from(settings: NotifierSettings) -> SlaPolicy:
         claim_lapse=timedelta(minutes=lapse) if lapse > 0 else None,
         escalation_queue=settings.sla_escalation_queue,
     )
-
-
-async def install_targets(pool: asyncpg.Pool, settings: NotifierSettings) -> None:
-    """Write this notifier's contact targets and business hours where new cases' deadlines are
-    stamped from.
-
-    Deadlines are stamped by PostgreSQL as the router opens a case (migration 0007), because
-    the router does not know the targets and a case must never be without a deadline, even
-    while no notifier runs. Each notifier writes its settings at start-up; notifiers are meant
-    to share one configuration, and if they do not, the last one started wins for new cases.
-    Cases already open keep the deadline they were given. Open cases that never got one (opened
-    before the migration) get it now, from their opening time.
-    """
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.executemany(
-            """
-            INSERT INTO sla_targets (priority, target_seconds) VALUES ($1, $2)
-            ON CONFLICT (priority) DO UPDATE SET target_seconds = EXCLUDED.target_seconds,
-                updated_at = now()
-            WHERE sla_targets.target_seconds <> EXCLUDED.target_seconds
-            """,
-            [(p, minutes * 60.0) for p, minutes in sorted(settings.contact_target_minutes.items())],
-        )
-        # Several notifiers may start at once: one replaces the hours at a time.
-        await conn.execute("LOCK TABLE sla_business_hours IN EXCLUSIVE MODE")
-        await conn.execute("DELETE FROM sla_business_hours")
-        hours = settings.business_hours
-        if hours is not None:
-            await conn.executemany(
-                "INSERT INTO sla_business_hours (timezone, isodow, opens_min, closes_min)"
-                " VALUES ($1, $2, $3, $4)",
-                [
-                    (hours.timezone, weekday + 1, opens, closes)
-                    for weekday, intervals in enumerate(hours.week())
-                    for opens, closes in intervals
-                ],
-            )
-        await conn.execute(
-            f"""
-            UPDATE recovery_cases c
-            SET contact_due_at = sla_deadline(c.opened_at, t.target_seconds)
-            FROM sla_targets t
-            WHERE t.priority = c.priority AND c.contact_due_at IS NULL
-              AND c.status NOT IN {FINISHED_SQL}
-            """
-        )
-        if settings.sla_escalation_queue:
-            await ensure_queues(conn, [settings.sla_escalation_queue])
 
 
 class SlaScheduler:

@@ -4,13 +4,14 @@
 ``{"timezone": "Europe/Berlin", "hours": {"mon": ["09:00-17:00"], ..., "fri": ["09:00-13:00",
 "14:00-17:00"]}}``; a day left out is closed. A P1 case opened on Friday at 16:55 with a
 10-minute target is then due on Monday at 09:05. Hours are local wall-clock times, so a day
-with a DST change is an hour shorter or longer, as the people working it see it (local times
-are read as PostgreSQL reads them, see ``_at``).
+with a DST change is an hour shorter or longer, as the people working it see it (a local time
+skipped by the change counts with the offset before it, one that happens twice is the later
+one, see ``_at``: the rule PostgreSQL applied when it computed deadlines, kept so deadlines
+stamped before and after migration 0008 agree).
 
-The deadline is stamped by PostgreSQL when the router opens a case (migration 0007), so the
-same rule exists twice: :func:`add_business_time` here, the reference, and ``sla_deadline`` in
-SQL. The notifier writes these hours into ``sla_business_hours`` at start-up, and a test checks
-the two agree on random inputs.
+Shared because the router stamps a case's deadline when it opens it or raises its priority
+and the notifier fills in deadlines a case lacks (:mod:`winback_shared.deadlines`); this is the
+only place the rule is written.
 """
 
 from __future__ import annotations
