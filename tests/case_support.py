@@ -1,8 +1,8 @@
 """Helpers for case workflow tests: a notifier on real Kafka and PostgreSQL, agents, cases.
 
-Cases are stored the way the router stores them (a response row, then its case opened by the
-router's own ``open_case``, deadline included), so the workflow can be tested without sending
-surveys through ingest and the router each time.
+Cases are stored by the router's own store functions (a response row and its case row, deadline
+included), so the workflow can be tested without sending surveys through ingest, Kafka and the
+router each time.
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ from websockets.exceptions import ConnectionClosed
 from tests.support import serve
 from winback_notifier.app import create_app
 from winback_notifier.settings import NotifierSettings
-from winback_router.store import mark_alerted, open_case
+from winback_router.decision import Decision
+from winback_router.revisions import content_digest
+from winback_router.store import insert_response, mark_alerted
 from winback_shared.agents import Role, ensure_queues, issue_token
 from winback_shared.db import create_pool
 from winback_shared.deadlines import ContactPolicy
-from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
+from winback_shared.events.recovery_alerts import CaseSummary, CodedReason, RecoveryCaseOpened
 from winback_shared.kafka import reliable_producer
+from winback_shared.survey import Customer, Interaction, Score, ScoreKind, SurveyResponse
 
 DEFAULT_REASONS = [
     {
@@ -40,6 +43,49 @@ DEFAULT_REASONS = [
         "confidence": 1.0,
     }
 ]
+
+
+async def open_case(
+    pool: asyncpg.Pool,
+    *,
+    queue: str = "default",
+    priority: int = 1,
+    comment: str | None = "He could not answer my question.",
+    name: str = "Dana Whitfield",
+    reasons: list[dict[str, Any]] | None = None,
+    contact_policy: ContactPolicy | None = None,
+) -> int:
+    """Store a response and open its case with the router's own store, as if its alert was
+    acknowledged; return the case id."""
+    response = SurveyResponse(
+        source="survey",
+        response_id=f"r-{uuid4().hex[:10]}",
+        receipt_id=str(uuid4()),
+        vendor="generic",
+        received_at=datetime.now(UTC),
+        customer=Customer(id="c-1", name=name, email="dana@example.com", phone="+1 555 0100"),
+        interaction=Interaction(id="call-1", channel="phone", agent="Sam", team="Billing"),
+        scores=[Score(kind=ScoreKind.NPS, value=2, scale_min=0, scale_max=10)],
+        comment=comment,
+    )
+    coded = [
+        CodedReason.model_validate(reason)
+        for reason in (DEFAULT_REASONS if reasons is None else reasons)
+    ]
+    decision = Decision(needs_recovery=True, priority=priority, triggers=("test",))
+    async with pool.acquire() as conn, conn.transaction():
+        opened = await insert_response(
+            conn,
+            response,
+            content_digest(response),
+            coded,
+            decision,
+            queue,
+            contact_policy=contact_policy or ContactPolicy(),
+        )
+        assert opened is not None
+        await mark_alerted(conn, [opened.case.case_id])
+    return opened.case.case_id
 
 
 @dataclass
@@ -76,28 +122,16 @@ class CaseDesk:
         name: str = "Dana Whitfield",
         reasons: list[dict[str, Any]] | None = None,
     ) -> int:
-        """Insert an open case as the router would; return its id."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            response_row = await conn.fetchval(
-                """
-                INSERT INTO survey_responses (
-                    source, response_id, receipt_id, vendor, received_at, customer, interaction,
-                    scores, chosen_reasons, comment, follow_up_requested, codes, needs_recovery)
-                VALUES ('survey', $1, $2, 'generic', $3, $4, $5, $6, '[]', $7, false, $8, true)
-                RETURNING id
-                """,
-                f"r-{uuid4().hex[:10]}",
-                str(uuid4()),
-                datetime.now(UTC),
-                {"id": "c-1", "name": name, "email": "dana@example.com", "phone": "+1 555 0100"},
-                {"id": "call-1", "channel": "phone", "agent": "Sam", "team": "Billing"},
-                [{"kind": "nps", "value": 2, "scale_min": 0, "scale_max": 10}],
-                comment,
-                DEFAULT_REASONS if reasons is None else reasons,
-            )
-            case = await open_case(conn, response_row, priority, queue, self.contact_policy)
-            await mark_alerted(conn, [case.case_id])
-        return case.case_id
+        """Open an alerted case as the router would; return its id."""
+        return await open_case(
+            self.pool,
+            queue=queue,
+            priority=priority,
+            comment=comment,
+            name=name,
+            reasons=reasons,
+            contact_policy=self.contact_policy,
+        )
 
     async def call(
         self, method: str, path: str, token: str | None, body: dict[str, Any] | None = None

@@ -15,18 +15,18 @@ from winback_notifier.cases.rules import (
     CaseRefused,
     CaseState,
     Relation,
-    Status,
     decide,
     permitted,
     transition_table,
 )
 from winback_shared.agents import Agent, Role
+from winback_shared.case_vocabulary import CaseStatus
 
 UNREACHABLE_AFTER = 3
 SOMEONE_ELSE = Agent(99, "zoe", Role.AGENT, frozenset({"default"}))
 
 
-def _case(status: Status, relation: Relation, actor: Agent) -> CaseState:
+def _case(status: CaseStatus, relation: Relation, actor: Agent) -> CaseState:
     """A case the actor sees, standing to it as ``relation``, with enough failed attempts."""
     owner = {Relation.OWNER: actor, Relation.OTHER: SOMEONE_ELSE, Relation.UNOWNED: None}[relation]
     return CaseState(
@@ -58,7 +58,7 @@ def test_the_table_agrees_with_decide_for_every_status_action_and_relation(role:
     actor = Agent(1, "ana", role, frozenset({"default"}))
     table = transition_table(may_reassign=actor.may_reassign)
     assert set(table) == set(Relation)
-    for relation, status, action in itertools.product(Relation, Status, Action):
+    for relation, status, action in itertools.product(Relation, CaseStatus, Action):
         expected = _decide_allows(action, _case(status, relation, actor), actor)
         assert (action in table[relation][status]) is expected, (role, relation, status, action)
         assert permitted(action, status, relation, may_reassign=actor.may_reassign) is expected
@@ -66,8 +66,8 @@ def test_the_table_agrees_with_decide_for_every_status_action_and_relation(role:
 
 def test_the_table_lists_actions_in_workflow_order() -> None:
     owned = transition_table(may_reassign=False)[Relation.OWNER]
-    assert owned[Status.CLAIMED] == [Action.ATTEMPT, Action.MARK_UNREACHABLE, Action.NOTE]
-    assert transition_table(may_reassign=True)[Relation.OTHER][Status.CONTACTED] == [
+    assert owned[CaseStatus.CLAIMED] == [Action.ATTEMPT, Action.MARK_UNREACHABLE, Action.NOTE]
+    assert transition_table(may_reassign=True)[Relation.OTHER][CaseStatus.CONTACTED] == [
         Action.ATTEMPT,
         Action.RESOLVE,
         Action.REASSIGN,
@@ -77,6 +77,6 @@ def test_the_table_lists_actions_in_workflow_order() -> None:
 
 def test_an_agent_may_claim_an_unowned_case_but_not_work_someone_elses() -> None:
     table = transition_table(may_reassign=False)
-    assert table[Relation.UNOWNED][Status.OPEN] == [Action.CLAIM, Action.NOTE]
-    assert table[Relation.OTHER][Status.CLAIMED] == [Action.NOTE]
-    assert table[Relation.OTHER][Status.RESOLVED] == [Action.REOPEN, Action.NOTE]
+    assert table[Relation.UNOWNED][CaseStatus.OPEN] == [Action.CLAIM, Action.NOTE]
+    assert table[Relation.OTHER][CaseStatus.CLAIMED] == [Action.NOTE]
+    assert table[Relation.OTHER][CaseStatus.RESOLVED] == [Action.REOPEN, Action.NOTE]

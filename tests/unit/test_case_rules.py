@@ -12,12 +12,12 @@ from winback_notifier.cases.rules import (
     Action,
     CaseRefused,
     CaseState,
-    Status,
     decide,
 )
 from winback_notifier.live.feed import route_message
 from winback_notifier.live.hub import AlertHub
 from winback_shared.agents import Agent, Role
+from winback_shared.case_vocabulary import CaseStatus, HistoryKind
 from winback_shared.events.case_events import CaseCard, CaseChanged, HistoryEntry
 from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseOpened
 
@@ -27,7 +27,7 @@ SUE = Agent(3, "sue", Role.SUPERVISOR, frozenset())
 OUTSIDER = Agent(4, "olga", Role.AGENT, frozenset({"billing"}))
 
 
-def state(status: Status, owner: Agent | None = None, failed: int = 0) -> CaseState:
+def state(status: CaseStatus, owner: Agent | None = None, failed: int = 0) -> CaseState:
     return CaseState(
         case_id=7,
         status=status,
@@ -41,19 +41,21 @@ def state(status: Status, owner: Agent | None = None, failed: int = 0) -> CaseSt
 @pytest.mark.parametrize(
     ("action", "before", "reached", "after"),
     [
-        (Action.CLAIM, Status.OPEN, False, Status.CLAIMED),
-        (Action.CLAIM, Status.REOPENED, False, Status.CLAIMED),
-        (Action.ATTEMPT, Status.CLAIMED, False, Status.CLAIMED),
-        (Action.ATTEMPT, Status.CLAIMED, True, Status.CONTACTED),
-        (Action.ATTEMPT, Status.UNREACHABLE, True, Status.CONTACTED),
-        (Action.RESOLVE, Status.CONTACTED, False, Status.RESOLVED),
-        (Action.CLOSE, Status.RESOLVED, False, Status.CLOSED),
-        (Action.CLOSE, Status.UNREACHABLE, False, Status.CLOSED),
-        (Action.REOPEN, Status.CLOSED, False, Status.REOPENED),
-        (Action.NOTE, Status.CLOSED, False, Status.CLOSED),
+        (Action.CLAIM, CaseStatus.OPEN, False, CaseStatus.CLAIMED),
+        (Action.CLAIM, CaseStatus.REOPENED, False, CaseStatus.CLAIMED),
+        (Action.ATTEMPT, CaseStatus.CLAIMED, False, CaseStatus.CLAIMED),
+        (Action.ATTEMPT, CaseStatus.CLAIMED, True, CaseStatus.CONTACTED),
+        (Action.ATTEMPT, CaseStatus.UNREACHABLE, True, CaseStatus.CONTACTED),
+        (Action.RESOLVE, CaseStatus.CONTACTED, False, CaseStatus.RESOLVED),
+        (Action.CLOSE, CaseStatus.RESOLVED, False, CaseStatus.CLOSED),
+        (Action.CLOSE, CaseStatus.UNREACHABLE, False, CaseStatus.CLOSED),
+        (Action.REOPEN, CaseStatus.CLOSED, False, CaseStatus.REOPENED),
+        (Action.NOTE, CaseStatus.CLOSED, False, CaseStatus.CLOSED),
     ],
 )
-def test_legal_transitions(action: Action, before: Status, reached: bool, after: Status) -> None:
+def test_legal_transitions(
+    action: Action, before: CaseStatus, reached: bool, after: CaseStatus
+) -> None:
     owner = None if action is Action.CLAIM else ANA
     outcome = decide(action, state(before, owner), ANA, reached=reached)
     assert outcome.status is after
@@ -61,8 +63,8 @@ def test_legal_transitions(action: Action, before: Status, reached: bool, after:
 
 def test_every_other_transition_is_refused_with_what_is_allowed() -> None:
     for action, allowed in ALLOWED_FROM.items():
-        for status in set(Status) - allowed:
-            owner = None if status in (Status.OPEN, Status.REOPENED) else ANA
+        for status in set(CaseStatus) - allowed:
+            owner = None if status in (CaseStatus.OPEN, CaseStatus.REOPENED) else ANA
             with pytest.raises(CaseRefused) as refused:
                 decide(action, state(status, owner), SUE, new_queue="default")
             assert refused.value.status == 409, (action, status)
@@ -71,50 +73,54 @@ def test_every_other_transition_is_refused_with_what_is_allowed() -> None:
 
 def test_claim_names_the_owner_to_the_loser() -> None:
     with pytest.raises(CaseRefused, match="already claimed by ana") as refused:
-        decide(Action.CLAIM, state(Status.CLAIMED, ANA), BEN)
+        decide(Action.CLAIM, state(CaseStatus.CLAIMED, ANA), BEN)
     assert refused.value.code == "already_claimed"
     with pytest.raises(CaseRefused, match="already claimed by you"):
-        decide(Action.CLAIM, state(Status.CLAIMED, ANA), ANA)
+        decide(Action.CLAIM, state(CaseStatus.CLAIMED, ANA), ANA)
 
 
 def test_an_unowned_case_in_progress_can_be_claimed_without_losing_its_state() -> None:
-    outcome = decide(Action.CLAIM, state(Status.CONTACTED), BEN)
-    assert (outcome.status, outcome.owner_id) == (Status.CONTACTED, BEN.id)
+    outcome = decide(Action.CLAIM, state(CaseStatus.CONTACTED), BEN)
+    assert (outcome.status, outcome.owner_id) == (CaseStatus.CONTACTED, BEN.id)
 
 
 def test_checks_run_from_visibility_to_ownership() -> None:
     with pytest.raises(CaseRefused) as hidden:
-        decide(Action.RESOLVE, state(Status.OPEN), OUTSIDER)
+        decide(Action.RESOLVE, state(CaseStatus.OPEN), OUTSIDER)
     assert (hidden.value.status, hidden.value.code) == (403, "forbidden")
     with pytest.raises(CaseRefused) as not_owner:
-        decide(Action.ATTEMPT, state(Status.CLAIMED, ANA), BEN)
+        decide(Action.ATTEMPT, state(CaseStatus.CLAIMED, ANA), BEN)
     assert (not_owner.value.status, not_owner.value.code) == (403, "not_owner")
     with pytest.raises(CaseRefused) as unclaimed:
-        decide(Action.ATTEMPT, state(Status.CLAIMED), BEN)
+        decide(Action.ATTEMPT, state(CaseStatus.CLAIMED), BEN)
     assert unclaimed.value.code == "not_claimed"
-    assert decide(Action.ATTEMPT, state(Status.CLAIMED, ANA), SUE).status is Status.CLAIMED
+    assert decide(Action.ATTEMPT, state(CaseStatus.CLAIMED, ANA), SUE).status is CaseStatus.CLAIMED
 
 
 @pytest.mark.parametrize(("failed", "allowed"), [(0, False), (2, False), (3, True), (5, True)])
 def test_unreachable_after_the_configured_attempts(failed: int, allowed: bool) -> None:
-    case = state(Status.CLAIMED, ANA, failed=failed)
+    case = state(CaseStatus.CLAIMED, ANA, failed=failed)
     if allowed:
-        assert decide(Action.MARK_UNREACHABLE, case, ANA).status is Status.UNREACHABLE
+        assert decide(Action.MARK_UNREACHABLE, case, ANA).status is CaseStatus.UNREACHABLE
     else:
         with pytest.raises(CaseRefused, match="3 are needed"):
             decide(Action.MARK_UNREACHABLE, case, ANA, unreachable_after=3)
 
 
 def test_reopen_clears_the_owner_and_reassign_is_for_supervisors() -> None:
-    assert decide(Action.REOPEN, state(Status.RESOLVED, ANA), BEN).owner_id is None
+    assert decide(Action.REOPEN, state(CaseStatus.RESOLVED, ANA), BEN).owner_id is None
     with pytest.raises(CaseRefused, match="only a supervisor"):
-        decide(Action.REASSIGN, state(Status.CLAIMED, ANA), ANA, new_owner=BEN)
-    to_ben = decide(Action.REASSIGN, state(Status.OPEN), SUE, new_owner=BEN)
-    assert (to_ben.status, to_ben.owner_id) == (Status.CLAIMED, BEN.id)
+        decide(Action.REASSIGN, state(CaseStatus.CLAIMED, ANA), ANA, new_owner=BEN)
+    to_ben = decide(Action.REASSIGN, state(CaseStatus.OPEN), SUE, new_owner=BEN)
+    assert (to_ben.status, to_ben.owner_id) == (CaseStatus.CLAIMED, BEN.id)
     with pytest.raises(CaseRefused, match="not a member"):
-        decide(Action.REASSIGN, state(Status.OPEN), SUE, new_owner=OUTSIDER)
-    to_queue = decide(Action.REASSIGN, state(Status.CLAIMED, ANA), SUE, new_queue="billing")
-    assert (to_queue.status, to_queue.owner_id, to_queue.queue) == (Status.OPEN, None, "billing")
+        decide(Action.REASSIGN, state(CaseStatus.OPEN), SUE, new_owner=OUTSIDER)
+    to_queue = decide(Action.REASSIGN, state(CaseStatus.CLAIMED, ANA), SUE, new_queue="billing")
+    assert (to_queue.status, to_queue.owner_id, to_queue.queue) == (
+        CaseStatus.OPEN,
+        None,
+        "billing",
+    )
 
 
 def _summary(queue: str, seq: int = 1) -> CaseSummary:
@@ -129,7 +135,9 @@ def test_messages_are_routed_to_the_case_queue_and_the_one_it_left() -> None:
     assert audience == {"billing"} and '"case.opened"' in frame
     moved = CaseChanged(
         case=CaseCard.model_validate(_summary("billing", seq=3).model_dump()),
-        change=HistoryEntry(seq=3, kind="reassigned", actor="sue", occurred_at=datetime.now(UTC)),
+        change=HistoryEntry(
+            seq=3, kind=HistoryKind.REASSIGNED, actor="sue", occurred_at=datetime.now(UTC)
+        ),
         previous_queue="default",
     )
     frame, audience = route_message("events", moved.to_bytes(), case_events_topic="events")
@@ -159,7 +167,11 @@ def test_case_changed_round_trips_through_bytes() -> None:
             }
         ),
         change=HistoryEntry(
-            seq=5, kind="resolved", actor="ana", occurred_at=datetime.now(UTC), data={"x": 1}
+            seq=5,
+            kind=HistoryKind.RESOLVED,
+            actor="ana",
+            occurred_at=datetime.now(UTC),
+            data={"x": 1},
         ),
         previous_queue="default",
     )

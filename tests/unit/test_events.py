@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from winback_shared.case_vocabulary import CaseStatus, HistoryKind
+from winback_shared.events.case_events import HistoryEntry
 from winback_shared.events.recovery_alerts import CaseSummary, CodedReason, RecoveryCaseOpened
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.survey import Customer, Interaction, Score, ScoreKind
@@ -26,12 +28,12 @@ def test_survey_received_round_trip_keeps_the_raw_body() -> None:
     assert again.type == "survey.received"
 
 
-def test_recovery_case_opened_round_trip() -> None:
+def _summary() -> CaseSummary:
     now = datetime.now(UTC)
-    case = CaseSummary(
+    return CaseSummary(
         case_id=7,
         seq=1,
-        status="open",
+        status=CaseStatus.OPEN,
         priority=1,
         queue="default",
         source="demo",
@@ -48,7 +50,10 @@ def test_recovery_case_opened_round_trip() -> None:
         received_at=now,
         opened_at=now,
     )
-    event = RecoveryCaseOpened(case=case)
+
+
+def test_recovery_case_opened_round_trip() -> None:
+    event = RecoveryCaseOpened(case=_summary())
     assert RecoveryCaseOpened.from_bytes(event.to_bytes()) == event
 
 
@@ -69,3 +74,19 @@ def test_scores_outside_their_scale_are_refused(
             scale_min=low,
             scale_max=high,
         )
+
+
+def test_statuses_and_history_kinds_travel_as_the_vocabulary_spells_them() -> None:
+    entry = HistoryEntry.model_validate_json(
+        '{"seq": 2, "kind": "claimed", "actor": "ana", "occurred_at": "2026-01-01T09:00:00Z"}'
+    )
+    assert entry.kind is HistoryKind.CLAIMED
+    assert '"kind":"claimed"' in entry.model_dump_json()
+    with pytest.raises(ValidationError):
+        HistoryEntry.model_validate(
+            {"seq": 2, "kind": "claimd", "actor": "ana", "occurred_at": "2026-01-01T09:00:00Z"}
+        )
+    summary = _summary()
+    assert summary.status is CaseStatus.OPEN
+    with pytest.raises(ValidationError):
+        CaseSummary.model_validate({**summary.model_dump(), "status": "pending"})

@@ -20,6 +20,7 @@ from winback_router.recoding.plan import (
 )
 from winback_router.recoding.replay import Window
 from winback_router.recoding.report import Summary
+from winback_shared.case_vocabulary import CaseStatus
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import Taxonomy, load_taxonomy
 
@@ -34,7 +35,7 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> Taxonomy:
 def stored(
     response: SurveyResponse,
     *,
-    case_status: str | None = None,
+    case_status: CaseStatus | None = None,
     case_priority: int | None = None,
     taxonomy: Taxonomy = DEFAULT,
 ) -> StoredCoding:
@@ -68,7 +69,8 @@ def test_a_new_code_replaces_unclassified(changed: Taxonomy) -> None:
 
 def test_a_removed_code_leaves_its_answer_unclassified(changed: Taxonomy) -> None:
     change = plan_change(
-        stored(survey_response(nps=4, reasons=["Rude agent"]), case_status="closed"), changed
+        stored(survey_response(nps=4, reasons=["Rude agent"]), case_status=CaseStatus.CLOSED),
+        changed,
     )
     assert change is not None
     assert (change.added, change.removed) == (("unclassified",), ("rude",))
@@ -79,7 +81,7 @@ def test_a_weight_change_is_a_change_of_details_only(changed: Taxonomy) -> None:
     change = plan_change(
         stored(
             survey_response(nps=5, reasons=["Billing error"]),
-            case_status="claimed",
+            case_status=CaseStatus.CLAIMED,
             case_priority=2,
         ),
         changed,
@@ -113,14 +115,16 @@ def test_summary_counts_codes_per_code_and_cases(changed: Taxonomy) -> None:
         (stored(survey_response(nps=9, comment=PARKING_COMMENT)), False),
         (
             stored(
-                survey_response(nps=3, comment=PARKING_COMMENT), case_status="open", case_priority=1
+                survey_response(nps=3, comment=PARKING_COMMENT),
+                case_status=CaseStatus.OPEN,
+                case_priority=1,
             ),
             True,
         ),
         (
             stored(
                 survey_response(nps=4, reasons=["Rude agent"]),
-                case_status="closed",
+                case_status=CaseStatus.CLOSED,
                 case_priority=2,
             ),
             False,

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from winback_notifier.cases.rules import Status
 from winback_notifier.settings import NotifierSettings
 from winback_notifier.sla.rules import (
     SlaClock,
@@ -20,6 +19,7 @@ from winback_notifier.sla.rules import (
     pending,
 )
 from winback_notifier.sla.scheduler import policy_from
+from winback_shared.case_vocabulary import CaseStatus
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DUE = T0 + timedelta(minutes=10)
@@ -28,7 +28,7 @@ POLICY = SlaPolicy(warning=timedelta(minutes=3), claim_lapse=timedelta(minutes=5
 
 def clock(**changes: object) -> SlaClock:
     base = SlaClock(
-        status=Status.OPEN,
+        status=CaseStatus.OPEN,
         queue="default",
         owner_id=None,
         contact_due_at=DUE,
@@ -63,7 +63,7 @@ def test_a_breach_supersedes_a_warning_that_never_fired() -> None:
 
 def test_a_contact_attempt_stops_the_clock() -> None:
     tried = clock(
-        status=Status.CLAIMED,
+        status=CaseStatus.CLAIMED,
         owner_id=7,
         owned_at=at(60),
         first_attempt_at=at(120),
@@ -74,14 +74,14 @@ def test_a_contact_attempt_stops_the_clock() -> None:
 
 
 def test_finished_cases_never_fire() -> None:
-    for status in (Status.RESOLVED, Status.CLOSED):
+    for status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         assert pending(clock(status=status), POLICY) == {}
 
 
 def test_a_reopened_case_tried_before_gets_no_new_deadline_but_its_claim_may_lapse() -> None:
-    reopened = clock(status=Status.REOPENED, first_attempt_at=at(60), last_attempt_at=at(60))
+    reopened = clock(status=CaseStatus.REOPENED, first_attempt_at=at(60), last_attempt_at=at(60))
     assert pending(reopened, POLICY) == {}
-    claimed = replace(reopened, status=Status.CLAIMED, owner_id=3, owned_at=at(900))
+    claimed = replace(reopened, status=CaseStatus.CLAIMED, owner_id=3, owned_at=at(900))
     assert pending(claimed, POLICY) == {Timer.CLAIM_LAPSE: at(1200)}
 
 
@@ -91,7 +91,7 @@ def test_no_warning_when_the_warning_is_zero() -> None:
 
 
 def test_a_claim_lapses_unless_someone_tries_after_claiming() -> None:
-    claimed = clock(status=Status.CLAIMED, owner_id=3, owned_at=at(30))
+    claimed = clock(status=CaseStatus.CLAIMED, owner_id=3, owned_at=at(30))
     assert pending(claimed, POLICY)[Timer.CLAIM_LAPSE] == at(330)
     assert due_timer(claimed, POLICY, at(330)) is Timer.CLAIM_LAPSE
     # An attempt before this claim (by an earlier owner) does not count for this one.
@@ -107,10 +107,10 @@ def test_a_claim_lapses_unless_someone_tries_after_claiming() -> None:
 
 
 def test_a_lapsed_claim_goes_back_to_its_queue_unowned() -> None:
-    claimed = clock(status=Status.CLAIMED, owner_id=3, owned_at=at(30), queue="billing")
+    claimed = clock(status=CaseStatus.CLAIMED, owner_id=3, owned_at=at(30), queue="billing")
     firing = fire(Timer.CLAIM_LAPSE, claimed, POLICY)
     assert (firing.outcome.status, firing.outcome.owner_id, firing.outcome.queue) == (
-        Status.OPEN,
+        CaseStatus.OPEN,
         None,
         "billing",
     )
@@ -122,14 +122,14 @@ def test_a_breach_moves_an_unowned_case_to_the_escalation_queue_only() -> None:
     unowned = fire(Timer.BREACH, clock(), policy)
     assert unowned.outcome.queue == "escalations"
     assert unowned.data["from_queue"] == "default" and unowned.data["to_queue"] == "escalations"
-    assert unowned.outcome.status is Status.OPEN
-    owned = fire(Timer.BREACH, clock(status=Status.CLAIMED, owner_id=3, owned_at=at(1)), policy)
+    assert unowned.outcome.status is CaseStatus.OPEN
+    owned = fire(Timer.BREACH, clock(status=CaseStatus.CLAIMED, owner_id=3, owned_at=at(1)), policy)
     assert (owned.outcome.queue, owned.outcome.owner_id) == ("default", 3)
     assert fire(Timer.BREACH, clock(), POLICY).outcome.queue == "default"
     # A breached claim that lapses is now unowned and breached: it escalates then.
     lapsed = fire(
         Timer.CLAIM_LAPSE,
-        clock(status=Status.CLAIMED, owner_id=3, owned_at=at(1), sla_breached_at=at(600)),
+        clock(status=CaseStatus.CLAIMED, owner_id=3, owned_at=at(1), sla_breached_at=at(600)),
         policy,
     )
     assert lapsed.outcome.queue == "escalations"
@@ -138,7 +138,7 @@ def test_a_breach_moves_an_unowned_case_to_the_escalation_queue_only() -> None:
 def test_a_warning_changes_nothing_but_the_record() -> None:
     firing = fire(Timer.WARNING, clock(), POLICY)
     assert (firing.outcome.status, firing.outcome.owner_id, firing.outcome.queue) == (
-        Status.OPEN,
+        CaseStatus.OPEN,
         None,
         "default",
     )
@@ -162,8 +162,8 @@ _maybe = st.none() | _moments
 
 @st.composite
 def clocks(draw: st.DrawFn) -> SlaClock:
-    status = draw(st.sampled_from(list(Status)))
-    owned = draw(_maybe) if status is Status.CLAIMED else None
+    status = draw(st.sampled_from(list(CaseStatus)))
+    owned = draw(_maybe) if status is CaseStatus.CLAIMED else None
     return clock(
         status=status,
         owner_id=3 if owned else None,
@@ -212,6 +212,6 @@ def test_a_timer_is_due_exactly_when_the_next_moment_has_come(
 ) -> None:
     moment = next_moment(case, POLICY)
     assert (due_timer(case, POLICY, now) is not None) == (moment is not None and moment <= now)
-    if case.status in (Status.RESOLVED, Status.CLOSED) or case.first_attempt_at is not None:
+    if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) or case.first_attempt_at is not None:
         assert Timer.WARNING not in pending(case, POLICY)
         assert Timer.BREACH not in pending(case, POLICY)

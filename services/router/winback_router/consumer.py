@@ -35,6 +35,7 @@ from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER, Failure, record_dead_letter
 from winback_router.decision import Decision, decide
 from winback_router.metrics import (
+    ALERT_LABELS,
     BATCH_SECONDS,
     CASE_ALERTS,
     CONSUMER_LAG,
@@ -53,6 +54,7 @@ from winback_router.store import (
     revise_response,
     unalerted_case,
 )
+from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.db import Connection
 from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.base import utc_now
@@ -228,21 +230,22 @@ class RecoveryRouter:
                     change = await self._store(conn, outcome)
                     if change is not None:
                         earlier = changes.get(change.case.case_id)
-                        kind = earlier.kind if earlier and earlier.kind == "opened" else change.kind
-                        changes[change.case.case_id] = CaseChange(kind, change.case)
+                        if earlier and earlier.kind is HistoryKind.OPENED:
+                            change = CaseChange(HistoryKind.OPENED, change.case)
+                        changes[change.case.case_id] = change
             stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
             for response in stored:
                 RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
             await self._publish(list(changes.values()), failures)
             await mark_alerted(
-                conn, [c.case.case_id for c in changes.values() if c.kind == "opened"]
+                conn, [c.case.case_id for c in changes.values() if c.kind is HistoryKind.OPENED]
             )
         RECORDS.labels("stored").inc(len(stored))
         RECORDS.labels("dead_letter").inc(len(failures))
         RECORDS.labels("skipped").inc(sum(outcome is None for outcome in outcomes))
         for change in changes.values():
-            CASE_ALERTS.labels(change.kind).inc()
-            if change.kind == "opened":
+            CASE_ALERTS.labels(ALERT_LABELS[change.kind]).inc()
+            if change.kind is HistoryKind.OPENED:
                 RESPONSE_AGE_SECONDS.labels("alerted").observe(_age(change.case.received_at))
         log.info(
             "batch routed",
@@ -347,7 +350,7 @@ class RecoveryRouter:
         for change in changes:
             event = (
                 RecoveryCaseOpened(case=change.case)
-                if change.kind == "opened"
+                if change.kind is HistoryKind.OPENED
                 else RecoveryCaseUpdated(case=change.case)
             )
             pending.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.metrics import LATENCY_BUCKETS
 
 RECORDS = Counter(
@@ -15,6 +16,8 @@ RECORDS = Counter(
 CASE_ALERTS = Counter(
     "winback_router_case_alerts_total", "Alerts published and acknowledged.", ["kind"]
 )
+ALERT_LABELS = {HistoryKind.OPENED: "opened", HistoryKind.REVISED: "updated"}
+"""``CASE_ALERTS``' kind per change: the alert's type (``case.opened``, ``case.updated``)."""
 BATCH_SECONDS = Histogram(
     "winback_router_batch_seconds",
     "One fetched batch: normalise, store, publish, acknowledge.",

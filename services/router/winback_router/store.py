@@ -18,13 +18,17 @@ from datetime import datetime
 from typing import Literal
 
 from winback_router.decision import Decision
+from winback_shared.case_changes import CaseColumn, append_change_unless_finished
+from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.db import Connection
 from winback_shared.deadlines import ContactPolicy, contact_deadline
 from winback_shared.events.recovery_alerts import CaseSummary, CodedReason
 from winback_shared.survey import SurveyResponse
 
 DEFAULT_QUEUE = "default"
-CLOSED_STATUSES = ("resolved", "closed")
+ROUTER_ACTOR = "router"
+"""The actor of the history entries the router writes (its opening is written by migration
+0003's trigger, with the same actor)."""
 
 
 class ConcurrentDelivery(Exception):
@@ -46,13 +50,19 @@ class StoredResponse:
     case_alerted: bool
     case_priority: int | None
     case_opened_at: datetime | None
+    case_contact_due_at: datetime | None
+
+
+AlertKind = Literal[HistoryKind.OPENED, HistoryKind.REVISED]
+"""What the consoles are told of a case: its opening (``case.opened``) or a revision
+(``case.updated``)."""
 
 
 @dataclass(frozen=True)
 class CaseChange:
     """A case the consoles must hear about: newly opened, or revised by a later delivery."""
 
-    kind: Literal["opened", "updated"]
+    kind: AlertKind
     case: CaseSummary
 
 
@@ -68,7 +78,8 @@ async def load_response(conn: Connection, source: str, response_id: str) -> Stor
     row = await conn.fetchrow(
         """
         SELECT r.*, c.id AS case_id, c.alerted_at IS NOT NULL AS case_alerted,
-               c.priority AS case_priority, c.opened_at AS case_opened_at
+               c.priority AS case_priority, c.opened_at AS case_opened_at,
+               c.contact_due_at AS case_contact_due_at
         FROM survey_responses r LEFT JOIN recovery_cases c ON c.survey_response_id = r.id
         WHERE r.source = $1 AND r.response_id = $2
         FOR UPDATE OF r
@@ -89,6 +100,7 @@ async def load_response(conn: Connection, source: str, response_id: str) -> Stor
         case_alerted=bool(row["case_alerted"]),
         case_priority=row["case_priority"],
         case_opened_at=row["case_opened_at"],
+        case_contact_due_at=row["case_contact_due_at"],
     )
 
 
@@ -110,9 +122,9 @@ async def insert_response(
     stored_id = await conn.fetchval(
         """
         INSERT INTO survey_responses (
-            source, response_id, receipt_id, vendor, survey_id, submitted_at, received_at,
-            customer, interaction, scores, chosen_reasons, comment, follow_up_requested,
-            codes, needs_recovery, content_sha256, vendor_updated_at)
+            source, response_id, receipt_id, vendor, received_at,
+            survey_id, submitted_at, customer, interaction, scores, chosen_reasons, comment,
+            follow_up_requested, codes, needs_recovery, content_sha256, vendor_updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
         ON CONFLICT (source, response_id) DO NOTHING
         RETURNING id
@@ -121,9 +133,24 @@ async def insert_response(
         response.response_id,
         response.receipt_id,
         response.vendor,
+        response.received_at,
+        *_content(response, digest, reasons, decision),
+    )
+    if stored_id is None:
+        raise AlreadyStored(f"{response.source}/{response.response_id}")
+    if not decision.needs_recovery:
+        return None
+    case = await open_case(conn, stored_id, decision.priority, queue, contact_policy)
+    return CaseChange(HistoryKind.OPENED, case)
+
+
+def _content(
+    response: SurveyResponse, digest: bytes, reasons: list[CodedReason], decision: Decision
+) -> tuple[object, ...]:
+    """What a delivery says, as stored: ``survey_id`` to ``vendor_updated_at``, in that order."""
+    return (
         response.survey_id,
         response.submitted_at,
-        response.received_at,
         response.customer.model_dump(mode="json"),
         response.interaction.model_dump(mode="json"),
         [s.model_dump(mode="json") for s in response.scores],
@@ -135,12 +162,6 @@ async def insert_response(
         digest,
         response.updated_at,
     )
-    if stored_id is None:
-        raise AlreadyStored(f"{response.source}/{response.response_id}")
-    if not decision.needs_recovery:
-        return None
-    case = await open_case(conn, stored_id, decision.priority, queue, contact_policy)
-    return CaseChange("opened", case)
 
 
 async def open_case(
@@ -193,60 +214,45 @@ async def revise_response(
         WHERE id = $1
         """,
         stored.row_id,
-        merged.survey_id,
-        merged.submitted_at,
-        merged.customer.model_dump(mode="json"),
-        merged.interaction.model_dump(mode="json"),
-        [s.model_dump(mode="json") for s in merged.scores],
-        merged.reasons,
-        merged.comment,
-        merged.follow_up_requested,
-        [r.model_dump(mode="json") for r in reasons],
-        decision.needs_recovery,
-        digest,
-        merged.updated_at,
+        *_content(merged, digest, reasons, decision),
     )
     if stored.case_id is None:
         if not decision.needs_recovery:
             return None
         case = await open_case(conn, stored.row_id, decision.priority, queue, contact_policy)
-        return CaseChange("opened", case)
-    assert stored.case_opened_at is not None, "a stored case always has its opening time"
-    # Judged on the row as it is now: only a priority really raised tightens the deadline.
-    raised_due = contact_deadline(contact_policy, stored.case_opened_at, decision.priority)
-    revised = await conn.fetchrow(
-        """
-        UPDATE recovery_cases SET priority = LEAST(priority, $2), seq = seq + 1,
-            contact_due_at = CASE WHEN $2 < priority THEN LEAST(contact_due_at, $4)
-                                  ELSE contact_due_at END
-        WHERE id = $1 AND status <> ALL($3::text[])
-        RETURNING seq, priority
-        """,
+        return CaseChange(HistoryKind.OPENED, case)
+    # The case's priority was read with the response's lock held, and only a revision (which
+    # holds it too) changes it: it is still current.
+    assert stored.case_priority is not None
+    priority = min(stored.case_priority, decision.priority)
+    columns: dict[CaseColumn, object] = {CaseColumn.PRIORITY: priority}
+    if priority < stored.case_priority:
+        # A raised priority tightens the deadline to its target counted from the opening;
+        # nothing loosens it (a deadline already earlier, e.g. from older targets, stays).
+        assert stored.case_opened_at is not None, "a stored case always has its opening time"
+        raised = contact_deadline(contact_policy, stored.case_opened_at, priority)
+        candidates = [due for due in (stored.case_contact_due_at, raised) if due is not None]
+        columns[CaseColumn.CONTACT_DUE_AT] = min(candidates) if candidates else None
+    # The router publishes the revision itself (as ``case.updated``), so its history entry is
+    # born published and the notifier's outbox leaves it alone.
+    revised = await append_change_unless_finished(
+        conn,
         stored.case_id,
-        decision.priority,
-        list(CLOSED_STATUSES),
-        raised_due,
-    )
-    if revised is None:
-        return None
-    # The case's history records the revision at its new seq; the router publishes it itself
-    # (as ``case.updated``), so it is born published and the notifier's outbox leaves it alone.
-    await conn.execute(
-        """
-        INSERT INTO case_history (case_id, seq, kind, actor, data, published_at)
-        VALUES ($1, $2, 'revised', 'router', $3, now())
-        """,
-        stored.case_id,
-        revised["seq"],
-        {
+        kind=HistoryKind.REVISED,
+        actor=ROUTER_ACTOR,
+        data={
             "reasons": [reason.code for reason in reasons],
-            "priority": revised["priority"],
+            "priority": priority,
             "comment_added": merged.comment is not None
             and merged.comment != stored.response.comment,
         },
+        columns=columns,
+        published=True,
     )
+    if revised is None:
+        return None
     # A case whose first alert never went out is still news to the consoles.
-    kind: Literal["opened", "updated"] = "updated" if stored.case_alerted else "opened"
+    kind: AlertKind = HistoryKind.REVISED if stored.case_alerted else HistoryKind.OPENED
     return CaseChange(kind, await case_summary(conn, stored.case_id))
 
 
@@ -254,7 +260,7 @@ async def unalerted_case(conn: Connection, stored: StoredResponse) -> CaseChange
     """For a plain duplicate: the case to alert again if its alert was never confirmed."""
     if stored.case_id is None or stored.case_alerted:
         return None
-    return CaseChange("opened", await case_summary(conn, stored.case_id))
+    return CaseChange(HistoryKind.OPENED, await case_summary(conn, stored.case_id))
 
 
 async def mark_alerted(conn: Connection, case_ids: list[int]) -> None:

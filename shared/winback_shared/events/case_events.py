@@ -20,14 +20,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.events.base import Event
 from winback_shared.events.recovery_alerts import CaseSummary
-
-RECODED = "recoded"
-"""History kind of a re-coding (``python -m winback_router.recoding``): the case's reasons were
-coded again after a taxonomy change. It is no news for an agent, so consoles update what they
-show and never pop it up; and since the re-coding tool talks to PostgreSQL only, the notifier's
-outbox is what publishes it."""
 
 
 class Compensation(BaseModel):
@@ -74,7 +69,7 @@ class HistoryEntry(BaseModel):
     """One change in a case's append-only history: who did what, when."""
 
     seq: int
-    kind: str = Field(
+    kind: HistoryKind = Field(
         description="opened, claimed, contact_attempted, resolved, ..., recoded (not news)"
     )
     actor: str

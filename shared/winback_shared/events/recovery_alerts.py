@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from winback_shared.case_vocabulary import CaseStatus
 from winback_shared.events.base import Event
 from winback_shared.survey import Customer, Interaction, Score
 
@@ -41,7 +42,7 @@ class CaseSummary(BaseModel):
 
     case_id: int
     seq: int
-    status: str
+    status: CaseStatus
     priority: int
     queue: str
     source: str

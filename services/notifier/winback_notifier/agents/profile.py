@@ -16,7 +16,6 @@ from winback_notifier.cases.rules import (
     Action,
     Channel,
     Relation,
-    Status,
     transition_table,
 )
 from winback_notifier.settings import NotifierSettings
@@ -67,7 +66,7 @@ class Profile(BaseModel):
     may_reassign: bool
     policy: Policy
     root_causes: list[RootCause]
-    actions: dict[Relation, dict[Status, list[Action]]] = Field(
+    actions: dict[Relation, dict[CaseStatus, list[Action]]] = Field(
         description=(
             "The actions this agent may take on a case it sees, by how it stands to the case "
             "(owner, other: someone else owns it, unowned) and the case's status."

@@ -20,7 +20,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from winback_notifier.cases.service import Change
-from winback_shared.events.case_events import RECODED, CaseCard, CaseChanged, HistoryEntry
+from winback_shared.case_vocabulary import HistoryKind
+from winback_shared.events.case_events import CaseCard, CaseChanged, HistoryEntry
 
 log = logging.getLogger("winback.notifier")
 
@@ -96,7 +97,7 @@ class CaseEventPublisher:
                 """,
                 SWEEP_GRACE_SECONDS,
                 SWEEP_BATCH,
-                RECODED,
+                HistoryKind.RECODED,
             )
             for row in rows:
                 moved_from = row["data"].get("from_queue")

@@ -12,32 +12,26 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from winback_shared.agents import Agent
+from winback_shared.case_vocabulary import BOARD_STATUSES, OPEN_STATUSES, CaseStatus, HistoryKind
 from winback_shared.errors import ApiError
 
 
-class Status(StrEnum):
-    """Where a case stands."""
-
-    OPEN = "open"
-    CLAIMED = "claimed"
-    CONTACTED = "contacted"
-    UNREACHABLE = "unreachable"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    REOPENED = "reopened"
-
-
 class Action(StrEnum):
-    """What can be done to a case; also the ``kind`` of its history entry."""
+    """What can be done to a case; its value is the ``kind`` of the history entry it writes."""
 
-    CLAIM = "claimed"
-    ATTEMPT = "contact_attempted"
-    MARK_UNREACHABLE = "marked_unreachable"
-    RESOLVE = "resolved"
-    CLOSE = "closed"
-    REOPEN = "reopened"
-    REASSIGN = "reassigned"
-    NOTE = "note_added"
+    CLAIM = HistoryKind.CLAIMED
+    ATTEMPT = HistoryKind.CONTACT_ATTEMPTED
+    MARK_UNREACHABLE = HistoryKind.MARKED_UNREACHABLE
+    RESOLVE = HistoryKind.RESOLVED
+    CLOSE = HistoryKind.CLOSED
+    REOPEN = HistoryKind.REOPENED
+    REASSIGN = HistoryKind.REASSIGNED
+    NOTE = HistoryKind.NOTE_ADDED
+
+    @property
+    def kind(self) -> HistoryKind:
+        """The history kind this action records."""
+        return HistoryKind(self.value)
 
 
 class Channel(StrEnum):
@@ -55,18 +49,18 @@ TWO_WAY = frozenset({Channel.PHONE, Channel.IN_PERSON, Channel.VIDEO})
 """Channels where the agent can listen and the customer can answer at once: try these first."""
 
 
-ACTIVE = frozenset(Status) - {Status.CLOSED}
-"""Statuses a console's board shows."""
+ACTIVE = frozenset(BOARD_STATUSES)
+"""Statuses a console's board shows: a case in one of them has a live owner, if any."""
 
-ALLOWED_FROM: dict[Action, frozenset[Status]] = {
-    Action.CLAIM: frozenset(ACTIVE - {Status.RESOLVED}),
-    Action.ATTEMPT: frozenset({Status.CLAIMED, Status.CONTACTED, Status.UNREACHABLE}),
-    Action.MARK_UNREACHABLE: frozenset({Status.CLAIMED}),
-    Action.RESOLVE: frozenset({Status.CONTACTED}),
-    Action.CLOSE: frozenset({Status.RESOLVED, Status.UNREACHABLE}),
-    Action.REOPEN: frozenset({Status.RESOLVED, Status.CLOSED, Status.UNREACHABLE}),
+ALLOWED_FROM: dict[Action, frozenset[CaseStatus]] = {
+    Action.CLAIM: frozenset(OPEN_STATUSES),
+    Action.ATTEMPT: frozenset({CaseStatus.CLAIMED, CaseStatus.CONTACTED, CaseStatus.UNREACHABLE}),
+    Action.MARK_UNREACHABLE: frozenset({CaseStatus.CLAIMED}),
+    Action.RESOLVE: frozenset({CaseStatus.CONTACTED}),
+    Action.CLOSE: frozenset({CaseStatus.RESOLVED, CaseStatus.UNREACHABLE}),
+    Action.REOPEN: frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.UNREACHABLE}),
     Action.REASSIGN: ACTIVE,
-    Action.NOTE: frozenset(Status),
+    Action.NOTE: frozenset(CaseStatus),
 }
 
 OWNER_ONLY = frozenset({Action.ATTEMPT, Action.MARK_UNREACHABLE, Action.RESOLVE, Action.CLOSE})
@@ -90,7 +84,7 @@ class CaseState:
     """The parts of a case the rules look at."""
 
     case_id: int
-    status: Status
+    status: CaseStatus
     queue: str
     owner_id: int | None
     owner: str | None
@@ -101,7 +95,7 @@ class CaseState:
 class Outcome:
     """What the case becomes."""
 
-    status: Status
+    status: CaseStatus
     owner_id: int | None
     queue: str
 
@@ -153,7 +147,9 @@ def decide(
     return _next(action, state, actor, reached, unreachable_after, new_owner, new_queue)
 
 
-def permitted(action: Action, status: Status, relation: Relation, *, may_reassign: bool) -> bool:
+def permitted(
+    action: Action, status: CaseStatus, relation: Relation, *, may_reassign: bool
+) -> bool:
     """Whether :func:`decide` lets someone who sees the case take ``action`` in ``status``.
 
     The same checks in the same order, over the states a console can tell apart; what only the
@@ -172,7 +168,7 @@ def permitted(action: Action, status: Status, relation: Relation, *, may_reassig
     return True
 
 
-def transition_table(*, may_reassign: bool) -> dict[Relation, dict[Status, list[Action]]]:
+def transition_table(*, may_reassign: bool) -> dict[Relation, dict[CaseStatus, list[Action]]]:
     """Every action :func:`permitted` per relation and status, in :class:`Action` order.
 
     What the console offers comes from here (through ``hello`` and ``GET /api/me``), so the
@@ -185,7 +181,7 @@ def transition_table(*, may_reassign: bool) -> dict[Relation, dict[Status, list[
                 for action in Action
                 if permitted(action, status, relation, may_reassign=may_reassign)
             ]
-            for status in Status
+            for status in CaseStatus
         }
         for relation in Relation
     }
@@ -203,10 +199,10 @@ def _next(
     same = Outcome(state.status, state.owner_id, state.queue)
     match action:
         case Action.CLAIM:
-            claimed = state.status in (Status.OPEN, Status.REOPENED)
-            return Outcome(Status.CLAIMED if claimed else state.status, actor.id, state.queue)
+            claimed = state.status in (CaseStatus.OPEN, CaseStatus.REOPENED)
+            return Outcome(CaseStatus.CLAIMED if claimed else state.status, actor.id, state.queue)
         case Action.ATTEMPT:
-            return Outcome(Status.CONTACTED, state.owner_id, state.queue) if reached else same
+            return Outcome(CaseStatus.CONTACTED, state.owner_id, state.queue) if reached else same
         case Action.MARK_UNREACHABLE:
             if state.failed_attempts < unreachable_after:
                 raise CaseRefused(
@@ -215,13 +211,13 @@ def _next(
                     f"case {state.case_id} has {state.failed_attempts} failed attempt(s); "
                     f"{unreachable_after} are needed before it can be marked unreachable",
                 )
-            return Outcome(Status.UNREACHABLE, state.owner_id, state.queue)
+            return Outcome(CaseStatus.UNREACHABLE, state.owner_id, state.queue)
         case Action.RESOLVE:
-            return Outcome(Status.RESOLVED, state.owner_id, state.queue)
+            return Outcome(CaseStatus.RESOLVED, state.owner_id, state.queue)
         case Action.CLOSE:
-            return Outcome(Status.CLOSED, state.owner_id, state.queue)
+            return Outcome(CaseStatus.CLOSED, state.owner_id, state.queue)
         case Action.REOPEN:
-            return Outcome(Status.REOPENED, None, state.queue)
+            return Outcome(CaseStatus.REOPENED, None, state.queue)
         case Action.REASSIGN:
             return _reassigned(state, new_owner, new_queue)
         case Action.NOTE:
@@ -240,9 +236,9 @@ def _reassigned(state: CaseState, new_owner: Agent | None, new_queue: str | None
                 "not_a_member",
                 f"{new_owner.name} is not a member of queue {queue!r}; add them to it first",
             )
-        fresh = state.status in (Status.OPEN, Status.REOPENED)
-        return Outcome(Status.CLAIMED if fresh else state.status, new_owner.id, queue)
-    status = Status.OPEN if state.status is Status.CLAIMED else state.status
+        fresh = state.status in (CaseStatus.OPEN, CaseStatus.REOPENED)
+        return Outcome(CaseStatus.CLAIMED if fresh else state.status, new_owner.id, queue)
+    status = CaseStatus.OPEN if state.status is CaseStatus.CLAIMED else state.status
     return Outcome(status, None, queue)
 
 

@@ -1,13 +1,16 @@
 """Case service: reading cases for consoles, and changing them under the workflow's rules.
 
 Every change runs in one transaction: lock the case row (``SELECT ... FOR UPDATE``), ask
-:mod:`winback_notifier.cases.rules` whether it is allowed, update the case with ``seq + 1`` and
-append the history entry with that seq. The row lock is what makes concurrent claims have
+:mod:`winback_notifier.cases.rules` whether it is allowed, and write what they answer with
+:func:`winback_shared.case_changes.append_change` (``seq + 1`` and the history entry with that
+seq, as every writer of a case does). The row lock is what makes concurrent claims have
 exactly one winner: the second waits, then sees the first one's owner and is refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -15,15 +18,17 @@ from typing import Any, TypeAlias
 import asyncpg
 from pydantic import BaseModel
 
-from winback_notifier.cases.rules import Action, CaseRefused, CaseState, Outcome, Status, decide
+from winback_notifier.cases.rules import Action, CaseRefused, CaseState, Outcome, decide
 from winback_shared.agents import Agent
+from winback_shared.case_changes import FIRST_NOW, NOW, CaseColumn, CaseColumns, append_change
+from winback_shared.case_vocabulary import (
+    BOARD_STATUSES,
+    OPEN_STATUSES,
+    CaseStatus,
+    HistoryKind,
+)
 from winback_shared.db import Connection
 from winback_shared.events.case_events import CaseCard, HistoryEntry, Resolution
-
-OPEN_STATUSES = ("open", "claimed", "contacted", "unreachable", "reopened")
-"""Cases still waiting for someone (the ``GET /api/cases`` default)."""
-BOARD_STATUSES = (*OPEN_STATUSES, "resolved")
-"""What a console's board shows: resolved cases stay until their owner closes them."""
 
 Db: TypeAlias = "Connection | asyncpg.Pool"
 
@@ -51,11 +56,6 @@ def _card(row: asyncpg.Record) -> CaseCard:
     return CaseCard.model_validate(dict(row))
 
 
-_BOARD_ORDER = "(status = 'resolved'), priority, opened_at, case_id"
-"""Most urgent first; resolved cases (waiting only for their owner to close them) last, so a
-pile of them never pushes an open case out of a capped board."""
-
-
 async def list_cards(
     conn: Db,
     agent: Agent,
@@ -64,12 +64,16 @@ async def list_cards(
     limit: int = 500,
     offset: int = 0,
 ) -> list[CaseCard]:
-    """Cases the agent may see in these statuses, most urgent first."""
+    """Cases the agent may see in these statuses, most urgent first.
+
+    Resolved cases (waiting only for their owner to close them) come last, so a pile of them
+    never pushes an open case out of a capped board.
+    """
     rows = await conn.fetch(
-        f"""
+        """
         SELECT * FROM case_cards
         WHERE status = ANY($1::text[]) AND ($2 OR queue = ANY($3::text[]))
-        ORDER BY {_BOARD_ORDER}
+        ORDER BY (status = $6), priority, opened_at, case_id
         LIMIT $4 OFFSET $5
         """,
         list(statuses),
@@ -77,6 +81,7 @@ async def list_cards(
         sorted(agent.queues),
         limit,
         offset,
+        CaseStatus.RESOLVED,
     )
     return [_card(row) for row in rows]
 
@@ -164,7 +169,7 @@ async def _lock(conn: Connection, case_id: int) -> CaseState:
         raise CaseRefused(404, "case_not_found", f"there is no case {case_id}")
     return CaseState(
         case_id=row["id"],
-        status=Status(row["status"]),
+        status=CaseStatus(row["status"]),
         queue=row["queue"],
         owner_id=row["owner_id"],
         owner=row["owner"],
@@ -172,87 +177,81 @@ async def _lock(conn: Connection, case_id: int) -> CaseState:
     )
 
 
-async def _commit_change(
-    conn: Connection,
-    state: CaseState,
-    outcome: Outcome,
-    action: Action,
-    actor: Agent,
-    data: dict[str, Any],
-    extra_sql: str = "",
-    extra_args: tuple[Any, ...] = (),
-) -> Change:
-    """Write the outcome (plus action-specific columns) and its history entry."""
-    return await commit_change(
-        conn, state, outcome, action.value, actor.id, actor.name, data, extra_sql, extra_args
-    )
+@asynccontextmanager
+async def _locked(conn: Connection, case_id: int) -> AsyncIterator[CaseState]:
+    """A transaction holding the case's row lock, and the case as it stands under it."""
+    async with conn.transaction():
+        yield await _lock(conn, case_id)
 
 
 async def commit_change(
     conn: Connection,
     state: CaseState,
     outcome: Outcome,
-    kind: str,
+    kind: HistoryKind,
+    *,
+    actor: str,
     actor_id: int | None,
-    actor_name: str,
-    data: dict[str, Any],
-    extra_sql: str = "",
-    extra_args: tuple[Any, ...] = (),
+    data: Mapping[str, Any],
+    columns: CaseColumns | None = None,
 ) -> Change:
-    """Write an outcome and its history entry, for an agent's action or a timer (no agent).
-
-    The caller holds the case row's lock (``FOR UPDATE``) in its transaction. ``extra_sql``
-    is a fixed fragment of ``SET`` assignments written in this package, whose placeholders
-    start at ``$5``; values always travel as parameters.
-    """
-    seq = await conn.fetchval(
-        f"""
-        UPDATE recovery_cases
-        SET status = $2, owner_id = $3, queue = $4, seq = seq + 1, updated_at = now() {extra_sql}
-        WHERE id = $1 RETURNING seq
-        """,
+    """Write an outcome, the other columns this change sets, and its history entry; for an
+    agent's action or a timer (no ``actor_id``). The caller holds the case row's lock."""
+    entry = await append_change(
+        conn,
         state.case_id,
-        outcome.status.value,
-        outcome.owner_id,
-        outcome.queue,
-        *extra_args,
+        kind=kind,
+        actor=actor,
+        actor_id=actor_id,
+        data={"status": outcome.status.value, **data},
+        columns={
+            CaseColumn.STATUS: outcome.status,
+            CaseColumn.OWNER_ID: outcome.owner_id,
+            CaseColumn.QUEUE: outcome.queue,
+            **(columns or {}),
+        },
     )
-    entry_row = await conn.fetchrow(
-        """
-        INSERT INTO case_history (case_id, seq, kind, actor_id, actor, data)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        RETURNING seq, kind, actor, occurred_at, data
-        """,
-        state.case_id,
-        seq,
-        kind,
-        actor_id,
-        actor_name,
-        {"status": outcome.status.value, **data},
-    )
-    assert entry_row is not None
     card_row = await conn.fetchrow("SELECT * FROM case_cards WHERE case_id = $1", state.case_id)
     assert card_row is not None
     return Change(
         card=_card(card_row),
-        entry=HistoryEntry.model_validate(dict(entry_row)),
+        entry=entry,
         previous_queue=state.queue if outcome.queue != state.queue else None,
     )
 
 
+async def _act(
+    conn: Connection,
+    state: CaseState,
+    outcome: Outcome,
+    action: Action,
+    actor: Agent,
+    data: Mapping[str, Any],
+    columns: CaseColumns | None = None,
+) -> Change:
+    """Write what an agent's action decided."""
+    return await commit_change(
+        conn,
+        state,
+        outcome,
+        action.kind,
+        actor=actor.name,
+        actor_id=actor.id,
+        data=data,
+        columns=columns,
+    )
+
+
+_OWNED_NOW: CaseColumns = {CaseColumn.CLAIMED_AT: FIRST_NOW, CaseColumn.OWNED_AT: NOW}
+"""A new owner: the case's first claim is kept, and an untried claim lapses counting from now."""
+
+
 async def claim(conn: Connection, *, case_id: int, actor: Agent) -> Change:
     """Take ownership; exactly one of several concurrent claims wins."""
-    async with conn.transaction():
-        state = await _lock(conn, case_id)
+    async with _locked(conn, case_id) as state:
         outcome = decide(Action.CLAIM, state, actor)
-        return await _commit_change(
-            conn,
-            state,
-            outcome,
-            Action.CLAIM,
-            actor,
-            {"owner": actor.name},
-            ", claimed_at = COALESCE(claimed_at, now()), owned_at = now()",
+        return await _act(
+            conn, state, outcome, Action.CLAIM, actor, {"owner": actor.name}, _OWNED_NOW
         )
 
 
@@ -266,8 +265,7 @@ async def log_attempt(
     note: str,
 ) -> Change:
     """Record one try to reach the customer; a successful one marks the case contacted."""
-    async with conn.transaction():
-        state = await _lock(conn, case_id)
+    async with _locked(conn, case_id) as state:
         outcome = decide(Action.ATTEMPT, state, actor, reached=reached)
         await conn.execute(
             """
@@ -280,30 +278,26 @@ async def log_attempt(
             reached,
             note,
         )
-        return await _commit_change(
-            conn,
-            state,
-            outcome,
-            Action.ATTEMPT,
-            actor,
-            {"channel": channel, "reached": reached, "note": note},
-            """, first_attempt_at = COALESCE(first_attempt_at, now()), last_attempt_at = now(),
-                 first_contact_at = CASE WHEN $5 THEN COALESCE(first_contact_at, now())
-                                         ELSE first_contact_at END,
-                 failed_attempts = failed_attempts + CASE WHEN $5 THEN 0 ELSE 1 END""",
-            (reached,),
-        )
+        columns: dict[CaseColumn, object] = {
+            CaseColumn.FIRST_ATTEMPT_AT: FIRST_NOW,
+            CaseColumn.LAST_ATTEMPT_AT: NOW,
+        }
+        if reached:
+            columns[CaseColumn.FIRST_CONTACT_AT] = FIRST_NOW
+        else:
+            columns[CaseColumn.FAILED_ATTEMPTS] = state.failed_attempts + 1  # read under the lock
+        data = {"channel": channel, "reached": reached, "note": note}
+        return await _act(conn, state, outcome, Action.ATTEMPT, actor, data, columns)
 
 
 async def mark_unreachable(
     conn: Connection, *, case_id: int, actor: Agent, note: str, unreachable_after: int
 ) -> Change:
     """Give up reaching the customer after enough failed attempts."""
-    async with conn.transaction():
-        state = await _lock(conn, case_id)
+    async with _locked(conn, case_id) as state:
         outcome = decide(Action.MARK_UNREACHABLE, state, actor, unreachable_after=unreachable_after)
         data = {"note": note, "failed_attempts": state.failed_attempts}
-        return await _commit_change(conn, state, outcome, Action.MARK_UNREACHABLE, actor, data)
+        return await _act(conn, state, outcome, Action.MARK_UNREACHABLE, actor, data)
 
 
 async def resolve(
@@ -317,58 +311,43 @@ async def resolve(
     note: str,
 ) -> Change:
     """Record the confirmed root cause, what was offered and how the customer took it."""
-    async with conn.transaction():
-        state = await _lock(conn, case_id)
+    async with _locked(conn, case_id) as state:
         outcome = decide(Action.RESOLVE, state, actor)
         offered = resolution.model_dump(mode="json")
-        return await _commit_change(
-            conn,
-            state,
-            outcome,
-            Action.RESOLVE,
-            actor,
-            {
-                "root_cause": root_cause,
-                "resolution": offered,
-                "customer_reaction": customer_reaction,
-                "note": note,
-            },
-            ", root_cause = $5, resolution = $6, customer_reaction = $7, resolved_at = now()",
-            (root_cause, offered, customer_reaction),
-        )
+        data = {
+            "root_cause": root_cause,
+            "resolution": offered,
+            "customer_reaction": customer_reaction,
+            "note": note,
+        }
+        columns = {
+            CaseColumn.ROOT_CAUSE: root_cause,
+            CaseColumn.RESOLUTION: offered,
+            CaseColumn.CUSTOMER_REACTION: customer_reaction,
+            CaseColumn.RESOLVED_AT: NOW,
+        }
+        return await _act(conn, state, outcome, Action.RESOLVE, actor, data, columns)
 
 
 async def close(conn: Connection, *, case_id: int, actor: Agent, follow_up_outcome: str) -> Change:
     """Finish the case, with what the follow-up found."""
-    async with conn.transaction():
-        state = await _lock(conn, case_id)
+    async with _locked(conn, case_id) as state:
         outcome = decide(Action.CLOSE, state, actor)
-        return await _commit_change(
-            conn,
-            state,
-            outcome,
-            Action.CLOSE,
-            actor,
-            {"follow_up_outcome": follow_up_outcome},
-            ", follow_up_outcome = $5, closed_at = now()",
-            (follow_up_outcome or None,),
-        )
+        data = {"follow_up_outcome": follow_up_outcome}
+        columns = {
+            CaseColumn.FOLLOW_UP_OUTCOME: follow_up_outcome or None,
+            CaseColumn.CLOSED_AT: NOW,
+        }
+        return await _act(conn, state, outcome, Action.CLOSE, actor, data, columns)
 
 
 async def reopen(conn: Connection, *, case_id: int, actor: Agent, reason: str) -> Change:
     """Put a finished case back in its queue, unowned; its earlier outcome stays in history."""
-    async with conn.transaction():
-        state = await _lock(conn, case_id)
+    async with _locked(conn, case_id) as state:
         outcome = decide(Action.REOPEN, state, actor)
-        return await _commit_change(
-            conn,
-            state,
-            outcome,
-            Action.REOPEN,
-            actor,
-            {"reason": reason, "previous_owner": state.owner},
-            ", resolved_at = NULL, closed_at = NULL, owned_at = NULL",
-        )
+        data = {"reason": reason, "previous_owner": state.owner}
+        columns = dict.fromkeys((CaseColumn.RESOLVED_AT, CaseColumn.CLOSED_AT, CaseColumn.OWNED_AT))
+        return await _act(conn, state, outcome, Action.REOPEN, actor, data, columns)
 
 
 async def reassign(
@@ -381,8 +360,7 @@ async def reassign(
     note: str,
 ) -> Change:
     """Hand the case to another agent and/or queue (a supervisor's decision)."""
-    async with conn.transaction():
-        state = await _lock(conn, case_id)
+    async with _locked(conn, case_id) as state:
         outcome = decide(Action.REASSIGN, state, actor, new_owner=new_owner, new_queue=new_queue)
         data = {
             "from_owner": state.owner,
@@ -391,18 +369,13 @@ async def reassign(
             "to_queue": outcome.queue,
             "note": note,
         }
-        # A new owner's claim lapses counting from now; handed to a queue alone, it is unowned.
-        owned = (
-            ", claimed_at = COALESCE(claimed_at, now()), owned_at = now()"
-            if new_owner
-            else ", owned_at = NULL"
-        )
-        return await _commit_change(conn, state, outcome, Action.REASSIGN, actor, data, owned)
+        # Handed to a queue alone, the case is unowned: no claim of its can lapse.
+        columns = _OWNED_NOW if new_owner else {CaseColumn.OWNED_AT: None}
+        return await _act(conn, state, outcome, Action.REASSIGN, actor, data, columns)
 
 
 async def add_note(conn: Connection, *, case_id: int, actor: Agent, text: str) -> Change:
     """An internal comment on the case, kept in its history."""
-    async with conn.transaction():
-        state = await _lock(conn, case_id)
+    async with _locked(conn, case_id) as state:
         outcome = decide(Action.NOTE, state, actor)
-        return await _commit_change(conn, state, outcome, Action.NOTE, actor, {"text": text})
+        return await _act(conn, state, outcome, Action.NOTE, actor, {"text": text})

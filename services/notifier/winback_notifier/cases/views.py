@@ -1,21 +1,29 @@
 """The case API: everything the console does, for any tool that speaks JSON (a CRM, a dialer).
 
-Thin on purpose: each handler validates its body, calls one function of
-:mod:`winback_notifier.cases.service`, publishes the committed change and returns the card after it.
-Refusals use the shared error shape; the workflow's messages say what is allowed instead.
+Thin on purpose: each handler validates its body, has one function of
+:mod:`winback_notifier.cases.service` make the change, which :mod:`winback_notifier.cases.flows`
+commits and publishes, and returns the card after it. Refusals use the shared error shape; the
+workflow's messages say what is allowed instead.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, Literal, Protocol
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from winback_notifier.cases import flows
 from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import CaseRefused, Channel
-from winback_notifier.deps import CurrentAgent, ServicesDep
-from winback_shared.agents import find_agent
+from winback_notifier.cases.service import Change
+from winback_notifier.deps import CurrentAgent, Services, ServicesDep
+from winback_shared.agents import Agent, find_agent
+from winback_shared.case_vocabulary import OPEN_STATUSES
+from winback_shared.db import Connection
 from winback_shared.errors import ApiError
 from winback_shared.events.case_events import CaseCard, HistoryEntry, Resolution
 
@@ -107,9 +115,39 @@ class CaseDetail(BaseModel):
     history: list[HistoryEntry]
 
 
-async def _published(services: ServicesDep, change: cases.Change) -> CaseCard:
-    await services.publisher.publish(change)
-    return change.card
+class CaseWrite(Protocol):
+    """A function of :mod:`~winback_notifier.cases.service` that changes one case, with the
+    action's own details already given (``functools.partial``)."""
+
+    def __call__(self, conn: Connection, /, *, case_id: int, actor: Agent) -> Awaitable[Change]:
+        """Lock, decide and write the change in one transaction."""
+        ...
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    """The signed-in agent acting on the case in the path."""
+
+    services: Services
+    agent: Agent
+    case_id: int
+
+    async def __call__(self, write: CaseWrite) -> CaseCard:
+        """Commit the change, publish it, and answer with the card after it."""
+        change = await flows.commit_and_publish(
+            self.services.pool,
+            self.services.publisher,
+            partial(write, case_id=self.case_id, actor=self.agent),
+        )
+        return change.card
+
+
+def case_action(services: ServicesDep, agent: CurrentAgent, case_id: int) -> CaseAction:
+    """What every case action needs: the agent, the case, the notifier's services."""
+    return CaseAction(services, agent, case_id)
+
+
+ActOnCase = Annotated[CaseAction, Depends(case_action)]
 
 
 @router.get("/cases", response_model=list[CaseCard], responses={401: ERRORS[401]})
@@ -126,7 +164,7 @@ async def read_cases(
     Resolved cases come after the others. ``X-Total-Count`` says how many match in all, so a
     tool can page through them with ``offset``.
     """
-    wanted = tuple(status) if status else cases.OPEN_STATUSES
+    wanted = tuple(status) if status else OPEN_STATUSES
     page = await cases.list_cards(services.pool, agent, statuses=wanted, limit=limit, offset=offset)
     total = await cases.count_cards(services.pool, agent, statuses=wanted)
     response.headers["X-Total-Count"] = str(total)
@@ -154,56 +192,34 @@ async def read_case_history(
 
 
 @router.post("/cases/{case_id}/claim", response_model=CaseCard, responses=ERRORS)
-async def claim_case(services: ServicesDep, agent: CurrentAgent, case_id: int) -> CaseCard:
+async def claim_case(act: ActOnCase) -> CaseCard:
     """Own the follow-up. Of several agents claiming at once exactly one wins; the others get
     409 `already_claimed` naming the owner."""
-    async with services.pool.acquire() as conn:
-        change = await cases.claim(conn, case_id=case_id, actor=agent)
-    return await _published(services, change)
+    return await act(cases.claim)
 
 
 @router.post("/cases/{case_id}/attempts", response_model=CaseCard, responses=ERRORS)
-async def create_contact_attempt(
-    services: ServicesDep, agent: CurrentAgent, case_id: int, body: AttemptIn
-) -> CaseCard:
+async def create_contact_attempt(act: ActOnCase, body: AttemptIn) -> CaseCard:
     """Log a try to reach the customer; a successful one marks the case `contacted`."""
-    async with services.pool.acquire() as conn:
-        change = await cases.log_attempt(
-            conn,
-            case_id=case_id,
-            actor=agent,
-            channel=body.channel.value,
-            reached=body.reached,
-            note=body.note,
-        )
-    return await _published(services, change)
+    channel, reached, note = body.channel.value, body.reached, body.note
+    return await act(partial(cases.log_attempt, channel=channel, reached=reached, note=note))
 
 
 @router.post("/cases/{case_id}/unreachable", response_model=CaseCard, responses=ERRORS)
-async def mark_case_unreachable(
-    services: ServicesDep, agent: CurrentAgent, case_id: int, body: UnreachableIn
-) -> CaseCard:
+async def mark_case_unreachable(act: ActOnCase, body: UnreachableIn) -> CaseCard:
     """Give up reaching the customer; allowed after the configured number of failed attempts."""
-    async with services.pool.acquire() as conn:
-        change = await cases.mark_unreachable(
-            conn,
-            case_id=case_id,
-            actor=agent,
-            note=body.note,
-            unreachable_after=services.settings.unreachable_after_attempts,
-        )
-    return await _published(services, change)
+    after = act.services.settings.unreachable_after_attempts
+    return await act(partial(cases.mark_unreachable, note=body.note, unreachable_after=after))
 
 
 @router.post("/cases/{case_id}/resolve", response_model=CaseCard, responses=ERRORS)
-async def resolve_case(
-    services: ServicesDep, agent: CurrentAgent, case_id: int, body: ResolveIn
-) -> CaseCard:
+async def resolve_case(act: ActOnCase, body: ResolveIn) -> CaseCard:
     """Record the confirmed root cause, what was offered and how the customer took it."""
+    taxonomy = act.services.taxonomy
     try:
-        services.taxonomy.by_id(body.root_cause)
+        taxonomy.by_id(body.root_cause)
     except KeyError:
-        known = ", ".join(code.id for code in services.taxonomy.codes)
+        known = ", ".join(code.id for code in taxonomy.codes)
         raise ApiError(
             422,
             "unknown_root_cause",
@@ -216,78 +232,54 @@ async def resolve_case(
             "nothing_offered",
             "say what was offered: apology, explanation, compensation or process change",
         )
-    async with services.pool.acquire() as conn:
-        change = await cases.resolve(
-            conn,
-            case_id=case_id,
-            actor=agent,
+    return await act(
+        partial(
+            cases.resolve,
             root_cause=body.root_cause,
             resolution=offer,
             customer_reaction=body.customer_reaction,
             note=body.note,
         )
-    return await _published(services, change)
+    )
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseCard, responses=ERRORS)
-async def close_case(
-    services: ServicesDep, agent: CurrentAgent, case_id: int, body: CloseIn
-) -> CaseCard:
+async def close_case(act: ActOnCase, body: CloseIn) -> CaseCard:
     """Finish a resolved (or unreachable) case."""
-    async with services.pool.acquire() as conn:
-        change = await cases.close(
-            conn, case_id=case_id, actor=agent, follow_up_outcome=body.follow_up_outcome
-        )
-    return await _published(services, change)
+    return await act(partial(cases.close, follow_up_outcome=body.follow_up_outcome))
 
 
 @router.post("/cases/{case_id}/reopen", response_model=CaseCard, responses=ERRORS)
-async def reopen_case(
-    services: ServicesDep, agent: CurrentAgent, case_id: int, body: ReopenIn
-) -> CaseCard:
+async def reopen_case(act: ActOnCase, body: ReopenIn) -> CaseCard:
     """Put a resolved, closed or unreachable case back in its queue, unowned."""
-    async with services.pool.acquire() as conn:
-        change = await cases.reopen(conn, case_id=case_id, actor=agent, reason=body.reason)
-    return await _published(services, change)
+    return await act(partial(cases.reopen, reason=body.reason))
 
 
 @router.post("/cases/{case_id}/reassign", response_model=CaseCard, responses=REASSIGN_ERRORS)
-async def reassign_case(
-    services: ServicesDep, agent: CurrentAgent, case_id: int, body: ReassignIn
-) -> CaseCard:
+async def reassign_case(act: ActOnCase, body: ReassignIn) -> CaseCard:
     """Supervisors only: give the case to another agent and/or move it to another queue.
 
     The new owner must be able to see the target queue (a member, or a supervisor); otherwise
     409 `not_a_member` and nothing changes. `GET /api/cases/{id}/assignees` lists who qualifies.
     A queue alone hands the case back unowned to that queue."""
-    if not agent.may_reassign:
+    if not act.agent.may_reassign:
         raise CaseRefused(403, "forbidden", "only a supervisor may reassign a case")
+    pool = act.services.pool
     new_owner = None
     if body.agent is not None:
-        new_owner = await find_agent(services.pool, body.agent)
+        new_owner = await find_agent(pool, body.agent)
         if new_owner is None:
             raise CaseRefused(404, "agent_not_found", f"there is no agent {body.agent!r}")
     if body.queue is not None:
-        exists = await services.pool.fetchval("SELECT 1 FROM queues WHERE name = $1", body.queue)
+        exists = await pool.fetchval("SELECT 1 FROM queues WHERE name = $1", body.queue)
         if not exists:
             raise CaseRefused(404, "queue_not_found", f"there is no queue {body.queue!r}")
-    async with services.pool.acquire() as conn:
-        change = await cases.reassign(
-            conn,
-            case_id=case_id,
-            actor=agent,
-            new_owner=new_owner,
-            new_queue=body.queue,
-            note=body.note,
-        )
-    return await _published(services, change)
+    return await act(
+        partial(cases.reassign, new_owner=new_owner, new_queue=body.queue, note=body.note)
+    )
 
 
 @router.post("/cases/{case_id}/notes", response_model=CaseCard, responses=ERRORS)
-async def create_case_note(
-    services: ServicesDep, agent: CurrentAgent, case_id: int, body: NoteIn
-) -> CaseCard:
+async def create_case_note(act: ActOnCase, body: NoteIn) -> CaseCard:
     """Add an internal comment to the case's history."""
-    async with services.pool.acquire() as conn:
-        change = await cases.add_note(conn, case_id=case_id, actor=agent, text=body.text)
-    return await _published(services, change)
+    return await act(partial(cases.add_note, text=body.text))

@@ -20,6 +20,7 @@ from typing import TypeAlias
 import asyncpg
 from pydantic import BaseModel
 
+from winback_shared.case_vocabulary import FINISHED_STATUSES
 from winback_shared.db import Connection
 
 Db: TypeAlias = "Connection | asyncpg.Pool"
@@ -120,7 +121,7 @@ def _sla_query(key: str, with_reasons: bool) -> str:
                count(*) FILTER (WHERE s.first_attempt_at <= s.due_at) AS within_target,
                count(*) FILTER (
                    WHERE s.first_attempt_at IS NULL AND s.due_at < now()
-                     AND s.status NOT IN ('resolved', 'closed')) AS overdue_now
+                     AND s.status <> ALL($5::text[])) AS overdue_now
         FROM scoped s {reasons}
         GROUP BY 1
         ORDER BY 1
@@ -161,10 +162,9 @@ async def sla_report(
     """Response times and the share of cases tried within target, for cases opened in the window."""
     priorities = sorted(targets_minutes)
     minutes = [targets_minutes[p] for p in priorities]
-    rows = await conn.fetch(
-        _sla_query(_KEYS[by], by is SlaDimension.REASON), since, until, priorities, minutes
-    )
-    total = await conn.fetch(_sla_query("'all'", False), since, until, priorities, minutes)
+    args = (since, until, priorities, minutes, sorted(FINISHED_STATUSES))
+    rows = await conn.fetch(_sla_query(_KEYS[by], by is SlaDimension.REASON), *args)
+    total = await conn.fetch(_sla_query("'all'", False), *args)
     empty = SlaRow(
         key="all",
         cases=0,

@@ -22,21 +22,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from winback_notifier.cases.rules import Outcome, Status
+from winback_notifier.cases.rules import Outcome
+from winback_shared.case_vocabulary import FINISHED_STATUSES, CaseStatus, HistoryKind
 
 SLA_ACTOR = "sla"
 """The actor of every timer's history entry."""
 
-FINISHED = frozenset({Status.RESOLVED, Status.CLOSED})
-"""Statuses in which no timer fires."""
-
 
 class Timer(StrEnum):
-    """A timer; also the ``kind`` of the history entry its firing writes."""
+    """A timer; its value is the ``kind`` of the history entry its firing writes."""
 
-    WARNING = "sla_warning"
-    BREACH = "sla_breached"
-    CLAIM_LAPSE = "claim_lapsed"
+    WARNING = HistoryKind.SLA_WARNING
+    BREACH = HistoryKind.SLA_BREACHED
+    CLAIM_LAPSE = HistoryKind.CLAIM_LAPSED
+
+    @property
+    def kind(self) -> HistoryKind:
+        """The history kind this timer's firing records."""
+        return HistoryKind(self.value)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class SlaPolicy:
 class SlaClock:
     """The parts of a case the timers look at."""
 
-    status: Status
+    status: CaseStatus
     queue: str
     owner_id: int | None
     contact_due_at: datetime | None
@@ -68,7 +71,7 @@ class SlaClock:
 def contact_clock_runs(clock: SlaClock) -> bool:
     """Whether the case still waits for its first contact attempt against a deadline."""
     return (
-        clock.status not in FINISHED
+        clock.status not in FINISHED_STATUSES
         and clock.first_attempt_at is None
         and clock.contact_due_at is not None
     )
@@ -76,7 +79,7 @@ def contact_clock_runs(clock: SlaClock) -> bool:
 
 def claim_untried(clock: SlaClock) -> bool:
     """Whether the case is claimed and nobody has tried the customer since the claim."""
-    if clock.status is not Status.CLAIMED or clock.owned_at is None:
+    if clock.status is not CaseStatus.CLAIMED or clock.owned_at is None:
         return False
     return clock.last_attempt_at is None or clock.last_attempt_at < clock.owned_at
 
@@ -140,7 +143,7 @@ def fire(timer: Timer, clock: SlaClock, policy: SlaPolicy) -> Firing:
                 queue = policy.escalation_queue  # unowned and breached: as a breach would route it
             owned = clock.owned_at.isoformat() if clock.owned_at else None
             return Firing(
-                Outcome(Status.OPEN, None, queue),
+                Outcome(CaseStatus.OPEN, None, queue),
                 {"owned_since": owned, **_moved(clock.queue, queue)},
             )
 

@@ -24,9 +24,10 @@ from typing import Any
 
 import asyncpg
 
+from winback_notifier.cases import flows
 from winback_notifier.cases import service as cases
 from winback_notifier.cases.publisher import CaseEventPublisher
-from winback_notifier.cases.rules import CaseState, Status
+from winback_notifier.cases.rules import CaseState
 from winback_notifier.cases.service import Change
 from winback_notifier.metrics import SLA_TIMER_DELAY_SECONDS, SLA_TIMERS
 from winback_notifier.settings import NotifierSettings
@@ -40,6 +41,9 @@ from winback_notifier.sla.rules import (
     pending,
 )
 from winback_notifier.sweeps import SWEEP_ERRORS
+from winback_shared.case_changes import FIRST_NOW, NOW, CaseColumn, CaseColumns
+from winback_shared.case_vocabulary import FINISHED_STATUSES, CaseStatus
+from winback_shared.db import Connection
 
 log = logging.getLogger("winback.notifier")
 
@@ -51,14 +55,21 @@ UNEXPECTED_RETRY_SECONDS = 5.0
 OVERSLEEP_SECONDS = 0.002
 """Added to each sleep so the scheduler wakes just after a moment, not a hair before it."""
 
-FINISHED_SQL = "('resolved', 'closed')"
+# Statuses are written into this SQL as literals (from the vocabulary, never from input), not
+# bound as parameters: the partial indexes of migration 0007 name them literally, and PostgreSQL
+# uses a partial index only when it can prove the query's condition implies the index's, which
+# it cannot for a parameter's unknown value.
+FINISHED_SQL = (
+    "(" + ", ".join(f"'{status}'" for status in CaseStatus if status in FINISHED_STATUSES) + ")"
+)
+_CLAIMED_SQL = f"'{CaseStatus.CLAIMED}'"
 
 # The SQL mirrors sla.pending: it finds candidates, sla.due_timer decides under the lock.
 _CONTACT_CLOCK = f"""
     c.status NOT IN {FINISHED_SQL} AND c.first_attempt_at IS NULL
     AND c.contact_due_at IS NOT NULL AND c.sla_breached_at IS NULL"""
-_CLAIM_UNTRIED = """
-    $2::interval IS NOT NULL AND c.status = 'claimed' AND c.owned_at IS NOT NULL
+_CLAIM_UNTRIED = f"""
+    $2::interval IS NOT NULL AND c.status = {_CLAIMED_SQL} AND c.owned_at IS NOT NULL
     AND (c.last_attempt_at IS NULL OR c.last_attempt_at < c.owned_at)"""
 _WARN_AT = (
     "CASE WHEN c.sla_warned_at IS NULL AND $1::interval > interval '0'"
@@ -86,10 +97,10 @@ DUE_CASE_SQL = f"""
     FOR UPDATE OF c SKIP LOCKED
 """
 
-_MARKS = {
-    Timer.WARNING: ", sla_warned_at = now()",
-    Timer.BREACH: ", sla_breached_at = now(), sla_warned_at = COALESCE(sla_warned_at, now())",
-    Timer.CLAIM_LAPSE: ", owned_at = NULL",
+_MARKS: dict[Timer, CaseColumns] = {
+    Timer.WARNING: {CaseColumn.SLA_WARNED_AT: NOW},
+    Timer.BREACH: {CaseColumn.SLA_BREACHED_AT: NOW, CaseColumn.SLA_WARNED_AT: FIRST_NOW},
+    Timer.CLAIM_LAPSE: {CaseColumn.OWNED_AT: None},
 }
 """What firing each timer records, so it is never due again."""
 
@@ -162,7 +173,9 @@ class SlaScheduler:
     async def fire_due(self) -> int:
         """Fire every timer due now, one transaction each; returns how many fired."""
         fired = 0
-        while (change := await self._fire_one()) is not None:
+        while (
+            change := await flows.commit_and_publish(self._pool, self._publisher, self._fire_one)
+        ) is not None:
             fired += 1
             self.fired += 1
             log.info(
@@ -175,11 +188,10 @@ class SlaScheduler:
                     }
                 },
             )
-            await self._publisher.publish(change)
         return fired
 
-    async def _fire_one(self) -> Change | None:
-        async with self._pool.acquire() as conn, conn.transaction():
+    async def _fire_one(self, conn: Connection) -> Change | None:
+        async with conn.transaction():
             row = await conn.fetchrow(DUE_CASE_SQL, *self._args())
             if row is None:
                 return None
@@ -202,7 +214,14 @@ class SlaScheduler:
             if timer is Timer.CLAIM_LAPSE:
                 data["previous_owner"] = row["owner"]
             change = await cases.commit_change(
-                conn, state, firing.outcome, timer.value, None, SLA_ACTOR, data, _MARKS[timer]
+                conn,
+                state,
+                firing.outcome,
+                timer.kind,
+                actor=SLA_ACTOR,
+                actor_id=None,
+                data=data,
+                columns=_MARKS[timer],
             )
         SLA_TIMERS.labels(timer.value).inc()
         SLA_TIMER_DELAY_SECONDS.observe(delay.total_seconds())
@@ -211,7 +230,7 @@ class SlaScheduler:
 
 def _clock(row: asyncpg.Record) -> SlaClock:
     return SlaClock(
-        status=Status(row["status"]),
+        status=CaseStatus(row["status"]),
         queue=row["queue"],
         owner_id=row["owner_id"],
         contact_due_at=row["contact_due_at"],

@@ -16,12 +16,10 @@ from pydantic import ValidationError
 
 from winback_router.coding import code_response
 from winback_router.decision import decide
+from winback_shared.case_vocabulary import FINISHED_STATUSES, CaseStatus
 from winback_shared.events.recovery_alerts import CodedReason
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import Taxonomy
-
-CLOSED_STATUSES = ("resolved", "closed")
-"""A case in one of these keeps its history as it was: re-coding changes only the response."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class StoredCoding:
     response: SurveyResponse
     codes: list[Any]
     case_id: int | None = None
-    case_status: str | None = None
+    case_status: CaseStatus | None = None
     case_priority: int | None = None
 
 
@@ -103,7 +101,8 @@ def plan_change(stored: StoredCoding, taxonomy: Taxonomy) -> ResponseChange | No
         added=tuple(sorted(after_ids - before_ids)),
         removed=tuple(sorted(before_ids - after_ids)),
         case_id=stored.case_id,
-        case_open=stored.case_id is not None and stored.case_status not in CLOSED_STATUSES,
+        # A finished case keeps its history as it was: re-coding changes only the response.
+        case_open=stored.case_id is not None and stored.case_status not in FINISHED_STATUSES,
         case_priority=stored.case_priority,
         recoded_priority=decision.priority if decision.needs_recovery else None,
     )

@@ -13,16 +13,15 @@ from typing import Any
 
 import asyncpg
 
-from winback_router.recoding.plan import (
-    CLOSED_STATUSES,
-    ResponseChange,
-    StoredCoding,
-    history_note,
-)
+from winback_router.recoding.plan import ResponseChange, StoredCoding, history_note
 from winback_router.recoding.report import Summary
+from winback_shared.case_changes import append_change_unless_finished
+from winback_shared.case_vocabulary import CaseStatus, HistoryKind
 from winback_shared.db import Connection
-from winback_shared.events.case_events import RECODED
 from winback_shared.survey import SurveyResponse
+
+RECODE_ACTOR = "recode"
+"""The actor of a re-coding's history entry."""
 
 _SELECT = """
     SELECT r.*, c.id AS case_id, c.status AS case_status, c.priority AS case_priority
@@ -43,7 +42,7 @@ def _stored(row: asyncpg.Record) -> StoredCoding:
         response=response,
         codes=list(row["codes"]),
         case_id=row["case_id"],
-        case_status=row["case_status"],
+        case_status=None if row["case_status"] is None else CaseStatus(row["case_status"]),
         case_priority=row["case_priority"],
     )
 
@@ -111,7 +110,8 @@ async def apply_change(conn: Connection, run_id: int, change: ResponseChange) ->
 
     The entry is left unpublished (``published_at`` NULL), and the notifier's outbox sweep
     publishes it as ``case.changed`` with the case's current card, so consoles showing the case
-    get the new reasons live; its kind tells them it is no news (no pop-up, see ``RECODED``).
+    get the new reasons live; its kind tells them it is no news (no pop-up, see
+    ``HistoryKind.RECODED``).
     The outbox rather than this run publishes it because a run must work with PostgreSQL alone
     (``--from-database`` is the path for when Kafka is unreachable or past retention), and
     because the outbox already gives what a push needs: the change goes out only once
@@ -124,25 +124,12 @@ async def apply_change(conn: Connection, run_id: int, change: ResponseChange) ->
     )
     case_seq: int | None = None
     if change.case_id is not None and change.case_open:
-        case_seq = await conn.fetchval(
-            """
-            UPDATE recovery_cases SET seq = seq + 1, updated_at = now()
-            WHERE id = $1 AND status <> ALL($2::text[])
-            RETURNING seq
-            """,
+        entry = await append_change_unless_finished(
+            conn,
             change.case_id,
-            list(CLOSED_STATUSES),
-        )
-    if case_seq is not None:
-        await conn.execute(
-            """
-            INSERT INTO case_history (case_id, seq, kind, actor, data)
-            VALUES ($1, $2, $3, 'recode', $4)
-            """,
-            change.case_id,
-            case_seq,
-            RECODED,
-            {
+            kind=HistoryKind.RECODED,
+            actor=RECODE_ACTOR,
+            data={
                 "run_id": run_id,
                 "added": list(change.added),
                 "removed": list(change.removed),
@@ -151,6 +138,7 @@ async def apply_change(conn: Connection, run_id: int, change: ResponseChange) ->
                 "note": history_note(change),
             },
         )
+        case_seq = entry.seq if entry is not None else None
     await conn.execute(
         """
         INSERT INTO recode_changes (
