@@ -29,9 +29,11 @@ def _statements() -> list[tuple[str, str]]:
     """(file name, statement) for every statement of the numbered migrations and the
     repeatable files (views, trigger functions), comments removed."""
     found = []
-    for migration in [*available_migrations(), *available_repeatables()]:
-        sql = re.sub(r"--[^\n]*", "", migration.sql)
-        found += [(migration.name, part.strip()) for part in sql.split(";") if part.strip()]
+    files = [(m.name, m.sql) for m in available_migrations()]
+    files += [(r.name, r.sql) for r in available_repeatables()]
+    for name, text in files:
+        sql = re.sub(r"--[^\n]*", "", text)
+        found += [(name, part.strip()) for part in sql.split(";") if part.strip()]
     return found
 
 
