@@ -7,7 +7,7 @@ import hmac
 from datetime import UTC, datetime
 
 from tests import signers
-from tests.vendor_kits.kit import DATA, Posted, Refused, Sample, VendorKit
+from tests.vendor_kits.kit import ANA_RUIZ_ON_CALL_5521, DATA, Posted, Refused, Sample, VendorKit
 from winback_ingest.vendors.formbricks import FORMBRICKS
 from winback_local.signing import new_secret
 from winback_shared.sources import Vendor, decode_standard_webhooks_secret
@@ -56,15 +56,8 @@ KIT = VendorKit(
                 "I was on hold for forty minutes and then nobody could explain my new tariff."
             ),
             "follow_up_requested": True,
-            "customer.id": "C-88231",
-            "customer.name": "Ana Ruiz",
-            "customer.email": "ana.ruiz@example.com",
-            "customer.phone": "+34 600 123 456",
+            **ANA_RUIZ_ON_CALL_5521,
             "customer.segment": None,
-            "interaction.id": "call-5521",
-            "interaction.channel": "phone",
-            "interaction.agent": "jmoreau",
-            "interaction.team": "Billing",
             "source": "survey",
             "vendor": "formbricks",
         },

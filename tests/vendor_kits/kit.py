@@ -33,6 +33,19 @@ UNREACHABLE_API = "http://127.0.0.1:9"
 """A vendor API base URL for tests that must not call it (nothing listens on port 9)."""
 
 
+ANA_RUIZ_ON_CALL_5521: Mapping[str, Any] = {
+    "customer.id": "C-88231",
+    "customer.name": "Ana Ruiz",
+    "customer.email": "ana.ruiz@example.com",
+    "customer.phone": "+34 600 123 456",
+    "interaction.id": "call-5521",
+    "interaction.channel": "phone",
+    "interaction.agent": "jmoreau",
+    "interaction.team": "Billing",
+}
+"""Who several vendors' detractor fixtures come from, and the call they rate, as normalised."""
+
+
 @dataclass(frozen=True)
 class Sample:
     """One fixture delivery and what the router must make of it."""
@@ -79,6 +92,8 @@ class VendorApi:
     token: str
     build: Callable[[str], FakeVendorApi]
     """The fake, given the token, with the kit's fixture documents registered."""
+    response_path: Callable[[str], str]
+    """Where the API serves the response with this id (of the kit's survey)."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Further ``api`` settings of the source (timeouts)."""
 

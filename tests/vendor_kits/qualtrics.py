@@ -13,7 +13,15 @@ from urllib.parse import urlencode
 
 from tests import signers
 from tests.vendor_api_fakes import FakeQualtrics
-from tests.vendor_kits.kit import DATA, Posted, Refused, Sample, VendorApi, VendorKit
+from tests.vendor_kits.kit import (
+    ANA_RUIZ_ON_CALL_5521,
+    DATA,
+    Posted,
+    Refused,
+    Sample,
+    VendorApi,
+    VendorKit,
+)
 from winback_ingest.bodies import FORM
 from winback_ingest.vendors.qualtrics import QUALTRICS
 from winback_shared.sources import Vendor
@@ -50,6 +58,11 @@ def api_with_fixtures(token: str) -> FakeQualtrics:
     return fake
 
 
+def response_path(response_id: str) -> str:
+    """Where the API serves a response of the fixture survey."""
+    return f"/API/v3/surveys/{SURVEY_ID}/responses/{response_id}"
+
+
 def _form(msg: str, **fields: str) -> bytes:
     return urlencode({"Topic": "t", "MSG": msg, **fields}).encode()
 
@@ -77,7 +90,12 @@ KIT = VendorKit(
     missing="sharedKey",
     content_type=FORM,
     field_map=FIELD_MAP,
-    api=VendorApi(token_env=TOKEN_ENV, token=API_TOKEN, build=api_with_fixtures),
+    api=VendorApi(
+        token_env=TOKEN_ENV,
+        token=API_TOKEN,
+        build=api_with_fixtures,
+        response_path=response_path,
+    ),
     detractor=Sample(
         "event_detractor.json",
         response_id="R_1aBcD2eFgH3iJkL",
@@ -96,14 +114,7 @@ KIT = VendorKit(
                 "I was on hold for forty minutes and the agent could not explain my new tariff."
             ),
             "follow_up_requested": True,
-            "customer.id": "C-88231",
-            "customer.name": "Ana Ruiz",
-            "customer.email": "ana.ruiz@example.com",
-            "customer.phone": "+34 600 123 456",
-            "interaction.id": "call-5521",
-            "interaction.channel": "phone",
-            "interaction.agent": "jmoreau",
-            "interaction.team": "Billing",
+            **ANA_RUIZ_ON_CALL_5521,
         },
     ),
     promoter=Sample(

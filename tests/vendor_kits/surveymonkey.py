@@ -10,7 +10,15 @@ from typing import Any
 
 from tests import signers
 from tests.vendor_api_fakes import FakeSurveyMonkey
-from tests.vendor_kits.kit import DATA, Posted, Refused, Sample, VendorApi, VendorKit
+from tests.vendor_kits.kit import (
+    ANA_RUIZ_ON_CALL_5521,
+    DATA,
+    Posted,
+    Refused,
+    Sample,
+    VendorApi,
+    VendorKit,
+)
 from winback_ingest.vendors.surveymonkey import SURVEYMONKEY
 from winback_shared.sources import Vendor
 
@@ -46,6 +54,11 @@ def api_with_fixtures(token: str) -> FakeSurveyMonkey:
     return fake
 
 
+def response_path(response_id: str) -> str:
+    """Where the API serves a response of the fixture survey."""
+    return f"/v3/surveys/{SURVEY_ID}/responses/{response_id}/details"
+
+
 def _misencode(payload: bytes, secret: str) -> Posted:
     body, headers = signers.surveymonkey(secret, payload)
     hex_digest = hmac.new(secret.encode(), payload, hashlib.sha1).hexdigest()
@@ -73,7 +86,11 @@ KIT = VendorKit(
     missing="required",
     field_map=FIELD_MAP,
     api=VendorApi(
-        token_env=TOKEN_ENV, token=TOKEN, build=api_with_fixtures, options={"timeout_seconds": 5}
+        token_env=TOKEN_ENV,
+        token=TOKEN,
+        build=api_with_fixtures,
+        response_path=response_path,
+        options={"timeout_seconds": 5},
     ),
     detractor=Sample(
         "callback_detractor.json",
@@ -93,14 +110,7 @@ KIT = VendorKit(
                 "I was on hold for forty minutes and the agent could not explain my new tariff."
             ),
             "follow_up_requested": True,
-            "customer.id": "C-88231",
-            "customer.name": "Ana Ruiz",
-            "customer.email": "ana.ruiz@example.com",
-            "customer.phone": "+34 600 123 456",
-            "interaction.id": "call-5521",
-            "interaction.channel": "phone",
-            "interaction.agent": "jmoreau",
-            "interaction.team": "Billing",
+            **ANA_RUIZ_ON_CALL_5521,
         },
     ),
     promoter=Sample(

@@ -28,12 +28,14 @@ from winback_ingest.bodies import parse_body
 from winback_ingest.vendors import INTAKES, SignatureError, Signed
 from winback_local.signing import new_secret
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
+from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.settings import KafkaTopics
 from winback_shared.sources import Sources
 from winback_shared.survey import SurveyResponse
 
 TIMESTAMPED = tuple(kit for kit in KITS if kit.signed_at is not None)
+READ_FROM_AN_API = tuple(kit for kit in KITS if kit.api is not None)
 
 
 def each_kit(kits: tuple[VendorKit, ...] = KITS) -> pytest.MarkDecorator:
@@ -233,6 +235,86 @@ async def test_delivery_without_a_survey_response_is_skipped_not_dead_lettered(
         await normalised(kit, entry.body, context, vendor_api)
     if vendor_api is not None:
         assert sum(vendor_api.hits.values()) == 0
+
+
+# --- responses read from the vendor's API ----------------------------------------------------
+
+
+async def normalised_detractor(
+    kit: VendorKit, context: AdapterContext, api: FakeVendorApi | None
+) -> SurveyResponse:
+    """The kit's detractor through the router, reading its response from ``api``."""
+    return await normalised(kit, kit.post(kit.detractor.name)[0], context, api)
+
+
+def detractor_path(kit: VendorKit) -> str:
+    """Where the vendor's API serves the detractor's response."""
+    assert kit.api is not None
+    return kit.api.response_path(kit.detractor.response_id)
+
+
+@each_kit(READ_FROM_AN_API)
+async def test_a_delivery_fetches_its_response_once(
+    kit: VendorKit, context: AdapterContext, vendor_api: FakeVendorApi
+) -> None:
+    response = await normalised_detractor(kit, context, vendor_api)
+    assert response.response_id == kit.detractor.response_id
+    assert vendor_api.hits[detractor_path(kit)] == 1
+
+
+@each_kit(READ_FROM_AN_API)
+async def test_server_error_then_success_is_retried(
+    kit: VendorKit, context: AdapterContext, vendor_api: FakeVendorApi
+) -> None:
+    vendor_api.fail_next(detractor_path(kit), 500)
+    response = await normalised_detractor(kit, context, vendor_api)
+    assert response.response_id == kit.detractor.response_id
+    assert vendor_api.hits[detractor_path(kit)] == 2
+
+
+@each_kit(READ_FROM_AN_API)
+async def test_api_down_through_every_attempt_is_left_for_the_batch_retry(
+    kit: VendorKit, context: AdapterContext, vendor_api: FakeVendorApi
+) -> None:
+    vendor_api.fail_next(detractor_path(kit), *[502] * 4)
+    with pytest.raises(VendorUnavailable):
+        await normalised_detractor(kit, context, vendor_api)
+
+
+@each_kit(READ_FROM_AN_API)
+async def test_response_the_api_does_not_know_is_a_dead_letter(
+    kit: VendorKit, context: AdapterContext, vendor_api: FakeVendorApi
+) -> None:
+    del vendor_api.documents[detractor_path(kit)]
+    with pytest.raises(InvalidPayload, match="HTTP 404"):
+        await normalised_detractor(kit, context, vendor_api)
+
+
+@each_kit(READ_FROM_AN_API)
+async def test_wrong_api_token_is_a_dead_letter(
+    kit: VendorKit,
+    context: AdapterContext,
+    vendor_api: FakeVendorApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert kit.api is not None
+    monkeypatch.setenv(kit.api.token_env, "revoked-or-expired")
+    with pytest.raises(InvalidPayload, match="HTTP 401"):
+        await normalised_detractor(kit, context, vendor_api)
+
+
+@each_kit(READ_FROM_AN_API)
+async def test_missing_api_token_is_a_dead_letter_naming_the_variable(
+    kit: VendorKit,
+    context: AdapterContext,
+    vendor_api: FakeVendorApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert kit.api is not None
+    monkeypatch.delenv(kit.api.token_env)
+    with pytest.raises(InvalidPayload, match=kit.api.token_env):
+        await normalised_detractor(kit, context, vendor_api)
+    assert sum(vendor_api.hits.values()) == 0
 
 
 # --- through the real pipeline ---------------------------------------------------------------
