@@ -17,16 +17,19 @@ from winback_local.signing import signed_headers
 from winback_shared.sources import Vendor
 
 Signer = Callable[[str, bytes], tuple[bytes, dict[str, str]]]
-"""(secret, payload bytes) -> (body to post, headers)."""
+"""(secret, payload bytes) -> (body to post, headers). Vendors that sign a time take ``at``
+(seconds since the epoch, default now) as a keyword, to sign a stale or early delivery."""
 
 
 def _hmac(key: str, message: bytes, algorithm: str) -> bytes:
     return hmac.new(key.encode(), message, algorithm).digest()
 
 
-def standard_webhooks(secret: str, payload: bytes) -> tuple[bytes, dict[str, str]]:
+def standard_webhooks(
+    secret: str, payload: bytes, *, at: float | None = None
+) -> tuple[bytes, dict[str, str]]:
     """Generic and Formbricks."""
-    return payload, signed_headers(secret, payload)
+    return payload, signed_headers(secret, payload, timestamp=None if at is None else int(at))
 
 
 def typeform(secret: str, payload: bytes) -> tuple[bytes, dict[str, str]]:
@@ -45,8 +48,11 @@ def delighted(secret: str, payload: bytes) -> tuple[bytes, dict[str, str]]:
     }
 
 
-def zendesk(secret: str, payload: bytes) -> tuple[bytes, dict[str, str]]:
-    timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def zendesk(
+    secret: str, payload: bytes, *, at: float | None = None
+) -> tuple[bytes, dict[str, str]]:
+    sent_at = datetime.now(UTC) if at is None else datetime.fromtimestamp(at, UTC)
+    timestamp = sent_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     signature = base64.b64encode(_hmac(secret, timestamp.encode() + payload, "sha256")).decode()
     return payload, {
         "content-type": "application/json",

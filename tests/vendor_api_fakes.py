@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI, Request
@@ -121,8 +121,11 @@ class FakeQualtrics(FakeVendorApi):
         }
 
 
+Api = TypeVar("Api", bound=FakeVendorApi)
+
+
 @asynccontextmanager
-async def running(api: FakeVendorApi) -> AsyncIterator[FakeVendorApi]:
+async def running(api: Api) -> AsyncIterator[Api]:
     """Serve ``api`` on a free loopback port; ``api.url`` is its base URL meanwhile."""
     async with serve(api.app()) as url:
         api.url = url

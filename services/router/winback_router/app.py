@@ -17,10 +17,12 @@ from fastapi import FastAPI
 
 from winback_router.adapters import AdapterContext
 from winback_router.adapters.vendor_api import VendorApiClient
+from winback_router.batch_store import PostgresBatchStore
 from winback_router.coding.compiler import load_and_compile
 from winback_router.consumer import RecoveryRouter, RouterTopics
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.views import ops_router
+from winback_router.kafka_stream import KafkaPublisher, KafkaRecordSource
 from winback_router.settings import RouterSettings
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
@@ -56,9 +58,9 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
         )
         vendor_api = VendorApiClient()
         router = RecoveryRouter(
-            consumer=consumer,
-            producer=producer,
-            pool=pool,
+            records=KafkaRecordSource(consumer),
+            publisher=KafkaPublisher(producer),
+            store=PostgresBatchStore(pool, settings.contact_policy()),
             taxonomy=taxonomy,
             sources=settings.sources,
             adapter_context=AdapterContext(api=vendor_api),
@@ -67,7 +69,6 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
                 alerts=settings.topics.recovery_alerts,
                 dead_letters=settings.topics.dead_letters,
             ),
-            contact_policy=settings.contact_policy(),
             queue_rules=settings.queue_rules,
             flood_guard=FloodGuard(
                 window=settings.flood_window,

@@ -3,6 +3,10 @@
 Contract: an offset is committed only after every record before it is stored in PostgreSQL (as
 a response or a dead letter) and every alert it produced is acknowledged by Kafka. A crash
 anywhere replays from the last commit; the idempotent store makes the replay harmless.
+
+The loop knows the broker and the database only through ``stream.RecordSource``,
+``stream.Publisher`` and ``batch_store.BatchStore``: ``kafka_stream`` and ``PostgresBatchStore``
+in production, in-memory ones in the unit tests that hold the loop to this contract.
 """
 
 from __future__ import annotations
@@ -13,12 +17,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -30,10 +31,11 @@ from tenacity import (
 
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
 from winback_router.adapters.vendor_api import VendorUnavailable
+from winback_router.batch_store import BatchStore, Coded
 from winback_router.coding import code_response
 from winback_router.dead_letters.flood_guard import FloodGuard
-from winback_router.dead_letters.store import REPLAY_HEADER, Failure, record_dead_letter
-from winback_router.decision import Decision, decide
+from winback_router.dead_letters.store import REPLAY_HEADER, Failure
+from winback_router.decision import decide
 from winback_router.metrics import (
     ALERT_LABELS,
     BATCH_SECONDS,
@@ -43,26 +45,11 @@ from winback_router.metrics import (
     RESPONSE_AGE_SECONDS,
 )
 from winback_router.queues import QueueRules, choose_queue
-from winback_router.revisions import content_digest, merge_revision
-from winback_router.store import (
-    AlreadyStored,
-    CaseChange,
-    ConcurrentDelivery,
-    insert_response,
-    load_response,
-    mark_alerted,
-    revise_response,
-    unalerted_case,
-)
+from winback_router.store import CaseChange, ConcurrentDelivery
+from winback_router.stream import Message, Publisher, Record, RecordSource
 from winback_shared.case_vocabulary import HistoryKind
-from winback_shared.db import Connection
-from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.base import utc_now
-from winback_shared.events.recovery_alerts import (
-    CodedReason,
-    RecoveryCaseOpened,
-    RecoveryCaseUpdated,
-)
+from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import Sources
 from winback_shared.survey import SurveyResponse
@@ -82,8 +69,9 @@ TRANSIENT_ERRORS = (
 )
 """Failures worth retrying in place: the same batch will likely succeed once the peer is back."""
 
-Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 NORMALISE_CONCURRENCY = 8
+FETCH_TIMEOUT_MS = 200
+FETCH_MAX_RECORDS = 500
 
 
 @dataclass(frozen=True)
@@ -93,23 +81,6 @@ class RouterTopics:
     responses: str
     alerts: str
     dead_letters: str
-
-
-class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Waits for the batch in flight (and its commit) before partitions move elsewhere."""
-
-    def __init__(self, lock: asyncio.Lock) -> None:
-        self._lock = lock
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self._lock:
-            pass
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info(
-            "partitions assigned",
-            extra={"fields": {"partitions": sorted(str(tp) for tp in assigned)}},
-        )
 
 
 def _age(received_at: datetime) -> float:
@@ -139,34 +110,30 @@ class RecoveryRouter:
     def __init__(
         self,
         *,
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        pool: asyncpg.Pool,
+        records: RecordSource,
+        publisher: Publisher,
+        store: BatchStore,
         taxonomy: Taxonomy,
         sources: Sources,
         adapter_context: AdapterContext,
         topics: RouterTopics,
-        contact_policy: ContactPolicy,
         queue_rules: QueueRules | None = None,
         flood_guard: FloodGuard | None = None,
     ) -> None:
-        self._consumer = consumer
-        self._producer = producer
-        self._pool = pool
+        self._records = records
+        self._publisher = publisher
+        self._store = store
         self._taxonomy = taxonomy
         self._sources = sources
         self._context = adapter_context
         self._topics = topics
-        self._contact_policy = contact_policy
         self._queue_rules = queue_rules or QueueRules()
         self._flood_guard = flood_guard or FloodGuard()
         self._batch_lock = asyncio.Lock()
 
     def subscribe(self) -> None:
         """Join the group; call before the consumer starts fetching."""
-        self._consumer.subscribe(
-            [self._topics.responses], listener=_FinishBeforeRevoke(self._batch_lock)
-        )
+        self._records.subscribe(self._topics.responses, in_flight=self._batch_lock)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set; the batch in flight finishes and commits.
@@ -175,7 +142,9 @@ class RecoveryRouter:
         stopped; anything else (including a dead-letter flood) ends the loop uncommitted.
         """
         while not stop.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            batches = await self._records.fetch(
+                timeout_ms=FETCH_TIMEOUT_MS, max_records=FETCH_MAX_RECORDS
+            )
             if not batches:
                 continue
             async with self._batch_lock:
@@ -190,18 +159,18 @@ class RecoveryRouter:
                 ):
                     with attempt:
                         await self.process_batch(records)
-                await self._consumer.commit(
+                await self._records.commit(
                     {partition: batch[-1].offset + 1 for partition, batch in batches.items()}
                 )
                 BATCH_SECONDS.observe(time.perf_counter() - started)
                 for partition, batch in batches.items():
-                    highwater = self._consumer.highwater(partition)
+                    highwater = self._records.highwater(partition)
                     if highwater is not None:
                         lag = max(0, highwater - batch[-1].offset - 1)
                         CONSUMER_LAG.labels(str(partition.partition)).set(lag)
 
     async def process_batch(self, records: Sequence[Record]) -> None:
-        """Normalise every record, store them in one transaction, then publish and confirm.
+        """Normalise every record, store the batch in one transaction, then publish and confirm.
 
         Normalising happens before the transaction because it may call a vendor's API; no
         database transaction waits on the network. One commit per batch instead of per record is
@@ -217,33 +186,20 @@ class RecoveryRouter:
         self._flood_guard.check(
             isinstance(outcome, Failure) for outcome in outcomes if outcome is not None
         )
-        changes: dict[int, CaseChange] = {}  # one alert per case per batch, the latest state
         failures = [outcome for outcome in outcomes if isinstance(outcome, Failure)]
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                for outcome in outcomes:
-                    if outcome is None:
-                        continue
-                    if isinstance(outcome, Failure):
-                        await record_dead_letter(conn, outcome)
-                        continue
-                    change = await self._store(conn, outcome)
-                    if change is not None:
-                        earlier = changes.get(change.case.case_id)
-                        if earlier and earlier.kind is HistoryKind.OPENED:
-                            change = CaseChange(HistoryKind.OPENED, change.case)
-                        changes[change.case.case_id] = change
-            stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
-            for response in stored:
-                RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
-            await self._publish(list(changes.values()), failures)
-            await mark_alerted(
-                conn, [c.case.case_id for c in changes.values() if c.kind is HistoryKind.OPENED]
-            )
+        kept = [outcome for outcome in outcomes if outcome is not None]
+        changes = _latest_per_case(await self._store.save(kept, self._code))
+        stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
+        for response in stored:
+            RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
+        await self._publisher.publish(self._messages(changes, failures))
+        await self._store.mark_alerted(
+            [c.case.case_id for c in changes if c.kind is HistoryKind.OPENED]
+        )
         RECORDS.labels("stored").inc(len(stored))
         RECORDS.labels("dead_letter").inc(len(failures))
         RECORDS.labels("skipped").inc(sum(outcome is None for outcome in outcomes))
-        for change in changes.values():
+        for change in changes:
             CASE_ALERTS.labels(ALERT_LABELS[change.kind]).inc()
             if change.kind is HistoryKind.OPENED:
                 RESPONSE_AGE_SECONDS.labels("alerted").observe(_age(change.case.received_at))
@@ -296,7 +252,7 @@ class RecoveryRouter:
             )
             return failure
 
-    def _code(self, response: SurveyResponse) -> tuple[list[CodedReason], Decision, str]:
+    def _code(self, response: SurveyResponse) -> Coded:
         reasons = code_response(response, self._taxonomy)
         decision = decide(response, reasons)
         queue = choose_queue(
@@ -307,54 +263,17 @@ class RecoveryRouter:
         )
         return reasons, decision, queue
 
-    async def _store(self, conn: Connection, response: SurveyResponse) -> CaseChange | None:
-        reasons, decision, queue = self._code(response)
-        try:
-            return await insert_response(
-                conn,
-                response,
-                content_digest(response),
-                reasons,
-                decision,
-                queue,
-                contact_policy=self._contact_policy,
-            )
-        except AlreadyStored:
-            pass
-        stored = await load_response(conn, response.source, response.response_id)
-        if stored is None:  # only if another router's transaction removed it: start over
-            raise ConcurrentDelivery(f"{response.source}/{response.response_id}")
-        merged = merge_revision(stored.response, response)
-        digest = content_digest(merged)
-        if digest == (stored.digest or content_digest(stored.response)):
-            return await unalerted_case(conn, stored)
-        reasons, decision, queue = self._code(merged)
-        log.info(
-            "response revised",
-            extra={"fields": {"receipt_id": response.receipt_id, "source": response.source}},
-        )
-        return await revise_response(
-            conn,
-            stored,
-            merged,
-            digest,
-            reasons,
-            decision,
-            queue,
-            contact_policy=self._contact_policy,
-        )
-
-    async def _publish(self, changes: list[CaseChange], failures: list[Failure]) -> None:
-        """Send alerts and dead-letter copies, and wait until Kafka has every one."""
-        pending = []
+    def _messages(self, changes: list[CaseChange], failures: list[Failure]) -> list[Message]:
+        """The alerts and dead-letter copies a batch publishes, alerts first."""
+        messages = []
         for change in changes:
             event = (
                 RecoveryCaseOpened(case=change.case)
                 if change.kind is HistoryKind.OPENED
                 else RecoveryCaseUpdated(case=change.case)
             )
-            pending.append(
-                await self._producer.send(
+            messages.append(
+                Message(
                     self._topics.alerts, event.to_bytes(), key=str(change.case.case_id).encode()
                 )
             )
@@ -364,9 +283,17 @@ class RecoveryRouter:
                 ("source", (failure.source or "").encode()),
                 ("origin", f"{failure.topic}/{failure.partition}/{failure.offset}".encode()),
             ]
-            pending.append(
-                await self._producer.send(
-                    self._topics.dead_letters, failure.record, key=failure.key, headers=headers
-                )
+            messages.append(
+                Message(self._topics.dead_letters, failure.record, key=failure.key, headers=headers)
             )
-        await asyncio.gather(*pending)
+        return messages
+
+
+def _latest_per_case(changes: list[CaseChange]) -> list[CaseChange]:
+    """One alert per case per batch, with its latest state; opened if it opened in this batch."""
+    latest: dict[int, CaseChange] = {}
+    for change in changes:
+        earlier = latest.get(change.case.case_id)
+        kind = earlier.kind if earlier and earlier.kind is HistoryKind.OPENED else change.kind
+        latest[change.case.case_id] = CaseChange(kind, change.case)
+    return list(latest.values())

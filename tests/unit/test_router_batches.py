@@ -1,0 +1,372 @@
+"""The router's batch logic on an in-memory broker and store: the commit contract, in order.
+
+``winback_router.consumer`` promises that an offset is committed only after its records are
+stored (as responses or dead letters) and every alert they produced is acknowledged. Here the
+loop runs against ``tests.router_memory``, which journals every step, so each test reads the
+order of events directly. The same loop on real Kafka and PostgreSQL is covered in
+``tests/integration/`` (``test_router_durability``, ``test_end_to_end``, ``test_dead_letters``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from asyncio import FIRST_COMPLETED
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+from tests.router_memory import (
+    Journal,
+    MemoryPartition,
+    MemoryPublisher,
+    MemoryRecordSource,
+    MemoryStore,
+)
+from tests.support import generic_source
+from winback_local.signing import new_secret, sample_response
+from winback_router.adapters import AdapterContext
+from winback_router.consumer import RecoveryRouter, RouterTopics
+from winback_router.dead_letters.flood_guard import DeadLetterFlood, FloodGuard
+from winback_router.dead_letters.store import REPLAY_HEADER
+from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
+from winback_shared.events.survey_received import SurveyReceived
+from winback_shared.taxonomy import load_taxonomy
+
+TOPICS = RouterTopics(responses="responses", alerts="alerts", dead_letters="dead-letters")
+P0 = MemoryPartition("responses", 0)
+P1 = MemoryPartition("responses", 1)
+TAXONOMY = load_taxonomy()
+
+
+def delivery(payload: dict[str, Any]) -> bytes:
+    """Ingest's envelope around a generic-format payload, as it sits on the input topic."""
+    return SurveyReceived(
+        source="survey", vendor="generic", content_type="application/json", body=json.dumps(payload)
+    ).to_bytes()
+
+
+def detractor(**changes: Any) -> dict[str, Any]:
+    """A response that needs recovery (NPS 1)."""
+    return {**sample_response(nps=1, reasons=["Long wait time"]), **changes}
+
+
+def promoter() -> dict[str, Any]:
+    """A response that needs no case (NPS 10)."""
+    return sample_response(nps=10, reasons=[])
+
+
+@dataclass
+class Rig:
+    """A router on memory, and what it talks to."""
+
+    journal: Journal
+    records: MemoryRecordSource
+    publisher: MemoryPublisher
+    store: MemoryStore
+    context: AdapterContext
+
+    def router(self, flood_guard: FloodGuard | None = None) -> RecoveryRouter:
+        """A fresh router over this rig's broker and store (a restart keeps both)."""
+        router = RecoveryRouter(
+            records=self.records,
+            publisher=self.publisher,
+            store=self.store,
+            taxonomy=TAXONOMY,
+            sources={"survey": generic_source(new_secret())},
+            adapter_context=self.context,
+            topics=TOPICS,
+            flood_guard=flood_guard,
+        )
+        router.subscribe()
+        return router
+
+    def steps(self) -> list[str]:
+        """What happened, without the details."""
+        return [step for step, _ in self.journal]
+
+    @asynccontextmanager
+    async def running(
+        self, router: RecoveryRouter | None = None
+    ) -> AsyncIterator[asyncio.Task[None]]:
+        """The loop in the background; stopped (and its error raised) on the way out."""
+        stop = asyncio.Event()
+        loop = asyncio.create_task((router or self.router()).run(stop))
+        try:
+            yield loop
+        finally:
+            stop.set()
+            self.records.wake()
+            await asyncio.wait_for(loop, 10)
+
+    async def committed(self, count: int, loop: asyncio.Task[None]) -> None:
+        """Wait for the ``count``-th commit; fail at once if the loop ends first."""
+        reached = asyncio.create_task(self.records.commits_reach(count))
+        done, _ = await asyncio.wait({loop, reached}, timeout=10, return_when=FIRST_COMPLETED)
+        reached.cancel()
+        if loop in done:
+            loop.result()
+            raise AssertionError("the loop ended before the commit")
+        assert reached in done, f"no commit number {count} within 10 s"
+
+    async def run_until_committed(self, router: RecoveryRouter | None = None) -> None:
+        """Run the loop until it commits once more, then stop it."""
+        async with self.running(router) as loop:
+            await self.committed(len(self.records.commits) + 1, loop)
+
+    async def run_to_failure(self, router: RecoveryRouter | None = None) -> BaseException:
+        """Run the loop until it ends on its own; return the error that ended it."""
+        with pytest.raises(BaseException) as raised:
+            await asyncio.wait_for((router or self.router()).run(asyncio.Event()), 10)
+        return raised.value
+
+
+@pytest.fixture
+async def rig(context: AdapterContext) -> AsyncIterator[Rig]:
+    """An empty in-memory broker and store sharing one journal."""
+    journal: Journal = []
+    yield Rig(
+        journal=journal,
+        records=MemoryRecordSource(journal, topic=TOPICS.responses),
+        publisher=MemoryPublisher(journal),
+        store=MemoryStore(journal),
+        context=context,
+    )
+
+
+# --- the order of a batch ------------------------------------------------------------------
+
+
+async def test_offsets_are_committed_only_after_the_store_and_the_alert_ack(rig: Rig) -> None:
+    rig.records.append(delivery(detractor()))
+
+    await rig.run_until_committed()
+
+    [case] = rig.store.cases
+    assert rig.journal == [
+        ("save", 1),
+        ("publish", ["alerts"]),
+        ("acknowledged", 1),
+        ("mark_alerted", [case.case_id]),
+        ("commit", {P0: 1}),
+    ]
+    [alert] = rig.publisher.on("alerts")
+    assert alert.key == str(case.case_id).encode()
+    assert RecoveryCaseOpened.from_bytes(alert.value).case == case
+    assert rig.store.alerted == {case.case_id}
+
+
+async def test_while_the_ack_is_pending_nothing_is_committed_and_a_rebalance_waits(
+    rig: Rig,
+) -> None:
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running() as loop:
+        await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
+
+        assert len(rig.store.cases) == 1  # stored and committed in the database
+        assert rig.store.alerted == set()
+        assert rig.records.commits == []
+        assert rig.records.in_flight is not None and rig.records.in_flight.locked()
+
+        rig.publisher.release()
+        await rig.committed(1, loop)
+
+    assert rig.records.commits == [{P0: 1}]
+    assert not rig.records.in_flight.locked()
+
+
+# --- alert publish fails -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [KafkaConnectionError(), KafkaTimeoutError(), TimeoutError()],
+    ids=["refused", "kafka-timeout", "timeout"],
+)
+async def test_unacknowledged_alert_commits_nothing_and_the_batch_is_retried(
+    rig: Rig, error: BaseException
+) -> None:
+    rig.records.append(delivery(detractor()))
+    rig.publisher.failures.fail_next(error)
+
+    await rig.run_until_committed()
+
+    [case] = rig.store.cases
+    assert rig.journal == [
+        ("save", 1),
+        ("publish", ["alerts"]),  # sent, never acknowledged: no mark, no commit
+        ("save", 1),  # the whole batch again: the store sees a repeat
+        ("publish", ["alerts"]),
+        ("acknowledged", 1),
+        ("mark_alerted", [case.case_id]),
+        ("commit", {P0: 1}),
+    ]
+    assert len(rig.store.responses) == 1
+    [alert] = rig.publisher.on("alerts")
+    assert RecoveryCaseOpened.from_bytes(alert.value).case.case_id == case.case_id
+
+
+async def test_alert_refused_for_good_ends_the_loop_uncommitted_and_a_restart_alerts_again(
+    rig: Rig,
+) -> None:
+    rig.records.append(delivery(detractor()))
+    rig.publisher.failures.fail_next(RuntimeError("not a transient failure"))
+
+    error = await rig.run_to_failure()
+
+    assert isinstance(error, RuntimeError)
+    assert rig.records.commits == []
+    [case] = rig.store.cases
+    assert rig.store.alerted == set()  # stored, but its alert is still owed
+
+    rig.records.restart()
+    rig.journal.clear()
+    await rig.run_until_committed()
+
+    assert rig.steps() == ["save", "publish", "acknowledged", "mark_alerted", "commit"]
+    assert rig.store.cases == [case]  # the replay made no second case
+    [alert] = rig.publisher.on("alerts")
+    assert RecoveryCaseOpened.from_bytes(alert.value).case == case
+    assert rig.store.alerted == {case.case_id}
+
+
+async def test_store_failure_publishes_and_commits_nothing_until_it_passes(rig: Rig) -> None:
+    rig.records.append(delivery(detractor()))
+    rig.store.save_failures.fail_next(ConnectionResetError("database went away"))
+
+    await rig.run_until_committed()
+
+    assert rig.steps() == ["save", "publish", "acknowledged", "mark_alerted", "commit"]
+    assert len(rig.publisher.sent) == 1
+
+
+async def test_failure_to_record_the_ack_commits_nothing_and_retries(rig: Rig) -> None:
+    rig.records.append(delivery(detractor()))
+    rig.store.mark_failures.fail_next(ConnectionResetError("database went away"))
+
+    await rig.run_until_committed()
+
+    [case] = rig.store.cases
+    assert rig.journal == [
+        ("save", 1),
+        ("publish", ["alerts"]),
+        ("acknowledged", 1),
+        ("save", 1),  # a repeat of a case never marked alerted: alerted again
+        ("publish", ["alerts"]),
+        ("acknowledged", 1),
+        ("mark_alerted", [case.case_id]),
+        ("commit", {P0: 1}),
+    ]
+    assert len(rig.publisher.on("alerts")) == 2  # consoles dedupe by case and seq
+    assert rig.store.alerted == {case.case_id}
+
+
+# --- dead letters and the flood guard ------------------------------------------------------
+
+
+async def test_invalid_payload_is_dead_lettered_published_and_committed(rig: Rig) -> None:
+    broken = SurveyReceived(
+        source="survey", vendor="generic", content_type="application/json", body="{}"
+    )
+    rig.records.append(b"not an envelope", key=b"k1")
+    rig.records.append(broken.to_bytes(), key=b"k2", headers=[(REPLAY_HEADER, b"41")])
+    rig.records.append(delivery(detractor()))
+
+    await rig.run_until_committed()
+
+    assert rig.journal[1] == ("publish", ["alerts", "dead-letters", "dead-letters"])
+    assert rig.records.commits == [{P0: 3}]
+    garbled, invalid = (rig.store.dead_letters[("responses", 0, n)] for n in (0, 1))
+    assert (garbled.receipt_id, garbled.source, garbled.record) == (None, None, b"not an envelope")
+    assert (invalid.receipt_id, invalid.source, invalid.vendor) == (
+        broken.receipt_id,
+        "survey",
+        "generic",
+    )
+    assert invalid.replay_of == 41 and "response_id" in invalid.error
+    copies = rig.publisher.on("dead-letters")
+    assert [(m.key, m.value) for m in copies] == [
+        (b"k1", b"not an envelope"),
+        (b"k2", broken.to_bytes()),
+    ]
+    headers = dict(copies[1].headers)
+    assert headers["source"] == b"survey" and headers["origin"] == b"responses/0/1"
+    assert b"response_id" in headers["error"]
+    assert len(rig.store.cases) == 1
+
+
+async def test_flood_of_invalid_payloads_stops_the_loop_before_storing_or_committing(
+    rig: Rig,
+) -> None:
+    for _ in range(3):
+        rig.records.append(b"garbage")
+    rig.records.append(delivery(detractor()))
+
+    error = await rig.run_to_failure(rig.router(FloodGuard(window=4, max_ratio=0.5, min_records=2)))
+
+    assert isinstance(error, DeadLetterFlood)
+    assert rig.journal == []
+    assert rig.store.dead_letters == {} and rig.store.responses == {}
+
+
+async def test_dead_letters_below_the_flood_limit_go_on(rig: Rig) -> None:
+    rig.records.append(b"garbage")
+    rig.records.append(delivery(detractor()))
+
+    await rig.run_until_committed(rig.router(FloodGuard(window=4, max_ratio=0.5, min_records=2)))
+
+    assert len(rig.store.dead_letters) == 1 and len(rig.store.cases) == 1
+
+
+# --- offsets per partition -----------------------------------------------------------------
+
+
+async def test_each_partition_commits_its_last_offset_plus_one(rig: Rig) -> None:
+    for partition in (0, 0, 1, 0):
+        rig.records.append(delivery(promoter()), partition=partition)
+    async with rig.running() as loop:
+        await rig.committed(1, loop)
+        rig.records.append(delivery(promoter()), partition=1)
+        rig.records.append(delivery(promoter()), partition=2)
+        await rig.committed(2, loop)
+
+    p2 = MemoryPartition("responses", 2)
+    assert rig.records.commits == [{P0: 3, P1: 1}, {P1: 2, p2: 1}]
+    assert rig.records.committed == {P0: 3, P1: 2, p2: 1}
+
+
+# --- what one batch announces --------------------------------------------------------------
+
+
+async def test_a_case_opened_and_revised_in_one_batch_is_one_opened_alert(rig: Rig) -> None:
+    first = detractor()
+    rig.records.append(delivery(first))
+    rig.records.append(delivery({**first, "comment": "Still waiting for the refund."}))
+
+    await rig.run_until_committed()
+
+    [case] = rig.store.cases
+    [alert] = rig.publisher.on("alerts")
+    opened = RecoveryCaseOpened.from_bytes(alert.value)
+    assert opened.case.comment == "Still waiting for the refund."
+    assert opened.case.seq == case.seq == 2
+
+
+async def test_a_revision_of_an_alerted_case_is_an_update(rig: Rig) -> None:
+    first = detractor()
+    rig.records.append(delivery(first))
+    await rig.run_until_committed()
+    rig.records.append(delivery({**first, "comment": "Still waiting for the refund."}))
+
+    await rig.run_until_committed()
+
+    opened, updated = rig.publisher.on("alerts")
+    assert RecoveryCaseOpened.from_bytes(opened.value).case.seq == 1
+    revised = RecoveryCaseUpdated.from_bytes(updated.value).case
+    assert (revised.seq, revised.comment) == (2, "Still waiting for the refund.")
+    assert rig.journal[-2] == ("mark_alerted", [])  # an update is no first alert
