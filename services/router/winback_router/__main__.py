@@ -16,8 +16,9 @@ def main() -> None:
     configure_logging(settings.log_level)
     app = create_app(settings)
     serve_forever(app, service="router", default_port=8001)
-    if getattr(app.state, "loop_error", None) is not None:
-        sys.exit(f"router stopped: {app.state.loop_error}")
+    loops = getattr(app.state, "loops", None)
+    if loops is not None and loops.error is not None:
+        sys.exit(f"router stopped: {loops.error}")
 
 
 if __name__ == "__main__":

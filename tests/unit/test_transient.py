@@ -1,0 +1,222 @@
+"""Which errors are transient (retried with a warning), and that the loops raise the others."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    NotLeaderForPartitionError,
+    RecordTooLargeError,
+    RequestTimedOutError,
+    TopicAuthorizationFailedError,
+)
+from asyncpg.exceptions import ProtocolViolationError
+from asyncpg.exceptions._base import DataError as ClientDataError
+
+from winback_notifier.sla.rules import SlaPolicy
+from winback_notifier.sla.scheduler import SlaScheduler
+from winback_notifier.sweeps import sweep_forever
+from winback_router.adapters.vendor_api import VendorUnavailable
+from winback_router.consumer import worth_retrying
+from winback_router.store import ConcurrentDelivery
+from winback_shared.loops import LoopWatch
+from winback_shared.transient import is_transient
+
+TRANSIENT: list[BaseException] = [
+    # PostgreSQL restarting, crashing, starting up, or the connection to it lost
+    asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+    asyncpg.CrashShutdownError("terminating connection because of crash of another process"),
+    asyncpg.CannotConnectNowError("the database system is starting up"),
+    asyncpg.IdleSessionTimeoutError("terminating connection due to idle-session timeout"),
+    asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+    asyncpg.ConnectionFailureError("connection failure"),
+    asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+    asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
+    asyncpg.SerializationError("could not serialize access due to concurrent update"),
+    asyncpg.DeadlockDetectedError("deadlock detected"),
+    asyncpg.LockNotAvailableError("canceling statement due to lock timeout"),
+    asyncpg.InterfaceError("cannot perform operation: connection is closed"),
+    asyncpg.InterfaceError(
+        "cannot call Connection.fetch(): connection has been released back to the pool"
+    ),
+    # the network
+    ConnectionRefusedError(111, "Connect call failed"),
+    ConnectionResetError(104, "Connection reset by peer"),
+    OSError("Multiple exceptions: [Errno 111] Connect call failed ('127.0.0.1', 5432)"),
+    socket.gaierror(-2, "Name or service not known"),
+    TimeoutError(),
+    # Kafka away or moving
+    KafkaConnectionError("no connection"),
+    KafkaTimeoutError(),
+    RequestTimedOutError(),
+    NotLeaderForPartitionError(),
+]
+
+NOT_TRANSIENT: list[BaseException] = [
+    # SQL programming errors: retrying them only repeats them
+    asyncpg.UndefinedColumnError('column "nope" does not exist'),
+    asyncpg.UndefinedTableError('relation "nope" does not exist'),
+    asyncpg.PostgresSyntaxError('syntax error at or near "SELEC"'),
+    asyncpg.DataError("invalid input syntax"),
+    asyncpg.InvalidTextRepresentationError('invalid input syntax for type integer: "x"'),
+    asyncpg.UniqueViolationError("duplicate key value violates unique constraint"),
+    asyncpg.NotNullViolationError('null value in column "id" violates not-null constraint'),
+    asyncpg.DivisionByZeroError("division by zero"),
+    asyncpg.InsufficientPrivilegeError("permission denied for table agents"),
+    ProtocolViolationError("bind message supplies 1 parameters, but statement requires 2"),
+    asyncpg.PostgresError("something PostgreSQL said"),
+    asyncpg.InterfaceError("the server expects 2 arguments for this query, 1 was passed"),
+    asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
+    asyncpg.InterfaceError("pool is closing"),
+    ClientDataError("invalid input for query argument $1: 'x' (an integer is required)"),
+    # Kafka refusing for good
+    RecordTooLargeError(),
+    TopicAuthorizationFailedError(),
+    KafkaError("generic"),
+    # files and plain bugs
+    FileNotFoundError(2, "No such file or directory"),
+    PermissionError(13, "Permission denied"),
+    ValueError("bad value"),
+    KeyError("missing"),
+    AssertionError(),
+    RuntimeError("bug"),
+]
+
+
+@pytest.mark.parametrize("error", TRANSIENT, ids=lambda e: type(e).__name__)
+def test_outages_are_transient(error: BaseException) -> None:
+    assert is_transient(error)
+
+
+@pytest.mark.parametrize("error", NOT_TRANSIENT, ids=lambda e: type(e).__name__)
+def test_programming_errors_and_refusals_are_not(error: BaseException) -> None:
+    assert not is_transient(error)
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (asyncpg.AdminShutdownError("restart"), True),
+        (asyncpg.CannotConnectNowError("starting"), True),
+        (VendorUnavailable("GET /responses: 503 after 3 attempts"), True),
+        (ConcurrentDelivery(), True),
+        (asyncpg.UndefinedColumnError("nope"), False),
+        (RecordTooLargeError(), False),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_the_router_retries_the_shared_set_and_its_own_two(
+    error: BaseException, retried: bool
+) -> None:
+    assert worth_retrying(error) is retried
+
+
+class Sweeps:
+    """A sweep that fails as told, one error per call, then returns 0."""
+
+    def __init__(self, *errors: BaseException) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def __call__(self) -> int:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return 0
+
+
+async def test_a_sweep_retries_an_outage_with_a_warning_and_raises_a_bug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bug = asyncpg.UndefinedColumnError('column "published_at" does not exist')
+    sweep = Sweeps(ConnectionResetError(104, "reset"), asyncpg.AdminShutdownError("restart"), bug)
+    with caplog.at_level(logging.WARNING, logger="winback.notifier"):
+        with pytest.raises(asyncpg.UndefinedColumnError):
+            await asyncio.wait_for(sweep_forever(sweep, 0, what="case change"), 5)
+    assert sweep.calls == 3
+    assert [r.levelname for r in caplog.records] == ["WARNING", "WARNING"]
+
+
+class BrokenScheduler(SlaScheduler):
+    """The SLA scheduler with its database look replaced by errors given in order."""
+
+    def __init__(self, *errors: BaseException) -> None:
+        super().__init__(
+            pool=None,  # type: ignore[arg-type]
+            publisher=None,  # type: ignore[arg-type]
+            policy=SlaPolicy(warning=timedelta(minutes=3), claim_lapse=None),
+            max_sleep=0.01,
+        )
+        self.errors = list(errors)
+        self.looks = 0
+
+    async def fire_due(self) -> int:
+        self.looks += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return 0
+
+    async def seconds_to_next(self) -> float | None:
+        return None
+
+
+async def test_sla_timers_retry_an_outage_and_raise_a_sql_bug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scheduler = BrokenScheduler(
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+        asyncpg.UndefinedColumnError('column "sla_warned_at" does not exist'),
+    )
+    with caplog.at_level(logging.WARNING, logger="winback.notifier"):
+        with pytest.raises(asyncpg.UndefinedColumnError):
+            await asyncio.wait_for(scheduler.run(), 5)
+    assert scheduler.looks == 2
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+
+
+async def test_a_loop_that_dies_is_logged_at_error_and_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failures: list[BaseException] = []
+    watch = LoopWatch(logging.getLogger("winback.test"), failures.append)
+    bug = asyncpg.UndefinedTableError('relation "agent_changes" does not exist')
+
+    async def dies() -> None:
+        raise bug
+
+    async def runs() -> None:
+        await asyncio.Event().wait()
+
+    with caplog.at_level(logging.ERROR, logger="winback.test"):
+        watch.start(runs(), name="healthy")
+        assert watch.all_running
+        watch.start(dies(), name="agent-outbox")
+        await asyncio.sleep(0.05)
+    assert failures == [bug] and watch.error is bug and not watch.all_running
+    [record] = caplog.records
+    assert record.levelname == "ERROR" and record.getMessage().startswith("agent-outbox stopped")
+    assert record.exc_info is not None and record.exc_info[1] is bug
+    await watch.cancel()
+    assert all(task.done() for task in watch.tasks)
+    assert failures == [bug]  # cancelling the healthy loop is not a failure
+
+
+async def test_cancelled_loops_are_not_failures() -> None:
+    failures: list[BaseException] = []
+    watch = LoopWatch(logging.getLogger("winback.test"), failures.append)
+
+    async def runs() -> None:
+        await asyncio.Event().wait()
+
+    watch.start(runs(), name="feed")
+    await asyncio.sleep(0)
+    await watch.cancel()
+    assert failures == [] and watch.all_running
