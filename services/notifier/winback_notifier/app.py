@@ -29,7 +29,7 @@ from winback_notifier.agents.profile import Profile, build_profile
 from winback_notifier.cases import assignees as case_assignees
 from winback_notifier.cases import views as case_views
 from winback_notifier.cases.publisher import CaseEventPublisher
-from winback_notifier.deps import CurrentAgent, Services, ServicesDep
+from winback_notifier.deps import Services, ServicesDep
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.socket import console_router
@@ -37,6 +37,7 @@ from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
 from winback_notifier.sla.scheduler import SlaScheduler, install_targets, policy_from
 from winback_notifier.sweeps import sweep_forever
+from winback_shared.auth import CurrentAgent
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router

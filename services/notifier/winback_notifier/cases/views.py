@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field
 
 from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import CaseRefused, Channel
-from winback_notifier.deps import CurrentAgent, ServicesDep
+from winback_notifier.deps import ServicesDep
 from winback_shared.agents import find_agent
+from winback_shared.auth import CurrentAgent
 from winback_shared.errors import ApiError
 from winback_shared.events.case_events import CaseCard, HistoryEntry, Resolution
 
