@@ -20,6 +20,7 @@ from aiokafka.errors import (
 )
 from asyncpg.exceptions import ProtocolViolationError
 from asyncpg.exceptions._base import DataError as ClientDataError
+from asyncpg.exceptions._base import InternalClientError
 
 from winback_notifier.sla.rules import SlaPolicy
 from winback_notifier.sla.scheduler import SlaScheduler
@@ -47,6 +48,7 @@ TRANSIENT: list[BaseException] = [
     asyncpg.InterfaceError(
         "cannot call Connection.fetch(): connection has been released back to the pool"
     ),
+    InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
     # the network
     ConnectionRefusedError(111, "Connect call failed"),
     ConnectionResetError(104, "Connection reset by peer"),
@@ -76,6 +78,8 @@ NOT_TRANSIENT: list[BaseException] = [
     asyncpg.InterfaceError("the server expects 2 arguments for this query, 1 was passed"),
     asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
     asyncpg.InterfaceError("pool is closing"),
+    InternalClientError("cannot switch to state 15; another operation (12) is in progress"),
+    InternalClientError('cannot switch to state 15; protocol is in the "failed" state'),
     ClientDataError("invalid input for query argument $1: 'x' (an integer is required)"),
     # Kafka refusing for good
     RecordTooLargeError(),
