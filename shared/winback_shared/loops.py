@@ -1,9 +1,10 @@
 """A service's background loops: one that dies must not leave a healthy-looking process.
 
-Each loop retries transient errors itself (:func:`winback_shared.transient.is_transient`,
-logged as warnings) and raises anything else. A loop that raised is a bug or a state nobody
-foresaw, so the watch logs it at error with its traceback, remembers it (readiness reports it)
-and, by default, asks the process to stop: uvicorn shuts down gracefully and ``__main__`` exits
+Each loop retries the transient errors it meets (:func:`winback_shared.transient.is_transient`,
+logged as warnings; the notifier's alert feed leaves that to aiokafka's consumer) and raises
+anything else. A loop that raised is a bug or a state nobody foresaw, so the watch logs it at
+error with its traceback, remembers it (readiness reports it) and, by default, asks the process
+to stop: uvicorn shuts down gracefully and :func:`winback_shared.serve.serve_forever` exits
 non-zero, so the orchestrator restarts the process and the restarts show where an operator
 looks. Retrying such an error in place was the alternative, and what the SLA timers used to do:
 it keeps a notifier that fires no timer (or sends no outbox row) answering "ready", with the

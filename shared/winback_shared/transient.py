@@ -71,7 +71,8 @@ CONNECTION_GONE: tuple[tuple[type[Exception], str], ...] = (
 """How asyncpg words, client-side, a connection the server ended (class, words in the message).
 
 A restart terminates every backend. The next use of such a connection raises
-``InterfaceError("connection is closed")``; a pool connection held across it (the router
+``InterfaceError("connection is closed")`` (or, leaving its transaction, ``"... the underlying
+connection is closed"``); a pool connection held across it (the router
 awaiting Kafka inside its batch, a sweep inside its transaction) raises ``InterfaceError("cannot
 call Connection.fetch(): connection has been released back to the pool")``, because asyncpg
 frees a closed connection's pool slot itself; and one taken from the pool just as the server's

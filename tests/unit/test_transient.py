@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+import uvicorn
 from aiokafka.errors import (
     KafkaConnectionError,
     KafkaError,
@@ -21,6 +22,7 @@ from aiokafka.errors import (
 from asyncpg.exceptions import ProtocolViolationError
 from asyncpg.exceptions._base import DataError as ClientDataError
 from asyncpg.exceptions._base import InternalClientError
+from fastapi import FastAPI
 
 from winback_notifier.sla.rules import SlaPolicy
 from winback_notifier.sla.scheduler import SlaScheduler
@@ -29,6 +31,7 @@ from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_router.consumer import worth_retrying
 from winback_router.store import ConcurrentDelivery
 from winback_shared.loops import LoopWatch
+from winback_shared.serve import serve_forever
 from winback_shared.transient import is_transient
 
 TRANSIENT: list[BaseException] = [
@@ -47,6 +50,9 @@ TRANSIENT: list[BaseException] = [
     asyncpg.InterfaceError("cannot perform operation: connection is closed"),
     asyncpg.InterfaceError(
         "cannot call Connection.fetch(): connection has been released back to the pool"
+    ),
+    asyncpg.InterfaceError(
+        "cannot call Transaction.__aexit__(): the underlying connection is closed"
     ),
     InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
     # the network
@@ -224,3 +230,19 @@ async def test_cancelled_loops_are_not_failures() -> None:
     await asyncio.sleep(0)
     await watch.cancel()
     assert failures == [] and watch.all_running
+
+
+@pytest.mark.parametrize("died", [False, True])
+def test_a_service_whose_loop_died_exits_non_zero(
+    monkeypatch: pytest.MonkeyPatch, died: bool
+) -> None:
+    app = FastAPI()
+    app.state.loops = LoopWatch(logging.getLogger("winback.test"), lambda _: None)
+    if died:
+        app.state.loops.error = asyncpg.UndefinedColumnError('column "x" does not exist')
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # as if SIGTERM ended it
+    if not died:
+        serve_forever(app, service="notifier", default_port=0)
+        return
+    with pytest.raises(SystemExit, match='notifier stopped: column "x" does not exist'):
+        serve_forever(app, service="notifier", default_port=0)

@@ -66,7 +66,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     """Build the notifier app; it reads alerts and case changes from Kafka while it runs.
 
     ``on_loop_failure`` is called once a background loop died (after it was logged); by default
-    it stops the process, and ``__main__`` exits non-zero because ``app.state.loops.error`` is set.
+    it stops the process, which then exits non-zero (:func:`winback_shared.serve.serve_forever`).
     """
     hub = AlertHub(settings.client_queue_size)
     taxonomy = load_taxonomy(settings.taxonomy_path)

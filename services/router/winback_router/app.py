@@ -34,8 +34,8 @@ log = logging.getLogger("winback.router")
 def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_process) -> FastAPI:
     """Build the router app; the consumer starts with the app and stops with it.
 
-    A consumer loop that dies stops the process (:mod:`winback_shared.loops`); ``__main__``
-    then exits non-zero because ``app.state.loops.error`` is set.
+    A consumer loop that dies stops the process (:mod:`winback_shared.loops`), which then exits
+    non-zero (:func:`winback_shared.serve.serve_forever`).
     """
     taxonomy = load_taxonomy(settings.taxonomy_path)
 
