@@ -24,12 +24,14 @@ from asyncpg.exceptions._base import DataError as ClientDataError
 from asyncpg.exceptions._base import InternalClientError
 from fastapi import FastAPI
 
+from winback_ingest.publisher import BrokerUnavailable, DeliveryPublisher
 from winback_notifier.sla.rules import SlaPolicy
 from winback_notifier.sla.scheduler import SlaScheduler
 from winback_notifier.sweeps import sweep_forever
 from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_router.consumer import worth_retrying
 from winback_router.store import ConcurrentDelivery
+from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.loops import LoopWatch
 from winback_shared.serve import serve_forever
 from winback_shared.transient import is_transient
@@ -246,3 +248,37 @@ def test_a_service_whose_loop_died_exits_non_zero(
         return
     with pytest.raises(SystemExit, match='notifier stopped: column "x" does not exist'):
         serve_forever(app, service="notifier", default_port=0)
+
+
+class RefusingProducer:
+    """A producer whose every send fails with ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    async def send_and_wait(self, *args: object, **kwargs: object) -> None:
+        raise self.error
+
+
+DELIVERY = SurveyReceived(source="survey", vendor="generic", content_type="json", body="{}")
+
+
+@pytest.mark.parametrize(
+    ("error", "logged_at_error"),
+    [(KafkaConnectionError("away"), False), (RecordTooLargeError(), True)],
+    ids=["outage", "refusal"],
+)
+async def test_ingest_answers_503_for_any_kafka_failure_and_flags_a_refusal(
+    caplog: pytest.LogCaptureFixture, error: BaseException, logged_at_error: bool
+) -> None:
+    publisher = DeliveryPublisher(RefusingProducer(error), "responses", 1.0)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="winback.ingest"):
+        with pytest.raises(BrokerUnavailable):
+            await publisher.publish(DELIVERY, "r-1")
+    assert any(r.levelno == logging.ERROR for r in caplog.records) is logged_at_error
+
+
+async def test_ingest_does_not_hide_a_bug_as_a_broker_outage() -> None:
+    publisher = DeliveryPublisher(RefusingProducer(ValueError("bug")), "t", 1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="bug"):
+        await publisher.publish(DELIVERY, "r-1")
