@@ -271,7 +271,7 @@ DELIVERY = SurveyReceived(source="survey", vendor="generic", content_type="json"
 async def test_ingest_answers_503_for_any_kafka_failure_and_flags_a_refusal(
     caplog: pytest.LogCaptureFixture, error: BaseException, logged_at_error: bool
 ) -> None:
-    publisher = DeliveryPublisher(RefusingProducer(error), "responses", 1.0)  # type: ignore[arg-type]
+    publisher = DeliveryPublisher(RefusingProducer(error), "responses", 1.0)
     with caplog.at_level(logging.WARNING, logger="winback.ingest"):
         with pytest.raises(BrokerUnavailable):
             await publisher.publish(DELIVERY, "r-1")
@@ -279,6 +279,6 @@ async def test_ingest_answers_503_for_any_kafka_failure_and_flags_a_refusal(
 
 
 async def test_ingest_does_not_hide_a_bug_as_a_broker_outage() -> None:
-    publisher = DeliveryPublisher(RefusingProducer(ValueError("bug")), "t", 1.0)  # type: ignore[arg-type]
+    publisher = DeliveryPublisher(RefusingProducer(ValueError("bug")), "t", 1.0)
     with pytest.raises(ValueError, match="bug"):
         await publisher.publish(DELIVERY, "r-1")
