@@ -40,7 +40,6 @@ from aiokafka.errors import (
     KafkaUnavailableError,
 )
 from asyncpg.exceptions import ProtocolViolationError
-from asyncpg.exceptions._base import InternalClientError
 
 POSTGRES_TRANSIENT: tuple[type[asyncpg.PostgresError], ...] = (
     asyncpg.PostgresConnectionError,
@@ -66,7 +65,7 @@ KAFKA_TRANSIENT: tuple[type[KafkaError], ...] = (
 CONNECTION_GONE: tuple[tuple[type[Exception], str], ...] = (
     (asyncpg.InterfaceError, "connection is closed"),
     (asyncpg.InterfaceError, "connection has been released back to the pool"),
-    (InternalClientError, "another operation (2) is in progress"),
+    (asyncpg.InternalClientError, "another operation (2) is in progress"),
 )
 """How asyncpg words, client-side, a connection the server ended (class, words in the message).
 
@@ -94,7 +93,7 @@ _NOT_NETWORK: tuple[type[OSError], ...] = (
 
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` means "the peer is away or busy": retry later, log a warning."""
-    if isinstance(exc, asyncpg.InterfaceError | InternalClientError):
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError):
         return any(isinstance(exc, kind) and words in str(exc) for kind, words in CONNECTION_GONE)
     if isinstance(exc, asyncpg.PostgresError):
         return isinstance(exc, POSTGRES_TRANSIENT) and not isinstance(exc, ProtocolViolationError)

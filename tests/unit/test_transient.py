@@ -19,9 +19,9 @@ from aiokafka.errors import (
     RequestTimedOutError,
     TopicAuthorizationFailedError,
 )
+from asyncpg import InternalClientError
 from asyncpg.exceptions import ProtocolViolationError
 from asyncpg.exceptions._base import DataError as ClientDataError
-from asyncpg.exceptions._base import InternalClientError
 from fastapi import FastAPI
 
 from winback_ingest.publisher import BrokerUnavailable, DeliveryPublisher
