@@ -212,14 +212,19 @@ class Console:
 
 @asynccontextmanager
 async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIterator[CaseDesk]:
-    """A notifier on this test's topics and schema, with a pool and an HTTP client beside it."""
+    """A notifier on this test's topics and schema, with a pool and an HTTP client beside it.
+
+    Fails if one of the notifier's loops died meanwhile (its error was logged)."""
     settings = NotifierSettings(**infra_env, **overrides)
-    async with serve(create_app(settings)) as url, httpx.AsyncClient(timeout=15) as http:
+    failures: list[BaseException] = []
+    app = create_app(settings, failures.append)
+    async with serve(app) as url, httpx.AsyncClient(timeout=15) as http:
         pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
         try:
             yield CaseDesk(url=url, pool=pool, http=http, contact_policy=settings.contact_policy())
         finally:
             await pool.close()
+    assert not failures, f"a notifier loop died: {failures!r}"
 
 
 async def publish_opened(desk: CaseDesk, kafka: str, topic: str, case_id: int) -> None:

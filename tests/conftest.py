@@ -157,11 +157,12 @@ async def pipeline(
         **router_overrides,  # type: ignore[arg-type]
     )
     notifier_settings = NotifierSettings(**infra_env)  # type: ignore[arg-type]
+    notifier_failures: list[BaseException] = []
     pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
     try:
         async with (
             serve(create_router_app(router_settings, router_failures.append)) as router_url,
-            serve(create_notifier_app(notifier_settings)) as notifier_url,
+            serve(create_notifier_app(notifier_settings, notifier_failures.append)) as notifier_url,
             serve(create_ingest_app(ingest_settings)) as ingest_url,
             httpx.AsyncClient(timeout=15) as http,
         ):
@@ -179,6 +180,7 @@ async def pipeline(
             )
     finally:
         await pool.close()
+    assert not notifier_failures, f"a notifier loop died: {notifier_failures!r}"
 
 
 @pytest.fixture

@@ -45,19 +45,29 @@ class Agent:
     queues: frozenset[str] = field(default_factory=frozenset)
 
     @property
-    def sees_all_queues(self) -> bool:
-        """Supervisors and admins see every queue, members or not."""
+    def is_supervisor(self) -> bool:
+        """The supervisor rule, for every check that needs one: supervisors and admins."""
         return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        """The admin rule: admins only."""
+        return self.role is Role.ADMIN
+
+    @property
+    def sees_all_queues(self) -> bool:
+        """Supervisors see every queue, members or not."""
+        return self.is_supervisor
 
     @property
     def may_reassign(self) -> bool:
         """Moving a case to another agent or queue is a supervisor's call."""
-        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+        return self.is_supervisor
 
     @property
     def may_administer(self) -> bool:
         """Creating agents and queues, and changing memberships."""
-        return self.role is Role.ADMIN
+        return self.is_admin
 
     def sees_queue(self, queue: str) -> bool:
         """Whether cases of ``queue`` are visible to this agent."""

@@ -9,6 +9,8 @@ import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from winback_shared.transient import is_transient
+
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
@@ -35,9 +37,15 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
 
 
 async def database_answers(pool: asyncpg.Pool) -> bool:
-    """Readiness probe for a pool: does ``SELECT 1`` succeed quickly?"""
+    """Readiness probe for a pool: does ``SELECT 1`` succeed quickly?
+
+    An outage (:mod:`winback_shared.transient`) answers ``False``; anything else (a refused
+    password, a closed pool) is raised, so ``/readyz`` fails with the error in the logs.
+    """
     try:
         async with asyncio.timeout(2):
             return bool(await pool.fetchval("SELECT 1") == 1)
-    except (TimeoutError, OSError, asyncpg.PostgresError):
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
         return False

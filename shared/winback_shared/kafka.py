@@ -8,7 +8,9 @@ import logging
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError
+
+from winback_shared.transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +83,16 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> Non
 
 
 async def broker_answers(client: AIOKafkaClient, timeout_seconds: float = 2.0) -> bool:
-    """Readiness probe: does a broker answer a metadata request within the timeout?"""
+    """Readiness probe: does a broker answer a metadata request within the timeout?
+
+    An outage (:mod:`winback_shared.transient`) answers ``False``; anything else is raised, so
+    ``/readyz`` fails with the error in the logs.
+    """
     try:
         async with asyncio.timeout(timeout_seconds):
             metadata = await client.fetch_all_metadata()
-    except (TimeoutError, KafkaError, OSError):
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
         return False
     return bool(metadata.brokers())

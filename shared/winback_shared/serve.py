@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,7 +21,9 @@ def serve_forever(app: FastAPI, *, service: str, default_port: int) -> None:
     """Serve ``app`` until SIGTERM/SIGINT; uvicorn then runs the lifespan's shutdown.
 
     ``WINBACK_<SERVICE>_HOST`` / ``_PORT`` choose the address (loopback by default, so a dev
-    machine exposes nothing; the container image sets 0.0.0.0).
+    machine exposes nothing; the container image sets 0.0.0.0). Exits non-zero if one of the
+    app's background loops died (``app.state.loops``, :mod:`winback_shared.loops`): that, not a
+    SIGTERM from outside, is what stopped it.
     """
     host_variable, port_variable = address_variables(service)
     uvicorn.run(
@@ -30,3 +33,6 @@ def serve_forever(app: FastAPI, *, service: str, default_port: int) -> None:
         log_config=None,
         access_log=False,
     )
+    loops = getattr(app.state, "loops", None)
+    if loops is not None and loops.error is not None:
+        sys.exit(f"{service} stopped: {loops.error}")

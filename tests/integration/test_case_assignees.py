@@ -39,7 +39,7 @@ async def test_agents_get_403_for_any_case_and_nothing_changes(case_desk: CaseDe
         answer = await case_desk.call("GET", path, ana)
         assert answer.status_code == 403, answer.text
         assert answer.json() == {
-            "error": {"code": "forbidden", "message": "only a supervisor may reassign a case"}
+            "error": {"code": "forbidden", "message": "only supervisors and admins may do this"}
         }
     assert await case_desk.status(case_id) == ("open", 1)
 

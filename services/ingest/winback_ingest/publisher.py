@@ -3,17 +3,27 @@
 A 202 promises the delivery will become a record; that promise holds only once the broker has
 acknowledged the write, so the request awaits the acknowledgement, but never longer than the
 configured timeout: past it the vendor is told to retry instead of hanging.
+
+Which failures become that "retry later" is wider here than the shared definition of transient
+errors (:mod:`winback_shared.transient`), on purpose: every ``KafkaError`` means Kafka did not
+take the delivery, and the vendor, which still holds it, retries a 503. So a refusal that is not
+transient (a record too large, a topic the service may not write) is answered 503 as well, but
+also logged at error, since retrying will not cure it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.kafka import broker_answers
+from winback_shared.transient import is_transient
+
+log = logging.getLogger("winback.ingest")
 
 
 class BrokerUnavailable(Exception):
@@ -34,7 +44,11 @@ class DeliveryPublisher:
         try:
             async with asyncio.timeout(self._timeout):
                 await self._producer.send_and_wait(self._topic, envelope.to_bytes(), key=key)
-        except (TimeoutError, KafkaError) as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                if not isinstance(exc, KafkaError):
+                    raise
+                log.error("Kafka refused a delivery", extra={"fields": {"error": repr(exc)}})
             raise BrokerUnavailable(type(exc).__name__) from exc
 
     async def is_connected(self) -> bool:

@@ -7,14 +7,16 @@ Agent changes (queues, role, token, disabled) are recorded by PostgreSQL trigger
 that notifiers send to ``case-events`` too, so every instance updates the consoles signed in as
 that agent. SLA timers (warning, breach, claim lapse) fire on every instance's scheduler, each
 exactly once, as case changes like any other.
+
+Those background loops (feed, both outbox sweeps, SLA timers) retry transient failures
+themselves; one that dies of anything else stops the notifier (:mod:`winback_shared.loops`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -27,7 +29,7 @@ from winback_notifier.agents.profile import Profile, build_profile
 from winback_notifier.cases import assignees as case_assignees
 from winback_notifier.cases import views as case_views
 from winback_notifier.cases.publisher import CaseEventPublisher
-from winback_notifier.deps import CurrentAgent, Services, ServicesDep
+from winback_notifier.deps import Services, ServicesDep
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.socket import console_router
@@ -36,10 +38,12 @@ from winback_notifier.settings import NotifierSettings
 from winback_notifier.sla.scheduler import SlaScheduler, policy_from
 from winback_notifier.sla.startup import prepare_sla
 from winback_notifier.sweeps import sweep_forever
+from winback_shared.auth import CurrentAgent
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
 from winback_shared.kafka import broker_answers, reliable_producer
+from winback_shared.loops import LoopFailure, LoopWatch, stop_process
 from winback_shared.metrics import metrics_router
 from winback_shared.startup import prepare_infrastructure
 from winback_shared.taxonomy import load_taxonomy
@@ -59,8 +63,12 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: NotifierSettings) -> FastAPI:
-    """Build the notifier app; it reads alerts and case changes from Kafka while it runs."""
+def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_process) -> FastAPI:
+    """Build the notifier app; it reads alerts and case changes from Kafka while it runs.
+
+    ``on_loop_failure`` is called once a background loop died (after it was logged); by default
+    it stops the process, which then exits non-zero (:func:`winback_shared.serve.serve_forever`).
+    """
     hub = AlertHub(settings.client_queue_size)
     taxonomy = load_taxonomy(settings.taxonomy_path)
 
@@ -89,33 +97,24 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         )
         await feed.start()
         app.state.services = Services(settings, pool, publisher, taxonomy)
+        app.state.pool = pool
         app.state.announcer = announcer
         app.state.feed = feed
         app.state.sla_scheduler = scheduler
-        tasks = [
-            asyncio.create_task(feed.run(), name="alerts-feed"),
-            asyncio.create_task(
-                sweep_forever(
-                    publisher.sweep, settings.outbox_interval_seconds, what="case change"
-                ),
-                name="case-outbox",
-            ),
-            asyncio.create_task(
-                sweep_forever(
-                    announcer.announce, settings.outbox_interval_seconds, what="agent change"
-                ),
-                name="agent-outbox",
-            ),
-            asyncio.create_task(scheduler.run(), name="sla-timers"),
-        ]
+        loops = app.state.loops = LoopWatch(log, on_loop_failure)
+        interval = settings.outbox_interval_seconds
+        loops.start(feed.run(), name="alerts-feed")
+        loops.start(
+            sweep_forever(publisher.sweep, interval, what="case change"), name="case-outbox"
+        )
+        loops.start(
+            sweep_forever(announcer.announce, interval, what="agent change"), name="agent-outbox"
+        )
+        loops.start(scheduler.run(), name="sla-timers")
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with suppress(asyncio.CancelledError):
-                    await task
+            await loops.cancel()
             await feed.stop()
             await producer.stop()
             await pool.close()
@@ -149,6 +148,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
             "database": await database_answers(services.pool),
             "kafka": await broker_answers(feed.consumer._client),
             "alerts_feed": feed.ready.is_set(),
+            "loops_running": app.state.loops.all_running,
         }
 
     app.include_router(health_router(readiness))

@@ -1,7 +1,10 @@
 """Running an outbox sweep forever: the loop both outboxes (case changes, agent changes) share.
 
-A sweep that fails (Kafka or PostgreSQL away) is logged and tried again next round: whatever it
-did not send stays in its table, so waiting is always safe.
+A sweep that fails transiently (Kafka or PostgreSQL away, see :mod:`winback_shared.transient`)
+is logged as a warning and tried again next round: whatever it did not send stays in its table,
+so waiting is always safe. Any other error is a bug that the next round would meet again, so it
+ends the loop; the app's loop watch (:mod:`winback_shared.loops`) logs it at error and stops
+the notifier rather than let it run on with an outbox nobody sends.
 """
 
 from __future__ import annotations
@@ -10,22 +13,23 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-import asyncpg
-from aiokafka.errors import KafkaError
+from winback_shared.transient import is_transient
 
 log = logging.getLogger("winback.notifier")
 
-SWEEP_ERRORS = (TimeoutError, KafkaError, OSError, asyncpg.PostgresError)
-"""What an outbox may meet when Kafka or PostgreSQL is unavailable; anything else is a bug."""
-
 
 async def sweep_forever(sweep: Callable[[], Awaitable[int]], interval: float, *, what: str) -> None:
-    """Call ``sweep`` every ``interval`` seconds until cancelled; ``what`` names it in logs."""
+    """Call ``sweep`` every ``interval`` seconds until cancelled; ``what`` names it in logs.
+
+    Raises the first error that is not transient.
+    """
     while True:
         await asyncio.sleep(interval)
         try:
             count = await sweep()
-        except SWEEP_ERRORS as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             log.warning(f"{what} sweep failed", extra={"fields": {"error": repr(exc)}})
             continue
         if count:

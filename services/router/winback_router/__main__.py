@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from winback_router.app import create_app
 from winback_router.settings import RouterSettings
 from winback_shared.logs import configure_logging
@@ -14,10 +12,7 @@ def main() -> None:
     """Read settings from the environment and run until SIGTERM/SIGINT."""
     settings = RouterSettings()
     configure_logging(settings.log_level)
-    app = create_app(settings)
-    serve_forever(app, service="router", default_port=8001)
-    if getattr(app.state, "loop_error", None) is not None:
-        sys.exit(f"router stopped: {app.state.loop_error}")
+    serve_forever(create_app(settings), service="router", default_port=8001)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -28,24 +26,19 @@ from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
 from winback_shared.kafka import broker_answers, manual_commit_consumer, reliable_producer
+from winback_shared.loops import LoopFailure, LoopWatch, stop_process
 from winback_shared.metrics import metrics_router
 from winback_shared.startup import prepare_infrastructure
 
 log = logging.getLogger("winback.router")
 
-LoopFailure = Callable[[BaseException], None]
-
-
-def stop_process(error: BaseException) -> None:
-    """A loop that died must not leave a healthy-looking process: ask uvicorn to shut down.
-
-    ``__main__`` then exits non-zero because ``app.state.loop_error`` is set.
-    """
-    os.kill(os.getpid(), signal.SIGTERM)
-
 
 def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_process) -> FastAPI:
-    """Build the router app; the consumer starts with the app and stops with it."""
+    """Build the router app; the consumer starts with the app and stops with it.
+
+    A consumer loop that dies stops the process (:mod:`winback_shared.loops`), which then exits
+    non-zero (:func:`winback_shared.serve.serve_forever`).
+    """
     taxonomy = load_and_compile(settings.taxonomy_path)  # a bad keyword stops start-up here
 
     @asynccontextmanager
@@ -82,20 +75,9 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
         state = app.state
         state.pool, state.consumer, state.producer = pool, consumer, producer
         state.responses_topic = settings.topics.survey_responses
-        state.loop_error = None
+        state.loops = LoopWatch(log, on_loop_failure)
         stop = asyncio.Event()
-
-        def loop_ended(task: asyncio.Task[None]) -> None:
-            if task.cancelled() or task.exception() is None:
-                return
-            error = task.exception()
-            assert error is not None
-            state.loop_error = error
-            log.error("router loop stopped: %s", error, exc_info=error)
-            on_loop_failure(error)
-
-        loop_task = asyncio.create_task(router.run(stop), name="router-loop")
-        loop_task.add_done_callback(loop_ended)
+        loop_task = state.loops.start(router.run(stop), name="router loop")
         try:
             yield
         finally:
@@ -111,7 +93,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
 
     async def readiness() -> dict[str, bool]:
         return {
-            "loop_running": app.state.loop_error is None,
+            "loop_running": app.state.loops.all_running,
             "database": await database_answers(app.state.pool),
             "kafka": await broker_answers(app.state.consumer._client),
             "partitions_assigned": bool(app.state.consumer.assignment()),

@@ -18,13 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_when_event_set,
     wait_exponential_jitter,
 )
@@ -54,20 +52,20 @@ from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import Sources
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import Taxonomy
+from winback_shared.transient import is_transient
 
 log = logging.getLogger("winback.router")
 
 
-TRANSIENT_ERRORS = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.SerializationError,
-    KafkaError,
-    TimeoutError,
-    VendorUnavailable,
-    ConcurrentDelivery,
-)
-"""Failures worth retrying in place: the same batch will likely succeed once the peer is back."""
+def worth_retrying(exc: BaseException) -> bool:
+    """Whether to retry the batch in place: it will likely succeed once the peer is back.
+
+    The shared definition of transient errors, plus two conditions of the router's own: a
+    vendor API that stayed down through its retries, and another router that stored the same
+    response first during a rebalance.
+    """
+    return is_transient(exc) or isinstance(exc, (VendorUnavailable, ConcurrentDelivery))
+
 
 NORMALISE_CONCURRENCY = 8
 FETCH_TIMEOUT_MS = 200
@@ -151,7 +149,7 @@ class RecoveryRouter:
                 records = [record for partition in batches.values() for record in partition]
                 started = time.perf_counter()
                 async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type(TRANSIENT_ERRORS),
+                    retry=retry_if_exception(worth_retrying),
                     wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2),
                     stop=stop_when_event_set(stop),  # type: ignore[arg-type]
                     before_sleep=_log_retry,

@@ -20,9 +20,9 @@ import logging
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from winback_shared.events.case_events import AgentChanged, agent_key
+from winback_shared.transient import is_transient
 
 log = logging.getLogger("winback.notifier")
 
@@ -72,10 +72,16 @@ class AgentChangeAnnouncer:
         return len(agent_ids)
 
     async def announce_now(self) -> bool:
-        """Announce right after a change committed; ``False`` leaves it to the sweep."""
+        """Announce right after a change committed; ``False`` leaves it to the sweep.
+
+        Only a transient failure (:mod:`winback_shared.transient`) is left to the sweep; any
+        other error is raised, because the sweep would only meet it again.
+        """
         try:
             await self.announce()
-        except (TimeoutError, KafkaError, OSError, asyncpg.PostgresError) as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             log.warning(
                 "agent change not yet announced; the sweep will retry",
                 extra={"fields": {"error": repr(exc)}},

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
 from winback_notifier.agents.announcer import AgentChangeAnnouncer
-from winback_notifier.deps import CurrentAdmin, ServicesDep
+from winback_notifier.deps import ServicesDep
 from winback_shared import agents
 from winback_shared.agents import Agent, Role, UnknownQueueError
+from winback_shared.auth import CurrentAdmin
 from winback_shared.errors import ApiError
 
 router = APIRouter(

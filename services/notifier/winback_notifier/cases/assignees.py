@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field
 
 from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import CaseRefused
-from winback_notifier.deps import CurrentSupervisor, ServicesDep
+from winback_notifier.deps import ServicesDep
 from winback_shared import agents
 from winback_shared.agents import Role
+from winback_shared.auth import CurrentSupervisor
 
 router = APIRouter(prefix="/api", tags=["cases"])
 

@@ -17,11 +17,11 @@ import logging
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from winback_notifier.cases.service import Change
 from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.events.case_events import CaseCard, CaseChanged, HistoryEntry
+from winback_shared.transient import is_transient
 
 log = logging.getLogger("winback.notifier")
 
@@ -44,14 +44,20 @@ class CaseEventPublisher:
         self._timeout = timeout
 
     async def publish(self, change: Change) -> bool:
-        """Send one change and mark it published; ``False`` leaves it to the sweep."""
+        """Send one change and mark it published; ``False`` leaves it to the sweep.
+
+        Only a transient failure (:mod:`winback_shared.transient`) is left to the sweep; any
+        other error is raised, because the sweep would only meet it again.
+        """
         event = CaseChanged(
             case=change.card, change=change.entry, previous_queue=change.previous_queue
         )
         try:
             async with asyncio.timeout(self._timeout):
                 await self._send(event)
-        except (TimeoutError, KafkaError, OSError) as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             log.warning(
                 "case change not yet published; the outbox will retry",
                 extra={"fields": {"case_id": change.card.case_id, "error": repr(exc)}},

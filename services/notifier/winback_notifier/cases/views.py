@@ -20,8 +20,9 @@ from winback_notifier.cases import flows
 from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import CaseRefused, Channel
 from winback_notifier.cases.service import Change
-from winback_notifier.deps import CurrentAgent, Services, ServicesDep
+from winback_notifier.deps import Services, ServicesDep
 from winback_shared.agents import Agent, find_agent
+from winback_shared.auth import CurrentAgent
 from winback_shared.case_vocabulary import OPEN_STATUSES
 from winback_shared.db import Connection
 from winback_shared.errors import ApiError

@@ -9,28 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from winback_notifier.deps import CurrentAgent, ServicesDep
+from winback_notifier.deps import ServicesDep
 from winback_notifier.reports import service as reports
 from winback_notifier.reports.service import RootCauseTrends, SlaDimension, SlaReport
-from winback_shared.agents import Agent
+from winback_shared.auth import CurrentSupervisor
 from winback_shared.errors import ApiError
 
 DEFAULT_SLA_DAYS = 7
 DEFAULT_TREND_MONTHS = 12
 MAX_WINDOW = timedelta(days=3 * 366)
 """Long enough for year-on-year trends; short enough that one request cannot scan forever."""
-
-
-async def current_supervisor(agent: CurrentAgent) -> Agent:
-    """The signed-in agent if it sees every queue (supervisors and admins); 403 otherwise."""
-    if not agent.sees_all_queues:
-        raise ApiError(403, "forbidden", "only supervisors and admins may read ops reports")
-    return agent
-
-
-CurrentSupervisor = Annotated[Agent, Depends(current_supervisor)]
 
 router = APIRouter(
     prefix="/api/ops",

@@ -40,18 +40,16 @@ from winback_notifier.sla.rules import (
     fire,
     pending,
 )
-from winback_notifier.sweeps import SWEEP_ERRORS
 from winback_shared.case_changes import FIRST_NOW, NOW, CaseColumn, CaseColumns
 from winback_shared.case_vocabulary import FINISHED_STATUSES, CaseStatus
 from winback_shared.db import Connection
+from winback_shared.transient import is_transient
 
 log = logging.getLogger("winback.notifier")
 
 RETRY_SECONDS = 0.25
 """Pause when a due case was locked by someone else (another notifier firing it, an agent acting
 on it), or PostgreSQL failed: the next look is soon, but not a busy loop."""
-UNEXPECTED_RETRY_SECONDS = 5.0
-"""Pause after an error nobody foresaw (logged with its traceback): slower, to keep logs sane."""
 OVERSLEEP_SECONDS = 0.002
 """Added to each sleep so the scheduler wakes just after a moment, not a hair before it."""
 
@@ -142,18 +140,22 @@ class SlaScheduler:
         return self._policy.warning, self._policy.claim_lapse
 
     async def run(self) -> None:
-        """Fire timers on time until cancelled."""
+        """Fire timers on time until cancelled.
+
+        Transient failures (:mod:`winback_shared.transient`) are retried soon; any other error
+        is a bug every later look would meet too, so it is raised, for the app's loop watch to
+        log and stop the notifier (:mod:`winback_shared.loops`).
+        """
         while True:
             self._wake.clear()
             try:
                 await self.fire_due()
                 delay = await self.seconds_to_next()
-            except SWEEP_ERRORS as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 log.warning("SLA timers failed; retrying", extra={"fields": {"error": repr(exc)}})
                 delay = RETRY_SECONDS
-            except Exception:  # a bug, or an error not foreseen: never let the timers die
-                log.exception("SLA timers failed unexpectedly; retrying")
-                delay = UNEXPECTED_RETRY_SECONDS
             if delay is None:
                 delay = self._max_sleep
             elif delay <= 0:

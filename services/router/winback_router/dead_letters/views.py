@@ -2,6 +2,7 @@
 
 The same actions exist on the command line (``python -m winback_router.dead_letters``); the
 endpoints are for ops tooling and dashboards. Both read PostgreSQL, the list's source of truth.
+Callers sign in with an agent token (:mod:`winback_shared.auth`): supervisors and admins only.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from winback_router.dead_letters.store import (
@@ -17,25 +18,8 @@ from winback_router.dead_letters.store import (
     list_dead_letters,
     replay_dead_letters,
 )
-from winback_shared.agents import Agent, Role, authenticate
+from winback_shared.auth import current_supervisor
 from winback_shared.errors import ApiError
-
-OPS_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-
-
-async def ops_person(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> Agent:
-    """A supervisor or admin, from ``Authorization: Bearer <token>``."""
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    agent = await authenticate(request.app.state.pool, token)
-    if agent is None:
-        raise ApiError(
-            401, "unauthenticated", "a valid token is required", {"WWW-Authenticate": "Bearer"}
-        )
-    if agent.role not in OPS_ROLES:
-        raise ApiError(403, "forbidden", "dead letters are for supervisors and admins")
-    return agent
 
 
 class ReplayRequest(BaseModel):
@@ -48,7 +32,7 @@ class ReplayRequest(BaseModel):
 def ops_router() -> APIRouter:
     """Routes under ``/ops``; the app must have ``state.pool``, ``state.producer`` and
     ``state.responses_topic``."""
-    router = APIRouter(prefix="/ops", tags=["ops"], dependencies=[Depends(ops_person)])
+    router = APIRouter(prefix="/ops", tags=["ops"], dependencies=[Depends(current_supervisor)])
 
     @router.get("/dead-letters")
     async def dead_letters(
