@@ -19,7 +19,7 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.browser_support import CHROMIUM_ARGS, chromium_or_skip
 from tests.case_support import CaseDesk, running_desk
-from tests.support import Pipeline, generic_source, serve
+from tests.support import Pipeline, delete_topics, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
 from winback_local.kafka import LocalKafka, free_port
@@ -88,11 +88,18 @@ async def schema_url(database_url: str, unique: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def topics(unique: str) -> KafkaTopics:
-    """Fresh topic names for this test."""
-    return KafkaTopics(
+async def topics(unique: str, request: pytest.FixtureRequest) -> AsyncIterator[KafkaTopics]:
+    """Fresh topic names for this test; a test that reached the broker has them deleted after.
+
+    Deleting keeps one broker lean over a whole run: thousands of left-over partitions slow down
+    every topic creation and group join that follows (and a small broker heap runs out).
+    """
+    names = KafkaTopics(
         **{field: f"{field.replace('_', '-')}-{unique}" for field in KafkaTopics.model_fields}
     )
+    yield names
+    if "kafka_bootstrap" in request.fixturenames:
+        await delete_topics(request.getfixturevalue("kafka_bootstrap"), names.model_dump().values())
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +117,21 @@ async def read_topic_records(
     finally:
         await consumer.stop()
     return records
+
+
+async def delete_topics(bootstrap_servers: str, names: Iterable[str]) -> None:
+    """Delete whichever of these topics exist (a test's own, at its end)."""
+    from aiokafka.admin import AIOKafkaAdminClient  # test-only import kept local
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [name for name in names if name in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
 
 
 async def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> bool:
