@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 _WORD = re.compile(r"[^\W_]+")
 _CLAUSE_BREAK = re.compile(r"[.!?;:,()\[\]\n\r\u2013\u2014]|\s-\s")
+_SENTENCE_BREAK = re.compile(r"[.!?\u2026]+[\"'\u2019\u201d)\]]*\s|[\n\r]")
+"""A sentence ends at a full stop, question or exclamation mark (or an ellipsis) followed by
+space, or at a line break: "1.5" and "e-mail" do not end one, "Nobody called. Again." does."""
 _AUXILIARIES = frozenset(
     "do does did is was were are has have had could would should must need might".split()
 )
@@ -33,12 +36,15 @@ class Word:
 
     ``clause`` numbers the stretches between punctuation marks, so negation never reaches
     across a comma or a full stop ("No, the wait was long" is not a denial of the wait).
+    ``sentence`` numbers sentences, so a keyword or pattern never reads one sentence's end and
+    the next one's start as a phrase ("Nobody called. Again." says nothing of calling again).
     """
 
     text: str
     start: int
     end: int
     clause: int
+    sentence: int = 0
 
 
 def fold(text: str) -> str:
@@ -61,6 +67,7 @@ def split_words(text: str) -> list[Word]:
     text = unicodedata.normalize("NFC", text)
     words: list[Word] = []
     clause = 0
+    sentence = 0
     previous_end = 0
     for match in _WORD.finditer(text):
         folded = fold(match.group())
@@ -68,6 +75,8 @@ def split_words(text: str) -> list[Word]:
         gap = text[previous_end:start]
         if words and _CLAUSE_BREAK.search(gap):
             clause += 1
+        if words and _SENTENCE_BREAK.search(gap):
+            sentence += 1
         previous_end = end
         if folded == "t" and words and gap in ("'", "\u2019"):
             joined = words[-1].text + "t"  # "didn" + "t": the two halves of "didn't"
@@ -75,13 +84,13 @@ def split_words(text: str) -> list[Word]:
             if expanded is not None or joined.endswith("nt"):
                 head = expanded[0] if expanded else joined[:-2]
                 first = words.pop()
-                words.append(Word(head, first.start, end, first.clause))
-                words.append(Word("not", first.start, end, first.clause))
+                words.append(Word(head, first.start, end, first.clause, first.sentence))
+                words.append(Word("not", first.start, end, first.clause, first.sentence))
                 continue
         expanded = _expand_negation(folded)
         if expanded is not None:
-            words.append(Word(expanded[0], start, end, clause))
-            words.append(Word(expanded[1], start, end, clause))
+            words.append(Word(expanded[0], start, end, clause, sentence))
+            words.append(Word(expanded[1], start, end, clause, sentence))
         else:
-            words.append(Word(folded, start, end, clause))
+            words.append(Word(folded, start, end, clause, sentence))
     return words

@@ -39,6 +39,12 @@ Weight = Annotated[float, Field(gt=0, le=10)]
 
 UNCLASSIFIED = "unclassified"
 UNCLASSIFIED_LABEL = "Unclassified"
+ASKS_CONTACT = "asks_contact"
+"""Not a dissatisfaction reason: the customer asked in their comment to be contacted. Coded
+beside the reasons (with the words that asked) so the decision and the agent both see it."""
+ASKS_CONTACT_LABEL = "Asked to be contacted"
+RESERVED_CODES = frozenset({UNCLASSIFIED, ASKS_CONTACT})
+"""Codes the router writes itself; no taxonomy entry may take them."""
 
 
 def normalise_label(text: str) -> str:
@@ -142,8 +148,8 @@ class Taxonomy(BaseModel):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate code ids: {', '.join(duplicates)}")
-        if UNCLASSIFIED in ids:
-            raise ValueError(f"'{UNCLASSIFIED}' is reserved for reasons that match no code")
+        for reserved in sorted(RESERVED_CODES & set(ids)):
+            raise ValueError(f"'{reserved}' is reserved: the router writes it itself")
         seen: dict[str, str] = {}
         for code in self.codes:
             for label in (code.label, *code.synonyms):

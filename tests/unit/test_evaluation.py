@@ -11,12 +11,16 @@ import pytest
 from winback_router.coding import bench as bench_coding
 from winback_router.coding import evaluate
 from winback_router.coding.evaluate import Example, load_examples, rules_predictor, score
-from winback_shared.taxonomy import load_taxonomy
+from winback_shared.taxonomy import ASKS_CONTACT, load_taxonomy
 
 DATA = Path(__file__).parents[1] / "data" / "comments"
 TAXONOMY = load_taxonomy()
 CODES = [code.id for code in TAXONOMY.codes]
 TARGET_MACRO_F1 = 0.85
+BLIND_FLOOR = 0.66
+"""Rules alone measured 0.678 on the blind set (November 30); the issue's target is 0.90."""
+INDEPENDENT_FLOOR = 0.52
+"""Rules alone measured 0.536 on the independent held-out comments (November 30)."""
 
 
 def test_the_labelled_set_is_big_varied_and_split_once() -> None:
@@ -37,8 +41,53 @@ def test_every_line_is_a_well_formed_record() -> None:
     for path in DATA.glob("*.jsonl"):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            assert set(row) == {"id", "text", "codes"}, path
+            assert {"id", "text", "codes"} <= set(row), path
+            assert set(row) <= {"id", "text", "codes", "follow_up", "lang", "register"}, path
             assert row["text"].strip() and len(set(row["codes"])) == len(row["codes"])
+            assert set(row["codes"]) <= set(CODES), path
+            assert isinstance(row.get("follow_up", False), bool), path
+
+
+def test_every_file_is_a_known_split_and_no_comment_is_in_two() -> None:
+    files = sorted(path.stem for path in DATA.glob("*.jsonl"))
+    assert files == sorted(evaluate.SPLITS)
+    everything = [e for split in evaluate.SPLITS for e in load_examples(DATA / f"{split}.jsonl")]
+    assert len(everything) >= 1000
+    assert len({e.id for e in everything}) == len(everything)
+    assert len({e.text.casefold() for e in everything}) == len(everything)
+
+
+def test_the_blind_set_is_never_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        evaluate.main(["--split", "blind", "--errors"])
+    assert "never listed" in capsys.readouterr().err
+
+
+def test_summary_has_a_line_per_split_with_follow_up_where_labelled(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    evaluate.main(["--split", "all"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == list(evaluate.SPLITS)
+    assert "not labelled" in lines[1] and "not labelled" not in lines[-1]
+
+
+def test_coding_holds_its_floor_on_comments_written_apart_from_the_rules() -> None:
+    """Not the goal (0.90 on the blind set, issue 11): a floor under today's figures, so a rule
+    change that loses ground on text nobody tuned for fails here, not in production."""
+    for split, floor in (("blind", BLIND_FLOOR), ("independent-heldout", INDEPENDENT_FLOOR)):
+        examples = load_examples(DATA / f"{split}.jsonl")
+        predict = rules_predictor(TAXONOMY)
+        report = score(examples, [predict(e.text) for e in examples], CODES)
+        assert report.macro_f1 >= floor, split
+
+
+def test_asks_to_be_contacted_is_found_on_comments_written_apart() -> None:
+    examples = load_examples(DATA / "independent-heldout.jsonl")
+    found = [ASKS_CONTACT in evaluate.coded(TAXONOMY, e.text) for e in examples]
+    follow = evaluate.follow_up_score(examples, found)
+    assert follow is not None and follow.support >= 15
+    assert follow.precision >= 0.85 and follow.recall >= 0.85
 
 
 def test_scores_count_per_code_and_average_over_codes_with_labels() -> None:

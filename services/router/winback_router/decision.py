@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from winback_shared.events.recovery_alerts import CodedReason
 from winback_shared.survey import Customer, Score, ScoreKind, SurveyResponse
-from winback_shared.taxonomy import UNCLASSIFIED, normalise_label
+from winback_shared.taxonomy import ASKS_CONTACT, RESERVED_CODES, normalise_label
 
 NPS_DETRACTOR_MAX = 6
 """NPS 0-6 is a detractor."""
@@ -100,14 +100,17 @@ def decide(
     reasons: list[CodedReason],
     policy: PriorityPolicy = DEFAULT_POLICY,
 ) -> Decision:
-    """Needs recovery on a bad score, a negative reason, or a follow-up request; see the module
-    docstring for the priority ladder."""
+    """Needs recovery on a bad score, a negative reason, or a follow-up request (the survey's
+    field, or ``asks_contact`` coded from the comment); see the module docstring for the
+    priority ladder."""
     level = severity(response.scores)
     triggers = [f"{s.kind.value}={s.value:g}" for s in response.scores if is_bad_score(s)]
-    negative = [r for r in reasons if r.code != UNCLASSIFIED]
+    negative = [r for r in reasons if r.code not in RESERVED_CODES]
     triggers += [f"reason={code}" for code in dict.fromkeys(r.code for r in negative)]
     if response.follow_up_requested:
         triggers.append("follow_up_requested")
+    elif any(r.code == ASKS_CONTACT for r in reasons):
+        triggers.append("follow_up_in_comment")
     if not triggers:
         return Decision(needs_recovery=False, priority=NO_CASE, triggers=(), severity=level)
     if level is Severity.SEVERE:

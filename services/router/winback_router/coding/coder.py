@@ -12,10 +12,17 @@ from dataclasses import dataclass
 
 from winback_router.coding.compiler import compiled_rules
 from winback_router.coding.evidence import excerpt, sentence_around
+from winback_router.coding.follow_up import find_contact_request
 from winback_router.coding.rules import FoldedText, Hit, find_hits
 from winback_shared.events.recovery_alerts import CodedReason
 from winback_shared.survey import SurveyResponse
-from winback_shared.taxonomy import UNCLASSIFIED, UNCLASSIFIED_LABEL, Taxonomy
+from winback_shared.taxonomy import (
+    ASKS_CONTACT,
+    ASKS_CONTACT_LABEL,
+    UNCLASSIFIED,
+    UNCLASSIFIED_LABEL,
+    Taxonomy,
+)
 
 RULE_CONFIDENCE = 0.85
 """Confidence of a code found by one rule; each further distinct rule leaves 15 % of the doubt."""
@@ -59,7 +66,8 @@ def code_response(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedRea
     Chosen answers match codes through labels and synonyms; an answer that matches none is read
     with the free-text rules, and kept as ``unclassified`` if they find nothing either. The
     comment is read with the rules; a comment with content that matches nothing adds
-    ``unclassified`` too. A code found twice keeps its first evidence: the chosen answer.
+    ``unclassified`` too. A code found twice keeps its first evidence: the chosen answer. A
+    comment that asks to be contacted adds ``asks_contact`` last, with the words that asked.
     """
     moment = response.received_at
     coded: dict[str, CodedReason] = {}
@@ -98,6 +106,21 @@ def code_response(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedRea
         keep(_unclassified(unmatched_answers[0], "answer"))
     elif not comment_codes and has_content(folded):
         keep(_unclassified(excerpt(comment), "comment"))
+    asked = find_contact_request(folded)
+    if asked is not None:
+        keep(
+            CodedReason(
+                code=ASKS_CONTACT,
+                label=ASKS_CONTACT_LABEL,
+                evidence=sentence_around(comment, asked.start, asked.end),
+                method="rule",
+                confidence=RULE_CONFIDENCE,
+                evidence_source="comment",
+                rule=f"follow_up#{asked.pattern}",
+                span=(asked.start, asked.end),
+                weight=0.0,
+            )
+        )
     return list(coded.values())
 
 

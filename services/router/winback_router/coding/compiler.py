@@ -76,6 +76,9 @@ class TextRule:
     negatable: bool = True
     words: tuple[str, ...] = ()
     regex: re.Pattern[str] | None = None
+    across_sentences: bool = False
+    """A pattern that starts with :data:`ACROSS_SENTENCES` may read past a sentence end
+    ("would reply shortly. Shortly turned into two days."); every other rule stays inside one."""
 
     @property
     def name(self) -> str:
@@ -157,6 +160,10 @@ class CompiledRules:
         return cls(tuple(rules), KeywordIndex.of(rules), patterns)
 
 
+ACROSS_SENTENCES = "(?#across sentences)"
+"""A regex comment that lets one pattern match across a sentence end (it changes nothing else)."""
+
+
 def _patterns(code: ReasonCode) -> list[TextRule]:
     """The code's patterns, anchored at a word start and end (the taxonomy checked each one)."""
     return [
@@ -167,6 +174,7 @@ def _patterns(code: ReasonCode) -> list[TextRule]:
             index,
             code.negatable,
             regex=re.compile(rf" (?:{pattern})(?= )"),
+            across_sentences=pattern.startswith(ACROSS_SENTENCES),
         )
         for index, pattern in enumerate(code.patterns)
     ]

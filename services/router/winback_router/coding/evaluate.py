@@ -26,7 +26,7 @@ from pathlib import Path
 from winback_router.coding import code_response
 from winback_router.coding.compiler import load_and_compile
 from winback_shared.survey import SurveyResponse
-from winback_shared.taxonomy import UNCLASSIFIED, Taxonomy
+from winback_shared.taxonomy import ASKS_CONTACT, RESERVED_CODES, Taxonomy
 
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "tests" / "data" / "comments"
 NO_CODE = "(no code)"
@@ -35,13 +35,20 @@ THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 Predict = Callable[[str], set[str]]
 
 
+SPLITS = ("dev", "heldout", "independent-dev", "independent-heldout", "blind")
+"""The labelled files (see ``tests/data/comments/README.md``): the project's own comments, those
+written apart from the rules, and the blind set, which is never tuned on and never listed."""
+BLIND = "blind"
+
+
 @dataclass(frozen=True)
 class Example:
-    """One labelled comment."""
+    """One labelled comment; ``follow_up`` says whether it asks to be contacted (where known)."""
 
     id: str
     text: str
     codes: frozenset[str]
+    follow_up: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -108,22 +115,37 @@ def load_examples(path: Path) -> list[Example]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
-            examples.append(Example(row["id"], row["text"], frozenset(row["codes"])))
+            examples.append(
+                Example(row["id"], row["text"], frozenset(row["codes"]), row.get("follow_up"))
+            )
     return examples
 
 
+def coded(taxonomy: Taxonomy, text: str) -> set[str]:
+    """Every code the production entry point gives a response whose only content is ``text``,
+    the router's own (``unclassified``, ``asks_contact``) included."""
+    response = SurveyResponse(
+        response_id="eval", comment=text, source="eval", vendor="generic",
+        receipt_id="eval", received_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    return {reason.code for reason in code_response(response, taxonomy)}
+
+
 def rules_predictor(taxonomy: Taxonomy) -> Predict:
-    """Codes the production entry point gives a response whose only content is ``text``."""
-    received = datetime(2026, 1, 1, tzinfo=UTC)
+    """The taxonomy codes the production entry point gives a response whose only content is
+    ``text``."""
+    return lambda text: coded(taxonomy, text) - RESERVED_CODES
 
-    def predict(text: str) -> set[str]:
-        response = SurveyResponse(
-            response_id="eval", comment=text, source="eval", vendor="generic",
-            receipt_id="eval", received_at=received,
-        )  # fmt: skip
-        return {reason.code for reason in code_response(response, taxonomy)} - {UNCLASSIFIED}
 
-    return predict
+def follow_up_score(examples: Sequence[Example], asked: Sequence[bool]) -> CodeScore | None:
+    """How well ``asks_contact`` matches the comments labelled as asking to be contacted; None
+    when the examples carry no such label."""
+    pairs = [
+        (example.follow_up, found)
+        for example, found in zip(examples, asked, strict=True)
+        if example.follow_up is not None
+    ]
+    return _count(ASKS_CONTACT, pairs) if pairs else None
 
 
 def score(
@@ -221,18 +243,53 @@ def model_report(taxonomy: Taxonomy, data: Path, split: str, model_dir: Path | N
     return format_report(f"rules + model (threshold {threshold:g}, chosen on dev), {split}", report)
 
 
+def summary(taxonomy: Taxonomy, data: Path) -> str:
+    """One line per split: macro- and micro-F1, the weakest code, and follow-up detection."""
+    codes = [code.id for code in taxonomy.codes]
+    lines = [
+        f"{'split':<20} {'comments':>8} {'macro-F1':>8} {'micro-F1':>8}  {'weakest code':<28}"
+        f" {'asks to be contacted P/R/F1':>27}"
+    ]
+    for split in SPLITS:
+        path = data / f"{split}.jsonl"
+        if not path.exists():
+            continue
+        examples = load_examples(path)
+        found = [coded(taxonomy, example.text) for example in examples]
+        report = score(examples, [codes_ - RESERVED_CODES for codes_ in found], codes)
+        weakest = min((s for s in report.codes if s.support), key=lambda s: s.f1)
+        follow = follow_up_score(examples, [ASKS_CONTACT in codes_ for codes_ in found])
+        asked = (
+            f"{follow.precision:.2f}/{follow.recall:.2f}/{follow.f1:.2f} ({follow.support})"
+            if follow
+            else "not labelled"
+        )
+        lines.append(
+            f"{split:<20} {report.examples:>8} {report.macro_f1:>8.3f} {report.micro_f1:>8.3f}"
+            f"  {weakest.code + f' {weakest.f1:.2f}':<28} {asked:>27}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Print the figures for one split."""
+    """Print the figures for one split, or a line per split with ``--split all``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--split", choices=["heldout", "dev"], default="heldout")
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default="heldout")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the JSONL files")
     parser.add_argument("--taxonomy", type=Path, default=None, help="taxonomy TOML to evaluate")
     parser.add_argument("--errors", action="store_true", help="list every mismatched comment")
     parser.add_argument("--model-dir", type=Path, default=None, help="all-MiniLM-L6-v2 folder")
     parser.add_argument("--no-model", action="store_true", help="rules alone, even if installed")
     args = parser.parse_args(argv)
+    if args.errors and args.split == BLIND:
+        parser.error(
+            "the blind split is never listed comment by comment: it would stop being blind"
+        )
 
     taxonomy = load_and_compile(args.taxonomy)
+    if args.split == "all":
+        print(summary(taxonomy, args.data))
+        return
     examples = load_examples(args.data / f"{args.split}.jsonl")
     codes = [code.id for code in taxonomy.codes]
     predict = rules_predictor(taxonomy)

@@ -25,28 +25,46 @@ class Hit:
     end: int
 
 
+SENTENCE_MARK = "."
+"""What stands between two sentences in ``FoldedText.padded``: no pattern can match it (patterns
+match whole folded words), so no pattern reads across a sentence end."""
+
+
 @dataclass(frozen=True, slots=True)
 class FoldedText:
-    """A text as folded words, and the same words joined by spaces (padded at both ends)."""
+    """A text as folded words, and the same words joined by spaces (padded at both ends), with a
+    :data:`SENTENCE_MARK` word between sentences."""
 
     words: list[Word]
     padded: str
     offsets: list[int]
+    joined: str
+    """The words alone, for the few patterns allowed across sentences."""
+    joined_offsets: list[int]
 
     @classmethod
     def of(cls, text: str) -> FoldedText:
         """Fold ``text`` once; every rule then reads the same words."""
         words = split_words(text)
         offsets: list[int] = []
-        position = 1
-        for word in words:
+        joined_offsets: list[int] = []
+        pieces: list[str] = []
+        position = joined_position = 1
+        for index, word in enumerate(words):
+            if index and word.sentence != words[index - 1].sentence:
+                pieces.append(SENTENCE_MARK)
+                position += len(SENTENCE_MARK) + 1
             offsets.append(position)
+            joined_offsets.append(joined_position)
+            pieces.append(word.text)
             position += len(word.text) + 1
-        return cls(words, " " + " ".join(word.text for word in words) + " ", offsets)
+            joined_position += len(word.text) + 1
+        joined = " " + " ".join(word.text for word in words) + " "
+        return cls(words, " " + " ".join(pieces) + " ", offsets, joined, joined_offsets)
 
-    def word_at(self, char: int) -> int:
-        """Index of the word covering position ``char`` of ``padded``."""
-        return bisect_right(self.offsets, char) - 1
+    def word_at(self, char: int, *, joined: bool = False) -> int:
+        """Index of the word covering position ``char`` of ``padded`` (or of ``joined``)."""
+        return bisect_right(self.joined_offsets if joined else self.offsets, char) - 1
 
 
 def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
@@ -65,9 +83,10 @@ def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
             hits[key] = Hit(rule, word.start, words[last].end)
     for rule in rules.patterns:
         assert rule.regex is not None
-        for match in rule.regex.finditer(folded.padded):
-            first = folded.word_at(match.start() + 1)
-            last = folded.word_at(match.end() - 1)
+        across = rule.across_sentences
+        for match in rule.regex.finditer(folded.joined if across else folded.padded):
+            first = folded.word_at(match.start() + 1, joined=across)
+            last = folded.word_at(match.end() - 1, joined=across)
             if rule.negatable and is_denied(words, first):
                 continue
             hits[(rule.code, rule.kind, rule.index)] = Hit(
@@ -77,18 +96,25 @@ def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
     return sorted(hits.values(), key=lambda hit: hit.start)
 
 
-def _match_pieces(pieces: Sequence[str], words: Sequence[Word], at: int) -> int | None:
-    """Index of the last word matched if ``pieces`` match from ``words[at]``, else None."""
+def _match_pieces(
+    pieces: Sequence[str], words: Sequence[Word], at: int, sentence: int | None = None
+) -> int | None:
+    """Index of the last word matched if ``pieces`` match from ``words[at]`` within one
+    sentence (``words[at]``'s, unless given), else None."""
+    if sentence is None and at < len(words):
+        sentence = words[at].sentence
     last: int | None = None
     for position, piece in enumerate(pieces):
         if piece == GAP:
             rest = pieces[position + 1 :]
             for skip in range(MAX_GAP + 1):
-                end = _match_pieces(rest, words, at + skip)
+                end = _match_pieces(rest, words, at + skip, sentence)
                 if end is not None:
                     return end
             return None
-        if at >= len(words) or not word_matches(piece, words[at].text):
+        if at >= len(words) or words[at].sentence != sentence:
+            return None
+        if not word_matches(piece, words[at].text):
             return None
         last = at
         at += 1
