@@ -48,6 +48,10 @@ Send a detractor response (a pop-up appears in the console):
 A promoter makes no alert:
   .venv/bin/winback send --nps 10
 
+The tools (agents, reports, dead letters, re-coding) read the same database and broker:
+  export DATABASE_URL='{info.database_url}' KAFKA_BOOTSTRAP_SERVERS={info.kafka_bootstrap_servers}
+  .venv/bin/python -m winback_notifier.reports sla
+
 Ctrl-C stops everything.""",
             flush=True,
         )
