@@ -10,7 +10,7 @@ import pytest
 
 from winback_router.coding import bench as bench_coding
 from winback_router.coding import evaluate
-from winback_router.coding.evaluate import Example, load_examples, rules_predictor, score
+from winback_router.coding.evaluate import Example, load_examples, predictor, score
 from winback_shared.taxonomy import ASKS_CONTACT, load_taxonomy
 
 DATA = Path(__file__).parents[1] / "data" / "comments"
@@ -77,7 +77,7 @@ def test_coding_holds_its_floor_on_comments_written_apart_from_the_rules() -> No
     change that loses ground on text nobody tuned for fails here, not in production."""
     for split, floor in (("blind", BLIND_FLOOR), ("independent-heldout", INDEPENDENT_FLOOR)):
         examples = load_examples(DATA / f"{split}.jsonl")
-        predict = rules_predictor(TAXONOMY)
+        predict = predictor(TAXONOMY)
         report = score(examples, [predict(e.text) for e in examples], CODES)
         assert report.macro_f1 >= floor, split
 
@@ -109,7 +109,7 @@ def test_scores_count_per_code_and_average_over_codes_with_labels() -> None:
 
 def test_rules_reach_the_target_on_held_out_comments() -> None:
     heldout = load_examples(DATA / "heldout.jsonl")
-    predict = rules_predictor(TAXONOMY)
+    predict = predictor(TAXONOMY)
     report = score(heldout, [predict(e.text) for e in heldout], CODES)
     assert report.macro_f1 >= TARGET_MACRO_F1
     assert report.no_code.precision >= 0.8  # a comment about nothing known is rarely guessed

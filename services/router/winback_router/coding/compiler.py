@@ -191,6 +191,9 @@ class _PerTaxonomy(Generic[T]):
     def __init__(self) -> None:
         self._entries: dict[int, tuple[weakref.ref[Taxonomy], T]] = {}
 
+    def __contains__(self, key: int) -> bool:
+        return key in self._entries
+
     def get(self, taxonomy: Taxonomy) -> T | None:
         entry = self._entries.get(id(taxonomy))
         return entry[1] if entry is not None and entry[0]() is taxonomy else None
@@ -228,7 +231,7 @@ def reason_model(taxonomy: Taxonomy) -> ReasonModel | None:
     return _models.get(taxonomy)
 
 
-class ModelMismatchError(ValueError):
+class ModelMismatchError(TaxonomyError):
     """The model was trained for other codes than the taxonomy's: it must be re-trained."""
 
 

@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -124,9 +125,7 @@ class ReasonModel:
     def probabilities(self, text: str) -> Vector:
         """Each code's probability for ``text``, in :attr:`codes` order."""
         folded = fold_for_model(text)
-        features = self.chars.weights(char_ngrams(folded)) | self.words.weights(
-            word_ngrams(folded)
-        )
+        features = self.chars.weights(char_ngrams(folded)) | self.words.weights(word_ngrams(folded))
         if not features:
             return self._sigmoid(self.bias.copy())
         index = np.fromiter(features, dtype=np.int64, count=len(features))
@@ -151,7 +150,7 @@ class ReasonModel:
         }
 
     @staticmethod
-    def _sigmoid(logits: Vector) -> Vector:
+    def _sigmoid(logits: npt.NDArray[np.floating[Any]]) -> Vector:
         result: Vector = (1 / (1 + np.exp(-logits))).astype(np.float32)
         return result
 

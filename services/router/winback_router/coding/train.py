@@ -33,7 +33,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from winback_router.coding.compiler import load_and_compile
-from winback_router.coding.evaluate import DEFAULT_DATA, Example, load_examples, rules_predictor
+from winback_router.coding.evaluate import DEFAULT_DATA, Example, load_examples, predictor
 from winback_router.coding.learned import (
     CHAR_NGRAMS,
     DEFAULT_MODEL,
@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     codes = [code.id for code in taxonomy.codes]
     examples = [e for split in TRAINING_SPLITS for e in load_examples(args.data / f"{split}.jsonl")]
     examples = examples[: args.sample] if args.sample else examples
-    predict = rules_predictor(taxonomy)
+    predict = predictor(taxonomy)
     rules = np.array([[code in predict(e.text) for code in codes] for e in examples])
     trained = train(examples, rules, codes)
     trained.model.save(args.output)
