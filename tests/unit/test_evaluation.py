@@ -11,10 +11,12 @@ import pytest
 from winback_router.coding import bench as bench_coding
 from winback_router.coding import evaluate
 from winback_router.coding.evaluate import Example, load_examples, predictor, score
-from winback_shared.taxonomy import ASKS_CONTACT, load_taxonomy
+from winback_router.coding.compiler import load_and_compile
+from winback_shared.taxonomy import ASKS_CONTACT
 
 DATA = Path(__file__).parents[1] / "data" / "comments"
-TAXONOMY = load_taxonomy()
+TAXONOMY = load_and_compile()
+"""As the router codes: rules and the learned model."""
 CODES = [code.id for code in TAXONOMY.codes]
 TARGET_MACRO_F1 = 0.85
 BLIND_FLOOR = 0.66
@@ -116,9 +118,11 @@ def test_rules_reach_the_target_on_held_out_comments() -> None:
 
 
 def test_evaluate_prints_a_table_with_the_macro_f1(capsys: pytest.CaptureFixture[str]) -> None:
-    evaluate.main(["--split", "dev", "--errors"])
+    evaluate.main(["--split", "dev", "--errors", "--no-model"])
     out = capsys.readouterr().out
     assert out.startswith("rules alone, dev: ")
+    evaluate.main(["--split", "heldout"])
+    assert capsys.readouterr().out.startswith("rules + model, heldout: ")
     assert "macro-F1 " in out and "(no code)" in out
     for code in CODES:
         assert f"\n{code} " in out
