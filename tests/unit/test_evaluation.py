@@ -10,8 +10,8 @@ import pytest
 
 from winback_router.coding import bench as bench_coding
 from winback_router.coding import evaluate
-from winback_router.coding.evaluate import Example, load_examples, predictor, score
 from winback_router.coding.compiler import load_and_compile
+from winback_router.coding.evaluate import Example, load_examples, predictor, score
 from winback_shared.taxonomy import ASKS_CONTACT
 
 DATA = Path(__file__).parents[1] / "data" / "comments"
