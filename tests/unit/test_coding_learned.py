@@ -3,6 +3,7 @@ evidence, the refusal of a model trained for other codes, and the training comma
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,8 +14,6 @@ from tests.taxonomy_support import code, write
 from winback_router.app import create_app
 from winback_router.coding import code_response, train
 from winback_router.coding.compiler import (
-    ModelMismatchError,
-    attach_model,
     load_and_compile,
     reason_model,
 )
@@ -110,27 +109,35 @@ def test_model_codes_come_after_the_rules_and_never_replace_them() -> None:
     assert UNCLASSIFIED not in {r.code for r in reasons}
 
 
-def test_a_model_trained_for_other_codes_is_refused_naming_them(tmp_path: Path) -> None:
-    path = write(tmp_path, code("keywords=['on hold']") + code(id_="parking", label="Parking"))
-    with pytest.raises(ModelMismatchError) as caught:
-        load_and_compile(path)
-    message = str(caught.value)
-    assert "'a_code'" in message and "'parking'" in message and "'rude'" in message
-    assert "winback_router.coding.train" in message
-    with pytest.raises(ModelMismatchError):
-        create_app(RouterSettings(taxonomy_path=path))
-    create_app(RouterSettings(taxonomy_path=path, use_reason_model=False))  # rules alone start
+def test_a_changed_taxonomy_starts_with_the_model_for_the_codes_both_know(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, code("keywords=['on hold']") + code(id_="rude", label="Rude"))
+    with caplog.at_level(logging.WARNING, logger="winback.router"):
+        taxonomy = load_and_compile(path)
+    [warning] = [r for r in caplog.records if "re-train" in r.getMessage()]
+    fields = warning.__dict__["fields"]
+    assert fields["rules_only"] == ["a_code"] and "price_value" in fields["ignored"]
+    create_app(RouterSettings(taxonomy_path=path))  # the router starts
+    comment = "Paid way too much for what it is honestly. She was rude and cold to me."
+    codes = {r.code for r in code_response(response(comment), taxonomy)}
+    assert codes <= {"a_code", "rude", UNCLASSIFIED}  # never a code the taxonomy dropped
 
 
-def test_codes_in_another_order_are_refused_too() -> None:
-    taxonomy = load_taxonomy()
+def test_columns_are_found_by_code_name_not_position() -> None:
     model = load_model()
     shuffled = ReasonModel(
-        tuple(reversed(model.codes)), model.chars, model.words, model.weights, model.bias,
-        model.thresholds,
+        tuple(reversed(model.codes)), model.chars, model.words, model.weights[:, ::-1],
+        model.bias[::-1], np.concatenate([model.thresholds[: len(model.codes)][::-1],
+        model.thresholds[len(model.codes) :][::-1]]),
     )  # fmt: skip
-    with pytest.raises(ModelMismatchError, match="another order"):
-        attach_model(taxonomy, shuffled, DEFAULT_MODEL)
+    text = "The agent was rude and the parcel never arrived, still charged me twice."
+    original = dict(zip(model.codes, model.probabilities(text), strict=True))
+    reordered = dict(zip(shuffled.codes, shuffled.probabilities(text), strict=True))
+    assert original == pytest.approx(reordered)
+    assert model.codes_beyond(text, frozenset()) == pytest.approx(
+        shuffled.codes_beyond(text, frozenset())
+    )
 
 
 def test_the_train_command_runs_on_a_sample_without_touching_the_shipped_model(

@@ -172,7 +172,8 @@ def _from_model(
 ) -> list[CodedReason]:
     """The model's codes beyond the rules', most probable first, each quoting the sentence of
     the comment that scores highest for it, so an agent sees which words carried it."""
-    found = model.codes_beyond(comment, rule_codes)
+    known = {code.id for code in taxonomy.codes}
+    found = {c: p for c, p in model.codes_beyond(comment, rule_codes).items() if c in known}
     if not found:
         return []
     spans = sentence_spans(folded)

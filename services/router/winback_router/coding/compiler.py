@@ -16,6 +16,7 @@ so an edit in the TOML never has to care about case, punctuation or accents.
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from typing import Generic, Literal, TypeVar
 from winback_router.coding.learned import DEFAULT_MODEL, ReasonModel, load_model
 from winback_shared.folding import split_words
 from winback_shared.taxonomy import ReasonCode, Taxonomy, TaxonomyError, load_taxonomy
+
+log = logging.getLogger("winback.router")
 
 T = TypeVar("T")
 GAP = "..."
@@ -231,25 +234,27 @@ def reason_model(taxonomy: Taxonomy) -> ReasonModel | None:
     return _models.get(taxonomy)
 
 
-class ModelMismatchError(TaxonomyError):
-    """The model was trained for other codes than the taxonomy's: it must be re-trained."""
+def model_gaps(taxonomy: Taxonomy, model: ReasonModel) -> tuple[list[str], list[str]]:
+    """The taxonomy's codes the model was not trained for, and the model's codes the taxonomy
+    no longer has. Columns are found by code name, so order never matters."""
+    codes = [code.id for code in taxonomy.codes]
+    return sorted(set(codes) - set(model.codes)), sorted(set(model.codes) - set(codes))
 
 
 def attach_model(taxonomy: Taxonomy, model: ReasonModel, path: Path) -> None:
-    """Code ``taxonomy`` with ``model`` too, after checking it knows exactly the same codes in
-    the same order (its weights are one column per code, so any difference would silently
-    give one code's evidence to another)."""
-    codes = tuple(code.id for code in taxonomy.codes)
-    if model.codes != codes:
-        missing = sorted(set(codes) - set(model.codes))
-        unknown = sorted(set(model.codes) - set(codes))
-        detail = f"taxonomy codes without a model column: {missing or 'none'}; "
-        detail += f"model codes not in the taxonomy: {unknown or 'none'}"
-        if not missing and not unknown:
-            detail = "same codes in another order"
-        raise ModelMismatchError(
-            f"reason model {path} was trained for other codes than the taxonomy's ({detail}); "
-            "re-train it: python -m winback_router.coding.train"
+    """Code ``taxonomy`` with ``model`` too.
+
+    A taxonomy changed since training (a code added or removed) still starts: a code the model
+    does not know is found by the rules alone, and a code the taxonomy dropped is never
+    proposed. Ops add a code, deploy, re-code, then re-train; the warning says what is
+    rules-only until then.
+    """
+    rules_only, dropped = model_gaps(taxonomy, model)
+    if rules_only or dropped:
+        log.warning(
+            "reason model trained for other codes; re-train it with "
+            "python -m winback_router.coding.train",
+            extra={"fields": {"model": str(path), "rules_only": rules_only, "ignored": dropped}},
         )
     _models.put(taxonomy, model)
 
@@ -257,8 +262,8 @@ def attach_model(taxonomy: Taxonomy, model: ReasonModel, path: Path) -> None:
 def load_and_compile(path: Path | None = None, model: Path | None = DEFAULT_MODEL) -> Taxonomy:
     """Load a taxonomy file (or the default), compile its rules and attach the learned model.
 
-    ``model=None`` codes with the rules alone. A model trained for other codes raises
-    :class:`ModelMismatchError` naming them: changing the taxonomy's codes means re-training.
+    ``model=None`` codes with the rules alone. A model trained for other codes is used for the
+    codes both know (see :func:`attach_model`).
 
     Raises :class:`~winback_shared.taxonomy.TaxonomyError` for anything wrong with the file,
     keywords included, listed the way :func:`~winback_shared.taxonomy.load_taxonomy` lists its
