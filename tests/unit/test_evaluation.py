@@ -10,17 +10,20 @@ import pytest
 
 from winback_router.coding import bench as bench_coding
 from winback_router.coding import evaluate
-from winback_router.coding.evaluate import Example, load_examples, rules_predictor, score
-from winback_shared.taxonomy import ASKS_CONTACT, load_taxonomy
+from winback_router.coding.compiler import load_and_compile
+from winback_router.coding.evaluate import Example, load_examples, predictor, score
+from winback_shared.taxonomy import ASKS_CONTACT
 
 DATA = Path(__file__).parents[1] / "data" / "comments"
-TAXONOMY = load_taxonomy()
+TAXONOMY = load_and_compile()
+"""As the router codes: rules and the learned model."""
 CODES = [code.id for code in TAXONOMY.codes]
 TARGET_MACRO_F1 = 0.85
-BLIND_FLOOR = 0.66
-"""Rules alone measured 0.678 on the blind set (November 30); the issue's target is 0.90."""
-INDEPENDENT_FLOOR = 0.52
-"""Rules alone measured 0.536 on the independent held-out comments (November 30)."""
+BLIND_FLOOR = 0.79
+"""Rules + model measured 0.801 on the blind set (rules alone 0.678; November 30); the issue's
+target is 0.90."""
+INDEPENDENT_FLOOR = 0.70
+"""Rules + model measured 0.714 on the independent held-out comments (rules alone 0.536)."""
 
 
 def test_the_labelled_set_is_big_varied_and_split_once() -> None:
@@ -77,7 +80,7 @@ def test_coding_holds_its_floor_on_comments_written_apart_from_the_rules() -> No
     change that loses ground on text nobody tuned for fails here, not in production."""
     for split, floor in (("blind", BLIND_FLOOR), ("independent-heldout", INDEPENDENT_FLOOR)):
         examples = load_examples(DATA / f"{split}.jsonl")
-        predict = rules_predictor(TAXONOMY)
+        predict = predictor(TAXONOMY)
         report = score(examples, [predict(e.text) for e in examples], CODES)
         assert report.macro_f1 >= floor, split
 
@@ -109,16 +112,18 @@ def test_scores_count_per_code_and_average_over_codes_with_labels() -> None:
 
 def test_rules_reach_the_target_on_held_out_comments() -> None:
     heldout = load_examples(DATA / "heldout.jsonl")
-    predict = rules_predictor(TAXONOMY)
+    predict = predictor(TAXONOMY)
     report = score(heldout, [predict(e.text) for e in heldout], CODES)
     assert report.macro_f1 >= TARGET_MACRO_F1
     assert report.no_code.precision >= 0.8  # a comment about nothing known is rarely guessed
 
 
 def test_evaluate_prints_a_table_with_the_macro_f1(capsys: pytest.CaptureFixture[str]) -> None:
-    evaluate.main(["--split", "dev", "--errors"])
+    evaluate.main(["--split", "dev", "--errors", "--no-model"])
     out = capsys.readouterr().out
     assert out.startswith("rules alone, dev: ")
+    evaluate.main(["--split", "heldout"])
+    assert capsys.readouterr().out.startswith("rules + model, heldout: ")
     assert "macro-F1 " in out and "(no code)" in out
     for code in CODES:
         assert f"\n{code} " in out

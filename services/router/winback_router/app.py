@@ -39,7 +39,8 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
     A consumer loop that dies stops the process (:mod:`winback_shared.loops`), which then exits
     non-zero (:func:`winback_shared.serve.serve_forever`).
     """
-    taxonomy = load_and_compile(settings.taxonomy_path)  # a bad keyword stops start-up here
+    # A bad keyword, or a model trained for other codes, stops start-up here.
+    taxonomy = load_and_compile(settings.taxonomy_path, settings.reason_model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

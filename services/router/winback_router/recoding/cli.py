@@ -79,7 +79,8 @@ def _progress(summary: Summary) -> None:
 
 async def _recode(args: argparse.Namespace, settings: RouterSettings, pool: asyncpg.Pool) -> int:
     try:
-        taxonomy = load_and_compile(args.taxonomy or settings.taxonomy_path)
+        model = None if args.no_model else settings.reason_model
+        taxonomy = load_and_compile(args.taxonomy or settings.taxonomy_path, model)
     except TaxonomyError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -191,6 +192,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     recoding.add_argument("--dry-run", action="store_true", help="report, write nothing")
     recoding.add_argument(
         "--taxonomy", type=Path, help="taxonomy file (default: WINBACK_TAXONOMY_PATH)"
+    )
+    recoding.add_argument(
+        "--no-model",
+        action="store_true",
+        help="code with the rules alone (a taxonomy with other codes than the model's needs it"
+        " until the model is re-trained)",
     )
     for command in (recoding, commands.add_parser("blind-spots", help="unclassified counts")):
         command.add_argument("--since", type=parse_when, help="received at or after WHEN")

@@ -1,0 +1,198 @@
+"""The learned reason model: TF-IDF features and one logistic regression per code, numpy only.
+
+The keyword rules give exact evidence but miss words nobody listed (paraphrase, misspelling,
+idiom); this model carries recall there. It reads character n-grams of words (2 to 5
+characters, which survive misspellings and inflections) and word 1-2 grams, weighted as
+scikit-learn's ``TfidfVectorizer`` weights them (lowercase, accents stripped, sublinear term
+frequency, unit length), so :mod:`winback_router.coding.train` can fit it with scikit-learn while
+the router runs it with numpy alone: no weights downloaded, about a quarter of a millisecond a
+comment.
+
+It is combined with the rules in "hybrid" mode: each code has one threshold for comments where
+the rules found no code and another, often "never", for adding the code next to the rules'
+codes. Both were chosen on out-of-fold predictions over the training comments.
+
+The whole model is one ``.npz`` file (``reason_model.npz`` beside this module, about 0.7 MB).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+DEFAULT_MODEL = Path(__file__).with_name("reason_model.npz")
+NEVER = 1.1
+"""A threshold no probability reaches: the model never adds that code in that situation."""
+CHAR_NGRAMS = (2, 5)
+WORD_NGRAMS = (1, 2)
+_SPACES = re.compile(r"\s\s+")
+_TOKEN = re.compile(r"(?u)\b\w+\b")
+_BLOCK_SCALE = 1 / math.sqrt(2)
+"""Each block (characters, words) is unit length; the pair is scaled back to unit length."""
+
+Vector = npt.NDArray[np.float32]
+
+
+def fold_for_model(text: str) -> str:
+    """Lowercase and strip accents exactly as ``TfidfVectorizer(strip_accents="unicode")`` does,
+    or the vocabulary learned in training would not match at run time."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def char_ngrams(folded: str) -> list[str]:
+    """Character n-grams inside each word padded with a space (scikit-learn's ``char_wb``)."""
+    low, high = CHAR_NGRAMS
+    grams: list[str] = []
+    for word in _SPACES.sub(" ", folded).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            grams.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+            if len(padded) <= n:
+                break  # longer n-grams of a short word are the same padded word again
+    return grams
+
+
+def word_ngrams(folded: str) -> list[str]:
+    """Words and adjacent word pairs, tokenised as ``token_pattern=r"(?u)\\b\\w+\\b"``."""
+    tokens = _TOKEN.findall(folded)
+    grams = list(tokens)
+    for n in range(max(2, WORD_NGRAMS[0]), WORD_NGRAMS[1] + 1):
+        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """One vectorizer's terms and their idf; feature indices start at ``offset``."""
+
+    index: dict[str, int]
+    idf: npt.NDArray[np.float64]
+    offset: int
+
+    @classmethod
+    def of(cls, terms: Sequence[str], idf: npt.ArrayLike, offset: int) -> Vocabulary:
+        """Index ``terms`` in order, from ``offset``."""
+        index = {term: position + offset for position, term in enumerate(terms)}
+        return cls(index, np.asarray(idf, dtype=np.float64), offset)
+
+    def terms(self) -> list[str]:
+        """The terms in feature order."""
+        return list(self.index)
+
+    def weights(self, grams: Sequence[str]) -> dict[int, float]:
+        """Sublinear tf-idf of the known grams, unit length: feature index to weight."""
+        counts: dict[int, int] = {}
+        for gram in grams:
+            position = self.index.get(gram)
+            if position is not None:
+                counts[position] = counts.get(position, 0) + 1
+        weights = {
+            position: (1 + math.log(count)) * float(self.idf[position - self.offset])
+            for position, count in counts.items()
+        }
+        norm = math.sqrt(sum(value * value for value in weights.values())) or 1.0
+        return {position: value / norm for position, value in weights.items()}
+
+
+@dataclass(frozen=True)
+class ReasonModel:
+    """The fitted model: vocabularies, a weight column and bias per code, and the thresholds
+    (the first ``len(codes)`` apply where the rules found no code, the rest next to rule codes).
+    """
+
+    codes: tuple[str, ...]
+    chars: Vocabulary
+    words: Vocabulary
+    weights: Vector
+    """Features x codes."""
+    bias: Vector
+    thresholds: Vector
+
+    def probabilities(self, text: str) -> Vector:
+        """Each code's probability for ``text``, in :attr:`codes` order."""
+        folded = fold_for_model(text)
+        features = self.chars.weights(char_ngrams(folded)) | self.words.weights(word_ngrams(folded))
+        if not features:
+            return self._sigmoid(self.bias.copy())
+        index = np.fromiter(features, dtype=np.int64, count=len(features))
+        values = np.fromiter(features.values(), dtype=np.float32, count=len(features))
+        return self._sigmoid(self.bias + (values * _BLOCK_SCALE) @ self.weights[index])
+
+    def codes_beyond(self, text: str, rule_codes: frozenset[str]) -> dict[str, float]:
+        """The codes the model adds to ``rule_codes`` for ``text``, with their probabilities.
+
+        Where the rules found nothing the model speaks at its "alone" thresholds; next to rule
+        codes it must clear the (stricter, often never) "extra" thresholds.
+        """
+        probabilities = self.probabilities(text)
+        count = len(self.codes)
+        thresholds = self.thresholds[count:] if rule_codes else self.thresholds[:count]
+        return {
+            code: float(probability)
+            for code, probability, threshold in zip(
+                self.codes, probabilities, thresholds, strict=True
+            )
+            if probability >= threshold and code not in rule_codes
+        }
+
+    @staticmethod
+    def _sigmoid(logits: npt.NDArray[np.floating[Any]]) -> Vector:
+        result: Vector = (1 / (1 + np.exp(-logits))).astype(np.float32)
+        return result
+
+    def save(self, path: Path) -> None:
+        """One compressed ``.npz``: terms as NUL-joined UTF-8, weights as float16 (the
+        probabilities move by about 1e-3, far below the thresholds' 0.025 grid)."""
+        meta = json.dumps({"codes": list(self.codes), "mode": "hybrid"}).encode()
+        np.savez_compressed(
+            path,
+            meta=np.frombuffer(meta, np.uint8),
+            char_terms=np.frombuffer("\0".join(self.chars.terms()).encode(), np.uint8),
+            word_terms=np.frombuffer("\0".join(self.words.terms()).encode(), np.uint8),
+            char_idf=self.chars.idf.astype(np.float32),
+            word_idf=self.words.idf.astype(np.float32),
+            w=self.weights.astype(np.float16),
+            b=self.bias,
+            t=self.thresholds,
+        )
+
+    @classmethod
+    def read(cls, path: Path) -> ReasonModel:
+        """Read a file written by :meth:`save` (prefer :func:`load_model`, which caches)."""
+        with np.load(path) as data:
+            meta = json.loads(data["meta"].tobytes())
+            char_terms = data["char_terms"].tobytes().decode().split("\0")
+            word_terms = data["word_terms"].tobytes().decode().split("\0")
+            return cls(
+                codes=tuple(meta["codes"]),
+                chars=Vocabulary.of(char_terms, data["char_idf"], 0),
+                words=Vocabulary.of(word_terms, data["word_idf"], len(char_terms)),
+                weights=data["w"].astype(np.float32),
+                bias=data["b"].astype(np.float32),
+                thresholds=data["t"].astype(np.float32),
+            )
+
+
+@functools.cache
+def _load(path: Path) -> ReasonModel:
+    return ReasonModel.read(path)
+
+
+def load_model(path: Path = DEFAULT_MODEL) -> ReasonModel:
+    """The model in ``path``, read once per file for the life of the process: a router, the
+    re-coding CLI and the evaluation may compile several taxonomies, never several models."""
+    return _load(path.resolve())

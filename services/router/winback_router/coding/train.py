@@ -1,0 +1,227 @@
+"""Rebuild the learned reason model from the labelled comments.
+
+    python -m winback_router.coding.train              # writes coding/reason_model.npz
+
+Trains on ``dev.jsonl`` and ``independent-dev.jsonl`` only: held-out, independent-heldout and
+blind stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
+group); the router runs the result with numpy alone (:mod:`winback_router.coding.learned`).
+
+How: TF-IDF features (character 2-5 grams of words and word 1-2 grams, sublinear tf, lowercase,
+accents stripped), one logistic regression per code (liblinear, C=10, balanced class weights).
+The two thresholds per code (see :class:`~winback_router.coding.learned.ReasonModel`) are
+chosen on 5-fold out-of-fold probabilities combined with the rules' codes, so they are picked on
+comments the classifier had not seen, as in production. The printed out-of-fold figure is still
+optimistic (the thresholds are chosen on the very predictions scored); evaluate on the held-out
+splits for the honest one. A parity check compares numpy's probabilities with scikit-learn's.
+
+Changing the taxonomy's codes means re-running this: the router refuses a model trained for other
+codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from winback_router.coding.compiler import load_and_compile
+from winback_router.coding.evaluate import DEFAULT_DATA, Example, load_examples, predictor
+from winback_router.coding.learned import (
+    CHAR_NGRAMS,
+    DEFAULT_MODEL,
+    NEVER,
+    WORD_NGRAMS,
+    ReasonModel,
+    Vocabulary,
+)
+
+TRAINING_SPLITS = ("dev", "independent-dev")
+C = 10.0
+FOLDS = 5
+SEED = 42
+GRID = np.append(np.round(np.arange(0.05, 0.96, 0.025), 3), NEVER)
+"""Candidate thresholds; ``NEVER`` lets a code stay silent in one situation."""
+
+Matrix = npt.NDArray[np.bool_]
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The model and what the training measured."""
+
+    model: ReasonModel
+    oof_rules_f1: float
+    oof_hybrid_f1: float
+    reference: Floats
+    """scikit-learn's probabilities for the training comments, for :func:`parity`."""
+
+
+def vectorizers() -> tuple[Any, Any]:
+    """The two TF-IDF blocks, configured as :mod:`~winback_router.coding.learned` reads them."""
+    common: dict[str, Any] = {"lowercase": True, "strip_accents": "unicode", "sublinear_tf": True}
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, **common)
+    words = TfidfVectorizer(
+        analyzer="word", ngram_range=WORD_NGRAMS, token_pattern=r"(?u)\b\w+\b", **common
+    )
+    return chars, words
+
+
+def features(blocks: tuple[Any, Any], texts: Sequence[str], *, fit: bool) -> Any:
+    """Both blocks side by side, scaled back to unit length."""
+    parts = [block.fit_transform(texts) if fit else block.transform(texts) for block in blocks]
+    return sparse.hstack(parts).tocsr() / np.sqrt(2)
+
+
+def fit_classifiers(x: Any, labels: Matrix) -> list[Any]:
+    """One balanced logistic regression per code (a code with one class gets a constant)."""
+    return [
+        LogisticRegression(C=C, class_weight="balanced", solver="liblinear", random_state=0).fit(
+            x, labels[:, column]
+        )
+        for column in range(labels.shape[1])
+    ]
+
+
+def folds(count: int, k: int = FOLDS, seed: int = SEED) -> list[npt.NDArray[np.int64]]:
+    """``k`` disjoint index sets covering ``range(count)``, shuffled once."""
+    order = np.random.default_rng(seed).permutation(count)
+    return [order[i::k] for i in range(k)]
+
+
+def macro_f1(labels: Matrix, predicted: Matrix) -> float:
+    """Mean F1 over the codes that occur in ``labels`` (as ``evaluate`` scores)."""
+    scores = []
+    for column in range(labels.shape[1]):
+        truth, guess = labels[:, column], predicted[:, column]
+        if truth.any():
+            tp = int((truth & guess).sum())
+            wrong = int((truth ^ guess).sum())
+            scores.append(2 * tp / (2 * tp + wrong))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def combine(probabilities: Floats, rules: Matrix, thresholds: Floats) -> Matrix:
+    """The rules' codes plus the model's, at the "alone" or "extra" thresholds per comment."""
+    count = probabilities.shape[1]
+    alone = ~rules.any(axis=1, keepdims=True)
+    chosen = np.where(alone, thresholds[None, :count], thresholds[None, count:])
+    return rules | (probabilities >= chosen)
+
+
+def choose_thresholds(labels: Matrix, probabilities: Floats, rules: Matrix) -> Floats:
+    """Per code, the (alone, extra) pair maximising that code's F1 combined with the rules;
+    ties go to the higher thresholds, so the model speaks only when it pays."""
+    count = labels.shape[1]
+    alone = ~rules.any(axis=1)
+    chosen = np.empty(2 * count)
+    for column in range(count):
+        truth, rule, prob = labels[:, column], rules[:, column], probabilities[:, column]
+        best, best_f1 = (NEVER, NEVER), -1.0
+        for t_alone in GRID:
+            for t_extra in GRID:
+                guess = rule | np.where(alone, prob >= t_alone, prob >= t_extra)
+                tp = int((truth & guess).sum())
+                wrong = int((truth ^ guess).sum())
+                f1 = 2 * tp / (2 * tp + wrong) if tp + wrong else 0.0
+                if f1 >= best_f1 - 1e-12:
+                    best, best_f1 = (float(t_alone), float(t_extra)), f1
+        chosen[column], chosen[count + column] = best
+    return chosen
+
+
+def train(examples: Sequence[Example], rules: Matrix, codes: Sequence[str]) -> Trained:
+    """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix)."""
+    texts = [example.text for example in examples]
+    labels = np.array([[code in example.codes for code in codes] for example in examples])
+    out_of_fold = np.zeros(labels.shape)
+    for held in folds(len(texts)):
+        kept = np.setdiff1d(np.arange(len(texts)), held)
+        blocks = vectorizers()
+        x_kept = features(blocks, [texts[i] for i in kept], fit=True)
+        x_held = features(blocks, [texts[i] for i in held], fit=False)
+        for column, classifier in enumerate(fit_classifiers(x_kept, labels[kept])):
+            out_of_fold[held, column] = _positive(classifier, x_held)
+    thresholds = choose_thresholds(labels, out_of_fold, rules)
+
+    blocks = vectorizers()
+    x = features(blocks, texts, fit=True)
+    classifiers = fit_classifiers(x, labels)
+    chars, words = blocks
+    char_terms = sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__)
+    word_terms = sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)
+    model = ReasonModel(
+        codes=tuple(codes),
+        chars=Vocabulary.of(char_terms, chars.idf_, 0),
+        words=Vocabulary.of(word_terms, words.idf_, len(char_terms)),
+        weights=np.stack([c.coef_[0] for c in classifiers], 1).astype(np.float32),
+        bias=np.array([c.intercept_[0] for c in classifiers], dtype=np.float32),
+        thresholds=thresholds.astype(np.float32),
+    )
+    return Trained(
+        model,
+        macro_f1(labels, rules),
+        macro_f1(labels, combine(out_of_fold, rules, thresholds)),
+        np.stack([_positive(c, x) for c in classifiers], 1),
+    )
+
+
+def _positive(classifier: Any, x: Any) -> Floats:
+    probabilities: Floats = classifier.predict_proba(x)[:, 1]
+    return probabilities
+
+
+def parity(model: ReasonModel, texts: Sequence[str], reference: Floats) -> float:
+    """Largest difference between ``model``'s probabilities (numpy) and scikit-learn's."""
+    mine = np.array([model.probabilities(text) for text in texts], dtype=np.float64)
+    return float(np.abs(mine - reference).max())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Train, write the model, print the figures and the parity check."""
+    parser = argparse.ArgumentParser(description="rebuild the learned reason model")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the JSONL files")
+    parser.add_argument("--output", type=Path, default=DEFAULT_MODEL, help="the .npz to write")
+    parser.add_argument("--taxonomy", type=Path, default=None, help="taxonomy TOML to train for")
+    parser.add_argument("--sample", type=int, default=None, help="first N comments (for tests)")
+    args = parser.parse_args(argv)
+
+    taxonomy = load_and_compile(args.taxonomy, model=None)
+    codes = [code.id for code in taxonomy.codes]
+    examples = [e for split in TRAINING_SPLITS for e in load_examples(args.data / f"{split}.jsonl")]
+    examples = examples[: args.sample] if args.sample else examples
+    predict = predictor(taxonomy)
+    rules = np.array([[code in predict(e.text) for code in codes] for e in examples])
+    trained = train(examples, rules, codes)
+    trained.model.save(args.output)
+    reread = ReasonModel.read(args.output)
+    texts = [example.text for example in examples]
+
+    count = len(codes)
+    t = trained.model.thresholds
+    print(f"trained on {len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {count} codes")
+    print(f"features: {len(reread.chars.index)} character + {len(reread.words.index)} word")
+    print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.2f} MB)")
+    print("thresholds (where the rules found nothing / next to rule codes; 1.1 = never):")
+    for column, code in enumerate(codes):
+        print(f"  {code:<22} {t[column]:.3f} / {t[count + column]:.3f}")
+    print(
+        f"out-of-fold macro-F1: rules alone {trained.oof_rules_f1:.3f}, "
+        f"rules + model {trained.oof_hybrid_f1:.3f} (thresholds chosen on these, optimistic)"
+    )
+    print(
+        "parity, numpy on the file as written (float16 weights) vs scikit-learn: max |dp| = "
+        f"{parity(reread, texts, trained.reference):.1e} over the {len(texts)} training comments"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The learned reason model: numpy inference equal to scikit-learn's, its codes with sentence
+evidence, the refusal of a model trained for other codes, and the training command."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.taxonomy_support import code, write
+from winback_router.app import create_app
+from winback_router.coding import code_response, train
+from winback_router.coding.compiler import (
+    load_and_compile,
+    reason_model,
+)
+from winback_router.coding.evaluate import DEFAULT_DATA, load_examples, predictor
+from winback_router.coding.learned import (
+    DEFAULT_MODEL,
+    ReasonModel,
+    char_ngrams,
+    fold_for_model,
+    load_model,
+    word_ngrams,
+)
+from winback_router.settings import RouterSettings
+from winback_shared.survey import SurveyResponse
+from winback_shared.taxonomy import UNCLASSIFIED, load_taxonomy
+
+TEXTS = [
+    "Sat on hold for ages, then the line went dead!",
+    "Café très cher, le serveur était impoli.",
+    "a  b\tcd   Überweisung fehlgeschlagen",
+    "",
+    "!!!",
+]
+PRICEY = "Lovely staff. Paid way too much for what it is honestly."
+"""The rules find nothing here; the model finds price_value in the second sentence."""
+
+
+def response(comment: str) -> SurveyResponse:
+    return SurveyResponse(
+        response_id="r", comment=comment, source="s", vendor="generic",
+        receipt_id="r", received_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def test_features_are_read_exactly_as_scikit_learn_reads_them() -> None:
+    chars, words = train.vectorizers()
+    for text in TEXTS:
+        assert char_ngrams(fold_for_model(text)) == chars.build_analyzer()(text), text
+        assert word_ngrams(fold_for_model(text)) == words.build_analyzer()(text), text
+
+
+def test_the_saved_model_gives_scikit_learns_probabilities(tmp_path: Path) -> None:
+    taxonomy = load_and_compile(model=None)
+    codes = [c.id for c in taxonomy.codes]
+    examples = load_examples(DEFAULT_DATA / "independent-dev.jsonl")[:150]
+    predict = predictor(taxonomy)
+    rules = np.array([[c in predict(e.text) for c in codes] for e in examples])
+    trained = train.train(examples, rules, codes)
+    trained.model.save(tmp_path / "m.npz")
+    reread = ReasonModel.read(tmp_path / "m.npz")
+    texts = [e.text for e in examples]
+    assert train.parity(reread, texts, trained.reference) < 1e-3  # float16 weights
+    assert reread.codes == tuple(codes)
+    assert np.array_equal(reread.thresholds, trained.model.thresholds)
+
+
+def test_inference_is_deterministic_and_the_file_is_read_once() -> None:
+    model = load_model()
+    assert load_model(DEFAULT_MODEL) is model
+    again = ReasonModel.read(DEFAULT_MODEL)
+    for text in TEXTS:
+        first = model.probabilities(text)
+        assert np.array_equal(first, model.probabilities(text))
+        assert np.array_equal(first, again.probabilities(text))
+        assert first.shape == (len(model.codes),) and ((first > 0) & (first < 1)).all()
+
+
+def test_model_codes_quote_the_sentence_that_carried_them() -> None:
+    taxonomy = load_and_compile()
+    reasons = code_response(response(PRICEY), taxonomy)
+    assert [r.code for r in reasons] == ["price_value"]
+    (reason,) = reasons
+    assert reason.method == "model" and reason.rule == "model:price_value"
+    assert reason.evidence == "Paid way too much for what it is honestly."
+    assert reason.span is not None and PRICEY[slice(*reason.span)].startswith("Paid way")
+    assert reason.evidence_source == "comment"
+    probability = load_model().probabilities(PRICEY)[load_model().codes.index("price_value")]
+    assert reason.confidence == round(float(probability), 3)
+    assert code_response(response(PRICEY), taxonomy) == reasons  # pure: re-coding relies on it
+
+
+def test_without_the_model_the_same_comment_is_unclassified() -> None:
+    assert reason_model(load_taxonomy()) is None
+    reasons = code_response(response(PRICEY), load_and_compile(model=None))
+    assert [r.code for r in reasons] == [UNCLASSIFIED]
+
+
+def test_model_codes_come_after_the_rules_and_never_replace_them() -> None:
+    comment = "The agent was rude. Paid way too much for what it is honestly."
+    reasons = code_response(response(comment), load_and_compile())
+    assert reasons[0].code == "rude" and reasons[0].method == "rule"
+    assert all(r.method == "model" for r in reasons[1:])
+    assert UNCLASSIFIED not in {r.code for r in reasons}
+
+
+def test_a_changed_taxonomy_starts_with_the_model_for_the_codes_both_know(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, code("keywords=['on hold']") + code(id_="rude", label="Rude"))
+    with caplog.at_level(logging.WARNING, logger="winback.router"):
+        taxonomy = load_and_compile(path)
+    [warning] = [r for r in caplog.records if "re-train" in r.getMessage()]
+    fields = warning.__dict__["fields"]
+    assert fields["rules_only"] == ["a_code"] and "price_value" in fields["ignored"]
+    create_app(RouterSettings(taxonomy_path=path))  # the router starts
+    comment = "Paid way too much for what it is honestly. She was rude and cold to me."
+    codes = {r.code for r in code_response(response(comment), taxonomy)}
+    assert codes <= {"a_code", "rude", UNCLASSIFIED}  # never a code the taxonomy dropped
+
+
+def test_columns_are_found_by_code_name_not_position() -> None:
+    model = load_model()
+    shuffled = ReasonModel(
+        tuple(reversed(model.codes)), model.chars, model.words, model.weights[:, ::-1],
+        model.bias[::-1], np.concatenate([model.thresholds[: len(model.codes)][::-1],
+        model.thresholds[len(model.codes) :][::-1]]),
+    )  # fmt: skip
+    text = "The agent was rude and the parcel never arrived, still charged me twice."
+    original = dict(zip(model.codes, model.probabilities(text), strict=True))
+    reordered = dict(zip(shuffled.codes, shuffled.probabilities(text), strict=True))
+    assert original == pytest.approx(reordered)
+    assert model.codes_beyond(text, frozenset()) == pytest.approx(
+        shuffled.codes_beyond(text, frozenset())
+    )
+
+
+def test_the_train_command_runs_on_a_sample_without_touching_the_shipped_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = DEFAULT_MODEL.read_bytes()
+    output = tmp_path / "sample.npz"
+    train.main(["--sample", "120", "--output", str(output)])
+    out = capsys.readouterr().out
+    assert "trained on 120 comments" in out and "parity" in out and "out-of-fold" in out
+    assert ReasonModel.read(output).codes == tuple(c.id for c in load_taxonomy().codes)
+    assert DEFAULT_MODEL.read_bytes() == shipped
