@@ -10,6 +10,7 @@ import pytest
 
 from winback_router.coding import code_response
 from winback_router.decision import Decision, PriorityPolicy, Severity, decide, severity
+from winback_shared.events.recovery_alerts import CodedReason
 from winback_shared.survey import Customer, Score, SurveyResponse
 from winback_shared.taxonomy import Taxonomy, load_taxonomy
 
@@ -213,3 +214,26 @@ def test_priority_orders_cases_from_most_to_least_urgent() -> None:
     }
     assert [d.priority for d in cases.values()] == [1, 1, 2, 2, 3, 4]
     assert [d.needs_recovery for d in cases.values()] == [True] * 5 + [False]
+
+
+def model_reason(code: str = "long_wait") -> CodedReason:
+    return CodedReason(code=code, label=code, evidence="...", method="model", confidence=0.5)
+
+
+def test_a_model_guess_never_turns_a_good_score_into_a_case() -> None:
+    promoter = response(scores=[{"kind": "nps", "value": 9}], comment="Sorted in five minutes.")
+    assert decide(promoter, [model_reason()]).needs_recovery is False
+
+
+@pytest.mark.parametrize(("scores", "priority"), [([{"kind": "nps", "value": 5}], 2), ([], 2)])
+def test_a_model_guess_counts_where_the_score_is_bad_or_absent(
+    scores: list[dict[str, Any]], priority: int
+) -> None:
+    decision = decide(response(scores=scores, comment="..."), [model_reason()])
+    assert (decision.needs_recovery, decision.priority) == (True, priority)
+    assert "reason=long_wait" in decision.triggers
+
+
+def test_a_rule_found_reason_still_opens_a_case_for_a_good_score() -> None:
+    promoter = response(scores=[{"kind": "nps", "value": 9}], comment="The agent was rude.")
+    assert decide(promoter, code_response(promoter, TAXONOMY)).needs_recovery is True

@@ -95,6 +95,20 @@ def customer_value(customer: Customer, policy: PriorityPolicy = DEFAULT_POLICY) 
     return None
 
 
+MODEL_METHOD = "model"
+
+
+def counts(reason: CodedReason, response: SurveyResponse, level: Severity) -> bool:
+    """Whether a coded reason is grounds for recovery on its own.
+
+    A rule or a chosen answer always is. A reason only the learned model proposed is a guess
+    from wording: it counts where the scores are bad or absent, but it never turns a good score
+    into a case ("Sam sorted it out in five minutes" from a promoter reads like a wait to a model
+    trained mostly on complaints). It stays on the response either way, for trends and re-coding.
+    """
+    return reason.method != MODEL_METHOD or level is not Severity.NONE or not response.scores
+
+
 def decide(
     response: SurveyResponse,
     reasons: list[CodedReason],
@@ -105,7 +119,7 @@ def decide(
     priority ladder."""
     level = severity(response.scores)
     triggers = [f"{s.kind.value}={s.value:g}" for s in response.scores if is_bad_score(s)]
-    negative = [r for r in reasons if r.code not in RESERVED_CODES]
+    negative = [r for r in reasons if r.code not in RESERVED_CODES and counts(r, response, level)]
     triggers += [f"reason={code}" for code in dict.fromkeys(r.code for r in negative)]
     if response.follow_up_requested:
         triggers.append("follow_up_requested")
