@@ -4,8 +4,9 @@ A change moves the case's ``seq`` on by one, stamps ``updated_at``, sets the col
 is about, and appends a ``case_history`` entry numbered with the new ``seq``, in the caller's
 transaction. The writers: the router (a later delivery revises the case), the re-coding tool (a
 taxonomy change re-codes it), and the notifier (an agent's action, an SLA timer firing). The one
-change not written here is the opening: the router inserts the case at ``seq`` 1 and migration
-0003's trigger records its ``opened`` entry, so every case's history starts whoever inserts it.
+change not written here is the opening: the router inserts the case at ``seq`` 1 and a trigger
+(created in migration 0003, its function in ``migrations/repeatable/case_history.sql``) records
+its ``opened`` entry, so every case's history starts whoever inserts it.
 
 Column names are members of :class:`CaseColumn`, never strings from the caller, and every value
 travels as a query parameter, so no SQL fragment passes between modules. Two markers stand for
