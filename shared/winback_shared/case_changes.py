@@ -48,6 +48,7 @@ class CaseColumn(StrEnum):
     RESOLUTION = "resolution"
     CUSTOMER_REACTION = "customer_reaction"
     RESOLVED_AT = "resolved_at"
+    ROOT_CAUSE_AT = "root_cause_at"
     FOLLOW_UP_OUTCOME = "follow_up_outcome"
     CLOSED_AT = "closed_at"
     CONTACT_DUE_AT = "contact_due_at"

@@ -298,3 +298,101 @@ async def test_within_target_uses_each_case_s_stored_deadline(case_desk: CaseDes
         [tight, loose],
     )
     assert [row["in_time"] for row in by_case] == [False, True]
+
+
+async def test_a_reopened_case_keeps_its_confirmed_root_cause_in_the_trends(
+    case_desk: CaseDesk,
+) -> None:
+    """Reopening clears resolved_at; the cause an agent confirmed must still count."""
+    sue = await case_desk.agent("sue", Role.SUPERVISOR, queues=[])
+    ana = await case_desk.agent("ana")
+    case_id = await case_desk.case()
+    await case_desk.act(ana, case_id, "claim")
+    await case_desk.act(ana, case_id, "attempts", {"channel": "phone", "reached": True})
+    resolution = {
+        "root_cause": "billing_error",
+        "resolution": {"apology": True, "explanation": "", "process_change": ""},
+        "customer_reaction": "satisfied",
+        "note": "",
+    }
+    resolved = await case_desk.act(ana, case_id, "resolve", resolution)
+    assert resolved.status_code == 200, resolved.text
+    reopened = await case_desk.act(ana, case_id, "reopen", {"reason": "credit never arrived"})
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["resolved_at"] is None
+
+    answer = await case_desk.call("GET", "/api/ops/root-causes", sue)
+
+    assert answer.status_code == 200, answer.text
+    confirmed = [month["root_causes"] for month in answer.json()["months"]]
+    assert confirmed == [{"billing_error": 1}]
+
+
+async def test_the_api_and_the_cli_share_one_default_trend_window(
+    case_desk: CaseDesk, infra_env: dict[str, Any]
+) -> None:
+    """A cause confirmed 368 days ago is outside both defaults; one 360 days ago inside both."""
+    sue = await case_desk.agent("sue", Role.SUPERVISOR, queues=[])
+    now = datetime.now(UTC)
+    for days, cause in ((368, "rude"), (360, "long_wait")):
+        case_id = await case_desk.case()
+        await case_desk.pool.execute(
+            "UPDATE recovery_cases SET root_cause = $2, root_cause_at = $3, resolved_at = $3,"
+            " status = 'resolved' WHERE id = $1",
+            case_id,
+            cause,
+            now - timedelta(days=days),
+        )
+
+    api = await case_desk.call("GET", "/api/ops/root-causes", sue)
+    code, out, err = await ops_cli(str(infra_env["database_url"]), "root-causes", "--json")
+
+    assert api.status_code == 200 and code == 0, (api.text, err)
+    for months in (api.json()["months"], json.loads(out)["months"]):
+        causes = {code for month in months for code in month["root_causes"]}
+        assert causes == {"long_wait"}
+
+
+async def test_the_cli_shows_the_targets_the_router_recorded_not_its_own_defaults(
+    case_desk: CaseDesk, infra_env: dict[str, Any]
+) -> None:
+    """A supervisor's shell has none of the services' settings; the report must still show the
+    targets deadlines were stamped with, and say when they changed inside the window."""
+    from winback_router.settings import RouterSettings
+    from winback_shared.contact_policy_log import record_contact_policy
+
+    async with case_desk.pool.acquire() as conn:
+        first = RouterSettings(**infra_env, contact_target_minutes={1: 5, 2: 20, 3: 90, 4: 480})
+        assert await record_contact_policy(conn, first, recorded_by="router")
+        assert not await record_contact_policy(conn, first, recorded_by="router")  # unchanged
+        await asyncio.sleep(0.01)
+        second = RouterSettings(**infra_env, contact_target_minutes={1: 7.5, 2: 20, 3: 90, 4: 480})
+        assert await record_contact_policy(conn, second, recorded_by="router")
+    env_without_targets = {k: v for k, v in os.environ.items() if not k.startswith("WINBACK_")}
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "winback_notifier.reports",
+        "sla",
+        env={**env_without_targets, "DATABASE_URL": str(infra_env["database_url"])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+
+    assert process.returncode == 0, err.decode()
+    text = out.decode()
+    assert "contact targets: P1 7.5 min, P2 20 min, P3 90 min, P4 480 min" in text
+    assert "P1 5 min, P2 20 min" in text  # the earlier policy, shown as a change in the window
+    count = await case_desk.pool.fetchval("SELECT count(*) FROM contact_policies")
+    assert count == 2
+
+
+async def test_an_unknown_status_filter_is_refused(case_desk: CaseDesk) -> None:
+    ana = await case_desk.agent("ana")
+    answer = await case_desk.call("GET", "/api/cases?status=bogus", ana)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "invalid_request"
+    fine = await case_desk.call("GET", "/api/cases?status=resolved&status=open", ana)
+    assert fine.status_code == 200, fine.text

@@ -22,6 +22,7 @@ from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.views import ops_router
 from winback_router.kafka_stream import KafkaPublisher, KafkaRecordSource
 from winback_router.settings import RouterSettings
+from winback_shared.contact_policy_log import record_contact_policy
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
@@ -46,6 +47,8 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url)
         await prepare_infrastructure(settings, pool)
+        async with pool.acquire() as conn:
+            await record_contact_policy(conn, settings, recorded_by="router")
         producer = reliable_producer(settings.kafka_bootstrap_servers)
         consumer = manual_commit_consumer(
             settings.kafka_bootstrap_servers, group_id=settings.router_group

@@ -325,6 +325,7 @@ async def resolve(
             CaseColumn.RESOLUTION: offered,
             CaseColumn.CUSTOMER_REACTION: customer_reaction,
             CaseColumn.RESOLVED_AT: NOW,
+            CaseColumn.ROOT_CAUSE_AT: NOW,  # unlike resolved_at, reopening keeps it
         }
         return await _act(conn, state, outcome, Action.RESOLVE, actor, data, columns)
 

@@ -4,8 +4,9 @@
     root-causes [--since T] [--until T] [--json]
 
 The same figures as ``/api/ops/sla`` and ``/api/ops/root-causes``, read straight from the
-database (``DATABASE_URL``) with the notifier's contact targets, for a supervisor at a
-shell or a cron job that mails a weekly summary. Times are ISO 8601; without an offset, UTC.
+database (``DATABASE_URL``) with the contact targets the router recorded there (so a shell
+without the services' settings still shows the targets in force), for a supervisor at a shell
+or a cron job that mails a weekly summary. Times are ISO 8601; without an offset, UTC.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from winback_notifier.reports import service as reports
-from winback_notifier.reports.service import Durations, RootCauseTrends, SlaDimension, SlaReport
+from winback_notifier.reports.service import (
+    DEFAULT_SLA_WINDOW,
+    DEFAULT_TREND_WINDOW,
+    Durations,
+    RootCauseTrends,
+    SlaDimension,
+    SlaReport,
+)
 from winback_notifier.settings import NotifierSettings
 from winback_shared.db import create_pool
 
@@ -46,12 +54,26 @@ def _pair(durations: Durations) -> str:
     return f"{_seconds(durations.p50)}/{_seconds(durations.p90)}"
 
 
+def _targets(minutes: dict[int, float]) -> str:
+    return ", ".join(f"P{p} {m:g} min" for p, m in sorted(minutes.items()))
+
+
+def _policy_changes(report: SlaReport) -> list[str]:
+    """Say so when the targets changed inside the window, and which cases had which."""
+    if len(report.policies) < 2:
+        return []
+    return [
+        f"  from {policy.recorded_at:%Y-%m-%d %H:%M} UTC: {_targets(policy.targets_minutes)}"
+        for policy in report.policies
+    ]
+
+
 def format_sla(report: SlaReport) -> str:
     """A table: one line per group, then the total."""
-    targets = ", ".join(f"P{p} {m:g} min" for p, m in report.targets_minutes.items())
     lines = [
         f"Cases opened {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC, "
-        f"by {report.by.value}; contact targets: {targets}",
+        f"by {report.by.value}; contact targets: {_targets(report.targets_minutes)}",
+        *_policy_changes(report),
         "times are p50/p90",
         "",
         f"{report.by.value:<22} {'cases':>6} {'alert':>12} {'claim':>12} {'1st try':>12} "
@@ -93,14 +115,14 @@ async def _report(args: argparse.Namespace, settings: NotifierSettings) -> str:
         if args.command == "sla":
             sla = await reports.sla_report(
                 pool,
-                since=args.since or until - timedelta(days=7),
+                since=args.since or until - DEFAULT_SLA_WINDOW,
                 until=until,
                 by=args.by,
                 targets_minutes=settings.contact_target_minutes,
             )
             return sla.model_dump_json(indent=2) if args.json else format_sla(sla)
         trends = await reports.root_cause_trends(
-            pool, since=args.since or until - timedelta(days=365), until=until
+            pool, since=args.since or until - DEFAULT_TREND_WINDOW, until=until
         )
         return trends.model_dump_json(indent=2) if args.json else format_trends(trends)
     finally:

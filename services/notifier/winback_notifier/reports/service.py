@@ -13,7 +13,7 @@ neither a success nor a breach yet.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeAlias
 
@@ -21,9 +21,14 @@ import asyncpg
 from pydantic import BaseModel
 
 from winback_shared.case_vocabulary import FINISHED_STATUSES
+from winback_shared.contact_policy_log import RecordedPolicy, policies_in_force
 from winback_shared.db import Connection
 
 Db: TypeAlias = "Connection | asyncpg.Pool"
+
+DEFAULT_SLA_WINDOW = timedelta(days=7)
+DEFAULT_TREND_WINDOW = timedelta(days=365)
+"""The reports' default windows, for the API and the CLI alike (they once disagreed)."""
 
 
 class SlaDimension(StrEnum):
@@ -78,6 +83,11 @@ class SlaReport(BaseModel):
     until: datetime
     by: SlaDimension
     targets_minutes: dict[int, float]
+    """The contact targets in force at ``until``: the latest policy the router recorded (see
+    :mod:`winback_shared.contact_policy_log`), or the reader's own settings if none was."""
+    policies: list[RecordedPolicy]
+    """Every policy in force during the window, oldest first; more than one means the targets
+    changed inside it (each case is measured against the deadline stored when it opened)."""
     total: SlaRow
     rows: list[SlaRow]
 
@@ -159,7 +169,14 @@ async def sla_report(
     by: SlaDimension,
     targets_minutes: dict[int, float],
 ) -> SlaReport:
-    """Response times and the share of cases tried within target, for cases opened in the window."""
+    """Response times and the share of cases tried within target, for cases opened in the window.
+
+    ``targets_minutes`` is the caller's own setting: shown only if the router never recorded a
+    policy, and the fallback deadline for cases older than stored deadlines.
+    """
+    policies = await policies_in_force(conn, since=since, until=until)
+    if policies:
+        targets_minutes = policies[-1].targets_minutes
     priorities = sorted(targets_minutes)
     minutes = [targets_minutes[p] for p in priorities]
     args = (since, until, priorities, minutes, sorted(FINISHED_STATUSES))
@@ -182,6 +199,7 @@ async def sla_report(
         until=until,
         by=by,
         targets_minutes=dict(zip(priorities, minutes, strict=True)),
+        policies=policies,
         total=_row(total[0]) if total else empty,
         rows=[_row(row) for row in rows],
     )
@@ -214,16 +232,24 @@ _MONTH = "to_char(date_trunc('month', {column} AT TIME ZONE 'UTC'), 'YYYY-MM')"
 
 
 async def root_cause_trends(conn: Db, *, since: datetime, until: datetime) -> RootCauseTrends:
-    """What agents found really went wrong, next to what the coding said, month by month."""
+    """What agents found really went wrong, next to what the coding said, month by month.
+
+    A root cause counts in the month it was last confirmed (``root_cause_at``), which reopening
+    keeps: reopening clears ``resolved_at``, yet the cause an agent confirmed stays a finding.
+    Rows without ``root_cause_at`` (set by hand) fall back to ``resolved_at``.
+    """
     confirmed = await conn.fetch(
         f"""
-        SELECT {_MONTH.format(column="c.resolved_at")} AS month, c.root_cause AS code,
+        SELECT {_MONTH.format(column="coalesce(c.root_cause_at, c.resolved_at)")} AS month,
+               c.root_cause AS code,
                count(*) AS n,
                count(*) FILTER (
                    WHERE r.codes @> jsonb_build_array(jsonb_build_object('code', c.root_cause))
                ) AS coded
         FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id
-        WHERE c.resolved_at >= $1 AND c.resolved_at < $2 AND c.root_cause IS NOT NULL
+        WHERE coalesce(c.root_cause_at, c.resolved_at) >= $1
+          AND coalesce(c.root_cause_at, c.resolved_at) < $2
+          AND c.root_cause IS NOT NULL
         GROUP BY 1, 2
         """,
         since,

@@ -13,12 +13,16 @@ from fastapi import APIRouter, Query
 
 from winback_notifier.deps import ServicesDep
 from winback_notifier.reports import service as reports
-from winback_notifier.reports.service import RootCauseTrends, SlaDimension, SlaReport
+from winback_notifier.reports.service import (
+    DEFAULT_SLA_WINDOW,
+    DEFAULT_TREND_WINDOW,
+    RootCauseTrends,
+    SlaDimension,
+    SlaReport,
+)
 from winback_shared.auth import CurrentSupervisor
 from winback_shared.errors import ApiError
 
-DEFAULT_SLA_DAYS = 7
-DEFAULT_TREND_MONTHS = 12
 MAX_WINDOW = timedelta(days=3 * 366)
 """Long enough for year-on-year trends; short enough that one request cannot scan forever."""
 
@@ -70,7 +74,7 @@ async def read_sla(
     The target is the notifier's contact target per priority (`WINBACK_CONTACT_TARGET_MINUTES`),
     the one consoles count down to. By `reason`, a case counts under each of its reasons.
     """
-    start, end = _window(since, until, timedelta(days=DEFAULT_SLA_DAYS))
+    start, end = _window(since, until, DEFAULT_SLA_WINDOW)
     return await reports.sla_report(
         services.pool,
         since=start,
@@ -84,9 +88,9 @@ async def read_sla(
 async def read_root_causes(
     services: ServicesDep,
     _: CurrentSupervisor,
-    since: Annotated[datetime | None, Query(description="Default: 12 months ago.")] = None,
+    since: Annotated[datetime | None, Query(description="Default: 365 days ago.")] = None,
     until: Annotated[datetime | None, Query(description="Default: now.")] = None,
 ) -> RootCauseTrends:
     """Confirmed root causes and coded reasons, month by month, and how often they agree."""
-    start, end = _window(since, until, timedelta(days=DEFAULT_TREND_MONTHS * 31))
+    start, end = _window(since, until, DEFAULT_TREND_WINDOW)
     return await reports.root_cause_trends(services.pool, since=start, until=end)
