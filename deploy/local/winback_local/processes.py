@@ -6,6 +6,7 @@ Each child gets SIGTERM from the kernel if this process dies without cleaning up
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -54,3 +55,15 @@ def stop(process: subprocess.Popen[bytes], *, grace_seconds: float = 15) -> None
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(5)
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's whole session at once, as a crash would, and reap it.
+
+    The session (its own, see :func:`spawn`) includes anything the child started, so nothing of
+    it lingers half-alive.
+    """
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
