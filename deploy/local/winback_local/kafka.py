@@ -236,6 +236,11 @@ class LocalKafka:
         if self._process is not None:
             kill(self._process)
 
+    def restart(self, timeout_seconds: float = 90) -> None:
+        """Start the node again after :meth:`kill` and wait until it serves metadata."""
+        self.launch()
+        asyncio.run(self.wait_until_ready(timeout_seconds))
+
     def stop(self) -> None:
         """Stop the broker gracefully (it flushes its logs), then forcibly if it hangs."""
         if self._process is not None:

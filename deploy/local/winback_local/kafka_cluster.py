@@ -80,9 +80,7 @@ class KafkaCluster:
 
     def restart(self, node_id: int, timeout_seconds: float = 90) -> None:
         """Start a killed node again and wait until the cluster lists it."""
-        node = self.nodes[node_id]
-        node.launch()
-        asyncio.run(node.wait_until_ready(timeout_seconds))
+        self.nodes[node_id].restart(timeout_seconds)
 
     def stop(self) -> None:
         """Stop every node gracefully."""
