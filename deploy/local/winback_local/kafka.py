@@ -151,14 +151,18 @@ class LocalKafka:
 
     def start(self, timeout_seconds: float = 90) -> None:
         """Format storage if new, start the broker and wait until it serves metadata."""
-        ensure_jars()
-        self.format(None)
-        self.launch()
+        self.boot()
         try:
             asyncio.run(self.wait_until_ready(timeout_seconds))
         except BaseException:
             self.stop()
             raise
+
+    def boot(self) -> None:
+        """Format storage if new and start the broker, without waiting for it."""
+        ensure_jars()
+        self.format(None)
+        self.launch()
 
     def format(self, cluster_id: str | None) -> None:
         """Write ``server.properties``; format the storage unless already formatted.
@@ -235,11 +239,6 @@ class LocalKafka:
         """SIGKILL the JVM: a crash, no flush, no goodbye to the controller."""
         if self._process is not None:
             kill(self._process)
-
-    def restart(self, timeout_seconds: float = 90) -> None:
-        """Start the node again after :meth:`kill` and wait until it serves metadata."""
-        self.launch()
-        asyncio.run(self.wait_until_ready(timeout_seconds))
 
     def stop(self) -> None:
         """Stop the broker gracefully (it flushes its logs), then forcibly if it hangs."""

@@ -51,7 +51,16 @@ class KafkaCluster:
         return ",".join(node.bootstrap_servers for node in self.nodes.values())
 
     def start(self, timeout_seconds: float = 120) -> None:
-        """Format new storage with one shared cluster id, start every node, wait for all.
+        """Format new storage with one shared cluster id, start every node, wait for all."""
+        try:
+            self.boot()
+            asyncio.run(self.wait_until_ready(timeout_seconds))
+        except BaseException:
+            self.stop()
+            raise
+
+    def boot(self) -> None:
+        """Format new storage with one shared cluster id and start every node, without waiting.
 
         All nodes start before any is awaited: a controller alone cannot form a quorum.
         """
@@ -63,24 +72,12 @@ class KafkaCluster:
         cluster_id = id_file.read_text().strip()
         for node in self.nodes.values():
             node.format(cluster_id)
-        try:
-            for node in self.nodes.values():
-                node.launch()
-            asyncio.run(self._wait_all(timeout_seconds))
-        except BaseException:
-            self.stop()
-            raise
+        for node in self.nodes.values():
+            node.launch()
 
-    async def _wait_all(self, timeout_seconds: float) -> None:
+    async def wait_until_ready(self, timeout_seconds: float) -> None:
+        """Return once every node is up and listed by the cluster."""
         await asyncio.gather(*(n.wait_until_ready(timeout_seconds) for n in self.nodes.values()))
-
-    def kill(self, node_id: int) -> None:
-        """SIGKILL one node."""
-        self.nodes[node_id].kill()
-
-    def restart(self, node_id: int, timeout_seconds: float = 90) -> None:
-        """Start a killed node again and wait until the cluster lists it."""
-        self.nodes[node_id].restart(timeout_seconds)
 
     def stop(self) -> None:
         """Stop every node gracefully."""

@@ -28,7 +28,11 @@ def _die_with_parent() -> None:
 def spawn(
     argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own session with output appended to ``log_path``."""
+    """Start ``argv`` in its own session with output appended to ``log_path``.
+
+    Call it from the main thread: the kernel sends the parent-death signal when the *thread*
+    that forked the child ends, so a child spawned from a worker thread dies with that thread.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file: IO[bytes] = log_path.open("ab")
     try:

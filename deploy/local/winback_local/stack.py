@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ STATE_FILE = STATE_DIR / "stack.json"
 DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
 SERVICES = ("ingest", "router", "notifier")
+KAFKA_START_SECONDS = 120
 
 
 @dataclass
@@ -119,31 +119,28 @@ class Stack:
     def _external(self, variable: str) -> str | None:
         return None if self.own_infrastructure else os.environ.get(variable)
 
-    def _start_kafka(self) -> str:
-        external = self._external("KAFKA_BOOTSTRAP_SERVERS")
-        if external is not None:
-            return external
+    def _new_kafka(self) -> LocalKafka | KafkaCluster:
         if self.brokers == 1:
-            self.kafka = LocalKafka(
+            return LocalKafka(
                 self.state_dir / "kafka", self.ports.kafka, self.ports.kafka_controller
             )
-        else:
-            self.kafka = KafkaCluster(
-                self.state_dir / "kafka-cluster", self.ports.kafka_nodes(self.brokers)
-            )
-        self.kafka.start()
-        return self.kafka.bootstrap_servers
+        return KafkaCluster(self.state_dir / "kafka-cluster", self.ports.kafka_nodes(self.brokers))
 
     def start(self) -> StackInfo:
         """Start infrastructure and services; return once every service is ready."""
-        # Kafka boots in a thread while PostgreSQL starts: the two take the longest.
-        with ThreadPoolExecutor(max_workers=1) as background:
-            kafka = background.submit(self._start_kafka)
-            database_url = self._external("DATABASE_URL")
-            if database_url is None:
-                self.postgres = LocalPostgres(self.state_dir / "postgres")
-                database_url = self.postgres.start()
-            bootstrap = kafka.result()
+        # Kafka's JVM boots while PostgreSQL starts: the two take the longest.
+        bootstrap = self._external("KAFKA_BOOTSTRAP_SERVERS")
+        if bootstrap is None:
+            self.kafka = self._new_kafka()
+            self.kafka.boot()
+        database_url = self._external("DATABASE_URL")
+        if database_url is None:
+            self.postgres = LocalPostgres(self.state_dir / "postgres")
+            database_url = self.postgres.start()
+        if self.kafka is not None:
+            asyncio.run(self.kafka.wait_until_ready(KAFKA_START_SECONDS))
+            bootstrap = self.kafka.bootstrap_servers
+        assert bootstrap is not None
         settings = CommonSettings(kafka_bootstrap_servers=bootstrap, database_url=database_url)
         secret = self._demo_secret()
         token = asyncio.run(_prepare(settings))

@@ -30,8 +30,8 @@ class Console:
     seen: dict[int, float] = field(default_factory=dict)
     responses: dict[int, str] = field(default_factory=dict)
     cases_of_response: dict[str, set[int]] = field(default_factory=dict)
-    live_openings: list[float] = field(default_factory=list)
-    """Wall-clock arrival of each live ``case.opened`` (recovery after a notifier fault)."""
+    live_openings: list[tuple[float, int]] = field(default_factory=list)
+    """(wall-clock arrival, case id) of each live ``case.opened``, for recovery times."""
     connections: int = 0
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once the first connection is up (the load starts after that)."""
@@ -72,7 +72,7 @@ class Console:
         elif isinstance(message.get("case"), dict):
             cards = [message["case"]]
             if kind == "case.opened":
-                self.live_openings.append(at)
+                self.live_openings.append((at, int(message["case"]["case_id"])))
         else:
             return
         for card in cards:

@@ -2,15 +2,16 @@
 
 Every kill is a SIGKILL: no shutdown hook runs, nothing is flushed, as in a crash or an OOM kill.
 Restarting is what an operator (or a supervisor such as systemd) would do: start the same
-process again, with the same configuration and state. The blocking work runs in a thread so the
-load and the console keep going meanwhile.
+process again, with the same configuration and state. Processes are started on the event loop's
+thread (a child's parent-death signal follows the thread that started it) and only the waiting
+happens elsewhere, so the load and the console keep going meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from winback_local.chaos.plan import Fault, Target
@@ -19,7 +20,10 @@ from winback_local.kafka_cluster import KafkaCluster, partition_leader
 from winback_local.stack import Stack
 from winback_shared.settings import KafkaTopics
 
-Action = Callable[[], None]
+KAFKA_RESTART_SECONDS = 120
+
+Kill = Callable[[], None]
+Restart = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -42,38 +46,46 @@ class FaultInjector:
     async def inject(self, fault: Fault) -> FaultRecord:
         """Kill, wait ``down_seconds``, restart and wait until ready."""
         label, kill, restart = await self._actions(fault.target)
-        await asyncio.to_thread(kill)
+        kill()
         record = FaultRecord(fault, label, killed_at=time.time())
         await asyncio.sleep(fault.down_seconds)
         record.restarting_at = time.time()
-        await asyncio.to_thread(restart)
+        await restart()
         record.restarted_at = time.time()
         return record
 
-    async def _actions(self, target: Target) -> tuple[str, Action, Action]:
+    async def _actions(self, target: Target) -> tuple[str, Kill, Restart]:
         stack = self.stack
         if target is Target.POSTGRES:
-            assert stack.postgres is not None
-            return "postgres", stack.postgres.kill, stack.postgres.restart
+            postgres = stack.postgres
+            assert postgres is not None
+
+            async def restart_postgres() -> None:
+                await asyncio.to_thread(postgres.restart)  # pg_ctl daemonises the postmaster
+
+            return "postgres (postmaster)", postgres.kill, restart_postgres
         if target is Target.BROKER:
             return await self._broker()
         name = target.value
 
-        def restart() -> None:
+        async def restart_service() -> None:
             stack.start_service(name)
-            stack.wait_ready(name)
+            await asyncio.to_thread(stack.wait_ready, name)
 
-        return name, lambda: stack.kill_service(name), restart
+        return name, lambda: stack.kill_service(name), restart_service
 
-    async def _broker(self) -> tuple[str, Action, Action]:
+    async def _broker(self) -> tuple[str, Kill, Restart]:
         kafka = self.stack.kafka
         if isinstance(kafka, LocalKafka):
-            return "broker (the only one)", kafka.kill, kafka.restart
-        assert isinstance(kafka, KafkaCluster)
-        topic = KafkaTopics().survey_responses
-        leader = await partition_leader(kafka.bootstrap_servers, topic, 0)
-        return (
-            f"broker {leader} (leader of {topic}/0)",
-            lambda: kafka.kill(leader),
-            lambda: kafka.restart(leader),
-        )
+            node, label = kafka, "broker (the only one)"
+        else:
+            assert isinstance(kafka, KafkaCluster)
+            topic = KafkaTopics().survey_responses
+            leader = await partition_leader(kafka.bootstrap_servers, topic, 0)
+            node, label = kafka.nodes[leader], f"broker {leader} (leader of {topic}/0)"
+
+        async def restart_node() -> None:
+            node.launch()
+            await node.wait_until_ready(KAFKA_RESTART_SECONDS)
+
+        return label, node.kill, restart_node

@@ -112,8 +112,9 @@ def count(
 class Recovery:
     """Seconds from one kill to: ready again, first 202, first case opened, first live alert.
 
-    The 202 counts for a POST sent after the kill; the case and the alert are the first after
-    the restart began, so work already in flight when the piece died does not pass for recovery.
+    The 202 counts for a POST sent after the kill; the case is the first opened after the
+    restart began, the alert the first to reach the console for such a case, so work already in
+    flight when the piece died does not pass for recovery.
     """
 
     label: str
@@ -139,12 +140,17 @@ def recoveries(
     consoles: Sequence[Console],
 ) -> list[Recovery]:
     """Per fault (see :class:`Recovery`)."""
-    opened = [s.opened_at for s in stored if s.opened_at is not None]
-    alerts = [t for c in consoles for t in c.live_openings]
+    opened_at = {s.case_id: s.opened_at for s in stored if s.opened_at is not None}
     result = []
     for record in faults:
         kill = record.killed_at
         back = record.restarting_at or kill
+        alerts = (
+            at
+            for console in consoles
+            for at, case_id in console.live_openings
+            if opened_at.get(case_id, 0.0) >= back
+        )
         accepted = (
             a.answered_at
             for d in deliveries
@@ -157,7 +163,7 @@ def recoveries(
                 down=record.fault.down_seconds,
                 ready=record.restarted_at - kill if record.restarted_at else None,
                 first_202=_since(kill, _first_after(kill, accepted)),
-                first_case=_since(kill, _first_after(back, opened)),
+                first_case=_since(kill, _first_after(back, opened_at.values())),
                 first_alert=_since(kill, _first_after(back, alerts)),
             )
         )
