@@ -196,12 +196,12 @@ def format_table(counts: Counts, recovered: Sequence[Recovery]) -> str:
     lines = [f"{getattr(counts, key):>8}  {label}" for key, label in COUNT_ROWS]
     lines += [
         "",
-        f"{'fault (SIGKILL)':<34}{'down':>6}{'ready':>7}{'202':>7}{'case':>7}{'alert':>7}"
+        f"{'fault (SIGKILL)':<42}{'down':>6}{'ready':>7}{'202':>7}{'case':>7}{'alert':>7}"
         "   (seconds after the kill)",
     ]
     for r in recovered:
         lines.append(
-            f"{r.label:<34}{_seconds(r.down):>6}{_seconds(r.ready):>7}{_seconds(r.first_202):>7}"
+            f"{r.label:<42}{_seconds(r.down):>6}{_seconds(r.ready):>7}{_seconds(r.first_202):>7}"
             f"{_seconds(r.first_case):>7}{_seconds(r.first_alert):>7}"
         )
     return "\n".join(lines)
