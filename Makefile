@@ -1,8 +1,8 @@
 # The two commands a newcomer needs (see README.md).
 .PHONY: run test
 
-run:  ## install what is missing and run the whole pipeline locally (Ctrl-C stops it)
-	./scripts/run.sh
+run:  ## install what is missing and run the whole pipeline locally (Ctrl-C stops it; BROKERS=3: a Kafka cluster)
+	./scripts/run.sh $(if $(BROKERS),--brokers $(BROKERS))
 
 test:  ## lint, type-check and run every test, as CI does
 	./scripts/test.sh

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-exec python3 -m uv run --frozen winback run
+exec python3 -m uv run --frozen winback run "$@"

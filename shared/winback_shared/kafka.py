@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -46,25 +48,54 @@ def manual_commit_consumer(
     )
 
 
+REPLICATION_FACTOR_CONFIG = "default.replication.factor"
+
+
 async def ensure_topics(bootstrap_servers: str, topics: dict[str, int]) -> None:
-    """Create missing topics (name → partitions); existing ones are left as they are."""
+    """Create missing topics (name → partitions); existing ones are left as they are.
+
+    New topics get the cluster's own ``default.replication.factor`` (1 on a single local broker,
+    3 on the local three-broker cluster), so the replication of the data is the cluster's
+    decision, not a number each service must be told.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(name=name, num_partitions=partitions, replication_factor=1)
-            for name, partitions in topics.items()
-            if name not in existing
-        ]
-        if missing:
+        names = [name for name in topics if name not in existing]
+        if names:
+            replicas = await _default_replication_factor(admin)
+            missing = [
+                NewTopic(name=name, num_partitions=topics[name], replication_factor=replicas)
+                for name in names
+            ]
             try:
                 await admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass  # another service created it first
-            await _wait_for_leaders(admin, [t.name for t in missing])
+            await _wait_for_leaders(admin, names)
     finally:
         await admin.close()
+
+
+async def _default_replication_factor(admin: AIOKafkaAdminClient) -> int:
+    """The replication factor the cluster gives topics created without one."""
+    metadata = await admin._client.fetch_all_metadata()
+    broker = min(b.nodeId for b in metadata.brokers())
+    wanted = ConfigResource(
+        ConfigResourceType.BROKER, str(broker), {REPLICATION_FACTOR_CONFIG: None}
+    )
+    responses = await admin.describe_configs([wanted])
+    return replication_factor_from(responses[0].to_object())
+
+
+def replication_factor_from(described: dict[str, Any]) -> int:
+    """``default.replication.factor`` out of a broker's DescribeConfigs answer (1 if absent)."""
+    for resource in described["resources"]:
+        for entry in resource["config_entries"]:
+            if entry["config_names"] == REPLICATION_FACTOR_CONFIG:
+                return int(entry["config_value"])
+    return 1
 
 
 async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> None:

@@ -50,7 +50,6 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from winback_local.kafka import free_port
 from winback_local.signing import sample_response, signed_request
 from winback_local.stack import Ports, Stack, StackInfo
 
@@ -338,14 +337,7 @@ def running_stack(keep_state: bool) -> Iterator[tuple[StackInfo, Path, float]]:
     default ports is neither disturbed nor measured by mistake.
     """
     state_dir = Path(tempfile.mkdtemp(prefix="winback-bench-"))
-    ports = Ports(
-        ingest=free_port(),
-        router=free_port(),
-        notifier=free_port(),
-        kafka=free_port(),
-        kafka_controller=free_port(),
-    )
-    stack = Stack(state_dir, ports)
+    stack = Stack(state_dir, Ports.free())
     # One source sends everything here; the per-source rate limit would measure itself, not the
     # pipeline. The services inherit this process's environment.
     os.environ.setdefault("WINBACK_RATE_PER_SOURCE", "1000000")

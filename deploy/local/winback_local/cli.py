@@ -1,6 +1,6 @@
 """``winback``: run the whole pipeline locally and talk to it.
 
-winback run                         start everything; Ctrl-C stops everything
+winback run [--brokers 3]           start everything; Ctrl-C stops everything
 winback send --nps 2 --reason "agent lacked product knowledge"
 """
 
@@ -18,9 +18,9 @@ from winback_local.signing import sample_response, signed_request
 from winback_local.stack import Stack, load_info
 
 
-def run(_: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Start the stack, print how to use it, and stop it all on Ctrl-C or SIGTERM."""
-    stack = Stack()
+    stack = Stack(brokers=args.brokers)
     stopping = False
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -88,7 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="winback", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start the whole pipeline locally").set_defaults(func=run)
+    runner = commands.add_parser("run", help="start the whole pipeline locally")
+    runner.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="Kafka nodes: 3 runs a replicated cluster (RF 3, min.insync.replicas 2)",
+    )
+    runner.set_defaults(func=run)
     sender = commands.add_parser("send", help="post a signed sample survey response")
     sender.add_argument("--nps", type=int, required=True, choices=range(11), metavar="0-10")
     sender.add_argument("--reason", action="append", help="a chosen reason (repeatable)")

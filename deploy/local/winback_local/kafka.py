@@ -1,8 +1,9 @@
-"""A real single-node Apache Kafka broker (KRaft) from Maven Central's jars.
+"""A real Apache Kafka broker (KRaft) from Maven Central's jars: one node, or one of a cluster.
 
 No Docker here: ``mvn dependency:copy-dependencies`` fetches the broker once into
 ``deploy/local/kafka-libs/`` (git-ignored), and ``java`` runs it. Readiness is a metadata
-round-trip, never a sleep.
+round-trip, never a sleep. :mod:`winback_local.kafka_cluster` runs three of these nodes as one
+replicated cluster.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from winback_local.processes import spawn, stop
+from winback_local.processes import kill, spawn, stop
 
 LOCAL_DIR = Path(__file__).resolve().parents[1]
 JARS_DIR = LOCAL_DIR / "kafka-libs"
@@ -43,11 +44,11 @@ def ensure_jars() -> None:
     subprocess.run(["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"], check=True)
 
 
-def _java(*args: str) -> list[str]:
+def _java(*args: str, heap: str = "512m") -> list[str]:
     return [
         "java",
         "-Xms128m",
-        "-Xmx512m",
+        f"-Xmx{heap}",
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
         "-cp",
         f"{JARS_DIR}/*",
@@ -55,13 +56,61 @@ def _java(*args: str) -> list[str]:
     ]
 
 
-def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
-    """Configuration of a combined broker+controller on loopback with replication factor 1."""
+@dataclass(frozen=True)
+class Replication:
+    """How a node's cluster replicates: copies of each partition, copies that must ack a write.
+
+    A lone broker keeps one copy. The three-broker cluster keeps three and needs two in sync for
+    an ``acks=all`` write, so one broker may die without losing or refusing anything.
+    """
+
+    voters: str | None = None
+    """``controller.quorum.voters`` (``1@host:port,...``) of a static quorum; ``None``: alone."""
+    factor: int = 1
+
+    @property
+    def min_insync(self) -> int:
+        """Replicas that must hold a write before it is acknowledged."""
+        return min(2, self.factor)
+
+    def lines(self, controller_port: int) -> list[str]:
+        """The replication and quorum part of ``server.properties``."""
+        quorum = (
+            f"controller.quorum.voters={self.voters}"
+            if self.voters
+            else f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}"
+        )
+        lines = [
+            quorum,
+            f"default.replication.factor={self.factor}",
+            f"min.insync.replicas={self.min_insync}",
+            f"offsets.topic.replication.factor={self.factor}",
+            f"transaction.state.log.replication.factor={self.factor}",
+            f"transaction.state.log.min.isr={self.min_insync}",
+            f"share.coordinator.state.topic.replication.factor={self.factor}",
+            f"share.coordinator.state.topic.min.isr={self.min_insync}",
+        ]
+        if self.voters:
+            # A killed node is fenced (its partitions get new leaders) after 4 s, not the
+            # default 9 s, so producers wait less; heartbeats come often enough for that.
+            lines += ["broker.session.timeout.ms=4000", "broker.heartbeat.interval.ms=500"]
+        return lines
+
+
+def server_properties(
+    data_dir: Path,
+    port: int,
+    controller_port: int,
+    *,
+    node_id: int = 1,
+    replication: Replication = Replication(),
+) -> str:
+    """Configuration of a combined broker+controller on loopback."""
     return "\n".join(
         [
             "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
+            f"node.id={node_id}",
+            *replication.lines(controller_port),
             f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
             f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
             "controller.listener.names=CONTROLLER",
@@ -69,12 +118,7 @@ def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={data_dir / 'logs'}",
             "num.partitions=1",
-            "offsets.topic.replication.factor=1",
             "offsets.topic.num.partitions=6",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
             # Topics are created deliberately (with their partition counts) by the services.
             "auto.create.topics.enable=false",
@@ -90,6 +134,9 @@ class LocalKafka:
     data_dir: Path
     port: int = 9092
     controller_port: int = 9093
+    node_id: int = 1
+    replication: Replication = Replication()
+    heap: str = "512m"
     _process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -104,38 +151,62 @@ class LocalKafka:
 
     def start(self, timeout_seconds: float = 90) -> None:
         """Format storage if new, start the broker and wait until it serves metadata."""
-        ensure_jars()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = self.data_dir / "server.properties"
-        config.write_text(server_properties(self.data_dir, self.port, self.controller_port))
-        if not (self.data_dir / "logs" / "meta.properties").exists():
-            cluster_id = subprocess.run(
-                _java("kafka.tools.StorageTool", "random-uuid"),
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.split()[-1]
-            subprocess.run(
-                _java(
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "--standalone",
-                    "--cluster-id",
-                    cluster_id,
-                    "--config",
-                    str(config),
-                ),
-                check=True,
-                capture_output=True,
-            )
-        self._process = spawn(_java("kafka.Kafka", str(config)), log_path=self.log_path)
+        self.boot()
         try:
-            asyncio.run(self._wait_until_ready(timeout_seconds))
+            asyncio.run(self.wait_until_ready(timeout_seconds))
         except BaseException:
             self.stop()
             raise
 
-    async def _wait_until_ready(self, timeout_seconds: float) -> None:
+    def boot(self) -> None:
+        """Format storage if new and start the broker, without waiting for it."""
+        ensure_jars()
+        self.format(None)
+        self.launch()
+
+    def format(self, cluster_id: str | None) -> None:
+        """Write ``server.properties``; format the storage unless already formatted.
+
+        A lone node formats itself as a standalone quorum with a fresh cluster id; a cluster's
+        nodes share ``cluster_id`` and name their voters in the configuration.
+        """
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "server.properties"
+        config.write_text(
+            server_properties(
+                self.data_dir,
+                self.port,
+                self.controller_port,
+                node_id=self.node_id,
+                replication=self.replication,
+            )
+        )
+        if (self.data_dir / "logs" / "meta.properties").exists():
+            return
+        quorum = [] if self.replication.voters else ["--standalone"]
+        subprocess.run(
+            _java(
+                "kafka.tools.StorageTool",
+                "format",
+                *quorum,
+                "--cluster-id",
+                cluster_id or new_cluster_id(),
+                "--config",
+                str(config),
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def launch(self) -> None:
+        """Start the (formatted) node without waiting for it."""
+        config = self.data_dir / "server.properties"
+        self._process = spawn(
+            _java("kafka.Kafka", str(config), heap=self.heap), log_path=self.log_path
+        )
+
+    async def wait_until_ready(self, timeout_seconds: float) -> None:
+        """Return once this node serves metadata that lists it (a fenced node is not listed)."""
         # Refused connections are expected while the broker boots; don't print each one.
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         deadline = time.monotonic() + timeout_seconds
@@ -148,17 +219,39 @@ class LocalKafka:
             )
             try:
                 await admin.start()
-                await admin.list_topics()
-                return
+                metadata = await admin._client.fetch_all_metadata()
+                if metadata.broker_metadata(self.node_id) is not None:
+                    return
             except (KafkaError, OSError):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"Kafka not ready after {timeout_seconds}s") from None
-                await asyncio.sleep(0.25)
+                pass
             finally:
                 await admin.close()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Kafka not ready after {timeout_seconds}s")
+            await asyncio.sleep(0.25)
+
+    @property
+    def pid(self) -> int | None:
+        """The running JVM's process id."""
+        return self._process.pid if self._process and self._process.poll() is None else None
+
+    def kill(self) -> None:
+        """SIGKILL the JVM: a crash, no flush, no goodbye to the controller."""
+        if self._process is not None:
+            kill(self._process)
 
     def stop(self) -> None:
         """Stop the broker gracefully (it flushes its logs), then forcibly if it hangs."""
         if self._process is not None:
             stop(self._process, grace_seconds=30)
             self._process = None
+
+
+def new_cluster_id() -> str:
+    """A fresh KRaft cluster id, from Kafka's own tool."""
+    return subprocess.run(
+        _java("kafka.tools.StorageTool", "random-uuid"),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[-1]

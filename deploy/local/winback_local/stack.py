@@ -18,9 +18,10 @@ from pathlib import Path
 
 import httpx
 
-from winback_local.kafka import LOCAL_DIR, LocalKafka
+from winback_local.kafka import LOCAL_DIR, LocalKafka, free_port
+from winback_local.kafka_cluster import KafkaCluster
 from winback_local.postgres import LocalPostgres
-from winback_local.processes import spawn, stop
+from winback_local.processes import kill, spawn, stop
 from winback_local.signing import new_secret
 from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
@@ -32,6 +33,8 @@ STATE_DIR = REPO_ROOT / ".winback"
 STATE_FILE = STATE_DIR / "stack.json"
 DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
+SERVICES = ("ingest", "router", "notifier")
+KAFKA_START_SECONDS = 120
 
 
 @dataclass
@@ -57,6 +60,27 @@ class Ports:
     notifier: int = 8002
     kafka: int = 9092
     kafka_controller: int = 9093
+    more_kafka: tuple[tuple[int, int], ...] = ()
+    """(client, controller) ports of the cluster's other nodes; default: the next pairs up."""
+
+    def kafka_nodes(self, count: int) -> list[tuple[int, int]]:
+        """(client, controller) ports of ``count`` Kafka nodes."""
+        more = list(self.more_kafka) or [
+            (self.kafka + 2 * i, self.kafka_controller + 2 * i) for i in range(1, count)
+        ]
+        return [(self.kafka, self.kafka_controller), *more][:count]
+
+    @classmethod
+    def free(cls, brokers: int = 1) -> Ports:
+        """Ports nobody listens on now, so a private stack never meets a developer's."""
+        return cls(
+            ingest=free_port(),
+            router=free_port(),
+            notifier=free_port(),
+            kafka=free_port(),
+            kafka_controller=free_port(),
+            more_kafka=tuple((free_port(), free_port()) for _ in range(brokers - 1)),
+        )
 
 
 def load_info(path: Path = STATE_FILE) -> StackInfo:
@@ -67,32 +91,60 @@ def load_info(path: Path = STATE_FILE) -> StackInfo:
 
 
 class Stack:
-    """Starts everything in dependency order and stops it in reverse."""
+    """Starts everything in dependency order and stops it in reverse.
 
-    def __init__(self, state_dir: Path = STATE_DIR, ports: Ports | None = None) -> None:
+    ``brokers=3`` runs a replicated three-node Kafka cluster instead of one broker.
+    ``own_infrastructure`` ignores ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL``: a harness that
+    kills the broker or the database must never reach a shared one.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path = STATE_DIR,
+        ports: Ports | None = None,
+        *,
+        brokers: int = 1,
+        own_infrastructure: bool = False,
+    ) -> None:
         self.state_dir = state_dir
         self.ports = ports or Ports()
-        self._kafka: LocalKafka | None = None
-        self._postgres: LocalPostgres | None = None
+        self.brokers = brokers
+        self.own_infrastructure = own_infrastructure
+        self.kafka: LocalKafka | KafkaCluster | None = None
+        self.postgres: LocalPostgres | None = None
         self._services: dict[str, subprocess.Popen[bytes]] = {}
+        self._env: dict[str, str] = {}
+        self.info: StackInfo | None = None
+
+    def _external(self, variable: str) -> str | None:
+        return None if self.own_infrastructure else os.environ.get(variable)
+
+    def _new_kafka(self) -> LocalKafka | KafkaCluster:
+        if self.brokers == 1:
+            return LocalKafka(
+                self.state_dir / "kafka", self.ports.kafka, self.ports.kafka_controller
+            )
+        return KafkaCluster(self.state_dir / "kafka-cluster", self.ports.kafka_nodes(self.brokers))
 
     def start(self) -> StackInfo:
         """Start infrastructure and services; return once every service is ready."""
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        # Kafka's JVM boots while PostgreSQL starts: the two take the longest.
+        bootstrap = self._external("KAFKA_BOOTSTRAP_SERVERS")
         if bootstrap is None:
-            self._kafka = LocalKafka(
-                self.state_dir / "kafka", self.ports.kafka, self.ports.kafka_controller
-            )
-            self._kafka.start()
-            bootstrap = self._kafka.bootstrap_servers
-        database_url = os.environ.get("DATABASE_URL")
+            self.kafka = self._new_kafka()
+            self.kafka.boot()
+        database_url = self._external("DATABASE_URL")
         if database_url is None:
-            self._postgres = LocalPostgres(self.state_dir / "postgres")
-            database_url = self._postgres.start()
+            self.postgres = LocalPostgres(self.state_dir / "postgres")
+            database_url = self.postgres.start()
+        if self.kafka is not None:
+            asyncio.run(self.kafka.wait_until_ready(KAFKA_START_SECONDS))
+            bootstrap = self.kafka.bootstrap_servers
+        assert bootstrap is not None
         settings = CommonSettings(kafka_bootstrap_servers=bootstrap, database_url=database_url)
         secret = self._demo_secret()
         token = asyncio.run(_prepare(settings))
-        env = {
+        self._env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "DATABASE_URL": database_url,
@@ -103,13 +155,9 @@ class Stack:
             "WINBACK_ROUTER_PORT": str(self.ports.router),
             "WINBACK_NOTIFIER_PORT": str(self.ports.notifier),
         }
-        for name in ("ingest", "router", "notifier"):
-            self._services[name] = spawn(
-                [sys.executable, "-m", f"winback_{name}"],
-                log_path=self.state_dir / "logs" / f"{name}.log",
-                env=env,
-            )
-        info = StackInfo(
+        for name in SERVICES:
+            self.start_service(name)
+        self.info = info = StackInfo(
             ingest_url=f"http://127.0.0.1:{self.ports.ingest}",
             router_url=f"http://127.0.0.1:{self.ports.router}",
             notifier_url=f"http://127.0.0.1:{self.ports.notifier}",
@@ -119,7 +167,8 @@ class Stack:
             kafka_bootstrap_servers=bootstrap,
             database_url=database_url,
         )
-        self._wait_ready(info)
+        for name in SERVICES:
+            self.wait_ready(name)
         self.info_path.write_text(json.dumps(asdict(info), indent=2))
         self.info_path.chmod(0o600)
         return info
@@ -138,22 +187,35 @@ class Stack:
             path.chmod(0o600)
         return path.read_text().strip()
 
-    def _wait_ready(self, info: StackInfo, timeout_seconds: float = 60) -> None:
+    def start_service(self, name: str) -> None:
+        """Start one service (``ingest``, ``router`` or ``notifier``) as its own process."""
+        self._services[name] = spawn(
+            [sys.executable, "-m", f"winback_{name}"],
+            log_path=self.state_dir / "logs" / f"{name}.log",
+            env=self._env,
+        )
+
+    def kill_service(self, name: str) -> None:
+        """SIGKILL one service: no shutdown hooks, no goodbye, as in a crash."""
+        kill(self._services[name])
+
+    def wait_ready(self, name: str, timeout_seconds: float = 60) -> None:
+        """Wait until the service's ``/readyz`` answers 200."""
+        assert self.info is not None
+        url = getattr(self.info, f"{name}_url")
         deadline = time.monotonic() + timeout_seconds
-        urls = {"ingest": info.ingest_url, "router": info.router_url, "notifier": info.notifier_url}
-        for name, url in urls.items():
-            while True:
-                process = self._services[name]
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited; see {self.state_dir / 'logs' / name}.log")
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} not ready after {timeout_seconds}s")
-                time.sleep(0.2)
+        while True:
+            process = self._services[name]
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited; see {self.state_dir / 'logs' / name}.log")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2, trust_env=False).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} not ready after {timeout_seconds}s")
+            time.sleep(0.2)
 
     def failed_service(self) -> str | None:
         """The name of a service that exited on its own, if any."""
@@ -167,10 +229,10 @@ class Stack:
         for process in self._services.values():
             stop(process)
         self._services.clear()
-        if self._kafka is not None:
-            self._kafka.stop()
-        if self._postgres is not None:
-            self._postgres.stop()
+        if self.kafka is not None:
+            self.kafka.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
         self.info_path.unlink(missing_ok=True)
 
 
