@@ -128,7 +128,8 @@ def test_training_reads_full_labels_with_text_answers_first() -> None:
 
 
 def test_the_report_says_what_the_labels_were() -> None:
-    text = format_agent_report("rules alone, agent", evaluate(RULES, [label(1, WAIT, {"long_wait"})]))
+    result = evaluate(RULES, [label(1, WAIT, {"long_wait"})])
+    text = format_agent_report("rules alone, agent", result)
     assert text.startswith("rules alone, agent: 1 comments")
     assert "long_wait" in text and "macro-F1 1.000" in text
     assert "1 reviewed by an agent (full), 0 root cause at resolution only" in text
