@@ -34,9 +34,12 @@ async def test_the_owner_corrects_then_confirms_the_reasons_and_others_see_it_li
     comment = "45 minutes on hold, then they billed me twice. Call me."
     case_id = await case_desk.case(comment=comment, reasons=WAIT)
     assert (await case_desk.act(ana, case_id, "claim")).status_code == 200
-    windows = [await Window.open(browser, case_desk.url, token) for token in (ana, sue, ben)]
+    owner, watcher, colleague = [
+        await Window.open(browser, case_desk.url, token) for token in (ana, sue, ben)
+    ]
+    windows = (owner, watcher, colleague)
     try:
-        await review(*windows, case_desk, case_id)
+        await review(owner, watcher, colleague, case_desk, case_id)
         for window in windows:
             assert not window.errors, window.errors
     finally:
