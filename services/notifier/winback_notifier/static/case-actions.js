@@ -30,7 +30,8 @@ const CONTROLS = {
 // Codes the router writes itself: not reasons an agent picks (the follow-up box says the one).
 const ROUTER_CODES = new Set(["unclassified", "asks_contact"]);
 
-// `context`: {card, profile, act(path, body) -> Promise<boolean>, showError(error)}.
+// `context`: {card, profile, act(path, body) -> Promise<boolean>, showError(error),
+// latest() -> the card shown now (a form built earlier reads what may have changed since)}.
 export function renderActions(node, context) {
   node.replaceChildren();
   for (const action of allowedActions(context.card, context.profile)) {
@@ -304,19 +305,21 @@ function checkbox(name, value, text, checked) {
   return label;
 }
 
-function reasonsForm({ card, profile, act }) {
+// A revision or re-coding may change the reasons while the form is open: it reads the shown
+// card when the agent confirms or opens the list, not the one it was built for.
+function reasonsForm({ card, profile, act, latest }) {
   const node = form("form-reasons", "Are the coded reasons right?");
-  const coded = codedLabel(card);
+  const shown = () => codedLabel((latest && latest()) || card);
   const done = make("p", "hint reasons-saved");
   done.hidden = true;
   const editor = make("fieldset", "reasons-editor");
   editor.hidden = true;
   editor.append(make("legend", "", "What the customer's reasons really were"));
   for (const cause of profile.root_causes || []) {
-    editor.append(checkbox("codes", cause.code, cause.label, coded.codes.includes(cause.code)));
+    editor.append(checkbox("codes", cause.code, cause.label, false));
   }
   const asked = checkbox("follow_up_requested", "yes", "The customer asked to be contacted",
-    coded.follow_up_requested);
+    false);
   asked.classList.add("reasons-follow-up");
   const note = textArea("note", "What they said that the coding missed (optional)");
   editor.append(asked, field("Note", note));
@@ -334,13 +337,21 @@ function reasonsForm({ card, profile, act }) {
   editor.append(save);
   const buttons = make("div", "form-buttons");
   buttons.append(button("Reasons right", "secondary action-reasons-right",
-    () => send(coded, "Confirmed as coded.")));
+    () => send(shown(), "Confirmed as coded.")));
   buttons.append(button("Reasons wrong…", "secondary action-reasons-wrong", () => {
+    if (editor.hidden) tick(editor, shown());
     editor.hidden = !editor.hidden;
     done.hidden = true;
   }));
   node.append(buttons, editor, done);
   return node;
+}
+
+function tick(editor, label) {
+  for (const input of editor.querySelectorAll("input[name=codes]")) {
+    input.checked = label.codes.includes(input.value);
+  }
+  editor.querySelector("input[name=follow_up_requested]").checked = label.follow_up_requested;
 }
 
 function noteForm({ act }) {

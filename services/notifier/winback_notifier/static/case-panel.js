@@ -116,7 +116,8 @@ export function createCasePanel({ root, dispatch }) {
       profile && profile.name].join("|");
     if (key !== actionsKey) {
       actionsKey = key;
-      renderActions(section("detail-actions"), { card, profile, act, showError });
+      renderActions(section("detail-actions"),
+        { card, profile, act, showError, latest: () => current });
     }
   }
 
