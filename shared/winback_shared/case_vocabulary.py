@@ -53,6 +53,9 @@ class HistoryKind(StrEnum):
     REOPENED = "reopened"
     REASSIGNED = "reassigned"
     NOTE_ADDED = "note_added"
+    REASONS_REVIEWED = "reasons_reviewed"
+    """An agent confirmed the coded reasons or corrected them (which codes are right, and
+    whether the customer asked to be contacted): labelled data for reason coding."""
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     CLAIM_LAPSED = "claim_lapsed"
@@ -70,6 +73,7 @@ HISTORY_LABELS: dict[HistoryKind, str] = {
     HistoryKind.REOPENED: "Reopened",
     HistoryKind.REASSIGNED: "Reassigned",
     HistoryKind.NOTE_ADDED: "Note",
+    HistoryKind.REASONS_REVIEWED: "Reasons reviewed",
     HistoryKind.SLA_WARNING: "SLA warning",
     HistoryKind.SLA_BREACHED: "SLA breached",
     HistoryKind.CLAIM_LAPSED: "Claim lapsed",

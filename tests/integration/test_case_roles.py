@@ -24,6 +24,7 @@ ATTEMPT = {"channel": "phone", "reached": False, "note": "no answer"}
         ("POST", "/api/cases/{id}/attempts", ATTEMPT),
         ("POST", "/api/cases/{id}/notes", {"text": "hi"}),
         ("POST", "/api/cases/{id}/reassign", {"agent": "ana"}),
+        ("POST", "/api/cases/{id}/reasons", {"codes": [], "follow_up_requested": False}),
         ("GET", "/api/me", None),
         ("GET", "/api/admin/agents", None),
     ],
@@ -55,6 +56,7 @@ async def test_agent_sees_and_acts_only_on_its_queues(case_desk: CaseDesk) -> No
         ("GET", f"/api/cases/{other}/history", None),
         ("POST", f"/api/cases/{other}/claim", {}),
         ("POST", f"/api/cases/{other}/notes", {"text": "peek"}),
+        ("POST", f"/api/cases/{other}/reasons", {"codes": [], "follow_up_requested": False}),
     ]:
         answer = await case_desk.call(method, path, billing, body)
         assert answer.status_code == 403, (path, answer.text)

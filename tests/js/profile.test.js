@@ -21,14 +21,17 @@ test("the relation to a case is read from its owner", () => {
 test("the actions offered are the server's table for this agent", () => {
   assert.deepEqual(allowedActions(card(1), ana), ["claimed", "note_added"]);
   assert.deepEqual(allowedActions(card(1, { status: "claimed", owner: "Ana" }), ana),
-    ["contact_attempted", "marked_unreachable", "note_added"]);
+    ["contact_attempted", "marked_unreachable", "reasons_reviewed", "note_added"]);
   assert.deepEqual(allowedActions(card(1, { status: "claimed", owner: "Ben" }), ana),
     ["note_added"]);
   assert.deepEqual(allowedActions(card(1, { status: "resolved", owner: "Ben" }), ana),
     ["reopened", "note_added"]);
   // A supervisor works someone else's case, and reassigns, but cannot claim an owned one.
   assert.deepEqual(allowedActions(card(1, { status: "contacted", owner: "Ben" }), sue),
-    ["contact_attempted", "resolved", "reassigned", "note_added"]);
+    ["contact_attempted", "resolved", "reassigned", "reasons_reviewed", "note_added"]);
+  // Reviewing the coded reasons is the owner's (or a supervisor's), even once it is closed.
+  assert.deepEqual(allowedActions(card(1, { status: "closed", owner: "Ana" }), ana),
+    ["reopened", "reasons_reviewed", "note_added"]);
   // Nobody works an unowned case before claiming it.
   assert.deepEqual(allowedActions(card(1, { status: "unreachable" }), sue),
     ["claimed", "reopened", "reassigned", "note_added"]);

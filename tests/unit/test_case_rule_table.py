@@ -66,11 +66,17 @@ def test_the_table_agrees_with_decide_for_every_status_action_and_relation(role:
 
 def test_the_table_lists_actions_in_workflow_order() -> None:
     owned = transition_table(may_reassign=False)[Relation.OWNER]
-    assert owned[CaseStatus.CLAIMED] == [Action.ATTEMPT, Action.MARK_UNREACHABLE, Action.NOTE]
+    assert owned[CaseStatus.CLAIMED] == [
+        Action.ATTEMPT,
+        Action.MARK_UNREACHABLE,
+        Action.REVIEW_REASONS,
+        Action.NOTE,
+    ]
     assert transition_table(may_reassign=True)[Relation.OTHER][CaseStatus.CONTACTED] == [
         Action.ATTEMPT,
         Action.RESOLVE,
         Action.REASSIGN,
+        Action.REVIEW_REASONS,
         Action.NOTE,
     ]
 

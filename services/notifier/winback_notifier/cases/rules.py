@@ -8,8 +8,10 @@ and every refusal carries the same clear error whoever asks (console, CRM or dia
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from winback_shared.agents import Agent
 from winback_shared.case_vocabulary import BOARD_STATUSES, OPEN_STATUSES, CaseStatus, HistoryKind
@@ -26,6 +28,7 @@ class Action(StrEnum):
     CLOSE = HistoryKind.CLOSED
     REOPEN = HistoryKind.REOPENED
     REASSIGN = HistoryKind.REASSIGNED
+    REVIEW_REASONS = HistoryKind.REASONS_REVIEWED
     NOTE = HistoryKind.NOTE_ADDED
 
     @property
@@ -60,11 +63,22 @@ ALLOWED_FROM: dict[Action, frozenset[CaseStatus]] = {
     Action.CLOSE: frozenset({CaseStatus.RESOLVED, CaseStatus.UNREACHABLE}),
     Action.REOPEN: frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.UNREACHABLE}),
     Action.REASSIGN: ACTIVE,
+    Action.REVIEW_REASONS: frozenset(CaseStatus),
     Action.NOTE: frozenset(CaseStatus),
 }
 
-OWNER_ONLY = frozenset({Action.ATTEMPT, Action.MARK_UNREACHABLE, Action.RESOLVE, Action.CLOSE})
-"""Actions only the case's owner (or a supervisor) may take: the owner runs the follow-up."""
+OWNER_ONLY = frozenset(
+    {
+        Action.ATTEMPT,
+        Action.MARK_UNREACHABLE,
+        Action.RESOLVE,
+        Action.CLOSE,
+        Action.REVIEW_REASONS,
+    }
+)
+"""Actions only the case's owner (or a supervisor) may take: the owner runs the follow-up, and
+the one who talked to the customer is the one who knows what their reasons really were (a
+finished case keeps its owner, so a review after closing is still theirs)."""
 
 
 class Relation(StrEnum):
@@ -220,7 +234,7 @@ def _next(
             return Outcome(CaseStatus.REOPENED, None, state.queue)
         case Action.REASSIGN:
             return _reassigned(state, new_owner, new_queue)
-        case Action.NOTE:
+        case Action.REVIEW_REASONS | Action.NOTE:
             return same
 
 
@@ -251,5 +265,65 @@ def _verb(action: Action) -> str:
         Action.CLOSE: "close",
         Action.REOPEN: "reopen",
         Action.REASSIGN: "reassign",
+        Action.REVIEW_REASONS: "review the reasons of",
         Action.NOTE: "comment on",
     }[action]
+
+
+# ---- reviewing the coded reasons ----------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    """What an agent's review said of the router's coding."""
+
+    CONFIRMED = "confirmed"
+    """The coded reasons and the follow-up request were right."""
+    CORRECTED = "corrected"
+    """Something was wrong: a code missing or extra, or the follow-up request."""
+
+
+@dataclass(frozen=True)
+class ReasonsReview:
+    """The customer's reasons as the agent confirms them, beside what the router coded.
+
+    ``codes`` and ``coded`` are taxonomy codes only: ``unclassified`` is the absence of one, and
+    ``asks_contact`` is what ``follow_up_requested`` says in the router's words.
+    """
+
+    codes: tuple[str, ...]
+    follow_up_requested: bool
+    coded: tuple[str, ...]
+    coded_follow_up: bool
+
+    @property
+    def verdict(self) -> Verdict:
+        """Confirmed when the agent's label is exactly what the router had."""
+        same = set(self.codes) == set(self.coded) and (
+            self.follow_up_requested == self.coded_follow_up
+        )
+        return Verdict.CONFIRMED if same else Verdict.CORRECTED
+
+    def history_data(self, note: str) -> dict[str, Any]:
+        """The history entry's data: the label, what it replaced, and the verdict."""
+        return {
+            "verdict": self.verdict.value,
+            "codes": list(self.codes),
+            "follow_up_requested": self.follow_up_requested,
+            "coded": list(self.coded),
+            "coded_follow_up": self.coded_follow_up,
+            "note": note,
+        }
+
+
+def known_codes(chosen: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
+    """``chosen`` in the taxonomy's order, each once; 422 ``unknown_reason_code`` naming every
+    code that is not in ``known`` (the taxonomy's codes) and what would be accepted."""
+    wanted = set(chosen)
+    unknown = sorted(wanted - set(known))
+    if unknown:
+        raise CaseRefused(
+            422,
+            "unknown_reason_code",
+            f"not a reason code: {', '.join(map(repr, unknown))}; use any of: {', '.join(known)}",
+        )
+    return tuple(code for code in known if code in wanted)

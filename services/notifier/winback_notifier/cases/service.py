@@ -18,7 +18,14 @@ from typing import Any, TypeAlias
 import asyncpg
 from pydantic import BaseModel
 
-from winback_notifier.cases.rules import Action, CaseRefused, CaseState, Outcome, decide
+from winback_notifier.cases.rules import (
+    Action,
+    CaseRefused,
+    CaseState,
+    Outcome,
+    ReasonsReview,
+    decide,
+)
 from winback_shared.agents import Agent
 from winback_shared.case_changes import FIRST_NOW, NOW, CaseColumn, CaseColumns, append_change
 from winback_shared.case_vocabulary import (
@@ -29,6 +36,7 @@ from winback_shared.case_vocabulary import (
 )
 from winback_shared.db import Connection
 from winback_shared.events.case_events import CaseCard, HistoryEntry, Resolution
+from winback_shared.taxonomy import ASKS_CONTACT, RESERVED_CODES
 
 Db: TypeAlias = "Connection | asyncpg.Pool"
 
@@ -373,6 +381,39 @@ async def reassign(
         # Handed to a queue alone, the case is unowned: no claim of its can lapse.
         columns = _OWNED_NOW if new_owner else {CaseColumn.OWNED_AT: None}
         return await _act(conn, state, outcome, Action.REASSIGN, actor, data, columns)
+
+
+async def review_reasons(
+    conn: Connection,
+    *,
+    case_id: int,
+    actor: Agent,
+    codes: tuple[str, ...],
+    follow_up_requested: bool,
+    note: str,
+) -> Change:
+    """Record the reasons the agent confirms (``codes``: known taxonomy codes) beside what the
+    router coded; the case's own coding is left as the router wrote it."""
+    async with _locked(conn, case_id) as state:
+        outcome = decide(Action.REVIEW_REASONS, state, actor)
+        row = await conn.fetchrow(
+            """
+            SELECT r.codes, r.follow_up_requested
+            FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id
+            WHERE c.id = $1
+            """,
+            case_id,
+        )
+        assert row is not None  # the case is locked, and a case always has its response
+        stored = [reason["code"] for reason in row["codes"]]
+        review = ReasonsReview(
+            codes=codes,
+            follow_up_requested=follow_up_requested,
+            coded=tuple(dict.fromkeys(c for c in stored if c not in RESERVED_CODES)),
+            coded_follow_up=row["follow_up_requested"] or ASKS_CONTACT in stored,
+        )
+        data = review.history_data(note)
+        return await _act(conn, state, outcome, Action.REVIEW_REASONS, actor, data)
 
 
 async def add_note(conn: Connection, *, case_id: int, actor: Agent, text: str) -> Change:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from winback_notifier.cases import flows
 from winback_notifier.cases import service as cases
-from winback_notifier.cases.rules import CaseRefused, Channel
+from winback_notifier.cases.rules import CaseRefused, Channel, known_codes
 from winback_notifier.cases.service import Change
 from winback_notifier.deps import Services, ServicesDep
 from winback_shared.agents import Agent, find_agent
@@ -99,6 +99,17 @@ class ReassignIn(BaseModel):
 
     agent: str | None = Field(default=None, description="Agent name; omit to leave it unowned.")
     queue: str | None = None
+    note: Note = ""
+
+
+class ReasonsIn(BaseModel):
+    """What the customer's reasons really were, as the agent learned them."""
+
+    codes: Annotated[list[str], Field(max_length=50)] = Field(
+        description="Every taxonomy code that applies (empty: none does). The coded reasons "
+        "unchanged confirm them."
+    )
+    follow_up_requested: bool = Field(description="Whether the customer asked to be contacted.")
     note: Note = ""
 
 
@@ -280,6 +291,31 @@ async def reassign_case(act: ActOnCase, body: ReassignIn) -> CaseCard:
             raise CaseRefused(404, "queue_not_found", f"there is no queue {body.queue!r}")
     return await act(
         partial(cases.reassign, new_owner=new_owner, new_queue=body.queue, note=body.note)
+    )
+
+
+REASONS_ERRORS: dict[int | str, dict[str, str]] = {
+    **ERRORS,
+    403: {"description": "`forbidden` (not your queue) or `not_owner`: the owner or a supervisor"},
+    422: {"description": "`unknown_reason_code`: names the codes that are not in the taxonomy"},
+}
+
+
+@router.post("/cases/{case_id}/reasons", response_model=CaseCard, responses=REASONS_ERRORS)
+async def review_case_reasons(act: ActOnCase, body: ReasonsIn) -> CaseCard:
+    """Confirm the coded reasons or correct them: which taxonomy codes apply, and whether the
+    customer asked to be contacted. Kept in the case's history (verdict `confirmed` or
+    `corrected`, beside what was coded) as labelled data for reason coding; the case's coded
+    reasons, priority and queue do not change."""
+    taxonomy_codes = [code.id for code in act.services.taxonomy.codes]
+    codes = known_codes(body.codes, taxonomy_codes)
+    return await act(
+        partial(
+            cases.review_reasons,
+            codes=codes,
+            follow_up_requested=body.follow_up_requested,
+            note=body.note,
+        )
     )
 
 

@@ -23,10 +23,15 @@ const CONTROLS = {
   closed: closeForm,
   reopened: reopenForm,
   reassigned: reassignForm,
+  reasons_reviewed: reasonsForm,
   note_added: noteForm,
 };
 
-// `context`: {card, profile, act(path, body) -> Promise<boolean>, showError(error)}.
+// Codes the router writes itself: not reasons an agent picks (the follow-up box says the one).
+const ROUTER_CODES = new Set(["unclassified", "asks_contact"]);
+
+// `context`: {card, profile, act(path, body) -> Promise<boolean>, showError(error),
+// latest() -> the card shown now (a form built earlier reads what may have changed since)}.
 export function renderActions(node, context) {
   node.replaceChildren();
   for (const action of allowedActions(context.card, context.profile)) {
@@ -278,6 +283,75 @@ function fillAgents(agent, options) {
   }
   agent.selectedIndex = 0;
   return choices;
+}
+
+// The coded reasons as labelled data: "right" confirms them as they are; "wrong" opens the
+// taxonomy's codes (ticked as coded) and the follow-up question, to say what they really were.
+export function codedLabel(card) {
+  const codes = (card.reasons || []).map((r) => r.code).filter((c) => !ROUTER_CODES.has(c));
+  const asked = Boolean(card.follow_up_requested)
+    || (card.reasons || []).some((r) => r.code === "asks_contact");
+  return { codes: [...new Set(codes)], follow_up_requested: asked };
+}
+
+function checkbox(name, value, text, checked) {
+  const input = make("input");
+  input.type = "checkbox";
+  input.name = name;
+  input.value = value;
+  input.checked = checked;
+  const label = make("label", "check");
+  label.append(input, document.createTextNode(` ${text}`));
+  return label;
+}
+
+// A revision or re-coding may change the reasons while the form is open: it reads the shown
+// card when the agent confirms or opens the list, not the one it was built for.
+function reasonsForm({ card, profile, act, latest }) {
+  const node = form("form-reasons", "Are the coded reasons right?");
+  const shown = () => codedLabel((latest && latest()) || card);
+  const done = make("p", "hint reasons-saved");
+  done.hidden = true;
+  const editor = make("fieldset", "reasons-editor");
+  editor.hidden = true;
+  editor.append(make("legend", "", "What the customer's reasons really were"));
+  for (const cause of profile.root_causes || []) {
+    editor.append(checkbox("codes", cause.code, cause.label, false));
+  }
+  const asked = checkbox("follow_up_requested", "yes", "The customer asked to be contacted",
+    false);
+  asked.classList.add("reasons-follow-up");
+  const note = textArea("note", "What they said that the coding missed (optional)");
+  editor.append(asked, field("Note", note));
+  const send = async (label, verdict) => {
+    if (await act("reasons", { ...label, note: note.value })) {
+      editor.hidden = true;
+      done.textContent = verdict;
+      done.hidden = false;
+    }
+  };
+  const save = button("Save correction", "primary action-reasons-save", () => send({
+    codes: [...editor.querySelectorAll("input[name=codes]:checked")].map((i) => i.value),
+    follow_up_requested: asked.querySelector("input").checked,
+  }, "Correction saved."));
+  editor.append(save);
+  const buttons = make("div", "form-buttons");
+  buttons.append(button("Reasons right", "secondary action-reasons-right",
+    () => send(shown(), "Confirmed as coded.")));
+  buttons.append(button("Reasons wrong…", "secondary action-reasons-wrong", () => {
+    if (editor.hidden) tick(editor, shown());
+    editor.hidden = !editor.hidden;
+    done.hidden = true;
+  }));
+  node.append(buttons, editor, done);
+  return node;
+}
+
+function tick(editor, label) {
+  for (const input of editor.querySelectorAll("input[name=codes]")) {
+    input.checked = label.codes.includes(input.value);
+  }
+  editor.querySelector("input[name=follow_up_requested]").checked = label.follow_up_requested;
 }
 
 function noteForm({ act }) {

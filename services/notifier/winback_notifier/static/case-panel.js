@@ -116,7 +116,8 @@ export function createCasePanel({ root, dispatch }) {
       profile && profile.name].join("|");
     if (key !== actionsKey) {
       actionsKey = key;
-      renderActions(section("detail-actions"), { card, profile, act, showError });
+      renderActions(section("detail-actions"),
+        { card, profile, act, showError, latest: () => current });
     }
   }
 
@@ -302,6 +303,13 @@ export function createCasePanel({ root, dispatch }) {
       }
       case "reassigned":
         return `to ${data.to_owner || "nobody"} in ${data.to_queue}`;
+      case "reasons_reviewed": {
+        if (data.verdict === "confirmed") return "confirmed as coded";
+        const codes = (data.codes || []).map((code) => rootCauseLabel(code, profile));
+        const parts = [`corrected to ${codes.length ? codes.join(", ") : "no reason code"}`];
+        if (data.follow_up_requested) parts.push("asked to be contacted");
+        return parts.join(" · ");
+      }
       case "sla_warning":
         return data.contact_due_at ? `contact due at ${clock(data.contact_due_at)}` : "";
       case "sla_breached":

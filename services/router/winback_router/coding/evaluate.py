@@ -3,6 +3,7 @@
     python -m winback_router.coding.evaluate                  # held-out comments, the honest figure
     python -m winback_router.coding.evaluate --split all      # one line per labelled file
     python -m winback_router.coding.evaluate --split dev --errors --no-model  # tuning the rules
+    DATABASE_URL=... python -m winback_router.coding.evaluate --split agent  # agents' labels
 
 Rules are tuned on the ``dev`` split only; ``heldout`` is for reporting. Macro-F1 averages the
 taxonomy codes equally, so a rare code that is never found weighs as much as a common one. The
@@ -233,7 +234,7 @@ def summary(taxonomy: Taxonomy, data: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the figures for one split, or a line per split with ``--split all``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--split", choices=[*SPLITS, "all"], default="heldout")
+    parser.add_argument("--split", choices=[*SPLITS, "agent", "all"], default="heldout")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the JSONL files")
     parser.add_argument("--taxonomy", type=Path, default=None, help="taxonomy TOML to evaluate")
     parser.add_argument("--errors", action="store_true", help="list every mismatched comment")
@@ -248,6 +249,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     taxonomy = load_and_compile(args.taxonomy, model=None if args.no_model else args.model)
     if args.split == "all":
         print(summary(taxonomy, args.data))
+        return
+    if args.split == "agent":  # cases agents labelled, from PostgreSQL (see agent_labels)
+        from winback_router.coding import agent_labels  # it builds on this module
+
+        print(agent_labels.main(taxonomy, _method(taxonomy), errors=args.errors))
         return
     examples = load_examples(args.data / f"{args.split}.jsonl")
     codes = [code.id for code in taxonomy.codes]

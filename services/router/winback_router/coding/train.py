@@ -1,6 +1,7 @@
 """Rebuild the learned reason model from the labelled comments.
 
     python -m winback_router.coding.train              # writes coding/reason_model.npz
+    DATABASE_URL=... python -m winback_router.coding.train --with-agent-labels  # + agents' labels
 
 Trains on ``dev.jsonl`` and ``independent-dev.jsonl`` only: held-out, independent-heldout and
 blind stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
@@ -32,6 +33,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from winback_router.coding import agent_labels
 from winback_router.coding.compiler import load_and_compile
 from winback_router.coding.evaluate import DEFAULT_DATA, Example, load_examples, predictor
 from winback_router.coding.learned import (
@@ -192,12 +194,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_MODEL, help="the .npz to write")
     parser.add_argument("--taxonomy", type=Path, default=None, help="taxonomy TOML to train for")
     parser.add_argument("--sample", type=int, default=None, help="first N comments (for tests)")
+    parser.add_argument(
+        "--with-agent-labels",
+        action="store_true",
+        help="also train on the cases agents reviewed (PostgreSQL at DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
 
     taxonomy = load_and_compile(args.taxonomy, model=None)
     codes = [code.id for code in taxonomy.codes]
     examples = [e for split in TRAINING_SPLITS for e in load_examples(args.data / f"{split}.jsonl")]
     examples = examples[: args.sample] if args.sample else examples
+    if args.with_agent_labels:
+        from_agents = agent_labels.training_examples(agent_labels.read_configured(), codes)
+        print(f"agent-reviewed cases: {len(from_agents)} (full labels with text)")
+        examples += from_agents
     predict = predictor(taxonomy)
     rules = np.array([[code in predict(e.text) for code in codes] for e in examples])
     trained = train(examples, rules, codes)
