@@ -157,6 +157,11 @@ class LocalKafka:
             finally:
                 await admin.close()
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id, if running."""
+        return self._process.pid if self._process is not None else None
+
     def stop(self) -> None:
         """Stop the broker gracefully (it flushes its logs), then forcibly if it hangs."""
         if self._process is not None:

@@ -38,6 +38,13 @@ class LocalPostgres:
             self._server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         return str(self._server.get_uri(DATABASE_NAME))
 
+    def pid(self) -> int | None:
+        """The postmaster's process id (its backends are its children), if running."""
+        if self._server is None:
+            return None
+        pid = self._server.get_pid()
+        return int(pid) if pid else None
+
     def stop(self) -> None:
         """Stop the server (and delete its data if ephemeral)."""
         if self._server is not None:

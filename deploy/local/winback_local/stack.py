@@ -155,6 +155,17 @@ class Stack:
                     raise TimeoutError(f"{name} not ready after {timeout_seconds}s")
                 time.sleep(0.2)
 
+    def pids(self) -> dict[str, int]:
+        """Process ids of what this stack started, by name (for measuring CPU and memory)."""
+        pids = {name: process.pid for name, process in self._services.items()}
+        kafka_pid = self._kafka.pid if self._kafka is not None else None
+        if kafka_pid is not None:
+            pids["kafka"] = kafka_pid
+        postgres_pid = self._postgres.pid() if self._postgres is not None else None
+        if postgres_pid is not None:
+            pids["postgres"] = postgres_pid
+        return pids
+
     def failed_service(self) -> str | None:
         """The name of a service that exited on its own, if any."""
         return next((n for n, p in self._services.items() if p.poll() is not None), None)
