@@ -63,15 +63,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.duration = args.duration or (3.0 if args.short else 20.0)
     args.console_alerts = args.console_alerts or (10 if args.short else 50)
-    args.step_seconds = 2.0 if args.short else 5.0
+    args.step_seconds = 1.0 if args.short else 5.0
     args.ceiling_records = 2000 if args.short else 20000
     if args.duration > 300 or max(args.rates) > 20000 or max(args.consoles) > 5000:
         parser.error("bounded on purpose: at most 300 s per rate, 20,000/s, 5,000 consoles")
     return args
 
 
+_STARTED = time.monotonic()
+
+
 def _status(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(f"[{time.monotonic() - _STARTED:5.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 def _machine(argv: list[str] | None) -> str:
