@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.duration = args.duration or (3.0 if args.short else 20.0)
     args.console_alerts = args.console_alerts or (10 if args.short else 50)
     args.step_seconds = 1.0 if args.short else 5.0
-    args.ceiling_records = 2000 if args.short else 20000
+    args.ceiling_records = 1000 if args.short else 20000
     if args.duration > 300 or max(args.rates) > 20000 or max(args.consoles) > 5000:
         parser.error("bounded on purpose: at most 300 s per rate, 20,000/s, 5,000 consoles")
     return args
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
     binary = loadgen.build()
     machine = _machine(argv)
     highest = max(args.rates)
-    _status("starting Kafka, PostgreSQL, ingest, router and notifier ...")
+    _status("starting the stack: Kafka and PostgreSQL (unless given), ingest, router, notifier ...")
     with running_stack(work / "stack") as (info, stack):
         bench = experiments.Bench(binary, work, info, stack.pids())
         with bare_endpoint.running(work) as (bare_url, _):
