@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -138,13 +140,25 @@ func post(ctx context.Context, client *http.Client, target string, r *request, s
 	out.status = resp.StatusCode
 }
 
-// errorKind keeps error text short and free of commas (it goes into a CSV column).
+// errorKind names a transport error by its kind, not its text (which carries port numbers), so
+// the harness can count them; it goes into a CSV column, hence no commas.
 func errorKind(err error) string {
-	text := err.Error()
-	if len(text) > 80 {
-		text = text[len(text)-80:]
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed"
 	}
-	return strings.NewReplacer(",", ";", "\n", " ").Replace(text)
+	text := err.Error()
+	if len(text) > 60 {
+		text = text[len(text)-60:]
+	}
+	return "other: " + strings.NewReplacer(",", ";", "\n", " ").Replace(text)
 }
 
 func countStarted(results []result) int {

@@ -57,7 +57,9 @@ async def test_short_run_prints_calibration_tables_and_receives_every_alert(
     assert process.returncode == 0, f"exit {process.returncode}\n{stdout}\n{stderr[-4000:]}"
 
     lines = stdout.splitlines()
-    assert lines[0].startswith("calibration: offered 80/s open loop to a bare uvicorn endpoint")
+    assert lines[0].startswith(
+        "calibration: offered 80/s open loop to a bare uvicorn endpoint (plain ASGI)"
+    )
     assert "| offered | achieved (202/s) | alerts/s | ingest ack p50 / p90 / p99 ms" in stdout
     for rate in RATES:
         count = int(rate) * 2
@@ -65,5 +67,5 @@ async def test_short_run_prints_calibration_tables_and_receives_every_alert(
         assert row, f"no row with every alert received for {rate}/s:\n{stdout}"
     for reading in (1, 3):
         assert re.search(rf"^\| {reading} \|.*\| {reading * 5} / {reading * 5} \|", stdout, re.M)
-    assert "| HTTP: bare uvicorn endpoint" in stdout and "| Kafka: aiokafka" in stdout
+    assert "| HTTP: bare FastAPI endpoint" in stdout and "| Kafka: aiokafka" in stdout
     assert lines[-1] == "verdict: every alert received"

@@ -95,11 +95,12 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
     _status("starting the stack: Kafka and PostgreSQL (unless given), ingest, router, notifier ...")
     with running_stack(work / "stack") as (info, stack):
         bench = experiments.Bench(binary, work, info, stack.pids())
-        with bare_endpoint.running(work) as (bare_url, _):
-            calibration = experiments.calibrate(bench, bare_url, highest, args.step_seconds)
-            print(report.calibration_line(calibration, highest), flush=True)
-            result = report.Result(machine=machine, calibration=calibration)
-            _status("HTTP ceiling: the bare endpoint, then ingest, closed loop ...")
+        with bare_endpoint.running(work, "asgi") as plain_url:
+            calibration = experiments.calibrate(bench, plain_url, highest, args.step_seconds)
+        print(report.calibration_line(calibration, highest), flush=True)
+        result = report.Result(machine=machine, calibration=calibration)
+        _status("HTTP ceiling: a bare FastAPI endpoint, then ingest, closed loop ...")
+        with bare_endpoint.running(work, "fastapi") as bare_url:
             result.bare_rate = experiments.closed_loop_rate(
                 bench, "bare", f"{bare_url}/webhooks/bench", args.step_seconds, 10000
             )

@@ -65,7 +65,12 @@ class Bench:
         process = loadgen.start(self.binary, plan)
         if probe is not None:
             probe.add("loadgen", process.pid)
-        records = loadgen.finish(process, plan, timeout)
+        try:
+            records = loadgen.finish(process, plan, timeout)
+        finally:
+            if process.poll() is None:  # interrupted (SIGTERM, Ctrl-C): never leave it running
+                process.kill()
+                process.wait()
         if plan.url == self.webhook_url:
             self.accepted += len(stats.accepted(records.acks))
         return records

@@ -66,7 +66,8 @@ def calibration_line(c: Calibration, highest: float) -> str:
     )
     errors = f", errors {c.failures}" if c.failures else ""
     return (
-        f"calibration: offered {rate(c.offered)} open loop to a bare uvicorn endpoint, "
+        f"calibration: offered {rate(c.offered)} open loop to a bare uvicorn endpoint "
+        f"(plain ASGI), "
         f"{rate(c.achieved)} answered (ack p50 / p90 / p99 {c.ack.text()} ms; the generator's "
         f"own lag behind schedule p99 {c.slip.p99:.1f} ms{errors}): {verdict}"
     )
@@ -138,7 +139,8 @@ def baselines_table(result: Result) -> list[str]:
     return [
         "| ceiling (same run) | rate | pipeline | pipeline ÷ ceiling |",
         "|---|---|---|---|",
-        f"| HTTP: bare uvicorn endpoint, {CLOSED_LOOP_CONNECTIONS} connections closed loop "
+        f"| HTTP: bare FastAPI endpoint on uvicorn, {CLOSED_LOOP_CONNECTIONS} connections, "
+        "closed loop "
         f"| {rate(result.bare_rate)} | ingest {rate(result.ingest_rate)} "
         f"| {ratio(result.ingest_rate, result.bare_rate)} |",
         f"| Kafka: aiokafka produce → consume, same records | {rate(result.kafka_rate)} "
