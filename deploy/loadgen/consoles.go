@@ -61,25 +61,43 @@ type frame struct {
 }
 
 // openConsoles signs in fast and slow consoles the way the browser console does (the token as
-// the first message, never in the URL), waits for each one's hello and snapshot, then starts
-// reading on the fast ones. Sign-ins run a few at a time so they measure the notifier, not a
-// thundering herd.
-func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, index map[string]int) (*consoleBoard, error) {
+// the first message, never in the URL), waits for each one's hello and snapshot, and has each
+// fast one read from then on. Sign-ins run a few at a time so they measure the notifier, not a
+// thundering herd. The slow ones never read again, so they answer no pings either: the notifier
+// may close them as unresponsive, which is its right.
+func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, index map[string]int, limit time.Duration) (*consoleBoard, error) {
 	board := &consoleBoard{index: index}
+	// The whole sign-in phase is bounded: consoles not in by then are counted as lost, and the
+	// run goes on with those that are.
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	for i := 0; i < fast+slow; i++ {
 		board.consoles = append(board.consoles, &console{slow: i >= fast, seen: map[int]struct{}{}})
 	}
 	gate := make(chan struct{}, 32)
 	var wg sync.WaitGroup
 	for _, c := range board.consoles {
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+			c.failed.Store(true)
+			c.err = "not signed in within the sign-in limit"
+			continue
+		}
 		wg.Add(1)
-		gate <- struct{}{}
 		go func(c *console) {
 			defer wg.Done()
 			defer func() { <-gate }()
 			if err := c.signIn(ctx, wsURL, token); err != nil {
 				c.failed.Store(true)
 				c.err = err.Error()
+				return
+			}
+			if !c.slow {
+				// Read from the start: reading is also what answers the notifier's pings, and a
+				// console left unread while the others sign in is closed as unresponsive.
+				board.wg.Add(1)
+				go board.read(c)
 			}
 		}(c)
 	}
@@ -87,12 +105,6 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 	ready := board.ready()
 	if ready == 0 {
 		return nil, errors.New("no console could sign in: " + board.errors()[0])
-	}
-	for _, c := range board.consoles {
-		if !c.slow && !c.failed.Load() {
-			board.wg.Add(1)
-			go board.read(c)
-		}
 	}
 	return board, nil
 }

@@ -30,6 +30,7 @@ type options struct {
 	consoles    int
 	slow        int
 	alertWait   time.Duration
+	signInLimit time.Duration
 	out         string
 }
 
@@ -45,6 +46,7 @@ func parseOptions() options {
 	flag.StringVar(&o.token, "token", "", "agent token the consoles sign in with")
 	flag.IntVar(&o.consoles, "consoles", 0, "consoles that read every frame")
 	flag.IntVar(&o.slow, "slow", 0, "extra consoles that stop reading after the snapshot")
+	flag.DurationVar(&o.signInLimit, "signin-limit", 120*time.Second, "all consoles must sign in within this")
 	flag.DurationVar(&o.alertWait, "alert-wait", 60*time.Second, "after sending, wait at most this long for the alerts")
 	flag.StringVar(&o.out, "out", "", "directory for acks.csv, alerts.csv and summary.json")
 	flag.Parse()
@@ -113,7 +115,7 @@ func main() {
 	var board *consoleBoard
 	if o.wsURL != "" && o.consoles+o.slow > 0 {
 		connectStart := time.Now()
-		board, err = openConsoles(ctx, o.wsURL, o.token, o.consoles, o.slow, index)
+		board, err = openConsoles(ctx, o.wsURL, o.token, o.consoles, o.slow, index, o.signInLimit)
 		if err != nil {
 			fail(err.Error())
 		}

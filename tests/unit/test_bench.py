@@ -177,7 +177,7 @@ def test_report_starts_with_the_calibration_and_ends_with_the_verdict() -> None:
         ingest_rate=300,
         kafka_rate=2400,
         postgres_rate=4800,
-        consoles=[ConsolesResult(1, 0.5, fan, [], [])],
+        consoles=[ConsolesResult(1, 2, 0.5, fan, [], [])],
         sweep=[row],
     )
     text = report.render(result, 2000)

@@ -144,6 +144,8 @@ class ConsolesResult:
     """One alert to many consoles, one more console not reading at all."""
 
     reading: int
+    signed_in: int
+    """Consoles (the one not reading included) that got their hello and snapshot."""
     connect_seconds: float
     fanout: stats.Fanout
     slow: list[dict[str, object]]
@@ -161,9 +163,11 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         consoles=bench.consoles(reading, slow=1),
         alert_wait=30.0,
     )
-    records = bench.run(plan, timeout=alerts / rate + 180)
+    assert plan.consoles is not None
+    records = bench.run(plan, timeout=alerts / rate + 90 + plan.consoles.signin_limit)
     return ConsolesResult(
         reading=reading,
+        signed_in=int(records.summary.get("consoles_ready", 0)),
         connect_seconds=records.summary["console_connect_us"] / 1e6,
         fanout=stats.fanout(records.acks, records.arrivals, range(reading)),
         slow=list(records.summary.get("slow") or []),
@@ -207,7 +211,8 @@ def sweep_step(bench: Bench, rate: float, seconds: float, alert_wait: float) -> 
     )
     probe = Probe(bench.pids, bench.info.router_url)
     with probe.running():
-        records = bench.run(plan, timeout=seconds + alert_wait + 120, probe=probe)
+        limit = seconds + alert_wait + 60 + Consoles.signin_limit
+        records = bench.run(plan, timeout=limit, probe=probe)
     accepted = stats.accepted(records.acks)
     alerted = stats.first_arrivals(records.arrivals)
     return SweepRow(

@@ -49,7 +49,7 @@ def build(directory: Path = LOADGEN_DIR) -> Path:
     if binary.exists():
         return binary
     binary.parent.mkdir(parents=True, exist_ok=True)
-    partial = binary.with_suffix(".partial")
+    partial = binary.with_name(f"{binary.name}.{os.getpid()}.partial")
     completed = subprocess.run(
         [go, "build", "-o", str(partial), "."],
         cwd=directory,
@@ -60,10 +60,8 @@ def build(directory: Path = LOADGEN_DIR) -> Path:
     )
     if completed.returncode != 0:
         raise BenchError(f"go build failed in {directory}:\n{completed.stderr}")
+    # Older builds stay: a run still going may be using one (delete .build/ at will).
     partial.replace(binary)
-    for old in binary.parent.glob("loadgen-*"):
-        if old != binary:
-            old.unlink(missing_ok=True)
     return binary
 
 
@@ -75,6 +73,8 @@ class Consoles:
     token: str
     reading: int
     slow: int = 0
+    signin_limit: float = 120.0
+    """Seconds for all of them to sign in; those still out are counted as lost."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ class Plan:
                 f"-token={self.consoles.token}",
                 f"-consoles={self.consoles.reading}",
                 f"-slow={self.consoles.slow}",
+                f"-signin-limit={self.consoles.signin_limit}s",
             ]
         return args
 

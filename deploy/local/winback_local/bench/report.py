@@ -118,15 +118,16 @@ def usage_table(rows: list[SweepRow]) -> list[str]:
 def consoles_table(results: list[ConsolesResult]) -> list[str]:
     """One alert to many consoles, while one more console has stopped reading."""
     lines = [
-        "| reading consoles (+1 not reading) | sign-in of all "
+        "| reading consoles (+1 not reading) | signed in | consoles lost | sign-in of all "
         "| one alert to all p50 / p90 / p99 ms | each delivery p50 / p90 / p99 ms "
         "| delivered | the console not reading |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c in results:
         slow = _slow(c.slow)
         lines.append(
-            f"| {c.reading:,} | {c.connect_seconds:.1f} s | {c.fanout.to_all.text()} "
+            f"| {c.reading:,} | {c.signed_in:,} | {len(c.errors):,} | {c.connect_seconds:.1f} s "
+            f"| {c.fanout.to_all.text()} "
             f"| {c.fanout.each.text()} | {c.fanout.delivered:,} / {c.fanout.expected:,} "
             f"| {slow or '-'} |"
         )
