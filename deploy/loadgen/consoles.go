@@ -202,6 +202,17 @@ func (b *consoleBoard) ready() int {
 	return n
 }
 
+// signedIn lists the reading consoles that got their hello and snapshot.
+func (b *consoleBoard) signedIn() []int {
+	out := []int{}
+	for n, c := range b.consoles {
+		if !c.slow && c.conn != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func (b *consoleBoard) errors() []string {
 	var out []string
 	for _, c := range b.consoles {

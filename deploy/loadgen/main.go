@@ -88,6 +88,7 @@ type summary struct {
 	SendingEndedUs   int64       `json:"sending_ended_us"`
 	FinishedUs       int64       `json:"finished_us"`
 	ConsolesReady    int         `json:"consoles_ready"`
+	SignedIn         []int       `json:"signed_in"`
 	ConsoleConnectUs int64       `json:"console_connect_us"`
 	ConsoleErrors    []string    `json:"console_errors"`
 	Slow             []slowState `json:"slow"`
@@ -121,6 +122,7 @@ func main() {
 		}
 		s.ConsoleConnectUs = time.Since(connectStart).Microseconds()
 		s.ConsolesReady = board.ready()
+		s.SignedIn = board.signedIn()
 		s.ConsoleErrors = board.errors()
 	}
 

@@ -152,7 +152,7 @@ def test_calibration_passes_only_near_twice_the_highest_rate() -> None:
     assert report.calibration_line(_calibration(3990), 2000).startswith("calibration: offered")
 
 
-def test_report_starts_with_the_calibration_and_ends_with_the_verdict() -> None:
+def test_report_states_the_machine_first_and_the_verdict_last() -> None:
     p = stats.percentiles_ms([1000, 2000, 3000])
     row = SweepRow(
         offered=250,
@@ -180,9 +180,9 @@ def test_report_starts_with_the_calibration_and_ends_with_the_verdict() -> None:
         consoles=[ConsolesResult(1, 2, 0.5, fan, [], [])],
         sweep=[row],
     )
-    text = report.render(result, 2000)
+    text = report.render(result)
     lines = text.splitlines()
-    assert lines[0].startswith("calibration:")
+    assert lines[0] == "machine: test"
     assert "| 250/s | 250/s | 240/s | 2.0 / 3.0 / 3.0 | 2.0 / 3.0 / 3.0 | 10 / 10 | 12 |" in text
     assert "1013, 3 frames unread" in text
     assert "55% · 90 MB" in text
@@ -191,4 +191,4 @@ def test_report_starts_with_the_calibration_and_ends_with_the_verdict() -> None:
     assert lines[-1] == "verdict: every alert received"
     missing = report.Result(machine="m", calibration=_calibration(3990), sweep=[row])
     missing.sweep[0] = SweepRow(**{**row.__dict__, "alerts": 9})
-    assert report.render(missing, 2000).splitlines()[-1] == "verdict: ALERTS MISSING or errors"
+    assert report.render(missing).splitlines()[-1] == "verdict: ALERTS MISSING or errors"

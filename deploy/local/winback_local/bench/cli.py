@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="winback-bench-"))
     try:
         result = run(args, work, argv)
-        print(report.render(result, max(args.rates)), flush=True)
+        print("", report.render(result), sep="\n", flush=True)
         return 0 if result.all_alerts else 1
     except loadgen.BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)

@@ -155,21 +155,22 @@ class ConsolesResult:
 def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> ConsolesResult:
     """``alerts`` detractors at ``rate`` while ``reading`` consoles and one slow one listen."""
     requests, out = bench.prepare(f"consoles-{reading}", alerts)
+    consoles = bench.consoles(reading, slow=1)
     plan = Plan(
         requests=requests,
         out=out,
         url=bench.webhook_url,
         rate=rate,
-        consoles=bench.consoles(reading, slow=1),
+        consoles=consoles,
         alert_wait=30.0,
     )
-    assert plan.consoles is not None
-    records = bench.run(plan, timeout=alerts / rate + 90 + plan.consoles.signin_limit)
+    records = bench.run(plan, timeout=alerts / rate + 90 + consoles.signin_limit)
     return ConsolesResult(
         reading=reading,
         signed_in=int(records.summary.get("consoles_ready", 0)),
         connect_seconds=records.summary["console_connect_us"] / 1e6,
-        fanout=stats.fanout(records.acks, records.arrivals, range(reading)),
+        # Measured over the consoles that signed in; those that did not are counted as lost.
+        fanout=stats.fanout(records.acks, records.arrivals, records.summary.get("signed_in") or []),
         slow=list(records.summary.get("slow") or []),
         errors=list(records.summary.get("console_errors") or []),
     )

@@ -151,9 +151,9 @@ def baselines_table(result: Result) -> list[str]:
     ]
 
 
-def render(result: Result, highest: float) -> str:
-    """The whole report, calibration first."""
-    lines = [calibration_line(result.calibration, highest), "", result.machine, ""]
+def render(result: Result) -> str:
+    """The report that follows the calibration line (printed as soon as it is known)."""
+    lines = [result.machine, ""]
     if result.sweep:
         title = "Sweep (one console listening, one more not reading):"
         lines += [title, "", *sweep_table(result.sweep), ""]
