@@ -62,7 +62,8 @@ def calibration_line(c: Calibration, highest: float) -> str:
         f"OK, the generator reaches {CALIBRATION_FACTOR}x the highest target rate ({rate(highest)})"
         if c.ok
         else f"NOT REACHED: below {CALIBRATION_FACTOR}x the highest target rate ({rate(highest)}); "
-        "the figures below may measure the generator"
+        "the figures below may measure the generator (if its lag behind schedule is large) or "
+        "a machine too busy to serve even a bare endpoint"
     )
     errors = f", errors {c.failures}" if c.failures else ""
     return (
