@@ -69,6 +69,13 @@ class LocalPostgres:
                     raise
                 time.sleep(0.5)
 
+    def pid(self) -> int | None:
+        """The postmaster's process id (its backends are its children), if running."""
+        if self._server is None:
+            return None
+        pid = self._server.get_pid()
+        return int(pid) if pid else None
+
     def stop(self) -> None:
         """Stop the server (and delete its data if ephemeral)."""
         if self._server is not None:

@@ -217,6 +217,22 @@ class Stack:
                 raise TimeoutError(f"{name} not ready after {timeout_seconds}s")
             time.sleep(0.2)
 
+    def pids(self) -> dict[str, int]:
+        """Process ids of what this stack started, by name (for measuring CPU and memory)."""
+        pids = {name: process.pid for name, process in self._services.items()}
+        brokers: dict[str, LocalKafka] = {}
+        if isinstance(self.kafka, KafkaCluster):
+            brokers = {f"kafka-{node_id}": node for node_id, node in self.kafka.nodes.items()}
+        elif self.kafka is not None:
+            brokers = {"kafka": self.kafka}
+        for name, broker in brokers.items():
+            if broker.pid is not None:
+                pids[name] = broker.pid
+        postgres_pid = self.postgres.pid() if self.postgres is not None else None
+        if postgres_pid is not None:
+            pids["postgres"] = postgres_pid
+        return pids
+
     def failed_service(self) -> str | None:
         """The name of a service that exited on its own, if any."""
         return next((n for n, p in self._services.items() if p.poll() is not None), None)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from winback_local.bench_latency import require_loopback
+from winback_local.bench.environment import require_loopback
 from winback_local.chaos.console import Console
 from winback_local.chaos.faults import FaultInjector, FaultRecord
 from winback_local.chaos.load import Vendor, VendorHabits

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// slowReceiveBuffer is the slow console's socket receive buffer: small, so the notifier's sends
+// to it block within a few frames, as they would for a browser tab frozen on a slow laptop.
+const slowReceiveBuffer = 4096
+
+// arrival is one alert seen by one console.
+type arrival struct {
+	index int
+	at    time.Time
+}
+
+// console is one signed-in agent console.
+type console struct {
+	conn     *websocket.Conn
+	slow     bool
+	mu       sync.Mutex
+	arrivals []arrival
+	seen     map[int]struct{}
+	matched  atomic.Int64
+	failed   atomic.Bool
+	err      string
+}
+
+// slowState says what became of a console that stopped reading.
+type slowState struct {
+	FramesLeft int    `json:"frames_left"`
+	Closed     string `json:"closed"`
+}
+
+type consoleBoard struct {
+	consoles []*console
+	index    map[string]int
+	unknown  atomic.Int64
+	start    time.Time
+	wg       sync.WaitGroup
+}
+
+type frame struct {
+	Type string `json:"type"`
+	Case *struct {
+		ResponseID string `json:"response_id"`
+	} `json:"case"`
+}
+
+// openConsoles signs in fast and slow consoles the way the browser console does (the token as
+// the first message, never in the URL), waits for each one's hello and snapshot, and has each
+// fast one read from then on. Sign-ins run a few at a time so they measure the notifier, not a
+// thundering herd. The slow ones never read again, so they answer no pings either: the notifier
+// may close them as unresponsive, which is its right.
+func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, index map[string]int, limit time.Duration) (*consoleBoard, error) {
+	board := &consoleBoard{index: index}
+	// The whole sign-in phase is bounded: consoles not in by then are counted as lost, and the
+	// run goes on with those that are.
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for i := 0; i < fast+slow; i++ {
+		board.consoles = append(board.consoles, &console{slow: i >= fast, seen: map[int]struct{}{}})
+	}
+	gate := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	for _, c := range board.consoles {
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+			c.failed.Store(true)
+			c.err = "not signed in within the sign-in limit"
+			continue
+		}
+		wg.Add(1)
+		go func(c *console) {
+			defer wg.Done()
+			defer func() { <-gate }()
+			if err := c.signIn(ctx, wsURL, token); err != nil {
+				c.failed.Store(true)
+				c.err = err.Error()
+				return
+			}
+			if !c.slow {
+				// Read from the start: reading is also what answers the notifier's pings, and a
+				// console left unread while the others sign in is closed as unresponsive.
+				board.wg.Add(1)
+				go board.read(c)
+			}
+		}(c)
+	}
+	wg.Wait()
+	ready := board.ready()
+	if ready == 0 {
+		return nil, errors.New("no console could sign in: " + board.errors()[0])
+	}
+	return board, nil
+}
+
+func dialer(slow bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if slow {
+		d.Control = func(_, _ string, raw syscall.RawConn) error {
+			var sockErr error
+			err := raw.Control(func(fd uintptr) {
+				sockErr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, slowReceiveBuffer)
+			})
+			if err != nil {
+				return err
+			}
+			return sockErr
+		}
+	}
+	return &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: d.DialContext}}
+}
+
+func (c *console) signIn(ctx context.Context, wsURL, token string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: dialer(c.slow)})
+	if err != nil {
+		return err
+	}
+	conn.SetReadLimit(64 << 20) // a snapshot holds up to the board limit of cases
+	auth, _ := json.Marshal(map[string]string{"type": "auth", "token": token})
+	if err := conn.Write(ctx, websocket.MessageText, auth); err != nil {
+		conn.CloseNow()
+		return err
+	}
+	for _, want := range []string{"hello", "snapshot"} {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			conn.CloseNow()
+			return fmt.Errorf("waiting for %s: %w", want, err)
+		}
+		var f frame
+		if err := json.Unmarshal(data, &f); err != nil || f.Type != want {
+			conn.CloseNow()
+			return fmt.Errorf("expected %s, got %.120s", want, data)
+		}
+	}
+	c.conn = conn
+	return nil
+}
+
+// read timestamps each frame as it arrives, before decoding it, and keeps the first
+// case.opened per response.
+func (b *consoleBoard) read(c *console) {
+	defer b.wg.Done()
+	for {
+		_, data, err := c.conn.Read(context.Background())
+		at := time.Now()
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusNormalClosure && !errors.Is(err, net.ErrClosed) {
+				c.mu.Lock()
+				c.err = err.Error()
+				c.mu.Unlock()
+				c.failed.Store(true)
+			}
+			return
+		}
+		var f frame
+		if json.Unmarshal(data, &f) != nil || f.Type != "case.opened" || f.Case == nil {
+			continue
+		}
+		i, ok := b.index[f.Case.ResponseID]
+		if !ok {
+			b.unknown.Add(1)
+			continue
+		}
+		c.mu.Lock()
+		if _, dup := c.seen[i]; !dup {
+			c.seen[i] = struct{}{}
+			c.arrivals = append(c.arrivals, arrival{index: i, at: at})
+			c.matched.Add(1)
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (b *consoleBoard) setStart(start time.Time) { b.start = start }
+
+func (b *consoleBoard) ready() int {
+	n := 0
+	for _, c := range b.consoles {
+		if !c.failed.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// signedIn lists the reading consoles that got their hello and snapshot.
+func (b *consoleBoard) signedIn() []int {
+	out := []int{}
+	for n, c := range b.consoles {
+		if !c.slow && c.conn != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (b *consoleBoard) errors() []string {
+	var out []string
+	for _, c := range b.consoles {
+		c.mu.Lock()
+		if c.err != "" {
+			out = append(out, c.err)
+			c.err = ""
+		}
+		c.mu.Unlock()
+	}
+	return out
+}
+
+// waitFor returns true once every reading console has as many alerts as there were accepted
+// requests, false if the wait ran out first.
+func (b *consoleBoard) waitFor(accepted []int, wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	want := int64(len(accepted))
+	for {
+		complete := true
+		for _, c := range b.consoles {
+			if !c.slow && !c.failed.Load() && c.matched.Load() < want {
+				complete = false
+				break
+			}
+		}
+		if complete {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// closeSlow reads what the slow consoles left unread until the server's close (or a pause).
+func (b *consoleBoard) closeSlow(pause time.Duration) []slowState {
+	var states []slowState
+	for _, c := range b.consoles {
+		if !c.slow || c.conn == nil {
+			continue
+		}
+		state := slowState{Closed: "still open"}
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), pause)
+			_, _, err := c.conn.Read(ctx)
+			cancel()
+			if err == nil {
+				state.FramesLeft++
+				continue
+			}
+			if status := websocket.CloseStatus(err); status != -1 {
+				state.Closed = fmt.Sprintf("closed by the notifier: %d", status)
+			}
+			break
+		}
+		states = append(states, state)
+	}
+	return states
+}
+
+func (b *consoleBoard) close() {
+	for _, c := range b.consoles {
+		if c.conn != nil {
+			c.conn.Close(websocket.StatusNormalClosure, "done")
+		}
+	}
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		for _, c := range b.consoles {
+			if c.conn != nil {
+				c.conn.CloseNow()
+			}
+		}
+	}
+}
+
+func (b *consoleBoard) writeAlerts(dir string) error {
+	file, err := os.Create(dir + "/alerts.csv")
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(file)
+	fmt.Fprintln(w, "console,index,arrival_us")
+	for n, c := range b.consoles {
+		c.mu.Lock()
+		for _, a := range c.arrivals {
+			fmt.Fprintf(w, "%d,%d,%d\n", n, a.index, a.at.Sub(b.start).Microseconds())
+		}
+		c.mu.Unlock()
+	}
+	if err := w.Flush(); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
+}

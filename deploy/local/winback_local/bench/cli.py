@@ -1,0 +1,159 @@
+"""``python -m winback_local.bench``: one bounded run, calibration line first, then the tables.
+
+    python -m winback_local.bench                      # 250, 500, 1,000, 2,000/s, 20 s each
+    python -m winback_local.bench --rates 500,1000 --duration 30 --consoles 1,100,1000
+    python -m winback_local.bench --short              # a few seconds per step (CI)
+
+Order of a run: build the generator (Go), start the stack (each service its own process, on
+free ports; or the Kafka and PostgreSQL that ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL``
+name), calibrate the generator against a bare endpoint at twice the highest rate, measure the
+HTTP ceiling and ingest closed loop side by side, the consoles experiment, the rate sweep, then
+the Kafka and PostgreSQL ceilings. Everything it starts is stopped at the end, and every step
+has a time limit. Exit status 0 only if every accepted detractor reached every reading console.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from winback_local.bench import bare_endpoint, ceilings, experiments, loadgen, report
+from winback_local.bench.deliveries import bodies
+from winback_local.bench.environment import running_stack
+
+DEFAULT_RATES = (250.0, 500.0, 1000.0, 2000.0)
+DEFAULT_CONSOLES = (1, 100, 1000)
+
+
+def _numbers(text: str) -> list[float]:
+    values = [float(part) for part in text.split(",") if part.strip()]
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError("a comma-separated list of positive numbers")
+    return values
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options; ``--short`` shortens every step unless told otherwise."""
+    parser = argparse.ArgumentParser(
+        prog="python -m winback_local.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--rates", type=_numbers, default=list(DEFAULT_RATES))
+    parser.add_argument("--duration", type=float, help="seconds per rate (default 20; short 3)")
+    parser.add_argument(
+        "--consoles",
+        type=_numbers,
+        default=list(DEFAULT_CONSOLES),
+        help="reading consoles per step of the consoles experiment (one more never reads)",
+    )
+    parser.add_argument("--console-alerts", type=int, help="alerts per consoles step (50; 10)")
+    parser.add_argument("--short", action="store_true", help="a few seconds per step")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work directory (records, service logs)"
+    )
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (3.0 if args.short else 20.0)
+    args.console_alerts = args.console_alerts or (10 if args.short else 50)
+    args.step_seconds = 1.0 if args.short else 5.0
+    args.ceiling_records = 1000 if args.short else 20000
+    if args.duration > 300 or max(args.rates) > 20000 or max(args.consoles) > 5000:
+        parser.error("bounded on purpose: at most 300 s per rate, 20,000/s, 5,000 consoles")
+    return args
+
+
+_STARTED = time.monotonic()
+
+
+def _status(message: str) -> None:
+    print(f"[{time.monotonic() - _STARTED:5.0f} s] {message}", file=sys.stderr, flush=True)
+
+
+def _machine(argv: list[str] | None) -> str:
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    given = sys.argv[1:] if argv is None else argv
+    command = shlex.join(["python", "-m", "winback_local.bench", *given])
+    return (
+        f"machine: {os.cpu_count()} CPUs, load average {load} at the start (other work included); "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: {command}"
+    )
+
+
+def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.Result:
+    """Every step in order; the calibration line is printed as soon as it is known."""
+    binary = loadgen.build()
+    machine = _machine(argv)
+    highest = max(args.rates)
+    _status("starting the stack: Kafka and PostgreSQL (unless given), ingest, router, notifier ...")
+    with running_stack(work / "stack") as (info, stack):
+        bench = experiments.Bench(binary, work, info, stack.pids())
+        with bare_endpoint.running(work, "asgi") as plain_url:
+            calibration = experiments.calibrate(bench, plain_url, highest, args.step_seconds)
+        print(report.calibration_line(calibration, highest), flush=True)
+        result = report.Result(machine=machine, calibration=calibration)
+        _status("HTTP ceiling: a bare FastAPI endpoint, then ingest, closed loop ...")
+        with bare_endpoint.running(work, "fastapi") as bare_url:
+            result.bare_rate = experiments.closed_loop_rate(
+                bench, "bare", f"{bare_url}/webhooks/bench", args.step_seconds, 10000
+            )
+        result.ingest_rate = experiments.closed_loop_rate(
+            bench, "ingest", bench.webhook_url, args.step_seconds, 5000
+        )
+        _wait_idle(bench, result, 120)
+        for reading in args.consoles:
+            _status(f"consoles: {int(reading)} reading, 1 not reading ...")
+            result.consoles.append(
+                experiments.consoles_step(bench, int(reading), args.console_alerts, rate=10)
+            )
+            _wait_idle(bench, result, 60)
+        alert_wait = min(120.0, max(20.0, 3 * args.duration))
+        for offered in args.rates:
+            _status(f"sweep: {offered:g}/s for {args.duration:g} s ...")
+            result.sweep.append(experiments.sweep_step(bench, offered, args.duration, alert_wait))
+            _wait_idle(bench, result, alert_wait)
+        _status("Kafka and PostgreSQL ceilings ...")
+        same_bodies = bodies(args.ceiling_records)
+        result.kafka_rate = asyncio.run(
+            ceilings.kafka_passthrough(info.kafka_bootstrap_servers, same_bodies)
+        )
+        result.postgres_rate = asyncio.run(
+            ceilings.postgres_inserts(info.database_url, same_bodies)
+        )
+    return result
+
+
+def _wait_idle(bench: experiments.Bench, result: report.Result, timeout: float) -> None:
+    started = time.monotonic()
+    if not bench.wait_idle(timeout):
+        result.notes.append(
+            f"the router had not caught up {timeout:.0f} s after step {bench.steps}; "
+            "the next step started on its backlog"
+        )
+    elif time.monotonic() - started > 1:
+        _status(f"  router caught up in {time.monotonic() - started:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print the report, stop everything; 0 only if no alert went missing."""
+    args = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="winback-bench-"))
+    try:
+        result = run(args, work, argv)
+        print("", report.render(result), sep="\n", flush=True)
+        return 0 if result.all_alerts else 1
+    except loadgen.BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if args.keep:
+            _status(f"records and logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)

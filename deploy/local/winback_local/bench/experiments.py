@@ -1,0 +1,233 @@
+"""The steps of one harness run: calibration, ceilings, consoles, and one rate of the sweep.
+
+Every step writes its signed requests just before it runs, runs the generator once, and turns
+its records into figures (:mod:`winback_local.bench.stats`). Between steps the harness waits,
+bounded, until the router has processed every response accepted so far, so a step never pays
+for the backlog of the one before it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from winback_local.bench import loadgen, stats
+from winback_local.bench.deliveries import DETRACTOR_NPS, PROMOTER_NPS, write_signed
+from winback_local.bench.loadgen import Consoles, Plan, Records
+from winback_local.bench.probes import Probe, Usage, router_metrics
+from winback_local.stack import StackInfo
+
+CLOSED_LOOP_CONNECTIONS = 32
+CLOSED_LOOP_MAX_REQUESTS = 20000
+"""Signing costs the harness about 0.4 ms a request; a closed-loop run that uses them all up
+before its time simply ends early, its rate still measured over what it sent."""
+CALIBRATION_FACTOR = 2
+"""The generator must reach this multiple of the highest target rate against the bare endpoint."""
+CALIBRATION_TOLERANCE = 0.98
+"""Timer jitter over a few seconds: reaching 98% of the offered rate counts as reaching it."""
+
+
+@dataclass
+class Bench:
+    """The generator's binary, the stack under test, and what was sent to it so far."""
+
+    binary: Path
+    work: Path
+    info: StackInfo
+    pids: dict[str, int]
+    accepted: int = 0
+    steps: int = 0
+
+    @property
+    def webhook_url(self) -> str:
+        """Ingest's endpoint for the stack's source."""
+        return f"{self.info.ingest_url}/webhooks/{self.info.source}"
+
+    def consoles(self, reading: int, slow: int = 0) -> Consoles:
+        """Consoles signed in as the stack's demo agent (a supervisor: it sees every queue)."""
+        ws_url = self.info.notifier_url.replace("http://", "ws://", 1) + "/ws"
+        return Consoles(ws_url, self.info.agent_token, reading, slow)
+
+    def prepare(self, name: str, count: int, *, nps: int = DETRACTOR_NPS) -> tuple[Path, Path]:
+        """Sign ``count`` fresh requests for a step; return their file and the step's directory."""
+        self.steps += 1
+        step_dir = self.work / f"{self.steps:02d}-{name}"
+        step_dir.mkdir(parents=True)
+        requests = step_dir / "requests.jsonl"
+        write_signed(requests, self.info.secret, count, nps=nps)
+        return requests, step_dir
+
+    def run(self, plan: Plan, timeout: float, probe: Probe | None = None) -> Records:
+        """Run the generator once; count what ingest accepted."""
+        process = loadgen.start(self.binary, plan)
+        if probe is not None:
+            probe.add("loadgen", process.pid)
+        try:
+            records = loadgen.finish(process, plan, timeout)
+        finally:
+            if process.poll() is None:  # interrupted (SIGTERM, Ctrl-C): never leave it running
+                process.kill()
+                process.wait()
+        if plan.url == self.webhook_url:
+            self.accepted += len(stats.accepted(records.acks))
+        return records
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the router has processed every accepted response (False if it did not)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if router_metrics(self.info.router_url)["records"] >= self.accepted:
+                    return True
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.2)
+        return False
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The generator against the bare endpoint, open loop."""
+
+    offered: float
+    achieved: float
+    ack: stats.Percentiles
+    slip: stats.Percentiles
+    failures: dict[str, int]
+    required: float
+
+    @property
+    def ok(self) -> bool:
+        """Did the generator keep its schedule at the required rate?"""
+        return self.achieved >= CALIBRATION_TOLERANCE * self.required and not self.failures
+
+
+def calibrate(bench: Bench, bare_url: str, highest_rate: float, seconds: float) -> Calibration:
+    """Offer ``CALIBRATION_FACTOR`` times the highest target rate to the bare endpoint."""
+    rate = CALIBRATION_FACTOR * highest_rate
+    requests, out = bench.prepare("calibration", int(rate * seconds))
+    plan = Plan(requests=requests, out=out, url=f"{bare_url}/webhooks/bench", rate=rate)
+    records = bench.run(plan, timeout=seconds + 60)
+    return Calibration(
+        offered=rate,
+        achieved=stats.completion_rate(records.acks),
+        ack=stats.ack_latencies(records.acks),
+        slip=stats.send_slip(records.acks),
+        failures=stats.failures(records.acks),
+        required=rate,
+    )
+
+
+def closed_loop_rate(bench: Bench, name: str, url: str, seconds: float, ceiling: float) -> float:
+    """Accepted requests per second with ``CLOSED_LOOP_CONNECTIONS`` always busy.
+
+    Promoters (no case, no alert) so the flood costs the router as little as it can; ``ceiling``
+    bounds how many requests are signed for it.
+    """
+    count = min(int(ceiling * seconds), CLOSED_LOOP_MAX_REQUESTS)
+    requests, out = bench.prepare(name, count, nps=PROMOTER_NPS)
+    plan = Plan(
+        requests=requests,
+        out=out,
+        url=url,
+        duration=seconds,
+        connections=CLOSED_LOOP_CONNECTIONS,
+    )
+    return stats.completion_rate(bench.run(plan, timeout=seconds + 60).acks)
+
+
+@dataclass(frozen=True)
+class ConsolesResult:
+    """One alert to many consoles, one more console not reading at all."""
+
+    reading: int
+    signed_in: int
+    """Consoles (the one not reading included) that got their hello and snapshot."""
+    connect_seconds: float
+    fanout: stats.Fanout
+    slow: list[dict[str, object]]
+    errors: list[str]
+
+
+def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> ConsolesResult:
+    """``alerts`` detractors at ``rate`` while ``reading`` consoles and one slow one listen."""
+    requests, out = bench.prepare(f"consoles-{reading}", alerts)
+    consoles = bench.consoles(reading, slow=1)
+    plan = Plan(
+        requests=requests,
+        out=out,
+        url=bench.webhook_url,
+        rate=rate,
+        consoles=consoles,
+        alert_wait=30.0,
+    )
+    records = bench.run(plan, timeout=alerts / rate + 90 + consoles.signin_limit)
+    return ConsolesResult(
+        reading=reading,
+        signed_in=int(records.summary.get("consoles_ready", 0)),
+        connect_seconds=records.summary["console_connect_us"] / 1e6,
+        # Measured over the consoles that signed in; those that did not are counted as lost.
+        fanout=stats.fanout(records.acks, records.arrivals, records.summary.get("signed_in") or []),
+        slow=list(records.summary.get("slow") or []),
+        errors=list(records.summary.get("console_errors") or []),
+    )
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One offered rate."""
+
+    offered: float
+    sent: int
+    achieved: float
+    alert_rate: float
+    ack: stats.Percentiles
+    popup: stats.Percentiles
+    alerts: int
+    expected: int
+    peak_lag: float
+    drain_seconds: float
+    failures: dict[str, int]
+    slow: list[dict[str, object]] = field(default_factory=list)
+    usage: dict[str, Usage] = field(default_factory=dict)
+
+
+def sweep_step(bench: Bench, rate: float, seconds: float, alert_wait: float) -> SweepRow:
+    """Offer ``rate`` detractors per second for ``seconds`` to one listening console.
+
+    A second console stops reading after its snapshot: at these volumes its buffers fill, so
+    the notifier must drop it (1013) without the listening console's pop-ups waiting for it.
+    """
+    requests, out = bench.prepare(f"rate-{rate:g}", max(1, int(rate * seconds)))
+    plan = Plan(
+        requests=requests,
+        out=out,
+        url=bench.webhook_url,
+        rate=rate,
+        consoles=bench.consoles(1, slow=1),
+        alert_wait=alert_wait,
+    )
+    probe = Probe(bench.pids, bench.info.router_url)
+    with probe.running():
+        limit = seconds + alert_wait + 60 + Consoles.signin_limit
+        records = bench.run(plan, timeout=limit, probe=probe)
+    accepted = stats.accepted(records.acks)
+    alerted = stats.first_arrivals(records.arrivals)
+    return SweepRow(
+        offered=rate,
+        sent=len(records.acks),
+        achieved=stats.completion_rate(records.acks),
+        alert_rate=stats.alert_rate(records.arrivals),
+        ack=stats.ack_latencies(records.acks),
+        popup=stats.popup_latencies(records.acks, records.arrivals),
+        alerts=sum(1 for a in accepted if a.index in alerted),
+        expected=len(records.acks),
+        peak_lag=probe.peak_lag,
+        drain_seconds=stats.drain_seconds(records.acks, records.arrivals),
+        failures=stats.failures(records.acks),
+        slow=list(records.summary.get("slow") or []),
+        usage=probe.usage(),
+    )

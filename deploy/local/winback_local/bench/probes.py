@@ -1,0 +1,131 @@
+"""What the processes did while a step ran: CPU%, peak RSS, and the router's lag.
+
+Sampled from outside (psutil, the router's Prometheus ``/metrics``) so the services run exactly
+as they would in production, with nothing added for the measurement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import httpx
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
+
+LAG_METRIC = "winback_router_consumer_lag"
+RECORDS_METRIC = "winback_router_records"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One process (with its children: PostgreSQL's backends) over one step."""
+
+    cpu_percent: float
+    """Of one core: 150 means one and a half cores busy on average."""
+    peak_rss_mb: float
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for process in _tree(pid):
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _rss_bytes(pid: int) -> int:
+    total = 0
+    for process in _tree(pid):
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
+    return total
+
+
+def router_metrics(router_url: str) -> dict[str, float]:
+    """The router's consumer lag (summed over partitions) and records processed so far."""
+    text = httpx.get(f"{router_url}/metrics", timeout=2, trust_env=False).text
+    found = {"lag": 0.0, "records": 0.0}
+    for family in text_string_to_metric_families(text):
+        if family.name == LAG_METRIC:
+            found["lag"] = sum(s.value for s in family.samples)
+        elif family.name == RECORDS_METRIC:
+            found["records"] = sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return found
+
+
+class Probe:
+    """Samples ``pids`` and the router every ``interval`` seconds until stopped."""
+
+    def __init__(self, pids: Mapping[str, int], router_url: str, interval: float = 0.25) -> None:
+        self.pids = dict(pids)
+        self.router_url = router_url
+        self.interval = interval
+        self.peak_lag = 0.0
+        self._peak_rss = dict.fromkeys(self.pids, 0)
+        self._cpu_start: dict[str, float] = {}
+        self._cpu_seen: dict[str, float] = {}
+        self._cpu: dict[str, float] = {}
+        self._wall = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-probe", daemon=True)
+
+    def add(self, name: str, pid: int) -> None:
+        """Also sample a process started after the probe (the generator)."""
+        self._cpu_start[name] = _cpu_seconds(pid)
+        self._peak_rss[name] = 0
+        self.pids[name] = pid
+
+    def _sample(self) -> None:
+        for name, pid in list(self.pids.items()):
+            self._peak_rss[name] = max(self._peak_rss.get(name, 0), _rss_bytes(pid))
+            # A process that has exited reads as 0 s: keep the last figure it had.
+            self._cpu_seen[name] = max(self._cpu_seen.get(name, 0.0), _cpu_seconds(pid))
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            self.peak_lag = max(self.peak_lag, router_metrics(self.router_url)["lag"])
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def usage(self) -> dict[str, Usage]:
+        """Per process, over the probe's life."""
+        return {
+            name: Usage(
+                cpu_percent=100 * self._cpu.get(name, math.nan) / self._wall
+                if self._wall > 0
+                else math.nan,
+                peak_rss_mb=self._peak_rss.get(name, 0) / 2**20,
+            )
+            for name in self.pids
+        }
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Probe]:
+        """Sample while the ``with`` block runs; CPU is counted from its start to its end."""
+        started = time.monotonic()
+        self._cpu_start.update({n: _cpu_seconds(p) for n, p in self.pids.items()})
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join()
+            self._sample()
+            self._wall = time.monotonic() - started
+            self._cpu = {
+                n: self._cpu_seen.get(n, 0.0) - self._cpu_start.get(n, 0.0) for n in self.pids
+            }

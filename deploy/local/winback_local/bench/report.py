@@ -1,0 +1,168 @@
+"""The harness's tables, as Markdown so a run can be pasted into the README as it is. Pure."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from winback_local.bench.experiments import (
+    CALIBRATION_FACTOR,
+    CLOSED_LOOP_CONNECTIONS,
+    Calibration,
+    ConsolesResult,
+    SweepRow,
+)
+
+PROCESS_ORDER = ("ingest", "router", "notifier", "kafka", "postgres", "loadgen")
+
+
+@dataclass
+class Result:
+    """Everything one run measured."""
+
+    machine: str
+    calibration: Calibration
+    bare_rate: float = math.nan
+    ingest_rate: float = math.nan
+    kafka_rate: float = math.nan
+    postgres_rate: float = math.nan
+    consoles: list[ConsolesResult] = field(default_factory=list)
+    sweep: list[SweepRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def all_alerts(self) -> bool:
+        """Did every accepted detractor reach every reading console, in every step?"""
+        return all(r.alerts == r.expected and not r.failures for r in self.sweep) and all(
+            c.fanout.delivered == c.fanout.expected for c in self.consoles
+        )
+
+    @property
+    def sustained(self) -> float:
+        """The highest alert rate of a sweep step that lost nothing (the pipeline's rate)."""
+        rates = [r.alert_rate for r in self.sweep if r.alerts == r.expected and not r.failures]
+        return max(rates, default=math.nan)
+
+
+def rate(value: float) -> str:
+    """A rate for a table."""
+    return "-" if math.isnan(value) else f"{value:,.0f}/s"
+
+
+def ratio(part: float, whole: float) -> str:
+    """``part ÷ whole`` to two places."""
+    if math.isnan(part) or math.isnan(whole) or whole == 0:
+        return "-"
+    return f"{part / whole:.2f}"
+
+
+def calibration_line(c: Calibration, highest: float) -> str:
+    """The first line of every run: can the generator outrun what it measures?"""
+    verdict = (
+        f"OK, the generator reaches {CALIBRATION_FACTOR}x the highest target rate ({rate(highest)})"
+        if c.ok
+        else f"NOT REACHED: below {CALIBRATION_FACTOR}x the highest target rate ({rate(highest)}); "
+        "the figures below may measure the generator (if its lag behind schedule is large) or "
+        "a machine too busy to serve even a bare endpoint"
+    )
+    errors = f", errors {c.failures}" if c.failures else ""
+    return (
+        f"calibration: offered {rate(c.offered)} open loop to a bare uvicorn endpoint "
+        f"(plain ASGI), "
+        f"{rate(c.achieved)} answered (ack p50 / p90 / p99 {c.ack.text()} ms; the generator's "
+        f"own lag behind schedule p99 {c.slip.p99:.1f} ms{errors}): {verdict}"
+    )
+
+
+def _slow(states: list[dict[str, object]]) -> str:
+    return "; ".join(f"{s.get('closed')}, {s.get('frames_left')} frames unread" for s in states)
+
+
+def _errors(failures: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(failures.items())) or "0"
+
+
+def sweep_table(rows: list[SweepRow]) -> list[str]:
+    """Offered rate against everything it caused."""
+    lines = [
+        "| offered | achieved (202/s) | alerts/s | ingest ack p50 / p90 / p99 ms "
+        "| webhook → pop-up p50 / p90 / p99 ms | alerts received | router lag peak "
+        "| drain after load | errors (non-202) | the console not reading |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        drain = "-" if math.isnan(r.drain_seconds) else f"{r.drain_seconds:.1f} s"
+        lines.append(
+            f"| {rate(r.offered)} | {rate(r.achieved)} | {rate(r.alert_rate)} | {r.ack.text()} "
+            f"| {r.popup.text()} | {r.alerts:,} / {r.expected:,} | {r.peak_lag:,.0f} "
+            f"| {drain} | {_errors(r.failures)} | {_slow(r.slow) or '-'} |"
+        )
+    return lines
+
+
+def usage_table(rows: list[SweepRow]) -> list[str]:
+    """CPU (100% = one core) and peak RSS of every process, per offered rate."""
+    names = [n for n in PROCESS_ORDER if any(n in r.usage for r in rows)]
+    lines = [
+        "| offered | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for r in rows:
+        cells = []
+        for name in names:
+            u = r.usage.get(name)
+            cells.append("-" if u is None else f"{u.cpu_percent:.0f}% · {u.peak_rss_mb:.0f} MB")
+        lines.append(f"| {rate(r.offered)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def consoles_table(results: list[ConsolesResult]) -> list[str]:
+    """One alert to many consoles, while one more console has stopped reading."""
+    lines = [
+        "| reading consoles (+1 not reading) | signed in | consoles lost | sign-in of all "
+        "| one alert to all p50 / p90 / p99 ms | each delivery p50 / p90 / p99 ms "
+        "| delivered | the console not reading |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in results:
+        slow = _slow(c.slow)
+        lines.append(
+            f"| {c.reading:,} | {c.signed_in:,} | {len(c.errors):,} | {c.connect_seconds:.1f} s "
+            f"| {c.fanout.to_all.text()} "
+            f"| {c.fanout.each.text()} | {c.fanout.delivered:,} / {c.fanout.expected:,} "
+            f"| {slow or '-'} |"
+        )
+    return lines
+
+
+def baselines_table(result: Result) -> list[str]:
+    """The ceilings measured in the same run, and the pipeline as a share of each."""
+    sustained = rate(result.sustained)
+    return [
+        "| ceiling (same run) | rate | pipeline | pipeline ÷ ceiling |",
+        "|---|---|---|---|",
+        f"| HTTP: bare FastAPI endpoint on uvicorn, {CLOSED_LOOP_CONNECTIONS} connections, "
+        "closed loop "
+        f"| {rate(result.bare_rate)} | ingest {rate(result.ingest_rate)} "
+        f"| {ratio(result.ingest_rate, result.bare_rate)} |",
+        f"| Kafka: aiokafka produce → consume, same records | {rate(result.kafka_rate)} "
+        f"| {sustained} end to end | {ratio(result.sustained, result.kafka_rate)} |",
+        f"| PostgreSQL: asyncpg batched insert, same rows | {rate(result.postgres_rate)} "
+        f"| {sustained} end to end | {ratio(result.sustained, result.postgres_rate)} |",
+    ]
+
+
+def render(result: Result) -> str:
+    """The report that follows the calibration line (printed as soon as it is known)."""
+    lines = [result.machine, ""]
+    if result.sweep:
+        title = "Sweep (one console listening, one more not reading):"
+        lines += [title, "", *sweep_table(result.sweep), ""]
+        lines += ["CPU (100% = one core) · peak RSS:", "", *usage_table(result.sweep), ""]
+    if result.consoles:
+        lines += ["Consoles:", "", *consoles_table(result.consoles), ""]
+    lines += ["Baselines:", "", *baselines_table(result), ""]
+    lines += [f"note: {n}" for n in result.notes]
+    verdict = "every alert received" if result.all_alerts else "ALERTS MISSING or errors"
+    lines.append(f"verdict: {verdict}")
+    return "\n".join(lines)

@@ -1,0 +1,194 @@
+"""The load harness's arithmetic, its records, its report and its generator build (no I/O
+beyond temporary files: the end-to-end run is ``tests/integration/test_bench.py``)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from winback_ingest.vendors.standard_webhooks import sign
+from winback_local.bench import loadgen, report, stats
+from winback_local.bench.deliveries import write_signed
+from winback_local.bench.experiments import Calibration, ConsolesResult, SweepRow
+from winback_local.bench.loadgen import BenchError, Consoles, Plan
+from winback_local.bench.probes import Usage
+from winback_local.bench.stats import Ack, Arrival
+from winback_local.signing import new_secret
+from winback_shared.sources import decode_standard_webhooks_secret
+
+
+def ack(index: int, scheduled_ms: int, done_ms: int, status: int = 202) -> Ack:
+    return Ack(index, scheduled_ms * 1000, scheduled_ms * 1000, done_ms * 1000, status)
+
+
+def test_percentiles_are_nearest_rank_in_milliseconds() -> None:
+    p = stats.percentiles_ms(us * 1000 for us in range(1, 101))
+    assert (p.p50, p.p90, p.p99, p.count) == (50, 90, 99, 100)
+    assert math.isnan(stats.percentiles_ms([]).p99)
+    assert stats.percentiles_ms([]).text() == "- / - / -"
+
+
+def test_latency_counts_from_the_scheduled_time_not_the_actual_send() -> None:
+    # Sent 40 ms late (the generator fell behind): the 40 ms are latency, not hidden.
+    late = Ack(0, scheduled_us=0, started_us=40_000, done_us=50_000, status=202)
+    assert stats.ack_latencies([late]).p50 == 50
+    assert stats.send_slip([late]).p50 == 40
+
+
+def test_only_accepted_requests_count_and_the_rest_are_failures() -> None:
+    acks = [ack(0, 0, 5), ack(1, 10, 15, status=503), Ack(2, 20_000, -1, -1, 0, "timeout")]
+    assert [a.index for a in stats.accepted(acks)] == [0]
+    assert stats.failures(acks) == {"503": 1, "timeout": 1}
+
+
+def test_rates_are_steady_state_between_first_and_last_event() -> None:
+    acks = [ack(i, i * 10, i * 10 + 3) for i in range(101)]  # every 10 ms for one second
+    assert stats.completion_rate(acks) == pytest.approx(100)
+    arrivals = [Arrival(0, i, i * 20_000) for i in range(51)]
+    assert stats.alert_rate(arrivals) == pytest.approx(50)
+    assert stats.completion_rate([ack(0, 0, 1)]) == 0
+
+
+def test_popup_latency_uses_the_first_console_and_drain_the_last_alert() -> None:
+    acks = [ack(0, 0, 2), ack(1, 100, 102)]
+    arrivals = [Arrival(0, 0, 30_000), Arrival(1, 0, 20_000), Arrival(0, 1, 400_000)]
+    popup = stats.popup_latencies(acks, arrivals)
+    assert (popup.p50, popup.p99, popup.count) == (20, 300, 2)
+    assert stats.drain_seconds(acks, arrivals) == pytest.approx(0.3)
+    assert math.isnan(stats.drain_seconds(acks, []))
+
+
+def test_fanout_measures_one_alert_to_every_reading_console() -> None:
+    acks = [ack(0, 0, 1), ack(1, 100, 101)]
+    arrivals = [
+        Arrival(0, 0, 10_000),
+        Arrival(1, 0, 50_000),
+        Arrival(0, 1, 110_000),
+        Arrival(2, 0, 900_000),  # the console that stops reading: not among those measured
+    ]
+    fan = stats.fanout(acks, arrivals, consoles=[0, 1])
+    # Alert 1 never reached console 1: it is not complete, so it has no "to all" time.
+    assert (fan.to_all.count, fan.to_all.p99) == (1, 50)
+    assert (fan.each.count, fan.delivered, fan.expected) == (3, 3, 4)
+
+
+def test_signed_requests_are_unique_detractors_verifiable_with_the_secret(tmp_path: Path) -> None:
+    secret = new_secret()
+    ids = write_signed(tmp_path / "r.jsonl", secret, 5)
+    lines = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert len(set(ids)) == 5 and [line["id"] for line in lines] == ids
+    for line in lines:
+        body = line["body"].encode()
+        headers = line["headers"]
+        assert 900 < len(body) < 1200  # about 1 KB, as vendors send
+        assert json.loads(body)["scores"] == [{"kind": "nps", "value": 2}]
+        expected = sign(
+            decode_standard_webhooks_secret(secret),
+            headers["webhook-id"],
+            int(headers["webhook-timestamp"]),
+            body,
+        )
+        assert headers["webhook-signature"] == expected
+
+
+def test_plan_command_line_names_consoles_only_when_there_are_some(tmp_path: Path) -> None:
+    plan = Plan(requests=tmp_path / "r", url="http://127.0.0.1:1/w", out=tmp_path, rate=250)
+    argv = plan.argv(Path("/bin/loadgen"))
+    assert "-rate=250" in argv and not any(a.startswith("-ws=") for a in argv)
+    consoles = Consoles("ws://127.0.0.1:2/ws", "tok", reading=3, slow=1)
+    argv = Plan(requests=tmp_path / "r", url="u", out=tmp_path, consoles=consoles).argv(
+        Path("/bin/loadgen")
+    )
+    assert {"-ws=ws://127.0.0.1:2/ws", "-token=tok", "-consoles=3", "-slow=1"} <= set(argv)
+
+
+def test_records_are_read_back_from_the_generators_files(tmp_path: Path) -> None:
+    (tmp_path / "acks.csv").write_text(
+        "index,scheduled_us,started_us,done_us,status,error\n0,0,5,900,202,\n1,4000,4001,-1,0,eof\n"
+    )
+    (tmp_path / "alerts.csv").write_text("console,index,arrival_us\n0,0,30000\n")
+    (tmp_path / "summary.json").write_text(json.dumps({"slow": [{"closed": "still open"}]}))
+    records = loadgen.read_records(tmp_path)
+    assert records.acks == [Ack(0, 0, 5, 900, 202), Ack(1, 4000, 4001, -1, 0, "eof")]
+    assert records.arrivals == [Arrival(0, 0, 30000)]
+    assert records.summary["slow"] == [{"closed": "still open"}]
+
+
+def test_the_build_is_cached_by_source_hash(tmp_path: Path) -> None:
+    for name in ("main.go", "go.mod", "go.sum"):
+        (tmp_path / name).write_text(name)
+    before = loadgen.source_hash(tmp_path)
+    assert loadgen.source_hash(tmp_path) == before
+    (tmp_path / "main.go").write_text("package main // changed")
+    assert loadgen.source_hash(tmp_path) != before
+
+
+def test_without_go_the_harness_says_so_instead_of_measuring_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    with pytest.raises(BenchError, match=r"needs Go 1\.26\+"):
+        loadgen.build()
+
+
+def test_the_shipped_sources_are_hashed() -> None:
+    assert (loadgen.LOADGEN_DIR / "go.sum").exists()
+    assert len(loadgen.source_hash()) == 16
+
+
+def _calibration(achieved: float) -> Calibration:
+    p = stats.percentiles_ms([1000, 2000])
+    return Calibration(4000, achieved, p, p, {}, required=4000)
+
+
+def test_calibration_passes_only_near_twice_the_highest_rate() -> None:
+    assert _calibration(3990).ok
+    assert not _calibration(3000).ok
+    assert "NOT REACHED" in report.calibration_line(_calibration(3000), 2000)
+    assert report.calibration_line(_calibration(3990), 2000).startswith("calibration: offered")
+
+
+def test_report_states_the_machine_first_and_the_verdict_last() -> None:
+    p = stats.percentiles_ms([1000, 2000, 3000])
+    row = SweepRow(
+        offered=250,
+        sent=10,
+        achieved=250,
+        alert_rate=240,
+        ack=p,
+        popup=p,
+        alerts=10,
+        expected=10,
+        peak_lag=12,
+        drain_seconds=0.2,
+        failures={},
+        slow=[{"closed": "closed by the notifier: 1013", "frames_left": 3}],
+        usage={"router": Usage(cpu_percent=55, peak_rss_mb=90)},
+    )
+    fan = stats.fanout([ack(0, 0, 1)], [Arrival(0, 0, 5000)], [0])
+    result = report.Result(
+        machine="machine: test",
+        calibration=_calibration(3990),
+        bare_rate=1000,
+        ingest_rate=300,
+        kafka_rate=2400,
+        postgres_rate=4800,
+        consoles=[ConsolesResult(1, 2, 0.5, fan, [], [])],
+        sweep=[row],
+    )
+    text = report.render(result)
+    lines = text.splitlines()
+    assert lines[0] == "machine: test"
+    assert "| 250/s | 250/s | 240/s | 2.0 / 3.0 / 3.0 | 2.0 / 3.0 / 3.0 | 10 / 10 | 12 |" in text
+    assert "1013, 3 frames unread" in text
+    assert "55% · 90 MB" in text
+    assert "| 1,000/s | ingest 300/s | 0.30 |" in text
+    assert "| 2,400/s | 240/s end to end | 0.10 |" in text
+    assert lines[-1] == "verdict: every alert received"
+    missing = report.Result(machine="m", calibration=_calibration(3990), sweep=[row])
+    missing.sweep[0] = SweepRow(**{**row.__dict__, "alerts": 9})
+    assert report.render(missing).splitlines()[-1] == "verdict: ALERTS MISSING or errors"
