@@ -21,6 +21,13 @@ first applies, the others find nothing left to do. A service whose code knows fe
 migrations than the database has applied (an older release during a rolling upgrade) leaves the
 repeatable files alone, so it never puts back views a newer release replaced.
 
+**Who runs them**: from migration 0016 on, the schema belongs to the NOLOGIN role
+``winback_owner`` (0016 creates the roles and hands every object over). Each later migration
+and the repeatable files run under ``SET LOCAL ROLE winback_owner``, so whatever they create
+is the owner's whoever logged in (a superuser, or a migration login that is a member of the
+owner). A service role finds nothing pending and needs no DDL: the bookkeeping tables are only
+created when missing, and reading them is granted to every role.
+
 Why not Alembic: it brings SQLAlchemy into every service only to run DDL; plain SQL files and
 this runner are the whole need, and they stay readable by any DBA.
 """
@@ -42,6 +49,9 @@ _LOCK_KEY = 0x77696E6261636B  # "winback"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _REPEATABLE_NAME = re.compile(r"^([a-z0-9_]+)\.sql$")
 REPEATABLE_DIR = "repeatable"
+OWNER_ROLE = "winback_owner"
+OWNER_FROM_VERSION = 16
+"""The migration that creates the owner role; later ones run as it."""
 
 
 @dataclass(frozen=True)
@@ -102,20 +112,7 @@ async def apply_migrations(
     """
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
-        await conn.execute(
-            """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            );
-            CREATE TABLE IF NOT EXISTS schema_repeatables (
-                name text PRIMARY KEY,
-                checksum text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """
-        )
+        await _create_bookkeeping(conn)
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         shipped = available_migrations()
         applied_now = []
@@ -123,6 +120,8 @@ async def apply_migrations(
             if migration.version in done:
                 continue
             async with conn.transaction():
+                if migration.version > OWNER_FROM_VERSION:
+                    await _act_as_owner(conn)
                 await conn.execute(migration.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
@@ -140,14 +139,54 @@ async def apply_migrations(
             )
         else:
             wanted = available_repeatables() if repeatables is None else list(repeatables)
-            await _apply_repeatables(conn, wanted, after_migration=bool(applied_now))
+            owned = OWNER_FROM_VERSION in done or OWNER_FROM_VERSION in applied_now
+            await _apply_repeatables(
+                conn, wanted, after_migration=bool(applied_now), as_owner=owned
+            )
         return applied_now
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
 
 
+async def _create_bookkeeping(conn: Connection) -> None:
+    """Create the bookkeeping tables if missing: only then, so a role without DDL may call."""
+    missing = await conn.fetchval(
+        "SELECT to_regclass('schema_migrations') IS NULL OR to_regclass('schema_repeatables') IS NULL"
+    )
+    if missing:
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE IF NOT EXISTS schema_repeatables (
+                name text PRIMARY KEY,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        )
+
+
+async def _act_as_owner(conn: Connection) -> None:
+    """Run the rest of this transaction as the owner role, so what it creates is the owner's.
+
+    A caller that is not a member (a database where 0016 ran before the roles were managed
+    elsewhere) goes on as itself: the objects are then its own, as before 0016.
+    """
+    member = await conn.fetchval(
+        "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = $1)"
+        " THEN pg_has_role(current_user, $1, 'MEMBER') ELSE false END",
+        OWNER_ROLE,
+    )
+    if member:
+        await conn.execute(f"SET LOCAL ROLE {OWNER_ROLE}")
+
+
 async def _apply_repeatables(
-    conn: Connection, repeatables: list[Repeatable], *, after_migration: bool
+    conn: Connection, repeatables: list[Repeatable], *, after_migration: bool, as_owner: bool
 ) -> None:
     """Run every repeatable file if any changed (or a migration just ran), in one transaction."""
     recorded = {
@@ -157,6 +196,8 @@ async def _apply_repeatables(
     if not after_migration and recorded == {r.name: r.checksum for r in repeatables}:
         return
     async with conn.transaction():
+        if as_owner:
+            await _act_as_owner(conn)
         for repeatable in repeatables:
             await conn.execute(repeatable.sql)
         await conn.execute("DELETE FROM schema_repeatables")
