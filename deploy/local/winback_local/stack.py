@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -24,8 +25,10 @@ from winback_local.processes import spawn, stop
 from winback_local.signing import new_secret
 from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
+from winback_shared.db_roles import SERVICE_ROLES, ensure_login
 from winback_shared.settings import CommonSettings
 from winback_shared.startup import prepare_infrastructure
+from winback_shared.urls import with_login
 
 REPO_ROOT = LOCAL_DIR.parents[1]
 STATE_DIR = REPO_ROOT / ".winback"
@@ -91,11 +94,10 @@ class Stack:
             database_url = self._postgres.start()
         settings = CommonSettings(kafka_bootstrap_servers=bootstrap, database_url=database_url)
         secret = self._demo_secret()
-        token = asyncio.run(_prepare(settings))
+        token, service_urls = asyncio.run(_prepare(settings))
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "DATABASE_URL": database_url,
             "WINBACK_SOURCES": json.dumps(
                 {DEMO_SOURCE: {"vendor": "generic", "secrets": [secret]}}
             ),
@@ -103,11 +105,13 @@ class Stack:
             "WINBACK_ROUTER_PORT": str(self.ports.router),
             "WINBACK_NOTIFIER_PORT": str(self.ports.notifier),
         }
+        env.pop("DATABASE_URL", None)  # ingest never connects; the others get their own login
         for name in ("ingest", "router", "notifier"):
+            database = {"DATABASE_URL": service_urls[name]} if name in service_urls else {}
             self._services[name] = spawn(
                 [sys.executable, "-m", f"winback_{name}"],
                 log_path=self.state_dir / "logs" / f"{name}.log",
-                env=env,
+                env={**env, **database},
             )
         info = StackInfo(
             ingest_url=f"http://127.0.0.1:{self.ports.ingest}",
@@ -174,13 +178,20 @@ class Stack:
         self.info_path.unlink(missing_ok=True)
 
 
-async def _prepare(settings: CommonSettings) -> str:
-    """Create topics and schema, and a fresh token for the demo agent."""
+async def _prepare(settings: CommonSettings) -> tuple[str, dict[str, str]]:
+    """Create topics and schema (as the owner: ``DATABASE_URL`` is the administrator's), a
+    fresh token for the demo agent, and one login per service in its role, with a password
+    new on every run; returns the token and each service's ``DATABASE_URL``."""
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
-        await prepare_infrastructure(settings, pool)
+        await prepare_infrastructure(settings, pool, as_service=False)
+        urls = {}
         async with pool.acquire() as conn:
             _, token = await issue_token(conn, name=DEMO_AGENT, role=Role.SUPERVISOR)
-        return token
+            for service, role in SERVICE_ROLES.items():
+                login, password = f"{role}_local", secrets.token_urlsafe(24)
+                await ensure_login(conn, login, role, password)
+                urls[service] = with_login(settings.database_url, login, password)
+        return token, urls
     finally:
         await pool.close()

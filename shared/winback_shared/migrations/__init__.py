@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from winback_shared.db import Connection
+from winback_shared.db_roles import OWNER_ROLE, connected_role
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ _LOCK_KEY = 0x77696E6261636B  # "winback"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _REPEATABLE_NAME = re.compile(r"^([a-z0-9_]+)\.sql$")
 REPEATABLE_DIR = "repeatable"
-OWNER_ROLE = "winback_owner"
 OWNER_FROM_VERSION = 16
 """The migration that creates the owner role; later ones run as it."""
 
@@ -176,12 +176,7 @@ async def _act_as_owner(conn: Connection) -> None:
     A caller that is not a member (a database where 0016 ran before the roles were managed
     elsewhere) goes on as itself: the objects are then its own, as before 0016.
     """
-    member = await conn.fetchval(
-        "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = $1)"
-        " THEN pg_has_role(current_user, $1, 'MEMBER') ELSE false END",
-        OWNER_ROLE,
-    )
-    if member:
+    if (await connected_role(conn)).owner:
         await conn.execute(f"SET LOCAL ROLE {OWNER_ROLE}")
 
 
