@@ -75,6 +75,11 @@ SERVICE_ROLES = {"router": "winback_router", "notifier": "winback_notifier"}
 """The NOLOGIN role each service's login is a member of (ingest never connects)."""
 
 
+def login_name(role: str) -> str:
+    """The login scripted set-ups (local runner, compose) make for a service role."""
+    return f"{role}_login"
+
+
 async def ensure_login(conn: Connection, login: str, role: str, password: str) -> None:
     """Create (or re-password) the login ``login`` as a member of ``role`` and nothing else.
 

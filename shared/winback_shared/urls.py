@@ -17,4 +17,6 @@ def with_login(url: str, user: str, password: str) -> str:
     """``url`` connecting as ``user`` with ``password`` instead (host, database, query kept)."""
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
+    return urlunsplit(
+        parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
+    )

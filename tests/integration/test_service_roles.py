@@ -240,9 +240,7 @@ async def test_a_service_as_superuser_or_owner_warns_and_as_its_role_does_not(
     assert "DATABASE_URL" in warnings[0].getMessage()
 
 
-async def test_owner_membership_warns_too(
-    migrated: str, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_owner_membership_warns_too(migrated: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="winback_shared.db_roles")
     conn = await asyncpg.connect(as_role(migrated, OWNER))
     try:

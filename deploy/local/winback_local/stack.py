@@ -25,7 +25,7 @@ from winback_local.processes import spawn, stop
 from winback_local.signing import new_secret
 from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
-from winback_shared.db_roles import SERVICE_ROLES, ensure_login
+from winback_shared.db_roles import SERVICE_ROLES, ensure_login, login_name
 from winback_shared.settings import CommonSettings
 from winback_shared.startup import prepare_infrastructure
 from winback_shared.urls import with_login
@@ -189,7 +189,7 @@ async def _prepare(settings: CommonSettings) -> tuple[str, dict[str, str]]:
         async with pool.acquire() as conn:
             _, token = await issue_token(conn, name=DEMO_AGENT, role=Role.SUPERVISOR)
             for service, role in SERVICE_ROLES.items():
-                login, password = f"{role}_local", secrets.token_urlsafe(24)
+                login, password = login_name(role), secrets.token_urlsafe(24)
                 await ensure_login(conn, login, role, password)
                 urls[service] = with_login(settings.database_url, login, password)
         return token, urls
