@@ -104,7 +104,11 @@ DECLARE
     login text := current_setting('winback.login');
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = login) THEN
-        EXECUTE format('CREATE ROLE %I LOGIN', login);
+        BEGIN
+            EXECUTE format('CREATE ROLE %I LOGIN', login);
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- created meanwhile by another caller
+        END;
     END IF;
     EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L', login, current_setting('winback.password'));
     EXECUTE format('GRANT %I TO %I', current_setting('winback.role'), login);
