@@ -220,7 +220,7 @@ async def test_reporting_reads_the_ops_reports_and_verifies_the_audit_trail(
     since = until - timedelta(days=1)
     async with pools[REPORTING].acquire() as conn:
         report = await sla_report(
-            conn, since=since, until=until, by=list(SlaDimension)[0], targets_minutes={1: 10}
+            conn, since=since, until=until, by=SlaDimension.REASON, targets_minutes={1: 10}
         )
         await root_cause_trends(conn, since=since, until=until)
         assert await broken_links(conn) == []
@@ -259,7 +259,7 @@ async def test_a_service_role_with_migrations_pending_stops_with_what_to_run(
     settings.topics = topics
     pool = await create_pool(url, min_size=1, max_size=1)
     try:
-        with pytest.raises(RuntimeError, match="python -m winback_shared.migrations"):
+        with pytest.raises(RuntimeError, match=r"python -m winback_shared\.migrations"):
             await prepare_infrastructure(settings, pool)
     finally:
         await pool.close()

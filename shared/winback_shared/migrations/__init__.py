@@ -151,7 +151,8 @@ async def apply_migrations(
 async def _create_bookkeeping(conn: Connection) -> None:
     """Create the bookkeeping tables if missing: only then, so a role without DDL may call."""
     missing = await conn.fetchval(
-        "SELECT to_regclass('schema_migrations') IS NULL OR to_regclass('schema_repeatables') IS NULL"
+        "SELECT to_regclass('schema_migrations') IS NULL"
+        " OR to_regclass('schema_repeatables') IS NULL"
     )
     if missing:
         await conn.execute(
