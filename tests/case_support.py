@@ -21,7 +21,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.role_support import NOTIFIER, as_role, migrate_as_owner
+from tests.role_support import NOTIFIER, service_env
 from tests.support import serve
 from winback_notifier.app import create_app
 from winback_notifier.settings import NotifierSettings
@@ -218,15 +218,11 @@ async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIter
     The notifier acts as its database role (``winback_notifier``; the migrations run first, as
     the owner); the desk's pool is the superuser's, to seed and to look. Fails if one of the
     notifier's loops died meanwhile (its error was logged)."""
-    database_url = str(infra_env["database_url"])
-    await migrate_as_owner(database_url)
-    settings = NotifierSettings(
-        **{**infra_env, "database_url": as_role(database_url, NOTIFIER), **overrides}
-    )
+    settings = NotifierSettings(**{**await service_env(infra_env, NOTIFIER), **overrides})
     failures: list[BaseException] = []
     app = create_app(settings, failures.append)
     async with serve(app) as url, httpx.AsyncClient(timeout=15) as http:
-        pool = await create_pool(database_url, min_size=1, max_size=4)
+        pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
         try:
             yield CaseDesk(url=url, pool=pool, http=http, contact_policy=settings.contact_policy())
         finally:

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.browser_support import CHROMIUM_ARGS, chromium_or_skip
 from tests.case_support import CaseDesk, running_desk
-from tests.role_support import NOTIFIER, ROUTER, as_role, migrate_as_owner
+from tests.role_support import NOTIFIER, ROUTER, service_env
 from tests.support import Pipeline, delete_topics, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -160,21 +160,17 @@ async def pipeline(
     The router and the notifier act as their own database roles, as deployed (the migrations
     run first, as the owner); the test's ``pool`` is the superuser's, to look and to seed.
     """
-    database_url = str(infra_env["database_url"])
-    await migrate_as_owner(database_url)
     router_settings = RouterSettings(
-        **{**infra_env, "database_url": as_role(database_url, ROUTER)},  # type: ignore[arg-type]
+        **await service_env(infra_env, ROUTER),  # type: ignore[arg-type]
         router_group=f"router-{unique}",
         sources=ingest_settings.sources,
         flood_min_records=1000,  # tests dead-letter on purpose; flood tests set their own
         flood_window=1000,
         **router_overrides,  # type: ignore[arg-type]
     )
-    notifier_settings = NotifierSettings(
-        **{**infra_env, "database_url": as_role(database_url, NOTIFIER)}  # type: ignore[arg-type]
-    )
+    notifier_settings = NotifierSettings(**await service_env(infra_env, NOTIFIER))  # type: ignore[arg-type]
     notifier_failures: list[BaseException] = []
-    pool = await create_pool(database_url, min_size=1, max_size=4)
+    pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
     try:
         async with (
             serve(create_router_app(router_settings, router_failures.append)) as router_url,

@@ -32,3 +32,10 @@ async def migrate_as_owner(database_url: str) -> None:
         await apply_migrations(conn)
     finally:
         await conn.close()
+
+
+async def service_env(infra_env: dict[str, object], role: str) -> dict[str, object]:
+    """``infra_env`` for a service running as ``role``: the schema migrated first, as the owner."""
+    database_url = str(infra_env["database_url"])
+    await migrate_as_owner(database_url)
+    return {**infra_env, "database_url": as_role(database_url, role)}

@@ -30,7 +30,8 @@ from winback_shared.startup import prepare_infrastructure
 SERVICE_ROLES = (ROUTER, NOTIFIER, REPORTING)
 
 EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
-    # table or view: role -> table-level privileges (column grants are checked by behaviour)
+    # table or view: role -> table-level privileges (column grants are checked by behaviour:
+    # the router reads agents' sign-in columns, the reporting role all but the token hash)
     "survey_responses": {
         ROUTER: {"SELECT", "INSERT", "UPDATE"},
         NOTIFIER: {"SELECT"},
@@ -45,7 +46,11 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "contact_attempts": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
     "agents": {NOTIFIER: {"SELECT", "INSERT"}},
     "queues": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
-    "agent_queues": {NOTIFIER: {"SELECT", "INSERT", "DELETE"}, REPORTING: {"SELECT"}},
+    "agent_queues": {
+        ROUTER: {"SELECT"},
+        NOTIFIER: {"SELECT", "INSERT", "DELETE"},
+        REPORTING: {"SELECT"},
+    },
     "agent_changes": {NOTIFIER: {"SELECT", "INSERT", "DELETE"}},
     "dead_letters": {ROUTER: {"SELECT", "INSERT"}},
     "recode_runs": {ROUTER: {"SELECT", "INSERT", "UPDATE"}, REPORTING: {"SELECT"}},

@@ -5,7 +5,8 @@
 --
 --   winback_owner      owns every table, view, sequence and function; migrations run as it
 --                      (the runner does SET LOCAL ROLE winback_owner from this migration on)
---   winback_router     responses, case openings and revisions, dead letters, recoding runs
+--   winback_router     responses, case openings and revisions, dead letters, recoding runs,
+--                      reading agents to sign supervisors in to its ops endpoints
 --   winback_notifier   the case workflow, agents and queues, its outboxes (history marks,
 --                      agent changes); history is INSERT plus UPDATE (published_at) only
 --   winback_reporting  SELECT on what reports and the audit check read; never tokens
@@ -91,6 +92,9 @@ GRANT SELECT, INSERT ON dead_letters TO winback_router;
 GRANT UPDATE (replayed_at, replay_count) ON dead_letters TO winback_router;
 GRANT SELECT, INSERT, UPDATE ON recode_runs TO winback_router;
 GRANT SELECT, INSERT ON recode_changes, contact_policies TO winback_router;
+-- Its ops endpoints (dead letters) sign supervisors in by token (winback_shared.auth).
+GRANT SELECT (id, name, role, token_sha256, disabled_at) ON agents TO winback_router;
+GRANT SELECT ON agent_queues TO winback_router;
 GRANT USAGE ON SEQUENCE survey_responses_id_seq, recovery_cases_id_seq, case_history_id_seq,
     dead_letters_id_seq, recode_runs_id_seq, recode_changes_id_seq, contact_policies_id_seq
     TO winback_router;
