@@ -4,7 +4,7 @@
 -- and has no role.
 --
 --   winback_owner      owns every table, view, sequence and function; migrations run as it
---                      (the runner does SET LOCAL ROLE winback_owner from this migration on)
+--                      (the runner does SET LOCAL ROLE winback_owner once this migration ran)
 --   winback_router     responses, case openings and revisions, dead letters, recoding runs,
 --                      reading agents to sign supervisors in to its ops endpoints
 --   winback_notifier   the case workflow, agents and queues, its outboxes (history marks,

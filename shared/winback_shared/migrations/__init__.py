@@ -23,7 +23,8 @@ repeatable files alone, so it never puts back views a newer release replaced.
 
 **Who runs them**: from migration 0016 on, the schema belongs to the NOLOGIN role
 ``winback_owner`` (0016 creates the roles and hands every object over). Each later migration
-and the repeatable files run under ``SET LOCAL ROLE winback_owner``, so whatever they create
+and the repeatable files run under ``SET LOCAL ROLE winback_owner`` (once 0016 gave it the
+schema), so whatever they create
 is the owner's whoever logged in (a superuser, or a migration login that is a member of the
 owner). A service role finds nothing pending and needs no DDL: the bookkeeping tables are only
 created when missing, and reading them is granted to every role.
@@ -50,8 +51,6 @@ _LOCK_KEY = 0x77696E6261636B  # "winback"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _REPEATABLE_NAME = re.compile(r"^([a-z0-9_]+)\.sql$")
 REPEATABLE_DIR = "repeatable"
-OWNER_FROM_VERSION = 16
-"""The migration that creates the owner role; later ones run as it."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +119,7 @@ async def apply_migrations(
             if migration.version in done:
                 continue
             async with conn.transaction():
-                if migration.version > OWNER_FROM_VERSION:
-                    await _act_as_owner(conn)
+                await _act_as_owner(conn)
                 await conn.execute(migration.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
@@ -139,10 +137,7 @@ async def apply_migrations(
             )
         else:
             wanted = available_repeatables() if repeatables is None else list(repeatables)
-            owned = OWNER_FROM_VERSION in done or OWNER_FROM_VERSION in applied_now
-            await _apply_repeatables(
-                conn, wanted, after_migration=bool(applied_now), as_owner=owned
-            )
+            await _apply_repeatables(conn, wanted, after_migration=bool(applied_now))
         return applied_now
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
@@ -174,15 +169,21 @@ async def _create_bookkeeping(conn: Connection) -> None:
 async def _act_as_owner(conn: Connection) -> None:
     """Run the rest of this transaction as the owner role, so what it creates is the owner's.
 
-    A caller that is not a member (a database where 0016 ran before the roles were managed
-    elsewhere) goes on as itself: the objects are then its own, as before 0016.
+    Only once migration 0016 has handed this schema's objects to the owner (the bookkeeping
+    table is then the owner's; the role alone may exist already, made for another schema):
+    before, and for a caller that is not a member, the caller goes on as itself.
     """
-    if (await connected_role(conn)).owner:
+    owns_schema = await conn.fetchval(
+        "SELECT pg_get_userbyid(relowner) = $1 FROM pg_class"
+        " WHERE oid = to_regclass('schema_migrations')",
+        OWNER_ROLE,
+    )
+    if owns_schema and (await connected_role(conn)).owner:
         await conn.execute(f"SET LOCAL ROLE {OWNER_ROLE}")
 
 
 async def _apply_repeatables(
-    conn: Connection, repeatables: list[Repeatable], *, after_migration: bool, as_owner: bool
+    conn: Connection, repeatables: list[Repeatable], *, after_migration: bool
 ) -> None:
     """Run every repeatable file if any changed (or a migration just ran), in one transaction."""
     recorded = {
@@ -192,8 +193,7 @@ async def _apply_repeatables(
     if not after_migration and recorded == {r.name: r.checksum for r in repeatables}:
         return
     async with conn.transaction():
-        if as_owner:
-            await _act_as_owner(conn)
+        await _act_as_owner(conn)
         for repeatable in repeatables:
             await conn.execute(repeatable.sql)
         await conn.execute("DELETE FROM schema_repeatables")
