@@ -21,6 +21,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.role_support import NOTIFIER, service_env
 from tests.support import serve
 from winback_notifier.app import create_app
 from winback_notifier.settings import NotifierSettings
@@ -214,8 +215,10 @@ class Console:
 async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIterator[CaseDesk]:
     """A notifier on this test's topics and schema, with a pool and an HTTP client beside it.
 
-    Fails if one of the notifier's loops died meanwhile (its error was logged)."""
-    settings = NotifierSettings(**infra_env, **overrides)
+    The notifier acts as its database role (``winback_notifier``; the migrations run first, as
+    the owner); the desk's pool is the superuser's, to seed and to look. Fails if one of the
+    notifier's loops died meanwhile (its error was logged)."""
+    settings = NotifierSettings(**{**await service_env(infra_env, NOTIFIER), **overrides})
     failures: list[BaseException] = []
     app = create_app(settings, failures.append)
     async with serve(app) as url, httpx.AsyncClient(timeout=15) as http:

@@ -19,6 +19,7 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.browser_support import CHROMIUM_ARGS, chromium_or_skip
 from tests.case_support import CaseDesk, running_desk
+from tests.role_support import NOTIFIER, ROUTER, service_env
 from tests.support import Pipeline, delete_topics, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -154,16 +155,20 @@ async def pipeline(
     router_failures: list[BaseException],
     router_overrides: dict[str, object],
 ) -> AsyncIterator[Pipeline]:
-    """Ingest, router and notifier running in-process on real sockets, Kafka and PostgreSQL."""
+    """Ingest, router and notifier running in-process on real sockets, Kafka and PostgreSQL.
+
+    The router and the notifier act as their own database roles, as deployed (the migrations
+    run first, as the owner); the test's ``pool`` is the superuser's, to look and to seed.
+    """
     router_settings = RouterSettings(
-        **infra_env,  # type: ignore[arg-type]
+        **await service_env(infra_env, ROUTER),  # type: ignore[arg-type]
         router_group=f"router-{unique}",
         sources=ingest_settings.sources,
         flood_min_records=1000,  # tests dead-letter on purpose; flood tests set their own
         flood_window=1000,
         **router_overrides,  # type: ignore[arg-type]
     )
-    notifier_settings = NotifierSettings(**infra_env)  # type: ignore[arg-type]
+    notifier_settings = NotifierSettings(**await service_env(infra_env, NOTIFIER))  # type: ignore[arg-type]
     notifier_failures: list[BaseException] = []
     pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
     try:

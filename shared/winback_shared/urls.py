@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 
 def with_query(url: str, **params: str) -> str:
@@ -11,3 +11,12 @@ def with_query(url: str, **params: str) -> str:
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     query.update(params)
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def with_login(url: str, user: str, password: str) -> str:
+    """``url`` connecting as ``user`` with ``password`` instead (host, database, query kept)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(
+        parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
+    )

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests import signers
+from tests.role_support import ROUTER, service_env
 from tests.support import eventually, read_topic, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -38,7 +39,7 @@ async def router_running(
     """A router on this test's topics and schema, with the given sources; yields URL, failures."""
     failures: list[BaseException] = []
     router = RouterSettings(
-        **infra_env,  # type: ignore[arg-type]
+        **await service_env(infra_env, ROUTER),  # type: ignore[arg-type]
         router_group=f"router-{unique}",
         sources=sources,
         **settings,

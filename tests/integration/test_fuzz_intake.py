@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from tests.fuzz_requests import FuzzRequest, fuzz_requests
+from tests.role_support import ROUTER, service_env
 from tests.support import eventually, group_caught_up, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.publisher import DeliveryPublisher
@@ -176,7 +177,7 @@ async def test_ten_thousand_malformed_deliveries(
 
     failures: list[BaseException] = []
     router = RouterSettings(
-        **infra_env,  # type: ignore[arg-type]
+        **await service_env(infra_env, ROUTER),  # type: ignore[arg-type]
         router_group=f"router-{unique}",
         sources=sources,
         flood_max_ratio=1.0,  # fuzzing dead-letters most of what it sends, on purpose

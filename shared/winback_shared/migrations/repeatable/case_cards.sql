@@ -57,3 +57,7 @@ SELECT case_id, seq, status, priority, queue, alerted_at, source, response_id, c
        interaction, scores, reasons, comment, follow_up_requested, submitted_at, received_at,
        opened_at, contact_due_at
 FROM case_cards;
+
+-- Dropping a view drops its grants: they are given again here (roles: migration 0016).
+GRANT SELECT ON case_cards TO winback_notifier, winback_reporting;
+GRANT SELECT ON case_summaries TO winback_router, winback_notifier, winback_reporting;

@@ -16,3 +16,6 @@ SELECT r.id          AS survey_response_id,
 FROM survey_responses r
 CROSS JOIN LATERAL jsonb_to_recordset(r.codes) AS c (code text, evidence text, evidence_source text)
 WHERE c.code = 'unclassified';
+
+-- Recoding's blind-spots report (router) and BI read it.
+GRANT SELECT ON unclassified_reasons TO winback_router, winback_reporting;
