@@ -35,7 +35,8 @@ def test_a_cursor_fits_only_the_view_it_was_read_for(other: Agent) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", [None, 12, "", "v1", "v2.1.abc", "v1.-5.abc", "v1.x.abc", "v1.1.a.b", "v1.1." + "a" * 80]
+    "text",
+    [None, 12, "", "v1", "v2.1.abc", "v1.-5.abc", "v1.x.abc", "v1.1.a.b", "v1.1." + "a" * 80],
 )
 def test_what_is_not_a_cursor_reads_as_none(text: object) -> None:
     assert Cursor.decode(text) is None
