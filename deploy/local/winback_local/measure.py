@@ -7,6 +7,12 @@ only ratios within a run mean much). Loopback only, bounded in time, everything 
     (``WINBACK_ROUTER_INSTANCE_ID``), trials alternating. Uses ``KAFKA_BOOTSTRAP_SERVERS`` and
     ``DATABASE_URL`` (fresh topics, group and schema) or starts its own.
 
+``python -m winback_local.measure group-rejoin [--trials 3]``
+    the same without the router's start-up, which on a loaded machine can outlast the session
+    timeout and hide the group's part: a consumer made by the router's consumer factory, in a
+    process of its own, kill -9'd and started again; seconds from the new process's start to
+    its first record, dynamic and static membership, trials alternating.
+
 ``python -m winback_local.measure outage-logs [--outage 15]``
     ingest, router and notifier on a broker of this command's own (free ports: the shared one
     is never stopped), a light signed load, the broker stopped for ``--outage`` seconds and
@@ -29,17 +35,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 import asyncpg
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 
 from winback_local.kafka import LocalKafka, free_port
 from winback_local.postgres import LocalPostgres
 from winback_local.processes import spawn, stop
 from winback_local.signing import new_secret, sample_response, signed_request
 from winback_shared.db import create_pool
+from winback_shared.kafka import ensure_topics, manual_commit_consumer, reliable_producer
 from winback_shared.settings import CommonSettings, KafkaTopics
 from winback_shared.startup import prepare_infrastructure
 from winback_shared.urls import with_query
@@ -154,6 +163,8 @@ class Run:
         asyncio.run(drop())
         if self.kafka is not None:
             self.kafka.stop()
+        else:
+            asyncio.run(delete_topics(self.bootstrap, list(self.topics.model_dump().values())))
         if self.postgres is not None:
             self.postgres.stop()
 
@@ -197,9 +208,101 @@ def until(check: Callable[[], bool], timeout: float) -> float | None:
 # ---- router restart -----------------------------------------------------------------------
 
 
+def group_rejoin(trials: int) -> None:
+    """Print start-to-first-record seconds of a consumer restarted after kill -9."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap is None:
+        raise SystemExit("set KAFKA_BOOTSTRAP_SERVERS (this measurement stops no broker)")
+    results: dict[str, list[float | None]] = {"dynamic": [], "static": []}
+    for trial in range(trials):
+        for mode in results:
+            unique = uuid.uuid4().hex[:10]
+            topic, group = f"rejoin-{unique}", f"rejoin-{unique}"
+            asyncio.run(ensure_topics(bootstrap, {topic: 3}))
+            argv = [sys.executable, "-m", "winback_local.measure", "consumer", bootstrap, topic]
+            argv += [group, "member-1" if mode == "static" else ""]
+            try:
+                asyncio.run(_produce(bootstrap, topic))
+                first = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+                assert first.stdout is not None
+                first.stdout.readline()  # it has its partitions and read a record
+                time.sleep(3)
+                first.kill()
+                first.wait()
+                again = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+                assert again.stdout is not None
+                asyncio.run(_produce(bootstrap, topic))
+                line = again.stdout.readline().strip()
+                again.kill()
+                again.wait()
+                seconds = float(line) if line else None
+            finally:
+                asyncio.run(delete_topics(bootstrap, [topic]))
+            results[mode].append(seconds)
+            print(f"{mode:8} trial {trial + 1}: start to first record {seconds} s")
+    for mode, figures in results.items():
+        shown = ", ".join(_seconds(f) for f in figures)
+        print(f"{mode:8} membership: restarted consumer, start to first record (s) {shown}")
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete a measurement's topics from a broker it did not start."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+async def _produce(bootstrap: str, topic: str) -> None:
+    producer = reliable_producer(bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b"measure")
+    finally:
+        await producer.stop()
+
+
+def consumer(bootstrap: str, topic: str, group: str, instance: str) -> None:
+    """The measured consumer: prints seconds from its start to its first record, then idles
+    until killed."""
+    started = time.monotonic()
+
+    async def run() -> None:
+        member = manual_commit_consumer(
+            bootstrap, topic, group_id=group, group_instance_id=instance or None
+        )
+        await member.start()
+        while not await member.getmany(timeout_ms=200):
+            pass
+        print(f"{time.monotonic() - started:.3f}", flush=True)
+        await asyncio.sleep(3600)
+
+    asyncio.run(run())
+
+
+def log_moments(log: Path, start: int, *messages: str) -> dict[str, float]:
+    """When (epoch seconds) each of ``messages`` was first logged in ``log`` after byte
+    ``start``."""
+    found: dict[str, float] = {}
+    with log.open("rb") as handle:
+        handle.seek(start)
+        for raw in handle:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            message = entry.get("message") if isinstance(entry, dict) else None
+            if message in messages and message not in found:
+                found[message] = datetime.fromisoformat(entry["time"]).timestamp()
+    return found
+
+
 def router_restart(trials: int) -> None:
-    """Print restart-to-first-record seconds per trial, dynamic then static membership."""
-    results: dict[str, list[float | None]] = {}
+    """Print, per trial, restart-to-first-record seconds and, inside that, the seconds from
+    the app's start-up to its partitions (the group's part), dynamic then static membership."""
+    results: dict[str, list[tuple[float | None, float | None]]] = {}
     for mode, extra in (("dynamic", {}), ("static", {"WINBACK_ROUTER_INSTANCE_ID": "router-1"})):
         results[mode] = []
         with measurement(own_broker=False) as run:
@@ -216,20 +319,35 @@ def router_restart(trials: int) -> None:
                     time.sleep(3)
                     router.kill()  # kill -9: no goodbye to the group
                     router.wait()
+                    mark = log.stat().st_size
                     started = time.monotonic()
                     router = run.service("router", ports["router"], log, **extra)
                     status, response_id = run.post(urls["ingest"])
                     assert status == 202, status
                     taken = until(partial(run.stored, response_id), timeout=90)
                     seconds = None if taken is None else time.monotonic() - started
-                    results[mode].append(seconds)
-                    print(f"{mode:8} trial {trial + 1}: restart to first record {seconds} s")
+                    moments = log_moments(log, mark, STARTING, ASSIGNED)
+                    join = moments[ASSIGNED] - moments[STARTING] if len(moments) == 2 else None
+                    results[mode].append((seconds, join))
+                    print(f"{mode:8} trial {trial + 1}: first record {seconds} s, join {join} s")
             finally:
                 stop(router)
                 stop(ingest)
     for mode, figures in results.items():
-        shown = ", ".join("-" if f is None else f"{f:.1f}" for f in figures)
-        print(f"{mode:8} membership, restart-to-first-record (s): {shown}")
+        totals = ", ".join(_seconds(total) for total, _ in figures)
+        joins = ", ".join(_seconds(join) for _, join in figures)
+        print(
+            f"{mode:8} membership: restart to first record (s) {totals};"
+            f" start-up to partitions assigned (s) {joins}"
+        )
+
+
+STARTING = "Waiting for application startup."
+ASSIGNED = "partitions assigned"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 # ---- log lines during a broker outage ---------------------------------------------------------
@@ -308,11 +426,22 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     restart = commands.add_parser("router-restart", help="router restart to first record")
     restart.add_argument("--trials", type=int, default=3)
+    rejoin = commands.add_parser("group-rejoin", help="a restarted consumer's first record")
+    rejoin.add_argument("--trials", type=int, default=3)
+    member = commands.add_parser("consumer")  # the process group-rejoin starts and kills
+    member.add_argument("bootstrap")
+    member.add_argument("topic")
+    member.add_argument("group")
+    member.add_argument("instance")
     logs = commands.add_parser("outage-logs", help="log lines during a broker outage")
     logs.add_argument("--outage", type=float, default=15.0)
     args = parser.parse_args(argv)
     if args.command == "router-restart":
         router_restart(args.trials)
+    elif args.command == "group-rejoin":
+        group_rejoin(args.trials)
+    elif args.command == "consumer":
+        consumer(args.bootstrap, args.topic, args.group, args.instance)
     else:
         outage_logs(args.outage)
     return 0

@@ -101,6 +101,10 @@ class Stack:
             ),
             "WINBACK_INGEST_PORT": str(self.ports.ingest),
             "WINBACK_ROUTER_PORT": str(self.ports.router),
+            # One router, restarted in place: static membership spares it a rebalance.
+            "WINBACK_ROUTER_INSTANCE_ID": os.environ.get(
+                "WINBACK_ROUTER_INSTANCE_ID", "local-router"
+            ),
             "WINBACK_NOTIFIER_PORT": str(self.ports.notifier),
         }
         for name in ("ingest", "router", "notifier"):
