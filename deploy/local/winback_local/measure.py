@@ -10,8 +10,8 @@ only ratios within a run mean much). Loopback only, bounded in time, everything 
 ``python -m winback_local.measure group-rejoin [--trials 3]``
     the same without the router's start-up, which on a loaded machine can outlast the session
     timeout and hide the group's part: a consumer made by the router's consumer factory, in a
-    process of its own, kill -9'd and started again; seconds from the new process's start to
-    its first record, dynamic and static membership, trials alternating.
+    small process of its own (``winback_local.rejoin_member``), kill -9'd and started again;
+    seconds from the restart to its first record, dynamic and static membership, alternating.
 
 ``python -m winback_local.measure outage-logs [--outage 15]``
     ingest, router and notifier on a broker of this command's own (free ports: the shared one
@@ -48,7 +48,7 @@ from winback_local.postgres import LocalPostgres
 from winback_local.processes import spawn, stop
 from winback_local.signing import new_secret, sample_response, signed_request
 from winback_shared.db import create_pool
-from winback_shared.kafka import ensure_topics, manual_commit_consumer, reliable_producer
+from winback_shared.kafka import ensure_topics, reliable_producer
 from winback_shared.settings import CommonSettings, KafkaTopics
 from winback_shared.startup import prepare_infrastructure
 from winback_shared.urls import with_query
@@ -209,7 +209,7 @@ def until(check: Callable[[], bool], timeout: float) -> float | None:
 
 
 def group_rejoin(trials: int) -> None:
-    """Print start-to-first-record seconds of a consumer restarted after kill -9."""
+    """Print seconds from a consumer's restart (after kill -9) to its first record."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if bootstrap is None:
         raise SystemExit("set KAFKA_BOOTSTRAP_SERVERS (this measurement stops no broker)")
@@ -217,32 +217,33 @@ def group_rejoin(trials: int) -> None:
     for trial in range(trials):
         for mode in results:
             unique = uuid.uuid4().hex[:10]
-            topic, group = f"rejoin-{unique}", f"rejoin-{unique}"
+            topic = group = f"rejoin-{unique}"
             asyncio.run(ensure_topics(bootstrap, {topic: 3}))
-            argv = [sys.executable, "-m", "winback_local.measure", "consumer", bootstrap, topic]
-            argv += [group, "member-1" if mode == "static" else ""]
+            argv = [sys.executable, "-m", "winback_local.rejoin_member", bootstrap, topic, group]
+            argv += ["member-1"] if mode == "static" else []
             try:
                 asyncio.run(_produce(bootstrap, topic))
                 first = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
                 assert first.stdout is not None
-                first.stdout.readline()  # it has its partitions and read a record
+                first.stdout.readline()  # in the group, and read a record
                 time.sleep(3)
                 first.kill()
                 first.wait()
+                restarted = time.time()
                 again = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
                 assert again.stdout is not None
                 asyncio.run(_produce(bootstrap, topic))
                 line = again.stdout.readline().strip()
                 again.kill()
                 again.wait()
-                seconds = float(line) if line else None
+                seconds = float(line) - restarted if line else None
             finally:
                 asyncio.run(delete_topics(bootstrap, [topic]))
             results[mode].append(seconds)
-            print(f"{mode:8} trial {trial + 1}: start to first record {seconds} s")
+            print(f"{mode:8} trial {trial + 1}: restart to first record {_seconds(seconds)} s")
     for mode, figures in results.items():
         shown = ", ".join(_seconds(f) for f in figures)
-        print(f"{mode:8} membership: restarted consumer, start to first record (s) {shown}")
+        print(f"{mode:8} membership: consumer restart to first record (s) {shown}")
 
 
 async def delete_topics(bootstrap: str, names: list[str]) -> None:
@@ -262,24 +263,6 @@ async def _produce(bootstrap: str, topic: str) -> None:
         await producer.send_and_wait(topic, b"measure")
     finally:
         await producer.stop()
-
-
-def consumer(bootstrap: str, topic: str, group: str, instance: str) -> None:
-    """The measured consumer: prints seconds from its start to its first record, then idles
-    until killed."""
-    started = time.monotonic()
-
-    async def run() -> None:
-        member = manual_commit_consumer(
-            bootstrap, topic, group_id=group, group_instance_id=instance or None
-        )
-        await member.start()
-        while not await member.getmany(timeout_ms=200):
-            pass
-        print(f"{time.monotonic() - started:.3f}", flush=True)
-        await asyncio.sleep(3600)
-
-    asyncio.run(run())
 
 
 def log_moments(log: Path, start: int, *messages: str) -> dict[str, float]:
@@ -428,11 +411,6 @@ def main(argv: list[str] | None = None) -> int:
     restart.add_argument("--trials", type=int, default=3)
     rejoin = commands.add_parser("group-rejoin", help="a restarted consumer's first record")
     rejoin.add_argument("--trials", type=int, default=3)
-    member = commands.add_parser("consumer")  # the process group-rejoin starts and kills
-    member.add_argument("bootstrap")
-    member.add_argument("topic")
-    member.add_argument("group")
-    member.add_argument("instance")
     logs = commands.add_parser("outage-logs", help="log lines during a broker outage")
     logs.add_argument("--outage", type=float, default=15.0)
     args = parser.parse_args(argv)
@@ -440,8 +418,6 @@ def main(argv: list[str] | None = None) -> int:
         router_restart(args.trials)
     elif args.command == "group-rejoin":
         group_rejoin(args.trials)
-    elif args.command == "consumer":
-        consumer(args.bootstrap, args.topic, args.group, args.instance)
     else:
         outage_logs(args.outage)
     return 0
