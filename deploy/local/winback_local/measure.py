@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -336,20 +337,22 @@ def _seconds(value: float | None) -> str:
 # ---- log lines during a broker outage ---------------------------------------------------------
 
 
-def warning_lines(log: Path, start: int) -> int:
-    """Warning-or-worse lines in ``log`` from byte ``start`` on (lines that are not JSON too)."""
-    count = 0
+def warning_lines(log: Path, start: int) -> Counter[str]:
+    """Warning-or-worse lines in ``log`` from byte ``start`` on (lines that are not JSON too),
+    counted by logger and message."""
+    found: Counter[str] = Counter()
     with log.open("rb") as handle:
         handle.seek(start)
         for raw in handle:
             try:
                 entry = json.loads(raw)
             except ValueError:
-                count += 1 if raw.strip() else 0
+                if raw.strip():
+                    found[raw.decode(errors="replace").strip()[:100]] += 1
                 continue
             if isinstance(entry, dict) and entry.get("level") in WARNING_LEVELS:
-                count += 1
-    return count
+                found[f"{entry.get('logger')}: {str(entry.get('message'))[:100]}"] += 1
+    return found
 
 
 def steady_load(run: Run, ingest_url: str, done: threading.Event) -> None:
@@ -392,13 +395,17 @@ def outage_logs(outage: float) -> None:
                     wait_ready(f"http://127.0.0.1:{ports[name]}", process)
                 stop_load.set()
                 loader.join()
-                counts = {name: warning_lines(logs[name], marks[name]) for name in logs}
+                lines = {name: warning_lines(logs[name], marks[name]) for name in logs}
+                counts = {name: sum(found.values()) for name, found in lines.items()}
             finally:
                 stop_load.set()
                 for process in services.values():
                     stop(process)
             totals[mode] = counts
             print(f"{mode:10} warning/error lines: {counts} total {sum(counts.values())}")
+            for name, found in lines.items():
+                for message, times in found.most_common(4):
+                    print(f"    {name:8} {times:5} x {message}")
     every, collapsed = (sum(totals[m].values()) for m in ("every line", "collapsed"))
     print(f"broker outage {outage:.0f} s: {every} lines written in full, {collapsed} collapsed")
 
