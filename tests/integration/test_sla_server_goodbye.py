@@ -48,9 +48,15 @@ def server_goodbye() -> bytes:
     return b"E" + struct.pack("!i", len(fields) + 4) + fields
 
 
-def idle_connections(pool: asyncpg.Pool) -> list[asyncpg.Connection]:
-    """The pool's open connections (none is borrowed while this is called)."""
-    return [holder._con for holder in pool._holders if holder._con is not None]
+def say_goodbye(pool: asyncpg.Pool) -> int:
+    """Deliver the goodbye to every open connection of ``pool`` (none may be borrowed), as
+    their backends' sockets would; returns how many heard it. asyncpg's internals, on purpose:
+    the bytes must reach the connection exactly as the server's do."""
+    holders: list[Any] = pool._holders  # type: ignore[attr-defined]
+    connections = [holder._con for holder in holders if holder._con is not None]
+    for conn in connections:
+        conn._protocol.data_received(server_goodbye())
+    return len(connections)
 
 
 async def test_a_server_goodbye_on_idle_connections_is_an_outage_not_a_bug(
@@ -75,8 +81,7 @@ async def test_a_server_goodbye_on_idle_connections_is_an_outage_not_a_bug(
         borrowed = [await pool.acquire() for _ in range(POOL_SIZE)]
         for conn in borrowed:
             await pool.release(conn)
-        for conn in idle_connections(pool):
-            conn._protocol.data_received(server_goodbye())
+        assert say_goodbye(pool) == POOL_SIZE
 
         with pytest.raises(asyncpg.InternalClientError) as met:
             await scheduler.seconds_to_next()
