@@ -156,15 +156,29 @@ class CaseDesk:
         return row["status"], row["seq"]
 
     @asynccontextmanager
-    async def console(self, token: str) -> AsyncIterator[Console]:
-        """A websocket console signed in as the agent with ``token``."""
+    async def console(self, token: str, cursor: str | None = None) -> AsyncIterator[Console]:
+        """A websocket console signed in as the agent with ``token``.
+
+        With ``cursor`` (a console that was connected before), the board it gets is what the
+        server sent instead of a snapshot: the ``catchup`` pages, merged."""
         socket = await connect(self.websocket_url)
         try:
-            await socket.send(json.dumps({"type": "auth", "token": token}))
+            auth = {"type": "auth", "token": token}
+            await socket.send(json.dumps(auth if cursor is None else {**auth, "cursor": cursor}))
             hello = json.loads(await socket.recv())
-            snapshot = json.loads(await socket.recv())
-            assert hello["type"] == "hello" and snapshot["type"] == "snapshot"
-            yield Console(socket, hello["agent"], snapshot["cases"], snapshot["total"])
+            assert hello["type"] == "hello"
+            board = json.loads(await socket.recv())
+            if board["type"] == "snapshot":
+                yield Console(
+                    socket, hello["agent"], board["cases"], board["total"], board["cursor"]
+                )
+                return
+            pages = [board]
+            while pages[-1]["cursor"] is None:
+                pages.append(json.loads(await socket.recv()))
+            assert all(page["type"] == "catchup" for page in pages)
+            cases = [card for page in pages for card in page["cases"]]
+            yield Console(socket, hello["agent"], cases, len(cases), pages[-1]["cursor"], pages)
         finally:
             await socket.close()
 
@@ -178,6 +192,10 @@ class Console:
     snapshot: list[dict[str, Any]]
     snapshot_total: int
     """Cases on the board in all, the snapshot's cases being at most the board limit."""
+    cursor: str
+    """Where this console would resume from."""
+    catchup_pages: list[dict[str, Any]] = field(default_factory=list)
+    """The ``catchup`` messages it got instead of a snapshot (none after a snapshot)."""
 
     async def next(self, timeout: float = 10) -> dict[str, Any]:
         """The next live message."""

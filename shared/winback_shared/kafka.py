@@ -35,13 +35,28 @@ def reliable_producer(
 
 
 def manual_commit_consumer(
-    bootstrap_servers: str, *topics: str, group_id: str | None, offset_reset: str = "earliest"
+    bootstrap_servers: str,
+    *topics: str,
+    group_id: str | None,
+    offset_reset: str = "earliest",
+    group_instance_id: str | None = None,
+    session_timeout_seconds: float = 10.0,
 ) -> AIOKafkaConsumer:
-    """A consumer that never commits on its own: offsets move only after work is durable."""
+    """A consumer that never commits on its own: offsets move only after work is durable.
+
+    ``group_instance_id`` makes it a static member of its group (KIP-345): restarted under the
+    same id within ``session_timeout_seconds``, it gets its partitions back without a
+    rebalance. Heartbeats go at a third of the session timeout (at most every 3 s), as Kafka
+    advises.
+    """
+    session_ms = int(session_timeout_seconds * 1000)
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
+        group_instance_id=group_instance_id,
+        session_timeout_ms=session_ms,
+        heartbeat_interval_ms=min(3000, session_ms // 3),
         enable_auto_commit=False,
         auto_offset_reset=offset_reset,
         isolation_level="read_committed",

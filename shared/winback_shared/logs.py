@@ -1,7 +1,9 @@
 """Structured JSON logs on stderr.
 
 Log records carry identifiers (receipt id, source, case id, outcome), never customer data or
-secrets: callers pass those identifiers through ``extra={"fields": {...}}``.
+secrets: callers pass those identifiers through ``extra={"fields": {...}}``. A warning or error
+that repeats (the same connection error on every retry of an outage) is written once and then
+counted (:mod:`winback_shared.log_repeats`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from winback_shared.log_repeats import DEFAULT_WINDOW_SECONDS, CollapsingHandler
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,9 +35,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Route the root logger to stderr as JSON lines."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    level: str = "INFO", *, repeat_seconds: float = DEFAULT_WINDOW_SECONDS
+) -> None:
+    """Route the root logger to stderr as JSON lines, repeats collapsed (every logger's:
+    aiokafka's and asyncpg's reach the root's handler too)."""
+    handler = (
+        CollapsingHandler(sys.stderr, window=repeat_seconds)
+        if repeat_seconds > 0
+        else logging.StreamHandler(sys.stderr)
+    )
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -6,6 +6,8 @@ import time, so tests can construct them directly with per-test topics and schem
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,3 +38,6 @@ class CommonSettings(BaseSettings):
     )
     topics: KafkaTopics = Field(default_factory=KafkaTopics)
     log_level: str = "INFO"
+    log_repeat_seconds: Annotated[float, Field(ge=0)] = 30.0
+    """A warning or error repeating within this many seconds is written once, then counted
+    (:mod:`winback_shared.log_repeats`); 0 writes every one."""

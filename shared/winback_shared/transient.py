@@ -75,11 +75,15 @@ connection is closed"``); a pool connection held across it (the router
 awaiting Kafka inside its batch, a sweep inside its transaction) raises ``InterfaceError("cannot
 call Connection.fetch(): connection has been released back to the pool")``, because asyncpg
 frees a closed connection's pool slot itself; and one taken from the pool just as the server's
-goodbye arrives raises ``InternalClientError("cannot switch to state 15; another operation (2)
-is in progress")``, state 2 being asyncpg consuming that goodbye. The first two words also
-describe a use after our own release or close, which is a bug; the outage reading wins, because
-a restart must never stop a service, while such a bug fails on every call and so shows in the
-first test that reaches it. ``tests/integration/test_postgres_restart.py`` meets all three.
+goodbye arrives raises ``InternalClientError("cannot switch to state N; another operation (2)
+is in progress")``, state 2 being asyncpg consuming that goodbye (an unsolicited FATAL on an
+idle connection) and N the operation refused: 15 a simple query, 11 preparing a statement, 12
+running one already prepared (the SLA scheduler's, after a postmaster kill). Despite its words,
+no two operations share the connection. The first two words also describe a use after our own
+release or close, which is a bug; the outage reading wins, because a restart must never stop a
+service, while such a bug fails on every call and so shows in the first test that reaches it.
+``tests/integration/test_postgres_restart.py`` meets all three;
+``tests/integration/test_sla_server_goodbye.py`` delivers the goodbye's very bytes.
 """
 
 _NOT_NETWORK: tuple[type[OSError], ...] = (

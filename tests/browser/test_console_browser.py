@@ -125,9 +125,13 @@ class FakeConnection:
 
     async def auth_token(self) -> str:
         """The token of the console's first message, which must be its auth message."""
+        return str((await self.auth_message())["token"])
+
+    async def auth_message(self) -> dict[str, Any]:
+        """The console's first message, which must be its auth message."""
         message = await asyncio.wait_for(self.received.get(), 5)
         assert message["type"] == "auth", message
-        return str(message["token"])
+        return message
 
 
 @dataclass
@@ -316,3 +320,63 @@ async def test_console_dedupes_resynchronises_and_handles_rejection(page: Page) 
     await expect(page.locator("#status")).to_have_text("live")
     await expect(page.locator("#empty")).to_be_visible()
     assert server.connections.empty()
+
+
+async def test_a_console_that_reconnects_resumes_from_its_cursor(page: Page) -> None:
+    server = FakeServer()
+    await page.route(f"{FAKE_ORIGIN}/**", server.serve_file)
+    await page.route_web_socket(f"{FAKE_ORIGIN.replace('http', 'ws')}/ws", server.accept)
+    await page.goto(f"{FAKE_ORIGIN}/#token=ana-token")
+
+    first = await server.next_connection()
+    assert await first.auth_message() == {"type": "auth", "token": "ana-token"}
+    first.send({"type": "hello", "agent": ANA})
+    first.send(
+        {
+            "type": "snapshot",
+            "cases": [
+                summary(1, priority=1, opened_at="2026-01-01T09:00:00Z"),
+                summary(2, priority=1, opened_at="2026-01-01T10:00:00Z"),
+            ],
+            "total": 30,
+            "cursor": "v1.100.view",
+        }
+    )
+    await expect(page.locator("#status")).to_have_text("live")
+
+    # The notifier restarts (1012): the console sends its cursor back and merges what changed
+    # while it was away, page by page, instead of replacing its board with a capped snapshot.
+    await first.route.close(code=1012, reason="service restart")
+    await expect(page.locator("#status")).to_have_text("reconnecting")
+    second = await server.next_connection()
+    assert await second.auth_message() == {
+        "type": "auth",
+        "token": "ana-token",
+        "cursor": "v1.100.view",
+    }
+    second.send({"type": "hello", "agent": ANA})
+    second.send(
+        {
+            "type": "catchup",
+            "cases": [
+                summary(2, priority=1, opened_at="2026-01-01T10:00:00Z", seq=2, status="closed")
+            ],
+            "cursor": None,
+        }
+    )
+    await expect(page.locator("#status")).to_have_text("reconnecting")  # not caught up yet
+    second.send(
+        {
+            "type": "catchup",
+            "cases": [summary(7, priority=4, opened_at="2026-01-01T11:00:00Z")],
+            "cursor": "v1.200.view",
+        }
+    )
+    await expect(page.locator("#status")).to_have_text("live")
+    assert await shown_case_ids(page) == ["1", "7"]
+    await expect(page.locator("#toasts .toast", has_text="Customer 7")).to_have_count(1)
+
+    # The next reconnect starts from the cursor of the last catch-up.
+    await second.route.close(code=1013, reason="fell behind")
+    third = await server.next_connection()
+    assert (await third.auth_message())["cursor"] == "v1.200.view"

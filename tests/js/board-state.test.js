@@ -165,6 +165,55 @@ describe("snapshot", () => {
   });
 });
 
+describe("catching up", () => {
+  const catchup = (cases, cursor = "v1.2.view") => ({ type: "catchup", cases, cursor });
+
+  test("a snapshot's cursor is kept, to be sent back on reconnecting; signing out drops it", () => {
+    const state = run([HELLO.agent, { ...snapshot([card(1)]), cursor: "v1.1.view" }]).state;
+    assert.equal(state.cursor, "v1.1.view");
+    assert.equal(reduce(state, { type: "ui.sign_out" }).state.cursor, null);
+  });
+
+  test("merges what changed into the board, beyond the snapshot, and moves the cursor on", () => {
+    const state = run([HELLO.agent, { ...snapshot([card(1), card(2)], 900), cursor: "c1" }])
+      .state;
+    const { state: next, effects } = run([
+      catchup([card(2, { seq: 2, status: "closed" }), card(3), card(4, { queue: "vip" })], null),
+      catchup([card(5, { priority: 1 }), card(1)], "c2"),
+    ], state);
+    assert.deepEqual(ids(next), [5, 1, 3]); // 2 closed, 4 not my queue, 1 not newer
+    assert.deepEqual([...next.unseen], [3, 5]);
+    assert.equal(next.cursor, "c2");
+    assert.equal(next.notLoaded, 898);
+    assert.deepEqual(types(effects), ["toast", "sound", "desktop", "toast", "sound",
+      "desktop", "live"]);
+  });
+
+  test("a page without the cursor neither moves it nor says the board is live", () => {
+    const state = run([HELLO.agent, { ...snapshot([]), cursor: "c1" }]).state;
+    const { state: next, effects } = run([catchup([card(1, { owner: "Ben" })], null)], state);
+    assert.equal(next.cursor, "c1");
+    assert.deepEqual(effects, []);
+    assert.deepEqual(ids(next), [1]);
+  });
+
+  test("one sound and one desktop note for a page of many new cases", () => {
+    const state = signedIn("agent");
+    const { effects } = run([catchup([card(1), card(2), card(3)])], state);
+    assert.deepEqual(types(effects).filter((t) => t !== "toast"), ["sound", "desktop", "live"]);
+    assert.equal(types(effects).filter((t) => t === "toast").length, 3);
+  });
+
+  test("resyncs an open case panel once caught up", () => {
+    let state = signedIn("agent", [card(1)]);
+    state = reduce(state, { type: "ui.open", caseId: 1 }).state;
+    const newer = card(1, { seq: 2, owner: "Ben", status: "claimed" });
+    const { state: next, effects } = run([catchup([newer])], state);
+    assert.deepEqual(types(effects), ["panel.update", "panel.resync", "live"]);
+    assert.deepEqual(next.shown, newer);
+  });
+});
+
 describe("hello", () => {
   test("an agent that lost the panel case's queue has the panel closed", () => {
     let state = signedIn("agent", [card(1)]);

@@ -156,6 +156,10 @@ class Stack:
             ),
             "WINBACK_INGEST_PORT": str(self.ports.ingest),
             "WINBACK_ROUTER_PORT": str(self.ports.router),
+            # One router, restarted in place: static membership spares it a rebalance.
+            "WINBACK_ROUTER_INSTANCE_ID": os.environ.get(
+                "WINBACK_ROUTER_INSTANCE_ID", "local-router"
+            ),
             "WINBACK_NOTIFIER_PORT": str(self.ports.notifier),
         }
         # ingest never connects to PostgreSQL; the others get their own login (start_service)

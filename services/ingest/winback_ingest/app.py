@@ -3,6 +3,10 @@
 It does as little as possible on the request path; everything that can wait (normalising,
 coding, deciding) happens in the router after Kafka has the delivery. Every refusal is a 4xx in
 one JSON shape; a 5xx only ever means Kafka did not acknowledge (503, retry later).
+
+That 503 says "unconfirmed", not "refused" (``Winback-Delivery: unconfirmed``): the write may
+still land (see :mod:`winback_ingest.publisher`), and the retry it asks for is safe because the
+router keeps one response and one case per source and response id.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from pydantic import BaseModel
 from winback_ingest.bodies import parse_body
 from winback_ingest.metrics import ANSWER_SECONDS, DELIVERIES
 from winback_ingest.openapi import GENERIC_SCHEMA_PATH, generic_schema, webhook_openapi
-from winback_ingest.publisher import BrokerUnavailable, DeliveryPublisher
+from winback_ingest.publisher import (
+    DELIVERY_HEADER,
+    UNCONFIRMED,
+    UNCONFIRMED_MESSAGE,
+    BrokerUnavailable,
+    DeliveryPublisher,
+)
 from winback_ingest.rate_limit import RateLimiter
 from winback_ingest.settings import IngestSettings
 from winback_ingest.vendors import INTAKES, SignatureError, Signed
@@ -113,7 +123,18 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
             404: {"description": "Unknown source (never answered for a configured one)"},
             413: {"description": "Body too large"},
             429: {"description": "Source is over its rate; retry after Retry-After"},
-            503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
+            503: {
+                "description": (
+                    "Kafka did not confirm the delivery in time (`Winback-Delivery: "
+                    "unconfirmed`). It may still be stored: retry it unchanged after "
+                    "Retry-After. A repeat of the same response (source and response id) never "
+                    "opens a second case: the router keeps one response and one case per id."
+                ),
+                "headers": {
+                    "Retry-After": {"schema": {"type": "integer"}},
+                    DELIVERY_HEADER: {"schema": {"type": "string", "enum": [UNCONFIRMED]}},
+                },
+            },
         },
     )
     async def receive_webhook(source: str, request: Request) -> JSONResponse:
@@ -180,8 +201,11 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
             raise ApiError(
                 503,
                 "broker_unavailable",
-                "the event log did not acknowledge in time; retry later",
-                headers={"Retry-After": str(settings.retry_after_seconds)},
+                UNCONFIRMED_MESSAGE,
+                headers={
+                    "Retry-After": str(settings.retry_after_seconds),
+                    DELIVERY_HEADER: UNCONFIRMED,
+                },
             ) from None
         _log_outcome(source, "202", receipt_id=envelope.receipt_id)
         return JSONResponse({"receipt_id": envelope.receipt_id}, status_code=202)

@@ -9,6 +9,18 @@ errors (:mod:`winback_shared.transient`), on purpose: every ``KafkaError`` means
 take the delivery, and the vendor, which still holds it, retries a 503. So a refusal that is not
 transient (a record too large, a topic the service may not write) is answered 503 as well, but
 also logged at error, since retrying will not cure it.
+
+**A 503 means "unconfirmed", not "not taken".** Once ``send`` has handed the record to the
+producer, nothing can take it back: aiokafka has no delivery timeout (a batch expires only while
+its partition has no known leader; one waiting for a broker that went away is sent when the
+broker returns), and a produce request already on the wire whose answer is lost may have been
+written. A fault run saw it: 114 deliveries answered 503 in the first seconds of a broker outage
+were stored when the broker came back. Abandoning the write before answering was the other
+choice, and no client can promise it; so the answer says what is true instead: the delivery may
+still land, retry it. The retry is safe: the producer is idempotent (no duplicate from its own
+retries) and the router keeps one response and one case per source and response id, so a
+delivery stored twice is one response, revised if its content changed. A vendor that never
+retries loses nothing either: what lands is processed as any delivery.
 """
 
 from __future__ import annotations
@@ -26,8 +38,17 @@ from winback_shared.transient import is_transient
 log = logging.getLogger("winback.ingest")
 
 
+DELIVERY_HEADER = "Winback-Delivery"
+"""The header on a 503 that says what became of the delivery."""
+UNCONFIRMED = "unconfirmed"
+UNCONFIRMED_MESSAGE = (
+    "the event log did not confirm the delivery in time; it may still be stored. Retry it "
+    "unchanged: the same response again never opens a second case"
+)
+
+
 class BrokerUnavailable(Exception):
-    """Kafka did not acknowledge in time; the delivery was not accepted."""
+    """Kafka did not acknowledge in time: the delivery is unconfirmed (it may still land)."""
 
 
 class DeliveryPublisher:

@@ -11,7 +11,7 @@ from winback_shared.serve import serve_forever
 def main() -> None:
     """Read settings from the environment and run until SIGTERM/SIGINT."""
     settings = NotifierSettings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
     serve_forever(create_app(settings), service="notifier", default_port=8002)
 
 

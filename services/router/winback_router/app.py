@@ -51,7 +51,10 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             await record_contact_policy(conn, settings, recorded_by="router")
         producer = reliable_producer(settings.kafka_bootstrap_servers)
         consumer = manual_commit_consumer(
-            settings.kafka_bootstrap_servers, group_id=settings.router_group
+            settings.kafka_bootstrap_servers,
+            group_id=settings.router_group,
+            group_instance_id=settings.router_instance_id,
+            session_timeout_seconds=settings.router_session_timeout_seconds,
         )
         vendor_api = VendorApiClient()
         router = RecoveryRouter(

@@ -28,6 +28,17 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     """
 
     router_group: str = "winback-router"
+    router_instance_id: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    """This instance's stable name in the group (Kafka's static membership, KIP-345), e.g. the
+    pod's name in a StatefulSet. Set, a restarted router takes its partitions back at once
+    instead of waiting for a rebalance; every instance needs its own (two with one name throw
+    each other out of the group, and the one whose commit is refused stops). Unset: dynamic
+    membership, as before."""
+    router_session_timeout_seconds: Annotated[float, Field(ge=6, le=300)] = 10.0
+    """How long the group waits for a silent instance before giving its partitions to others.
+    With a ``router_instance_id`` it is also how long a restart may take and still need no
+    rebalance, and how long a stopped instance's partitions wait (a static member does not
+    leave the group on stop)."""
     taxonomy_path: Path | None = None
     use_reason_model: bool = True
     reason_model_path: Path = DEFAULT_MODEL

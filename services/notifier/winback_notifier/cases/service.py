@@ -108,6 +108,42 @@ async def count_cards(conn: Db, agent: Agent, *, statuses: tuple[str, ...] = BOA
     return int(count)
 
 
+async def board_read_at(conn: Connection) -> datetime:
+    """The database's clock: the moment a board read in this transaction reflects."""
+    moment: datetime = await conn.fetchval("SELECT now()")
+    return moment
+
+
+async def list_changed_cards(
+    conn: Db, agent: Agent, *, since: datetime, limit: int, after_case_id: int = 0
+) -> list[CaseCard]:
+    """Cases changed at or after ``since`` that the agent sees, or saw until one moved away.
+
+    Every status, closed included (a console drops a closed card from its board), ordered by
+    case id from ``after_case_id`` on, ``limit`` at a time: a console catching up gets all of
+    them, however many, page by page. A case moved out of the agent's queues since then comes
+    too, so the console drops it.
+    """
+    rows = await conn.fetch(
+        """
+        SELECT * FROM case_cards c
+        WHERE c.updated_at >= $1 AND c.case_id > $5
+          AND ($2 OR c.queue = ANY($3::text[])
+               OR EXISTS (SELECT 1 FROM case_history h
+                          WHERE h.case_id = c.case_id AND h.occurred_at >= $1
+                            AND h.data ->> 'from_queue' = ANY($3::text[])))
+        ORDER BY c.case_id
+        LIMIT $4
+        """,
+        since,
+        agent.sees_all_queues,
+        sorted(agent.queues),
+        limit,
+        after_case_id,
+    )
+    return [_card(row) for row in rows]
+
+
 async def list_open_cases(conn: Db, limit: int = 500) -> list[CaseCard]:
     """Every open case in every queue, most urgent first (for tools and tests, not consoles)."""
     rows = await conn.fetch(

@@ -1,8 +1,10 @@
 """Reads ``recovery-alerts`` and ``case-events`` and hands each message to the hub.
 
 Every notifier instance reads every message (no consumer group), starting from the end of the
-topics: a console that connects gets its cases from PostgreSQL, so nothing before "now" needs
-replaying, and several notifiers can run side by side. Each message goes to the consoles of the
+topics: a console that connects gets its cases from PostgreSQL (a snapshot, or, for a console
+that was connected before, everything changed since its cursor: see ``live.cursor``), so
+nothing before "now" needs replaying, even what was published while this notifier was down,
+and several notifiers can run side by side. Each message goes to the consoles of the
 case's queue (and, when a change moved the case, of the queue it left, so they drop it).
 An ``agent.changed`` on ``case-events`` is no frame: the hub tells that agent's consoles to
 resynchronise.

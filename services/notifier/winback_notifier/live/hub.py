@@ -2,8 +2,8 @@
 
 Each console has its own bounded queue and its own sender task, so one slow console never holds
 up the others. Serialisation happens once per message, not once per console. A console that
-falls a whole queue behind is disconnected: it reconnects and resynchronises from a fresh
-snapshot, which is cheaper and more honest than buffering without bound.
+falls a whole queue behind is disconnected: it reconnects and catches up from PostgreSQL on
+what changed since its cursor, which is cheaper and more honest than buffering without bound.
 
 Every message names its audience: the queues whose members should see it. A supervisor's or
 admin's console sees every queue; an agent's console only its agent's queues. When the agent

@@ -4,6 +4,12 @@ The console subscribes before the snapshot is read, so a case is either in the s
 arrives live (possibly both: consoles dedupe by case and seq). Nothing is changed over this
 socket: actions go through the case API, where every rule is checked once.
 
+A console that was connected before sends back the cursor of its last snapshot or catch-up
+(:mod:`winback_notifier.live.cursor`) and gets ``catchup`` messages instead of a snapshot: every
+case changed since, read from PostgreSQL, however many (pages of ``board_limit`` cards, the
+cursor on the last). So what happened while it was away reaches it even when the notifier was
+down meanwhile, or the board holds more cases than a snapshot carries.
+
 When the agent changes (``agent.changed``: queues, role, token, disabled), the console's sender
 meets a resync marker in its queue and does what a new connection would, without one: it
 authenticates the console's token again (closing with 4401 if the agent was disabled or the
@@ -27,6 +33,7 @@ from pydantic import BaseModel
 from winback_notifier.agents.profile import Profile, build_profile
 from winback_notifier.cases import service as cases
 from winback_notifier.deps import Services
+from winback_notifier.live.cursor import Cursor
 from winback_notifier.live.hub import AlertHub, Resync, Subscription
 from winback_shared.agents import Agent, authenticate
 from winback_shared.events.case_events import CaseCard
@@ -59,6 +66,21 @@ class Snapshot(BaseModel):
     type: Literal["snapshot"] = "snapshot"
     cases: list[CaseCard]
     total: int
+    cursor: str
+    """What the console sends back when it reconnects, to catch up instead."""
+
+
+class CatchUp(BaseModel):
+    """Instead of a snapshot, for a console that resumes: cases changed since its cursor.
+
+    Sent in pages; only the last carries the next ``cursor`` (``None`` on the others), so a
+    console that drops mid-way asks again from where it stood. Every status comes, closed
+    included, and cases moved to queues the agent does not see: the console drops those.
+    """
+
+    type: Literal["catchup"] = "catchup"
+    cases: list[CaseCard]
+    cursor: str | None
 
 
 def console_router(hub: AlertHub) -> APIRouter:
@@ -74,7 +96,7 @@ def console_router(hub: AlertHub) -> APIRouter:
         signed_in = await _authenticate(websocket, services)
         if signed_in is None:
             return
-        agent, token = signed_in
+        agent, token, resume = signed_in
         subscription = hub.subscribe(agent)
         if hub.agent_changes != changes_before:
             hub.resync(subscription)  # an agent changed while we read this one: maybe this one
@@ -89,7 +111,7 @@ def console_router(hub: AlertHub) -> APIRouter:
             return True
 
         try:
-            await _send_board(websocket, services, agent)
+            await _send_board(websocket, services, agent, resume)
             await _pump(websocket, subscription, resync)
         finally:
             hub.unsubscribe(subscription)
@@ -97,23 +119,68 @@ def console_router(hub: AlertHub) -> APIRouter:
     return router
 
 
-async def _send_board(websocket: WebSocket, services: Services, agent: Agent) -> None:
-    """``hello`` and ``snapshot`` for the agent as it is now."""
-    limit = services.settings.board_limit
-    board = await cases.list_cards(services.pool, agent, limit=limit)
-    total = len(board)
-    if total == limit:
-        total = max(total, await cases.count_cards(services.pool, agent))
+async def _send_board(
+    websocket: WebSocket, services: Services, agent: Agent, resume: Cursor | None = None
+) -> None:
+    """``hello``, then a ``snapshot`` or, resuming the same view, the ``catchup`` pages."""
+    if resume is not None and resume.fits(agent):
+        board: list[BaseModel] = await _catch_up(services, agent, resume)
+    else:
+        board = [await _snapshot(services, agent)]
     profile = build_profile(agent, services.settings, services.taxonomy)
     await websocket.send_text(Hello(agent=profile).model_dump_json())
-    await websocket.send_text(Snapshot(cases=board, total=total).model_dump_json())
+    for message in board:
+        await websocket.send_text(message.model_dump_json())
 
 
-async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Agent, str] | None:
+async def _snapshot(services: Services, agent: Agent) -> Snapshot:
+    """The most urgent ``board_limit`` cases, how many there are, and the cursor of the read."""
+    limit = services.settings.board_limit
+    async with services.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        read_at = await cases.board_read_at(conn)
+        board = await cases.list_cards(conn, agent, limit=limit)
+        total = len(board)
+        if total == limit:
+            total = max(total, await cases.count_cards(conn, agent))
+    cursor = Cursor.after_read(read_at, agent).encode()
+    return Snapshot(cases=board, total=total, cursor=cursor)
+
+
+async def _catch_up(services: Services, agent: Agent, resume: Cursor) -> list[BaseModel]:
+    """Every case changed since ``resume``, in pages, read in one snapshot of the database.
+
+    All pages are read before any is sent, so no transaction stays open on a slow console.
+    """
+    limit = services.settings.board_limit
+    pages: list[list[CaseCard]] = []
+    async with services.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        read_at = await cases.board_read_at(conn)
+        after = 0
+        while not pages or len(pages[-1]) == limit:
+            if pages:
+                after = pages[-1][-1].case_id
+            pages.append(
+                await cases.list_changed_cards(
+                    conn, agent, since=resume.since, limit=limit, after_case_id=after
+                )
+            )
+    cursor = Cursor.after_read(read_at, agent).encode()
+    last = len(pages) - 1
+    return [
+        CatchUp(cases=page, cursor=cursor if index == last else None)
+        for index, page in enumerate(pages)
+    ]
+
+
+async def _authenticate(
+    websocket: WebSocket, services: Services
+) -> tuple[Agent, str, Cursor | None] | None:
     """Read the auth message; close with 4401 and return ``None`` if it is missing or wrong.
 
     The token travels in a message rather than the URL so it never lands in access logs. It is
-    kept (in memory, for this connection only) to check it again when the agent changes.
+    kept (in memory, for this connection only) to check it again when the agent changes. The
+    message's ``cursor``, if the console had one, says where to resume; one that does not read
+    is ignored (the console gets a snapshot).
     """
     message: Any = None
     with suppress(TimeoutError, ValueError, WebSocketDisconnect):
@@ -125,7 +192,7 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Agent
         with suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(CLOSE_UNAUTHORIZED, "authentication required")
         return None
-    return agent, token
+    return agent, token, Cursor.decode(message.get("cursor"))
 
 
 async def _pump(

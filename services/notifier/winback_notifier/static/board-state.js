@@ -12,13 +12,18 @@
 // and `case.changed` from the case API (and from the re-coding tool and the SLA timers:
 // `sla_warning`, `sla_breached`, `claim_lapsed`). When an admin changes the agent, a new
 // `hello` and `snapshot` arrive on the same connection and replace what the console knew.
+// A snapshot carries a `cursor`, kept in the state; on reconnecting the console sends it back
+// and gets `catchup` pages instead of a snapshot: every case changed while it was away,
+// however large the board (the last page carries the next cursor). They are applied like live
+// cards, so a case opened meanwhile pops up, and a closed or moved one leaves the board.
 // Every card carries the case's `seq`; anything not newer than what is shown is dropped, so
 // overlaps between snapshot and live stream, repeats and reconnects are harmless. A change that
 // moves a case to a queue the agent does not see takes it off the board.
 //
 // State: `profile` (normalised hello), `cases` (Map case_id -> card), `unseen` (Set of case
 // ids that arrived live for my queues, not yet acknowledged), `notLoaded` (cases the snapshot
-// left out, past the notifier's board limit), `shown` (the card in the case panel, or null).
+// left out, past the notifier's board limit), `shown` (the card in the case panel, or null),
+// `cursor` (where to resume on reconnecting, or null).
 
 import { dueAt } from "./format.js";
 import { isMine, normaliseProfile, onBoard, seesQueue } from "./profile.js";
@@ -31,7 +36,9 @@ export const TITLE = "winback console";
 const QUIET_KINDS = new Set(["recoded"]);
 
 export function initialState() {
-  return { profile: null, cases: new Map(), unseen: new Set(), notLoaded: 0, shown: null };
+  return {
+    profile: null, cases: new Map(), unseen: new Set(), notLoaded: 0, shown: null, cursor: null,
+  };
 }
 
 export function reduce(state, message) {
@@ -40,6 +47,8 @@ export function reduce(state, message) {
       return hello(state, message.agent);
     case "snapshot":
       return snapshot(state, message);
+    case "catchup":
+      return catchUp(state, message);
     case "case.opened":
     case "case.updated":
       return message.case ? settle(applyCard(state, message.case, false)) : unchanged(state);
@@ -55,7 +64,7 @@ export function reduce(state, message) {
       return unchanged({ ...state, unseen: new Set() });
     case "ui.sign_out":
       return {
-        state: { ...state, cases: new Map(), unseen: new Set(), shown: null },
+        state: { ...state, cases: new Map(), unseen: new Set(), shown: null, cursor: null },
         effects: [{ type: "panel.close" }],
       };
     case "api.case":
@@ -117,7 +126,37 @@ function snapshot(state, message) {
   }
   effects.push({ type: "live" });
   const notLoaded = Math.max(0, total - list.length);
-  return { state: { ...state, cases, unseen, notLoaded, shown }, effects };
+  return { state: { ...state, cases, unseen, notLoaded, shown, cursor: cursorOf(message) },
+    effects };
+}
+
+function cursorOf(message) {
+  return typeof message.cursor === "string" ? message.cursor : null;
+}
+
+// One page of what changed while the console was away. Each card is applied as a live one
+// would be (a new case of mine pops up), with one sound and one desktop note for the page
+// however many cases it brings. The last page (it has the cursor) makes the board live.
+const ONCE_PER_PAGE = new Set(["sound", "desktop"]);
+
+function catchUp(state, message) {
+  const list = Array.isArray(message.cases) ? message.cases : [];
+  let next = state;
+  const effects = [];
+  for (const card of list) {
+    const outcome = applyCard(next, card, false);
+    next = outcome.state;
+    for (const effect of outcome.effects) {
+      if (!ONCE_PER_PAGE.has(effect.type) || !effects.some((e) => e.type === effect.type)) {
+        effects.push(effect);
+      }
+    }
+  }
+  const cursor = cursorOf(message);
+  if (cursor === null) return { state: next, effects };
+  if (next.shown) effects.push({ type: "panel.resync" });
+  effects.push({ type: "live" });
+  return { state: { ...next, cursor }, effects };
 }
 
 // The panel follows every newer card of the case it shows, on the board or not.

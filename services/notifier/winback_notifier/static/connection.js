@@ -12,7 +12,8 @@ const PING_MS = 25000;
 // "reconnecting" or "live" (see `markLive`). `onRejected(revoked)`: the server refused the
 // token; `revoked` when it was good until the agent was disabled or its token replaced.
 // `reconnect()`: called when the backoff is over; it calls `connect` again with the token the
-// tab holds then.
+// tab holds then, and the cursor of the board it shows (null before the first snapshot): the
+// server answers a cursor with what changed since instead of a fresh snapshot.
 export function createConnection({ onMessage, onStatus, onRejected, reconnect }) {
   let socket = null;
   let status = "offline";
@@ -30,7 +31,7 @@ export function createConnection({ onMessage, onStatus, onRejected, reconnect })
     return `${scheme}//${window.location.host}/ws`;
   }
 
-  function connect(token) {
+  function connect(token, cursor = null) {
     clearTimeout(reconnectTimer);
     reconnectTimer = null;
     if (status !== "reconnecting") setStatus("connecting", "connecting");
@@ -44,7 +45,7 @@ export function createConnection({ onMessage, onStatus, onRejected, reconnect })
     }
     socket = ws;
     ws.addEventListener("open", () => {
-      ws.send(JSON.stringify({ type: "auth", token }));
+      ws.send(JSON.stringify(cursor ? { type: "auth", token, cursor } : { type: "auth", token }));
       clearInterval(pingTimer);
       // A ping now and then makes a dead connection (laptop asleep, proxy gone) close.
       pingTimer = setInterval(() => {

@@ -159,7 +159,7 @@ function connect() {
     return;
   }
   showBoard();
-  connection.connect(token);
+  connection.connect(token, state.cursor);
 }
 
 el.signinForm.addEventListener("submit", (event) => {
