@@ -117,3 +117,14 @@ def test_the_plans_kill_what_the_issue_lists() -> None:
     assert targets.count(Target.ROUTER) == 3
     assert {Target.BROKER, Target.POSTGRES, Target.NOTIFIER, Target.INGEST} <= set(targets)
     assert [f.target for f in SHORT.faults] == [Target.ROUTER, Target.NOTIFIER]
+
+
+def test_the_console_counts_catch_up_pages_and_resumes_from_the_latest_cursor() -> None:
+    c = Console("ws://127.0.0.1:1/ws", "token")
+    c.note({"type": "snapshot", "cases": [], "total": 0, "cursor": "c1"}, 1.0)
+    card = {"case_id": 7, "response_id": "r7"}
+    c.note({"type": "catchup", "cases": [card], "cursor": None}, 2.0)
+    assert c.cursor == "c1"  # only the last page of a catch-up carries the next cursor
+    c.note({"type": "catchup", "cases": [{"case_id": 8, "response_id": "r8"}], "cursor": "c2"}, 3.0)
+    assert c.cursor == "c2"
+    assert c.seen == {7: 2.0, 8: 3.0}

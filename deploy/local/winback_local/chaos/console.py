@@ -1,9 +1,11 @@
 """An agent console held open through every fault: it reconnects as the browser page does.
 
 It authenticates the way the console page does (the token in the first message, then ``hello``
-and ``snapshot``), and notes every case it is shown, whether in a snapshot or live, with the
-wall-clock time it first saw it. "Never shown" in the tally means: not in any frame this console
-received over the whole run, reconnects included.
+and ``snapshot``), and on reconnecting sends back the cursor of its last snapshot or catch-up,
+as the page does, to get ``catchup`` pages of everything changed meanwhile. It notes every case
+it is shown, in a snapshot, a catch-up page or live, with the wall-clock time it first saw it.
+"Never shown" in the tally means: not in any frame this console received over the whole run,
+reconnects included.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Console:
     live_openings: list[tuple[float, int]] = field(default_factory=list)
     """(wall-clock arrival, case id) of each live ``case.opened``, for recovery times."""
     connections: int = 0
+    cursor: str | None = None
+    """The latest cursor the notifier gave (snapshot or last catch-up page), sent on reconnect."""
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once the first connection is up (the load starts after that)."""
 
@@ -47,7 +51,8 @@ class Console:
 
     async def _session(self, stop: asyncio.Event) -> None:
         async with connect(self.ws_url, max_size=None, open_timeout=5, proxy=None) as socket:
-            await socket.send(json.dumps({"type": "auth", "token": self.token}))
+            auth = {"type": "auth", "token": self.token, "cursor": self.cursor}
+            await socket.send(json.dumps(auth))
             self.connections += 1
             self.connected.set()
             stopping = asyncio.create_task(stop.wait())
@@ -67,8 +72,10 @@ class Console:
     def note(self, message: dict[str, Any], at: float) -> None:
         """Record the cases a frame shows."""
         kind = message.get("type")
-        if kind == "snapshot":
+        if kind in ("snapshot", "catchup"):
             cards = message.get("cases", [])
+            if message.get("cursor"):
+                self.cursor = str(message["cursor"])
         elif isinstance(message.get("case"), dict):
             cards = [message["case"]]
             if kind == "case.opened":
