@@ -134,7 +134,7 @@ async def insert_response(
         response.receipt_id,
         response.vendor,
         response.received_at,
-        *_content(response, digest, reasons, decision),
+        *content_columns(response, digest, reasons, decision),
     )
     if stored_id is None:
         raise AlreadyStored(f"{response.source}/{response.response_id}")
@@ -144,7 +144,7 @@ async def insert_response(
     return CaseChange(HistoryKind.OPENED, case)
 
 
-def _content(
+def content_columns(
     response: SurveyResponse, digest: bytes, reasons: list[CodedReason], decision: Decision
 ) -> tuple[object, ...]:
     """What a delivery says, as stored: ``survey_id`` to ``vendor_updated_at``, in that order."""
@@ -214,7 +214,7 @@ async def revise_response(
         WHERE id = $1
         """,
         stored.row_id,
-        *_content(merged, digest, reasons, decision),
+        *content_columns(merged, digest, reasons, decision),
     )
     if stored.case_id is None:
         if not decision.needs_recovery:
