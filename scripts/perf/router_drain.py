@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import inspect
 import json
 import os
 import statistics
@@ -176,8 +177,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     producer = reliable_producer(bootstrap)
     consumer = manual_commit_consumer(bootstrap, group_id=settings.router_group)
     router_args: dict[str, Any] = {}
-    if args.max_batch:  # only this checkout knows the setting
-        router_args["max_batch"] = args.max_batch
+    if args.max_batch and "max_batch" in inspect.signature(RecoveryRouter).parameters:
+        router_args["max_batch"] = args.max_batch  # older routers fetch 500 at a time
     router = RecoveryRouter(
         records=KafkaRecordSource(consumer),
         publisher=KafkaPublisher(producer),
@@ -291,8 +292,10 @@ def compare(args: argparse.Namespace, argv: list[str]) -> None:
             results[name].append(result)
             print(f"round {round_ + 1} {name:6} {json.dumps(result)}", flush=True)
     for key in ("records_per_s", "alert_wait_p50_ms", "alert_wait_p99_ms"):
-        before = statistics.median(r[key] for r in results["before"] if r[key] is not None)
-        after = statistics.median(r[key] for r in results["after"] if r[key] is not None)
+        if any(r[key] is None for rs in results.values() for r in rs):
+            continue
+        before = statistics.median(r[key] for r in results["before"])
+        after = statistics.median(r[key] for r in results["after"])
         print(f"{key}: before {before} after {after} ratio after/before {after / before:.2f}")
 
 
