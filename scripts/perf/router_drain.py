@@ -113,15 +113,16 @@ async def produce(bootstrap: str, topic: str, planned: list[Spec], rate: float |
         await producer.stop()
 
 
-async def alert_waits(
+async def alert_times(
     bootstrap: str, topic: str, expected: int, stop: asyncio.Event
-) -> list[float]:
-    """Seconds from each case's ``received_at`` to its alert reaching the alerts topic."""
+) -> list[tuple[float, float]]:
+    """When each opened case's alert reached the alerts topic, and when its record was
+    written (its ``received_at``), as Unix times."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
-    waits: list[float] = []
+    times: list[tuple[float, float]] = []
     try:
-        while len(waits) < expected and not stop.is_set():
+        while len(times) < expected and not stop.is_set():
             batches = await consumer.getmany(timeout_ms=200)
             for batch in batches.values():
                 for record in batch:
@@ -129,10 +130,10 @@ async def alert_waits(
                     if event["type"] != "case.opened":
                         continue
                     received = datetime.fromisoformat(event["case"]["received_at"])
-                    waits.append(record.timestamp / 1000 - received.timestamp())
+                    times.append((record.timestamp / 1000, received.timestamp()))
     finally:
         await consumer.stop()
-    return waits
+    return times
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -198,10 +199,6 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     await producer.start()
     await consumer.start()
     stop = asyncio.Event()
-    expected_cases = _expected_cases(planned)
-    waits_task = asyncio.create_task(
-        alert_waits(bootstrap, topics["recovery_alerts"], expected_cases, stop)
-    )
     profiler = cProfile.Profile() if args.profile else None
     loop_task = asyncio.create_task(router.run(stop))
     while not consumer.assignment():  # noqa: ASYNC110 -- time the routing, not the group's join
@@ -209,11 +206,22 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     if profiler:
         profiler.enable()
-    writer = (
-        asyncio.create_task(produce(bootstrap, topics["survey_responses"], planned, args.rate))
-        if args.rate
-        else None
+    started_at = time.time()
+    # The generator and the alert reader run in their own process: no time from the router.
+    spec = {
+        "bootstrap": bootstrap,
+        "responses": topics["survey_responses"],
+        "alerts": topics["recovery_alerts"],
+        "count": args.count,
+        "repeats": args.repeats,
+        "bad": args.bad,
+        "rate": args.rate,
+        "write": bool(args.rate),
+    }
+    generator = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--load", json.dumps(spec), stdout=asyncio.subprocess.PIPE
     )
+    waits: list[float] = []
     try:
         while True:
             committed = 0
@@ -224,16 +232,19 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             if time.perf_counter() - started > args.timeout:
                 raise TimeoutError(f"only {committed} records committed after {args.timeout} s")
             await asyncio.sleep(0.2)
-        if writer is not None:
-            await writer
-        waits = await asyncio.wait_for(waits_task, 30)
         elapsed = time.perf_counter() - started
+        out, _ = await asyncio.wait_for(generator.communicate(), 60)
+        times = json.loads(out.decode().strip().splitlines()[-1])
+        # Paced: from each record's write. A backlog: from when the router started on it.
+        waits = [alert - (received if args.rate else started_at) for alert, received in times]
     finally:
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
         stop.set()
         await asyncio.wait({loop_task}, timeout=15)
+        if generator.returncode is None:
+            generator.kill()
         await consumer.stop()
         await producer.stop()
         async with pool.acquire() as conn:
@@ -243,8 +254,6 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
     waits.sort()
-    if not args.rate:  # a backlog's waits measure how it was written, not the router
-        waits = []
     return {
         "records": len(planned),
         "seconds": round(elapsed, 3),
@@ -252,6 +261,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "cases": cases,
         "dead_letters": dead,
         "alerts": len(waits),
+        "first_alert_ms": round(1000 * waits[0], 1) if waits else None,
         "alert_wait_p50_ms": round(1000 * waits[len(waits) // 2], 1) if waits else None,
         "alert_wait_p99_ms": round(1000 * waits[int(len(waits) * 0.99)], 1) if waits else None,
     }
@@ -262,6 +272,18 @@ def _generic_source() -> Any:
     from winback_shared.sources import SourceConfig
 
     return SourceConfig.model_validate({"vendor": "generic", "secrets": [new_secret()]})
+
+
+async def load(spec: dict[str, Any]) -> list[tuple[float, float]]:
+    """The child's side: write paced (with ``--rate``) and collect every alert's times."""
+    planned = specs(spec["count"], spec["repeats"], spec["bad"])
+    stop = asyncio.Event()
+    reader = asyncio.create_task(
+        alert_times(spec["bootstrap"], spec["alerts"], _expected_cases(planned), stop)
+    )
+    if spec["write"]:
+        await produce(spec["bootstrap"], spec["responses"], planned, spec["rate"])
+    return await reader
 
 
 def _expected_cases(planned: list[Spec]) -> int:
@@ -291,7 +313,7 @@ def compare(args: argparse.Namespace, argv: list[str]) -> None:
             result = json.loads(out.strip().splitlines()[-1])
             results[name].append(result)
             print(f"round {round_ + 1} {name:6} {json.dumps(result)}", flush=True)
-    for key in ("records_per_s", "alert_wait_p50_ms", "alert_wait_p99_ms"):
+    for key in ("records_per_s", "first_alert_ms", "alert_wait_p50_ms", "alert_wait_p99_ms"):
         if any(r[key] is None for rs in results.values() for r in rs):
             continue
         before = statistics.median(r[key] for r in results["before"])
@@ -313,7 +335,11 @@ def main() -> None:
     parser.add_argument("--compare", default=None, help="a git archive of another commit")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--load", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load:
+        print(json.dumps(asyncio.run(load(json.loads(args.load)))))
+        return
     if args.compare:
         compare(args, sys.argv[1:])
         return
