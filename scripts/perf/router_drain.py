@@ -37,6 +37,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 COMMENTS = [
     "I waited forty minutes on hold and nobody called me back",
@@ -134,6 +135,17 @@ async def alert_times(
     finally:
         await consumer.stop()
     return times
+
+
+async def drop_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete a run's topics: left-over partitions slow a shared broker down for everyone."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([name for name in names if name in existing])
+    finally:
+        await admin.close()
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -253,6 +265,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await pool.close()
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
+        await drop_topics(bootstrap, list(topics.values()))
     waits.sort()
     return {
         "records": len(planned),
