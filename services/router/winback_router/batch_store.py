@@ -1,9 +1,10 @@
 """What the batch logic needs from the database, and its PostgreSQL implementation.
 
 The consumer loop sees two verbs: save a batch's outcomes in one transaction, and record that
-alerts were acknowledged. Behind ``save`` sits the idempotent store (``store.py``): a first
-delivery is inserted, a repeat changes nothing (but hands back a case whose alert was never
-confirmed), and a delivery that says something new revises the response and its open case.
+alerts were acknowledged. Behind ``save`` sits the idempotent store: a first delivery is
+inserted (a batch's first deliveries together, ``bulk_store.py``), a repeat changes nothing (but
+hands back a case whose alert was never confirmed), and a delivery that says something new
+revises the response and its open case (one at a time, ``store.py``).
 The unit tests of the loop use an in-memory ``BatchStore`` instead (``tests/router_memory.py``).
 """
 

@@ -114,10 +114,11 @@ async def insert_response(
     *,
     contact_policy: ContactPolicy,
 ) -> CaseChange | None:
-    """Store a first delivery and open its case if it needs one.
+    """Store one first delivery and open its case if it needs one.
 
-    Tried first for every delivery, because nearly all are first deliveries: one statement in
-    the common case. ``AlreadyStored`` sends the caller to ``load_response`` and the merge.
+    The router's batches insert their first deliveries together (``bulk_store``); this is the
+    one-response form, for tools and tests that store a single response. ``AlreadyStored``
+    sends the caller to ``load_response`` and the merge.
     """
     stored_id = await conn.fetchval(
         """
