@@ -7,7 +7,7 @@ queued for each console; each console's queue is bounded, so one that stops read
 
 from __future__ import annotations
 
-from winback_notifier.live.hub import AlertHub
+from winback_notifier.live.hub import AlertHub, Resync
 from winback_shared.agents import Agent, Role
 
 ANA = Agent(id=1, name="ana", role=Role.AGENT, queues=frozenset({"alpha"}))
@@ -28,7 +28,7 @@ def test_one_frame_object_is_queued_for_every_console_that_may_see_it() -> None:
 def test_a_console_that_stops_reading_is_dropped_and_the_others_get_every_frame() -> None:
     hub = AlertHub(3)
     stalled, reading = hub.subscribe(ANA), hub.subscribe(ANA)
-    received: list[str] = []
+    received: list[str | Resync] = []
     for number in range(10):
         hub.publish(f"frame {number}", frozenset({"alpha"}))  # never waits for anyone
         received.append(reading.queue.get_nowait())  # this console keeps up

@@ -30,7 +30,7 @@ from tests.router_memory import (
 from tests.support import generic_source
 from winback_local.signing import new_secret, sample_response
 from winback_router.adapters import AdapterContext
-from winback_router.consumer import RecoveryRouter, RouterTopics
+from winback_router.consumer import DEFAULT_MAX_BATCH, RecoveryRouter, RouterTopics
 from winback_router.dead_letters.flood_guard import DeadLetterFlood, FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER
 from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
@@ -83,7 +83,7 @@ class Rig:
             adapter_context=self.context,
             topics=TOPICS,
             flood_guard=flood_guard,
-            **({} if max_batch is None else {"max_batch": max_batch}),
+            max_batch=max_batch or DEFAULT_MAX_BATCH,
         )
         router.subscribe()
         return router
