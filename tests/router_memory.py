@@ -253,7 +253,7 @@ class MemoryStore:
         stored.response = merged
         if stored.case is None:
             return _open_if_needed(responses, stored, code)
-        reasons, decision, _ = code(merged)
+        ((reasons, decision, _),) = code([merged])
         stored.case = _summary(
             merged,
             reasons,
@@ -269,7 +269,7 @@ class MemoryStore:
 def _open_if_needed(
     responses: dict[tuple[str, str], _Stored], stored: _Stored, code: Coder
 ) -> CaseChange | None:
-    reasons, decision, queue = code(stored.response)
+    ((reasons, decision, queue),) = code([stored.response])
     if not decision.needs_recovery:
         return None
     case_id = 1 + max((s.case.case_id for s in responses.values() if s.case), default=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -121,3 +122,25 @@ async def test_rotated_secrets_both_verify(infra_env: dict[str, object]) -> None
             body, headers = signed_request(secret, sample_response(nps=9, reasons=[]))
             answer = await client.post("/webhooks/survey", content=body, headers=headers)
             assert answer.status_code == 202, answer.text
+
+
+async def test_refusals_are_logged_at_info_and_accepted_deliveries_only_at_debug(
+    ingest: httpx.AsyncClient,
+    ingest_settings: IngestSettings,
+    source_secret: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    topic = ingest_settings.topics.survey_responses
+    await ensure_topics(ingest_settings.kafka_bootstrap_servers, {topic: 1})
+    body, headers = signed_request(source_secret, sample_response(nps=1, reasons=[]))
+    with caplog.at_level(logging.DEBUG, logger="winback.ingest"):
+        accepted = await ingest.post("/webhooks/survey", content=body, headers=headers)
+        refused = await ingest.post("/webhooks/survey", json=sample_response(nps=1, reasons=[]))
+
+    assert (accepted.status_code, refused.status_code) == (202, 401)
+    outcomes = {
+        record.fields["outcome"]: record.levelname
+        for record in caplog.records
+        if record.name == "winback.ingest" and hasattr(record, "fields")
+    }
+    assert outcomes == {"202": "DEBUG", "401": "INFO"}

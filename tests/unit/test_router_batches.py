@@ -30,7 +30,7 @@ from tests.router_memory import (
 from tests.support import generic_source
 from winback_local.signing import new_secret, sample_response
 from winback_router.adapters import AdapterContext
-from winback_router.consumer import RecoveryRouter, RouterTopics
+from winback_router.consumer import DEFAULT_MAX_BATCH, RecoveryRouter, RouterTopics
 from winback_router.dead_letters.flood_guard import DeadLetterFlood, FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER
 from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
@@ -70,7 +70,9 @@ class Rig:
     store: MemoryStore
     context: AdapterContext
 
-    def router(self, flood_guard: FloodGuard | None = None) -> RecoveryRouter:
+    def router(
+        self, flood_guard: FloodGuard | None = None, max_batch: int | None = None
+    ) -> RecoveryRouter:
         """A fresh router over this rig's broker and store (a restart keeps both)."""
         router = RecoveryRouter(
             records=self.records,
@@ -81,6 +83,7 @@ class Rig:
             adapter_context=self.context,
             topics=TOPICS,
             flood_guard=flood_guard,
+            max_batch=max_batch or DEFAULT_MAX_BATCH,
         )
         router.subscribe()
         return router
@@ -338,6 +341,20 @@ async def test_each_partition_commits_its_last_offset_plus_one(rig: Rig) -> None
     p2 = MemoryPartition("responses", 2)
     assert rig.records.commits == [{P0: 3, P1: 1}, {P1: 2, p2: 1}]
     assert rig.records.committed == {P0: 3, P1: 2, p2: 1}
+
+
+async def test_a_backlog_is_stored_and_alerted_in_batches_of_at_most_the_cap(rig: Rig) -> None:
+    for index in range(7):
+        rig.records.append(delivery(detractor()), partition=index % 2)
+    async with rig.running(rig.router(max_batch=3)) as loop:
+        await rig.committed(3, loop)
+
+    saves = [size for step, size in rig.journal if step == "save"]
+    assert saves == [3, 3, 1]
+    # each batch's alerts are acknowledged before the next batch is stored
+    steps = [step for step in rig.steps() if step in ("save", "acknowledged")]
+    assert steps == ["save", "acknowledged"] * 3
+    assert rig.records.committed == {P0: 4, P1: 3}
 
 
 # --- what one batch announces --------------------------------------------------------------

@@ -75,6 +75,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
                 max_ratio=settings.flood_max_ratio,
                 min_records=settings.flood_min_records,
             ),
+            max_batch=settings.router_max_batch,
         )
         router.subscribe()
         await producer.start()

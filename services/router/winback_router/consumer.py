@@ -69,7 +69,10 @@ def worth_retrying(exc: BaseException) -> bool:
 
 NORMALISE_CONCURRENCY = 8
 FETCH_TIMEOUT_MS = 200
-FETCH_MAX_RECORDS = 500
+DEFAULT_MAX_BATCH = 200
+"""Records per batch (one transaction, then its alerts). A batch's alerts wait for all of it,
+so a cap keeps a record's wait from growing with the lag; docs/performance.md has the
+measurements behind the default."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class RecoveryRouter:
         topics: RouterTopics,
         queue_rules: QueueRules | None = None,
         flood_guard: FloodGuard | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         self._records = records
         self._publisher = publisher
@@ -127,6 +131,7 @@ class RecoveryRouter:
         self._topics = topics
         self._queue_rules = queue_rules or QueueRules()
         self._flood_guard = flood_guard or FloodGuard()
+        self._max_batch = max_batch
         self._batch_lock = asyncio.Lock()
 
     def subscribe(self) -> None:
@@ -141,7 +146,7 @@ class RecoveryRouter:
         """
         while not stop.is_set():
             batches = await self._records.fetch(
-                timeout_ms=FETCH_TIMEOUT_MS, max_records=FETCH_MAX_RECORDS
+                timeout_ms=FETCH_TIMEOUT_MS, max_records=self._max_batch
             )
             if not batches:
                 continue
@@ -186,7 +191,7 @@ class RecoveryRouter:
         )
         failures = [outcome for outcome in outcomes if isinstance(outcome, Failure)]
         kept = [outcome for outcome in outcomes if outcome is not None]
-        changes = _latest_per_case(await self._store.save(kept, self._code))
+        changes = _latest_per_case(await self._store.save(kept, self._code_all))
         stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
         for response in stored:
             RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
@@ -249,6 +254,10 @@ class RecoveryRouter:
                 },
             )
             return failure
+
+    def _code_all(self, responses: Sequence[SurveyResponse]) -> list[Coded]:
+        """Code many responses: where a model scoring a batch of texts in one call plugs in."""
+        return [self._code(response) for response in responses]
 
     def _code(self, response: SurveyResponse) -> Coded:
         reasons = code_response(response, self._taxonomy)

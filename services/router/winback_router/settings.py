@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from winback_router.coding.learned import DEFAULT_MODEL
+from winback_router.consumer import DEFAULT_MAX_BATCH
 from winback_router.queues import QueueRules, QueueRulesError, load_queue_rules
 from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
@@ -25,6 +26,8 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     Comments are coded with the rules and the learned model ``WINBACK_REASON_MODEL_PATH``
     (default: the one shipped with the router); ``WINBACK_USE_REASON_MODEL=false`` codes with
     the rules alone, e.g. under a taxonomy with other codes until the model is re-trained.
+    ``WINBACK_ROUTER_MAX_BATCH`` caps the records stored in one transaction before their alerts
+    go out (docs/performance.md).
     """
 
     router_group: str = "winback-router"
@@ -45,6 +48,7 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     flood_window: Annotated[int, Field(ge=1)] = 200
     flood_min_records: Annotated[int, Field(ge=1)] = 50
     flood_max_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
+    router_max_batch: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_MAX_BATCH
     queue_rules: QueueRules = Field(default_factory=QueueRules)
     queue_rules_file: Path | None = None
 

@@ -114,10 +114,11 @@ async def insert_response(
     *,
     contact_policy: ContactPolicy,
 ) -> CaseChange | None:
-    """Store a first delivery and open its case if it needs one.
+    """Store one first delivery and open its case if it needs one.
 
-    Tried first for every delivery, because nearly all are first deliveries: one statement in
-    the common case. ``AlreadyStored`` sends the caller to ``load_response`` and the merge.
+    The router's batches insert their first deliveries together (``bulk_store``); this is the
+    one-response form, for tools and tests that store a single response. ``AlreadyStored``
+    sends the caller to ``load_response`` and the merge.
     """
     stored_id = await conn.fetchval(
         """
@@ -134,7 +135,7 @@ async def insert_response(
         response.receipt_id,
         response.vendor,
         response.received_at,
-        *_content(response, digest, reasons, decision),
+        *content_columns(response, digest, reasons, decision),
     )
     if stored_id is None:
         raise AlreadyStored(f"{response.source}/{response.response_id}")
@@ -144,7 +145,7 @@ async def insert_response(
     return CaseChange(HistoryKind.OPENED, case)
 
 
-def _content(
+def content_columns(
     response: SurveyResponse, digest: bytes, reasons: list[CodedReason], decision: Decision
 ) -> tuple[object, ...]:
     """What a delivery says, as stored: ``survey_id`` to ``vendor_updated_at``, in that order."""
@@ -214,7 +215,7 @@ async def revise_response(
         WHERE id = $1
         """,
         stored.row_id,
-        *_content(merged, digest, reasons, decision),
+        *content_columns(merged, digest, reasons, decision),
     )
     if stored.case_id is None:
         if not decision.needs_recovery:

@@ -9,6 +9,7 @@ a replayed response that already succeeded harmless.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,25 +82,33 @@ class Failure:
     replay_of: int | None
 
 
-async def record_dead_letter(conn: Connection, failure: Failure) -> None:
-    """Keep a failed record with why; the same Kafka position is kept once."""
+async def record_dead_letters(conn: Connection, failures: Sequence[Failure]) -> None:
+    """Keep every failed record with why; a Kafka position already kept is kept once."""
+    if not failures:
+        return
     await conn.execute(
         """
         INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, record, record_key, error,
                                   receipt_id, source, vendor, replay_of)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        SELECT topic, kafka_partition, kafka_offset, record, record_key, error,
+               receipt_id, source, vendor, replay_of
+        FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::bytea[], $5::bytea[],
+                    $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+             WITH ORDINALITY AS f(topic, kafka_partition, kafka_offset, record, record_key,
+                                  error, receipt_id, source, vendor, replay_of, position)
+        ORDER BY position
         ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
         """,
-        failure.topic,
-        failure.partition,
-        failure.offset,
-        failure.record,
-        failure.key,
-        failure.error[:MAX_ERROR_CHARS],
-        failure.receipt_id,
-        failure.source,
-        failure.vendor,
-        failure.replay_of,
+        [failure.topic for failure in failures],
+        [failure.partition for failure in failures],
+        [failure.offset for failure in failures],
+        [failure.record for failure in failures],
+        [failure.key for failure in failures],
+        [failure.error[:MAX_ERROR_CHARS] for failure in failures],
+        [failure.receipt_id for failure in failures],
+        [failure.source for failure in failures],
+        [failure.vendor for failure in failures],
+        [failure.replay_of for failure in failures],
     )
 
 

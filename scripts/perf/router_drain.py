@@ -1,0 +1,364 @@
+"""How fast the router drains records, and how long a record waits for its alert.
+
+    .venv/bin/python scripts/perf/router_drain.py --count 4000            # this checkout
+    .venv/bin/python scripts/perf/router_drain.py --count 4000 --compare /tmp/router-before
+
+A measuring aid for ``docs/performance.md``, not the load harness (that is
+``winback_local.bench*``): it isolates the router. Each run gets a fresh schema and fresh topics
+on the broker and server ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` name, writes ``--count``
+ingest envelopes (generic-format detractors with comments, each with its own response id, and
+optionally a share of re-deliveries and undecodable records), then starts the router in-process
+and times it until every record is committed. ``--rate`` writes while the router runs instead of
+before, and then the figure that matters is the wait from a record's write to the
+acknowledgement of its alert, read back from the alerts topic.
+
+``--compare DIR`` runs the same measurement in child processes alternately against ``DIR`` (a
+``git archive`` of another commit's ``services/router``) and this checkout, so both see the
+same load from the rest of the machine; it prints each run and the ratio of the medians.
+``--profile FILE`` writes a cProfile of the router's run (``python -m pstats FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import inspect
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+COMMENTS = [
+    "I waited forty minutes on hold and nobody called me back",
+    "The agent did not know the product and was rude",
+    "Billing charged me twice and the refund never came",
+    None,
+    "Fine I guess",
+]
+
+
+Spec = tuple[int, str | None, int]
+"""A record to write: its index, its response id (None: undecodable) and its NPS."""
+
+
+def specs(count: int, repeats: float, bad: float) -> list[Spec]:
+    """``count`` records: detractors, a share re-delivered (edited) and a share undecodable."""
+    out: list[Spec] = []
+    for index in range(count):
+        if bad and index % round(1 / bad) == 0:
+            out.append((index, None, 0))
+        elif repeats and index % round(1 / repeats) == 0 and index > 0:
+            out.append((index, f"r-{index - 1}", 1))  # an edit of the one before
+        else:
+            out.append((index, f"r-{index}", 2 + index % 5))
+    return out
+
+
+def envelope(spec: Spec) -> bytes:
+    """One ``survey.received`` record as ingest writes it (generic format), stamped now."""
+    index, response_id, nps = spec
+    if response_id is None:
+        return b"{not json"
+    body = {
+        "response_id": response_id,
+        "survey_id": "bench",
+        "submitted_at": datetime.now(UTC).isoformat(),
+        "customer": {"id": f"c-{index}", "name": "Dana", "email": "dana@example.com"},
+        "interaction": {"id": f"i-{index}", "channel": "phone", "agent": "Sam"},
+        "scores": [{"kind": "nps", "value": nps}],
+        "reasons": [],
+        "comment": COMMENTS[index % len(COMMENTS)],
+        "follow_up_requested": False,
+    }
+    return json.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "survey.received",
+            "version": 1,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source": "survey",
+            "vendor": "generic",
+            "content_type": "application/json",
+            "body": json.dumps(body),
+        }
+    ).encode()
+
+
+async def produce(bootstrap: str, topic: str, planned: list[Spec], rate: float | None) -> None:
+    """Write every record as fast as acks allow, or paced at ``rate`` per second (each stamped
+    when it is written, so a record's wait starts when it was written)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        pending = []
+        for spec in planned:
+            if rate:
+                delay = started + spec[0] / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            pending.append(await producer.send(topic, envelope(spec), key=str(spec[0]).encode()))
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def alert_times(
+    bootstrap: str, topic: str, expected: int, stop: asyncio.Event
+) -> list[tuple[float, float]]:
+    """When each opened case's alert reached the alerts topic, and when its record was
+    written (its ``received_at``), as Unix times."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    times: list[tuple[float, float]] = []
+    try:
+        while len(times) < expected and not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200)
+            for batch in batches.values():
+                for record in batch:
+                    event = json.loads(record.value)
+                    if event["type"] != "case.opened":
+                        continue
+                    received = datetime.fromisoformat(event["case"]["received_at"])
+                    times.append((record.timestamp / 1000, received.timestamp()))
+    finally:
+        await consumer.stop()
+    return times
+
+
+async def drop_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete a run's topics: left-over partitions slow a shared broker down for everyone."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([name for name in names if name in existing])
+    finally:
+        await admin.close()
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """One run in this process, against whichever ``winback_router`` is importable."""
+    from winback_router.adapters import AdapterContext
+    from winback_router.adapters.vendor_api import VendorApiClient
+    from winback_router.batch_store import PostgresBatchStore
+    from winback_router.coding.compiler import load_and_compile
+    from winback_router.consumer import RecoveryRouter, RouterTopics
+    from winback_router.dead_letters.flood_guard import FloodGuard
+    from winback_router.kafka_stream import KafkaPublisher, KafkaRecordSource
+    from winback_router.settings import RouterSettings
+    from winback_shared.db import create_pool
+    from winback_shared.kafka import manual_commit_consumer, reliable_producer
+    from winback_shared.startup import prepare_infrastructure
+    from winback_shared.urls import with_query
+
+    unique = uuid.uuid4().hex[:10]
+    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    base_url = os.environ["DATABASE_URL"]
+    schema = f"perf_{unique}"
+    admin = await asyncpg.connect(base_url)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    topics = {
+        "survey_responses": f"perf-responses-{unique}",
+        "recovery_alerts": f"perf-alerts-{unique}",
+        "dead_letters": f"perf-dead-{unique}",
+        "case_events": f"perf-case-events-{unique}",
+    }
+    settings = RouterSettings(
+        kafka_bootstrap_servers=bootstrap,
+        database_url=with_query(base_url, search_path=schema),
+        topics=topics,  # type: ignore[arg-type]
+        router_group=f"perf-{unique}",
+        use_reason_model=not args.rules_only,
+    )
+    pool = await create_pool(settings.database_url)
+    await prepare_infrastructure(settings, pool)
+    planned = specs(args.count, args.repeats, args.bad)
+    if not args.rate:
+        await produce(bootstrap, topics["survey_responses"], planned, None)
+    producer = reliable_producer(bootstrap)
+    consumer = manual_commit_consumer(bootstrap, group_id=settings.router_group)
+    router_args: dict[str, Any] = {}
+    if args.max_batch and "max_batch" in inspect.signature(RecoveryRouter).parameters:
+        router_args["max_batch"] = args.max_batch  # older routers fetch 500 at a time
+    router = RecoveryRouter(
+        records=KafkaRecordSource(consumer),
+        publisher=KafkaPublisher(producer),
+        store=PostgresBatchStore(pool, settings.contact_policy()),
+        taxonomy=load_and_compile(settings.taxonomy_path, settings.reason_model),
+        sources={"survey": _generic_source()},
+        adapter_context=AdapterContext(api=VendorApiClient()),
+        topics=RouterTopics(
+            responses=topics["survey_responses"],
+            alerts=topics["recovery_alerts"],
+            dead_letters=topics["dead_letters"],
+        ),
+        flood_guard=FloodGuard(window=1000, max_ratio=1.0, min_records=1000),
+        **router_args,
+    )
+    router.subscribe()
+    await producer.start()
+    await consumer.start()
+    stop = asyncio.Event()
+    profiler = cProfile.Profile() if args.profile else None
+    loop_task = asyncio.create_task(router.run(stop))
+    while not consumer.assignment():  # noqa: ASYNC110 -- time the routing, not the group's join
+        await asyncio.sleep(0.01)
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    started_at = time.time()
+    # The generator and the alert reader run in their own process: no time from the router.
+    spec = {
+        "bootstrap": bootstrap,
+        "responses": topics["survey_responses"],
+        "alerts": topics["recovery_alerts"],
+        "count": args.count,
+        "repeats": args.repeats,
+        "bad": args.bad,
+        "rate": args.rate,
+        "write": bool(args.rate),
+    }
+    generator = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--load", json.dumps(spec), stdout=asyncio.subprocess.PIPE
+    )
+    waits: list[float] = []
+    try:
+        while True:
+            committed = 0
+            for tp in consumer.assignment():
+                committed += await consumer.committed(tp) or 0
+            if committed >= len(planned):
+                break
+            if time.perf_counter() - started > args.timeout:
+                raise TimeoutError(f"only {committed} records committed after {args.timeout} s")
+            await asyncio.sleep(0.2)
+        elapsed = time.perf_counter() - started
+        out, _ = await asyncio.wait_for(generator.communicate(), 60)
+        times = json.loads(out.decode().strip().splitlines()[-1])
+        # Paced: from each record's write. A backlog: from when the router started on it.
+        waits = [alert - (received if args.rate else started_at) for alert, received in times]
+    finally:
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        stop.set()
+        await asyncio.wait({loop_task}, timeout=15)
+        if generator.returncode is None:
+            generator.kill()
+        await consumer.stop()
+        await producer.stop()
+        async with pool.acquire() as conn:
+            cases = await conn.fetchval("SELECT count(*) FROM recovery_cases")
+            dead = await conn.fetchval("SELECT count(*) FROM dead_letters")
+        await pool.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+        await drop_topics(bootstrap, list(topics.values()))
+    waits.sort()
+    return {
+        "records": len(planned),
+        "seconds": round(elapsed, 3),
+        "records_per_s": round(len(planned) / elapsed, 1),
+        "cases": cases,
+        "dead_letters": dead,
+        "alerts": len(waits),
+        "first_alert_ms": round(1000 * waits[0], 1) if waits else None,
+        "alert_wait_p50_ms": round(1000 * waits[len(waits) // 2], 1) if waits else None,
+        "alert_wait_p99_ms": round(1000 * waits[int(len(waits) * 0.99)], 1) if waits else None,
+    }
+
+
+def _generic_source() -> Any:
+    from winback_local.signing import new_secret
+    from winback_shared.sources import SourceConfig
+
+    return SourceConfig.model_validate({"vendor": "generic", "secrets": [new_secret()]})
+
+
+async def load(spec: dict[str, Any]) -> list[tuple[float, float]]:
+    """The child's side: write paced (with ``--rate``) and collect every alert's times."""
+    planned = specs(spec["count"], spec["repeats"], spec["bad"])
+    stop = asyncio.Event()
+    reader = asyncio.create_task(
+        alert_times(spec["bootstrap"], spec["alerts"], _expected_cases(planned), stop)
+    )
+    if spec["write"]:
+        await produce(spec["bootstrap"], spec["responses"], planned, spec["rate"])
+    return await reader
+
+
+def _expected_cases(planned: list[Spec]) -> int:
+    """Every distinct response here is a detractor, so each opens exactly one case."""
+    return len({rid for _, rid, _ in planned if rid})
+
+
+def compare(args: argparse.Namespace, argv: list[str]) -> None:
+    """Alternate child runs of ``--compare DIR`` and this checkout; print runs and ratios."""
+    here = Path(__file__).resolve().parents[2]
+    variants = {
+        "before": str(Path(args.compare).resolve() / "services" / "router"),
+        "after": str(here / "services" / "router"),
+    }
+    child_argv = [a for a in argv if not a.startswith("--compare") and a != args.compare]
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    for round_ in range(args.rounds):
+        for name, path in variants.items():
+            env = {**os.environ, "PYTHONPATH": path}
+            out = subprocess.run(
+                [sys.executable, __file__, *child_argv, "--json"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            results[name].append(result)
+            print(f"round {round_ + 1} {name:6} {json.dumps(result)}", flush=True)
+    for key in ("records_per_s", "first_alert_ms", "alert_wait_p50_ms", "alert_wait_p99_ms"):
+        if any(r[key] is None for rs in results.values() for r in rs):
+            continue
+        before = statistics.median(r[key] for r in results["before"])
+        after = statistics.median(r[key] for r in results["after"])
+        print(f"{key}: before {before} after {after} ratio after/before {after / before:.2f}")
+
+
+def main() -> None:
+    """Parse arguments; one run here, or alternating runs in children with ``--compare``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=4000)
+    parser.add_argument("--rate", type=float, default=None, help="write paced while routing")
+    parser.add_argument("--repeats", type=float, default=0.0, help="share of re-deliveries")
+    parser.add_argument("--bad", type=float, default=0.0, help="share of undecodable records")
+    parser.add_argument("--rules-only", action="store_true", help="code without the model")
+    parser.add_argument("--max-batch", type=int, default=None, help="router_max_batch setting")
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--profile", default=None, help="write a cProfile here")
+    parser.add_argument("--compare", default=None, help="a git archive of another commit")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--load", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        print(json.dumps(asyncio.run(load(json.loads(args.load)))))
+        return
+    if args.compare:
+        compare(args, sys.argv[1:])
+        return
+    result = asyncio.run(measure(args))
+    print(json.dumps(result) if args.json else result)
+
+
+if __name__ == "__main__":
+    main()
