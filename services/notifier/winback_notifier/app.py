@@ -130,6 +130,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.state.hub = hub  # the ops page's "consoles connected" tile reads its size
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.middleware("http")
