@@ -484,7 +484,7 @@ async def test_the_floor_tiles_and_chase_list(case_desk: CaseDesk) -> None:
         (1, "contacted", True, 40, -30, True, True),  # tried late: no longer to chase
         (2, "resolved", True, 90, -75, True, True),  # finished: not on the floor
     ]
-    ids = []
+    ids: list[int] = []
     for priority, status, owned, ago, due_in, warned, tried in plan:
         case_id = await case_desk.case(priority=priority, name=f"Customer {len(ids)}")
         await case_desk.pool.execute(
