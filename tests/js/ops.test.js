@@ -43,6 +43,7 @@ describe("who may see the page", () => {
     assert.equal(state.forbidden, false);
     assert.deepEqual(fetched(effects), ["floor", "sla", "trends", "resolutions"]);
     assert.ok(mayReadOps({ role: "admin" }));
+    assert.equal(state.labels.long_wait, "Long hold or wait"); // the taxonomy's words, for charts
   });
 
   test("a 403 from the API refuses too (the role changed under the page)", () => {

@@ -11,10 +11,13 @@
 // events costs two requests, not one per event. A `tick` now and then refreshes everything
 // (the oldest case's age grows and consoles come and go without a case event).
 //
-// State: `profile`, `forbidden` (agents: the page is not for them), `controls` (window, by,
+// State: `profile`, `labels` (code -> taxonomy label), `forbidden` (agents: the page is not for them), `controls` (window, by,
 // measure, months), `reports` ({floor, sla, trends, resolutions}: {data, inFlight, stale,
 // error}).
 
+import { mayReadOps } from "./profile.js";
+
+export { mayReadOps };
 export const REPORTS = ["floor", "sla", "trends", "resolutions"];
 export const WINDOWS = { today: "Today", "7d": "7 days", "30d": "30 days" };
 export const DIMENSIONS = ["priority", "queue", "reason", "agent"];
@@ -29,15 +32,11 @@ export function initialState() {
   }
   return {
     profile: null,
+    labels: {},
     forbidden: false,
     controls: { window: "today", by: "priority", measure: "time_to_first_attempt", months: 6 },
     reports,
   };
-}
-
-// Supervisors and admins: what `/api/ops/*` accepts (winback_shared.auth.current_supervisor).
-export function mayReadOps(profile) {
-  return Boolean(profile) && ["supervisor", "admin"].includes(profile.role);
 }
 
 export function reduce(state, message, now = Date.now()) {
@@ -76,7 +75,12 @@ function hello(state, agent, now) {
   if (!mayReadOps(profile)) {
     return { state: { ...state, profile, forbidden: true }, effects: [{ type: "forbidden" }] };
   }
-  return ask({ ...state, profile, forbidden: false }, REPORTS, now);
+  // The taxonomy's words for the codes the charts name (the hello carries them).
+  const labels = {};
+  for (const cause of Array.isArray(agent.root_causes) ? agent.root_causes : []) {
+    if (cause && cause.code) labels[cause.code] = cause.label || cause.code;
+  }
+  return ask({ ...state, profile, labels, forbidden: false }, REPORTS, now);
 }
 
 // Ask for these reports: each one not on its way is fetched, each one on its way marked stale.
