@@ -156,13 +156,16 @@ export function trendChart(trends, field, labelOf = (code) => code) {
 export const OFFERS = { apology: "Apology", explanation: "Explanation",
   compensation: "Compensation", process_change: "Process change" };
 export const REACTIONS = { satisfied: "#2e7d32", neutral: "#a77d00", dissatisfied: "#c62828" };
+// Offers in cool colours, reactions in the traffic-light ones: the two stacks never look alike.
+const OFFER_COLOURS = ["#2557d6", "#7b1fa2", "#00838f", "#8aa4d6"];
 
 // What was offered per root cause (a case may get several), and how customers took it.
 export function resolutionChart(report, labelOf = (code) => code) {
   const rows = report ? report.rows : [];
   const labels = rows.map((row) => labelOf(row.key));
   const offers = Object.entries(OFFERS).map(([key, label], index) => ({
-    label, data: rows.map((row) => row[key]), backgroundColor: COLOURS[index], stack: "offered",
+    label, data: rows.map((row) => row[key]), backgroundColor: OFFER_COLOURS[index],
+    stack: "offered",
   }));
   const reactions = Object.entries(REACTIONS).map(([key, colour]) => ({
     label: `customer ${key}`, data: rows.map((row) => row.reactions[key] || 0),
