@@ -4,7 +4,7 @@ Read from PostgreSQL on every request (the ops page asks again whenever a case e
 so each figure is the one the SLA report and the consoles would give at that moment, on any
 notifier. Only the number of consoles connected is this notifier's own: each notifier knows its
 own websockets and no other's (behind a load balancer, the figure is this instance's share;
-``/metrics`` has it per instance as ``winback_consoles_connected``).
+``/metrics`` has it per instance as ``winback_notifier_consoles``).
 
 *At risk*: the SLA warning fired and nobody has tried to reach the customer yet, and the deadline
 has not passed. *Breached now*: still not tried, not finished, and past the contact deadline
