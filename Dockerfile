@@ -10,6 +10,17 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
+# The ops page's Chart.js, from the npm registry as package-lock.json pins it, with Debian's npm
+# (the same base as every stage); only its one browser file reaches the runtime image
+# (winback_notifier/vendor.py serves it).
+FROM ${PYTHON_IMAGE} AS charts
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM ${PYTHON_IMAGE} AS build
 
 ARG UV_VERSION=0.13.9
@@ -52,6 +63,7 @@ RUN groupadd --system --gid 10001 winback \
         --home-dir /nonexistent --shell /usr/sbin/nologin winback
 
 COPY --from=build /opt/venv /opt/venv
+COPY --from=charts /src/node_modules/chart.js/dist/chart.umd.min.js /opt/winback/chart.umd.min.js
 
 # Inside a container the services must listen on every interface, not the loopback default.
 ENV PATH=/opt/venv/bin:$PATH \
@@ -59,7 +71,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     WINBACK_INGEST_HOST=0.0.0.0 \
     WINBACK_ROUTER_HOST=0.0.0.0 \
-    WINBACK_NOTIFIER_HOST=0.0.0.0
+    WINBACK_NOTIFIER_HOST=0.0.0.0 \
+    WINBACK_CHART_JS_PATH=/opt/winback/chart.umd.min.js
 
 WORKDIR /app
 USER 10001:10001

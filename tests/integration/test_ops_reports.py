@@ -186,8 +186,12 @@ async def test_root_cause_trends_month_by_month(case_desk: CaseDesk) -> None:
     )
 
     assert answer.status_code == 200, answer.text
-    months = {month["month"]: month for month in answer.json()["months"]}
-    assert set(months) == {"2026-10", "2026-11"}
+    months = {month["period"]: month for month in answer.json()["periods"]}
+    assert list(months) == ["2026-09", "2026-10", "2026-11"]  # an empty month is a zero
+    assert months["2026-09"]["root_causes"] == months["2026-09"]["coded_reasons"] == {}
+    assert months["2026-09"]["agreement_share"] is None
+    assert months["2026-10"]["starts"] == "2026-10-01"
+    assert months["2026-10"]["agreement_share"] == 1.0
     assert months["2026-10"]["root_causes"] == {"product_knowledge": 1}
     assert months["2026-10"]["coded_reasons"] == {"product_knowledge": 2}
     assert months["2026-10"]["resolved_with_root_cause"] == 1
@@ -324,8 +328,8 @@ async def test_a_reopened_case_keeps_its_confirmed_root_cause_in_the_trends(
     answer = await case_desk.call("GET", "/api/ops/root-causes", sue)
 
     assert answer.status_code == 200, answer.text
-    confirmed = [month["root_causes"] for month in answer.json()["months"]]
-    assert confirmed == [{"billing_error": 1}]
+    confirmed = [month["root_causes"] for month in answer.json()["periods"]]
+    assert [causes for causes in confirmed if causes] == [{"billing_error": 1}]
 
 
 async def test_the_api_and_the_cli_share_one_default_trend_window(
@@ -348,7 +352,7 @@ async def test_the_api_and_the_cli_share_one_default_trend_window(
     code, out, err = await ops_cli(str(infra_env["database_url"]), "root-causes", "--json")
 
     assert api.status_code == 200 and code == 0, (api.text, err)
-    for months in (api.json()["months"], json.loads(out)["months"]):
+    for months in (api.json()["periods"], json.loads(out)["periods"]):
         causes = {code for month in months for code in month["root_causes"]}
         assert causes == {"long_wait"}
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  allowedActions, historyLabel, normaliseProfile, onBoard, relationTo,
+  allowedActions, historyLabel, mayReadOps, normaliseProfile, onBoard, relationTo,
 } from "../../services/notifier/winback_notifier/static/profile.js";
 import { HELLO, card } from "./support.js";
 
@@ -60,4 +60,11 @@ test("a hello without the table or the vocabulary offers nothing and hides nothi
   assert.equal(onBoard(card(1, { queue: "vip" }), bare), false);
   assert.equal(bare.policy.unreachable_after_attempts, 3);
   assert.equal(historyLabel("note_added", bare), "note added");
+});
+
+test("only supervisors and admins get the ops page's link", () => {
+  assert.equal(mayReadOps(ana), false);
+  assert.equal(mayReadOps(sue), true);
+  assert.equal(mayReadOps(normaliseProfile({ ...HELLO.supervisor.agent, role: "admin" })), true);
+  assert.equal(mayReadOps(null), false);
 });

@@ -567,3 +567,14 @@ def test_example_env_file_gives_every_service_valid_settings(
     )
     assert ingest_sources, "ingest has no sources"
     assert ingest_sources == router_sources, "router and ingest must read the same sources"
+
+
+def test_the_image_serves_the_ops_page_s_chart_js_from_the_pinned_npm_install() -> None:
+    stages = _stages(DOCKERFILE.read_text())
+    charts = next(stage for stage in stages if stage[0][1].endswith(" AS charts"))
+    assert ("COPY", "package.json package-lock.json ./") in charts
+    assert any(k == "RUN" and args.startswith("npm ci ") for k, args in charts)
+    runtime = stages[-1]
+    path = _env_of(runtime)["WINBACK_CHART_JS_PATH"]
+    copied = [args for k, args in runtime if k == "COPY" and args.startswith("--from=charts ")]
+    assert copied == [f"--from=charts /src/node_modules/chart.js/dist/chart.umd.min.js {path}"]

@@ -74,3 +74,138 @@ def test_the_console_javascript_passes_its_tests() -> None:
         check=False,
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+
+
+OPS_FIXTURE = JS_TESTS / "ops-reports.json"
+
+
+def server_ops_reports() -> dict[str, Any]:
+    """One of each report the ops page reads, as the API serialises it (the page's tests read
+    these, so a renamed field fails here rather than on a supervisor's screen)."""
+    from datetime import UTC, date, datetime
+
+    from winback_notifier.reports.floor import CaseAtRisk, FloorNow, OpenCount
+    from winback_notifier.reports.resolutions import ResolutionReport, ResolutionRow
+    from winback_notifier.reports.service import (
+        Durations,
+        PeriodOfCauses,
+        RootCauseTrends,
+        SlaDimension,
+        SlaReport,
+        SlaRow,
+        TrendGranularity,
+    )
+
+    at = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    since = datetime(2026, 11, 30, tzinfo=UTC)
+
+    def sla_row(key: str, cases: int, attempt: float | None, target: float) -> SlaRow:
+        some = Durations(p50=attempt, p90=None if attempt is None else attempt * 2)
+        return SlaRow(
+            key=key,
+            cases=cases,
+            time_to_alert=Durations(p50=0.4, p90=0.9),
+            time_to_claim=some,
+            time_to_first_attempt=some,
+            time_to_first_contact=some,
+            time_to_resolution=Durations(p50=None, p90=None),
+            contact_target=Durations(p50=target, p90=target),
+            decided=cases,
+            within_target=cases - 1,
+            within_target_share=round((cases - 1) / cases, 4),
+            overdue_now=1,
+        )
+
+    floor = FloorNow(
+        at=at,
+        open_by_status_and_priority=[
+            OpenCount(status="open", priority=1, cases=2),
+            OpenCount(status="claimed", priority=1, cases=1),
+            OpenCount(status="open", priority=2, cases=3),
+        ],
+        open_total=6,
+        unclaimed=5,
+        at_risk=1,
+        breached_now=2,
+        oldest_unclaimed_opened_at=datetime(2026, 11, 30, 8, 15, tzinfo=UTC),
+        oldest_unclaimed_seconds=2700.0,
+        consoles_connected_here=3,
+        chase=[
+            CaseAtRisk(
+                case_id=41,
+                state="breached",
+                priority=1,
+                queue="billing",
+                status="open",
+                owner=None,
+                opened_at=datetime(2026, 11, 30, 8, 15, tzinfo=UTC),
+                contact_due_at=datetime(2026, 11, 30, 8, 25, tzinfo=UTC),
+                customer="Dana Whitfield",
+            )
+        ],
+    )
+    sla = SlaReport(
+        since=since,
+        until=at,
+        by=SlaDimension.PRIORITY,
+        targets_minutes={1: 10, 2: 15},
+        policies=[],
+        total=sla_row("all", 5, 420.0, 600.0),
+        rows=[sla_row("P1", 2, 300.0, 600.0), sla_row("P2", 3, None, 900.0)],
+    )
+    trends = RootCauseTrends(
+        since=since,
+        until=at,
+        by=TrendGranularity.WEEK,
+        periods=[
+            PeriodOfCauses(
+                period="2026-W47",
+                starts=date(2026, 11, 16),
+                root_causes={"billing_error": 2, "rude": 1},
+                coded_reasons={"billing_error": 3},
+                resolved_with_root_cause=3,
+                root_cause_was_coded=2,
+                agreement_share=0.6667,
+            ),
+            PeriodOfCauses(
+                period="2026-W48",
+                starts=date(2026, 11, 23),
+                root_causes={},
+                coded_reasons={"long_wait": 1},
+                resolved_with_root_cause=0,
+                root_cause_was_coded=0,
+                agreement_share=None,
+            ),
+        ],
+    )
+    row = ResolutionRow(
+        key="billing_error",
+        cases=2,
+        apology=2,
+        explanation=1,
+        compensation=1,
+        compensation_value={"EUR": 15.5, "USD": 20.0},
+        process_change=0,
+        reactions={"satisfied": 1, "dissatisfied": 1},
+    )
+    resolutions = ResolutionReport(
+        since=since, until=at, total=row.model_copy(update={"key": "all"}), rows=[row]
+    )
+    return {
+        name: json.loads(model.model_dump_json())
+        for name, model in {
+            "floor": floor,
+            "sla": sla,
+            "trends": trends,
+            "resolutions": resolutions,
+        }.items()
+    }
+
+
+def test_the_reports_the_ops_page_tests_use_are_the_ones_the_api_sends() -> None:
+    expected = server_ops_reports()
+    if os.environ.get("WINBACK_UPDATE_JS_FIXTURES"):
+        OPS_FIXTURE.write_text(json.dumps(expected, indent=2) + "\n")
+    assert json.loads(OPS_FIXTURE.read_text()) == expected, (
+        f"{OPS_FIXTURE} is stale: rerun with WINBACK_UPDATE_JS_FIXTURES=1"
+    )

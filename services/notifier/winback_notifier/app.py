@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from winback_notifier.agents import views as agent_views
@@ -38,6 +38,7 @@ from winback_notifier.settings import NotifierSettings
 from winback_notifier.sla.scheduler import SlaScheduler, policy_from
 from winback_notifier.sla.startup import prepare_sla
 from winback_notifier.sweeps import sweep_forever
+from winback_notifier.vendor import find_chart_js
 from winback_shared.auth import CurrentAgent
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
@@ -130,6 +131,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.state.hub = hub  # the ops page's "consoles connected" tile reads its size
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.middleware("http")
@@ -163,6 +165,25 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     async def read_console() -> str:
         """The agent console page."""
         return (STATIC_DIR / "console.html").read_text()
+
+    @app.get("/ops", response_class=HTMLResponse, include_in_schema=False)
+    async def read_ops_page() -> str:
+        """The ops page; its data comes from ``/api/ops/*``, which refuse agents."""
+        return (STATIC_DIR / "ops.html").read_text()
+
+    chart_js = find_chart_js(settings.chart_js_path)
+    if chart_js is None:
+        log.warning(
+            "Chart.js not found (run scripts/bootstrap.sh, or set WINBACK_CHART_JS_PATH): "
+            "the ops page shows its tables without charts"
+        )
+
+    @app.get("/vendor/chart.js", include_in_schema=False)
+    async def read_chart_js() -> Response:
+        """Chart.js for the ops page, from this origin (see :mod:`winback_notifier.vendor`)."""
+        if chart_js is None:
+            return Response(status_code=404)
+        return FileResponse(chart_js, media_type="text/javascript")
 
     @app.get("/api/me", response_model=Profile, tags=["agents"])
     async def read_me(services: ServicesDep, agent: CurrentAgent) -> Profile:

@@ -47,3 +47,8 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     A board of thousands helps no agent and costs every reconnect; the snapshot says how many
     were left out so the console can say so instead of pretending the board is complete.
     """
+    chart_js_path: Path | None = None
+    """Chart.js's browser build (``chart.umd.min.js``) for the ops page's charts. Unset: the
+    copy ``scripts/bootstrap.sh`` installs from the npm registry into ``node_modules/`` (found
+    from the working directory or this package upwards); without either the page shows its
+    tables alone."""

@@ -1,9 +1,11 @@
 """``python -m winback_notifier.reports``: the ops reports in a terminal.
 
     sla [--by priority|queue|reason|agent] [--since T] [--until T] [--json]
-    root-causes [--since T] [--until T] [--json]
+    root-causes [--by month|week] [--since T] [--until T] [--json]
+    resolutions [--since T] [--until T] [--json]
 
-The same figures as ``/api/ops/sla`` and ``/api/ops/root-causes``, read straight from the
+The same figures as ``/api/ops/sla``, ``/api/ops/root-causes`` and ``/api/ops/resolutions``
+(the same queries; the ops page draws them too), read straight from the
 database (``DATABASE_URL``) with the contact targets the router recorded there (so a shell
 without the services' settings still shows the targets in force), for a supervisor at a shell
 or a cron job that mails a weekly summary. Times are ISO 8601; without an offset, UTC.
@@ -18,13 +20,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from winback_notifier.reports import service as reports
+from winback_notifier.reports.resolutions import ResolutionReport, resolution_report
 from winback_notifier.reports.service import (
+    DEFAULT_RESOLUTION_WINDOW,
     DEFAULT_SLA_WINDOW,
     DEFAULT_TREND_WINDOW,
     Durations,
     RootCauseTrends,
     SlaDimension,
     SlaReport,
+    TrendGranularity,
 )
 from winback_notifier.settings import NotifierSettings
 from winback_shared.db import create_pool
@@ -77,34 +82,57 @@ def format_sla(report: SlaReport) -> str:
         "times are p50/p90",
         "",
         f"{report.by.value:<22} {'cases':>6} {'alert':>12} {'claim':>12} {'1st try':>12} "
-        f"{'reached':>12} {'in target':>10} {'overdue':>8}",
+        f"{'reached':>12} {'resolved':>12} {'in target':>10} {'overdue':>8}",
     ]
     for row in [*report.rows, report.total]:
         share = "-" if row.within_target_share is None else f"{row.within_target_share:.0%}"
         lines.append(
             f"{row.key[:22]:<22} {row.cases:>6} {_pair(row.time_to_alert):>12} "
             f"{_pair(row.time_to_claim):>12} {_pair(row.time_to_first_attempt):>12} "
-            f"{_pair(row.time_to_first_contact):>12} {share:>10} {row.overdue_now:>8}"
+            f"{_pair(row.time_to_first_contact):>12} {_pair(row.time_to_resolution):>12} "
+            f"{share:>10} {row.overdue_now:>8}"
         )
     return "\n".join(lines)
 
 
 def format_trends(trends: RootCauseTrends) -> str:
-    """Month by month: confirmed root causes, and how often the coding had found them."""
-    lines = [f"Root causes {trends.since:%Y-%m-%d} to {trends.until:%Y-%m-%d} (UTC months)"]
-    if not trends.months:
+    """Period by period: confirmed root causes, and how often the coding had found them."""
+    lines = [
+        f"Root causes {trends.since:%Y-%m-%d} to {trends.until:%Y-%m-%d} (UTC {trends.by.value}s)"
+    ]
+    if not any(p.root_causes or p.coded_reasons for p in trends.periods):
         lines.append("no cases in this window")
-    for month in trends.months:
+        return "\n".join(lines)
+    for period in trends.periods:
         agreed = (
-            f"{month.root_cause_was_coded}/{month.resolved_with_root_cause} matched the coding"
-            if month.resolved_with_root_cause
+            f"{period.root_cause_was_coded}/{period.resolved_with_root_cause} matched the coding"
+            if period.resolved_with_root_cause
             else "none resolved"
         )
-        lines.append(f"\n{month.month}: {agreed}")
-        causes = ", ".join(f"{code} {n}" for code, n in month.root_causes.items()) or "-"
-        coded = ", ".join(f"{code} {n}" for code, n in month.coded_reasons.items()) or "-"
+        lines.append(f"\n{period.period}: {agreed}")
+        causes = ", ".join(f"{code} {n}" for code, n in period.root_causes.items()) or "-"
+        coded = ", ".join(f"{code} {n}" for code, n in period.coded_reasons.items()) or "-"
         lines.append(f"  confirmed: {causes}")
         lines.append(f"  coded:     {coded}")
+    return "\n".join(lines)
+
+
+def format_resolutions(report: ResolutionReport) -> str:
+    """One line per confirmed root cause, then the total."""
+    lines = [
+        f"Resolutions given {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC,"
+        " by confirmed root cause",
+        "",
+        f"{'root cause':<22} {'cases':>6} {'apology':>8} {'explain':>8} {'comp.':>6} "
+        f"{'process':>8}  {'compensation value':<22} reactions",
+    ]
+    for row in [*report.rows, report.total]:
+        value = ", ".join(f"{v:,.2f} {c}" for c, v in sorted(row.compensation_value.items()))
+        reactions = ", ".join(f"{k} {n}" for k, n in sorted(row.reactions.items()))
+        lines.append(
+            f"{row.key[:22]:<22} {row.cases:>6} {row.apology:>8} {row.explanation:>8} "
+            f"{row.compensation:>6} {row.process_change:>8}  {value or '-':<22} {reactions or '-'}"
+        )
     return "\n".join(lines)
 
 
@@ -121,8 +149,13 @@ async def _report(args: argparse.Namespace, settings: NotifierSettings) -> str:
                 targets_minutes=settings.contact_target_minutes,
             )
             return sla.model_dump_json(indent=2) if args.json else format_sla(sla)
+        if args.command == "resolutions":
+            given = await resolution_report(
+                pool, since=args.since or until - DEFAULT_RESOLUTION_WINDOW, until=until
+            )
+            return given.model_dump_json(indent=2) if args.json else format_resolutions(given)
         trends = await reports.root_cause_trends(
-            pool, since=args.since or until - DEFAULT_TREND_WINDOW, until=until
+            pool, since=args.since or until - DEFAULT_TREND_WINDOW, until=until, by=args.by
         )
         return trends.model_dump_json(indent=2) if args.json else format_trends(trends)
     finally:
@@ -142,8 +175,14 @@ def _parser() -> argparse.ArgumentParser:
     ]
     sla = commands.add_parser("sla", help="response-time SLAs (default: the last 7 days)")
     sla.add_argument("--by", type=SlaDimension, choices=list(SlaDimension), default="priority")
-    trends = commands.add_parser("root-causes", help="root causes by month (default: a year)")
-    for command in (sla, trends):
+    trends = commands.add_parser("root-causes", help="root causes by period (default: a year)")
+    trends.add_argument(
+        "--by", type=TrendGranularity, choices=list(TrendGranularity), default="month"
+    )
+    given = commands.add_parser(
+        "resolutions", help="what was offered and how customers took it (default: 30 days)"
+    )
+    for command in (sla, trends, given):
         for flag, kind, help_text in window:
             command.add_argument(flag, type=kind, help=help_text)
         command.add_argument("--json", action="store_true", help="the API's JSON instead")

@@ -13,7 +13,7 @@ neither a success nor a breach yet.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TypeAlias
 
@@ -28,6 +28,7 @@ Db: TypeAlias = "Connection | asyncpg.Pool"
 
 DEFAULT_SLA_WINDOW = timedelta(days=7)
 DEFAULT_TREND_WINDOW = timedelta(days=365)
+DEFAULT_RESOLUTION_WINDOW = timedelta(days=30)
 """The reports' default windows, for the API and the CLI alike (they once disagreed)."""
 
 
@@ -67,6 +68,12 @@ class SlaRow(BaseModel):
     time_to_first_attempt: Durations
     time_to_first_contact: Durations
     """To the first attempt that reached the customer."""
+    time_to_resolution: Durations
+    """From opening to being resolved; a reopened case counts only once resolved again."""
+    contact_target: Durations
+    """The cases' own contact targets (stored deadline minus opening): what the time to first
+    attempt is judged against, per case; with business hours it is longer than the policy's
+    minutes for a case opened after hours. Charts draw it next to the times."""
     decided: int
     """Cases with a first attempt, or past their target without one."""
     within_target: int
@@ -97,6 +104,8 @@ _DURATIONS = {
     "claim": "s.claimed_at - s.opened_at",
     "attempt": "s.first_attempt_at - s.opened_at",
     "contact": "s.first_contact_at - s.opened_at",
+    "resolution": "s.resolved_at - s.opened_at",
+    "target": "s.due_at - s.opened_at",
 }
 
 
@@ -154,6 +163,8 @@ def _row(record: asyncpg.Record) -> SlaRow:
         time_to_claim=durations("claim"),
         time_to_first_attempt=durations("attempt"),
         time_to_first_contact=durations("contact"),
+        time_to_resolution=durations("resolution"),
+        contact_target=durations("target"),
         decided=decided,
         within_target=within,
         within_target_share=round(within / decided, 4) if decided else None,
@@ -182,13 +193,16 @@ async def sla_report(
     args = (since, until, priorities, minutes, sorted(FINISHED_STATUSES))
     rows = await conn.fetch(_sla_query(_KEYS[by], by is SlaDimension.REASON), *args)
     total = await conn.fetch(_sla_query("'all'", False), *args)
+    none = Durations(p50=None, p90=None)
     empty = SlaRow(
         key="all",
         cases=0,
-        time_to_alert=Durations(p50=None, p90=None),
-        time_to_claim=Durations(p50=None, p90=None),
-        time_to_first_attempt=Durations(p50=None, p90=None),
-        time_to_first_contact=Durations(p50=None, p90=None),
+        time_to_alert=none,
+        time_to_claim=none,
+        time_to_first_attempt=none,
+        time_to_first_contact=none,
+        time_to_resolution=none,
+        contact_target=none,
         decided=0,
         within_target=0,
         within_target_share=None,
@@ -205,42 +219,83 @@ async def sla_report(
     )
 
 
-class MonthOfCauses(BaseModel):
-    """One calendar month (UTC)."""
+class TrendGranularity(StrEnum):
+    """How long one period of the root-cause trends is (UTC; weeks start on Monday, ISO 8601)."""
 
-    month: str
-    """``YYYY-MM``."""
+    MONTH = "month"
+    WEEK = "week"
+
+
+_PERIOD_LABELS = {TrendGranularity.MONTH: "YYYY-MM", TrendGranularity.WEEK: 'IYYY-"W"IW'}
+
+
+class PeriodOfCauses(BaseModel):
+    """One calendar month or ISO week (UTC)."""
+
+    period: str
+    """``YYYY-MM``, or ``YYYY-Www`` (ISO week) by week."""
+    starts: date
+    """Its first day: what a chart puts on its time axis."""
     root_causes: dict[str, int]
-    """Root causes agents confirmed on cases resolved that month."""
+    """Root causes agents confirmed on cases resolved in the period."""
     coded_reasons: dict[str, int]
-    """Reasons the router coded on cases opened that month (a case counts once per reason)."""
+    """Reasons the router coded on cases opened in the period (a case counts once per reason)."""
     resolved_with_root_cause: int
     root_cause_was_coded: int
     """Of those, how many had their confirmed root cause among the router's codes: how far the
     coding can be trusted, and where it is not, which cause it misses."""
+    agreement_share: float | None
+    """``root_cause_was_coded / resolved_with_root_cause``; ``None`` when nothing was resolved."""
 
 
 class RootCauseTrends(BaseModel):
-    """Root causes and coded reasons month by month, in ``[since, until)``."""
+    """Root causes and coded reasons period by period, in ``[since, until)``.
+
+    Every period the window touches is listed, empty ones too, so a chart's axis has no gaps
+    and a quiet week reads as zero rather than as missing."""
 
     since: datetime
     until: datetime
-    months: list[MonthOfCauses]
+    by: TrendGranularity
+    periods: list[PeriodOfCauses]
 
 
-_MONTH = "to_char(date_trunc('month', {column} AT TIME ZONE 'UTC'), 'YYYY-MM')"
+def _period(column: str, by: TrendGranularity) -> str:
+    """The SQL label of the period ``column`` falls in (``by`` is an enum, never user text)."""
+    return f"to_char(date_trunc('{by.value}', {column} AT TIME ZONE 'UTC'), '{_PERIOD_LABELS[by]}')"
 
 
-async def root_cause_trends(conn: Db, *, since: datetime, until: datetime) -> RootCauseTrends:
-    """What agents found really went wrong, next to what the coding said, month by month.
+def _by_count(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    A root cause counts in the month it was last confirmed (``root_cause_at``), which reopening
+
+async def root_cause_trends(
+    conn: Db,
+    *,
+    since: datetime,
+    until: datetime,
+    by: TrendGranularity = TrendGranularity.MONTH,
+) -> RootCauseTrends:
+    """What agents found really went wrong, next to what the coding said, period by period.
+
+    A root cause counts in the period it was last confirmed (``root_cause_at``), which reopening
     keeps: reopening clears ``resolved_at``, yet the cause an agent confirmed stays a finding.
     Rows without ``root_cause_at`` (set by hand) fall back to ``resolved_at``.
     """
+    periods = await conn.fetch(
+        f"""
+        SELECT to_char(p, '{_PERIOD_LABELS[by]}') AS period, p::date AS starts
+        FROM generate_series(date_trunc('{by.value}', $1 AT TIME ZONE 'UTC'),
+                             $2 AT TIME ZONE 'UTC', interval '1 {by.value}') AS p
+        WHERE p < $2 AT TIME ZONE 'UTC'
+        ORDER BY p
+        """,
+        since,
+        until,
+    )
     confirmed = await conn.fetch(
         f"""
-        SELECT {_MONTH.format(column="coalesce(c.root_cause_at, c.resolved_at)")} AS month,
+        SELECT {_period("coalesce(c.root_cause_at, c.resolved_at)", by)} AS period,
                c.root_cause AS code,
                count(*) AS n,
                count(*) FILTER (
@@ -257,7 +312,7 @@ async def root_cause_trends(conn: Db, *, since: datetime, until: datetime) -> Ro
     )
     coded = await conn.fetch(
         f"""
-        SELECT {_MONTH.format(column="c.opened_at")} AS month, code.value ->> 'code' AS code,
+        SELECT {_period("c.opened_at", by)} AS period, code.value ->> 'code' AS code,
                count(DISTINCT c.id) AS n
         FROM recovery_cases c
         JOIN survey_responses r ON r.id = c.survey_response_id
@@ -268,31 +323,27 @@ async def root_cause_trends(conn: Db, *, since: datetime, until: datetime) -> Ro
         since,
         until,
     )
-    months: dict[str, MonthOfCauses] = {}
-
-    def month(name: str) -> MonthOfCauses:
-        return months.setdefault(
-            name,
-            MonthOfCauses(
-                month=name,
-                root_causes={},
-                coded_reasons={},
-                resolved_with_root_cause=0,
-                root_cause_was_coded=0,
-            ),
-        )
-
+    found: dict[str, dict[str, int]] = {row["period"]: {} for row in periods}
+    agreed: dict[str, int] = dict.fromkeys(found, 0)
+    reasons: dict[str, dict[str, int]] = {name: {} for name in found}
     for row in confirmed:
-        entry = month(row["month"])
-        entry.root_causes[row["code"]] = int(row["n"])
-        entry.resolved_with_root_cause += int(row["n"])
-        entry.root_cause_was_coded += int(row["coded"])
+        found[row["period"]][row["code"]] = int(row["n"])
+        agreed[row["period"]] += int(row["coded"])
     for row in coded:
-        month(row["month"]).coded_reasons[row["code"]] = int(row["n"])
-    ordered = [months[name] for name in sorted(months)]
-    for entry in ordered:
-        entry.root_causes = dict(sorted(entry.root_causes.items(), key=lambda kv: (-kv[1], kv[0])))
-        entry.coded_reasons = dict(
-            sorted(entry.coded_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        reasons[row["period"]][row["code"]] = int(row["n"])
+    listed = []
+    for row in periods:
+        name = row["period"]
+        resolved = sum(found[name].values())
+        listed.append(
+            PeriodOfCauses(
+                period=name,
+                starts=row["starts"],
+                root_causes=_by_count(found[name]),
+                coded_reasons=_by_count(reasons[name]),
+                resolved_with_root_cause=resolved,
+                root_cause_was_coded=agreed[name],
+                agreement_share=round(agreed[name] / resolved, 4) if resolved else None,
+            )
         )
-    return RootCauseTrends(since=since, until=until, months=ordered)
+    return RootCauseTrends(since=since, until=until, by=by, periods=listed)

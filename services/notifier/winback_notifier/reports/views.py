@@ -1,4 +1,5 @@
-"""Ops API: response-time SLAs and root-cause trends, for supervisors and admins.
+"""Ops API: the floor now, response-time SLAs, root-cause trends and resolutions, for
+supervisors and admins (the ops page draws these and nothing else).
 
 Read-only. Agents get 403: these reports compare agents and queues, which is a supervisor's
 view, and an agent's own queue is already in front of them on the board.
@@ -9,16 +10,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from winback_notifier.deps import ServicesDep
 from winback_notifier.reports import service as reports
+from winback_notifier.reports.floor import FloorNow, floor_now
+from winback_notifier.reports.resolutions import ResolutionReport, resolution_report
 from winback_notifier.reports.service import (
+    DEFAULT_RESOLUTION_WINDOW,
     DEFAULT_SLA_WINDOW,
     DEFAULT_TREND_WINDOW,
     RootCauseTrends,
     SlaDimension,
     SlaReport,
+    TrendGranularity,
 )
 from winback_shared.auth import CurrentSupervisor
 from winback_shared.errors import ApiError
@@ -69,7 +74,8 @@ async def read_sla(
         None
     ),
 ) -> SlaReport:
-    """Time to alert, claim, first attempt and first contact, and the share within target.
+    """Time to alert, claim, first attempt, first contact and resolution, and the share within
+    target.
 
     The target is the notifier's contact target per priority (`WINBACK_CONTACT_TARGET_MINUTES`),
     the one consoles count down to. By `reason`, a case counts under each of its reasons.
@@ -90,7 +96,34 @@ async def read_root_causes(
     _: CurrentSupervisor,
     since: Annotated[datetime | None, Query(description="Default: 365 days ago.")] = None,
     until: Annotated[datetime | None, Query(description="Default: now.")] = None,
+    granularity: Annotated[
+        TrendGranularity, Query(description="Periods of a calendar month or an ISO week (UTC).")
+    ] = TrendGranularity.MONTH,
 ) -> RootCauseTrends:
-    """Confirmed root causes and coded reasons, month by month, and how often they agree."""
+    """Confirmed root causes and coded reasons, period by period (empty ones included), and how
+    often they agree."""
     start, end = _window(since, until, DEFAULT_TREND_WINDOW)
-    return await reports.root_cause_trends(services.pool, since=start, until=end)
+    return await reports.root_cause_trends(services.pool, since=start, until=end, by=granularity)
+
+
+@router.get("/resolutions", response_model=ResolutionReport)
+async def read_resolutions(
+    services: ServicesDep,
+    _: CurrentSupervisor,
+    since: Annotated[
+        datetime | None, Query(description="Resolved from (default: 30 days ago).")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Resolved before (default: now).")] = None,
+) -> ResolutionReport:
+    """What was offered (apology, explanation, compensation and its value per currency, process
+    change) and how customers took it, by the root cause the agent confirmed."""
+    start, end = _window(since, until, DEFAULT_RESOLUTION_WINDOW)
+    return await resolution_report(services.pool, since=start, until=end)
+
+
+@router.get("/floor", response_model=FloorNow)
+async def read_floor(request: Request, services: ServicesDep, _: CurrentSupervisor) -> FloorNow:
+    """Open cases by status and priority, unclaimed, at risk, breached now, the oldest unclaimed
+    case, consoles connected to this notifier, and the cases to chase."""
+    hub = request.app.state.hub
+    return await floor_now(services.pool, consoles_connected=hub.size)

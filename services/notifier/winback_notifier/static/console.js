@@ -17,9 +17,9 @@ import { createBoardView, refreshTimes } from "./board-view.js";
 import { initialState, reduce } from "./board-state.js";
 import { createCasePanel } from "./case-panel.js";
 import { createConnection } from "./connection.js";
-import { describeAgent } from "./profile.js";
+import { describeAgent, mayReadOps } from "./profile.js";
 import {
-  forgetToken, keepToken, linkCarriesToken, storedToken, takeTokenFromUrl,
+  forgetToken, keepToken, linkCarriesToken, storedToken, takeCaseFromUrl, takeTokenFromUrl,
 } from "./session.js";
 
 const el = {
@@ -40,10 +40,12 @@ const el = {
   soundToggle: document.getElementById("sound-toggle"),
   notifyToggle: document.getElementById("notify-toggle"),
   signOut: document.getElementById("sign-out"),
+  opsLink: document.getElementById("ops-link"),
 };
 
 let state = initialState();
 let filter = "all";
+let caseToOpen = null; // from a `#case=ID` link: opened once the board has loaded
 
 function dispatch(message) {
   const { state: next, effects } = reduce(state, message);
@@ -68,6 +70,11 @@ function perform(effect) {
       break;
     case "live":
       connection.markLive();
+      if (caseToOpen !== null) {
+        const caseId = caseToOpen;
+        caseToOpen = null;
+        setTimeout(() => openCase(caseId, { flash: true }), 0); // after this board is drawn
+      }
       break;
     case "panel.open":
       panel.open(effect.card);
@@ -83,6 +90,7 @@ function perform(effect) {
       break;
     case "profile":
       el.agent.textContent = describeAgent(effect.profile);
+      el.opsLink.hidden = !mayReadOps(effect.profile);
       panel.setProfile(effect.profile);
       break;
     case "panel.resync":
@@ -137,6 +145,7 @@ function showSignIn(error) {
   el.board.hidden = true;
   el.signOut.hidden = true;
   el.agent.textContent = "";
+  el.opsLink.hidden = true;
   el.signin.hidden = false;
   el.signinError.hidden = !error;
   el.signinError.textContent = error || "";
@@ -193,6 +202,8 @@ window.addEventListener("online", () => {
   }
 });
 window.addEventListener("hashchange", () => {
+  const caseId = takeCaseFromUrl();
+  if (caseId !== null) openCase(caseId, { flash: true });
   if (!linkCarriesToken()) return;
   takeTokenFromUrl();
   connection.disconnect();
@@ -201,5 +212,6 @@ window.addEventListener("hashchange", () => {
 });
 
 takeTokenFromUrl();
+caseToOpen = takeCaseFromUrl();
 setInterval(refreshTimes, 1000);
 connect();

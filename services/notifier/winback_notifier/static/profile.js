@@ -42,6 +42,12 @@ export function describeAgent(agent) {
   return agent.role ? `${agent.name} · ${agent.role}` : String(agent.name);
 }
 
+// Supervisors and admins read the ops page (the ops API refuses everyone else with 403, by
+// the same rule: winback_shared.auth.current_supervisor); agents get no link to it.
+export function mayReadOps(profile) {
+  return Boolean(profile) && ["supervisor", "admin"].includes(profile.role);
+}
+
 // A case of one of the agent's own queues: new ones there are news for it. Supervisors see
 // every queue but hear only of their own.
 export function isMine(card, profile) {

@@ -35,3 +35,16 @@ export function takeTokenFromUrl() {
   const url = window.location.pathname + window.location.search + (rest ? "#" + rest : "");
   history.replaceState(history.state, "", url);
 }
+
+// A `#case=ID` link (the ops page's chase list) opens that case once the board has loaded.
+// Answers the case id, or null, and leaves the rest of the address as it was.
+export function takeCaseFromUrl() {
+  const parts = window.location.hash.replace(/^#/, "").split("&").filter(Boolean);
+  const found = parts.find((part) => part.startsWith("case="));
+  if (found === undefined) return null;
+  const rest = parts.filter((part) => part !== found).join("&");
+  const url = window.location.pathname + window.location.search + (rest ? "#" + rest : "");
+  history.replaceState(history.state, "", url);
+  const caseId = Number(found.slice("case=".length));
+  return Number.isInteger(caseId) && caseId > 0 ? caseId : null;
+}

@@ -1,0 +1,84 @@
+// winback ops page: the floor, response times, root causes and resolutions, live.
+//
+// The wiring, like console.js: every message (the websocket's, the controls', the API's
+// answers) goes through the pure reducer (ops-state.js); this module performs its effects.
+//
+// ops-state.js   when to ask for which report (pure)   ops-charts.js  tiles and charts (pure)
+// ops-view.js    the DOM                               connection.js  the console's websocket
+// api.js         the ops API client                    session.js     the token in this tab
+
+import { api } from "./api.js";
+import { createConnection } from "./connection.js";
+import { describeAgent } from "./profile.js";
+import { initialState, reduce } from "./ops-state.js";
+import { createOpsView } from "./ops-view.js";
+import { storedToken, takeTokenFromUrl } from "./session.js";
+
+const TICK_MS = 60000;
+const $ = (id) => document.getElementById(id);
+const el = {
+  status: $("status"), agent: $("agent"), page: $("ops-page"), forbidden: $("forbidden"),
+  signinNeeded: $("signin-needed"), floorAt: $("floor-at"), tiles: $("tiles"), chase: $("chase"),
+  chaseEmpty: $("chase-empty"), windowButtons: $("window-buttons"),
+  monthsButtons: $("months-buttons"), bySelect: $("by-select"), measureSelect: $("measure-select"),
+  slaChart: $("sla-chart"), slaTable: $("sla-table"), slaNote: $("sla-note"),
+  slaError: $("sla-error"), causesChart: $("causes-chart"), codedChart: $("coded-chart"),
+  trendsError: $("trends-error"), resolutionsChart: $("resolutions-chart"),
+  resolutionsTable: $("resolutions-table"), resolutionsWindow: $("resolutions-window"),
+  resolutionsError: $("resolutions-error"), chartsMissing: $("charts-missing"),
+};
+
+let state = initialState();
+
+function dispatch(message) {
+  const { state: next, effects } = reduce(state, message);
+  state = next;
+  for (const effect of effects) perform(effect);
+  view.render(state);
+}
+
+function perform(effect) {
+  switch (effect.type) {
+    case "fetch":
+      api("GET", effect.path).then(
+        (data) => dispatch({ type: "api.loaded", report: effect.report, data }),
+        (error) => dispatch({ type: "api.failed", report: effect.report, status: error.status,
+          error: error.message }),
+      );
+      break;
+    case "live":
+      connection.markLive();
+      break;
+    case "forbidden":
+      connection.disconnect();
+      connection.signedOut();
+      break;
+    default:
+      console.warn("winback ops: unknown effect ignored", effect);
+  }
+}
+
+const view = createOpsView({ el, dispatch });
+const connection = createConnection({
+  onMessage: (message) => {
+    if (message && message.type === "hello") el.agent.textContent = describeAgent(message.agent);
+    dispatch(message);
+  },
+  onStatus: (name, text) => {
+    el.status.dataset.state = name;
+    el.status.textContent = text;
+  },
+  onRejected: () => {
+    el.page.hidden = true;
+    el.signinNeeded.hidden = false;
+  },
+  reconnect: () => connection.connect(storedToken()),
+});
+
+takeTokenFromUrl();
+if (storedToken()) {
+  connection.connect(storedToken());
+  setInterval(() => dispatch({ type: "tick" }), TICK_MS);
+} else {
+  el.signinNeeded.hidden = false;
+}

@@ -1,0 +1,196 @@
+// The ops page without a browser: when it asks for which report, and what its tiles and charts
+// are made of, fed the reports the API really sends (tests/js/ops-reports.json, held to the
+// server's models by tests/unit/test_console_js.py).
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
+
+import {
+  compensationText, duration, resolutionChart, slaChart, slaRows, tiles, topCodes, trendChart,
+} from "../../services/notifier/winback_notifier/static/ops-charts.js";
+import {
+  initialState, mayReadOps, reduce, reportPath, windowStart,
+} from "../../services/notifier/winback_notifier/static/ops-state.js";
+import { HELLO } from "./support.js";
+
+const REPORTS = JSON.parse(readFileSync(new URL("./ops-reports.json", import.meta.url), "utf8"));
+const NOW = Date.parse("2026-11-30T15:30:00Z");
+
+function run(messages, state = initialState()) {
+  const effects = [];
+  let current = state;
+  for (const message of messages) {
+    const result = reduce(current, message, NOW);
+    current = result.state;
+    effects.push(...result.effects);
+  }
+  return { state: current, effects };
+}
+
+const fetched = (effects) => effects.filter((e) => e.type === "fetch").map((e) => e.report);
+
+describe("who may see the page", () => {
+  test("an agent's hello makes the page refuse, and it asks for nothing", () => {
+    const { state, effects } = run([HELLO.agent, { type: "case.changed" }, { type: "tick" }]);
+    assert.equal(state.forbidden, true);
+    assert.deepEqual(effects, [{ type: "forbidden" }]);
+    assert.equal(mayReadOps(state.profile), false);
+  });
+
+  test("a supervisor's hello asks for every report once", () => {
+    const { state, effects } = run([HELLO.supervisor]);
+    assert.equal(state.forbidden, false);
+    assert.deepEqual(fetched(effects), ["floor", "sla", "trends", "resolutions"]);
+    assert.ok(mayReadOps({ role: "admin" }));
+    assert.equal(state.labels.long_wait, "Long hold or wait"); // the taxonomy's words, for charts
+  });
+
+  test("a 403 from the API refuses too (the role changed under the page)", () => {
+    const { state, effects } = run([HELLO.supervisor,
+      { type: "api.failed", report: "floor", status: 403, error: "forbidden" }]);
+    assert.equal(state.forbidden, true);
+    assert.equal(effects.at(-1).type, "forbidden");
+  });
+});
+
+describe("live", () => {
+  test("a case event asks for the floor and the SLA again, once while they are on their way", () => {
+    const signedIn = run([HELLO.supervisor]).state;
+    const { state, effects } = run([{ type: "case.changed" }, { type: "case.opened" },
+      { type: "case.changed" }], signedIn);
+    assert.deepEqual(fetched(effects), []); // all four still in flight from the hello
+    assert.equal(state.reports.floor.stale, true);
+    assert.equal(state.reports.trends.stale, false);
+    const landed = run([{ type: "api.loaded", report: "floor", data: REPORTS.floor }], state);
+    assert.deepEqual(fetched(landed.effects), ["floor"]); // the burst costs one more request
+    assert.equal(landed.state.reports.floor.data, REPORTS.floor);
+    const again = run([{ type: "api.loaded", report: "floor", data: REPORTS.floor }], landed.state);
+    assert.deepEqual(fetched(again.effects), []);
+  });
+
+  test("with nothing on its way, an event fetches at once; a snapshot says the page is live", () => {
+    let state = run([HELLO.supervisor]).state;
+    for (const report of ["floor", "sla", "trends", "resolutions"]) {
+      state = run([{ type: "api.loaded", report, data: REPORTS[report] }], state).state;
+    }
+    assert.deepEqual(fetched(run([{ type: "case.changed" }], state).effects), ["floor", "sla"]);
+    assert.deepEqual(run([{ type: "snapshot" }], state).effects.map((e) => e.type),
+      ["fetch", "fetch", "live"]);
+    assert.deepEqual(fetched(run([{ type: "tick" }], state).effects),
+      ["floor", "sla", "trends", "resolutions"]);
+  });
+
+  test("a failed request keeps the last figures and says so", () => {
+    let state = run([HELLO.supervisor, { type: "api.loaded", report: "sla", data: REPORTS.sla }])
+      .state;
+    state = run([{ type: "tick" }, { type: "api.failed", report: "sla", status: 502,
+      error: "bad gateway" }], state).state;
+    assert.equal(state.reports.sla.data, REPORTS.sla);
+    assert.equal(state.reports.sla.error, "bad gateway");
+  });
+});
+
+describe("controls", () => {
+  const loaded = () => {
+    let state = run([HELLO.supervisor]).state;
+    for (const report of ["floor", "sla", "trends", "resolutions"]) {
+      state = run([{ type: "api.loaded", report, data: REPORTS[report] }], state).state;
+    }
+    return state;
+  };
+
+  test("each control asks for the reports it shapes, with the new parameters", () => {
+    const byQueue = run([{ type: "ui.control", name: "by", value: "queue" }], loaded());
+    assert.deepEqual(byQueue.effects.map((e) => e.path), [
+      `/api/ops/sla?by=queue&since=${encodeURIComponent(windowStart("today", NOW).toISOString())}`,
+    ]);
+    const month = run([{ type: "ui.control", name: "window", value: "30d" }], loaded());
+    assert.deepEqual(fetched(month.effects), ["sla", "resolutions"]);
+    assert.match(month.effects[1].path, /since=2026-10-31T15%3A30%3A00.000Z$/);
+    const year = run([{ type: "ui.control", name: "months", value: 12 }], loaded());
+    assert.deepEqual(fetched(year.effects), ["trends"]);
+    assert.match(year.effects[0].path, /granularity=week&since=2025-11-30/);
+    const measure = run([{ type: "ui.control", name: "measure", value: "time_to_claim" }],
+      loaded());
+    assert.deepEqual(measure.effects, []); // the SLA report already carries every measure
+    assert.equal(measure.state.controls.measure, "time_to_claim");
+    assert.deepEqual(run([{ type: "ui.control", name: "by", value: "priority" }], loaded()).effects,
+      []);
+  });
+
+  test("windows: today starts at local midnight, the others count days back", () => {
+    const today = windowStart("today", NOW);
+    assert.equal(today.getHours(), 0);
+    assert.ok(today.getTime() <= NOW && NOW - today.getTime() < 86400000);
+    assert.equal(NOW - windowStart("7d", NOW).getTime(), 7 * 86400000);
+    assert.equal(reportPath("floor", initialState().controls, NOW), "/api/ops/floor");
+  });
+});
+
+describe("what is drawn", () => {
+  test("tiles show the floor's own figures", () => {
+    const shown = Object.fromEntries(tiles(REPORTS.floor).map((t) => [t.id, t]));
+    assert.equal(shown.open.value, "6");
+    assert.equal(shown.open.detail, "P1 3 · P2 3\nopen 5 · claimed 1");
+    assert.equal(shown.breached.value, "2");
+    assert.equal(shown.breached.tone, "bad");
+    assert.equal(shown["at-risk"].tone, "warn");
+    assert.equal(shown.oldest.value, "45 min");
+    assert.equal(shown.consoles.value, "3");
+    assert.deepEqual(tiles(null), []);
+  });
+
+  test("the SLA chart draws p50 and p90 in minutes with the contact target beside them", () => {
+    const chart = slaChart(REPORTS.sla, "time_to_first_attempt");
+    assert.deepEqual(chart.data.labels, ["P1", "P2"]);
+    const [p50, p90, target] = chart.data.datasets;
+    assert.deepEqual(p50.data, [5, null]);
+    assert.deepEqual(p90.data, [10, null]);
+    assert.equal(target.label, "contact target");
+    assert.deepEqual(target.data, [10, 15]);
+    assert.equal(slaChart(REPORTS.sla, "time_to_alert").data.datasets.length, 2);
+  });
+
+  test("the SLA table reads the report's share, with what it counts", () => {
+    const rows = slaRows(REPORTS.sla);
+    assert.deepEqual(rows.map((r) => r.key), ["P1", "P2", "all"]);
+    assert.equal(rows[0].within, "50% (1/2)");
+    assert.equal(rows[0].target, "10 min");
+    assert.equal(rows[1].cells[2], "– / –");
+  });
+
+  test("the weekly chart has a zero for a quiet week, and the agreement share", () => {
+    const chart = trendChart(REPORTS.trends, "root_causes");
+    assert.deepEqual(chart.data.labels, ["2026-W47", "2026-W48"]);
+    const [billing, rude, agreed] = chart.data.datasets;
+    assert.equal(billing.label, "billing_error");
+    assert.deepEqual(billing.data, [2, 0]);
+    assert.deepEqual(rude.data, [1, 0]);
+    assert.deepEqual(agreed.data, [67, null]);
+    assert.equal(agreed.yAxisID, "share");
+    const coded = trendChart(REPORTS.trends, "coded_reasons", (code) => code.toUpperCase());
+    assert.deepEqual(coded.data.datasets.map((d) => d.label), ["BILLING_ERROR", "LONG_WAIT"]);
+  });
+
+  test("the busiest causes fill the chart", () => {
+    const periods = [{ c: { a: 1, b: 5 } }, { c: { a: 1, c: 2, d: 2 } }];
+    assert.deepEqual(topCodes(periods, "c", 3), ["b", "a", "c"]);
+  });
+
+  test("resolutions: what was offered and the reactions, per root cause", () => {
+    const chart = resolutionChart(REPORTS.resolutions);
+    const byLabel = Object.fromEntries(chart.data.datasets.map((d) => [d.label, d.data]));
+    assert.deepEqual(byLabel.Apology, [2]);
+    assert.deepEqual(byLabel.Compensation, [1]);
+    assert.deepEqual(byLabel["customer neutral"], [0]);
+    assert.deepEqual(byLabel["customer dissatisfied"], [1]);
+    assert.equal(compensationText(REPORTS.resolutions.rows[0]), "15.50 EUR, 20.00 USD");
+    assert.equal(compensationText({ compensation_value: {} }), "–");
+  });
+
+  test("durations read at a glance", () => {
+    assert.deepEqual([0.42, 45, 600, 9000, 259200, null].map(duration),
+      ["0.4 s", "45 s", "10 min", "2.5 h", "3.0 d", "–"]);
+  });
+});
