@@ -23,7 +23,7 @@ from winback_notifier.cases.service import Change
 from winback_notifier.deps import Services, ServicesDep
 from winback_shared.agents import Agent, find_agent
 from winback_shared.auth import CurrentAgent
-from winback_shared.case_vocabulary import OPEN_STATUSES
+from winback_shared.case_vocabulary import OPEN_STATUSES, CaseStatus
 from winback_shared.db import Connection
 from winback_shared.errors import ApiError
 from winback_shared.events.case_events import CaseCard, HistoryEntry, Resolution
@@ -156,7 +156,9 @@ async def read_cases(
     services: ServicesDep,
     agent: CurrentAgent,
     response: Response,
-    status: Annotated[list[str] | None, Query(description="Default: every open status.")] = None,
+    status: Annotated[
+        list[CaseStatus] | None, Query(description="Default: every open status.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Cases per page.")] = 500,
     offset: Annotated[int, Query(ge=0, description="Cases to skip (the next page).")] = 0,
 ) -> list[CaseCard]:
