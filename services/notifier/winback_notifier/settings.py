@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,8 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     client_queue_size: Annotated[int, Field(gt=0)] = 1000
     """Messages a console may fall behind before it is disconnected to resynchronise."""
     auth_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    token_lifetime_days: Annotated[float, Field(ge=0)] = 30.0
+    """How long an agent token issued here (admin API, agents CLI) works; 0: for ever."""
     unreachable_after_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     """Failed contact attempts before an agent may mark a case unreachable."""
     sla_warning_seconds: Annotated[float, Field(ge=0)] = 180.0
@@ -47,3 +50,7 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     A board of thousands helps no agent and costs every reconnect; the snapshot says how many
     were left out so the console can say so instead of pretending the board is complete.
     """
+
+    def token_lifetime(self) -> timedelta | None:
+        """``token_lifetime_days`` as :func:`winback_shared.agents.issue_token` takes it."""
+        return timedelta(days=self.token_lifetime_days) if self.token_lifetime_days else None

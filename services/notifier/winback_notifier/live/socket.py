@@ -28,7 +28,7 @@ from winback_notifier.agents.profile import Profile, build_profile
 from winback_notifier.cases import service as cases
 from winback_notifier.deps import Services
 from winback_notifier.live.hub import AlertHub, Resync, Subscription
-from winback_shared.agents import Agent, authenticate
+from winback_shared.agents import Agent, TokenExpired, authenticate, sign_in
 from winback_shared.events.case_events import CaseCard
 
 CLOSE_UNAUTHORIZED = 4401
@@ -110,7 +110,8 @@ async def _send_board(websocket: WebSocket, services: Services, agent: Agent) ->
 
 
 async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Agent, str] | None:
-    """Read the auth message; close with 4401 and return ``None`` if it is missing or wrong.
+    """Read the auth message; close with 4401 and return ``None`` if it is missing or wrong
+    (the close reason says so when the token has expired).
 
     The token travels in a message rather than the URL so it never lands in access logs. It is
     kept (in memory, for this connection only) to check it again when the agent changes.
@@ -120,10 +121,11 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Agent
         async with asyncio.timeout(services.settings.auth_timeout_seconds):
             message = await websocket.receive_json()
     token = message.get("token") if isinstance(message, dict) else None
-    agent = await authenticate(services.pool, token) if isinstance(token, str) else None
-    if agent is None or not isinstance(token, str):
+    agent = await sign_in(services.pool, token) if isinstance(token, str) else None
+    if not isinstance(agent, Agent) or not isinstance(token, str):
+        reason = agent.message if isinstance(agent, TokenExpired) else "authentication required"
         with suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(CLOSE_UNAUTHORIZED, "authentication required")
+            await websocket.close(CLOSE_UNAUTHORIZED, reason)
         return None
     return agent, token
 
