@@ -23,6 +23,9 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     client_queue_size: Annotated[int, Field(gt=0)] = 1000
     """Messages a console may fall behind before it is disconnected to resynchronise."""
     auth_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    allowed_origins: list[str] = Field(default_factory=list)
+    """Origins besides the notifier's own whose pages may open the console's websocket, e.g.
+    ``WINBACK_ALLOWED_ORIGINS='["https://console.example.com"]'`` (scheme, host, port)."""
     token_lifetime_days: Annotated[float, Field(ge=0)] = 30.0
     """How long an agent token issued here (admin API, agents CLI) works; 0: for ever."""
     unreachable_after_attempts: Annotated[int, Field(ge=1, le=20)] = 3
