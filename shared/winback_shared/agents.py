@@ -20,7 +20,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import asyncpg
@@ -96,7 +96,8 @@ class TokenExpired:
     @property
     def message(self) -> str:
         """What the caller is told (a 401's message, a websocket's close reason)."""
-        return f"token expired at {self.expired_at:%Y-%m-%d %H:%M} UTC; ask an admin for a new one"
+        when = self.expired_at.astimezone(UTC)
+        return f"token expired at {when:%Y-%m-%d %H:%M} UTC; ask an admin for a new one"
 
 
 def _digest(token: str) -> bytes:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from winback_shared.agents import DEFAULT_TOKEN_LIFETIME
 from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
 
@@ -26,7 +27,7 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     allowed_origins: list[str] = Field(default_factory=list)
     """Origins besides the notifier's own whose pages may open the console's websocket, e.g.
     ``WINBACK_ALLOWED_ORIGINS='["https://console.example.com"]'`` (scheme, host, port)."""
-    token_lifetime_days: Annotated[float, Field(ge=0)] = 30.0
+    token_lifetime_days: Annotated[float, Field(ge=0)] = DEFAULT_TOKEN_LIFETIME / timedelta(days=1)
     """How long an agent token issued here (admin API, agents CLI) works; 0: for ever."""
     unreachable_after_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     """Failed contact attempts before an agent may mark a case unreachable."""
