@@ -21,6 +21,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.log_guard import remember
 from tests.role_support import NOTIFIER, service_env
 from tests.support import serve
 from winback_notifier.app import create_app
@@ -34,6 +35,9 @@ from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.recovery_alerts import CaseSummary, CodedReason, RecoveryCaseOpened
 from winback_shared.kafka import reliable_producer
 from winback_shared.survey import Customer, Interaction, Score, ScoreKind, SurveyResponse
+
+CUSTOMER_EMAIL = "dana@example.com"
+CUSTOMER_PHONE = "+1 555 0100"
 
 DEFAULT_REASONS = [
     {
@@ -58,13 +62,14 @@ async def open_case(
 ) -> int:
     """Store a response and open its case with the router's own store, as if its alert was
     acknowledged; return the case id."""
+    remember(name, comment, CUSTOMER_EMAIL, CUSTOMER_PHONE)
     response = SurveyResponse(
         source="survey",
         response_id=f"r-{uuid4().hex[:10]}",
         receipt_id=str(uuid4()),
         vendor="generic",
         received_at=datetime.now(UTC),
-        customer=Customer(id="c-1", name=name, email="dana@example.com", phone="+1 555 0100"),
+        customer=Customer(id="c-1", name=name, email=CUSTOMER_EMAIL, phone=CUSTOMER_PHONE),
         interaction=Interaction(id="call-1", channel="phone", agent="Sam", team="Billing"),
         scores=[Score(kind=ScoreKind.NPS, value=2, scale_min=0, scale_max=10)],
         comment=comment,
@@ -112,6 +117,7 @@ class CaseDesk:
         async with self.pool.acquire() as conn:
             await ensure_queues(conn, wanted)
             _, token = await issue_token(conn, name=name, role=role, queues=wanted)
+        remember(token)
         return token
 
     async def case(

@@ -19,6 +19,13 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.browser_support import CHROMIUM_ARGS, chromium_or_skip
 from tests.case_support import CaseDesk, running_desk
+from tests.log_guard import (
+    kept_lines,
+    no_secrets_in_logs,
+    remember,
+    remember_secret,
+    remember_sources,
+)
 from tests.role_support import NOTIFIER, ROUTER, service_env
 from tests.support import Pipeline, delete_topics, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
@@ -116,7 +123,9 @@ def infra_env(kafka_bootstrap: str, schema_url: str, topics: KafkaTopics) -> dic
 @pytest.fixture
 def source_secret() -> str:
     """The test source's Standard Webhooks secret."""
-    return new_secret()
+    secret = new_secret()
+    remember_secret(secret)
+    return secret
 
 
 @pytest.fixture
@@ -169,6 +178,7 @@ async def pipeline(
         **router_overrides,  # type: ignore[arg-type]
     )
     notifier_settings = NotifierSettings(**await service_env(infra_env, NOTIFIER))  # type: ignore[arg-type]
+    remember_sources(ingest_settings.sources.values())
     notifier_failures: list[BaseException] = []
     pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
     try:
@@ -180,6 +190,7 @@ async def pipeline(
         ):
             async with pool.acquire() as conn:
                 _, token = await issue_token(conn, name="test-agent", role=Role.AGENT)
+            remember(token)
             yield Pipeline(
                 ingest_url=ingest_url,
                 notifier_url=notifier_url,
@@ -225,6 +236,8 @@ async def browser() -> AsyncIterator[Browser]:
         finally:
             await launched.close()
 
+
+__all__ = ["kept_lines", "no_secrets_in_logs"]  # every test runs under the log guard
 
 INFRASTRUCTURE_FIXTURES = frozenset({"kafka_bootstrap", "database_url"})
 """A test that reaches either of these (directly or through another fixture) needs the real

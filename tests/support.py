@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from tests.log_guard import remember_response
 from winback_local.signing import sample_response, signed_request
 from winback_shared.sources import SourceConfig
 
@@ -81,6 +82,7 @@ class Pipeline:
 
     async def post(self, payload: dict[str, Any]) -> httpx.Response:
         """Sign ``payload`` with the source's secret and post it to ingest."""
+        remember_response(payload)
         body, headers = signed_request(self.secret, payload)
         return await self.http.post(
             f"{self.ingest_url}/webhooks/{self.source}", content=body, headers=headers

@@ -1,7 +1,10 @@
 """Agents, their roles, tokens and queue memberships.
 
 Tokens are 256-bit random strings shown once; only their SHA-256 is stored. A slow password hash
-buys nothing for tokens this long, and a lookup by hash stays one indexed query.
+buys nothing for tokens this long, and a lookup by hash stays one indexed query. That lookup is
+also why no comparison can leak a token through timing: what the database compares is the
+digest, whose bytes an attacker cannot steer towards the stored one. Each token expires
+(``token_expires_at``, stamped when it is issued; ``WINBACK_TOKEN_LIFETIME_DAYS``, 30 by default).
 
 Roles are a ladder: a supervisor may do everything an agent may (on every queue) and reassign;
 an admin may do everything a supervisor may and manage agents and queues. Agents see and act on
@@ -17,6 +20,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import asyncpg
@@ -25,6 +29,9 @@ from winback_shared.db import Connection
 
 DEFAULT_QUEUE = "default"
 """Where cases go when no routing rule matches; new agents join it unless told otherwise."""
+
+DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
+"""How long a token works unless its issuer says otherwise (``WINBACK_TOKEN_LIFETIME_DAYS``)."""
 
 
 class Role(StrEnum):
@@ -43,6 +50,8 @@ class Agent:
     name: str
     role: Role
     queues: frozenset[str] = field(default_factory=frozenset)
+    token_expires_at: datetime | None = None
+    """When the agent's current token stops working (``None``: never)."""
 
     @property
     def is_supervisor(self) -> bool:
@@ -78,12 +87,25 @@ class UnknownQueueError(ValueError):
     """A membership names a queue that does not exist."""
 
 
+@dataclass(frozen=True)
+class TokenExpired:
+    """The token was an enabled agent's, but its lifetime is over: it needs a new one."""
+
+    expired_at: datetime
+
+    @property
+    def message(self) -> str:
+        """What the caller is told (a 401's message, a websocket's close reason)."""
+        when = self.expired_at.astimezone(UTC)
+        return f"token expired at {when:%Y-%m-%d %H:%M} UTC; ask an admin for a new one"
+
+
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
 _AGENT_COLUMNS = """
-    a.id, a.name, a.role,
+    a.id, a.name, a.role, a.token_expires_at,
     COALESCE(ARRAY(SELECT q.queue FROM agent_queues q WHERE q.agent_id = a.id ORDER BY 1),
              '{}') AS queues
 """
@@ -91,7 +113,11 @@ _AGENT_COLUMNS = """
 
 def _agent(row: asyncpg.Record) -> Agent:
     return Agent(
-        id=row["id"], name=row["name"], role=Role(row["role"]), queues=frozenset(row["queues"])
+        id=row["id"],
+        name=row["name"],
+        role=Role(row["role"]),
+        queues=frozenset(row["queues"]),
+        token_expires_at=row["token_expires_at"],
     )
 
 
@@ -101,24 +127,29 @@ async def issue_token(
     name: str,
     role: Role,
     queues: Iterable[str] | None = None,
+    lifetime: timedelta | None = DEFAULT_TOKEN_LIFETIME,
 ) -> tuple[Agent, str]:
     """Create the agent if new, give it a fresh token and return both.
 
     The token exists only in this return value; an earlier token of the same agent stops working.
-    A new agent joins ``queues`` (the default queue when ``None``), creating missing queues; an
-    existing agent keeps its role and memberships.
+    It works for ``lifetime`` from now (by the database's clock, the one sign-in checks against;
+    ``None``: for ever). A new agent joins ``queues`` (the default queue when ``None``), creating
+    missing queues; an existing agent keeps its role and memberships.
     """
     token = secrets.token_urlsafe(32)
     async with conn.transaction():
         row = await conn.fetchrow(
             """
-            INSERT INTO agents (name, role, token_sha256) VALUES ($1, $2, $3)
-            ON CONFLICT (name) DO UPDATE SET token_sha256 = EXCLUDED.token_sha256
+            INSERT INTO agents (name, role, token_sha256, token_expires_at)
+            VALUES ($1, $2, $3, now() + $4::interval)
+            ON CONFLICT (name) DO UPDATE SET token_sha256 = EXCLUDED.token_sha256,
+                                             token_expires_at = EXCLUDED.token_expires_at
             RETURNING id, (xmax = 0) AS created
             """,
             name,
             role.value,
             _digest(token),
+            lifetime,
         )
         assert row is not None  # INSERT ... RETURNING always returns the row
         if row["created"]:
@@ -135,16 +166,30 @@ async def issue_token(
     return agent, token
 
 
-async def authenticate(conn: Connection | asyncpg.Pool, token: str) -> Agent | None:
-    """The enabled agent owning ``token``, or ``None``."""
+async def sign_in(conn: Connection | asyncpg.Pool, token: str) -> Agent | TokenExpired | None:
+    """The enabled agent owning ``token``; :class:`TokenExpired` past its lifetime; else ``None``.
+
+    Only the token's digest reaches the database, and expiry is judged by the database's clock,
+    the one that stamped it.
+    """
     if not token or len(token) > 200:
         return None
     row = await conn.fetchrow(
-        f"SELECT {_AGENT_COLUMNS} FROM agents a WHERE a.token_sha256 = $1"
-        " AND a.disabled_at IS NULL",
+        f"SELECT {_AGENT_COLUMNS}, a.token_expires_at <= now() AS expired"
+        " FROM agents a WHERE a.token_sha256 = $1 AND a.disabled_at IS NULL",
         _digest(token),
     )
-    return None if row is None else _agent(row)
+    if row is None:
+        return None
+    if row["expired"]:
+        return TokenExpired(row["token_expires_at"])
+    return _agent(row)
+
+
+async def authenticate(conn: Connection | asyncpg.Pool, token: str) -> Agent | None:
+    """The enabled agent owning ``token`` while it has not expired, or ``None``."""
+    signed_in = await sign_in(conn, token)
+    return signed_in if isinstance(signed_in, Agent) else None
 
 
 async def get_agent(conn: Connection | asyncpg.Pool, agent_id: int) -> Agent | None:

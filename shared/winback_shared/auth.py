@@ -7,8 +7,9 @@ asyncpg pool on the schema that holds ``agents``). The role rules themselves are
 case rule elsewhere can never disagree about who is a supervisor.
 
 Answers: 401 ``unauthenticated`` with ``WWW-Authenticate: Bearer`` when no enabled agent owns
-the token (none given, unknown, replaced, or its agent disabled); 403 ``forbidden`` when the
-agent's role is too low.
+the token (none given, unknown, replaced, or its agent disabled); 401 ``token_expired`` (the
+message says when, and to ask an admin for a new one) when its lifetime is over; 403
+``forbidden`` when the agent's role is too low.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Header, Request
 
-from winback_shared.agents import Agent, authenticate
+from winback_shared.agents import Agent, TokenExpired, sign_in
 from winback_shared.errors import ApiError
 
 SUPERVISORS_ONLY = "only supervisors and admins may do this"
@@ -35,15 +36,18 @@ async def current_agent(
 ) -> Agent:
     """The enabled agent behind ``Authorization: Bearer <token>``; 401 otherwise."""
     pool: asyncpg.Pool = request.app.state.pool
-    agent = await authenticate(pool, bearer_token(authorization))
-    if agent is None:
+    signed_in = await sign_in(pool, bearer_token(authorization))
+    if isinstance(signed_in, TokenExpired):
+        challenge = 'Bearer error="invalid_token", error_description="token expired"'
+        raise ApiError(401, "token_expired", signed_in.message, {"WWW-Authenticate": challenge})
+    if signed_in is None:
         raise ApiError(
             401,
             "unauthenticated",
             "a valid agent token is required",
             {"WWW-Authenticate": "Bearer"},
         )
-    return agent
+    return signed_in
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]

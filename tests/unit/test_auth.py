@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from winback_shared.agents import Agent, Role
+from tests.auth_support import EXPIRED_TOKEN, TOKENS, FakePool
+from winback_shared.agents import Agent, Role, sign_in
 from winback_shared.auth import (
     ADMINS_ONLY,
     SUPERVISORS_ONLY,
@@ -47,19 +46,6 @@ def test_roles_are_a_ladder(role: Role, supervisor: bool, admin: bool) -> None:
 )
 def test_bearer_token(header: str | None, token: str) -> None:
     assert bearer_token(header) == token
-
-
-TOKENS = {"agent-token": Role.AGENT, "lead-token": Role.SUPERVISOR, "root-token": Role.ADMIN}
-
-
-class FakePool:
-    """Answers ``authenticate``'s lookup from ``TOKENS`` (a disabled agent is simply absent)."""
-
-    async def fetchrow(self, sql: str, digest: bytes) -> dict[str, Any] | None:
-        for number, (token, role) in enumerate(TOKENS.items()):
-            if hashlib.sha256(token.encode()).digest() == digest:
-                return {"id": number, "name": token, "role": role.value, "queues": ["default"]}
-        return None
 
 
 @pytest.fixture
@@ -122,3 +108,28 @@ async def test_each_gate_lets_its_roles_through(
     else:
         assert answer.json() == {"error": {"code": "forbidden", "message": message}}
         assert "www-authenticate" not in answer.headers
+
+
+@pytest.mark.parametrize("path", ["/agent", "/supervisor", "/admin"])
+async def test_an_expired_token_is_401_saying_so(http: httpx.AsyncClient, path: str) -> None:
+    answer = await http.get(path, headers={"Authorization": f"Bearer {EXPIRED_TOKEN}"})
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": {
+            "code": "token_expired",
+            "message": "token expired at 2026-11-01 09:30 UTC; ask an admin for a new one",
+        }
+    }
+    assert answer.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+async def test_sign_in_sends_only_the_digest_never_the_token() -> None:
+    """What the database compares is SHA-256 of the token: no timing of that comparison can
+    tell an attacker how much of a guessed token was right."""
+    pool = FakePool()
+    for token in [*TOKENS, EXPIRED_TOKEN, "a-guess"]:
+        await sign_in(pool, token)  # type: ignore[arg-type]
+    sent = [argument for arguments in pool.arguments for argument in arguments]
+    assert len(sent) == len(TOKENS) + 2
+    assert all(isinstance(argument, bytes) and len(argument) == 32 for argument in sent)
+    assert not any(token.encode() in argument for argument in sent for token in TOKENS)

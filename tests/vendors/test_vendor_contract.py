@@ -20,10 +20,18 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.log_guard import remember
 from tests.support import Pipeline, eventually, group_caught_up
 from tests.vendor_api_fakes import FakeVendorApi, running
 from tests.vendor_kits import KITS
-from tests.vendor_kits.kit import Posted, Refused, Sample, VendorKit, read_path
+from tests.vendor_kits.kit import (
+    ANA_RUIZ_ON_CALL_5521,
+    Posted,
+    Refused,
+    Sample,
+    VendorKit,
+    read_path,
+)
 from winback_ingest.bodies import parse_body
 from winback_ingest.vendors import INTAKES, SignatureError, Signed
 from winback_local.signing import new_secret
@@ -322,6 +330,7 @@ async def test_missing_api_token_is_a_dead_letter_naming_the_variable(
 
 async def post(pipeline: Pipeline, posted: Posted) -> httpx.Response:
     """Post a delivery to the pipeline's ingest, as the vendor would."""
+    remember(*(ANA_RUIZ_ON_CALL_5521[f"customer.{field}"] for field in ("name", "email", "phone")))
     body, headers = posted
     return await pipeline.http.post(
         f"{pipeline.ingest_url}/webhooks/{pipeline.source}", content=body, headers=headers

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
 
+from winback_shared.agents import DEFAULT_TOKEN_LIFETIME
 from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
 
@@ -22,6 +24,11 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     client_queue_size: Annotated[int, Field(gt=0)] = 1000
     """Messages a console may fall behind before it is disconnected to resynchronise."""
     auth_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    allowed_origins: list[str] = Field(default_factory=list)
+    """Origins besides the notifier's own whose pages may open the console's websocket, e.g.
+    ``WINBACK_ALLOWED_ORIGINS='["https://console.example.com"]'`` (scheme, host, port)."""
+    token_lifetime_days: Annotated[float, Field(ge=0)] = DEFAULT_TOKEN_LIFETIME / timedelta(days=1)
+    """How long an agent token issued here (admin API, agents CLI) works; 0: for ever."""
     unreachable_after_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     """Failed contact attempts before an agent may mark a case unreachable."""
     sla_warning_seconds: Annotated[float, Field(ge=0)] = 180.0
@@ -52,3 +59,7 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     copy ``scripts/bootstrap.sh`` installs from the npm registry into ``node_modules/`` (found
     from the working directory or this package upwards); without either the page shows its
     tables alone."""
+
+    def token_lifetime(self) -> timedelta | None:
+        """``token_lifetime_days`` as :func:`winback_shared.agents.issue_token` takes it."""
+        return timedelta(days=self.token_lifetime_days) if self.token_lifetime_days else None

@@ -1,13 +1,16 @@
 """``python -m winback_notifier.agents``: manage agents, tokens and queues from a shell.
 
-    issue-token --name NAME [--role ROLE] [--queue Q ...]   create the agent if new, print a token
+    issue-token --name NAME [--role ROLE] [--queue Q ...] [--lifetime-days N]
+                                                            create the agent if new, print a token
     create-queue NAME [--description TEXT]
     set-queues --name NAME Q [Q ...]                        replace the agent's memberships
     set-role --name NAME ROLE
     disable --name NAME                                     the agent's token stops working
     list                                                    agents and queues
 
-A token is printed once and never stored in clear. Works wherever the notifier image runs, e.g.
+A token is printed once and never stored in clear. It works for ``--lifetime-days`` (default
+``WINBACK_TOKEN_LIFETIME_DAYS``, 30; 0: for ever), then sign-in answers 401 ``token_expired``.
+Works wherever the notifier image runs, e.g.
 ``docker compose run --rm notifier python -m winback_notifier.agents issue-token --name dana``.
 The same operations are in the admin API (``/api/admin``) for admins with a token.
 
@@ -24,7 +27,9 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
+from winback_notifier.settings import NotifierSettings
 from winback_shared import agents
 from winback_shared.agents import Role
 from winback_shared.db import Connection, create_pool
@@ -40,7 +45,10 @@ async def _issue_token(conn: Connection, args: argparse.Namespace) -> str:
     queues = args.queue or None
     if queues:
         await agents.ensure_queues(conn, queues)
-    agent, token = await agents.issue_token(conn, name=args.name, role=args.role, queues=queues)
+    lifetime = timedelta(days=args.lifetime_days) if args.lifetime_days else None
+    agent, token = await agents.issue_token(
+        conn, name=args.name, role=args.role, queues=queues, lifetime=lifetime
+    )
     if queues and set(queues) != agent.queues:
         await agents.set_queues(conn, agent_id=agent.id, queues=queues)
     return token
@@ -118,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--role", type=Role, choices=roles, default=Role.AGENT)
     issue.add_argument(
         "--queue", action="append", help="a queue to belong to (repeatable; default: default)"
+    )
+    issue.add_argument(
+        "--lifetime-days",
+        type=float,
+        default=NotifierSettings().token_lifetime_days,
+        help="how long the token works (default: WINBACK_TOKEN_LIFETIME_DAYS or 30; 0: for ever)",
     )
     issue.set_defaults(run=_issue_token)
 

@@ -7,6 +7,7 @@ sends the outbox right away instead of waiting for the sweep (see :mod:`.announc
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
@@ -63,6 +64,9 @@ class IssuedToken(BaseModel):
 
     agent: AgentOut
     token: str
+    expires_at: datetime | None = Field(
+        description="When the token stops working (`WINBACK_TOKEN_LIFETIME_DAYS`); null: never."
+    )
 
 
 class QueuesIn(BaseModel):
@@ -96,6 +100,10 @@ def _out(agent: Agent) -> AgentOut:
     return AgentOut(name=agent.name, role=agent.role, queues=sorted(agent.queues))
 
 
+def _issued(agent: Agent, token: str) -> IssuedToken:
+    return IssuedToken(agent=_out(agent), token=token, expires_at=agent.token_expires_at)
+
+
 async def _existing(services: ServicesDep, name: str) -> Agent:
     agent = await agents.find_agent(services.pool, name)
     if agent is None:
@@ -124,9 +132,13 @@ async def create_agent(services: ServicesDep, admin: CurrentAdmin, body: NewAgen
     await _missing_queues(services, body.queues)
     async with services.pool.acquire() as conn:
         agent, token = await agents.issue_token(
-            conn, name=body.name, role=body.role, queues=body.queues
+            conn,
+            name=body.name,
+            role=body.role,
+            queues=body.queues,
+            lifetime=services.settings.token_lifetime(),
         )
-    return IssuedToken(agent=_out(agent), token=token)
+    return _issued(agent, token)
 
 
 @router.post("/agents/{name}/token", response_model=IssuedToken)
@@ -137,9 +149,14 @@ async def create_agent_token(
     it are closed (4401)."""
     existing = await _existing(services, name)
     async with services.pool.acquire() as conn:
-        agent, token = await agents.issue_token(conn, name=existing.name, role=existing.role)
+        agent, token = await agents.issue_token(
+            conn,
+            name=existing.name,
+            role=existing.role,
+            lifetime=services.settings.token_lifetime(),
+        )
     await announcer.announce_now()
-    return IssuedToken(agent=_out(agent), token=token)
+    return _issued(agent, token)
 
 
 @router.put("/agents/{name}/queues", response_model=AgentOut)

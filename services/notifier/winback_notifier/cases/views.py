@@ -22,7 +22,7 @@ from winback_notifier.cases.rules import CaseRefused, Channel, known_codes
 from winback_notifier.cases.service import Change
 from winback_notifier.deps import Services, ServicesDep
 from winback_shared.agents import Agent, find_agent
-from winback_shared.auth import CurrentAgent
+from winback_shared.auth import CurrentAgent, current_supervisor
 from winback_shared.case_vocabulary import OPEN_STATUSES, CaseStatus
 from winback_shared.db import Connection
 from winback_shared.errors import ApiError
@@ -270,15 +270,20 @@ async def reopen_case(act: ActOnCase, body: ReopenIn) -> CaseCard:
     return await act(partial(cases.reopen, reason=body.reason))
 
 
-@router.post("/cases/{case_id}/reassign", response_model=CaseCard, responses=REASSIGN_ERRORS)
+@router.post(
+    "/cases/{case_id}/reassign",
+    response_model=CaseCard,
+    responses=REASSIGN_ERRORS,
+    # Declared on the route, not only in the workflow: an agent is refused before a name or
+    # queue is looked up, so 404s never tell agents who or what exists.
+    dependencies=[Depends(current_supervisor)],
+)
 async def reassign_case(act: ActOnCase, body: ReassignIn) -> CaseCard:
     """Supervisors only: give the case to another agent and/or move it to another queue.
 
     The new owner must be able to see the target queue (a member, or a supervisor); otherwise
     409 `not_a_member` and nothing changes. `GET /api/cases/{id}/assignees` lists who qualifies.
     A queue alone hands the case back unowned to that queue."""
-    if not act.agent.may_reassign:
-        raise CaseRefused(403, "forbidden", "only a supervisor may reassign a case")
     pool = act.services.pool
     new_owner = None
     if body.agent is not None:

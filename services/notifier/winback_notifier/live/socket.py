@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
 from typing import Any, Literal
 
@@ -35,10 +36,13 @@ from winback_notifier.cases import service as cases
 from winback_notifier.deps import Services
 from winback_notifier.live.cursor import Cursor
 from winback_notifier.live.hub import AlertHub, Resync, Subscription
-from winback_shared.agents import Agent, authenticate
+from winback_shared.agents import Agent, TokenExpired, authenticate, sign_in
 from winback_shared.events.case_events import CaseCard
 
+log = logging.getLogger("winback.notifier.live")
+
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TRY_AGAIN = 1013
 REVOKED = "access revoked: agent disabled or token replaced"
 """The close reason when a connected console's credentials stop working."""
@@ -91,6 +95,13 @@ def console_router(hub: AlertHub) -> APIRouter:
     async def console_socket(websocket: WebSocket) -> None:
         """Live cases. The first client message must be ``{"type": "auth", "token": ...}``."""
         services: Services = websocket.app.state.services
+        if not origin_allowed(websocket, services.settings.allowed_origins):
+            log.warning(
+                "websocket refused: foreign origin",
+                extra={"fields": {"origin": websocket.headers.get("origin", "")[:200]}},
+            )
+            await websocket.close(CLOSE_FORBIDDEN_ORIGIN)  # before accepting: the client sees 403
+            return
         await websocket.accept()
         changes_before = hub.agent_changes
         signed_in = await _authenticate(websocket, services)
@@ -117,6 +128,22 @@ def console_router(hub: AlertHub) -> APIRouter:
             hub.unsubscribe(subscription)
 
     return router
+
+
+def origin_allowed(websocket: WebSocket, allowed: Collection[str]) -> bool:
+    """Whether the page that opened this socket may read it: the console's own origin, or one
+    of the configured ``allowed`` (``WINBACK_ALLOWED_ORIGINS``, for a console served elsewhere).
+
+    Browsers send ``Origin`` on every websocket and let any page open one to any site, so
+    without this check a page elsewhere could stream the board of an agent it tricked into
+    pasting a token. A request without ``Origin`` is no browser's (a CRM, a script): the token
+    decides for it, as for the HTTP API.
+    """
+    origin = websocket.headers.get("origin")
+    if origin is None or origin in allowed:
+        return True
+    host = websocket.headers.get("host")
+    return host is not None and origin in (f"http://{host}", f"https://{host}")
 
 
 async def _send_board(
@@ -175,7 +202,8 @@ async def _catch_up(services: Services, agent: Agent, resume: Cursor) -> list[Ba
 async def _authenticate(
     websocket: WebSocket, services: Services
 ) -> tuple[Agent, str, Cursor | None] | None:
-    """Read the auth message; close with 4401 and return ``None`` if it is missing or wrong.
+    """Read the auth message; close with 4401 and return ``None`` if it is missing or wrong
+    (the close reason says so when the token has expired).
 
     The token travels in a message rather than the URL so it never lands in access logs. It is
     kept (in memory, for this connection only) to check it again when the agent changes. The
@@ -187,10 +215,11 @@ async def _authenticate(
         async with asyncio.timeout(services.settings.auth_timeout_seconds):
             message = await websocket.receive_json()
     token = message.get("token") if isinstance(message, dict) else None
-    agent = await authenticate(services.pool, token) if isinstance(token, str) else None
-    if agent is None or not isinstance(token, str):
+    agent = await sign_in(services.pool, token) if isinstance(token, str) else None
+    if not isinstance(agent, Agent) or not isinstance(token, str):
+        reason = agent.message if isinstance(agent, TokenExpired) else "authentication required"
         with suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(CLOSE_UNAUTHORIZED, "authentication required")
+            await websocket.close(CLOSE_UNAUTHORIZED, reason)
         return None
     return agent, token, Cursor.decode(message.get("cursor"))
 

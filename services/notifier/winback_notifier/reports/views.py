@@ -30,6 +30,7 @@ from winback_shared.errors import ApiError
 
 MAX_WINDOW = timedelta(days=3 * 366)
 """Long enough for year-on-year trends; short enough that one request cannot scan forever."""
+OUT_OF_RANGE = "the window must lie within the years 1 to 9999 (UTC)"
 
 router = APIRouter(
     prefix="/api/ops",
@@ -47,7 +48,10 @@ def _window(
 ) -> tuple[datetime, datetime]:
     """The report's window, timezone-aware, checked for sense."""
     end = _aware(until) if until is not None else datetime.now(UTC)
-    start = _aware(since) if since is not None else end - default
+    try:
+        start = _aware(since) if since is not None else end - default
+    except OverflowError:
+        raise ApiError(422, "invalid_window", OUT_OF_RANGE) from None
     if start >= end:
         raise ApiError(422, "invalid_window", "'since' must be before 'until'")
     if end - start > MAX_WINDOW:
@@ -56,8 +60,11 @@ def _window(
 
 
 def _aware(moment: datetime) -> datetime:
-    """A time without an offset is read as UTC, as everywhere else in winback."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """In UTC; a time without an offset is read as UTC, as everywhere else in winback."""
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-14:00, past the last UTC year Python knows
+        raise ApiError(422, "invalid_window", OUT_OF_RANGE) from None
 
 
 @router.get("/sla", response_model=SlaReport)
