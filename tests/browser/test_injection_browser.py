@@ -49,6 +49,7 @@ API_FIELDS = {
     f"POST {CASE}/unreachable: note",
     f"POST {CASE}/reopen: reason",
     f"POST {CASE}/notes: text",
+    f"POST {CASE}/reasons: note",
     f"POST {CASE}/reassign: note",
     f"POST {CASE}/resolve: note",
     f"POST {CASE}/resolve: resolution.explanation",
@@ -59,6 +60,7 @@ API_FIELDS = {
     "POST /api/admin/queues: description",
     # looked up, never stored: refused by name, with no SQL error
     f"POST {CASE}/resolve: root_cause",
+    f"POST {CASE}/reasons: codes[]",
     f"POST {CASE}/reassign: agent",
     f"POST {CASE}/reassign: queue",
     "POST /ops/dead-letters/replay: source",
@@ -140,6 +142,14 @@ async def test_hostile_text_is_stored_verbatim_and_shown_as_text(
     steps: list[tuple[str, dict[str, Any]]] = [
         ("claim", {}),
         ("notes", {"text": api("notes: text")}),
+        (
+            "reasons",
+            {
+                "codes": ["billing_error"],
+                "follow_up_requested": False,
+                "note": api("reasons: note"),
+            },
+        ),
         ("reassign", {"agent": "lead", "note": api("reassign: note")}),
         *[("attempts", {"channel": "phone", "reached": False, "note": api("attempts: note")})] * 3,
         ("unreachable", {"note": api("unreachable: note")}),
@@ -174,6 +184,10 @@ async def test_hostile_text_is_stored_verbatim_and_shown_as_text(
     # Looked up by name: refused cleanly, the name quoted back as sent.
     lookups = [
         (f"{case}/resolve", {**steps[-3][1], "root_cause": api("resolve: root_cause")}),
+        (
+            f"{case}/reasons",
+            {"codes": [api("reasons: codes[]")], "follow_up_requested": False, "note": ""},
+        ),
         (f"{case}/reassign", {"agent": api("reassign: agent")}),
         (f"{case}/reassign", {"queue": api("reassign: queue")}),
     ]
@@ -205,7 +219,13 @@ async def test_hostile_text_is_stored_verbatim_and_shown_as_text(
     history_values = {
         value for entry in detail["history"] for value in _strings(entry.get("data", {}))
     }
-    for field in ("notes: text", "reassign: note", "unreachable: note", "reopen: reason"):
+    for field in (
+        "notes: text",
+        "reasons: note",
+        "reassign: note",
+        "unreachable: note",
+        "reopen: reason",
+    ):
         assert api(field) in history_values, field
     assert await pipeline.pool.fetchval("SELECT count(*) FROM agents") >= 2  # nothing dropped
 

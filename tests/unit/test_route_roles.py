@@ -67,6 +67,10 @@ PUBLIC: dict[tuple[str, str, str], str] = {
     ("ingest", "GET", "/schemas/generic.json"): "the published JSON Schema of the format",
     ("notifier", "GET", "/"): "the console page; it signs in over the websocket",
     ("notifier", "MOUNT", "/static"): "the console's code and styles, no data",
+    ("notifier", "GET", "/ops"): (
+        "the ops page's HTML shell, no data; every figure comes from /api/ops/*, which are gated"
+    ),
+    ("notifier", "GET", "/vendor/chart.js"): "the charting library's published code, no data",
     ("notifier", "WEBSOCKET", "/ws"): (
         "signs in with its first message (4401 otherwise, test_case_agents_live) and refuses a "
         "foreign Origin (test_websocket_origin)"
