@@ -117,10 +117,11 @@ async def work_a_case(
         await expect(window.detail).to_be_visible()
         evidence = window.detail.locator(".evidence")
         await expect(evidence).to_contain_text("Billing error")
-        await expect(evidence).to_contain_text("charged twice")
+        await expect(evidence).not_to_contain_text("charged twice")  # marked, not quoted again
         await expect(evidence).to_contain_text("free text rules · 80%")
-        await expect(evidence).to_contain_text("in the comment: charged twice")
+        await expect(evidence).to_contain_text("marked in the comment")
         await expect(window.detail.locator(".detail-comment")).to_have_text(comment)
+        await expect(window.detail.locator(".detail-comment mark")).to_have_text(["Charged twice"])
         await expect(window.detail.locator("#detail-guidance")).to_contain_text("Own the follow-up")
     await expect(ana.page).to_have_title("winback console")
 
@@ -369,7 +370,8 @@ async def test_a_recoding_updates_the_open_case_live_and_never_pops_up(
 
         # The open case shows the new reason with its evidence, and the re-coding in its history.
         await expect(evidence).to_have_text([re.compile("Parking at the branch")], timeout=LIVE)
-        await expect(evidence).to_contain_text(f"in the comment: {PARKING_COMMENT}")
+        await expect(evidence).to_contain_text("marked in the comment")
+        await expect(window.detail.locator(".detail-comment mark")).to_have_count(1)
         recoded = window.detail.locator(".timeline .k-recoded")
         await expect(recoded).to_contain_text("Reasons re-coded", timeout=LIVE)
         await expect(recoded).to_contain_text("added parking; removed long_wait")

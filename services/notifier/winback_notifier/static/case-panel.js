@@ -9,8 +9,10 @@
 import { api } from "./api.js";
 import { needsMoreAttempts, renderActions } from "./case-actions.js";
 import { button, countdown, make, slaBadge, statusBadge } from "./dom.js";
+import { renderEvidence } from "./evidence-view.js";
 import { clock, customerName, describeScore, dueAt, humanise, priorityClass } from "./format.js";
 import { historyLabel, rootCauseLabel } from "./profile.js";
+import { mailtoHref, telHref } from "./reach.js";
 
 const GUIDANCE = {
   unowned: [
@@ -32,6 +34,17 @@ const GUIDANCE = {
     "Leave one last message saying who you are and how to reach you directly, then close.",
   ],
 };
+
+// A link that calls or writes to the customer, or the value as text when it is not dialable or
+// not an address (see reach.js).
+function contactLink(value, href) {
+  if (value === undefined || value === null || value === "") return value;
+  const target = href(value);
+  if (!target) return String(value);
+  const link = make("a", "contact-link", value);
+  link.href = target;
+  return link;
+}
 
 // `dispatch(message)`: hands the board state what the panel learned or did (see above).
 export function createCasePanel({ root, dispatch }) {
@@ -175,10 +188,12 @@ export function createCasePanel({ root, dispatch }) {
     const add = (label, value) => {
       if (value === undefined || value === null || value === "") return;
       grid.append(make("dt", "", label));
-      grid.append(make("dd", "", value));
+      const cell = make("dd", "");
+      cell.append(value);
+      grid.append(cell);
     };
-    add("Phone", customer.phone);
-    add("Email", customer.email);
+    add("Phone", contactLink(customer.phone, telHref));
+    add("Email", contactLink(customer.email, mailtoHref));
     add("Segment", customer.segment);
     add("Channel", interaction.channel);
     add("Agent", interaction.agent);
@@ -189,33 +204,7 @@ export function createCasePanel({ root, dispatch }) {
     if (card.customer_reaction) add("Reaction", humanise(card.customer_reaction));
     facts.append(grid);
 
-    const reasons = card.reasons || [];
-    if (reasons.length > 0) {
-      facts.append(make("h3", "", "Why the customer is unhappy"));
-      const list = make("ul", "evidence-list");
-      for (const reason of reasons) {
-        const item = make("li", "evidence");
-        const title = make("div", "evidence-title");
-        title.append(make("span", "reason", reason.label || reason.code));
-        const how = `${humanise(reason.method)} · ${Math.round((reason.confidence ?? 1) * 100)}%`;
-        title.append(make("span", "evidence-method", how));
-        item.append(title);
-        if (reason.evidence) {
-          const body = make("div", "evidence-body");
-          const where = { comment: "in the comment", answer: "chosen answer" }[
-            reason.evidence_source];
-          if (where) body.append(make("span", "evidence-source", `${where}: `));
-          body.append(make("q", "evidence-quote", reason.evidence));
-          item.append(body);
-        }
-        list.append(item);
-      }
-      facts.append(list);
-    }
-    if (card.comment) {
-      facts.append(make("h3", "", "What they wrote"));
-      facts.append(make("blockquote", "detail-comment", card.comment));
-    }
+    renderEvidence(facts, card);
   }
 
   function renderGuidance(card) {
