@@ -29,8 +29,8 @@ from tenacity import (
 
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
 from winback_router.adapters.vendor_api import VendorUnavailable
-from winback_router.batch_store import BatchStore, Coded
-from winback_router.coding import code_response
+from winback_router.batch_store import BatchStore, Coded, Coder
+from winback_router.coding import code_response, code_responses
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER, Failure
 from winback_router.decision import decide
@@ -47,7 +47,11 @@ from winback_router.store import CaseChange, ConcurrentDelivery
 from winback_router.stream import Message, Publisher, Record, RecordSource
 from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.events.base import utc_now
-from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
+from winback_shared.events.recovery_alerts import (
+    CodedReason,
+    RecoveryCaseOpened,
+    RecoveryCaseUpdated,
+)
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import Sources
 from winback_shared.survey import SurveyResponse
@@ -186,8 +190,11 @@ class RecoveryRouter:
         )
         failures = [outcome for outcome in outcomes if isinstance(outcome, Failure)]
         kept = [outcome for outcome in outcomes if outcome is not None]
-        changes = _latest_per_case(await self._store.save(kept, self._code))
         stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
+        # Coding is CPU work (rules, the model's sentence vectors in one call): a worker thread,
+        # so the event loop keeps serving the broker and the pool meanwhile.
+        code = await asyncio.to_thread(self._code_batch, stored)
+        changes = _latest_per_case(await self._store.save(kept, code))
         for response in stored:
             RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
         await self._publisher.publish(self._messages(changes, failures))
@@ -250,8 +257,24 @@ class RecoveryRouter:
             )
             return failure
 
-    def _code(self, response: SurveyResponse) -> Coded:
-        reasons = code_response(response, self._taxonomy)
+    def _code_batch(self, responses: Sequence[SurveyResponse]) -> Coder:
+        """Code a batch at once; the returned coder answers from it, and codes anything else (a
+        revision merged with what was stored, which is rare) on the spot."""
+        batch = code_responses(responses, self._taxonomy)
+        done = {
+            id(response): (response, self._decide(response, reasons))
+            for response, reasons in zip(responses, batch, strict=True)
+        }
+
+        def code(response: SurveyResponse) -> Coded:
+            entry = done.get(id(response))
+            if entry is not None and entry[0] is response:
+                return entry[1]
+            return self._decide(response, code_response(response, self._taxonomy))
+
+        return code
+
+    def _decide(self, response: SurveyResponse, reasons: list[CodedReason]) -> Coded:
         decision = decide(response, reasons)
         queue = choose_queue(
             self._queue_rules,
