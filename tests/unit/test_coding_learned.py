@@ -126,10 +126,11 @@ def test_a_changed_taxonomy_starts_with_the_model_for_the_codes_both_know(
 
 def test_columns_are_found_by_code_name_not_position() -> None:
     model = load_model()
+    assert model.vector_weights is not None
     shuffled = ReasonModel(
         tuple(reversed(model.codes)), model.chars, model.words, model.weights[:, ::-1],
         model.bias[::-1], np.concatenate([model.thresholds[: len(model.codes)][::-1],
-        model.thresholds[len(model.codes) :][::-1]]),
+        model.thresholds[len(model.codes) :][::-1]]), model.vector_weights[:, ::-1],
     )  # fmt: skip
     text = "The agent was rude and the parcel never arrived, still charged me twice."
     original = dict(zip(model.codes, model.probabilities(text), strict=True))

@@ -76,9 +76,9 @@ class Measured:
         one_by_one = len(self.single) / sum(self.single)
         share = self.embedded / self.batched_responses
         return (
-            f"{self.name:<14} batched {batched:>6,.0f}/s   one by one {one_by_one:>6,.0f}/s   "
-            f"per response p50 {q[49] * 1e6:>5.0f} us  p99 {q[98] * 1e6:>6.0f} us   "
-            f"texts embedded per response (batched) {share:.2f}"
+            f"{self.name:<14} {batched:>6,.0f} responses/s batched, {one_by_one:>6,.0f} one by one;"
+            f" one response p50 {q[49] * 1e6:>5.0f} us, p99 {q[98] * 1e6:>6.0f} us;"
+            f" texts embedded per response {share:.2f}"
         )
 
 

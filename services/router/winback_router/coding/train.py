@@ -47,8 +47,8 @@ from winback_router.coding.learned import (
     Vocabulary,
 )
 
-TRAINING_SPLITS = ("dev", "independent-dev")
-C = 10.0
+TRAINING_SPLITS = ("dev", "independent-dev", "independent-train")
+C = 30.0
 VECTOR_SCALE = 1.0
 """Sentence vectors are unit length like the TF-IDF block; this weighs one against the other."""
 FOLDS = 5
@@ -190,11 +190,7 @@ def train(
         vector_weights=None if vectors is None else weights[tfidf:] * np.float32(scale),
         neighbours=None
         if vectors is None
-        else Neighbours(
-            tuple(texts),
-            tuple(tuple(sorted(example.codes)) for example in examples),
-            vectors.astype(np.float16),
-        ),
+        else Neighbours.of(texts, [sorted(example.codes) for example in examples], vectors),
     )
     return Trained(
         model,
