@@ -19,7 +19,7 @@ from winback_shared.survey import SurveyResponse
 
 COMMENTS = [
     "Sat on hold for ages, then the line went dead!",
-    "J'ai attendu plus d'une heure au téléphone avant qu'on me réponde.",
+    "Trois semaines sans la moindre réponse à mon courriel.",
     "Lovely staff. Paid way too much for what it is honestly.",
     "The agent was rude. Then they passed me to three other departments.",
     "n/a",
@@ -70,10 +70,10 @@ def test_a_batch_is_coded_exactly_as_one_by_one() -> None:
 
 def test_a_model_coded_reason_shows_its_sentence_and_the_nearest_labelled_comments() -> None:
     taxonomy = load_and_compile()
-    comment = "Lovely staff, really. Paid way too much for what it is honestly."
+    comment = "Lovely staff, really. The bill was far too steep for such a basic service."
     reasons = code_response(response(comment), taxonomy)
     [reason] = [r for r in reasons if r.method == "model"]
-    assert reason.evidence == "Paid way too much for what it is honestly."
+    assert reason.evidence == "The bill was far too steep for such a basic service."
     assert reason.similar is not None and len(reason.similar) == 2
     first, second = reason.similar
     assert 1 >= first.similarity >= second.similarity > 0
@@ -86,11 +86,16 @@ def test_a_model_coded_reason_shows_its_sentence_and_the_nearest_labelled_commen
 
 
 def test_other_languages_are_coded_where_the_rules_see_nothing() -> None:
-    with_model = load_and_compile()
+    with_model = predictor(load_and_compile())
     rules_alone = predictor(load_and_compile(model=None))
-    waited = "J'ai attendu plus d'une heure au téléphone avant qu'on me réponde."
-    assert rules_alone(waited) == set()
-    assert "long_wait" in predictor(with_model)(waited)
+    for comment, code in (
+        ("Trois semaines sans la moindre réponse à mon courriel.", "slow_response"),
+        ("Ich habe eine Stunde in der Warteschleife gehangen.", "long_wait"),
+        ("Het pakket is nooit aangekomen.", "delivery_problem"),
+        ("Ho dovuto spiegare il mio problema quattro volte a persone diverse.", "re_explain"),
+    ):
+        assert rules_alone(comment) == set(), comment
+        assert code in with_model(comment), comment
 
 
 def test_the_vector_is_skipped_only_where_it_cannot_add_a_code() -> None:
@@ -112,7 +117,7 @@ def test_the_vector_is_skipped_only_where_it_cannot_add_a_code() -> None:
 def test_a_model_trained_on_vectors_runs_as_scikit_learn_does(tmp_path: Path) -> None:
     taxonomy = load_and_compile(model=None)
     codes = [c.id for c in taxonomy.codes]
-    examples = load_examples(DEFAULT_DATA / "independent-dev.jsonl")[:120]
+    examples = load_examples(DEFAULT_DATA / "independent-dev.jsonl")[:60]
     predict = predictor(taxonomy)
     rules = np.array([[c in predict(e.text) for c in codes] for e in examples])
     texts = [e.text for e in examples]
