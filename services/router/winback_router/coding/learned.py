@@ -14,7 +14,9 @@ it keeps the training comments' vectors (:class:`Neighbours`) so a model-coded r
 the nearest labelled comments. The vector costs about 1 ms a comment in a batch, four times the
 rest, so :meth:`ReasonModel.vector_matters` says from the TF-IDF part alone whether the vector
 could change anything (a unit vector moves each code's logit by at most its weights' length):
-where it cannot, the comment is never embedded, and the result is exactly the same.
+where it cannot, the comment is never embedded, and the result is exactly the same. (With the
+shipped weights the bound is loose and few comments are spared; it matters for a model whose
+"next to the rules" thresholds are all "never".)
 
 It is combined with the rules in "hybrid" mode: each code has one threshold for comments where
 the rules found no code and another, often "never", for adding the code next to the rules'

@@ -2,9 +2,11 @@
 
     python -m winback_router.coding.train              # writes coding/reason_model.npz
 
-Trains on ``dev.jsonl`` and ``independent-dev.jsonl`` only: held-out, independent-heldout and
-blind stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
-group); the router runs the result with numpy alone (:mod:`winback_router.coding.learned`).
+Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``):
+held-out, independent-heldout and blind stay unseen, so their figures stay honest. Needs
+scikit-learn (the root project's ``dev`` group); the router runs the result with numpy and the
+sentence encoder (:mod:`winback_router.coding.learned`). ``VECTOR_SCALE`` and ``C`` were chosen
+on held-out and independent-heldout (see ``docs/coding-model-study.md``), never on blind.
 
 How: TF-IDF features (character 2-5 grams of words and word 1-2 grams, sublinear tf, lowercase,
 accents stripped) beside each comment's multilingual sentence vector
