@@ -90,7 +90,7 @@ def code_responses(
     drafts = [_draft(response, taxonomy, model) for response in responses]
     if model is not None:
         _apply_model(model, drafts, taxonomy)
-    return [_finish(draft, taxonomy) for draft in drafts]
+    return [_finish(draft, taxonomy, model) for draft in drafts]
 
 
 @dataclass
@@ -146,7 +146,6 @@ def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | No
     comment_codes = code_text(folded, taxonomy)
     for text_code in comment_codes:
         keep(_from_text(text_code, comment, "comment", "rule", taxonomy, response))
-    reads = model is not None and has_content(folded)
     return _Draft(
         response,
         coded,
@@ -154,7 +153,7 @@ def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | No
         comment,
         folded,
         frozenset(text_code.code for text_code in comment_codes),
-        model.text_logits(comment) if model is not None and reads else None,
+        model.text_logits(comment) if model is not None and has_content(folded) else None,
     )
 
 
@@ -185,9 +184,9 @@ def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonom
             first += len(draft.sentences)
 
 
-def _finish(draft: _Draft, taxonomy: Taxonomy) -> list[CodedReason]:
+def _finish(draft: _Draft, taxonomy: Taxonomy, model: ReasonModel | None) -> list[CodedReason]:
     coded = draft.coded
-    model_codes = _from_model(draft, taxonomy) if draft.model_codes else []
+    model_codes = _from_model(draft, model, taxonomy) if model and draft.model_codes else []
     for reason in model_codes:
         coded.setdefault(reason.code, reason)
     comment = draft.comment
@@ -243,19 +242,16 @@ def _from_text(
     )
 
 
-def _from_model(draft: _Draft, taxonomy: Taxonomy) -> list[CodedReason]:
+def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[CodedReason]:
     """The model's codes beyond the rules', most probable first, each quoting the sentence of
     the comment that scores highest for it, so an agent sees which words carried it, and
     naming the labelled comments nearest to this one, so they can judge it."""
-    model = reason_model(taxonomy)
-    assert model is not None
-    comment, spans = draft.comment, draft.sentences
-    if len(spans) > 1:
-        vectors = draft.sentence_vectors
-        by_sentence = [
-            model.probabilities(comment[start:end], None if vectors is None else vectors[i])
-            for i, (start, end) in enumerate(spans)
-        ]
+    comment, spans, vectors = draft.comment, draft.sentences, draft.sentence_vectors
+    by_sentence = [
+        model.probabilities(comment[start:end], None if vectors is None else vectors[i])
+        for i, (start, end) in enumerate(spans)
+        if len(spans) > 1
+    ]
     similar = None
     if model.neighbours is not None and draft.vector is not None:
         similar = [
@@ -265,9 +261,7 @@ def _from_model(draft: _Draft, taxonomy: Taxonomy) -> list[CodedReason]:
     reasons = []
     for code, probability in sorted(draft.model_codes.items(), key=lambda item: -item[1]):
         column = model.codes.index(code)
-        best = 0
-        if len(spans) > 1:
-            best = max(range(len(spans)), key=lambda i: (by_sentence[i][column], -i))
+        best = max(range(len(by_sentence)), key=lambda i: (by_sentence[i][column], -i), default=0)
         start, end = spans[best]
         quote = sentence_around(comment, start, end)
         reasons.append(
