@@ -84,8 +84,11 @@ def code_responses(
     one encoder call for the lot (plus one for the sentences of the comments it coded), and only
     for the comments whose codes the vector could change (see
     :meth:`~winback_router.coding.learned.ReasonModel.vector_matters`): same codes as one by
-    one, at a fraction of the cost. The caller decides where this runs; a router runs it off its
-    event loop."""
+    one, at a fraction of the cost. (Not bit for bit: the encoder sums a batch in another order,
+    so a vector moves by up to 2e-7, which can flip a confidence's or similarity's third decimal,
+    or a probability sitting on a threshold, when it lies on that edge: rare, and a re-coding
+    then reports that response as changed.) The caller decides where this runs; a router runs
+    it off its event loop."""
     model = reason_model(taxonomy)
     drafts = [_draft(response, taxonomy, model) for response in responses]
     if model is not None:
