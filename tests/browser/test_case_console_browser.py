@@ -386,3 +386,48 @@ async def test_a_recoding_updates_the_open_case_live_and_never_pops_up(
         assert not window.errors, window.errors
     finally:
         await window.context.close()
+
+
+PRICE_BY_MODEL = [
+    {
+        "code": "price_value",
+        "label": "Price or value",
+        "evidence": "The bill was far too steep for such a basic service.",
+        "method": "model",
+        "confidence": 0.91,
+        "evidence_source": "comment",
+        "rule": "model:price_value",
+        "similar": [
+            {"text": "Way overpriced for what it is.", "codes": ["price_value"], "similarity": 0.8},
+            {"text": f"Lovely staff. {XSS}", "codes": [], "similarity": 0.6},
+        ],
+    }
+]
+
+
+async def test_a_model_coded_reason_shows_the_labelled_comments_it_resembles(
+    browser: Browser, case_desk: CaseDesk
+) -> None:
+    token = await case_desk.agent("ana")
+    case_id = await case_desk.case(
+        name="Ines Duarte",
+        reasons=PRICE_BY_MODEL,
+        comment="Lovely staff, really. The bill was far too steep for such a basic service.",
+    )
+    window = await Window.open(browser, case_desk.url, token)
+    try:
+        await window.card(case_id).click()
+        evidence = window.detail.locator(".evidence")
+        await expect(evidence).to_contain_text("model · 91%")
+        await expect(evidence).to_contain_text("Like these labelled comments:")
+        similar = evidence.locator(".evidence-similar li")
+        await expect(similar).to_have_text(
+            [
+                "Way overpriced for what it is. labelled price value",
+                re.compile(r"Lovely staff\. .*<script>.* labelled no reason"),
+            ]
+        )
+        assert await window.page.evaluate("typeof window.__pwned") == "undefined"
+        assert not window.errors, window.errors
+    finally:
+        await window.context.close()

@@ -216,10 +216,15 @@ async def test_a_batch_repeated_whole_changes_nothing_and_announces_what_was_not
     }
 
 
-def test_the_router_codes_a_list_in_order() -> None:
-    """The seam for a model coding many texts at once keeps one result per response, in order."""
+def test_the_router_codes_a_batch_in_order_and_anything_else_on_the_spot() -> None:
+    """A batch is coded in one call (the model's vectors at once), one result per response in
+    order; a response the store asks about that was not in it (a merged revision) still gets
+    coded."""
     responses = [response("x", 1, "Rude agent"), response("y", 10)]
     router = RecoveryRouter.__new__(RecoveryRouter)
     router._taxonomy = TAXONOMY
     router._queue_rules = QueueRules()
-    assert router._code_all(responses) == code_all(responses)
+    coder = router._code_batch(responses)
+    assert coder(responses) == code_all(responses)
+    merged = response("x", 2, "Rude agent, and I waited an hour")
+    assert coder([merged, responses[1]]) == code_all([merged, responses[1]])

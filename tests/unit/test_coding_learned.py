@@ -37,7 +37,7 @@ TEXTS = [
     "",
     "!!!",
 ]
-PRICEY = "Lovely staff. Paid way too much for what it is honestly."
+PRICEY = "Lovely staff, really. The bill was far too steep for such a basic service."
 """The rules find nothing here; the model finds price_value in the second sentence."""
 
 
@@ -87,8 +87,8 @@ def test_model_codes_quote_the_sentence_that_carried_them() -> None:
     assert [r.code for r in reasons] == ["price_value"]
     (reason,) = reasons
     assert reason.method == "model" and reason.rule == "model:price_value"
-    assert reason.evidence == "Paid way too much for what it is honestly."
-    assert reason.span is not None and PRICEY[slice(*reason.span)].startswith("Paid way")
+    assert reason.evidence == "The bill was far too steep for such a basic service."
+    assert reason.span is not None and PRICEY[slice(*reason.span)].startswith("The bill")
     assert reason.evidence_source == "comment"
     probability = load_model().probabilities(PRICEY)[load_model().codes.index("price_value")]
     assert reason.confidence == round(float(probability), 3)
@@ -126,10 +126,12 @@ def test_a_changed_taxonomy_starts_with_the_model_for_the_codes_both_know(
 
 def test_columns_are_found_by_code_name_not_position() -> None:
     model = load_model()
+    assert model.vector_weights is not None
     shuffled = ReasonModel(
         tuple(reversed(model.codes)), model.chars, model.words, model.weights[:, ::-1],
         model.bias[::-1], np.concatenate([model.thresholds[: len(model.codes)][::-1],
         model.thresholds[len(model.codes) :][::-1]]),
+        np.ascontiguousarray(model.vector_weights[:, ::-1]),
     )  # fmt: skip
     text = "The agent was rude and the parcel never arrived, still charged me twice."
     original = dict(zip(model.codes, model.probabilities(text), strict=True))

@@ -19,11 +19,12 @@ TAXONOMY = load_and_compile()
 """As the router codes: rules and the learned model."""
 CODES = [code.id for code in TAXONOMY.codes]
 TARGET_MACRO_F1 = 0.85
-BLIND_FLOOR = 0.79
-"""Rules + model measured 0.801 on the blind set (rules alone 0.678; November 30); the issue's
-target is 0.90."""
-INDEPENDENT_FLOOR = 0.70
-"""Rules + model measured 0.714 on the independent held-out comments (rules alone 0.536)."""
+BLIND_FLOOR = 0.85
+"""Rules + model (TF-IDF + sentence vectors) measured 0.867 on the blind set (TF-IDF alone 0.801,
+rules alone 0.678; November 30); the issue's target is 0.90."""
+INDEPENDENT_FLOOR = 0.79
+"""Rules + model measured 0.808 on the independent held-out comments (TF-IDF alone 0.714, rules
+alone 0.536)."""
 
 
 def test_the_labelled_set_is_big_varied_and_split_once() -> None:

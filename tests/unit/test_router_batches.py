@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,13 +30,16 @@ from tests.router_memory import (
 )
 from tests.support import generic_source
 from winback_local.signing import new_secret, sample_response
+from winback_router import consumer
 from winback_router.adapters import AdapterContext
+from winback_router.coding import code_responses
 from winback_router.consumer import DEFAULT_MAX_BATCH, RecoveryRouter, RouterTopics
 from winback_router.dead_letters.flood_guard import DeadLetterFlood, FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER
 from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
 from winback_shared.events.survey_received import SurveyReceived
-from winback_shared.taxonomy import load_taxonomy
+from winback_shared.survey import SurveyResponse
+from winback_shared.taxonomy import Taxonomy, load_taxonomy
 
 TOPICS = RouterTopics(responses="responses", alerts="alerts", dead_letters="dead-letters")
 P0 = MemoryPartition("responses", 0)
@@ -387,3 +391,26 @@ async def test_a_revision_of_an_alerted_case_is_an_update(rig: Rig) -> None:
     revised = RecoveryCaseUpdated.from_bytes(updated.value).case
     assert (revised.seq, revised.comment) == (2, "Still waiting for the refund.")
     assert rig.journal[-2] == ("mark_alerted", [])  # an update is no first alert
+
+
+async def test_a_batch_is_coded_in_one_call_off_the_event_loop(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[int, int]] = []
+
+    def recording(responses: Sequence[SurveyResponse], taxonomy: Taxonomy) -> Any:
+        calls.append((threading.get_ident(), len(responses)))
+        return code_responses(responses, taxonomy)
+
+    monkeypatch.setattr(consumer, "code_responses", recording)
+    first = detractor()
+    rig.records.append(delivery(first))
+    rig.records.append(delivery(promoter()))
+    rig.records.append(delivery({**first, "comment": "The agent was rude to me."}))
+
+    await rig.run_until_committed()
+
+    [(thread, size)] = calls  # the whole batch in one call (the model embeds it in one go)
+    assert size == 3 and thread != threading.get_ident()
+    [case] = rig.store.cases  # the revision, merged in the store, was coded there
+    assert "rude" in {reason.code for reason in case.reasons}

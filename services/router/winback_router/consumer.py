@@ -29,8 +29,8 @@ from tenacity import (
 
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
 from winback_router.adapters.vendor_api import VendorUnavailable
-from winback_router.batch_store import BatchStore, Coded
-from winback_router.coding import code_response
+from winback_router.batch_store import BatchStore, Coded, Coder
+from winback_router.coding import code_responses
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER, Failure
 from winback_router.decision import decide
@@ -47,7 +47,11 @@ from winback_router.store import CaseChange, ConcurrentDelivery
 from winback_router.stream import Message, Publisher, Record, RecordSource
 from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.events.base import utc_now
-from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
+from winback_shared.events.recovery_alerts import (
+    CodedReason,
+    RecoveryCaseOpened,
+    RecoveryCaseUpdated,
+)
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import Sources
 from winback_shared.survey import SurveyResponse
@@ -191,8 +195,11 @@ class RecoveryRouter:
         )
         failures = [outcome for outcome in outcomes if isinstance(outcome, Failure)]
         kept = [outcome for outcome in outcomes if outcome is not None]
-        changes = _latest_per_case(await self._store.save(kept, self._code_all))
         stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
+        # Coding is CPU work (rules, the model's sentence vectors in one call): a worker thread,
+        # so the event loop keeps serving the broker and the pool meanwhile.
+        code = await asyncio.to_thread(self._code_batch, stored)
+        changes = _latest_per_case(await self._store.save(kept, code))
         for response in stored:
             RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
         await self._publisher.publish(self._messages(changes, failures))
@@ -255,12 +262,31 @@ class RecoveryRouter:
             )
             return failure
 
-    def _code_all(self, responses: Sequence[SurveyResponse]) -> list[Coded]:
-        """Code many responses: where a model scoring a batch of texts in one call plugs in."""
-        return [self._code(response) for response in responses]
+    def _code_batch(self, responses: Sequence[SurveyResponse]) -> Coder:
+        """Code a batch at once (rules, then the model's sentence vectors in one call); the
+        returned coder answers from it, and codes anything else (a revision merged with what was
+        stored, which is rare) on the spot."""
+        done: dict[int, tuple[SurveyResponse, Coded]] = {}
 
-    def _code(self, response: SurveyResponse) -> Coded:
-        reasons = code_response(response, self._taxonomy)
+        def remember(batch: Sequence[SurveyResponse]) -> None:
+            coded = code_responses(batch, self._taxonomy)
+            for response, reasons in zip(batch, coded, strict=True):
+                done[id(response)] = (response, self._decide(response, reasons))
+
+        def known(response: SurveyResponse) -> bool:
+            entry = done.get(id(response))
+            return entry is not None and entry[0] is response
+
+        def code(wanted: Sequence[SurveyResponse]) -> list[Coded]:
+            missing = [response for response in wanted if not known(response)]
+            if missing:
+                remember(missing)
+            return [done[id(response)][1] for response in wanted]
+
+        remember(responses)
+        return code
+
+    def _decide(self, response: SurveyResponse, reasons: list[CodedReason]) -> Coded:
         decision = decide(response, reasons)
         queue = choose_queue(
             self._queue_rules,

@@ -16,6 +16,17 @@ from winback_shared.events.base import Event
 from winback_shared.survey import Customer, Interaction, Score
 
 
+class SimilarComment(BaseModel):
+    """A labelled comment the reason model learned from, close in meaning to the coded one: an
+    agent judges a model-coded reason by the company it keeps."""
+
+    text: str
+    codes: list[str]
+    """The codes people gave it (empty: about nothing in the taxonomy)."""
+    similarity: float
+    """Cosine of the two comments' sentence vectors, -1 to 1."""
+
+
 class CodedReason(BaseModel):
     """A reason code with the evidence that produced it, so agents can see why.
 
@@ -23,7 +34,9 @@ class CodedReason(BaseModel):
     ``evidence_source`` says whether ``evidence`` quotes a chosen answer or the comment; ``rule``
     names the synonym, keyword, pattern or model that fired; ``span`` is where the matched words
     sit in the comment (NFC form), for highlighting; ``weight`` is the code's priority weight at
-    the time of the response, boosts included.
+    the time of the response, boosts included. For a ``model`` reason, ``evidence`` is the
+    sentence that scored highest for the code and ``similar`` the nearest labelled comments (None
+    for every other method, and for a model that reads no sentence vectors).
     """
 
     code: str
@@ -35,6 +48,7 @@ class CodedReason(BaseModel):
     rule: str | None = None
     span: tuple[int, int] | None = None
     weight: float = 1.0
+    similar: list[SimilarComment] | None = None
 
 
 class CaseSummary(BaseModel):

@@ -31,6 +31,18 @@ function reasonItem(reason, index, placed) {
     body.append(make("q", "evidence-quote", reason.evidence));
     item.append(body);
   }
+  // A model-coded reason: the labelled comments it resembles, so the agent can judge it.
+  if ((reason.similar || []).length > 0) {
+    const like = make("ul", "evidence-similar");
+    for (const other of reason.similar) {
+      const codes = other.codes.length ? other.codes.map(humanise).join(", ") : "no reason";
+      const row = make("li", "");
+      row.append(make("q", "evidence-quote", other.text));
+      row.append(make("span", "evidence-source", ` labelled ${codes}`));
+      like.append(row);
+    }
+    item.append(make("div", "evidence-source", "Like these labelled comments:"), like);
+  }
   return item;
 }
 

@@ -4,6 +4,11 @@
 re-coding history replays exactly.
 """
 
-from winback_router.coding.coder import code_chosen_reasons, code_response, code_text
+from winback_router.coding.coder import (
+    code_chosen_reasons,
+    code_response,
+    code_responses,
+    code_text,
+)
 
-__all__ = ["code_chosen_reasons", "code_response", "code_text"]
+__all__ = ["code_chosen_reasons", "code_response", "code_responses", "code_text"]

@@ -1,12 +1,17 @@
-"""How fast coding runs: responses coded (and decided) per second on one core.
+"""How fast coding runs: the rules alone and the rules + model, side by side, on one core.
 
-    python -m winback_router.coding.bench [--rounds 20] [--no-model]
+    python -m winback_router.coding.bench [--rounds 5] [--batch 100] [--model FILE]
 
-Feeds every labelled comment (tests/data/comments), each with a chosen answer and a score, through
-``code_response`` (rules and the learned model, as the router runs them; ``--no-model`` for the
-rules alone) and ``decide`` in this one process, which is one core: the router codes in its
-event loop, so this is the ceiling coding puts on one router instance. Figures move with
-whatever else the machine is doing; compare runs on a quiet one.
+Feeds every labelled comment except the blind set's (tests/data/comments), each with a chosen
+answer and a score, through coding and ``decide`` in this one process, which is one core:
+
+- one by one, ``code_response`` per response: the latency of one response, p50 and p99;
+- batched, ``code_responses`` over consumer-sized batches, as the router's consumer codes (in a
+  worker thread): the throughput, and the share of comments whose sentence vector was computed
+  (the model embeds only comments where the vector could change the codes).
+
+The two configurations alternate round by round, so whatever else the machine does weighs on
+both alike: compare their ratio, not the absolute figures, on a shared machine.
 """
 
 from __future__ import annotations
@@ -15,22 +20,26 @@ import argparse
 import statistics
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from winback_router.coding import code_response
+from winback_router.coding import code_response, code_responses
 from winback_router.coding.compiler import compiled_rules, load_and_compile, reason_model
+from winback_router.coding.embeddings import sentence_encoder
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
 from winback_router.coding.learned import DEFAULT_MODEL
 from winback_router.decision import decide
 from winback_shared.survey import Score, ScoreKind, SurveyResponse
+from winback_shared.taxonomy import Taxonomy
 
 ANSWERS = ["Long wait time", "Agent lacked product knowledge", "Something else entirely", ""]
+SAMPLE_SPLITS = ("dev", "heldout", "independent-dev", "independent-heldout")
 
 
 def sample_responses(data: Path) -> list[SurveyResponse]:
     """One response per labelled comment, with a rotating chosen answer and NPS score."""
-    examples = [*load_examples(data / "dev.jsonl"), *load_examples(data / "heldout.jsonl")]
+    examples = [e for split in SAMPLE_SPLITS for e in load_examples(data / f"{split}.jsonl")]
     received = datetime(2026, 1, 1, tzinfo=UTC)
     return [
         SurveyResponse(
@@ -47,43 +56,85 @@ def sample_responses(data: Path) -> list[SurveyResponse]:
     ]
 
 
+@dataclass
+class Measured:
+    """One configuration's timings over all rounds."""
+
+    name: str
+    taxonomy: Taxonomy
+    single: list[float] = field(default_factory=list)
+    """Seconds per response, coded one by one."""
+    batched_seconds: float = 0.0
+    batched_responses: int = 0
+    embedded: int = 0
+    """Texts the encoder embedded in the batched passes."""
+
+    def line(self) -> str:
+        """Throughput batched and one by one, and one response's latency."""
+        q = statistics.quantiles(self.single, n=100)
+        batched = self.batched_responses / self.batched_seconds
+        one_by_one = len(self.single) / sum(self.single)
+        share = self.embedded / self.batched_responses
+        return (
+            f"{self.name:<14} {batched:>6,.0f} responses/s batched, {one_by_one:>6,.0f} one by one;"
+            f" one response p50 {q[49] * 1e6:>5.0f} us, p99 {q[98] * 1e6:>6.0f} us;"
+            f" texts embedded per response {share:.2f}"
+        )
+
+
+def run_round(measured: Measured, responses: Sequence[SurveyResponse], batch: int) -> None:
+    """One pass one by one, then one pass in batches."""
+    taxonomy = measured.taxonomy
+    for response in responses:
+        before = time.perf_counter()
+        decide(response, code_response(response, taxonomy))
+        measured.single.append(time.perf_counter() - before)
+    model = reason_model(taxonomy)
+    encoder = sentence_encoder() if model is not None and model.reads_vectors else None
+    embedded_before = encoder.texts_embedded if encoder else 0
+    started = time.perf_counter()
+    for first in range(0, len(responses), batch):
+        chunk = responses[first : first + batch]
+        for response, reasons in zip(chunk, code_responses(chunk, taxonomy), strict=True):
+            decide(response, reasons)
+    measured.batched_seconds += time.perf_counter() - started
+    measured.batched_responses += len(responses)
+    measured.embedded += (encoder.texts_embedded - embedded_before) if encoder else 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Print throughput and per-response latency percentiles."""
-    parser = argparse.ArgumentParser(description="responses coded per second on one core")
-    parser.add_argument("--rounds", type=int, default=20, help="passes over the sample")
+    """Print, per configuration, throughput and per-response latency percentiles."""
+    parser = argparse.ArgumentParser(description="coding cost: rules alone vs rules + model")
+    parser.add_argument("--rounds", type=int, default=5, help="passes over the sample")
+    parser.add_argument("--batch", type=int, default=100, help="responses per consumer batch")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--no-model", action="store_true", help="the rules alone")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="trained model file")
     args = parser.parse_args(argv)
 
-    taxonomy_started = time.perf_counter()
-    taxonomy = load_and_compile(model=None if args.no_model else DEFAULT_MODEL)
-    load_ms = (time.perf_counter() - taxonomy_started) * 1000
-    responses = sample_responses(args.data)
-    for response in responses:  # warm-up: regex caches, lazy imports
-        decide(response, code_response(response, taxonomy))
-
-    timings: list[float] = []
     started = time.perf_counter()
+    rules = Measured("rules alone", load_and_compile(model=None))
+    with_model = Measured("rules + model", load_and_compile(model=args.model))
+    load_ms = (time.perf_counter() - started) * 1000
+    responses = sample_responses(args.data)
+    for measured in (rules, with_model):  # warm-up: regex caches, lazy imports
+        for response in responses[:50]:
+            decide(response, code_response(response, measured.taxonomy))
     for _ in range(args.rounds):
-        for response in responses:
-            before = time.perf_counter()
-            decide(response, code_response(response, taxonomy))
-            timings.append(time.perf_counter() - before)
-    elapsed = time.perf_counter() - started
+        for measured in (rules, with_model):
+            run_round(measured, responses, args.batch)
 
-    quantiles = statistics.quantiles(timings, n=100)
+    taxonomy = rules.taxonomy
     mean_chars = statistics.mean(len(r.comment or "") for r in responses)
-    rate = len(timings) / elapsed
-    rules = len(compiled_rules(taxonomy).rules)
-    model = "rules + model" if reason_model(taxonomy) else "rules alone"
-    print(f"taxonomy: {len(taxonomy.codes)} codes, {rules} rules, {model} ({load_ms:.0f} ms)")
-    print(f"sample: {len(responses)} responses, comments {mean_chars:.0f} characters on average")
-    print(f"coded {len(timings)} responses in {elapsed:.2f} s: {rate:,.0f} responses/s")
     print(
-        "per response: "
-        f"p50 {quantiles[49] * 1e6:.0f} us, p90 {quantiles[89] * 1e6:.0f} us, "
-        f"p99 {quantiles[98] * 1e6:.0f} us, max {max(timings) * 1e6:.0f} us"
+        f"taxonomy: {len(taxonomy.codes)} codes, {len(compiled_rules(taxonomy).rules)} rules; "
+        f"model {args.model.name}; loading both took {load_ms:.0f} ms"
     )
+    print(
+        f"sample: {len(responses)} responses x {args.rounds} rounds, comments {mean_chars:.0f} "
+        f"characters on average; batches of {args.batch}; one core"
+    )
+    for measured in (rules, with_model):
+        print(measured.line())
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@ should.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from winback_router.coding.compiler import compiled_rules, reason_model
+from winback_router.coding.embeddings import Vectors, embed
 from winback_router.coding.evidence import MAX_QUOTE, excerpt, sentence_around
 from winback_router.coding.follow_up import find_contact_request
-from winback_router.coding.learned import ReasonModel
+from winback_router.coding.learned import ReasonModel, Vector
 from winback_router.coding.rules import FoldedText, Hit, find_hits
-from winback_shared.events.recovery_alerts import CodedReason
+from winback_shared.events.recovery_alerts import CodedReason, SimilarComment
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import (
     ASKS_CONTACT,
@@ -67,10 +69,53 @@ def code_response(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedRea
 
     Chosen answers match codes through labels and synonyms; an answer that matches none is read
     with the free-text rules, and kept as ``unclassified`` if they find nothing either. The
-    comment is read with the rules; a comment with content that matches nothing adds
-    ``unclassified`` too. A code found twice keeps its first evidence: the chosen answer. A
-    comment that asks to be contacted adds ``asks_contact`` last, with the words that asked.
+    comment is read with the rules, then the learned model may add codes; a comment with content
+    that matches nothing adds ``unclassified`` too. A code found twice keeps its first evidence:
+    the chosen answer. A comment that asks to be contacted adds ``asks_contact`` last, with the
+    words that asked.
     """
+    return code_responses([response], taxonomy)[0]
+
+
+def code_responses(
+    responses: Sequence[SurveyResponse], taxonomy: Taxonomy
+) -> list[list[CodedReason]]:
+    """:func:`code_response` for each response, with the model's sentence vectors computed in
+    one encoder call for the lot (plus one for the sentences of the comments it coded), and only
+    for the comments whose codes the vector could change (see
+    :meth:`~winback_router.coding.learned.ReasonModel.vector_matters`): same codes as one by
+    one, at a fraction of the cost. (Not bit for bit: the encoder sums a batch in another order,
+    so a vector moves by up to 2e-7, which can flip a confidence's or similarity's third decimal,
+    or a probability sitting on a threshold, when it lies on that edge: rare, and a re-coding
+    then reports that response as changed.) The caller decides where this runs; a router runs
+    it off its event loop."""
+    model = reason_model(taxonomy)
+    drafts = [_draft(response, taxonomy, model) for response in responses]
+    if model is not None:
+        _apply_model(model, drafts, taxonomy)
+    return [_finish(draft, taxonomy, model) for draft in drafts]
+
+
+@dataclass
+class _Draft:
+    """A response coded as far as the rules go; the model's codes come batch-wide."""
+
+    response: SurveyResponse
+    coded: dict[str, CodedReason]
+    """Chosen answers' and the comment rules' reasons, in the order found."""
+    unmatched_answers: list[str]
+    comment: str
+    folded: FoldedText
+    rule_codes: frozenset[str]
+    logits: Vector | None
+    """The model's TF-IDF logits; None when the model does not read this comment."""
+    vector: Vector | None = None
+    model_codes: dict[str, float] = field(default_factory=dict)
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+    sentence_vectors: Vectors | None = None
+
+
+def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | None) -> _Draft:
     moment = response.received_at
     coded: dict[str, CodedReason] = {}
 
@@ -104,20 +149,58 @@ def code_response(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedRea
     comment_codes = code_text(folded, taxonomy)
     for text_code in comment_codes:
         keep(_from_text(text_code, comment, "comment", "rule", taxonomy, response))
-    model = reason_model(taxonomy)
-    model_codes: list[CodedReason] = []
-    if model is not None and has_content(folded):
-        rule_codes = frozenset(text_code.code for text_code in comment_codes)
-        model_codes = _from_model(model, comment, folded, rule_codes, taxonomy, response)
+    return _Draft(
+        response,
+        coded,
+        unmatched_answers,
+        comment,
+        folded,
+        frozenset(text_code.code for text_code in comment_codes),
+        model.text_logits(comment) if model is not None and has_content(folded) else None,
+    )
+
+
+def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonomy) -> None:
+    """The model's codes for every draft it reads, and the sentence scores behind them."""
+    read = [draft for draft in drafts if draft.logits is not None]
+    if model.reads_vectors:
+        read = [
+            d for d in read if d.logits is not None and model.vector_matters(d.logits, d.rule_codes)
+        ]
+        for draft, vector in zip(read, embed([d.comment for d in read]), strict=True):
+            draft.vector = vector
+    known = {code.id for code in taxonomy.codes}
+    for draft in read:
+        found = model.codes_beyond(
+            draft.comment, draft.rule_codes, draft.vector, logits=draft.logits
+        )
+        draft.model_codes = {code: p for code, p in found.items() if code in known}
+        if draft.model_codes:
+            draft.sentences = sentence_spans(draft.folded)
+    if model.reads_vectors:
+        split = [d for d in read if len(d.sentences) > 1]
+        texts = [d.comment[start:end] for d in split for start, end in d.sentences]
+        vectors = embed(texts)
+        first = 0
+        for draft in split:
+            draft.sentence_vectors = vectors[first : first + len(draft.sentences)]
+            first += len(draft.sentences)
+
+
+def _finish(draft: _Draft, taxonomy: Taxonomy, model: ReasonModel | None) -> list[CodedReason]:
+    coded = draft.coded
+    model_codes = _from_model(draft, model, taxonomy) if model and draft.model_codes else []
     for reason in model_codes:
-        keep(reason)
-    if unmatched_answers:
-        keep(_unclassified(unmatched_answers[0], "answer"))
-    elif not comment_codes and not model_codes and has_content(folded):
-        keep(_unclassified(excerpt(comment), "comment"))
-    asked = find_contact_request(folded)
+        coded.setdefault(reason.code, reason)
+    comment = draft.comment
+    if draft.unmatched_answers:
+        coded.setdefault(UNCLASSIFIED, _unclassified(draft.unmatched_answers[0], "answer"))
+    elif not draft.rule_codes and not model_codes and has_content(draft.folded):
+        coded.setdefault(UNCLASSIFIED, _unclassified(excerpt(comment), "comment"))
+    asked = find_contact_request(draft.folded)
     if asked is not None:
-        keep(
+        coded.setdefault(
+            ASKS_CONTACT,
             CodedReason(
                 code=ASKS_CONTACT,
                 label=ASKS_CONTACT_LABEL,
@@ -128,7 +211,7 @@ def code_response(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedRea
                 rule=f"follow_up#{asked.pattern}",
                 span=(asked.start, asked.end),
                 weight=0.0,
-            )
+            ),
         )
     return list(coded.values())
 
@@ -162,26 +245,26 @@ def _from_text(
     )
 
 
-def _from_model(
-    model: ReasonModel,
-    comment: str,
-    folded: FoldedText,
-    rule_codes: frozenset[str],
-    taxonomy: Taxonomy,
-    response: SurveyResponse,
-) -> list[CodedReason]:
+def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[CodedReason]:
     """The model's codes beyond the rules', most probable first, each quoting the sentence of
-    the comment that scores highest for it, so an agent sees which words carried it."""
-    known = {code.id for code in taxonomy.codes}
-    found = {c: p for c, p in model.codes_beyond(comment, rule_codes).items() if c in known}
-    if not found:
-        return []
-    spans = sentence_spans(folded)
-    by_sentence = [model.probabilities(comment[start:end]) for start, end in spans]
+    the comment that scores highest for it, so an agent sees which words carried it, and
+    naming the labelled comments nearest to this one, so they can judge it."""
+    comment, spans, vectors = draft.comment, draft.sentences, draft.sentence_vectors
+    by_sentence = [
+        model.probabilities(comment[start:end], None if vectors is None else vectors[i])
+        for i, (start, end) in enumerate(spans)
+        if len(spans) > 1
+    ]
+    similar = None
+    if model.neighbours is not None and draft.vector is not None:
+        similar = [
+            SimilarComment(text=n.text, codes=list(n.codes), similarity=n.similarity)
+            for n in model.neighbours.nearest(draft.vector)
+        ]
     reasons = []
-    for code, probability in sorted(found.items(), key=lambda item: -item[1]):
+    for code, probability in sorted(draft.model_codes.items(), key=lambda item: -item[1]):
         column = model.codes.index(code)
-        best = max(range(len(spans)), key=lambda i: (by_sentence[i][column], -i))
+        best = max(range(len(by_sentence)), key=lambda i: (by_sentence[i][column], -i), default=0)
         start, end = spans[best]
         quote = sentence_around(comment, start, end)
         reasons.append(
@@ -194,7 +277,8 @@ def _from_model(
                 evidence_source="comment",
                 rule=f"model:{code}",
                 span=(start, end),
-                weight=taxonomy.weight_at(code, response.received_at),
+                weight=taxonomy.weight_at(code, draft.response.received_at),
+                similar=similar,
             )
         )
     return reasons

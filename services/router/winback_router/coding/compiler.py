@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
+from winback_router.coding.embeddings import sentence_encoder
 from winback_router.coding.learned import DEFAULT_MODEL, ReasonModel, load_model
 from winback_shared.folding import split_words
 from winback_shared.taxonomy import ReasonCode, Taxonomy, TaxonomyError, load_taxonomy
@@ -263,7 +264,9 @@ def load_and_compile(path: Path | None = None, model: Path | None = DEFAULT_MODE
     """Load a taxonomy file (or the default), compile its rules and attach the learned model.
 
     ``model=None`` codes with the rules alone. A model trained for other codes is used for the
-    codes both know (see :func:`attach_model`).
+    codes both know (see :func:`attach_model`). A model that reads sentence vectors loads the
+    encoder here, so missing weights stop start-up (:class:`EncoderMissing`) rather than the
+    first batch, and the first batch does not pay the loading.
 
     Raises :class:`~winback_shared.taxonomy.TaxonomyError` for anything wrong with the file,
     keywords included, listed the way :func:`~winback_shared.taxonomy.load_taxonomy` lists its
@@ -275,5 +278,8 @@ def load_and_compile(path: Path | None = None, model: Path | None = DEFAULT_MODE
     except RuleError as exc:
         raise TaxonomyError.invalid(path, exc.problems) from exc
     if model is not None:
-        attach_model(taxonomy, load_model(model), model)
+        learned = load_model(model)
+        if learned.reads_vectors:
+            sentence_encoder()
+        attach_model(taxonomy, learned, model)
     return taxonomy

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from winback_router.coding import code_response
+from winback_router.coding import code_responses
 from winback_router.coding.compiler import load_and_compile, reason_model
 from winback_router.coding.learned import DEFAULT_MODEL
 from winback_shared.survey import SurveyResponse
@@ -35,7 +35,7 @@ NO_CODE = "(no code)"
 Predict = Callable[[str], set[str]]
 
 
-SPLITS = ("dev", "heldout", "independent-dev", "independent-heldout", "blind")
+SPLITS = ("dev", "heldout", "independent-dev", "independent-train", "independent-heldout", "blind")
 """The labelled files (see ``tests/data/comments/README.md``): the project's own comments, those
 written apart from the rules, and the blind set, which is never tuned on and never listed."""
 BLIND = "blind"
@@ -124,11 +124,20 @@ def load_examples(path: Path) -> list[Example]:
 def coded(taxonomy: Taxonomy, text: str) -> set[str]:
     """Every code the production entry point gives a response whose only content is ``text``,
     the router's own (``unclassified``, ``asks_contact``) included."""
-    response = SurveyResponse(
+    return coded_all(taxonomy, [text])[0]
+
+
+def coded_all(taxonomy: Taxonomy, texts: Sequence[str]) -> list[set[str]]:
+    """:func:`coded` for each text, coded in one batch as the router's consumer codes."""
+    responses = [_response(text) for text in texts]
+    return [{reason.code for reason in reasons} for reasons in code_responses(responses, taxonomy)]
+
+
+def _response(text: str) -> SurveyResponse:
+    return SurveyResponse(
         response_id="eval", comment=text, source="eval", vendor="generic",
         receipt_id="eval", received_at=datetime(2026, 1, 1, tzinfo=UTC),
     )  # fmt: skip
-    return {reason.code for reason in code_response(response, taxonomy)}
 
 
 def predictor(taxonomy: Taxonomy) -> Predict:
@@ -215,7 +224,7 @@ def summary(taxonomy: Taxonomy, data: Path) -> str:
         if not path.exists():
             continue
         examples = load_examples(path)
-        found = [coded(taxonomy, example.text) for example in examples]
+        found = coded_all(taxonomy, [example.text for example in examples])
         report = score(examples, [codes_ - RESERVED_CODES for codes_ in found], codes)
         weakest = min((s for s in report.codes if s.support), key=lambda s: s.f1)
         follow = follow_up_score(examples, [ASKS_CONTACT in codes_ for codes_ in found])
@@ -257,8 +266,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     examples = load_examples(args.data / f"{args.split}.jsonl")
     codes = [code.id for code in taxonomy.codes]
-    predict = predictor(taxonomy)
-    predictions = [predict(example.text) for example in examples]
+    predictions = [
+        found - RESERVED_CODES
+        for found in coded_all(taxonomy, [example.text for example in examples])
+    ]
     title = f"{_method(taxonomy)}, {args.split}"
     print(format_report(title, score(examples, predictions, codes)))
     if args.errors:

@@ -8,11 +8,21 @@ frequency, unit length), so :mod:`winback_router.coding.train` can fit it with s
 the router runs it with numpy alone: no weights downloaded, about a quarter of a millisecond a
 comment.
 
+A model may also read the comment's sentence vector (:mod:`winback_router.coding.embeddings`,
+multilingual): its weights for the 512 dimensions sit in :attr:`ReasonModel.vector_weights`, and
+it keeps the training comments' vectors (:class:`Neighbours`) so a model-coded reason can show
+the nearest labelled comments. The vector costs about 1 ms a comment in a batch, four times the
+rest, so :meth:`ReasonModel.vector_matters` says from the TF-IDF part alone whether the vector
+could change anything (a unit vector moves each code's logit by at most its weights' length):
+where it cannot, the comment is never embedded, and the result is exactly the same. (With the
+shipped weights the bound is loose and few comments are spared; it matters for a model whose
+"next to the rules" thresholds are all "never".)
+
 It is combined with the rules in "hybrid" mode: each code has one threshold for comments where
 the rules found no code and another, often "never", for adding the code next to the rules'
 codes. Both were chosen on out-of-fold predictions over the training comments.
 
-The whole model is one ``.npz`` file (``reason_model.npz`` beside this module, about 0.7 MB).
+The whole model is one ``.npz`` file (``reason_model.npz`` beside this module).
 """
 
 from __future__ import annotations
@@ -30,6 +40,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from winback_router.coding.embeddings import ENCODER_NAME, embed
+
 DEFAULT_MODEL = Path(__file__).with_name("reason_model.npz")
 NEVER = 1.1
 """A threshold no probability reaches: the model never adds that code in that situation."""
@@ -41,6 +53,8 @@ _BLOCK_SCALE = 1 / math.sqrt(2)
 """Each block (characters, words) is unit length; the pair is scaled back to unit length."""
 
 Vector = npt.NDArray[np.float32]
+NEIGHBOURS = 2
+"""Labelled comments shown beside a model-coded reason."""
 
 
 def fold_for_model(text: str) -> str:
@@ -109,6 +123,45 @@ class Vocabulary:
 
 
 @dataclass(frozen=True)
+class Neighbour:
+    """A labelled training comment close to the one being coded."""
+
+    text: str
+    codes: tuple[str, ...]
+    similarity: float
+    """Cosine of the two comments' sentence vectors."""
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The training comments, their codes and sentence vectors, stored as int8 (a quarter of
+    the float32 size; similarities move by about 0.01, enough to rank and to show)."""
+
+    texts: tuple[str, ...]
+    codes: tuple[tuple[str, ...], ...]
+    vectors: npt.NDArray[np.int8]
+    step: float
+    """What one int8 unit is worth."""
+
+    @classmethod
+    def of(
+        cls, texts: Sequence[str], codes: Sequence[Sequence[str]], vectors: Vector
+    ) -> Neighbours:
+        """Quantise ``vectors`` (unit rows) to int8 over their largest component."""
+        step = float(np.abs(vectors).max()) / 127 or 1.0
+        quantised = np.round(vectors / step).astype(np.int8)
+        return cls(tuple(texts), tuple(tuple(c) for c in codes), quantised, step)
+
+    def nearest(self, vector: Vector, count: int = NEIGHBOURS) -> list[Neighbour]:
+        """The ``count`` most similar comments, most similar first (ties: the earlier one)."""
+        similarity = (self.vectors @ vector) * np.float32(self.step)
+        order = np.argsort(-similarity, kind="stable")[:count]
+        return [
+            Neighbour(self.texts[i], self.codes[i], round(float(similarity[i]), 3)) for i in order
+        ]
+
+
+@dataclass(frozen=True)
 class ReasonModel:
     """The fitted model: vocabularies, a weight column and bias per code, and the thresholds
     (the first ``len(codes)`` apply where the rules found no code, the rest next to rule codes).
@@ -121,33 +174,94 @@ class ReasonModel:
     """Features x codes."""
     bias: Vector
     thresholds: Vector
+    vector_weights: Vector | None = None
+    """Sentence-vector dimensions x codes (already scaled as in training); None: TF-IDF only."""
+    neighbours: Neighbours | None = None
 
-    def probabilities(self, text: str) -> Vector:
-        """Each code's probability for ``text``, in :attr:`codes` order."""
+    @property
+    def reads_vectors(self) -> bool:
+        """Whether :meth:`probabilities` needs the comment's sentence vector."""
+        return self.vector_weights is not None
+
+    def text_logits(self, text: str) -> Vector:
+        """Each code's logit from the bias and the TF-IDF features alone."""
         folded = fold_for_model(text)
         features = self.chars.weights(char_ngrams(folded)) | self.words.weights(word_ngrams(folded))
         if not features:
-            return self._sigmoid(self.bias.copy())
+            return self.bias.copy()
         index = np.fromiter(features, dtype=np.int64, count=len(features))
         values = np.fromiter(features.values(), dtype=np.float32, count=len(features))
-        return self._sigmoid(self.bias + (values * _BLOCK_SCALE) @ self.weights[index])
+        contribution = (values * np.float32(_BLOCK_SCALE)) @ self.weights[index]
+        logits: Vector = (self.bias + contribution).astype(np.float32, copy=False)
+        return logits
 
-    def codes_beyond(self, text: str, rule_codes: frozenset[str]) -> dict[str, float]:
+    def probabilities(
+        self, text: str, vector: Vector | None = None, *, logits: Vector | None = None
+    ) -> Vector:
+        """Each code's probability for ``text``, in :attr:`codes` order.
+
+        A model that reads vectors embeds ``text`` itself when ``vector`` is not given (one
+        encoder call: batch callers pass it). ``logits``: :meth:`text_logits` already computed.
+        """
+        base = self.text_logits(text) if logits is None else logits
+        if self.vector_weights is None:
+            return self._sigmoid(base)
+        if vector is None:
+            vector = embed([text])[0]
+        return self._sigmoid(base + vector @ self.vector_weights)
+
+    def vector_matters(self, logits: Vector, rule_codes: frozenset[str]) -> bool:
+        """Whether the sentence vector could add a code, given the TF-IDF ``logits``.
+
+        A unit vector moves code j's logit by at most the length of its weight column, so a
+        code whose TF-IDF logit is further than that below its threshold's logit stays out
+        whatever the vector says; when no code is within reach, embedding is wasted work.
+        """
+        if self.vector_weights is None:
+            return False
+        reach = self._reach
+        thresholds = self._thresholds_for(rule_codes)
+        for column, code in enumerate(self.codes):
+            threshold = float(thresholds[column])
+            if threshold >= 1 or code in rule_codes:
+                continue
+            if logits[column] + reach[column] >= math.log(threshold / (1 - threshold)):
+                return True
+        return False
+
+    def codes_beyond(
+        self,
+        text: str,
+        rule_codes: frozenset[str],
+        vector: Vector | None = None,
+        *,
+        logits: Vector | None = None,
+    ) -> dict[str, float]:
         """The codes the model adds to ``rule_codes`` for ``text``, with their probabilities.
 
         Where the rules found nothing the model speaks at its "alone" thresholds; next to rule
         codes it must clear the (stricter, often never) "extra" thresholds.
         """
-        probabilities = self.probabilities(text)
-        count = len(self.codes)
-        thresholds = self.thresholds[count:] if rule_codes else self.thresholds[:count]
+        probabilities = self.probabilities(text, vector, logits=logits)
         return {
             code: float(probability)
             for code, probability, threshold in zip(
-                self.codes, probabilities, thresholds, strict=True
+                self.codes, probabilities, self._thresholds_for(rule_codes), strict=True
             )
             if probability >= threshold and code not in rule_codes
         }
+
+    def _thresholds_for(self, rule_codes: frozenset[str]) -> Vector:
+        count = len(self.codes)
+        return self.thresholds[count:] if rule_codes else self.thresholds[:count]
+
+    @functools.cached_property
+    def _reach(self) -> Vector:
+        """Per code, the most a unit vector moves its logit (plus a margin far above float
+        rounding and far below any threshold step)."""
+        weights = self.vector_weights if self.vector_weights is not None else self.weights[:0]
+        reach: Vector = np.linalg.norm(weights, axis=0).astype(np.float32) + 1e-3
+        return reach
 
     @staticmethod
     def _sigmoid(logits: npt.NDArray[np.floating[Any]]) -> Vector:
@@ -157,26 +271,50 @@ class ReasonModel:
     def save(self, path: Path) -> None:
         """One compressed ``.npz``: terms as NUL-joined UTF-8, weights as float16 (the
         probabilities move by about 1e-3, far below the thresholds' 0.025 grid)."""
-        meta = json.dumps({"codes": list(self.codes), "mode": "hybrid"}).encode()
-        np.savez_compressed(
-            path,
-            meta=np.frombuffer(meta, np.uint8),
-            char_terms=np.frombuffer("\0".join(self.chars.terms()).encode(), np.uint8),
-            word_terms=np.frombuffer("\0".join(self.words.terms()).encode(), np.uint8),
-            char_idf=self.chars.idf.astype(np.float32),
-            word_idf=self.words.idf.astype(np.float32),
-            w=self.weights.astype(np.float16),
-            b=self.bias,
-            t=self.thresholds,
-        )
+        meta: dict[str, Any] = {"codes": list(self.codes), "mode": "hybrid"}
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "char_terms": _joined(self.chars.terms()),
+            "word_terms": _joined(self.words.terms()),
+            "char_idf": self.chars.idf.astype(np.float32),
+            "word_idf": self.words.idf.astype(np.float32),
+            "w": self.weights.astype(np.float16),
+            "b": self.bias,
+            "t": self.thresholds,
+        }
+        if self.vector_weights is not None:
+            meta["encoder"] = ENCODER_NAME
+            arrays["v"] = self.vector_weights.astype(np.float16)
+        if self.neighbours is not None:
+            meta["neighbour_codes"] = [list(codes) for codes in self.neighbours.codes]
+            meta["neighbour_step"] = self.neighbours.step
+            arrays["n_texts"] = _joined(self.neighbours.texts)
+            arrays["n_vectors"] = self.neighbours.vectors
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        np.savez_compressed(path, allow_pickle=False, **arrays)
 
     @classmethod
     def read(cls, path: Path) -> ReasonModel:
         """Read a file written by :meth:`save` (prefer :func:`load_model`, which caches)."""
         with np.load(path) as data:
             meta = json.loads(data["meta"].tobytes())
-            char_terms = data["char_terms"].tobytes().decode().split("\0")
-            word_terms = data["word_terms"].tobytes().decode().split("\0")
+            char_terms = _split(data["char_terms"])
+            word_terms = _split(data["word_terms"])
+            vector_weights = None
+            if "encoder" in meta:
+                if meta["encoder"] != ENCODER_NAME:
+                    raise ValueError(
+                        f"{path} was trained on {meta['encoder']} vectors, this router makes "
+                        f"{ENCODER_NAME} ones: re-train with python -m winback_router.coding.train"
+                    )
+                vector_weights = data["v"].astype(np.float32)
+            neighbours = None
+            if "neighbour_codes" in meta:
+                neighbours = Neighbours(
+                    tuple(_split(data["n_texts"])),
+                    tuple(tuple(codes) for codes in meta["neighbour_codes"]),
+                    data["n_vectors"],
+                    float(meta["neighbour_step"]),
+                )
             return cls(
                 codes=tuple(meta["codes"]),
                 chars=Vocabulary.of(char_terms, data["char_idf"], 0),
@@ -184,7 +322,17 @@ class ReasonModel:
                 weights=data["w"].astype(np.float32),
                 bias=data["b"].astype(np.float32),
                 thresholds=data["t"].astype(np.float32),
+                vector_weights=vector_weights,
+                neighbours=neighbours,
             )
+
+
+def _joined(strings: Sequence[str]) -> npt.NDArray[np.uint8]:
+    return np.frombuffer("\0".join(strings).encode(), np.uint8)
+
+
+def _split(data: npt.NDArray[np.uint8]) -> list[str]:
+    return data.tobytes().decode().split("\0")
 
 
 @functools.cache

@@ -3,12 +3,16 @@
     python -m winback_router.coding.train              # writes coding/reason_model.npz
     DATABASE_URL=... python -m winback_router.coding.train --with-agent-labels  # + agents' labels
 
-Trains on ``dev.jsonl`` and ``independent-dev.jsonl`` only: held-out, independent-heldout and
-blind stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
-group); the router runs the result with numpy alone (:mod:`winback_router.coding.learned`).
+Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``):
+held-out, independent-heldout and blind stay unseen, so their figures stay honest. Needs
+scikit-learn (the root project's ``dev`` group); the router runs the result with numpy and the
+sentence encoder (:mod:`winback_router.coding.learned`). ``VECTOR_SCALE`` and ``C`` were chosen
+on held-out and independent-heldout (see ``docs/coding-model-study.md``), never on blind.
 
 How: TF-IDF features (character 2-5 grams of words and word 1-2 grams, sublinear tf, lowercase,
-accents stripped), one logistic regression per code (liblinear, C=10, balanced class weights).
+accents stripped) beside each comment's multilingual sentence vector
+(:mod:`winback_router.coding.embeddings`, scaled by ``VECTOR_SCALE``), one logistic regression per
+code (liblinear, balanced class weights). ``--vector-scale 0`` trains on TF-IDF alone.
 The two thresholds per code (see :class:`~winback_router.coding.learned.ReasonModel`) are
 chosen on 5-fold out-of-fold probabilities combined with the rules' codes, so they are picked on
 comments the classifier had not seen, as in production. The printed out-of-fold figure is still
@@ -35,18 +39,22 @@ from sklearn.linear_model import LogisticRegression
 
 from winback_router.coding import agent_labels
 from winback_router.coding.compiler import load_and_compile
+from winback_router.coding.embeddings import DIMENSIONS, Vectors, embed
 from winback_router.coding.evaluate import DEFAULT_DATA, Example, load_examples, predictor
 from winback_router.coding.learned import (
     CHAR_NGRAMS,
     DEFAULT_MODEL,
     NEVER,
     WORD_NGRAMS,
+    Neighbours,
     ReasonModel,
     Vocabulary,
 )
 
-TRAINING_SPLITS = ("dev", "independent-dev")
-C = 10.0
+TRAINING_SPLITS = ("dev", "independent-dev", "independent-train")
+C = 30.0
+VECTOR_SCALE = 1.0
+"""Sentence vectors are unit length like the TF-IDF block; this weighs one against the other."""
 FOLDS = 5
 SEED = 42
 GRID = np.append(np.round(np.arange(0.05, 0.96, 0.025), 3), NEVER)
@@ -77,16 +85,20 @@ def vectorizers() -> tuple[Any, Any]:
     return chars, words
 
 
-def features(blocks: tuple[Any, Any], texts: Sequence[str], *, fit: bool) -> Any:
-    """Both blocks side by side, scaled back to unit length."""
+def features(
+    blocks: tuple[Any, Any], texts: Sequence[str], *, fit: bool, vectors: Vectors | None = None
+) -> Any:
+    """Both TF-IDF blocks side by side, scaled back to unit length, then the sentence vectors
+    (already scaled) if any."""
     parts = [block.fit_transform(texts) if fit else block.transform(texts) for block in blocks]
-    return sparse.hstack(parts).tocsr() / np.sqrt(2)
+    x = sparse.hstack(parts).tocsr() / np.sqrt(2)
+    return x if vectors is None else sparse.hstack([x, sparse.csr_matrix(vectors)]).tocsr()
 
 
-def fit_classifiers(x: Any, labels: Matrix) -> list[Any]:
+def fit_classifiers(x: Any, labels: Matrix, c: float = C) -> list[Any]:
     """One balanced logistic regression per code (a code with one class gets a constant)."""
     return [
-        LogisticRegression(C=C, class_weight="balanced", solver="liblinear", random_state=0).fit(
+        LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=0).fit(
             x, labels[:, column]
         )
         for column in range(labels.shape[1])
@@ -140,33 +152,49 @@ def choose_thresholds(labels: Matrix, probabilities: Floats, rules: Matrix) -> F
     return chosen
 
 
-def train(examples: Sequence[Example], rules: Matrix, codes: Sequence[str]) -> Trained:
-    """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix)."""
+def train(
+    examples: Sequence[Example],
+    rules: Matrix,
+    codes: Sequence[str],
+    vectors: Vectors | None = None,
+    *,
+    c: float = C,
+    scale: float = VECTOR_SCALE,
+) -> Trained:
+    """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix;
+    ``vectors``: their sentence vectors, or None for TF-IDF alone)."""
     texts = [example.text for example in examples]
     labels = np.array([[code in example.codes for code in codes] for example in examples])
+    scaled = None if vectors is None else vectors * np.float32(scale)
     out_of_fold = np.zeros(labels.shape)
     for held in folds(len(texts)):
         kept = np.setdiff1d(np.arange(len(texts)), held)
         blocks = vectorizers()
-        x_kept = features(blocks, [texts[i] for i in kept], fit=True)
-        x_held = features(blocks, [texts[i] for i in held], fit=False)
-        for column, classifier in enumerate(fit_classifiers(x_kept, labels[kept])):
+        x_kept = features(blocks, [texts[i] for i in kept], fit=True, vectors=_rows(scaled, kept))
+        x_held = features(blocks, [texts[i] for i in held], fit=False, vectors=_rows(scaled, held))
+        for column, classifier in enumerate(fit_classifiers(x_kept, labels[kept], c)):
             out_of_fold[held, column] = _positive(classifier, x_held)
     thresholds = choose_thresholds(labels, out_of_fold, rules)
 
     blocks = vectorizers()
-    x = features(blocks, texts, fit=True)
-    classifiers = fit_classifiers(x, labels)
+    x = features(blocks, texts, fit=True, vectors=scaled)
+    classifiers = fit_classifiers(x, labels, c)
     chars, words = blocks
     char_terms = sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__)
     word_terms = sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)
+    weights = np.stack([classifier.coef_[0] for classifier in classifiers], 1).astype(np.float32)
+    tfidf = len(char_terms) + len(word_terms)
     model = ReasonModel(
         codes=tuple(codes),
         chars=Vocabulary.of(char_terms, chars.idf_, 0),
         words=Vocabulary.of(word_terms, words.idf_, len(char_terms)),
-        weights=np.stack([c.coef_[0] for c in classifiers], 1).astype(np.float32),
+        weights=weights[:tfidf],
         bias=np.array([c.intercept_[0] for c in classifiers], dtype=np.float32),
         thresholds=thresholds.astype(np.float32),
+        vector_weights=None if vectors is None else weights[tfidf:] * np.float32(scale),
+        neighbours=None
+        if vectors is None
+        else Neighbours.of(texts, [sorted(example.codes) for example in examples], vectors),
     )
     return Trained(
         model,
@@ -176,14 +204,26 @@ def train(examples: Sequence[Example], rules: Matrix, codes: Sequence[str]) -> T
     )
 
 
+def _rows(vectors: Vectors | None, index: npt.NDArray[np.int64]) -> Vectors | None:
+    return None if vectors is None else vectors[index]
+
+
 def _positive(classifier: Any, x: Any) -> Floats:
     probabilities: Floats = classifier.predict_proba(x)[:, 1]
     return probabilities
 
 
-def parity(model: ReasonModel, texts: Sequence[str], reference: Floats) -> float:
+def parity(
+    model: ReasonModel, texts: Sequence[str], reference: Floats, vectors: Vectors | None = None
+) -> float:
     """Largest difference between ``model``'s probabilities (numpy) and scikit-learn's."""
-    mine = np.array([model.probabilities(text) for text in texts], dtype=np.float64)
+    mine = np.array(
+        [
+            model.probabilities(text, None if vectors is None else vectors[i])
+            for i, text in enumerate(texts)
+        ],
+        dtype=np.float64,
+    )
     return float(np.abs(mine - reference).max())
 
 
@@ -199,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="also train on the cases agents reviewed (PostgreSQL at DATABASE_URL)",
     )
+    parser.add_argument("--c", type=float, default=C, help="inverse regularisation strength")
+    parser.add_argument(
+        "--vector-scale", type=float, default=VECTOR_SCALE, help="0: TF-IDF alone, no vectors"
+    )
     args = parser.parse_args(argv)
 
     taxonomy = load_and_compile(args.taxonomy, model=None)
@@ -211,15 +255,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         examples += from_agents
     predict = predictor(taxonomy)
     rules = np.array([[code in predict(e.text) for code in codes] for e in examples])
-    trained = train(examples, rules, codes)
+    texts = [example.text for example in examples]
+    vectors = embed(texts) if args.vector_scale else None
+    trained = train(examples, rules, codes, vectors, c=args.c, scale=args.vector_scale)
     trained.model.save(args.output)
     reread = ReasonModel.read(args.output)
-    texts = [example.text for example in examples]
 
     count = len(codes)
     t = trained.model.thresholds
     print(f"trained on {len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {count} codes")
-    print(f"features: {len(reread.chars.index)} character + {len(reread.words.index)} word")
+    sentence = (
+        f" + {DIMENSIONS} sentence-vector (x{args.vector_scale:g})" if vectors is not None else ""
+    )
+    print(
+        f"features: {len(reread.chars.index)} character + {len(reread.words.index)} word"
+        f"{sentence}; C = {args.c:g}"
+    )
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.2f} MB)")
     print("thresholds (where the rules found nothing / next to rule codes; 1.1 = never):")
     for column, code in enumerate(codes):
@@ -230,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print(
         "parity, numpy on the file as written (float16 weights) vs scikit-learn: max |dp| = "
-        f"{parity(reread, texts, trained.reference):.1e} over the {len(texts)} training comments"
+        f"{parity(reread, texts, trained.reference, vectors):.1e} over the {len(texts)} "
+        "training comments"
     )
 
 
