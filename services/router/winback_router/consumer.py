@@ -30,7 +30,7 @@ from tenacity import (
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
 from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_router.batch_store import BatchStore, Coded, Coder
-from winback_router.coding import code_responses
+from winback_router.coding import code_response, code_responses
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER, Failure
 from winback_router.decision import decide
@@ -266,24 +266,21 @@ class RecoveryRouter:
         """Code a batch at once (rules, then the model's sentence vectors in one call); the
         returned coder answers from it, and codes anything else (a revision merged with what was
         stored, which is rare) on the spot."""
-        done: dict[int, tuple[SurveyResponse, Coded]] = {}
+        batch = code_responses(responses, self._taxonomy)
+        done = {
+            id(response): (response, self._decide(response, reasons))
+            for response, reasons in zip(responses, batch, strict=True)
+        }
 
-        def remember(batch: Sequence[SurveyResponse]) -> None:
-            coded = code_responses(batch, self._taxonomy)
-            for response, reasons in zip(batch, coded, strict=True):
-                done[id(response)] = (response, self._decide(response, reasons))
-
-        def known(response: SurveyResponse) -> bool:
+        def one(response: SurveyResponse) -> Coded:
             entry = done.get(id(response))
-            return entry is not None and entry[0] is response
+            if entry is not None and entry[0] is response:
+                return entry[1]
+            return self._decide(response, code_response(response, self._taxonomy))
 
         def code(wanted: Sequence[SurveyResponse]) -> list[Coded]:
-            missing = [response for response in wanted if not known(response)]
-            if missing:
-                remember(missing)
-            return [done[id(response)][1] for response in wanted]
+            return [one(response) for response in wanted]
 
-        remember(responses)
         return code
 
     def _decide(self, response: SurveyResponse, reasons: list[CodedReason]) -> Coded:
