@@ -33,6 +33,7 @@ from winback_notifier.deps import Services, ServicesDep
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.socket import console_router
+from winback_notifier.reports import export_views
 from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
 from winback_notifier.sla.scheduler import SlaScheduler, policy_from
@@ -157,6 +158,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(case_assignees.router)
     app.include_router(agent_views.router)
     app.include_router(report_views.router)
+    app.include_router(export_views.router)
     app.include_router(console_router(hub))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -2,6 +2,7 @@
 
     sla [--by priority|queue|reason|agent] [--since T] [--until T] [--json]
     root-causes [--since T] [--until T] [--json]
+    export --format csv|parquet --out FILE [--since T] [--until T] [--queue Q] [--reason R]
 
 The same figures as ``/api/ops/sla`` and ``/api/ops/root-causes``, read straight from the
 database (``DATABASE_URL``) with the contact targets the router recorded there (so a shell
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from winback_notifier.reports import service as reports
+from winback_notifier.reports.export_cli import add_export_command, export_to
 from winback_notifier.reports.service import (
     DEFAULT_SLA_WINDOW,
     DEFAULT_TREND_WINDOW,
@@ -147,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         for flag, kind, help_text in window:
             command.add_argument(flag, type=kind, help=help_text)
         command.add_argument("--json", action="store_true", help="the API's JSON instead")
+    add_export_command(commands, _moment)
     return parser
 
 
@@ -156,5 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.since and args.until and args.since >= args.until:
         print("error: --since must be before --until", file=sys.stderr)
         return 2
+    if args.command == "export":
+        return export_to(args, NotifierSettings())
     print(asyncio.run(_report(args, NotifierSettings())))
     return 0
