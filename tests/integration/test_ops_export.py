@@ -272,6 +272,11 @@ async def test_the_cli_writes_the_same_rows_as_the_api_batch_by_batch(
         else:
             assert parquet_rows(out.read_bytes(), tmp_path) == parquet_rows(api, tmp_path)
 
+    quiet = tmp_path / "quiet.csv"
+    status, err = await reports_cli(url, "export", "--out", str(quiet), "--no-progress")
+    assert (status, quiet.read_bytes()) == (0, (tmp_path / "cases.csv").read_bytes())
+    assert "3 cases opened" in err and "3/3" not in err
+
     out = tmp_path / "none.csv"
     status, err = await reports_cli(url, "export", "--out", str(out), "--reason", "nope")
     assert status == 2

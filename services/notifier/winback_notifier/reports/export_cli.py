@@ -60,12 +60,20 @@ def add_export_command(
     )
 
 
-async def _counted(
-    batches: AsyncIterator[list[asyncpg.Record]], bar: tqdm[Any]
-) -> AsyncIterator[list[asyncpg.Record]]:
-    async for rows in batches:
-        bar.update(len(rows))
-        yield rows
+class _Progress:
+    """Counts rows as batches pass, and moves the bar (a disabled tqdm counts nothing)."""
+
+    def __init__(self, bar: tqdm[Any]) -> None:
+        self.bar = bar
+        self.rows = 0
+
+    async def count(
+        self, batches: AsyncIterator[list[asyncpg.Record]]
+    ) -> AsyncIterator[list[asyncpg.Record]]:
+        async for rows in batches:
+            self.rows += len(rows)
+            self.bar.update(len(rows))
+            yield rows
 
 
 async def run_export(args: argparse.Namespace, settings: NotifierSettings, out: BinaryIO) -> str:
@@ -80,16 +88,14 @@ async def run_export(args: argparse.Namespace, settings: NotifierSettings, out: 
         total = await count_cases(pool, where)
         show = sys.stderr.isatty() if args.progress is None else args.progress
         with tqdm(total=total, unit="case", disable=not show, file=sys.stderr) as bar:
-            batches = _counted(case_batches(pool, where, batch_rows=args.batch_rows), bar)
+            progress = _Progress(bar)
+            batches = progress.count(case_batches(pool, where, batch_rows=args.batch_rows))
             async for chunk in encode(args.format, batches):
                 out.write(chunk)
-            written = bar.n
     finally:
         await pool.close()
-    return (
-        f"{written} cases opened {where.since:%Y-%m-%d %H:%M} to {where.until:%Y-%m-%d %H:%M} UTC"
-        f" written as {args.format.value}"
-    )
+    window = f"{where.since:%Y-%m-%d %H:%M} to {where.until:%Y-%m-%d %H:%M} UTC"
+    return f"{progress.rows} cases opened {window} written as {args.format.value}"
 
 
 def export_to(args: argparse.Namespace, settings: NotifierSettings) -> int:
