@@ -21,15 +21,18 @@ if ! ls deploy/local/kafka-libs/kafka_2.13-*.jar >/dev/null 2>&1; then
   mvn -q -B -f deploy/local/pom.xml dependency:copy-dependencies
 fi
 
-# The browser tests need chromium; the console's JavaScript tests need node (Debian: nodejs).
+# The browser tests need chromium; the console's JavaScript tests need node (Debian: nodejs);
+# the alert rules are checked by promtool (Debian: prometheus, which ships it; the server is
+# not started).
 missing=()
 if $with_browser; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ $(id -u) -eq 0 ]]; then
-    echo "bootstrap: installing Debian's ${missing[*]} for the console's tests"
+    echo "bootstrap: installing Debian's ${missing[*]} for the console's and the alerts' tests"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
