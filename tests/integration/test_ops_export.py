@@ -43,8 +43,8 @@ async def place(desk: CaseDesk, case_id: int, opened_at: datetime, **columns: An
     names = ["opened_at", *columns]
     sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
     await desk.pool.execute(
-        f"UPDATE recovery_cases SET {sets}, contact_due_at = $2::timestamptz + interval '10 minutes'"
-        " WHERE id = $1",
+        f"UPDATE recovery_cases SET {sets},"
+        " contact_due_at = $2::timestamptz + interval '10 minutes' WHERE id = $1",
         case_id,
         opened_at,
         *columns.values(),
@@ -107,7 +107,7 @@ def parquet_rows(body: bytes, tmp_path: Path) -> list[dict[str, Any]]:
     path = tmp_path / "export.parquet"
     path.write_bytes(body)
     table = read_parquet(str(path)).read_all()
-    assert [field.name for field in table.schema] == [column.name for column in COLUMNS]
+    assert table.schema.names == [column.name for column in COLUMNS]
     columns = {column.name: table.column(column.name).to_pylist() for column in COLUMNS}
     return [{name: values[i] for name, values in columns.items()} for i in range(table.num_rows)]
 

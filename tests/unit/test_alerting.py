@@ -40,7 +40,7 @@ METRIC_NAME = re.compile(r"\bwinback_[a-z_]+\b")
 
 def exported_names() -> set[str]:
     """Every series name the services' metrics produce (a counter ``x`` is ``x_total``...)."""
-    names = set()
+    names: set[str] = set()
     for module in SERVICE_METRICS:
         for metric in vars(module).values():
             if isinstance(metric, MetricWrapperBase):

@@ -13,9 +13,7 @@ from arro3.io import read_parquet
 
 from winback_notifier.reports.export import COLUMNS, ColumnKind
 from winback_notifier.reports.export_formats import (
-    ExportFormat,
     csv_chunks,
-    encode,
     parquet_chunks,
 )
 

@@ -19,7 +19,7 @@ import asyncio
 import csv
 import io
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import IO, cast
@@ -47,7 +47,7 @@ class ExportFormat(StrEnum):
         }[self]
 
 
-def encode(kind: ExportFormat, batches: Batches) -> AsyncIterator[bytes]:
+def encode(kind: ExportFormat, batches: Batches) -> AsyncGenerator[bytes, None]:
     """The export in ``kind``, as chunks of bytes."""
     return csv_chunks(batches) if kind is ExportFormat.CSV else parquet_chunks(batches)
 
@@ -60,7 +60,7 @@ def _csv_text(value: object) -> object:
     return "" if value is None else value
 
 
-async def csv_chunks(batches: Batches) -> AsyncIterator[bytes]:
+async def csv_chunks(batches: Batches) -> AsyncGenerator[bytes, None]:
     """A header line, then one chunk per batch (RFC 4180 quoting, UTF-8, CRLF line ends)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -145,7 +145,9 @@ CHUNKS_IN_FLIGHT = 8
 _POLL_SECONDS = 0.25
 
 
-async def parquet_chunks(batches: Batches, *, row_group_rows: int = 10_000) -> AsyncIterator[bytes]:
+async def parquet_chunks(
+    batches: Batches, *, row_group_rows: int = 10_000
+) -> AsyncGenerator[bytes, None]:
     """The export as a Parquet file (zstd-compressed row groups), chunk by chunk."""
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
