@@ -211,6 +211,13 @@ async def test_filters_by_window_queue_and_reason(
         floor["billing"],
     ]
     assert await ids("reason=billing_error&queue=default") == []
+    # A queue cases were routed to counts even if nobody created it as a queue; so do the
+    # codes the router writes itself.
+    await case_desk.pool.execute(
+        "UPDATE recovery_cases SET queue = 'vip' WHERE id = $1", floor["uncoded"]
+    )
+    assert await ids("queue=vip") == [floor["uncoded"]]
+    assert await ids("reason=unclassified") == []
     since = (NOW - timedelta(days=41)).isoformat().replace("+00:00", "Z")
     until = (NOW - timedelta(days=3)).isoformat().replace("+00:00", "Z")
     assert await ids(f"since={since}&until={until}") == [floor["old"], floor["uncoded"]]

@@ -23,7 +23,7 @@ import asyncpg
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from winback_shared.db import Connection
-from winback_shared.taxonomy import Taxonomy
+from winback_shared.taxonomy import RESERVED_CODES, Taxonomy
 
 MAX_EXPORT_WINDOW = timedelta(days=3 * 366)
 """As for the reports: long enough for year-on-year analysis, short enough to bound one scan."""
@@ -169,15 +169,22 @@ async def filter_problems(
     A typo in a filter would otherwise export zero rows and look like a quiet month.
     """
     problems = []
-    known_codes = {code.id for code in taxonomy.codes}
+    known_codes = {code.id for code in taxonomy.codes} | RESERVED_CODES
     unknown_reasons = sorted(set(where.reasons) - known_codes)
     if unknown_reasons:
         problems.append(f"unknown reason codes: {', '.join(unknown_reasons)}")
     if where.queues:
+        # A queue is known if it was created or if cases were routed to it (a routing rule
+        # may name a queue nobody created).
         found = await conn.fetch(
-            "SELECT name FROM queues WHERE name = ANY($1::text[])", where.queues
+            """
+            SELECT wanted.queue FROM unnest($1::text[]) AS wanted (queue)
+            WHERE EXISTS (SELECT 1 FROM queues q WHERE q.name = wanted.queue)
+               OR EXISTS (SELECT 1 FROM recovery_cases c WHERE c.queue = wanted.queue)
+            """,
+            where.queues,
         )
-        unknown_queues = sorted(set(where.queues) - {row["name"] for row in found})
+        unknown_queues = sorted(set(where.queues) - {row["queue"] for row in found})
         if unknown_queues:
             problems.append(f"unknown queues: {', '.join(unknown_queues)}")
     return problems
