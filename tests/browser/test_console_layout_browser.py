@@ -35,7 +35,7 @@ def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
 async def box(locator: Locator) -> dict[str, float]:
     found = await locator.bounding_box()
     assert found is not None, f"{locator} is not shown"
-    return dict(found)
+    return {key: float(found[key]) for key in ("x", "y", "width", "height")}
 
 
 async def open_console(browser: Browser, url: str, token: str) -> tuple[Page, list[str]]:
