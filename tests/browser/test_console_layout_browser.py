@@ -83,6 +83,19 @@ async def test_a_new_agent_on_a_1440_by_900_screen(
     right = await box(page.locator(".topbar-right"))
     assert summary["x"] + summary["width"] <= right["x"], (summary, right)
 
+    # Narrower (1280 px, a common laptop): still one line, the counts whole, the name gives way.
+    await page.set_viewport_size({"width": 1280, "height": HEIGHT})
+    bar = await box(page.locator(".topbar"))
+    assert bar["height"] <= 60, bar
+    new = await box(page.locator("#summary .summary-new"))
+    summary = await box(page.locator("#summary"))
+    right = await box(page.locator(".topbar-right"))
+    # Inside the summary's own box (nothing clipped) and clear of the buttons.
+    assert new["x"] + new["width"] <= summary["x"] + summary["width"] + 0.5, (new, summary)
+    assert summary["x"] + summary["width"] <= right["x"], (summary, right)
+    assert new["height"] <= 32, new
+    await page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+
     # The pop-up leaves the most urgent card's countdown and opening time in view.
     first = page.locator("#cases .case").first
     for timer in (first.locator(".time-left"), first.locator(".case-when")):
