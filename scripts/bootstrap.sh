@@ -24,10 +24,13 @@ fi
 
 # The browser tests need chromium; the console's JavaScript tests need node (Debian: nodejs);
 # the ops page's charts need npm, once, to install Chart.js (the notifier serves that file).
+# the alert rules are checked by promtool (Debian: prometheus, which ships it; the server is
+# not started).
 missing=()
 if $with_browser; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 fi
 charts_missing=false
 if [[ ! -f node_modules/chart.js/package.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
@@ -38,7 +41,7 @@ if [[ ! -f node_modules/chart.js/package.json || package-lock.json -nt node_modu
 fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ $(id -u) -eq 0 ]]; then
-    echo "bootstrap: installing Debian's ${missing[*]} for the console and its tests"
+    echo "bootstrap: installing Debian's ${missing[*]} for the console, the alerts and their tests"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else

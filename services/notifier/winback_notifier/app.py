@@ -33,8 +33,10 @@ from winback_notifier.deps import Services, ServicesDep
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.socket import console_router
+from winback_notifier.reports import export_views
 from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
+from winback_notifier.sla.gauges import FloorGauges
 from winback_notifier.sla.scheduler import SlaScheduler, policy_from
 from winback_notifier.sla.startup import prepare_sla
 from winback_notifier.sweeps import sweep_forever
@@ -112,6 +114,12 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
             sweep_forever(announcer.announce, interval, what="agent change"), name="agent-outbox"
         )
         loops.start(scheduler.run(), name="sla-timers")
+        gauges = FloorGauges(pool, hub.watching)
+        await gauges.refresh()
+        loops.start(
+            sweep_forever(gauges.refresh, settings.floor_gauges_interval_seconds, what="gauge"),
+            name="floor-gauges",
+        )
         try:
             yield
         finally:
@@ -159,6 +167,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(case_assignees.router)
     app.include_router(agent_views.router)
     app.include_router(report_views.router)
+    app.include_router(export_views.router)
     app.include_router(console_router(hub))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -24,3 +24,27 @@ SLA_TIMER_DELAY_SECONDS = Histogram(
     "How long after its due moment a timer fired (PostgreSQL's clock on both ends).",
     buckets=LATENCY_BUCKETS,
 )
+
+# The floor as PostgreSQL has it, refreshed every WINBACK_FLOOR_GAUGES_INTERVAL_SECONDS by each
+# notifier (every notifier reports the same figures: alert rules take ``max`` across them).
+OPEN_CASES = Gauge(
+    "winback_notifier_open_cases",
+    "Cases not yet resolved or closed, by queue and priority.",
+    ["queue", "priority"],
+)
+CASES_AT_RISK = Gauge(
+    "winback_notifier_cases_at_risk",
+    "Open cases whose SLA warning fired, not yet tried and not yet breached, by queue.",
+    ["queue"],
+)
+CASES_BREACHED = Gauge(
+    "winback_notifier_cases_breached",
+    "Open cases past their contact deadline and never tried, by queue.",
+    ["queue"],
+)
+QUEUE_CONSOLES = Gauge(
+    "winback_notifier_queue_consoles",
+    "Consoles connected to this notifier that show the queue's cases (supervisors': every "
+    "queue), by queue; summed across notifiers, zero means nobody sees a new case there.",
+    ["queue"],
+)

@@ -48,6 +48,9 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     outbox_interval_seconds: Annotated[float, Field(gt=0)] = 2.0
     """How often unpublished case changes (Kafka was down) and agent changes (the admin CLI, or
     Kafka was down) are looked for and sent: the most a CLI change waits to reach consoles."""
+    floor_gauges_interval_seconds: Annotated[float, Field(gt=0)] = 15.0
+    """How often the open, at-risk and breached case gauges (and consoles per queue) are
+    counted for Prometheus; about one scrape interval."""
     board_limit: Annotated[int, Field(gt=0, le=5000)] = 500
     """Cases a console's snapshot carries at most: the most urgent open ones first.
 

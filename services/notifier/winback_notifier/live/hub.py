@@ -15,6 +15,7 @@ in the order a new connection would (see ``console_socket``).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from winback_notifier.metrics import CONSOLES
@@ -96,6 +97,13 @@ class AlertHub:
             # Reconnecting resynchronises too, and is what a console this far behind needs.
             subscription.overflowed.set()
             self.unsubscribe(subscription)
+
+    def watching(self, queues: Iterable[str]) -> dict[str, int]:
+        """How many connected consoles show each queue's cases."""
+        return {
+            queue: sum(1 for s in self._subscriptions if s.wants(frozenset({queue})))
+            for queue in queues
+        }
 
     @property
     def size(self) -> int:

@@ -3,6 +3,7 @@
     sla [--by priority|queue|reason|agent] [--since T] [--until T] [--json]
     root-causes [--by month|week] [--since T] [--until T] [--json]
     resolutions [--since T] [--until T] [--json]
+    export --format csv|parquet --out FILE [--since T] [--until T] [--queue Q] [--reason R]
 
 The same figures as ``/api/ops/sla``, ``/api/ops/root-causes`` and ``/api/ops/resolutions``
 (the same queries; the ops page draws them too), read straight from the
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from winback_notifier.reports import service as reports
+from winback_notifier.reports.export_cli import add_export_command, export_to
 from winback_notifier.reports.resolutions import ResolutionReport, resolution_report
 from winback_notifier.reports.service import (
     DEFAULT_RESOLUTION_WINDOW,
@@ -186,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
         for flag, kind, help_text in window:
             command.add_argument(flag, type=kind, help=help_text)
         command.add_argument("--json", action="store_true", help="the API's JSON instead")
+    add_export_command(commands, _moment)
     return parser
 
 
@@ -195,5 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.since and args.until and args.since >= args.until:
         print("error: --since must be before --until", file=sys.stderr)
         return 2
+    if args.command == "export":
+        return export_to(args, NotifierSettings())
     print(asyncio.run(_report(args, NotifierSettings())))
     return 0

@@ -3,12 +3,15 @@
 // changes, so a long board redraws cheaply on every message.
 
 import { boardRows, summarise } from "./board-state.js";
-import { countdown, make, slaBadge, statusBadge, timeElement } from "./dom.js";
+import { button, countdown, make, slaBadge, statusBadge, timeElement } from "./dom.js";
 import {
   ago, customerName, describeScore, describeTimeLeft, dueAt, priorityClass, worstScore,
 } from "./format.js";
+import { boardActions } from "./profile.js";
 
-export function createBoardView({ list, empty, summary, markSeen, onOpen, onSeen }) {
+// `onClaim(caseId)` claims through the case API and resolves once the board has the new card
+// (rejects with the API's error, shown on the card).
+export function createBoardView({ list, empty, summary, markSeen, onOpen, onSeen, onClaim }) {
   const rows = new Map(); // case_id -> {seq, node}
 
   function render(state, filter) {
@@ -103,6 +106,10 @@ export function createBoardView({ list, empty, summary, markSeen, onOpen, onSeen
     }
     item.append(state);
 
+    const actions = boardActions(card, profile);
+    if (actions.includes("claimed")) state.append(claimControl(card));
+    state.append(make("span", "open-hint", "Open ›"));
+
     const reasons = card.reasons || [];
     if (reasons.length > 0) {
       const chips = make("ul", "reasons");
@@ -139,6 +146,31 @@ export function createBoardView({ list, empty, summary, markSeen, onOpen, onSeen
     });
     item.addEventListener("focus", () => onSeen(card.case_id));
     return item;
+  }
+
+  // Claim from the board without opening the case: the card redraws when the claimed card
+  // comes back, so only a refusal (taken meanwhile, say) needs saying here.
+  function claimControl(card) {
+    const wrap = make("span", "card-claim");
+    const error = make("span", "card-error");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    const claim = button("Claim", "primary small action-claim", async (event) => {
+      event.stopPropagation();
+      claim.disabled = true;
+      error.hidden = true;
+      try {
+        await onClaim(card.case_id);
+      } catch (failure) {
+        error.textContent = failure && failure.message ? failure.message : "Could not claim.";
+        error.hidden = false;
+        claim.disabled = false;
+      }
+    });
+    claim.title = "Take this case: you own the follow-up";
+    claim.addEventListener("keydown", (event) => event.stopPropagation());
+    wrap.append(claim, error);
+    return wrap;
   }
 
   return { render, flash };

@@ -8,12 +8,15 @@
 // profile.js      the agent, what its hello allows and shows (pure)
 // format.js       how cards read (pure)
 // board-view.js   the list, counts and title      case-panel.js / case-actions.js  one case
+// board-prefs.js  comfortable or compact cards, remembered in this browser
 // alerts.js       pop-ups, sound, desktop notes   connection.js  the websocket
 // session.js      the token in this tab           api.js         the case API client
 // dom.js          the one way elements get text
 
 import { createAlerts } from "./alerts.js";
+import { api } from "./api.js";
 import { createBoardView, refreshTimes } from "./board-view.js";
+import { readDensity, saveDensity, toggledDensity } from "./board-prefs.js";
 import { initialState, reduce } from "./board-state.js";
 import { createCasePanel } from "./case-panel.js";
 import { createConnection } from "./connection.js";
@@ -35,6 +38,7 @@ const el = {
   empty: document.getElementById("empty"),
   detail: document.getElementById("detail"),
   filters: document.getElementById("filters"),
+  density: document.getElementById("density-toggle"),
   toasts: document.getElementById("toasts"),
   markSeen: document.getElementById("mark-seen"),
   soundToggle: document.getElementById("sound-toggle"),
@@ -91,6 +95,7 @@ function perform(effect) {
     case "profile":
       el.agent.textContent = describeAgent(effect.profile);
       el.opsLink.hidden = !mayReadOps(effect.profile);
+      el.agent.title = el.agent.textContent; // the bar may cut a long name short
       panel.setProfile(effect.profile);
       break;
     case "panel.resync":
@@ -113,6 +118,10 @@ const board = createBoardView({
   markSeen: el.markSeen,
   onOpen: (caseId) => openCase(caseId),
   onSeen: (caseId) => dispatch({ type: "ui.seen", caseId }),
+  onClaim: async (caseId) => {
+    const card = await api("POST", `/api/cases/${caseId}/claim`, {});
+    dispatch({ type: "api.acted", card });
+  },
 });
 const panel = createCasePanel({ root: el.detail, dispatch });
 const alerts = createAlerts({
@@ -195,6 +204,16 @@ for (const node of el.filters.querySelectorAll("button[data-filter]")) {
     board.render(state, filter);
   });
 }
+function showDensity(density) {
+  el.board.dataset.density = density;
+  el.density.setAttribute("aria-pressed", String(density === "compact"));
+}
+el.density.addEventListener("click", () => {
+  const density = toggledDensity(el.board.dataset.density);
+  saveDensity(localStorage, density);
+  showDensity(density);
+});
+showDensity(readDensity(localStorage));
 window.addEventListener("online", () => {
   if (connection.waitingToReconnect()) {
     connection.resetBackoff();

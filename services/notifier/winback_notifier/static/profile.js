@@ -78,6 +78,14 @@ export function allowedActions(card, profile) {
   return Array.isArray(byStatus[card.status]) ? byStatus[card.status] : [];
 }
 
+// The actions a card on the board offers itself (the rest take the case panel): claiming,
+// the one step every new case needs first, when the table allows it to this agent.
+const BOARD_ACTIONS = ["claimed"];
+
+export function boardActions(card, profile) {
+  return allowedActions(card, profile).filter((action) => BOARD_ACTIONS.includes(action));
+}
+
 export function historyLabel(kind, profile) {
   const labels = profile ? profile.vocabulary.history_labels : {};
   return labels[kind] || humanise(kind);
