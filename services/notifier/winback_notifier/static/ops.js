@@ -6,10 +6,12 @@
 // ops-state.js   when to ask for which report (pure)   ops-charts.js  tiles and charts (pure)
 // ops-view.js    the DOM                               connection.js  the console's websocket
 // api.js         the ops API client                    session.js     the token in this tab
+// ops-export.js  the BI export's address (pure)        ops-export-view.js  its form, download
 
 import { api } from "./api.js";
 import { createConnection } from "./connection.js";
 import { describeAgent } from "./profile.js";
+import { createExportView } from "./ops-export-view.js";
 import { initialState, reduce } from "./ops-state.js";
 import { createOpsView } from "./ops-view.js";
 import { storedToken, takeTokenFromUrl } from "./session.js";
@@ -59,9 +61,17 @@ function perform(effect) {
 }
 
 const view = createOpsView({ el, dispatch });
+const exportView = createExportView({
+  form: $("export-form"), from: $("export-from"), to: $("export-to"), queue: $("export-queue"),
+  reason: $("export-reason"), status: $("export-status"),
+  buttons: [...document.querySelectorAll("#export-form button[data-format]")],
+});
 const connection = createConnection({
   onMessage: (message) => {
-    if (message && message.type === "hello") el.agent.textContent = describeAgent(message.agent);
+    if (message && message.type === "hello") {
+      el.agent.textContent = describeAgent(message.agent);
+      exportView.setReasons(message.agent && message.agent.root_causes);
+    }
     dispatch(message);
   },
   onStatus: (name, text) => {
