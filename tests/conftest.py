@@ -8,6 +8,7 @@ data and need no clean-up order. ``KAFKA_BOOTSTRAP_SERVERS`` points the run at a
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -46,34 +47,44 @@ from winback_shared.sources import Sources
 from winback_shared.urls import with_query
 
 
+def _server_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
+    """A directory for one of the run's servers, outside pytest's ``basetemp``: pytest deletes
+    all but the three newest ``pytest-N`` folders when a session starts, so a second test run
+    started meanwhile (a developer's, beside CI) would delete a running server's data and
+    socket from under it."""
+    return tempfile.TemporaryDirectory(prefix=f"winback-test-{kind}-")
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def kafka_bootstrap() -> Iterator[str]:
     """One real broker for the whole run."""
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
         yield external
         return
-    broker = LocalKafka(tmp_path_factory.mktemp("kafka"), free_port(), free_port())
-    broker.start()
-    try:
-        yield broker.bootstrap_servers
-    finally:
-        broker.stop()
+    with _server_dir("kafka") as folder:
+        broker = LocalKafka(Path(folder), free_port(), free_port())
+        broker.start()
+        try:
+            yield broker.bootstrap_servers
+        finally:
+            broker.stop()
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url() -> Iterator[str]:
     """One real PostgreSQL server for the whole run."""
     external = os.environ.get("DATABASE_URL")
     if external:
         yield external
         return
-    server = LocalPostgres(Path(tmp_path_factory.mktemp("pg")) / "data", ephemeral=True)
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
+    with _server_dir("pg") as folder:
+        server = LocalPostgres(Path(folder) / "data", ephemeral=True)
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
 
 
 @pytest.fixture
