@@ -6,12 +6,8 @@ out by hand here; both formats are read back with their own readers (``csv``, ``
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +16,7 @@ import pytest
 from arro3.io import read_parquet
 
 from tests.case_support import CaseDesk
+from tests.integration.test_ops_reports import ops_cli
 from winback_notifier.reports.export import COLUMNS
 from winback_shared.agents import Role
 
@@ -247,17 +244,9 @@ async def test_agents_get_403_and_bad_filters_422(
 
 
 async def reports_cli(database_url: str, *args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "winback_notifier.reports",
-        *args,
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    _, err = await process.communicate()
-    return process.returncode or 0, err.decode()
+    """The ops CLI's exit code and what it wrote to stderr (the export writes its file)."""
+    code, _, err = await ops_cli(database_url, *args)
+    return code, err
 
 
 async def test_the_cli_writes_the_same_rows_as_the_api_batch_by_batch(

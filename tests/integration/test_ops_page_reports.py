@@ -9,11 +9,7 @@ business hours are in the seeds because each once made a report wrong somewhere.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.case_support import CaseDesk
+from tests.integration.test_ops_reports import ops_cli
 from winback_shared.agents import Role
 from winback_shared.business_hours import BusinessHours
 from winback_shared.deadlines import ContactPolicy, contact_deadline
@@ -543,20 +540,6 @@ async def test_an_unknown_granularity_is_refused(case_desk: CaseDesk) -> None:
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_request"
 
 
-async def cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "winback_notifier.reports",
-        *args,
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    return process.returncode or 0, out.decode(), err.decode()
-
-
 async def test_the_cli_prints_the_api_s_weekly_trends_and_resolutions(
     case_desk: CaseDesk, infra_env: dict[str, Any]
 ) -> None:
@@ -579,16 +562,16 @@ async def test_the_cli_prints_the_api_s_weekly_trends_and_resolutions(
         iso(datetime.now(UTC) + timedelta(minutes=1)),
     )
 
-    code, out, err = await cli(url, "resolutions", *window, "--json")
+    code, out, err = await ops_cli(url, "resolutions", *window, "--json")
     assert code == 0, err
     api = await report(case_desk, sue, f"/api/ops/resolutions?since={window[1]}&until={window[3]}")
     assert json.loads(out)["rows"] == api["rows"]
-    code, out, err = await cli(url, "resolutions")
+    code, out, err = await ops_cli(url, "resolutions")
     assert code == 0, err
     line = next(line for line in out.splitlines() if line.startswith("product_knowledge"))
     assert "12.50 GBP" in line and "satisfied 1" in line
 
-    code, out, err = await cli(url, "root-causes", "--by", "week", *window, "--json")
+    code, out, err = await ops_cli(url, "root-causes", "--by", "week", *window, "--json")
     assert code == 0, err
     trends = await report(
         case_desk,
@@ -596,6 +579,6 @@ async def test_the_cli_prints_the_api_s_weekly_trends_and_resolutions(
         f"/api/ops/root-causes?granularity=week&since={window[1]}&until={window[3]}",
     )
     assert json.loads(out)["periods"] == trends["periods"]
-    code, out, err = await cli(url, "root-causes", "--by", "week", *window)
+    code, out, err = await ops_cli(url, "root-causes", "--by", "week", *window)
     assert code == 0, err
     assert "(UTC weeks)" in out and "1/1 matched the coding" in out
