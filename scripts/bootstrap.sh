@@ -19,7 +19,7 @@ python3 -m uv sync --frozen --quiet
 
 if ! ls deploy/local/kafka-libs/kafka_2.13-*.jar >/dev/null 2>&1; then
   echo "bootstrap: fetching the Kafka broker from Maven Central"
-  mvn -q -B -f deploy/local/pom.xml dependency:copy-dependencies
+  mvn -q -B -Dstyle.color=never -f deploy/local/pom.xml dependency:copy-dependencies
 fi
 
 # The browser tests need chromium; the console's JavaScript tests need node (Debian: nodejs);

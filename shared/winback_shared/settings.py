@@ -37,6 +37,9 @@ class CommonSettings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "WINBACK_DATABASE_URL"),
     )
     topics: KafkaTopics = Field(default_factory=KafkaTopics)
+    topic_partitions: Annotated[int, Field(ge=1, le=10_000)] = 6
+    """``WINBACK_TOPIC_PARTITIONS``: partitions of each topic a service creates (an existing topic
+    keeps its own). The most routers that can share the work: one more than this idles."""
     log_level: str = "INFO"
     log_repeat_seconds: Annotated[float, Field(ge=0)] = 30.0
     """A warning or error repeating within this many seconds is written once, then counted

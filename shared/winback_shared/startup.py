@@ -13,7 +13,7 @@ from winback_shared.kafka import ensure_topics
 from winback_shared.migrations import apply_migrations
 from winback_shared.settings import CommonSettings
 
-DEFAULT_PARTITIONS = 6
+DEFAULT_PARTITIONS = CommonSettings.model_fields["topic_partitions"].default
 """Enough partitions for a few router instances; cheap on a single broker."""
 
 
@@ -29,7 +29,7 @@ async def prepare_infrastructure(
     """
     await ensure_topics(
         settings.kafka_bootstrap_servers,
-        dict.fromkeys(settings.topics.model_dump().values(), DEFAULT_PARTITIONS),
+        dict.fromkeys(settings.topics.model_dump().values(), settings.topic_partitions),
     )
     async with pool.acquire() as conn:
         if as_service:

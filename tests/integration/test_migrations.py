@@ -14,7 +14,9 @@ from winback_shared.migrations import (
     apply_migrations,
     available_migrations,
     available_repeatables,
+    pending_migrations,
 )
+from winback_shared.migrations.__main__ import wait_until_current
 
 CARD_COLUMNS = [
     "case_id", "seq", "status", "priority", "queue", "alerted_at", "source", "response_id",
@@ -130,3 +132,30 @@ async def test_shipped_repeatable_files_are_idempotent_and_keep_the_columns(
         "EXPLAIN (FORMAT JSON) SELECT * FROM case_summaries WHERE case_id = 1"
     )
     assert "recovery_cases" in plan and "agents" not in plan
+
+
+async def test_pending_lists_what_apply_would_do_and_nothing_once_applied(
+    conn: asyncpg.Connection,
+) -> None:
+    shipped = [f"{m.version:04d}" for m in available_migrations()]
+    assert await pending_migrations(conn) == [*shipped, "repeatables"]
+    await apply_migrations(conn)
+    assert await pending_migrations(conn) == []
+    await conn.execute("DELETE FROM schema_migrations WHERE version = $1", int(shipped[-1]))
+    await conn.execute("UPDATE schema_repeatables SET checksum = 'stale'")
+    assert await pending_migrations(conn) == [shipped[-1], "repeatables"]
+
+
+async def test_wait_returns_once_another_process_has_migrated(
+    conn: asyncpg.Connection, schema_url: str
+) -> None:
+    """The init container's wait: pending at first, current once the job has run."""
+    waiting = asyncio.create_task(wait_until_current(schema_url, timeout=60, poll=0.1))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    await apply_migrations(conn)
+    assert await asyncio.wait_for(waiting, timeout=30) is True
+
+
+async def test_wait_gives_up_after_its_timeout(schema_url: str) -> None:
+    assert await wait_until_current(schema_url, timeout=0.2, poll=0.05) is False

@@ -158,3 +158,69 @@ def test_the_dashboard_is_a_grafana_dashboard() -> None:
     on_board = {name for expr in panel_expressions() for name in METRIC_NAME.findall(expr)}
     in_rules = {name for expr in rule_expressions() for name in METRIC_NAME.findall(expr)}
     assert in_rules <= on_board, sorted(in_rules - on_board)
+
+
+PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
+PROVISIONING = REPO / "deploy" / "grafana" / "provisioning"
+
+
+def compose_service(name: str) -> dict[str, Any]:
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    service: dict[str, Any] = services[name]
+    return service
+
+
+def mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path → the repo file or folder a compose service mounts there."""
+    found = {}
+    for volume in service.get("volumes", []):
+        source, target, *_ = str(volume).split(":")
+        if source.startswith("./"):
+            found[target] = REPO / source
+    return found
+
+
+def test_the_compose_prometheus_config_passes_promtool_and_loads_the_checked_rules(
+    tmp_path: Path,
+) -> None:
+    """promtool reads the config with its rule file where compose mounts it from."""
+    prometheus = compose_service("prometheus")
+    mounted = mounts(prometheus)
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    assert mounted["/etc/prometheus/prometheus.yml"] == PROMETHEUS_CONFIG
+    assert [mounted[path] for path in config["rule_files"]] == [RULES]
+    config["rule_files"] = [str(RULES)]
+    local = tmp_path / "prometheus.yml"
+    local.write_text(yaml.safe_dump(config))
+    done = subprocess.run(
+        [promtool(), "check", "config", str(local)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_prometheus_scrapes_every_instance_of_each_service_on_its_port() -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    targets = {
+        sd["names"][0]: sd["port"]
+        for job in config["scrape_configs"]
+        for sd in job["dns_sd_configs"]
+    }
+    assert targets == {"ingest": 8000, "router": 8001, "notifier": 8002}
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard() -> None:
+    grafana = compose_service("grafana")
+    mounted = mounts(grafana)
+    assert mounted["/etc/grafana/provisioning"] == PROVISIONING
+    (source,) = yaml.safe_load((PROVISIONING / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    (provider,) = yaml.safe_load((PROVISIONING / "dashboards" / "winback.yml").read_text())[
+        "providers"
+    ]
+    folder = provider["options"]["path"]
+    dashboards = {t: p for t, p in mounted.items() if t.startswith(folder + "/")}
+    assert list(dashboards.values()) == [DASHBOARD]
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home in dashboards

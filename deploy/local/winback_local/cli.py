@@ -1,6 +1,8 @@
 """``winback``: run the whole pipeline locally and talk to it.
 
 winback run [--brokers 3]           start everything; Ctrl-C stops everything
+winback run --ingest 2 --routers 3 --notifiers 2 --partitions 12   several of each
+winback run --http-port 18000 --kafka-port 19092 --state-dir .winback-b   a second stack
 winback send --nps 2 --reason "agent lacked product knowledge"
 """
 
@@ -10,17 +12,36 @@ import argparse
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 import httpx
 
 from winback_local.signing import sample_response, signed_request
-from winback_local.stack import Stack, load_info
+from winback_local.stack import STATE_DIR, STATE_FILE, Instances, Ports, Stack, StackInfo, load_info
+
+
+def stack_from(args: argparse.Namespace) -> Stack:
+    """The stack ``winback run`` starts, from its options."""
+    return Stack(
+        args.state_dir,
+        Ports(
+            ingest=args.http_port,
+            router=args.http_port + 1,
+            notifier=args.http_port + 2,
+            kafka=args.kafka_port,
+            kafka_controller=args.kafka_port + 1,
+        ),
+        brokers=args.brokers,
+        instances=Instances(ingest=args.ingest, router=args.routers, notifier=args.notifiers),
+        partitions=args.partitions,
+        new_token=args.new_token,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print how to use it, and stop it all on Ctrl-C or SIGTERM."""
-    stack = Stack(brokers=args.brokers)
+    stack = stack_from(args)
     stopping = False
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -32,33 +53,12 @@ def run(args: argparse.Namespace) -> int:
     print("Starting Kafka, PostgreSQL, ingest, router and notifier ...", flush=True)
     try:
         info = stack.start()
-        print(
-            f"""
-winback is running.
-
-  Agent console   {info.notifier_url}/#token={info.agent_token}
-  Webhook         POST {info.ingest_url}/webhooks/{info.source}   (Standard Webhooks signature)
-  API docs        {info.ingest_url}/docs   {info.notifier_url}/docs
-  Kafka           {info.kafka_bootstrap_servers}
-  PostgreSQL      {info.database_url}
-  Logs            .winback/logs/
-
-Send a detractor response (a pop-up appears in the console):
-  .venv/bin/winback send --nps 2 --reason "agent lacked product knowledge"
-A promoter makes no alert:
-  .venv/bin/winback send --nps 10
-
-The tools (agents, reports, dead letters, re-coding) read the same database and broker:
-  export DATABASE_URL='{info.database_url}' KAFKA_BOOTSTRAP_SERVERS={info.kafka_bootstrap_servers}
-  .venv/bin/python -m winback_notifier.reports sla
-
-Ctrl-C stops everything.""",
-            flush=True,
-        )
+        print(describe(info, stack.state_dir), flush=True)
         while not stopping:
             failed = stack.failed_service()
             if failed:
-                print(f"{failed} stopped unexpectedly; see .winback/logs/{failed}.log", flush=True)
+                log = stack.state_dir / "logs" / f"{failed}.log"
+                print(f"{failed} stopped unexpectedly; see {log}", flush=True)
                 return 1
             time.sleep(0.5)
         return 0
@@ -68,22 +68,71 @@ Ctrl-C stops everything.""",
         print("Stopped.", flush=True)
 
 
+def describe(info: StackInfo, state_dir: Path) -> str:
+    """What a newcomer needs: where everything is, how to send a response, where the secret is."""
+    if info.source is not None:
+        webhooks = f"POST {info.ingest_url}/webhooks/{info.source}   (Standard Webhooks signature)"
+        secret = f"{info.secret_path}   (print it: cat {info.secret_path})"
+        sending = """Send a detractor response (a pop-up appears in the console):
+  .venv/bin/winback send --nps 2 --reason "agent lacked product knowledge"
+A promoter makes no alert:
+  .venv/bin/winback send --nps 10"""
+    else:
+        webhooks = f"POST {info.ingest_url}/webhooks/<source>   (your WINBACK_SOURCES)"
+        secret = "your sources' own (WINBACK_SOURCES / WINBACK_SOURCES_FILE; no demo source)"
+        sending = "Your vendors post to the webhook above, signed with their source's secret."
+    instances = "\n".join(
+        f"  {name:<15} {url}" for name, url in info.instance_urls.items() if "-" in name
+    )
+    more = f"\nMore instances\n{instances}\n" if instances else ""
+    return f"""
+winback is running.
+
+  Agent console   {info.notifier_url}/#token={info.agent_token}
+  Ops page        {info.notifier_url}/ops#token={info.agent_token}
+  Webhook         {webhooks}
+  Signing secret  {secret}
+  API docs        {info.ingest_url}/docs   {info.notifier_url}/docs
+  Kafka           {info.kafka_bootstrap_servers}
+  PostgreSQL      {info.database_url}
+  Logs            {state_dir / "logs"}/
+{more}
+The console URL stays valid across restarts of this state folder (--new-token for a new one).
+
+{sending}
+
+The tools (agents, reports, dead letters, re-coding) read the same database and broker:
+  export DATABASE_URL='{info.database_url}' KAFKA_BOOTSTRAP_SERVERS={info.kafka_bootstrap_servers}
+  .venv/bin/python -m winback_notifier.reports sla
+
+Ctrl-C stops everything."""
+
+
 def send(args: argparse.Namespace) -> int:
     """Sign and post one sample response to the running stack's demo source."""
-    info = load_info()
+    info = load_info(args.state_dir / STATE_FILE.name)
     payload = sample_response(
         nps=args.nps, reasons=args.reason or [], comment=args.comment, follow_up=args.follow_up
     )
-    body, headers = signed_request(info.secret, payload)
+    source, secret = info.demo_signing()
+    body, headers = signed_request(secret, payload)
     response = httpx.post(
-        f"{info.ingest_url}/webhooks/{info.source}", content=body, headers=headers, timeout=10
+        f"{info.ingest_url}/webhooks/{source}", content=body, headers=headers, timeout=10
     )
     print(f"{response.status_code} {response.text}  (response_id {payload['response_id']})")
     return 0 if response.status_code == 202 else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``winback`` command."""
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``winback`` command's options."""
     parser = argparse.ArgumentParser(
         prog="winback", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -96,14 +145,59 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="Kafka nodes: 3 runs a replicated cluster (RF 3, min.insync.replicas 2)",
     )
+    for flag, default, what in (
+        ("--ingest", 1, "ingest processes"),
+        ("--routers", 1, "router processes (one consumer group: they split the partitions)"),
+        ("--notifiers", 1, "notifier processes (each console may connect to any)"),
+    ):
+        runner.add_argument(flag, type=positive, default=default, metavar="N", help=what)
+    runner.add_argument(
+        "--partitions",
+        type=positive,
+        default=None,
+        metavar="N",
+        help="partitions of each topic the stack creates (WINBACK_TOPIC_PARTITIONS; default 6);"
+        " more routers than partitions idle",
+    )
+    runner.add_argument(
+        "--http-port",
+        type=int,
+        default=8000,
+        metavar="PORT",
+        help="ingest's port; the router's and the notifier's are the next two (default 8000)",
+    )
+    runner.add_argument(
+        "--kafka-port",
+        type=int,
+        default=9092,
+        metavar="PORT",
+        help="the local broker's port; its controller takes the next (default 9092)",
+    )
+    runner.add_argument(
+        "--state-dir",
+        type=Path,
+        default=STATE_DIR,
+        help="where data, logs, the demo secret and token live (default .winback/)",
+    )
+    runner.add_argument(
+        "--new-token",
+        action="store_true",
+        help="issue the demo agent a new token instead of reusing the saved one",
+    )
     runner.set_defaults(func=run)
     sender = commands.add_parser("send", help="post a signed sample survey response")
     sender.add_argument("--nps", type=int, required=True, choices=range(11), metavar="0-10")
     sender.add_argument("--reason", action="append", help="a chosen reason (repeatable)")
     sender.add_argument("--comment")
     sender.add_argument("--follow-up", action="store_true", help="customer asked to be contacted")
+    sender.add_argument("--state-dir", type=Path, default=STATE_DIR, help="the stack's (run's)")
     sender.set_defaults(func=send)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``winback`` command."""
+    args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 

@@ -25,6 +25,10 @@ from winback_local.processes import kill, spawn, stop
 LOCAL_DIR = Path(__file__).resolve().parents[1]
 JARS_DIR = LOCAL_DIR / "kafka-libs"
 POM = LOCAL_DIR / "pom.xml"
+MAVEN_FETCH = [
+    "mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(POM), "dependency:copy-dependencies"
+]  # fmt: skip
+"""Batch mode and no colour: a first run's output shows no raw ANSI escapes in a log or pipe."""
 LOG4J_CONFIG = LOCAL_DIR / "log4j2.properties"
 
 
@@ -39,9 +43,9 @@ def ensure_jars() -> None:
     """Fetch the broker jars with Maven unless they are already there."""
     if any(JARS_DIR.glob("kafka_2.13-*.jar")):
         return
-    if shutil.which("mvn") is None:
+    if shutil.which(MAVEN_FETCH[0]) is None:
         raise RuntimeError("Maven (mvn) is required to fetch the Kafka broker jars")
-    subprocess.run(["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"], check=True)
+    subprocess.run(MAVEN_FETCH, check=True)
 
 
 def _java(*args: str, heap: str = "512m") -> list[str]:

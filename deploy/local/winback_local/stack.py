@@ -14,7 +14,8 @@ import secrets
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -24,8 +25,8 @@ from winback_local.kafka_cluster import KafkaCluster
 from winback_local.postgres import LocalPostgres
 from winback_local.processes import kill, spawn, stop
 from winback_local.signing import new_secret
-from winback_shared.agents import Role, issue_token
-from winback_shared.db import create_pool
+from winback_shared.agents import Role, authenticate, issue_token
+from winback_shared.db import Connection, create_pool
 from winback_shared.db_roles import SERVICE_ROLES, ensure_login, login_name
 from winback_shared.settings import CommonSettings
 from winback_shared.startup import prepare_infrastructure
@@ -38,6 +39,30 @@ DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
 SERVICES = ("ingest", "router", "notifier")
 KAFKA_START_SECONDS = 120
+SOURCE_VARIABLES = ("WINBACK_SOURCES", "WINBACK_SOURCES_FILE")
+"""Either names the user's own webhook sources; the demo source is added only without both."""
+
+
+@dataclass(frozen=True)
+class Instances:
+    """How many processes of each service the stack runs (issue 16: several of each)."""
+
+    ingest: int = 1
+    router: int = 1
+    notifier: int = 1
+
+    def names(self) -> list[str]:
+        """Instance names in start order: ``router`` for the first, then ``router-2`` ..."""
+        return [
+            name if index == 1 else f"{name}-{index}"
+            for name in SERVICES
+            for index in range(1, getattr(self, name) + 1)
+        ]
+
+
+def service_of(instance: str) -> str:
+    """``router-2`` → ``router``."""
+    return instance.split("-", 1)[0]
 
 
 @dataclass
@@ -47,11 +72,29 @@ class StackInfo:
     ingest_url: str
     notifier_url: str
     router_url: str
-    source: str
-    secret: str
+    source: str | None
+    """The demo source, or None when the user configured their own (``WINBACK_SOURCES``)."""
+    secret: str | None
     agent_token: str
     kafka_bootstrap_servers: str
     database_url: str
+    instance_urls: dict[str, str] = field(default_factory=dict)
+    """Every instance's base URL by name (``router-2`` ...), the first ones included."""
+    secret_path: str | None = None
+    """Where the demo source's signing secret is kept (the same across restarts)."""
+
+    def demo_signing(self) -> tuple[str, str]:
+        """(source, secret) of the demo source, or a clear exit when the user's own serve."""
+        if self.source is None or self.secret is None:
+            raise SystemExit(
+                "this stack serves your own WINBACK_SOURCES, not the demo source: sign with your"
+                " source's secret (README, 'Webhook sources')"
+            )
+        return self.source, self.secret
+
+    def urls_of(self, service: str) -> list[str]:
+        """The base URLs of every instance of ``service``."""
+        return [url for name, url in self.instance_urls.items() if service_of(name) == service]
 
 
 @dataclass
@@ -93,12 +136,47 @@ def load_info(path: Path = STATE_FILE) -> StackInfo:
     return StackInfo(**json.loads(path.read_text()))
 
 
+def serves_own_sources(environ: Mapping[str, str], demo_only: bool = False) -> bool:
+    """Whether the user configured webhook sources (then no demo source is added)."""
+    return not demo_only and any(environ.get(variable) for variable in SOURCE_VARIABLES)
+
+
+def service_environment(
+    environ: Mapping[str, str],
+    *,
+    demo_secret: str | None,
+    bootstrap: str,
+    partitions: int | None = None,
+) -> dict[str, str]:
+    """The environment every service process starts with (ports and logins come per instance).
+
+    With ``demo_secret`` the demo source is the only source (the user's sources variables are
+    dropped, so a harness signs with a secret it knows); without, the user's ``WINBACK_SOURCES``
+    / ``WINBACK_SOURCES_FILE`` pass through untouched. ``DATABASE_URL`` never passes: ingest
+    does not connect, the others get their own login.
+    """
+    inherited = {k: v for k, v in environ.items() if k != "DATABASE_URL"}
+    if demo_secret is not None:
+        for variable in SOURCE_VARIABLES:
+            inherited.pop(variable, None)
+        inherited["WINBACK_SOURCES"] = json.dumps(
+            {DEMO_SOURCE: {"vendor": "generic", "secrets": [demo_secret]}}
+        )
+    if partitions:
+        inherited["WINBACK_TOPIC_PARTITIONS"] = str(partitions)
+    return {**inherited, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+
+
 class Stack:
     """Starts everything in dependency order and stops it in reverse.
 
     ``brokers=3`` runs a replicated three-node Kafka cluster instead of one broker.
+    ``instances`` runs several of each service (the first of each on its port in ``ports``, the
+    others on free ports); ``partitions`` is ``WINBACK_TOPIC_PARTITIONS`` for new topics.
     ``own_infrastructure`` ignores ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL``: a harness that
-    kills the broker or the database must never reach a shared one.
+    kills the broker or the database must never reach a shared one. ``new_token`` replaces the
+    demo agent's saved token instead of reusing it. ``demo_only`` serves the demo source alone
+    whatever ``WINBACK_SOURCES`` says (the harnesses sign with its secret).
     """
 
     def __init__(
@@ -107,12 +185,21 @@ class Stack:
         ports: Ports | None = None,
         *,
         brokers: int = 1,
+        instances: Instances | None = None,
+        partitions: int | None = None,
         own_infrastructure: bool = False,
+        new_token: bool = False,
+        demo_only: bool = False,
     ) -> None:
         self.state_dir = state_dir
         self.ports = ports or Ports()
         self.brokers = brokers
+        self.instances = instances or Instances()
+        self.partitions = partitions
         self.own_infrastructure = own_infrastructure
+        self.new_token = new_token
+        self.demo_only = demo_only
+        self._instance_ports: dict[str, int] = {}
         self.kafka: LocalKafka | KafkaCluster | None = None
         self.postgres: LocalPostgres | None = None
         self._services: dict[str, subprocess.Popen[bytes]] = {}
@@ -146,41 +233,52 @@ class Stack:
             bootstrap = self.kafka.bootstrap_servers
         assert bootstrap is not None
         settings = CommonSettings(kafka_bootstrap_servers=bootstrap, database_url=database_url)
-        secret = self._demo_secret()
-        token, self._service_urls = asyncio.run(_prepare(settings))
-        self._env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "WINBACK_SOURCES": json.dumps(
-                {DEMO_SOURCE: {"vendor": "generic", "secrets": [secret]}}
-            ),
-            "WINBACK_INGEST_PORT": str(self.ports.ingest),
-            "WINBACK_ROUTER_PORT": str(self.ports.router),
-            # One router, restarted in place: static membership spares it a rebalance.
-            "WINBACK_ROUTER_INSTANCE_ID": os.environ.get(
-                "WINBACK_ROUTER_INSTANCE_ID", "local-router"
-            ),
-            "WINBACK_NOTIFIER_PORT": str(self.ports.notifier),
-        }
-        # ingest never connects to PostgreSQL; the others get their own login (start_service)
-        self._env.pop("DATABASE_URL", None)
-        for name in SERVICES:
+        if self.partitions:
+            settings.topic_partitions = self.partitions
+        secret = None if serves_own_sources(os.environ, self.demo_only) else self._demo_secret()
+        token, self._service_urls = asyncio.run(_prepare(settings, self._saved_token()))
+        self._save_token(token)
+        self._env = service_environment(
+            os.environ, demo_secret=secret, bootstrap=bootstrap, partitions=self.partitions
+        )
+        names = self.instances.names()
+        for name in names:
             self.start_service(name)
+        urls = {name: f"http://127.0.0.1:{self._instance_ports[name]}" for name in names}
         self.info = info = StackInfo(
-            ingest_url=f"http://127.0.0.1:{self.ports.ingest}",
-            router_url=f"http://127.0.0.1:{self.ports.router}",
-            notifier_url=f"http://127.0.0.1:{self.ports.notifier}",
-            source=DEMO_SOURCE,
+            ingest_url=urls["ingest"],
+            router_url=urls["router"],
+            notifier_url=urls["notifier"],
+            source=None if secret is None else DEMO_SOURCE,
             secret=secret,
             agent_token=token,
             kafka_bootstrap_servers=bootstrap,
             database_url=database_url,
+            instance_urls=urls,
+            secret_path=None if secret is None else str(self.state_dir / "demo-secret"),
         )
-        for name in SERVICES:
+        for name in names:
             self.wait_ready(name)
         self.info_path.write_text(json.dumps(asdict(info), indent=2))
         self.info_path.chmod(0o600)
         return info
+
+    def _saved_token(self) -> str | None:
+        """The demo agent's token from the last run of this state dir, unless a new one is asked.
+
+        Kept so that yesterday's console URL still signs in; :func:`_prepare` checks it is still
+        valid (not expired, not revoked, same database) before reusing it.
+        """
+        path = self.state_dir / "demo-token"
+        if self.new_token or not path.exists():
+            return None
+        return path.read_text().strip() or None
+
+    def _save_token(self, token: str) -> None:
+        path = self.state_dir / "demo-token"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(token)
+        path.chmod(0o600)
 
     @property
     def info_path(self) -> Path:
@@ -197,23 +295,40 @@ class Stack:
         return path.read_text().strip()
 
     def start_service(self, name: str) -> None:
-        """Start one service (``ingest``, ``router`` or ``notifier``) as its own process."""
-        login = self._service_urls.get(name)
-        database = {"DATABASE_URL": login} if login is not None else {}
+        """Start one instance (``ingest``, ``router-2`` ...) as its own process.
+
+        An instance keeps its port across restarts; a new name gets a free port (the first of
+        each service the one in :class:`Ports`). Each router has its own static member id
+        (``local-router-2``), so one restarted in place gets its partitions back at once.
+        """
+        service = service_of(name)
+        if name not in self._instance_ports:
+            first = name == service
+            self._instance_ports[name] = getattr(self.ports, service) if first else free_port()
+        port = self._instance_ports[name]
+        login = self._service_urls.get(service)
+        own = {f"WINBACK_{service.upper()}_PORT": str(port)}
+        if login is not None:
+            own["DATABASE_URL"] = login
+        if service == "router":
+            own["WINBACK_ROUTER_INSTANCE_ID"] = os.environ.get(
+                "WINBACK_ROUTER_INSTANCE_ID", "local-router"
+            ) + ("" if name == service else name.removeprefix("router"))
         self._services[name] = spawn(
-            [sys.executable, "-m", f"winback_{name}"],
+            [sys.executable, "-m", f"winback_{service}"],
             log_path=self.state_dir / "logs" / f"{name}.log",
-            env={**self._env, **database},
+            env={**self._env, **own},
         )
+        if self.info is not None and name not in self.info.instance_urls:
+            self.info.instance_urls[name] = f"http://127.0.0.1:{port}"
 
     def kill_service(self, name: str) -> None:
         """SIGKILL one service: no shutdown hooks, no goodbye, as in a crash."""
         kill(self._services[name])
 
     def wait_ready(self, name: str, timeout_seconds: float = 60) -> None:
-        """Wait until the service's ``/readyz`` answers 200."""
-        assert self.info is not None
-        url = getattr(self.info, f"{name}_url")
+        """Wait until the instance's ``/readyz`` answers 200."""
+        url = f"http://127.0.0.1:{self._instance_ports[name]}"
         deadline = time.monotonic() + timeout_seconds
         while True:
             process = self._services[name]
@@ -263,16 +378,22 @@ class Stack:
         self.info_path.unlink(missing_ok=True)
 
 
-async def _prepare(settings: CommonSettings) -> tuple[str, dict[str, str]]:
-    """Create topics and schema (as the owner: ``DATABASE_URL`` is the administrator's), a
-    fresh token for the demo agent, and one login per service in its role, with a password
-    new on every run; returns the token and each service's ``DATABASE_URL``."""
+async def _prepare(
+    settings: CommonSettings, saved_token: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """Create topics and schema (as the owner: ``DATABASE_URL`` is the administrator's), the
+    demo agent's token, and one login per service in its role, with a password new on every
+    run; returns the token and each service's ``DATABASE_URL``.
+
+    ``saved_token`` is reused when it still signs in the demo agent (a console URL saved from an
+    earlier run keeps working); otherwise a new one is issued.
+    """
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
         await prepare_infrastructure(settings, pool, as_service=False)
         urls = {}
         async with pool.acquire() as conn:
-            _, token = await issue_token(conn, name=DEMO_AGENT, role=Role.SUPERVISOR)
+            token = await _demo_token(conn, saved_token)
             for service, role in SERVICE_ROLES.items():
                 login, password = login_name(role), secrets.token_urlsafe(24)
                 await ensure_login(conn, login, role, password)
@@ -280,3 +401,13 @@ async def _prepare(settings: CommonSettings) -> tuple[str, dict[str, str]]:
         return token, urls
     finally:
         await pool.close()
+
+
+async def _demo_token(conn: Connection, saved_token: str | None) -> str:
+    """The saved token if it still signs in the demo agent, else a new one."""
+    if saved_token is not None:
+        agent = await authenticate(conn, saved_token)
+        if agent is not None and agent.name == DEMO_AGENT:
+            return saved_token
+    _, token = await issue_token(conn, name=DEMO_AGENT, role=Role.SUPERVISOR)
+    return token

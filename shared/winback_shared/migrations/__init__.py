@@ -143,6 +143,30 @@ async def apply_migrations(
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
 
 
+async def pending_migrations(conn: Connection) -> list[str]:
+    """What :func:`apply_migrations` would do now, without doing it: one entry per numbered
+    version missing, plus ``"repeatables"`` when the shipped views and functions differ.
+
+    Read-only, so a service role may ask; a deployment waits on it (``--wait``) until the
+    migration job has run, instead of starting and failing on a schema it cannot migrate.
+    """
+    exists = await conn.fetchval(
+        "SELECT to_regclass('schema_migrations') IS NOT NULL"
+        " AND to_regclass('schema_repeatables') IS NOT NULL"
+    )
+    if not exists:
+        return [f"{m.version:04d}" for m in available_migrations()] + ["repeatables"]
+    done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    pending = [f"{m.version:04d}" for m in available_migrations() if m.version not in done]
+    recorded = {
+        r["name"]: r["checksum"]
+        for r in await conn.fetch("SELECT name, checksum FROM schema_repeatables")
+    }
+    if recorded != {r.name: r.checksum for r in available_repeatables()}:
+        pending.append("repeatables")
+    return pending
+
+
 async def _create_bookkeeping(conn: Connection) -> None:
     """Create the bookkeeping tables if missing: only then, so a role without DDL may call."""
     missing = await conn.fetchval(

@@ -8,18 +8,28 @@ For scripted environments (docker-compose, CI) it also creates each service's lo
 password is in the environment: ``WINBACK_ROUTER_DB_PASSWORD`` makes (or re-passwords) the login
 ``winback_router_login`` in role ``winback_router``, ``WINBACK_NOTIFIER_DB_PASSWORD`` likewise.
 A DBA managing logins by hand sets neither (docs/operations.md, "Database roles").
+
+``--wait SECONDS`` applies nothing: it waits until the database has every migration this
+release ships, as whatever role ``DATABASE_URL`` names, and exits 1 if that takes longer. The
+Kubernetes manifests run it as each service's init container, so a rolling update starts the
+new pods only once the migration Job has finished (deploy/k8s/README.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
+import sys
+import time
+
+import asyncpg
 
 from winback_shared.db import create_pool
 from winback_shared.db_roles import SERVICE_ROLES, ensure_login, login_name
 from winback_shared.logs import configure_logging
-from winback_shared.migrations import apply_migrations
+from winback_shared.migrations import apply_migrations, pending_migrations
 from winback_shared.settings import CommonSettings
 
 log = logging.getLogger("winback_shared.migrations")
@@ -39,10 +49,45 @@ async def _migrate(database_url: str, passwords: dict[str, str]) -> list[int]:
         await pool.close()
 
 
-def main() -> None:
-    """Apply what is pending and say which versions ran."""
+async def wait_until_current(database_url: str, timeout: float, poll: float = 2.0) -> bool:
+    """Poll until nothing is pending; True when current, False when ``timeout`` ran out.
+
+    A database that refuses connections (still starting) counts as pending, not as an error.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pool = await create_pool(database_url, min_size=1, max_size=1)
+            try:
+                async with pool.acquire() as conn:
+                    pending = await pending_migrations(conn)
+            finally:
+                await pool.close()
+        except (OSError, asyncpg.PostgresError) as error:
+            pending = [f"database not answering: {error}"]
+        if not pending:
+            return True
+        if time.monotonic() >= deadline:
+            log.error("migrations still pending", extra={"fields": {"pending": pending}})
+            return False
+        log.info("waiting for migrations", extra={"fields": {"pending": pending}})
+        await asyncio.sleep(poll)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Apply what is pending and say which versions ran (or, with ``--wait``, wait for it)."""
+    parser = argparse.ArgumentParser(prog="python -m winback_shared.migrations")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="apply nothing; wait until the schema is current (exit 1 after SECONDS)",
+    )
+    args = parser.parse_args(argv)
     settings = CommonSettings()
     configure_logging(settings.log_level)
+    if args.wait is not None:
+        sys.exit(0 if asyncio.run(wait_until_current(settings.database_url, args.wait)) else 1)
     passwords = {
         service: os.environ[variable]
         for service in SERVICE_ROLES

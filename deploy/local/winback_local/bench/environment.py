@@ -61,7 +61,7 @@ def running_stack(state_dir: Path) -> Iterator[tuple[StackInfo, Stack]]:
     # pipeline. The services inherit this process's environment.
     os.environ.setdefault("WINBACK_RATE_PER_SOURCE", "1000000")
     os.environ.setdefault("WINBACK_RATE_BURST", "1000000")
-    stack = Stack(state_dir, ports)
+    stack = Stack(state_dir, ports, demo_only=True)
     try:
         info = stack.start()
         for url in (info.ingest_url, info.router_url, info.notifier_url):

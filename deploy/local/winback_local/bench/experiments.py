@@ -44,7 +44,7 @@ class Bench:
     @property
     def webhook_url(self) -> str:
         """Ingest's endpoint for the stack's source."""
-        return f"{self.info.ingest_url}/webhooks/{self.info.source}"
+        return f"{self.info.ingest_url}/webhooks/{self.info.demo_signing()[0]}"
 
     def consoles(self, reading: int, slow: int = 0) -> Consoles:
         """Consoles signed in as the stack's demo agent (a supervisor: it sees every queue)."""
@@ -57,7 +57,7 @@ class Bench:
         step_dir = self.work / f"{self.steps:02d}-{name}"
         step_dir.mkdir(parents=True)
         requests = step_dir / "requests.jsonl"
-        write_signed(requests, self.info.secret, count, nps=nps)
+        write_signed(requests, self.info.demo_signing()[1], count, nps=nps)
         return requests, step_dir
 
     def run(self, plan: Plan, timeout: float, probe: Probe | None = None) -> Records:

@@ -1,9 +1,12 @@
-"""``python -m winback_local.chaos [--short] [--brokers 1|3] [--rate 40] [--json]``.
+"""``python -m winback_local.chaos [--short | --scale] [--brokers 1|3] [--rate 40] [--json]``.
 
 Starts a private stack (loopback, free ports, its own state directory), drives a steady signed
 detractor load with vendor retries, keeps a console connected, kills and restarts the pieces in
 turn, and prints what was accepted, stored, lost, duplicated and never shown, and how long each
 fault took to recover from. Exit status 0 only if nothing was lost, duplicated or never shown.
+
+``--scale`` runs several of each (2 ingest, 3 routers, 2 notifiers, a console on each notifier)
+while a router leaves for good, a new one joins, another and a notifier crash and restart.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import sys
 from datetime import UTC, datetime
 from types import FrameType
 
-from winback_local.chaos.plan import FULL, SHORT
+from winback_local.chaos.plan import FULL, SCALE, SHORT
 from winback_local.chaos.run import Options, Result, run
 from winback_local.chaos.tally import format_table
+from winback_local.stack import Instances
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -34,6 +38,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--short",
         action="store_true",
         help="under a minute: one router kill and one notifier kill (what CI runs)",
+    )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="about a minute: 2 ingest, 3 routers, 2 notifiers; routers leave, join, crash",
     )
     parser.add_argument(
         "--brokers",
@@ -52,8 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.consoles < 1:
         parser.error("--rate must be positive and --consoles at least 1")
+    if args.short and args.scale:
+        parser.error("--short and --scale are two different runs: choose one")
     if args.brokers is None:
-        args.brokers = 1 if args.short else 3
+        args.brokers = 1 if args.short or args.scale else 3
     return args
 
 
@@ -63,11 +74,11 @@ def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def describe(result: Result, short: bool) -> str:
+def describe(result: Result, kind: str) -> str:
     """The human-readable report."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = (
-        f"winback fault harness ({'short' if short else 'full'}), {when}, {platform.machine()} "
+        f"winback fault harness ({kind}), {when}, {platform.machine()} "
         f"{os.cpu_count()} CPUs; {result.brokers} broker(s); {result.rate:g} deliveries/s; "
         f"stack started in {result.stack_start_seconds} s, run {result.wall_seconds} s"
     )
@@ -79,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the harness; print the tables (or JSON)."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    kind = "short" if args.short else "scale" if args.scale else "full"
     options = Options(
-        plan=SHORT if args.short else FULL,
+        plan={"short": SHORT, "scale": SCALE, "full": FULL}[kind],
         brokers=args.brokers,
+        instances=Instances(ingest=2, router=3, notifier=2) if args.scale else Instances(),
         rate=args.rate,
         consoles=args.consoles,
         keep_state=args.keep_state,
@@ -95,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({**dataclasses.asdict(result), "ok": result.ok}, indent=2))
     else:
-        print(describe(result, args.short), flush=True)
+        print(describe(result, kind), flush=True)
     return 0 if result.ok else 1
 
 

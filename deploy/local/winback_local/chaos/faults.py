@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from winback_local.chaos.plan import Fault, Target
+from winback_local.chaos.plan import Action, Fault, Target
 from winback_local.kafka import LocalKafka
 from winback_local.kafka_cluster import KafkaCluster, partition_leader
 from winback_local.stack import Stack
@@ -44,9 +44,19 @@ class FaultInjector:
         self.stack = stack
 
     async def inject(self, fault: Fault) -> FaultRecord:
-        """Kill, wait ``down_seconds``, restart and wait until ready."""
-        label, kill, restart = await self._actions(fault.target)
+        """Kill, wait ``down_seconds``, restart and wait until ready (or only one of the two,
+        for an instance that leaves or joins)."""
+        if fault.action is Action.JOIN:
+            name = fault.instance or fault.target.value
+            record = FaultRecord(fault, f"{name} joins", killed_at=time.time())
+            record.restarting_at = record.killed_at
+            await self._start(name)
+            record.restarted_at = time.time()
+            return record
+        label, kill, restart = await self._actions(fault.target, fault.instance)
         kill()
+        if fault.action is Action.LEAVE:
+            return FaultRecord(fault, f"{label} leaves", killed_at=time.time())
         record = FaultRecord(fault, label, killed_at=time.time())
         await asyncio.sleep(fault.down_seconds)
         record.restarting_at = time.time()
@@ -54,7 +64,11 @@ class FaultInjector:
         record.restarted_at = time.time()
         return record
 
-    async def _actions(self, target: Target) -> tuple[str, Kill, Restart]:
+    async def _start(self, name: str) -> None:
+        self.stack.start_service(name)
+        await asyncio.to_thread(self.stack.wait_ready, name)
+
+    async def _actions(self, target: Target, instance: str | None) -> tuple[str, Kill, Restart]:
         stack = self.stack
         if target is Target.POSTGRES:
             postgres = stack.postgres
@@ -66,11 +80,10 @@ class FaultInjector:
             return "postgres (postmaster)", postgres.kill, restart_postgres
         if target is Target.BROKER:
             return await self._broker()
-        name = target.value
+        name = instance or target.value
 
         async def restart_service() -> None:
-            stack.start_service(name)
-            await asyncio.to_thread(stack.wait_ready, name)
+            await self._start(name)
 
         return name, lambda: stack.kill_service(name), restart_service
 

@@ -20,12 +20,29 @@ class Target(StrEnum):
     """The only broker (an outage), or in a cluster the leader of the ingest topic's partition 0."""
 
 
+class Action(StrEnum):
+    """What happens to the target."""
+
+    KILL = "kill"
+    """SIGKILL, wait ``down_seconds``, start the same instance again (a crash and a restart)."""
+    LEAVE = "leave"
+    """SIGKILL and never restart: an instance gone for good (scaled in, node lost)."""
+    JOIN = "join"
+    """Start one more instance of the target's service (scaled out)."""
+
+
 @dataclass(frozen=True)
 class Fault:
-    """SIGKILL ``target``, leave it down ``down_seconds``, restart it."""
+    """One step: by default SIGKILL ``target``, leave it down ``down_seconds``, restart it.
+
+    ``instance`` names which of several (``router-2``; default the first, named like the
+    service); for :attr:`Action.JOIN` it is the new instance's name.
+    """
 
     target: Target
     down_seconds: float
+    action: Action = Action.KILL
+    instance: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,3 +77,19 @@ SHORT = Plan(
     gap_seconds=6,
     drain_seconds=20,
 )
+
+SCALE = Plan(
+    faults=(
+        Fault(Target.ROUTER, 0, Action.LEAVE, "router-2"),
+        Fault(Target.ROUTER, 0, Action.JOIN, "router-4"),
+        Fault(Target.ROUTER, 2, Action.KILL, "router-3"),
+        Fault(Target.NOTIFIER, 2, Action.KILL, "notifier-2"),
+    ),
+    warmup_seconds=5,
+    gap_seconds=8,
+    drain_seconds=40,
+)
+"""Issue 16's several-of-each run, on 2 ingest, 3 router and 2 notifier instances: a router
+leaves for good, a new one joins, another crashes and restarts, a notifier crashes and restarts;
+every response must still be handled exactly once and every console, whichever notifier it is
+connected to, must see every case."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from winback_local.bench.environment import require_loopback
 from winback_local.chaos.console import Console
 from winback_local.chaos.faults import FaultInjector, FaultRecord
-from winback_local.chaos.load import Vendor, VendorHabits
+from winback_local.chaos.load import Delivery, Vendor, VendorHabits
 from winback_local.chaos.plan import Plan
 from winback_local.chaos.tally import (
     Counts,
@@ -30,7 +30,7 @@ from winback_local.chaos.tally import (
     read_stored,
     recoveries,
 )
-from winback_local.stack import Ports, Stack, StackInfo
+from winback_local.stack import Instances, Ports, Stack, StackInfo
 
 LOAD_FINISH_SECONDS = 60
 """After the load stops, how long in-flight POSTs and persistent retries may take."""
@@ -43,6 +43,9 @@ class Options:
 
     plan: Plan
     brokers: int = 1
+    instances: Instances = field(default_factory=Instances)
+    """Processes of each service; the load is split over the ingests, and ``consoles`` are
+    connected to each notifier."""
     rate: float = 40.0
     consoles: int = 1
     habits: VendorHabits = field(default_factory=VendorHabits)
@@ -75,13 +78,18 @@ def run(options: Options) -> Result:
     os.environ.setdefault("WINBACK_RATE_PER_SOURCE", "1000000")
     os.environ.setdefault("WINBACK_RATE_BURST", "1000000")
     stack = Stack(
-        state_dir, Ports.free(options.brokers), brokers=options.brokers, own_infrastructure=True
+        state_dir,
+        Ports.free(options.brokers),
+        brokers=options.brokers,
+        instances=options.instances,
+        own_infrastructure=True,
+        demo_only=True,
     )
     try:
         started = time.monotonic()
         info = stack.start()
         stack_seconds = time.monotonic() - started
-        for url in (info.ingest_url, info.notifier_url):
+        for url in info.instance_urls.values():
             require_loopback(url)
         counts, recovered = asyncio.run(_drive(stack, info, options))
         return Result(
@@ -101,43 +109,50 @@ def run(options: Options) -> Result:
 
 async def _drive(stack: Stack, info: StackInfo, options: Options) -> tuple[Counts, list[Recovery]]:
     plan = options.plan
-    ws_url = info.notifier_url.replace("http://", "ws://", 1) + "/ws"
-    vendor = Vendor(
-        f"{info.ingest_url}/webhooks/{info.source}", info.secret, options.rate, options.habits
-    )
-    consoles = [Console(ws_url, info.agent_token) for _ in range(options.consoles)]
+    source, secret = info.demo_signing()
+    ingests = info.urls_of("ingest")
+    vendors = [
+        Vendor(f"{url}/webhooks/{source}", secret, options.rate / len(ingests), options.habits)
+        for url in ingests
+    ]
+    consoles = [
+        Console(url.replace("http://", "ws://", 1) + "/ws", info.agent_token)
+        for url in info.urls_of("notifier")
+        for _ in range(options.consoles)
+    ]
     stop_load, stop_consoles = asyncio.Event(), asyncio.Event()
     watching = [asyncio.create_task(c.run(stop_consoles)) for c in consoles]
-    loading: asyncio.Task[None] | None = None
+    loading: list[asyncio.Task[None]] = []
     records: list[FaultRecord] = []
     try:
         async with asyncio.timeout(CONSOLE_CONNECT_SECONDS):
             await asyncio.gather(*(c.connected.wait() for c in consoles))
-        loading = asyncio.create_task(vendor.run(stop_load))
+        loading = [asyncio.create_task(vendor.run(stop_load)) for vendor in vendors]
         await asyncio.sleep(plan.warmup_seconds)
         injector = FaultInjector(stack)
         for fault in plan.faults:
             records.append(await injector.inject(fault))
             await asyncio.sleep(plan.gap_seconds)
         stop_load.set()
-        await asyncio.wait_for(loading, LOAD_FINISH_SECONDS)
-        stored = await _drain(info, vendor, consoles, plan.drain_seconds)
+        await asyncio.wait_for(asyncio.gather(*loading), LOAD_FINISH_SECONDS)
+        deliveries = [d for vendor in vendors for d in vendor.deliveries]
+        stored = await _drain(info, deliveries, consoles, plan.drain_seconds)
         stop_consoles.set()
         await asyncio.gather(*watching)
     finally:
-        for task in [*watching, loading]:
-            if task is not None and not task.done():
+        for task in [*watching, *loading]:
+            if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
     return (
-        count(vendor.deliveries, stored, consoles),
-        recoveries(records, vendor.deliveries, stored, consoles),
+        count(deliveries, stored, consoles),
+        recoveries(records, deliveries, stored, consoles),
     )
 
 
 async def _drain(
-    info: StackInfo, vendor: Vendor, consoles: list[Console], timeout_seconds: float
+    info: StackInfo, deliveries: list[Delivery], consoles: list[Console], timeout_seconds: float
 ) -> list[StoredCase]:
     """Wait until every accepted delivery is stored and every case shown, or the time is up.
 
@@ -145,9 +160,10 @@ async def _drain(
     the time is up is what the tally reports.
     """
     deadline = time.monotonic() + timeout_seconds
-    accepted = {d.response_id for d in vendor.deliveries if d.accepted}
+    accepted = {d.response_id for d in deliveries if d.accepted}
+    source, _ = info.demo_signing()
     while True:
-        stored = await read_stored(info.database_url, info.source)
+        stored = await read_stored(info.database_url, source)
         stored_ids = {s.response_id for s in stored}
         case_ids = {s.case_id for s in stored if s.case_id is not None}
         shown = all(case_ids <= c.seen.keys() for c in consoles)

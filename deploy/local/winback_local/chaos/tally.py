@@ -183,7 +183,7 @@ COUNT_ROWS: tuple[tuple[str, str], ...] = (
     ("lost", "LOST: answered 202, not stored"),
     ("duplicated", "DUPLICATED: more than one case for a response"),
     ("never_shown", "NEVER SHOWN to the connected console"),
-    ("consoles_connections", "console connections (1 + reconnects)"),
+    ("consoles_connections", "console connections (one per console + reconnects)"),
 )
 
 

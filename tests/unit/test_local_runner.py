@@ -1,0 +1,140 @@
+"""The local runner as a newcomer meets it (issue 16's findings): the user's sources are served,
+the printout says where the demo secret is, two stacks can run side by side, several instances
+of each service get their own ports and member ids, Maven prints no colour codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from winback_local import cli
+from winback_local.kafka import MAVEN_FETCH
+from winback_local.stack import (
+    Instances,
+    Stack,
+    StackInfo,
+    serves_own_sources,
+    service_environment,
+    service_of,
+)
+
+USER_SOURCES = json.dumps({"typeform-nps": {"vendor": "typeform", "secrets": ["abc"]}})
+
+
+def test_the_users_sources_are_served_and_no_demo_source_is_added() -> None:
+    environ = {"WINBACK_SOURCES": USER_SOURCES, "DATABASE_URL": "postgresql://admin@db/x"}
+    assert serves_own_sources(environ)
+    env = service_environment(environ, demo_secret=None, bootstrap="127.0.0.1:9092")
+    assert env["WINBACK_SOURCES"] == USER_SOURCES
+    assert "DATABASE_URL" not in env, "services get their own login, never the administrator's"
+
+
+def test_a_sources_file_counts_as_the_users_sources_too() -> None:
+    assert serves_own_sources({"WINBACK_SOURCES_FILE": "/etc/winback/sources.toml"})
+    assert not serves_own_sources({})
+    assert not serves_own_sources({"WINBACK_SOURCES": ""})
+
+
+def test_without_sources_the_demo_source_is_the_only_one() -> None:
+    env = service_environment({}, demo_secret="whsec_x", bootstrap="b:9092", partitions=12)
+    assert json.loads(env["WINBACK_SOURCES"]) == {
+        "demo": {"vendor": "generic", "secrets": ["whsec_x"]}
+    }
+    assert env["WINBACK_TOPIC_PARTITIONS"] == "12"
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "b:9092"
+
+
+def test_a_harness_signs_with_the_demo_source_whatever_the_user_configured() -> None:
+    environ = {"WINBACK_SOURCES": USER_SOURCES, "WINBACK_SOURCES_FILE": "s.toml"}
+    assert not serves_own_sources(environ, demo_only=True)
+    env = service_environment(environ, demo_secret="whsec_x", bootstrap="b:9092")
+    assert "WINBACK_SOURCES_FILE" not in env
+    assert list(json.loads(env["WINBACK_SOURCES"])) == ["demo"]
+
+
+def info(**overrides: object) -> StackInfo:
+    values: dict[str, object] = {
+        "ingest_url": "http://127.0.0.1:8000",
+        "notifier_url": "http://127.0.0.1:8002",
+        "router_url": "http://127.0.0.1:8001",
+        "source": "demo",
+        "secret": "whsec_x",
+        "agent_token": "tok",
+        "kafka_bootstrap_servers": "127.0.0.1:9092",
+        "database_url": "postgresql://x",
+        "instance_urls": {"ingest": "http://127.0.0.1:8000", "router-2": "http://127.0.0.1:9"},
+        "secret_path": "/repo/.winback/demo-secret",
+    }
+    return StackInfo(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def test_the_printout_says_where_the_demo_secret_is_and_lists_extra_instances() -> None:
+    text = cli.describe(info(), Path("/repo/.winback"))
+    assert "cat /repo/.winback/demo-secret" in text
+    assert "router-2" in text and "http://127.0.0.1:9" in text
+    assert "/#token=tok" in text and "/ops#token=tok" in text
+
+
+def test_with_the_users_sources_the_printout_names_no_demo_secret() -> None:
+    text = cli.describe(info(source=None, secret=None, secret_path=None), Path(".winback"))
+    assert "demo-secret" not in text and "winback send" not in text
+    assert "WINBACK_SOURCES" in text
+    with pytest.raises(SystemExit, match="your own WINBACK_SOURCES"):
+        info(source=None, secret=None).demo_signing()
+
+
+def test_ports_and_state_dir_are_configurable_so_two_stacks_can_run() -> None:
+    parsed = cli.build_parser().parse_args(
+        ["run", "--http-port", "18000", "--kafka-port", "19092", "--state-dir", "/tmp/b"]
+    )
+    stack = cli.stack_from(parsed)
+    assert (stack.ports.ingest, stack.ports.router, stack.ports.notifier) == (18000, 18001, 18002)
+    assert (stack.ports.kafka, stack.ports.kafka_controller) == (19092, 19093)
+    assert stack.state_dir == Path("/tmp/b")
+    default = cli.stack_from(cli.build_parser().parse_args(["run"]))
+    assert (default.ports.ingest, default.ports.kafka) == (8000, 9092)
+    assert default.new_token is False
+
+
+def test_counts_of_each_service_and_partitions_come_from_the_command_line() -> None:
+    parsed = cli.build_parser().parse_args(
+        ["run", "--ingest", "2", "--routers", "3", "--notifiers", "2", "--partitions", "12"]
+    )
+    stack = cli.stack_from(parsed)
+    assert stack.instances == Instances(ingest=2, router=3, notifier=2)
+    assert stack.partitions == 12
+    assert stack.instances.names() == [
+        "ingest", "ingest-2", "router", "router-2", "router-3", "notifier", "notifier-2",
+    ]  # fmt: skip
+    assert [service_of(n) for n in ("router-3", "notifier")] == ["router", "notifier"]
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["run", "--routers", "0"])
+
+
+def test_each_instance_gets_its_own_port_and_router_member_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawned: list[dict[str, str]] = []
+
+    def fake_spawn(command: list[str], *, log_path: Path, env: dict[str, str]) -> object:
+        spawned.append(env)
+        return object()
+
+    monkeypatch.setattr("winback_local.stack.spawn", fake_spawn)
+    monkeypatch.delenv("WINBACK_ROUTER_INSTANCE_ID", raising=False)
+    stack = Stack(tmp_path, instances=Instances(router=3))
+    for name in ("router", "router-2", "router-3", "router-2"):
+        stack.start_service(name)
+    ports = [env["WINBACK_ROUTER_PORT"] for env in spawned]
+    ids = [env["WINBACK_ROUTER_INSTANCE_ID"] for env in spawned]
+    assert ports[0] == "8001" and len(set(ports[:3])) == 3
+    assert ports[3] == ports[1], "a restarted instance keeps its port"
+    assert ids == ["local-router", "local-router-2", "local-router-3", "local-router-2"]
+
+
+def test_maven_prints_no_colour_codes() -> None:
+    assert "-B" in MAVEN_FETCH and "-Dstyle.color=never" in MAVEN_FETCH
+    bootstrap = (Path(__file__).resolve().parents[2] / "scripts" / "bootstrap.sh").read_text()
+    assert "mvn -q -B -Dstyle.color=never" in bootstrap
