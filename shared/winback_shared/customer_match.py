@@ -176,22 +176,26 @@ def customer_keys(customer: Customer | Mapping[str, object]) -> CustomerKeys:
     )
 
 
-# $1 the response, $2 max ids per key, $3 the sources sharing one id numbering.
+# $1 the response, $2 max ids per key, $3 the sources sharing one id numbering. Every lookup by
+# key is a LATERAL subquery fenced with OFFSET 0, so it stays a parameterised scan of that key's
+# expression index: joined plainly, the planner misjudges how few keys come out of the CTEs and
+# hashes the whole table.
 _MATCHING_SQL = """
 WITH me AS (
     SELECT id, source, customer_id_key(customer) AS cid, source = ANY($3::text[]) AS shared_ids
     FROM survey_responses WHERE id = $1
 ),
 seed AS (
-    SELECT id FROM me
+    SELECT id, source, cid FROM me
     UNION
-    SELECT r.id FROM me JOIN survey_responses r ON customer_id_key(r.customer) = me.cid
+    SELECT r.id, r.source, me.cid FROM me CROSS JOIN LATERAL (
+        SELECT id, source FROM survey_responses WHERE customer_id_key(customer) = me.cid OFFSET 0) r
     WHERE r.source = me.source OR (me.shared_ids AND r.source = ANY($3::text[]))
 ),
 seed_keys AS (
     SELECT DISTINCT customer_email_key(r.customer) AS email,
            customer_phone_tail(r.customer) AS tail, customer_phone_e164(r.customer) AS e164
-    FROM seed JOIN survey_responses r USING (id)
+    FROM seed CROSS JOIN LATERAL (SELECT customer FROM survey_responses WHERE id = seed.id) r
 ),
 emails AS (
     SELECT DISTINCT k.email FROM seed_keys k
@@ -210,28 +214,30 @@ phones AS (
         HAVING count(DISTINCT customer_id_key(r.customer)) > $2)
 ),
 by_key AS (
-    SELECT r.id, r.source, customer_id_key(r.customer) AS cid, 'email' AS via
-    FROM emails e JOIN survey_responses r ON customer_email_key(r.customer) = e.email
+    SELECT r.id, r.source, r.cid, 'email' AS via FROM emails e CROSS JOIN LATERAL (
+        SELECT id, source, customer_id_key(customer) AS cid FROM survey_responses
+        WHERE customer_email_key(customer) = e.email OFFSET 0) r
     UNION
-    SELECT r.id, r.source, customer_id_key(r.customer), 'phone'
-    FROM phones p JOIN survey_responses r ON customer_phone_tail(r.customer) = p.tail
-    WHERE p.e164 IS NULL OR customer_phone_e164(r.customer) IS NULL
-       OR customer_phone_e164(r.customer) = p.e164
+    SELECT r.id, r.source, r.cid, 'phone' FROM phones p CROSS JOIN LATERAL (
+        SELECT id, source, customer_id_key(customer) AS cid FROM survey_responses
+        WHERE customer_phone_tail(customer) = p.tail
+          AND (p.e164 IS NULL OR customer_phone_e164(customer) IS NULL
+               OR customer_phone_e164(customer) = p.e164) OFFSET 0) r
 ),
 linked AS (
-    SELECT id, 'id' AS via FROM seed
+    SELECT id, source, cid, 'id' AS via FROM seed
     UNION
-    SELECT id, via FROM by_key
+    SELECT id, source, cid, via FROM by_key
     UNION
-    SELECT r.id, b.via FROM by_key b JOIN survey_responses r ON customer_id_key(r.customer) = b.cid
+    SELECT r.id, r.source, b.cid, b.via FROM by_key b CROSS JOIN LATERAL (
+        SELECT id, source FROM survey_responses WHERE customer_id_key(customer) = b.cid OFFSET 0) r
     WHERE r.source = b.source OR (b.source = ANY($3::text[]) AND r.source = ANY($3::text[]))
 )
 SELECT l.id, array_agg(DISTINCT l.via ORDER BY l.via) AS matched_by
-FROM linked l JOIN survey_responses r USING (id) CROSS JOIN me
+FROM linked l CROSS JOIN me
 WHERE l.id <> me.id
-  AND NOT (me.cid IS NOT NULL AND customer_id_key(r.customer) IS NOT NULL
-           AND customer_id_key(r.customer) <> me.cid
-           AND (r.source = me.source OR (me.shared_ids AND r.source = ANY($3::text[]))))
+  AND NOT (me.cid IS NOT NULL AND l.cid IS NOT NULL AND l.cid <> me.cid
+           AND (l.source = me.source OR (me.shared_ids AND l.source = ANY($3::text[]))))
 GROUP BY l.id
 ORDER BY l.id
 """
