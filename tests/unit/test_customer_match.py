@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from winback_notifier.settings import NotifierSettings
 from winback_shared.customer_match import (
     CustomerKeys,
     CustomerMatchSettings,
@@ -84,3 +85,10 @@ def test_settings_read_the_rule_from_the_environment(monkeypatch: pytest.MonkeyP
     rule = CustomerMatchSettings().rule()
     assert rule.max_ids_per_key == 2
     assert rule.shared_id_sources == frozenset({"crm-a", "crm-b"})
+
+
+def test_the_notifier_reads_the_matching_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WINBACK_CUSTOMER_MATCH_REPEAT_WINDOW_DAYS", "30")
+    monkeypatch.setenv("WINBACK_CUSTOMER_MATCH_MAX_IDS_PER_KEY", "3")
+    settings = NotifierSettings().customer_match
+    assert settings.repeat_window_days == 30 and settings.rule().max_ids_per_key == 3

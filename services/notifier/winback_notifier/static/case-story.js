@@ -13,13 +13,16 @@ import {
 } from "./story.js";
 
 // Read the case's story and draw it into `node`, unless another case was opened meanwhile.
-// `dispatch` gets the cards a joint claim returns, as `api.acted`.
+// `dispatch` gets the cards a joint claim returns, as `api.acted`. A story that cannot be read
+// says so in its own section: the case itself stays workable.
 export async function loadStory(node, { card, profile, dispatch, stillShown, showError }) {
   let story;
   try {
     story = await api("GET", `/api/cases/${card.case_id}/story`);
   } catch (error) {
-    if (stillShown()) showError(error);
+    if (!stillShown()) return;
+    node.replaceChildren(make("h3", "", "The story so far"),
+      make("p", "muted", `Could not read it: ${error && error.message ? error.message : error}`));
     return;
   }
   if (!stillShown()) return;
