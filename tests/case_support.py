@@ -59,18 +59,25 @@ async def open_case(
     name: str = "Dana Whitfield",
     reasons: list[dict[str, Any]] | None = None,
     contact_policy: ContactPolicy | None = None,
+    customer: Customer | None = None,
+    source: str = "survey",
+    interaction: Interaction | None = None,
+    submitted_at: datetime | None = None,
 ) -> int:
     """Store a response and open its case with the router's own store, as if its alert was
-    acknowledged; return the case id."""
-    remember(name, comment, CUSTOMER_EMAIL, CUSTOMER_PHONE)
+    acknowledged; return the case id. Every case is customer c-1's unless ``customer`` says."""
+    customer = customer or Customer(id="c-1", name=name, email=CUSTOMER_EMAIL, phone=CUSTOMER_PHONE)
+    remember(customer.name, comment, customer.email, customer.phone)
     response = SurveyResponse(
-        source="survey",
+        source=source,
         response_id=f"r-{uuid4().hex[:10]}",
         receipt_id=str(uuid4()),
         vendor="generic",
+        submitted_at=submitted_at,
         received_at=datetime.now(UTC),
-        customer=Customer(id="c-1", name=name, email=CUSTOMER_EMAIL, phone=CUSTOMER_PHONE),
-        interaction=Interaction(id="call-1", channel="phone", agent="Sam", team="Billing"),
+        customer=customer,
+        interaction=interaction
+        or Interaction(id="call-1", channel="phone", agent="Sam", team="Billing"),
         scores=[Score(kind=ScoreKind.NPS, value=2, scale_min=0, scale_max=10)],
         comment=comment,
     )
@@ -128,8 +135,10 @@ class CaseDesk:
         comment: str | None = "He could not answer my question.",
         name: str = "Dana Whitfield",
         reasons: list[dict[str, Any]] | None = None,
+        **response: Any,
     ) -> int:
-        """Open an alerted case as the router would; return its id."""
+        """Open an alerted case as the router would; return its id. ``response``: the
+        customer, source, interaction or submission time (:func:`open_case`)."""
         return await open_case(
             self.pool,
             queue=queue,
@@ -138,6 +147,7 @@ class CaseDesk:
             name=name,
             reasons=reasons,
             contact_policy=self.contact_policy,
+            **response,
         )
 
     async def call(

@@ -125,6 +125,9 @@ class FieldMap(BaseModel):
     interaction_channel: Locator | None = None
     interaction_agent: Locator | None = None
     interaction_team: Locator | None = None
+    interaction_at: Locator | None = Field(
+        default=None, description="When the interaction happened; unreadable is left empty."
+    )
 
     def over(self, defaults: FieldMap) -> FieldMap:
         """This map with ``defaults`` filling every field it leaves unset."""

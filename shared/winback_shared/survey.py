@@ -92,6 +92,11 @@ class Interaction(BaseModel):
     channel: ShortText | None = None
     agent: ShortText | None = None
     team: ShortText | None = None
+    occurred_at: datetime | None = Field(
+        default=None,
+        description="When the interaction happened (a call's start, a ticket's creation); the "
+        "agent calling back sees it in the case's story.",
+    )
 
 
 class GenericSurveyResponse(BaseModel):

@@ -21,6 +21,7 @@ from winback_notifier.cases.audit import broken_links
 from winback_notifier.cases.service import claim
 from winback_notifier.reports.service import SlaDimension, root_cause_trends, sla_report
 from winback_shared.agents import Role, ensure_queues, issue_token
+from winback_shared.customer_match import MatchRule, matching_responses
 from winback_shared.db import create_pool
 from winback_shared.db_roles import warn_if_privileged
 from winback_shared.migrations import apply_migrations
@@ -215,6 +216,24 @@ async def test_notifier_claims_a_case_and_marks_its_history_published(
         "SELECT owner_id FROM recovery_cases WHERE id = $1", case_id
     )
     assert owner == agent.id
+
+
+async def test_every_service_role_matches_customers_the_router_keyed(
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    """Migration 0018's key functions run under the router's writes (they are indexed) and in
+    every role's matching query; no new table, so no new grant."""
+    first, second = [await open_case(pools[ROUTER]) for _ in range(2)]
+    response = await pools["admin"].fetchval(
+        "SELECT survey_response_id FROM recovery_cases WHERE id = $1", first
+    )
+    expected = await pools["admin"].fetchval(
+        "SELECT survey_response_id FROM recovery_cases WHERE id = $1", second
+    )
+    for role in SERVICE_ROLES:
+        async with pools[role].acquire() as conn:
+            found = await matching_responses(conn, survey_response_id=response, rule=MatchRule())
+        assert [match.survey_response_id for match in found] == [expected], role
 
 
 async def test_reporting_reads_the_ops_reports_and_verifies_the_audit_trail(

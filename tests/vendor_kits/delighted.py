@@ -71,6 +71,7 @@ KIT = VendorKit(
                 "channel": "phone",
                 "agent": "Jules Moreau",
                 "team": "Billing T2",
+                "occurred_at": None,  # Delighted has no default for it; this map names none
             },
         },
     ),
@@ -111,7 +112,7 @@ KIT = VendorKit(
                     "segment": None,
                     "lifetime_value": None,
                 },
-                "interaction": dict.fromkeys(("id", "channel", "agent", "team")),
+                "interaction": dict.fromkeys(("id", "channel", "agent", "team", "occurred_at")),
             },
         ),
         Sample(

@@ -70,6 +70,7 @@ KIT = VendorKit(
                 "channel": "phone",
                 "agent": "jmoreau",
                 "team": "Billing T2",
+                "occurred_at": datetime(2026, 11, 23, 8, 52, tzinfo=UTC),  # hidden.interaction_at
             },
             "scores": [("nps", 2.0, 0.0, 10.0)],
             "reasons": ["Agent lacked product knowledge", "Long wait time"],

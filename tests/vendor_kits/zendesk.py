@@ -98,6 +98,7 @@ KIT = VendorKit(
                 "channel": "Phone call (incoming)",
                 "agent": "Jules Moreau",
                 "team": "Billing T2",
+                "occurred_at": datetime(2026, 11, 22, 16, 3, 12, tzinfo=UTC),  # ticket.created_at
             },
         },
     ),
@@ -139,6 +140,7 @@ KIT = VendorKit(
                     "channel": None,
                     "agent": "Nadia Benali",
                     "team": "Facturation",
+                    "occurred_at": None,
                 },
             },
         ),

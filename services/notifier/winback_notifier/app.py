@@ -39,6 +39,7 @@ from winback_notifier.settings import NotifierSettings
 from winback_notifier.sla.gauges import FloorGauges
 from winback_notifier.sla.scheduler import SlaScheduler, policy_from
 from winback_notifier.sla.startup import prepare_sla
+from winback_notifier.story import views as story_views
 from winback_notifier.sweeps import sweep_forever
 from winback_notifier.vendor import find_chart_js
 from winback_shared.auth import CurrentAgent
@@ -165,6 +166,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(metrics_router())
     app.include_router(case_views.router)
     app.include_router(case_assignees.router)
+    app.include_router(story_views.router)
     app.include_router(agent_views.router)
     app.include_router(report_views.router)
     app.include_router(export_views.router)

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field
 
 from winback_shared.agents import DEFAULT_TOKEN_LIFETIME
+from winback_shared.customer_match import CustomerMatchSettings
 from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
 
@@ -62,6 +63,10 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     copy ``scripts/bootstrap.sh`` installs from the npm registry into ``node_modules/`` (found
     from the working directory or this package upwards); without either the page shows its
     tables alone."""
+
+    customer_match: CustomerMatchSettings = Field(default_factory=CustomerMatchSettings)
+    """Which responses are the same customer's, and the repeat-complainer window
+    (``WINBACK_CUSTOMER_MATCH_*``, see ``docs/customer-matching.md``)."""
 
     def token_lifetime(self) -> timedelta | None:
         """``token_lifetime_days`` as :func:`winback_shared.agents.issue_token` takes it."""

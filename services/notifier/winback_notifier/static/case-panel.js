@@ -8,6 +8,7 @@
 
 import { api } from "./api.js";
 import { needsMoreAttempts, renderActions } from "./case-actions.js";
+import { loadStory } from "./case-story.js";
 import { button, countdown, make, slaBadge, statusBadge } from "./dom.js";
 import { renderEvidence } from "./evidence-view.js";
 import { clock, customerName, describeScore, dueAt, humanise, priorityClass } from "./format.js";
@@ -102,6 +103,8 @@ export function createCasePanel({ root, dispatch }) {
       dispatch({ type: "api.case", card: detail.case });
       renderAttempts(detail.attempts);
       renderHistory(detail.history);
+      loadStory(section("detail-story"), { card: current, profile, dispatch, showError,
+        stillShown: () => current !== null && current.case_id === caseId });
     } catch (error) {
       showError(error);
     }
@@ -145,6 +148,7 @@ export function createCasePanel({ root, dispatch }) {
     error.hidden = true;
     root.append(error);
     section("detail-facts");
+    section("detail-story", "The story so far");
     section("detail-guidance", "Guidance");
     section("detail-actions");
     section("detail-attempts", "Contact attempts");

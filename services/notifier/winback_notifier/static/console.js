@@ -8,6 +8,7 @@
 // profile.js      the agent, what its hello allows and shows (pure)
 // format.js       how cards read (pure)
 // board-view.js   the list, counts and title      case-panel.js / case-actions.js  one case
+// case-story.js / story.js  the customer's story so far, the board's repeat marks
 // board-prefs.js  comfortable or compact cards, remembered in this browser
 // alerts.js       pop-ups, sound, desktop notes   connection.js  the websocket
 // session.js      the token in this tab           api.js         the case API client
@@ -19,6 +20,7 @@ import { createBoardView, refreshTimes } from "./board-view.js";
 import { readDensity, saveDensity, toggledDensity } from "./board-prefs.js";
 import { initialState, reduce } from "./board-state.js";
 import { createCasePanel } from "./case-panel.js";
+import { createRepeatMarks } from "./case-story.js";
 import { createConnection } from "./connection.js";
 import { describeAgent, mayReadOps } from "./profile.js";
 import {
@@ -56,6 +58,7 @@ function dispatch(message) {
   state = next;
   for (const effect of effects) perform(effect);
   board.render(state, filter);
+  repeats.decorate(el.cases);
 }
 
 function perform(effect) {
@@ -124,6 +127,7 @@ const board = createBoardView({
   },
 });
 const panel = createCasePanel({ root: el.detail, dispatch });
+const repeats = createRepeatMarks();
 const alerts = createAlerts({
   toasts: el.toasts,
   soundToggle: el.soundToggle,

@@ -203,6 +203,17 @@ def _value(answers: Answers, locator: str | None, what: str) -> float | None:
         raise InvalidPayload(f"{what} ({locator}): {text[:80]!r} is not a number") from None
 
 
+def _optional_datetime(answers: Answers, locator: str | None) -> datetime | None:
+    """A time that only adds context (when the interaction happened): unreadable is left out
+    rather than costing the whole response a dead letter."""
+    if locator is None:
+        return None
+    try:
+        return as_datetime(answers.get(locator), locator)
+    except InvalidPayload:
+        return None
+
+
 def build_response(answers: Answers, fields: FieldMap) -> GenericSurveyResponse:
     """Apply a field map to a vendor's answers; ``InvalidPayload`` says what did not fit."""
     response_id = _one(answers, fields.response_id)
@@ -240,6 +251,7 @@ def build_response(answers: Answers, fields: FieldMap) -> GenericSurveyResponse:
             "channel": _one(answers, fields.interaction_channel),
             "agent": _one(answers, fields.interaction_agent),
             "team": _one(answers, fields.interaction_team),
+            "occurred_at": _optional_datetime(answers, fields.interaction_at),
         },
         "scores": scores,
         "reasons": _texts_at(answers, fields.reasons)[:MAX_REASON_ANSWERS],

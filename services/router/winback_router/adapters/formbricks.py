@@ -62,6 +62,7 @@ DEFAULT_MAP = FieldMap.model_validate(
         "interaction_channel": "channel",
         "interaction_agent": "agent",
         "interaction_team": "team",
+        "interaction_at": "interaction_at",
     }
 )
 """Questions whose id names the canonical field, and hidden fields named the obvious way.

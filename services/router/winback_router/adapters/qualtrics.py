@@ -58,6 +58,7 @@ EVENT_MAP = FieldMap.model_validate(
         "interaction_channel": "channel",
         "interaction_agent": "agent",
         "interaction_team": "team",
+        "interaction_at": "interaction_at",
     }
 )
 """Defaults for event subscriptions: Qualtrics' own contact fields, embedded data named the
@@ -86,6 +87,7 @@ WORKFLOW_MAP = FieldMap.model_validate(
         "interaction_channel": "interaction.channel",
         "interaction_agent": "interaction.agent",
         "interaction_team": "interaction.team",
+        "interaction_at": "interaction.at",
     }
 )
 """Defaults for a workflow task's JSON body; ``responseId`` is also what ingest keys it by."""

@@ -73,6 +73,7 @@ DEFAULT_MAP = FieldMap.model_validate(
         "interaction_channel": "custom_variables.channel",
         "interaction_agent": "custom_variables.agent",
         "interaction_team": "custom_variables.team",
+        "interaction_at": "custom_variables.interaction_at",
     }
 )
 """Response ids and custom variables named the obvious way.

@@ -49,6 +49,7 @@ DEFAULT_MAP = FieldMap.model_validate(
         "interaction_channel": "hidden.channel",
         "interaction_agent": "hidden.agent",
         "interaction_team": "hidden.team",
+        "interaction_at": "hidden.interaction_at",
     }
 )
 """Questions whose ref names the canonical field, and hidden fields named the obvious way."""

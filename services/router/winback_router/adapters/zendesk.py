@@ -47,6 +47,7 @@ DEFAULT_MAP = FieldMap.model_validate(
         "interaction_channel": "ticket.via",
         "interaction_agent": "ticket.assignee",
         "interaction_team": "ticket.group",
+        "interaction_at": "ticket.created_at",
     }
 )
 """Paths of the documented body template."""
