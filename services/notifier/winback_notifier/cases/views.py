@@ -16,8 +16,9 @@ from typing import Annotated, Literal, Protocol
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from winback_notifier.cases import flows
+from winback_notifier.cases import flows, offer_store
 from winback_notifier.cases import service as cases
+from winback_notifier.cases.offer_rules import with_offers
 from winback_notifier.cases.rules import CaseRefused, Channel, known_codes
 from winback_notifier.cases.service import Change
 from winback_notifier.deps import Services, ServicesDep
@@ -241,12 +242,10 @@ async def resolve_case(act: ActOnCase, body: ResolveIn) -> CaseCard:
             f"{body.root_cause!r} is not a reason code; use one of: {known}",
         ) from None
     offer = body.resolution
-    if not (offer.apology or offer.explanation or offer.compensation or offer.process_change):
-        raise ApiError(
-            422,
-            "nothing_offered",
-            "say what was offered: apology, explanation, compensation or process change",
-        )
+    # Checked before the case is looked at, as before offers existed; a case with offers
+    # granted or approved has its compensation in them (checked again under the case's lock).
+    if not await offer_store.given_offers(act.services.pool, act.case_id):
+        with_offers(offer, [], case_id=act.case_id)
     return await act(
         partial(
             cases.resolve,
