@@ -9,8 +9,10 @@
 import { api } from "./api.js";
 import { needsMoreAttempts, renderActions } from "./case-actions.js";
 import { button, countdown, make, slaBadge, statusBadge } from "./dom.js";
+import { createOffers } from "./case-offers.js";
 import { renderEvidence } from "./evidence-view.js";
 import { clock, customerName, describeScore, dueAt, humanise, priorityClass } from "./format.js";
+import { describeOfferChange } from "./offer-rules.js";
 import { historyLabel, rootCauseLabel } from "./profile.js";
 import { mailtoHref, telHref } from "./reach.js";
 
@@ -52,10 +54,12 @@ export function createCasePanel({ root, dispatch }) {
   let current = null; // the card shown
   let actionsKey = ""; // what the action forms were built for; rebuilt only when it changes
   let refreshTimer = null;
+  let offers = null; // the offers section (case-offers.js), made with the panel's skeleton
 
   function setProfile(value) {
     profile = value;
     actionsKey = "";
+    if (offers) offers.setProfile(value);
     if (current) render(current);
   }
 
@@ -102,6 +106,7 @@ export function createCasePanel({ root, dispatch }) {
       dispatch({ type: "api.case", card: detail.case });
       renderAttempts(detail.attempts);
       renderHistory(detail.history);
+      offers.refresh(caseId);
     } catch (error) {
       showError(error);
     }
@@ -132,6 +137,7 @@ export function createCasePanel({ root, dispatch }) {
       renderActions(section("detail-actions"),
         { card, profile, act, showError, latest: () => current });
     }
+    offers.render(card);
   }
 
   function buildSkeleton() {
@@ -147,6 +153,12 @@ export function createCasePanel({ root, dispatch }) {
     section("detail-facts");
     section("detail-guidance", "Guidance");
     section("detail-actions");
+    offers = createOffers({
+      section: section("detail-offers"),
+      onActed: (card) => dispatch({ type: "api.acted", card }),
+      showError,
+    });
+    offers.setProfile(profile);
     section("detail-attempts", "Contact attempts");
     section("detail-history", "History");
   }
@@ -308,7 +320,7 @@ export function createCasePanel({ root, dispatch }) {
         return `${data.previous_owner || "the owner"} made no attempt; back in ${
           data.to_queue || "the queue"}, unowned`;
       default:
-        return "";
+        return entry.kind.startsWith("offer_") ? describeOfferChange(entry) : "";
     }
   }
 

@@ -61,7 +61,7 @@ function dispatch(message) {
 function perform(effect) {
   switch (effect.type) {
     case "toast":
-      alerts.showToast(effect.card, effect.reason);
+      alerts.showToast(effect.card, effect.reason, effect.detail);
       break;
     case "sound":
       alerts.beep();
