@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
-  foresee, limitText, mayAnswer, mayOffer, offerNews,
+  foresee, givenText, limitText, mayAnswer, mayOffer, offerNews,
 } from "../../services/notifier/winback_notifier/static/offer-rules.js";
 import { reduce } from "../../services/notifier/winback_notifier/static/board-state.js";
 import { normaliseProfile } from "../../services/notifier/winback_notifier/static/profile.js";
@@ -70,4 +70,13 @@ describe("offers in the console", () => {
     assert.equal(toast.detail, "Sue declined 80.00 EUR credit: over policy");
     assert.equal(offerNews({ ...value, owner: "Ben" }, declined.change, ANA), null);
   });
+});
+
+test("what resolving will record: the given offers' total", () => {
+  assert.equal(givenText([{ status: "declined", amount: 9, currency: "EUR" }]), "");
+  assert.match(givenText([
+    { status: "granted", amount: 30, currency: "EUR" },
+    { status: "approved", amount: 45, currency: "EUR" },
+    { status: "pending", amount: 5, currency: "EUR" },
+  ]), /^Given: 75\.00 EUR\./);
 });

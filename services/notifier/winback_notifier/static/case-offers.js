@@ -9,7 +9,9 @@
 import { api } from "./api.js";
 import { button, make } from "./dom.js";
 import { clock, humanise } from "./format.js";
-import { STATUS_TEXT, foresee, limitText, mayAnswer, mayOffer, money } from "./offer-rules.js";
+import {
+  STATUS_TEXT, foresee, givenText, limitText, mayAnswer, mayOffer, money,
+} from "./offer-rules.js";
 
 // `section`: the panel's node for offers; `onActed(card)`: the answer's card for the board;
 // `showError(error)`: the panel's error line.
@@ -66,6 +68,13 @@ export function createOffers({ section, onActed, showError }) {
       section.append(list);
     }
     list.replaceChildren(...offers.map(offerItem));
+    let given = section.querySelector(".offers-given");
+    if (!given) {
+      given = make("p", "offers-given muted");
+      list.after(given);
+    }
+    given.textContent = givenText(offers);
+    given.hidden = !given.textContent;
     const key = [card.case_id, canOffer, profile && profile.name].join("|");
     const existing = section.querySelector(".offer-form");
     if (key !== formKey || (!existing && canOffer)) {

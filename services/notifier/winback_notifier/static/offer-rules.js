@@ -73,6 +73,15 @@ export function offerNews(card, change, profile) {
   return null;
 }
 
+// What resolving will record: the offers given (granted or approved) are its compensation.
+export function givenText(offers) {
+  const given = (offers || []).filter((o) => ["granted", "approved"].includes(o.status));
+  if (given.length === 0) return "";
+  const total = given.reduce((sum, o) => sum + Number(o.amount), 0);
+  return `Given: ${money(total, given[0].currency)}. Resolving records it as the compensation;`
+    + " leave the resolution's compensation empty.";
+}
+
 export function describeOfferChange(entry) {
   const data = entry.data || {};
   if (data.amount === undefined) return "";
