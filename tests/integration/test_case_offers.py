@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.case_support import CaseDesk, running_desk
+from tests.case_support import CaseDesk, Console, running_desk
 from winback_notifier.cases.audit import broken_links
 from winback_shared.agents import Role
 
@@ -245,7 +245,7 @@ async def test_consoles_hear_the_request_the_answer_and_the_overdue_flag(
         assert supervisor.profile["offers"]["approval_minutes"] == 0.005
         asked = (await desk.act(ana, case_id, "offers", offer(75))).json()["offer"]
 
-        async def next_offer_change(console: Any, kind: str) -> dict[str, Any]:
+        async def next_offer_change(console: Console, kind: str) -> dict[str, Any]:
             while True:
                 message = await console.next_of("case.changed")
                 if message["case"]["case_id"] == case_id and message["change"]["kind"] == kind:

@@ -27,7 +27,7 @@ from winback_notifier.cases.offer_rules import (
 from winback_notifier.cases.offer_store import Money, Offer
 from winback_notifier.cases.offers import OfferChange
 from winback_notifier.deps import Services, ServicesDep
-from winback_shared.agents import Role
+from winback_shared.agents import Agent, Role
 from winback_shared.auth import CurrentAdmin, CurrentAgent, CurrentSupervisor, current_supervisor
 from winback_shared.db import Connection
 from winback_shared.errors import ApiError
@@ -179,46 +179,49 @@ async def create_offer(
     )
 
 
-@router.post(
-    "/cases/{case_id}/offers/{offer_id}/approve",
-    response_model=OfferResult,
-    responses=ERRORS,
-    dependencies=[Depends(current_supervisor)],
-)
-async def approve_offer(
-    services: ServicesDep, agent: CurrentSupervisor, case_id: int, offer_id: int, body: ApproveIn
-) -> OfferResult:
-    """Supervisors: approve a pending offer someone else asked for. The owner keeps the case."""
+def _answer(
+    services: Services, agent: Agent, case_id: int, offer_id: int, *, approve: bool, reason: str
+) -> Awaitable[OfferResult]:
+    """Commit and publish a supervisor's answer."""
     write = partial(
         offers.answer_offer,
         case_id=case_id,
         offer_id=offer_id,
         actor=agent,
-        approve=True,
-        reason=body.note,
+        approve=approve,
+        reason=reason,
     )
-    return await _commit(services, write)
+    return _commit(services, write)
+
+
+SUPERVISOR_GATE = [Depends(current_supervisor)]
+"""On the answers' routes, so an agent is refused before any case or offer is looked up."""
+
+
+@router.post(
+    "/cases/{case_id}/offers/{offer_id}/approve",
+    response_model=OfferResult,
+    responses=ERRORS,
+    dependencies=SUPERVISOR_GATE,
+)
+async def approve_offer(
+    services: ServicesDep, agent: CurrentSupervisor, case_id: int, offer_id: int, body: ApproveIn
+) -> OfferResult:
+    """Supervisors: approve a pending offer someone else asked for. The owner keeps the case."""
+    return await _answer(services, agent, case_id, offer_id, approve=True, reason=body.note)
 
 
 @router.post(
     "/cases/{case_id}/offers/{offer_id}/decline",
     response_model=OfferResult,
     responses=ERRORS,
-    dependencies=[Depends(current_supervisor)],
+    dependencies=SUPERVISOR_GATE,
 )
 async def decline_offer(
     services: ServicesDep, agent: CurrentSupervisor, case_id: int, offer_id: int, body: DeclineIn
 ) -> OfferResult:
     """Supervisors: decline a pending offer someone else asked for, saying why."""
-    write = partial(
-        offers.answer_offer,
-        case_id=case_id,
-        offer_id=offer_id,
-        actor=agent,
-        approve=False,
-        reason=body.reason,
-    )
-    return await _commit(services, write)
+    return await _answer(services, agent, case_id, offer_id, approve=False, reason=body.reason)
 
 
 def _out(rules: list[LimitRule]) -> list[LimitOut]:

@@ -58,6 +58,22 @@ def _history(offer: Offer) -> dict[str, Any]:
     }
 
 
+async def _record(
+    conn: Connection, state: CaseState, offer: Offer, actor: Agent, extra: dict[str, Any]
+) -> OfferChange:
+    """The history entry of the offer's new status, on a case left as it was."""
+    change = await commit_change(
+        conn,
+        state,
+        _unchanged(state),
+        HISTORY_KIND[offer.status],
+        actor=actor.name,
+        actor_id=actor.id,
+        data={**_history(offer), **extra},
+    )
+    return OfferChange(change, offer)
+
+
 async def make_offer(
     conn: Connection,
     *,
@@ -93,16 +109,7 @@ async def make_offer(
             limit_amount=limit,
             requested_by_id=actor.id,
         )
-        change = await commit_change(
-            conn,
-            state,
-            _unchanged(state),
-            HISTORY_KIND[status],
-            actor=actor.name,
-            actor_id=actor.id,
-            data={**_history(offer), "note": note},
-        )
-        return OfferChange(change, offer)
+        return await _record(conn, state, offer, actor, {"note": note})
 
 
 async def answer_offer(
@@ -123,16 +130,7 @@ async def answer_offer(
         offer = await offer_store.write_answer(
             conn, offer_id, status=status, answered_by_id=actor.id, reason=reason
         )
-        change = await commit_change(
-            conn,
-            state,
-            _unchanged(state),
-            HISTORY_KIND[status],
-            actor=actor.name,
-            actor_id=actor.id,
-            data={**_history(offer), "reason": reason},
-        )
-        return OfferChange(change, offer)
+        return await _record(conn, state, offer, actor, {"reason": reason})
 
 
 async def flag_overdue(
