@@ -142,11 +142,17 @@ async def test_a_supervisor_approves_and_the_case_stays_with_its_owner(case_desk
     missing = await case_desk.act(sue, case_id, "offers/999999/approve")
     assert missing.json()["error"]["code"] == "offer_not_found"
 
+    waiting = await case_desk.call("GET", "/api/offers/pending", sue)
+    assert [(o["offer_id"], o["requested_by"]) for o in waiting.json()] == [
+        (asked["offer_id"], "ana")
+    ]
+    assert (await case_desk.call("GET", "/api/offers/pending", ben)).status_code == 403
     approved = await case_desk.act(sue, case_id, approve, {"note": "fine this once"})
     assert approved.status_code == 200, approved.text
     body = approved.json()
     assert (body["offer"]["status"], body["offer"]["answered_by"]) == ("approved", "sue")
     assert (body["case"]["owner"], body["case"]["status"]) == ("ana", "contacted")
+    assert (await case_desk.call("GET", "/api/offers/pending", sue)).json() == []
     again = await case_desk.act(
         sue, case_id, f"offers/{asked['offer_id']}/decline", {"reason": "x"}
     )

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
-  foresee, givenText, limitText, mayAnswer, mayOffer, offerNews,
+  foresee, givenText, limitText, mayAnswer, mayOffer, offerNews, pendingNews,
 } from "../../services/notifier/winback_notifier/static/offer-rules.js";
 import { reduce } from "../../services/notifier/winback_notifier/static/board-state.js";
 import { normaliseProfile } from "../../services/notifier/winback_notifier/static/profile.js";
@@ -79,4 +79,21 @@ test("what resolving will record: the given offers' total", () => {
     { status: "approved", amount: 45, currency: "EUR" },
     { status: "pending", amount: 5, currency: "EUR" },
   ]), /^Given: 75\.00 EUR\./);
+});
+
+test("a supervisor connecting is reminded of the requests still waiting", () => {
+  const cases = new Map([[1, card(1)], [2, card(2)]]);
+  const pending = [
+    { case_id: 1, requested_by: "Ana", amount: 80, currency: "EUR", kind: "fee_waiver" },
+    { case_id: 2, requested_by: "Sue", amount: 9, currency: "EUR", kind: "gift" },
+    { case_id: 3, requested_by: "Ana", amount: 9, currency: "EUR", kind: "gift" },
+    { case_id: 2, requested_by: "Ben", amount: 60, currency: "EUR", kind: "refund",
+      overdue_at: "2026-01-01T09:00:00Z" },
+  ];
+  const news = pendingNews(pending, cases, SUE);
+  assert.deepEqual(news.map((n) => [n.card.case_id, n.reason, n.detail]), [
+    [1, "offer_requested", "Ana asks 80.00 EUR fee waiver"],
+    [2, "offer_overdue", "Still waiting: Ben asks 60.00 EUR refund"],
+  ]);
+  assert.deepEqual(pendingNews(pending, cases, ANA), []);
 });

@@ -184,6 +184,7 @@ def test_the_table_is_read_from_the_apps() -> None:
         assert rules[f"notifier POST /api/cases/{{case_id}}/offers/{{offer_id}}/{answer}"] is (
             Role.SUPERVISOR
         )
+    assert rules["notifier GET /api/offers/pending"] is Role.SUPERVISOR
     assert rules["notifier GET /api/admin/offer-limits"] is Role.ADMIN
     assert rules["notifier PUT /api/admin/offer-limits"] is Role.ADMIN
     assert not any(endpoint.service == "ingest" for endpoint in GATED)

@@ -77,6 +77,16 @@ async def list_offers(conn: Db, case_id: int) -> list[Offer]:
     return [_offer(row) for row in rows]
 
 
+async def pending_offers(conn: Db, *, limit: int = 200) -> list[Offer]:
+    """Offers waiting for a supervisor, in every queue, oldest first."""
+    rows = await conn.fetch(
+        _SELECT + " WHERE o.status = $1 ORDER BY o.requested_at, o.id LIMIT $2",
+        OfferStatus.PENDING,
+        limit,
+    )
+    return [_offer(row) for row in rows]
+
+
 async def get_offer(conn: Db, offer_id: int) -> Offer:
     """One offer as it stands."""
     row = await conn.fetchrow(_SELECT + " WHERE o.id = $1", offer_id)

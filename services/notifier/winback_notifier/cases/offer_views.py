@@ -158,6 +158,13 @@ async def read_case_offers(
     )
 
 
+@router.get("/offers/pending", response_model=list[Offer])
+async def read_pending_offers(services: ServicesDep, _: CurrentSupervisor) -> list[Offer]:
+    """Supervisors: every offer waiting for an answer, oldest first (at most 200). A console
+    that connects pops these up again, so a request made while it was closed is not missed."""
+    return await offer_store.pending_offers(services.pool)
+
+
 @router.post("/cases/{case_id}/offers", response_model=OfferResult, responses=ERRORS)
 async def create_offer(
     services: ServicesDep, agent: CurrentAgent, case_id: int, body: OfferIn

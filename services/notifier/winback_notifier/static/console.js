@@ -20,6 +20,7 @@ import { readDensity, saveDensity, toggledDensity } from "./board-prefs.js";
 import { initialState, reduce } from "./board-state.js";
 import { createCasePanel } from "./case-panel.js";
 import { createConnection } from "./connection.js";
+import { pendingNews } from "./offer-rules.js";
 import { describeAgent, mayReadOps } from "./profile.js";
 import {
   forgetToken, keepToken, linkCarriesToken, storedToken, takeCaseFromUrl, takeTokenFromUrl,
@@ -74,6 +75,7 @@ function perform(effect) {
       break;
     case "live":
       connection.markLive();
+      remindPendingOffers();
       if (caseToOpen !== null) {
         const caseId = caseToOpen;
         caseToOpen = null;
@@ -103,6 +105,19 @@ function perform(effect) {
       break;
     default:
       console.warn("winback: unknown effect ignored", effect);
+  }
+}
+
+// A supervisor who connects is shown the offer requests still waiting (see offer-rules.js).
+async function remindPendingOffers() {
+  if (!state.profile || !state.profile.may_reassign) return;
+  try {
+    const pending = await api("GET", "/api/offers/pending");
+    for (const news of pendingNews(pending, state.cases, state.profile)) {
+      alerts.showToast(news.card, news.reason, news.detail);
+    }
+  } catch (error) {
+    console.warn("winback: pending offers not read", error);
   }
 }
 

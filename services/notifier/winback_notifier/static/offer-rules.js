@@ -87,3 +87,17 @@ export function describeOfferChange(entry) {
   if (data.amount === undefined) return "";
   return `${money(data.amount, data.currency)} ${humanise(data.kind || "")}`;
 }
+
+// The pop-ups a supervisor's console shows when it connects: every request waiting for an
+// answer that someone else made, on a case its board holds (the card the toast describes).
+export function pendingNews(offers, cases, profile) {
+  if (!profile || !profile.may_reassign) return [];
+  return (offers || [])
+    .filter((o) => o.requested_by !== profile.name && cases.has(o.case_id))
+    .map((o) => ({
+      card: cases.get(o.case_id),
+      reason: o.overdue_at ? "offer_overdue" : "offer_requested",
+      detail: `${o.overdue_at ? "Still waiting: " : ""}${o.requested_by} asks ${
+        money(o.amount, o.currency)} ${humanise(o.kind)}`,
+    }));
+}
