@@ -142,6 +142,13 @@ async def test_a_supervisor_approves_and_the_case_stays_with_its_owner(case_desk
     missing = await case_desk.act(sue, case_id, "offers/999999/approve")
     assert missing.json()["error"]["code"] == "offer_not_found"
 
+    resolve = {
+        "root_cause": "product_knowledge",
+        "resolution": {"apology": True},
+        "customer_reaction": "satisfied",
+    }
+    early = await case_desk.act(ana, case_id, "resolve", resolve)
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "offer_pending")
     waiting = await case_desk.call("GET", "/api/offers/pending", sue)
     assert [(o["offer_id"], o["requested_by"]) for o in waiting.json()] == [
         (asked["offer_id"], "ana")
@@ -160,11 +167,6 @@ async def test_a_supervisor_approves_and_the_case_stays_with_its_owner(case_desk
     assert "approved by sue" in again.json()["error"]["message"]
 
     # The resolution records the approved offer as its compensation: nothing typed twice.
-    resolve = {
-        "root_cause": "product_knowledge",
-        "resolution": {"apology": True},
-        "customer_reaction": "satisfied",
-    }
     typed = {**resolve, "resolution": {"compensation": {"kind": "credit", "value": 80}}}
     answer = await case_desk.act(ana, case_id, "resolve", typed)
     assert answer.json()["error"]["code"] == "compensation_in_offers"

@@ -15,6 +15,7 @@ from winback_notifier.cases.offer_rules import (
     decide_offer,
     duplicate_rules,
     limit_for,
+    nothing_pending,
     with_offers,
 )
 from winback_notifier.cases.rules import CaseRefused, CaseState
@@ -187,3 +188,11 @@ def test_without_offers_something_must_still_be_offered() -> None:
     assert refused.value.code == "nothing_offered"
     smuggled = Resolution(apology=True, offers=GIVEN)  # a client's own list is not believed
     assert with_offers(smuggled, [], case_id=7).offers == []
+
+
+def test_no_resolution_while_an_offer_waits() -> None:
+    nothing_pending([], case_id=7)
+    with pytest.raises(CaseRefused) as refused:
+        nothing_pending(["offer 3: 45.00 EUR voucher"], case_id=7)
+    assert (refused.value.status, refused.value.code) == (409, "offer_pending")
+    assert "offer 3: 45.00 EUR voucher" in refused.value.message

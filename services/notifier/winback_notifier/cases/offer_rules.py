@@ -187,6 +187,18 @@ def decide_answer(
     return OfferStatus.APPROVED if approve else OfferStatus.DECLINED
 
 
+def nothing_pending(pending: Sequence[str], *, case_id: int) -> None:
+    """Refuse to resolve while an offer waits for a supervisor (409 ``offer_pending``): the
+    resolution records what was given, and that is not known yet. ``pending`` describes them."""
+    if pending:
+        raise CaseRefused(
+            409,
+            "offer_pending",
+            f"case {case_id} has an offer waiting for a supervisor ({'; '.join(pending)}); "
+            "resolve it once the offer is approved or declined",
+        )
+
+
 def with_offers(resolution: Resolution, given: Sequence[GivenOffer], *, case_id: int) -> Resolution:
     """The resolution with the case's given offers as its compensation, so no figure is typed
     twice: their total, in their (one) currency, of their kind (``several`` if they differ).

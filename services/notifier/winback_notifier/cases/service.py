@@ -19,7 +19,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from winback_notifier.cases import offer_store
-from winback_notifier.cases.offer_rules import with_offers
+from winback_notifier.cases.offer_rules import GIVEN, OfferStatus, nothing_pending, with_offers
 from winback_notifier.cases.rules import (
     Action,
     CaseRefused,
@@ -364,11 +364,21 @@ async def resolve(
     """Record the confirmed root cause, what was offered and how the customer took it."""
     async with _locked(conn, case_id) as state:
         outcome = decide(Action.RESOLVE, state, actor)
+        made = await offer_store.list_offers(conn, case_id)
+        nothing_pending(
+            [
+                f"offer {o.offer_id}: {o.amount} {o.currency} {o.kind}"
+                for o in made
+                if o.status is OfferStatus.PENDING
+            ],
+            case_id=case_id,
+        )
         given = [
             GivenOffer(
                 offer_id=o.offer_id, kind=o.kind, amount=float(o.amount), currency=o.currency
             )
-            for o in await offer_store.given_offers(conn, case_id)
+            for o in made
+            if o.status in GIVEN
         ]
         resolution = with_offers(resolution, given, case_id=case_id)
         offered = resolution.model_dump(mode="json")
