@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.test_case_console_browser import LIVE, Window
+from tests.browser.test_case_console_browser import ARTIFACTS, LIVE, Window, keep_for_docs
 from tests.case_support import CaseDesk
 from winback_shared.agents import Role
 
@@ -69,6 +69,10 @@ async def offer_and_approve(owner: Window, supervisor: Window, case_id: int) -> 
     await toast.click()
     request = supervisor.detail.locator(".offers .offer-pending")
     await expect(request).to_have_count(1, timeout=LIVE)
+    await request.scroll_into_view_if_needed()
+    screenshot = ARTIFACTS / "console-offers.png"
+    await supervisor.page.screenshot(path=screenshot)
+    keep_for_docs(screenshot, "console-offers.png")
     await request.locator(".action-approve").click()
     await expect(supervisor.detail.locator(".offers .offer-approved")).to_have_count(
         1, timeout=LIVE

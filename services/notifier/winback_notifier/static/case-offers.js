@@ -110,8 +110,8 @@ export function createOffers({ section, onActed, showError }) {
     reason.name = "decline-reason";
     reason.placeholder = "Why not (needed to decline)";
     const base = `offers/${offer.offer_id}`;
-    const approve = button("Approve", "action-approve", () => send(`${base}/approve`, {}));
-    const decline = button("Decline", "action-decline", () => {
+    const approve = button("Approve", "primary small action-approve", () => send(`${base}/approve`, {}));
+    const decline = button("Decline", "secondary small action-decline", () => {
       if (!reason.value.trim()) {
         reason.focus();
         return;
@@ -150,7 +150,7 @@ export function createOffers({ section, onActed, showError }) {
     note.name = "offer-note";
     note.placeholder = "What you told the customer";
     const hint = make("p", "offer-hint muted");
-    const submit = make("button", "action-offer", "Offer");
+    const submit = make("button", "primary action-offer", "Offer");
     submit.type = "submit";
     const row = make("div", "offer-row");
     row.append(kind, amount, currency, submit);

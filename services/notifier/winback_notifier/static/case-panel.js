@@ -152,13 +152,13 @@ export function createCasePanel({ root, dispatch }) {
     root.append(error);
     section("detail-facts");
     section("detail-guidance", "Guidance");
-    section("detail-actions");
     offers = createOffers({
       section: section("detail-offers"),
       onActed: (card) => dispatch({ type: "api.acted", card }),
       showError,
     });
     offers.setProfile(profile);
+    section("detail-actions");
     section("detail-attempts", "Contact attempts");
     section("detail-history", "History");
   }
