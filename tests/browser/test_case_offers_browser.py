@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.test_case_console_browser import ARTIFACTS, LIVE, Window, keep_for_docs
+from tests.browser.test_case_console_browser import LIVE, Window, keep_for_docs
+from tests.browser.test_console_browser import ARTIFACTS
 from tests.case_support import CaseDesk
 from winback_shared.agents import Role
 

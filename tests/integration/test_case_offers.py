@@ -185,6 +185,25 @@ async def test_a_supervisor_approves_and_the_case_stays_with_its_owner(case_desk
     async with case_desk.pool.acquire() as conn:
         assert await broken_links(conn, case_id) == []
 
+    report = await case_desk.call("GET", "/api/ops/offers", sue)
+    assert report.status_code == 200, report.text
+    [row] = report.json()["rows"]
+    assert {k: row[k] for k in ("queue", "currency", "offers", "granted", "asked")} == {
+        "queue": "default",
+        "currency": "EUR",
+        "offers": 1,
+        "granted": 0,
+        "asked": 1,
+    }
+    assert (row["approved"], row["declined"], row["pending"], row["given_amount"]) == (
+        1,
+        0,
+        0,
+        80.0,
+    )
+    assert row["answer_minutes_p50"] is not None
+    assert (await case_desk.call("GET", "/api/ops/offers", ana)).status_code == 403
+
 
 async def test_declined_with_a_reason_and_never_ones_own_request(case_desk: CaseDesk) -> None:
     sue = await case_desk.agent("sue", Role.SUPERVISOR)
