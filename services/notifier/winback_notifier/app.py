@@ -119,7 +119,12 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
         if settings.offer_approval_minutes:
             approvals = OfferApprovalTimer(pool, publisher, settings.offer_approval_minutes)
             loops.start(
-                sweep_forever(approvals.flag, settings.offer_check_seconds, what="offer approval"),
+                sweep_forever(
+                    approvals.flag,
+                    settings.offer_check_seconds,
+                    what="offer request",
+                    done="flagged overdue",
+                ),
                 name="offer-approvals",
             )
         gauges = FloorGauges(pool, hub.watching)
