@@ -59,6 +59,15 @@ class HistoryKind(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     CLAIM_LAPSED = "claim_lapsed"
+    OFFER_GRANTED = "offer_granted"
+    """An agent offered the customer something within their limit: granted at once."""
+    OFFER_REQUESTED = "offer_requested"
+    """An offer above the agent's limit: it waits for a supervisor (their consoles pop it up)."""
+    OFFER_APPROVED = "offer_approved"
+    OFFER_DECLINED = "offer_declined"
+    """A supervisor declined a requested offer, with a reason."""
+    OFFER_OVERDUE = "offer_overdue"
+    """A requested offer waited longer than the approval time without an answer (timer)."""
 
 
 HISTORY_LABELS: dict[HistoryKind, str] = {
@@ -77,6 +86,11 @@ HISTORY_LABELS: dict[HistoryKind, str] = {
     HistoryKind.SLA_WARNING: "SLA warning",
     HistoryKind.SLA_BREACHED: "SLA breached",
     HistoryKind.CLAIM_LAPSED: "Claim lapsed",
+    HistoryKind.OFFER_GRANTED: "Offer granted",
+    HistoryKind.OFFER_REQUESTED: "Approval requested",
+    HistoryKind.OFFER_APPROVED: "Offer approved",
+    HistoryKind.OFFER_DECLINED: "Offer declined",
+    HistoryKind.OFFER_OVERDUE: "Approval overdue",
 }
 """How people read each kind (the console's history list shows these)."""
 

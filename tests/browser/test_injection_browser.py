@@ -57,12 +57,18 @@ API_FIELDS = {
     f"POST {CASE}/resolve: resolution.compensation.kind",
     f"POST {CASE}/resolve: resolution.compensation.currency",
     f"POST {CASE}/close: follow_up_outcome",
+    f"POST {CASE}/offers: note",
+    f"POST {CASE}/offers/{{offer_id}}/approve: note",
+    f"POST {CASE}/offers/{{offer_id}}/decline: reason",
     "POST /api/admin/queues: description",
     # looked up, never stored: refused by name, with no SQL error
     f"POST {CASE}/resolve: root_cause",
     f"POST {CASE}/reasons: codes[]",
     f"POST {CASE}/reassign: agent",
     f"POST {CASE}/reassign: queue",
+    f"POST {CASE}/offers: amount",
+    "PUT /api/admin/offer-limits: limits[].queue",
+    "PUT /api/admin/offer-limits: limits[].max_amount",
     "POST /ops/dead-letters/replay: source",
 }
 CURRENCY = "'<i>;--"
@@ -101,7 +107,8 @@ async def test_hostile_text_is_stored_verbatim_and_shown_as_text(
     remember(*texts.values())  # customer data: no log line may hold any of it
     async with pipeline.pool.acquire() as conn:
         _, lead = await issue_token(conn, name="lead", role=Role.ADMIN)
-    remember(lead)
+        _, second = await issue_token(conn, name="second", role=Role.SUPERVISOR)
+    remember(lead, second)
     http, headers = pipeline.http, {"Authorization": f"Bearer {lead}"}
 
     async def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -194,6 +201,36 @@ async def test_hostile_text_is_stored_verbatim_and_shown_as_text(
     for path, body in lookups:
         answer = await call("POST", path, body)
         assert answer.status_code in (404, 409, 422), answer.text
+
+    # Offers: made on the case worked again (no limit set: each asks), one approved and one
+    # declined by another supervisor; a hostile amount or limit is refused by name.
+    for action, body in [("claim", {}), ("attempts", {"channel": "phone", "reached": True})]:
+        assert (await call("POST", f"{case}/{action}", body)).status_code == 200
+    answered = [
+        ("approve", {"note": api("offers/{offer_id}/approve: note")}),
+        ("decline", {"reason": api("offers/{offer_id}/decline: reason")}),
+    ]
+    for verb, body in answered:
+        made = {"kind": "credit", "amount": 5, "currency": "EUR", "note": api("offers: note")}
+        asked = (await call("POST", f"{case}/offers", made)).json()["offer"]
+        answer = await http.post(
+            f"{pipeline.notifier_url}{case}/offers/{asked['offer_id']}/{verb}",
+            json=body,
+            headers={"Authorization": f"Bearer {second}"},
+        )
+        assert answer.status_code == 200, answer.text
+    bad_amount = {"kind": "credit", "amount": api("offers: amount"), "currency": "EUR"}
+    assert (await call("POST", f"{case}/offers", bad_amount)).status_code == 422
+    for field in ("queue", "max_amount"):
+        limit = {"role": "agent", "currency": "EUR", "max_amount": 1}
+        limit[field] = texts[f"PUT /api/admin/offer-limits: limits[].{field}"]
+        answer = await call("PUT", "/api/admin/offer-limits", {"limits": [limit]})
+        assert answer.status_code == 422, answer.text
+    offers = (await call("GET", f"{case}/offers")).json()["offers"]
+    assert {o["note"] for o in offers} == {api("offers: note")}
+    assert [o["answer_reason"] for o in offers] == [
+        body for _, b in answered for body in b.values()
+    ]
     replay = await http.post(
         f"{pipeline.router_url}/ops/dead-letters/replay",
         json={"source": texts["POST /ops/dead-letters/replay: source"]},
@@ -225,6 +262,9 @@ async def test_hostile_text_is_stored_verbatim_and_shown_as_text(
         "reassign: note",
         "unreachable: note",
         "reopen: reason",
+        "offers: note",
+        "offers/{offer_id}/approve: note",
+        "offers/{offer_id}/decline: reason",
     ):
         assert api(field) in history_values, field
     assert await pipeline.pool.fetchval("SELECT count(*) FROM agents") >= 2  # nothing dropped

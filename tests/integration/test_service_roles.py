@@ -61,6 +61,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         NOTIFIER: {"SELECT"},
         REPORTING: {"SELECT"},
     },
+    "offer_limits": {NOTIFIER: {"SELECT", "INSERT", "DELETE"}, REPORTING: {"SELECT"}},
+    "case_offers": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
     "schema_migrations": {ROUTER: {"SELECT"}, NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
     "schema_repeatables": {ROUTER: {"SELECT"}, NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
     "case_cards": {NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},

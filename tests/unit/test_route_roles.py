@@ -181,6 +181,16 @@ def test_the_table_is_read_from_the_apps() -> None:
     assert rules["notifier GET /api/ops/sla"] is Role.SUPERVISOR
     assert rules["notifier DELETE /api/admin/agents/{name}"] is Role.ADMIN
     assert rules["router GET /ops/dead-letters"] is Role.SUPERVISOR  # a router-level gate
+    # Offers (issue 17): agents make them and read them; supervisors answer; admins set limits.
+    assert rules["notifier GET /api/cases/{case_id}/offers"] is Role.AGENT
+    assert rules["notifier POST /api/cases/{case_id}/offers"] is Role.AGENT
+    for answer in ("approve", "decline"):
+        assert rules[f"notifier POST /api/cases/{{case_id}}/offers/{{offer_id}}/{answer}"] is (
+            Role.SUPERVISOR
+        )
+    assert rules["notifier GET /api/offers/pending"] is Role.SUPERVISOR
+    assert rules["notifier GET /api/admin/offer-limits"] is Role.ADMIN
+    assert rules["notifier PUT /api/admin/offer-limits"] is Role.ADMIN
     assert not any(endpoint.service == "ingest" for endpoint in GATED)
 
 

@@ -27,6 +27,7 @@ from winback_notifier.agents import views as agent_views
 from winback_notifier.agents.announcer import AgentChangeAnnouncer
 from winback_notifier.agents.profile import Profile, build_profile
 from winback_notifier.cases import assignees as case_assignees
+from winback_notifier.cases import offer_views
 from winback_notifier.cases import views as case_views
 from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.deps import Services, ServicesDep
@@ -37,6 +38,7 @@ from winback_notifier.reports import export_views
 from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
 from winback_notifier.sla.gauges import FloorGauges
+from winback_notifier.sla.offer_timer import OfferApprovalTimer
 from winback_notifier.sla.scheduler import SlaScheduler, policy_from
 from winback_notifier.sla.startup import prepare_sla
 from winback_notifier.story import views as story_views
@@ -115,6 +117,17 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
             sweep_forever(announcer.announce, interval, what="agent change"), name="agent-outbox"
         )
         loops.start(scheduler.run(), name="sla-timers")
+        if settings.offer_approval_minutes:
+            approvals = OfferApprovalTimer(pool, publisher, settings.offer_approval_minutes)
+            loops.start(
+                sweep_forever(
+                    approvals.flag,
+                    settings.offer_check_seconds,
+                    what="offer request",
+                    done="flagged overdue",
+                ),
+                name="offer-approvals",
+            )
         gauges = FloorGauges(pool, hub.watching)
         await gauges.refresh()
         loops.start(
@@ -167,6 +180,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(case_views.router)
     app.include_router(case_assignees.router)
     app.include_router(story_views.router)
+    app.include_router(offer_views.router)
     app.include_router(agent_views.router)
     app.include_router(report_views.router)
     app.include_router(export_views.router)

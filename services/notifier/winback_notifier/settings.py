@@ -42,6 +42,12 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     sla_max_sleep_seconds: Annotated[float, Field(gt=0)] = 30.0
     """The longest the SLA timers sleep without looking at PostgreSQL again. Case events wake
     them sooner; this only bounds how long a change no event announced can go unnoticed."""
+    offer_approval_minutes: Annotated[float, Field(ge=0)] = 5.0
+    """How long an offer above the agent's limit may wait for a supervisor's answer before it is
+    flagged overdue (history ``offer_overdue``, a pop-up for supervisors again); 0: never."""
+    offer_check_seconds: Annotated[float, Field(gt=0)] = 15.0
+    """How often pending offers are checked against ``offer_approval_minutes``: a flag comes
+    at most this late."""
     taxonomy_path: Path | None = None
     """The reason taxonomy root causes are chosen from (the shipped one by default)."""
     publish_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0

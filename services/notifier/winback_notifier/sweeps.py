@@ -18,8 +18,11 @@ from winback_shared.transient import is_transient
 log = logging.getLogger("winback.notifier")
 
 
-async def sweep_forever(sweep: Callable[[], Awaitable[int]], interval: float, *, what: str) -> None:
-    """Call ``sweep`` every ``interval`` seconds until cancelled; ``what`` names it in logs.
+async def sweep_forever(
+    sweep: Callable[[], Awaitable[int]], interval: float, *, what: str, done: str = "sent late"
+) -> None:
+    """Call ``sweep`` every ``interval`` seconds until cancelled; ``what`` names it in logs,
+    and ``done`` says what happened to the items a round counted (``"<what> <done>"``).
 
     Raises the first error that is not transient.
     """
@@ -33,4 +36,4 @@ async def sweep_forever(sweep: Callable[[], Awaitable[int]], interval: float, *,
             log.warning(f"{what} sweep failed", extra={"fields": {"error": repr(exc)}})
             continue
         if count:
-            log.info(f"{what} sent late", extra={"fields": {"count": count}})
+            log.info(f"{what} {done}", extra={"fields": {"count": count}})

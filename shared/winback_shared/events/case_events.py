@@ -33,6 +33,15 @@ class Compensation(BaseModel):
     currency: str = Field(default="EUR", max_length=8)
 
 
+class GivenOffer(BaseModel):
+    """An offer granted or approved on the case before it was resolved (``case_offers``)."""
+
+    offer_id: int
+    kind: str
+    amount: float
+    currency: str
+
+
 class Resolution(BaseModel):
     """What was offered to put things right; usually several of these together."""
 
@@ -40,6 +49,11 @@ class Resolution(BaseModel):
     explanation: str | None = Field(default=None, max_length=2000)
     compensation: Compensation | None = None
     process_change: str | None = Field(default=None, max_length=2000)
+    offers: list[GivenOffer] = Field(
+        default_factory=list,
+        description="Filled in by the notifier: the offers granted or approved on the case, "
+        "whose total is then the compensation (a client's own list is ignored).",
+    )
 
 
 class CaseCard(CaseSummary):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from winback_notifier.cases.offer_rules import OFFER_STATUSES, OfferKind
 from winback_notifier.cases.rules import (
     TWO_WAY,
     Action,
@@ -47,6 +48,16 @@ class Policy(BaseModel):
     two_way_channels: list[str]
 
 
+class OfferPolicy(BaseModel):
+    """What the console's offer form offers (limits come per case: ``GET .../offers``)."""
+
+    kinds: list[OfferKind]
+    statuses: list[CaseStatus]
+    """The case statuses offers are made in (by the owner, or a supervisor)."""
+    approval_minutes: float
+    """How long a request may wait for a supervisor before it is flagged overdue (0: never)."""
+
+
 class Vocabulary(BaseModel):
     """The words a console describes cases in, from the one shared case vocabulary."""
 
@@ -73,6 +84,7 @@ class Profile(BaseModel):
         )
     )
     vocabulary: Vocabulary
+    offers: OfferPolicy
 
 
 def build_profile(agent: Agent, settings: NotifierSettings, taxonomy: Taxonomy) -> Profile:
@@ -96,5 +108,10 @@ def build_profile(agent: Agent, settings: NotifierSettings, taxonomy: Taxonomy) 
             board_statuses=list(BOARD_STATUSES),
             status_labels=dict(STATUS_LABELS),
             history_labels=dict(HISTORY_LABELS),
+        ),
+        offers=OfferPolicy(
+            kinds=list(OfferKind),
+            statuses=sorted(OFFER_STATUSES),
+            approval_minutes=settings.offer_approval_minutes,
         ),
     )

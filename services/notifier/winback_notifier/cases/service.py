@@ -18,6 +18,8 @@ from typing import Any, TypeAlias
 import asyncpg
 from pydantic import BaseModel
 
+from winback_notifier.cases import offer_store
+from winback_notifier.cases.offer_rules import GIVEN, OfferStatus, nothing_pending, with_offers
 from winback_notifier.cases.rules import (
     Action,
     CaseRefused,
@@ -35,7 +37,7 @@ from winback_shared.case_vocabulary import (
     HistoryKind,
 )
 from winback_shared.db import Connection
-from winback_shared.events.case_events import CaseCard, HistoryEntry, Resolution
+from winback_shared.events.case_events import CaseCard, GivenOffer, HistoryEntry, Resolution
 from winback_shared.taxonomy import ASKS_CONTACT, RESERVED_CODES
 
 Db: TypeAlias = "Connection | asyncpg.Pool"
@@ -221,6 +223,11 @@ async def _lock(conn: Connection, case_id: int) -> CaseState:
     )
 
 
+async def lock_case(conn: Connection, case_id: int) -> CaseState:
+    """The case as it stands under its row lock, held until the caller's transaction ends."""
+    return await _lock(conn, case_id)
+
+
 @asynccontextmanager
 async def _locked(conn: Connection, case_id: int) -> AsyncIterator[CaseState]:
     """A transaction holding the case's row lock, and the case as it stands under it."""
@@ -357,6 +364,23 @@ async def resolve(
     """Record the confirmed root cause, what was offered and how the customer took it."""
     async with _locked(conn, case_id) as state:
         outcome = decide(Action.RESOLVE, state, actor)
+        made = await offer_store.list_offers(conn, case_id)
+        nothing_pending(
+            [
+                f"offer {o.offer_id}: {o.amount} {o.currency} {o.kind}"
+                for o in made
+                if o.status is OfferStatus.PENDING
+            ],
+            case_id=case_id,
+        )
+        given = [
+            GivenOffer(
+                offer_id=o.offer_id, kind=o.kind, amount=float(o.amount), currency=o.currency
+            )
+            for o in made
+            if o.status in GIVEN
+        ]
+        resolution = with_offers(resolution, given, case_id=case_id)
         offered = resolution.model_dump(mode="json")
         data = {
             "root_cause": root_cause,

@@ -15,9 +15,11 @@ from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from winback_notifier.cases import flows
+from winback_notifier.cases import flows, offer_store
 from winback_notifier.cases import service as cases
+from winback_notifier.cases.offer_rules import with_offers
 from winback_notifier.cases.rules import CaseRefused, Channel, known_codes
 from winback_notifier.cases.service import Change
 from winback_notifier.deps import Services, ServicesDep
@@ -26,7 +28,7 @@ from winback_shared.auth import CurrentAgent, current_supervisor
 from winback_shared.case_vocabulary import OPEN_STATUSES, CaseStatus
 from winback_shared.db import Connection
 from winback_shared.errors import ApiError
-from winback_shared.events.case_events import CaseCard, HistoryEntry, Resolution
+from winback_shared.events.case_events import CaseCard, GivenOffer, HistoryEntry, Resolution
 
 router = APIRouter(prefix="/api", tags=["cases"])
 
@@ -71,13 +73,20 @@ class UnreachableIn(BaseModel):
     note: Note = ""
 
 
+class ResolutionIn(Resolution):
+    """What was offered, as a client says it: the case's given offers are not the client's to
+    say (the notifier reads them from ``case_offers``), so the field is not taken."""
+
+    offers: SkipJsonSchema[list[GivenOffer]] = Field(default_factory=list, exclude=True)
+
+
 class ResolveIn(BaseModel):
     """The outcome of the conversation."""
 
     root_cause: str = Field(
         description="Taxonomy code the agent confirmed; may differ from the coded reasons."
     )
-    resolution: Resolution
+    resolution: ResolutionIn
     customer_reaction: Literal["satisfied", "neutral", "dissatisfied"]
     note: Note = ""
 
@@ -240,13 +249,11 @@ async def resolve_case(act: ActOnCase, body: ResolveIn) -> CaseCard:
             "unknown_root_cause",
             f"{body.root_cause!r} is not a reason code; use one of: {known}",
         ) from None
-    offer = body.resolution
-    if not (offer.apology or offer.explanation or offer.compensation or offer.process_change):
-        raise ApiError(
-            422,
-            "nothing_offered",
-            "say what was offered: apology, explanation, compensation or process change",
-        )
+    offer = Resolution.model_validate(body.resolution.model_dump())
+    # Checked before the case is looked at, as before offers existed; a case with offers
+    # granted or approved has its compensation in them (checked again under the case's lock).
+    if not await offer_store.given_offers(act.services.pool, act.case_id):
+        with_offers(offer, [], case_id=act.case_id)
     return await act(
         partial(
             cases.resolve,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from winback_notifier.deps import ServicesDep
 from winback_notifier.reports import service as reports
 from winback_notifier.reports.floor import FloorNow, floor_now
+from winback_notifier.reports.offers import OfferReport, offer_report
 from winback_notifier.reports.resolutions import ResolutionReport, resolution_report
 from winback_notifier.reports.service import (
     DEFAULT_RESOLUTION_WINDOW,
@@ -126,6 +127,21 @@ async def read_resolutions(
     change) and how customers took it, by the root cause the agent confirmed."""
     start, end = _window(since, until, DEFAULT_RESOLUTION_WINDOW)
     return await resolution_report(services.pool, since=start, until=end)
+
+
+@router.get("/offers", response_model=OfferReport)
+async def read_offers(
+    services: ServicesDep,
+    _: CurrentSupervisor,
+    since: Annotated[datetime | None, Query(description="Made from (default: 30 days ago).")] = (
+        None
+    ),
+    until: Annotated[datetime | None, Query(description="Made before (default: now).")] = None,
+) -> OfferReport:
+    """Offers by queue and currency: granted within limits, asked, approved, declined, pending,
+    overdue, the total given, and the median time supervisors took to answer."""
+    start, end = _window(since, until, DEFAULT_RESOLUTION_WINDOW)
+    return await offer_report(services.pool, since=start, until=end)
 
 
 @router.get("/floor", response_model=FloorNow)

@@ -14,12 +14,17 @@ const TOAST_COMMENT_CHARS = 240;
 const REASONS = {
   sla_breached: { title: "SLA breached", kind: "sla-breached" },
   claim_lapsed: { title: "Claim lapsed: back in the queue", kind: "claim-lapsed" },
+  offer_requested: { title: "Approval requested", kind: "offer" },
+  offer_overdue: { title: "Approval overdue", kind: "offer" },
+  offer_approved: { title: "Offer approved", kind: "offer" },
+  offer_declined: { title: "Offer declined", kind: "offer" },
 };
 
 export function createAlerts({ toasts, soundToggle, notifyToggle, onOpen }) {
   let audio = null;
 
-  function showToast(card, reason) {
+  // `detail`: a line saying what happened (an offer's amount and who asks or answered).
+  function showToast(card, reason, detail) {
     const special = REASONS[reason];
     const kind = special ? ` toast-${special.kind}` : "";
     const toast = make("div", `toast ${priorityClass(card.priority)}${kind}`);
@@ -41,6 +46,7 @@ export function createAlerts({ toasts, soundToggle, notifyToggle, onOpen }) {
     const score = worstScore(card.scores);
     if (score) who.append(make("span", "score", describeScore(score)));
     toast.append(who);
+    if (detail) toast.append(make("div", "toast-detail", detail));
     const reasons = reasonLabels(card);
     if (reasons.length > 0) toast.append(make("div", "toast-reasons", reasons.join(" · ")));
     if (card.comment) {

@@ -26,6 +26,7 @@
 // `cursor` (where to resume on reconnecting, or null).
 
 import { dueAt } from "./format.js";
+import { offerNews } from "./offer-rules.js";
 import { isMine, normaliseProfile, onBoard, seesQueue } from "./profile.js";
 
 export const TITLE = "winback console";
@@ -215,6 +216,9 @@ function announce(state, effects, incoming, change) {
     effects.push({ type: "toast", reason: "claim_lapsed", card });
     return { state: { ...state, unseen: new Set(state.unseen).add(card.case_id) }, effects };
   }
+  const news = offerNews(card, change, state.profile);
+  if (news) effects.push({ type: "toast", reason: news.reason, card, detail: news.detail },
+    { type: "sound" });
   return { state, effects };
 }
 

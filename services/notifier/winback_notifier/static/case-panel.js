@@ -10,8 +10,10 @@ import { api } from "./api.js";
 import { needsMoreAttempts, renderActions } from "./case-actions.js";
 import { loadStory } from "./case-story.js";
 import { button, countdown, make, slaBadge, statusBadge } from "./dom.js";
+import { createOffers } from "./case-offers.js";
 import { renderEvidence } from "./evidence-view.js";
 import { clock, customerName, describeScore, dueAt, humanise, priorityClass } from "./format.js";
+import { describeOfferChange } from "./offer-rules.js";
 import { historyLabel, rootCauseLabel } from "./profile.js";
 import { mailtoHref, telHref } from "./reach.js";
 
@@ -53,10 +55,12 @@ export function createCasePanel({ root, dispatch }) {
   let current = null; // the card shown
   let actionsKey = ""; // what the action forms were built for; rebuilt only when it changes
   let refreshTimer = null;
+  let offers = null; // the offers section (case-offers.js), made with the panel's skeleton
 
   function setProfile(value) {
     profile = value;
     actionsKey = "";
+    if (offers) offers.setProfile(value);
     if (current) render(current);
   }
 
@@ -105,6 +109,7 @@ export function createCasePanel({ root, dispatch }) {
       renderHistory(detail.history);
       loadStory(section("detail-story"), { card: current, profile, dispatch, showError,
         stillShown: () => current !== null && current.case_id === caseId });
+      offers.refresh(caseId);
     } catch (error) {
       showError(error);
     }
@@ -135,6 +140,7 @@ export function createCasePanel({ root, dispatch }) {
       renderActions(section("detail-actions"),
         { card, profile, act, showError, latest: () => current });
     }
+    offers.render(card);
   }
 
   function buildSkeleton() {
@@ -150,6 +156,12 @@ export function createCasePanel({ root, dispatch }) {
     section("detail-facts");
     section("detail-story", "The story so far");
     section("detail-guidance", "Guidance");
+    offers = createOffers({
+      section: section("detail-offers"),
+      onActed: (card) => dispatch({ type: "api.acted", card }),
+      showError,
+    });
+    offers.setProfile(profile);
     section("detail-actions");
     section("detail-attempts", "Contact attempts");
     section("detail-history", "History");
@@ -312,7 +324,7 @@ export function createCasePanel({ root, dispatch }) {
         return `${data.previous_owner || "the owner"} made no attempt; back in ${
           data.to_queue || "the queue"}, unowned`;
       default:
-        return "";
+        return entry.kind.startsWith("offer_") ? describeOfferChange(entry) : "";
     }
   }
 

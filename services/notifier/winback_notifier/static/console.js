@@ -22,6 +22,7 @@ import { initialState, reduce } from "./board-state.js";
 import { createCasePanel } from "./case-panel.js";
 import { createRepeatMarks } from "./case-story.js";
 import { createConnection } from "./connection.js";
+import { pendingNews } from "./offer-rules.js";
 import { describeAgent, mayReadOps } from "./profile.js";
 import {
   forgetToken, keepToken, linkCarriesToken, storedToken, takeCaseFromUrl, takeTokenFromUrl,
@@ -64,7 +65,7 @@ function dispatch(message) {
 function perform(effect) {
   switch (effect.type) {
     case "toast":
-      alerts.showToast(effect.card, effect.reason);
+      alerts.showToast(effect.card, effect.reason, effect.detail);
       break;
     case "sound":
       alerts.beep();
@@ -77,6 +78,7 @@ function perform(effect) {
       break;
     case "live":
       connection.markLive();
+      remindPendingOffers();
       if (caseToOpen !== null) {
         const caseId = caseToOpen;
         caseToOpen = null;
@@ -106,6 +108,19 @@ function perform(effect) {
       break;
     default:
       console.warn("winback: unknown effect ignored", effect);
+  }
+}
+
+// A supervisor who connects is shown the offer requests still waiting (see offer-rules.js).
+async function remindPendingOffers() {
+  if (!state.profile || !state.profile.may_reassign) return;
+  try {
+    const pending = await api("GET", "/api/offers/pending");
+    for (const news of pendingNews(pending, state.cases, state.profile)) {
+      alerts.showToast(news.card, news.reason, news.detail);
+    }
+  } catch (error) {
+    console.warn("winback: pending offers not read", error);
   }
 }
 

@@ -27,6 +27,7 @@ export function normaliseProfile(agent) {
     policy: value.policy || DEFAULT_POLICY,
     root_causes: Array.isArray(value.root_causes) ? value.root_causes : [],
     actions: isObject(value.actions) ? value.actions : {},
+    offers: isObject(value.offers) ? value.offers : null,
     vocabulary: {
       // Unknown (a server older than this console): show what the server sends, drop nothing.
       board_statuses: Array.isArray(vocabulary.board_statuses) ? vocabulary.board_statuses
