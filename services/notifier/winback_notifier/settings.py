@@ -38,6 +38,9 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     unowned, for someone else to take (0: claims never lapse)."""
     sla_escalation_queue: str | None = None
     """Where a case breaching its deadline unclaimed is re-routed (unset: it stays put)."""
+    call_back_grace_minutes: Annotated[float, Field(ge=0)] = 5.0
+    """How late a call-back the customer asked for may be before the SLA timers flag it
+    missed (``call_back_missed``)."""
     sla_max_sleep_seconds: Annotated[float, Field(gt=0)] = 30.0
     """The longest the SLA timers sleep without looking at PostgreSQL again. Case events wake
     them sooner; this only bounds how long a change no event announced can go unnoticed."""
