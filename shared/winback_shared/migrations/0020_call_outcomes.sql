@@ -23,3 +23,7 @@ ALTER TABLE recovery_cases
 -- What the scheduler looks for: call-backs not yet flagged, on cases still being worked.
 CREATE INDEX recovery_cases_call_back_due_idx ON recovery_cases (call_back_due_at)
     WHERE call_back_missed_at IS NULL AND status NOT IN ('resolved', 'closed');
+
+-- The notifier writes the new columns (column grants, as in 0016: it may set no others).
+GRANT UPDATE (call_back_due_at, call_back_missed_at, wrong_number_at)
+    ON recovery_cases TO winback_notifier;
