@@ -142,3 +142,32 @@ async def test_a_call_back_becomes_the_deadline_and_a_missed_one_is_flagged(
             case_id,
         )
         assert len(kinds) == 1
+
+
+async def test_the_panel_reads_the_customers_local_time_and_the_words_for_the_call(
+    infra_env: dict[str, Any],
+) -> None:
+    async with running_desk(
+        infra_env, call_time_zones={"queues": {"default": "Europe/Berlin"}}
+    ) as desk:
+        ana = await desk.agent("ana")
+        olga = await desk.agent("olga", queues=("billing",))
+        case_id = await open_case(desk, infra_env)  # the desk's customer: +1 555 0100, unplaced
+        answer = await desk.call("GET", f"/api/cases/{case_id}/call-time", ana)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert (body["basis"], [z["zone"] for z in body["zones"]]) == ("queue", ["Europe/Berlin"])
+        assert body["verdict"] in ("ok", "outside")
+        assert body["calling_hours"]["mon"] == ["09:00-20:00"]
+        refused = await desk.call("GET", f"/api/cases/{case_id}/call-time", olga)
+        assert refused.status_code == 403
+
+        guidance = (await desk.call("GET", "/api/call-guidance", ana)).json()
+        assert list(guidance["steps"]) == [
+            "acknowledge",
+            "introduce",
+            "duration",
+            "explain",
+            "thank",
+        ]
+        assert guidance["reasons"]["long_wait"]["apology"][0].startswith("I'm sorry")
