@@ -14,6 +14,7 @@ const TOAST_COMMENT_CHARS = 240;
 const REASONS = {
   sla_breached: { title: "SLA breached", kind: "sla-breached" },
   claim_lapsed: { title: "Claim lapsed: back in the queue", kind: "claim-lapsed" },
+  call_back_missed: { title: "Call-back missed", kind: "sla-breached" },
 };
 
 export function createAlerts({ toasts, soundToggle, notifyToggle, onOpen }) {
