@@ -87,7 +87,14 @@ export function attemptForm({ card, profile, act }) {
       when.focus();
       return;
     }
-    await act("attempts", body);
+    if (!(await act("attempts", body))) return;
+    // Logged. The form may stay (nothing it depends on changed): ready for the next attempt,
+    // and the keys work again rather than typing into a field that is done with.
+    note.value = "";
+    when.value = "";
+    later.hidden = true;
+    whenError.hidden = true;
+    if (node.contains(document.activeElement)) document.activeElement.blur();
   };
   const schedule = button("Schedule the call-back", "primary action-schedule",
     () => send("call_later"));

@@ -2,7 +2,7 @@
 //   n  open the most urgent unclaimed case (the next one after the case shown)
 //   c  claim the case shown                l  go to the attempt form's outcomes
 //   1-5  go to that outcome (Enter logs it) d  compact or comfortable board
-//   Esc  close the case                     ?  hide or show the list of keys
+//   Esc  leave a field, or close the case  ?  hide or show the list of keys
 // `shortcutFor` and `nextUnclaimed` are pure (tested in Node); `installKeys` wires them.
 
 import { make } from "./dom.js";
@@ -22,7 +22,7 @@ export const HINT = [
   ["1–5", "call outcome, Enter to log"],
   ["L", "log an attempt"],
   ["D", "compact board"],
-  ["Esc", "close"],
+  ["Esc", "leave a field / close"],
   ["?", "hide these"],
 ];
 
@@ -76,6 +76,10 @@ export function installKeys({ board, shown, claimable, openCase, toggleDensity, 
   };
 
   document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && isTyping(event.target)) {
+      event.target.blur(); // out of the field, keys work again; what was typed stays
+      return;
+    }
     const action = shortcutFor(event);
     if (!action) return;
     const current = shown();
