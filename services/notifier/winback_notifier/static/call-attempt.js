@@ -77,7 +77,7 @@ export function attemptForm({ card, profile, act }) {
   const when = make("input");
   when.type = "datetime-local";
   when.name = "call_back_at";
-  const whenError = make("p", "hint call-later-error");
+  const whenError = make("p", "call-later-error");
   whenError.hidden = true;
   const send = async (outcome) => {
     const body = attemptBody(outcome, channel.value, note.value, when.value);
