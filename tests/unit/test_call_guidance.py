@@ -101,7 +101,7 @@ def test_a_mistake_names_the_entry_and_field(
 
 def test_every_step_must_be_there(tmp_path: Path) -> None:
     text = STEPS.replace('[steps.thank]\nprompt = "Thank them."\n', "")
-    with pytest.raises(GuidanceError, match="steps: .*missing: thank"):
+    with pytest.raises(GuidanceError, match=r"steps: .*missing: thank"):
         load_guidance(written(tmp_path, text), TAXONOMY)
 
 
