@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.test_case_console_browser import LIVE, Window
+from tests.browser.test_case_console_browser import LIVE, Window, keep_for_docs
+from tests.browser.test_console_browser import ARTIFACTS
 from tests.case_support import publish_opened, running_desk
 
 pytestmark = pytest.mark.browser
@@ -77,6 +78,10 @@ async def test_from_a_pop_up_to_a_logged_attempt_by_keyboard_alone(
             warning = detail.locator(".call-time-warning")
             await expect(warning).to_contain_text("outside calling hours")
             await expect(warning.locator(".call-anyway")).to_have_attribute("href", "tel:+15550100")
+            await detail.evaluate("panel => { panel.scrollTop = 0; }")
+            screenshot = ARTIFACTS / "console-call.png"
+            await page.screenshot(path=screenshot)
+            keep_for_docs(screenshot, "console-call.png")
             await page.keyboard.press("Enter")  # "Not now" has the focus
             await expect(warning).to_have_count(0)
 

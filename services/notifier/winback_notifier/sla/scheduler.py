@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -240,19 +241,9 @@ class SlaScheduler:
 
 
 def _clock(row: asyncpg.Record) -> SlaClock:
-    return SlaClock(
-        status=CaseStatus(row["status"]),
-        queue=row["queue"],
-        owner_id=row["owner_id"],
-        contact_due_at=row["contact_due_at"],
-        first_attempt_at=row["first_attempt_at"],
-        last_attempt_at=row["last_attempt_at"],
-        owned_at=row["owned_at"],
-        sla_warned_at=row["sla_warned_at"],
-        sla_breached_at=row["sla_breached_at"],
-        call_back_due_at=row["call_back_due_at"],
-        call_back_missed_at=row["call_back_missed_at"],
-    )
+    """The clock of a row of ``DUE_CASE_SQL``, which selects every field of :class:`SlaClock`."""
+    values = {field.name: row[field.name] for field in fields(SlaClock)}
+    return SlaClock(**{**values, "status": CaseStatus(row["status"])})
 
 
 def _iso(moment: datetime | None) -> str | None:
