@@ -54,6 +54,9 @@ class CaseColumn(StrEnum):
     CONTACT_DUE_AT = "contact_due_at"
     SLA_WARNED_AT = "sla_warned_at"
     SLA_BREACHED_AT = "sla_breached_at"
+    CALL_BACK_DUE_AT = "call_back_due_at"
+    CALL_BACK_MISSED_AT = "call_back_missed_at"
+    WRONG_NUMBER_AT = "wrong_number_at"
 
 
 class Clock(Enum):

@@ -68,6 +68,8 @@ class HistoryKind(StrEnum):
     """A supervisor declined a requested offer, with a reason."""
     OFFER_OVERDUE = "offer_overdue"
     """A requested offer waited longer than the approval time without an answer (timer)."""
+    CALL_BACK_MISSED = "call_back_missed"
+    """The time the customer asked to be called back passed with no attempt (SLA timers)."""
 
 
 HISTORY_LABELS: dict[HistoryKind, str] = {
@@ -91,6 +93,7 @@ HISTORY_LABELS: dict[HistoryKind, str] = {
     HistoryKind.OFFER_APPROVED: "Offer approved",
     HistoryKind.OFFER_DECLINED: "Offer declined",
     HistoryKind.OFFER_OVERDUE: "Approval overdue",
+    HistoryKind.CALL_BACK_MISSED: "Call-back missed",
 }
 """How people read each kind (the console's history list shows these)."""
 
@@ -104,3 +107,39 @@ STATUS_LABELS: dict[CaseStatus, str] = {
     CaseStatus.REOPENED: "Reopened",
 }
 """How people read each status."""
+
+
+class AttemptOutcome(StrEnum):
+    """How one try to reach the customer went, in the words calls are logged in.
+
+    Attempts logged before outcomes existed carry only ``reached``; :func:`outcome_of` reads
+    them as ``reached`` or ``no_answer``, so old histories need no rewrite.
+    """
+
+    REACHED = "reached"
+    """A conversation: the case becomes ``contacted``."""
+    NO_ANSWER = "no_answer"
+    VOICEMAIL = "voicemail"
+    """A message was left; a failed attempt all the same."""
+    WRONG_NUMBER = "wrong_number"
+    """The number is not the customer's: calling it again will not help."""
+    CALL_LATER = "call_later"
+    """The customer answered but asked to be called at another time, which becomes the
+    case's next deadline."""
+
+
+ATTEMPT_OUTCOME_LABELS: dict[AttemptOutcome, str] = {
+    AttemptOutcome.REACHED: "Reached",
+    AttemptOutcome.NO_ANSWER: "No answer",
+    AttemptOutcome.VOICEMAIL: "Voicemail left",
+    AttemptOutcome.WRONG_NUMBER: "Wrong number",
+    AttemptOutcome.CALL_LATER: "Call later",
+}
+"""How people read each outcome (the console's buttons and history show these)."""
+
+
+def outcome_of(reached: bool, outcome: str | None) -> AttemptOutcome:
+    """An attempt's outcome, for attempts logged with one and those logged before (``None``)."""
+    if outcome is not None:
+        return AttemptOutcome(outcome)
+    return AttemptOutcome.REACHED if reached else AttemptOutcome.NO_ANSWER

@@ -69,6 +69,7 @@ async def test_full_recovery_from_open_to_closed_with_history(case_desk: CaseDes
         "status": "claimed",
         "channel": "phone",
         "reached": False,
+        "outcome": "no_answer",  # sent as `reached` alone, by a client from before outcomes
         "note": "voicemail",
     }
     assert history[4]["data"]["resolution"]["compensation"]["value"] == 25

@@ -25,8 +25,10 @@ CARD_COLUMNS = [
     "first_attempt_at", "first_contact_at", "resolved_at", "closed_at", "failed_attempts",
     "root_cause", "resolution", "customer_reaction", "follow_up_outcome", "updated_at",
     "contact_due_at", "sla_warned_at", "sla_breached_at", "owned_at",
+    "call_back_due_at", "call_back_missed_at", "wrong_number_at",
 ]  # fmt: skip
-"""case_cards as migration 0007 left it: what the notifier's CaseCard reads."""
+"""case_cards as migration 0007 left it, with the call-back and wrong-number stamps of 0020:
+what the notifier's CaseCard reads."""
 SUMMARY_COLUMNS = [*CARD_COLUMNS[: CARD_COLUMNS.index("opened_at") + 1], "contact_due_at"]
 """case_summaries as migration 0007 left it: what the router's CaseSummary reads."""
 

@@ -148,6 +148,7 @@ REFUSED = {
         "INSERT INTO contact_attempts (case_id, channel, reached) VALUES (1, 'phone', true)",
         "UPDATE recovery_cases SET status = 'resolved'",
         "UPDATE recovery_cases SET owner_id = 1",
+        "UPDATE recovery_cases SET call_back_due_at = now()",
         "UPDATE case_history SET published_at = now()",
         "SELECT * FROM case_cards",
         "DELETE FROM agent_changes",

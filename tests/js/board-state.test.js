@@ -309,6 +309,21 @@ describe("news", () => {
       signedIn("supervisor", [card(1, { status: "claimed", owner: "Ben" })]));
     assert.deepEqual(sue, []);
   });
+
+  test("a missed call-back pops up for its owner and supervisors, not for other agents", () => {
+    const mine = card(1, { status: "claimed", owner: "Ana" });
+    const missed = changed({ ...mine, seq: 2, call_back_due_at: "2026-01-01T15:00:00Z",
+      call_back_missed_at: "2026-01-01T15:05:00Z" }, "call_back_missed");
+    const { effects: ana } = run([missed], signedIn("agent", [mine]));
+    assert.deepEqual(ana.map((e) => [e.type, e.reason]),
+      [["toast", "call_back_missed"], ["sound", undefined]]);
+    const { effects: sue } = run([missed], signedIn("supervisor", [mine]));
+    assert.deepEqual(sue.map((e) => e.reason), ["call_back_missed", undefined]);
+    const bens = card(1, { status: "claimed", owner: "Ben" });
+    const { effects: other } = run([{ ...missed, case: { ...missed.case, owner: "Ben" } }],
+      signedIn("agent", [bens]));
+    assert.deepEqual(other, []);
+  });
 });
 
 describe("the agent's own moves", () => {

@@ -178,6 +178,8 @@ def test_the_table_is_read_from_the_apps() -> None:
     assert rules["notifier GET /api/cases/{case_id}/story"] is Role.AGENT
     assert rules["notifier POST /api/cases/{case_id}/claim-together"] is Role.AGENT
     assert rules["notifier GET /api/repeat-customers"] is Role.AGENT
+    assert rules["notifier GET /api/cases/{case_id}/call-time"] is Role.AGENT
+    assert rules["notifier GET /api/call-guidance"] is Role.AGENT
     assert rules["notifier GET /api/ops/sla"] is Role.SUPERVISOR
     assert rules["notifier DELETE /api/admin/agents/{name}"] is Role.ADMIN
     assert rules["router GET /ops/dead-letters"] is Role.SUPERVISOR  # a router-level gate

@@ -146,8 +146,12 @@ def test_a_warning_changes_nothing_but_the_record() -> None:
 
 
 def test_policy_from_settings() -> None:
-    settings = NotifierSettings(sla_warning_seconds=30, sla_claim_lapse_minutes=0)
-    assert policy_from(settings) == SlaPolicy(timedelta(seconds=30), None, None)
+    settings = NotifierSettings(
+        sla_warning_seconds=30, sla_claim_lapse_minutes=0, call_back_grace_minutes=2
+    )
+    assert policy_from(settings) == SlaPolicy(
+        timedelta(seconds=30), None, None, call_back_grace=timedelta(minutes=2)
+    )
     assert policy_from(NotifierSettings()).claim_lapse == timedelta(minutes=10)
 
 

@@ -26,6 +26,8 @@ from fastapi.staticfiles import StaticFiles
 from winback_notifier.agents import views as agent_views
 from winback_notifier.agents.announcer import AgentChangeAnnouncer
 from winback_notifier.agents.profile import Profile, build_profile
+from winback_notifier.calls import views as call_views
+from winback_notifier.calls.guidance import load_guidance, missing_codes
 from winback_notifier.cases import assignees as case_assignees
 from winback_notifier.cases import offer_views
 from winback_notifier.cases import views as case_views
@@ -77,6 +79,12 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     """
     hub = AlertHub(settings.client_queue_size)
     taxonomy = load_taxonomy(settings.taxonomy_path)
+    guidance = load_guidance(settings.call_guidance_path, taxonomy)
+    if unguided := missing_codes(guidance, taxonomy):
+        log.warning(
+            "call guidance has no words for some reason codes; their cases get the steps alone",
+            extra={"fields": {"codes": unguided}},
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,7 +110,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
             on_batch=scheduler.nudge,
         )
         await feed.start()
-        app.state.services = Services(settings, pool, publisher, taxonomy)
+        app.state.services = Services(settings, pool, publisher, taxonomy, guidance)
         app.state.pool = pool
         app.state.announcer = announcer
         app.state.feed = feed
@@ -181,6 +189,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(case_assignees.router)
     app.include_router(story_views.router)
     app.include_router(offer_views.router)
+    app.include_router(call_views.router)
     app.include_router(agent_views.router)
     app.include_router(report_views.router)
     app.include_router(export_views.router)

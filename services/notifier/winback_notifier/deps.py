@@ -12,6 +12,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from winback_notifier.calls.guidance import CallGuidance
 from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.settings import NotifierSettings
 from winback_shared.taxonomy import Taxonomy
@@ -25,6 +26,8 @@ class Services:
     pool: asyncpg.Pool
     publisher: CaseEventPublisher
     taxonomy: Taxonomy
+    guidance: CallGuidance
+    """The words for the call, checked against ``taxonomy`` at start-up."""
 
 
 def get_services(request: Request) -> Services:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from winback_notifier.calls.local_time import CallingHours, CallTimeZones
 from winback_shared.agents import DEFAULT_TOKEN_LIFETIME
 from winback_shared.customer_match import CustomerMatchSettings
 from winback_shared.deadlines import WithContactPolicy
@@ -39,6 +40,18 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     unowned, for someone else to take (0: claims never lapse)."""
     sla_escalation_queue: str | None = None
     """Where a case breaching its deadline unclaimed is re-routed (unset: it stays put)."""
+    call_back_grace_minutes: Annotated[float, Field(ge=0)] = 5.0
+    """How late a call-back the customer asked for may be before the SLA timers flag it
+    missed (``call_back_missed``)."""
+    calling_hours: CallingHours = Field(default_factory=CallingHours)
+    """The customer's local hours when a call is reasonable, per weekday (the case panel shows
+    their local time and warns outside these); see :mod:`winback_notifier.calls.local_time`."""
+    call_time_zones: CallTimeZones = Field(default_factory=CallTimeZones)
+    """Zones to assume per source, per queue or by default when the phone number does not
+    place the customer."""
+    call_guidance_path: Path | None = None
+    """The words for the call, by reason (the shipped defaults when unset); see
+    :mod:`winback_notifier.calls.guidance`."""
     sla_max_sleep_seconds: Annotated[float, Field(gt=0)] = 30.0
     """The longest the SLA timers sleep without looking at PostgreSQL again. Case events wake
     them sooner; this only bounds how long a change no event announced can go unnoticed."""

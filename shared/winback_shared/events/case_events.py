@@ -77,6 +77,14 @@ class CaseCard(CaseSummary):
     """When the deadline passed with no contact attempt."""
     owned_at: datetime | None = None
     """When the current owner got the case; an untried claim lapses counting from here."""
+    call_back_due_at: datetime | None = None
+    """When the customer asked to be called back (the case's next deadline), until the next
+    attempt."""
+    call_back_missed_at: datetime | None = None
+    """When the SLA timers found that call-back missed."""
+    wrong_number_at: datetime | None = None
+    """When an attempt first found the customer's number wrong (it may be marked unreachable
+    from then on)."""
 
 
 class HistoryEntry(BaseModel):

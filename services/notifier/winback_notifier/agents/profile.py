@@ -22,9 +22,11 @@ from winback_notifier.cases.rules import (
 from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Agent
 from winback_shared.case_vocabulary import (
+    ATTEMPT_OUTCOME_LABELS,
     BOARD_STATUSES,
     HISTORY_LABELS,
     STATUS_LABELS,
+    AttemptOutcome,
     CaseStatus,
     HistoryKind,
 )
@@ -65,6 +67,8 @@ class Vocabulary(BaseModel):
     """The statuses a board shows; a case changing to any other leaves it."""
     status_labels: dict[CaseStatus, str]
     history_labels: dict[HistoryKind, str]
+    attempt_outcomes: dict[AttemptOutcome, str]
+    """How a contact attempt went, in the order the console offers them."""
 
 
 class Profile(BaseModel):
@@ -108,6 +112,7 @@ def build_profile(agent: Agent, settings: NotifierSettings, taxonomy: Taxonomy) 
             board_statuses=list(BOARD_STATUSES),
             status_labels=dict(STATUS_LABELS),
             history_labels=dict(HISTORY_LABELS),
+            attempt_outcomes=dict(ATTEMPT_OUTCOME_LABELS),
         ),
         offers=OfferPolicy(
             kinds=list(OfferKind),

@@ -103,6 +103,8 @@ class CaseState:
     owner_id: int | None
     owner: str | None
     failed_attempts: int
+    wrong_number: bool = False
+    """An attempt found the customer's number wrong: redialling it will not reach them."""
 
 
 @dataclass(frozen=True)
@@ -218,12 +220,13 @@ def _next(
         case Action.ATTEMPT:
             return Outcome(CaseStatus.CONTACTED, state.owner_id, state.queue) if reached else same
         case Action.MARK_UNREACHABLE:
-            if state.failed_attempts < unreachable_after:
+            if state.failed_attempts < unreachable_after and not state.wrong_number:
                 raise CaseRefused(
                     409,
                     "not_enough_attempts",
                     f"case {state.case_id} has {state.failed_attempts} failed attempt(s); "
-                    f"{unreachable_after} are needed before it can be marked unreachable",
+                    f"{unreachable_after} are needed before it can be marked unreachable "
+                    "(or one that found the number wrong)",
                 )
             return Outcome(CaseStatus.UNREACHABLE, state.owner_id, state.queue)
         case Action.RESOLVE:

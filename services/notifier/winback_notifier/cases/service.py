@@ -19,6 +19,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from winback_notifier.cases import offer_store
+from winback_notifier.cases.attempts import attempt_effect
 from winback_notifier.cases.offer_rules import GIVEN, OfferStatus, nothing_pending, with_offers
 from winback_notifier.cases.rules import (
     Action,
@@ -33,8 +34,10 @@ from winback_shared.case_changes import FIRST_NOW, NOW, CaseColumn, CaseColumns,
 from winback_shared.case_vocabulary import (
     BOARD_STATUSES,
     OPEN_STATUSES,
+    AttemptOutcome,
     CaseStatus,
     HistoryKind,
+    outcome_of,
 )
 from winback_shared.db import Connection
 from winback_shared.events.case_events import CaseCard, GivenOffer, HistoryEntry, Resolution
@@ -58,6 +61,10 @@ class ContactAttempt(BaseModel):
     attempted_at: datetime
     channel: str
     reached: bool
+    outcome: AttemptOutcome
+    """Attempts logged before outcomes existed read as ``reached`` or ``no_answer``."""
+    call_back_at: datetime | None = None
+    """The time the customer asked to be called (outcome ``call_later``)."""
     note: str
     agent: str
 
@@ -186,13 +193,19 @@ async def get_attempts(conn: Db, case_id: int) -> list[ContactAttempt]:
     """Every contact attempt of the case, oldest first."""
     rows = await conn.fetch(
         """
-        SELECT t.attempted_at, t.channel, t.reached, t.note, a.name AS agent
+        SELECT t.attempted_at, t.channel, t.reached, t.outcome, t.call_back_at, t.note,
+               a.name AS agent
         FROM contact_attempts t JOIN agents a ON a.id = t.agent_id
         WHERE t.case_id = $1 ORDER BY t.attempted_at, t.id
         """,
         case_id,
     )
-    return [ContactAttempt.model_validate(dict(row)) for row in rows]
+    return [
+        ContactAttempt.model_validate(
+            {**dict(row), "outcome": outcome_of(row["reached"], row["outcome"])}
+        )
+        for row in rows
+    ]
 
 
 # ---- changes -------------------------------------------------------------------------------
@@ -204,7 +217,7 @@ async def _lock(conn: Connection, case_id: int) -> CaseState:
     # claim would learn the new owner's id with the old (empty) owner's name.
     row = await conn.fetchrow(
         """
-        SELECT c.id, c.status, c.queue, c.owner_id, c.failed_attempts,
+        SELECT c.id, c.status, c.queue, c.owner_id, c.failed_attempts, c.wrong_number_at,
                (SELECT a.name FROM agents a WHERE a.id = c.owner_id) AS owner
         FROM recovery_cases c
         WHERE c.id = $1 FOR UPDATE
@@ -220,6 +233,7 @@ async def _lock(conn: Connection, case_id: int) -> CaseState:
         owner_id=row["owner_id"],
         owner=row["owner"],
         failed_attempts=row["failed_attempts"],
+        wrong_number=row["wrong_number_at"] is not None,
     )
 
 
@@ -312,33 +326,52 @@ async def log_attempt(
     case_id: int,
     actor: Agent,
     channel: str,
-    reached: bool,
+    outcome: AttemptOutcome,
     note: str,
+    call_back_at: datetime | None = None,
 ) -> Change:
-    """Record one try to reach the customer; a successful one marks the case contacted."""
+    """Record one try to reach the customer, with how it went (:mod:`.attempts`): a reached
+    customer marks the case contacted, "call later" sets its next deadline, and any attempt
+    answers the call-back an earlier one set."""
     async with _locked(conn, case_id) as state:
-        outcome = decide(Action.ATTEMPT, state, actor, reached=reached)
+        now: datetime = await conn.fetchval("SELECT now()")
+        effect = attempt_effect(outcome, call_back_at, now)
+        decided = decide(Action.ATTEMPT, state, actor, reached=effect.reached)
         await conn.execute(
             """
-            INSERT INTO contact_attempts (case_id, agent_id, channel, reached, note)
-            VALUES ($1, $2, $3, $4, $5)
+            INSERT INTO contact_attempts
+                (case_id, agent_id, channel, reached, outcome, call_back_at, note)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
             """,
             case_id,
             actor.id,
             channel,
-            reached,
+            effect.reached,
+            effect.outcome.value,
+            effect.call_back_due_at,
             note,
         )
         columns: dict[CaseColumn, object] = {
             CaseColumn.FIRST_ATTEMPT_AT: FIRST_NOW,
             CaseColumn.LAST_ATTEMPT_AT: NOW,
+            CaseColumn.CALL_BACK_DUE_AT: effect.call_back_due_at,
+            CaseColumn.CALL_BACK_MISSED_AT: None,
         }
-        if reached:
+        if effect.reached:
             columns[CaseColumn.FIRST_CONTACT_AT] = FIRST_NOW
-        else:
+        if effect.failed:
             columns[CaseColumn.FAILED_ATTEMPTS] = state.failed_attempts + 1  # read under the lock
-        data = {"channel": channel, "reached": reached, "note": note}
-        return await _act(conn, state, outcome, Action.ATTEMPT, actor, data, columns)
+        if effect.wrong_number:
+            columns[CaseColumn.WRONG_NUMBER_AT] = FIRST_NOW
+        data: dict[str, Any] = {
+            "channel": channel,
+            "reached": effect.reached,
+            "outcome": effect.outcome.value,
+            "note": note,
+        }
+        if effect.call_back_due_at is not None:
+            data["call_back_at"] = effect.call_back_due_at.isoformat()
+        return await _act(conn, state, decided, Action.ATTEMPT, actor, data, columns)
 
 
 async def mark_unreachable(

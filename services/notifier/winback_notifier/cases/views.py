@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Literal, Protocol
 
@@ -19,13 +20,14 @@ from pydantic.json_schema import SkipJsonSchema
 
 from winback_notifier.cases import flows, offer_store
 from winback_notifier.cases import service as cases
+from winback_notifier.cases.attempts import read_outcome
 from winback_notifier.cases.offer_rules import with_offers
 from winback_notifier.cases.rules import CaseRefused, Channel, known_codes
 from winback_notifier.cases.service import Change
 from winback_notifier.deps import Services, ServicesDep
 from winback_shared.agents import Agent, find_agent
 from winback_shared.auth import CurrentAgent, current_supervisor
-from winback_shared.case_vocabulary import OPEN_STATUSES, CaseStatus
+from winback_shared.case_vocabulary import OPEN_STATUSES, AttemptOutcome, CaseStatus
 from winback_shared.db import Connection
 from winback_shared.errors import ApiError
 from winback_shared.events.case_events import CaseCard, GivenOffer, HistoryEntry, Resolution
@@ -39,6 +41,10 @@ ERRORS: dict[int | str, dict[str, str]] = {
     409: {
         "description": "`already_claimed` (says by whom), `illegal_transition` (says from which "
         "states it is allowed), `not_claimed`, `not_enough_attempts`, `not_a_member`"
+    },
+    422: {
+        "description": "`invalid_attempt` (no outcome, or `reached` contradicting it), "
+        "`invalid_call_back` (missing, past, over 31 days ahead, or without call_later)"
     },
 }
 
@@ -60,10 +66,22 @@ Note = Annotated[str, Field(max_length=4000)]
 
 
 class AttemptIn(BaseModel):
-    """One try to reach the customer."""
+    """One try to reach the customer and how it went."""
 
     channel: Channel
-    reached: bool
+    outcome: AttemptOutcome | None = Field(
+        default=None,
+        description="reached, no_answer, voicemail, wrong_number or call_later (with "
+        "call_back_at). Omitted: taken from `reached`, as clients before outcomes sent it.",
+    )
+    reached: bool | None = Field(
+        default=None, description="The older form: true is `reached`, false is `no_answer`."
+    )
+    call_back_at: datetime | None = Field(
+        default=None,
+        description="With `call_later` only: when the customer asked to be called, with its "
+        "offset; it becomes the case's next deadline, flagged by the SLA timers if missed.",
+    )
     note: Note = ""
 
 
@@ -224,9 +242,19 @@ async def claim_case(act: ActOnCase) -> CaseCard:
 
 @router.post("/cases/{case_id}/attempts", response_model=CaseCard, responses=ERRORS)
 async def create_contact_attempt(act: ActOnCase, body: AttemptIn) -> CaseCard:
-    """Log a try to reach the customer; a successful one marks the case `contacted`."""
-    channel, reached, note = body.channel.value, body.reached, body.note
-    return await act(partial(cases.log_attempt, channel=channel, reached=reached, note=note))
+    """Log a try to reach the customer: `reached` marks the case `contacted`; `no_answer`,
+    `voicemail` and `wrong_number` count as failed (a wrong number allows marking it
+    unreachable at once); `call_later` sets `call_back_at` as the case's next deadline."""
+    outcome = read_outcome(body.outcome, body.reached)
+    return await act(
+        partial(
+            cases.log_attempt,
+            channel=body.channel.value,
+            outcome=outcome,
+            note=body.note,
+            call_back_at=body.call_back_at,
+        )
+    )
 
 
 @router.post("/cases/{case_id}/unreachable", response_model=CaseCard, responses=ERRORS)

@@ -8,7 +8,11 @@ Three timers run per case, all measured against timestamps stored on the case:
   (a notifier down through both moments reports one breach, not a warning and a breach a
   millisecond apart). With an escalation queue, an unowned breached case moves there;
 - ``claim_lapsed``: a claimed case nobody has tried since it was claimed goes back to its
-  queue, unowned, ``claim_lapse`` after the claim, so another agent can take it.
+  queue, unowned, ``claim_lapse`` after the claim, so another agent can take it;
+- ``call_back_missed``: the customer asked to be called back at a time (an attempt with the
+  outcome "call later") and ``call_back_grace`` after it nobody has tried again. It flags the
+  case, as a breach does, and leaves owner and queue alone: the owner agreed the time with the
+  customer. The next attempt clears the call-back (or sets a new one).
 
 A contact attempt stops the contact clock for good: the SLA is "first attempt by the deadline",
 the same one the ops report counts. A reopened case was tried before it was finished, so it gets
@@ -35,6 +39,7 @@ class Timer(StrEnum):
     WARNING = HistoryKind.SLA_WARNING
     BREACH = HistoryKind.SLA_BREACHED
     CLAIM_LAPSE = HistoryKind.CLAIM_LAPSED
+    CALL_BACK = HistoryKind.CALL_BACK_MISSED
 
     @property
     def kind(self) -> HistoryKind:
@@ -51,6 +56,8 @@ class SlaPolicy:
     claim_lapse: timedelta | None
     """After a claim; ``None``: claims never lapse."""
     escalation_queue: str | None = None
+    call_back_grace: timedelta = timedelta(0)
+    """How late a call-back may be before it counts as missed."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class SlaClock:
     owned_at: datetime | None
     sla_warned_at: datetime | None
     sla_breached_at: datetime | None
+    call_back_due_at: datetime | None = None
+    call_back_missed_at: datetime | None = None
 
 
 def contact_clock_runs(clock: SlaClock) -> bool:
@@ -84,6 +93,15 @@ def claim_untried(clock: SlaClock) -> bool:
     return clock.last_attempt_at is None or clock.last_attempt_at < clock.owned_at
 
 
+def call_back_waits(clock: SlaClock) -> bool:
+    """Whether the customer's asked-for call-back is still to be made and not yet flagged."""
+    return (
+        clock.status not in FINISHED_STATUSES
+        and clock.call_back_due_at is not None
+        and clock.call_back_missed_at is None
+    )
+
+
 def pending(clock: SlaClock, policy: SlaPolicy) -> dict[Timer, datetime]:
     """Each timer that has yet to fire for this case, with the moment it is due."""
     moments: dict[Timer, datetime] = {}
@@ -95,6 +113,9 @@ def pending(clock: SlaClock, policy: SlaPolicy) -> dict[Timer, datetime]:
     if policy.claim_lapse is not None and claim_untried(clock):
         assert clock.owned_at is not None
         moments[Timer.CLAIM_LAPSE] = clock.owned_at + policy.claim_lapse
+    if call_back_waits(clock):
+        assert clock.call_back_due_at is not None
+        moments[Timer.CALL_BACK] = clock.call_back_due_at + policy.call_back_grace
     return moments
 
 
@@ -103,7 +124,7 @@ def next_moment(clock: SlaClock, policy: SlaPolicy) -> datetime | None:
     return min(pending(clock, policy).values(), default=None)
 
 
-_PRECEDENCE = (Timer.BREACH, Timer.CLAIM_LAPSE, Timer.WARNING)
+_PRECEDENCE = (Timer.BREACH, Timer.CLAIM_LAPSE, Timer.CALL_BACK, Timer.WARNING)
 """When several are due at once: a breach makes a due warning moot (it is applied first, and
 marks the warning done); a lapse before a warning, since the warning then reaches the queue."""
 
@@ -146,6 +167,9 @@ def fire(timer: Timer, clock: SlaClock, policy: SlaPolicy) -> Firing:
                 Outcome(CaseStatus.OPEN, None, queue),
                 {"owned_since": owned, **_moved(clock.queue, queue)},
             )
+        case Timer.CALL_BACK:
+            asked = clock.call_back_due_at.isoformat() if clock.call_back_due_at else None
+            return Firing(same, {"call_back_at": asked})
 
 
 def _moved(from_queue: str, to_queue: str) -> dict[str, object]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,6 +70,9 @@ _CONTACT_CLOCK = f"""
 _CLAIM_UNTRIED = f"""
     $2::interval IS NOT NULL AND c.status = {_CLAIMED_SQL} AND c.owned_at IS NOT NULL
     AND (c.last_attempt_at IS NULL OR c.last_attempt_at < c.owned_at)"""
+_CALL_BACK_WAITS = f"""
+    c.status NOT IN {FINISHED_SQL} AND c.call_back_due_at IS NOT NULL
+    AND c.call_back_missed_at IS NULL"""
 _WARN_AT = (
     "CASE WHEN c.sla_warned_at IS NULL AND $1::interval > interval '0'"
     " THEN c.contact_due_at - $1::interval ELSE c.contact_due_at END"
@@ -79,17 +83,21 @@ NEXT_DELAY_SQL = f"""
         SELECT min({_WARN_AT}) AS moment FROM recovery_cases c WHERE {_CONTACT_CLOCK}
         UNION ALL
         SELECT min(c.owned_at + $2::interval) FROM recovery_cases c WHERE {_CLAIM_UNTRIED}
+        UNION ALL
+        SELECT min(c.call_back_due_at + $3::interval) FROM recovery_cases c
+        WHERE {_CALL_BACK_WAITS}
     ) moments
 """
 
 DUE_CASE_SQL = f"""
     SELECT c.id, c.status, c.queue, c.owner_id, c.failed_attempts, c.contact_due_at,
            c.first_attempt_at, c.last_attempt_at, c.owned_at, c.sla_warned_at,
-           c.sla_breached_at, now() AS now,
+           c.sla_breached_at, c.call_back_due_at, c.call_back_missed_at, now() AS now,
            (SELECT a.name FROM agents a WHERE a.id = c.owner_id) AS owner
     FROM recovery_cases c
     WHERE ({_CONTACT_CLOCK} AND {_WARN_AT} <= now())
        OR ({_CLAIM_UNTRIED} AND c.owned_at + $2::interval <= now())
+       OR ({_CALL_BACK_WAITS} AND c.call_back_due_at + $3::interval <= now())
     ORDER BY c.id
     LIMIT 1
     FOR UPDATE OF c SKIP LOCKED
@@ -99,6 +107,7 @@ _MARKS: dict[Timer, CaseColumns] = {
     Timer.WARNING: {CaseColumn.SLA_WARNED_AT: NOW},
     Timer.BREACH: {CaseColumn.SLA_BREACHED_AT: NOW, CaseColumn.SLA_WARNED_AT: FIRST_NOW},
     Timer.CLAIM_LAPSE: {CaseColumn.OWNED_AT: None},
+    Timer.CALL_BACK: {CaseColumn.CALL_BACK_MISSED_AT: NOW},
 }
 """What firing each timer records, so it is never due again."""
 
@@ -110,6 +119,7 @@ def policy_from(settings: NotifierSettings) -> SlaPolicy:
         warning=timedelta(seconds=settings.sla_warning_seconds),
         claim_lapse=timedelta(minutes=lapse) if lapse > 0 else None,
         escalation_queue=settings.sla_escalation_queue,
+        call_back_grace=timedelta(minutes=settings.call_back_grace_minutes),
     )
 
 
@@ -136,8 +146,8 @@ class SlaScheduler:
         """A case changed somewhere: look again at once (cheap; called for every event)."""
         self._wake.set()
 
-    def _args(self) -> tuple[timedelta, timedelta | None]:
-        return self._policy.warning, self._policy.claim_lapse
+    def _args(self) -> tuple[timedelta, timedelta | None, timedelta]:
+        return self._policy.warning, self._policy.claim_lapse, self._policy.call_back_grace
 
     async def run(self) -> None:
         """Fire timers on time until cancelled.
@@ -231,17 +241,9 @@ class SlaScheduler:
 
 
 def _clock(row: asyncpg.Record) -> SlaClock:
-    return SlaClock(
-        status=CaseStatus(row["status"]),
-        queue=row["queue"],
-        owner_id=row["owner_id"],
-        contact_due_at=row["contact_due_at"],
-        first_attempt_at=row["first_attempt_at"],
-        last_attempt_at=row["last_attempt_at"],
-        owned_at=row["owned_at"],
-        sla_warned_at=row["sla_warned_at"],
-        sla_breached_at=row["sla_breached_at"],
-    )
+    """The clock of a row of ``DUE_CASE_SQL``, which selects every field of :class:`SlaClock`."""
+    values = {field.name: row[field.name] for field in fields(SlaClock)}
+    return SlaClock(**{**values, "status": CaseStatus(row["status"])})
 
 
 def _iso(moment: datetime | None) -> str | None:

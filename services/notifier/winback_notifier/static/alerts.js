@@ -18,6 +18,7 @@ const REASONS = {
   offer_overdue: { title: "Approval overdue", kind: "offer" },
   offer_approved: { title: "Offer approved", kind: "offer" },
   offer_declined: { title: "Offer declined", kind: "offer" },
+  call_back_missed: { title: "Call-back missed", kind: "sla-breached" },
 };
 
 export function createAlerts({ toasts, soundToggle, notifyToggle, onOpen }) {

@@ -204,11 +204,17 @@ function changed(state, message) {
 }
 
 // What the SLA timers did that someone must act on: supervisors hear of every breach they
-// can see; the agents of a queue hear of a claim that lapsed back to it.
+// can see; the agents of a queue hear of a claim that lapsed back to it; the owner and
+// supervisors hear of a call-back the customer asked for that nobody made.
 function announce(state, effects, incoming, change) {
   const card = state.cases.get(incoming.case_id) || incoming;
   if (change.kind === "sla_breached" && state.profile && state.profile.may_reassign) {
     effects.push({ type: "toast", reason: "sla_breached", card }, { type: "sound" });
+    return { state, effects };
+  }
+  if (change.kind === "call_back_missed" && state.profile
+    && (card.owner === state.profile.name || state.profile.may_reassign)) {
+    effects.push({ type: "toast", reason: "call_back_missed", card }, { type: "sound" });
     return { state, effects };
   }
   if (change.kind === "claim_lapsed" && isMine(card, state.profile)

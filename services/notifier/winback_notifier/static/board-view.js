@@ -8,6 +8,7 @@ import {
   ago, customerName, describeScore, describeTimeLeft, dueAt, priorityClass, worstScore,
 } from "./format.js";
 import { boardActions } from "./profile.js";
+import { callBackBadge } from "./call-outcomes.js";
 
 // `onClaim(caseId)` claims through the case API and resolves once the board has the new card
 // (rejects with the API's error, shown on the card).
@@ -101,6 +102,8 @@ export function createBoardView({ list, empty, summary, markSeen, onOpen, onSeen
     if (left) state.append(left);
     const sla = slaBadge(card);
     if (sla) state.append(sla);
+    const callBack = callBackBadge(card);
+    if (callBack) state.append(callBack);
     if (card.failed_attempts > 0) {
       state.append(make("span", "attempts-count", `${card.failed_attempts} failed attempt(s)`));
     }

@@ -6,6 +6,7 @@ import { ApiError, api } from "./api.js";
 import { button, make } from "./dom.js";
 import { humanise } from "./format.js";
 import { allowedActions } from "./profile.js";
+import { attemptForm } from "./call-attempt.js";
 
 const REACTIONS = [
   ["satisfied", "Satisfied"],
@@ -17,7 +18,7 @@ const REACTIONS = [
 // table listing them in workflow order lays the panel out in that order.
 const CONTROLS = {
   claimed: claimButton,
-  contact_attempted: attemptForm,
+  contact_attempted: attemptForm, // call-attempt.js: one button per outcome
   marked_unreachable: unreachableButton,
   resolved: resolveForm,
   closed: closeForm,
@@ -40,9 +41,11 @@ export function renderActions(node, context) {
   }
 }
 
-// Marking unreachable waits for enough failed attempts, a policy the server sends too.
+// Marking unreachable waits for enough failed attempts, a policy the server sends too, or
+// one attempt that found the number wrong.
 export function needsMoreAttempts(card, profile) {
-  return card.failed_attempts < profile.policy.unreachable_after_attempts;
+  return card.failed_attempts < profile.policy.unreachable_after_attempts
+    && !card.wrong_number_at;
 }
 
 function field(labelText, control) {
@@ -96,34 +99,7 @@ function unreachableButton({ card, profile, act }) {
   const node = button("Mark unreachable", "secondary action-unreachable",
     () => act("unreachable", { note: "" }));
   node.disabled = needsMoreAttempts(card, profile);
-  node.title = `Possible after ${needed} failed attempts`;
-  return node;
-}
-
-function attemptForm({ card, profile, act }) {
-  const node = form("form-attempt", "Log a contact attempt");
-  const policy = profile.policy;
-  const channel = select("channel", policy.channels.map((c) => [c, humanise(c)]));
-  const note = textArea("note", "What happened (the customer's words, what you promised)");
-  const hint = make("p", "hint");
-  const twoWay = new Set(policy.two_way_channels);
-  const updateHint = () => {
-    const tried = card.first_attempt_at !== null && card.first_attempt_at !== undefined;
-    hint.textContent = !twoWay.has(channel.value) && !tried
-      ? "Try phone or in person first: a conversation recovers more than a message."
-      : "";
-    hint.hidden = !hint.textContent;
-  };
-  channel.addEventListener("change", updateHint);
-  updateHint();
-  const row = make("div", "form-row");
-  row.append(field("Channel", channel));
-  node.append(row, field("Note", note), hint);
-  const buttons = make("div", "form-buttons");
-  const send = (reached) => act("attempts", { channel: channel.value, reached, note: note.value });
-  buttons.append(button("Reached the customer", "primary action-reached", () => send(true)));
-  buttons.append(button("No answer", "secondary action-failed", () => send(false)));
-  node.append(buttons);
+  node.title = `Possible after ${needed} failed attempts, or one that found the number wrong`;
   return node;
 }
 

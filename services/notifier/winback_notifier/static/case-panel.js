@@ -16,6 +16,9 @@ import { clock, customerName, describeScore, dueAt, humanise, priorityClass } fr
 import { describeOfferChange } from "./offer-rules.js";
 import { historyLabel, rootCauseLabel } from "./profile.js";
 import { mailtoHref, telHref } from "./reach.js";
+import { callBackBadge, describeAttempt, outcomeOf } from "./call-outcomes.js";
+import { renderCallTime } from "./call-time.js";
+import { renderCallWords } from "./call-guidance.js";
 
 const GUIDANCE = {
   unowned: [
@@ -188,6 +191,8 @@ export function createCasePanel({ root, dispatch }) {
     line.append(make("span", "case-id", `#${card.case_id}`));
     const sla = slaBadge(card);
     if (sla) line.append(sla);
+    const callBack = callBackBadge(card);
+    if (callBack) line.append(callBack);
     head.append(line);
     const due = dueAt(card, profile && profile.policy);
     if (due !== null && !["resolved", "closed", "unreachable"].includes(card.status)) {
@@ -219,6 +224,7 @@ export function createCasePanel({ root, dispatch }) {
     if (card.root_cause) add("Root cause", rootCauseLabel(card.root_cause, profile));
     if (card.customer_reaction) add("Reaction", humanise(card.customer_reaction));
     facts.append(grid);
+    renderCallTime(grid, card);
 
     renderEvidence(facts, card);
   }
@@ -231,6 +237,8 @@ export function createCasePanel({ root, dispatch }) {
     const list = make("ul", "guidance");
     for (const tip of tips) list.append(make("li", "", tip));
     node.replaceChildren(make("h3", "", "Guidance"), list);
+    renderCallWords(node, card, profile);
+    if (node.querySelector(".call-words")) node.hidden = false;
   }
 
   // ---- actions -----------------------------------------------------------------------------
@@ -274,10 +282,11 @@ export function createCasePanel({ root, dispatch }) {
     const node = section("detail-attempts", "Contact attempts");
     const list = make("ol", "attempts");
     for (const attempt of attempts) {
-      const item = make("li", `attempt ${attempt.reached ? "reached" : "failed"}`);
+      const outcome = outcomeOf(attempt);
+      const kind = attempt.reached ? "reached" : outcome === "call_later" ? "later" : "failed";
+      const item = make("li", `attempt ${kind} o-${outcome}`);
       item.append(make("span", "attempt-time", clock(attempt.attempted_at)));
-      item.append(make("span", "attempt-channel", humanise(attempt.channel)));
-      item.append(make("span", "attempt-result", attempt.reached ? "reached" : "no answer"));
+      item.append(make("span", "attempt-result", describeAttempt(attempt, profile)));
       item.append(make("span", "attempt-agent", attempt.agent));
       if (attempt.note) item.append(make("div", "attempt-note", attempt.note));
       list.append(item);
@@ -294,7 +303,7 @@ export function createCasePanel({ root, dispatch }) {
       case "claimed":
         return `by ${data.owner || entry.actor}`;
       case "contact_attempted":
-        return `${humanise(data.channel)}: ${data.reached ? "reached" : "no answer"}`;
+        return describeAttempt(data, profile);
       case "resolved": {
         const offer = data.resolution || {};
         const parts = [`root cause ${rootCauseLabel(data.root_cause, profile)}`];
@@ -320,6 +329,8 @@ export function createCasePanel({ root, dispatch }) {
       case "sla_breached":
         return data.to_queue ? `no contact attempt; escalated to ${data.to_queue}`
           : "no contact attempt by the deadline";
+      case "call_back_missed":
+        return "nobody called back at the time the customer asked for";
       case "claim_lapsed":
         return `${data.previous_owner || "the owner"} made no attempt; back in ${
           data.to_queue || "the queue"}, unowned`;

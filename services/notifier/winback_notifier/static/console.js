@@ -12,18 +12,21 @@
 // board-prefs.js  comfortable or compact cards, remembered in this browser
 // alerts.js       pop-ups, sound, desktop notes   connection.js  the websocket
 // session.js      the token in this tab           api.js         the case API client
+// call-*.js       reaching the customer: outcomes, local time, words, keys
 // dom.js          the one way elements get text
 
 import { createAlerts } from "./alerts.js";
 import { api } from "./api.js";
 import { createBoardView, refreshTimes } from "./board-view.js";
 import { readDensity, saveDensity, toggledDensity } from "./board-prefs.js";
-import { initialState, reduce } from "./board-state.js";
+import { boardRows, initialState, reduce } from "./board-state.js";
 import { createCasePanel } from "./case-panel.js";
 import { createRepeatMarks } from "./case-story.js";
 import { createConnection } from "./connection.js";
 import { pendingNews } from "./offer-rules.js";
-import { describeAgent, mayReadOps } from "./profile.js";
+import { installKeys } from "./call-keys.js";
+import { refreshCallTimes } from "./call-time.js";
+import { boardActions, describeAgent, mayReadOps } from "./profile.js";
 import {
   forgetToken, keepToken, linkCarriesToken, storedToken, takeCaseFromUrl, takeTokenFromUrl,
 } from "./session.js";
@@ -227,10 +230,21 @@ function showDensity(density) {
   el.board.dataset.density = density;
   el.density.setAttribute("aria-pressed", String(density === "compact"));
 }
-el.density.addEventListener("click", () => {
+function toggleDensity() {
   const density = toggledDensity(el.board.dataset.density);
   saveDensity(localStorage, density);
   showDensity(density);
+}
+el.density.addEventListener("click", toggleDensity);
+installKeys({
+  board: () => boardRows(state, "all"),
+  shown: () => state.shown,
+  claimable: (card) => boardActions(card, state.profile).includes("claimed"),
+  openCase: (caseId) => openCase(caseId, { flash: true }),
+  toggleDensity,
+  closeCase: () => dispatch({ type: "ui.close" }),
+  detail: el.detail,
+  hintParent: el.board.querySelector(".board-head"),
 });
 showDensity(readDensity(localStorage));
 window.addEventListener("online", () => {
@@ -252,4 +266,5 @@ window.addEventListener("hashchange", () => {
 takeTokenFromUrl();
 caseToOpen = takeCaseFromUrl();
 setInterval(refreshTimes, 1000);
+setInterval(refreshCallTimes, 30_000);
 connect();

@@ -34,6 +34,8 @@ export function normaliseProfile(agent) {
         : null,
       status_labels: isObject(vocabulary.status_labels) ? vocabulary.status_labels : {},
       history_labels: isObject(vocabulary.history_labels) ? vocabulary.history_labels : {},
+      attempt_outcomes: isObject(vocabulary.attempt_outcomes) ? vocabulary.attempt_outcomes
+        : {},
     },
   };
 }

@@ -45,7 +45,10 @@ SELECT c.id                  AS case_id,
        c.contact_due_at,
        c.sla_warned_at,
        c.sla_breached_at,
-       c.owned_at
+       c.owned_at,
+       c.call_back_due_at,
+       c.call_back_missed_at,
+       c.wrong_number_at
 FROM recovery_cases c
 JOIN survey_responses r ON r.id = c.survey_response_id
 LEFT JOIN agents a ON a.id = c.owner_id;
