@@ -43,6 +43,11 @@ import numpy.typing as npt
 from winback_router.coding.embeddings import ENCODER_NAME, embed
 
 DEFAULT_MODEL = Path(__file__).with_name("reason_model.npz")
+"""The full model (TF-IDF and sentence vectors): the codes a response ends with."""
+FAST_MODEL = Path(__file__).with_name("reason_model_fast.npz")
+"""The TF-IDF-only model the router codes with first (no encoder in the hot path); the refiner
+(:mod:`winback_router.refine`) re-codes with :data:`DEFAULT_MODEL` where the codes differ.
+Rebuilt by ``python -m winback_router.coding.train --fast``."""
 NEVER = 1.1
 """A threshold no probability reaches: the model never adds that code in that situation."""
 CHAR_NGRAMS = (2, 5)
