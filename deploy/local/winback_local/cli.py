@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print("Starting Kafka, PostgreSQL, ingest, router and notifier ...", flush=True)
+    print("Starting Kafka, PostgreSQL, ingest, router, notifier and refiner ...", flush=True)
     try:
         info = stack.start()
         print(
@@ -39,6 +39,7 @@ winback is running.
   Agent console   {info.notifier_url}/#token={info.agent_token}
   Webhook         POST {info.ingest_url}/webhooks/{info.source}   (Standard Webhooks signature)
   API docs        {info.ingest_url}/docs   {info.notifier_url}/docs
+  Refiner         {stack.refiner_url}/metrics   (re-codes with the full model, off the hot path)
   Kafka           {info.kafka_bootstrap_servers}
   PostgreSQL      {info.database_url}
   Logs            .winback/logs/

@@ -1,4 +1,4 @@
-"""The whole pipeline on one machine: Kafka, PostgreSQL, ingest, router, notifier.
+"""The whole pipeline on one machine: Kafka, PostgreSQL, ingest, router, notifier, refiner.
 
 Infrastructure is local unless ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` point elsewhere.
 Services run as child processes exactly as they would in production (``python -m ...``), so
@@ -36,7 +36,11 @@ STATE_DIR = REPO_ROOT / ".winback"
 STATE_FILE = STATE_DIR / "stack.json"
 DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
-SERVICES = ("ingest", "router", "notifier")
+SERVICES = ("ingest", "router", "notifier", "refiner")
+MODULES = {"refiner": "winback_router.refine"}
+"""A service's module when it is not ``winback_<name>``."""
+DATABASE_LOGINS = {"refiner": "router"}
+"""A service that connects as another's role: the refiner writes what the router writes."""
 KAFKA_START_SECONDS = 120
 
 
@@ -61,6 +65,7 @@ class Ports:
     ingest: int = 8000
     router: int = 8001
     notifier: int = 8002
+    refiner: int = 8003
     kafka: int = 9092
     kafka_controller: int = 9093
     more_kafka: tuple[tuple[int, int], ...] = ()
@@ -80,6 +85,7 @@ class Ports:
             ingest=free_port(),
             router=free_port(),
             notifier=free_port(),
+            refiner=free_port(),
             kafka=free_port(),
             kafka_controller=free_port(),
             more_kafka=tuple((free_port(), free_port()) for _ in range(brokers - 1)),
@@ -108,11 +114,13 @@ class Stack:
         *,
         brokers: int = 1,
         own_infrastructure: bool = False,
+        services: tuple[str, ...] = SERVICES,
     ) -> None:
         self.state_dir = state_dir
         self.ports = ports or Ports()
         self.brokers = brokers
         self.own_infrastructure = own_infrastructure
+        self.services = services
         self.kafka: LocalKafka | KafkaCluster | None = None
         self.postgres: LocalPostgres | None = None
         self._services: dict[str, subprocess.Popen[bytes]] = {}
@@ -161,10 +169,11 @@ class Stack:
                 "WINBACK_ROUTER_INSTANCE_ID", "local-router"
             ),
             "WINBACK_NOTIFIER_PORT": str(self.ports.notifier),
+            "WINBACK_REFINER_PORT": str(self.ports.refiner),
         }
         # ingest never connects to PostgreSQL; the others get their own login (start_service)
         self._env.pop("DATABASE_URL", None)
-        for name in SERVICES:
+        for name in self.services:
             self.start_service(name)
         self.info = info = StackInfo(
             ingest_url=f"http://127.0.0.1:{self.ports.ingest}",
@@ -176,7 +185,7 @@ class Stack:
             kafka_bootstrap_servers=bootstrap,
             database_url=database_url,
         )
-        for name in SERVICES:
+        for name in self.services:
             self.wait_ready(name)
         self.info_path.write_text(json.dumps(asdict(info), indent=2))
         self.info_path.chmod(0o600)
@@ -197,14 +206,20 @@ class Stack:
         return path.read_text().strip()
 
     def start_service(self, name: str) -> None:
-        """Start one service (``ingest``, ``router`` or ``notifier``) as its own process."""
-        login = self._service_urls.get(name)
+        """Start one service (``ingest``, ``router``, ``notifier`` or ``refiner``) as its own
+        process."""
+        login = self._service_urls.get(DATABASE_LOGINS.get(name, name))
         database = {"DATABASE_URL": login} if login is not None else {}
         self._services[name] = spawn(
-            [sys.executable, "-m", f"winback_{name}"],
+            [sys.executable, "-m", MODULES.get(name, f"winback_{name}")],
             log_path=self.state_dir / "logs" / f"{name}.log",
             env={**self._env, **database},
         )
+
+    @property
+    def refiner_url(self) -> str:
+        """Where the refiner's probes and metrics answer."""
+        return f"http://127.0.0.1:{self.ports.refiner}"
 
     def kill_service(self, name: str) -> None:
         """SIGKILL one service: no shutdown hooks, no goodbye, as in a crash."""
@@ -213,7 +228,7 @@ class Stack:
     def wait_ready(self, name: str, timeout_seconds: float = 60) -> None:
         """Wait until the service's ``/readyz`` answers 200."""
         assert self.info is not None
-        url = getattr(self.info, f"{name}_url")
+        url = self.refiner_url if name == "refiner" else getattr(self.info, f"{name}_url")
         deadline = time.monotonic() + timeout_seconds
         while True:
             process = self._services[name]
