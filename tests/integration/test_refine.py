@@ -99,6 +99,20 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
     )
     assert recoded == 1
 
+    # A later delivery revises a refined response: the router's fast codes again, so it waits
+    # for the refiner once more.
+    revised = {**agrees, "comment": TWO_CODES}
+    assert (await pipeline.post(revised)).status_code == 202
+
+    async def revised_and_pending() -> bool:
+        row = await pool.fetchrow(
+            "SELECT revision, refine_pending FROM survey_responses WHERE response_id = $1",
+            agrees["response_id"],
+        )
+        return row is not None and row["revision"] == 2 and row["refine_pending"]
+
+    assert await eventually(revised_and_pending)
+
 
 async def test_a_revision_after_the_read_is_not_marked_refined(schema_url: str) -> None:
     fast = load_and_compile(None, FAST_MODEL)

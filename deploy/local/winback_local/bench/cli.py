@@ -134,7 +134,7 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             _wait_idle(bench, result, alert_wait)
         if not args.no_refiner:
             _status("waiting for the refiner to catch up ...")
-            result.notes.append(_refiner_drain(stack.refiner_url, 600))
+            result.notes.append(_refiner_drain(stack.refiner_url, 30 if args.short else 600))
         _status("Kafka and PostgreSQL ceilings ...")
         same_bodies = bodies(args.ceiling_records)
         result.kafka_rate = asyncio.run(
