@@ -216,6 +216,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     while not consumer.assignment():  # noqa: ASYNC110 -- time the routing, not the group's join
         await asyncio.sleep(0.01)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     if profiler:
         profiler.enable()
     started_at = time.time()
@@ -245,6 +246,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 raise TimeoutError(f"only {committed} records committed after {args.timeout} s")
             await asyncio.sleep(0.2)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         out, _ = await asyncio.wait_for(generator.communicate(), 60)
         times = json.loads(out.decode().strip().splitlines()[-1])
         # Paced: from each record's write. A backlog: from when the router started on it.
@@ -271,6 +273,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "records": len(planned),
         "seconds": round(elapsed, 3),
         "records_per_s": round(len(planned) / elapsed, 1),
+        # This process's CPU (the router's loop and its coding thread) per record: what a
+        # shared machine's load changes least.
+        "cpu_ms_per_record": round(1000 * cpu / len(planned), 2),
         "cases": cases,
         "dead_letters": dead,
         "alerts": len(waits),
@@ -326,7 +331,8 @@ def compare(args: argparse.Namespace, argv: list[str]) -> None:
             result = json.loads(out.strip().splitlines()[-1])
             results[name].append(result)
             print(f"round {round_ + 1} {name:6} {json.dumps(result)}", flush=True)
-    for key in ("records_per_s", "first_alert_ms", "alert_wait_p50_ms", "alert_wait_p99_ms"):
+    keys = ("records_per_s", "cpu_ms_per_record", "first_alert_ms", "alert_wait_p50_ms")
+    for key in (*keys, "alert_wait_p99_ms"):
         if any(r[key] is None for rs in results.values() for r in rs):
             continue
         before = statistics.median(r[key] for r in results["before"])

@@ -31,6 +31,12 @@ async def prepare_infrastructure(
         settings.kafka_bootstrap_servers,
         dict.fromkeys(settings.topics.model_dump().values(), settings.topic_partitions),
     )
+    await prepare_database(pool, as_service=as_service)
+
+
+async def prepare_database(pool: asyncpg.Pool, *, as_service: bool = True) -> None:
+    """The database half of :func:`prepare_infrastructure`, for a process that never talks to
+    Kafka (the refiner)."""
     async with pool.acquire() as conn:
         if as_service:
             await warn_if_privileged(conn)

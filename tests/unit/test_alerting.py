@@ -205,7 +205,7 @@ def test_prometheus_scrapes_every_instance_of_each_service_on_its_port() -> None
         for job in config["scrape_configs"]
         for sd in job["dns_sd_configs"]
     }
-    assert targets == {"ingest": 8000, "router": 8001, "notifier": 8002}
+    assert targets == {"ingest": 8000, "router": 8001, "notifier": 8002, "refiner": 8003}
 
 
 def test_grafana_is_provisioned_with_prometheus_and_the_dashboard() -> None:

@@ -20,6 +20,7 @@ from winback_router.coding.compiler import (
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples, predictor
 from winback_router.coding.learned import (
     DEFAULT_MODEL,
+    FAST_MODEL,
     ReasonModel,
     char_ngrams,
     fold_for_model,
@@ -152,3 +153,19 @@ def test_the_train_command_runs_on_a_sample_without_touching_the_shipped_model(
     assert "trained on 120 comments" in out and "parity" in out and "out-of-fold" in out
     assert ReasonModel.read(output).codes == tuple(c.id for c in load_taxonomy().codes)
     assert DEFAULT_MODEL.read_bytes() == shipped
+
+
+def test_cached_word_features_give_the_logits_of_the_whole_comment_s_n_grams() -> None:
+    """The router caches each word's character features; the logits must be those of the
+    comment's n-grams read at once, with the cache cold and warm, for both shipped models."""
+    for path in (DEFAULT_MODEL, FAST_MODEL):
+        model = ReasonModel.read(path)
+        for text in [*TEXTS, PRICEY, f"{PRICEY} {PRICEY.upper()}"]:
+            folded = fold_for_model(text)
+            chars, char_weights = model.chars.weights(char_ngrams(folded))
+            words, word_weights = model.words.weights(word_ngrams(folded))
+            index = np.concatenate((chars, words))
+            values = np.concatenate((char_weights, word_weights)).astype(np.float32)
+            expected = model.bias + (values / np.float32(np.sqrt(2))) @ model.weights[index]
+            for _ in ("cold", "warm"):
+                assert np.allclose(model.text_logits(text), expected, atol=1e-5), (path, text)

@@ -41,6 +41,7 @@ MIGRATE_MODULE = "winback_shared.migrations"
 SETTINGS_BY_MODULE: dict[str, type[CommonSettings]] = {
     "winback_ingest": IngestSettings,
     "winback_router": RouterSettings,
+    "winback_router.refine": RouterSettings,
     "winback_notifier": NotifierSettings,
     MIGRATE_MODULE: CommonSettings,
 }
@@ -59,7 +60,12 @@ class ServicePackage:
 
     @property
     def main_source(self) -> str:
-        return (self.directory / self.module / "__main__.py").read_text()
+        return (self.path / "__main__.py").read_text()
+
+    @property
+    def path(self) -> Path:
+        """The module's folder (a process inside a package, ``a.b``, is ``a/b``)."""
+        return self.directory / self.module.replace(".", "/")
 
     def env_default(self, name_suffix: str) -> tuple[str, str]:
         """The ``WINBACK_<SERVICE>_<suffix>`` variable ``__main__`` serves on, and its default."""
@@ -73,7 +79,7 @@ class ServicePackage:
         return port_variable, match.group(2)
 
     def reads_database(self) -> bool:
-        sources = (self.directory / self.module).rglob("*.py")
+        sources = self.path.rglob("*.py")
         return any("database_url" in path.read_text() for path in sources)
 
 
@@ -89,6 +95,21 @@ def _service_packages() -> dict[str, ServicePackage]:
 
 
 SERVICE_PACKAGES = _service_packages()
+SERVICE_PROCESSES = {
+    **SERVICE_PACKAGES,
+    "winback_router.refine": ServicePackage(
+        "winback-router", "winback_router.refine", SERVICE_PACKAGES["winback_router"].directory
+    ),
+}
+"""Every process the image runs: each service package's ``__main__``, and the refiner, which
+ships inside the router's package (it codes with the router's models)."""
+DATABASE_LOGIN_OF = {"winback_router.refine": "winback_router"}
+"""A process connecting as another service's login."""
+
+
+def _login_of(module: str) -> str:
+    """The service whose database login ``module`` uses (``router`` for the refiner)."""
+    return DATABASE_LOGIN_OF.get(module, module).removeprefix("winback_")
 
 
 # -- Dockerfile -----------------------------------------------------------------------------------
@@ -397,20 +418,20 @@ def test_build_contexts_have_the_dockerfile_and_share_one_image() -> None:
 
 def test_commands_run_service_modules_that_the_image_installs() -> None:
     run = {name: _module_run_by(service) for name, service in _built_services().items()}
-    assert _module_run_by({}) in SERVICE_PACKAGES, "the image's default CMD runs no service"
+    assert _module_run_by({}) in SERVICE_PROCESSES, "the image's default CMD runs no service"
     for name, module in run.items():
-        assert module in SERVICE_PACKAGES, f"{name} runs {module}, not a service package"
-        package = SERVICE_PACKAGES[module]
-        assert (package.directory / module / "__main__.py").is_file(), module
+        assert module in SERVICE_PROCESSES, f"{name} runs {module}, not a service package"
+        package = SERVICE_PROCESSES[module]
+        assert (package.path / "__main__.py").is_file(), module
         for argv in _uv_sync_commands(DOCKERFILE.read_text()):
             assert package.distribution in _packages_selected(argv), f"{module} not installed"
-    assert sorted(run.values()) == sorted(SERVICE_PACKAGES), "each service should run exactly once"
+    assert sorted(run.values()) == sorted(SERVICE_PROCESSES), "each service should run exactly once"
 
 
 def test_services_listen_on_all_interfaces_and_are_probed_on_their_port() -> None:
     image_env = _image_env()
     for name, service in _built_services().items():
-        package = SERVICE_PACKAGES[_module_run_by(service)]
+        package = SERVICE_PROCESSES[_module_run_by(service)]
         env = {**image_env, **_environment(service)}
         host_var, _ = package.env_default("HOST")
         port_var, default_port = package.env_default("PORT")
@@ -477,7 +498,7 @@ def test_services_get_the_settings_they_read() -> None:
         module = _module_run_by(service)
         env = _environment(service)
         required = {"KAFKA_BOOTSTRAP_SERVERS"}
-        if SERVICE_PACKAGES[module].reads_database():
+        if SERVICE_PROCESSES[module].reads_database():
             required.add("DATABASE_URL")
         if module in ("winback_ingest", "winback_router"):
             required.add("WINBACK_SOURCES")  # ingest authenticates, the router normalises
@@ -493,7 +514,8 @@ def test_services_get_the_settings_they_read() -> None:
             assert url.scheme in {"postgresql", "postgres"}, url.scheme
             assert url.hostname == postgres_name, f"{name}: {url.hostname} is not {postgres_name}"
             # Its own least-privilege login, never the superuser (issue 18).
-            assert url.username == login_name(SERVICE_ROLES[module.removeprefix("winback_")])
+            role = SERVICE_ROLES[_login_of(module)]
+            assert url.username == login_name(role)
             assert url.username != postgres_env["POSTGRES_USER"]
             assert url.path == "/" + postgres_env["POSTGRES_DB"]
             wait = service["depends_on"].get("migrate", {})
@@ -551,7 +573,7 @@ def test_example_env_file_gives_every_service_valid_settings(
                 _environment(services["postgres"])["POSTGRES_PASSWORD"]
                 if module == MIGRATE_MODULE
                 else _environment(services["migrate"])[
-                    f"WINBACK_{module.removeprefix('winback_').upper()}_DB_PASSWORD"
+                    f"WINBACK_{_login_of(module).upper()}_DB_PASSWORD"
                 ]
             )
             assert settings.database_url == env["DATABASE_URL"]

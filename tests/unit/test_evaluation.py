@@ -16,7 +16,8 @@ from winback_shared.taxonomy import ASKS_CONTACT
 
 DATA = Path(__file__).parents[1] / "data" / "comments"
 TAXONOMY = load_and_compile()
-"""As the router codes: rules and the learned model."""
+"""As responses end up coded: rules and the full learned model (the refiner's; the router codes
+with the fast one first)."""
 CODES = [code.id for code in TAXONOMY.codes]
 TARGET_MACRO_F1 = 0.85
 BLIND_FLOOR = 0.85

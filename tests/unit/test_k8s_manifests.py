@@ -29,9 +29,17 @@ Objects = list[dict[str, Any]]
 SERVICE_SETTINGS = {
     "winback_ingest": IngestSettings,
     "winback_router": RouterSettings,
+    "winback_router.refine": RouterSettings,
     "winback_notifier": NotifierSettings,
 }
-PORTS = {"winback_ingest": 8000, "winback_router": 8001, "winback_notifier": 8002}
+PORTS = {
+    "winback_ingest": 8000,
+    "winback_router": 8001,
+    "winback_notifier": 8002,
+    "winback_router.refine": 8003,
+}
+SERVICE_NAMES = ("ingest", "router", "notifier", "refiner")
+"""Whose ``WINBACK_<NAME>_HOST``/``_PORT`` the services read (winback_shared.serve)."""
 
 
 @pytest.fixture(scope="module")
@@ -130,13 +138,18 @@ def test_services_wait_for_the_migration_job_with_their_own_database_login(
     job = specs["winback-migrate"]["containers"][0]
     assert service_module(job) == "winback_shared.migrations"
     assert "--wait" not in job["command"]
-    for name in ("winback-router", "winback-notifier"):
+    logins = {
+        "winback-router": "router",
+        "winback-refiner": "router",
+        "winback-notifier": "notifier",
+    }
+    for name, login in logins.items():
         (init,) = specs[name]["initContainers"]
         assert init["command"][2:4] == ["winback_shared.migrations", "--wait"]
         url_secret = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in init["env"]}
         main_env = {e["name"]: e.get("valueFrom") for e in specs[name]["containers"][0]["env"]}
         assert url_secret["DATABASE_URL"] == main_env["DATABASE_URL"]["secretKeyRef"]
-        assert url_secret["DATABASE_URL"]["key"] == f"{name.removeprefix('winback-')}-url"
+        assert url_secret["DATABASE_URL"]["key"] == f"{login}-url"
     ingest_env = {e["name"] for e in specs["winback-ingest"]["containers"][0]["env"]}
     assert "DATABASE_URL" not in ingest_env, "ingest never connects to PostgreSQL"
 
@@ -153,7 +166,7 @@ def test_every_setting_given_is_one_a_service_reads(built: tuple[str, str]) -> N
             continue
         given = set(config["data"]) | {e["name"] for e in container.get("env", [])}
         known = setting_variables(SERVICE_SETTINGS[module]) | {
-            variable for service in PORTS for variable in address_variables(service[8:])
+            variable for service in SERVICE_NAMES for variable in address_variables(service)
         }
         assert given <= known, (name, given - known)
 

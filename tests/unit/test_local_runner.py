@@ -106,9 +106,10 @@ def test_counts_of_each_service_and_partitions_come_from_the_command_line() -> N
     assert stack.instances == Instances(ingest=2, router=3, notifier=2)
     assert stack.partitions == 12
     assert stack.instances.names() == [
-        "ingest", "ingest-2", "router", "router-2", "router-3", "notifier", "notifier-2",
+        "ingest", "ingest-2", "router", "router-2", "router-3", "notifier", "notifier-2", "refiner",
     ]  # fmt: skip
     assert [service_of(n) for n in ("router-3", "notifier")] == ["router", "notifier"]
+    assert "refiner" not in Instances(refiner=0).names(), "the bench's run without the refiner"
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["run", "--routers", "0"])
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print("Starting Kafka, PostgreSQL, ingest, router and notifier ...", flush=True)
+    print("Starting Kafka, PostgreSQL, ingest, router, notifier and refiner ...", flush=True)
     try:
         info = stack.start()
         print(describe(info, stack.state_dir), flush=True)
@@ -85,6 +85,7 @@ A promoter makes no alert:
         f"  {name:<15} {url}" for name, url in info.instance_urls.items() if "-" in name
     )
     more = f"\nMore instances\n{instances}\n" if instances else ""
+    refiner = info.instance_urls.get("refiner", "(not running)")
     return f"""
 winback is running.
 
@@ -93,6 +94,7 @@ winback is running.
   Webhook         {webhooks}
   Signing secret  {secret}
   API docs        {info.ingest_url}/docs   {info.notifier_url}/docs
+  Refiner         {refiner}/metrics   (re-codes with the full model, off the hot path)
   Kafka           {info.kafka_bootstrap_servers}
   PostgreSQL      {info.database_url}
   Logs            {state_dir / "logs"}/

@@ -1,4 +1,4 @@
-"""The whole pipeline on one machine: Kafka, PostgreSQL, ingest, router, notifier.
+"""The whole pipeline on one machine: Kafka, PostgreSQL, ingest, router, notifier, refiner.
 
 Infrastructure is local unless ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` point elsewhere.
 Services run as child processes exactly as they would in production (``python -m ...``), so
@@ -37,7 +37,11 @@ STATE_DIR = REPO_ROOT / ".winback"
 STATE_FILE = STATE_DIR / "stack.json"
 DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
-SERVICES = ("ingest", "router", "notifier")
+SERVICES = ("ingest", "router", "notifier", "refiner")
+MODULES = {"refiner": "winback_router.refine"}
+"""A service's module when it is not ``winback_<name>``."""
+DATABASE_LOGINS = {"refiner": "router"}
+"""A service that connects as another's role: the refiner writes what the router writes."""
 KAFKA_START_SECONDS = 120
 SOURCE_VARIABLES = ("WINBACK_SOURCES", "WINBACK_SOURCES_FILE")
 """Either names the user's own webhook sources; the demo source is added only without both."""
@@ -50,6 +54,8 @@ class Instances:
     ingest: int = 1
     router: int = 1
     notifier: int = 1
+    refiner: int = 1
+    """0 runs without the refiner (the bench's before/after); codes then stay the fast ones."""
 
     def names(self) -> list[str]:
         """Instance names in start order: ``router`` for the first, then ``router-2`` ..."""
@@ -104,6 +110,7 @@ class Ports:
     ingest: int = 8000
     router: int = 8001
     notifier: int = 8002
+    refiner: int = 8003
     kafka: int = 9092
     kafka_controller: int = 9093
     more_kafka: tuple[tuple[int, int], ...] = ()
@@ -123,6 +130,7 @@ class Ports:
             ingest=free_port(),
             router=free_port(),
             notifier=free_port(),
+            refiner=free_port(),
             kafka=free_port(),
             kafka_controller=free_port(),
             more_kafka=tuple((free_port(), free_port()) for _ in range(brokers - 1)),
@@ -306,7 +314,7 @@ class Stack:
             first = name == service
             self._instance_ports[name] = getattr(self.ports, service) if first else free_port()
         port = self._instance_ports[name]
-        login = self._service_urls.get(service)
+        login = self._service_urls.get(DATABASE_LOGINS.get(service, service))
         own = {f"WINBACK_{service.upper()}_PORT": str(port)}
         if login is not None:
             own["DATABASE_URL"] = login
@@ -315,12 +323,17 @@ class Stack:
                 "WINBACK_ROUTER_INSTANCE_ID", "local-router"
             ) + ("" if name == service else name.removeprefix("router"))
         self._services[name] = spawn(
-            [sys.executable, "-m", f"winback_{service}"],
+            [sys.executable, "-m", MODULES.get(service, f"winback_{service}")],
             log_path=self.state_dir / "logs" / f"{name}.log",
             env={**self._env, **own},
         )
         if self.info is not None and name not in self.info.instance_urls:
             self.info.instance_urls[name] = f"http://127.0.0.1:{port}"
+
+    @property
+    def refiner_url(self) -> str:
+        """Where the refiner's probes and metrics answer."""
+        return f"http://127.0.0.1:{self.ports.refiner}"
 
     def kill_service(self, name: str) -> None:
         """SIGKILL one service: no shutdown hooks, no goodbye, as in a crash."""

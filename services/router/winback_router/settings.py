@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from winback_router.coding.learned import DEFAULT_MODEL
+from winback_router.coding.learned import DEFAULT_MODEL, FAST_MODEL
 from winback_router.consumer import DEFAULT_MAX_BATCH
 from winback_router.queues import QueueRules, QueueRulesError, load_queue_rules
 from winback_shared.deadlines import WithContactPolicy
@@ -24,8 +24,11 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     Each case's contact deadline is computed from ``WINBACK_CONTACT_TARGET_MINUTES`` and
     ``WINBACK_BUSINESS_HOURS`` (:mod:`winback_shared.deadlines`), as the notifier reads them.
     Comments are coded with the rules and the learned model ``WINBACK_REASON_MODEL_PATH``
-    (default: the one shipped with the router); ``WINBACK_USE_REASON_MODEL=false`` codes with
-    the rules alone, e.g. under a taxonomy with other codes until the model is re-trained.
+    (default: the fast TF-IDF-only one shipped with the router, so no sentence encoder in the
+    hot path); the refiner (:mod:`winback_router.refine`) and re-coding runs code with
+    ``WINBACK_REFINE_MODEL_PATH`` (default: the full model, sentence vectors included), the
+    codes a response ends with. ``WINBACK_USE_REASON_MODEL=false`` codes with the rules alone
+    everywhere, e.g. under a taxonomy with other codes until the models are re-trained.
     ``WINBACK_ROUTER_MAX_BATCH`` caps the records stored in one transaction before their alerts
     go out (docs/performance.md).
     """
@@ -44,7 +47,14 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     leave the group on stop)."""
     taxonomy_path: Path | None = None
     use_reason_model: bool = True
-    reason_model_path: Path = DEFAULT_MODEL
+    reason_model_path: Path = FAST_MODEL
+    refine_model_path: Path = DEFAULT_MODEL
+    refine_batch: Annotated[int, Field(ge=1, le=10_000)] = 256
+    """Responses the refiner codes in one encoder call."""
+    refine_idle_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+    """How long the refiner waits before looking again when nothing is pending."""
+    refine_nice: Annotated[int, Field(ge=0, le=19)] = 10
+    """Niceness the refiner adds to itself: it takes the CPU the hot path leaves idle."""
     flood_window: Annotated[int, Field(ge=1)] = 200
     flood_min_records: Annotated[int, Field(ge=1)] = 50
     flood_max_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
@@ -56,6 +66,11 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     def reason_model(self) -> Path | None:
         """The model file to code with, or None for the rules alone."""
         return self.reason_model_path if self.use_reason_model else None
+
+    @property
+    def refine_model(self) -> Path | None:
+        """The model a response's codes end with (refiner, re-coding), or None for the rules."""
+        return self.refine_model_path if self.use_reason_model else None
 
     @model_validator(mode="after")
     def _read_queue_rules_file(self) -> RouterSettings:

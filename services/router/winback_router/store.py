@@ -203,7 +203,8 @@ async def revise_response(
     moves on; a raised priority tightens its contact deadline to the new priority's target
     counted from the opening (nothing loosens it); a response that did not need recovery but
     now does gets its case. A case that is already resolved or closed keeps its history: the
-    revision is stored on the response only.
+    revision is stored on the response only. Its codes are the router's (fast) ones again, so
+    it waits for the refiner once more (``refine_pending``).
     """
     await conn.execute(
         """
@@ -211,7 +212,8 @@ async def revise_response(
         SET survey_id = $2, submitted_at = $3, customer = $4, interaction = $5, scores = $6,
             chosen_reasons = $7, comment = $8, follow_up_requested = $9, codes = $10,
             needs_recovery = needs_recovery OR $11, content_sha256 = $12,
-            revision = revision + 1, revised_at = now(), vendor_updated_at = $13
+            revision = revision + 1, revised_at = now(), vendor_updated_at = $13,
+            refine_pending = true
         WHERE id = $1
         """,
         stored.row_id,

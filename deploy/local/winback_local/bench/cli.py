@@ -3,13 +3,17 @@
     python -m winback_local.bench                      # 250, 500, 1,000, 2,000/s, 20 s each
     python -m winback_local.bench --rates 500,1000 --duration 30 --consoles 1,100,1000
     python -m winback_local.bench --short              # a few seconds per step (CI)
+    WINBACK_REASON_MODEL_PATH=.../reason_model.npz python -m winback_local.bench --no-refiner
+                                                       # the pipeline before refinement
 
 Order of a run: build the generator (Go), start the stack (each service its own process, on
 free ports; or the Kafka and PostgreSQL that ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL``
 name), calibrate the generator against a bare endpoint at twice the highest rate, measure the
 HTTP ceiling and ingest closed loop side by side, the consoles experiment, the rate sweep, then
-the Kafka and PostgreSQL ceilings. Everything it starts is stopped at the end, and every step
-has a time limit. Exit status 0 only if every accepted detractor reached every reading console.
+the Kafka and PostgreSQL ceilings, and how long the refiner took to catch up after the sweep
+(it runs niced beside the stack, off the hot path). Everything it starts is stopped at the end,
+and every step has a time limit. Exit status 0 only if every accepted detractor reached every
+reading console.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from winback_local.bench import bare_endpoint, ceilings, experiments, loadgen, report
+from winback_local.bench import bare_endpoint, ceilings, experiments, loadgen, probes, report
 from winback_local.bench.deliveries import bodies
 from winback_local.bench.environment import running_stack
 
@@ -60,6 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep", action="store_true", help="keep the work directory (records, service logs)"
     )
+    parser.add_argument(
+        "--no-refiner",
+        action="store_true",
+        help="leave the refiner out (with WINBACK_REASON_MODEL_PATH at the full model: the "
+        "pipeline before refinement, for a before/after comparison)",
+    )
     args = parser.parse_args(argv)
     args.duration = args.duration or (3.0 if args.short else 20.0)
     args.console_alerts = args.console_alerts or (10 if args.short else 50)
@@ -92,8 +102,11 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
     binary = loadgen.build()
     machine = _machine(argv)
     highest = max(args.rates)
-    _status("starting the stack: Kafka and PostgreSQL (unless given), ingest, router, notifier ...")
-    with running_stack(work / "stack") as (info, stack):
+    _status(
+        "starting the stack: Kafka and PostgreSQL (unless given), ingest, router, notifier,"
+        " refiner ..."
+    )
+    with running_stack(work / "stack", refiner=not args.no_refiner) as (info, stack):
         bench = experiments.Bench(binary, work, info, stack.pids())
         with bare_endpoint.running(work, "asgi") as plain_url:
             calibration = experiments.calibrate(bench, plain_url, highest, args.step_seconds)
@@ -119,6 +132,9 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             _status(f"sweep: {offered:g}/s for {args.duration:g} s ...")
             result.sweep.append(experiments.sweep_step(bench, offered, args.duration, alert_wait))
             _wait_idle(bench, result, alert_wait)
+        if not args.no_refiner:
+            _status("waiting for the refiner to catch up ...")
+            result.notes.append(_refiner_drain(stack.refiner_url, 30 if args.short else 600))
         _status("Kafka and PostgreSQL ceilings ...")
         same_bodies = bodies(args.ceiling_records)
         result.kafka_rate = asyncio.run(
@@ -128,6 +144,21 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             ceilings.postgres_inserts(info.database_url, same_bodies)
         )
     return result
+
+
+def _refiner_drain(url: str, timeout: float) -> str:
+    """A note on the refiner's backlog after the sweep and how long it took to clear."""
+    started = time.monotonic()
+    backlog = probes.refiner_pending(url)
+    pending = backlog
+    while pending > 0 and time.monotonic() - started < timeout:
+        time.sleep(1)
+        pending = probes.refiner_pending(url)
+    waited = time.monotonic() - started
+    head = f"refiner: {backlog:,.0f} responses pending after the sweep"
+    if pending > 0:
+        return f"{head}, {pending:,.0f} still after {waited:.0f} s"
+    return f"{head}, all refined {waited:.0f} s later"
 
 
 def _wait_idle(bench: experiments.Bench, result: report.Result, timeout: float) -> None:

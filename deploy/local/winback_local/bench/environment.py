@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from winback_local.bench.loadgen import BenchError
 from winback_local.kafka import free_port
-from winback_local.stack import Ports, Stack, StackInfo
+from winback_local.stack import Instances, Ports, Stack, StackInfo
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 OPEN_FILES = 8192
@@ -46,14 +46,16 @@ def _raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
-def running_stack(state_dir: Path) -> Iterator[tuple[StackInfo, Stack]]:
-    """Start the stack (bounded by its own start-up limits); always stop it afterwards."""
+def running_stack(state_dir: Path, *, refiner: bool = True) -> Iterator[tuple[StackInfo, Stack]]:
+    """Start the stack (bounded by its own start-up limits); always stop it afterwards.
+    ``refiner=False`` leaves the refiner out (the pipeline as it was before refinement)."""
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     _raise_open_files()
     ports = Ports(
         ingest=free_port(),
         router=free_port(),
         notifier=free_port(),
+        refiner=free_port(),
         kafka=free_port(),
         kafka_controller=free_port(),
     )
@@ -61,7 +63,7 @@ def running_stack(state_dir: Path) -> Iterator[tuple[StackInfo, Stack]]:
     # pipeline. The services inherit this process's environment.
     os.environ.setdefault("WINBACK_RATE_PER_SOURCE", "1000000")
     os.environ.setdefault("WINBACK_RATE_BURST", "1000000")
-    stack = Stack(state_dir, ports, demo_only=True)
+    stack = Stack(state_dir, ports, instances=Instances(refiner=int(refiner)), demo_only=True)
     try:
         info = stack.start()
         for url in (info.ingest_url, info.router_url, info.notifier_url):

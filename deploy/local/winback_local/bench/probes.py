@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 LAG_METRIC = "winback_router_consumer_lag"
 RECORDS_METRIC = "winback_router_records"
+REFINER_PENDING_METRIC = "winback_refiner_pending"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,15 @@ def _rss_bytes(pid: int) -> int:
         with contextlib.suppress(psutil.Error):
             total += process.memory_info().rss
     return total
+
+
+def refiner_pending(refiner_url: str) -> float:
+    """How many stored responses wait for the refiner (its lag)."""
+    text = httpx.get(f"{refiner_url}/metrics", timeout=2, trust_env=False).text
+    for family in text_string_to_metric_families(text):
+        if family.name == REFINER_PENDING_METRIC:
+            return sum(s.value for s in family.samples)
+    return math.nan
 
 
 def router_metrics(router_url: str) -> dict[str, float]:

@@ -13,7 +13,7 @@ from winback_local.bench.experiments import (
     SweepRow,
 )
 
-PROCESS_ORDER = ("ingest", "router", "notifier", "kafka", "postgres", "loadgen")
+PROCESS_ORDER = ("ingest", "router", "notifier", "refiner", "kafka", "postgres", "loadgen")
 
 
 @dataclass

@@ -1,6 +1,8 @@
-"""How fast coding runs: the rules alone and the rules + model, side by side, on one core.
+"""How fast coding runs: the rules alone, with the router's fast model and with the full model
+(the refiner's), side by side, on one core.
 
     python -m winback_router.coding.bench [--rounds 5] [--batch 100] [--model FILE]
+                                          [--fast-model FILE]
 
 Feeds every labelled comment except the blind set's (tests/data/comments), each with a chosen
 answer and a score, through coding and ``decide`` in this one process, which is one core:
@@ -10,7 +12,7 @@ answer and a score, through coding and ``decide`` in this one process, which is 
   worker thread): the throughput, and the share of comments whose sentence vector was computed
   (the model embeds only comments where the vector could change the codes).
 
-The two configurations alternate round by round, so whatever else the machine does weighs on
+The three configurations alternate round by round, so whatever else the machine does weighs on
 both alike: compare their ratio, not the absolute figures, on a shared machine.
 """
 
@@ -28,7 +30,7 @@ from winback_router.coding import code_response, code_responses
 from winback_router.coding.compiler import compiled_rules, load_and_compile, reason_model
 from winback_router.coding.embeddings import sentence_encoder
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
-from winback_router.coding.learned import DEFAULT_MODEL
+from winback_router.coding.learned import DEFAULT_MODEL, FAST_MODEL
 from winback_router.decision import decide
 from winback_shared.survey import Score, ScoreKind, SurveyResponse
 from winback_shared.taxonomy import Taxonomy
@@ -108,32 +110,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="passes over the sample")
     parser.add_argument("--batch", type=int, default=100, help="responses per consumer batch")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="trained model file")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the full model file")
+    parser.add_argument(
+        "--fast-model", type=Path, default=FAST_MODEL, help="the router's (hot path) model file"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     rules = Measured("rules alone", load_and_compile(model=None))
-    with_model = Measured("rules + model", load_and_compile(model=args.model))
+    fast = Measured("+ fast model", load_and_compile(model=args.fast_model))
+    with_model = Measured("+ full model", load_and_compile(model=args.model))
     load_ms = (time.perf_counter() - started) * 1000
+    configurations = (rules, fast, with_model)
     responses = sample_responses(args.data)
-    for measured in (rules, with_model):  # warm-up: regex caches, lazy imports
+    for measured in configurations:  # warm-up: regex caches, lazy imports
         for response in responses[:50]:
             decide(response, code_response(response, measured.taxonomy))
     for _ in range(args.rounds):
-        for measured in (rules, with_model):
+        for measured in configurations:
             run_round(measured, responses, args.batch)
 
     taxonomy = rules.taxonomy
     mean_chars = statistics.mean(len(r.comment or "") for r in responses)
     print(
         f"taxonomy: {len(taxonomy.codes)} codes, {len(compiled_rules(taxonomy).rules)} rules; "
-        f"model {args.model.name}; loading both took {load_ms:.0f} ms"
+        f"models {args.fast_model.name} (router), {args.model.name} (refiner); loading all took"
+        f" {load_ms:.0f} ms"
     )
     print(
         f"sample: {len(responses)} responses x {args.rounds} rounds, comments {mean_chars:.0f} "
         f"characters on average; batches of {args.batch}; one core"
     )
-    for measured in (rules, with_model):
+    for measured in configurations:
         print(measured.line())
 
 

@@ -32,7 +32,8 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,11 @@ import numpy.typing as npt
 from winback_router.coding.embeddings import ENCODER_NAME, embed
 
 DEFAULT_MODEL = Path(__file__).with_name("reason_model.npz")
+"""The full model (TF-IDF and sentence vectors): the codes a response ends with."""
+FAST_MODEL = Path(__file__).with_name("reason_model_fast.npz")
+"""The TF-IDF-only model the router codes with first (no encoder in the hot path); the refiner
+(:mod:`winback_router.refine`) re-codes with :data:`DEFAULT_MODEL` where the codes differ.
+Rebuilt by ``python -m winback_router.coding.train --fast``."""
 NEVER = 1.1
 """A threshold no probability reaches: the model never adds that code in that situation."""
 CHAR_NGRAMS = (2, 5)
@@ -53,7 +59,12 @@ _BLOCK_SCALE = 1 / math.sqrt(2)
 """Each block (characters, words) is unit length; the pair is scaled back to unit length."""
 
 Vector = npt.NDArray[np.float32]
+Indices = npt.NDArray[np.int64]
+_NO_INDICES: Indices = np.zeros(0, dtype=np.int64)
+_NO_WEIGHTS: npt.NDArray[np.float64] = np.zeros(0, dtype=np.float64)
 NEIGHBOURS = 2
+WORD_CACHE_SIZE = 100_000
+"""Words whose character features a model keeps (a few MB at most; more are computed each time)."""
 """Labelled comments shown beside a model-coded reason."""
 
 
@@ -107,19 +118,28 @@ class Vocabulary:
         """The terms in feature order."""
         return list(self.index)
 
-    def weights(self, grams: Sequence[str]) -> dict[int, float]:
-        """Sublinear tf-idf of the known grams, unit length: feature index to weight."""
-        counts: dict[int, int] = {}
-        for gram in grams:
-            position = self.index.get(gram)
-            if position is not None:
-                counts[position] = counts.get(position, 0) + 1
-        weights = {
-            position: (1 + math.log(count)) * float(self.idf[position - self.offset])
-            for position, count in counts.items()
-        }
-        norm = math.sqrt(sum(value * value for value in weights.values())) or 1.0
-        return {position: value / norm for position, value in weights.items()}
+    def weights(self, grams: Sequence[str]) -> tuple[Indices, npt.NDArray[np.float64]]:
+        """Sublinear tf-idf of the known grams, unit length: feature indices and their weights.
+
+        Counting and weighting run in numpy: this was a quarter of the router's time when it
+        was a Python loop and two dictionaries (docs/performance.md, section 5).
+        """
+        return self.weighted(self.known(grams))
+
+    def known(self, grams: Iterable[str]) -> list[int]:
+        """The feature indices of the grams in the vocabulary, in order, repeats kept."""
+        return [position for position in map(self.index.get, grams) if position is not None]
+
+    def weighted(self, known: Sequence[int]) -> tuple[Indices, npt.NDArray[np.float64]]:
+        """:meth:`weights` from :meth:`known`'s indices."""
+        if not known:
+            return _NO_INDICES, _NO_WEIGHTS
+        counts = Counter(known)
+        positions = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        repeats = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        weights = (1 + np.log(repeats)) * self.idf[positions - self.offset]
+        norm = math.sqrt(float(weights @ weights)) or 1.0
+        return positions, weights / norm
 
 
 @dataclass(frozen=True)
@@ -186,14 +206,33 @@ class ReasonModel:
     def text_logits(self, text: str) -> Vector:
         """Each code's logit from the bias and the TF-IDF features alone."""
         folded = fold_for_model(text)
-        features = self.chars.weights(char_ngrams(folded)) | self.words.weights(word_ngrams(folded))
-        if not features:
+        chars, char_weights = self.chars.weighted(self._char_features(folded))
+        words, word_weights = self.words.weights(word_ngrams(folded))
+        if not chars.size and not words.size:
             return self.bias.copy()
-        index = np.fromiter(features, dtype=np.int64, count=len(features))
-        values = np.fromiter(features.values(), dtype=np.float32, count=len(features))
+        index = np.concatenate((chars, words))
+        values = np.concatenate((char_weights, word_weights)).astype(np.float32)
         contribution = (values * np.float32(_BLOCK_SCALE)) @ self.weights[index]
         logits: Vector = (self.bias + contribution).astype(np.float32, copy=False)
         return logits
+
+    def _char_features(self, folded: str) -> list[int]:
+        """:meth:`Vocabulary.known` of ``char_ngrams(folded)``, word by word from a cache: a
+        word's character n-grams never span another word, and comments share most words."""
+        cache = self._word_cache
+        known: list[int] = []
+        for word in _SPACES.sub(" ", folded).split():
+            positions = cache.get(word)
+            if positions is None:
+                positions = self.chars.known(char_ngrams(word))
+                if len(cache) < WORD_CACHE_SIZE:
+                    cache[word] = positions
+            known.extend(positions)
+        return known
+
+    @functools.cached_property
+    def _word_cache(self) -> dict[str, list[int]]:
+        return {}
 
     def probabilities(
         self, text: str, vector: Vector | None = None, *, logits: Vector | None = None

@@ -1,6 +1,7 @@
 """Rebuild the learned reason model from the labelled comments.
 
     python -m winback_router.coding.train              # writes coding/reason_model.npz
+    python -m winback_router.coding.train --fast       # writes coding/reason_model_fast.npz
     DATABASE_URL=... python -m winback_router.coding.train --with-agent-labels  # + agents' labels
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``):
@@ -44,6 +45,7 @@ from winback_router.coding.evaluate import DEFAULT_DATA, Example, load_examples,
 from winback_router.coding.learned import (
     CHAR_NGRAMS,
     DEFAULT_MODEL,
+    FAST_MODEL,
     NEVER,
     WORD_NGRAMS,
     Neighbours,
@@ -231,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Train, write the model, print the figures and the parity check."""
     parser = argparse.ArgumentParser(description="rebuild the learned reason model")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the JSONL files")
-    parser.add_argument("--output", type=Path, default=DEFAULT_MODEL, help="the .npz to write")
+    parser.add_argument("--output", type=Path, default=None, help="the .npz to write")
     parser.add_argument("--taxonomy", type=Path, default=None, help="taxonomy TOML to train for")
     parser.add_argument("--sample", type=int, default=None, help="first N comments (for tests)")
     parser.add_argument(
@@ -241,9 +243,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--c", type=float, default=C, help="inverse regularisation strength")
     parser.add_argument(
-        "--vector-scale", type=float, default=VECTOR_SCALE, help="0: TF-IDF alone, no vectors"
+        "--vector-scale", type=float, default=None, help="0: TF-IDF alone, no vectors"
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help=f"the router's hot-path model: TF-IDF alone, written to {FAST_MODEL.name}",
     )
     args = parser.parse_args(argv)
+    if args.vector_scale is None:
+        args.vector_scale = 0.0 if args.fast else VECTOR_SCALE
+    if args.output is None:
+        args.output = FAST_MODEL if args.fast else DEFAULT_MODEL
 
     taxonomy = load_and_compile(args.taxonomy, model=None)
     codes = [code.id for code in taxonomy.codes]

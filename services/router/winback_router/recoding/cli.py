@@ -79,7 +79,8 @@ def _progress(summary: Summary) -> None:
 
 async def _recode(args: argparse.Namespace, settings: RouterSettings, pool: asyncpg.Pool) -> int:
     try:
-        model = None if args.no_model else settings.reason_model
+        # The codes a response ends with: the refiner's model, not the router's fast one.
+        model = None if args.no_model else settings.refine_model
         taxonomy = load_and_compile(args.taxonomy or settings.taxonomy_path, model)
     except TaxonomyError as exc:
         print(exc, file=sys.stderr)

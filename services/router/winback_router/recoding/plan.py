@@ -54,6 +54,8 @@ class ResponseChange:
     case_open: bool
     case_priority: int | None
     recoded_priority: int | None
+    cause: str = "a taxonomy change"
+    """Why the codes changed, in the case history's words ("Reasons re-coded after ...")."""
 
     @property
     def codes_differ(self) -> bool:
@@ -75,7 +77,8 @@ def _canonical(codes: Sequence[Any]) -> list[dict[str, Any]] | None:
         return None
 
 
-def _ids(codes: Sequence[Any]) -> set[str]:
+def code_ids(codes: Sequence[Any]) -> set[str]:
+    """The code ids of stored (JSON) or dumped codes."""
     return {str(code["code"]) for code in codes if isinstance(code, dict) and "code" in code}
 
 
@@ -90,8 +93,16 @@ def plan_change(stored: StoredCoding, taxonomy: Taxonomy) -> ResponseChange | No
     after = [reason.model_dump(mode="json") for reason in reasons]
     if _canonical(stored.codes) == after:
         return None
-    decision = decide(stored.response, reasons)
-    before_ids, after_ids = _ids(stored.codes), _ids(after)
+    return change_to(stored, reasons)
+
+
+def change_to(
+    stored: StoredCoding, reasons: Sequence[CodedReason], *, cause: str = "a taxonomy change"
+) -> ResponseChange:
+    """The change that gives ``stored`` these ``reasons`` instead of the codes it carries."""
+    after = [reason.model_dump(mode="json") for reason in reasons]
+    decision = decide(stored.response, list(reasons))
+    before_ids, after_ids = code_ids(stored.codes), code_ids(after)
     return ResponseChange(
         row_id=stored.row_id,
         source=stored.response.source,
@@ -105,6 +116,7 @@ def plan_change(stored: StoredCoding, taxonomy: Taxonomy) -> ResponseChange | No
         case_open=stored.case_id is not None and stored.case_status not in FINISHED_STATUSES,
         case_priority=stored.case_priority,
         recoded_priority=decision.priority if decision.needs_recovery else None,
+        cause=cause,
     )
 
 
@@ -116,7 +128,7 @@ def history_note(change: ResponseChange) -> str:
     if change.removed:
         parts.append("removed " + ", ".join(change.removed))
     what = "; ".join(parts) if parts else "evidence or weights updated"
-    note = f"Reasons re-coded after a taxonomy change: {what}."
+    note = f"Reasons re-coded after {change.cause}: {what}."
     if change.recoded_priority != change.case_priority:
         would = (
             "no case" if change.recoded_priority is None else f"priority {change.recoded_priority}"

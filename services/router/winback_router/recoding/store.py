@@ -23,7 +23,7 @@ from winback_shared.survey import SurveyResponse
 RECODE_ACTOR = "recode"
 """The actor of a re-coding's history entry."""
 
-_SELECT = """
+SELECT_STORED = """
     SELECT r.*, c.id AS case_id, c.status AS case_status, c.priority AS case_priority
     FROM survey_responses r LEFT JOIN recovery_cases c ON c.survey_response_id = r.id
 """
@@ -35,7 +35,8 @@ _WINDOW = """
 """
 
 
-def _stored(row: asyncpg.Record) -> StoredCoding:
+def stored_from_row(row: asyncpg.Record) -> StoredCoding:
+    """A row of :data:`SELECT_STORED` as the planner reads it."""
     response = SurveyResponse.model_validate({**dict(row), "reasons": row["chosen_reasons"]})
     return StoredCoding(
         row_id=row["id"],
@@ -80,8 +81,10 @@ async def ids_in_window(
 
 async def load_by_ids(conn: Connection, ids: Sequence[int]) -> list[StoredCoding]:
     """These responses as stored, in id order, without locking them."""
-    rows = await conn.fetch(f"{_SELECT} WHERE r.id = ANY($1::bigint[]) ORDER BY r.id", list(ids))
-    return [_stored(row) for row in rows]
+    rows = await conn.fetch(
+        f"{SELECT_STORED} WHERE r.id = ANY($1::bigint[]) ORDER BY r.id", list(ids)
+    )
+    return [stored_from_row(row) for row in rows]
 
 
 async def ids_for_keys(conn: Connection, keys: Sequence[tuple[str, str]]) -> list[int]:
@@ -101,8 +104,8 @@ async def ids_for_keys(conn: Connection, keys: Sequence[tuple[str, str]]) -> lis
 
 async def lock_response(conn: Connection, row_id: int) -> StoredCoding | None:
     """One response, locked until the transaction ends (a router revising it waits)."""
-    row = await conn.fetchrow(f"{_SELECT} WHERE r.id = $1 FOR UPDATE OF r", row_id)
-    return _stored(row) if row is not None else None
+    row = await conn.fetchrow(f"{SELECT_STORED} WHERE r.id = $1 FOR UPDATE OF r", row_id)
+    return stored_from_row(row) if row is not None else None
 
 
 async def apply_change(conn: Connection, run_id: int, change: ResponseChange) -> bool:

@@ -1,0 +1,128 @@
+"""The refiner's loop: pending responses in, full-model codes and ``recoded`` entries out.
+
+Each batch is read without locks, coded in one :func:`~winback_router.coding.code_responses`
+call in a worker thread (one encoder call for all its comments), then written: responses whose
+code ids agree are marked refined in one statement; each one that differs is re-coded in its
+own transaction, under its lock, after checking it is still the revision that was coded.
+Marking and re-coding commit together, so a crash between batches or mid-batch leaves every
+response either refined once or still pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+import asyncpg
+
+from winback_router.coding import code_responses
+from winback_router.recoding.report import Summary
+from winback_router.recoding.store import apply_change
+from winback_router.refine import store
+from winback_router.refine.metrics import BATCH_SECONDS, PENDING, RESPONSES
+from winback_router.refine.select import Pending, refinement, still_as_read
+from winback_shared.db import Connection
+from winback_shared.events.recovery_alerts import CodedReason
+from winback_shared.taxonomy import Taxonomy
+from winback_shared.transient import is_transient
+
+log = logging.getLogger("winback.refiner")
+
+
+class Refiner:
+    """Refines pending responses with ``taxonomy`` (the full model attached) until stopped.
+
+    ``run_id`` is the ``recode_runs`` row its re-codes are recorded under; ``summary`` counts
+    them, as a re-coding run's does.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        taxonomy: Taxonomy,
+        run_id: int,
+        summary: Summary,
+        batch: int,
+        idle_seconds: float,
+    ) -> None:
+        self._pool = pool
+        self._taxonomy = taxonomy
+        self._run_id = run_id
+        self.summary = summary
+        self._batch = batch
+        self._idle = idle_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Refine batches until ``stop`` is set; waits ``idle_seconds`` when nothing is pending
+        or after a transient failure (logged; any other error ends the loop)."""
+        while not stop.is_set():
+            try:
+                done = await self.refine_batch()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                # PostgreSQL restarting: whatever was not committed is still pending.
+                log.warning(
+                    "refinement batch failed, retrying", extra={"fields": {"error": repr(exc)}}
+                )
+                done = 0
+            if done == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), self._idle)
+                except TimeoutError:
+                    pass
+
+    async def refine_batch(self) -> int:
+        """Refine the oldest pending responses once; how many were read."""
+        started = time.perf_counter()
+        async with self._pool.acquire() as conn:
+            PENDING.set(await store.pending_count(conn))
+            batch = await store.pending(conn, self._batch)
+        if not batch:
+            return 0
+        codes = await asyncio.to_thread(
+            code_responses, [item.stored.response for item in batch], self._taxonomy
+        )
+        unchanged: list[Pending] = []
+        async with self._pool.acquire() as conn:
+            for item, reasons in zip(batch, codes, strict=True):
+                if refinement(item, reasons) is None:
+                    unchanged.append(item)
+                else:
+                    await self._recode(conn, item, reasons)
+            if unchanged:
+                await store.mark_refined(conn, unchanged)
+        RESPONSES.labels("unchanged").inc(sum(not item.reviewed for item in unchanged))
+        RESPONSES.labels("reviewed").inc(sum(item.reviewed for item in unchanged))
+        self.summary.responses_seen += len(batch)
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        log.info(
+            "batch refined",
+            extra={"fields": {"responses": len(batch), "recoded": len(batch) - len(unchanged)}},
+        )
+        return len(batch)
+
+    async def _recode(
+        self, conn: Connection, read: Pending, reasons: Sequence[CodedReason]
+    ) -> None:
+        """Re-code one response under its lock, if it is still what was coded."""
+        change = None
+        case_recoded = False
+        async with conn.transaction():
+            locked = await store.lock_pending(conn, read.stored.row_id)
+            if locked is None or not still_as_read(read, locked):
+                # Refined meanwhile, or revised: a revision is still pending, with new codes.
+                RESPONSES.labels("revised").inc()
+                return
+            change = refinement(locked, reasons)
+            if change is not None:
+                case_recoded = await apply_change(conn, self._run_id, change)
+            await store.mark_refined(conn, [locked])
+        if change is None:
+            RESPONSES.labels("reviewed").inc()
+            return
+        RESPONSES.labels("recoded").inc()
+        self.summary.record(change, case_recoded=case_recoded)

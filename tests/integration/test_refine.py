@@ -1,0 +1,139 @@
+"""Refinement on real Kafka and PostgreSQL: the router codes fast, the refiner re-codes once.
+
+The pipeline's router codes with the fast (TF-IDF-only) model; the refiner process's app runs
+in-process as the router's database role, with the full model, and its ``recoded`` entries
+reach the consoles through the notifier's outbox like a re-coding run's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from tests.case_support import CaseDesk
+from tests.integration.test_recode import case_of, codes_of, post_and_wait, recoded_changes
+from tests.recode_support import store_coded, survey_response
+from tests.role_support import ROUTER, service_env
+from tests.support import Pipeline, eventually, serve
+from winback_router.coding.compiler import load_and_compile
+from winback_router.coding.learned import FAST_MODEL
+from winback_router.refine import store
+from winback_router.refine.app import create_app as create_refiner_app
+from winback_router.settings import RouterSettings
+from winback_shared.db import create_pool
+from winback_shared.migrations import apply_migrations
+
+TWO_CODES = "I had to tell my story three times"
+"""Fast: re_explain and repeat_contact; full: re_explain (tests/unit/test_refine_select.py)."""
+AGREED = "the thing broke after two days"
+"""Both models: product_defect."""
+
+
+@asynccontextmanager
+async def running_refiner(infra_env: dict[str, object]) -> AsyncIterator[list[BaseException]]:
+    """The refiner's app, as ``python -m winback_router.refine`` runs it; its loop's errors."""
+    failures: list[BaseException] = []
+    settings = RouterSettings(
+        **await service_env(infra_env, ROUTER),  # type: ignore[arg-type]
+        refine_idle_seconds=0.1,
+    )
+    async with serve(create_refiner_app(settings, failures.append)):
+        yield failures
+    assert not failures, f"the refiner loop died: {failures!r}"
+
+
+async def nothing_pending(pool: asyncpg.Pool) -> bool:
+    return not await pool.fetchval("SELECT count(*) FROM survey_responses WHERE refine_pending")
+
+
+async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_see_it(
+    pipeline: Pipeline, infra_env: dict[str, object]
+) -> None:
+    pool = pipeline.pool
+    differs, agrees, reviewed = (
+        pipeline.sample(nps=3, comment=TWO_CODES),
+        pipeline.sample(nps=3, comment=AGREED),
+        pipeline.sample(nps=3, comment=TWO_CODES),
+    )
+    await post_and_wait(pipeline, [differs, agrees, reviewed])
+    assert await codes_of(pool, differs) == ["re_explain", "repeat_contact"]  # the fast codes
+    differs_case, reviewed_case = await case_of(pool, differs), await case_of(pool, reviewed)
+    assert differs_case and reviewed_case
+    # An agent confirmed the fast codes of one case: the refiner leaves them.
+    await pool.execute(
+        "INSERT INTO case_history (case_id, seq, kind, actor, data, published_at)"
+        " VALUES ($1, 99, 'reasons_reviewed', 'test', '{}', now())",
+        reviewed_case["id"],
+    )
+    desk = CaseDesk(url=pipeline.notifier_url, pool=pool, http=pipeline.http)
+
+    async with desk.console(pipeline.agent_token) as console:
+        async with running_refiner(infra_env):
+            changes = await recoded_changes(console, 1)
+            assert await eventually(lambda: nothing_pending(pool))
+        (change,) = changes.values()
+        assert change["case"]["case_id"] == differs_case["id"]
+        assert [r["code"] for r in change["case"]["reasons"]] == ["re_explain"]
+        assert (change["change"]["kind"], change["change"]["data"]["removed"]) == (
+            "recoded",
+            ["repeat_contact"],
+        )
+        assert change["case"]["priority"] == differs_case["priority"]  # as re-coding: kept
+
+        # Restarted, the refiner finds nothing to do and pushes nothing more.
+        async with running_refiner(infra_env):
+            await console.nothing_for(3.0)
+
+    assert await codes_of(pool, differs) == ["re_explain"]
+    assert await codes_of(pool, agrees) == ["product_defect"]
+    assert await codes_of(pool, reviewed) == ["re_explain", "repeat_contact"]
+    changed = await pool.fetch("SELECT survey_response_id, run_id FROM recode_changes")
+    assert [row["survey_response_id"] for row in changed] == [differs_case["survey_response_id"]]
+    runs = await pool.fetch("SELECT replay_source, status FROM recode_runs ORDER BY id")
+    assert [tuple(run) for run in runs] == [("refine", "finished")] * 2
+    recoded = await pool.fetchval(
+        "SELECT count(*) FROM case_history WHERE case_id = $1 AND kind = 'recoded'",
+        differs_case["id"],
+    )
+    assert recoded == 1
+
+    # A later delivery revises a refined response: the router's fast codes again, so it waits
+    # for the refiner once more.
+    revised = {**agrees, "comment": TWO_CODES}
+    assert (await pipeline.post(revised)).status_code == 202
+
+    async def revised_and_pending() -> bool:
+        row = await pool.fetchrow(
+            "SELECT revision, refine_pending FROM survey_responses WHERE response_id = $1",
+            agrees["response_id"],
+        )
+        return row is not None and row["revision"] == 2 and row["refine_pending"]
+
+    assert await eventually(revised_and_pending)
+
+
+async def test_a_revision_after_the_read_is_not_marked_refined(schema_url: str) -> None:
+    fast = load_and_compile(None, FAST_MODEL)
+    pool = await create_pool(schema_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+            row_id = await store_coded(conn, survey_response(nps=3, comment=TWO_CODES), fast)
+            (read,) = await store.pending(conn, 10)
+            assert (read.stored.row_id, read.revision, read.reviewed) == (row_id, 1, False)
+            await conn.execute(
+                "UPDATE survey_responses SET revision = revision + 1 WHERE id = $1", row_id
+            )
+            async with conn.transaction():
+                locked = await store.lock_pending(conn, row_id)
+                assert locked is not None and locked.revision == 2
+            assert await store.mark_refined(conn, [read]) == 0  # the old revision's mark
+            assert await store.pending_count(conn) == 1
+            assert await store.mark_refined(conn, [locked]) == 1
+            assert await store.pending_count(conn) == 0
+            async with conn.transaction():
+                assert await store.lock_pending(conn, row_id) is None
+    finally:
+        await pool.close()
