@@ -188,7 +188,7 @@ REFUSED = {
     RETENTION: [
         "SELECT * FROM agents",
         "SELECT * FROM survey_responses",
-        "INSERT INTO case_history (case_id, seq, kind, actor, row_hash) VALUES (1, 1, 'x', 'x', '')",
+        "INSERT INTO case_history (case_id, seq, kind, actor) VALUES (1, 1, 'x', 'x')",
         "UPDATE case_history SET published_at = now()",
         "DELETE FROM case_history_anchors",
         "INSERT INTO retention_archives (table_name) VALUES ('x')",

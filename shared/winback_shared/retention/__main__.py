@@ -35,7 +35,7 @@ async def _run(database_url: str, settings: Settings) -> int:
     try:
         async with pool.acquire() as conn:
             await run(conn, settings)
-    except Exception as error:  # noqa: BLE001 - one line for cron's mail, then exit 1
+    except Exception as error:  # one line for cron's mail, then exit 1
         print(f"retention stopped: {error}", file=sys.stderr)
         return 1
     finally:
@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--dry-run", action="store_true", help="list, archive nothing, remove nothing")
-    parser.add_argument("--keep-months", type=int, help="overrides WINBACK_RETENTION_HISTORY_MONTHS")
-    parser.add_argument("--archive-dir", type=Path, help="overrides WINBACK_RETENTION_ARCHIVE_DIR")
+    parser.add_argument("--dry-run", action="store_true", help="list; archive and remove nothing")
+    parser.add_argument("--keep-months", type=int, help="WINBACK_RETENTION_HISTORY_MONTHS")
+    parser.add_argument("--archive-dir", type=Path, help="WINBACK_RETENTION_ARCHIVE_DIR")
     args = parser.parse_args(argv)
     env = RetentionSettings()
     configure_logging(env.log_level)

@@ -22,15 +22,12 @@ HISTORY = "case_history"
 HISTORY_KEY = "occurred_at"
 
 _PARTITIONS = """
-    SELECT c.relname AS name,
-           (regexp_match(pg_get_expr(c.relpartbound, c.oid),
-                         $re$^FOR VALUES FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$$re$))[1]::timestamptz
-               AS starts,
-           (regexp_match(pg_get_expr(c.relpartbound, c.oid),
-                         $re$^FOR VALUES FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$$re$))[2]::timestamptz
-               AS ends
+    SELECT c.relname AS name, b.bounds[1]::timestamptz AS starts, b.bounds[2]::timestamptz AS ends
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-    WHERE i.inhparent = $1::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+    CROSS JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                    $re$^FOR VALUES FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$$re$)
+        AS b (bounds)
+    WHERE i.inhparent = $1::regclass AND b.bounds IS NOT NULL
 """
 
 
@@ -94,6 +91,16 @@ async def remove_partition(
     return int(archive_id)
 
 
+async def _waiting_in_default(conn: Connection, cut: datetime) -> list[tuple[datetime, int]]:
+    """Months before the cut with rows in the DEFAULT partition (no partition of their own yet)."""
+    rows = await conn.fetch(
+        f"SELECT date_trunc('month', {HISTORY_KEY} AT TIME ZONE 'UTC') AS month, count(*) AS rows"
+        f" FROM {HISTORY}_default WHERE {HISTORY_KEY} < $1 GROUP BY 1 ORDER BY 1",
+        cut,
+    )
+    return [(row["month"], row["rows"]) for row in rows]
+
+
 @dataclass(frozen=True)
 class Settings:
     """What one run needs."""
@@ -140,12 +147,13 @@ async def run(
             extra={"fields": {"partition": partition.name, "rows": written.manifest.rows}},
         )
         removed.append(partition.name)
-    stray = await conn.fetchval(
-        f"SELECT count(*) FROM {HISTORY}_default WHERE {HISTORY_KEY} < $1", cut
-    )
-    if stray:  # after a real run, only rows inserted meanwhile
-        say(f"{stray} rows before the cut wait in {HISTORY}_default: the next run moves them"
-            " into their month's partition, then archives and removes it")
+    for month, rows in await _waiting_in_default(conn, cut):
+        # After a real run, only rows inserted meanwhile: the next run takes them.
+        say(
+            f"{'would move' if settings.dry_run else 'left'} {rows} rows of {month:%Y-%m} in"
+            f" {HISTORY}_default: moved into their month's partition, archived and removed"
+            f" {'with the others' if settings.dry_run else 'by the next run'}"
+        )
     if not removed and not settings.dry_run:
         say("nothing past retention")
     return removed
