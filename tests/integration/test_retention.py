@@ -13,11 +13,11 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from uuid import uuid4
 
 import asyncpg
 import pytest
 
+from tests.retention_support import case_with_history
 from tests.role_support import REPORTING, RETENTION, ROUTER, as_role, migrate_as_owner
 from winback_notifier.cases.audit import broken_links
 from winback_shared.db import create_pool
@@ -49,34 +49,6 @@ async def pools(schema_url: str) -> AsyncIterator[dict[str, asyncpg.Pool]]:
     finally:
         for pool in opened.values():
             await pool.close()
-
-
-async def case_with_history(pool: asyncpg.Pool, *moments: datetime) -> int:
-    """A case opened at ``moments[0]`` with one more history row at each later moment."""
-    response = await pool.fetchval(
-        "INSERT INTO survey_responses (source, response_id, receipt_id, vendor, received_at,"
-        " customer, interaction, scores, chosen_reasons, follow_up_requested, codes,"
-        " needs_recovery) VALUES ('survey', $1, $1, 'generic', $2, '{}', '{}', '[]', '[]',"
-        " false, '[]', true) RETURNING id",
-        f"r-{uuid4().hex[:10]}",
-        moments[0],
-    )
-    case_id: int = await pool.fetchval(
-        "INSERT INTO recovery_cases (survey_response_id, priority, queue, opened_at)"
-        " VALUES ($1, 2, 'default', $2) RETURNING id",
-        response,
-        moments[0],
-    )
-    for seq, moment in enumerate(moments[1:], start=2):
-        await pool.execute(
-            "INSERT INTO case_history (case_id, seq, kind, actor, occurred_at, data)"
-            " VALUES ($1, $2, 'note', 'ana', $3, jsonb_build_object('n', $2::int))",
-            case_id,
-            seq,
-            moment,
-        )
-    await pool.execute("UPDATE recovery_cases SET seq = $2 WHERE id = $1", case_id, len(moments))
-    return case_id
 
 
 async def where(pool: asyncpg.Pool, case_id: int) -> list[str]:
