@@ -78,6 +78,8 @@ async def test_rows_land_in_their_month_or_the_default_partition_until_it_exists
 
     async with pools[ROUTER].acquire() as conn:  # a service at start-up, without DDL
         created = await ensure_partitions(conn)
+        with pytest.raises(asyncpg.RaiseError, match="between 0 and 24"):
+            await ensure_partitions(conn, months_ahead=1000)
 
     assert created == ["case_history_p202001"]
     assert await where(admin, case_id) == ["case_history_p202001", current_partition()]

@@ -73,6 +73,9 @@ DECLARE
 BEGIN
     -- Services starting together all call this: one at a time, the others find it done.
     PERFORM pg_advisory_xact_lock(hashtext('ensure_month_partitions'));
+    IF months_ahead NOT BETWEEN 0 AND 24 THEN  -- callers without DDL: no thousand tables
+        RAISE EXCEPTION 'months_ahead must be between 0 and 24, not %', months_ahead;
+    END IF;
     SELECT n.nspname, c.relname INTO schema_name, parent_name
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.oid = parent AND c.relkind = 'p';
