@@ -17,6 +17,7 @@ from winback_shared.urls import with_query
 ROUTER = "winback_router"
 NOTIFIER = "winback_notifier"
 REPORTING = "winback_reporting"
+RETENTION = "winback_retention"
 OWNER = "winback_owner"
 
 

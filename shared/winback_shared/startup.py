@@ -11,6 +11,7 @@ import asyncpg
 from winback_shared.db_roles import warn_if_privileged
 from winback_shared.kafka import ensure_topics
 from winback_shared.migrations import apply_migrations
+from winback_shared.partitions import ensure_partitions
 from winback_shared.settings import CommonSettings
 
 DEFAULT_PARTITIONS = CommonSettings.model_fields["topic_partitions"].default
@@ -20,7 +21,8 @@ DEFAULT_PARTITIONS = CommonSettings.model_fields["topic_partitions"].default
 async def prepare_infrastructure(
     settings: CommonSettings, pool: asyncpg.Pool, *, as_service: bool = True
 ) -> None:
-    """Create missing topics and apply pending migrations.
+    """Create missing topics, apply pending migrations and create the coming months'
+    partitions (:mod:`winback_shared.partitions`).
 
     A service (``as_service``) warns when its connection is a superuser's or the owner's
     (:mod:`winback_shared.db_roles`); a deployment step migrating as the owner on purpose
@@ -48,3 +50,4 @@ async def prepare_database(pool: asyncpg.Pool, *, as_service: bool = True) -> No
                 f"migrations are pending and this service's role may not apply them ({error}):"
                 " run `python -m winback_shared.migrations` with the owner's DATABASE_URL first"
             ) from error
+        await ensure_partitions(conn)

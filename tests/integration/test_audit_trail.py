@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from tests.case_support import CaseDesk
+from tests.role_support import REPORTING, as_role
 from winback_notifier.cases.audit import broken_links
 
 RESOLUTION: dict[str, Any] = {
@@ -149,7 +150,7 @@ async def test_the_verify_command_reports_the_first_broken_link_and_fails(
             "-m",
             "winback_notifier.cases.audit",
             "verify",
-            env={**os.environ, "DATABASE_URL": str(infra_env["database_url"])},
+            env={**os.environ, "DATABASE_URL": as_role(str(infra_env["database_url"]), REPORTING)},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )

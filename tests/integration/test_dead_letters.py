@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests import signers
-from tests.role_support import ROUTER, service_env
+from tests.role_support import ROUTER, as_role, service_env
 from tests.support import eventually, read_topic, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -110,10 +110,11 @@ async def test_source_unknown_to_the_router_is_dead_lettered_then_replayed_into_
 async def cli(
     database_url: str, kafka_bootstrap: str, topics: KafkaTopics, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run the dead-letter CLI as an operator would, against this test's schema and topics."""
+    """Run the dead-letter CLI as an operator would, against this test's schema and topics, as
+    the router's role."""
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": as_role(database_url, ROUTER),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "WINBACK_TOPIC_SURVEY_RESPONSES": topics.survey_responses,
     }

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.case_support import CaseDesk
+from tests.role_support import REPORTING, as_role
 from winback_shared.agents import Role
 
 
@@ -230,13 +231,14 @@ async def test_bad_report_arguments_are_refused_clearly(
 
 
 async def ops_cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    """Run the ops CLI as a supervisor would, against this test's schema."""
+    """Run the ops CLI as a supervisor would, against this test's schema, as the read-only
+    reporting role (docs/operations.md, "Database roles")."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "winback_notifier.reports",
         *args,
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, "DATABASE_URL": as_role(database_url, REPORTING)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -379,7 +381,10 @@ async def test_the_cli_shows_the_targets_the_router_recorded_not_its_own_default
         "-m",
         "winback_notifier.reports",
         "sla",
-        env={**env_without_targets, "DATABASE_URL": str(infra_env["database_url"])},
+        env={
+            **env_without_targets,
+            "DATABASE_URL": as_role(str(infra_env["database_url"]), REPORTING),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

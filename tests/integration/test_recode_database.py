@@ -21,6 +21,7 @@ from tests.recode_support import (
     survey_response,
     write_changed_taxonomy,
 )
+from tests.role_support import ROUTER, as_role
 from winback_router.recoding.blind_spots import blind_spots
 from winback_router.recoding.flow import recode
 from winback_router.recoding.replay import Window
@@ -127,8 +128,13 @@ async def test_blind_spots_count_unclassified_per_source_without_contact_data(
 
 
 def recode_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as an operator would (PostgreSQL only: Kafka is never contacted)."""
-    env = {**os.environ, "DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    """Run the CLI as an operator would, as the router's role (PostgreSQL only: Kafka is never
+    contacted)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": as_role(database_url, ROUTER),
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+    }
     return subprocess.run(
         [sys.executable, "-m", "winback_router.recoding", *args],
         env=env,

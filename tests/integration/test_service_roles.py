@@ -16,7 +16,15 @@ import asyncpg
 import pytest
 
 from tests.case_support import open_case
-from tests.role_support import NOTIFIER, OWNER, REPORTING, ROUTER, as_role, migrate_as_owner
+from tests.role_support import (
+    NOTIFIER,
+    OWNER,
+    REPORTING,
+    RETENTION,
+    ROUTER,
+    as_role,
+    migrate_as_owner,
+)
 from winback_notifier.cases.audit import broken_links
 from winback_notifier.cases.service import claim
 from winback_notifier.reports.service import SlaDimension, root_cause_trends, sla_report
@@ -28,7 +36,7 @@ from winback_shared.migrations import apply_migrations
 from winback_shared.settings import CommonSettings, KafkaTopics
 from winback_shared.startup import prepare_infrastructure
 
-SERVICE_ROLES = (ROUTER, NOTIFIER, REPORTING)
+SERVICE_ROLES = (ROUTER, NOTIFIER, REPORTING, RETENTION)
 
 EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     # table or view: role -> table-level privileges (column grants are checked by behaviour:
@@ -43,7 +51,10 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         ROUTER: {"SELECT", "INSERT"},
         NOTIFIER: {"SELECT", "INSERT"},
         REPORTING: {"SELECT"},
+        RETENTION: {"SELECT"},
     },
+    "retention_archives": {REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
+    "case_history_anchors": {REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
     "contact_attempts": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
     "agents": {NOTIFIER: {"SELECT", "INSERT"}},
     "queues": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
@@ -69,7 +80,13 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "case_summaries": {ROUTER: {"SELECT"}, NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
     "unclassified_reasons": {ROUTER: {"SELECT"}, REPORTING: {"SELECT"}},
 }
-"""The whole table-level matrix: a new table or view fails the test below until it is here."""
+"""The whole table-level matrix: a new table or view fails the test below until it is here.
+Partitions are not in it: the services go through the partitioned table (next test)."""
+
+PARTITION_GRANTS: dict[str, dict[str, set[str]]] = {
+    "case_history_default": {RETENTION: {"SELECT"}},
+}
+"""The grants on partitions by name: none, but the retention job's look at the DEFAULT one."""
 
 
 @pytest.fixture
@@ -97,7 +114,7 @@ async def test_the_owner_owns_every_table_view_and_function(pools: dict[str, asy
     owners = await pools["admin"].fetch(
         """
         SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner FROM pg_class c
-        WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'v', 'S')
+        WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'S')
         UNION ALL
         SELECT p.proname, pg_get_userbyid(p.proowner) FROM pg_proc p
         WHERE p.pronamespace = current_schema()::regnamespace
@@ -106,8 +123,9 @@ async def test_the_owner_owns_every_table_view_and_function(pools: dict[str, asy
     assert owners and {r["owner"] for r in owners} == {OWNER}, owners
 
 
+@pytest.mark.parametrize("partitions", [False, True], ids=["tables", "partitions"])
 async def test_each_table_and_view_has_exactly_the_decided_grants(
-    pools: dict[str, asyncpg.Pool],
+    pools: dict[str, asyncpg.Pool], partitions: bool
 ) -> None:
     rows = await pools["admin"].fetch(
         """
@@ -116,16 +134,21 @@ async def test_each_table_and_view_has_exactly_the_decided_grants(
         LEFT JOIN information_schema.role_table_grants g
           ON g.table_schema = current_schema() AND g.table_name = c.relname
          AND g.grantee = ANY($1::text[])
-        WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'v')
+        WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v')
+          AND c.relispartition = $2
         """,
         list(SERVICE_ROLES),
+        partitions,
     )
     found: dict[str, dict[str, set[str]]] = {}
     for row in rows:
         per_role = found.setdefault(row["name"], {})
         if row["grantee"] is not None:
             per_role.setdefault(row["grantee"], set()).add(row["privilege_type"])
-    assert found == EXPECTED_GRANTS
+    if partitions:
+        assert any(name.startswith("case_history_p") for name in found), found
+        found = {name: grants for name, grants in found.items() if grants}
+    assert found == (PARTITION_GRANTS if partitions else EXPECTED_GRANTS)
 
 
 REFUSED_TO_EVERY_SERVICE = [
@@ -152,6 +175,7 @@ REFUSED = {
         "UPDATE case_history SET published_at = now()",
         "SELECT * FROM case_cards",
         "DELETE FROM agent_changes",
+        "SELECT retention_drop_history_partition('case_history_default', 0, '', '', '')",
     ],
     NOTIFIER: [
         "INSERT INTO survey_responses (source, response_id) VALUES ('x', 'y')",
@@ -163,6 +187,15 @@ REFUSED = {
         "UPDATE recode_runs SET status = 'failed'",
         "INSERT INTO contact_policies (targets, recorded_by) VALUES ('{}', 'x')",
         "DELETE FROM agents",
+        "SELECT retention_drop_history_partition('case_history_default', 0, '', '', '')",
+    ],
+    RETENTION: [
+        "SELECT * FROM agents",
+        "SELECT * FROM survey_responses",
+        "INSERT INTO case_history (case_id, seq, kind, actor) VALUES (1, 1, 'x', 'x')",
+        "UPDATE case_history SET published_at = now()",
+        "DELETE FROM case_history_anchors",
+        "INSERT INTO retention_archives (table_name) VALUES ('x')",
     ],
     REPORTING: [
         "SELECT token_sha256 FROM agents",
@@ -172,6 +205,8 @@ REFUSED = {
         "UPDATE recovery_cases SET status = 'closed'",
         "UPDATE case_history SET published_at = now()",
         "DELETE FROM contact_attempts",
+        "SELECT retention_drop_history_partition('case_history_default', 0, '', '', '')",
+        "SELECT ensure_month_partitions('case_history')",
     ],
 }
 
@@ -184,6 +219,35 @@ async def test_a_service_role_is_refused_what_it_has_no_business_doing(
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await pools[role].execute(statement)
         # Not refused for a missing row or a trigger: the superuser is refused nothing by grants.
+
+
+async def test_history_partitions_refuse_every_role_and_guard_against_the_owner(
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    await open_case(pools["admin"])
+    current = await pools["admin"].fetchval(
+        "SELECT tableoid::regclass::text FROM case_history LIMIT 1"
+    )
+    assert current.startswith("case_history_p")
+    for partition in (current, "case_history_default"):
+        statements = [
+            f"DELETE FROM {partition}",
+            f"TRUNCATE {partition}",
+            f"UPDATE {partition} SET published_at = now()",
+            f"DROP TABLE {partition}",
+            f"ALTER TABLE case_history DETACH PARTITION {partition}",
+            f"ALTER TABLE {partition} DISABLE TRIGGER case_history_append_only",
+        ]
+        for role in SERVICE_ROLES:
+            for statement in statements:
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await pools[role].execute(statement)
+        # The superuser is refused nothing by grants: the triggers still hold on each partition
+        # (the DEFAULT one is empty: no row for a row trigger to refuse, TRUNCATE still is).
+        for statement in statements[:3] if partition == current else statements[1:2]:
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await pools["admin"].execute(statement)
+    assert await pools["admin"].fetchval("SELECT count(*) FROM case_history") == 1
 
 
 async def test_router_stores_a_response_and_opens_its_case(

@@ -30,6 +30,7 @@ from winback_shared.db import create_pool
 from winback_shared.db_roles import SERVICE_ROLES, ensure_login, login_name
 from winback_shared.logs import configure_logging
 from winback_shared.migrations import apply_migrations, pending_migrations
+from winback_shared.partitions import ensure_partitions
 from winback_shared.settings import CommonSettings
 
 log = logging.getLogger("winback_shared.migrations")
@@ -40,6 +41,7 @@ async def _migrate(database_url: str, passwords: dict[str, str]) -> list[int]:
     try:
         async with pool.acquire() as conn:
             applied = await apply_migrations(conn)
+            await ensure_partitions(conn)
             for service, password in passwords.items():
                 role = SERVICE_ROLES[service]
                 await ensure_login(conn, login_name(role), role, password)

@@ -13,6 +13,12 @@ next row's ``prev_hash`` points at a hash that is no longer there, or the case's
 cannot: someone who rewrites a whole chain with recomputed hashes. Against that, keep the
 printed ``digest`` (one hash over every chain's head) somewhere the database's superuser
 cannot write, and compare it later: ``verify`` prints it each run.
+
+After the retention job (:mod:`winback_shared.retention`) removed a case's older rows, its
+kept chain starts from the case's anchor in ``case_history_anchors`` (the last removed row's
+seq and hash): the first kept row must point at the anchor's hash and follow its seq, and a
+case whose rows were all removed must end at the anchor. The removed rows themselves are in
+the archive files, each checked against its manifest.
 """
 
 from __future__ import annotations
@@ -28,11 +34,14 @@ from winback_shared.settings import CommonSettings
 _CHECK = """
     WITH chained AS (
         SELECT h.case_id, h.seq, h.prev_hash, h.row_hash,
-               lag(h.row_hash) OVER per_case AS previous_hash,
-               lag(h.seq) OVER per_case AS previous_seq,
+               CASE WHEN row_number() OVER per_case = 1 THEN a.row_hash
+                    ELSE lag(h.row_hash) OVER per_case END AS previous_hash,
+               CASE WHEN row_number() OVER per_case = 1 THEN a.seq
+                    ELSE lag(h.seq) OVER per_case END AS previous_seq,
                case_history_row_hash(h.prev_hash, h.case_id, h.seq, h.kind, h.actor_id,
                                      h.actor, h.occurred_at, h.data) AS recomputed
         FROM case_history h
+        LEFT JOIN case_history_anchors a ON a.case_id = h.case_id
         WHERE $1::bigint IS NULL OR h.case_id = $1
         WINDOW per_case AS (PARTITION BY h.case_id ORDER BY h.seq)
     ),
@@ -56,7 +65,9 @@ _CHECK = """
         SELECT c.id AS case_id, c.seq, 'latest rows missing' AS problem
         FROM recovery_cases c
         WHERE ($1::bigint IS NULL OR c.id = $1)
-          AND c.seq > coalesce((SELECT max(h.seq) FROM case_history h WHERE h.case_id = c.id), 0)
+          AND c.seq > coalesce((SELECT max(h.seq) FROM case_history h WHERE h.case_id = c.id),
+                               (SELECT a.seq FROM case_history_anchors a WHERE a.case_id = c.id),
+                               0)
     )
     SELECT case_id, seq, problem FROM first_broken
     UNION ALL

@@ -63,10 +63,13 @@ class CaseEventPublisher:
                 extra={"fields": {"case_id": change.card.case_id, "error": repr(exc)}},
             )
             return False
+        # occurred_at is the partition key (migration 0024): with it, one partition is probed.
         await self._pool.execute(
-            "UPDATE case_history SET published_at = now() WHERE case_id = $1 AND seq = $2",
+            "UPDATE case_history SET published_at = now()"
+            " WHERE case_id = $1 AND seq = $2 AND occurred_at = $3",
             change.card.case_id,
             change.entry.seq,
+            change.entry.occurred_at,
         )
         return True
 
@@ -117,7 +120,10 @@ class CaseEventPublisher:
                 async with asyncio.timeout(self._timeout):
                     await self._send(event)
                 await conn.execute(
-                    "UPDATE case_history SET published_at = now() WHERE id = $1", row["id"]
+                    "UPDATE case_history SET published_at = now()"
+                    " WHERE id = $1 AND occurred_at = $2",
+                    row["id"],
+                    row["occurred_at"],
                 )
                 sent += 1
         return sent

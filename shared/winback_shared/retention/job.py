@@ -1,0 +1,159 @@
+"""The retention job's steps against PostgreSQL: find expired month partitions, archive each,
+check the archive, then have the owner's function drop the partition (migration 0025)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from winback_shared.db import Connection
+from winback_shared.partitions import ensure_partitions
+from winback_shared.retention.archive import ArchiveWriter, Written, verify
+from winback_shared.retention.plan import MonthPartition, expired, retention_cut
+
+log = logging.getLogger(__name__)
+
+HISTORY = "case_history"
+"""The one table with month partitions to retire (docs/operations.md says why)."""
+
+HISTORY_KEY = "occurred_at"
+
+_PARTITIONS = """
+    SELECT c.relname AS name, b.bounds[1]::timestamptz AS starts, b.bounds[2]::timestamptz AS ends
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                    $re$^FOR VALUES FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$$re$)
+        AS b (bounds)
+    WHERE i.inhparent = $1::regclass AND b.bounds IS NOT NULL
+"""
+
+
+async def month_partitions(conn: Connection, table: str) -> list[MonthPartition]:
+    """``table``'s month partitions (not its DEFAULT one)."""
+    rows = await conn.fetch(_PARTITIONS, table)
+    return [MonthPartition(table, row["name"], row["starts"], row["ends"]) for row in rows]
+
+
+async def _archive_name(conn: Connection, partition: MonthPartition) -> Path:
+    """``<table>/<partition>.<n>.jsonl.gz``; ``n`` counts the archives already removed for this
+    partition name (a month whose stray rows came back later gets a second file, never the
+    first one overwritten), so a run repeated before the removal writes the same name."""
+    done = await conn.fetchval(
+        "SELECT count(*) FROM retention_archives WHERE table_name = $1 AND partition_name = $2",
+        partition.table,
+        partition.name,
+    )
+    return Path(partition.table) / f"{partition.name}.{done + 1}.jsonl.gz"
+
+
+async def archive_partition(
+    conn: Connection, partition: MonthPartition, archive_dir: Path
+) -> Written:
+    """Write ``partition``'s rows to their archive file and manifest, then read the file back.
+
+    Raises when the file read back does not match its manifest (nothing is removed then).
+    """
+    relative = await _archive_name(conn, partition)
+    writer = ArchiveWriter(
+        archive_dir / relative, table=partition.table, partition=partition.name, key=HISTORY_KEY
+    )
+    query = (
+        f"SELECT * FROM {HISTORY} WHERE {HISTORY_KEY} >= $1 AND {HISTORY_KEY} < $2"
+        " AND tableoid = $3::regclass ORDER BY case_id, seq"
+    )
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        async for row in conn.cursor(
+            query, partition.starts, partition.ends, partition.name, prefetch=2000
+        ):
+            writer.write(dict(row))
+    written = writer.finish(partition.starts, partition.ends)
+    problems = verify(written.path)
+    if problems:
+        raise RuntimeError(f"archive {written.path} does not match its manifest: {problems}")
+    return written
+
+
+async def remove_partition(
+    conn: Connection, partition: MonthPartition, written: Written, archive_dir: Path
+) -> int:
+    """Drop ``partition`` if it still holds exactly the archived rows; the archive's id."""
+    archive_id = await conn.fetchval(
+        "SELECT retention_drop_history_partition($1::regclass, $2, $3, $4, $5)",
+        partition.name,
+        written.manifest.rows,
+        written.manifest.rows_digest,
+        str(written.path.relative_to(archive_dir)),
+        written.manifest.sha256,
+    )
+    return int(archive_id)
+
+
+async def _waiting_in_default(conn: Connection, cut: datetime) -> list[tuple[datetime, int]]:
+    """Months before the cut with rows in the DEFAULT partition (no partition of their own yet)."""
+    rows = await conn.fetch(
+        f"SELECT date_trunc('month', {HISTORY_KEY} AT TIME ZONE 'UTC') AS month, count(*) AS rows"
+        f" FROM {HISTORY}_default WHERE {HISTORY_KEY} < $1 GROUP BY 1 ORDER BY 1",
+        cut,
+    )
+    return [(row["month"], row["rows"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one run needs."""
+
+    keep_months: int
+    archive_dir: Path | None
+    dry_run: bool
+
+
+async def run(
+    conn: Connection,
+    settings: Settings,
+    say: Callable[[str], None] = print,
+    now: datetime | None = None,
+) -> list[str]:
+    """One pass over the history's expired months; returns the partitions removed."""
+    now = now or datetime.now(UTC)
+    cut = retention_cut(now, settings.keep_months)
+    if not settings.dry_run:
+        if settings.archive_dir is None:
+            raise ValueError("an archive directory is required (WINBACK_RETENTION_ARCHIVE_DIR)")
+        await ensure_partitions(conn)
+    say(f"{HISTORY}: keeping {settings.keep_months} months; rows before {cut:%Y-%m-%d} go")
+    removed = []
+    for partition in expired(await month_partitions(conn, HISTORY), now, settings.keep_months):
+        label = f"{partition.name} [{partition.starts:%Y-%m-%d}, {partition.ends:%Y-%m-%d})"
+        if settings.dry_run:
+            rows = await conn.fetchval(
+                f"SELECT count(*) FROM {HISTORY} WHERE {HISTORY_KEY} >= $1"
+                f" AND {HISTORY_KEY} < $2 AND tableoid = $3::regclass",
+                partition.starts,
+                partition.ends,
+                partition.name,
+            )
+            say(f"would archive {rows} rows of {label}, then remove the partition")
+            continue
+        assert settings.archive_dir is not None
+        written = await archive_partition(conn, partition, settings.archive_dir)
+        say(f"archived {written.manifest.rows} rows of {label} to {written.path}")
+        await remove_partition(conn, partition, written, settings.archive_dir)
+        say(f"removed {partition.name}")
+        log.info(
+            "history partition archived and removed",
+            extra={"fields": {"partition": partition.name, "rows": written.manifest.rows}},
+        )
+        removed.append(partition.name)
+    for month, rows in await _waiting_in_default(conn, cut):
+        # After a real run, only rows inserted meanwhile: the next run takes them.
+        say(
+            f"{'would move' if settings.dry_run else 'left'} {rows} rows of {month:%Y-%m} in"
+            f" {HISTORY}_default: moved into their month's partition, archived and removed"
+            f" {'with the others' if settings.dry_run else 'by the next run'}"
+        )
+    if not removed and not settings.dry_run:
+        say("nothing past retention")
+    return removed
