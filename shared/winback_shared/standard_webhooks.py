@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from collections.abc import Iterable
 
 
@@ -29,3 +30,8 @@ def signature_header(keys: Iterable[bytes], msg_id: str, timestamp: int, body: b
     if not signatures:
         raise ValueError("at least one key is needed to sign")
     return " ".join(signatures)
+
+
+def new_secret() -> str:
+    """A fresh secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

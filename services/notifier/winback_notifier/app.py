@@ -33,6 +33,7 @@ from winback_notifier.deps import Services, ServicesDep
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.socket import console_router
+from winback_notifier.outbound import views as outbound_views
 from winback_notifier.reports import export_views
 from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
@@ -166,6 +167,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(case_views.router)
     app.include_router(case_assignees.router)
     app.include_router(agent_views.router)
+    app.include_router(outbound_views.router)
     app.include_router(report_views.router)
     app.include_router(export_views.router)
     app.include_router(console_router(hub))
