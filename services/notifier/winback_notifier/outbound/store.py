@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -19,7 +19,7 @@ from winback_notifier.outbound.events import EventType, OutboundEvent
 from winback_notifier.outbound.subscriptions import Channel, Subscription, matches
 from winback_shared.db import Connection
 
-Executor = Connection | asyncpg.Pool
+Executor: TypeAlias = "Connection | asyncpg.Pool"
 
 _SUBSCRIPTION_COLUMNS = (
     "id, name, channel, url, event_types, queues, max_priority, secrets, max_in_flight, enabled,"
