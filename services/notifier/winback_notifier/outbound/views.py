@@ -161,14 +161,28 @@ async def delete_subscription(services: ServicesDep, admin: CurrentAdmin, name: 
         raise _not_found(name)
 
 
-@router.post("/subscriptions/{name}/{action}", response_model=SubscriptionOut)
-async def pause_or_resume(
-    services: ServicesDep, admin: CurrentAdmin, name: str, action: Literal["pause", "resume"]
+async def _set_enabled(
+    services: ServicesDep, admin: CurrentAdmin, name: str, enabled: bool
 ) -> SubscriptionOut:
-    """Pause (take no new events; what is owed waits) or resume a subscription."""
-    if not await store.set_enabled(services.pool, name, action == "resume"):
+    if not await store.set_enabled(services.pool, name, enabled):
         raise _not_found(name)
     return await read_subscription(services, admin, name)
+
+
+@router.post("/subscriptions/{name}/pause", response_model=SubscriptionOut)
+async def pause_subscription(
+    services: ServicesDep, admin: CurrentAdmin, name: str
+) -> SubscriptionOut:
+    """Take no new events; what is already owed waits and goes out once resumed."""
+    return await _set_enabled(services, admin, name, False)
+
+
+@router.post("/subscriptions/{name}/resume", response_model=SubscriptionOut)
+async def resume_subscription(
+    services: ServicesDep, admin: CurrentAdmin, name: str
+) -> SubscriptionOut:
+    """Take events again (those that happened while paused are not sent)."""
+    return await _set_enabled(services, admin, name, True)
 
 
 @router.post("/subscriptions/{name}/secrets", response_model=NewSecret, status_code=201)
