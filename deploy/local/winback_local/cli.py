@@ -20,7 +20,7 @@ from winback_local.stack import Stack, load_info
 
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print how to use it, and stop it all on Ctrl-C or SIGTERM."""
-    stack = Stack(brokers=args.brokers)
+    stack = Stack(brokers=args.brokers, outbound=True)
     stopping = False
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print("Starting Kafka, PostgreSQL, ingest, router and notifier ...", flush=True)
+    print("Starting Kafka, PostgreSQL, ingest, router, notifier and outbound ...", flush=True)
     try:
         info = stack.start()
         print(
@@ -51,6 +51,10 @@ A promoter makes no alert:
 The tools (agents, reports, dead letters, re-coding) read the same database and broker:
   export DATABASE_URL='{info.database_url}' KAFKA_BOOTSTRAP_SERVERS={info.kafka_bootstrap_servers}
   .venv/bin/python -m winback_notifier.reports sla
+
+Case events to a webhook, Slack or Teams (outbound, {info.outbound_url}/readyz; docs/outbound.md):
+  .venv/bin/python -m winback_notifier.outbound subscribe floor --channel slack \\
+      --url https://hooks.slack.com/services/... --event case.breached --max-priority 1
 
 Ctrl-C stops everything.""",
             flush=True,

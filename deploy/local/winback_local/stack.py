@@ -1,4 +1,5 @@
-"""The whole pipeline on one machine: Kafka, PostgreSQL, ingest, router, notifier.
+"""The whole pipeline on one machine: Kafka, PostgreSQL, ingest, router, notifier (and, for
+``make run``, the outbound process that posts case events to webhooks and chat).
 
 Infrastructure is local unless ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` point elsewhere.
 Services run as child processes exactly as they would in production (``python -m ...``), so
@@ -37,6 +38,11 @@ STATE_FILE = STATE_DIR / "stack.json"
 DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
 SERVICES = ("ingest", "router", "notifier")
+OUTBOUND = "outbound"
+MODULES = {OUTBOUND: "winback_notifier.outbound"}
+"""Services whose module is not ``winback_<name>``."""
+DATABASE_LOGINS = {OUTBOUND: "notifier"}
+"""Services that connect with another service's login (outbound runs as the notifier's role)."""
 KAFKA_START_SECONDS = 120
 
 
@@ -52,6 +58,8 @@ class StackInfo:
     agent_token: str
     kafka_bootstrap_servers: str
     database_url: str
+    outbound_url: str = ""
+    """Empty when the stack runs without the outbound process (the bench and fault harness)."""
 
 
 @dataclass
@@ -61,6 +69,7 @@ class Ports:
     ingest: int = 8000
     router: int = 8001
     notifier: int = 8002
+    outbound: int = 8003
     kafka: int = 9092
     kafka_controller: int = 9093
     more_kafka: tuple[tuple[int, int], ...] = ()
@@ -80,6 +89,7 @@ class Ports:
             ingest=free_port(),
             router=free_port(),
             notifier=free_port(),
+            outbound=free_port(),
             kafka=free_port(),
             kafka_controller=free_port(),
             more_kafka=tuple((free_port(), free_port()) for _ in range(brokers - 1)),
@@ -98,7 +108,8 @@ class Stack:
 
     ``brokers=3`` runs a replicated three-node Kafka cluster instead of one broker.
     ``own_infrastructure`` ignores ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL``: a harness that
-    kills the broker or the database must never reach a shared one.
+    kills the broker or the database must never reach a shared one. ``outbound`` also runs the
+    outbound process (``make run`` does; the harnesses measure the pipeline without it).
     """
 
     def __init__(
@@ -108,8 +119,10 @@ class Stack:
         *,
         brokers: int = 1,
         own_infrastructure: bool = False,
+        outbound: bool = False,
     ) -> None:
         self.state_dir = state_dir
+        self.services = (*SERVICES, OUTBOUND) if outbound else SERVICES
         self.ports = ports or Ports()
         self.brokers = brokers
         self.own_infrastructure = own_infrastructure
@@ -161,10 +174,14 @@ class Stack:
                 "WINBACK_ROUTER_INSTANCE_ID", "local-router"
             ),
             "WINBACK_NOTIFIER_PORT": str(self.ports.notifier),
+            "WINBACK_OUTBOUND_PORT": str(self.ports.outbound),
+            "WINBACK_CONSOLE_URL": os.environ.get(
+                "WINBACK_CONSOLE_URL", f"http://127.0.0.1:{self.ports.notifier}"
+            ),
         }
         # ingest never connects to PostgreSQL; the others get their own login (start_service)
         self._env.pop("DATABASE_URL", None)
-        for name in SERVICES:
+        for name in self.services:
             self.start_service(name)
         self.info = info = StackInfo(
             ingest_url=f"http://127.0.0.1:{self.ports.ingest}",
@@ -175,8 +192,11 @@ class Stack:
             agent_token=token,
             kafka_bootstrap_servers=bootstrap,
             database_url=database_url,
+            outbound_url=f"http://127.0.0.1:{self.ports.outbound}"
+            if OUTBOUND in self.services
+            else "",
         )
-        for name in SERVICES:
+        for name in self.services:
             self.wait_ready(name)
         self.info_path.write_text(json.dumps(asdict(info), indent=2))
         self.info_path.chmod(0o600)
@@ -197,11 +217,12 @@ class Stack:
         return path.read_text().strip()
 
     def start_service(self, name: str) -> None:
-        """Start one service (``ingest``, ``router`` or ``notifier``) as its own process."""
-        login = self._service_urls.get(name)
+        """Start one service (``ingest``, ``router``, ``notifier``, ``outbound``) as its own
+        process."""
+        login = self._service_urls.get(DATABASE_LOGINS.get(name, name))
         database = {"DATABASE_URL": login} if login is not None else {}
         self._services[name] = spawn(
-            [sys.executable, "-m", f"winback_{name}"],
+            [sys.executable, "-m", MODULES.get(name, f"winback_{name}")],
             log_path=self.state_dir / "logs" / f"{name}.log",
             env={**self._env, **database},
         )
