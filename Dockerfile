@@ -72,12 +72,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     WINBACK_INGEST_HOST=0.0.0.0 \
     WINBACK_ROUTER_HOST=0.0.0.0 \
     WINBACK_NOTIFIER_HOST=0.0.0.0 \
+    WINBACK_OUTBOUND_HOST=0.0.0.0 \
     WINBACK_CHART_JS_PATH=/opt/winback/chart.umd.min.js
 
 WORKDIR /app
 USER 10001:10001
 
-# ingest, router (health endpoints only), notifier
-EXPOSE 8000 8001 8002
+# ingest, router (health endpoints only), notifier, outbound (health endpoints only)
+EXPOSE 8000 8001 8002 8003
 
 CMD ["python", "-m", "winback_ingest"]

@@ -59,8 +59,11 @@ class Receiver:
     accepted: list[Seen] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
     retry_after: str = "1"
-    hanging: bool = False
+    released: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
+
+    def __post_init__(self) -> None:
+        self.released.set()
 
     def fail_next(self, *statuses: int) -> None:
         """Answer the next requests with these statuses, in order."""
@@ -68,7 +71,10 @@ class Receiver:
 
     def hang(self, hanging: bool = True) -> None:
         """Never answer (until switched off): the sender's timeout ends each attempt."""
-        self.hanging = hanging
+        if hanging:
+            self.released.clear()
+        else:
+            self.released.set()
 
     def answer(self, seen: Seen) -> Response:
         """The vendor's answer to an accepted message."""
@@ -86,8 +92,7 @@ class Receiver:
         async def receive(request: Request) -> Response:
             seen = Seen({k.lower(): v for k, v in request.headers.items()}, await request.body())
             self.seen.append(seen)
-            while self.hanging:
-                await asyncio.sleep(0.05)
+            await self.released.wait()
             if self.failures:
                 response = self.failure(self.failures.pop(0))
                 if response.status_code == 429:

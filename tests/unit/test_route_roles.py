@@ -100,7 +100,8 @@ class Endpoint:
 
 
 def build_apps() -> dict[str, FastAPI]:
-    """The services' apps (the outbound process's too) as deployed, not started (no lifespan: nothing is reached)."""
+    """The services' apps (the outbound process's too) as deployed, not started (no lifespan:
+    nothing is reached)."""
     sources = {"survey": generic_source("whsec_" + "A" * 32)}
     return {
         "ingest": create_ingest_app(IngestSettings(sources=sources)),
