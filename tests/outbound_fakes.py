@@ -21,7 +21,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -181,8 +181,11 @@ class TeamsWorkflow(Receiver):
         return JSONResponse(body, status_code=status)
 
 
+AnyReceiver = TypeVar("AnyReceiver", bound=Receiver)
+
+
 @asynccontextmanager
-async def running(receiver: Receiver) -> AsyncIterator[Receiver]:
+async def running(receiver: AnyReceiver) -> AsyncIterator[AnyReceiver]:
     """Serve ``receiver`` on a free loopback port; its ``url`` is set meanwhile."""
     async with serve(receiver.app()) as url:
         receiver.url = f"{url}/hook"

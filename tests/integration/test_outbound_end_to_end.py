@@ -33,7 +33,7 @@ async def running_outbound(
 ) -> AsyncIterator[str]:
     """The outbound process in-process, as the notifier's role, in this test's group."""
     settings = OutboundSettings(
-        **await service_env(infra_env, NOTIFIER),
+        **await service_env(infra_env, NOTIFIER),  # type: ignore[arg-type]
         outbound_group=f"outbound-{unique}",
         console_url=console_url,
         outbound_poll_seconds=0.5,

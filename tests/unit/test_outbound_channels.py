@@ -128,7 +128,7 @@ async def test_slacks_documented_errors_are_final(status: int) -> None:
         outcome = await send(Channel.SLACK, receiver)
     assert outcome.verdict is Verdict.REFUSED and outcome.status == status
     assert outcome.error is not None and outcome.error.endswith(
-        receiver.failure(status).body.decode()
+        bytes(receiver.failure(status).body).decode()
     )
 
 
