@@ -6,6 +6,10 @@
   ``blocks``; ``400 invalid_payload`` for a body that is not JSON, ``400 no_text`` for a message
   with neither; scripted failures answer as Slack does (``404 no_service``,
   ``410 channel_is_archived``, ``429`` with ``Retry-After``, ``500``).
+- :class:`PagerDutyEvents`: PagerDuty's Events API v2: ``202`` with ``status``, ``message`` and
+  ``dedup_key`` for a valid event (a routing key, ``trigger`` with a payload of summary, source
+  and severity, or ``resolve`` / ``acknowledge`` with a dedup key), ``400 invalid event`` with
+  ``errors`` otherwise; scripted ``429`` and ``5xx``. It keeps the alerts open by dedup key.
 - :class:`TeamsWorkflow`: a Teams "When a Teams webhook request is received" trigger:
   ``202 Accepted`` for a message with an Adaptive Card attachment, ``400`` with an error object
   otherwise; scripted ``429`` with ``Retry-After`` and ``5xx``.
@@ -182,6 +186,70 @@ class TeamsWorkflow(Receiver):
 
 
 AnyReceiver = TypeVar("AnyReceiver", bound=Receiver)
+
+
+@dataclass
+class PagerDutyEvents(Receiver):
+    """PagerDuty's Events API v2 for one routing key; ``open`` holds the open alerts."""
+
+    routing_key: str = "R0123456789abcdef0123456789abcdef"
+    open: dict[str, str] = field(default_factory=dict)
+    """Open alerts: dedup key → summary."""
+
+    def answer(self, seen: Seen) -> Response:
+        """202 for a valid event (and the alert opened or closed); 400 otherwise."""
+        errors = self.errors(seen)
+        if errors:
+            body = {
+                "status": "invalid event",
+                "message": "Event object is invalid",
+                "errors": errors,
+            }
+            return JSONResponse(body, status_code=400)
+        event = seen.json()
+        key = event["dedup_key"]
+        if event["event_action"] == "trigger":
+            self.open.setdefault(key, event["payload"]["summary"])
+        elif event["event_action"] == "resolve":
+            self.open.pop(key, None)
+        self.accepted.append(seen)
+        return JSONResponse(
+            {"status": "success", "message": "Event processed", "dedup_key": key},
+            status_code=202,
+        )
+
+    def errors(self, seen: Seen) -> list[str]:
+        """What PagerDuty would refuse in the event."""
+        try:
+            event = seen.json()
+        except ValueError:
+            return ["Event must be JSON"]
+        found = []
+        if event.get("routing_key") != self.routing_key:
+            found.append("Invalid routing key")
+        action = event.get("event_action")
+        if action not in ("trigger", "acknowledge", "resolve"):
+            found.append("'event_action' is invalid")
+        if action == "trigger":
+            payload = event.get("payload") or {}
+            for name in ("summary", "source", "severity"):
+                if not payload.get(name):
+                    found.append(f"'payload.{name}' is missing or blank")
+            if payload.get("severity") not in ("critical", "error", "warning", "info"):
+                found.append("'payload.severity' is invalid")
+        elif not event.get("dedup_key"):
+            found.append("'dedup_key' is missing or blank")
+        return found
+
+    def failure(self, status: int) -> Response:
+        """PagerDuty's error object."""
+        return JSONResponse(
+            {
+                "status": "throttle event" if status == 429 else "error",
+                "message": f"failing with {status}",
+            },
+            status_code=status,
+        )
 
 
 @asynccontextmanager

@@ -70,6 +70,9 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     # neither.
     "outbound_subscriptions": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
     "outbound_deliveries": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
+    # 0029: notifiers write their console counts, outbound reads them and keeps its pages.
+    "console_presence": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
+    "unwatched_queues": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
 }
 """The whole table-level matrix: a new table or view fails the test below until it is here."""
 

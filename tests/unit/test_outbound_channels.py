@@ -7,12 +7,20 @@ never by our own code.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from tests.outbound_fakes import Receiver, SlackWebhook, TeamsWorkflow, WebhookReceiver, running
+from tests.outbound_fakes import (
+    PagerDutyEvents,
+    Receiver,
+    SlackWebhook,
+    TeamsWorkflow,
+    WebhookReceiver,
+    running,
+)
 from winback_notifier.outbound.channels import ADAPTERS
 from winback_notifier.outbound.channels.base import (
     Context,
@@ -58,9 +66,14 @@ def context(channel: Channel, url: str, secrets: tuple[str, ...] = ()) -> Contex
     return Context(subscription, datetime.now(UTC), "https://winback.example.com/")
 
 
-async def send(channel: Channel, receiver: Receiver, secrets: tuple[str, ...] = ()) -> Outcome:
+async def send(
+    channel: Channel,
+    receiver: Receiver,
+    secrets: tuple[str, ...] = (),
+    delivery: Delivery = DELIVERY,
+) -> Outcome:
     adapter = ADAPTERS[channel]
-    request = adapter.build(DELIVERY, context(channel, receiver.url, secrets))
+    request = adapter.build(delivery, context(channel, receiver.url, secrets))
     async with httpx.AsyncClient() as client:
         response = await client.post(request.url, content=request.body, headers=request.headers)
     return adapter.judge(response.status_code, response.headers, response.text)
@@ -180,3 +193,70 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 
 def test_slack_escapes_its_control_characters() -> None:
     assert escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
+
+
+UNWATCHED = Delivery(
+    id=2,
+    webhook_id="msg_q",
+    event_type=EventType.QUEUE_UNWATCHED,
+    case_id=None,
+    payload={
+        "type": "queue.unwatched",
+        "timestamp": NOW.isoformat(),
+        "data": {"queue": "billing", "unwatched_since": NOW.isoformat(), "waiting_p1": 3},
+    },
+)
+
+
+def covered(delivery: Delivery) -> Delivery:
+    return replace(delivery, event_type=EventType.QUEUE_WATCHED)
+
+
+def resolved(delivery: Delivery) -> Delivery:
+    return replace(delivery, event_type=EventType.CASE_RESOLVED)
+
+
+async def test_pagerduty_triggers_then_resolves_an_unwatched_queue_by_its_dedup_key() -> None:
+    async with running(PagerDutyEvents()) as pager:
+        key = (pager.routing_key,)
+        assert await send(Channel.PAGERDUTY, pager, key, UNWATCHED) == Outcome(
+            Verdict.DELIVERED, 202
+        )
+        assert pager.open == {
+            "winback/unwatched/billing": "No console is watching queue billing: 3 P1 cases wait"
+        }
+        trigger = pager.accepted[0].json()
+        assert trigger["payload"]["severity"] == "critical"
+        assert trigger["links"][0]["href"] == "https://winback.example.com/ops"
+        assert (await send(Channel.PAGERDUTY, pager, key, covered(UNWATCHED))).status == 202
+        assert pager.open == {}
+
+
+async def test_pagerduty_pages_a_breached_case_until_it_is_resolved() -> None:
+    async with running(PagerDutyEvents()) as pager:
+        key = (pager.routing_key,)
+        await send(Channel.PAGERDUTY, pager, key)
+        assert list(pager.open) == ["winback/case/42"]
+        assert "Dana" not in str(pager.accepted[0].json())
+        await send(Channel.PAGERDUTY, pager, key, resolved(DELIVERY))
+        assert pager.open == {}
+
+
+async def test_pagerduty_refuses_a_bad_routing_key_and_throttles() -> None:
+    async with running(PagerDutyEvents()) as pager:
+        refused = await send(Channel.PAGERDUTY, pager, ("wrong",), UNWATCHED)
+        assert refused.verdict is Verdict.REFUSED and refused.status == 400
+        assert refused.error is not None and "Invalid routing key" in refused.error
+        pager.fail_next(429, 503)
+        for status in (429, 503):
+            outcome = await send(Channel.PAGERDUTY, pager, (pager.routing_key,), UNWATCHED)
+            assert (outcome.verdict, outcome.status) == (Verdict.RETRY, status)
+
+
+async def test_chat_tells_of_an_unwatched_queue_with_a_link_to_the_ops_page() -> None:
+    async with running(SlackWebhook()) as slack, running(TeamsWorkflow()) as teams:
+        assert (await send(Channel.SLACK, slack, delivery=UNWATCHED)).verdict is Verdict.DELIVERED
+        assert (await send(Channel.TEAMS, teams, delivery=UNWATCHED)).verdict is Verdict.DELIVERED
+    assert "No console is watching queue billing" in slack.accepted[0].json()["text"]
+    card = teams.accepted[0].json()["attachments"][0]["content"]
+    assert card["actions"][0]["url"] == "https://winback.example.com/ops"

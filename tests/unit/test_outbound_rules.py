@@ -14,7 +14,9 @@ from winback_notifier.outbound.events import (
     event_key,
     from_alert,
     from_change,
+    queue_event,
 )
+from winback_notifier.outbound.floor_watch import changes
 from winback_notifier.outbound.retry import BreakerState, CircuitBreaker, RetryPolicy
 from winback_notifier.outbound.subscriptions import (
     Channel,
@@ -176,3 +178,31 @@ def test_the_breaker_opens_after_consecutive_failures_then_probes_once() -> None
     assert breaker.state(20) is BreakerState.OPEN and breaker.wait(20) == pytest.approx(4)
     breaker.succeeded()
     assert breaker.state(20) is BreakerState.CLOSED
+
+
+def test_a_queue_is_announced_once_when_unwatched_and_once_when_covered() -> None:
+    assert changes({"billing": 2}, set()) == ({"billing": 2}, set())
+    assert changes({"billing": 3}, {"billing"}) == ({}, set())  # still unwatched: nothing new
+    assert changes({}, {"billing"}) == ({}, {"billing"})
+    assert changes({"vip": 1}, {"billing"}) == ({"vip": 1}, {"billing"})
+
+
+def test_each_unwatched_spell_has_its_own_keys() -> None:
+    since = NOW - timedelta(minutes=2)
+    raised = queue_event(
+        EventType.QUEUE_UNWATCHED, queue="billing", since=since, waiting=2, occurred_at=NOW
+    )
+    ended = queue_event(
+        EventType.QUEUE_WATCHED, queue="billing", since=since, waiting=2, occurred_at=NOW
+    )
+    later = queue_event(
+        EventType.QUEUE_UNWATCHED, queue="billing", since=NOW, waiting=1, occurred_at=NOW
+    )
+    assert len({raised.key, ended.key, later.key}) == 3
+    assert raised.case_id is None and raised.priority == 1
+    assert raised.payload["data"] == {
+        "queue": "billing",
+        "unwatched_since": since.isoformat(),
+        "waiting_p1": 2,
+    }
+    assert matches(subscription(max_priority=1, queues=frozenset({"billing"})), raised)

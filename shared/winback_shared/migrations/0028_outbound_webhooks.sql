@@ -32,7 +32,7 @@ CREATE TABLE outbound_deliveries (
     event_key text NOT NULL,
     event_type text NOT NULL,
     webhook_id text NOT NULL UNIQUE,
-    case_id bigint NOT NULL,
+    case_id bigint,  -- NULL for events about a queue, not a case (0029)
     payload jsonb NOT NULL,
     status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'dead')),
     attempts integer NOT NULL DEFAULT 0,

@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from winback_notifier.outbound.floor_watch import FloorWatch
 from winback_notifier.outbound.intake import Intake
 from winback_notifier.outbound.sender import Dispatcher
 from winback_notifier.outbound.settings import OutboundSettings
+from winback_notifier.sweeps import sweep_forever
 from winback_shared.db import create_pool
 from winback_shared.health import database_answers, health_router
 from winback_shared.kafka import broker_answers, manual_commit_consumer
@@ -60,6 +62,21 @@ def create_app(settings: OutboundSettings, on_loop_failure: LoopFailure = stop_p
         loops = app.state.loops = LoopWatch(log, on_loop_failure)
         loops.start(intake.run(), name="outbound-intake")
         loops.start(dispatcher.run(), name="outbound-senders")
+        watch = FloorWatch(
+            pool,
+            stale_seconds=settings.outbound_presence_stale_seconds,
+            waiting_after_seconds=settings.outbound_unwatched_after_seconds,
+        )
+
+        async def watch_floor() -> int:
+            if await watch.check():
+                dispatcher.nudge()
+            return 0
+
+        loops.start(
+            sweep_forever(watch_floor, settings.outbound_watch_seconds, what="unwatched queue"),
+            name="outbound-floor-watch",
+        )
         try:
             yield
         finally:

@@ -1,8 +1,8 @@
 """``python -m winback_notifier.outbound``: run the outbound process, or manage subscriptions.
 
     (no command) | serve                                    run the outbound process
-    subscribe NAME --channel webhook|slack|teams --url URL --event TYPE [--event TYPE ...]
-              [--queue Q ...] [--max-priority N] [--max-in-flight N]
+    subscribe NAME --channel webhook|slack|teams|pagerduty --url URL --event TYPE [...]
+              [--queue Q ...] [--max-priority N] [--max-in-flight N] [--routing-key KEY]
                                                             prints the webhook's secret, once
     list                                                    subscriptions (never their secrets)
     rotate-secret NAME                                      add a new secret (prints it, once)
@@ -12,9 +12,10 @@
     replay NAME [--id ID ...]                               dead deliveries sent again
 
 Event types: case.opened, case.claimed, case.breached, case.resolved, case.closed,
-case.recoded. Only PostgreSQL is needed for the management commands; the running outbound
-process picks changes up within ``WINBACK_OUTBOUND_POLL_SECONDS``. The same operations are in the
-notifier's admin API under ``/api/admin/outbound``.
+case.recoded, and queue.unwatched / queue.watched (no console watches a queue while P1 cases
+wait / it is covered again). Only PostgreSQL is needed for the management commands; the
+running outbound process picks changes up within ``WINBACK_OUTBOUND_POLL_SECONDS``. The same
+operations are in the notifier's admin API under ``/api/admin/outbound``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ async def _subscribe(conn: Connection, args: argparse.Namespace) -> str:
             queues=args.queue or (),
             max_priority=args.max_priority,
             max_in_flight=args.max_in_flight,
+            routing_key=args.routing_key,
         )
     except (EndpointError, store.DuplicateName, ValueError) as exc:
         raise CommandError(str(exc)) from None
@@ -112,7 +114,9 @@ async def _deliveries(conn: Connection, args: argparse.Namespace) -> str:
     rows = await store.list_deliveries(conn, args.name, status=args.status)
     return (
         "\n".join(
-            f"{row.id} {row.webhook_id} {row.event_type} case {row.case_id}: {row.status}, "
+            f"{row.id} {row.webhook_id} {row.event_type}"
+            + (f" case {row.case_id}" if row.case_id is not None else "")
+            + f": {row.status}, "
             f"{row.attempts} attempts" + (f", last: {row.last_error}" if row.last_error else "")
             for row in rows
         )
@@ -157,6 +161,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--queue", action="append", help="only this queue's cases (repeatable)")
     sub.add_argument("--max-priority", type=int, help="only cases this urgent or more (1: P1)")
     sub.add_argument("--max-in-flight", type=int, default=4)
+    sub.add_argument("--routing-key", help="PagerDuty: the integration's routing key")
     sub.set_defaults(run=_subscribe)
 
     commands.add_parser("list", help="subscriptions").set_defaults(run=_list)

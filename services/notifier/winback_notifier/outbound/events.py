@@ -31,6 +31,13 @@ class EventType(StrEnum):
     CASE_RESOLVED = "case.resolved"
     CASE_CLOSED = "case.closed"
     CASE_RECODED = "case.recoded"
+    QUEUE_UNWATCHED = "queue.unwatched"
+    """No console watches a queue while P1 cases wait in it (``floor_watch``)."""
+    QUEUE_WATCHED = "queue.watched"
+    """A queue announced unwatched is watched again, or has no P1 case waiting any more."""
+
+
+QUEUE_EVENTS = frozenset({EventType.QUEUE_UNWATCHED, EventType.QUEUE_WATCHED})
 
 
 OUTBOUND_KINDS: dict[HistoryKind, EventType] = {
@@ -49,7 +56,8 @@ class OutboundEvent:
 
     type: EventType
     key: str
-    case_id: int
+    case_id: int | None
+    """``None`` for an event about a queue."""
     queue: str
     priority: int
     occurred_at: datetime
@@ -99,5 +107,27 @@ def from_change(changed: CaseChanged) -> OutboundEvent | None:
             event_type,
             change.occurred_at,
             {"case": case.model_dump(mode="json"), "change": change.model_dump(mode="json")},
+        ),
+    )
+
+
+def queue_event(
+    event_type: EventType, *, queue: str, since: datetime, waiting: int, occurred_at: datetime
+) -> OutboundEvent:
+    """A ``queue.unwatched`` or ``queue.watched`` event; one key per unwatched spell, so each
+    spell is announced (and ended) once whichever outbound instance noticed it."""
+    spell = f"queue:{queue}:{since.timestamp():.6f}"
+    watched = event_type is EventType.QUEUE_WATCHED
+    return OutboundEvent(
+        type=event_type,
+        key=f"{spell}:watched" if watched else spell,
+        case_id=None,
+        queue=queue,
+        priority=1,
+        occurred_at=occurred_at,
+        payload=_payload(
+            event_type,
+            occurred_at,
+            {"queue": queue, "unwatched_since": since.isoformat(), "waiting_p1": waiting},
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from winback_notifier.outbound import store
+from winback_notifier.outbound.channels.pagerduty import PAGED_EVENTS
 from winback_notifier.outbound.events import EventType
 from winback_notifier.outbound.store import Executor
 from winback_notifier.outbound.subscriptions import Channel, Subscription, check_endpoint
@@ -25,13 +26,23 @@ async def subscribe(
     queues: Iterable[str] = (),
     max_priority: int | None = None,
     max_in_flight: int = 4,
+    routing_key: str | None = None,
 ) -> tuple[Subscription, str | None]:
     """Create a subscription; returns it and its secret (webhooks only; chat URLs are their
-    own secret). Raises ``EndpointError`` or ``store.DuplicateName``."""
+    own secret, PagerDuty's ``routing_key`` is given). Raises ``EndpointError``,
+    ``store.DuplicateName`` or ``ValueError``."""
     kinds = list(event_types)
     if not kinds:
         raise ValueError("name at least one event type")
     secret = new_secret() if channel is Channel.WEBHOOK else None
+    secrets = [secret] if secret else []
+    if channel is Channel.PAGERDUTY:
+        if not routing_key:
+            raise ValueError("a PagerDuty subscription needs its integration's routing key")
+        unpaged = sorted(str(kind) for kind in set(kinds) - PAGED_EVENTS)
+        if unpaged:
+            raise ValueError(f"PagerDuty pages no {', '.join(unpaged)}")
+        secrets = [routing_key]
     subscription = await store.create_subscription(
         db,
         name=name,
@@ -40,7 +51,7 @@ async def subscribe(
         event_types=kinds,
         queues=queues,
         max_priority=max_priority,
-        secrets=[secret] if secret else [],
+        secrets=secrets,
         max_in_flight=max_in_flight,
     )
     return subscription, secret

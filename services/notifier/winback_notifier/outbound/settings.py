@@ -36,6 +36,15 @@ class OutboundSettings(CommonSettings):
     """The longest a sender sleeps without looking at its table (new events wake it sooner;
     subscriptions added by the API or CLI are found within this)."""
 
+    outbound_watch_seconds: Annotated[float, Field(gt=0)] = 10.0
+    """How often queues are checked for P1 cases waiting with no console watching."""
+    outbound_unwatched_after_seconds: Annotated[float, Field(ge=0)] = 60.0
+    """A P1 case counts as waiting once it has been open this long (a console that is just
+    reconnecting, or a case an agent takes at once, pages nobody)."""
+    outbound_presence_stale_seconds: Annotated[float, Field(gt=0)] = 45.0
+    """A notifier's console counts older than this count for nothing (it reports every
+    ``WINBACK_FLOOR_GAUGES_INTERVAL_SECONDS``, 15 s by default; keep this a few times that)."""
+
     def retry_policy(self) -> RetryPolicy:
         """The retry schedule these settings describe."""
         return RetryPolicy(

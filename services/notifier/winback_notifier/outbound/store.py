@@ -272,7 +272,7 @@ class DeliveryRow:
     id: int
     webhook_id: str
     event_type: str
-    case_id: int
+    case_id: int | None
     status: str
     attempts: int
     last_status: int | None

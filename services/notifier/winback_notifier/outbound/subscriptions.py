@@ -2,8 +2,8 @@
 
 A subscription sends chosen event types (``case.breached`` ...) of chosen cases (queues, a
 priority ceiling) to one endpoint through one channel: a signed webhook, a Slack incoming
-webhook, or a Teams workflow webhook. It only takes events that happened after it was created,
-so a new subscription is not flooded with the history Kafka still holds.
+webhook, a Teams workflow webhook, or PagerDuty's Events API. It only takes events that happened
+after it was created, so a new subscription is not flooded with the history Kafka still holds.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class Channel(StrEnum):
     WEBHOOK = "webhook"
     SLACK = "slack"
     TEAMS = "teams"
+    PAGERDUTY = "pagerduty"
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -73,7 +74,7 @@ class Subscription:
     max_priority: int | None = None
     """Only cases at least this urgent (1 = P1 only); ``None``: every priority."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
-    """Webhook secrets, newest first (two during a rotation)."""
+    """Webhook secrets, newest first (two during a rotation); PagerDuty's routing key."""
     max_in_flight: int = 4
     enabled: bool = True
 

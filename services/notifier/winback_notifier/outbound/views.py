@@ -46,6 +46,9 @@ class SubscriptionIn(BaseModel):
         default=None, description="only cases at least this urgent (1: P1 only); null: all"
     )
     max_in_flight: Annotated[int, Field(ge=1, le=64)] = 4
+    routing_key: Annotated[str | None, Field(max_length=64)] = Field(
+        default=None, description="PagerDuty only: the Events API v2 integration's routing key"
+    )
 
 
 class SubscriptionOut(BaseModel):
@@ -82,7 +85,7 @@ class DeliveryOut(BaseModel):
     id: int
     webhook_id: str
     event_type: str
-    case_id: int
+    case_id: int | None
     status: str
     attempts: int
     last_status: int | None
@@ -124,7 +127,9 @@ async def read_subscriptions(services: ServicesDep, admin: CurrentAdmin) -> list
 async def create_subscription(
     services: ServicesDep, admin: CurrentAdmin, body: SubscriptionIn
 ) -> CreatedSubscription:
-    """Subscribe an endpoint; 409 if the name is taken, 422 for a URL we will not send to."""
+    """Subscribe an endpoint; 409 if the name is taken, 422 ``bad_endpoint`` for a URL we will
+    not send to, ``bad_subscription`` for a PagerDuty one without routing key or with events it
+    cannot page."""
     try:
         subscription, secret = await service.subscribe(
             services.pool,
@@ -135,11 +140,14 @@ async def create_subscription(
             queues=body.queues,
             max_priority=body.max_priority,
             max_in_flight=body.max_in_flight,
+            routing_key=body.routing_key,
         )
     except EndpointError as exc:
         raise ApiError(422, "bad_endpoint", str(exc)) from None
     except store.DuplicateName as exc:
         raise ApiError(409, "subscription_exists", str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(422, "bad_subscription", str(exc)) from None
     return CreatedSubscription(subscription=_out(subscription), secret=secret)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from winback_notifier.outbound.channels.base import ChannelAdapter
+from winback_notifier.outbound.channels.pagerduty import PagerDutyChannel
 from winback_notifier.outbound.channels.slack import SlackChannel
 from winback_notifier.outbound.channels.teams import TeamsChannel
 from winback_notifier.outbound.channels.webhook import WebhookChannel
@@ -12,5 +13,6 @@ ADAPTERS: dict[Channel, ChannelAdapter] = {
     Channel.WEBHOOK: WebhookChannel(),
     Channel.SLACK: SlackChannel(),
     Channel.TEAMS: TeamsChannel(),
+    Channel.PAGERDUTY: PagerDutyChannel(),
 }
 """Every channel's adapter; a new channel is a module here and an entry here."""

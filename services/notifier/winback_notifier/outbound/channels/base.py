@@ -25,7 +25,7 @@ class Delivery:
     id: int
     webhook_id: str
     event_type: EventType
-    case_id: int
+    case_id: int | None
     payload: dict[str, Any]
     attempts: int = 0
     """Attempts made before this one."""
@@ -71,6 +71,10 @@ class Context:
     def case_link(self, case_id: int) -> str:
         """The console link that opens the case."""
         return f"{self.console_url.rstrip('/')}/#case={case_id}"
+
+    def ops_link(self) -> str:
+        """The ops page (queues, consoles, breaches)."""
+        return f"{self.console_url.rstrip('/')}/ops"
 
 
 class ChannelAdapter(Protocol):

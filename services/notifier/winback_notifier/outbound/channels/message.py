@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from winback_notifier.outbound.channels.base import Context, Delivery
-from winback_notifier.outbound.events import EventType
+from winback_notifier.outbound.events import QUEUE_EVENTS, EventType
 
 HEADLINES: dict[EventType, str] = {
     EventType.CASE_OPENED: "New P{priority} case #{case_id}",
@@ -20,12 +20,14 @@ HEADLINES: dict[EventType, str] = {
     EventType.CASE_RESOLVED: "P{priority} case #{case_id} resolved",
     EventType.CASE_CLOSED: "P{priority} case #{case_id} closed",
     EventType.CASE_RECODED: "P{priority} case #{case_id} re-coded",
+    EventType.QUEUE_UNWATCHED: "No console is watching queue {queue}: {waiting} P1 cases wait",
+    EventType.QUEUE_WATCHED: "Queue {queue} is covered again",
 }
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """A headline, a few facts, and the link to the case."""
+    """A headline, a few facts, and the link to the case (or to the ops page)."""
 
     headline: str
     facts: list[tuple[str, str]]
@@ -34,9 +36,16 @@ class ChatMessage:
 
 def chat_message(delivery: Delivery, context: Context) -> ChatMessage:
     """The notice for a delivery."""
-    case: dict[str, Any] = delivery.payload["data"]["case"]
+    data: dict[str, Any] = delivery.payload["data"]
+    if delivery.event_type in QUEUE_EVENTS:
+        headline = HEADLINES[delivery.event_type].format(
+            queue=data["queue"], waiting=data["waiting_p1"]
+        )
+        facts = [("Queue", str(data["queue"])), ("Unwatched since", str(data["unwatched_since"]))]
+        return ChatMessage(headline, facts, context.ops_link())
+    case: dict[str, Any] = data["case"]
     headline = HEADLINES[delivery.event_type].format(
-        priority=case["priority"], case_id=delivery.case_id
+        priority=case["priority"], case_id=case["case_id"]
     )
     facts = [("Queue", str(case["queue"])), ("Priority", f"P{case['priority']}")]
     reasons = [reason["label"] for reason in case.get("reasons") or []]
@@ -46,4 +55,4 @@ def chat_message(delivery: Delivery, context: Context) -> ChatMessage:
         facts.append(("Owner", str(case["owner"])))
     if case.get("contact_due_at"):
         facts.append(("Contact due", str(case["contact_due_at"])))
-    return ChatMessage(headline, facts, context.case_link(delivery.case_id))
+    return ChatMessage(headline, facts, context.case_link(case["case_id"]))
