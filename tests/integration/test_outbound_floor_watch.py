@@ -46,7 +46,7 @@ async def test_an_unwatched_queue_is_paged_once_and_resolved_once_watched(
             channel=Channel.PAGERDUTY,
             url=pager.url,
             event_types=[EventType.QUEUE_UNWATCHED, EventType.QUEUE_WATCHED],
-            routing_key=pager.routing_key,
+            credential=pager.routing_key,
         )
         await open_case(admin, queue="billing", priority=1)
         await open_case(admin, queue="billing", priority=1)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from winback_notifier.outbound.digest import check_mail_endpoint
 from winback_notifier.outbound.events import (
     OUTBOUND_KINDS,
     EventType,
@@ -206,3 +207,27 @@ def test_each_unwatched_spell_has_its_own_keys() -> None:
         "waiting_p1": 2,
     }
     assert matches(subscription(max_priority=1, queues=frozenset({"billing"})), raised)
+
+
+def test_an_email_endpoint_names_server_sender_and_recipients() -> None:
+    endpoint = check_mail_endpoint(
+        "smtp://alerts%40example.com@mail.example.com?from=w@example.com&to=a@x.com&to=b@x.com"
+    )
+    assert (endpoint.host, endpoint.port, endpoint.implicit_tls) == ("mail.example.com", 587, False)
+    assert endpoint.user == "alerts@example.com"
+    assert endpoint.recipients == ("a@x.com", "b@x.com")
+    assert check_mail_endpoint("smtps://mail.example.com?from=w@x&to=a@x").port == 465
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mail.example.com?from=w@x&to=a@x",
+        "smtp://mail.example.com?to=a@x",
+        "smtp://mail.example.com?from=w@x",
+        "smtp://user:secret@mail.example.com?from=w@x&to=a@x",
+    ],
+)
+def test_email_endpoints_we_refuse(url: str) -> None:
+    with pytest.raises(EndpointError):
+        check_mail_endpoint(url)

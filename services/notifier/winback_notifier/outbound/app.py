@@ -47,6 +47,8 @@ def create_app(settings: OutboundSettings, on_loop_failure: LoopFailure = stop_p
             console_url=settings.console_url,
             lease_seconds=settings.outbound_lease_seconds,
             poll_seconds=settings.outbound_poll_seconds,
+            timeout=settings.outbound_request_timeout_seconds,
+            digest_seconds=settings.outbound_digest_seconds,
         )
         consumer = manual_commit_consumer(
             settings.kafka_bootstrap_servers,

@@ -1,8 +1,8 @@
 """``python -m winback_notifier.outbound``: run the outbound process, or manage subscriptions.
 
     (no command) | serve                                    run the outbound process
-    subscribe NAME --channel webhook|slack|teams|pagerduty --url URL --event TYPE [...]
-              [--queue Q ...] [--max-priority N] [--max-in-flight N] [--routing-key KEY]
+    subscribe NAME --channel webhook|slack|teams|pagerduty|email --url URL --event TYPE [...]
+              [--queue Q ...] [--max-priority N] [--max-in-flight N] [--credential C]
                                                             prints the webhook's secret, once
     list                                                    subscriptions (never their secrets)
     rotate-secret NAME                                      add a new secret (prints it, once)
@@ -54,7 +54,7 @@ async def _subscribe(conn: Connection, args: argparse.Namespace) -> str:
             queues=args.queue or (),
             max_priority=args.max_priority,
             max_in_flight=args.max_in_flight,
-            routing_key=args.routing_key,
+            credential=args.credential,
         )
     except (EndpointError, store.DuplicateName, ValueError) as exc:
         raise CommandError(str(exc)) from None
@@ -161,7 +161,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--queue", action="append", help="only this queue's cases (repeatable)")
     sub.add_argument("--max-priority", type=int, help="only cases this urgent or more (1: P1)")
     sub.add_argument("--max-in-flight", type=int, default=4)
-    sub.add_argument("--routing-key", help="PagerDuty: the integration's routing key")
+    sub.add_argument(
+        "--credential", help="PagerDuty: the routing key; e-mail: the SMTP user's password"
+    )
     sub.set_defaults(run=_subscribe)
 
     commands.add_parser("list", help="subscriptions").set_defaults(run=_list)

@@ -1,13 +1,16 @@
 """Sending what the delivery table owes: one worker per endpoint, each at its own pace.
 
 Each enabled subscription gets a worker task with its own circuit breaker and at most
-``max_in_flight`` requests at once. A worker leases its due rows (``store.lease_due``), sends
-them concurrently, and records each outcome: delivered; failed, due again after a backoff
-(``RetryPolicy``, ``Retry-After`` as a floor); or dead once attempts run out or the endpoint
-refused it for good. A dead endpoint therefore costs only its own worker's time: its circuit
-opens, it leases nothing while open, and the other workers never wait on it.
+``max_in_flight`` requests at once (an e-mail subscription sends one digest of everything due
+instead, then waits: :mod:`winback_notifier.outbound.digest`). A worker leases its due rows
+(``store.lease_due``), sends them concurrently, and records each outcome: delivered; failed,
+due again after a backoff (``RetryPolicy``, ``Retry-After`` as a floor); or dead once attempts
+run out or the endpoint refused it for good. A dead endpoint therefore costs only its own
+worker's time: its circuit opens, it leases nothing while open, and the other workers never
+wait on it.
 
-Guarantees: a delivery is sent at least once: it is marked delivered only after a 2xx, and a
+Guarantees: a delivery is sent at least once: it is marked delivered only after a 2xx (an
+accepted SMTP message), and a
 lease that is not followed by a mark (a crash, PostgreSQL down) comes due again by itself.
 Every attempt of a delivery carries the same ``webhook-id``. Several outbound instances may run:
 leases use ``SKIP LOCKED``, so each due row goes to one of them at a time.
@@ -27,13 +30,19 @@ import httpx
 from winback_notifier.outbound import store
 from winback_notifier.outbound.channels import ADAPTERS
 from winback_notifier.outbound.channels.base import Context, Delivery, Outcome, Verdict
+from winback_notifier.outbound.digest import (
+    DIGEST_MAX,
+    check_mail_endpoint,
+    digest_message,
+    send_digest,
+)
 from winback_notifier.outbound.metrics import (
     OUTBOUND_ATTEMPT_SECONDS,
     OUTBOUND_ATTEMPTS,
     OUTBOUND_CIRCUIT_OPEN,
 )
 from winback_notifier.outbound.retry import BreakerState, CircuitBreaker, RetryPolicy
-from winback_notifier.outbound.subscriptions import Subscription
+from winback_notifier.outbound.subscriptions import Channel, Subscription
 from winback_shared.transient import is_transient
 
 log = logging.getLogger("winback.outbound")
@@ -55,9 +64,13 @@ class EndpointWorker:
         console_url: str,
         lease_seconds: float,
         poll_seconds: float,
+        timeout: float = 10.0,
+        digest_seconds: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.subscription = subscription
+        self._timeout = timeout
+        self._digest_seconds = digest_seconds
         self._pool = pool
         self._client = client
         self._policy = policy
@@ -101,7 +114,9 @@ class EndpointWorker:
         if wait > 0:
             await asyncio.sleep(wait)
             return
-        limit = self.breaker.allowed(now, self.subscription.max_in_flight)
+        digest = self.subscription.channel is Channel.EMAIL
+        wanted = DIGEST_MAX if digest else self.subscription.max_in_flight
+        limit = self.breaker.allowed(now, wanted)
         due = await store.lease_due(self._pool, self.subscription.id, limit, self._lease_seconds)
         if not due:
             until = await store.seconds_until_due(self._pool, self.subscription.id)
@@ -109,7 +124,29 @@ class EndpointWorker:
                 self._poll_seconds if until is None else min(until, self._poll_seconds)
             )
             return
-        await asyncio.gather(*(self.deliver(delivery) for delivery in due))
+        if not digest:
+            await asyncio.gather(*(self.deliver(delivery) for delivery in due))
+            return
+        outcome = await self.send_digest(due)
+        self._count(outcome)
+        for delivery in due:
+            await self.record(delivery, outcome)
+        if outcome.verdict is Verdict.DELIVERED:
+            await asyncio.sleep(self._digest_seconds)  # what comes meanwhile makes the next one
+
+    async def send_digest(self, deliveries: list[Delivery]) -> Outcome:
+        """One e-mail for all of ``deliveries``."""
+        endpoint = check_mail_endpoint(self.subscription.url)
+        context = Context(self.subscription, datetime.now(UTC), self._console_url)
+        message = digest_message(deliveries, context, endpoint, context.now)
+        password = self.subscription.secrets[0] if self.subscription.secrets else None
+        started = time.perf_counter()
+        try:
+            return await send_digest(endpoint, password, message, self._timeout)
+        finally:
+            OUTBOUND_ATTEMPT_SECONDS.labels(self.subscription.channel).observe(
+                time.perf_counter() - started
+            )
 
     async def attempt(self, delivery: Delivery) -> Outcome:
         """One attempt, read by the channel; transport failures are a retry."""
@@ -132,17 +169,24 @@ class EndpointWorker:
     async def deliver(self, delivery: Delivery) -> None:
         """Attempt one delivery and record what became of it."""
         outcome = await self.attempt(delivery)
-        attempts = delivery.attempts + 1
-        name = self.subscription.name
-        if outcome.verdict is Verdict.DELIVERED:
-            self.breaker.succeeded()
-            await store.mark_delivered(self._pool, delivery.id, outcome.status)
-            OUTBOUND_ATTEMPTS.labels(name, "delivered").inc()
-            return
+        self._count(outcome)
+        await self.record(delivery, outcome)
+
+    def _count(self, outcome: Outcome) -> None:
+        """Tell the circuit breaker how the endpoint answered."""
         if outcome.verdict is Verdict.RETRY:
             self.breaker.failed(self._clock())
         else:
-            self.breaker.succeeded()  # it answered; it refuses this message, not all of them
+            self.breaker.succeeded()  # a refusal is an answer: it refuses this message only
+
+    async def record(self, delivery: Delivery, outcome: Outcome) -> None:
+        """Store what became of one delivery: delivered, due again later, or dead."""
+        attempts = delivery.attempts + 1
+        name = self.subscription.name
+        if outcome.verdict is Verdict.DELIVERED:
+            await store.mark_delivered(self._pool, delivery.id, outcome.status)
+            OUTBOUND_ATTEMPTS.labels(name, "delivered").inc()
+            return
         dead = outcome.verdict is Verdict.REFUSED or self._policy.gives_up(attempts)
         retry_in = None if dead else self._policy.delay(attempts, outcome.retry_after)
         await store.mark_failed(
@@ -187,9 +231,13 @@ class Dispatcher:
         console_url: str,
         lease_seconds: float,
         poll_seconds: float,
+        timeout: float = 10.0,
+        digest_seconds: float = 900.0,
     ) -> None:
         self._pool = pool
         self._client = client
+        self._timeout = timeout
+        self._digest_seconds = digest_seconds
         self._policy = policy
         self._breaker_failures = breaker_failures
         self._breaker_cooldown = breaker_cooldown
@@ -216,6 +264,8 @@ class Dispatcher:
             console_url=self._console_url,
             lease_seconds=self._lease_seconds,
             poll_seconds=self._poll_seconds,
+            timeout=self._timeout,
+            digest_seconds=self._digest_seconds,
         )
         task = asyncio.create_task(worker.run(), name=f"outbound-{subscription.name}")
         task.add_done_callback(self._worker_done)

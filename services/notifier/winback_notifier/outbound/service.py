@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from winback_notifier.outbound import store
 from winback_notifier.outbound.channels.pagerduty import PAGED_EVENTS
+from winback_notifier.outbound.digest import check_mail_endpoint
 from winback_notifier.outbound.events import EventType
 from winback_notifier.outbound.store import Executor
 from winback_notifier.outbound.subscriptions import Channel, Subscription, check_endpoint
@@ -26,28 +27,32 @@ async def subscribe(
     queues: Iterable[str] = (),
     max_priority: int | None = None,
     max_in_flight: int = 4,
-    routing_key: str | None = None,
+    credential: str | None = None,
 ) -> tuple[Subscription, str | None]:
     """Create a subscription; returns it and its secret (webhooks only; chat URLs are their
-    own secret, PagerDuty's ``routing_key`` is given). Raises ``EndpointError``,
-    ``store.DuplicateName`` or ``ValueError``."""
+    own secret). ``credential`` is PagerDuty's routing key, or the SMTP password of an e-mail
+    digest whose URL names a user. Raises ``EndpointError``, ``store.DuplicateName`` or
+    ``ValueError``."""
     kinds = list(event_types)
     if not kinds:
         raise ValueError("name at least one event type")
     secret = new_secret() if channel is Channel.WEBHOOK else None
     secrets = [secret] if secret else []
     if channel is Channel.PAGERDUTY:
-        if not routing_key:
+        if not credential:
             raise ValueError("a PagerDuty subscription needs its integration's routing key")
         unpaged = sorted(str(kind) for kind in set(kinds) - PAGED_EVENTS)
         if unpaged:
             raise ValueError(f"PagerDuty pages no {', '.join(unpaged)}")
-        secrets = [routing_key]
+        secrets = [credential]
+    if channel is Channel.EMAIL:
+        check_mail_endpoint(url)
+        secrets = [credential] if credential else []
     subscription = await store.create_subscription(
         db,
         name=name,
         channel=channel,
-        url=check_endpoint(url),
+        url=url if channel is Channel.EMAIL else check_endpoint(url),
         event_types=kinds,
         queues=queues,
         max_priority=max_priority,

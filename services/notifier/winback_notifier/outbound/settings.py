@@ -36,6 +36,8 @@ class OutboundSettings(CommonSettings):
     """The longest a sender sleeps without looking at its table (new events wake it sooner;
     subscriptions added by the API or CLI are found within this)."""
 
+    outbound_digest_seconds: Annotated[float, Field(gt=0)] = 900.0
+    """An e-mail subscription gets at most one digest this often (15 minutes)."""
     outbound_watch_seconds: Annotated[float, Field(gt=0)] = 10.0
     """How often queues are checked for P1 cases waiting with no console watching."""
     outbound_unwatched_after_seconds: Annotated[float, Field(ge=0)] = 60.0

@@ -24,6 +24,8 @@ class Channel(StrEnum):
     SLACK = "slack"
     TEAMS = "teams"
     PAGERDUTY = "pagerduty"
+    EMAIL = "email"
+    """A digest over SMTP (:mod:`winback_notifier.outbound.digest`), not one message per event."""
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})

@@ -38,7 +38,8 @@ class SubscriptionIn(BaseModel):
     name: SubscriptionName
     channel: Channel
     url: Annotated[str, Field(max_length=2000)] = Field(
-        description="https://..., or http:// to loopback only (development)"
+        description="https://..., or http:// to loopback only (development); e-mail: "
+        "smtp://[user@]host[:port]?from=...&to=...&to=... (STARTTLS; smtps:// for TLS)"
     )
     event_types: Annotated[list[EventType], Field(min_length=1)]
     queues: list[str] = Field(default_factory=list, description="empty: every queue")
@@ -46,8 +47,9 @@ class SubscriptionIn(BaseModel):
         default=None, description="only cases at least this urgent (1: P1 only); null: all"
     )
     max_in_flight: Annotated[int, Field(ge=1, le=64)] = 4
-    routing_key: Annotated[str | None, Field(max_length=64)] = Field(
-        default=None, description="PagerDuty only: the Events API v2 integration's routing key"
+    credential: Annotated[str | None, Field(max_length=200)] = Field(
+        default=None,
+        description="PagerDuty: the Events API v2 routing key; e-mail: the SMTP user's password",
     )
 
 
@@ -129,7 +131,7 @@ async def create_subscription(
 ) -> CreatedSubscription:
     """Subscribe an endpoint; 409 if the name is taken, 422 ``bad_endpoint`` for a URL we will
     not send to, ``bad_subscription`` for a PagerDuty one without routing key or with events it
-    cannot page."""
+    cannot page, or an e-mail digest without recipients."""
     try:
         subscription, secret = await service.subscribe(
             services.pool,
@@ -140,7 +142,7 @@ async def create_subscription(
             queues=body.queues,
             max_priority=body.max_priority,
             max_in_flight=body.max_in_flight,
-            routing_key=body.routing_key,
+            credential=body.credential,
         )
     except EndpointError as exc:
         raise ApiError(422, "bad_endpoint", str(exc)) from None
