@@ -14,7 +14,7 @@ import httpx
 from winback_notifier.outbound import store
 from winback_notifier.outbound.events import OutboundEvent, from_change
 from winback_notifier.outbound.retry import RetryPolicy
-from winback_notifier.outbound.sender import Dispatcher
+from winback_notifier.outbound.sender import Dispatcher, SenderConfig
 from winback_shared.case_vocabulary import CaseStatus, HistoryKind
 from winback_shared.events.case_events import CaseCard, CaseChanged, HistoryEntry
 
@@ -63,16 +63,16 @@ async def running_dispatcher(
 ) -> AsyncIterator[Dispatcher]:
     """The senders, running until the block ends."""
     async with httpx.AsyncClient(timeout=timeout) as client:
-        dispatcher = Dispatcher(
-            pool,
-            client,
+        config = SenderConfig(
             policy=policy,
+            console_url="http://127.0.0.1:8002",
             breaker_failures=breaker_failures,
             breaker_cooldown=breaker_cooldown,
-            console_url="http://127.0.0.1:8002",
             lease_seconds=30.0,
             poll_seconds=0.2,
+            timeout=timeout,
         )
+        dispatcher = Dispatcher(pool, client, config)
         task = asyncio.create_task(dispatcher.run())
         try:
             yield dispatcher

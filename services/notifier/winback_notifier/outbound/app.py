@@ -38,18 +38,7 @@ def create_app(settings: OutboundSettings, on_loop_failure: LoopFailure = stop_p
             follow_redirects=False,  # a redirect could carry signed case data elsewhere
             headers={"user-agent": "winback-outbound"},
         )
-        dispatcher = Dispatcher(
-            pool,
-            client,
-            policy=settings.retry_policy(),
-            breaker_failures=settings.outbound_breaker_failures,
-            breaker_cooldown=settings.outbound_breaker_cooldown_seconds,
-            console_url=settings.console_url,
-            lease_seconds=settings.outbound_lease_seconds,
-            poll_seconds=settings.outbound_poll_seconds,
-            timeout=settings.outbound_request_timeout_seconds,
-            digest_seconds=settings.outbound_digest_seconds,
-        )
+        dispatcher = Dispatcher(pool, client, settings.sender_config())
         consumer = manual_commit_consumer(
             settings.kafka_bootstrap_servers,
             settings.topics.recovery_alerts,

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -50,8 +51,22 @@ log = logging.getLogger("winback.outbound")
 DB_RETRY_SECONDS = 1.0
 
 
+@dataclass(frozen=True)
+class SenderConfig:
+    """How senders try (``OutboundSettings.sender_config`` reads it from the environment)."""
+
+    policy: RetryPolicy
+    console_url: str
+    breaker_failures: int = 5
+    breaker_cooldown: float = 30.0
+    lease_seconds: float = 60.0
+    poll_seconds: float = 5.0
+    timeout: float = 10.0
+    digest_seconds: float = 900.0
+
+
 class EndpointWorker:
-    """Sends one subscription's deliveries; ``update`` swaps in its edited settings."""
+    """Sends one subscription's deliveries (a subscription edited gets a new worker)."""
 
     def __init__(
         self,
@@ -59,25 +74,15 @@ class EndpointWorker:
         *,
         pool: asyncpg.Pool,
         client: httpx.AsyncClient,
-        policy: RetryPolicy,
-        breaker: CircuitBreaker,
-        console_url: str,
-        lease_seconds: float,
-        poll_seconds: float,
-        timeout: float = 10.0,
-        digest_seconds: float = 900.0,
+        config: SenderConfig,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.subscription = subscription
-        self._timeout = timeout
-        self._digest_seconds = digest_seconds
         self._pool = pool
         self._client = client
-        self._policy = policy
-        self.breaker = breaker
-        self._console_url = console_url
-        self._lease_seconds = lease_seconds
-        self._poll_seconds = poll_seconds
+        self._config = config
+        self._policy = config.policy
+        self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_cooldown)
         self._clock = clock
         self._wake = asyncio.Event()
 
@@ -117,11 +122,15 @@ class EndpointWorker:
         digest = self.subscription.channel is Channel.EMAIL
         wanted = DIGEST_MAX if digest else self.subscription.max_in_flight
         limit = self.breaker.allowed(now, wanted)
-        due = await store.lease_due(self._pool, self.subscription.id, limit, self._lease_seconds)
+        due = await store.lease_due(
+            self._pool, self.subscription.id, limit, self._config.lease_seconds
+        )
         if not due:
             until = await store.seconds_until_due(self._pool, self.subscription.id)
             await self._sleep(
-                self._poll_seconds if until is None else min(until, self._poll_seconds)
+                self._config.poll_seconds
+                if until is None
+                else min(until, self._config.poll_seconds)
             )
             return
         if not digest:
@@ -132,17 +141,19 @@ class EndpointWorker:
         for delivery in due:
             await self.record(delivery, outcome)
         if outcome.verdict is Verdict.DELIVERED:
-            await asyncio.sleep(self._digest_seconds)  # what comes meanwhile makes the next one
+            await asyncio.sleep(
+                self._config.digest_seconds
+            )  # what comes meanwhile makes the next one
 
     async def send_digest(self, deliveries: list[Delivery]) -> Outcome:
         """One e-mail for all of ``deliveries``."""
         endpoint = check_mail_endpoint(self.subscription.url)
-        context = Context(self.subscription, datetime.now(UTC), self._console_url)
+        context = Context(self.subscription, datetime.now(UTC), self._config.console_url)
         message = digest_message(deliveries, context, endpoint, context.now)
         password = self.subscription.secrets[0] if self.subscription.secrets else None
         started = time.perf_counter()
         try:
-            return await send_digest(endpoint, password, message, self._timeout)
+            return await send_digest(endpoint, password, message, self._config.timeout)
         finally:
             OUTBOUND_ATTEMPT_SECONDS.labels(self.subscription.channel).observe(
                 time.perf_counter() - started
@@ -151,7 +162,7 @@ class EndpointWorker:
     async def attempt(self, delivery: Delivery) -> Outcome:
         """One attempt, read by the channel; transport failures are a retry."""
         adapter = ADAPTERS[self.subscription.channel]
-        context = Context(self.subscription, datetime.now(UTC), self._console_url)
+        context = Context(self.subscription, datetime.now(UTC), self._config.console_url)
         request = adapter.build(delivery, context)
         started = time.perf_counter()
         try:
@@ -220,30 +231,10 @@ class EndpointWorker:
 class Dispatcher:
     """Keeps one worker per enabled subscription, in step with the table."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        client: httpx.AsyncClient,
-        *,
-        policy: RetryPolicy,
-        breaker_failures: int,
-        breaker_cooldown: float,
-        console_url: str,
-        lease_seconds: float,
-        poll_seconds: float,
-        timeout: float = 10.0,
-        digest_seconds: float = 900.0,
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, client: httpx.AsyncClient, config: SenderConfig) -> None:
         self._pool = pool
         self._client = client
-        self._timeout = timeout
-        self._digest_seconds = digest_seconds
-        self._policy = policy
-        self._breaker_failures = breaker_failures
-        self._breaker_cooldown = breaker_cooldown
-        self._console_url = console_url
-        self._lease_seconds = lease_seconds
-        self._poll_seconds = poll_seconds
+        self._config = config
         self.workers: dict[int, tuple[EndpointWorker, asyncio.Task[None]]] = {}
         self._wake = asyncio.Event()
         self.error: BaseException | None = None
@@ -256,16 +247,7 @@ class Dispatcher:
 
     def _start(self, subscription: Subscription) -> None:
         worker = EndpointWorker(
-            subscription,
-            pool=self._pool,
-            client=self._client,
-            policy=self._policy,
-            breaker=CircuitBreaker(self._breaker_failures, self._breaker_cooldown),
-            console_url=self._console_url,
-            lease_seconds=self._lease_seconds,
-            poll_seconds=self._poll_seconds,
-            timeout=self._timeout,
-            digest_seconds=self._digest_seconds,
+            subscription, pool=self._pool, client=self._client, config=self._config
         )
         task = asyncio.create_task(worker.run(), name=f"outbound-{subscription.name}")
         task.add_done_callback(self._worker_done)
@@ -308,7 +290,7 @@ class Dispatcher:
                         "reading subscriptions failed", extra={"fields": {"error": repr(exc)}}
                     )
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), self._config.poll_seconds)
                 except TimeoutError:
                     pass
                 self._wake.clear()

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from winback_notifier.outbound.retry import RetryPolicy
+from winback_notifier.outbound.sender import SenderConfig
 from winback_shared.settings import CommonSettings
 
 
@@ -53,4 +54,17 @@ class OutboundSettings(CommonSettings):
             base_seconds=self.outbound_retry_base_seconds,
             cap_seconds=self.outbound_retry_cap_seconds,
             max_attempts=self.outbound_max_attempts,
+        )
+
+    def sender_config(self) -> SenderConfig:
+        """How the senders try, as these settings say."""
+        return SenderConfig(
+            policy=self.retry_policy(),
+            console_url=self.console_url,
+            breaker_failures=self.outbound_breaker_failures,
+            breaker_cooldown=self.outbound_breaker_cooldown_seconds,
+            lease_seconds=self.outbound_lease_seconds,
+            poll_seconds=self.outbound_poll_seconds,
+            timeout=self.outbound_request_timeout_seconds,
+            digest_seconds=self.outbound_digest_seconds,
         )

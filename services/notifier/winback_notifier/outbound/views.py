@@ -81,22 +81,6 @@ class NewSecret(BaseModel):
     secret: str
 
 
-class DeliveryOut(BaseModel):
-    """One delivery and how it went."""
-
-    id: int
-    webhook_id: str
-    event_type: str
-    case_id: int | None
-    status: str
-    attempts: int
-    last_status: int | None
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-    next_attempt_at: datetime
-
-
 class ReplayIn(BaseModel):
     """Which dead deliveries to send again (none named: all of them)."""
 
@@ -217,7 +201,7 @@ async def retire_old_secrets(
     return await read_subscription(services, admin, name)
 
 
-@router.get("/subscriptions/{name}/deliveries", response_model=list[DeliveryOut])
+@router.get("/subscriptions/{name}/deliveries", response_model=list[store.DeliveryRow])
 async def read_deliveries(
     services: ServicesDep,
     admin: CurrentAdmin,
@@ -226,10 +210,9 @@ async def read_deliveries(
         Literal["pending", "delivered", "dead"] | None, Query(alias="status")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[DeliveryOut]:
+) -> list[store.DeliveryRow]:
     """A subscription's deliveries, newest first; ``?status=dead`` lists its dead letters."""
-    rows = await store.list_deliveries(services.pool, name, status=delivery_status, limit=limit)
-    return [DeliveryOut.model_validate(row, from_attributes=True) for row in rows]
+    return await store.list_deliveries(services.pool, name, status=delivery_status, limit=limit)
 
 
 @router.post("/subscriptions/{name}/replay", response_model=Replayed)
