@@ -27,7 +27,7 @@ class RetryPolicy:
 
     base_seconds: float = 2.0
     cap_seconds: float = 900.0
-    max_attempts: int = 12
+    max_attempts: int = 16
 
     def delay(
         self, attempts: int, retry_after: float | None = None, rng: random.Random | None = None

@@ -23,8 +23,9 @@ class OutboundSettings(CommonSettings):
     """The first retry waits up to this long; each further one up to twice as long."""
     outbound_retry_cap_seconds: Annotated[float, Field(gt=0)] = 900.0
     """No retry waits longer than this (15 minutes)."""
-    outbound_max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
-    """Attempts before a delivery is dead (about an hour and a half at the defaults)."""
+    outbound_max_attempts: Annotated[int, Field(ge=1, le=100)] = 16
+    """Attempts before a delivery is dead. At the defaults the waits between them add up to
+    at most 6,422 s (about 1 h 47 min); with full jitter about half that on average."""
     outbound_breaker_failures: Annotated[int, Field(ge=1)] = 5
     """Consecutive failures that open an endpoint's circuit."""
     outbound_breaker_cooldown_seconds: Annotated[float, Field(gt=0)] = 30.0
