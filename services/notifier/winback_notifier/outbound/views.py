@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
+from winback_notifier.agents.views import QueueName
 from winback_notifier.deps import ServicesDep
 from winback_notifier.outbound import service, store
 from winback_notifier.outbound.events import EventType
@@ -37,17 +38,17 @@ class SubscriptionIn(BaseModel):
 
     name: SubscriptionName
     channel: Channel
-    url: Annotated[str, Field(max_length=2000)] = Field(
+    url: Annotated[str, Field(max_length=2000, pattern=r"^(https?|smtps?)://\S+$")] = Field(
         description="https://..., or http:// to loopback only (development); e-mail: "
         "smtp://[user@]host[:port]?from=...&to=...&to=... (STARTTLS; smtps:// for TLS)"
     )
     event_types: Annotated[list[EventType], Field(min_length=1)]
-    queues: list[str] = Field(default_factory=list, description="empty: every queue")
+    queues: list[QueueName] = Field(default_factory=list, description="empty: every queue")
     max_priority: Annotated[int | None, Field(ge=1, le=4)] = Field(
         default=None, description="only cases at least this urgent (1: P1 only); null: all"
     )
     max_in_flight: Annotated[int, Field(ge=1, le=64)] = 4
-    credential: Annotated[str | None, Field(max_length=200)] = Field(
+    credential: Annotated[str | None, Field(max_length=200, pattern=r"^\S+$")] = Field(
         default=None,
         description="PagerDuty: the Events API v2 routing key; e-mail: the SMTP user's password",
     )
