@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.case_support import CaseDesk, publish_opened, running_desk
@@ -150,3 +151,27 @@ async def test_admins_manage_subscriptions_through_the_api(infra_env: dict[str, 
         assert (await desk.call("POST", f"{base}/nope/replay", admin, {})).status_code == 404
         assert (await desk.call("DELETE", f"{base}/x", admin)).status_code == 204
         assert (await desk.call("GET", f"{base}/x", admin)).status_code == 404
+
+
+async def test_a_notifier_reports_its_consoles_per_queue(infra_env: dict[str, Any]) -> None:
+    async with running_desk(infra_env, floor_gauges_interval_seconds=0.2) as desk:
+        token = await desk.agent("dana", queues=["billing"])
+
+        async def consoles(queue: str) -> Any:
+            return await desk.pool.fetchval(
+                "SELECT sum(consoles) FROM console_presence WHERE queue = $1", queue
+            )
+
+        assert await eventually(lambda: _is(consoles("billing"), 0))
+        async with desk.console(token):
+            assert await eventually(lambda: _is(consoles("billing"), 1))
+        assert await eventually(lambda: _is(consoles("billing"), 0))
+    conn = await asyncpg.connect(str(infra_env["database_url"]))
+    try:  # a clean shutdown withdrew the instance's rows
+        assert await conn.fetchval("SELECT count(*) FROM console_presence") == 0
+    finally:
+        await conn.close()
+
+
+async def _is(value: Any, expected: int) -> bool:
+    return bool(await value == expected)
