@@ -141,9 +141,8 @@ class EndpointWorker:
         for delivery in due:
             await self.record(delivery, outcome)
         if outcome.verdict is Verdict.DELIVERED:
-            await asyncio.sleep(
-                self._config.digest_seconds
-            )  # what comes meanwhile makes the next one
+            # What is recorded meanwhile makes the next digest.
+            await asyncio.sleep(self._config.digest_seconds)
 
     async def send_digest(self, deliveries: list[Delivery]) -> Outcome:
         """One e-mail for all of ``deliveries``."""
