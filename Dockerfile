@@ -73,12 +73,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     WINBACK_ROUTER_HOST=0.0.0.0 \
     WINBACK_NOTIFIER_HOST=0.0.0.0 \
     WINBACK_REFINER_HOST=0.0.0.0 \
+    WINBACK_OUTBOUND_HOST=0.0.0.0 \
     WINBACK_CHART_JS_PATH=/opt/winback/chart.umd.min.js
 
 WORKDIR /app
 USER 10001:10001
 
-# ingest, router (health endpoints only), notifier
-EXPOSE 8000 8001 8002 8003
+# ingest, router (health endpoints only), notifier, refiner and outbound (health endpoints only)
+EXPOSE 8000 8001 8002 8003 8004
 
 CMD ["python", "-m", "winback_ingest"]

@@ -79,6 +79,14 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "case_cards": {NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
     "case_summaries": {ROUTER: {"SELECT"}, NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
     "unclassified_reasons": {ROUTER: {"SELECT"}, REPORTING: {"SELECT"}},
+    # Outbound (0028): the notifier's role runs the outbound process and its admin API; the
+    # subscriptions hold webhook secrets and the deliveries case payloads, so reporting gets
+    # neither.
+    "outbound_subscriptions": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
+    "outbound_deliveries": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
+    # 0029: notifiers write their console counts, outbound reads them and keeps its pages.
+    "console_presence": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
+    "unwatched_queues": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
 }
 """The whole table-level matrix: a new table or view fails the test below until it is here.
 Partitions are not in it: the services go through the partitioned table (next test)."""

@@ -23,13 +23,19 @@ from prometheus_client.metrics import MetricWrapperBase
 
 import winback_ingest.metrics
 import winback_notifier.metrics
+import winback_notifier.outbound.metrics
 import winback_router.metrics
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "winback-alerts.yml"
 RULE_TESTS = REPO / "deploy" / "prometheus" / "winback-alerts.test.yml"
 DASHBOARD = REPO / "deploy" / "grafana" / "winback-dashboard.json"
-SERVICE_METRICS = (winback_ingest.metrics, winback_router.metrics, winback_notifier.metrics)
+SERVICE_METRICS = (
+    winback_ingest.metrics,
+    winback_router.metrics,
+    winback_notifier.metrics,
+    winback_notifier.outbound.metrics,
+)
 SAMPLE_SUFFIXES = {
     "counter": ("_total",),
     "gauge": ("",),
@@ -105,6 +111,8 @@ def test_the_rules_cover_what_ops_asked_for() -> None:
         "WinbackRouterConsumerLag",
         "WinbackDeadLettersGrowing",
         "WinbackIngestBrokerUnavailable",
+        "WinbackOutboundDeliveriesDead",
+        "WinbackOutboundCircuitOpen",
     }
 
 
@@ -205,7 +213,13 @@ def test_prometheus_scrapes_every_instance_of_each_service_on_its_port() -> None
         for job in config["scrape_configs"]
         for sd in job["dns_sd_configs"]
     }
-    assert targets == {"ingest": 8000, "router": 8001, "notifier": 8002, "refiner": 8003}
+    assert targets == {
+        "ingest": 8000,
+        "router": 8001,
+        "notifier": 8002,
+        "refiner": 8003,
+        "outbound": 8004,
+    }
 
 
 def test_grafana_is_provisioned_with_prometheus_and_the_dashboard() -> None:

@@ -14,7 +14,7 @@ import shlex
 import shutil
 import subprocess
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from winback_ingest.settings import IngestSettings
+from winback_notifier.outbound.settings import OutboundSettings
 from winback_notifier.settings import NotifierSettings
 from winback_router.settings import RouterSettings
 from winback_shared.db_roles import SERVICE_ROLES, login_name
@@ -37,12 +38,17 @@ EXAMPLE_ENV = ROOT / "deploy" / "compose.env.example"
 
 MIGRATE_MODULE = "winback_shared.migrations"
 """The one-shot job applying migrations as the owner and creating the service logins."""
+OUTBOUND_MODULE = "winback_notifier.outbound"
+"""A second process from the notifier's package (and its database login)."""
+REFINER_MODULE = "winback_router.refine"
+"""A second process from the router's package (and its database login)."""
 
 SETTINGS_BY_MODULE: dict[str, type[CommonSettings]] = {
     "winback_ingest": IngestSettings,
     "winback_router": RouterSettings,
-    "winback_router.refine": RouterSettings,
     "winback_notifier": NotifierSettings,
+    OUTBOUND_MODULE: OutboundSettings,
+    REFINER_MODULE: RouterSettings,
     MIGRATE_MODULE: CommonSettings,
 }
 """What each service's ``main()`` (and the migrate job's) builds from the environment."""
@@ -59,13 +65,17 @@ class ServicePackage:
     directory: Path
 
     @property
-    def main_source(self) -> str:
-        return (self.path / "__main__.py").read_text()
+    def module_dir(self) -> Path:
+        return self.directory.joinpath(*self.module.split("."))
 
     @property
-    def path(self) -> Path:
-        """The module's folder (a process inside a package, ``a.b``, is ``a/b``)."""
-        return self.directory / self.module.replace(".", "/")
+    def main_source(self) -> str:
+        """``__main__.py``, or the module beside it that calls ``serve_forever``."""
+        main = (self.module_dir / "__main__.py").read_text()
+        if "serve_forever(" in main:
+            return main
+        beside = [p.read_text() for p in sorted(self.module_dir.glob("*.py"))]
+        return next(text for text in beside if "serve_forever(" in text)
 
     def env_default(self, name_suffix: str) -> tuple[str, str]:
         """The ``WINBACK_<SERVICE>_<suffix>`` variable ``__main__`` serves on, and its default."""
@@ -79,7 +89,7 @@ class ServicePackage:
         return port_variable, match.group(2)
 
     def reads_database(self) -> bool:
-        sources = self.path.rglob("*.py")
+        sources = self.module_dir.rglob("*.py")
         return any("database_url" in path.read_text() for path in sources)
 
 
@@ -95,21 +105,18 @@ def _service_packages() -> dict[str, ServicePackage]:
 
 
 SERVICE_PACKAGES = _service_packages()
-SERVICE_PROCESSES = {
+PROCESSES = {
     **SERVICE_PACKAGES,
-    "winback_router.refine": ServicePackage(
-        "winback-router", "winback_router.refine", SERVICE_PACKAGES["winback_router"].directory
-    ),
+    OUTBOUND_MODULE: replace(SERVICE_PACKAGES["winback_notifier"], module=OUTBOUND_MODULE),
+    REFINER_MODULE: replace(SERVICE_PACKAGES["winback_router"], module=REFINER_MODULE),
 }
-"""Every process the image runs: each service package's ``__main__``, and the refiner, which
-ships inside the router's package (it codes with the router's models)."""
-DATABASE_LOGIN_OF = {"winback_router.refine": "winback_router"}
-"""A process connecting as another service's login."""
+"""Every module a container may run: the service packages, outbound from the notifier's and
+the refiner from the router's."""
 
 
-def _login_of(module: str) -> str:
-    """The service whose database login ``module`` uses (``router`` for the refiner)."""
-    return DATABASE_LOGIN_OF.get(module, module).removeprefix("winback_")
+def login_service(module: str) -> str:
+    """The service whose database login a process uses (``SERVICE_ROLES``' key)."""
+    return module.split(".")[0].removeprefix("winback_")
 
 
 # -- Dockerfile -----------------------------------------------------------------------------------
@@ -418,20 +425,20 @@ def test_build_contexts_have_the_dockerfile_and_share_one_image() -> None:
 
 def test_commands_run_service_modules_that_the_image_installs() -> None:
     run = {name: _module_run_by(service) for name, service in _built_services().items()}
-    assert _module_run_by({}) in SERVICE_PROCESSES, "the image's default CMD runs no service"
+    assert _module_run_by({}) in SERVICE_PACKAGES, "the image's default CMD runs no service"
     for name, module in run.items():
-        assert module in SERVICE_PROCESSES, f"{name} runs {module}, not a service package"
-        package = SERVICE_PROCESSES[module]
-        assert (package.path / "__main__.py").is_file(), module
+        assert module in PROCESSES, f"{name} runs {module}, not a service package"
+        package = PROCESSES[module]
+        assert (package.module_dir / "__main__.py").is_file(), module
         for argv in _uv_sync_commands(DOCKERFILE.read_text()):
             assert package.distribution in _packages_selected(argv), f"{module} not installed"
-    assert sorted(run.values()) == sorted(SERVICE_PROCESSES), "each service should run exactly once"
+    assert sorted(run.values()) == sorted(PROCESSES), "each process should run exactly once"
 
 
 def test_services_listen_on_all_interfaces_and_are_probed_on_their_port() -> None:
     image_env = _image_env()
     for name, service in _built_services().items():
-        package = SERVICE_PROCESSES[_module_run_by(service)]
+        package = PROCESSES[_module_run_by(service)]
         env = {**image_env, **_environment(service)}
         host_var, _ = package.env_default("HOST")
         port_var, default_port = package.env_default("PORT")
@@ -498,7 +505,7 @@ def test_services_get_the_settings_they_read() -> None:
         module = _module_run_by(service)
         env = _environment(service)
         required = {"KAFKA_BOOTSTRAP_SERVERS"}
-        if SERVICE_PROCESSES[module].reads_database():
+        if PROCESSES[module].reads_database():
             required.add("DATABASE_URL")
         if module in ("winback_ingest", "winback_router"):
             required.add("WINBACK_SOURCES")  # ingest authenticates, the router normalises
@@ -514,8 +521,7 @@ def test_services_get_the_settings_they_read() -> None:
             assert url.scheme in {"postgresql", "postgres"}, url.scheme
             assert url.hostname == postgres_name, f"{name}: {url.hostname} is not {postgres_name}"
             # Its own least-privilege login, never the superuser (issue 18).
-            role = SERVICE_ROLES[_login_of(module)]
-            assert url.username == login_name(role)
+            assert url.username == login_name(SERVICE_ROLES[login_service(module)])
             assert url.username != postgres_env["POSTGRES_USER"]
             assert url.path == "/" + postgres_env["POSTGRES_DB"]
             wait = service["depends_on"].get("migrate", {})
@@ -573,7 +579,7 @@ def test_example_env_file_gives_every_service_valid_settings(
                 _environment(services["postgres"])["POSTGRES_PASSWORD"]
                 if module == MIGRATE_MODULE
                 else _environment(services["migrate"])[
-                    f"WINBACK_{_login_of(module).upper()}_DB_PASSWORD"
+                    f"WINBACK_{login_service(module).upper()}_DB_PASSWORD"
                 ]
             )
             assert settings.database_url == env["DATABASE_URL"]

@@ -20,6 +20,7 @@ import yaml
 
 from winback_ingest.settings import IngestSettings
 from winback_local import k8s_check
+from winback_notifier.outbound.settings import OutboundSettings
 from winback_notifier.settings import NotifierSettings
 from winback_router.settings import RouterSettings
 from winback_shared.serve import address_variables
@@ -31,14 +32,16 @@ SERVICE_SETTINGS = {
     "winback_router": RouterSettings,
     "winback_router.refine": RouterSettings,
     "winback_notifier": NotifierSettings,
+    "winback_notifier.outbound": OutboundSettings,
 }
 PORTS = {
     "winback_ingest": 8000,
     "winback_router": 8001,
     "winback_notifier": 8002,
     "winback_router.refine": 8003,
+    "winback_notifier.outbound": 8004,
 }
-SERVICE_NAMES = ("ingest", "router", "notifier", "refiner")
+SERVICE_NAMES = ("ingest", "router", "notifier", "refiner", "outbound")
 """Whose ``WINBACK_<NAME>_HOST``/``_PORT`` the services read (winback_shared.serve)."""
 
 

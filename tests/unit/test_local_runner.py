@@ -103,13 +103,15 @@ def test_counts_of_each_service_and_partitions_come_from_the_command_line() -> N
         ["run", "--ingest", "2", "--routers", "3", "--notifiers", "2", "--partitions", "12"]
     )
     stack = cli.stack_from(parsed)
-    assert stack.instances == Instances(ingest=2, router=3, notifier=2)
+    assert stack.instances == Instances(ingest=2, router=3, notifier=2, outbound=1)
     assert stack.partitions == 12
     assert stack.instances.names() == [
         "ingest", "ingest-2", "router", "router-2", "router-3", "notifier", "notifier-2", "refiner",
+        "outbound",
     ]  # fmt: skip
     assert [service_of(n) for n in ("router-3", "notifier")] == ["router", "notifier"]
     assert "refiner" not in Instances(refiner=0).names(), "the bench's run without the refiner"
+    assert "outbound" not in Instances().names(), "the harnesses run without outbound"
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["run", "--routers", "0"])
 

@@ -29,6 +29,8 @@ from tests.support import generic_source
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
 from winback_notifier.app import create_app as create_notifier_app
+from winback_notifier.outbound.app import create_app as create_outbound_app
+from winback_notifier.outbound.settings import OutboundSettings
 from winback_notifier.settings import NotifierSettings
 from winback_router.app import create_app as create_router_app
 from winback_router.settings import RouterSettings
@@ -49,13 +51,13 @@ PUBLIC: dict[tuple[str, str, str], str] = {
     # (service, method, path): why it needs no agent token
     **{
         (service, method, path): DOCS
-        for service in ("ingest", "router", "notifier")
+        for service in ("ingest", "router", "notifier", "outbound")
         for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
         for method in ("GET", "HEAD")
     },
     **{
         (service, "GET", path): reason
-        for service in ("ingest", "router", "notifier")
+        for service in ("ingest", "router", "notifier", "outbound")
         for path, reason in {
             "/healthz": "liveness probe for the orchestrator: answers ok, nothing else",
             "/readyz": "readiness probe: which dependency is up, no data",
@@ -98,12 +100,14 @@ class Endpoint:
 
 
 def build_apps() -> dict[str, FastAPI]:
-    """The three services' apps as deployed, not started (no lifespan: nothing is reached)."""
+    """The services' apps (the outbound process's too) as deployed, not started (no lifespan:
+    nothing is reached)."""
     sources = {"survey": generic_source("whsec_" + "A" * 32)}
     return {
         "ingest": create_ingest_app(IngestSettings(sources=sources)),
         "router": create_router_app(RouterSettings(sources=sources)),
         "notifier": create_notifier_app(NotifierSettings()),
+        "outbound": create_outbound_app(OutboundSettings()),
     }
 
 
@@ -182,6 +186,9 @@ def test_the_table_is_read_from_the_apps() -> None:
     assert rules["notifier GET /api/call-guidance"] is Role.AGENT
     assert rules["notifier GET /api/ops/sla"] is Role.SUPERVISOR
     assert rules["notifier DELETE /api/admin/agents/{name}"] is Role.ADMIN
+    assert rules["notifier POST /api/admin/outbound/subscriptions"] is Role.ADMIN
+    assert rules["notifier POST /api/admin/outbound/subscriptions/{name}/replay"] is Role.ADMIN
+    assert not any(endpoint.service == "outbound" for endpoint in GATED)  # probes only
     assert rules["router GET /ops/dead-letters"] is Role.SUPERVISOR  # a router-level gate
     # Offers (issue 17): agents make them and read them; supervisors answer; admins set limits.
     assert rules["notifier GET /api/cases/{case_id}/offers"] is Role.AGENT

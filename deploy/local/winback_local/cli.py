@@ -33,7 +33,9 @@ def stack_from(args: argparse.Namespace) -> Stack:
             kafka_controller=args.kafka_port + 1,
         ),
         brokers=args.brokers,
-        instances=Instances(ingest=args.ingest, router=args.routers, notifier=args.notifiers),
+        instances=Instances(
+            ingest=args.ingest, router=args.routers, notifier=args.notifiers, outbound=1
+        ),
         partitions=args.partitions,
         new_token=args.new_token,
     )
@@ -50,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print("Starting Kafka, PostgreSQL, ingest, router, notifier and refiner ...", flush=True)
+    print(
+        "Starting Kafka, PostgreSQL, ingest, router, notifier, refiner and outbound ...", flush=True
+    )
     try:
         info = stack.start()
         print(describe(info, stack.state_dir), flush=True)
@@ -86,6 +90,7 @@ A promoter makes no alert:
     )
     more = f"\nMore instances\n{instances}\n" if instances else ""
     refiner = info.instance_urls.get("refiner", "(not running)")
+    outbound = info.instance_urls.get("outbound", "(not running)")
     return f"""
 winback is running.
 
@@ -106,6 +111,10 @@ The console URL stays valid across restarts of this state folder (--new-token fo
 The tools (agents, reports, dead letters, re-coding) read the same database and broker:
   export DATABASE_URL='{info.database_url}' KAFKA_BOOTSTRAP_SERVERS={info.kafka_bootstrap_servers}
   .venv/bin/python -m winback_notifier.reports sla
+
+Case events to a webhook, Slack or Teams (outbound, {outbound}/readyz; docs/outbound.md):
+  .venv/bin/python -m winback_notifier.outbound subscribe floor --channel slack \\
+      --url https://hooks.slack.com/services/... --event case.breached --max-priority 1
 
 Ctrl-C stops everything."""
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -12,11 +10,9 @@ from uuid import uuid4
 
 from winback_ingest.vendors.standard_webhooks import sign
 from winback_shared.sources import decode_standard_webhooks_secret
+from winback_shared.standard_webhooks import new_secret
 
-
-def new_secret() -> str:
-    """A fresh Standard Webhooks secret (``whsec_`` + 32 random bytes in base64)."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+__all__ = ["new_secret", "sample_response", "signed_headers", "signed_request"]
 
 
 def sample_response(

@@ -1,4 +1,5 @@
-"""The whole pipeline on one machine: Kafka, PostgreSQL, ingest, router, notifier, refiner.
+"""The whole pipeline on one machine: Kafka, PostgreSQL, ingest, router, notifier, refiner (and,
+for ``make run``, the outbound process that posts case events to webhooks and chat).
 
 Infrastructure is local unless ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` point elsewhere.
 Services run as child processes exactly as they would in production (``python -m ...``), so
@@ -37,11 +38,12 @@ STATE_DIR = REPO_ROOT / ".winback"
 STATE_FILE = STATE_DIR / "stack.json"
 DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
-SERVICES = ("ingest", "router", "notifier", "refiner")
-MODULES = {"refiner": "winback_router.refine"}
+SERVICES = ("ingest", "router", "notifier", "refiner", "outbound")
+MODULES = {"refiner": "winback_router.refine", "outbound": "winback_notifier.outbound"}
 """A service's module when it is not ``winback_<name>``."""
-DATABASE_LOGINS = {"refiner": "router"}
-"""A service that connects as another's role: the refiner writes what the router writes."""
+DATABASE_LOGINS = {"refiner": "router", "outbound": "notifier"}
+"""A service that connects as another's role: the refiner writes what the router writes, the
+outbound process reads case events and keeps its deliveries as the notifier does."""
 KAFKA_START_SECONDS = 120
 SOURCE_VARIABLES = ("WINBACK_SOURCES", "WINBACK_SOURCES_FILE")
 """Either names the user's own webhook sources; the demo source is added only without both."""
@@ -56,6 +58,9 @@ class Instances:
     notifier: int = 1
     refiner: int = 1
     """0 runs without the refiner (the bench's before/after); codes then stay the fast ones."""
+    outbound: int = 0
+    """The outbound process (webhooks, chat, paging): ``make run`` runs one; the harnesses
+    measure the pipeline without it."""
 
     def names(self) -> list[str]:
         """Instance names in start order: ``router`` for the first, then ``router-2`` ..."""
@@ -111,6 +116,7 @@ class Ports:
     router: int = 8001
     notifier: int = 8002
     refiner: int = 8003
+    outbound: int = 8004
     kafka: int = 9092
     kafka_controller: int = 9093
     more_kafka: tuple[tuple[int, int], ...] = ()
@@ -131,6 +137,7 @@ class Ports:
             router=free_port(),
             notifier=free_port(),
             refiner=free_port(),
+            outbound=free_port(),
             kafka=free_port(),
             kafka_controller=free_port(),
             more_kafka=tuple((free_port(), free_port()) for _ in range(brokers - 1)),
@@ -318,6 +325,10 @@ class Stack:
         own = {f"WINBACK_{service.upper()}_PORT": str(port)}
         if login is not None:
             own["DATABASE_URL"] = login
+        if service == "outbound":
+            own["WINBACK_CONSOLE_URL"] = os.environ.get(
+                "WINBACK_CONSOLE_URL", f"http://127.0.0.1:{self.ports.notifier}"
+            )
         if service == "router":
             own["WINBACK_ROUTER_INSTANCE_ID"] = os.environ.get(
                 "WINBACK_ROUTER_INSTANCE_ID", "local-router"

@@ -14,6 +14,7 @@ themselves; one that dies of anything else stops the notifier (:mod:`winback_sha
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -35,7 +36,9 @@ from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.deps import Services, ServicesDep
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
+from winback_notifier.live.presence import ConsolePresence
 from winback_notifier.live.socket import console_router
+from winback_notifier.outbound import views as outbound_views
 from winback_notifier.reports import export_views
 from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
@@ -142,10 +145,18 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
             sweep_forever(gauges.refresh, settings.floor_gauges_interval_seconds, what="gauge"),
             name="floor-gauges",
         )
+        presence = ConsolePresence(pool, hub.watching)
+        await presence.report()
+        loops.start(
+            sweep_forever(presence.report, settings.floor_gauges_interval_seconds, what="presence"),
+            name="console-presence",
+        )
         try:
             yield
         finally:
             await loops.cancel()
+            with contextlib.suppress(Exception):  # best effort: stale rows expire anyway
+                await presence.withdraw()
             await feed.stop()
             await producer.stop()
             await pool.close()
@@ -191,6 +202,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(offer_views.router)
     app.include_router(call_views.router)
     app.include_router(agent_views.router)
+    app.include_router(outbound_views.router)
     app.include_router(report_views.router)
     app.include_router(export_views.router)
     app.include_router(console_router(hub))

@@ -2,26 +2,19 @@
 
 The signed content is ``{webhook-id}.{webhook-timestamp}.{raw body}``; the header lists one or
 more ``v1,<base64 HMAC-SHA256>`` entries separated by spaces. Every candidate is compared in
-constant time against every configured key, so rotation needs no downtime.
+constant time against every configured key, so rotation needs no downtime. Signing itself
+lives in :mod:`winback_shared.standard_webhooks`, shared with the outbound deliveries.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from collections.abc import Iterable
 
 from winback_ingest.vendors.base import SignatureError
+from winback_shared.standard_webhooks import sign
 
 __all__ = ["SignatureError", "sign", "verify"]
-
-
-def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The ``v1,<base64>`` signature for one key; used by senders and tests."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
 
 
 def verify(

@@ -1,0 +1,83 @@
+"""The admin verbs, shared by the admin API and the CLI: subscribe, rotate a secret.
+
+Secrets are made here, never chosen by a caller: a webhook subscription gets a fresh ``whsec_``
+secret, shown once to whoever subscribed (the receiver needs it to verify).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from winback_notifier.outbound import store
+from winback_notifier.outbound.channels.pagerduty import PAGED_EVENTS
+from winback_notifier.outbound.digest import check_mail_endpoint
+from winback_notifier.outbound.events import EventType
+from winback_notifier.outbound.store import Executor
+from winback_notifier.outbound.subscriptions import Channel, Subscription, check_endpoint
+from winback_shared.standard_webhooks import new_secret
+
+
+async def subscribe(
+    db: Executor,
+    *,
+    name: str,
+    channel: Channel,
+    url: str,
+    event_types: Iterable[EventType],
+    queues: Iterable[str] = (),
+    max_priority: int | None = None,
+    max_in_flight: int = 4,
+    credential: str | None = None,
+) -> tuple[Subscription, str | None]:
+    """Create a subscription; returns it and its secret (webhooks only; chat URLs are their
+    own secret). ``credential`` is PagerDuty's routing key, or the SMTP password of an e-mail
+    digest whose URL names a user. Raises ``EndpointError``, ``store.DuplicateName`` or
+    ``ValueError``."""
+    kinds = list(event_types)
+    if not kinds:
+        raise ValueError("name at least one event type")
+    secret = new_secret() if channel is Channel.WEBHOOK else None
+    secrets = [secret] if secret else []
+    if channel is Channel.PAGERDUTY:
+        if not credential:
+            raise ValueError("a PagerDuty subscription needs its integration's routing key")
+        unpaged = sorted(str(kind) for kind in set(kinds) - PAGED_EVENTS)
+        if unpaged:
+            raise ValueError(f"PagerDuty pages no {', '.join(unpaged)}")
+        secrets = [credential]
+    if channel is Channel.EMAIL:
+        check_mail_endpoint(url)
+        secrets = [credential] if credential else []
+    subscription = await store.create_subscription(
+        db,
+        name=name,
+        channel=channel,
+        url=url if channel is Channel.EMAIL else check_endpoint(url),
+        event_types=kinds,
+        queues=queues,
+        max_priority=max_priority,
+        secrets=secrets,
+        max_in_flight=max_in_flight,
+    )
+    return subscription, secret
+
+
+class NotAWebhook(ValueError):
+    """Only webhook subscriptions have secrets."""
+
+
+async def rotate_secret(db: Executor, name: str) -> str | None:
+    """Add a new secret before the current one; ``None`` if there is no such subscription.
+
+    From now on each delivery carries two signatures, the new secret's and the old one's, so
+    the receiver may switch to the new secret whenever it likes; once it has, retire the old
+    one (:func:`store.retire_old_secrets`).
+    """
+    subscription = await store.find_subscription(db, name)
+    if subscription is None:
+        return None
+    if subscription.channel is not Channel.WEBHOOK:
+        raise NotAWebhook(f"{name} is a {subscription.channel} subscription: it has no secret")
+    secret = new_secret()
+    await store.add_secret(db, name, secret)
+    return secret

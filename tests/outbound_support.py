@@ -1,0 +1,87 @@
+"""Helpers for outbound tests: a pool as the notifier's role, events, a running dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from itertools import count
+
+import asyncpg
+import httpx
+
+from winback_notifier.outbound import store
+from winback_notifier.outbound.events import OutboundEvent, from_change
+from winback_notifier.outbound.retry import RetryPolicy
+from winback_notifier.outbound.sender import Dispatcher, SenderConfig
+from winback_shared.case_vocabulary import CaseStatus, HistoryKind
+from winback_shared.events.case_events import CaseCard, CaseChanged, HistoryEntry
+
+FAST_RETRIES = RetryPolicy(base_seconds=0.01, cap_seconds=0.05, max_attempts=20)
+_case_ids = count(1000)
+
+
+def breach(priority: int = 1, queue: str = "default") -> OutboundEvent:
+    """A fresh case's ``case.breached`` event, happening now."""
+    now = datetime.now(UTC)
+    case_id = next(_case_ids)
+    card = CaseCard.model_validate(
+        {
+            "case_id": case_id,
+            "seq": 3,
+            "status": CaseStatus.OPEN,
+            "priority": priority,
+            "queue": queue,
+            "source": "survey",
+            "response_id": f"r-{case_id}",
+            "customer": {"id": "c-1"},
+            "interaction": {},
+            "scores": [],
+            "reasons": [],
+            "comment": None,
+            "follow_up_requested": False,
+            "submitted_at": None,
+            "received_at": now,
+            "opened_at": now,
+        }
+    )
+    entry = HistoryEntry(seq=3, kind=HistoryKind.SLA_BREACHED, actor="sla", occurred_at=now)
+    event = from_change(CaseChanged(case=card, change=entry))
+    assert event is not None
+    return event
+
+
+@asynccontextmanager
+async def running_dispatcher(
+    pool: asyncpg.Pool,
+    *,
+    policy: RetryPolicy = FAST_RETRIES,
+    breaker_failures: int = 1000,
+    breaker_cooldown: float = 60.0,
+    timeout: float = 5.0,
+) -> AsyncIterator[Dispatcher]:
+    """The senders, running until the block ends."""
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        config = SenderConfig(
+            policy=policy,
+            console_url="http://127.0.0.1:8002",
+            breaker_failures=breaker_failures,
+            breaker_cooldown=breaker_cooldown,
+            lease_seconds=30.0,
+            poll_seconds=0.2,
+            timeout=timeout,
+        )
+        dispatcher = Dispatcher(pool, client, config)
+        task = asyncio.create_task(dispatcher.run())
+        try:
+            yield dispatcher
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        assert dispatcher.error is None, f"a sender died: {dispatcher.error!r}"
+
+
+async def statuses(pool: asyncpg.Pool, name: str) -> list[str]:
+    """The status of each of a subscription's deliveries, oldest first."""
+    return [row.status for row in reversed(await store.list_deliveries(pool, name))]
