@@ -3,6 +3,7 @@
     sla [--by priority|queue|reason|agent] [--since T] [--until T] [--json]
     root-causes [--by month|week] [--since T] [--until T] [--json]
     resolutions [--since T] [--until T] [--json]
+    staffing [--since T] [--until T] [--goal 0.95] [--json]
     export --format csv|parquet --out FILE [--since T] [--until T] [--queue Q] [--reason R]
 
 The same figures as ``/api/ops/sla``, ``/api/ops/root-causes`` and ``/api/ops/resolutions``
@@ -34,6 +35,7 @@ from winback_notifier.reports.service import (
     TrendGranularity,
 )
 from winback_notifier.settings import NotifierSettings
+from winback_notifier.staffing.service import DEFAULT_HISTORY, StaffingReport, staffing_report
 from winback_shared.db import create_pool
 
 
@@ -138,6 +140,39 @@ def format_resolutions(report: ResolutionReport) -> str:
     return "\n".join(lines)
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def format_staffing(report: StaffingReport) -> str:
+    """Per queue: handling times, then agents needed, a line per weekday, a column per hour."""
+    priorities = "/".join(f"P{p}" for p in report.priorities)
+    lines = [
+        f"Agents needed for {report.goal:.0%} of {priorities} cases tried within target "
+        f"(contact targets: {_targets(report.targets_minutes)}), from cases opened "
+        f"{report.since:%Y-%m-%d} to {report.until:%Y-%m-%d} ({report.weeks:g} weeks); "
+        f"hours in {report.timezone}",
+    ]
+    if not report.queues:
+        lines.append("no cases in this window")
+    header = "     " + "".join(f"{hour:>3}" for hour in range(24))
+    for queue in report.queues:
+        source = (
+            f"{queue.handling_cases} resolved cases"
+            if queue.handling_cases
+            else "default (too few resolved cases)"
+        )
+        lines += [
+            "",
+            f"{queue.queue}: {queue.cases} cases; busy {queue.busy_minutes:g} min a case "
+            f"(claim to resolution), {queue.prep_minutes:g} min claim to first attempt; {source}",
+            header,
+        ]
+        for day, name in enumerate(WEEKDAYS):
+            hours = queue.hours[day * 24 : day * 24 + 24]
+            lines.append(f"{name}  " + "".join(f"{hour.agents:>3}" for hour in hours))
+    return "\n".join(lines)
+
+
 async def _report(args: argparse.Namespace, settings: NotifierSettings) -> str:
     until = args.until or datetime.now(UTC)
     pool = await create_pool(settings.database_url, min_size=1, max_size=1)
@@ -151,6 +186,18 @@ async def _report(args: argparse.Namespace, settings: NotifierSettings) -> str:
                 targets_minutes=settings.contact_target_minutes,
             )
             return sla.model_dump_json(indent=2) if args.json else format_sla(sla)
+        if args.command == "staffing":
+            hours = settings.business_hours
+            staffing = await staffing_report(
+                pool,
+                since=args.since or until - DEFAULT_HISTORY,
+                until=until,
+                at=datetime.now(UTC),
+                targets_minutes=settings.contact_target_minutes,
+                timezone=hours.timezone if hours else "UTC",
+                goal=args.goal,
+            )
+            return staffing.model_dump_json(indent=2) if args.json else format_staffing(staffing)
         if args.command == "resolutions":
             given = await resolution_report(
                 pool, since=args.since or until - DEFAULT_RESOLUTION_WINDOW, until=until
@@ -184,7 +231,13 @@ def _parser() -> argparse.ArgumentParser:
     given = commands.add_parser(
         "resolutions", help="what was offered and how customers took it (default: 30 days)"
     )
-    for command in (sla, trends, given):
+    staffing = commands.add_parser(
+        "staffing", help="agents needed per queue and hour of the week (default: 8 weeks)"
+    )
+    staffing.add_argument(
+        "--goal", type=float, default=0.95, help="share of P1/P2 cases tried within target"
+    )
+    for command in (sla, trends, given, staffing):
         for flag, kind, help_text in window:
             command.add_argument(flag, type=kind, help=help_text)
         command.add_argument("--json", action="store_true", help="the API's JSON instead")
@@ -197,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.since and args.until and args.since >= args.until:
         print("error: --since must be before --until", file=sys.stderr)
+        return 2
+    if args.command == "staffing" and not 0 < args.goal < 1:
+        print("error: --goal must be a share between 0 and 1, e.g. 0.95", file=sys.stderr)
         return 2
     if args.command == "export":
         return export_to(args, NotifierSettings())

@@ -25,6 +25,7 @@ from winback_notifier.reports.service import (
     SlaReport,
     TrendGranularity,
 )
+from winback_notifier.staffing.service import DEFAULT_HISTORY, StaffingReport, staffing_report
 from winback_shared.auth import CurrentSupervisor
 from winback_shared.errors import ApiError
 
@@ -134,3 +135,32 @@ async def read_floor(request: Request, services: ServicesDep, _: CurrentSupervis
     case, consoles connected to this notifier, and the cases to chase."""
     hub = request.app.state.hub
     return await floor_now(services.pool, consoles_connected=hub.size)
+
+
+@router.get("/staffing", response_model=StaffingReport)
+async def read_staffing(
+    request: Request,
+    services: ServicesDep,
+    _: CurrentSupervisor,
+    since: Annotated[
+        datetime | None, Query(description="History from (default: 8 weeks before 'until').")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="History until (default: now).")] = None,
+    goal: Annotated[
+        float, Query(gt=0, lt=1, description="Share of P1/P2 cases to try within target.")
+    ] = 0.95,
+) -> StaffingReport:
+    """Agents needed per queue and hour of the week (Erlang C with priorities, from the
+    history's arrivals and handling times), and this hour against the agents connected here."""
+    start, end = _window(since, until, DEFAULT_HISTORY)
+    hours = services.settings.business_hours
+    return await staffing_report(
+        services.pool,
+        since=start,
+        until=end,
+        at=datetime.now(UTC),
+        targets_minutes=services.settings.contact_target_minutes,
+        timezone=hours.timezone if hours else "UTC",
+        connected=request.app.state.hub.agents_on,
+        goal=goal,
+    )
