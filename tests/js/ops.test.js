@@ -12,6 +12,9 @@ import {
 import {
   initialState, mayReadOps, reduce, reportPath, windowStart,
 } from "../../services/notifier/winback_notifier/static/ops-state.js";
+import {
+  hourLabel, staffingChart, staffingRows, staffingWarning,
+} from "../../services/notifier/winback_notifier/static/ops-staffing.js";
 import { HELLO } from "./support.js";
 
 const REPORTS = JSON.parse(readFileSync(new URL("./ops-reports.json", import.meta.url), "utf8"));
@@ -41,7 +44,7 @@ describe("who may see the page", () => {
   test("a supervisor's hello asks for every report once", () => {
     const { state, effects } = run([HELLO.supervisor]);
     assert.equal(state.forbidden, false);
-    assert.deepEqual(fetched(effects), ["floor", "sla", "trends", "resolutions"]);
+    assert.deepEqual(fetched(effects), ["floor", "sla", "trends", "resolutions", "staffing"]);
     assert.ok(mayReadOps({ role: "admin" }));
     assert.equal(state.labels.long_wait, "Long hold or wait"); // the taxonomy's words, for charts
   });
@@ -71,14 +74,14 @@ describe("live", () => {
 
   test("with nothing on its way, an event fetches at once; a snapshot says the page is live", () => {
     let state = run([HELLO.supervisor]).state;
-    for (const report of ["floor", "sla", "trends", "resolutions"]) {
+    for (const report of ["floor", "sla", "trends", "resolutions", "staffing"]) {
       state = run([{ type: "api.loaded", report, data: REPORTS[report] }], state).state;
     }
     assert.deepEqual(fetched(run([{ type: "case.changed" }], state).effects), ["floor", "sla"]);
     assert.deepEqual(run([{ type: "snapshot" }], state).effects.map((e) => e.type),
       ["fetch", "fetch", "live"]);
     assert.deepEqual(fetched(run([{ type: "tick" }], state).effects),
-      ["floor", "sla", "trends", "resolutions"]);
+      ["floor", "sla", "trends", "resolutions", "staffing"]);
   });
 
   test("a failed request keeps the last figures and says so", () => {
@@ -94,7 +97,7 @@ describe("live", () => {
 describe("controls", () => {
   const loaded = () => {
     let state = run([HELLO.supervisor]).state;
-    for (const report of ["floor", "sla", "trends", "resolutions"]) {
+    for (const report of ["floor", "sla", "trends", "resolutions", "staffing"]) {
       state = run([{ type: "api.loaded", report, data: REPORTS[report] }], state).state;
     }
     return state;
@@ -192,5 +195,33 @@ describe("what is drawn", () => {
   test("durations read at a glance", () => {
     assert.deepEqual([0.42, 45, 600, 9000, 259200, null].map(duration),
       ["0.4 s", "45 s", "10 min", "2.5 h", "3.0 d", "–"]);
+  });
+});
+
+describe("staffing", () => {
+  test("this hour per queue against the agents connected, and the warning when short", () => {
+    assert.equal(reportPath("staffing", initialState().controls, NOW), "/api/ops/staffing");
+    assert.deepEqual(staffingRows(REPORTS.staffing), [
+      { queue: "billing", needed: 5, connected: 1, short: 4, tone: "bad" },
+      { queue: "default", needed: 1, connected: 2, short: 0, tone: "" },
+    ]);
+    assert.equal(staffingWarning(REPORTS.staffing),
+      "Under the forecast this hour (Mon 09:00 UTC): billing needs 5, has 1.");
+    const enough = { ...REPORTS.staffing, understaffed: [] };
+    assert.equal(staffingWarning(enough), "");
+    assert.equal(staffingWarning(null), "");
+  });
+
+  test("the chart stacks each queue's next 24 hours from this one, wrapping the week", () => {
+    const chart = staffingChart(REPORTS.staffing);
+    assert.equal(chart.data.labels.length, 24);
+    assert.equal(chart.data.labels[0], "Mon 09:00");
+    assert.deepEqual(chart.data.datasets.map((d) => d.label), ["billing", "default"]);
+    assert.equal(chart.data.datasets[0].data[0], 5);
+    assert.equal(chart.data.datasets[0].data[1], 0);
+    const late = staffingChart({ ...REPORTS.staffing, hour_of_week: 167 });
+    assert.equal(late.data.labels[0], "Sun 23:00");
+    assert.equal(late.data.labels[1], "Mon 00:00");
+    assert.equal(hourLabel(33), "Tue 09:00");
   });
 });

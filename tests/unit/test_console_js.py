@@ -191,6 +191,38 @@ def server_ops_reports() -> dict[str, Any]:
     resolutions = ResolutionReport(
         since=since, until=at, total=row.model_copy(update={"key": "all"}), rows=[row]
     )
+    from winback_notifier.staffing.forecast import Handling, forecast_queue
+    from winback_notifier.staffing.service import QueueNow, StaffingReport
+
+    # Monday 09:00 UTC: 16 P1 and 8 P3 cases over 4 weeks in billing; default is quiet.
+    handling = Handling(busy_seconds=1200, prep_seconds=120, cases=40)
+    billing = forecast_queue("billing", {(9, 1): 16, (9, 3): 8}, 4.0, handling, {1: 10, 3: 60})
+    quiet = forecast_queue("default", {(9, 4): 2}, 4.0, handling, {1: 10, 3: 60})
+    staffing = StaffingReport(
+        since=datetime(2026, 10, 5, tzinfo=UTC),
+        until=at,
+        weeks=8.0,
+        timezone="UTC",
+        goal=0.95,
+        priorities=[1, 2],
+        targets_minutes={1: 10, 2: 15},
+        at=at,
+        hour_of_week=9,
+        queues=[billing, quiet],
+        now=[
+            QueueNow(
+                queue="billing",
+                hour_of_week=9,
+                agents_needed=billing.hours[9].agents,
+                agents_connected=1,
+                short_by=billing.hours[9].agents - 1,
+            ),
+            QueueNow(
+                queue="default", hour_of_week=9, agents_needed=1, agents_connected=2, short_by=0
+            ),
+        ],
+        understaffed=["billing"],
+    )
     return {
         name: json.loads(model.model_dump_json())
         for name, model in {
@@ -198,6 +230,7 @@ def server_ops_reports() -> dict[str, Any]:
             "sla": sla,
             "trends": trends,
             "resolutions": resolutions,
+            "staffing": staffing,
         }.items()
     }
 

@@ -12,13 +12,13 @@
 // (the oldest case's age grows and consoles come and go without a case event).
 //
 // State: `profile`, `labels` (code -> taxonomy label), `forbidden` (agents: the page is not for them), `controls` (window, by,
-// measure, months), `reports` ({floor, sla, trends, resolutions}: {data, inFlight, stale,
+// measure, months), `reports` ({floor, sla, trends, resolutions, staffing}: {data, inFlight, stale,
 // error}).
 
 import { mayReadOps } from "./profile.js";
 
 export { mayReadOps };
-export const REPORTS = ["floor", "sla", "trends", "resolutions"];
+export const REPORTS = ["floor", "sla", "trends", "resolutions", "staffing"];
 export const WINDOWS = { today: "Today", "7d": "7 days", "30d": "30 days" };
 export const DIMENSIONS = ["priority", "queue", "reason", "agent"];
 export const MONTHS = [6, 12];
@@ -146,6 +146,8 @@ export function reportPath(name, controls, now) {
   switch (name) {
     case "floor":
       return "/api/ops/floor";
+    case "staffing":
+      return "/api/ops/staffing";
     case "sla":
       return `/api/ops/sla?${new URLSearchParams({ by: controls.by, since })}`;
     case "resolutions":

@@ -9,6 +9,7 @@ import {
   compensationText, MEASURES, OFFERS, resolutionChart, slaChart, slaRows, tiles, trendChart,
 } from "./ops-charts.js";
 import { DIMENSIONS, MONTHS, WINDOWS } from "./ops-state.js";
+import { staffingChart, staffingNote, staffingRows, staffingWarning } from "./ops-staffing.js";
 
 export function createOpsView({ el, dispatch }) {
   const charts = new Map();
@@ -73,7 +74,7 @@ export function createOpsView({ el, dispatch }) {
     }
     el.bySelect.value = state.controls.by;
     el.measureSelect.value = state.controls.measure;
-    const { floor, sla, trends, resolutions } = state.reports;
+    const { floor, sla, trends, resolutions, staffing } = state.reports;
     renderFloor(floor.data);
     showError(el.slaError, sla.error);
     if (sla.data) {
@@ -90,6 +91,30 @@ export function createOpsView({ el, dispatch }) {
       draw("resolutions", el.resolutionsChart, resolutionChart(resolutions.data, labelOf));
       renderResolutions(resolutions.data, labelOf);
     }
+    showError(el.staffingError, staffing.error);
+    if (staffing.data) {
+      draw("staffing", el.staffingChart, staffingChart(staffing.data));
+      renderStaffing(staffing.data);
+    }
+  }
+
+  function renderStaffing(report) {
+    const warning = staffingWarning(report);
+    el.staffingWarning.hidden = !warning;
+    el.staffingWarning.textContent = warning;
+    const head = make("tr");
+    for (const text of ["queue", "agents needed now", "agents connected", "short by"]) {
+      head.append(make("th", "", text));
+    }
+    el.staffingTable.tHead.replaceChildren(head);
+    el.staffingTable.tBodies[0].replaceChildren(...staffingRows(report).map((row) => {
+      const line = make("tr", row.tone ? `row-${row.tone}` : "");
+      line.dataset.queue = row.queue;
+      line.append(make("th", "", row.queue), make("td", "", row.needed),
+        make("td", "", row.connected), make("td", "", row.short));
+      return line;
+    }));
+    el.staffingNote.textContent = staffingNote(report);
   }
 
   function showError(node, error) {
