@@ -1,0 +1,178 @@
+"""Customer matching on PostgreSQL: SQL keys agree with Python's; what links and what does not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from tests.role_support import migrate_as_owner
+from winback_shared.customer_match import (
+    CustomerKeys,
+    MatchRule,
+    customer_keys,
+    matching_responses,
+)
+from winback_shared.db import create_pool
+
+KEY_CORPUS: list[object] = [
+    None,
+    "",
+    " ",
+    "n/a",
+    "Unknown",
+    "0",
+    17,
+    "c-1",
+    " C-17 ",
+    "dana@example.com",
+    " Dana.Whitfield@Example.COM ",
+    "noreply@shop.example",
+    "dana@",
+    "a@b@c.com",
+    "da na@x.io",
+    "+44 7700 900123",
+    "0044 7700 900123",
+    "07700 900123",
+    "(07700) 900-123 ext. 12",
+    "+1 (555) 010-0100 x 7",
+    "555.010.0100",
+    "0000000",
+    "12345",
+    "+",
+    "\t+44 7700 900123",
+    "1234567890123456",
+    "+45 12 34 56 78",
+    "12345678",
+    "tel:+15550100100",
+    "+33 6 12 34 56 78;x",
+]
+
+
+@pytest.fixture
+async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrate_as_owner(schema_url)
+    pool = await create_pool(schema_url)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def store(pool: asyncpg.Pool, source: str, **customer: object) -> int:
+    """A stored response of that customer (only what matching reads is meaningful)."""
+    row_id: int = await pool.fetchval(
+        """
+        INSERT INTO survey_responses (source, response_id, receipt_id, vendor, received_at,
+            customer, interaction, scores, chosen_reasons, follow_up_requested, codes,
+            needs_recovery)
+        VALUES ($1, $2, $2, 'generic', now(), $3, '{}', '[]', '[]', false, '[]', true)
+        RETURNING id
+        """,
+        source,
+        f"r-{uuid4().hex[:8]}",
+        customer,
+    )
+    return row_id
+
+
+async def matches(
+    pool: asyncpg.Pool, response: int, rule: MatchRule | None = None
+) -> dict[int, tuple[str, ...]]:
+    async with pool.acquire() as conn:
+        found = await matching_responses(
+            conn, survey_response_id=response, rule=rule or MatchRule()
+        )
+    return {match.survey_response_id: match.matched_by for match in found}
+
+
+async def test_sql_keys_agree_with_python_keys(pool: asyncpg.Pool) -> None:
+    for value in KEY_CORPUS:
+        customer = {"id": value, "email": value, "phone": value}
+        row = await pool.fetchrow(
+            "SELECT customer_id_key($1::jsonb) AS id, customer_email_key($1::jsonb) AS email, "
+            "customer_phone_tail($1::jsonb) AS tail, customer_phone_e164($1::jsonb) AS e164",
+            customer,
+        )
+        assert row is not None
+        in_sql = CustomerKeys(row["id"], row["email"], row["tail"], row["e164"])
+        assert in_sql == customer_keys(customer), value
+
+
+async def test_same_id_matches_within_a_source_and_across_only_when_configured(
+    pool: asyncpg.Pool,
+) -> None:
+    first = await store(pool, "crm-a", id="c-9")
+    again = await store(pool, "crm-a", id="c-9")
+    other_source = await store(pool, "crm-b", id="c-9")
+    assert await matches(pool, first) == {again: ("id",)}
+    shared = MatchRule(shared_id_sources=frozenset({"crm-a", "crm-b"}))
+    assert await matches(pool, first, shared) == {again: ("id",), other_source: ("id",)}
+
+
+async def test_email_and_phone_link_across_sources_and_bring_that_customers_own_responses(
+    pool: asyncpg.Pool,
+) -> None:
+    me = await store(pool, "typeform", id="t-1", email="Dana@Example.com", phone="07700 900123")
+    by_email = await store(pool, "zendesk", id="z-5", email="dana@example.com ")
+    same_zendesk_customer = await store(pool, "zendesk", id="z-5")
+    by_phone = await store(pool, "delighted", phone="+44 (0)7700 900-123")
+    stranger = await store(pool, "delighted", phone="+44 7700 900124", email="sam@example.com")
+    found = await matches(pool, me)
+    assert found == {by_email: ("email",), same_zendesk_customer: ("email",), by_phone: ("phone",)}
+    assert stranger not in found
+
+
+async def test_a_number_with_another_country_code_is_not_the_same_phone(pool: asyncpg.Pool) -> None:
+    me = await store(pool, "s", phone="+44 7700 900123")
+    france = await store(pool, "s", phone="+33 7700 900123")
+    national = await store(pool, "s", phone="07700 900123")
+    assert await matches(pool, me) == {national: ("phone",)}
+    assert france not in await matches(pool, me)
+
+
+async def test_a_shared_family_phone_links_nobody_but_ids_still_do(pool: asyncpg.Pool) -> None:
+    mother = await store(pool, "crm", id="m-1", phone="+1 555 010 0100")
+    son = await store(pool, "crm", id="s-2", phone="(555) 010-0100")
+    mothers_other = await store(pool, "crm", id="m-1")
+    no_id_caller = await store(pool, "web", phone="555 010 0100")
+    assert await matches(pool, mother) == {mothers_other: ("id",)}
+    assert await matches(pool, son) == {}
+    assert await matches(pool, no_id_caller) == {}
+    # Allowing two ids per number: the id-less caller links to both, yet mother and son stay apart.
+    lenient = MatchRule(max_ids_per_key=2)
+    assert set(await matches(pool, no_id_caller, lenient)) == {mother, son, mothers_other}
+    assert son not in await matches(pool, mother, lenient)
+
+
+async def test_empty_and_garbage_values_link_nothing(pool: asyncpg.Pool) -> None:
+    junk = [
+        await store(pool, "s", id="", email="n/a", phone="0000000"),
+        await store(pool, "s", id="unknown", email="noreply@shop.example", phone="-"),
+        await store(pool, "s"),
+    ]
+    for response in junk:
+        assert await matches(pool, response) == {}
+
+
+async def test_the_key_lookups_use_the_expression_indexes(pool: asyncpg.Pool) -> None:
+    for index in range(300):
+        await store(
+            pool, "s", id=f"c-{index}", email=f"c{index}@example.com", phone=f"+1555{index:07d}"
+        )
+    await pool.execute("ANALYZE survey_responses")
+    async with pool.acquire() as conn:
+        for key, value in (
+            ("customer_email_key", {"email": "c7@example.com"}),
+            ("customer_phone_tail", {"phone": "+15550000007"}),
+            ("customer_id_key", {"id": "c-7"}),
+        ):
+            plan = await conn.fetchval(
+                f"EXPLAIN (FORMAT JSON) SELECT id FROM survey_responses "
+                f"WHERE {key}(customer) = {key}($1::jsonb)",
+                value,
+            )
+            assert f"survey_responses_{key}_idx" in json.dumps(plan), plan
