@@ -21,7 +21,7 @@ PACKAGES = {
     "winback_notifier": REPO / "services" / "notifier" / "winback_notifier",
 }
 DOMAIN_ROOMS = {
-    "winback_notifier": {"cases", "live", "sla", "reports", "agents", "staffing"},
+    "winback_notifier": {"cases", "live", "sla", "reports", "agents", "staffing", "outcomes"},
     "winback_router": {"adapters", "coding", "recoding", "dead_letters"},
 }
 

@@ -176,6 +176,7 @@ def test_the_table_is_read_from_the_apps() -> None:
     assert rules["notifier GET /api/cases/{case_id}/assignees"] is Role.SUPERVISOR
     assert rules["notifier GET /api/ops/sla"] is Role.SUPERVISOR
     assert rules["notifier GET /api/ops/staffing"] is Role.SUPERVISOR
+    assert rules["notifier GET /api/ops/outcomes"] is Role.SUPERVISOR
     assert rules["notifier DELETE /api/admin/agents/{name}"] is Role.ADMIN
     assert rules["router GET /ops/dead-letters"] is Role.SUPERVISOR  # a router-level gate
     assert not any(endpoint.service == "ingest" for endpoint in GATED)

@@ -13,6 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from winback_notifier.deps import ServicesDep
+from winback_notifier.outcomes.report import OutcomeReport
+from winback_notifier.outcomes.service import DEFAULT_OUTCOME_WINDOW, read_outcomes
 from winback_notifier.reports import service as reports
 from winback_notifier.reports.floor import FloorNow, floor_now
 from winback_notifier.reports.resolutions import ResolutionReport, resolution_report
@@ -163,4 +165,36 @@ async def read_staffing(
         timezone=hours.timezone if hours else "UTC",
         connected=request.app.state.hub.agents_on,
         goal=goal,
+    )
+
+
+@router.get("/outcomes", response_model=OutcomeReport)
+async def read_outcome_report(
+    request: Request,
+    services: ServicesDep,
+    _: CurrentSupervisor,
+    since: Annotated[
+        datetime | None, Query(description="Resolved from (default: 90 days ago).")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Resolved before (default: now).")] = None,
+    window_days: Annotated[
+        float | None,
+        Query(gt=0, le=3660, description="Days after resolution a later response counts."),
+    ] = None,
+    gain: Annotated[
+        float | None, Query(gt=0, le=10, description="Points up on 0-10 that count as recovered.")
+    ] = None,
+) -> OutcomeReport:
+    """Did recovery win customers back? Each resolved case linked to the customer's next survey
+    response (any source): recovered and re-complaint rates, score change, by reason, queue,
+    agent, resolution kind and time to first contact, with counts and 95 % intervals."""
+    start, end = _window(since, until, DEFAULT_OUTCOME_WINDOW)
+    settings = services.settings
+    return await read_outcomes(
+        services.pool,
+        since=start,
+        until=end,
+        rule=request.app.state.customer_match,
+        window=timedelta(days=window_days or settings.outcome_window_days),
+        gain=gain or settings.outcome_gain_points,
     )
