@@ -223,6 +223,51 @@ def server_ops_reports() -> dict[str, Any]:
         ],
         understaffed=["billing"],
     )
+    from datetime import timedelta
+
+    from winback_notifier.outcomes.linking import Link
+    from winback_notifier.outcomes.report import CaseFacts, outcome_report
+
+    def facts(case_id: int, resolution: str, reaction: str, eur: float = 0) -> CaseFacts:
+        return CaseFacts(
+            case_id=case_id,
+            resolved_at=since,
+            queue="billing",
+            agent="ana",
+            reason="billing_error",
+            resolution=resolution,
+            first_contact="under 15 min" if case_id % 2 else "15 min or later",
+            reaction=reaction,
+            compensation={"EUR": eur} if eur else {},
+        )
+
+    def link(case_id: int, before: float, after: float) -> Link:
+        return Link(
+            case_id=case_id,
+            response_id=100 + case_id,
+            before=before,
+            after=after,
+            change=after - before,
+            days=4.0,
+            same_survey=case_id != 2,
+            recovered=after >= 7 or after - before >= 3,
+            re_complaint=after < 7,
+            later_responses=0,
+        )
+
+    outcomes = outcome_report(
+        [
+            facts(1, "apology", "satisfied"),
+            facts(2, "apology", "satisfied"),
+            facts(3, "compensation", "neutral", eur=20),
+            facts(4, "apology + compensation", "dissatisfied", eur=10),
+        ],
+        {1: link(1, 2, 9), 2: link(2, 1, 8), 3: link(3, 2, 3)},
+        since=since,
+        until=at,
+        window=timedelta(days=90),
+        gain=3.0,
+    )
     return {
         name: json.loads(model.model_dump_json())
         for name, model in {
@@ -231,6 +276,7 @@ def server_ops_reports() -> dict[str, Any]:
             "trends": trends,
             "resolutions": resolutions,
             "staffing": staffing,
+            "outcomes": outcomes,
         }.items()
     }
 

@@ -11,14 +11,14 @@
 // events costs two requests, not one per event. A `tick` now and then refreshes everything
 // (the oldest case's age grows and consoles come and go without a case event).
 //
-// State: `profile`, `labels` (code -> taxonomy label), `forbidden` (agents: the page is not for them), `controls` (window, by,
-// measure, months), `reports` ({floor, sla, trends, resolutions, staffing}: {data, inFlight, stale,
-// error}).
+// State: `profile`, `labels` (code -> taxonomy label), `forbidden` (agents: the page is not for
+// them), `controls` (window, by, measure, months, outcomesBy), `reports` ({floor, sla, trends,
+// resolutions, staffing, outcomes}: {data, inFlight, stale, error}).
 
 import { mayReadOps } from "./profile.js";
 
 export { mayReadOps };
-export const REPORTS = ["floor", "sla", "trends", "resolutions", "staffing"];
+export const REPORTS = ["floor", "sla", "trends", "resolutions", "staffing", "outcomes"];
 export const WINDOWS = { today: "Today", "7d": "7 days", "30d": "30 days" };
 export const DIMENSIONS = ["priority", "queue", "reason", "agent"];
 export const MONTHS = [6, 12];
@@ -34,7 +34,8 @@ export function initialState() {
     profile: null,
     labels: {},
     forbidden: false,
-    controls: { window: "today", by: "priority", measure: "time_to_first_attempt", months: 6 },
+    controls: { window: "today", by: "priority", measure: "time_to_first_attempt", months: 6,
+      outcomesBy: "resolution" },
     reports,
   };
 }
@@ -122,7 +123,8 @@ function control(state, name, value, now) {
   if (!(name in state.controls) || state.controls[name] === value) return unchanged(state);
   const controls = { ...state.controls, [name]: value };
   const next = { ...state, controls };
-  if (name === "measure") return unchanged(next); // the SLA report carries every measure
+  // The SLA report carries every measure, the outcome report every breakdown.
+  if (name === "measure" || name === "outcomesBy") return unchanged(next);
   const affected = name === "months" ? ["trends"] : name === "by" ? ["sla"]
     : ["sla", "resolutions"];
   return ask(next, affected, now);
@@ -148,6 +150,8 @@ export function reportPath(name, controls, now) {
       return "/api/ops/floor";
     case "staffing":
       return "/api/ops/staffing";
+    case "outcomes":
+      return "/api/ops/outcomes";
     case "sla":
       return `/api/ops/sla?${new URLSearchParams({ by: controls.by, since })}`;
     case "resolutions":
