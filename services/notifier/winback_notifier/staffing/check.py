@@ -128,11 +128,19 @@ def format_check(check: Check, distribution: str) -> str:
             + f" | {pct(row.goal_mean)} | {pct(min(row.goal_shares))} "
             f"| {good}/{len(row.days)} | {'-' if burst is None else pct(burst)} |"
         )
-    verdict = "holds" if check.holds else "does NOT hold"
+    full = next(row for row in check.rows if row.factor == 1.0)
+    parts = [
+        f"at the recommended staffing P1+P2 within target {pct(full.goal_mean)} "
+        f"({'meets' if full.goal_mean >= check.goal else 'misses'} the {check.goal:.0%} goal)"
+    ]
+    parts += [
+        f"at {row.factor:.0%} of it {pct(row.goal_mean)} "
+        f"({'below the goal' if row.goal_mean < check.goal else 'still meets the goal'})"
+        for row in check.rows
+        if row.factor < 1.0
+    ]
     lines += [
         "",
-        f"verdict: the forecast {verdict}: at the recommended staffing P1+P2 within target "
-        f"{'>=' if check.rows[0].goal_mean >= check.goal else '<'} {check.goal:.0%} over all days,"
-        " and every smaller staffing below it",
+        f"verdict: the forecast {'holds' if check.holds else 'does NOT hold'}: " + "; ".join(parts),
     ]
     return "\n".join(lines)
