@@ -92,9 +92,10 @@ async def resolved_case(
 
 
 async def seed(pool: asyncpg.Pool) -> dict[str, int]:
-    dana = {"id": "c-1", "name": "Dana", "email": "dana@example.com"}
-    eli = {"id": "c-2", "name": "Eli", "phone": "+44 7700 900123"}
-    finn = {"id": "c-3", "name": "Finn", "email": "finn@example.com"}
+    # Customers of their own: tests/case_support's cases are all one customer (c-1, dana@...).
+    dana = {"id": "o-1", "name": "Dana", "email": "dana.o@example.org"}
+    eli = {"id": "o-2", "name": "Eli", "phone": "+44 7700 900123"}
+    finn = {"id": "o-3", "name": "Finn", "email": "finn.o@example.org"}
     call = {"source": "post-call", "survey": "csat-call"}
     a = await resolved_case(
         pool,
@@ -110,7 +111,7 @@ async def seed(pool: asyncpg.Pool) -> dict[str, int]:
         pool,
         source="relationship",
         survey="nps-q4",
-        customer={"email": " Dana@Example.com "},
+        customer={"email": " Dana.O@Example.org "},
         score=9,
         days_ago=10,
         needs_recovery=False,

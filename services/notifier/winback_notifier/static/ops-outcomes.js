@@ -57,7 +57,8 @@ export function outcomeChart(report, by, labelOf = (key) => key) {
       datasets: [
         { type: "bar", label: "95% interval", backgroundColor: "#c9d6f2",
           data: rows.map((row) => [row.recovered.low * 100, row.recovered.high * 100]) },
-        { type: "line", label: "recovered", showLine: false, pointRadius: 5,
+        { type: "line", label: "recovered", showLine: false, pointRadius: 7, pointStyle: "rectRot",
+          clip: false,
           backgroundColor: "#2557d6", borderColor: "#2557d6",
           data: rows.map((row) => row.recovered.rate * 100) },
       ],
