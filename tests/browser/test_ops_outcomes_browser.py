@@ -6,6 +6,7 @@ the later score. A screenshot of the two sections goes to ``docs/ops-outcomes.pn
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, expect
@@ -17,11 +18,11 @@ from tests.integration.test_outcomes_report import seed as seed_outcomes
 from tests.integration.test_staffing_report import expected_agents, seed_this_hour
 from winback_notifier.staffing.service import hour_of_week
 from winback_shared.agents import Role
-from zoneinfo import ZoneInfo
 
 pytestmark = pytest.mark.browser
 
 LIVE = 15_000
+DASH = "\u2013"  # the page writes intervals with an en dash
 
 
 async def test_staffing_and_outcomes_on_the_ops_page(browser: Browser, case_desk: CaseDesk) -> None:
@@ -55,7 +56,7 @@ async def test_staffing_and_outcomes_on_the_ops_page(browser: Browser, case_desk
 
             outcomes = sue.page.locator("#outcomes-table tbody")
             apology = outcomes.locator("tr[data-key='apology']")
-            await expect(apology).to_contain_text("100% (21%–100%, n=1)", timeout=LIVE)
+            await expect(apology).to_contain_text(f"100% (21%{DASH}100%, n=1)", timeout=LIVE)
             await expect(apology).to_contain_text("+7.0 (n=1)")
             labels = await sue.page.evaluate("Chart.getChart('outcomes-chart').data.labels")
             assert {"apology", "compensation"} <= set(labels)
@@ -63,14 +64,14 @@ async def test_staffing_and_outcomes_on_the_ops_page(browser: Browser, case_desk
             # too; the billing queue holds the outcome seed's three alone.
             await sue.page.locator("#outcomes-by-select").select_option("queue")
             billing = outcomes.locator("tr[data-key='billing']")
-            await expect(billing).to_contain_text("50% (9%–91%, n=2)")
+            await expect(billing).to_contain_text(f"50% (9%{DASH}91%, n=2)")
             await expect(billing).to_contain_text("25.00 EUR")
             neutral = sue.page.locator("#reactions-table tbody tr[data-reaction='neutral']")
             await expect(neutral).to_contain_text("3.0 (n=1)")
 
             await sue.page.locator("#outcomes-by-select").select_option("first_contact")
             await expect(outcomes.locator("tr[data-key='under 15 min']")).to_contain_text(
-                "100% (21%–100%, n=1)"
+                f"100% (21%{DASH}100%, n=1)"
             )
             await sue.page.locator("#outcomes-by-select").select_option("reason")
             await expect(outcomes.locator("tr[data-key='billing_error'] th")).to_have_text(
