@@ -5,11 +5,13 @@ report.
 Computed when read, not stored: a response that arrives, a revision that changes a customer's
 e-mail, or a changed matching rule show in the next report with nothing to back-fill, and the
 router's path gains no work. The cost is one matching query per resolved case in the window
-(each an index lookup per key, migration 0018), then one read of every response matched.
+(four at a time), then one read of every response matched; see docs/outcomes.md for what that
+costs today.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +34,8 @@ from winback_notifier.outcomes.report import (
 )
 from winback_shared.customer_match import MatchRule, matching_responses
 
+MATCH_CONCURRENCY = 4
+"""Matching queries in flight at once (each on its own pooled connection)."""
 DEFAULT_OUTCOME_WINDOW = timedelta(days=90)
 """The report's default window of resolutions (the API's and the CLI's)."""
 
@@ -129,14 +133,18 @@ async def read_outcomes(
     """The outcome report for the cases resolved in ``[since, until)``."""
     async with pool.acquire() as conn:
         cases = [dict(row) for row in await conn.fetch(_RESOLVED, since, until)]
-        customer_of: dict[int, list[int]] = {}
-        for case in cases:
-            matched = await matching_responses(
-                conn, survey_response_id=int(case["survey_response_id"]), rule=rule
-            )
-            own = int(case["survey_response_id"])
-            customer_of[int(case["id"])] = [own, *(m.survey_response_id for m in matched)]
-        wanted = sorted({i for ids in customer_of.values() for i in ids})
+    gate = asyncio.Semaphore(MATCH_CONCURRENCY)
+
+    async def customer(case: Mapping[str, Any]) -> list[int]:
+        own = int(case["survey_response_id"])
+        async with gate, pool.acquire() as conn:
+            matched = await matching_responses(conn, survey_response_id=own, rule=rule)
+        return [own, *(m.survey_response_id for m in matched)]
+
+    found = await asyncio.gather(*(customer(case) for case in cases))
+    customer_of = {int(case["id"]): ids for case, ids in zip(cases, found, strict=True)}
+    wanted = sorted({i for ids in customer_of.values() for i in ids})
+    async with pool.acquire() as conn:
         responses = {int(row["id"]): dict(row) for row in await conn.fetch(_RESPONSES, wanted)}
     links = links_for(cases, customer_of, responses, window=window, gain=gain)
     return outcome_report(
