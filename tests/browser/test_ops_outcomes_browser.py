@@ -49,6 +49,9 @@ async def test_staffing_and_outcomes_on_the_ops_page(browser: Browser, case_desk
                 warning = sue.page.locator("#staffing-warning")
                 await expect(warning).to_be_visible()
                 await expect(warning).to_contain_text(f"default needs {needed}, has 1")
+            # The staffing report has been drawn: charts are there (Chart.js from this origin).
+            await expect(sue.page.locator("#charts-missing")).to_be_hidden()
+            assert await sue.page.evaluate("typeof window.Chart") == "function"
             staffing = await sue.page.evaluate(
                 "Chart.getChart('staffing-chart').data.labels.length"
             )
