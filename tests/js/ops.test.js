@@ -12,6 +12,12 @@ import {
 import {
   initialState, mayReadOps, reduce, reportPath, windowStart,
 } from "../../services/notifier/winback_notifier/static/ops-state.js";
+import {
+  hourLabel, staffingChart, staffingRows, staffingWarning,
+} from "../../services/notifier/winback_notifier/static/ops-staffing.js";
+import {
+  meanText, outcomeChart, outcomeRows, rateText, reactionRows,
+} from "../../services/notifier/winback_notifier/static/ops-outcomes.js";
 import { HELLO } from "./support.js";
 
 const REPORTS = JSON.parse(readFileSync(new URL("./ops-reports.json", import.meta.url), "utf8"));
@@ -41,7 +47,7 @@ describe("who may see the page", () => {
   test("a supervisor's hello asks for every report once", () => {
     const { state, effects } = run([HELLO.supervisor]);
     assert.equal(state.forbidden, false);
-    assert.deepEqual(fetched(effects), ["floor", "sla", "trends", "resolutions"]);
+    assert.deepEqual(fetched(effects), ["floor", "sla", "trends", "resolutions", "staffing", "outcomes"]);
     assert.ok(mayReadOps({ role: "admin" }));
     assert.equal(state.labels.long_wait, "Long hold or wait"); // the taxonomy's words, for charts
   });
@@ -71,14 +77,15 @@ describe("live", () => {
 
   test("with nothing on its way, an event fetches at once; a snapshot says the page is live", () => {
     let state = run([HELLO.supervisor]).state;
-    for (const report of ["floor", "sla", "trends", "resolutions"]) {
+    for (const report of ["floor", "sla", "trends", "resolutions", "staffing", "outcomes"]) {
       state = run([{ type: "api.loaded", report, data: REPORTS[report] }], state).state;
     }
     assert.deepEqual(fetched(run([{ type: "case.changed" }], state).effects), ["floor", "sla"]);
     assert.deepEqual(run([{ type: "snapshot" }], state).effects.map((e) => e.type),
       ["fetch", "fetch", "live"]);
+    // Every report but the outcomes (costly, slow to change: read when the page opens).
     assert.deepEqual(fetched(run([{ type: "tick" }], state).effects),
-      ["floor", "sla", "trends", "resolutions"]);
+      ["floor", "sla", "trends", "resolutions", "staffing"]);
   });
 
   test("a failed request keeps the last figures and says so", () => {
@@ -94,7 +101,7 @@ describe("live", () => {
 describe("controls", () => {
   const loaded = () => {
     let state = run([HELLO.supervisor]).state;
-    for (const report of ["floor", "sla", "trends", "resolutions"]) {
+    for (const report of ["floor", "sla", "trends", "resolutions", "staffing", "outcomes"]) {
       state = run([{ type: "api.loaded", report, data: REPORTS[report] }], state).state;
     }
     return state;
@@ -192,5 +199,67 @@ describe("what is drawn", () => {
   test("durations read at a glance", () => {
     assert.deepEqual([0.42, 45, 600, 9000, 259200, null].map(duration),
       ["0.4 s", "45 s", "10 min", "2.5 h", "3.0 d", "–"]);
+  });
+});
+
+describe("staffing", () => {
+  test("this hour per queue against the agents connected, and the warning when short", () => {
+    assert.equal(reportPath("staffing", initialState().controls, NOW), "/api/ops/staffing");
+    assert.deepEqual(staffingRows(REPORTS.staffing), [
+      { queue: "billing", needed: 5, connected: 1, short: 4, tone: "bad" },
+      { queue: "default", needed: 1, connected: 2, short: 0, tone: "" },
+    ]);
+    assert.equal(staffingWarning(REPORTS.staffing),
+      "Under the forecast this hour (Mon 09:00 UTC): billing needs 5, has 1.");
+    const enough = { ...REPORTS.staffing, understaffed: [] };
+    assert.equal(staffingWarning(enough), "");
+    assert.equal(staffingWarning(null), "");
+  });
+
+  test("the chart stacks each queue's next 24 hours from this one, wrapping the week", () => {
+    const chart = staffingChart(REPORTS.staffing);
+    assert.equal(chart.data.labels.length, 24);
+    assert.equal(chart.data.labels[0], "Mon 09:00");
+    assert.deepEqual(chart.data.datasets.map((d) => d.label), ["billing", "default"]);
+    assert.equal(chart.data.datasets[0].data[0], 5);
+    assert.equal(chart.data.datasets[0].data[1], 0);
+    const late = staffingChart({ ...REPORTS.staffing, hour_of_week: 167 });
+    assert.equal(late.data.labels[0], "Sun 23:00");
+    assert.equal(late.data.labels[1], "Mon 00:00");
+    assert.equal(hourLabel(33), "Tue 09:00");
+  });
+});
+
+describe("outcomes", () => {
+  test("rows per breakdown with counts and intervals, the total last", () => {
+    const rows = outcomeRows(REPORTS.outcomes, "resolution");
+    assert.deepEqual(rows.map((row) => [row.key, row.cases, row.linked]), [
+      ["apology", 2, 2], ["compensation", 1, 1], ["apology + compensation", 1, 0], ["all", 4, 3],
+    ]);
+    // 2 of 2 recovered: Wilson 34-100 %; +7 and +7: no spread, so the interval is a point.
+    assert.deepEqual(rows[0].cells.slice(0, 2), ["100% (34%–100%, n=2)", "+7.0 (+7.0 to +7.0, n=2)"]);
+    assert.equal(rows[1].cells[3], "–"); // 20 EUR given, nobody recovered: no cost per recovered
+    assert.equal(rows.at(-1).cells[3], "10.00 EUR"); // 20 EUR on measured cases / 2 recovered
+    assert.equal(rateText({ hits: 0, n: 0, rate: null, low: null, high: null }), "–");
+    assert.equal(meanText({ n: 1, mean: -2, low: null, high: null }), "-2.0 (n=1)");
+  });
+
+  test("the reaction at resolution next to the after-score", () => {
+    const rows = Object.fromEntries(reactionRows(REPORTS.outcomes).map((r) => [r.reaction, r]));
+    assert.equal(rows.satisfied.after, "8.5 (2.1 to 14.9, n=2)");
+    assert.equal(rows.dissatisfied.after, "–");
+    assert.equal(rows.neutral.recovered, "0% (0%–79%, n=1)");
+  });
+
+  test("the chart: recovered points inside their interval bars, groups without a measure left out", () => {
+    const chart = outcomeChart(REPORTS.outcomes, "resolution");
+    assert.deepEqual(chart.data.labels, ["apology", "compensation"]);
+    assert.deepEqual(chart.data.datasets[1].data, [100, 0]);
+    assert.ok(Math.abs(chart.data.datasets[0].data[0][0] - 34.24) < 1e-9);
+    const control = run([HELLO.supervisor, { type: "ui.control", name: "outcomesBy",
+      value: "first_contact" }]);
+    assert.equal(control.state.controls.outcomesBy, "first_contact");
+    assert.deepEqual(fetched(control.effects), ["floor", "sla", "trends", "resolutions",
+      "staffing", "outcomes"]); // the hello's; the breakdown asks for nothing more
   });
 });

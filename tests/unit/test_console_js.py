@@ -191,6 +191,83 @@ def server_ops_reports() -> dict[str, Any]:
     resolutions = ResolutionReport(
         since=since, until=at, total=row.model_copy(update={"key": "all"}), rows=[row]
     )
+    from winback_notifier.staffing.forecast import Handling, forecast_queue
+    from winback_notifier.staffing.service import QueueNow, StaffingReport
+
+    # Monday 09:00 UTC: 16 P1 and 8 P3 cases over 4 weeks in billing; default is quiet.
+    handling = Handling(busy_seconds=1200, prep_seconds=120, cases=40)
+    billing = forecast_queue("billing", {(9, 1): 16, (9, 3): 8}, 4.0, handling, {1: 10, 3: 60})
+    quiet = forecast_queue("default", {(9, 4): 2}, 4.0, handling, {1: 10, 3: 60})
+    staffing = StaffingReport(
+        since=datetime(2026, 10, 5, tzinfo=UTC),
+        until=at,
+        weeks=8.0,
+        timezone="UTC",
+        goal=0.95,
+        priorities=[1, 2],
+        targets_minutes={1: 10, 2: 15},
+        at=at,
+        hour_of_week=9,
+        queues=[billing, quiet],
+        now=[
+            QueueNow(
+                queue="billing",
+                hour_of_week=9,
+                agents_needed=billing.hours[9].agents,
+                agents_connected=1,
+                short_by=billing.hours[9].agents - 1,
+            ),
+            QueueNow(
+                queue="default", hour_of_week=9, agents_needed=1, agents_connected=2, short_by=0
+            ),
+        ],
+        understaffed=["billing"],
+    )
+    from datetime import timedelta
+
+    from winback_notifier.outcomes.linking import Link
+    from winback_notifier.outcomes.report import CaseFacts, outcome_report
+
+    def facts(case_id: int, resolution: str, reaction: str, eur: float = 0) -> CaseFacts:
+        return CaseFacts(
+            case_id=case_id,
+            resolved_at=since,
+            queue="billing",
+            agent="ana",
+            reason="billing_error",
+            resolution=resolution,
+            first_contact="under 15 min" if case_id % 2 else "15 min or later",
+            reaction=reaction,
+            compensation={"EUR": eur} if eur else {},
+        )
+
+    def link(case_id: int, before: float, after: float) -> Link:
+        return Link(
+            case_id=case_id,
+            response_id=100 + case_id,
+            before=before,
+            after=after,
+            change=after - before,
+            days=4.0,
+            same_survey=case_id != 2,
+            recovered=after >= 7 or after - before >= 3,
+            re_complaint=after < 7,
+            later_responses=0,
+        )
+
+    outcomes = outcome_report(
+        [
+            facts(1, "apology", "satisfied"),
+            facts(2, "apology", "satisfied"),
+            facts(3, "compensation", "neutral", eur=20),
+            facts(4, "apology + compensation", "dissatisfied", eur=10),
+        ],
+        {1: link(1, 2, 9), 2: link(2, 1, 8), 3: link(3, 2, 3)},
+        since=since,
+        until=at,
+        window=timedelta(days=90),
+        gain=3.0,
+    )
     return {
         name: json.loads(model.model_dump_json())
         for name, model in {
@@ -198,6 +275,8 @@ def server_ops_reports() -> dict[str, Any]:
             "sla": sla,
             "trends": trends,
             "resolutions": resolutions,
+            "staffing": staffing,
+            "outcomes": outcomes,
         }.items()
     }
 

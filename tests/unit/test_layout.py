@@ -21,7 +21,18 @@ PACKAGES = {
     "winback_notifier": REPO / "services" / "notifier" / "winback_notifier",
 }
 DOMAIN_ROOMS = {
-    "winback_notifier": {"cases", "live", "sla", "reports", "agents", "story", "calls", "outbound"},
+    "winback_notifier": {
+        "cases",
+        "live",
+        "sla",
+        "reports",
+        "agents",
+        "story",
+        "calls",
+        "outbound",
+        "staffing",
+        "outcomes",
+    },
     "winback_router": {"adapters", "coding", "recoding", "dead_letters"},
 }
 

@@ -37,3 +37,16 @@ def test_a_console_that_stops_reading_is_dropped_and_the_others_get_every_frame(
     assert stalled.overflowed.is_set() and reading.overflowed.is_set() is False
     assert stalled.queue.qsize() == 3  # bounded: nothing queued past its limit
     assert hub.size == 1
+
+
+def test_agents_on_counts_distinct_agents_of_each_queue_not_supervisors() -> None:
+    """The staffing forecast compares this with the agents needed: two consoles of one agent
+    are one agent, a supervisor's console (every queue, the ops page) is nobody's staff."""
+    hub = AlertHub(queue_size=4)
+    hub.subscribe(ANA)
+    hub.subscribe(ANA)  # a second tab
+    hub.subscribe(Agent(id=2, name="ben", role=Role.AGENT, queues=frozenset({"alpha", "beta"})))
+    hub.subscribe(Agent(id=3, name="sue", role=Role.SUPERVISOR, queues=frozenset()))
+    hub.subscribe()  # a console without an agent (tests, the load harness)
+    assert hub.agents_on(["alpha", "beta", "gamma"]) == {"alpha": 2, "beta": 1, "gamma": 0}
+    assert hub.watching(["gamma"]) == {"gamma": 2}  # consoles that *see* it: not the same thing

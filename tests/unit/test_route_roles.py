@@ -185,6 +185,8 @@ def test_the_table_is_read_from_the_apps() -> None:
     assert rules["notifier GET /api/cases/{case_id}/call-time"] is Role.AGENT
     assert rules["notifier GET /api/call-guidance"] is Role.AGENT
     assert rules["notifier GET /api/ops/sla"] is Role.SUPERVISOR
+    assert rules["notifier GET /api/ops/staffing"] is Role.SUPERVISOR
+    assert rules["notifier GET /api/ops/outcomes"] is Role.SUPERVISOR
     assert rules["notifier DELETE /api/admin/agents/{name}"] is Role.ADMIN
     assert rules["notifier POST /api/admin/outbound/subscriptions"] is Role.ADMIN
     assert rules["notifier POST /api/admin/outbound/subscriptions/{name}/replay"] is Role.ADMIN

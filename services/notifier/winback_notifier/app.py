@@ -50,6 +50,7 @@ from winback_notifier.story import views as story_views
 from winback_notifier.sweeps import sweep_forever
 from winback_notifier.vendor import find_chart_js
 from winback_shared.auth import CurrentAgent
+from winback_shared.customer_match import CustomerMatchSettings
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
@@ -173,6 +174,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     )
     install_error_handlers(app)
     app.state.hub = hub  # the ops page's "consoles connected" tile reads its size
+    app.state.customer_match = CustomerMatchSettings().rule()  # the outcome report's matcher
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.middleware("http")

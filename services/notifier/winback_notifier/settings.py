@@ -77,6 +77,12 @@ class NotifierSettings(CommonSettings, WithContactPolicy):
     A board of thousands helps no agent and costs every reconnect; the snapshot says how many
     were left out so the console can say so instead of pretending the board is complete.
     """
+    outcome_window_days: Annotated[float, Field(gt=0, le=3660)] = 90.0
+    """A later survey response of the customer measures a resolved case when it comes within
+    this many days of the resolution (the outcome report; the API and CLI can override it)."""
+    outcome_gain_points: Annotated[float, Field(gt=0, le=10)] = 3.0
+    """A customer counts as recovered when the later score is passive or better (7+ on 0-10),
+    or rose by at least this many points on 0-10."""
     chart_js_path: Path | None = None
     """Chart.js's browser build (``chart.umd.min.js``) for the ops page's charts. Unset: the
     copy ``scripts/bootstrap.sh`` installs from the npm registry into ``node_modules/`` (found

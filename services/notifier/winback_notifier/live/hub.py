@@ -105,6 +105,19 @@ class AlertHub:
             for queue in queues
         }
 
+    def agents_on(self, queues: Iterable[str]) -> dict[str, int]:
+        """How many distinct agents (role agent, members of the queue) have a console open on
+        each queue: the staff working it. Supervisors see every queue and watch the ops page
+        through the same socket, so counting them would staff every queue with each of them."""
+        members: dict[str, set[int]] = {queue: set() for queue in queues}
+        for subscription in self._subscriptions:
+            agent = subscription.agent
+            if agent is None or agent.is_supervisor:
+                continue
+            for queue in agent.queues & members.keys():
+                members[queue].add(agent.id)
+        return {queue: len(ids) for queue, ids in members.items()}
+
     @property
     def size(self) -> int:
         """Connected consoles."""

@@ -3,6 +3,9 @@
     sla [--by priority|queue|reason|agent] [--since T] [--until T] [--json]
     root-causes [--by month|week] [--since T] [--until T] [--json]
     resolutions [--since T] [--until T] [--json]
+    staffing [--since T] [--until T] [--goal 0.95] [--json]
+    outcomes [--by reason|queue|agent|resolution|first_contact] [--window-days D] [--gain N]
+             [--since T] [--until T] [--json]
     export --format csv|parquet --out FILE [--since T] [--until T] [--queue Q] [--reason R]
 
 The same figures as ``/api/ops/sla``, ``/api/ops/root-causes`` and ``/api/ops/resolutions``
@@ -18,8 +21,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from winback_notifier.outcomes.report import OutcomeDimension, OutcomeReport, OutcomeRow
+from winback_notifier.outcomes.service import DEFAULT_OUTCOME_WINDOW, read_outcomes
+from winback_notifier.outcomes.stats import Mean, Rate
 from winback_notifier.reports import service as reports
 from winback_notifier.reports.export_cli import add_export_command, export_to
 from winback_notifier.reports.resolutions import ResolutionReport, resolution_report
@@ -34,6 +40,8 @@ from winback_notifier.reports.service import (
     TrendGranularity,
 )
 from winback_notifier.settings import NotifierSettings
+from winback_notifier.staffing.service import DEFAULT_HISTORY, StaffingReport, staffing_report
+from winback_shared.customer_match import CustomerMatchSettings
 from winback_shared.db import create_pool
 
 
@@ -138,6 +146,82 @@ def format_resolutions(report: ResolutionReport) -> str:
     return "\n".join(lines)
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def format_staffing(report: StaffingReport) -> str:
+    """Per queue: handling times, then agents needed, a line per weekday, a column per hour."""
+    priorities = "/".join(f"P{p}" for p in report.priorities)
+    lines = [
+        f"Agents needed for {report.goal:.0%} of {priorities} cases tried within target "
+        f"(contact targets: {_targets(report.targets_minutes)}), from cases opened "
+        f"{report.since:%Y-%m-%d} to {report.until:%Y-%m-%d} ({report.weeks:g} weeks); "
+        f"hours in {report.timezone}",
+    ]
+    if not report.queues:
+        lines.append("no cases in this window")
+    header = "     " + "".join(f"{hour:>3}" for hour in range(24))
+    for queue in report.queues:
+        source = (
+            f"{queue.handling_cases} resolved cases"
+            if queue.handling_cases
+            else "default (too few resolved cases)"
+        )
+        lines += [
+            "",
+            f"{queue.queue}: {queue.cases} cases; busy {queue.busy_minutes:g} min a case "
+            f"(claim to resolution), {queue.prep_minutes:g} min claim to first attempt; {source}",
+            header,
+        ]
+        for day, name in enumerate(WEEKDAYS):
+            hours = queue.hours[day * 24 : day * 24 + 24]
+            lines.append(f"{name}  " + "".join(f"{hour.agents:>3}" for hour in hours))
+    return "\n".join(lines)
+
+
+def _rate(rate: Rate) -> str:
+    if rate.rate is None or rate.low is None or rate.high is None:
+        return "-"
+    return f"{rate.rate:.0%} [{rate.low:.0%}-{rate.high:.0%}] of {rate.n}"
+
+
+def _mean(mean: Mean) -> str:
+    if mean.mean is None:
+        return "-"
+    if mean.low is None or mean.high is None:
+        return f"{mean.mean:+.1f} (n=1)"
+    return f"{mean.mean:+.1f} [{mean.low:+.1f}, {mean.high:+.1f}]"
+
+
+def _outcome_line(row: OutcomeRow) -> str:
+    cost = ", ".join(f"{v:,.2f} {c}" for c, v in row.compensation_per_recovered.items()) or "-"
+    return (
+        f"{row.key[:28]:<28} {row.cases:>6} {row.linked:>7}  {_rate(row.recovered):<22} "
+        f"{_mean(row.score_change):<20} {_rate(row.re_complaint):<22} {cost}"
+    )
+
+
+def format_outcomes(report: OutcomeReport, by: OutcomeDimension) -> str:
+    """One line per group of the chosen breakdown, the total, then reactions against scores."""
+    lines = [
+        f"Cases resolved {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC and "
+        f"the customer's next survey response within {report.window_days:g} days, by {by.value}",
+        f"recovered: passive or better (7+ on 0-10) or up {report.gain_points:g} points; "
+        "[95 % interval] of n measured",
+        "",
+        f"{by.value:<28} {'cases':>6} {'linked':>7}  {'recovered':<22} {'score change':<20} "
+        f"{'re-complaint':<22} comp. per recovered",
+    ]
+    lines += [_outcome_line(row) for row in [*report.by[by], report.total]]
+    lines += ["", f"{'reaction at resolution':<28} {'cases':>6} {'linked':>7}  after-score"]
+    for reaction in report.reactions:
+        after = reaction.after_score
+        recovered = _rate(reaction.recovered)
+        shown = "-" if after.mean is None else f"{after.mean:.1f} (recovered {recovered})"
+        lines.append(f"{reaction.reaction:<28} {reaction.cases:>6} {reaction.linked:>7}  {shown}")
+    return "\n".join(lines)
+
+
 async def _report(args: argparse.Namespace, settings: NotifierSettings) -> str:
     until = args.until or datetime.now(UTC)
     pool = await create_pool(settings.database_url, min_size=1, max_size=1)
@@ -151,6 +235,30 @@ async def _report(args: argparse.Namespace, settings: NotifierSettings) -> str:
                 targets_minutes=settings.contact_target_minutes,
             )
             return sla.model_dump_json(indent=2) if args.json else format_sla(sla)
+        if args.command == "outcomes":
+            outcomes = await read_outcomes(
+                pool,
+                since=args.since or until - DEFAULT_OUTCOME_WINDOW,
+                until=until,
+                rule=CustomerMatchSettings().rule(),
+                window=timedelta(days=args.window_days or settings.outcome_window_days),
+                gain=args.gain or settings.outcome_gain_points,
+            )
+            if args.json:
+                return outcomes.model_dump_json(indent=2)
+            return format_outcomes(outcomes, args.by)
+        if args.command == "staffing":
+            hours = settings.business_hours
+            staffing = await staffing_report(
+                pool,
+                since=args.since or until - DEFAULT_HISTORY,
+                until=until,
+                at=datetime.now(UTC),
+                targets_minutes=settings.contact_target_minutes,
+                timezone=hours.timezone if hours else "UTC",
+                goal=args.goal,
+            )
+            return staffing.model_dump_json(indent=2) if args.json else format_staffing(staffing)
         if args.command == "resolutions":
             given = await resolution_report(
                 pool, since=args.since or until - DEFAULT_RESOLUTION_WINDOW, until=until
@@ -184,7 +292,21 @@ def _parser() -> argparse.ArgumentParser:
     given = commands.add_parser(
         "resolutions", help="what was offered and how customers took it (default: 30 days)"
     )
-    for command in (sla, trends, given):
+    staffing = commands.add_parser(
+        "staffing", help="agents needed per queue and hour of the week (default: 8 weeks)"
+    )
+    staffing.add_argument(
+        "--goal", type=float, default=0.95, help="share of P1/P2 cases tried within target"
+    )
+    outcomes = commands.add_parser(
+        "outcomes", help="did recovery win customers back (default: resolved in 90 days)"
+    )
+    outcomes.add_argument(
+        "--by", type=OutcomeDimension, choices=list(OutcomeDimension), default="reason"
+    )
+    outcomes.add_argument("--window-days", type=float, help="days a later response counts")
+    outcomes.add_argument("--gain", type=float, help="points up on 0-10 that count as recovered")
+    for command in (sla, trends, given, staffing, outcomes):
         for flag, kind, help_text in window:
             command.add_argument(flag, type=kind, help=help_text)
         command.add_argument("--json", action="store_true", help="the API's JSON instead")
@@ -197,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.since and args.until and args.since >= args.until:
         print("error: --since must be before --until", file=sys.stderr)
+        return 2
+    if args.command == "staffing" and not 0 < args.goal < 1:
+        print("error: --goal must be a share between 0 and 1, e.g. 0.95", file=sys.stderr)
         return 2
     if args.command == "export":
         return export_to(args, NotifierSettings())

@@ -13,6 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from winback_notifier.deps import ServicesDep
+from winback_notifier.outcomes.report import OutcomeReport
+from winback_notifier.outcomes.service import DEFAULT_OUTCOME_WINDOW, read_outcomes
 from winback_notifier.reports import service as reports
 from winback_notifier.reports.floor import FloorNow, floor_now
 from winback_notifier.reports.offers import OfferReport, offer_report
@@ -26,6 +28,7 @@ from winback_notifier.reports.service import (
     SlaReport,
     TrendGranularity,
 )
+from winback_notifier.staffing.service import DEFAULT_HISTORY, StaffingReport, staffing_report
 from winback_shared.auth import CurrentSupervisor
 from winback_shared.errors import ApiError
 
@@ -150,3 +153,64 @@ async def read_floor(request: Request, services: ServicesDep, _: CurrentSupervis
     case, consoles connected to this notifier, and the cases to chase."""
     hub = request.app.state.hub
     return await floor_now(services.pool, consoles_connected=hub.size)
+
+
+@router.get("/staffing", response_model=StaffingReport)
+async def read_staffing(
+    request: Request,
+    services: ServicesDep,
+    _: CurrentSupervisor,
+    since: Annotated[
+        datetime | None, Query(description="History from (default: 8 weeks before 'until').")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="History until (default: now).")] = None,
+    goal: Annotated[
+        float, Query(gt=0, lt=1, description="Share of P1/P2 cases to try within target.")
+    ] = 0.95,
+) -> StaffingReport:
+    """Agents needed per queue and hour of the week (Erlang C with priorities, from the
+    history's arrivals and handling times), and this hour against the agents connected here."""
+    start, end = _window(since, until, DEFAULT_HISTORY)
+    hours = services.settings.business_hours
+    return await staffing_report(
+        services.pool,
+        since=start,
+        until=end,
+        at=datetime.now(UTC),
+        targets_minutes=services.settings.contact_target_minutes,
+        timezone=hours.timezone if hours else "UTC",
+        connected=request.app.state.hub.agents_on,
+        goal=goal,
+    )
+
+
+@router.get("/outcomes", response_model=OutcomeReport)
+async def read_outcome_report(
+    request: Request,
+    services: ServicesDep,
+    _: CurrentSupervisor,
+    since: Annotated[
+        datetime | None, Query(description="Resolved from (default: 90 days ago).")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Resolved before (default: now).")] = None,
+    window_days: Annotated[
+        float | None,
+        Query(gt=0, le=3660, description="Days after resolution a later response counts."),
+    ] = None,
+    gain: Annotated[
+        float | None, Query(gt=0, le=10, description="Points up on 0-10 that count as recovered.")
+    ] = None,
+) -> OutcomeReport:
+    """Did recovery win customers back? Each resolved case linked to the customer's next survey
+    response (any source): recovered and re-complaint rates, score change, by reason, queue,
+    agent, resolution kind and time to first contact, with counts and 95 % intervals."""
+    start, end = _window(since, until, DEFAULT_OUTCOME_WINDOW)
+    settings = services.settings
+    return await read_outcomes(
+        services.pool,
+        since=start,
+        until=end,
+        rule=request.app.state.customer_match,
+        window=timedelta(days=window_days or settings.outcome_window_days),
+        gain=gain or settings.outcome_gain_points,
+    )

@@ -11,18 +11,21 @@
 // events costs two requests, not one per event. A `tick` now and then refreshes everything
 // (the oldest case's age grows and consoles come and go without a case event).
 //
-// State: `profile`, `labels` (code -> taxonomy label), `forbidden` (agents: the page is not for them), `controls` (window, by,
-// measure, months), `reports` ({floor, sla, trends, resolutions}: {data, inFlight, stale,
-// error}).
+// State: `profile`, `labels` (code -> taxonomy label), `forbidden` (agents: the page is not for
+// them), `controls` (window, by, measure, months, outcomesBy), `reports` ({floor, sla, trends,
+// resolutions, staffing, outcomes}: {data, inFlight, stale, error}).
 
 import { mayReadOps } from "./profile.js";
 
 export { mayReadOps };
-export const REPORTS = ["floor", "sla", "trends", "resolutions"];
+export const REPORTS = ["floor", "sla", "trends", "resolutions", "staffing", "outcomes"];
 export const WINDOWS = { today: "Today", "7d": "7 days", "30d": "30 days" };
 export const DIMENSIONS = ["priority", "queue", "reason", "agent"];
 export const MONTHS = [6, 12];
 const LIVE_REPORTS = ["floor", "sla"];
+// The outcome report runs one customer-matching query per resolved case of the quarter: it is
+// read when the page opens (a reload reads it again), not every minute.
+const TICK_REPORTS = REPORTS.filter((name) => name !== "outcomes");
 const DAY_MS = 86400000;
 
 export function initialState() {
@@ -34,7 +37,8 @@ export function initialState() {
     profile: null,
     labels: {},
     forbidden: false,
-    controls: { window: "today", by: "priority", measure: "time_to_first_attempt", months: 6 },
+    controls: { window: "today", by: "priority", measure: "time_to_first_attempt", months: 6,
+      outcomesBy: "resolution" },
     reports,
   };
 }
@@ -50,7 +54,7 @@ export function reduce(state, message, now = Date.now()) {
     case "case.changed":
       return state.forbidden ? unchanged(state) : ask(state, LIVE_REPORTS, now);
     case "tick":
-      return state.forbidden ? unchanged(state) : ask(state, REPORTS, now);
+      return state.forbidden ? unchanged(state) : ask(state, TICK_REPORTS, now);
     case "ui.control":
       return control(state, message.name, message.value, now);
     case "api.loaded":
@@ -122,7 +126,8 @@ function control(state, name, value, now) {
   if (!(name in state.controls) || state.controls[name] === value) return unchanged(state);
   const controls = { ...state.controls, [name]: value };
   const next = { ...state, controls };
-  if (name === "measure") return unchanged(next); // the SLA report carries every measure
+  // The SLA report carries every measure, the outcome report every breakdown.
+  if (name === "measure" || name === "outcomesBy") return unchanged(next);
   const affected = name === "months" ? ["trends"] : name === "by" ? ["sla"]
     : ["sla", "resolutions"];
   return ask(next, affected, now);
@@ -146,6 +151,10 @@ export function reportPath(name, controls, now) {
   switch (name) {
     case "floor":
       return "/api/ops/floor";
+    case "staffing":
+      return "/api/ops/staffing";
+    case "outcomes":
+      return "/api/ops/outcomes";
     case "sla":
       return `/api/ops/sla?${new URLSearchParams({ by: controls.by, since })}`;
     case "resolutions":

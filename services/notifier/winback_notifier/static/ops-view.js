@@ -9,6 +9,10 @@ import {
   compensationText, MEASURES, OFFERS, resolutionChart, slaChart, slaRows, tiles, trendChart,
 } from "./ops-charts.js";
 import { DIMENSIONS, MONTHS, WINDOWS } from "./ops-state.js";
+import {
+  OUTCOME_DIMENSIONS, outcomeChart, outcomeNote, outcomeRows, reactionRows,
+} from "./ops-outcomes.js";
+import { staffingChart, staffingNote, staffingRows, staffingWarning } from "./ops-staffing.js";
 
 export function createOpsView({ el, dispatch }) {
   const charts = new Map();
@@ -26,6 +30,11 @@ export function createOpsView({ el, dispatch }) {
     }
     el.bySelect.addEventListener("change",
       () => dispatch({ type: "ui.control", name: "by", value: el.bySelect.value }));
+    for (const [value, label] of Object.entries(OUTCOME_DIMENSIONS)) {
+      el.outcomesBySelect.append(option(value, label));
+    }
+    el.outcomesBySelect.addEventListener("change", () => dispatch(
+      { type: "ui.control", name: "outcomesBy", value: el.outcomesBySelect.value }));
     el.measureSelect.addEventListener("change",
       () => dispatch({ type: "ui.control", name: "measure", value: el.measureSelect.value }));
   }
@@ -73,7 +82,8 @@ export function createOpsView({ el, dispatch }) {
     }
     el.bySelect.value = state.controls.by;
     el.measureSelect.value = state.controls.measure;
-    const { floor, sla, trends, resolutions } = state.reports;
+    el.outcomesBySelect.value = state.controls.outcomesBy;
+    const { floor, sla, trends, resolutions, staffing, outcomes } = state.reports;
     renderFloor(floor.data);
     showError(el.slaError, sla.error);
     if (sla.data) {
@@ -90,6 +100,67 @@ export function createOpsView({ el, dispatch }) {
       draw("resolutions", el.resolutionsChart, resolutionChart(resolutions.data, labelOf));
       renderResolutions(resolutions.data, labelOf);
     }
+    showError(el.outcomesError, outcomes.error);
+    if (outcomes.data) {
+      draw("outcomes", el.outcomesChart,
+        outcomeChart(outcomes.data, state.controls.outcomesBy, labelOf));
+      renderOutcomes(outcomes.data, state.controls.outcomesBy, labelOf);
+    }
+    showError(el.staffingError, staffing.error);
+    if (staffing.data) {
+      draw("staffing", el.staffingChart, staffingChart(staffing.data));
+      renderStaffing(staffing.data);
+    }
+  }
+
+  function renderOutcomes(report, by, labelOf) {
+    const head = make("tr");
+    for (const text of [OUTCOME_DIMENSIONS[by], "resolved", "measured", "recovered",
+      "score change (0–10)", "re-complaint", "compensation per recovered"]) {
+      head.append(make("th", "", text));
+    }
+    el.outcomesTable.tHead.replaceChildren(head);
+    el.outcomesTable.tBodies[0].replaceChildren(...outcomeRows(report, by).map((row) => {
+      const line = make("tr", row.key === "all" ? "total" : "");
+      line.dataset.key = row.key;
+      const key = by === "reason" && row.key !== "all" ? labelOf(row.key) : row.key;
+      line.append(make("th", "", key), make("td", "", row.cases), make("td", "", row.linked),
+        ...row.cells.map((cell) => make("td", "", cell)));
+      return line;
+    }));
+    const reactionHead = make("tr");
+    for (const text of ["reaction recorded at resolution", "resolved", "measured",
+      "after-score (0–10)", "recovered"]) {
+      reactionHead.append(make("th", "", text));
+    }
+    el.reactionsTable.tHead.replaceChildren(reactionHead);
+    el.reactionsTable.tBodies[0].replaceChildren(...reactionRows(report).map((row) => {
+      const line = make("tr");
+      line.dataset.reaction = row.reaction;
+      line.append(make("th", "", row.reaction), make("td", "", row.cases),
+        make("td", "", row.linked), make("td", "", row.after), make("td", "", row.recovered));
+      return line;
+    }));
+    el.outcomesNote.textContent = outcomeNote(report);
+  }
+
+  function renderStaffing(report) {
+    const warning = staffingWarning(report);
+    el.staffingWarning.hidden = !warning;
+    el.staffingWarning.textContent = warning;
+    const head = make("tr");
+    for (const text of ["queue", "agents needed now", "agents connected", "short by"]) {
+      head.append(make("th", "", text));
+    }
+    el.staffingTable.tHead.replaceChildren(head);
+    el.staffingTable.tBodies[0].replaceChildren(...staffingRows(report).map((row) => {
+      const line = make("tr", row.tone ? `row-${row.tone}` : "");
+      line.dataset.queue = row.queue;
+      line.append(make("th", "", row.queue), make("td", "", row.needed),
+        make("td", "", row.connected), make("td", "", row.short));
+      return line;
+    }));
+    el.staffingNote.textContent = staffingNote(report);
   }
 
   function showError(node, error) {

@@ -7,6 +7,8 @@
 // ops-view.js    the DOM                               connection.js  the console's websocket
 // api.js         the ops API client                    session.js     the token in this tab
 // ops-export.js  the BI export's address (pure)        ops-export-view.js  its form, download
+// ops-staffing.js the staffing forecast's rows, warning and chart (pure)
+// ops-outcomes.js the outcome loop's rows, intervals and chart (pure)
 
 import { api } from "./api.js";
 import { createConnection } from "./connection.js";
@@ -28,6 +30,12 @@ const el = {
   trendsError: $("trends-error"), resolutionsChart: $("resolutions-chart"),
   resolutionsTable: $("resolutions-table"), resolutionsWindow: $("resolutions-window"),
   resolutionsError: $("resolutions-error"), chartsMissing: $("charts-missing"),
+  staffingWarning: $("staffing-warning"), staffingChart: $("staffing-chart"),
+  staffingTable: $("staffing-table"), staffingNote: $("staffing-note"),
+  staffingError: $("staffing-error"), outcomesBySelect: $("outcomes-by-select"),
+  outcomesChart: $("outcomes-chart"), outcomesTable: $("outcomes-table"),
+  reactionsTable: $("reactions-table"), outcomesNote: $("outcomes-note"),
+  outcomesError: $("outcomes-error"),
 };
 
 let state = initialState();
