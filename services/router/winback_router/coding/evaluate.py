@@ -35,7 +35,15 @@ NO_CODE = "(no code)"
 Predict = Callable[[str], set[str]]
 
 
-SPLITS = ("dev", "heldout", "independent-dev", "independent-train", "independent-heldout", "blind")
+SPLITS = (
+    "dev",
+    "heldout",
+    "independent-dev",
+    "independent-train",
+    "independent-train-2",
+    "independent-heldout",
+    "blind",
+)
 """The labelled files (see ``tests/data/comments/README.md``): the project's own comments, those
 written apart from the rules, and the blind set, which is never tuned on and never listed."""
 BLIND = "blind"

@@ -51,7 +51,7 @@ from winback_router.coding.learned import (
     Vocabulary,
 )
 
-TRAINING_SPLITS = ("dev", "independent-dev", "independent-train")
+TRAINING_SPLITS = ("dev", "independent-dev", "independent-train", "independent-train-2")
 C = 30.0
 VECTOR_SCALE = 1.0
 """Sentence vectors are unit length like the TF-IDF block; this weighs one against the other."""
