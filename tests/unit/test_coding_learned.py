@@ -152,3 +152,16 @@ def test_the_train_command_runs_on_a_sample_without_touching_the_shipped_model(
     assert "trained on 120 comments" in out and "parity" in out and "out-of-fold" in out
     assert ReasonModel.read(output).codes == tuple(c.id for c in load_taxonomy().codes)
     assert DEFAULT_MODEL.read_bytes() == shipped
+
+
+def test_the_train_command_builds_the_tf_idf_only_model_with_vector_scale_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The router's fast path runs this model: no encoder to load, no vectors to keep."""
+    output = tmp_path / "tfidf.npz"
+    train.main(["--sample", "120", "--vector-scale", "0", "--output", str(output)])
+    out = capsys.readouterr().out
+    assert "trained on 120 comments" in out and "sentence-vector" not in out
+    model = ReasonModel.read(output)
+    assert not model.reads_vectors and model.neighbours is None
+    assert model.codes == tuple(c.id for c in load_taxonomy().codes)
