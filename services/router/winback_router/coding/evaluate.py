@@ -10,7 +10,7 @@ taxonomy codes equally, so a rare code that is never found weighs as much as a c
 "(no code)" row scores the other promise: a comment about nothing in the taxonomy gets no code.
 
 Codes come from the production entry point, ``code_response``: the rules plus the learned model
-(:mod:`winback_router.coding.learned`, trained on ``dev`` and ``independent-dev``), or the rules
+(:mod:`winback_router.coding.learned`, trained on ``train.TRAINING_SPLITS``), or the rules
 alone with ``--no-model``; ``--model FILE`` scores another trained model.
 """
 

@@ -3,11 +3,13 @@
     python -m winback_router.coding.train              # writes coding/reason_model.npz
     DATABASE_URL=... python -m winback_router.coding.train --with-agent-labels  # + agents' labels
 
-Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``):
-held-out, independent-heldout and blind stay unseen, so their figures stay honest. Needs
-scikit-learn (the root project's ``dev`` group); the router runs the result with numpy and the
-sentence encoder (:mod:`winback_router.coding.learned`). ``VECTOR_SCALE`` and ``C`` were chosen
-on held-out and independent-heldout (see ``docs/coding-model-study.md``), never on blind.
+Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
+``independent-train-2``): held-out, independent-heldout and blind stay unseen, so their
+figures stay honest. Needs scikit-learn (the root project's ``dev`` group); the router runs the
+result with numpy and the sentence encoder (:mod:`winback_router.coding.learned`).
+``VECTOR_SCALE`` and ``C`` were chosen on held-out and independent-heldout, and the two
+thresholds per code held up under cross-validation against one threshold or bounded pairs (see
+``docs/coding-model-study.md``), never on blind.
 
 How: TF-IDF features (character 2-5 grams of words and word 1-2 grams, sublinear tf, lowercase,
 accents stripped) beside each comment's multilingual sentence vector
