@@ -10,7 +10,7 @@ taxonomy codes equally, so a rare code that is never found weighs as much as a c
 "(no code)" row scores the other promise: a comment about nothing in the taxonomy gets no code.
 
 Codes come from the production entry point, ``code_response``: the rules plus the learned model
-(:mod:`winback_router.coding.learned`, trained on ``dev`` and ``independent-dev``), or the rules
+(:mod:`winback_router.coding.learned`, trained on ``train.TRAINING_SPLITS``), or the rules
 alone with ``--no-model``; ``--model FILE`` scores another trained model.
 """
 
@@ -35,7 +35,15 @@ NO_CODE = "(no code)"
 Predict = Callable[[str], set[str]]
 
 
-SPLITS = ("dev", "heldout", "independent-dev", "independent-train", "independent-heldout", "blind")
+SPLITS = (
+    "dev",
+    "heldout",
+    "independent-dev",
+    "independent-train",
+    "independent-train-2",
+    "independent-heldout",
+    "blind",
+)
 """The labelled files (see ``tests/data/comments/README.md``): the project's own comments, those
 written apart from the rules, and the blind set, which is never tuned on and never listed."""
 BLIND = "blind"
