@@ -25,8 +25,8 @@ from winback_router.settings import RouterSettings
 from winback_shared.db import create_pool
 from winback_shared.migrations import apply_migrations
 
-TWO_CODES = "I had to tell my story three times"
-"""Fast: re_explain and repeat_contact; full: re_explain (tests/unit/test_refine_select.py)."""
+TWO_CODES = "nobody ever calls back"
+"""Fast: repeat_contact and broken_promise; full: repeat_contact (tests/unit/test_refine_select.py)."""
 AGREED = "the thing broke after two days"
 """Both models: product_defect."""
 
@@ -58,7 +58,7 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
         pipeline.sample(nps=3, comment=TWO_CODES),
     )
     await post_and_wait(pipeline, [differs, agrees, reviewed])
-    assert await codes_of(pool, differs) == ["re_explain", "repeat_contact"]  # the fast codes
+    assert await codes_of(pool, differs) == ["repeat_contact", "broken_promise"]  # the fast codes
     differs_case, reviewed_case = await case_of(pool, differs), await case_of(pool, reviewed)
     assert differs_case and reviewed_case
     # An agent confirmed the fast codes of one case: the refiner leaves them.
@@ -75,10 +75,10 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
             assert await eventually(lambda: nothing_pending(pool))
         (change,) = changes.values()
         assert change["case"]["case_id"] == differs_case["id"]
-        assert [r["code"] for r in change["case"]["reasons"]] == ["re_explain"]
+        assert [r["code"] for r in change["case"]["reasons"]] == ["repeat_contact"]
         assert (change["change"]["kind"], change["change"]["data"]["removed"]) == (
             "recoded",
-            ["repeat_contact"],
+            ["broken_promise"],
         )
         assert change["case"]["priority"] == differs_case["priority"]  # as re-coding: kept
 
@@ -86,9 +86,9 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
         async with running_refiner(infra_env):
             await console.nothing_for(3.0)
 
-    assert await codes_of(pool, differs) == ["re_explain"]
+    assert await codes_of(pool, differs) == ["repeat_contact"]
     assert await codes_of(pool, agrees) == ["product_defect"]
-    assert await codes_of(pool, reviewed) == ["re_explain", "repeat_contact"]
+    assert await codes_of(pool, reviewed) == ["repeat_contact", "broken_promise"]
     changed = await pool.fetch("SELECT survey_response_id, run_id FROM recode_changes")
     assert [row["survey_response_id"] for row in changed] == [differs_case["survey_response_id"]]
     runs = await pool.fetch("SELECT replay_source, status FROM recode_runs ORDER BY id")

@@ -169,6 +169,8 @@ def test_cached_word_features_give_the_logits_of_the_whole_comment_s_n_grams() -
             expected = model.bias + (values / np.float32(np.sqrt(2))) @ model.weights[index]
             for _ in ("cold", "warm"):
                 assert np.allclose(model.text_logits(text), expected, atol=1e-5), (path, text)
+
+
 def test_the_train_command_builds_the_tf_idf_only_model_with_vector_scale_zero(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
