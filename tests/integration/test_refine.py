@@ -26,7 +26,7 @@ from winback_shared.db import create_pool
 from winback_shared.migrations import apply_migrations
 
 TWO_CODES = "nobody ever calls back"
-"""Fast: repeat_contact and broken_promise; full: repeat_contact (tests/unit/test_refine_select.py)."""
+"""Fast: repeat_contact and broken_promise; full: repeat_contact (test_refine_select.py)."""
 AGREED = "the thing broke after two days"
 """Both models: product_defect."""
 

@@ -138,8 +138,14 @@ class EndpointWorker:
             return
         outcome = await self.send_digest(due)
         self._count(outcome)
-        for delivery in due:
-            await self.record(delivery, outcome)
+        # One message failed, so its events retry together: one backoff for the digest, not a
+        # jittered one each (they would come due apart, and the first alone would make the next
+        # digest, the others waiting out the pause after it).
+        # One transaction, so now() and thus their next attempt is the same instant.
+        together = self._policy.delay(max(d.attempts for d in due) + 1, outcome.retry_after)
+        async with self._pool.acquire() as conn, conn.transaction():
+            for delivery in due:
+                await self.record(delivery, outcome, retry_in=together, db=conn)
         if outcome.verdict is Verdict.DELIVERED:
             # What is recorded meanwhile makes the next digest.
             await asyncio.sleep(self._config.digest_seconds)
@@ -189,18 +195,29 @@ class EndpointWorker:
         else:
             self.breaker.succeeded()  # a refusal is an answer: it refuses this message only
 
-    async def record(self, delivery: Delivery, outcome: Outcome) -> None:
-        """Store what became of one delivery: delivered, due again later, or dead."""
+    async def record(
+        self,
+        delivery: Delivery,
+        outcome: Outcome,
+        *,
+        retry_in: float | None = None,
+        db: store.Executor | None = None,
+    ) -> None:
+        """Store what became of one delivery: delivered, due again later (after ``retry_in``
+        if given, else its own backoff), or dead."""
         attempts = delivery.attempts + 1
         name = self.subscription.name
         if outcome.verdict is Verdict.DELIVERED:
-            await store.mark_delivered(self._pool, delivery.id, outcome.status)
+            await store.mark_delivered(db or self._pool, delivery.id, outcome.status)
             OUTBOUND_ATTEMPTS.labels(name, "delivered").inc()
             return
         dead = outcome.verdict is Verdict.REFUSED or self._policy.gives_up(attempts)
-        retry_in = None if dead else self._policy.delay(attempts, outcome.retry_after)
+        if dead:
+            retry_in = None
+        elif retry_in is None:
+            retry_in = self._policy.delay(attempts, outcome.retry_after)
         await store.mark_failed(
-            self._pool,
+            db or self._pool,
             delivery.id,
             status=outcome.status,
             error=outcome.error or "",
