@@ -9,12 +9,11 @@ harness, never asserted.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+
+from tests.support import run_fault_harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -22,16 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 @pytest.fixture(scope="module")
 def short_run() -> dict[str, Any]:
     """One short harness run shared by the tests below (it costs about a minute)."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "winback_local.chaos", "--short", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-    assert completed.stdout, completed.stderr[-3000:]
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
+    return run_fault_harness("short", timeout=540)
 
 
 def test_short_fault_run_loses_nothing_and_doubles_nothing(short_run: dict[str, Any]) -> None:

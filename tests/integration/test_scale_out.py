@@ -10,28 +10,18 @@ notifier it is connected to. Timings are printed by the harness, never asserted.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+
+from tests.support import run_fault_harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
 def scale_run() -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "winback_local.chaos", "--scale", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=840,
-        check=False,
-    )
-    assert completed.stdout, completed.stderr[-3000:]
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
+    return run_fault_harness("scale", timeout=840)
 
 
 def test_every_response_is_handled_once_while_routers_leave_and_join(
