@@ -9,6 +9,7 @@ replicated cluster.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import socket
@@ -34,9 +35,20 @@ LOG4J_CONFIG = LOCAL_DIR / "log4j2.properties"
 
 def free_port() -> int:
     """A TCP port on loopback nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on loopback nobody listens on right now.
+
+    All are held open until the last is bound: drawn one at a time, each closed before the
+    next, the system may hand the same port out twice.
+    """
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def ensure_jars() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from winback_local.kafka import LOCAL_DIR, LocalKafka, free_port
+from winback_local.kafka import LOCAL_DIR, LocalKafka, free_port, free_ports
 from winback_local.kafka_cluster import KafkaCluster
 from winback_local.postgres import LocalPostgres
 from winback_local.processes import kill, spawn, stop
@@ -131,16 +131,18 @@ class Ports:
 
     @classmethod
     def free(cls, brokers: int = 1) -> Ports:
-        """Ports nobody listens on now, so a private stack never meets a developer's."""
+        """Ports nobody listens on now, all different, so a private stack never meets a
+        developer's."""
+        ports = iter(free_ports(7 + 2 * (brokers - 1)))
         return cls(
-            ingest=free_port(),
-            router=free_port(),
-            notifier=free_port(),
-            refiner=free_port(),
-            outbound=free_port(),
-            kafka=free_port(),
-            kafka_controller=free_port(),
-            more_kafka=tuple((free_port(), free_port()) for _ in range(brokers - 1)),
+            ingest=next(ports),
+            router=next(ports),
+            notifier=next(ports),
+            refiner=next(ports),
+            outbound=next(ports),
+            kafka=next(ports),
+            kafka_controller=next(ports),
+            more_kafka=tuple((next(ports), next(ports)) for _ in range(brokers - 1)),
         )
 
 

@@ -18,7 +18,6 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from winback_local.bench.loadgen import BenchError
-from winback_local.kafka import free_port
 from winback_local.stack import Instances, Ports, Stack, StackInfo
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -51,14 +50,7 @@ def running_stack(state_dir: Path, *, refiner: bool = True) -> Iterator[tuple[St
     ``refiner=False`` leaves the refiner out (the pipeline as it was before refinement)."""
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     _raise_open_files()
-    ports = Ports(
-        ingest=free_port(),
-        router=free_port(),
-        notifier=free_port(),
-        refiner=free_port(),
-        kafka=free_port(),
-        kafka_controller=free_port(),
-    )
+    ports = Ports.free()
     # One source sends everything here; the per-source rate limit would measure itself, not the
     # pipeline. The services inherit this process's environment.
     os.environ.setdefault("WINBACK_RATE_PER_SOURCE", "1000000")
