@@ -7,6 +7,8 @@ server settings), which is how tests give each test its own schema.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TypeAlias
 
 import asyncpg
@@ -28,3 +30,18 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
     )
     assert pool is not None
     return pool
+
+
+@asynccontextmanager
+async def one_connection(database_url: str) -> AsyncIterator[PoolConnectionProxy[asyncpg.Record]]:
+    """One connection set up as the services' are (the JSON codecs), for a command's run.
+
+    The command-line tools each need a single connection for a few statements; this is their
+    one way to get it and to close it, whatever the command does in between.
+    """
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            yield conn
+    finally:
+        await pool.close()

@@ -26,7 +26,7 @@ import time
 
 import asyncpg
 
-from winback_shared.db import create_pool
+from winback_shared.db import one_connection
 from winback_shared.db_roles import SERVICE_ROLES, ensure_login, login_name
 from winback_shared.logs import configure_logging
 from winback_shared.migrations import apply_migrations, pending_migrations
@@ -37,18 +37,14 @@ log = logging.getLogger("winback_shared.migrations")
 
 
 async def _migrate(database_url: str, passwords: dict[str, str]) -> list[int]:
-    pool = await create_pool(database_url, min_size=1, max_size=1)
-    try:
-        async with pool.acquire() as conn:
-            applied = await apply_migrations(conn)
-            await ensure_partitions(conn)
-            for service, password in passwords.items():
-                role = SERVICE_ROLES[service]
-                await ensure_login(conn, login_name(role), role, password)
-                log.info("service login ready", extra={"fields": {"login": login_name(role)}})
-            return applied
-    finally:
-        await pool.close()
+    async with one_connection(database_url) as conn:
+        applied = await apply_migrations(conn)
+        await ensure_partitions(conn)
+        for service, password in passwords.items():
+            role = SERVICE_ROLES[service]
+            await ensure_login(conn, login_name(role), role, password)
+            log.info("service login ready", extra={"fields": {"login": login_name(role)}})
+        return applied
 
 
 async def wait_until_current(database_url: str, timeout: float, poll: float = 2.0) -> bool:
@@ -59,12 +55,8 @@ async def wait_until_current(database_url: str, timeout: float, poll: float = 2.
     deadline = time.monotonic() + timeout
     while True:
         try:
-            pool = await create_pool(database_url, min_size=1, max_size=1)
-            try:
-                async with pool.acquire() as conn:
-                    pending = await pending_migrations(conn)
-            finally:
-                await pool.close()
+            async with one_connection(database_url) as conn:
+                pending = await pending_migrations(conn)
         except (OSError, asyncpg.PostgresError) as error:
             pending = [f"database not answering: {error}"]
         if not pending:

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from winback_shared.db import create_pool
+from winback_shared.db import one_connection
 from winback_shared.logs import configure_logging
 from winback_shared.retention.job import Settings, run
 from winback_shared.settings import CommonSettings
@@ -31,15 +31,12 @@ class RetentionSettings(CommonSettings):
 
 
 async def _run(database_url: str, settings: Settings) -> int:
-    pool = await create_pool(database_url, min_size=1, max_size=1)
     try:
-        async with pool.acquire() as conn:
+        async with one_connection(database_url) as conn:
             await run(conn, settings)
     except Exception as error:  # one line for cron's mail, then exit 1
         print(f"retention stopped: {error}", file=sys.stderr)
         return 1
-    finally:
-        await pool.close()
     return 0
 
 

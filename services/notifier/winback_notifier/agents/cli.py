@@ -32,7 +32,7 @@ from datetime import timedelta
 from winback_notifier.settings import NotifierSettings
 from winback_shared import agents
 from winback_shared.agents import Role
-from winback_shared.db import Connection, create_pool
+from winback_shared.db import Connection, one_connection
 from winback_shared.migrations import apply_migrations
 from winback_shared.settings import CommonSettings
 
@@ -103,13 +103,9 @@ Command = Callable[[Connection, argparse.Namespace], Awaitable[str]]
 
 
 async def _run(settings: CommonSettings, command: Command, args: argparse.Namespace) -> str:
-    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
-    try:
-        async with pool.acquire() as conn:
-            await apply_migrations(conn)
-            return await command(conn, args)
-    finally:
-        await pool.close()
+    async with one_connection(settings.database_url) as conn:
+        await apply_migrations(conn)
+        return await command(conn, args)
 
 
 def _parser() -> argparse.ArgumentParser:

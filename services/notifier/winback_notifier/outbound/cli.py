@@ -29,7 +29,7 @@ from winback_notifier.outbound import service, store
 from winback_notifier.outbound.events import EventType
 from winback_notifier.outbound.serve import serve
 from winback_notifier.outbound.subscriptions import Channel, EndpointError
-from winback_shared.db import Connection, create_pool
+from winback_shared.db import Connection, one_connection
 from winback_shared.settings import CommonSettings
 
 
@@ -133,12 +133,8 @@ Command = Callable[[Connection, argparse.Namespace], Awaitable[str]]
 
 
 async def _run(settings: CommonSettings, command: Command, args: argparse.Namespace) -> str:
-    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await command(conn, args)
-    finally:
-        await pool.close()
+    async with one_connection(settings.database_url) as conn:
+        return await command(conn, args)
 
 
 def parser() -> argparse.ArgumentParser:
