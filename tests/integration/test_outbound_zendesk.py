@@ -198,11 +198,12 @@ async def test_a_change_waits_for_its_ticket(owner: asyncpg.Pool, pool: asyncpg.
     async with running_zendesk() as zd:
         await subscribe(pool, zd)
         case_id = await open_case(owner)
+        opening = await opened(owner, case_id)
         claimed = await act(pool, cases.claim, case_id, await ana(owner))
         zd.fail_next(503, 503)
         # The claim is recorded first (the two topics are read in no set order).
         await record(pool, outbound(claimed))
-        await record(pool, await opened(owner, case_id))
+        await record(pool, opening)
         async with running_dispatcher(pool, policy=QUICK):
             assert await eventually(lambda: all_delivered(pool, 2), timeout=30)
     assert len(zd.tickets) == 1

@@ -130,7 +130,7 @@ async def seconds_until_earlier_due(
     made once, by the first, and changes reach it in the case's order."""
     value = await db.fetchval(
         """
-        SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now()))
+        SELECT extract(epoch FROM min(next_attempt_at) - now())
         FROM outbound_deliveries
         WHERE subscription_id = $1 AND case_id = $2 AND status = 'pending'
           AND (payload -> 'data' -> 'case' ->> 'seq')::int < $3
@@ -139,7 +139,8 @@ async def seconds_until_earlier_due(
         case_id,
         seq,
     )
-    return None if value is None else float(value)
+    # greatest(0, NULL) would be 0, not NULL: clamped here instead.
+    return None if value is None else max(0.0, float(value))
 
 
 async def defer(db: Executor, delivery_id: int, seconds: float) -> None:
