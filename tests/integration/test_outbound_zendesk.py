@@ -310,6 +310,13 @@ async def test_a_ticket_solved_in_zendesk_resolves_the_case_without_a_loop(
         assert solved.json()["applied"] == ["resolved"]
         card = await pool.fetchrow("SELECT status FROM recovery_cases WHERE id = $1", case_id)
         assert card is not None and card["status"] == "resolved"
+        # The case API (and so the case panel) links to the ticket.
+        reader = await desk.agent("reader", Role.SUPERVISOR, queues=())
+        detail = (await desk.call("GET", f"/api/cases/{case_id}", reader)).json()
+        assert detail["tickets"] == [
+            {"system": "zendesk", "ticket_id": str(ticket_id),
+             "url": f"{zd.url}/agent/tickets/{ticket_id}"}
+        ]  # fmt: skip
         history = await cases.get_history(pool, case_id)
         assert [e.actor for e in history[-2:]] == ["zendesk:helpdesk"] * 2
         assert "assigned to lee@acme.test" in history[-2].data["text"]
