@@ -249,6 +249,26 @@ async def test_a_wrong_token_is_a_dead_letter(owner: asyncpg.Pool, pool: asyncpg
     assert zd.tickets == {}
 
 
+async def test_the_signing_secret_is_kept_beside_the_token(pool: asyncpg.Pool) -> None:
+    async with running_zendesk() as zd:
+        subscription = await subscribe(pool, zd)
+    assert subscription.secrets == (zd.token, SIGNING_SECRET)
+    assert await service.set_zendesk_signing_secret(pool, "helpdesk", "rotated-in-zendesk")
+    found = await store.find_subscription(pool, "helpdesk")
+    assert found is not None and found.secrets == (zd.token, "rotated-in-zendesk")
+    with pytest.raises(service.NotAWebhook):  # the two are not a rotation to retire
+        await service.retire_old_secrets(pool, "helpdesk")
+    with pytest.raises(ValueError, match=r"not queue\.unwatched"):
+        await service.subscribe(
+            pool,
+            name="paging",
+            channel=Channel.ZENDESK,
+            url=f"{zd.url}/?email={zd.email}",
+            event_types=[EventType.QUEUE_UNWATCHED],
+            credential=zd.token,
+        )
+
+
 async def states(db: asyncpg.Pool, wanted: set[str]) -> bool:
     return {row.status for row in await store.list_deliveries(db, "helpdesk")} == wanted
 

@@ -104,9 +104,11 @@ async def _signing_secret(conn: Connection, args: argparse.Namespace) -> str:
 
 
 async def _retire(conn: Connection, args: argparse.Namespace) -> str:
-    return _found(
-        await store.retire_old_secrets(conn, args.name), args.name, "only the newest secret signs"
-    )
+    try:
+        found = await service.retire_old_secrets(conn, args.name)
+    except service.NotAWebhook as exc:
+        raise CommandError(str(exc)) from None
+    return _found(found, args.name, "only the newest secret signs")
 
 
 async def _pause(conn: Connection, args: argparse.Namespace) -> str:

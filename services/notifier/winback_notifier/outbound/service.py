@@ -103,6 +103,19 @@ def zendesk_secrets(
     return secrets
 
 
+async def retire_old_secrets(db: Executor, name: str) -> bool:
+    """Keep only a subscription's newest secret; ``False`` if there is no such subscription.
+
+    A Zendesk subscription's two secrets are its API token and its webhook's signing secret,
+    not a rotation: retiring would drop the second, so it is refused (``NotAWebhook``)."""
+    subscription = await store.find_subscription(db, name)
+    if subscription is None:
+        return False
+    if subscription.channel is Channel.ZENDESK:
+        raise NotAWebhook(f"{name} is a Zendesk subscription: its secrets are not a rotation")
+    return await store.retire_old_secrets(db, name)
+
+
 class NotZendesk(ValueError):
     """Only a Zendesk subscription takes a webhook signing secret."""
 

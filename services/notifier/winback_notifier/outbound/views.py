@@ -208,7 +208,11 @@ async def retire_old_secrets(
     services: ServicesDep, admin: CurrentAdmin, name: str
 ) -> SubscriptionOut:
     """Keep only the newest secret (the receiver has switched)."""
-    if not await store.retire_old_secrets(services.pool, name):
+    try:
+        found = await service.retire_old_secrets(services.pool, name)
+    except service.NotAWebhook as exc:
+        raise ApiError(409, "no_secret", str(exc)) from None
+    if not found:
         raise _not_found(name)
     return await read_subscription(services, admin, name)
 
