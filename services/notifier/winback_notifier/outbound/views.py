@@ -40,7 +40,9 @@ class SubscriptionIn(BaseModel):
     channel: Channel
     url: Annotated[str, Field(max_length=2000, pattern=r"^(https?|smtps?)://\S+$")] = Field(
         description="https://..., or http:// to loopback only (development); e-mail: "
-        "smtp://[user@]host[:port]?from=...&to=...&to=... (STARTTLS; smtps:// for TLS)"
+        "smtp://[user@]host[:port]?from=...&to=...&to=... (STARTTLS; smtps:// for TLS); "
+        "Zendesk: https://SUBDOMAIN.zendesk.com/?email=API_USER[&group_id=..][&brand_id=..]"
+        "[&agent=NAME:EMAIL ...]"
     )
     event_types: Annotated[list[EventType], Field(min_length=1)]
     queues: list[QueueName] = Field(default_factory=list, description="empty: every queue")
