@@ -180,9 +180,14 @@ def test_what_a_delivery_does_to_the_ticket() -> None:
     )
     step = plan(claimed, CONFIG, link(seq=1), None)
     assert isinstance(step, Update) and step.state == TicketState("open", "ana@acme.test")
-    # Solved from Zendesk already: our resolution sends nothing back.
+    # Resolved from Zendesk (the link reflects that change already): nothing goes back.
     resolved = delivery(EventType.CASE_RESOLVED, seq=6, status="resolved", owner="ana")
-    assert isinstance(plan(resolved, CONFIG, link(5, "solved", "ana@acme.test"), None), Skip)
+    assert isinstance(plan(resolved, CONFIG, link(6, "solved", "ana@acme.test"), None), Skip)
+    # Our agent resolves a case whose ticket was solved early: only the resolution note goes.
+    step = plan(resolved, CONFIG, link(5, "solved", "ana@acme.test"), None)
+    assert isinstance(step, Update)
+    request = update_request("4801", resolved, CONFIG, step.state, step.link.synced)
+    assert set(json.loads(request.body)["ticket"]) == {"comment"}
     # An agent Zendesk does not know leaves the ticket's assignee alone.
     other = delivery(EventType.CASE_CLAIMED, seq=3, status="claimed", owner="sam")
     assert isinstance(plan(other, CONFIG, link(2, "open", "ana@acme.test"), None), Skip)

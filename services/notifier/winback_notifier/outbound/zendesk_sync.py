@@ -42,6 +42,7 @@ from winback_notifier.outbound.channels.zendesk import (
     TicketState,
     ZendeskConfig,
     ZendeskConfigError,
+    closing_note,
     create_request,
     desired_state,
     judge,
@@ -114,8 +115,7 @@ def plan(
     if case["seq"] <= link.synced_seq:
         return Skip(f"the ticket already reflects change {link.synced_seq} of the case")
     wanted = TicketState(state.status, state.assignee or link.synced.assignee)
-    if wanted == link.synced:
-        # E.g. resolved from Zendesk itself: the ticket shows it already, nothing to add.
+    if wanted == link.synced and closing_note(delivery) is None:
         return Skip(f"the ticket already shows {wanted.status}")
     return Update(link, wanted)
 

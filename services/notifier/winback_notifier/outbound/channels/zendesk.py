@@ -235,6 +235,16 @@ def _resolution_note(case: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def closing_note(delivery: Delivery) -> str | None:
+    """The internal note a resolution (or a closing's follow-up outcome) adds to the ticket."""
+    case: dict[str, Any] = delivery.payload["data"]["case"]
+    if delivery.event_type is EventType.CASE_RESOLVED:
+        return _resolution_note(case)
+    if delivery.event_type is EventType.CASE_CLOSED and case.get("follow_up_outcome"):
+        return f"Closed in winback. Follow-up: {case['follow_up_outcome']}"
+    return None
+
+
 def update_request(
     ticket_id: str,
     delivery: Delivery,
@@ -244,17 +254,12 @@ def update_request(
 ) -> OutboundRequest:
     """``PUT /api/v2/tickets/{id}.json`` with what changed from ``known`` to ``state``; a
     resolution travels as an internal note, as does a closing's follow-up outcome."""
-    case: dict[str, Any] = delivery.payload["data"]["case"]
     ticket: dict[str, Any] = {}
     if state.status != known.status:
         ticket["status"] = state.status
     if state.assignee and state.assignee != known.assignee:
         ticket["assignee_email"] = state.assignee
-    note = None
-    if delivery.event_type is EventType.CASE_RESOLVED:
-        note = _resolution_note(case)
-    elif delivery.event_type is EventType.CASE_CLOSED and case.get("follow_up_outcome"):
-        note = f"Closed in winback. Follow-up: {case['follow_up_outcome']}"
+    note = closing_note(delivery)
     if note:
         ticket["comment"] = {"body": note, "public": False}
     return OutboundRequest(
