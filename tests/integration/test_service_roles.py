@@ -87,6 +87,9 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     # 0029: notifiers write their console counts, outbound reads them and keeps its pages.
     "console_presence": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
     "unwatched_queues": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
+    # 0031: outbound links cases to helpdesk tickets; the notifier shows and updates them;
+    # reporting may join tickets to cases (ids and URLs only).
+    "helpdesk_links": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}, REPORTING: {"SELECT"}},
 }
 """The whole table-level matrix: a new table or view fails the test below until it is here.
 Partitions are not in it: the services go through the partitioned table (next test)."""

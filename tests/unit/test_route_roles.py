@@ -67,6 +67,11 @@ PUBLIC: dict[tuple[str, str, str], str] = {
     ("ingest", "POST", "/webhooks/{source}"): "vendors sign each delivery: 401 bad_signature",
     ("ingest", "HEAD", "/webhooks/{source}"): "SurveyMonkey checks the URL before posting",
     ("ingest", "GET", "/schemas/generic.json"): "the published JSON Schema of the format",
+    ("notifier", "POST", "/webhooks/zendesk/{name}"): (
+        "Zendesk cannot send an agent token: it signs each ticket change with the webhook's "
+        "secret (401 bad_signature, test_outbound_zendesk), and may only resolve, close or add "
+        "a note to the case linked to that ticket"
+    ),
     ("notifier", "GET", "/"): "the console page; it signs in over the websocket",
     ("notifier", "MOUNT", "/static"): "the console's code and styles, no data",
     ("notifier", "GET", "/ops"): (

@@ -39,6 +39,7 @@ from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.presence import ConsolePresence
 from winback_notifier.live.socket import console_router
 from winback_notifier.outbound import views as outbound_views
+from winback_notifier.outbound import zendesk_views
 from winback_notifier.reports import export_views
 from winback_notifier.reports import views as report_views
 from winback_notifier.settings import NotifierSettings
@@ -205,6 +206,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(call_views.router)
     app.include_router(agent_views.router)
     app.include_router(outbound_views.router)
+    app.include_router(zendesk_views.router)
     app.include_router(report_views.router)
     app.include_router(export_views.router)
     app.include_router(console_router(hub))

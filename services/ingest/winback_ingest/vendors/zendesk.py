@@ -17,11 +17,6 @@ path), defaulting to the path used by the body template in ``docs/vendors/zendes
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import re
-from datetime import UTC, datetime
 from typing import Any
 
 from winback_ingest.vendors.base import (
@@ -33,14 +28,13 @@ from winback_ingest.vendors.base import (
     text_at,
 )
 from winback_shared.sources import SourceConfig
+from winback_shared.zendesk_signatures import INVOCATION_HEADER as INVOCATION_HEADER
+from winback_shared.zendesk_signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, BadTimestamp
+from winback_shared.zendesk_signatures import sign as sign
+from winback_shared.zendesk_signatures import signed_at as zendesk_signed_at
 
-SIGNATURE_HEADER = "x-zendesk-webhook-signature"
-TIMESTAMP_HEADER = "x-zendesk-webhook-signature-timestamp"
-INVOCATION_HEADER = "x-zendesk-webhook-invocation-id"
 DEFAULT_RESPONSE_KEY_PATH = "ticket.id"
 """Where the documented body template puts the ticket id; the router's default map agrees."""
-
-_ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
 
 EXAMPLE: dict[str, Any] = {
     "ticket": {
@@ -63,23 +57,13 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-def sign(key: bytes, timestamp: str, body: bytes) -> str:
-    """The ``X-Zendesk-Webhook-Signature`` value; used by senders and tests."""
-    digest = hmac.new(key, timestamp.encode() + body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
 def signed_at(timestamp: str) -> float:
-    """Seconds since the epoch of Zendesk's ISO 8601 signature timestamp."""
-    if not _ISO_UTC.match(timestamp):
-        raise SignatureError(
-            "X-Zendesk-Webhook-Signature-Timestamp must be ISO 8601, like 2021-03-25T05:09:27Z"
-        )
+    """Seconds since the epoch of Zendesk's signature timestamp; a malformed one is a
+    ``SignatureError``."""
     try:
-        parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
-        raise SignatureError("X-Zendesk-Webhook-Signature-Timestamp is not a valid time") from None
-    return parsed.astimezone(UTC).timestamp()
+        return zendesk_signed_at(timestamp)
+    except BadTimestamp as exc:
+        raise SignatureError(str(exc)) from None
 
 
 class ZendeskIntake(OneContentType):

@@ -24,6 +24,7 @@ from winback_notifier.cases.attempts import read_outcome
 from winback_notifier.cases.offer_rules import with_offers
 from winback_notifier.cases.rules import CaseRefused, Channel, known_codes
 from winback_notifier.cases.service import Change
+from winback_notifier.cases.tickets import HelpdeskTicket, case_tickets
 from winback_notifier.deps import Services, ServicesDep
 from winback_shared.agents import Agent, find_agent
 from winback_shared.auth import CurrentAgent, current_supervisor
@@ -152,6 +153,8 @@ class CaseDetail(BaseModel):
     case: CaseCard
     attempts: list[cases.ContactAttempt]
     history: list[HistoryEntry]
+    tickets: list[HelpdeskTicket] = Field(default_factory=list)
+    """The helpdesk tickets kept in step with the case (Zendesk), with their links."""
 
 
 class CaseWrite(Protocol):
@@ -215,12 +218,13 @@ async def read_cases(
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, responses=ERRORS)
 async def read_case(services: ServicesDep, agent: CurrentAgent, case_id: int) -> CaseDetail:
-    """One case with every contact attempt and its history."""
+    """One case with every contact attempt, its history and its helpdesk tickets."""
     card = await cases.get_card(services.pool, agent, case_id)
     return CaseDetail(
         case=card,
         attempts=await cases.get_attempts(services.pool, case_id),
         history=await cases.get_history(services.pool, case_id),
+        tickets=await case_tickets(services.pool, case_id),
     )
 
 

@@ -1,12 +1,14 @@
 """``python -m winback_notifier.outbound``: run the outbound process, or manage subscriptions.
 
     (no command) | serve                                    run the outbound process
-    subscribe NAME --channel webhook|slack|teams|pagerduty|email --url URL --event TYPE [...]
-              [--queue Q ...] [--max-priority N] [--max-in-flight N] [--credential C]
+    subscribe NAME --channel webhook|slack|teams|pagerduty|email|zendesk --url URL
+              --event TYPE [...] [--queue Q ...] [--max-priority N] [--max-in-flight N]
+              [--credential C] [--signing-secret S]
                                                             prints the webhook's secret, once
     list                                                    subscriptions (never their secrets)
     rotate-secret NAME                                      add a new secret (prints it, once)
     retire-old-secrets NAME                                 keep only the newest secret
+    zendesk-signing-secret NAME SECRET                      the Zendesk webhook's secret
     pause NAME | resume NAME | delete NAME
     deliveries NAME [--status pending|delivered|dead]       newest first
     replay NAME [--id ID ...]                               dead deliveries sent again
@@ -55,6 +57,7 @@ async def _subscribe(conn: Connection, args: argparse.Namespace) -> str:
             max_priority=args.max_priority,
             max_in_flight=args.max_in_flight,
             credential=args.credential,
+            signing_secret=args.signing_secret,
         )
     except (EndpointError, store.DuplicateName, ValueError) as exc:
         raise CommandError(str(exc)) from None
@@ -92,10 +95,20 @@ async def _rotate(conn: Connection, args: argparse.Namespace) -> str:
     )
 
 
+async def _signing_secret(conn: Connection, args: argparse.Namespace) -> str:
+    try:
+        found = await service.set_zendesk_signing_secret(conn, args.name, args.secret)
+    except service.NotZendesk as exc:
+        raise CommandError(str(exc)) from None
+    return _found(found, args.name, "the Zendesk webhook's signing secret is kept")
+
+
 async def _retire(conn: Connection, args: argparse.Namespace) -> str:
-    return _found(
-        await store.retire_old_secrets(conn, args.name), args.name, "only the newest secret signs"
-    )
+    try:
+        found = await service.retire_old_secrets(conn, args.name)
+    except service.NotAWebhook as exc:
+        raise CommandError(str(exc)) from None
+    return _found(found, args.name, "only the newest secret signs")
 
 
 async def _pause(conn: Connection, args: argparse.Namespace) -> str:
@@ -158,9 +171,18 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--max-priority", type=int, help="only cases this urgent or more (1: P1)")
     sub.add_argument("--max-in-flight", type=int, default=4)
     sub.add_argument(
-        "--credential", help="PagerDuty: the routing key; e-mail: the SMTP user's password"
+        "--credential",
+        help="PagerDuty: the routing key; e-mail: the SMTP user's password; Zendesk: API token",
     )
+    sub.add_argument("--signing-secret", help="Zendesk: the signing secret of its webhook")
     sub.set_defaults(run=_subscribe)
+
+    signing = commands.add_parser(
+        "zendesk-signing-secret", help="keep a Zendesk webhook's signing secret"
+    )
+    signing.add_argument("name")
+    signing.add_argument("secret")
+    signing.set_defaults(run=_signing_secret)
 
     commands.add_parser("list", help="subscriptions").set_defaults(run=_list)
     for name, run, about in (

@@ -134,7 +134,7 @@ class EndpointWorker:
             )
             return
         if not digest:
-            await asyncio.gather(*(self.deliver(delivery) for delivery in due))
+            await self.send_batch(due)
             return
         outcome = await self.send_digest(due)
         self._count(outcome)
@@ -149,6 +149,10 @@ class EndpointWorker:
         if outcome.verdict is Verdict.DELIVERED:
             # What is recorded meanwhile makes the next digest.
             await asyncio.sleep(self._config.digest_seconds)
+
+    async def send_batch(self, due: list[Delivery]) -> None:
+        """Send leased deliveries, all at once (a helpdesk's worker orders them per case)."""
+        await asyncio.gather(*(self.deliver(delivery) for delivery in due))
 
     async def send_digest(self, deliveries: list[Delivery]) -> Outcome:
         """One e-mail for all of ``deliveries``."""
@@ -244,6 +248,16 @@ class EndpointWorker:
         )
 
 
+def worker_class(channel: Channel) -> type[EndpointWorker]:
+    """The worker that sends a channel's deliveries."""
+    if channel is Channel.ZENDESK:
+        # Imported here: the Zendesk worker is a subclass of this module's worker.
+        from winback_notifier.outbound.zendesk_sync import ZendeskWorker
+
+        return ZendeskWorker
+    return EndpointWorker
+
+
 class Dispatcher:
     """Keeps one worker per enabled subscription, in step with the table."""
 
@@ -262,7 +276,7 @@ class Dispatcher:
             worker.nudge()
 
     def _start(self, subscription: Subscription) -> None:
-        worker = EndpointWorker(
+        worker = worker_class(subscription.channel)(
             subscription, pool=self._pool, client=self._client, config=self._config
         )
         task = asyncio.create_task(worker.run(), name=f"outbound-{subscription.name}")

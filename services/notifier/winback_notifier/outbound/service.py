@@ -10,8 +10,9 @@ from collections.abc import Iterable
 
 from winback_notifier.outbound import store
 from winback_notifier.outbound.channels.pagerduty import PAGED_EVENTS
+from winback_notifier.outbound.channels.zendesk import zendesk_config
 from winback_notifier.outbound.digest import check_mail_endpoint
-from winback_notifier.outbound.events import EventType
+from winback_notifier.outbound.events import QUEUE_EVENTS, EventType
 from winback_notifier.outbound.store import Executor
 from winback_notifier.outbound.subscriptions import Channel, Subscription, check_endpoint
 from winback_shared.standard_webhooks import new_secret
@@ -28,11 +29,13 @@ async def subscribe(
     max_priority: int | None = None,
     max_in_flight: int = 4,
     credential: str | None = None,
+    signing_secret: str | None = None,
 ) -> tuple[Subscription, str | None]:
     """Create a subscription; returns it and its secret (webhooks only; chat URLs are their
     own secret). ``credential`` is PagerDuty's routing key, or the SMTP password of an e-mail
-    digest whose URL names a user. Raises ``EndpointError``, ``store.DuplicateName`` or
-    ``ValueError``."""
+    digest whose URL names a user, or Zendesk's API token (``signing_secret``: the Zendesk
+    webhook's, for its changes coming back; it may be set later). Raises ``EndpointError``,
+    ``store.DuplicateName`` or ``ValueError``."""
     kinds = list(event_types)
     if not kinds:
         raise ValueError("name at least one event type")
@@ -48,6 +51,8 @@ async def subscribe(
     if channel is Channel.EMAIL:
         check_mail_endpoint(url)
         secrets = [credential] if credential else []
+    if channel is Channel.ZENDESK:
+        secrets = zendesk_secrets(url, kinds, credential, signing_secret)
     subscription = await store.create_subscription(
         db,
         name=name,
@@ -81,3 +86,46 @@ async def rotate_secret(db: Executor, name: str) -> str | None:
     secret = new_secret()
     await store.add_secret(db, name, secret)
     return secret
+
+
+def zendesk_secrets(
+    url: str, kinds: Iterable[EventType], api_token: str | None, signing_secret: str | None
+) -> list[str]:
+    """A Zendesk subscription's secrets: its API token, then its webhook's signing secret.
+
+    Raises ``ValueError`` for a URL without the API user, no token, or events about queues
+    (a ticket is about a case)."""
+    queue_events = sorted(str(kind) for kind in set(kinds) & QUEUE_EVENTS)
+    if queue_events:
+        raise ValueError(f"a Zendesk ticket is about a case, not {', '.join(queue_events)}")
+    secrets = [api_token or ""] + ([signing_secret] if signing_secret else [])
+    zendesk_config(url, tuple(secrets))
+    return secrets
+
+
+async def retire_old_secrets(db: Executor, name: str) -> bool:
+    """Keep only a subscription's newest secret; ``False`` if there is no such subscription.
+
+    A Zendesk subscription's two secrets are its API token and its webhook's signing secret,
+    not a rotation: retiring would drop the second, so it is refused (``NotAWebhook``)."""
+    subscription = await store.find_subscription(db, name)
+    if subscription is None:
+        return False
+    if subscription.channel is Channel.ZENDESK:
+        raise NotAWebhook(f"{name} is a Zendesk subscription: its secrets are not a rotation")
+    return await store.retire_old_secrets(db, name)
+
+
+class NotZendesk(ValueError):
+    """Only a Zendesk subscription takes a webhook signing secret."""
+
+
+async def set_zendesk_signing_secret(db: Executor, name: str, signing_secret: str) -> bool:
+    """Keep the Zendesk webhook's signing secret beside the API token (replacing an earlier
+    one); ``False`` if there is no such subscription."""
+    subscription = await store.find_subscription(db, name)
+    if subscription is None:
+        return False
+    if subscription.channel is not Channel.ZENDESK:
+        raise NotZendesk(f"{name} is a {subscription.channel} subscription, not a Zendesk one")
+    return await store.set_secrets(db, name, [subscription.secrets[0], signing_secret])

@@ -132,6 +132,16 @@ async def add_secret(db: Executor, name: str, secret: str) -> bool:
     return status != "UPDATE 0"
 
 
+async def set_secrets(db: Executor, name: str, secrets: Iterable[str]) -> bool:
+    """Replace a subscription's secrets (a Zendesk one: API token, webhook signing secret)."""
+    status = await db.execute(
+        "UPDATE outbound_subscriptions SET secrets = $2, updated_at = now() WHERE name = $1",
+        name,
+        list(secrets),
+    )
+    return status != "UPDATE 0"
+
+
 async def retire_old_secrets(db: Executor, name: str) -> bool:
     """Keep only the newest secret (the rotation is over)."""
     status = await db.execute(

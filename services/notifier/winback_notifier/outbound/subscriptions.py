@@ -26,6 +26,8 @@ class Channel(StrEnum):
     PAGERDUTY = "pagerduty"
     EMAIL = "email"
     """A digest over SMTP (:mod:`winback_notifier.outbound.digest`), not one message per event."""
+    ZENDESK = "zendesk"
+    """A Zendesk ticket per case, kept in step (:mod:`winback_notifier.outbound.zendesk_sync`)."""
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})

@@ -40,7 +40,9 @@ class SubscriptionIn(BaseModel):
     channel: Channel
     url: Annotated[str, Field(max_length=2000, pattern=r"^(https?|smtps?)://\S+$")] = Field(
         description="https://..., or http:// to loopback only (development); e-mail: "
-        "smtp://[user@]host[:port]?from=...&to=...&to=... (STARTTLS; smtps:// for TLS)"
+        "smtp://[user@]host[:port]?from=...&to=...&to=... (STARTTLS; smtps:// for TLS); "
+        "Zendesk: https://SUBDOMAIN.zendesk.com/?email=API_USER[&group_id=..][&brand_id=..]"
+        "[&agent=NAME:EMAIL ...]"
     )
     event_types: Annotated[list[EventType], Field(min_length=1)]
     queues: list[QueueName] = Field(default_factory=list, description="empty: every queue")
@@ -50,8 +52,18 @@ class SubscriptionIn(BaseModel):
     max_in_flight: Annotated[int, Field(ge=1, le=64)] = 4
     credential: Annotated[str | None, Field(max_length=200, pattern=r"^\S+$")] = Field(
         default=None,
-        description="PagerDuty: the Events API v2 routing key; e-mail: the SMTP user's password",
+        description="PagerDuty: the Events API v2 routing key; e-mail: the SMTP user's "
+        "password; Zendesk: the API token",
     )
+    signing_secret: Annotated[str | None, Field(max_length=200, pattern=r"^\S+$")] = Field(
+        default=None, description="Zendesk: the signing secret of the webhook that posts back"
+    )
+
+
+class SigningSecretIn(BaseModel):
+    """A Zendesk webhook's signing secret (Admin Center, the webhook's page)."""
+
+    signing_secret: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
 
 
 class SubscriptionOut(BaseModel):
@@ -128,6 +140,7 @@ async def create_subscription(
             max_priority=body.max_priority,
             max_in_flight=body.max_in_flight,
             credential=body.credential,
+            signing_secret=body.signing_secret,
         )
     except EndpointError as exc:
         raise ApiError(422, "bad_endpoint", str(exc)) from None
@@ -197,7 +210,26 @@ async def retire_old_secrets(
     services: ServicesDep, admin: CurrentAdmin, name: str
 ) -> SubscriptionOut:
     """Keep only the newest secret (the receiver has switched)."""
-    if not await store.retire_old_secrets(services.pool, name):
+    try:
+        found = await service.retire_old_secrets(services.pool, name)
+    except service.NotAWebhook as exc:
+        raise ApiError(409, "no_secret", str(exc)) from None
+    if not found:
+        raise _not_found(name)
+    return await read_subscription(services, admin, name)
+
+
+@router.put("/subscriptions/{name}/signing-secret", response_model=SubscriptionOut)
+async def set_signing_secret(
+    services: ServicesDep, admin: CurrentAdmin, name: str, body: SigningSecretIn
+) -> SubscriptionOut:
+    """Zendesk only: the signing secret of the Zendesk webhook that posts ticket changes to
+    ``/webhooks/zendesk/{name}`` (409 ``not_zendesk`` for another channel)."""
+    try:
+        found = await service.set_zendesk_signing_secret(services.pool, name, body.signing_secret)
+    except service.NotZendesk as exc:
+        raise ApiError(409, "not_zendesk", str(exc)) from None
+    if not found:
         raise _not_found(name)
     return await read_subscription(services, admin, name)
 

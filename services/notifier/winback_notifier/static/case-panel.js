@@ -14,6 +14,7 @@ import { createOffers } from "./case-offers.js";
 import { renderEvidence } from "./evidence-view.js";
 import { clock, customerName, describeScore, dueAt, humanise, priorityClass } from "./format.js";
 import { describeOfferChange } from "./offer-rules.js";
+import { ticketLinks } from "./helpdesk-links.js";
 import { historyLabel, rootCauseLabel } from "./profile.js";
 import { mailtoHref, telHref } from "./reach.js";
 import { callBackBadge, describeAttempt, outcomeOf } from "./call-outcomes.js";
@@ -108,6 +109,7 @@ export function createCasePanel({ root, dispatch }) {
       const detail = await api("GET", `/api/cases/${caseId}`);
       if (!current || current.case_id !== caseId) return;
       dispatch({ type: "api.case", card: detail.case });
+      renderTickets(ticketLinks(detail));
       renderAttempts(detail.attempts);
       renderHistory(detail.history);
       loadStory(section("detail-story"), { card: current, profile, dispatch, showError,
@@ -157,6 +159,7 @@ export function createCasePanel({ root, dispatch }) {
     error.hidden = true;
     root.append(error);
     section("detail-facts");
+    section("detail-tickets").hidden = true;
     section("detail-story", "The story so far");
     section("detail-guidance", "Guidance");
     offers = createOffers({
@@ -276,7 +279,25 @@ export function createCasePanel({ root, dispatch }) {
     if (error && error.status === 409) scheduleRefresh();
   }
 
-  // ---- attempts and history ----------------------------------------------------------------
+  // ---- helpdesk tickets, attempts and history ----------------------------------------------
+
+  function renderTickets(links) {
+    const node = section("detail-tickets");
+    node.hidden = links.length === 0;
+    const line = make("p", "tickets");
+    for (const { label, href } of links) {
+      if (href) {
+        const link = make("a", "ticket-link", label);
+        link.href = href;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        line.append(link, " ");
+      } else {
+        line.append(make("span", "ticket-link", label), " ");
+      }
+    }
+    node.replaceChildren(line);
+  }
 
   function renderAttempts(attempts) {
     const node = section("detail-attempts", "Contact attempts");

@@ -33,11 +33,12 @@ class Delivery:
 
 @dataclass(frozen=True)
 class OutboundRequest:
-    """An HTTP POST to make."""
+    """An HTTP request to make (a POST, but for a helpdesk's ticket update)."""
 
     url: str
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    method: str = "POST"
 
 
 class Verdict(StrEnum):
