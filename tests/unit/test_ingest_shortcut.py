@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -60,8 +60,10 @@ def build(config: IngestSettings, producer: FakeProducer, *, shortcut: bool) -> 
     """Ingest on ``producer``; without the shortcut when asked (FastAPI's route answers)."""
     app = create_app(config)
     if not shortcut:
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not WebhookShortcut]
-    fake: AIOKafkaProducer = producer  # type: ignore[assignment]
+        kept = [m for m in app.user_middleware if m.cls is not WebhookShortcut]  # type: ignore[comparison-overlap]
+        assert len(kept) == len(app.user_middleware) - 1
+        app.user_middleware = kept
+    fake = cast(AIOKafkaProducer, producer)
     app.state.publisher = DeliveryPublisher(fake, "survey-responses", 1.0)
     return app
 

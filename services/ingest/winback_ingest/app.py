@@ -15,7 +15,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from winback_ingest.openapi import GENERIC_SCHEMA_PATH, generic_schema, webhook_openapi
-from winback_ingest.publisher import DELIVERY_HEADER, UNCONFIRMED, DeliveryPublisher
+from winback_ingest.publisher import (
+    DELIVERY_HEADER,
+    PRODUCE_BATCH_BYTES,
+    UNCONFIRMED,
+    DeliveryPublisher,
+)
 from winback_ingest.settings import IngestSettings
 from winback_ingest.shortcut import WebhookShortcut
 from winback_ingest.webhook import WebhookIntake
@@ -41,7 +46,9 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
             app.state.publisher = publisher
             yield
             return
-        producer = reliable_producer(settings.kafka_bootstrap_servers)
+        producer = reliable_producer(
+            settings.kafka_bootstrap_servers, max_batch_bytes=PRODUCE_BATCH_BYTES
+        )
         await producer.start()
         app.state.publisher = DeliveryPublisher(
             producer, settings.topics.survey_responses, settings.publish_timeout_seconds
