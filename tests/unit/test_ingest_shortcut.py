@@ -13,19 +13,23 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
+from uuid import uuid4
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from prometheus_client import REGISTRY
 
 from tests.support import generic_source
 from winback_ingest.app import create_app
 from winback_ingest.publisher import DeliveryPublisher
 from winback_ingest.settings import IngestSettings
 from winback_ingest.shortcut import WebhookShortcut, webhook_source
+from winback_ingest.webhook import receipt
 from winback_local.signing import new_secret, sample_response, signed_headers, signed_request
 from winback_shared.events.survey_received import SurveyReceived
 
@@ -253,3 +257,31 @@ def test_which_requests_take_the_shortcut(
 ) -> None:
     scope = {"type": "http", "method": method, "path": path, "root_path": root_path}
     assert webhook_source(scope) == expected
+
+
+def test_the_receipt_is_what_jsonresponse_rendered() -> None:
+    receipt_id = str(uuid4())
+    ours, theirs = receipt(receipt_id), JSONResponse({"receipt_id": receipt_id}, status_code=202)
+    assert (ours.status_code, ours.body) == (theirs.status_code, theirs.body)
+    assert ours.raw_headers == theirs.raw_headers
+
+
+def delivered(source: str, outcome: str) -> float:
+    """``winback_ingest_deliveries_total`` for one source and outcome, as scraped."""
+    value = REGISTRY.get_sample_value(
+        "winback_ingest_deliveries_total", {"source": source, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+async def test_every_answer_is_counted_by_source_and_outcome() -> None:
+    app = build(settings(), FakeProducer(), shortcut=True)
+    calls = [signed(detractor()), signed(detractor()), Call("POST", "/webhooks/survey", b"{}")]
+    calls.append(Call("POST", "/webhooks/nobody", *signed_request(SECRET, {"a": 1})))
+    counted = {"202": 2, "401": 1}
+    before = {outcome: delivered("survey", outcome) for outcome in counted}
+    unknown = delivered("unknown", "404")
+    for call in calls:
+        await send(app, call)
+    assert {o: delivered("survey", o) - before[o] for o in counted} == counted
+    assert delivered("unknown", "404") - unknown == 1
