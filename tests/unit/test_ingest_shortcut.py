@@ -23,13 +23,15 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import REGISTRY
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Message
 
 from tests.support import generic_source
 from winback_ingest.app import create_app
 from winback_ingest.publisher import DeliveryPublisher
 from winback_ingest.settings import IngestSettings
 from winback_ingest.shortcut import WebhookShortcut, webhook_source
-from winback_ingest.webhook import receipt
+from winback_ingest.webhook import read_bounded_body, receipt
 from winback_local.signing import new_secret, sample_response, signed_headers, signed_request
 from winback_shared.events.survey_received import SurveyReceived
 
@@ -125,6 +127,11 @@ def calls() -> Iterator[tuple[str, Call]]:
     """Every kind of request the webhook path gets, accepted, refused or routed elsewhere."""
     body = detractor()
     yield "accepted", signed(body)
+    streamed = signed(detractor())
+    yield (
+        "accepted, streamed in chunks",
+        Call("POST", streamed.path, streamed.body, streamed.headers, chunked=True),
+    )
     yield "accepted, form content type declared", signed(detractor(), **{"content-type": FORM})
     yield "unknown source", Call("POST", "/webhooks/nobody", *signed_request(SECRET, {"a": 1}))
     yield "no signature", Call("POST", "/webhooks/survey", body, {"content-type": JSON})
@@ -285,3 +292,18 @@ async def test_every_answer_is_counted_by_source_and_outcome() -> None:
         await send(app, call)
     assert {o: delivered("survey", o) - before[o] for o in counted} == counted
     assert delivered("unknown", "404") - unknown == 1
+
+
+async def test_a_sender_that_hangs_up_mid_body_ends_the_read_as_starlette_does() -> None:
+    sent: list[Message] = [
+        {"type": "http.request", "body": b"{", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    messages = iter(sent)
+
+    async def receive() -> Message:
+        return next(messages)
+
+    scope = {"type": "http", "method": "POST", "path": "/webhooks/survey", "headers": []}
+    with pytest.raises(ClientDisconnect):
+        await read_bounded_body(Request(scope, receive), LIMIT)
