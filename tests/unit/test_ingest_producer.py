@@ -1,13 +1,16 @@
-"""Ingest's Kafka producer: the shared reliable settings, with room for a round trip's records."""
+"""Ingest's Kafka producer: the shared reliable settings, room for a round trip's records, the
+faster partitioner."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
 from tests.support import generic_source
 from winback_ingest import app as ingest_app
+from winback_ingest.partitioner import KeyPartitioner
 from winback_ingest.publisher import PRODUCE_BATCH_BYTES, DeliveryPublisher
 from winback_ingest.settings import IngestSettings
 from winback_shared.kafka import DEFAULT_BATCH_BYTES, reliable_producer
@@ -18,11 +21,15 @@ BROKER_BATCH_LIMIT = 1_048_588
 
 async def test_the_reliable_producer_caps_each_batch_as_asked() -> None:
     """Built, never started: no broker is reached."""
-    larger = reliable_producer("127.0.0.1:9", max_batch_bytes=PRODUCE_BATCH_BYTES)
+    larger = reliable_producer(
+        "127.0.0.1:9", max_batch_bytes=PRODUCE_BATCH_BYTES, partitioner=KeyPartitioner()
+    )
     default = reliable_producer("127.0.0.1:9")
     try:
         assert larger._message_accumulator._batch_size == PRODUCE_BATCH_BYTES
         assert default._message_accumulator._batch_size == DEFAULT_BATCH_BYTES
+        assert isinstance(larger._partitioner, KeyPartitioner)
+        assert isinstance(default._partitioner, DefaultPartitioner)
         # The guarantees stay: idempotent, every replica acknowledges, nothing waits to batch.
         for producer in (larger, default):
             assert producer._txn_manager is not None
@@ -52,6 +59,7 @@ async def test_ingest_publishes_with_its_larger_batches(monkeypatch: pytest.Monk
     app = ingest_app.create_app(settings)
     async with app.router.lifespan_context(app):
         assert isinstance(app.state.publisher, DeliveryPublisher)
+    assert isinstance(asked.pop("partitioner"), KeyPartitioner)
     assert asked == {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "max_batch_bytes": PRODUCE_BATCH_BYTES,

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from winback_ingest.openapi import GENERIC_SCHEMA_PATH, generic_schema, webhook_openapi
+from winback_ingest.partitioner import KeyPartitioner
 from winback_ingest.publisher import (
     DELIVERY_HEADER,
     PRODUCE_BATCH_BYTES,
@@ -47,7 +48,9 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
             yield
             return
         producer = reliable_producer(
-            settings.kafka_bootstrap_servers, max_batch_bytes=PRODUCE_BATCH_BYTES
+            settings.kafka_bootstrap_servers,
+            max_batch_bytes=PRODUCE_BATCH_BYTES,
+            partitioner=KeyPartitioner(),
         )
         await producer.start()
         app.state.publisher = DeliveryPublisher(
