@@ -2,9 +2,10 @@
 
 Each request goes, in order, to two apps built from the same settings: ingest as shipped (the
 shortcut answers ``POST /webhooks/{source}``) and the same app with the shortcut left out
-(FastAPI's route answers, with its routing, dependencies and exception handlers, as before the
-shortcut). Status, the headers a sender acts on and the JSON body must be the same, refusals
-and edge paths included; the Kafka producer is a fake, so no broker is needed.
+(FastAPI's route answers, through FastAPI's middleware, routing, dependencies and exception
+handlers, as before the shortcut). Status, the headers a sender acts on and the JSON body
+must be the same, refusals and edge paths included; the Kafka producer is a fake, so no broker
+is needed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tests.support import generic_source
 from winback_ingest.app import create_app
 from winback_ingest.publisher import DeliveryPublisher
 from winback_ingest.settings import IngestSettings
-from winback_ingest.shortcut import WebhookShortcut, webhook_source
+from winback_ingest.shortcut import webhook_source
 from winback_ingest.webhook import read_bounded_body, receipt
 from winback_local.signing import new_secret, sample_response, signed_headers, signed_request
 from winback_shared.events.survey_received import SurveyReceived
@@ -66,9 +67,7 @@ def build(config: IngestSettings, producer: FakeProducer, *, shortcut: bool) -> 
     """Ingest on ``producer``; without the shortcut when asked (FastAPI's route answers)."""
     app = create_app(config)
     if not shortcut:
-        kept = [m for m in app.user_middleware if m.cls is not WebhookShortcut]  # type: ignore[comparison-overlap]
-        assert len(kept) == len(app.user_middleware) - 1
-        app.user_middleware = kept
+        app.webhook = None
     fake = cast(AIOKafkaProducer, producer)
     app.state.publisher = DeliveryPublisher(fake, "survey-responses", 1.0)
     return app
@@ -229,6 +228,21 @@ async def test_a_source_over_its_rate_gets_the_same_429() -> None:
         assert answers[0] == answers[1]
         assert answers[0].status == expected
     assert answers[0].headers["retry-after"] == "100"
+
+
+async def test_a_bug_is_the_same_500_and_still_raised(caplog: pytest.LogCaptureFixture) -> None:
+    call = signed(detractor())
+    answers = []
+    for shortcut in (True, False):
+        app = build(settings(), FakeProducer(ValueError("a bug")), shortcut=shortcut)
+        transport = httpx.ASGITransport(app=app)  # raises what the app raised, after its answer
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as http:
+            with pytest.raises(ValueError, match="a bug"):
+                await http.post(call.path, content=call.body, headers=call.headers)
+        answers.append(await send(app, call))
+    assert answers[0] == answers[1]
+    assert answers[0].status == 500
+    assert answers[0].body == b"Internal Server Error"
 
 
 async def test_the_shortcut_is_what_answers_the_webhook() -> None:

@@ -1,8 +1,8 @@
 """The ingest app: the webhook, its HEAD check, the published schema, health and metrics.
 
 The webhook's work is :class:`~winback_ingest.webhook.WebhookIntake`; a ``POST`` to it reaches
-that handler through :class:`~winback_ingest.shortcut.WebhookShortcut`, past FastAPI's
-per-request work, and FastAPI's route for it (the same handler) documents it.
+that handler through :class:`~winback_ingest.shortcut.WebhookApp`, past FastAPI's per-request
+work, and FastAPI's route for it (the same handler) documents it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from winback_ingest.publisher import (
     DeliveryPublisher,
 )
 from winback_ingest.settings import IngestSettings
-from winback_ingest.shortcut import WebhookShortcut
+from winback_ingest.shortcut import WebhookApp
 from winback_ingest.webhook import WebhookIntake
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import health_router
@@ -37,7 +37,7 @@ class Receipt(BaseModel):
     receipt_id: str
 
 
-def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = None) -> FastAPI:
+def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = None) -> WebhookApp:
     """Build the ingest app. Without a ``publisher`` it starts its own Kafka producer."""
     intake = WebhookIntake(settings)
 
@@ -61,9 +61,9 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
         finally:
             await producer.stop()
 
-    app = FastAPI(title="winback ingest", version="0.2.0", lifespan=lifespan)
+    app = WebhookApp(title="winback ingest", version="0.2.0", lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(WebhookShortcut, handler=intake.answer)
+    app.webhook = intake.answer
 
     @app.get(GENERIC_SCHEMA_PATH, summary="JSON Schema of the generic webhook format")
     async def generic_format_schema() -> JSONResponse:
@@ -104,9 +104,9 @@ def create_app(settings: IngestSettings, publisher: DeliveryPublisher | None = N
     async def receive_webhook(source: str, request: Request) -> Response:
         """Accept one delivery from a configured source, in its vendor's own format.
 
-        Served through :class:`~winback_ingest.shortcut.WebhookShortcut`, which calls the same
-        handler before FastAPI's routing; this route documents it (and answers should the
-        shortcut ever be left out).
+        Served by :class:`~winback_ingest.shortcut.WebhookApp`, which calls the same handler
+        before FastAPI's own work; this route documents it (and answers should the shortcut be
+        switched off: ``app.webhook = None``).
         """
         return await intake.answer(source, request)
 
