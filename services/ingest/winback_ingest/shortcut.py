@@ -48,7 +48,8 @@ def webhook_source(scope: Scope) -> str | None:
 class WebhookApp(FastAPI):
     """FastAPI, with the webhook's ``POST`` handed to ``webhook`` before FastAPI's own work.
 
-    ``webhook`` is ``None`` until the app's builder sets it; then the documented route answers.
+    While ``webhook`` is ``None`` (until the app's builder sets it), FastAPI's documented route
+    answers the webhook instead, through FastAPI's middleware and routing.
     """
 
     webhook: Handler | None = None
