@@ -9,9 +9,13 @@ It starts, on free loopback ports, ingest (one generic source, a fresh topic on 
 each a uvicorn process alone, then drives them in turn with ``wrk`` (Debian's ``wrk``) posting
 one pre-signed ~1 KB detractor, so the figures measure the servers and not a Python generator.
 Besides requests per second it prints each server's CPU time per request (from ``/proc``),
-which a busy machine disturbs far less than throughput.
-``--compare DIR`` adds a third server: ingest from ``DIR/services/ingest`` (a ``git archive``
-of another commit). Every server is stopped at the end, whatever happens.
+which a busy machine disturbs far less than throughput, and wrk's latency p50/p99: for ingest,
+the time to a 202, which includes waiting for Kafka's acknowledgement.
+``--compare DIR`` adds a third server: ingest from ``DIR/services/ingest`` with ``DIR/shared``
+(a ``git archive`` of another commit; the producer settings live in shared), and prints each
+figure's ratio of the medians against it. ``--profile PREFIX`` records each ingest with py-spy
+during its first round (raw folded stacks, ``PREFIX.<server>.folded``). Every server is
+stopped at the end, whatever happens.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -98,7 +103,9 @@ def start(
     port = free_port()
     env = {**os.environ, **extra_env}
     if pythonpath:
-        env["PYTHONPATH"] = pythonpath
+        env["PYTHONPATH"] = os.pathsep.join(
+            [pythonpath, *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
     child = subprocess.Popen(
         [sys.executable, str(HERE), "--serve", kind, "--port", str(port), "--topic", topic],
         env=env,
@@ -136,11 +143,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def drive(port: int, script: Path, seconds: int, connections: int) -> tuple[float, int]:
-    """Requests per second and non-2xx answers over one ``wrk`` run."""
+@dataclass(frozen=True)
+class Run:
+    """What one ``wrk`` run measured against one server."""
+
+    rate: float
+    """Requests per second."""
+    bad: int
+    """Answers other than 2xx or 3xx."""
+    p50_ms: float
+    p99_ms: float
+    """Latency percentiles, from wrk's ``--latency`` distribution."""
+
+
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def latency_ms(out: str, percentile: str) -> float:
+    """One line of wrk's latency distribution (``  99%   12.34ms``), in milliseconds."""
+    found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    if found is None:
+        return float("nan")
+    return float(found.group(1)) * UNITS_MS[found.group(2)]
+
+
+def drive(port: int, script: Path, seconds: int, connections: int) -> Run:
+    """Requests per second, non-2xx answers and latency over one ``wrk`` run."""
     out = subprocess.run(
         [
             "wrk",
+            "--latency",
             f"-c{connections}",
             "-t2",
             f"-d{seconds}s",
@@ -154,7 +186,49 @@ def drive(port: int, script: Path, seconds: int, connections: int) -> tuple[floa
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rate, int(bad.group(1)) if bad else 0
+    return Run(rate, int(bad.group(1)) if bad else 0, latency_ms(out, "50"), latency_ms(out, "99"))
+
+
+def profile(pid: int, seconds: int, output: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` at 200 Hz for ``seconds``, raw folded stacks into ``output``."""
+    spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen(
+        [
+            *(str(spy), "record", "-r", "200", "--format", "raw", "--nonblocking"),
+            *("--duration", str(seconds), "--pid", str(pid), "-o", output),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def report(runs: dict[str, list[Run]], costs: dict[str, list[float]]) -> None:
+    """Each ingest against the bare endpoint (and against the compared tree): medians' ratios."""
+    median = statistics.median
+    rates = {name: [run.rate for run in done] for name, done in runs.items()}
+    for name in rates:
+        if name == "bare":
+            continue
+        ratios = [r / b for r, b in zip(rates[name], rates["bare"], strict=True)]
+        shown = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+        print(f"{name} / bare, req/s per round: {shown}")
+        print(f"{name} / bare, req/s (medians): {median(rates[name]) / median(rates['bare']):.2f}")
+        cost = median(costs[name]) / median(costs["bare"])
+        print(f"{name} / bare, CPU per request (medians): {cost:.2f}x")
+    if "ingest_before" in rates:
+        for name in rates:
+            if name.startswith("ingest") and name != "ingest_before":
+                rate = median(rates[name]) / median(rates["ingest_before"])
+                cost = median(costs[name]) / median(costs["ingest_before"])
+                latency = {
+                    p: median(getattr(r, p) for r in runs[name])
+                    / median(getattr(r, p) for r in runs["ingest_before"])
+                    for p in ("p50_ms", "p99_ms")
+                }
+                print(
+                    f"{name} / ingest_before (medians): req/s {rate:.2f}x, CPU per request "
+                    f"{cost:.2f}x, latency p50 {latency['p50_ms']:.2f}x"
+                    f" p99 {latency['p99_ms']:.2f}x"
+                )
 
 
 def main() -> None:
@@ -168,6 +242,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--compare", default=None)
     parser.add_argument("--ingest-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--profile", default=None, metavar="PREFIX", help="py-spy outputs")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port, args.topic)
@@ -181,7 +256,8 @@ def main() -> None:
         "ingest": ("ingest", None, {}),
     }
     if args.compare:
-        before = str(Path(args.compare).resolve() / "services" / "ingest")
+        tree = Path(args.compare).resolve()
+        before = os.pathsep.join(str(tree / part) for part in ("services/ingest", "shared"))
         servers["ingest_before"] = ("ingest", before, {})
     for setting in args.ingest_env:  # e.g. WINBACK_KAFKA_LINGER_MS=2: one more ingest
         servers[f"ingest {setting}"] = ("ingest", None, dict([setting.split("=", 1)]))
@@ -195,28 +271,29 @@ def main() -> None:
             script = wrk_script(Path(tmp))
             for port in ports.values():  # warm up: connections, producer, caches
                 drive(port, script, 2, args.connections)
-            rates: dict[str, list[float]] = {name: [] for name in ports}
+            runs: dict[str, list[Run]] = {name: [] for name in ports}
             costs: dict[str, list[float]] = {name: [] for name in ports}
             pids = dict(zip(ports, (child.pid for child in children), strict=True))
             for round_ in range(args.rounds):
                 for name, port in ports.items():
+                    spy = None
+                    if args.profile and round_ == 0 and name != "bare":
+                        output = f"{args.profile}.{name.replace(' ', '_')}.folded"
+                        spy = profile(pids[name], args.seconds, output)
                     used = cpu_seconds(pids[name])
-                    rate, bad = drive(port, script, args.seconds, args.connections)
-                    cost = (cpu_seconds(pids[name]) - used) / (rate * args.seconds) * 1e6
-                    rates[name].append(rate)
+                    run = drive(port, script, args.seconds, args.connections)
+                    cost = (cpu_seconds(pids[name]) - used) / (run.rate * args.seconds) * 1e6
+                    if spy is not None:
+                        spy.wait(timeout=60)
+                    runs[name].append(run)
                     costs[name].append(cost)
                     print(
-                        f"round {round_ + 1} {name:32} {rate:8.0f} req/s  {cost:6.0f} µs CPU/req"
-                        f"  non-2xx {bad}",
+                        f"round {round_ + 1} {name:32} {run.rate:8.0f} req/s"
+                        f"  {cost:6.0f} µs CPU/req  p50 {run.p50_ms:6.1f} ms"
+                        f"  p99 {run.p99_ms:6.1f} ms  non-2xx {run.bad}",
                         flush=True,
                     )
-        for name in ports:
-            if name != "bare":
-                ratios = [r / b for r, b in zip(rates[name], rates["bare"], strict=True)]
-                shown = ", ".join(f"{ratio:.2f}" for ratio in ratios)
-                print(f"{name} / bare, req/s per round: {shown}")
-                cost = statistics.median(costs[name]) / statistics.median(costs["bare"])
-                print(f"{name} / bare, CPU per request (medians): {cost:.1f}x")
+        report(runs, costs)
     finally:
         for child in children:
             child.terminate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -17,20 +18,39 @@ from winback_shared.transient import is_transient
 log = logging.getLogger(__name__)
 
 
+Partitioner = Callable[[bytes | None, list[int], list[int]], int]
+"""aiokafka's partitioner: (key, all partitions, available partitions) -> partition."""
+
+DEFAULT_BATCH_BYTES = 16 * 1024
+"""aiokafka's own cap on one partition's batch."""
+
+
 def reliable_producer(
-    bootstrap_servers: str, *, request_timeout_ms: int = 10_000
+    bootstrap_servers: str,
+    *,
+    request_timeout_ms: int = 10_000,
+    max_batch_bytes: int = DEFAULT_BATCH_BYTES,
+    partitioner: Partitioner | None = None,
 ) -> AIOKafkaProducer:
     """A producer whose acknowledged writes survive broker restarts and are never duplicated.
 
     ``enable_idempotence`` implies ``acks="all"`` and keeps one batch in flight per partition, so
-    records with the same key stay in order.
+    records with the same key stay in order. With ``linger_ms=0`` a record is sent at once if
+    nothing is in flight, and the records that arrive meanwhile wait, in the partition's next
+    batch, for the one in flight; ``max_batch_bytes`` caps that batch, and a record that finds
+    it full waits a further round trip (ingest raises it: docs/performance.md, section 6).
+    A ``partitioner`` must put each key where aiokafka's default does (murmur2), or records of
+    one key written before and after it would be on two partitions.
     """
+    options: dict[str, Any] = {} if partitioner is None else {"partitioner": partitioner}
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
         enable_idempotence=True,
         acks="all",
         linger_ms=0,
+        max_batch_size=max_batch_bytes,
         request_timeout_ms=request_timeout_ms,
+        **options,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from winback_ingest import bodies
 from winback_ingest.bodies import FORM, parse_body
 from winback_router.adapters.base import (
     InvalidPayload,
@@ -114,3 +115,58 @@ def test_dates_and_yes_no_never_crash(text: str | int | float) -> None:
         as_datetime(text, "t")
     except InvalidPayload:
         pass
+
+
+def parsed_as_before(body: bytes, max_depth: int, max_string_chars: int) -> object:
+    """What ``parse_json_object`` answered before it skipped any walk: the value or the refusal.
+
+    ``json.loads`` with a fresh decoder each time, then the shape walk over every body.
+    """
+    try:
+        try:
+            parsed = json.loads(body.decode("utf-8"), parse_constant=bodies._refuse_constant)
+        except UnicodeDecodeError:
+            raise ApiError(400, "invalid_encoding", "body must be UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "too_deep", f"JSON nests deeper than {max_depth} levels") from None
+        if not isinstance(parsed, dict):
+            raise ApiError(400, "invalid_json", "body must be a JSON object")
+        bodies._check_shape(parsed, max_depth=max_depth, max_string_chars=max_string_chars)
+    except ApiError as refusal:
+        return refusal.status, refusal.code, refusal.message
+    return json.dumps(parsed)
+
+
+def parsed_now(body: bytes, max_depth: int, max_string_chars: int) -> object:
+    """The same for ``parse_json_object`` as shipped."""
+    try:
+        parsed = bodies.parse_json_object(
+            body, max_depth=max_depth, max_string_chars=max_string_chars
+        )
+    except ApiError as refusal:
+        return refusal.status, refusal.code, refusal.message
+    return json.dumps(parsed)
+
+
+@EXAMPLES
+@given(
+    body=st.binary(max_size=300)
+    | json_values.map(lambda value: json.dumps(value).encode())
+    | st.dictionaries(st.text(max_size=8), json_values, max_size=4).map(
+        lambda value: json.dumps(value, ensure_ascii=False).encode()
+    ),
+    bom=st.booleans(),
+    max_depth=st.integers(1, 8),
+    max_string_chars=st.integers(1, 400),
+)
+def test_skipping_the_walk_for_small_bodies_answers_as_the_walk_did(
+    body: bytes, bom: bool, max_depth: int, max_string_chars: int
+) -> None:
+    """The size bound only skips walks that would have found nothing (docs/performance.md)."""
+    if bom:
+        body = "\ufeff".encode() + body
+    assert parsed_now(body, max_depth, max_string_chars) == parsed_as_before(
+        body, max_depth, max_string_chars
+    )

@@ -47,6 +47,19 @@ UNCONFIRMED_MESSAGE = (
 )
 
 
+PRODUCE_BATCH_BYTES = 256 * 1024
+"""The most one partition's next batch may hold (aiokafka's default is 16 KB).
+
+The idempotent producer keeps one batch in flight per broker connection; the deliveries that
+arrive meanwhile wait in the next one, and past this cap a delivery waits a further round trip
+before it can even be queued. At 16 KB that was about ten 1.5 KB envelopes: with 32 senders
+ingest stalled on full batches (its 202 p99 at 0.4-1 s, throughput 0.6x; docs/performance.md,
+section 6). 256 KB holds what arrives in a round trip at several thousand deliveries a second
+and stays well under the broker's 1 MB limit on one batch. It is a cap, not a wait: with
+``linger_ms=0`` nothing waits for a batch to fill.
+"""
+
+
 class BrokerUnavailable(Exception):
     """Kafka did not acknowledge in time: the delivery is unconfirmed (it may still land)."""
 
