@@ -17,6 +17,11 @@ from tests.case_support import CaseDesk
 from tests.role_support import REPORTING, as_role
 from winback_notifier.cases.audit import broken_links
 
+# A row moved to another month's partition is deleted and inserted again, so the insert
+# trigger hashes it anew: its own hash fits its new content, and the break shows at the next row.
+SEQ_AFTER_MOVE = 3
+PROBLEM_AFTER_MOVE = "previous row removed or changed"
+
 RESOLUTION: dict[str, Any] = {
     "root_cause": "billing_error",
     "resolution": {"apology": True, "explanation": "Charged twice.", "process_change": ""},
@@ -112,13 +117,23 @@ async def test_a_worked_case_has_an_intact_contiguous_chain(case_desk: CaseDesk)
             "row content changed",
         ),
         (
-            "UPDATE case_history SET occurred_at = occurred_at - interval '1 hour'"
+            # halfway back to the month's start: earlier, yet in the same partition whatever
+            # the day (an hour back from 00:30 on the 1st moved it to last month's partition,
+            # where the insert trigger re-hashes it; that case is the next one)
+            "UPDATE case_history SET occurred_at = date_trunc('month', occurred_at)"
+            " + (occurred_at - date_trunc('month', occurred_at)) / 2"
             " WHERE case_id = $1 AND seq = 2",
             2,
             "row content changed",
         ),
+        (
+            "UPDATE case_history SET occurred_at = date_trunc('month', occurred_at)"
+            " - interval '1 day' WHERE case_id = $1 AND seq = 2",
+            SEQ_AFTER_MOVE,
+            PROBLEM_AFTER_MOVE,
+        ),
     ],
-    ids=["edited", "removed", "latest-removed", "reordered", "backdated"],
+    ids=["edited", "removed", "latest-removed", "reordered", "backdated", "backdated-a-month"],
 )
 async def test_tampering_behind_the_application_s_back_is_found(
     case_desk: CaseDesk, tampering: str, seq: int, problem: str
