@@ -8,6 +8,7 @@ for the backlog of the one before it.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ class Bench:
     pids: dict[str, int]
     accepted: int = 0
     steps: int = 0
+    profile_consoles: bool = False
+    """Have the generator profile itself in the consoles steps (``loadgen.pprof``)."""
 
     @property
     def webhook_url(self) -> str:
@@ -150,6 +153,17 @@ class ConsolesResult:
     fanout: stats.Fanout
     slow: list[dict[str, object]]
     errors: list[str]
+    usage: dict[str, Usage] = field(default_factory=dict)
+    """CPU and RSS over the step: the notifier's next to the generator's (its consoles), so a
+    reader sees which side of the socket was the limit."""
+    seconds: float = 0.0
+    """How long the step ran: with ``usage``, the CPU seconds each side spent, which on a
+    shared machine compare better than wall-clock times."""
+
+    def cpu_seconds(self, process: str) -> float:
+        """CPU seconds ``process`` spent over the step (NaN if it was not sampled)."""
+        usage = self.usage.get(process)
+        return math.nan if usage is None else usage.cpu_percent * self.seconds / 100
 
 
 def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> ConsolesResult:
@@ -163,8 +177,13 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         rate=rate,
         consoles=consoles,
         alert_wait=30.0,
+        cpu_profile=out / "loadgen.pprof" if bench.profile_consoles else None,
     )
-    records = bench.run(plan, timeout=alerts / rate + 90 + consoles.signin_limit)
+    probe = Probe(bench.pids, bench.info.router_url)
+    started = time.monotonic()
+    with probe.running():
+        records = bench.run(plan, timeout=alerts / rate + 90 + consoles.signin_limit, probe=probe)
+    seconds = time.monotonic() - started
     return ConsolesResult(
         reading=reading,
         signed_in=int(records.summary.get("consoles_ready", 0)),
@@ -173,6 +192,8 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         fanout=stats.fanout(records.acks, records.arrivals, records.summary.get("signed_in") or []),
         slow=list(records.summary.get("slow") or []),
         errors=list(records.summary.get("console_errors") or []),
+        usage=probe.usage(),
+        seconds=seconds,
     )
 
 
