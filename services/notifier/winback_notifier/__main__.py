@@ -12,7 +12,11 @@ def main() -> None:
     """Read settings from the environment and run until SIGTERM/SIGINT."""
     settings = NotifierSettings()
     configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
-    serve_forever(create_app(settings), service="notifier", default_port=8002)
+    # Uncompressed frames: each is sent to every console, compressing it per console cost
+    # more CPU than the frame itself (docs/performance.md, "A thousand consoles").
+    serve_forever(
+        create_app(settings), service="notifier", default_port=8002, websocket_compression=False
+    )
 
 
 if __name__ == "__main__":
