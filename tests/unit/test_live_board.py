@@ -72,12 +72,14 @@ class FakeDatabase:
     def __init__(self) -> None:
         self.gate = asyncio.Event()
         self.acquired = 0
+        self.connected = asyncio.Event()
         self.read_for: list[str] = []
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Any]:
         await self.gate.wait()
         self.acquired += 1
+        self.connected.set()
         yield object()
 
     async def read(self, _conn: Any, agent: Agent, _limit: int) -> SharedBoard:
@@ -140,8 +142,7 @@ async def test_consoles_arriving_while_a_read_is_under_way_share_the_next_one() 
 
     reads = BoardReads(db.acquire, 500, slow_read)
     first = asyncio.create_task(reads.board(ANA))
-    while db.acquired == 0:  # the read has its connection: its snapshot is being taken
-        await asyncio.sleep(0)
+    await db.connected.wait()  # the read has its connection: its snapshot is being taken
     late = [asyncio.create_task(reads.board(agent)) for agent in (AL, ANA)]
     await asyncio.sleep(0.01)
     assert db.acquired == 1  # the next read waits for the one under way
