@@ -8,10 +8,11 @@ import math
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 
 from winback_ingest.vendors.standard_webhooks import sign
-from winback_local.bench import cli, loadgen, report, stats
+from winback_local.bench import cli, loadgen, probes, report, stats
 from winback_local.bench.deliveries import write_signed
 from winback_local.bench.experiments import Calibration, ConsolesResult, SweepRow
 from winback_local.bench.loadgen import BenchError, Consoles, Plan
@@ -198,14 +199,16 @@ def test_the_consoles_table_shows_the_cpu_each_side_of_the_socket_spent() -> Non
     """The generator's consoles are measured beside the notifier, to tell which was the limit."""
     fan = stats.fanout([ack(0, 0, 1)], [Arrival(0, 0, 5000)], [0])
     usage = {"notifier": Usage(cpu_percent=50, peak_rss_mb=80), "loadgen": Usage(10, 20)}
-    measured = ConsolesResult(1000, 1001, 9.5, fan, [], [], usage=usage, seconds=4.0)
+    measured = ConsolesResult(
+        1000, 1001, 9.5, fan, [], [], usage=usage, seconds=4.0, board_reads=31, snapshots=1001
+    )
     unmeasured = ConsolesResult(1, 2, 0.5, fan, [], [])
 
     table = report.consoles_table([measured, unmeasured])
 
     assert measured.cpu_seconds("notifier") == 2.0
-    assert table[2].endswith("| 2.0 s (50%) · 0.4 s (10%) |")
-    assert table[3].endswith("| - · - |")
+    assert table[2].endswith("| 2.0 s (50%) · 0.4 s (10%) | 31 / 1,001 |")
+    assert table[3].endswith("| - · - | - |")
 
 
 def test_the_generator_profiles_itself_only_when_asked(tmp_path: Path) -> None:
@@ -214,3 +217,17 @@ def test_the_generator_profiles_itself_only_when_asked(tmp_path: Path) -> None:
     profiled = Plan(requests=tmp_path / "r", url="u", out=tmp_path, cpu_profile=tmp_path / "p")
     assert f"-cpuprofile={tmp_path / 'p'}" in profiled.argv(Path("/bin/loadgen"))
     assert cli.parse_args(["--profile-consoles"]).keep is True
+
+
+def test_board_reads_come_from_the_notifier_s_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (
+        "# TYPE winback_notifier_board_reads_total counter\n"
+        "winback_notifier_board_reads_total 3.0\n"
+        "# TYPE winback_notifier_board_snapshots_total counter\n"
+        "winback_notifier_board_snapshots_total 40.0\n"
+    )
+    monkeypatch.setattr(probes.httpx, "get", lambda *_a, **_k: httpx.Response(200, text=text))
+    assert probes.notifier_boards("http://127.0.0.1:1") == {"reads": 3.0, "snapshots": 40.0}
+
+    monkeypatch.setattr(probes.httpx, "get", lambda *_a, **_k: httpx.Response(200, text=""))
+    assert all(math.isnan(v) for v in probes.notifier_boards("http://127.0.0.1:1").values())

@@ -18,7 +18,7 @@ import httpx
 from winback_local.bench import loadgen, stats
 from winback_local.bench.deliveries import DETRACTOR_NPS, PROMOTER_NPS, write_signed
 from winback_local.bench.loadgen import Consoles, Plan, Records
-from winback_local.bench.probes import Probe, Usage, router_metrics
+from winback_local.bench.probes import Probe, Usage, notifier_boards, router_metrics
 from winback_local.stack import StackInfo
 
 CLOSED_LOOP_CONNECTIONS = 32
@@ -159,6 +159,9 @@ class ConsolesResult:
     seconds: float = 0.0
     """How long the step ran: with ``usage``, the CPU seconds each side spent, which on a
     shared machine compare better than wall-clock times."""
+    board_reads: float = math.nan
+    """Board reads the notifier made for this step's snapshots (consoles share them)."""
+    snapshots: float = math.nan
 
     def cpu_seconds(self, process: str) -> float:
         """CPU seconds ``process`` spent over the step (NaN if it was not sampled)."""
@@ -180,10 +183,12 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         cpu_profile=out / "loadgen.pprof" if bench.profile_consoles else None,
     )
     probe = Probe(bench.pids, bench.info.router_url)
+    boards_before = notifier_boards(bench.info.notifier_url)
     started = time.monotonic()
     with probe.running():
         records = bench.run(plan, timeout=alerts / rate + 90 + consoles.signin_limit, probe=probe)
     seconds = time.monotonic() - started
+    boards = notifier_boards(bench.info.notifier_url)
     return ConsolesResult(
         reading=reading,
         signed_in=int(records.summary.get("consoles_ready", 0)),
@@ -194,6 +199,8 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         errors=list(records.summary.get("console_errors") or []),
         usage=probe.usage(),
         seconds=seconds,
+        board_reads=boards["reads"] - boards_before["reads"],
+        snapshots=boards["snapshots"] - boards_before["snapshots"],
     )
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from winback_notifier.cases import service as cases
+from winback_notifier.metrics import BOARD_READS, BOARD_SNAPSHOTS
 from winback_shared.agents import Agent
 from winback_shared.db import Connection
 from winback_shared.events.case_events import CaseCard
@@ -100,7 +101,8 @@ class BoardReads:
     At most one read per view is under way; the consoles that ask meanwhile share the next one,
     which starts when it ends. A console alone waits for no one; a crowd pays one read per
     read's duration instead of one per console. ``reads`` and ``served`` count the reads made
-    and the boards handed out, so a test (or a curious operator) can see the crowd shared them.
+    and the boards handed out (``/metrics`` has them summed over the process as
+    ``winback_notifier_board_reads_total`` and ``winback_notifier_board_snapshots_total``).
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class BoardReads:
         assert pending.task is not None
         board = await asyncio.shield(pending.task)
         self.served += 1
+        BOARD_SNAPSHOTS.inc()
         return board
 
     async def _run(
@@ -147,6 +150,7 @@ class BoardReads:
                 # (or wait for) the next read.
                 pending.open = False
                 self.reads += 1
+                BOARD_READS.inc()
                 return await self._read(conn, agent, self._limit)
         finally:
             pending.open = False
