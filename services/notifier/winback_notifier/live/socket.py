@@ -65,7 +65,9 @@ class Snapshot(BaseModel):
     """Second message: the cases on your board (every status but closed), most urgent first.
 
     At most the notifier's ``board_limit`` of them; ``total`` counts them all, so a console
-    can tell its agent that the least urgent ones were left out.
+    can tell its agent that the least urgent ones were left out. Sent as
+    ``live.board.SharedBoard.snapshot_frame`` writes it (the cards encoded once for every console
+    sharing the read): exactly the text this model encodes.
     """
 
     type: Literal["snapshot"] = "snapshot"
