@@ -226,8 +226,8 @@ def test_board_reads_come_from_the_notifier_s_metrics(monkeypatch: pytest.Monkey
         "# TYPE winback_notifier_board_snapshots_total counter\n"
         "winback_notifier_board_snapshots_total 40.0\n"
     )
-    monkeypatch.setattr(probes.httpx, "get", lambda *_a, **_k: httpx.Response(200, text=text))
+    monkeypatch.setattr(httpx, "get", lambda *_a, **_k: httpx.Response(200, text=text))
     assert probes.notifier_boards("http://127.0.0.1:1") == {"reads": 3.0, "snapshots": 40.0}
 
-    monkeypatch.setattr(probes.httpx, "get", lambda *_a, **_k: httpx.Response(200, text=""))
+    monkeypatch.setattr(httpx, "get", lambda *_a, **_k: httpx.Response(200, text=""))
     assert all(math.isnan(v) for v in probes.notifier_boards("http://127.0.0.1:1").values())

@@ -12,6 +12,8 @@ import pytest
 import uvicorn
 
 from winback_notifier import __main__ as notifier_main
+from winback_notifier.app import create_app
+from winback_notifier.settings import NotifierSettings
 from winback_shared.serve import serve_forever
 
 
@@ -29,8 +31,6 @@ def test_other_services_keep_uvicorn_s_default(monkeypatch: pytest.MonkeyPatch) 
     given: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda _app, **options: given.update(options))
 
-    serve_forever(
-        notifier_main.create_app(notifier_main.NotifierSettings()), service="x", default_port=0
-    )
+    serve_forever(create_app(NotifierSettings()), service="x", default_port=0)
 
     assert given["ws_per_message_deflate"] is True
