@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -145,8 +146,7 @@ func (c *console) signIn(ctx context.Context, wsURL, token string) error {
 			conn.CloseNow()
 			return fmt.Errorf("waiting for %s: %w", want, err)
 		}
-		var f frame
-		if err := json.Unmarshal(data, &f); err != nil || f.Type != want {
+		if frameType(data) != want {
 			conn.CloseNow()
 			return fmt.Errorf("expected %s, got %.120s", want, data)
 		}
@@ -171,8 +171,11 @@ func (b *consoleBoard) read(c *console) {
 			}
 			return
 		}
+		if frameType(data) != "case.opened" {
+			continue
+		}
 		var f frame
-		if json.Unmarshal(data, &f) != nil || f.Type != "case.opened" || f.Case == nil {
+		if json.Unmarshal(data, &f) != nil || f.Case == nil {
 			continue
 		}
 		i, ok := b.index[f.Case.ResponseID]
@@ -188,6 +191,30 @@ func (b *consoleBoard) read(c *console) {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// frameType reads a frame's "type" without decoding (or validating) the rest: a snapshot holds
+// up to the board limit of cases, a megabyte or more, and decoding a thousand of them cost this
+// generator as much CPU as the notifier spent sending them. The notifier writes "type" first;
+// a frame that does not is decoded whole.
+func frameType(data []byte) string {
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	if open, err := decoder.Token(); err != nil || open != json.Delim('{') {
+		return ""
+	}
+	if key, err := decoder.Token(); err == nil && key == "type" {
+		if value, err := decoder.Token(); err == nil {
+			if text, ok := value.(string); ok {
+				return text
+			}
+		}
+		return ""
+	}
+	var f frame
+	if json.Unmarshal(data, &f) != nil {
+		return ""
+	}
+	return f.Type
 }
 
 func (b *consoleBoard) setStart(start time.Time) { b.start = start }

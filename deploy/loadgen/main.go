@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -32,6 +33,7 @@ type options struct {
 	alertWait   time.Duration
 	signInLimit time.Duration
 	out         string
+	cpuProfile  string
 }
 
 func parseOptions() options {
@@ -49,6 +51,7 @@ func parseOptions() options {
 	flag.DurationVar(&o.signInLimit, "signin-limit", 120*time.Second, "all consoles must sign in within this")
 	flag.DurationVar(&o.alertWait, "alert-wait", 60*time.Second, "after sending, wait at most this long for the alerts")
 	flag.StringVar(&o.out, "out", "", "directory for acks.csv, alerts.csv and summary.json")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile here (go tool pprof), to see what its consoles cost")
 	flag.Parse()
 	if o.requests == "" || o.target == "" || o.out == "" {
 		fail("-requests, -url and -out are required")
@@ -104,6 +107,16 @@ func main() {
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		fail(err.Error())
+	}
+	if o.cpuProfile != "" {
+		profile, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fail(err.Error())
+		}
+		if err := pprof.StartCPUProfile(profile); err != nil {
+			fail(err.Error())
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
 	index := make(map[string]int, len(reqs))

@@ -17,13 +17,19 @@ def address_variables(service: str) -> tuple[str, str]:
     return f"{prefix}_HOST", f"{prefix}_PORT"
 
 
-def serve_forever(app: FastAPI, *, service: str, default_port: int) -> None:
+def serve_forever(
+    app: FastAPI, *, service: str, default_port: int, websocket_compression: bool = True
+) -> None:
     """Serve ``app`` until SIGTERM/SIGINT; uvicorn then runs the lifespan's shutdown.
 
     ``WINBACK_<SERVICE>_HOST`` / ``_PORT`` choose the address (loopback by default, so a dev
     machine exposes nothing; the container image sets 0.0.0.0). Exits non-zero if one of the
     app's background loops died (``app.state.loops``, :mod:`winback_shared.loops`): that, not a
     SIGTERM from outside, is what stopped it.
+
+    ``websocket_compression=False`` refuses permessage-deflate: a service that sends each frame
+    to many websockets (the notifier's consoles) would otherwise compress it again for every
+    one of them, and keep a compressor's memory per connection.
     """
     host_variable, port_variable = address_variables(service)
     uvicorn.run(
@@ -32,6 +38,7 @@ def serve_forever(app: FastAPI, *, service: str, default_port: int) -> None:
         port=int(os.environ.get(port_variable, str(default_port))),
         log_config=None,
         access_log=False,
+        ws_per_message_deflate=websocket_compression,
     )
     loops = getattr(app.state, "loops", None)
     if loops is not None and loops.error is not None:

@@ -8,10 +8,11 @@ import math
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 
 from winback_ingest.vendors.standard_webhooks import sign
-from winback_local.bench import loadgen, report, stats
+from winback_local.bench import cli, loadgen, probes, report, stats
 from winback_local.bench.deliveries import write_signed
 from winback_local.bench.experiments import Calibration, ConsolesResult, SweepRow
 from winback_local.bench.loadgen import BenchError, Consoles, Plan
@@ -192,3 +193,41 @@ def test_report_states_the_machine_first_and_the_verdict_last() -> None:
     missing = report.Result(machine="m", calibration=_calibration(3990), sweep=[row])
     missing.sweep[0] = SweepRow(**{**row.__dict__, "alerts": 9})
     assert report.render(missing).splitlines()[-1] == "verdict: ALERTS MISSING or errors"
+
+
+def test_the_consoles_table_shows_the_cpu_each_side_of_the_socket_spent() -> None:
+    """The generator's consoles are measured beside the notifier, to tell which was the limit."""
+    fan = stats.fanout([ack(0, 0, 1)], [Arrival(0, 0, 5000)], [0])
+    usage = {"notifier": Usage(cpu_percent=50, peak_rss_mb=80), "loadgen": Usage(10, 20)}
+    measured = ConsolesResult(
+        1000, 1001, 9.5, fan, [], [], usage=usage, seconds=4.0, board_reads=31, snapshots=1001
+    )
+    unmeasured = ConsolesResult(1, 2, 0.5, fan, [], [])
+
+    table = report.consoles_table([measured, unmeasured])
+
+    assert measured.cpu_seconds("notifier") == 2.0
+    assert table[2].endswith("| 2.0 s (50%) · 0.4 s (10%) | 31 / 1,001 |")
+    assert table[3].endswith("| - · - | - |")
+
+
+def test_the_generator_profiles_itself_only_when_asked(tmp_path: Path) -> None:
+    plan = Plan(requests=tmp_path / "r", url="u", out=tmp_path)
+    assert not any(a.startswith("-cpuprofile") for a in plan.argv(Path("/bin/loadgen")))
+    profiled = Plan(requests=tmp_path / "r", url="u", out=tmp_path, cpu_profile=tmp_path / "p")
+    assert f"-cpuprofile={tmp_path / 'p'}" in profiled.argv(Path("/bin/loadgen"))
+    assert cli.parse_args(["--profile-consoles"]).keep is True
+
+
+def test_board_reads_come_from_the_notifier_s_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (
+        "# TYPE winback_notifier_board_reads_total counter\n"
+        "winback_notifier_board_reads_total 3.0\n"
+        "# TYPE winback_notifier_board_snapshots_total counter\n"
+        "winback_notifier_board_snapshots_total 40.0\n"
+    )
+    monkeypatch.setattr(httpx, "get", lambda *_a, **_k: httpx.Response(200, text=text))
+    assert probes.notifier_boards("http://127.0.0.1:1") == {"reads": 3.0, "snapshots": 40.0}
+
+    monkeypatch.setattr(httpx, "get", lambda *_a, **_k: httpx.Response(200, text=""))
+    assert all(math.isnan(v) for v in probes.notifier_boards("http://127.0.0.1:1").values())

@@ -12,7 +12,10 @@ def main() -> None:
     """Read settings from the environment and run until SIGTERM/SIGINT."""
     settings = NotifierSettings()
     configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
-    serve_forever(create_app(settings), service="notifier", default_port=8002)
+    # Uncompressed frames: each is sent to every console, compressing it per console cost
+    # more CPU than the frame itself (docs/performance.md, "A thousand consoles").
+    app = create_app(settings)
+    serve_forever(app, websocket_compression=False, service="notifier", default_port=8002)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,13 @@ from winback_shared.metrics import LATENCY_BUCKETS
 
 FRAMES = Counter("winback_notifier_frames_total", "Messages handed to consoles, by type.", ["type"])
 CONSOLES = Gauge("winback_notifier_consoles", "Consoles connected to this notifier.")
+BOARD_READS = Counter(
+    "winback_notifier_board_reads_total",
+    "Boards read from PostgreSQL for consoles' snapshots (consoles signing in together share one).",
+)
+BOARD_SNAPSHOTS = Counter(
+    "winback_notifier_board_snapshots_total", "Snapshots handed to consoles from those reads."
+)
 ALERT_AGE_SECONDS = Histogram(
     "winback_notifier_alert_age_seconds",
     "Time since ingest received the response, when its new-case alert reaches the consoles.",

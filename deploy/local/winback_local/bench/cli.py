@@ -65,12 +65,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--keep", action="store_true", help="keep the work directory (records, service logs)"
     )
     parser.add_argument(
+        "--profile-consoles",
+        action="store_true",
+        help="the generator profiles its own consoles (loadgen.pprof in each consoles step; "
+        "implies --keep): is the client the limit?",
+    )
+    parser.add_argument(
         "--no-refiner",
         action="store_true",
         help="leave the refiner out (with WINBACK_REASON_MODEL_PATH at the full model: the "
         "pipeline before refinement, for a before/after comparison)",
     )
     args = parser.parse_args(argv)
+    args.keep = args.keep or args.profile_consoles
     args.duration = args.duration or (3.0 if args.short else 20.0)
     args.console_alerts = args.console_alerts or (10 if args.short else 50)
     args.step_seconds = 1.0 if args.short else 5.0
@@ -107,7 +114,9 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
         " refiner ..."
     )
     with running_stack(work / "stack", refiner=not args.no_refiner) as (info, stack):
-        bench = experiments.Bench(binary, work, info, stack.pids())
+        bench = experiments.Bench(
+            binary, work, info, stack.pids(), profile_consoles=args.profile_consoles
+        )
         with bare_endpoint.running(work, "asgi") as plain_url:
             calibration = experiments.calibrate(bench, plain_url, highest, args.step_seconds)
         print(report.calibration_line(calibration, highest), flush=True)

@@ -8,6 +8,7 @@ for the backlog of the one before it.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import httpx
 from winback_local.bench import loadgen, stats
 from winback_local.bench.deliveries import DETRACTOR_NPS, PROMOTER_NPS, write_signed
 from winback_local.bench.loadgen import Consoles, Plan, Records
-from winback_local.bench.probes import Probe, Usage, router_metrics
+from winback_local.bench.probes import Probe, Usage, notifier_boards, router_metrics
 from winback_local.stack import StackInfo
 
 CLOSED_LOOP_CONNECTIONS = 32
@@ -40,6 +41,8 @@ class Bench:
     pids: dict[str, int]
     accepted: int = 0
     steps: int = 0
+    profile_consoles: bool = False
+    """Have the generator profile itself in the consoles steps (``loadgen.pprof``)."""
 
     @property
     def webhook_url(self) -> str:
@@ -150,6 +153,20 @@ class ConsolesResult:
     fanout: stats.Fanout
     slow: list[dict[str, object]]
     errors: list[str]
+    usage: dict[str, Usage] = field(default_factory=dict)
+    """CPU and RSS over the step: the notifier's next to the generator's (its consoles), so a
+    reader sees which side of the socket was the limit."""
+    seconds: float = 0.0
+    """How long the step ran: with ``usage``, the CPU seconds each side spent, which on a
+    shared machine compare better than wall-clock times."""
+    board_reads: float = math.nan
+    """Board reads the notifier made for this step's snapshots (consoles share them)."""
+    snapshots: float = math.nan
+
+    def cpu_seconds(self, process: str) -> float:
+        """CPU seconds ``process`` spent over the step (NaN if it was not sampled)."""
+        usage = self.usage.get(process)
+        return math.nan if usage is None else usage.cpu_percent * self.seconds / 100
 
 
 def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> ConsolesResult:
@@ -163,8 +180,15 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         rate=rate,
         consoles=consoles,
         alert_wait=30.0,
+        cpu_profile=out / "loadgen.pprof" if bench.profile_consoles else None,
     )
-    records = bench.run(plan, timeout=alerts / rate + 90 + consoles.signin_limit)
+    probe = Probe(bench.pids, bench.info.router_url)
+    boards_before = notifier_boards(bench.info.notifier_url)
+    started = time.monotonic()
+    with probe.running():
+        records = bench.run(plan, timeout=alerts / rate + 90 + consoles.signin_limit, probe=probe)
+    seconds = time.monotonic() - started
+    boards = notifier_boards(bench.info.notifier_url)
     return ConsolesResult(
         reading=reading,
         signed_in=int(records.summary.get("consoles_ready", 0)),
@@ -173,6 +197,10 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         fanout=stats.fanout(records.acks, records.arrivals, records.summary.get("signed_in") or []),
         slow=list(records.summary.get("slow") or []),
         errors=list(records.summary.get("console_errors") or []),
+        usage=probe.usage(),
+        seconds=seconds,
+        board_reads=boards["reads"] - boards_before["reads"],
+        snapshots=boards["snapshots"] - boards_before["snapshots"],
     )
 
 

@@ -91,6 +91,8 @@ class Plan:
     connections: int = 256
     consoles: Consoles | None = None
     alert_wait: float = 60.0
+    cpu_profile: Path | None = None
+    """Where the generator writes its own CPU profile (``go tool pprof``), if anywhere."""
 
     def argv(self, binary: Path) -> list[str]:
         """The command line."""
@@ -104,6 +106,8 @@ class Plan:
             f"-connections={self.connections}",
             f"-alert-wait={self.alert_wait}s",
         ]
+        if self.cpu_profile is not None:
+            args.append(f"-cpuprofile={self.cpu_profile}")
         if self.consoles is not None:
             args += [
                 f"-ws={self.consoles.ws_url}",

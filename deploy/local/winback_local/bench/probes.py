@@ -20,6 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 LAG_METRIC = "winback_router_consumer_lag"
 RECORDS_METRIC = "winback_router_records"
 REFINER_PENDING_METRIC = "winback_refiner_pending"
+BOARD_METRICS = {
+    "winback_notifier_board_reads": "reads",
+    "winback_notifier_board_snapshots": "snapshots",
+}
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,20 @@ def router_metrics(router_url: str) -> dict[str, float]:
             found["lag"] = sum(s.value for s in family.samples)
         elif family.name == RECORDS_METRIC:
             found["records"] = sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return found
+
+
+def notifier_boards(notifier_url: str) -> dict[str, float]:
+    """Board reads and snapshots the notifier made for signing-in consoles so far (NaN each
+    when it does not count them: a notifier from before it shared reads)."""
+    found = dict.fromkeys(BOARD_METRICS.values(), math.nan)
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        text = httpx.get(f"{notifier_url}/metrics", timeout=2, trust_env=False).text
+        for family in text_string_to_metric_families(text):
+            if family.name in BOARD_METRICS:
+                found[BOARD_METRICS[family.name]] = sum(
+                    s.value for s in family.samples if s.name.endswith("_total")
+                )
     return found
 
 

@@ -121,18 +121,35 @@ def consoles_table(results: list[ConsolesResult]) -> list[str]:
     lines = [
         "| reading consoles (+1 not reading) | signed in | consoles lost | sign-in of all "
         "| one alert to all p50 / p90 / p99 ms | each delivery p50 / p90 / p99 ms "
-        "| delivered | the console not reading |",
-        "|---|---|---|---|---|---|---|---|",
+        "| delivered | the console not reading | CPU s notifier · consoles (loadgen) "
+        "| board reads / snapshots |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in results:
         slow = _slow(c.slow)
+        cpu = " · ".join(_cpu(c, name) for name in ("notifier", "loadgen"))
         lines.append(
             f"| {c.reading:,} | {c.signed_in:,} | {len(c.errors):,} | {c.connect_seconds:.1f} s "
             f"| {c.fanout.to_all.text()} "
             f"| {c.fanout.each.text()} | {c.fanout.delivered:,} / {c.fanout.expected:,} "
-            f"| {slow or '-'} |"
+            f"| {slow or '-'} | {cpu} | {_reads(c)} |"
         )
     return lines
+
+
+def _reads(result: ConsolesResult) -> str:
+    """How many snapshots shared each board read (``-``: a notifier that does not count)."""
+    if math.isnan(result.board_reads) or math.isnan(result.snapshots):
+        return "-"
+    return f"{result.board_reads:,.0f} / {result.snapshots:,.0f}"
+
+
+def _cpu(result: ConsolesResult, process: str) -> str:
+    """CPU seconds over the step, and the share of one core (it says how starved it was)."""
+    usage = result.usage.get(process)
+    if usage is None:
+        return "-"
+    return f"{result.cpu_seconds(process):.1f} s ({usage.cpu_percent:.0f}%)"
 
 
 def baselines_table(result: Result) -> list[str]:

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from winback_notifier.agents.profile import Profile, build_profile
 from winback_notifier.cases import service as cases
 from winback_notifier.deps import Services
+from winback_notifier.live.board import BoardReads, HelloFrames
 from winback_notifier.live.cursor import Cursor
 from winback_notifier.live.hub import AlertHub, Resync, Subscription
 from winback_shared.agents import Agent, TokenExpired, authenticate, sign_in
@@ -64,7 +65,9 @@ class Snapshot(BaseModel):
     """Second message: the cases on your board (every status but closed), most urgent first.
 
     At most the notifier's ``board_limit`` of them; ``total`` counts them all, so a console
-    can tell its agent that the least urgent ones were left out.
+    can tell its agent that the least urgent ones were left out. Sent as
+    ``live.board.SharedBoard.snapshot_frame`` writes it (the cards encoded once for every console
+    sharing the read): exactly the text this model encodes.
     """
 
     type: Literal["snapshot"] = "snapshot"
@@ -87,14 +90,35 @@ class CatchUp(BaseModel):
     cursor: str | None
 
 
+class SignInFrames:
+    """What sign-ins share for one app's life: board reads and hello frames (``live.board``)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.boards = BoardReads(services.pool.acquire, services.settings.board_limit)
+        self.hellos = HelloFrames(
+            lambda agent: Hello(
+                agent=build_profile(agent, services.settings, services.taxonomy)
+            ).model_dump_json()
+        )
+
+
 def console_router(hub: AlertHub) -> APIRouter:
     """The ``/ws`` route, fed by ``hub``."""
     router = APIRouter()
+    shared: list[SignInFrames] = []
+
+    def frames_for(services: Services) -> SignInFrames:
+        """The app's shared sign-in state, made on first use (and anew for another app run)."""
+        if not shared or shared[0].services is not services:
+            shared[:] = [SignInFrames(services)]
+        return shared[0]
 
     @router.websocket("/ws")
     async def console_socket(websocket: WebSocket) -> None:
         """Live cases. The first client message must be ``{"type": "auth", "token": ...}``."""
         services: Services = websocket.app.state.services
+        frames = frames_for(services)
         if not origin_allowed(websocket, services.settings.allowed_origins):
             log.warning(
                 "websocket refused: foreign origin",
@@ -118,11 +142,11 @@ def console_router(hub: AlertHub) -> APIRouter:
             if current is None:
                 return False
             subscription.agent = current
-            await _send_board(websocket, services, current)
+            await _send_board(websocket, services, frames, current)
             return True
 
         try:
-            await _send_board(websocket, services, agent, resume)
+            await _send_board(websocket, services, frames, agent, resume)
             await _pump(websocket, subscription, resync)
         finally:
             hub.unsubscribe(subscription)
@@ -147,33 +171,28 @@ def origin_allowed(websocket: WebSocket, allowed: Collection[str]) -> bool:
 
 
 async def _send_board(
-    websocket: WebSocket, services: Services, agent: Agent, resume: Cursor | None = None
+    websocket: WebSocket,
+    services: Services,
+    frames: SignInFrames,
+    agent: Agent,
+    resume: Cursor | None = None,
 ) -> None:
-    """``hello``, then a ``snapshot`` or, resuming the same view, the ``catchup`` pages."""
+    """``hello``, then a ``snapshot`` or, resuming the same view, the ``catchup`` pages.
+
+    A snapshot comes from the board read shared with the consoles signing in alongside that
+    see the same cases (``live.board``); its cards are encoded once for all of them.
+    """
     if resume is not None and resume.fits(agent):
-        board: list[BaseModel] = await _catch_up(services, agent, resume)
+        board = [page.model_dump_json() for page in await _catch_up(services, agent, resume)]
     else:
-        board = [await _snapshot(services, agent)]
-    profile = build_profile(agent, services.settings, services.taxonomy)
-    await websocket.send_text(Hello(agent=profile).model_dump_json())
+        shared = await frames.boards.board(agent)
+        board = [shared.snapshot_frame(Cursor.after_read(shared.read_at, agent).encode())]
+    await websocket.send_text(frames.hellos.frame(agent))
     for message in board:
-        await websocket.send_text(message.model_dump_json())
+        await websocket.send_text(message)
 
 
-async def _snapshot(services: Services, agent: Agent) -> Snapshot:
-    """The most urgent ``board_limit`` cases, how many there are, and the cursor of the read."""
-    limit = services.settings.board_limit
-    async with services.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-        read_at = await cases.board_read_at(conn)
-        board = await cases.list_cards(conn, agent, limit=limit)
-        total = len(board)
-        if total == limit:
-            total = max(total, await cases.count_cards(conn, agent))
-    cursor = Cursor.after_read(read_at, agent).encode()
-    return Snapshot(cases=board, total=total, cursor=cursor)
-
-
-async def _catch_up(services: Services, agent: Agent, resume: Cursor) -> list[BaseModel]:
+async def _catch_up(services: Services, agent: Agent, resume: Cursor) -> list[CatchUp]:
     """Every case changed since ``resume``, in pages, read in one snapshot of the database.
 
     All pages are read before any is sent, so no transaction stays open on a slow console.
