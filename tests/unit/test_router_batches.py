@@ -475,6 +475,7 @@ async def test_a_crash_with_one_batch_awaiting_its_ack_and_the_next_coded_loses_
     crashed.cancel()
     await asyncio.gather(crashed, return_exceptions=True)
     assert rig.records.commits == []  # stored, never acknowledged: nothing committed
+    assert rig.records.in_flight is not None and not rig.records.in_flight.locked()
     rig.publisher.release()
 
     rig.records.restart()

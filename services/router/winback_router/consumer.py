@@ -217,6 +217,8 @@ class RecoveryRouter:
                     )
                     continue
                 finishing = asyncio.create_task(self._finish(prepared, stop))
+                # Released when the task ends however it ends, even cancelled before it ran.
+                finishing.add_done_callback(lambda _: self._batch_lock.release())
         except asyncio.CancelledError:
             if finishing is not None:
                 finishing.cancel()
@@ -243,25 +245,19 @@ class RecoveryRouter:
         raise AssertionError("unreachable: tenacity reraises or returns")  # pragma: no cover
 
     async def _finish(self, prepared: _Prepared, stop: asyncio.Event) -> None:
-        """Store, publish, mark alerted, then commit; releases the in-flight lock it was given."""
-        try:
-            started = time.perf_counter()
-            await self._retrying(stop, partial(self._store_and_alert, prepared))
-            with STAGE_SECONDS.labels("commit").time():
-                await self._records.commit(
-                    {
-                        partition: batch[-1].offset + 1
-                        for partition, batch in prepared.batches.items()
-                    }
-                )
-            BATCH_SECONDS.observe(time.perf_counter() - started)
-            for partition, batch in prepared.batches.items():
-                highwater = self._records.highwater(partition)
-                if highwater is not None:
-                    lag = max(0, highwater - batch[-1].offset - 1)
-                    CONSUMER_LAG.labels(str(partition.partition)).set(lag)
-        finally:
-            self._batch_lock.release()
+        """Store, publish, mark alerted, then commit (run holding the in-flight lock)."""
+        started = time.perf_counter()
+        await self._retrying(stop, partial(self._store_and_alert, prepared))
+        with STAGE_SECONDS.labels("commit").time():
+            await self._records.commit(
+                {partition: batch[-1].offset + 1 for partition, batch in prepared.batches.items()}
+            )
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        for partition, batch in prepared.batches.items():
+            highwater = self._records.highwater(partition)
+            if highwater is not None:
+                lag = max(0, highwater - batch[-1].offset - 1)
+                CONSUMER_LAG.labels(str(partition.partition)).set(lag)
 
     async def process_batch(self, records: Sequence[Record]) -> None:
         """Normalise and code every record, store the batch in one transaction, then publish
