@@ -75,7 +75,11 @@ class Rig:
     context: AdapterContext
 
     def router(
-        self, flood_guard: FloodGuard | None = None, max_batch: int | None = None
+        self,
+        flood_guard: FloodGuard | None = None,
+        max_batch: int | None = None,
+        *,
+        overlap: bool = True,
     ) -> RecoveryRouter:
         """A fresh router over this rig's broker and store (a restart keeps both)."""
         router = RecoveryRouter(
@@ -88,6 +92,7 @@ class Rig:
             topics=TOPICS,
             flood_guard=flood_guard,
             max_batch=max_batch or DEFAULT_MAX_BATCH,
+            overlap=overlap,
         )
         router.subscribe()
         return router
@@ -515,4 +520,23 @@ async def test_a_batch_fetched_before_a_rebalance_is_dropped_and_read_again(
     assert rig.steps() == [*one_batch, "rebalance", *one_batch]
     assert coded == [1, 1, 1]  # batch 2 coded before the rebalance, dropped, read and coded again
     assert len(rig.store.cases) == 2
+    assert rig.records.commits == [{P0: 1}, {P0: 2}]
+
+
+async def test_without_overlap_the_next_batch_waits_until_the_last_is_committed(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1, overlap=False)) as loop:
+        await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
+        rig.records.append(delivery(detractor()))
+        await asyncio.sleep(0.2)  # room for a fetch; none comes while batch 1 is in flight
+
+        assert coded == [1]
+        rig.publisher.release()
+        await rig.committed(2, loop)
+
+    assert coded == [1, 1]
     assert rig.records.commits == [{P0: 1}, {P0: 2}]

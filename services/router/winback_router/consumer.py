@@ -158,6 +158,7 @@ class RecoveryRouter:
         queue_rules: QueueRules | None = None,
         flood_guard: FloodGuard | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
+        overlap: bool = True,
     ) -> None:
         self._records = records
         self._publisher = publisher
@@ -169,6 +170,7 @@ class RecoveryRouter:
         self._queue_rules = queue_rules or QueueRules()
         self._flood_guard = flood_guard or FloodGuard()
         self._max_batch = max_batch
+        self._overlap = overlap
         self._batch_lock = asyncio.Lock()
 
     def subscribe(self) -> None:
@@ -219,6 +221,9 @@ class RecoveryRouter:
                 finishing = asyncio.create_task(self._finish(prepared, stop))
                 # Released when the task ends however it ends, even cancelled before it ran.
                 finishing.add_done_callback(lambda _: self._batch_lock.release())
+                if not self._overlap:  # one batch at a time, as before (for comparisons)
+                    await finishing
+                    finishing = None
         except asyncio.CancelledError:
             if finishing is not None:
                 finishing.cancel()
