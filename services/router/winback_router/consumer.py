@@ -104,12 +104,14 @@ class _PartitionOf:
     partition: int
 
 
-async def _settle(task: asyncio.Task[None]) -> None:
-    """Wait for the batch in flight while another error ends the loop; log its own error."""
+async def _settle(task: asyncio.Task[None], error: BaseException) -> None:
+    """Wait for the batch in flight while ``error`` ends the loop; log the batch's own error
+    (unless it is that one)."""
     try:
         await task
     except Exception as exc:
-        log.error("batch in flight failed too", extra={"fields": {"error": repr(exc)}})
+        if exc is not error:
+            log.error("batch in flight failed too", extra={"fields": {"error": repr(exc)}})
 
 
 @dataclass(frozen=True)
@@ -229,9 +231,9 @@ class RecoveryRouter:
                 finishing.cancel()
                 await asyncio.gather(finishing, return_exceptions=True)
             raise
-        except BaseException:
+        except BaseException as error:
             if finishing is not None:
-                await _settle(finishing)
+                await _settle(finishing, error)
             raise
         if finishing is not None:
             await finishing
