@@ -78,6 +78,7 @@ class MemoryRecordSource:
         self.committed: dict[MemoryPartition, int] = {}
         self.commits: list[dict[MemoryPartition, int]] = []
         self.in_flight: asyncio.Lock | None = None
+        self.revocations = 0
         self._position: dict[MemoryPartition, int] = {}
         self._arrived = asyncio.Event()
         self._committed = asyncio.Event()
@@ -100,6 +101,16 @@ class MemoryRecordSource:
     def restart(self) -> None:
         """Forget what was fetched but not committed, as a restarted consumer does."""
         self._position = dict(self.committed)
+
+    async def rebalance(self) -> None:
+        """Take the partitions away and give them back, as a group rebalance does: wait for the
+        batch in flight (``in_flight``), count the revocation, and read again from the
+        committed offsets (what was fetched and not committed is fetched again)."""
+        assert self.in_flight is not None, "not subscribed"
+        async with self.in_flight:
+            self.revocations += 1
+            self._position = dict(self.committed)
+            self.journal.append(("rebalance", self.revocations))
 
     async def commits_reach(self, count: int) -> None:
         """Wait until ``count`` commits have been made."""

@@ -48,6 +48,14 @@ COMMENTS = [
 ]
 
 
+def use_long_comment(wanted: bool) -> None:
+    """Give every record the bench's long comment (coding costs about 5x the short ones')."""
+    if wanted:
+        from winback_local.bench.deliveries import COMMENT
+
+        COMMENTS[:] = [COMMENT]
+
+
 Spec = tuple[int, str | None, int]
 """A record to write: its index, its response id (None: undecodable) and its NPS."""
 
@@ -230,6 +238,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "bad": args.bad,
         "rate": args.rate,
         "write": bool(args.rate),
+        "long_comment": args.long_comment,
     }
     generator = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--load", json.dumps(spec), stdout=asyncio.subprocess.PIPE
@@ -348,6 +357,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=float, default=0.0, help="share of re-deliveries")
     parser.add_argument("--bad", type=float, default=0.0, help="share of undecodable records")
     parser.add_argument("--rules-only", action="store_true", help="code without the model")
+    parser.add_argument(
+        "--long-comment",
+        action="store_true",
+        help="every record carries the whole-stack bench's ~560-character comment",
+    )
     parser.add_argument("--max-batch", type=int, default=None, help="router_max_batch setting")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--profile", default=None, help="write a cProfile here")
@@ -357,8 +371,11 @@ def main() -> None:
     parser.add_argument("--load", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
-        print(json.dumps(asyncio.run(load(json.loads(args.load)))))
+        spec = json.loads(args.load)
+        use_long_comment(spec.get("long_comment", False))
+        print(json.dumps(asyncio.run(load(spec))))
         return
+    use_long_comment(args.long_comment)
     if args.compare:
         compare(args, sys.argv[1:])
         return

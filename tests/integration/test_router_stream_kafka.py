@@ -78,3 +78,39 @@ class TestKafkaStream(StreamContract):
             yield rig
         finally:
             await rig.stop()
+
+
+async def test_a_rebalance_that_takes_partitions_waits_for_the_batch_in_flight_and_counts(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    """The loop drops a batch fetched before a revocation (``RecordSource.revocations``); the
+    count moves only once the batch in flight (``in_flight``) is done."""
+    topic, group = f"responses-{unique}", f"revoke-{unique}"
+    await ensure_topics(kafka_bootstrap, {topic: 2})
+    first = manual_commit_consumer(kafka_bootstrap, group_id=group)
+    second = manual_commit_consumer(kafka_bootstrap, group_id=group)
+    in_flight = asyncio.Lock()
+    source = KafkaRecordSource(first)
+    source.subscribe(topic, in_flight=in_flight)
+    await first.start()
+    try:
+        async with asyncio.timeout(30):
+            while not first.assignment():
+                await source.fetch(timeout_ms=200, max_records=10)
+        assert source.revocations == 0
+        await in_flight.acquire()  # a batch in flight
+        second.subscribe([topic])
+        joining = asyncio.create_task(second.start())
+        fetching = asyncio.create_task(source.fetch(timeout_ms=3000, max_records=10))
+        await asyncio.sleep(1)
+        assert source.revocations == 0  # the rebalance waits for the batch
+        in_flight.release()
+        async with asyncio.timeout(30):
+            while source.revocations == 0:
+                await source.fetch(timeout_ms=200, max_records=10)
+        await fetching
+        await joining
+        assert source.revocations == 1
+    finally:
+        await second.stop()
+        await first.stop()

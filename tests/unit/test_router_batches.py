@@ -75,7 +75,11 @@ class Rig:
     context: AdapterContext
 
     def router(
-        self, flood_guard: FloodGuard | None = None, max_batch: int | None = None
+        self,
+        flood_guard: FloodGuard | None = None,
+        max_batch: int | None = None,
+        *,
+        overlap: bool = True,
     ) -> RecoveryRouter:
         """A fresh router over this rig's broker and store (a restart keeps both)."""
         router = RecoveryRouter(
@@ -88,6 +92,7 @@ class Rig:
             topics=TOPICS,
             flood_guard=flood_guard,
             max_batch=max_batch or DEFAULT_MAX_BATCH,
+            overlap=overlap,
         )
         router.subscribe()
         return router
@@ -414,3 +419,124 @@ async def test_a_batch_is_coded_in_one_call_off_the_event_loop(
     assert size == 3 and thread != threading.get_ident()
     [case] = rig.store.cases  # the revision, merged in the store, was coded there
     assert "rude" in {reason.code for reason in case.reasons}
+
+
+# --- two batches in flight: the next one is prepared while the last one is acknowledged ----
+
+
+def record_coding(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch coded, in order (the loop codes each batch in one call)."""
+    calls: list[int] = []
+
+    def recording(responses: Sequence[SurveyResponse], taxonomy: Taxonomy) -> Any:
+        calls.append(len(responses))
+        return code_responses(responses, taxonomy)
+
+    monkeypatch.setattr(consumer, "code_responses", recording)
+    return calls
+
+
+async def until(condition: Any) -> None:
+    """Let the loop run until ``condition()`` holds (at most 10 s)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached within 10 s")
+
+
+async def test_the_next_batch_is_coded_while_one_awaits_its_ack_and_stored_after_its_commit(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1)) as loop:
+        await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
+        rig.records.append(delivery(detractor()))
+
+        await until(lambda: len(coded) == 2)  # batch 2 fetched, normalised and coded
+
+        assert rig.steps() == ["save", "publish"]  # ... but not stored: batch 1 is in flight
+        rig.publisher.release()
+        await rig.committed(2, loop)
+
+    one_batch = ["save", "publish", "acknowledged", "mark_alerted", "commit"]
+    assert rig.steps() == one_batch * 2
+    assert rig.records.commits == [{P0: 1}, {P0: 2}]
+
+
+async def test_a_crash_with_one_batch_awaiting_its_ack_and_the_next_coded_loses_nothing(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    crashed = asyncio.create_task(rig.router(max_batch=1).run(asyncio.Event()))
+    await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
+    rig.records.append(delivery(detractor()))
+    await until(lambda: len(coded) == 2)
+
+    crashed.cancel()
+    await asyncio.gather(crashed, return_exceptions=True)
+    assert rig.records.commits == []  # stored, never acknowledged: nothing committed
+    assert rig.records.in_flight is not None and not rig.records.in_flight.locked()
+    rig.publisher.release()
+
+    rig.records.restart()
+    async with rig.running(rig.router(max_batch=1)) as loop:
+        await rig.committed(2, loop)
+
+    assert rig.records.committed == {P0: 2}
+    cases = rig.store.cases
+    assert len(cases) == 2  # one case per response, the replay stored nothing twice
+    alerted = [
+        RecoveryCaseOpened.from_bytes(m.value).case.case_id for m in rig.publisher.on("alerts")
+    ]
+    assert sorted(alerted) == [case.case_id for case in cases]  # each acknowledged once
+    assert rig.store.alerted == {case.case_id for case in cases}
+
+
+async def test_a_batch_fetched_before_a_rebalance_is_dropped_and_read_again(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1)) as loop:
+        await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
+        rig.records.append(delivery(detractor()))
+        await until(lambda: len(coded) == 2)
+        assert rig.records.in_flight is not None
+        in_flight = rig.records.in_flight
+        rebalance = asyncio.create_task(rig.records.rebalance())
+        await until(lambda: bool(getattr(in_flight, "_waiters", None)))  # it waits for batch 1
+
+        rig.publisher.release()
+        await asyncio.wait_for(rebalance, 10)
+        await rig.committed(2, loop)
+
+    one_batch = ["save", "publish", "acknowledged", "mark_alerted", "commit"]
+    assert rig.steps() == [*one_batch, "rebalance", *one_batch]
+    assert coded == [1, 1, 1]  # batch 2 coded before the rebalance, dropped, read and coded again
+    assert len(rig.store.cases) == 2
+    assert rig.records.commits == [{P0: 1}, {P0: 2}]
+
+
+async def test_without_overlap_the_next_batch_waits_until_the_last_is_committed(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1, overlap=False)) as loop:
+        await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
+        rig.records.append(delivery(detractor()))
+        await asyncio.sleep(0.2)  # room for a fetch; none comes while batch 1 is in flight
+
+        assert coded == [1]
+        rig.publisher.release()
+        await rig.committed(2, loop)
+
+    assert coded == [1, 1]
+    assert rig.records.commits == [{P0: 1}, {P0: 2}]

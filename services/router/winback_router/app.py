@@ -76,6 +76,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
                 min_records=settings.flood_min_records,
             ),
             max_batch=settings.router_max_batch,
+            overlap=settings.router_overlap,
         )
         router.subscribe()
         await producer.start()

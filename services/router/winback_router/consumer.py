@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 from pydantic import ValidationError
 from tenacity import (
@@ -36,15 +38,17 @@ from winback_router.dead_letters.store import REPLAY_HEADER, Failure
 from winback_router.decision import decide
 from winback_router.metrics import (
     ALERT_LABELS,
+    BATCH_RECORDS,
     BATCH_SECONDS,
     CASE_ALERTS,
     CONSUMER_LAG,
     RECORDS,
     RESPONSE_AGE_SECONDS,
+    STAGE_SECONDS,
 )
 from winback_router.queues import QueueRules, choose_queue
 from winback_router.store import CaseChange, ConcurrentDelivery
-from winback_router.stream import Message, Publisher, Record, RecordSource
+from winback_router.stream import Batches, Message, Partition, Publisher, Record, RecordSource
 from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.events.base import utc_now
 from winback_shared.events.recovery_alerts import (
@@ -77,6 +81,37 @@ DEFAULT_MAX_BATCH = 200
 """Records per batch (one transaction, then its alerts). A batch's alerts wait for all of it,
 so a cap keeps a record's wait from growing with the lag; docs/performance.md has the
 measurements behind the default."""
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch normalised and coded, ready to store: the work done outside any transaction."""
+
+    batches: Batches
+    records: list[Record]
+    outcomes: list[SurveyResponse | Failure | None]
+    code: Coder
+
+
+@dataclass(frozen=True)
+class _PartitionOf:
+    """A partition named by a record (``process_batch`` is given records, not batches)."""
+
+    topic: str
+    partition: int
+
+
+async def _settle(task: asyncio.Task[None], error: BaseException) -> None:
+    """Wait for the batch in flight while ``error`` ends the loop; log the batch's own error
+    (unless it is that one)."""
+    try:
+        await task
+    except Exception as exc:
+        if exc is not error:
+            log.error("batch in flight failed too", extra={"fields": {"error": repr(exc)}})
 
 
 @dataclass(frozen=True)
@@ -125,6 +160,7 @@ class RecoveryRouter:
         queue_rules: QueueRules | None = None,
         flood_guard: FloodGuard | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
+        overlap: bool = True,
     ) -> None:
         self._records = records
         self._publisher = publisher
@@ -136,6 +172,7 @@ class RecoveryRouter:
         self._queue_rules = queue_rules or QueueRules()
         self._flood_guard = flood_guard or FloodGuard()
         self._max_batch = max_batch
+        self._overlap = overlap
         self._batch_lock = asyncio.Lock()
 
     def subscribe(self) -> None:
@@ -145,67 +182,144 @@ class RecoveryRouter:
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set; the batch in flight finishes and commits.
 
-        Transient failures retry the whole batch with backoff until they pass or the router is
-        stopped; anything else (including a dead-letter flood) ends the loop uncommitted.
+        Two batches overlap: while batch N is stored, published and committed (``_finish``, a
+        task holding the in-flight lock), the loop fetches, normalises and codes batch N+1
+        (``_prepare``: no database, no output), so the CPU work of one batch fills the other's
+        waits for PostgreSQL and Kafka. Batch N+1 is stored only after batch N committed, so
+        stores, alerts and commits keep the order of the records. A batch fetched before a
+        rebalance revoked partitions is dropped unstored: its records are fetched again from
+        the committed offsets by whichever member owns them now.
+
+        Transient failures retry the failing half with backoff until they pass or the router
+        is stopped; anything else (including a dead-letter flood) ends the loop, after the
+        batch in flight has finished or failed, with nothing after it committed.
         """
-        while not stop.is_set():
-            batches = await self._records.fetch(
-                timeout_ms=FETCH_TIMEOUT_MS, max_records=self._max_batch
+        finishing: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set():
+                with STAGE_SECONDS.labels("fetch").time():
+                    batches = await self._records.fetch(
+                        timeout_ms=FETCH_TIMEOUT_MS, max_records=self._max_batch
+                    )
+                if not batches:
+                    if finishing is not None and finishing.done():
+                        finishing.result()  # its error ends the loop now, not at the next batch
+                        finishing = None
+                    continue
+                revocations = self._records.revocations
+                prepared = await self._retrying(stop, partial(self._prepare, batches))
+                with STAGE_SECONDS.labels("handover").time():
+                    if finishing is not None:
+                        await finishing
+                        finishing = None
+                    await self._batch_lock.acquire()
+                if self._records.revocations != revocations:
+                    self._batch_lock.release()
+                    log.info(
+                        "batch dropped: partitions were revoked after it was fetched",
+                        extra={"fields": {"records": len(prepared.records)}},
+                    )
+                    continue
+                finishing = asyncio.create_task(self._finish(prepared, stop))
+                # Released when the task ends however it ends, even cancelled before it ran.
+                finishing.add_done_callback(lambda _: self._batch_lock.release())
+                if not self._overlap:  # one batch at a time, as before (for comparisons)
+                    await finishing
+                    finishing = None
+        except asyncio.CancelledError:
+            if finishing is not None:
+                finishing.cancel()
+                await asyncio.gather(finishing, return_exceptions=True)
+            raise
+        except BaseException as error:
+            if finishing is not None:
+                await _settle(finishing, error)
+            raise
+        if finishing is not None:
+            await finishing
+
+    async def _retrying(self, stop: asyncio.Event, step: Callable[[], Awaitable[_T]]) -> _T:
+        """``step()``, retried with backoff while it fails transiently and ``stop`` is unset."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(worth_retrying),
+            wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2),
+            stop=stop_when_event_set(stop),  # type: ignore[arg-type]
+            before_sleep=_log_retry,
+            reraise=True,
+        ):
+            with attempt:
+                return await step()
+        raise AssertionError("unreachable: tenacity reraises or returns")  # pragma: no cover
+
+    async def _finish(self, prepared: _Prepared, stop: asyncio.Event) -> None:
+        """Store, publish, mark alerted, then commit (run holding the in-flight lock)."""
+        started = time.perf_counter()
+        await self._retrying(stop, partial(self._store_and_alert, prepared))
+        with STAGE_SECONDS.labels("commit").time():
+            await self._records.commit(
+                {partition: batch[-1].offset + 1 for partition, batch in prepared.batches.items()}
             )
-            if not batches:
-                continue
-            async with self._batch_lock:
-                records = [record for partition in batches.values() for record in partition]
-                started = time.perf_counter()
-                async for attempt in AsyncRetrying(
-                    retry=retry_if_exception(worth_retrying),
-                    wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2),
-                    stop=stop_when_event_set(stop),  # type: ignore[arg-type]
-                    before_sleep=_log_retry,
-                    reraise=True,
-                ):
-                    with attempt:
-                        await self.process_batch(records)
-                await self._records.commit(
-                    {partition: batch[-1].offset + 1 for partition, batch in batches.items()}
-                )
-                BATCH_SECONDS.observe(time.perf_counter() - started)
-                for partition, batch in batches.items():
-                    highwater = self._records.highwater(partition)
-                    if highwater is not None:
-                        lag = max(0, highwater - batch[-1].offset - 1)
-                        CONSUMER_LAG.labels(str(partition.partition)).set(lag)
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        for partition, batch in prepared.batches.items():
+            highwater = self._records.highwater(partition)
+            if highwater is not None:
+                lag = max(0, highwater - batch[-1].offset - 1)
+                CONSUMER_LAG.labels(str(partition.partition)).set(lag)
 
     async def process_batch(self, records: Sequence[Record]) -> None:
-        """Normalise every record, store the batch in one transaction, then publish and confirm.
+        """Normalise and code every record, store the batch in one transaction, then publish
+        and confirm (everything but the commit, in one call)."""
+        partitions: dict[Partition, list[Record]] = {}
+        for record in records:
+            partitions.setdefault(_PartitionOf(record.topic, record.partition), []).append(record)
+        await self._store_and_alert(await self._prepare(partitions))
 
-        Normalising happens before the transaction because it may call a vendor's API; no
-        database transaction waits on the network. One commit per batch instead of per record is
-        what lets the router keep up with a burst.
+    async def _prepare(self, batches: Batches) -> _Prepared:
+        """Normalise every record and code the batch: no database, nothing published.
+
+        Normalising may call a vendor's API, so it happens before any transaction is open.
+        Coding is CPU work (rules, the model's sentence vectors in one call): a worker thread,
+        so the event loop keeps serving the broker, the pool and the batch in flight meanwhile.
         """
+        records = [record for partition in batches.values() for record in partition]
+        BATCH_RECORDS.observe(len(records))
         limit = asyncio.Semaphore(NORMALISE_CONCURRENCY)
 
         async def bounded(record: Record) -> SurveyResponse | Failure | None:
             async with limit:
                 return await self._normalise(record)
 
-        outcomes = await asyncio.gather(*(bounded(record) for record in records))
+        with STAGE_SECONDS.labels("normalise").time():
+            outcomes = await asyncio.gather(*(bounded(record) for record in records))
         self._flood_guard.check(
             isinstance(outcome, Failure) for outcome in outcomes if outcome is not None
         )
+        stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
+        with STAGE_SECONDS.labels("code").time():
+            code = await asyncio.to_thread(self._code_batch, stored)
+        return _Prepared(batches, records, outcomes, code)
+
+    async def _store_and_alert(self, prepared: _Prepared) -> None:
+        """Store the batch in one transaction, then publish its alerts and dead-letter copies
+        and wait for their acknowledgement, then stamp the opened cases as alerted.
+
+        One commit per batch instead of per record is what lets the router keep up with a
+        burst; no transaction is open while Kafka is waited for.
+        """
+        outcomes = prepared.outcomes
         failures = [outcome for outcome in outcomes if isinstance(outcome, Failure)]
         kept = [outcome for outcome in outcomes if outcome is not None]
         stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
-        # Coding is CPU work (rules, the model's sentence vectors in one call): a worker thread,
-        # so the event loop keeps serving the broker and the pool meanwhile.
-        code = await asyncio.to_thread(self._code_batch, stored)
-        changes = _latest_per_case(await self._store.save(kept, code))
+        with STAGE_SECONDS.labels("store").time():
+            changes = _latest_per_case(await self._store.save(kept, prepared.code))
         for response in stored:
             RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
-        await self._publisher.publish(self._messages(changes, failures))
-        await self._store.mark_alerted(
-            [c.case.case_id for c in changes if c.kind is HistoryKind.OPENED]
-        )
+        with STAGE_SECONDS.labels("publish").time():
+            await self._publisher.publish(self._messages(changes, failures))
+        with STAGE_SECONDS.labels("mark_alerted").time():
+            await self._store.mark_alerted(
+                [c.case.case_id for c in changes if c.kind is HistoryKind.OPENED]
+            )
         RECORDS.labels("stored").inc(len(stored))
         RECORDS.labels("dead_letter").inc(len(failures))
         RECORDS.labels("skipped").inc(sum(outcome is None for outcome in outcomes))
@@ -217,7 +331,7 @@ class RecoveryRouter:
             "batch routed",
             extra={
                 "fields": {
-                    "records": len(records),
+                    "records": len(prepared.records),
                     "alerts": len(changes),
                     "dead_letters": len(failures),
                 }

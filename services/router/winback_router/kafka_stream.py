@@ -20,12 +20,14 @@ log = logging.getLogger("winback.router")
 class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     """Waits for the batch in flight (and its commit) before partitions move elsewhere."""
 
-    def __init__(self, lock: asyncio.Lock) -> None:
+    def __init__(self, lock: asyncio.Lock, source: KafkaRecordSource) -> None:
         self._lock = lock
+        self._source = source
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
-            pass
+            if revoked:
+                self._source.revocations += 1
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info(
@@ -39,10 +41,12 @@ class KafkaRecordSource:
 
     def __init__(self, consumer: AIOKafkaConsumer) -> None:
         self._consumer = consumer
+        self.revocations = 0
+        """Rebalances that took partitions from this member (``RecordSource.revocations``)."""
 
     def subscribe(self, topic: str, *, in_flight: asyncio.Lock) -> None:
         """Join the group; revocation waits for ``in_flight``."""
-        self._consumer.subscribe([topic], listener=_FinishBeforeRevoke(in_flight))
+        self._consumer.subscribe([topic], listener=_FinishBeforeRevoke(in_flight, self))
 
     async def fetch(self, *, timeout_ms: int, max_records: int) -> Batches:
         """``getmany``: aiokafka's records and partitions as they are."""

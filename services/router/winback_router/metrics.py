@@ -23,6 +23,19 @@ BATCH_SECONDS = Histogram(
     "One fetched batch: normalise, store, publish, acknowledge.",
     buckets=LATENCY_BUCKETS,
 )
+STAGE_SECONDS = Histogram(
+    "winback_router_stage_seconds",
+    "Where a batch's wall time goes, per stage: fetch (waiting for records included), normalise,"
+    " code, store, publish (until acknowledged), mark_alerted, commit, and handover (the next"
+    " batch, prepared, waiting for the one before it to commit).",
+    ["stage"],
+    buckets=LATENCY_BUCKETS,
+)
+BATCH_RECORDS = Histogram(
+    "winback_router_batch_records",
+    "Records per fetched batch.",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
 RESPONSE_AGE_SECONDS = Histogram(
     "winback_router_response_age_seconds",
     "Time since ingest received the delivery, at each stage: stored (committed), alerted (acked).",

@@ -59,6 +59,9 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     flood_min_records: Annotated[int, Field(ge=1)] = 50
     flood_max_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
     router_max_batch: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_MAX_BATCH
+    router_overlap: bool = True
+    """``WINBACK_ROUTER_OVERLAP``: prepare the next batch while the last is stored and
+    acknowledged (false: one batch at a time, to compare the two on the same tree)."""
     queue_rules: QueueRules = Field(default_factory=QueueRules)
     queue_rules_file: Path | None = None
 

@@ -73,9 +73,15 @@ class RecordSource(Protocol):
     def subscribe(self, topic: str, *, in_flight: asyncio.Lock) -> None:
         """Join the group on ``topic``; a partition is only given up while ``in_flight`` is free.
 
-        The loop holds ``in_flight`` from processing a batch until its commit, so a rebalance
+        The loop holds ``in_flight`` from storing a batch until its commit, so a rebalance
         never hands a partition over with a batch stored but not yet committed.
         """
+        ...
+
+    @property
+    def revocations(self) -> int:
+        """How many times a rebalance took this member's partitions (counted while holding
+        ``in_flight``): a batch fetched before the count changed must not be stored."""
         ...
 
     async def fetch(self, *, timeout_ms: int, max_records: int) -> Batches:
