@@ -83,8 +83,11 @@ BEGIN
             archive_sha256)
     RETURNING id INTO archive_id;
 
+    -- The month's keys, found by their received_at (its index), each matched to its row.
     EXECUTE format('DELETE FROM response_keys k USING %s t'
-                   ' WHERE k.survey_response_id = t.id AND k.received_at = t.received_at', part);
+                   ' WHERE k.received_at >= $1 AND k.received_at < $2'
+                   ' AND k.survey_response_id = t.id AND k.received_at = t.received_at', part)
+        USING range_from, range_to;
     -- Detached first: PostgreSQL checks there that no foreign key still refers to its rows.
     EXECUTE format('ALTER TABLE survey_responses DETACH PARTITION %s', part);
     EXECUTE format('DROP TABLE %s', part);
