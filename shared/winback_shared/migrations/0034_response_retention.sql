@@ -83,11 +83,11 @@ BEGIN
             archive_sha256)
     RETURNING id INTO archive_id;
 
-    -- The month's keys, found by their received_at (its index), each matched to its row.
+    -- The month's keys, found through their primary key from the rows retired (a key whose
+    -- row is another, a later response stored under the same key, stays).
     EXECUTE format('DELETE FROM response_keys k USING %s t'
-                   ' WHERE k.received_at >= $1 AND k.received_at < $2'
-                   ' AND k.survey_response_id = t.id AND k.received_at = t.received_at', part)
-        USING range_from, range_to;
+                   ' WHERE k.source = t.source AND k.response_id = t.response_id'
+                   ' AND k.survey_response_id = t.id', part);
     -- Detached first: PostgreSQL checks there that no foreign key still refers to its rows.
     EXECUTE format('ALTER TABLE survey_responses DETACH PARTITION %s', part);
     EXECUTE format('DROP TABLE %s', part);
