@@ -127,6 +127,27 @@ async def test_a_response_without_a_case_last_month_gets_it_when_revised_now(
     assert await pool.fetchval("SELECT count(*) FROM response_keys") == 2
 
 
+async def test_a_data_fix_of_received_at_carries_the_case_and_later_deliveries_along(
+    store: PostgresBatchStore,
+) -> None:
+    pool = store._pool
+    first = response("r-fixed", 2, "Rude agent").model_copy(update={"received_at": NOW})
+    (opened,) = await store.save([first], code_all)
+    await store.mark_alerted([opened.case.case_id])
+    await pool.execute(  # moved back a month by hand: another partition
+        "UPDATE survey_responses SET received_at = $2 WHERE response_id = $1", "r-fixed", LAST_MONTH
+    )
+    (row,) = await stored(pool, "r-fixed")
+    assert (row["part"], row["response_received_at"]) == ("survey_responses_default", LAST_MONTH)
+    revision = first.model_copy(
+        update={"receipt_id": str(uuid.uuid4()), "comment": "Rude agent, no call back"}
+    )
+    (revised,) = await store.save([revision], code_all)
+    assert (revised.kind, revised.case.case_id) == (HistoryKind.REVISED, opened.case.case_id)
+    (after,) = await stored(pool, "r-fixed")
+    assert (after["id"], after["revision"]) == (row["id"], 2)
+
+
 async def test_the_keys_not_the_responses_hold_uniqueness(store: PostgresBatchStore) -> None:
     pool = store._pool
     constraints = await pool.fetch(
@@ -140,7 +161,7 @@ async def test_the_keys_not_the_responses_hold_uniqueness(store: PostgresBatchSt
     assert ("response_keys", "PRIMARY KEY (source, response_id)") in found
     composite = (
         "FOREIGN KEY (survey_response_id, response_received_at)"
-        " REFERENCES survey_responses(id, received_at)"
+        " REFERENCES survey_responses(id, received_at) ON UPDATE CASCADE"
     )
     assert ("recovery_cases", composite) in found
     assert ("recode_changes", composite) in found

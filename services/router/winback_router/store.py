@@ -78,7 +78,9 @@ async def case_summary(conn: Connection, case_id: int) -> CaseSummary:
 async def load_response(conn: Connection, source: str, response_id: str) -> StoredResponse | None:
     """The stored response for this key, locked until the transaction ends.
 
-    Found through its key (one index probe), then in its own month's partition only.
+    Found through its key (one index probe), then by id: one probe of each month partition's
+    key index (not by the key's ``received_at`` too, which a data fix of the response's may
+    have moved since; only later deliveries pay this, a batch's first ones do not).
     """
     row = await conn.fetchrow(
         """
@@ -86,7 +88,7 @@ async def load_response(conn: Connection, source: str, response_id: str) -> Stor
                c.priority AS case_priority, c.opened_at AS case_opened_at,
                c.contact_due_at AS case_contact_due_at
         FROM response_keys k
-        JOIN survey_responses r ON r.id = k.survey_response_id AND r.received_at = k.received_at
+        JOIN survey_responses r ON r.id = k.survey_response_id
         LEFT JOIN recovery_cases c ON c.survey_response_id = r.id
         WHERE k.source = $1 AND k.response_id = $2
         FOR UPDATE OF r

@@ -75,22 +75,19 @@ CREATE TABLE response_keys (
 -- No other index: every insert of a response pays for each. The retention job finds a retired
 -- month's keys through their primary key, from the rows it retires.
 
--- The months the rows already there belong to; ensure_month_partitions below adds the current
--- one and three ahead.
+-- The months the rows already there belong to, one statement each; ensure_month_partitions
+-- below adds the current one and three ahead.
 DO $$
-DECLARE
-    month timestamptz;
 BEGIN
-    FOR month IN
-        SELECT DISTINCT date_trunc('month', received_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-        FROM survey_responses_unpartitioned
-    LOOP
-        EXECUTE format(
-            'CREATE TABLE %I PARTITION OF survey_responses FOR VALUES FROM (%L) TO (%L)',
-            'survey_responses_p' || to_char(month AT TIME ZONE 'UTC', 'YYYYMM'),
-            month, ((month AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
-        );
-    END LOOP;
+    EXECUTE coalesce((
+        SELECT string_agg(format(
+                   'CREATE TABLE %I PARTITION OF survey_responses FOR VALUES FROM (%L) TO (%L)',
+                   'survey_responses_p' || to_char(m.first_day, 'YYYYMM'),
+                   m.first_day AT TIME ZONE 'UTC',
+                   (m.first_day + interval '1 month') AT TIME ZONE 'UTC'), '; ')
+        FROM (SELECT DISTINCT date_trunc('month', received_at AT TIME ZONE 'UTC') AS first_day
+              FROM survey_responses_unpartitioned) m
+    ), 'SELECT 1');
 END;
 $$;
 
@@ -111,14 +108,17 @@ BEGIN
 END;
 $$;
 
--- The referring tables: the response's received_at beside its id, and composite keys.
+-- The referring tables: the response's received_at beside its id, and composite keys. A data
+-- fix that moves a response's received_at (into another month's partition, perhaps) carries
+-- them along (ON UPDATE CASCADE); response_keys keeps the first received_at, which nothing
+-- reads to find the row (the router looks it up by id).
 ALTER TABLE recovery_cases ADD COLUMN response_received_at timestamptz;
 UPDATE recovery_cases c SET response_received_at = r.received_at
 FROM survey_responses r WHERE r.id = c.survey_response_id;
 ALTER TABLE recovery_cases ALTER COLUMN response_received_at SET NOT NULL;
 ALTER TABLE recovery_cases ADD CONSTRAINT recovery_cases_response_fkey
     FOREIGN KEY (survey_response_id, response_received_at)
-    REFERENCES survey_responses (id, received_at);
+    REFERENCES survey_responses (id, received_at) ON UPDATE CASCADE;
 
 ALTER TABLE recode_changes ADD COLUMN response_received_at timestamptz;
 UPDATE recode_changes ch SET response_received_at = r.received_at
@@ -126,7 +126,7 @@ FROM survey_responses r WHERE r.id = ch.survey_response_id;
 ALTER TABLE recode_changes ALTER COLUMN response_received_at SET NOT NULL;
 ALTER TABLE recode_changes ADD CONSTRAINT recode_changes_response_fkey
     FOREIGN KEY (survey_response_id, response_received_at)
-    REFERENCES survey_responses (id, received_at);
+    REFERENCES survey_responses (id, received_at) ON UPDATE CASCADE;
 
 -- An insert that names the response by id alone gets its received_at here (one lookup, which
 -- probes each partition's key index); the router names both and skips it.
@@ -148,112 +148,59 @@ CREATE TRIGGER recode_changes_fill_response_received_at
     BEFORE INSERT ON recode_changes
     FOR EACH ROW EXECUTE FUNCTION fill_response_received_at();
 
--- 0024's function, with one change: rows moved out of the DEFAULT partition may be referred to
--- by foreign keys (survey_responses' are), which are lifted for the move and put back.
-CREATE OR REPLACE FUNCTION ensure_month_partitions(parent regclass, months_ahead integer DEFAULT 3)
+-- ensure_month_partitions (0024) moves a month's rows out of the DEFAULT partition by deleting
+-- them there before their new partition is attached; a foreign key referring to the table
+-- would refuse that delete (PostgreSQL checks the DEFAULT partition alone, where the rows no
+-- longer are). 0024's function keeps its work under another name; the function of that name
+-- now lifts the foreign keys referring to the table while rows wait in its DEFAULT partition,
+-- calls it, and puts them back, NOT VALID first so that checking the rows already there (a
+-- scan of the referring table) blocks no writer. Rows wait there rarely: every service start
+-- and every retention run makes the months ahead.
+ALTER FUNCTION ensure_month_partitions(regclass, integer) RENAME TO make_month_partitions;
+REVOKE EXECUTE ON FUNCTION make_month_partitions(regclass, integer)
+    FROM winback_router, winback_notifier, winback_retention;
+
+CREATE FUNCTION ensure_month_partitions(parent regclass, months_ahead integer DEFAULT 3)
 RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
-    schema_name text;
-    parent_name text;
-    key_column  text;
     default_part regclass;
-    month       timestamptz;
-    upper_bound timestamptz;
-    part_name   text;
-    guard       record;
-    moved       bigint;
-    fk_tables   text[];
-    fk_names    text[];
-    fk_definitions text[];
-    fk          integer;
+    waiting      boolean := false;
+    foreign_key  record;
+    lifted       text[] := '{}';
+    statement    text;
 BEGIN
-    -- Services starting together all call this: one at a time, the others find it done.
     PERFORM pg_advisory_xact_lock(hashtext('ensure_month_partitions'));
-    IF months_ahead NOT BETWEEN 0 AND 24 THEN  -- callers without DDL: no thousand tables
-        RAISE EXCEPTION 'months_ahead must be between 0 and 24, not %', months_ahead;
-    END IF;
-    SELECT n.nspname, c.relname INTO schema_name, parent_name
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.oid = parent AND c.relkind = 'p';
-    IF parent_name IS NULL THEN
-        RAISE EXCEPTION '% is not a partitioned table', parent;
-    END IF;
-    SELECT a.attname INTO key_column
-    FROM pg_partitioned_table p JOIN pg_attribute a
-      ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
-    WHERE p.partrelid = parent;
     SELECT i.inhrelid::regclass INTO default_part
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = parent AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT';
-
-    FOR month IN
-        SELECT generate_series(
-            date_trunc('month', now() AT TIME ZONE 'UTC'),
-            date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => months_ahead),
-            interval '1 month'
-        ) AT TIME ZONE 'UTC'
-        UNION
-        SELECT DISTINCT date_trunc('month', stray.at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-        FROM month_partition_keys(default_part, key_column) AS stray (at)
-        ORDER BY 1
-    LOOP
-        part_name := format('%s_p%s', parent_name, to_char(month AT TIME ZONE 'UTC', 'YYYYMM'));
-        CONTINUE WHEN to_regclass(format('%I.%I', schema_name, part_name)) IS NOT NULL;
-        upper_bound := ((month AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
-        EXECUTE format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS)',
-                       schema_name, part_name, parent);
-        moved := 0;
-        IF default_part IS NOT NULL THEN
-            EXECUTE format('INSERT INTO %I.%I SELECT * FROM %s WHERE %I >= $1 AND %I < $2',
-                           schema_name, part_name, default_part, key_column, key_column)
-                USING month, upper_bound;
-            GET DIAGNOSTICS moved = ROW_COUNT;
-        END IF;
-        IF moved > 0 THEN
-            -- Foreign keys referring to the parent would refuse the delete below (PostgreSQL
-            -- checks the DEFAULT partition alone, where the rows no longer are): they are
-            -- lifted for the move and put back, NOT VALID first so that checking the rows
-            -- already there (a scan of the referring table) blocks no writer.
-            SELECT coalesce(array_agg(c.conrelid::regclass::text), '{}'),
-                   coalesce(array_agg(c.conname::text), '{}'),
-                   coalesce(array_agg(pg_get_constraintdef(c.oid)), '{}')
-            INTO fk_tables, fk_names, fk_definitions
+    IF default_part IS NOT NULL THEN
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s)', default_part) INTO waiting;
+    END IF;
+    IF waiting THEN
+        FOR foreign_key IN
+            SELECT c.conrelid::regclass AS child, c.conname, pg_get_constraintdef(c.oid) AS def
             FROM pg_constraint c
-            WHERE c.confrelid = parent AND c.contype = 'f' AND c.conparentid = 0;
-            FOR fk IN 1 .. cardinality(fk_names) LOOP
-                EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk_tables[fk], fk_names[fk]);
-            END LOOP;
-            EXECUTE format('ALTER TABLE %s DISABLE TRIGGER USER', default_part);
-            EXECUTE format('DELETE FROM %s WHERE %I >= $1 AND %I < $2',
-                           default_part, key_column, key_column)
-                USING month, upper_bound;
-            EXECUTE format('ALTER TABLE %s ENABLE TRIGGER USER', default_part);
-        END IF;
-        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
-                       parent, schema_name, part_name, month, upper_bound);
-        IF moved > 0 THEN
-            FOR fk IN 1 .. cardinality(fk_names) LOOP
-                EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID',
-                               fk_tables[fk], fk_names[fk], fk_definitions[fk]);
-                EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
-                               fk_tables[fk], fk_names[fk]);
-            END LOOP;
-        END IF;
-        -- Row triggers are cloned onto a partition; statement triggers (the TRUNCATE guard)
-        -- are not, and TRUNCATE of a partition fires only its own.
-        FOR guard IN
-            SELECT t.tgname, t.tgfoid::regproc AS function_name FROM pg_trigger t
-            WHERE t.tgrelid = parent AND NOT t.tgisinternal
-              AND (t.tgtype & 32) <> 0 AND (t.tgtype & 1) = 0  -- TRUNCATE, statement level
+            WHERE c.confrelid = parent AND c.contype = 'f' AND c.conparentid = 0
         LOOP
-            EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I.%I'
-                           ' FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-                           guard.tgname, schema_name, part_name, guard.function_name);
+            EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I',
+                           foreign_key.child, foreign_key.conname);
+            lifted := lifted
+                || format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', foreign_key.child,
+                          foreign_key.conname, foreign_key.def)
+                || format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
+                          foreign_key.child, foreign_key.conname);
         END LOOP;
-        RETURN NEXT part_name;
+    END IF;
+    RETURN QUERY SELECT * FROM make_month_partitions(parent, months_ahead);
+    FOREACH statement IN ARRAY lifted LOOP
+        EXECUTE statement;
     END LOOP;
 END;
 $$;
+
+REVOKE EXECUTE ON FUNCTION ensure_month_partitions(regclass, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ensure_month_partitions(regclass, integer)
+    TO winback_router, winback_notifier, winback_retention;
 
 SELECT ensure_month_partitions('survey_responses'::regclass);
 

@@ -38,32 +38,40 @@ BEGIN
 END;
 $fn$;
 
+-- A partitioned table's month partitions and the range of each (its DEFAULT one has none).
+CREATE FUNCTION month_partition_bounds(parent regclass)
+RETURNS TABLE (partition_oid regclass, starts timestamptz, ends timestamptz)
+LANGUAGE sql STABLE SET search_path FROM CURRENT AS $fn$
+    SELECT i.inhrelid::regclass, b.bounds[1]::timestamptz, b.bounds[2]::timestamptz
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                    $re$^FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)$$re$)
+        AS b (bounds)
+    WHERE i.inhparent = parent AND b.bounds IS NOT NULL
+$fn$;
+
 CREATE FUNCTION retention_drop_response_partition(
     part regclass, expected_rows bigint, expected_digest text, archive text,
     archive_sha256 text
 ) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
 SET search_path FROM CURRENT SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' AS $fn$
 DECLARE
-    bounds     text[];
     range_from timestamptz;
     range_to   timestamptz;
     found_rows bigint;
     digest     text;
     archive_id bigint;
 BEGIN
-    SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
-                        $re$^FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)$$re$)
-    INTO bounds
-    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-    WHERE i.inhrelid = part AND i.inhparent = 'survey_responses'::regclass;
-    IF bounds IS NULL THEN
-        RAISE EXCEPTION '% is not a month partition of survey_responses', part;
-    END IF;
-    range_from := bounds[1]::timestamptz;
-    range_to := bounds[2]::timestamptz;
-    IF range_to > date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' THEN
-        RAISE EXCEPTION '% holds the current month or a later one: never removed', part;
-    END IF;
+    SELECT m.starts, m.ends INTO range_from, range_to
+    FROM month_partition_bounds('survey_responses'::regclass) m WHERE m.partition_oid = part;
+    CASE
+        WHEN range_from IS NULL THEN
+            RAISE EXCEPTION '% is not a month partition of survey_responses', part;
+        WHEN range_to > date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' THEN
+            RAISE EXCEPTION '% holds the current month or a later one: never removed', part;
+        ELSE
+            NULL;
+    END CASE;
 
     EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', part);
     EXECUTE format('SELECT count(*), encode(hash_chain_digest(sha256(convert_to(t::text,'
