@@ -1,4 +1,4 @@
-"""History that spans months, for the partitioning and retention tests."""
+"""History and responses that span months, for the partitioning and retention tests."""
 
 from __future__ import annotations
 
@@ -34,3 +34,21 @@ async def case_with_history(pool: asyncpg.Pool | asyncpg.Connection, *moments: d
         )
     await pool.execute("UPDATE recovery_cases SET seq = $2 WHERE id = $1", case_id, len(moments))
     return case_id
+
+
+async def keyed_response(pool: asyncpg.Pool | asyncpg.Connection, received_at: datetime) -> str:
+    """A response without a case, stored as the router stores it (its key, then its row);
+    returns its response id."""
+    response_id = f"r-{uuid4().hex[:10]}"
+    await pool.execute(
+        "WITH key AS (INSERT INTO response_keys (source, response_id, survey_response_id,"
+        " received_at) VALUES ('survey', $1, nextval('survey_responses_id_seq'), $2)"
+        " RETURNING survey_response_id)"
+        " INSERT INTO survey_responses (id, source, response_id, receipt_id, vendor, received_at,"
+        " customer, interaction, scores, chosen_reasons, follow_up_requested, codes,"
+        " needs_recovery) SELECT survey_response_id, 'survey', $1, $1, 'generic', $2::timestamptz,"
+        " '{}', '{}', '[]', '[]', false, '[]', false FROM key",
+        response_id,
+        received_at,
+    )
+    return response_id

@@ -13,8 +13,9 @@ before, and then the figure that matters is the wait from a record's write to th
 acknowledgement of its alert, read back from the alerts topic.
 
 ``--compare DIR`` runs the same measurement in child processes alternately against ``DIR`` (a
-``git archive`` of another commit's ``services/router``) and this checkout, so both see the
-same load from the rest of the machine; it prints each run and the ratio of the medians.
+``git archive`` of another commit's ``services/router``, and of its ``shared`` too when the two
+commits' schemas differ: the migrations live there) and this checkout, so both see the same
+load from the rest of the machine; it prints each run and the ratio of the medians.
 ``--profile FILE`` writes a cProfile of the router's run (``python -m pstats FILE``).
 """
 
@@ -321,9 +322,12 @@ def _expected_cases(planned: list[Spec]) -> int:
 def compare(args: argparse.Namespace, argv: list[str]) -> None:
     """Alternate child runs of ``--compare DIR`` and this checkout; print runs and ratios."""
     here = Path(__file__).resolve().parents[2]
+    other = Path(args.compare).resolve()
     variants = {
-        "before": str(Path(args.compare).resolve() / "services" / "router"),
-        "after": str(here / "services" / "router"),
+        "before": os.pathsep.join(
+            str(path) for path in (other / "services" / "router", other / "shared") if path.is_dir()
+        ),
+        "after": os.pathsep.join(str(here / part) for part in ("services/router", "shared")),
     }
     child_argv = [a for a in argv if not a.startswith("--compare") and a != args.compare]
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}

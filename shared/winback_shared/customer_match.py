@@ -179,7 +179,8 @@ def customer_keys(customer: Customer | Mapping[str, object]) -> CustomerKeys:
 # $1 the response, $2 max ids per key, $3 the sources sharing one id numbering. Every lookup by
 # key is a LATERAL subquery fenced with OFFSET 0, so it stays a parameterised scan of that key's
 # expression index: joined plainly, the planner misjudges how few keys come out of the CTEs and
-# hashes the whole table.
+# hashes the whole table. The same for the lookup of the seed's rows by id, since the responses
+# are month partitions (migration 0032): one key-index probe per partition, not a hash of all.
 _MATCHING_SQL = """
 WITH me AS (
     SELECT id, source, customer_id_key(customer) AS cid, source = ANY($3::text[]) AS shared_ids
@@ -195,7 +196,8 @@ seed AS (
 seed_keys AS (
     SELECT DISTINCT customer_email_key(r.customer) AS email,
            customer_phone_tail(r.customer) AS tail, customer_phone_e164(r.customer) AS e164
-    FROM seed CROSS JOIN LATERAL (SELECT customer FROM survey_responses WHERE id = seed.id) r
+    FROM seed CROSS JOIN LATERAL (
+        SELECT customer FROM survey_responses WHERE id = seed.id OFFSET 0) r
 ),
 emails AS (
     SELECT DISTINCT k.email FROM seed_keys k

@@ -1,6 +1,7 @@
-"""Month partitions, created ahead of need (migration 0024).
+"""Month partitions, created ahead of need (migrations 0024 and 0032).
 
-``case_history`` is partitioned by month of ``occurred_at`` (UTC). A month's partition must
+``case_history`` is partitioned by month of ``occurred_at`` (UTC), ``survey_responses`` by
+month of ``received_at``. A month's partition must
 exist before its first row arrives, or the row lands in the DEFAULT partition (so no insert
 ever fails) and stays there until the next call here moves it into its month. The SQL function
 ``ensure_month_partitions`` does the work as the schema's owner, so the services, which have no
@@ -16,8 +17,8 @@ from winback_shared.db import Connection
 
 log = logging.getLogger(__name__)
 
-PARTITIONED_TABLES = ("case_history",)
-"""The tables partitioned by month; docs/operations.md says why the others are not (yet)."""
+PARTITIONED_TABLES = ("case_history", "survey_responses")
+"""The tables partitioned by month (docs/operations.md, "Partitions and retention")."""
 
 MONTHS_AHEAD = 3
 """How many months past the current one get their partition in advance."""

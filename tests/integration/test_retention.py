@@ -17,10 +17,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.retention_support import case_with_history
+from tests.integration.test_router_batch_store import code_all, response
+from tests.retention_support import case_with_history, keyed_response
 from tests.role_support import REPORTING, RETENTION, ROUTER, as_role, migrate_as_owner
 from winback_notifier.cases.audit import broken_links
+from winback_router.batch_store import PostgresBatchStore
+from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.db import create_pool
+from winback_shared.deadlines import ContactPolicy
 from winback_shared.partitions import ensure_partitions
 from winback_shared.retention.archive import chain_digest, read_manifest, verify
 from winback_shared.retention.job import (
@@ -81,7 +85,8 @@ async def test_rows_land_in_their_month_or_the_default_partition_until_it_exists
         with pytest.raises(asyncpg.RaiseError, match="between 0 and 24"):
             await ensure_partitions(conn, months_ahead=1000)
 
-    assert created == ["case_history_p202001"]
+    # The case's response (received in January too) moved out of its DEFAULT partition alike.
+    assert created == ["case_history_p202001", "survey_responses_p202001"]
     assert await where(admin, case_id) == ["case_history_p202001", current_partition()]
     assert await admin.fetch("SELECT seq, row_hash FROM case_history ORDER BY seq") == (
         hashes_before
@@ -277,3 +282,94 @@ async def test_the_job_needs_an_archive_directory(pools: dict[str, asyncpg.Pool]
     async with pools[RETENTION].acquire() as conn:
         with pytest.raises(ValueError, match="archive directory"):
             await run(conn, Settings(keep_months=1, archive_dir=None, dry_run=False))
+
+
+async def test_a_month_of_responses_no_case_refers_to_is_archived_and_removed_with_its_keys(
+    pools: dict[str, asyncpg.Pool], schema_url: str, tmp_path: Path
+) -> None:
+    admin = pools["admin"]
+    quiet = [await keyed_response(admin, FEB + timedelta(hours=hour)) for hour in range(3)]
+    await case_with_history(admin, JAN)  # January's response has a case: January stays
+    kept_now = await keyed_response(admin, NOW)
+
+    code, out = await retention_cli(
+        as_role(schema_url, RETENTION), "--keep-months", "1", "--archive-dir", str(tmp_path)
+    )
+    assert code == 0, out
+    assert "removed case_history_p202001" in out
+    assert "kept survey_responses_p202001" in out and "still refers" in out
+    assert "removed survey_responses_p202002" in out
+
+    archive = tmp_path / "survey_responses" / "survey_responses_p202002.1.jsonl.gz"
+    manifest = read_manifest(archive)
+    assert (manifest.rows, manifest.hash_field) == (3, "row_sha256") and verify(archive) == []
+    with gzip.open(archive, "rt") as lines:
+        archived = [json.loads(line) for line in lines]
+    assert [row["response_id"] for row in archived] == quiet
+    assert await admin.fetchval("SELECT to_regclass('survey_responses_p202002')") is None
+    assert await admin.fetchval("SELECT to_regclass('survey_responses_p202001')") is not None
+    keys = {r["response_id"] for r in await admin.fetch("SELECT response_id FROM response_keys")}
+    assert keys == {kept_now}  # the retired ones' went (case_with_history stores no key)
+    tables = await admin.fetch(
+        "SELECT table_name, partition_name, row_count FROM retention_archives"
+        " WHERE table_name = 'survey_responses'"
+    )
+    assert [tuple(r.values()) for r in tables] == [
+        ("survey_responses", "survey_responses_p202002", 3)
+    ]
+
+    # A redelivery of a retired response finds no key: it is stored again, as a new response
+    # of this month, and opens a case if it needs one (docs/operations.md says so).
+    store = PostgresBatchStore(pools[ROUTER], ContactPolicy())
+    again = response(quiet[0], 2, "Nobody called back").model_copy(update={"received_at": NOW})
+    changes = await store.save([again], code_all)
+    assert [(c.kind, c.case.response_id) for c in changes] == [(HistoryKind.OPENED, quiet[0])]
+    assert (
+        await admin.fetchval(
+            "SELECT tableoid::regclass::text FROM survey_responses WHERE response_id = $1", quiet[0]
+        )
+        == f"survey_responses_p{NOW:%Y%m}"
+    )
+
+
+async def test_the_response_drop_refuses_a_changed_or_referred_month(
+    pools: dict[str, asyncpg.Pool], tmp_path: Path
+) -> None:
+    admin = pools["admin"]
+    response_id = await keyed_response(admin, FEB)
+    retention = pools[RETENTION]
+    async with retention.acquire() as conn:
+        await ensure_partitions(conn)
+        (february,) = [
+            p for p in await month_partitions(conn, "survey_responses") if p.starts.year == 2020
+        ]
+        stale = await archive_partition(conn, february, tmp_path)
+    await admin.execute(  # a revision after the archive: same rows, other content
+        "UPDATE survey_responses SET comment = 'later' WHERE response_id = $1", response_id
+    )
+    async with retention.acquire() as conn:
+        with pytest.raises(asyncpg.RaiseError, match="changed since it was archived"):
+            await remove_partition(conn, february, stale, tmp_path)
+        fresh = await archive_partition(conn, february, tmp_path)
+    row_id = await admin.fetchval(
+        "SELECT id FROM survey_responses WHERE response_id = $1", response_id
+    )
+    await admin.execute(  # a case opened for it meanwhile (its received_at filled in)
+        "INSERT INTO recovery_cases (survey_response_id, priority, queue, opened_at)"
+        " VALUES ($1, 2, 'default', now())",
+        row_id,
+    )
+    async with retention.acquire() as conn:
+        with pytest.raises(asyncpg.RaiseError, match="still referred to"):
+            await remove_partition(conn, february, fresh, tmp_path)
+        with pytest.raises(asyncpg.RaiseError, match="current month"):
+            await conn.execute(
+                "SELECT retention_drop_response_partition($1::regclass, 0, '', '', '')",
+                f"survey_responses_p{NOW:%Y%m}",
+            )
+        with pytest.raises(asyncpg.RaiseError, match="not a month partition"):
+            await conn.execute(
+                "SELECT retention_drop_response_partition('case_history_default', 0, '', '', '')"
+            )
+    assert await admin.fetchval("SELECT count(*) FROM survey_responses_p202002") == 1
+    assert await admin.fetchval("SELECT count(*) FROM response_keys") == 1

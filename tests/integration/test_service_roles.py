@@ -45,7 +45,10 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         ROUTER: {"SELECT", "INSERT", "UPDATE"},
         NOTIFIER: {"SELECT"},
         REPORTING: {"SELECT"},
+        RETENTION: {"SELECT"},  # to archive a month before its partition is dropped (0032)
     },
+    # 0032: the router's idempotency; retention reads it, the owner's drop removes its rows.
+    "response_keys": {ROUTER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
     "recovery_cases": {ROUTER: {"SELECT", "INSERT"}, NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
     "case_history": {
         ROUTER: {"SELECT", "INSERT"},
@@ -96,6 +99,7 @@ Partitions are not in it: the services go through the partitioned table (next te
 
 PARTITION_GRANTS: dict[str, dict[str, set[str]]] = {
     "case_history_default": {RETENTION: {"SELECT"}},
+    "survey_responses_default": {RETENTION: {"SELECT"}},
 }
 """The grants on partitions by name: none, but the retention job's look at the DEFAULT one."""
 
@@ -187,6 +191,8 @@ REFUSED = {
         "SELECT * FROM case_cards",
         "DELETE FROM agent_changes",
         "SELECT retention_drop_history_partition('case_history_default', 0, '', '', '')",
+        "SELECT retention_drop_response_partition('survey_responses_default', 0, '', '', '')",
+        "DELETE FROM response_keys",
     ],
     NOTIFIER: [
         "INSERT INTO survey_responses (source, response_id) VALUES ('x', 'y')",
@@ -199,10 +205,14 @@ REFUSED = {
         "INSERT INTO contact_policies (targets, recorded_by) VALUES ('{}', 'x')",
         "DELETE FROM agents",
         "SELECT retention_drop_history_partition('case_history_default', 0, '', '', '')",
+        "SELECT retention_drop_response_partition('survey_responses_default', 0, '', '', '')",
+        "DELETE FROM response_keys",
     ],
     RETENTION: [
         "SELECT * FROM agents",
-        "SELECT * FROM survey_responses",
+        "UPDATE survey_responses SET comment = NULL",
+        "DELETE FROM response_keys",
+        "SELECT * FROM recovery_cases",
         "INSERT INTO case_history (case_id, seq, kind, actor) VALUES (1, 1, 'x', 'x')",
         "UPDATE case_history SET published_at = now()",
         "DELETE FROM case_history_anchors",
@@ -217,6 +227,8 @@ REFUSED = {
         "UPDATE case_history SET published_at = now()",
         "DELETE FROM contact_attempts",
         "SELECT retention_drop_history_partition('case_history_default', 0, '', '', '')",
+        "SELECT retention_drop_response_partition('survey_responses_default', 0, '', '', '')",
+        "DELETE FROM response_keys",
         "SELECT ensure_month_partitions('case_history')",
     ],
 }
@@ -300,8 +312,8 @@ async def test_every_service_role_matches_customers_the_router_keyed(
     pools: dict[str, asyncpg.Pool],
 ) -> None:
     """Migration 0018's key functions run under the router's writes (they are indexed) and in
-    the matching query of every role that reads responses (the retention role reads only the
-    history it archives); no new table, so no new grant."""
+    the matching query of every role that reads responses (the retention role reads them only to
+    archive them); no new table, so no new grant."""
     first, second = [await open_case(pools[ROUTER]) for _ in range(2)]
     response = await pools["admin"].fetchval(
         "SELECT survey_response_id FROM recovery_cases WHERE id = $1", first

@@ -114,8 +114,8 @@ class PostgresBatchStore:
             )
             for (index, _), delivery in zip(first.values(), candidates, strict=True):
                 row = inserted.get(delivery.key)
-                if row in opened:
-                    changes[index] = CaseChange(HistoryKind.OPENED, opened[row])
+                if row is not None and row.id in opened:
+                    changes[index] = CaseChange(HistoryKind.OPENED, opened[row.id])
             for index, response in responses:
                 key = (response.source, response.response_id)
                 if first[key][0] == index and key in inserted:

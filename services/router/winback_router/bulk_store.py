@@ -28,7 +28,16 @@ from winback_shared.events.recovery_alerts import CaseSummary, CodedReason
 from winback_shared.survey import SurveyResponse
 
 ResponseKey = tuple[str, str]
-"""(source, response id): what makes a response unique."""
+"""(source, response id): what makes a response unique (``response_keys``' primary key)."""
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """Where a stored response is: its id and its partition key (``survey_responses`` is
+    partitioned by month of ``received_at``, its key is both, migration 0032)."""
+
+    id: int
+    received_at: datetime
 
 
 @dataclass(frozen=True)
@@ -53,11 +62,17 @@ def _json(value: object) -> str:
 
 async def insert_first_deliveries(
     conn: Connection, deliveries: Sequence[FirstDelivery]
-) -> dict[ResponseKey, int]:
-    """Insert every response not stored yet; the row id of each one inserted, by key.
+) -> dict[ResponseKey, StoredRow]:
+    """Insert every response not stored yet; the row of each one inserted, by key.
 
     Keys must be distinct (the caller keeps a batch's first delivery of each). A key missing
     from the result was already stored: that delivery is a repeat or a revision.
+
+    One statement for both tables: the keys go into ``response_keys`` (``ON CONFLICT DO
+    NOTHING``, which waits for another router inserting the same key, as the unique key on
+    the responses did), each taking its response's id from the sequence, and the responses of
+    the keys inserted follow. A key stored in an earlier month is found there whatever month
+    this delivery arrives in, so it is never a second response.
     """
     if not deliveries:
         return {}
@@ -79,36 +94,49 @@ async def insert_first_deliveries(
         columns[index] = [_json(value) for value in columns[index]]
     rows = await conn.fetch(
         """
+        WITH d AS (
+            SELECT *
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                        $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[],
+                        $11::text[], $12::text[], $13::boolean[], $14::text[], $15::boolean[],
+                        $16::bytea[], $17::timestamptz[])
+                 WITH ORDINALITY AS d(source, response_id, receipt_id, vendor, received_at,
+                                      survey_id, submitted_at, customer, interaction, scores,
+                                      chosen_reasons, comment, follow_up_requested, codes,
+                                      needs_recovery, content_sha256, vendor_updated_at,
+                                      position)
+        ), keys AS (
+            INSERT INTO response_keys (source, response_id, survey_response_id, received_at)
+            SELECT source, response_id, nextval('survey_responses_id_seq'), received_at
+            FROM d ORDER BY position
+            ON CONFLICT (source, response_id) DO NOTHING
+            RETURNING source, response_id, survey_response_id
+        )
         INSERT INTO survey_responses (
-            source, response_id, receipt_id, vendor, received_at,
+            id, source, response_id, receipt_id, vendor, received_at,
             survey_id, submitted_at, customer, interaction, scores, chosen_reasons, comment,
             follow_up_requested, codes, needs_recovery, content_sha256, vendor_updated_at)
-        SELECT source, response_id, receipt_id, vendor, received_at,
+        SELECT k.survey_response_id, d.source, d.response_id, receipt_id, vendor, received_at,
                survey_id, submitted_at, customer::jsonb, interaction::jsonb, scores::jsonb,
                chosen_reasons::jsonb, comment, follow_up_requested, codes::jsonb,
                needs_recovery, content_sha256, vendor_updated_at
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                    $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[],
-                    $11::text[], $12::text[], $13::boolean[], $14::text[], $15::boolean[],
-                    $16::bytea[], $17::timestamptz[])
-             WITH ORDINALITY AS d(source, response_id, receipt_id, vendor, received_at,
-                                  survey_id, submitted_at, customer, interaction, scores,
-                                  chosen_reasons, comment, follow_up_requested, codes,
-                                  needs_recovery, content_sha256, vendor_updated_at, position)
+        FROM d JOIN keys k ON k.source = d.source AND k.response_id = d.response_id
         ORDER BY position
-        ON CONFLICT (source, response_id) DO NOTHING
-        RETURNING id, source, response_id
+        RETURNING id, source, response_id, received_at
         """,
         *columns,
     )
-    return {(row["source"], row["response_id"]): row["id"] for row in rows}
+    return {
+        (row["source"], row["response_id"]): StoredRow(row["id"], row["received_at"])
+        for row in rows
+    }
 
 
 @dataclass(frozen=True)
 class CaseToOpen:
     """A stored response that needs a case, and how urgent and where the case goes."""
 
-    response_row: int
+    response: StoredRow
     priority: int
     queue: str
 
@@ -127,18 +155,22 @@ async def open_cases(
     opened_at: datetime = await conn.fetchval("SELECT now()")
     rows = await conn.fetch(
         """
-        INSERT INTO recovery_cases (survey_response_id, priority, queue, opened_at, contact_due_at)
-        SELECT response_row, priority, queue, $4, contact_due_at
-        FROM unnest($1::bigint[], $2::smallint[], $3::text[], $5::timestamptz[])
-             WITH ORDINALITY AS c(response_row, priority, queue, contact_due_at, position)
+        INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue,
+                                    opened_at, contact_due_at)
+        SELECT response_row, received_at, priority, queue, $4, contact_due_at
+        FROM unnest($1::bigint[], $2::smallint[], $3::text[], $5::timestamptz[],
+                    $6::timestamptz[])
+             WITH ORDINALITY AS c(response_row, priority, queue, contact_due_at, received_at,
+                                  position)
         ORDER BY position
         RETURNING id, survey_response_id
         """,
-        [case.response_row for case in cases],
+        [case.response.id for case in cases],
         [case.priority for case in cases],
         [case.queue for case in cases],
         opened_at,
         [contact_deadline(policy, opened_at, case.priority) for case in cases],
+        [case.response.received_at for case in cases],
     )
     summaries = await case_summaries(conn, [row["id"] for row in rows])
     return {row["survey_response_id"]: summaries[row["id"]] for row in rows}

@@ -1,6 +1,8 @@
 """Durable, idempotent writes of responses, cases and dead letters.
 
-Uniqueness on (source, response id) makes every write safe to repeat. A redelivery that says
+Uniqueness on (source, response id), held by ``response_keys`` (migration 0032: the responses
+themselves are partitioned by month, so their own keys hold the month too), makes every write
+safe to repeat, whichever month a repeat arrives in. A redelivery that says
 nothing new changes nothing, except that a case whose alert never went out (a crash between the
 database commit and the publish) is handed back to be alerted again. A delivery that adds
 something (a comment, a finished survey) revises the stored response and its open case.
@@ -74,14 +76,21 @@ async def case_summary(conn: Connection, case_id: int) -> CaseSummary:
 
 
 async def load_response(conn: Connection, source: str, response_id: str) -> StoredResponse | None:
-    """The stored response for this key, locked until the transaction ends."""
+    """The stored response for this key, locked until the transaction ends.
+
+    Found through its key (one index probe), then by id: one probe of each month partition's
+    key index (not by the key's ``received_at`` too, which a data fix of the response's may
+    have moved since; only later deliveries pay this, a batch's first ones do not).
+    """
     row = await conn.fetchrow(
         """
         SELECT r.*, c.id AS case_id, c.alerted_at IS NOT NULL AS case_alerted,
                c.priority AS case_priority, c.opened_at AS case_opened_at,
                c.contact_due_at AS case_contact_due_at
-        FROM survey_responses r LEFT JOIN recovery_cases c ON c.survey_response_id = r.id
-        WHERE r.source = $1 AND r.response_id = $2
+        FROM response_keys k
+        JOIN survey_responses r ON r.id = k.survey_response_id
+        LEFT JOIN recovery_cases c ON c.survey_response_id = r.id
+        WHERE k.source = $1 AND k.response_id = $2
         FOR UPDATE OF r
         """,
         source,
@@ -121,15 +130,24 @@ async def insert_response(
     sends the caller to ``load_response`` and the merge.
     """
     stored_id = await conn.fetchval(
+        "INSERT INTO response_keys (source, response_id, survey_response_id, received_at)"
+        " VALUES ($1, $2, nextval('survey_responses_id_seq'), $3)"
+        " ON CONFLICT (source, response_id) DO NOTHING RETURNING survey_response_id",
+        response.source,
+        response.response_id,
+        response.received_at,
+    )
+    if stored_id is None:
+        raise AlreadyStored(f"{response.source}/{response.response_id}")
+    await conn.execute(
         """
         INSERT INTO survey_responses (
-            source, response_id, receipt_id, vendor, received_at,
+            id, source, response_id, receipt_id, vendor, received_at,
             survey_id, submitted_at, customer, interaction, scores, chosen_reasons, comment,
             follow_up_requested, codes, needs_recovery, content_sha256, vendor_updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-        ON CONFLICT (source, response_id) DO NOTHING
-        RETURNING id
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
         """,
+        stored_id,
         response.source,
         response.response_id,
         response.receipt_id,
@@ -137,11 +155,11 @@ async def insert_response(
         response.received_at,
         *content_columns(response, digest, reasons, decision),
     )
-    if stored_id is None:
-        raise AlreadyStored(f"{response.source}/{response.response_id}")
     if not decision.needs_recovery:
         return None
-    case = await open_case(conn, stored_id, decision.priority, queue, contact_policy)
+    case = await open_case(
+        conn, stored_id, response.received_at, decision.priority, queue, contact_policy
+    )
     return CaseChange(HistoryKind.OPENED, case)
 
 
@@ -166,7 +184,12 @@ def content_columns(
 
 
 async def open_case(
-    conn: Connection, response_row: int, priority: int, queue: str, policy: ContactPolicy
+    conn: Connection,
+    response_row: int,
+    received_at: datetime,
+    priority: int,
+    queue: str,
+    policy: ContactPolicy,
 ) -> CaseSummary:
     """Open the case of a stored response, with its contact deadline.
 
@@ -175,13 +198,14 @@ async def open_case(
     """
     opened_at: datetime = await conn.fetchval("SELECT now()")
     case_id = await conn.fetchval(
-        "INSERT INTO recovery_cases (survey_response_id, priority, queue, opened_at,"
-        " contact_due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue,"
+        " opened_at, contact_due_at) VALUES ($1, $6, $2, $3, $4, $5) RETURNING id",
         response_row,
         priority,
         queue,
         opened_at,
         contact_deadline(policy, opened_at, priority),
+        received_at,
     )
     return await case_summary(conn, case_id)
 
@@ -214,15 +238,23 @@ async def revise_response(
             needs_recovery = needs_recovery OR $11, content_sha256 = $12,
             revision = revision + 1, revised_at = now(), vendor_updated_at = $13,
             refine_pending = true
-        WHERE id = $1
+        WHERE id = $1 AND received_at = $14
         """,
         stored.row_id,
         *content_columns(merged, digest, reasons, decision),
+        stored.response.received_at,
     )
     if stored.case_id is None:
         if not decision.needs_recovery:
             return None
-        case = await open_case(conn, stored.row_id, decision.priority, queue, contact_policy)
+        case = await open_case(
+            conn,
+            stored.row_id,
+            stored.response.received_at,
+            decision.priority,
+            queue,
+            contact_policy,
+        )
         return CaseChange(HistoryKind.OPENED, case)
     # The case's priority was read with the response's lock held, and only a revision (which
     # holds it too) changes it: it is still current.

@@ -55,10 +55,14 @@ class Manifest:
     first_at: str | None
     last_at: str | None
     rows_digest: str
-    """:func:`chain_digest` of the rows' ``row_hash``, in file order."""
+    """:func:`chain_digest` of the rows' ``hash_field``, in file order."""
     sha256: str
     """Of the archive file's bytes."""
     format: str = "jsonl+gzip; one row per line, keys sorted, bytea in hex"
+    hash_field: str = "row_hash"
+    """Which field of each line the digest folds: the history's chain hash, or for a table
+    without one (``survey_responses``) the sha256 PostgreSQL computed of the row's text
+    (``row_sha256``). Manifests written before this field existed are the history's."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,14 @@ def _publish(temporary: Path, final: Path) -> None:
 class ArchiveWriter:
     """Writes one archive file line by line, then its manifest."""
 
-    def __init__(self, path: Path, *, table: str, partition: str, key: str) -> None:
+    def __init__(
+        self, path: Path, *, table: str, partition: str, key: str, hash_field: str = "row_hash"
+    ) -> None:
         self.path = path
         self._table = table
         self._partition = partition
         self._key = key
+        self._hash_field = hash_field
         path.parent.mkdir(parents=True, exist_ok=True)
         self._temporary = path.with_name(path.name + ".tmp")
         self._file = gzip.GzipFile(self._temporary, "wb", mtime=0)
@@ -111,10 +118,10 @@ class ArchiveWriter:
         self._last: datetime | None = None
 
     def write(self, row: Mapping[str, Any]) -> None:
-        """Append one row (it must carry ``row_hash`` and the table's time ``key``)."""
+        """Append one row (it must carry its ``hash_field`` and the table's time ``key``)."""
         self._file.write(row_line(row) + b"\n")
         self._rows += 1
-        self._state = hashlib.sha256(self._state + bytes(row["row_hash"])).digest()
+        self._state = hashlib.sha256(self._state + bytes(row[self._hash_field])).digest()
         moment = row[self._key]
         self._first = moment if self._first is None else min(self._first, moment)
         self._last = moment if self._last is None else max(self._last, moment)
@@ -133,6 +140,7 @@ class ArchiveWriter:
             last_at=self._last.isoformat() if self._last else None,
             rows_digest=self._state.hex(),
             sha256=_sha256_of(self.path),
+            hash_field=self._hash_field,
         )
         target = manifest_path(self.path)
         temporary = target.with_name(target.name + ".tmp")
@@ -160,7 +168,8 @@ def verify(archive: Path) -> list[str]:
     state = b""
     with gzip.open(archive, "rb") as lines:
         for line in lines:
-            state = hashlib.sha256(state + bytes.fromhex(json.loads(line)["row_hash"])).digest()
+            value = bytes.fromhex(json.loads(line)[manifest.hash_field])
+            state = hashlib.sha256(state + value).digest()
             rows += 1
     if rows != manifest.rows:
         problems.append(f"{rows} rows in the file, {manifest.rows} in the manifest")

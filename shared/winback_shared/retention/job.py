@@ -1,5 +1,10 @@
 """The retention job's steps against PostgreSQL: find expired month partitions, archive each,
-check the archive, then have the owner's function drop the partition (migration 0025)."""
+check the archive, then have the owner's function drop the partition (migrations 0025, 0034).
+
+Tables are retired child first: the audit trail (``case_history``), then the responses
+(``survey_responses``, whose drop takes their ``response_keys`` along). A month of responses
+that a kept case or re-coding record still refers to is kept (the next run tries again).
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,45 @@ from winback_shared.retention.plan import MonthPartition, expired, retention_cut
 
 log = logging.getLogger(__name__)
 
-HISTORY = "case_history"
-"""The one table with month partitions to retire (docs/operations.md says why)."""
 
-HISTORY_KEY = "occurred_at"
+@dataclass(frozen=True)
+class RetiredTable:
+    """A table whose month partitions the job retires, and how."""
+
+    name: str
+    key: str
+    """The partition key: a row's time."""
+    order: str
+    """The archive's row order, the same the drop function digests in."""
+    hash_field: str
+    """The field whose digest proves the partition still holds what was archived."""
+    hash_sql: str | None
+    """How PostgreSQL computes ``hash_field`` for a row ``t`` (None: it is a column)."""
+    drop_function: str
+
+
+HISTORY = RetiredTable(
+    name="case_history",
+    key="occurred_at",
+    order="case_id, seq",
+    hash_field="row_hash",
+    hash_sql=None,
+    drop_function="retention_drop_history_partition",
+)
+RESPONSES = RetiredTable(
+    name="survey_responses",
+    key="received_at",
+    order="id",
+    hash_field="row_sha256",
+    # The row's text, under the settings the drop function also fixes (_ROW_TEXT_SETTINGS).
+    hash_sql="sha256(convert_to(t::text, 'UTF8'))",
+    drop_function="retention_drop_response_partition",
+)
+RETIRED = (HISTORY, RESPONSES)
+"""Child first: a month of responses goes after the history that might refer to it."""
+
+_ROW_TEXT_SETTINGS = ("SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'")
+"""A row's text depends on these; migration 0034's drop function sets the same."""
 
 _PARTITIONS = """
     SELECT c.relname AS name, b.bounds[1]::timestamptz AS starts, b.bounds[2]::timestamptz AS ends
@@ -49,6 +89,12 @@ async def _archive_name(conn: Connection, partition: MonthPartition) -> Path:
     return Path(partition.table) / f"{partition.name}.{done + 1}.jsonl.gz"
 
 
+def retired_table(name: str) -> RetiredTable:
+    """The spec of a retired table, by name."""
+    (table,) = [table for table in RETIRED if table.name == name]
+    return table
+
+
 async def archive_partition(
     conn: Connection, partition: MonthPartition, archive_dir: Path
 ) -> Written:
@@ -56,15 +102,23 @@ async def archive_partition(
 
     Raises when the file read back does not match its manifest (nothing is removed then).
     """
+    table = retired_table(partition.table)
     relative = await _archive_name(conn, partition)
     writer = ArchiveWriter(
-        archive_dir / relative, table=partition.table, partition=partition.name, key=HISTORY_KEY
+        archive_dir / relative,
+        table=partition.table,
+        partition=partition.name,
+        key=table.key,
+        hash_field=table.hash_field,
     )
+    computed = f", {table.hash_sql} AS {table.hash_field}" if table.hash_sql else ""
     query = (
-        f"SELECT * FROM {HISTORY} WHERE {HISTORY_KEY} >= $1 AND {HISTORY_KEY} < $2"
-        " AND tableoid = $3::regclass ORDER BY case_id, seq"
+        f"SELECT t.*{computed} FROM {table.name} t WHERE {table.key} >= $1 AND {table.key} < $2"
+        f" AND tableoid = $3::regclass ORDER BY {table.order}"
     )
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        for setting in _ROW_TEXT_SETTINGS:
+            await conn.execute(setting)
         async for row in conn.cursor(
             query, partition.starts, partition.ends, partition.name, prefetch=2000
         ):
@@ -80,8 +134,9 @@ async def remove_partition(
     conn: Connection, partition: MonthPartition, written: Written, archive_dir: Path
 ) -> int:
     """Drop ``partition`` if it still holds exactly the archived rows; the archive's id."""
+    table = retired_table(partition.table)
     archive_id = await conn.fetchval(
-        "SELECT retention_drop_history_partition($1::regclass, $2, $3, $4, $5)",
+        f"SELECT {table.drop_function}($1::regclass, $2, $3, $4, $5)",
         partition.name,
         written.manifest.rows,
         written.manifest.rows_digest,
@@ -91,11 +146,13 @@ async def remove_partition(
     return int(archive_id)
 
 
-async def _waiting_in_default(conn: Connection, cut: datetime) -> list[tuple[datetime, int]]:
+async def _waiting_in_default(
+    conn: Connection, table: RetiredTable, cut: datetime
+) -> list[tuple[datetime, int]]:
     """Months before the cut with rows in the DEFAULT partition (no partition of their own yet)."""
     rows = await conn.fetch(
-        f"SELECT date_trunc('month', {HISTORY_KEY} AT TIME ZONE 'UTC') AS month, count(*) AS rows"
-        f" FROM {HISTORY}_default WHERE {HISTORY_KEY} < $1 GROUP BY 1 ORDER BY 1",
+        f"SELECT date_trunc('month', {table.key} AT TIME ZONE 'UTC') AS month, count(*) AS rows"
+        f" FROM {table.name}_default WHERE {table.key} < $1 GROUP BY 1 ORDER BY 1",
         cut,
     )
     return [(row["month"], row["rows"]) for row in rows]
@@ -116,21 +173,50 @@ async def run(
     say: Callable[[str], None] = print,
     now: datetime | None = None,
 ) -> list[str]:
-    """One pass over the history's expired months; returns the partitions removed."""
+    """One pass over each retired table's expired months, child first; returns the
+    partitions removed."""
     now = now or datetime.now(UTC)
     cut = retention_cut(now, settings.keep_months)
     if not settings.dry_run:
         if settings.archive_dir is None:
             raise ValueError("an archive directory is required (WINBACK_RETENTION_ARCHIVE_DIR)")
         await ensure_partitions(conn)
-    say(f"{HISTORY}: keeping {settings.keep_months} months; rows before {cut:%Y-%m-%d} go")
     removed = []
-    for partition in expired(await month_partitions(conn, HISTORY), now, settings.keep_months):
+    for table in RETIRED:
+        say(f"{table.name}: keeping {settings.keep_months} months; rows before {cut:%Y-%m-%d} go")
+        removed += await _retire(conn, table, settings, say, now)
+        for month, rows in await _waiting_in_default(conn, table, cut):
+            # After a real run, only rows inserted meanwhile: the next run takes them.
+            say(
+                f"{'would move' if settings.dry_run else 'left'} {rows} rows of {month:%Y-%m}"
+                f" in {table.name}_default: moved into their month's partition, archived and"
+                f" removed {'with the others' if settings.dry_run else 'by the next run'}"
+            )
+    if not removed and not settings.dry_run:
+        say("nothing past retention")
+    return removed
+
+
+async def _retire(
+    conn: Connection,
+    table: RetiredTable,
+    settings: Settings,
+    say: Callable[[str], None],
+    now: datetime,
+) -> list[str]:
+    """Archive and remove ``table``'s expired month partitions, oldest first."""
+    removed = []
+    for partition in expired(await month_partitions(conn, table.name), now, settings.keep_months):
         label = f"{partition.name} [{partition.starts:%Y-%m-%d}, {partition.ends:%Y-%m-%d})"
+        if table is RESPONSES and await conn.fetchval(
+            "SELECT retention_response_partition_referred($1::regclass)", partition.name
+        ):
+            say(f"kept {label}: a case or re-coding record still refers to its responses")
+            continue
         if settings.dry_run:
             rows = await conn.fetchval(
-                f"SELECT count(*) FROM {HISTORY} WHERE {HISTORY_KEY} >= $1"
-                f" AND {HISTORY_KEY} < $2 AND tableoid = $3::regclass",
+                f"SELECT count(*) FROM {table.name} WHERE {table.key} >= $1"
+                f" AND {table.key} < $2 AND tableoid = $3::regclass",
                 partition.starts,
                 partition.ends,
                 partition.name,
@@ -143,17 +229,8 @@ async def run(
         await remove_partition(conn, partition, written, settings.archive_dir)
         say(f"removed {partition.name}")
         log.info(
-            "history partition archived and removed",
+            "partition archived and removed",
             extra={"fields": {"partition": partition.name, "rows": written.manifest.rows}},
         )
         removed.append(partition.name)
-    for month, rows in await _waiting_in_default(conn, cut):
-        # After a real run, only rows inserted meanwhile: the next run takes them.
-        say(
-            f"{'would move' if settings.dry_run else 'left'} {rows} rows of {month:%Y-%m} in"
-            f" {HISTORY}_default: moved into their month's partition, archived and removed"
-            f" {'with the others' if settings.dry_run else 'by the next run'}"
-        )
-    if not removed and not settings.dry_run:
-        say("nothing past retention")
     return removed
