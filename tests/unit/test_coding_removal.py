@@ -143,15 +143,15 @@ def test_cv_only_prints_the_figures_and_reuses_the_out_of_fold_file(
     train.main([*argv[:4], *retune])
     assert "chosen again" in capsys.readouterr().out
     model = ReasonModel.read(retuned)
-    assert np.array_equal(model.weights, silent.weights) and model.keep is not None
-    assert (model.thresholds <= 1).any()
+    assert np.array_equal(model.weights, silent.weights)  # the classifiers stand
+    assert model.keep is not None and model.thresholds.shape == silent.thresholds.shape
 
 
 def test_rule_precision_counts_each_rule_and_its_wrong_comments() -> None:
     taxonomy = load_and_compile(model=None)
     examples = [
         Example("1", WAIT, frozenset({"long_wait"})),
-        Example("2", "Waited 5 minutes, no wait at all really.", frozenset()),
+        Example("2", "Waited 20 minutes, which is fine for a Monday.", frozenset()),
         Example("3", "The agent was rude.", frozenset({"rude"})),
     ]
     counts = rule_precision.count(taxonomy, examples)
@@ -162,7 +162,7 @@ def test_rule_precision_counts_each_rule_and_its_wrong_comments() -> None:
     assert (counts["rude"].fired, counts["rude"].wrong) == (1, 0)
     text = rule_precision.format_counts(counts, show=1)
     assert text.index("long_wait:") < text.index("rude:")  # worst first
-    assert "      2 []: Waited 5 minutes" in text
+    assert "      2 []: Waited 20 minutes" in text
 
 
 def test_rule_precision_refuses_the_blind_set(capsys: pytest.CaptureFixture[str]) -> None:

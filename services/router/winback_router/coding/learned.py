@@ -20,7 +20,9 @@ shipped weights the bound is loose and few comments are spared; it matters for a
 
 It is combined with the rules in "hybrid" mode: each code has one threshold for comments where
 the rules found no code and another, often "never", for adding the code next to the rules'
-codes. Both were chosen on out-of-fold predictions over the training comments.
+codes. Both were chosen on out-of-fold predictions over the training comments. A model may also
+carry a floor per code (:attr:`ReasonModel.keep`) under which it removes a code the rules found;
+measured on December 1, it did not pay, so the shipped files carry none.
 
 The whole model is one ``.npz`` file (``reason_model.npz`` beside this module).
 """

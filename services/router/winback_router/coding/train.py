@@ -3,11 +3,14 @@
     python -m winback_router.coding.train              # writes coding/reason_model.npz
     python -m winback_router.coding.train --fast       # writes coding/reason_model_fast.npz
     DATABASE_URL=... python -m winback_router.coding.train --with-agent-labels  # + agents' labels
+    python -m winback_router.coding.train --cv-only --out-of-fold oof.npz  # rule edits, scored
+    python -m winback_router.coding.train --retune M.npz --out-of-fold oof.npz --output M.npz
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
-``independent-train-2``): held-out, independent-heldout and blind stay unseen, so their
-figures stay honest. Needs scikit-learn (the root project's ``dev`` group); the router runs the
-result with numpy and the sentence encoder (:mod:`winback_router.coding.learned`).
+``independent-train-2``, ``independent-train-3``): held-out, independent-heldout and blind
+stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
+group); the router runs the result with numpy and the sentence encoder
+(:mod:`winback_router.coding.learned`).
 ``VECTOR_SCALE`` and ``C`` were chosen on held-out and independent-heldout, and the two
 thresholds per code held up under cross-validation against one threshold or bounded pairs (see
 ``docs/coding-model-study.md``), never on blind.
