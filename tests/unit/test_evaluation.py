@@ -20,13 +20,13 @@ TAXONOMY = load_and_compile()
 with the fast one first)."""
 CODES = [code.id for code in TAXONOMY.codes]
 TARGET_MACRO_F1 = 0.85
-BLIND_FLOOR = 0.85
-"""Rules + model (TF-IDF + sentence vectors) measured 0.864 on the blind set with the second
-training file (0.867 before it; TF-IDF alone 0.848, rules alone 0.678; November 30); the
-issue's target is 0.90, not reached, so the floor stays."""
-INDEPENDENT_FLOOR = 0.81
-"""Rules + model measured 0.822 on the independent held-out comments with the second training
-file (0.808 before it; TF-IDF alone 0.811, rules alone 0.536)."""
+BLIND_FLOOR = 0.86
+"""Rules + model (TF-IDF + sentence vectors) measured 0.867 on the blind set with the narrowed
+rules of December 1 (0.864 before them, 0.867 before the second training file; the TF-IDF
+model 0.846, rules alone 0.678 in November); the issue's target is 0.90, not reached."""
+INDEPENDENT_FLOOR = 0.82
+"""Rules + model measured 0.828 on the independent held-out comments with the narrowed rules
+(0.822 before them, 0.808 before the second training file; TF-IDF model 0.817)."""
 
 
 def test_the_labelled_set_is_big_varied_and_split_once() -> None:

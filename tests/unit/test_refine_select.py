@@ -18,9 +18,10 @@ from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import load_taxonomy
 
 RULES = load_taxonomy()
-TWO_CODES = "nobody ever calls back"
+TWO_CODES = "nobody ever calls back again"
 """The rules find nothing; the fast model reads repeat_contact and broken_promise, the full one
-repeat_contact alone (a pair of the models re-trained on November 30)."""
+repeat_contact alone (the fast model re-trained on December 1 beside the full one of November
+30; "nobody ever calls back" did this for the November pair)."""
 
 
 def reason(code: str, confidence: float = 0.9) -> CodedReason:

@@ -5,10 +5,21 @@ re-coding history replays exactly.
 """
 
 from winback_router.coding.coder import (
+    Coding,
+    Overruled,
     code_chosen_reasons,
     code_response,
     code_responses,
+    code_responses_in_full,
     code_text,
 )
 
-__all__ = ["code_chosen_reasons", "code_response", "code_responses", "code_text"]
+__all__ = [
+    "Coding",
+    "Overruled",
+    "code_chosen_reasons",
+    "code_response",
+    "code_responses",
+    "code_responses_in_full",
+    "code_text",
+]

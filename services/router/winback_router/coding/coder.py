@@ -69,17 +69,42 @@ def code_response(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedRea
 
     Chosen answers match codes through labels and synonyms; an answer that matches none is read
     with the free-text rules, and kept as ``unclassified`` if they find nothing either. The
-    comment is read with the rules, then the learned model may add codes; a comment with content
-    that matches nothing adds ``unclassified`` too. A code found twice keeps its first evidence:
-    the chosen answer. A comment that asks to be contacted adds ``asks_contact`` last, with the
-    words that asked.
+    comment is read with the rules, then the learned model may add codes, and remove a code of
+    the comment's rules where it is confident the rule misread it (see :class:`Overruled`); a
+    comment with content left with no code adds ``unclassified`` too. A code found twice keeps
+    its first evidence: the chosen answer. A comment that asks to be contacted adds
+    ``asks_contact`` last, with the words that asked.
     """
     return code_responses([response], taxonomy)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Overruled:
+    """A code the comment's rules found and the learned model removed: the reason as the rule
+    would have given it, and the model's probability for the code, under its floor."""
+
+    reason: CodedReason
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    """A response's reasons, and the rules' codes the model overruled (never among the
+    reasons, so never shown as evidence; kept so a case's history can say why a rule's words
+    did not give their code)."""
+
+    reasons: list[CodedReason]
+    overruled: list[Overruled]
 
 
 def code_responses(
     responses: Sequence[SurveyResponse], taxonomy: Taxonomy
 ) -> list[list[CodedReason]]:
+    """:func:`code_responses_in_full`'s reasons alone."""
+    return [coding.reasons for coding in code_responses_in_full(responses, taxonomy)]
+
+
+def code_responses_in_full(responses: Sequence[SurveyResponse], taxonomy: Taxonomy) -> list[Coding]:
     """:func:`code_response` for each response, with the model's sentence vectors computed in
     one encoder call for the lot (plus one for the sentences of the comments it coded), and only
     for the comments whose codes the vector could change (see
@@ -111,6 +136,8 @@ class _Draft:
     """The model's TF-IDF logits; None when the model does not read this comment."""
     vector: Vector | None = None
     model_codes: dict[str, float] = field(default_factory=dict)
+    removed: dict[str, float] = field(default_factory=dict)
+    """Rule codes of the comment the model removes, with its probability for each."""
     sentences: list[tuple[int, int]] = field(default_factory=list)
     sentence_vectors: Vectors | None = None
 
@@ -171,10 +198,10 @@ def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonom
             draft.vector = vector
     known = {code.id for code in taxonomy.codes}
     for draft in read:
-        found = model.codes_beyond(
-            draft.comment, draft.rule_codes, draft.vector, logits=draft.logits
-        )
+        probabilities = model.probabilities(draft.comment, draft.vector, logits=draft.logits)
+        found = model.codes_added(draft.rule_codes, probabilities)
         draft.model_codes = {code: p for code, p in found.items() if code in known}
+        draft.removed = model.codes_against(draft.rule_codes, probabilities)
         if draft.model_codes:
             draft.sentences = sentence_spans(draft.folded)
     if model.reads_vectors:
@@ -187,15 +214,21 @@ def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonom
             first += len(draft.sentences)
 
 
-def _finish(draft: _Draft, taxonomy: Taxonomy, model: ReasonModel | None) -> list[CodedReason]:
+def _finish(draft: _Draft, taxonomy: Taxonomy, model: ReasonModel | None) -> Coding:
     coded = draft.coded
+    overruled = [
+        Overruled(coded.pop(code), probability)
+        for code, probability in draft.removed.items()
+        if coded[code].method == "rule"  # a chosen answer is never overruled
+    ]
     model_codes = _from_model(draft, model, taxonomy) if model and draft.model_codes else []
     for reason in model_codes:
         coded.setdefault(reason.code, reason)
     comment = draft.comment
+    kept_rule_codes = draft.rule_codes - {removal.reason.code for removal in overruled}
     if draft.unmatched_answers:
         coded.setdefault(UNCLASSIFIED, _unclassified(draft.unmatched_answers[0], "answer"))
-    elif not draft.rule_codes and not model_codes and has_content(draft.folded):
+    elif not kept_rule_codes and not model_codes and has_content(draft.folded):
         coded.setdefault(UNCLASSIFIED, _unclassified(excerpt(comment), "comment"))
     asked = find_contact_request(draft.folded)
     if asked is not None:
@@ -213,7 +246,7 @@ def _finish(draft: _Draft, taxonomy: Taxonomy, model: ReasonModel | None) -> lis
                 weight=0.0,
             ),
         )
-    return list(coded.values())
+    return Coding(list(coded.values()), overruled)
 
 
 def code_chosen_reasons(response: SurveyResponse, taxonomy: Taxonomy) -> list[CodedReason]:

@@ -11,12 +11,14 @@ taxonomy codes equally, so a rare code that is never found weighs as much as a c
 
 Codes come from the production entry point, ``code_response``: the rules plus the learned model
 (:mod:`winback_router.coding.learned`, trained on ``train.TRAINING_SPLITS``), or the rules
-alone with ``--no-model``; ``--model FILE`` scores another trained model.
+alone with ``--no-model``; ``--model FILE`` scores another trained model, and ``--no-removal``
+the model without the floors under which it removes a rule's code.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from winback_router.coding import code_responses
-from winback_router.coding.compiler import load_and_compile, reason_model
+from winback_router.coding.compiler import attach_model, load_and_compile, reason_model
 from winback_router.coding.learned import DEFAULT_MODEL
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import ASKS_CONTACT, RESERVED_CODES, Taxonomy
@@ -41,6 +43,7 @@ SPLITS = (
     "independent-dev",
     "independent-train",
     "independent-train-2",
+    "independent-train-3",
     "independent-heldout",
     "blind",
 )
@@ -257,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--errors", action="store_true", help="list every mismatched comment")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="trained model file")
     parser.add_argument("--no-model", action="store_true", help="the rules alone")
+    parser.add_argument(
+        "--no-removal", action="store_true", help="the model adds codes but removes none"
+    )
     args = parser.parse_args(argv)
     if args.errors and args.split == BLIND:
         parser.error(
@@ -264,6 +270,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
 
     taxonomy = load_and_compile(args.taxonomy, model=None if args.no_model else args.model)
+    model = reason_model(taxonomy)
+    if args.no_removal and model is not None:
+        attach_model(taxonomy, dataclasses.replace(model, keep=None), args.model)
     if args.split == "all":
         print(summary(taxonomy, args.data))
         return

@@ -20,7 +20,9 @@ shipped weights the bound is loose and few comments are spared; it matters for a
 
 It is combined with the rules in "hybrid" mode: each code has one threshold for comments where
 the rules found no code and another, often "never", for adding the code next to the rules'
-codes. Both were chosen on out-of-fold predictions over the training comments.
+codes. Both were chosen on out-of-fold predictions over the training comments. A model may also
+carry a floor per code (:attr:`ReasonModel.keep`) under which it removes a code the rules found;
+measured on December 1, it did not pay, so the shipped files carry none.
 
 The whole model is one ``.npz`` file (``reason_model.npz`` beside this module).
 """
@@ -197,6 +199,9 @@ class ReasonModel:
     vector_weights: Vector | None = None
     """Sentence-vector dimensions x codes (already scaled as in training); None: TF-IDF only."""
     neighbours: Neighbours | None = None
+    keep: Vector | None = None
+    """Per code, the probability under which the model removes the code where the comment's
+    rules found it (0: never); None: the model only adds codes."""
 
     @property
     def reads_vectors(self) -> bool:
@@ -261,10 +266,13 @@ class ReasonModel:
         reach = self._reach
         thresholds = self._thresholds_for(rule_codes)
         for column, code in enumerate(self.codes):
-            threshold = float(thresholds[column])
-            if threshold >= 1 or code in rule_codes:
+            if code in rule_codes:
+                floor = 0.0 if self.keep is None else float(self.keep[column])
+                if floor > 0 and logits[column] - reach[column] < _logit(floor):
+                    return True  # the vector could remove the rule's code
                 continue
-            if logits[column] + reach[column] >= math.log(threshold / (1 - threshold)):
+            threshold = float(thresholds[column])
+            if threshold < 1 and logits[column] + reach[column] >= _logit(threshold):
                 return True
         return False
 
@@ -281,13 +289,27 @@ class ReasonModel:
         Where the rules found nothing the model speaks at its "alone" thresholds; next to rule
         codes it must clear the (stricter, often never) "extra" thresholds.
         """
-        probabilities = self.probabilities(text, vector, logits=logits)
+        return self.codes_added(rule_codes, self.probabilities(text, vector, logits=logits))
+
+    def codes_added(self, rule_codes: frozenset[str], probabilities: Vector) -> dict[str, float]:
+        """:meth:`codes_beyond` from the comment's :meth:`probabilities`."""
         return {
             code: float(probability)
             for code, probability, threshold in zip(
                 self.codes, probabilities, self._thresholds_for(rule_codes), strict=True
             )
             if probability >= threshold and code not in rule_codes
+        }
+
+    def codes_against(self, rule_codes: frozenset[str], probabilities: Vector) -> dict[str, float]:
+        """The rule codes the model removes: those under their code's :attr:`keep` floor, with
+        their probabilities (``probabilities``: :meth:`probabilities` for the same comment)."""
+        if self.keep is None:
+            return {}
+        return {
+            code: float(probability)
+            for code, probability, floor in zip(self.codes, probabilities, self.keep, strict=True)
+            if code in rule_codes and probability < floor
         }
 
     def _thresholds_for(self, rule_codes: frozenset[str]) -> Vector:
@@ -323,6 +345,8 @@ class ReasonModel:
         if self.vector_weights is not None:
             meta["encoder"] = ENCODER_NAME
             arrays["v"] = self.vector_weights.astype(np.float16)
+        if self.keep is not None:
+            arrays["k"] = self.keep.astype(np.float32)
         if self.neighbours is not None:
             meta["neighbour_codes"] = [list(codes) for codes in self.neighbours.codes]
             meta["neighbour_step"] = self.neighbours.step
@@ -363,7 +387,12 @@ class ReasonModel:
                 thresholds=data["t"].astype(np.float32),
                 vector_weights=vector_weights,
                 neighbours=neighbours,
+                keep=data["k"].astype(np.float32) if "k" in data else None,
             )
+
+
+def _logit(probability: float) -> float:
+    return math.log(probability / (1 - probability))
 
 
 def _joined(strings: Sequence[str]) -> npt.NDArray[np.uint8]:

@@ -18,7 +18,9 @@ WINDOW = 4
 NEGATORS = frozenset(
     (
         "not no never without nobody noone none neither nor hardly barely nothing zero pas "
-        "jamais nunca nie kein keine nessun"
+        "jamais nunca nie kein keine nessun "
+        # what the customer feared before it went well: "worried I'd be passed around but"
+        "worried expecting feared dreading"
     ).split()
 )
 SCOPE_BREAKERS = frozenset(

@@ -3,11 +3,14 @@
     python -m winback_router.coding.train              # writes coding/reason_model.npz
     python -m winback_router.coding.train --fast       # writes coding/reason_model_fast.npz
     DATABASE_URL=... python -m winback_router.coding.train --with-agent-labels  # + agents' labels
+    python -m winback_router.coding.train --cv-only --out-of-fold oof.npz  # rule edits, scored
+    python -m winback_router.coding.train --retune M.npz --out-of-fold oof.npz --output M.npz
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
-``independent-train-2``): held-out, independent-heldout and blind stay unseen, so their
-figures stay honest. Needs scikit-learn (the root project's ``dev`` group); the router runs the
-result with numpy and the sentence encoder (:mod:`winback_router.coding.learned`).
+``independent-train-2``, ``independent-train-3``): held-out, independent-heldout and blind
+stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
+group); the router runs the result with numpy and the sentence encoder
+(:mod:`winback_router.coding.learned`).
 ``VECTOR_SCALE`` and ``C`` were chosen on held-out and independent-heldout, and the two
 thresholds per code held up under cross-validation against one threshold or bounded pairs (see
 ``docs/coding-model-study.md``), never on blind.
@@ -29,6 +32,8 @@ codes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +60,13 @@ from winback_router.coding.learned import (
     Vocabulary,
 )
 
-TRAINING_SPLITS = ("dev", "independent-dev", "independent-train", "independent-train-2")
+TRAINING_SPLITS = (
+    "dev",
+    "independent-dev",
+    "independent-train",
+    "independent-train-2",
+    "independent-train-3",
+)
 C = 30.0
 VECTOR_SCALE = 1.0
 """Sentence vectors are unit length like the TF-IDF block; this weighs one against the other."""
@@ -63,6 +74,9 @@ FOLDS = 5
 SEED = 42
 GRID = np.append(np.round(np.arange(0.05, 0.96, 0.025), 3), NEVER)
 """Candidate thresholds; ``NEVER`` lets a code stay silent in one situation."""
+KEEP_GRID = np.round(np.arange(0.025, 0.51, 0.025), 3)
+"""Candidate floors under which a rule's code is removed: the model must be fairly sure the
+rule is wrong, so floors stop at 0.5."""
 
 Matrix = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float64]
@@ -77,6 +91,7 @@ class Trained:
     oof_hybrid_f1: float
     reference: Floats
     """scikit-learn's probabilities for the training comments, for :func:`parity`."""
+    out_of_fold: Floats
 
 
 def vectorizers() -> tuple[Any, Any]:
@@ -156,6 +171,126 @@ def choose_thresholds(labels: Matrix, probabilities: Floats, rules: Matrix) -> F
     return chosen
 
 
+def apply_keep(rules: Matrix, probabilities: Floats, keep: Floats) -> Matrix:
+    """The rules' codes that stand: a rule's code whose probability is under its code's
+    ``keep`` floor is removed (a floor of 0 never removes anything)."""
+    return rules & (probabilities >= keep[None, :])
+
+
+def choose_keep(labels: Matrix, probabilities: Floats, rules: Matrix, thresholds: Floats) -> Floats:
+    """Per code, the floor under which the model removes the rules' code, maximising the
+    code's F1 with the model's additions at ``thresholds``; 0 (never remove) unless a floor
+    does strictly better, so a rule keeps its code whenever removing gains nothing."""
+    count = labels.shape[1]
+    added = combine(probabilities, rules, thresholds) & ~rules
+    keep = np.zeros(count)
+    for column in range(count):
+        truth, rule, prob = labels[:, column], rules[:, column], probabilities[:, column]
+        best_f1 = _f1(truth, rule | added[:, column])
+        for floor in KEEP_GRID:
+            f1 = _f1(truth, (rule & (prob >= floor)) | added[:, column])
+            if f1 > best_f1 + 1e-12:
+                keep[column], best_f1 = floor, f1
+    return keep
+
+
+def _f1(truth: npt.NDArray[np.bool_], guess: npt.NDArray[np.bool_]) -> float:
+    tp = int((truth & guess).sum())
+    wrong = int((truth ^ guess).sum())
+    return 2 * tp / (2 * tp + wrong) if tp + wrong else 0.0
+
+
+@dataclass(frozen=True)
+class Nested:
+    """Cross-validated figures where each fold is coded with thresholds (and floors) chosen on
+    the other folds' out-of-fold probabilities only: honest, unlike the out-of-fold figure."""
+
+    rules: float
+    added: float
+    removed: float
+    """Rules + model, the model also removing rule codes under their floors."""
+    per_code: list[tuple[str, float, float, float]]
+    """(code, rules, added, removed) F1 per code."""
+
+
+def nested(
+    labels: Matrix,
+    probabilities: Floats,
+    rules: Matrix,
+    parts: Sequence[npt.NDArray[np.int64]],
+    codes: Sequence[str],
+    subset: npt.NDArray[np.bool_] | None = None,
+) -> Nested:
+    """Score each part with thresholds and floors chosen on the rest (``subset``: score only
+    those rows, e.g. the comments written apart from the rules)."""
+    added = np.zeros_like(labels)
+    removed = np.zeros_like(labels)
+    everything = np.arange(len(labels))
+    for held in parts:
+        kept = np.setdiff1d(everything, held)
+        thresholds = choose_thresholds(labels[kept], probabilities[kept], rules[kept])
+        keep = choose_keep(labels[kept], probabilities[kept], rules[kept], thresholds)
+        added[held] = combine(probabilities[held], rules[held], thresholds)
+        removed[held] = apply_keep(rules[held], probabilities[held], keep) | (
+            added[held] & ~rules[held]
+        )
+    rows = np.ones(len(labels), dtype=bool) if subset is None else subset
+    truth = labels[rows]
+    per_code = [
+        (
+            code,
+            _f1(truth[:, j], rules[rows, j]),
+            _f1(truth[:, j], added[rows, j]),
+            _f1(truth[:, j], removed[rows, j]),
+        )
+        for j, code in enumerate(codes)
+        if truth[:, j].any()
+    ]
+    return Nested(
+        macro_f1(truth, rules[rows]),
+        macro_f1(truth, added[rows]),
+        macro_f1(truth, removed[rows]),
+        per_code,
+    )
+
+
+def out_of_fold_probabilities(
+    texts: Sequence[str], labels: Matrix, vectors: Vectors | None, c: float = C
+) -> Floats:
+    """Each comment's probabilities from classifiers fitted on the other folds (``vectors``
+    already scaled). The classifiers read the text alone, never the rules' codes, so these do
+    not change when the rules do: :func:`main` can keep them in a file between rule edits."""
+    out_of_fold = np.zeros(labels.shape)
+    for held in folds(len(texts)):
+        kept = np.setdiff1d(np.arange(len(texts)), held)
+        blocks = vectorizers()
+        x_kept = features(blocks, [texts[i] for i in kept], fit=True, vectors=_rows(vectors, kept))
+        x_held = features(blocks, [texts[i] for i in held], fit=False, vectors=_rows(vectors, held))
+        for column, classifier in enumerate(fit_classifiers(x_kept, labels[kept], c)):
+            out_of_fold[held, column] = _positive(classifier, x_held)
+    return out_of_fold
+
+
+def label_matrix(examples: Sequence[Example], codes: Sequence[str]) -> Matrix:
+    """One row per comment, one column per code."""
+    return np.array([[code in example.codes for code in codes] for example in examples])
+
+
+def cross_validated(
+    labels: Matrix,
+    rules: Matrix,
+    out_of_fold: Floats,
+    codes: Sequence[str],
+    apart: npt.NDArray[np.bool_] | None = None,
+) -> tuple[Nested, Nested | None]:
+    """:func:`nested` over the training folds, for every comment and for those in ``apart``."""
+    parts = folds(len(labels))
+    everything = nested(labels, out_of_fold, rules, parts, codes)
+    if apart is None:
+        return everything, None
+    return everything, nested(labels, out_of_fold, rules, parts, codes, apart)
+
+
 def train(
     examples: Sequence[Example],
     rules: Matrix,
@@ -164,21 +299,26 @@ def train(
     *,
     c: float = C,
     scale: float = VECTOR_SCALE,
+    out_of_fold: Floats | None = None,
+    removal: bool = True,
+    fit_only: bool = False,
 ) -> Trained:
     """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix;
-    ``vectors``: their sentence vectors, or None for TF-IDF alone)."""
+    ``vectors``: their sentence vectors, or None for TF-IDF alone; ``out_of_fold``: their
+    out-of-fold probabilities if already computed; ``removal``: let the model remove rule
+    codes under the floors chosen by :func:`choose_keep`; ``fit_only``: no out-of-fold
+    probabilities, so thresholds that never add a code and no floors, until :func:`retune`)."""
     texts = [example.text for example in examples]
-    labels = np.array([[code in example.codes for code in codes] for example in examples])
+    labels = label_matrix(examples, codes)
     scaled = None if vectors is None else vectors * np.float32(scale)
-    out_of_fold = np.zeros(labels.shape)
-    for held in folds(len(texts)):
-        kept = np.setdiff1d(np.arange(len(texts)), held)
-        blocks = vectorizers()
-        x_kept = features(blocks, [texts[i] for i in kept], fit=True, vectors=_rows(scaled, kept))
-        x_held = features(blocks, [texts[i] for i in held], fit=False, vectors=_rows(scaled, held))
-        for column, classifier in enumerate(fit_classifiers(x_kept, labels[kept], c)):
-            out_of_fold[held, column] = _positive(classifier, x_held)
-    thresholds = choose_thresholds(labels, out_of_fold, rules)
+    if fit_only:
+        out_of_fold = np.zeros(labels.shape)
+        thresholds, keep = np.full(2 * len(codes), NEVER), None
+    else:
+        if out_of_fold is None:
+            out_of_fold = out_of_fold_probabilities(texts, labels, scaled, c)
+        thresholds = choose_thresholds(labels, out_of_fold, rules)
+        keep = choose_keep(labels, out_of_fold, rules, thresholds) if removal else None
 
     blocks = vectorizers()
     x = features(blocks, texts, fit=True, vectors=scaled)
@@ -199,12 +339,17 @@ def train(
         neighbours=None
         if vectors is None
         else Neighbours.of(texts, [sorted(example.codes) for example in examples], vectors),
+        keep=None if keep is None else keep.astype(np.float32),
     )
+    predicted = combine(out_of_fold, rules, thresholds)
+    if keep is not None:
+        predicted = apply_keep(rules, out_of_fold, keep) | (predicted & ~rules)
     return Trained(
         model,
         macro_f1(labels, rules),
-        macro_f1(labels, combine(out_of_fold, rules, thresholds)),
+        macro_f1(labels, predicted),
         np.stack([_positive(c, x) for c in classifiers], 1),
+        out_of_fold,
     )
 
 
@@ -231,6 +376,75 @@ def parity(
     return float(np.abs(mine - reference).max())
 
 
+def retune(
+    model: ReasonModel, labels: Matrix, rules: Matrix, out_of_fold: Floats, *, removal: bool = True
+) -> ReasonModel:
+    """``model`` with thresholds and floors chosen again for ``rules`` (the rules' codes after a
+    rule edit): the classifiers read the text alone, so they and their out-of-fold
+    probabilities stand, and this takes seconds where fitting takes minutes."""
+    thresholds = choose_thresholds(labels, out_of_fold, rules)
+    keep = choose_keep(labels, out_of_fold, rules, thresholds) if removal else None
+    return dataclasses.replace(
+        model,
+        thresholds=thresholds.astype(np.float32),
+        keep=None if keep is None else keep.astype(np.float32),
+    )
+
+
+def cache_key(texts: Sequence[str], labels: Matrix, c: float, scale: float) -> str:
+    """What out-of-fold probabilities depend on: the comments, their labels, the settings."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode() + b"\0")
+    digest.update(np.packbits(labels).tobytes())
+    digest.update(f"{c}|{scale}|{FOLDS}|{SEED}|{sorted(CHAR_NGRAMS + WORD_NGRAMS)}".encode())
+    return digest.hexdigest()
+
+
+def cached_out_of_fold(
+    path: Path | None, texts: Sequence[str], labels: Matrix, vectors: Vectors | None, c: float,
+    scale: float,
+) -> Floats:  # fmt: skip
+    """:func:`out_of_fold_probabilities`, read from ``path`` if it holds them for exactly these
+    comments, labels and settings, else computed (and written there)."""
+    key = cache_key(texts, labels, c, scale)
+    if path is not None and path.exists():
+        with np.load(path) as data:
+            if str(data["key"]) == key:
+                print(f"out-of-fold probabilities read from {path}")
+                cached: Floats = data["p"]
+                return cached
+    scaled = None if vectors is None else vectors * np.float32(scale)
+    probabilities = out_of_fold_probabilities(texts, labels, scaled, c)
+    if path is not None:
+        np.savez_compressed(path, key=np.array(key), p=probabilities)
+    return probabilities
+
+
+def format_cross_validated(title: str, figures: Nested) -> list[str]:
+    """The nested figures, with the codes whose F1 the removals move."""
+    lines = [
+        f"{title}: rules alone {figures.rules:.3f}, rules + model {figures.added:.3f}, "
+        f"+ removals {figures.removed:.3f}"
+    ]
+    for code, rules, added, removed in figures.per_code:
+        moved = " <" if abs(removed - added) >= 0.0005 else ""
+        lines.append(f"  {code:<22} {rules:.3f} {added:.3f} {removed:.3f}{moved}")
+    return lines
+
+
+def print_thresholds(codes: Sequence[str], model: ReasonModel) -> None:
+    """Each code's two thresholds and its removal floor."""
+    count, t, keep = len(codes), model.thresholds, model.keep
+    print(
+        "thresholds (where the rules found nothing / next to rule codes; 1.1 = never)"
+        " and the floor under which a rule's code is removed (0 = never):"
+    )
+    for column, code in enumerate(codes):
+        floor = 0.0 if keep is None else float(keep[column])
+        print(f"  {code:<22} {t[column]:.3f} / {t[count + column]:.3f}   {floor:.3f}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Train, write the model, print the figures and the parity check."""
     parser = argparse.ArgumentParser(description="rebuild the learned reason model")
@@ -252,6 +466,34 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help=f"the router's hot-path model: TF-IDF alone, written to {FAST_MODEL.name}",
     )
+    parser.add_argument(
+        "--no-removal",
+        action="store_true",
+        help="the model only adds codes, never removes a rule's code",
+    )
+    parser.add_argument(
+        "--out-of-fold",
+        type=Path,
+        default=None,
+        help="keep the out-of-fold probabilities in this .npz (they do not depend on the rules)",
+    )
+    parser.add_argument(
+        "--fit-only",
+        action="store_true",
+        help="fit on every comment, no cross-validation; the model adds nothing until --retune",
+    )
+    parser.add_argument(
+        "--retune",
+        type=Path,
+        default=None,
+        help="choose this model's thresholds and floors again for the current rules (needs "
+        "--out-of-fold), no fitting; written to --output",
+    )
+    parser.add_argument(
+        "--cv-only",
+        action="store_true",
+        help="print the cross-validated figures for the current rules; write no model",
+    )
     args = parser.parse_args(argv)
     if args.vector_scale is None:
         args.vector_scale = 0.0 if args.fast else VECTOR_SCALE
@@ -260,22 +502,71 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     taxonomy = load_and_compile(args.taxonomy, model=None)
     codes = [code.id for code in taxonomy.codes]
-    examples = [e for split in TRAINING_SPLITS for e in load_examples(args.data / f"{split}.jsonl")]
+    examples: list[Example] = []
+    apart: list[bool] = []
+    for split in TRAINING_SPLITS:
+        read = load_examples(args.data / f"{split}.jsonl")
+        examples += read
+        apart += [split != "dev"] * len(read)
     examples = examples[: args.sample] if args.sample else examples
+    apart = apart[: len(examples)]
     if args.with_agent_labels:
         from_agents = agent_labels.training_examples(agent_labels.read_configured(), codes)
         print(f"agent-reviewed cases: {len(from_agents)} (full labels with text)")
         examples += from_agents
+        apart += [True] * len(from_agents)
     predict = predictor(taxonomy)
     rules = np.array([[code in predict(e.text) for code in codes] for e in examples])
     texts = [example.text for example in examples]
-    vectors = embed(texts) if args.vector_scale else None
-    trained = train(examples, rules, codes, vectors, c=args.c, scale=args.vector_scale)
+    labels = label_matrix(examples, codes)
+    cached = args.out_of_fold is not None and args.out_of_fold.exists()
+    if args.fit_only:
+        fitted = train(
+            examples, rules, codes, embed(texts) if args.vector_scale else None, c=args.c,
+            scale=args.vector_scale, fit_only=True,
+        )  # fmt: skip
+        fitted.model.save(args.output)
+        print(
+            f"fitted on {len(examples)} comments; wrote {args.output} (adds nothing until --retune)"
+        )
+        return
+    if args.retune is not None and not cached:
+        parser.error("--retune needs the out-of-fold probabilities: --out-of-fold FILE")
+    vectors = (
+        embed(texts)
+        if args.vector_scale and not ((args.cv_only or args.retune) and cached)
+        else None
+    )
+    out_of_fold = cached_out_of_fold(
+        args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale
+    )
+    everything, written_apart = cross_validated(labels, rules, out_of_fold, codes, np.array(apart))
+    print(f"{len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {len(codes)} codes")
+    print("cross-validated, each fold coded with thresholds chosen on the other four; per code")
+    print("F1 rules alone / rules + model / + removals:")
+    print("\n".join(format_cross_validated("all training comments", everything)))
+    if written_apart is not None:
+        print("\n".join(format_cross_validated("written apart from the rules", written_apart)))
+    if args.cv_only:
+        return
+    if args.retune is not None:
+        retuned = retune(
+            ReasonModel.read(args.retune), labels, rules, out_of_fold, removal=not args.no_removal
+        )
+        retuned.save(args.output)
+        print(f"thresholds and floors of {args.retune} chosen again; wrote {args.output}")
+        print_thresholds(codes, retuned)
+        return
+    if args.vector_scale and vectors is None:
+        vectors = embed(texts)
+    trained = train(
+        examples, rules, codes, vectors, c=args.c, scale=args.vector_scale,
+        out_of_fold=out_of_fold, removal=not args.no_removal,
+    )  # fmt: skip
     trained.model.save(args.output)
     reread = ReasonModel.read(args.output)
 
     count = len(codes)
-    t = trained.model.thresholds
     print(f"trained on {len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {count} codes")
     sentence = (
         f" + {DIMENSIONS} sentence-vector (x{args.vector_scale:g})" if vectors is not None else ""
@@ -285,9 +576,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{sentence}; C = {args.c:g}"
     )
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.2f} MB)")
-    print("thresholds (where the rules found nothing / next to rule codes; 1.1 = never):")
-    for column, code in enumerate(codes):
-        print(f"  {code:<22} {t[column]:.3f} / {t[count + column]:.3f}")
+    print_thresholds(codes, trained.model)
     print(
         f"out-of-fold macro-F1: rules alone {trained.oof_rules_f1:.3f}, "
         f"rules + model {trained.oof_hybrid_f1:.3f} (thresholds chosen on these, optimistic)"
