@@ -20,13 +20,14 @@ TAXONOMY = load_and_compile()
 with the fast one first)."""
 CODES = [code.id for code in TAXONOMY.codes]
 TARGET_MACRO_F1 = 0.85
-BLIND_FLOOR = 0.86
-"""Rules + model (TF-IDF + sentence vectors) measured 0.867 on the blind set with the narrowed
-rules of December 1 (0.864 before them, 0.867 before the second training file; the TF-IDF
-model 0.846, rules alone 0.678 in November); the issue's target is 0.90, not reached."""
-INDEPENDENT_FLOOR = 0.82
-"""Rules + model measured 0.828 on the independent held-out comments with the narrowed rules
-(0.822 before them, 0.808 before the second training file; TF-IDF model 0.817)."""
+BLIND_FLOOR = 0.87
+"""Rules + model (TF-IDF + sentence vectors) measured 0.876 on the blind set re-trained with the
+narrowed rules and the third training file on December 1 (0.867 with the narrowed rules alone,
+0.864 before them; the TF-IDF model 0.846, rules alone 0.678 in November); the issue's target
+is 0.90, not reached."""
+INDEPENDENT_FLOOR = 0.83
+"""Rules + model measured 0.839 on the independent held-out comments re-trained on December 1
+(0.828 with the narrowed rules alone, 0.822 before them; TF-IDF model 0.817)."""
 
 
 def test_the_labelled_set_is_big_varied_and_split_once() -> None:
