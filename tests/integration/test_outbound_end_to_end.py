@@ -19,6 +19,7 @@ import pytest
 
 from tests.case_support import CaseDesk, publish_opened, running_desk
 from tests.outbound_fakes import SlackWebhook, WebhookReceiver, running
+from tests.outbound_support import SAFETY_SETTINGS
 from tests.role_support import NOTIFIER, service_env
 from tests.support import eventually, serve
 from winback_notifier.outbound.app import create_app
@@ -39,6 +40,7 @@ async def running_outbound(
         console_url=console_url,
         outbound_poll_seconds=0.5,
         outbound_retry_base_seconds=0.05,
+        **SAFETY_SETTINGS,
     )
     failures: list[BaseException] = []
     async with serve(create_app(settings, failures.append)) as url:
@@ -57,7 +59,7 @@ async def test_a_p1_breach_reaches_slack_and_the_opening_a_signed_webhook(
     infra_env: dict[str, Any], unique: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with (
-        running_desk(infra_env, **FAST_SLA) as desk,
+        running_desk(infra_env, **FAST_SLA, **SAFETY_SETTINGS) as desk,
         running(SlackWebhook()) as slack,
         running(WebhookReceiver()) as hook,
         running_outbound(infra_env, unique, desk.url) as outbound,
@@ -113,7 +115,7 @@ async def _count(receiver: WebhookReceiver, wanted: int) -> bool:
 
 
 async def test_admins_manage_subscriptions_through_the_api(infra_env: dict[str, Any]) -> None:
-    async with running_desk(infra_env) as desk:
+    async with running_desk(infra_env, **SAFETY_SETTINGS) as desk:
         admin = await desk.agent("ada", Role.ADMIN)
         base = "/api/admin/outbound/subscriptions"
         plain_http = {

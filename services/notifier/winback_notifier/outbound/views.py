@@ -39,7 +39,8 @@ class SubscriptionIn(BaseModel):
     name: SubscriptionName
     channel: Channel
     url: Annotated[str, Field(max_length=2000, pattern=r"^(https?|smtps?)://\S+$")] = Field(
-        description="https://..., or http:// to loopback only (development); e-mail: "
+        description="https://... (http:// only to hosts in WINBACK_OUTBOUND_HTTP_HOSTS; "
+        "internal addresses only when allowed, see docs/outbound.md); e-mail: "
         "smtp://[user@]host[:port]?from=...&to=...&to=... (STARTTLS; smtps:// for TLS)"
     )
     event_types: Annotated[list[EventType], Field(min_length=1)]
@@ -59,7 +60,7 @@ class SubscriptionOut(BaseModel):
 
     name: str
     channel: Channel
-    url: str
+    url: str = Field(description="Slack and Teams: the host only (the URL is the credential)")
     event_types: list[EventType]
     queues: list[str]
     max_priority: int | None
@@ -128,6 +129,8 @@ async def create_subscription(
             max_priority=body.max_priority,
             max_in_flight=body.max_in_flight,
             credential=body.credential,
+            policy=services.settings.target_policy(),
+            box=services.settings.secret_box(),
         )
     except EndpointError as exc:
         raise ApiError(422, "bad_endpoint", str(exc)) from None
@@ -184,7 +187,7 @@ async def resume_subscription(
 async def rotate_secret(services: ServicesDep, admin: CurrentAdmin, name: str) -> NewSecret:
     """Add a new secret: deliveries carry both signatures until the old one is retired."""
     try:
-        secret = await service.rotate_secret(services.pool, name)
+        secret = await service.rotate_secret(services.pool, name, services.settings.secret_box())
     except service.NotAWebhook as exc:
         raise ApiError(409, "no_secret", str(exc)) from None
     if secret is None:
