@@ -14,7 +14,7 @@ import asyncpg
 
 from winback_notifier.outbound import store
 from winback_notifier.outbound.events import OutboundEvent, from_change
-from winback_notifier.outbound.guarded_http import guarded_client
+from winback_notifier.outbound.guarded_http import Resolver, guarded_client, system_resolver
 from winback_notifier.outbound.retry import RetryPolicy
 from winback_notifier.outbound.sealing import SecretBox, new_key
 from winback_notifier.outbound.sender import Dispatcher, SenderConfig
@@ -79,9 +79,10 @@ async def running_dispatcher(
     timeout: float = 5.0,
     targets: TargetPolicy = LOOPBACK,
     box: SecretBox = SEALED,
+    resolve: Resolver = system_resolver,
 ) -> AsyncIterator[Dispatcher]:
     """The senders, running until the block ends, through the guarded client."""
-    async with guarded_client(targets, timeout) as client:
+    async with guarded_client(targets, timeout, resolve) as client:
         config = SenderConfig(
             policy=policy,
             console_url="http://127.0.0.1:8002",

@@ -10,19 +10,29 @@ import sys
 
 import asyncpg
 
-from tests.outbound_support import breach
+from tests.outbound_support import TEST_KEY, breach
 from tests.role_support import NOTIFIER, as_role, migrate_as_owner
 from winback_notifier.outbound import store
 from winback_shared.db import create_pool
 
 
-async def outbound(database_url: str, *args: str) -> tuple[int, str]:
+async def outbound(
+    database_url: str, *args: str, keys: str | None = TEST_KEY, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Run the CLI; ``keys`` is its ``WINBACK_OUTBOUND_SECRET_KEYS`` (``None``: unset), ``env``
+    more variables."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WINBACK_OUTBOUND_")},
+        **(env or {}),
+    }
+    if keys is not None:
+        env["WINBACK_OUTBOUND_SECRET_KEYS"] = keys
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "winback_notifier.outbound",
         *args,
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**env, "DATABASE_URL": database_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -58,7 +68,19 @@ async def test_an_operator_manages_subscriptions_from_the_shell(schema_url: str)
         "--event",
         "case.opened",
     )
-    assert code == 1 and "only to loopback" in out, out
+    assert code == 1 and "plain http is refused" in out, out
+    code, out = await outbound(
+        url,
+        "subscribe",
+        "meta",
+        "--channel",
+        "webhook",
+        "--url",
+        "https://169.254.169.254/latest/meta-data/",
+        "--event",
+        "case.opened",
+    )
+    assert code == 1 and "169.254.169.254 is a link-local" in out, out
     code, out = await outbound(
         url,
         "subscribe",

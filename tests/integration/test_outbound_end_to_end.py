@@ -155,6 +155,60 @@ async def test_admins_manage_subscriptions_through_the_api(infra_env: dict[str, 
         assert (await desk.call("GET", f"{base}/x", admin)).status_code == 404
 
 
+async def test_the_admin_api_never_shows_a_secret_and_refuses_internal_hosts(
+    infra_env: dict[str, Any],
+) -> None:
+    slack_url = "https://hooks.slack.com/services/T0001/B0002/a1b2c3d4e5f6a7b8c9d0e1f2"
+    routing_key = "0123456789abcdef0123456789abcdef"
+    async with running_desk(infra_env, **SAFETY_SETTINGS) as desk:
+        admin = await desk.agent("ada", Role.ADMIN)
+        base = "/api/admin/outbound/subscriptions"
+        shown = [
+            await subscribe(
+                desk, admin, name="floor", channel="slack", url=slack_url,
+                event_types=["case.breached"],
+            ),
+            await subscribe(
+                desk, admin, name="pager", channel="pagerduty",
+                url="https://events.pagerduty.com/v2/enqueue", event_types=["case.breached"],
+                credential=routing_key,
+            ),
+        ]  # fmt: skip
+        created = await subscribe(
+            desk, admin, name="crm", channel="webhook", url="https://crm.example.com/h",
+            event_types=["case.opened"],
+        )  # fmt: skip
+        secret = created["secret"]  # shown once, at creation
+        rotated = (await desk.call("POST", f"{base}/crm/secrets", admin)).json()["secret"]
+        shown.append(created["subscription"])
+        shown.append((await desk.call("GET", base, admin)).json())
+        for name in ("floor", "pager", "crm"):
+            shown.append((await desk.call("GET", f"{base}/{name}", admin)).json())
+        shown.append((await desk.call("POST", f"{base}/floor/pause", admin)).json())
+        shown.append((await desk.call("DELETE", f"{base}/crm/secrets/old", admin)).json())
+        text = str(shown)
+        for hidden in ("B0002", "a1b2c3d4", routing_key, secret, rotated, "fernet:"):
+            assert hidden not in text, hidden
+        assert shown[0]["subscription"]["url"] == "https://hooks.slack.com/…"
+
+        rows = await desk.pool.fetch("SELECT url, url_shown, secrets FROM outbound_subscriptions")
+        at_rest = str([dict(row) for row in rows])
+        for hidden in ("B0002", routing_key, secret, rotated):
+            assert hidden not in at_rest, hidden  # sealed in the table too
+
+        for url, kind in (
+            ("https://169.254.169.254/latest/meta-data/", "link-local"),
+            ("https://10.1.2.3/hook", "private"),
+            ("https://localhost/hook", "this machine"),
+            ("https://[fd00::1]/hook", "private"),
+        ):
+            body = {"name": "bad", "channel": "webhook", "url": url, "event_types": ["case.opened"]}
+            refused = await desk.call("POST", base, admin, body)
+            assert refused.status_code == 422, (url, refused.text)
+            error = refused.json()["error"]
+            assert error["code"] == "bad_endpoint" and kind in error["message"], error
+
+
 async def test_a_notifier_reports_its_consoles_per_queue(infra_env: dict[str, Any]) -> None:
     async with running_desk(infra_env, floor_gauges_interval_seconds=0.2) as desk:
         token = await desk.agent("dana", queues=["billing"])

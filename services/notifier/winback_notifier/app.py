@@ -95,7 +95,11 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url)
         await prepare_infrastructure(settings, pool)
-        await outbound_service.check_at_start(pool, settings.secret_box(), log)
+        try:
+            await outbound_service.check_at_start(pool, settings.secret_box(), log)
+        except BaseException:
+            await pool.close()
+            raise
         producer = reliable_producer(settings.kafka_bootstrap_servers)
         await producer.start()
         publisher = CaseEventPublisher(
