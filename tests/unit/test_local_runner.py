@@ -11,7 +11,6 @@ import pytest
 
 from winback_local import cli
 from winback_local.kafka import MAVEN_FETCH
-from winback_notifier.outbound.sealing import SecretBox
 from winback_local.stack import (
     OUTBOUND_KEYS_VARIABLE,
     Instances,
@@ -22,6 +21,7 @@ from winback_local.stack import (
     service_environment,
     service_of,
 )
+from winback_notifier.outbound.sealing import SecretBox
 
 USER_SOURCES = json.dumps({"typeform-nps": {"vendor": "typeform", "secrets": ["abc"]}})
 

@@ -7,9 +7,9 @@ as for any channel, so a failed digest is retried (same backoff, same dead lette
 
 The endpoint is a URL: ``smtp://[user@]host[:port]?from=...&to=...&to=...`` (port 587, STARTTLS
 required) or ``smtps://...`` (port 465, TLS from the start). Plain SMTP without TLS only to
-loopback, as with http. The user's password is the subscription's credential. Sending uses the
-standard library's ``smtplib`` in a thread: one blocking message every few minutes does not
-earn an async SMTP dependency.
+loopback (which the target policy must allow). The user's password is the subscription's
+credential. Sending uses the standard library's ``smtplib`` in a thread: one blocking message
+every few minutes does not earn an async SMTP dependency.
 
 The mail server is held to the same target policy as HTTP endpoints: its name is resolved, every
 address checked, and the connection made to a checked address (TLS still verifies the name).
