@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from tests.integration.test_outbound_cli import outbound
 from tests.outbound_fakes import WebhookReceiver, running
@@ -170,7 +171,7 @@ async def test_sealed_rows_without_their_key_stop_the_processes_at_start(
         box=SEALED,
     )
     env = await service_env(infra_env, NOTIFIER)
-    for keys, reason in (([], "is not set"), ([new_key()], "not in")):
+    for keys, reason in (([], "is not set"), ([SecretStr(new_key())], "not in")):
         outbound_settings = OutboundSettings(
             **env,  # type: ignore[arg-type]
             outbound_group=f"outbound-{unique}",
