@@ -4,6 +4,9 @@ the target policy and keys the tests run with (loopback receivers allowed, secre
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -107,3 +110,27 @@ async def running_dispatcher(
 async def statuses(pool: asyncpg.Pool, name: str) -> list[str]:
     """The status of each of a subscription's deliveries, oldest first."""
     return [row.status for row in reversed(await store.list_deliveries(pool, name))]
+
+
+async def outbound(
+    database_url: str, *args: str, keys: str | None = TEST_KEY, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Run the outbound CLI as an operator would (a subprocess). ``keys`` is its
+    ``WINBACK_OUTBOUND_SECRET_KEYS`` (``None``: unset); ``env`` adds variables."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WINBACK_OUTBOUND_")},
+        **(env or {}),
+    }
+    if keys is not None:
+        env["WINBACK_OUTBOUND_SECRET_KEYS"] = keys
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "winback_notifier.outbound",
+        *args,
+        env={**env, "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode() + err.decode()

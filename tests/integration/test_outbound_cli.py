@@ -3,41 +3,12 @@ list, rotate, dead letters and replay."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
-
 import asyncpg
 
-from tests.outbound_support import TEST_KEY, breach
+from tests.outbound_support import breach, outbound
 from tests.role_support import NOTIFIER, as_role, migrate_as_owner
 from winback_notifier.outbound import store
 from winback_shared.db import create_pool
-
-
-async def outbound(
-    database_url: str, *args: str, keys: str | None = TEST_KEY, env: dict[str, str] | None = None
-) -> tuple[int, str]:
-    """Run the CLI; ``keys`` is its ``WINBACK_OUTBOUND_SECRET_KEYS`` (``None``: unset), ``env``
-    more variables."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WINBACK_OUTBOUND_")},
-        **(env or {}),
-    }
-    if keys is not None:
-        env["WINBACK_OUTBOUND_SECRET_KEYS"] = keys
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "winback_notifier.outbound",
-        *args,
-        env={**env, "DATABASE_URL": database_url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    return process.returncode or 0, out.decode() + err.decode()
 
 
 async def test_an_operator_manages_subscriptions_from_the_shell(schema_url: str) -> None:

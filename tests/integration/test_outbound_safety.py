@@ -14,13 +14,13 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from tests.integration.test_outbound_cli import outbound
 from tests.outbound_fakes import WebhookReceiver, running
 from tests.outbound_support import (
     LOOPBACK_HOSTS,
     LOOPBACK_NETWORKS,
     SEALED,
     breach,
+    outbound,
     running_dispatcher,
     statuses,
 )

@@ -10,8 +10,9 @@ well-kept ``cryptography`` package), under keys the database never sees.
 ``WINBACK_OUTBOUND_SECRET_KEYS`` holds one or more keys: the **first seals**, **every one
 opens** (``MultiFernet``), so a key is rotated without downtime: add the new key after the old
 one everywhere, then put it first, run ``python -m winback_notifier.outbound rotate-secrets``
-(every value is sealed again with the new key), then drop the old key. Values stored before sealing existed
-(no ``fernet:`` prefix) are still read as they are, until that command seals them.
+(every value is sealed again with the new key), then drop the old key. Values stored before
+sealing existed (no ``fernet:`` prefix) are still read as they are, until that command seals
+them.
 
 Without any key, values are stored in clear as before (and the processes say so at start-up);
 once a sealed value exists, a process without a key that opens it refuses to start.
