@@ -280,3 +280,13 @@ async def test_rotate_secrets_seals_zendesks_two_secrets_again(
     assert await service.check_keys(pool, SecretBox([new])) == 0
     with pytest.raises(SealError, match="not in WINBACK_OUTBOUND_SECRET_KEYS"):
         await service.check_keys(pool, SecretBox([old]))
+
+    # The CLI's signing-secret command seals too, and refuses without the key.
+    url = as_role(schema_url, NOTIFIER)
+    code, out = await outbound(url, "zendesk-signing-secret", "helpdesk", "zd-next", keys=None)
+    assert code == 1 and "WINBACK_OUTBOUND_SECRET_KEYS is not set" in out, out
+    code, out = await outbound(url, "zendesk-signing-secret", "helpdesk", "zd-next", keys=new)
+    assert code == 0, out
+    raw = await stored_secrets(pool, "helpdesk")
+    assert all(is_sealed(value) for value in raw)
+    assert [SecretBox([new]).open(value) for value in raw] == [TOKEN, "zd-next"]

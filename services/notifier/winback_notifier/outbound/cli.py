@@ -168,7 +168,7 @@ Command = Callable[[Connection, argparse.Namespace], Awaitable[str]]
 async def _run(settings: OutboundSettings, command: Command, args: argparse.Namespace) -> str:
     args.settings = settings
     async with one_connection(settings.database_url) as conn:
-        if command in (_subscribe, _rotate):  # what they store must match what is stored
+        if command in (_subscribe, _rotate, _signing_secret):  # they store secrets: as stored
             await service.check_keys(conn, settings.secret_box())
         return await command(conn, args)
 
