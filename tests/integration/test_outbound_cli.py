@@ -3,31 +3,12 @@ list, rotate, dead letters and replay."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
-
 import asyncpg
 
-from tests.outbound_support import breach
+from tests.outbound_support import breach, outbound
 from tests.role_support import NOTIFIER, as_role, migrate_as_owner
 from winback_notifier.outbound import store
 from winback_shared.db import create_pool
-
-
-async def outbound(database_url: str, *args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "winback_notifier.outbound",
-        *args,
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    return process.returncode or 0, out.decode() + err.decode()
 
 
 async def test_an_operator_manages_subscriptions_from_the_shell(schema_url: str) -> None:
@@ -58,7 +39,19 @@ async def test_an_operator_manages_subscriptions_from_the_shell(schema_url: str)
         "--event",
         "case.opened",
     )
-    assert code == 1 and "only to loopback" in out, out
+    assert code == 1 and "plain http is refused" in out, out
+    code, out = await outbound(
+        url,
+        "subscribe",
+        "meta",
+        "--channel",
+        "webhook",
+        "--url",
+        "https://169.254.169.254/latest/meta-data/",
+        "--event",
+        "case.opened",
+    )
+    assert code == 1 and "169.254.169.254 is a link-local" in out, out
     code, out = await outbound(
         url,
         "subscribe",

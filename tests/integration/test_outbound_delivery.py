@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tests.outbound_fakes import SlackWebhook, WebhookReceiver, running
-from tests.outbound_support import breach, running_dispatcher, statuses
+from tests.outbound_support import LOOPBACK, SEALED, breach, running_dispatcher, statuses
 from tests.role_support import NOTIFIER, as_role, migrate_as_owner
 from tests.support import eventually
 from winback_notifier.outbound import service, store
@@ -42,6 +42,8 @@ async def webhook(
         url=url,
         event_types=[EventType.CASE_BREACHED],
         max_in_flight=max_in_flight,
+        policy=LOOPBACK,
+        box=SEALED,
     )
     assert secret is not None
     return subscription, secret
@@ -79,6 +81,8 @@ async def test_dead_letters_are_kept_then_replayed_with_their_ids(pool: asyncpg.
             channel=Channel.SLACK,
             url=slack.url,
             event_types=[EventType.CASE_BREACHED],
+            policy=LOOPBACK,
+            box=SEALED,
         )
         _, secret = await webhook(pool, "crm", hook.url, max_in_flight=1)
         hook.secrets.append(secret)

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.outbound_support import breach, running_dispatcher, statuses
+from tests.outbound_support import LOOPBACK, SEALED, breach, running_dispatcher, statuses
 from tests.role_support import NOTIFIER, as_role, migrate_as_owner
 from tests.support import eventually
 from winback_local.kafka import free_port
@@ -67,6 +67,8 @@ async def subscribe(pool: asyncpg.Pool, port: int) -> None:
         channel=Channel.EMAIL,
         url=url,
         event_types=[EventType.CASE_BREACHED],
+        policy=LOOPBACK,
+        box=SEALED,
     )
 
 

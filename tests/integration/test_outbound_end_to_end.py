@@ -19,6 +19,7 @@ import pytest
 
 from tests.case_support import CaseDesk, publish_opened, running_desk
 from tests.outbound_fakes import SlackWebhook, WebhookReceiver, running
+from tests.outbound_support import SAFETY_SETTINGS
 from tests.role_support import NOTIFIER, service_env
 from tests.support import eventually, serve
 from winback_notifier.outbound.app import create_app
@@ -39,6 +40,7 @@ async def running_outbound(
         console_url=console_url,
         outbound_poll_seconds=0.5,
         outbound_retry_base_seconds=0.05,
+        **SAFETY_SETTINGS,
     )
     failures: list[BaseException] = []
     async with serve(create_app(settings, failures.append)) as url:
@@ -57,7 +59,7 @@ async def test_a_p1_breach_reaches_slack_and_the_opening_a_signed_webhook(
     infra_env: dict[str, Any], unique: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with (
-        running_desk(infra_env, **FAST_SLA) as desk,
+        running_desk(infra_env, **FAST_SLA, **SAFETY_SETTINGS) as desk,
         running(SlackWebhook()) as slack,
         running(WebhookReceiver()) as hook,
         running_outbound(infra_env, unique, desk.url) as outbound,
@@ -113,7 +115,7 @@ async def _count(receiver: WebhookReceiver, wanted: int) -> bool:
 
 
 async def test_admins_manage_subscriptions_through_the_api(infra_env: dict[str, Any]) -> None:
-    async with running_desk(infra_env) as desk:
+    async with running_desk(infra_env, **SAFETY_SETTINGS) as desk:
         admin = await desk.agent("ada", Role.ADMIN)
         base = "/api/admin/outbound/subscriptions"
         plain_http = {
@@ -151,6 +153,60 @@ async def test_admins_manage_subscriptions_through_the_api(infra_env: dict[str, 
         assert (await desk.call("POST", f"{base}/nope/replay", admin, {})).status_code == 404
         assert (await desk.call("DELETE", f"{base}/x", admin)).status_code == 204
         assert (await desk.call("GET", f"{base}/x", admin)).status_code == 404
+
+
+async def test_the_admin_api_never_shows_a_secret_and_refuses_internal_hosts(
+    infra_env: dict[str, Any],
+) -> None:
+    slack_url = "https://hooks.slack.com/services/T0001/B0002/a1b2c3d4e5f6a7b8c9d0e1f2"
+    routing_key = "0123456789abcdef0123456789abcdef"
+    async with running_desk(infra_env, **SAFETY_SETTINGS) as desk:
+        admin = await desk.agent("ada", Role.ADMIN)
+        base = "/api/admin/outbound/subscriptions"
+        shown = [
+            await subscribe(
+                desk, admin, name="floor", channel="slack", url=slack_url,
+                event_types=["case.breached"],
+            ),
+            await subscribe(
+                desk, admin, name="pager", channel="pagerduty",
+                url="https://events.pagerduty.com/v2/enqueue", event_types=["case.breached"],
+                credential=routing_key,
+            ),
+        ]  # fmt: skip
+        created = await subscribe(
+            desk, admin, name="crm", channel="webhook", url="https://crm.example.com/h",
+            event_types=["case.opened"],
+        )  # fmt: skip
+        secret = created["secret"]  # shown once, at creation
+        rotated = (await desk.call("POST", f"{base}/crm/secrets", admin)).json()["secret"]
+        shown.append(created["subscription"])
+        shown.append((await desk.call("GET", base, admin)).json())
+        for name in ("floor", "pager", "crm"):
+            shown.append((await desk.call("GET", f"{base}/{name}", admin)).json())
+        shown.append((await desk.call("POST", f"{base}/floor/pause", admin)).json())
+        shown.append((await desk.call("DELETE", f"{base}/crm/secrets/old", admin)).json())
+        text = str(shown)
+        for hidden in ("B0002", "a1b2c3d4", routing_key, secret, rotated, "fernet:"):
+            assert hidden not in text, hidden
+        assert shown[0]["subscription"]["url"] == "https://hooks.slack.com/…"
+
+        rows = await desk.pool.fetch("SELECT url, url_shown, secrets FROM outbound_subscriptions")
+        at_rest = str([dict(row) for row in rows])
+        for hidden in ("B0002", routing_key, secret, rotated):
+            assert hidden not in at_rest, hidden  # sealed in the table too
+
+        for url, kind in (
+            ("https://169.254.169.254/latest/meta-data/", "link-local"),
+            ("https://10.1.2.3/hook", "private"),
+            ("https://localhost/hook", "this machine"),
+            ("https://[fd00::1]/hook", "private"),
+        ):
+            body = {"name": "bad", "channel": "webhook", "url": url, "event_types": ["case.opened"]}
+            refused = await desk.call("POST", base, admin, body)
+            assert refused.status_code == 422, (url, refused.text)
+            error = refused.json()["error"]
+            assert error["code"] == "bad_endpoint" and kind in error["message"], error
 
 
 async def test_a_notifier_reports_its_consoles_per_queue(infra_env: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.case_support import open_case
 from tests.outbound_fakes import PagerDutyEvents, running
-from tests.outbound_support import running_dispatcher
+from tests.outbound_support import LOOPBACK, SEALED, running_dispatcher
 from tests.role_support import NOTIFIER, as_role, migrate_as_owner
 from tests.support import eventually
 from winback_notifier.live.presence import ConsolePresence
@@ -47,6 +47,8 @@ async def test_an_unwatched_queue_is_paged_once_and_resolved_once_watched(
             url=pager.url,
             event_types=[EventType.QUEUE_UNWATCHED, EventType.QUEUE_WATCHED],
             credential=pager.routing_key,
+            policy=LOOPBACK,
+            box=SEALED,
         )
         await open_case(admin, queue="billing", priority=1)
         await open_case(admin, queue="billing", priority=1)

@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from tests.case_support import open_case, running_desk
-from tests.outbound_support import running_dispatcher
+from tests.outbound_support import LOOPBACK, running_dispatcher
 from tests.role_support import NOTIFIER, as_role, migrate_as_owner
 from tests.support import eventually
 from tests.zendesk_fake import ZendeskApi, running_zendesk
@@ -27,6 +27,7 @@ from winback_notifier.cases.tickets import case_tickets
 from winback_notifier.outbound import helpdesk_links, service, store
 from winback_notifier.outbound.events import EventType, OutboundEvent, from_alert, from_change
 from winback_notifier.outbound.retry import RetryPolicy
+from winback_notifier.outbound.sealing import SecretBox
 from winback_notifier.outbound.subscriptions import Channel, Subscription
 from winback_shared.agents import Agent, Role, issue_token
 from winback_shared.case_vocabulary import AttemptOutcome
@@ -44,6 +45,9 @@ EVENTS = [
     EventType.CASE_CLOSED,
 ]
 QUICK = RetryPolicy(base_seconds=0.01, cap_seconds=0.05, max_attempts=6)
+CLEAR = SecretBox()
+"""The sync's own tests keep secrets in clear (the notifier they run has no key); sealed
+Zendesk secrets are tested in ``test_outbound_zendesk_safety.py``."""
 
 
 @pytest.fixture
@@ -77,6 +81,8 @@ async def subscribe(db: asyncpg.Pool, zd: ZendeskApi, token: str | None = None) 
         event_types=EVENTS,
         credential=token or zd.token,
         signing_secret=SIGNING_SECRET,
+        policy=LOOPBACK,
+        box=CLEAR,
     )
     assert secret is None
     return subscription
@@ -253,7 +259,7 @@ async def test_the_signing_secret_is_kept_beside_the_token(pool: asyncpg.Pool) -
     async with running_zendesk() as zd:
         subscription = await subscribe(pool, zd)
     assert subscription.secrets == (zd.token, SIGNING_SECRET)
-    assert await service.set_zendesk_signing_secret(pool, "helpdesk", "rotated-in-zendesk")
+    assert await service.set_zendesk_signing_secret(pool, "helpdesk", "rotated-in-zendesk", CLEAR)
     found = await store.find_subscription(pool, "helpdesk")
     assert found is not None and found.secrets == (zd.token, "rotated-in-zendesk")
     with pytest.raises(service.NotAWebhook):  # the two are not a rotation to retire
@@ -266,6 +272,8 @@ async def test_the_signing_secret_is_kept_beside_the_token(pool: asyncpg.Pool) -
             url=f"{zd.url}/?email={zd.email}",
             event_types=[EventType.QUEUE_UNWATCHED],
             credential=zd.token,
+            policy=LOOPBACK,
+            box=CLEAR,
         )
 
 

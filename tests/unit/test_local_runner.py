@@ -12,13 +12,16 @@ import pytest
 from winback_local import cli
 from winback_local.kafka import MAVEN_FETCH
 from winback_local.stack import (
+    OUTBOUND_KEYS_VARIABLE,
     Instances,
     Stack,
     StackInfo,
+    outbound_keys,
     serves_own_sources,
     service_environment,
     service_of,
 )
+from winback_notifier.outbound.sealing import SecretBox
 
 USER_SOURCES = json.dumps({"typeform-nps": {"vendor": "typeform", "secrets": ["abc"]}})
 
@@ -83,6 +86,20 @@ def test_with_the_users_sources_the_printout_names_no_demo_secret() -> None:
     assert "WINBACK_SOURCES" in text
     with pytest.raises(SystemExit, match="your own WINBACK_SOURCES"):
         info(source=None, secret=None).demo_signing()
+
+
+def test_the_outbound_key_is_made_once_and_kept_in_the_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = outbound_keys({}, tmp_path)
+    assert SecretBox([key]).has_keys  # a valid Fernet key
+    assert outbound_keys({}, tmp_path) == key, "what was sealed yesterday must still open"
+    assert (tmp_path / "outbound-secret-keys").stat().st_mode & 0o777 == 0o600
+    assert outbound_keys({OUTBOUND_KEYS_VARIABLE: "theirs"}, tmp_path / "x") == "theirs"
+    assert not (tmp_path / "x").exists()
+    monkeypatch.delenv(OUTBOUND_KEYS_VARIABLE, raising=False)
+    text = cli.describe(info(), tmp_path)
+    assert f'{OUTBOUND_KEYS_VARIABLE}="$(cat {tmp_path / "outbound-secret-keys"})"' in text
 
 
 def test_ports_and_state_dir_are_configurable_so_two_stacks_can_run() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.outbound_support import LOOPBACK
 from winback_notifier.outbound.digest import check_mail_endpoint
 from winback_notifier.outbound.events import (
     OUTBOUND_KINDS,
@@ -130,11 +131,10 @@ def test_subscriptions_filter_by_type_queue_priority_and_age() -> None:
         "https://hooks.slack.com/services/T/B/X",
         "http://127.0.0.1:9000/hook",
         "http://[::1]/h",
-        "http://localhost:8080/x",
     ],
 )
-def test_endpoints_are_https_or_loopback(url: str) -> None:
-    assert check_endpoint(url) == url
+def test_endpoints_are_https_or_allowed_loopback(url: str) -> None:
+    assert check_endpoint(url, LOOPBACK) == url
 
 
 @pytest.mark.parametrize(
@@ -145,11 +145,12 @@ def test_endpoints_are_https_or_loopback(url: str) -> None:
         "https://user:pw@example.com/",
         "hook",
         "http://10.0.0.1/hook",
+        "http://localhost:8080/x",
     ],
 )
 def test_other_endpoints_are_refused(url: str) -> None:
     with pytest.raises(EndpointError):
-        check_endpoint(url)
+        check_endpoint(url, LOOPBACK)
 
 
 def test_backoff_grows_exponentially_within_its_jitter_and_cap() -> None:

@@ -9,6 +9,7 @@ winback send --nps 2 --reason "agent lacked product knowledge"
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -18,7 +19,17 @@ from types import FrameType
 import httpx
 
 from winback_local.signing import sample_response, signed_request
-from winback_local.stack import STATE_DIR, STATE_FILE, Instances, Ports, Stack, StackInfo, load_info
+from winback_local.stack import (
+    OUTBOUND_KEYS_FILE,
+    OUTBOUND_KEYS_VARIABLE,
+    STATE_DIR,
+    STATE_FILE,
+    Instances,
+    Ports,
+    Stack,
+    StackInfo,
+    load_info,
+)
 
 
 def stack_from(args: argparse.Namespace) -> Stack:
@@ -91,6 +102,11 @@ A promoter makes no alert:
     more = f"\nMore instances\n{instances}\n" if instances else ""
     refiner = info.instance_urls.get("refiner", "(not running)")
     outbound = info.instance_urls.get("outbound", "(not running)")
+    keys = (
+        ""  # the user's own, already in their environment
+        if os.environ.get(OUTBOUND_KEYS_VARIABLE)
+        else f'  export {OUTBOUND_KEYS_VARIABLE}="$(cat {state_dir / OUTBOUND_KEYS_FILE})"\n'
+    )
     return f"""
 winback is running.
 
@@ -110,7 +126,7 @@ The console URL stays valid across restarts of this state folder (--new-token fo
 
 The tools (agents, reports, dead letters, re-coding) read the same database and broker:
   export DATABASE_URL='{info.database_url}' KAFKA_BOOTSTRAP_SERVERS={info.kafka_bootstrap_servers}
-  .venv/bin/python -m winback_notifier.reports sla
+{keys}  .venv/bin/python -m winback_notifier.reports sla
 
 Case events to a webhook, Slack or Teams (outbound, {outbound}/readyz; docs/outbound.md):
   .venv/bin/python -m winback_notifier.outbound subscribe floor --channel slack \\

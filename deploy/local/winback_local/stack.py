@@ -9,6 +9,7 @@ what works here works in the container image too.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import secrets
@@ -158,6 +159,25 @@ def serves_own_sources(environ: Mapping[str, str], demo_only: bool = False) -> b
     return not demo_only and any(environ.get(variable) for variable in SOURCE_VARIABLES)
 
 
+OUTBOUND_KEYS_VARIABLE = "WINBACK_OUTBOUND_SECRET_KEYS"
+OUTBOUND_KEYS_FILE = "outbound-secret-keys"
+
+
+def outbound_keys(environ: Mapping[str, str], state_dir: Path) -> str:
+    """The Fernet key(s) sealing outbound subscription secrets: the user's
+    ``WINBACK_OUTBOUND_SECRET_KEYS`` if set, else a key made on the first run and kept in the
+    state dir (like the demo token), so what was sealed yesterday still opens today."""
+    given = environ.get(OUTBOUND_KEYS_VARIABLE)
+    if given:
+        return given
+    path = state_dir / OUTBOUND_KEYS_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())  # a Fernet key
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def service_environment(
     environ: Mapping[str, str],
     *,
@@ -258,6 +278,7 @@ class Stack:
         self._env = service_environment(
             os.environ, demo_secret=secret, bootstrap=bootstrap, partitions=self.partitions
         )
+        self._env[OUTBOUND_KEYS_VARIABLE] = outbound_keys(os.environ, self.state_dir)
         names = self.instances.names()
         for name in names:
             self.start_service(name)

@@ -38,6 +38,7 @@ from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.presence import ConsolePresence
 from winback_notifier.live.socket import console_router
+from winback_notifier.outbound import service as outbound_service
 from winback_notifier.outbound import views as outbound_views
 from winback_notifier.outbound import zendesk_views
 from winback_notifier.reports import export_views
@@ -95,6 +96,11 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url)
         await prepare_infrastructure(settings, pool)
+        try:
+            await outbound_service.check_at_start(pool, settings.secret_box(), log)
+        except BaseException:
+            await pool.close()
+            raise
         producer = reliable_producer(settings.kafka_bootstrap_servers)
         await producer.start()
         publisher = CaseEventPublisher(

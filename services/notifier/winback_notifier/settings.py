@@ -9,18 +9,21 @@ from typing import Annotated
 from pydantic import Field
 
 from winback_notifier.calls.local_time import CallingHours, CallTimeZones
+from winback_notifier.outbound.safety import WithOutboundSafety
 from winback_shared.agents import DEFAULT_TOKEN_LIFETIME
 from winback_shared.customer_match import CustomerMatchSettings
 from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
 
 
-class NotifierSettings(CommonSettings, WithContactPolicy):
+class NotifierSettings(CommonSettings, WithContactPolicy, WithOutboundSafety):
     """Fan-out, authentication and case workflow limits.
 
     The contact targets and business hours (``WINBACK_CONTACT_TARGET_MINUTES``,
     ``WINBACK_BUSINESS_HOURS``) come from :class:`winback_shared.deadlines.WithContactPolicy`,
-    shared with the router, which stamps each case's deadline from them.
+    shared with the router, which stamps each case's deadline from them. The outbound target
+    policy and secret keys (the admin API checks URLs and seals secrets) come from
+    :class:`winback_notifier.outbound.safety.WithOutboundSafety`.
     """
 
     client_queue_size: Annotated[int, Field(gt=0)] = 1000

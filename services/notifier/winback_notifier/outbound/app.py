@@ -8,12 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from winback_notifier.outbound.floor_watch import FloorWatch
+from winback_notifier.outbound.guarded_http import guarded_client
 from winback_notifier.outbound.intake import Intake
 from winback_notifier.outbound.sender import Dispatcher
+from winback_notifier.outbound.service import check_at_start
 from winback_notifier.outbound.settings import OutboundSettings
 from winback_notifier.sweeps import sweep_forever
 from winback_shared.db import create_pool
@@ -33,11 +34,12 @@ def create_app(settings: OutboundSettings, on_loop_failure: LoopFailure = stop_p
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url)
         await prepare_infrastructure(settings, pool)
-        client = httpx.AsyncClient(
-            timeout=settings.outbound_request_timeout_seconds,
-            follow_redirects=False,  # a redirect could carry signed case data elsewhere
-            headers={"user-agent": "winback-outbound"},
-        )
+        try:
+            await check_at_start(pool, settings.secret_box(), log)
+        except BaseException:
+            await pool.close()
+            raise
+        client = guarded_client(settings.target_policy(), settings.outbound_request_timeout_seconds)
         dispatcher = Dispatcher(pool, client, settings.sender_config())
         consumer = manual_commit_consumer(
             settings.kafka_bootstrap_servers,

@@ -10,6 +10,8 @@
     retire-old-secrets NAME                                 keep only the newest secret
     zendesk-signing-secret NAME SECRET                      the Zendesk webhook's secret
     pause NAME | resume NAME | delete NAME
+    rotate-secrets                                          seal every stored secret again with
+                                                            the first WINBACK_OUTBOUND_SECRET_KEYS
     deliveries NAME [--status pending|delivered|dead]       newest first
     replay NAME [--id ID ...]                               dead deliveries sent again
 
@@ -17,7 +19,9 @@ Event types: case.opened, case.claimed, case.breached, case.resolved, case.close
 case.recoded, and queue.unwatched / queue.watched (no console watches a queue while P1 cases
 wait / it is covered again). Only PostgreSQL is needed for the management commands; the
 running outbound process picks changes up within ``WINBACK_OUTBOUND_POLL_SECONDS``. The same
-operations are in the notifier's admin API under ``/api/admin/outbound``.
+operations are in the notifier's admin API under ``/api/admin/outbound``. URLs are judged by
+the target policy and secrets sealed with the keys of the ``WINBACK_OUTBOUND_*`` settings
+(``docs/outbound.md``), as in the admin API.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from collections.abc import Awaitable, Callable
 
 from winback_notifier.outbound import service, store
 from winback_notifier.outbound.events import EventType
+from winback_notifier.outbound.sealing import SealError
 from winback_notifier.outbound.serve import serve
+from winback_notifier.outbound.settings import OutboundSettings
 from winback_notifier.outbound.subscriptions import Channel, EndpointError
 from winback_shared.db import Connection, one_connection
-from winback_shared.settings import CommonSettings
 
 
 class CommandError(Exception):
@@ -58,6 +63,8 @@ async def _subscribe(conn: Connection, args: argparse.Namespace) -> str:
             max_in_flight=args.max_in_flight,
             credential=args.credential,
             signing_secret=args.signing_secret,
+            policy=args.settings.target_policy(),
+            box=args.settings.secret_box(),
         )
     except (EndpointError, store.DuplicateName, ValueError) as exc:
         raise CommandError(str(exc)) from None
@@ -83,7 +90,7 @@ async def _list(conn: Connection, args: argparse.Namespace) -> str:
 
 async def _rotate(conn: Connection, args: argparse.Namespace) -> str:
     try:
-        secret = await service.rotate_secret(conn, args.name)
+        secret = await service.rotate_secret(conn, args.name, args.settings.secret_box())
     except service.NotAWebhook as exc:
         raise CommandError(str(exc)) from None
     if secret is None:
@@ -97,7 +104,9 @@ async def _rotate(conn: Connection, args: argparse.Namespace) -> str:
 
 async def _signing_secret(conn: Connection, args: argparse.Namespace) -> str:
     try:
-        found = await service.set_zendesk_signing_secret(conn, args.name, args.secret)
+        found = await service.set_zendesk_signing_secret(
+            conn, args.name, args.secret, args.settings.secret_box()
+        )
     except service.NotZendesk as exc:
         raise CommandError(str(exc)) from None
     return _found(found, args.name, "the Zendesk webhook's signing secret is kept")
@@ -142,11 +151,25 @@ async def _replay(conn: Connection, args: argparse.Namespace) -> str:
     return f"{args.name}: {count} dead deliveries queued again"
 
 
+async def _reseal(conn: Connection, args: argparse.Namespace) -> str:
+    try:
+        subscriptions, were_clear = await service.reseal_all(conn, args.settings.secret_box())
+    except SealError as exc:
+        raise CommandError(str(exc)) from None
+    return (
+        f"{subscriptions} subscriptions sealed with the first key "
+        f"({were_clear} values were in clear); keys after the first may now be dropped"
+    )
+
+
 Command = Callable[[Connection, argparse.Namespace], Awaitable[str]]
 
 
-async def _run(settings: CommonSettings, command: Command, args: argparse.Namespace) -> str:
+async def _run(settings: OutboundSettings, command: Command, args: argparse.Namespace) -> str:
+    args.settings = settings
     async with one_connection(settings.database_url) as conn:
+        if command in (_subscribe, _rotate, _signing_secret):  # they store secrets: as stored
+            await service.check_keys(conn, settings.secret_box())
         return await command(conn, args)
 
 
@@ -185,6 +208,11 @@ def parser() -> argparse.ArgumentParser:
     signing.set_defaults(run=_signing_secret)
 
     commands.add_parser("list", help="subscriptions").set_defaults(run=_list)
+    commands.add_parser(
+        "rotate-secrets",
+        help="seal every stored secret and URL again with the first WINBACK_OUTBOUND_SECRET_KEYS"
+        " key (clear rows too)",
+    ).set_defaults(run=_reseal)
     for name, run, about in (
         ("rotate-secret", _rotate, "add a new secret; deliveries carry both signatures"),
         ("retire-old-secrets", _retire, "keep only the newest secret"),
@@ -215,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         serve()
         return 0
     try:
-        output = asyncio.run(_run(CommonSettings(), args.run, args))
-    except CommandError as exc:
+        output = asyncio.run(_run(OutboundSettings(), args.run, args))
+    except (CommandError, SealError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(output)

@@ -7,15 +7,20 @@ as for any channel, so a failed digest is retried (same backoff, same dead lette
 
 The endpoint is a URL: ``smtp://[user@]host[:port]?from=...&to=...&to=...`` (port 587, STARTTLS
 required) or ``smtps://...`` (port 465, TLS from the start). Plain SMTP without TLS only to
-loopback, as with http. The user's password is the subscription's credential. Sending uses the
-standard library's ``smtplib`` in a thread: one blocking message every few minutes does not
-earn an async SMTP dependency.
+loopback (which the target policy must allow). The user's password is the subscription's
+credential. Sending uses the standard library's ``smtplib`` in a thread: one blocking message
+every few minutes does not earn an async SMTP dependency.
+
+The mail server is held to the same target policy as HTTP endpoints: its name is resolved, every
+address checked, and the connection made to a checked address (TLS still verifies the name).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from winback_notifier.outbound.channels.base import Context, Delivery, Outcome, Verdict
 from winback_notifier.outbound.channels.message import chat_message
 from winback_notifier.outbound.subscriptions import EndpointError, is_loopback
+from winback_notifier.outbound.targets import IPAddress, TargetPolicy
 
 DIGEST_MAX = 200
 """Events in one digest at most; more wait for the next."""
@@ -90,15 +96,35 @@ def digest_message(
     return message
 
 
+def checked_addresses(endpoint: MailEndpoint, policy: TargetPolicy) -> list[IPAddress]:
+    """The mail server's addresses, each allowed by ``policy`` (``BlockedTarget`` if not)."""
+    policy.check_host(endpoint.host)
+    infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+    found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    for address in found:
+        policy.check_address(endpoint.host, address)
+    return found
+
+
 def _send(
-    endpoint: MailEndpoint, password: str | None, message: EmailMessage, timeout: float
+    endpoint: MailEndpoint,
+    password: str | None,
+    message: EmailMessage,
+    timeout: float,
+    policy: TargetPolicy,
 ) -> None:
     tls = ssl.create_default_context()
+    address = str(checked_addresses(endpoint, policy)[0])
     client: smtplib.SMTP
     if endpoint.implicit_tls:
-        client = smtplib.SMTP_SSL(endpoint.host, endpoint.port, timeout=timeout, context=tls)
+        client = smtplib.SMTP_SSL(timeout=timeout, context=tls)
     else:
-        client = smtplib.SMTP(endpoint.host, endpoint.port, timeout=timeout)
+        client = smtplib.SMTP(timeout=timeout)
+    # Connect to the address just checked, not to the name again (it could resolve elsewhere
+    # now); TLS (implicit or STARTTLS) verifies the certificate against the name smtplib keeps
+    # in _host, set before connecting.
+    client._host = endpoint.host  # type: ignore[attr-defined]
+    client.connect(address, endpoint.port)
     with client:
         if not endpoint.implicit_tls and not is_loopback(endpoint.host):
             client.starttls(context=tls)  # refuses to go on in clear when the server cannot
@@ -108,11 +134,18 @@ def _send(
 
 
 async def send_digest(
-    endpoint: MailEndpoint, password: str | None, message: EmailMessage, timeout: float
+    endpoint: MailEndpoint,
+    password: str | None,
+    message: EmailMessage,
+    timeout: float,
+    policy: TargetPolicy,
 ) -> Outcome:
-    """Send one digest; SMTP 5xx answers are refused for good, everything else retried."""
+    """Send one digest; SMTP 5xx answers and a blocked server are refused for good,
+    everything else retried."""
     try:
-        await asyncio.to_thread(_send, endpoint, password, message, timeout)
+        await asyncio.to_thread(_send, endpoint, password, message, timeout, policy)
+    except EndpointError as exc:
+        return Outcome(Verdict.REFUSED, None, f"blocked: {exc}")
     except smtplib.SMTPResponseException as exc:
         verdict = Verdict.REFUSED if exc.smtp_code >= 500 else Verdict.RETRY
         return Outcome(verdict, exc.smtp_code, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:300])

@@ -9,6 +9,11 @@ run out or the endpoint refused it for good. A dead endpoint therefore costs onl
 worker's time: its circuit opens, it leases nothing while open, and the other workers never
 wait on it.
 
+Safety: a worker opens the subscription's sealed secrets only to send
+(:mod:`winback_notifier.outbound.sealing`), checks its URL against the target policy on every
+attempt and connects only to checked addresses (:mod:`winback_notifier.outbound.guarded_http`):
+a blocked target, or a redirect (never followed), is a dead letter saying why, not a retry.
+
 Guarantees: a delivery is sent at least once: it is marked delivered only after a 2xx (an
 accepted SMTP message), and a
 lease that is not followed by a mark (a crash, PostgreSQL down) comes due again by itself.
@@ -22,7 +27,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
@@ -30,7 +35,13 @@ import httpx
 
 from winback_notifier.outbound import store
 from winback_notifier.outbound.channels import ADAPTERS
-from winback_notifier.outbound.channels.base import Context, Delivery, Outcome, Verdict
+from winback_notifier.outbound.channels.base import (
+    Context,
+    Delivery,
+    OutboundRequest,
+    Outcome,
+    Verdict,
+)
 from winback_notifier.outbound.digest import (
     DIGEST_MAX,
     check_mail_endpoint,
@@ -43,7 +54,9 @@ from winback_notifier.outbound.metrics import (
     OUTBOUND_CIRCUIT_OPEN,
 )
 from winback_notifier.outbound.retry import BreakerState, CircuitBreaker, RetryPolicy
+from winback_notifier.outbound.sealing import SealError, SecretBox
 from winback_notifier.outbound.subscriptions import Channel, Subscription
+from winback_notifier.outbound.targets import EndpointError, TargetPolicy
 from winback_shared.transient import is_transient
 
 log = logging.getLogger("winback.outbound")
@@ -63,6 +76,10 @@ class SenderConfig:
     poll_seconds: float = 5.0
     timeout: float = 10.0
     digest_seconds: float = 900.0
+    targets: TargetPolicy = field(default_factory=TargetPolicy)
+    """Where deliveries may go (the client's guard checks resolved addresses with the same)."""
+    secret_box: SecretBox = field(default_factory=SecretBox)
+    """Opens the subscriptions' sealed URLs and secrets."""
 
 
 class EndpointWorker:
@@ -154,37 +171,78 @@ class EndpointWorker:
         """Send leased deliveries, all at once (a helpdesk's worker orders them per case)."""
         await asyncio.gather(*(self.deliver(delivery) for delivery in due))
 
+    def _opened(self) -> Subscription | Outcome:
+        """The subscription with its secrets in clear, or why nothing can be sent: a key that
+        does not fit is retried (a key being rolled out), a blocked URL is refused for good."""
+        try:
+            subscription = self._config.secret_box.open_subscription(self.subscription)
+            if subscription.channel is not Channel.EMAIL:
+                self._config.targets.check_url(subscription.url)
+        except SealError as exc:
+            return Outcome(Verdict.RETRY, None, str(exc))
+        except EndpointError as exc:
+            return Outcome(Verdict.REFUSED, None, f"blocked: {exc}")
+        return subscription
+
     async def send_digest(self, deliveries: list[Delivery]) -> Outcome:
         """One e-mail for all of ``deliveries``."""
-        endpoint = check_mail_endpoint(self.subscription.url)
-        context = Context(self.subscription, datetime.now(UTC), self._config.console_url)
+        subscription = self._opened()
+        if isinstance(subscription, Outcome):
+            return subscription
+        endpoint = check_mail_endpoint(subscription.url)
+        context = Context(subscription, datetime.now(UTC), self._config.console_url)
         message = digest_message(deliveries, context, endpoint, context.now)
-        password = self.subscription.secrets[0] if self.subscription.secrets else None
+        password = subscription.secrets[0] if subscription.secrets else None
         started = time.perf_counter()
         try:
-            return await send_digest(endpoint, password, message, self._config.timeout)
+            return await send_digest(
+                endpoint, password, message, self._config.timeout, self._config.targets
+            )
         finally:
             OUTBOUND_ATTEMPT_SECONDS.labels(self.subscription.channel).observe(
                 time.perf_counter() - started
             )
 
     async def attempt(self, delivery: Delivery) -> Outcome:
-        """One attempt, read by the channel; transport failures are a retry."""
-        adapter = ADAPTERS[self.subscription.channel]
-        context = Context(self.subscription, datetime.now(UTC), self._config.console_url)
-        request = adapter.build(delivery, context)
+        """One attempt, read by the channel; transport failures are a retry, a blocked address
+        or a redirect a refusal (dead letter with the reason)."""
+        subscription = self._opened()
+        if isinstance(subscription, Outcome):
+            return subscription
+        adapter = ADAPTERS[subscription.channel]
+        context = Context(subscription, datetime.now(UTC), self._config.console_url)
+        answer = await self.exchange(adapter.build(delivery, context))
+        if isinstance(answer, Outcome):
+            return answer
+        return adapter.judge(answer.status_code, answer.headers, answer.text)
+
+    async def exchange(self, request: OutboundRequest) -> httpx.Response | Outcome:
+        """Make ``request`` through the guarded client: its answer, or the outcome without one
+        (a transport failure is a retry; an address the policy blocks once resolved, or a
+        redirect, which is never followed, is a refusal saying why). Every request to an
+        endpoint goes through here, a helpdesk worker's too."""
         started = time.perf_counter()
         try:
-            response = await self._client.post(
-                request.url, content=request.body, headers=request.headers
+            response = await self._client.request(
+                request.method, request.url, content=request.body or None, headers=request.headers
             )
+        except EndpointError as exc:  # raised by the guarded client for a resolved address
+            return Outcome(Verdict.REFUSED, None, f"blocked: {exc}")
         except httpx.HTTPError as exc:
             return Outcome(Verdict.RETRY, None, f"{type(exc).__name__}: {exc}"[:300])
         finally:
             OUTBOUND_ATTEMPT_SECONDS.labels(self.subscription.channel).observe(
                 time.perf_counter() - started
             )
-        return adapter.judge(response.status_code, response.headers, response.text)
+        if response.is_redirect:
+            where = response.headers.get("location", "")[:200]
+            return Outcome(
+                Verdict.REFUSED,
+                response.status_code,
+                f"HTTP {response.status_code}: redirect to {where!r} not followed; "
+                "subscribe the final URL instead",
+            )
+        return response
 
     async def deliver(self, delivery: Delivery) -> None:
         """Attempt one delivery and record what became of it."""

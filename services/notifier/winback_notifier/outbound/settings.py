@@ -7,12 +7,14 @@ from typing import Annotated
 from pydantic import Field
 
 from winback_notifier.outbound.retry import RetryPolicy
+from winback_notifier.outbound.safety import WithOutboundSafety
 from winback_notifier.outbound.sender import SenderConfig
 from winback_shared.settings import CommonSettings
 
 
-class OutboundSettings(CommonSettings):
-    """Where case events are read from and how hard deliveries are tried."""
+class OutboundSettings(CommonSettings, WithOutboundSafety):
+    """Where case events are read from, how hard deliveries are tried, where they may go and
+    the keys of the sealed secrets (:class:`WithOutboundSafety`)."""
 
     outbound_group: str = "winback-outbound"
     """The consumer group reading ``recovery-alerts`` and ``case-events``: every outbound
@@ -68,4 +70,6 @@ class OutboundSettings(CommonSettings):
             poll_seconds=self.outbound_poll_seconds,
             timeout=self.outbound_request_timeout_seconds,
             digest_seconds=self.outbound_digest_seconds,
+            targets=self.target_policy(),
+            secret_box=self.secret_box(),
         )

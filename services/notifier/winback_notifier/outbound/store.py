@@ -16,6 +16,7 @@ import asyncpg
 
 from winback_notifier.outbound.channels.base import Delivery
 from winback_notifier.outbound.events import EventType, OutboundEvent
+from winback_notifier.outbound.sealing import is_sealed, shown_url
 from winback_notifier.outbound.subscriptions import Channel, Subscription, matches
 from winback_shared.db import Connection
 
@@ -23,16 +24,18 @@ Executor: TypeAlias = "Connection | asyncpg.Pool"
 
 _SUBSCRIPTION_COLUMNS = (
     "id, name, channel, url, event_types, queues, max_priority, secrets, max_in_flight, enabled,"
-    " created_at"
+    " created_at, url_shown"
 )
 
 
 def _subscription(row: asyncpg.Record) -> Subscription:
+    channel = Channel(row["channel"])
     return Subscription(
         id=row["id"],
         name=row["name"],
-        channel=Channel(row["channel"]),
+        channel=channel,
         url=row["url"],
+        url_shown=row["url_shown"] or shown_url(channel, row["url"]),
         event_types=frozenset(EventType(kind) for kind in row["event_types"]),
         created_at=row["created_at"],
         queues=frozenset(row["queues"]),
@@ -58,14 +61,17 @@ async def create_subscription(
     max_priority: int | None = None,
     secrets: Iterable[str] = (),
     max_in_flight: int = 4,
+    url_shown: str | None = None,
 ) -> Subscription:
-    """Store a new subscription (the URL must have passed ``check_endpoint``)."""
+    """Store a new subscription (the URL must have passed ``check_endpoint``; ``url`` and
+    ``secrets`` as sealed by ``service.subscribe``, ``url_shown`` what admins see of it)."""
     try:
         row = await db.fetchrow(
             f"""
             INSERT INTO outbound_subscriptions
-                (name, channel, url, event_types, queues, max_priority, secrets, max_in_flight)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                (name, channel, url, event_types, queues, max_priority, secrets, max_in_flight,
+                 url_shown)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             RETURNING {_SUBSCRIPTION_COLUMNS}
             """,
             name,
@@ -76,6 +82,7 @@ async def create_subscription(
             max_priority,
             list(secrets),
             max_in_flight,
+            url_shown,
         )
     except asyncpg.UniqueViolationError:
         raise DuplicateName(f"a subscription named {name!r} exists") from None
@@ -133,7 +140,8 @@ async def add_secret(db: Executor, name: str, secret: str) -> bool:
 
 
 async def set_secrets(db: Executor, name: str, secrets: Iterable[str]) -> bool:
-    """Replace a subscription's secrets (a Zendesk one: API token, webhook signing secret)."""
+    """Replace a subscription's secrets (a Zendesk one: API token, webhook signing secret),
+    as sealed by the caller (``service.set_zendesk_signing_secret`` seals them)."""
     status = await db.execute(
         "UPDATE outbound_subscriptions SET secrets = $2, updated_at = now() WHERE name = $1",
         name,
@@ -332,11 +340,12 @@ async def replay_dead(db: Executor, name: str, delivery_ids: Iterable[int] | Non
 
 
 def subscription_summary(subscription: Subscription) -> dict[str, Any]:
-    """A subscription as the API and CLI show it: never its secrets, only how many."""
+    """A subscription as the API and CLI show it: never its secrets, only how many, and its URL
+    as shown (a Slack or Teams URL is a credential)."""
     return {
         "name": subscription.name,
         "channel": str(subscription.channel),
-        "url": subscription.url,
+        "url": subscription.url_shown,
         "event_types": sorted(str(kind) for kind in subscription.event_types),
         "queues": sorted(subscription.queues),
         "max_priority": subscription.max_priority,
@@ -345,3 +354,48 @@ def subscription_summary(subscription: Subscription) -> dict[str, Any]:
         "secrets": len(subscription.secrets),
         "created_at": subscription.created_at.isoformat(),
     }
+
+
+async def stored_values(db: Executor) -> list[str]:
+    """Every stored URL and secret, as stored (sealed or clear): what the start-up check opens."""
+    rows = await db.fetch("SELECT url, secrets FROM outbound_subscriptions ORDER BY id")
+    return [value for row in rows for value in (row["url"], *row["secrets"])]
+
+
+@dataclass(frozen=True)
+class StoredCredentials:
+    """A subscription's URL and secrets as stored, to seal again."""
+
+    id: int
+    channel: Channel
+    url: str
+    secrets: list[str]
+
+    @property
+    def in_clear(self) -> int:
+        """How many of its values are not sealed."""
+        return sum(not is_sealed(value) for value in (self.url, *self.secrets))
+
+
+async def credentials_for_update(conn: Connection) -> list[StoredCredentials]:
+    """Every subscription's stored URL and secrets, locked until the transaction ends."""
+    rows = await conn.fetch(
+        "SELECT id, channel, url, secrets FROM outbound_subscriptions ORDER BY id FOR UPDATE"
+    )
+    return [
+        StoredCredentials(row["id"], Channel(row["channel"]), row["url"], list(row["secrets"]))
+        for row in rows
+    ]
+
+
+async def set_credentials(
+    conn: Connection, subscription_id: int, *, url: str, url_shown: str, secrets: list[str]
+) -> None:
+    """Store a subscription's URL and secrets sealed again (the same values in clear)."""
+    await conn.execute(
+        "UPDATE outbound_subscriptions SET url = $2, url_shown = $3, secrets = $4 WHERE id = $1",
+        subscription_id,
+        url,
+        url_shown,
+        secrets,
+    )

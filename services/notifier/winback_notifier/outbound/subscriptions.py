@@ -12,9 +12,11 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 from winback_notifier.outbound.events import EventType, OutboundEvent
+from winback_notifier.outbound.targets import EndpointError, TargetPolicy
+
+__all__ = ["Channel", "EndpointError", "Subscription", "check_endpoint", "is_loopback", "matches"]
 
 
 class Channel(StrEnum):
@@ -33,24 +35,11 @@ class Channel(StrEnum):
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
-class EndpointError(ValueError):
-    """An endpoint URL we refuse to send to; the message says why."""
-
-
-def check_endpoint(url: str) -> str:
-    """``url`` if deliveries may go there: HTTPS, or plain HTTP to this machine only.
-
-    Case data is customer data: over plain HTTP it would cross the network readable. Loopback
-    is the exception for development and tests (a receiver on the same machine).
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise EndpointError("the endpoint must be an https:// URL with a host")
-    if parts.username or parts.password:
-        raise EndpointError("the endpoint URL must not carry credentials")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise EndpointError("plain http is allowed only to loopback (127.0.0.1, ::1, localhost)")
-    return url
+def check_endpoint(url: str, policy: TargetPolicy) -> str:
+    """``url`` if deliveries may go there by ``policy``: HTTPS (plain HTTP only to the hosts it
+    names), no credentials in it, no internal host it does not allow (see
+    :mod:`winback_notifier.outbound.targets`; resolved addresses are checked per delivery)."""
+    return policy.check_url(url)
 
 
 def is_loopback(host: str) -> bool:
@@ -70,7 +59,8 @@ class Subscription:
     id: int
     name: str
     channel: Channel
-    url: str
+    url: str = field(repr=False)
+    """Sealed at rest when keys are configured (:mod:`winback_notifier.outbound.sealing`)."""
     event_types: frozenset[EventType]
     created_at: datetime
     queues: frozenset[str] = frozenset()
@@ -81,6 +71,8 @@ class Subscription:
     """Webhook secrets, newest first (two during a rotation); PagerDuty's routing key."""
     max_in_flight: int = 4
     enabled: bool = True
+    url_shown: str = ""
+    """The URL as admins see it (a Slack or Teams URL is a credential: its host only)."""
 
 
 def matches(subscription: Subscription, event: OutboundEvent) -> bool:

@@ -39,10 +39,11 @@ class SubscriptionIn(BaseModel):
     name: SubscriptionName
     channel: Channel
     url: Annotated[str, Field(max_length=2000, pattern=r"^(https?|smtps?)://\S+$")] = Field(
-        description="https://..., or http:// to loopback only (development); e-mail: "
+        description="https://... (http:// only to hosts in WINBACK_OUTBOUND_HTTP_HOSTS; "
+        "internal addresses only when allowed, see docs/outbound.md); e-mail: "
         "smtp://[user@]host[:port]?from=...&to=...&to=... (STARTTLS; smtps:// for TLS); "
         "Zendesk: https://SUBDOMAIN.zendesk.com/?email=API_USER[&group_id=..][&brand_id=..]"
-        "[&agent=NAME:EMAIL ...]"
+        "[&agent=NAME:EMAIL ...] (the same target policy)"
     )
     event_types: Annotated[list[EventType], Field(min_length=1)]
     queues: list[QueueName] = Field(default_factory=list, description="empty: every queue")
@@ -71,7 +72,7 @@ class SubscriptionOut(BaseModel):
 
     name: str
     channel: Channel
-    url: str
+    url: str = Field(description="Slack and Teams: the host only (the URL is the credential)")
     event_types: list[EventType]
     queues: list[str]
     max_priority: int | None
@@ -141,6 +142,8 @@ async def create_subscription(
             max_in_flight=body.max_in_flight,
             credential=body.credential,
             signing_secret=body.signing_secret,
+            policy=services.settings.target_policy(),
+            box=services.settings.secret_box(),
         )
     except EndpointError as exc:
         raise ApiError(422, "bad_endpoint", str(exc)) from None
@@ -197,7 +200,7 @@ async def resume_subscription(
 async def rotate_secret(services: ServicesDep, admin: CurrentAdmin, name: str) -> NewSecret:
     """Add a new secret: deliveries carry both signatures until the old one is retired."""
     try:
-        secret = await service.rotate_secret(services.pool, name)
+        secret = await service.rotate_secret(services.pool, name, services.settings.secret_box())
     except service.NotAWebhook as exc:
         raise ApiError(409, "no_secret", str(exc)) from None
     if secret is None:
@@ -226,7 +229,9 @@ async def set_signing_secret(
     """Zendesk only: the signing secret of the Zendesk webhook that posts ticket changes to
     ``/webhooks/zendesk/{name}`` (409 ``not_zendesk`` for another channel)."""
     try:
-        found = await service.set_zendesk_signing_secret(services.pool, name, body.signing_secret)
+        found = await service.set_zendesk_signing_secret(
+            services.pool, name, body.signing_secret, services.settings.secret_box()
+        )
     except service.NotZendesk as exc:
         raise ApiError(409, "not_zendesk", str(exc)) from None
     if not found:

@@ -16,13 +16,18 @@ replay), with three differences a ticket needs:
 - **Nothing echoed.** A change the ticket already shows (``helpdesk_links.synced_*``, which the
   inbound webhook also writes) sends nothing, and a change older than what the ticket shows is
   dropped: so a case resolved from Zendesk does not send "solved" back.
+
+Safety as every worker: the subscription's URL and its API token are opened from their seal
+only to send, the URL is checked against the target policy before each delivery, and every
+request goes through :meth:`EndpointWorker.exchange` (the guarded client: addresses checked
+once resolved and pinned, redirects refused). A blocked Zendesk address is a dead letter
+saying why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,8 +56,9 @@ from winback_notifier.outbound.channels.zendesk import (
     zendesk_config,
 )
 from winback_notifier.outbound.helpdesk_links import Link
-from winback_notifier.outbound.metrics import OUTBOUND_ATTEMPT_SECONDS, OUTBOUND_ATTEMPTS
+from winback_notifier.outbound.metrics import OUTBOUND_ATTEMPTS
 from winback_notifier.outbound.sender import EndpointWorker
+from winback_notifier.outbound.subscriptions import Subscription
 
 log = logging.getLogger("winback.outbound")
 
@@ -136,8 +142,13 @@ class ZendeskWorker(EndpointWorker):
 
     async def deliver(self, delivery: Delivery) -> None:
         """Create the case's ticket, update it, wait for an earlier change, or skip."""
+        subscription = self._opened()  # secrets opened, the URL checked by the target policy
+        if isinstance(subscription, Outcome):
+            self._count(subscription)
+            await self.record(delivery, subscription)
+            return
         try:
-            config = zendesk_config(self.subscription.url, self.subscription.secrets)
+            config = zendesk_config(subscription.url, subscription.secrets)
         except ZendeskConfigError as exc:
             await self.record(delivery, Outcome(Verdict.REFUSED, None, str(exc)))
             return
@@ -156,7 +167,7 @@ class ZendeskWorker(EndpointWorker):
             await self._skip(delivery, case["seq"], step.reason)
             return
         if isinstance(step, Create):
-            await self._create(delivery, config, step.state)
+            await self._create(delivery, subscription, config, step.state)
         elif isinstance(step, Update):
             await self._update(delivery, config, step)
 
@@ -182,21 +193,21 @@ class ZendeskWorker(EndpointWorker):
         )
 
     async def _send(self, request: OutboundRequest) -> tuple[Outcome, httpx.Response | None]:
-        started = time.perf_counter()
-        try:
-            response = await self._client.request(
-                request.method, request.url, content=request.body or None, headers=request.headers
-            )
-        except httpx.HTTPError as exc:
-            return Outcome(Verdict.RETRY, None, f"{type(exc).__name__}: {exc}"[:300]), None
-        finally:
-            OUTBOUND_ATTEMPT_SECONDS.labels(self.subscription.channel).observe(
-                time.perf_counter() - started
-            )
-        return judge(response.status_code, response.headers, response.text), response
+        """Through the same guarded client, target policy and redirect refusal as every
+        endpoint worker (:meth:`EndpointWorker.exchange`), read as Zendesk answers."""
+        answer = await self.exchange(request)
+        if isinstance(answer, Outcome):
+            return answer, None
+        return judge(answer.status_code, answer.headers, answer.text), answer
 
-    async def _create(self, delivery: Delivery, config: ZendeskConfig, state: TicketState) -> None:
-        context = Context(self.subscription, datetime.now(UTC), self._config.console_url)
+    async def _create(
+        self,
+        delivery: Delivery,
+        subscription: Subscription,
+        config: ZendeskConfig,
+        state: TicketState,
+    ) -> None:
+        context = Context(subscription, datetime.now(UTC), self._config.console_url)
         outcome, response = await self._send(create_request(delivery, context, config, state))
         ticket = ticket_in(response.text) if response is not None else None
         if outcome.verdict is Verdict.DELIVERED and ticket is None:

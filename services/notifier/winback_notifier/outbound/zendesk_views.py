@@ -1,8 +1,9 @@
 """``POST /webhooks/zendesk/{name}``: a Zendesk trigger tells the notifier a ticket changed.
 
 No agent token: Zendesk cannot send one. The request is authenticated by the Zendesk webhook's
-signature instead (the signing secret kept with the subscription ``name``; a missing, wrong or
-stale signature is a 401), and it can do no more than :mod:`.zendesk_inbound` allows: resolve
+signature instead (the signing secret kept with the subscription ``name``, sealed at rest and
+opened here with the notifier's ``WINBACK_OUTBOUND_SECRET_KEYS``; a missing, wrong or stale
+signature is a 401), and it can do no more than :mod:`.zendesk_inbound` allows: resolve
 or close the one case linked to that ticket when the workflow allows it, or add a note.
 """
 
@@ -23,6 +24,7 @@ from winback_notifier.cases.service import Change
 from winback_notifier.deps import ServicesDep
 from winback_notifier.outbound import helpdesk_links, store
 from winback_notifier.outbound.channels.zendesk import zendesk_config
+from winback_notifier.outbound.sealing import SealError
 from winback_notifier.outbound.subscriptions import Channel, Subscription
 from winback_notifier.outbound.zendesk_inbound import TicketChange, plan_inbound, verify
 from winback_shared.case_changes import NOW, CaseColumn
@@ -142,6 +144,7 @@ async def apply_ticket_change(
     response_model=TicketChangeAnswer,
     responses={
         401: {"description": "`bad_signature`: missing, wrong or stale, or no secret kept"},
+        503: {"description": "`sealed`: the signing secret is sealed under no configured key"},
         404: {"description": "`unknown_subscription`: no Zendesk subscription of that name"},
         413: {"description": "`body_too_large`"},
         422: {"description": "`invalid_ticket_change`: the body is not the documented shape"},
@@ -156,9 +159,13 @@ async def receive_zendesk_change(
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(413, "body_too_large", f"at most {MAX_BODY_BYTES} bytes")
-    subscription = await store.find_subscription(services.pool, name)
-    if subscription is None or subscription.channel is not Channel.ZENDESK:
+    stored = await store.find_subscription(services.pool, name)
+    if stored is None or stored.channel is not Channel.ZENDESK:
         raise ApiError(404, "unknown_subscription", f"there is no Zendesk subscription {name!r}")
+    try:  # the signing secret (and the URL naming the API user) are sealed at rest
+        subscription = services.settings.secret_box().open_subscription(stored)
+    except SealError as exc:
+        raise ApiError(503, "sealed", str(exc)) from None
     if len(subscription.secrets) < 2:
         raise ApiError(401, "bad_signature", f"no signing secret is kept for {name!r}")
     verify(request.headers, body, subscription.secrets[1], time.time())
