@@ -19,7 +19,15 @@ python3 -m uv sync --frozen --quiet
 
 if ! ls deploy/local/kafka-libs/kafka_2.13-*.jar >/dev/null 2>&1; then
   echo "bootstrap: fetching the Kafka broker from Maven Central"
-  mvn -q -B -Dstyle.color=never -f deploy/local/pom.xml dependency:copy-dependencies
+  # Debian's Maven 3.8 writes raw reset escapes even when quiet: its output only if it fails.
+  maven_log=$(mktemp)
+  if ! mvn -q -B -Dstyle.color=never -f deploy/local/pom.xml dependency:copy-dependencies \
+    >"$maven_log" 2>&1; then
+    cat "$maven_log"
+    rm -f "$maven_log"
+    exit 1
+  fi
+  rm -f "$maven_log"
 fi
 
 # The browser tests need chromium; the console's JavaScript tests need node (Debian: nodejs);

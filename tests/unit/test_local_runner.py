@@ -5,12 +5,13 @@ of each service get their own ports and member ids, Maven prints no colour codes
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from winback_local import cli
-from winback_local.kafka import MAVEN_FETCH
+from winback_local.kafka import MAVEN_FETCH, fetch_quietly
 from winback_local.stack import (
     OUTBOUND_KEYS_VARIABLE,
     Instances,
@@ -158,3 +159,21 @@ def test_maven_prints_no_colour_codes() -> None:
     assert "-B" in MAVEN_FETCH and "-Dstyle.color=never" in MAVEN_FETCH
     bootstrap = (Path(__file__).resolve().parents[2] / "scripts" / "bootstrap.sh").read_text()
     assert "mvn -q -B -Dstyle.color=never" in bootstrap
+    assert '>"$maven_log" 2>&1' in bootstrap, "Maven 3.8 prints resets even when quiet"
+
+
+QUIET_SUCCESS = "import sys; sys.stdout.write('\\x1b[0m' * 4)"
+"""What Debian's Maven 3.8 prints with ``-q -Dstyle.color=never`` when all goes well."""
+FAILURE = "import sys; sys.stdout.write('\\x1b[0m[ERROR] no network'); sys.exit(3)"
+
+
+def test_a_fetch_that_works_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    fetch_quietly([sys.executable, "-c", QUIET_SUCCESS])
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_a_fetch_that_fails_says_why_without_escapes() -> None:
+    with pytest.raises(RuntimeError, match=r"failed \(3\):\n\[ERROR\] no network") as failure:
+        fetch_quietly([sys.executable, "-c", FAILURE])
+    assert "\x1b" not in str(failure.value)
