@@ -445,6 +445,14 @@ async def until(condition: Any) -> None:
     raise AssertionError("condition not reached within 10 s")
 
 
+async def second_batch_coded_while_first_awaits_ack(rig: Rig, coded: list[int]) -> None:
+    """Batch 1 is stored and held at its ack; batch 2 arrives and is fetched, normalised and
+    coded meanwhile (the overlap's work outside any transaction)."""
+    await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
+    rig.records.append(delivery(detractor()))
+    await until(lambda: len(coded) == 2)
+
+
 async def test_the_next_batch_is_coded_while_one_awaits_its_ack_and_stored_after_its_commit(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -452,10 +460,7 @@ async def test_the_next_batch_is_coded_while_one_awaits_its_ack_and_stored_after
     rig.records.append(delivery(detractor()))
     rig.publisher.hold()
     async with rig.running(rig.router(max_batch=1)) as loop:
-        await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
-        rig.records.append(delivery(detractor()))
-
-        await until(lambda: len(coded) == 2)  # batch 2 fetched, normalised and coded
+        await second_batch_coded_while_first_awaits_ack(rig, coded)
 
         assert rig.steps() == ["save", "publish"]  # ... but not stored: batch 1 is in flight
         rig.publisher.release()
@@ -473,9 +478,7 @@ async def test_a_crash_with_one_batch_awaiting_its_ack_and_the_next_coded_loses_
     rig.records.append(delivery(detractor()))
     rig.publisher.hold()
     crashed = asyncio.create_task(rig.router(max_batch=1).run(asyncio.Event()))
-    await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
-    rig.records.append(delivery(detractor()))
-    await until(lambda: len(coded) == 2)
+    await second_batch_coded_while_first_awaits_ack(rig, coded)
 
     crashed.cancel()
     await asyncio.gather(crashed, return_exceptions=True)
@@ -504,9 +507,7 @@ async def test_a_batch_fetched_before_a_rebalance_is_dropped_and_read_again(
     rig.records.append(delivery(detractor()))
     rig.publisher.hold()
     async with rig.running(rig.router(max_batch=1)) as loop:
-        await asyncio.wait_for(rig.publisher.waiting.wait(), 10)
-        rig.records.append(delivery(detractor()))
-        await until(lambda: len(coded) == 2)
+        await second_batch_coded_while_first_awaits_ack(rig, coded)
         assert rig.records.in_flight is not None
         in_flight = rig.records.in_flight
         rebalance = asyncio.create_task(rig.records.rebalance())
