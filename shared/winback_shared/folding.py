@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _WORD = re.compile(r"[^\W_]+")
 _CLAUSE_BREAK = re.compile(r"[.!?;:,()\[\]\n\r\u2013\u2014]|\s-\s")
@@ -28,16 +28,22 @@ _IRREGULAR_NEGATIONS = {
     "aint": "is",
     "shant": "shall",
 }
+_NEGATION_ENDINGS = tuple({word[-1] for word in _IRREGULAR_NEGATIONS} | {"t"})
+"""Last letters of every word :func:`_expand_negation` expands ("...nt" and the irregular
+ones): other words skip the call."""
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
     """One folded word and where it came from in the original text.
 
     ``clause`` numbers the stretches between punctuation marks, so negation never reaches
     across a comma or a full stop ("No, the wait was long" is not a denial of the wait).
     ``sentence`` numbers sentences, so a keyword or pattern never reads one sentence's end and
     the next one's start as a phrase ("Nobody called. Again." says nothing of calling again).
+
+    A named tuple rather than a frozen dataclass: a comment has a hundred words or more and
+    every comment is split, and a tuple is built in a tenth of a frozen dataclass's time
+    (docs/performance.md, section 9).
     """
 
     text: str
@@ -49,6 +55,8 @@ class Word:
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip its accents ('Délai' -> 'delai')."""
+    if text.isascii():
+        return text.lower()  # the same for ASCII: nothing to decompose, casefold is lower
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
@@ -70,13 +78,15 @@ def split_words(text: str) -> list[Word]:
     sentence = 0
     previous_end = 0
     for match in _WORD.finditer(text):
-        folded = fold(match.group())
+        raw = match.group()
+        folded = raw.lower() if raw.isascii() else fold(raw)  # fold's own shortcut, inlined
         start, end = match.span()
         gap = text[previous_end:start]
-        if words and _CLAUSE_BREAK.search(gap):
-            clause += 1
-        if words and _SENTENCE_BREAK.search(gap):
-            sentence += 1
+        if words and gap != " ":  # one space, the usual gap, breaks neither
+            if _CLAUSE_BREAK.search(gap):
+                clause += 1
+            if _SENTENCE_BREAK.search(gap):
+                sentence += 1
         previous_end = end
         if folded == "t" and words and gap in ("'", "\u2019"):
             joined = words[-1].text + "t"  # "didn" + "t": the two halves of "didn't"
@@ -87,7 +97,7 @@ def split_words(text: str) -> list[Word]:
                 words.append(Word(head, first.start, end, first.clause, first.sentence))
                 words.append(Word("not", first.start, end, first.clause, first.sentence))
                 continue
-        expanded = _expand_negation(folded)
+        expanded = _expand_negation(folded) if folded.endswith(_NEGATION_ENDINGS) else None
         if expanded is not None:
             words.append(Word(expanded[0], start, end, clause, sentence))
             words.append(Word(expanded[1], start, end, clause, sentence))

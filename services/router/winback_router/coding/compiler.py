@@ -25,6 +25,7 @@ from typing import Generic, Literal, TypeVar
 
 from winback_router.coding.embeddings import sentence_encoder
 from winback_router.coding.learned import DEFAULT_MODEL, ReasonModel, load_model
+from winback_router.coding.prefilter import required_strings
 from winback_shared.folding import split_words
 from winback_shared.taxonomy import ReasonCode, Taxonomy, TaxonomyError, load_taxonomy
 
@@ -87,6 +88,12 @@ class TextRule:
     across_sentences: bool = False
     """A pattern that starts with :data:`ACROSS_SENTENCES` may read past a sentence end
     ("would reply shortly. Shortly turned into two days."); every other rule stays inside one."""
+    plain: bool = False
+    """A keyword of whole words only (no ``...`` gap, no ``prefix*``): it matches where the
+    next words are exactly its words, compared as one slice instead of piece by piece."""
+    needles: tuple[str, ...] | None = None
+    """A pattern's required strings (:mod:`winback_router.coding.prefilter`): the regex runs
+    only over a text holding one of them. None: it always runs."""
 
     @property
     def name(self) -> str:
@@ -160,7 +167,10 @@ class CompiledRules:
                 except ValueError as exc:
                     problems.append((f"codes[{position}] ({code.id}).keywords[{index}]", str(exc)))
                     continue
-                rules.append(TextRule(code.id, "keyword", keyword, index, code.negatable, words))
+                plain = not any(piece == GAP or piece.endswith("*") for piece in words)
+                rules.append(
+                    TextRule(code.id, "keyword", keyword, index, code.negatable, words, plain=plain)
+                )
             rules += _patterns(code)
         if problems:
             raise RuleError(problems)
@@ -174,18 +184,22 @@ ACROSS_SENTENCES = "(?#across sentences)"
 
 def _patterns(code: ReasonCode) -> list[TextRule]:
     """The code's patterns, anchored at a word start and end (the taxonomy checked each one)."""
-    return [
-        TextRule(
-            code.id,
-            "pattern",
-            pattern,
-            index,
-            code.negatable,
-            regex=re.compile(rf" (?:{pattern})(?= )"),
-            across_sentences=pattern.startswith(ACROSS_SENTENCES),
+    rules = []
+    for index, pattern in enumerate(code.patterns):
+        source = rf" (?:{pattern})(?= )"
+        rules.append(
+            TextRule(
+                code.id,
+                "pattern",
+                pattern,
+                index,
+                code.negatable,
+                regex=re.compile(source),
+                across_sentences=pattern.startswith(ACROSS_SENTENCES),
+                needles=required_strings(source),
+            )
         )
-        for index, pattern in enumerate(code.patterns)
-    ]
+    return rules
 
 
 class _PerTaxonomy(Generic[T]):

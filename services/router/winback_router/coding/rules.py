@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from winback_router.coding.compiler import GAP, MAX_GAP, CompiledRules, TextRule, word_matches
 from winback_router.coding.negation import is_denied
+from winback_router.coding.prefilter import may_match
 from winback_shared.folding import Word, split_words
 
 
@@ -71,20 +72,27 @@ def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
     """The first undenied occurrence of every rule found in ``folded``, earliest first."""
     hits: dict[tuple[str, str, int], Hit] = {}
     words = folded.words
+    texts = [word.text for word in words]
     keywords = rules.keywords
     for first, word in enumerate(words):
         for rule in keywords.starting(word.text):
             key = (rule.code, rule.kind, rule.index)
             if key in hits:
                 continue
-            last = _match_pieces(rule.words, words, first)
+            if rule.plain:
+                last = _plain_last(rule.words, words, texts, first)
+            else:
+                last = _match_pieces(rule.words, words, first)
             if last is None or (rule.negatable and is_denied(words, first)):
                 continue
             hits[key] = Hit(rule, word.start, words[last].end)
     for rule in rules.patterns:
         assert rule.regex is not None
         across = rule.across_sentences
-        for match in rule.regex.finditer(folded.joined if across else folded.padded):
+        text = folded.joined if across else folded.padded
+        if not may_match(rule.needles, text):
+            continue  # none of the words it needs: it cannot match
+        for match in rule.regex.finditer(text):
             first = folded.word_at(match.start() + 1, joined=across)
             last = folded.word_at(match.end() - 1, joined=across)
             if rule.negatable and is_denied(words, first):
@@ -94,6 +102,19 @@ def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
             )
             break
     return sorted(hits.values(), key=lambda hit: hit.start)
+
+
+def _plain_last(
+    pieces: tuple[str, ...], words: Sequence[Word], texts: list[str], first: int
+) -> int | None:
+    """:func:`_match_pieces` for a keyword of whole words whose first word is ``words[first]``
+    (the keyword index found it so): the whole slice compared at once."""
+    last = first + len(pieces) - 1
+    if last == first:
+        return first
+    if last >= len(words) or words[last].sentence != words[first].sentence:
+        return None  # sentence numbers only grow: the first and last words' agree or not
+    return last if tuple(texts[first : last + 1]) == pieces else None
 
 
 def _match_pieces(
