@@ -92,7 +92,8 @@ def dump() -> dict[str, Any]:
         coded: dict[str, Any] = {}
         for first in range(0, len(responses), BATCH):
             chunk = responses[first : first + BATCH]
-            for response, coding in zip(chunk, code_responses_in_full(chunk, taxonomy), strict=True):
+            codings = code_responses_in_full(chunk, taxonomy)
+            for response, coding in zip(chunk, codings, strict=True):
                 coded[response.response_id] = {
                     "reasons": [r.model_dump(mode="json") for r in coding.reasons],
                     "overruled": [
@@ -144,7 +145,9 @@ def main() -> None:
         before, after = json.loads(before_file.read_text()), json.loads(after_file.read_text())
     found = differences(before, after)
     counted = {part: len(before.get(part, {})) for part in ("words", "rules", "fast", "full")}
-    reasons = sum(len(c["reasons"]) for part in ("rules", "fast", "full") for c in after[part].values())
+    reasons = sum(
+        len(c["reasons"]) for part in ("rules", "fast", "full") for c in after[part].values()
+    )
     print(
         f"compared {counted['words']} comments: folded words, logits, and codings with the rules "
         f"alone, the fast model and the full model ({reasons} reasons in all)"

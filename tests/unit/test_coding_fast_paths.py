@@ -19,9 +19,9 @@ import pytest
 
 from tests.taxonomy_support import code, write
 from winback_router.coding.compiler import CompiledRules, compiled_rules, load_and_compile
+from winback_router.coding.negation import is_denied
 from winback_router.coding.prefilter import may_match, required_strings
 from winback_router.coding.rules import FoldedText, Hit, _match_pieces, find_hits
-from winback_router.coding.negation import is_denied
 from winback_shared import folding
 from winback_shared.folding import Word, split_words
 from winback_shared.taxonomy import load_taxonomy
@@ -31,15 +31,15 @@ TRICKY = [
     " ",
     "...",
     "I didn't get a call back. Nobody called. Again!",
-    "I didn’t get a call back… nobody called; again",
+    "I didn\u2019t get a call back\u2026 nobody called; again",
     "Can't reach anyone, cannot get through, won't answer - ain't right",
     "Not rude at all, but the wait was 45 minutes on hold.\nThen they hung up",
     "Délai d'attente trop long. J'ai attendu 40 minutes! Rappelez-moi s'il vous plaît",
-    "Die Wartezeit war zu lang – niemand hat zurückgerufen. Bitte um Rückruf",
+    "Die Wartezeit war zu lang \u2013 niemand hat zurückgerufen. Bitte um Rückruf",
     "Esperé dos horas y nadie me llamó. ¡Llámenme por favor!",
     "ÉNORME ATTENTE, ÇA NE VA PAS",
     "Cafe\u0301 au lait, na\u00efve re\u0301sume\u0301",  # combining accents, NFC matters
-    "Ｆｕｌｌｗｉｄｔｈ ｔｅｘｔ and ﬁ ligatures",
+    "\uff26\uff55\uff4c\uff4c width and \ufb01 ligatures",  # NFKD folds both
     "😡😡 waited 3 hrs 😤 on hold!!! 👎",
     "長い間待たされた。誰も電話をくれなかった",
     "ждал на линии 40 минут, никто не перезвонил",
@@ -52,7 +52,8 @@ TRICKY = [
     "n/a",
 ]
 
-ALPHABET = list("abcdefghijklmnopqrstuvwxyz   ...,,;:!?'’\n-–()ÀéèçñüöøßİıΣς") + [
+ALPHABET = [
+    *"abcdefghijklmnopqrstuvwxyz   ...,,;:!?'\u2019\n-\u2013()ÀéèçñüöøßİıΣς",
     "\u0301",
     "\u2026",
     "😀",
@@ -71,7 +72,7 @@ def generated(count: int, seed: int) -> list[str]:
         for rule in compiled_rules(load_taxonomy()).rules
         for piece in rule.words
         if piece != "..."
-    ] + ["not", "never", "no", "nobody", "but", "didn't", "can't", "wasn’t", "Délai", "hold"]
+    ] + ["not", "never", "no", "nobody", "but", "didn't", "can't", "wasn\u2019t", "Délai", "hold"]
     texts = []
     for _ in range(count):
         parts = []
@@ -166,17 +167,16 @@ def test_fold_of_ascii_is_casefold() -> None:
         assert folding.fold(text) == plain
 
 
-TRICKY_RULES = (
-    code(
-        'keywords=["on hold", "call back", "nobody called", "promised ... call* back", '
-        '"re-explain*", "didn\'t call", "hold", "a b c d"]\n'
-        'patterns=["(?<!not )rude", "(?:waited|wait) (?:\\\\d+|forty) (?:minutes?|hrs?)", '
-        '"(?#across sentences)called again", "(?:a|the)? ?queue", "x+y", '
-        '"(?i:polite)", "(?:sorry|apolog\\\\w*)(?: \\\\w+){0,2} (?:again|twice)"]',
-        id_="tricky",
-        label="Tricky",
-    )
-    + code('keywords=["called", "again", "hold for ages"]\nnegatable=false', id_="other", label="Other")
+TRICKY_RULES = code(
+    'keywords=["on hold", "call back", "nobody called", "promised ... call* back", '
+    '"re-explain*", "didn\'t call", "hold", "a b c d"]\n'
+    'patterns=["(?<!not )rude", "(?:waited|wait) (?:\\\\d+|forty) (?:minutes?|hrs?)", '
+    '"(?#across sentences)called again", "(?:a|the)? ?queue", "x+y", '
+    '"(?i:polite)", "(?:sorry|apolog\\\\w*)(?: \\\\w+){0,2} (?:again|twice)"]',
+    id_="tricky",
+    label="Tricky",
+) + code(
+    'keywords=["called", "again", "hold for ages"]\nnegatable=false', id_="other", label="Other"
 )
 
 
