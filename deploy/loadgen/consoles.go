@@ -38,6 +38,17 @@ type console struct {
 	matched  atomic.Int64
 	failed   atomic.Bool
 	err      string
+	stages   signInStages
+}
+
+// signInStages is how one console's sign-in went, stage by stage (microseconds), so a slow
+// sign-in shows where it waited: the connection, the hello after the token, or the snapshot.
+type signInStages struct {
+	queuedUs   int64 // waiting for one of the generator's sign-in slots
+	dialUs     int64 // TCP connect and websocket handshake
+	helloUs    int64 // the token sent -> the hello read
+	snapshotUs int64 // the hello read -> the snapshot read
+	snapshotB  int   // the snapshot's size in bytes
 }
 
 // slowState says what became of a console that stopped reading.
@@ -77,6 +88,7 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 	}
 	gate := make(chan struct{}, 32)
 	var wg sync.WaitGroup
+	board.start = time.Now()
 	for _, c := range board.consoles {
 		select {
 		case gate <- struct{}{}:
@@ -89,6 +101,7 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 		go func(c *console) {
 			defer wg.Done()
 			defer func() { <-gate }()
+			c.stages.queuedUs = time.Since(board.start).Microseconds()
 			if err := c.signIn(ctx, wsURL, token); err != nil {
 				c.failed.Store(true)
 				c.err = err.Error()
@@ -130,10 +143,13 @@ func dialer(slow bool) *http.Client {
 func (c *console) signIn(ctx context.Context, wsURL, token string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	began := time.Now()
 	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: dialer(c.slow)})
 	if err != nil {
 		return err
 	}
+	c.stages.dialUs = time.Since(began).Microseconds()
+	began = time.Now()
 	conn.SetReadLimit(64 << 20) // a snapshot holds up to the board limit of cases
 	auth, _ := json.Marshal(map[string]string{"type": "auth", "token": token})
 	if err := conn.Write(ctx, websocket.MessageText, auth); err != nil {
@@ -149,6 +165,12 @@ func (c *console) signIn(ctx context.Context, wsURL, token string) error {
 		if frameType(data) != want {
 			conn.CloseNow()
 			return fmt.Errorf("expected %s, got %.120s", want, data)
+		}
+		if want == "hello" {
+			c.stages.helloUs = time.Since(began).Microseconds()
+		} else {
+			c.stages.snapshotUs = time.Since(began).Microseconds() - c.stages.helloUs
+			c.stages.snapshotB = len(data)
 		}
 	}
 	c.conn = conn
@@ -319,6 +341,28 @@ func (b *consoleBoard) close() {
 			}
 		}
 	}
+}
+
+// writeSignIns writes each signed-in console's sign-in stages (signin.csv).
+func (b *consoleBoard) writeSignIns(dir string) error {
+	file, err := os.Create(dir + "/signin.csv")
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(file)
+	fmt.Fprintln(w, "console,queued_us,dial_us,hello_us,snapshot_us,snapshot_bytes")
+	for n, c := range b.consoles {
+		if c.conn == nil {
+			continue
+		}
+		st := c.stages
+		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%d\n", n, st.queuedUs, st.dialUs, st.helloUs, st.snapshotUs, st.snapshotB)
+	}
+	if err := w.Flush(); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
 }
 
 func (b *consoleBoard) writeAlerts(dir string) error {
