@@ -17,7 +17,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from winback_notifier.live.board import BoardReads, SharedBoard
-from winback_notifier.live.hub import HISTORY, AlertHub
+from winback_notifier.live.hub import HISTORY, TIMED_EVERY, AlertHub
 from winback_shared.agents import Agent, Role
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
@@ -144,3 +144,11 @@ def test_each_write_of_a_published_frame_is_observed_once_per_console() -> None:
     hub.written('{"type":"pong"}')  # never published: not a fan-out
 
     assert observed() == before + 2
+
+
+def test_a_sample_of_consoles_is_timed_the_first_always() -> None:
+    hub = AlertHub(10)
+    consoles = [hub.subscribe(ANA) for _ in range(TIMED_EVERY * 4)]
+
+    assert consoles[0].timed
+    assert sum(console.timed for console in consoles) == 4

@@ -15,7 +15,8 @@ The hub numbers what it publishes and keeps the last :data:`HISTORY` frames, so 
 be handed a board read a moment before it subscribed (``live.board``) plus the frames it missed
 in between (:meth:`AlertHub.missed`). It also stamps each frame's publish moment, so each
 console's sender can report how long the frame took to reach its socket
-(``winback_notifier_frame_written_seconds``).
+(``winback_notifier_frame_written_seconds``): a sample of the consoles do (the first and every
+:data:`TIMED_EVERY` th to subscribe), as observing a histogram costs a good part of a send.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from winback_shared.agents import Agent
 HISTORY = 512
 """Frames kept for consoles that take a board read just before they subscribed: two seconds of
 a 250 alerts/s burst, more than a reused board's age (``live.board.REUSE_SECONDS``)."""
+TIMED_EVERY = 8
+"""One console in this many reports its publish-to-written times."""
 
 
 class Resync:
@@ -56,6 +59,8 @@ class Subscription:
     since: int = 0
     """How many frames the hub had published when this console subscribed: it gets the ones
     after that through its queue."""
+    timed: bool = True
+    """Whether its sender reports each publish-to-written time (:meth:`AlertHub.written`)."""
 
     def wants(self, audience: frozenset[str] | None) -> bool:
         """Whether a message for ``audience`` (``None``: everybody) belongs on this console."""
@@ -72,6 +77,7 @@ class AlertHub:
         self._subscriptions: set[Subscription] = set()
         self.published = 0
         """Frames published so far; a frame's number is this count just after it."""
+        self._subscribed = 0
         self._recent: deque[tuple[str, frozenset[str] | None]] = deque(maxlen=HISTORY)
         self._stamps: dict[int, float] = {}
         """Publish moment (``time.perf_counter``) of each frame in ``_recent``, by identity."""
@@ -81,7 +87,11 @@ class AlertHub:
 
     def subscribe(self, agent: Agent | None = None) -> Subscription:
         """Start receiving messages published from now on (all of them without an agent)."""
-        subscription = Subscription(asyncio.Queue(self._queue_size), agent, since=self.published)
+        timed = self._subscribed % TIMED_EVERY == 0
+        self._subscribed += 1
+        subscription = Subscription(
+            asyncio.Queue(self._queue_size), agent, since=self.published, timed=timed
+        )
         self._subscriptions.add(subscription)
         CONSOLES.set(len(self._subscriptions))
         return subscription

@@ -268,7 +268,7 @@ async def _pump(
 
     This is the only task that writes to the socket, so a resync's hello and snapshot go out
     exactly between what was queued before and after it. ``written`` is told of each frame
-    on its socket (the hub's publish-to-written figure).
+    on its socket if the console is one of those timed (the hub's publish-to-written figure).
     """
     revoked = False
 
@@ -278,7 +278,8 @@ async def _pump(
             item = await subscription.queue.get()
             if not isinstance(item, Resync):
                 await websocket.send_text(item)
-                written(item)
+                if subscription.timed:
+                    written(item)
             elif not await resync():
                 revoked = True
                 return
