@@ -47,9 +47,9 @@ def test_the_table_shows_the_bare_row_and_both_sides_of_the_socket() -> None:
     assert table[3].startswith("| 1,000, bare fan-out | 1,001 |")
 
 
-def test_a_webhook_becomes_one_frame_naming_its_response() -> None:
+def test_a_webhook_becomes_one_frame_carrying_its_body_as_the_case() -> None:
     assert frame_for(b'{"response_id": "r-1", "nps": 2}') == (
-        '{"type":"case.opened","case":{"response_id":"r-1"}}'
+        '{"type":"case.opened","case":{"response_id":"r-1","nps":2}}'
     )
     assert frame_for(b"not json") is None
     assert frame_for(b'{"no": "id"}') is None

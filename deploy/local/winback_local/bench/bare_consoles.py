@@ -4,7 +4,9 @@ The same framework and server settings as the notifier (FastAPI's websocket rout
 no compression), the same per-console design (one bounded queue and one sender task each, one
 encoded frame queued for all), none of the notifier's work: no token lookup, an empty snapshot,
 no Kafka, no PostgreSQL. Each webhook POSTed to it is answered 202 and becomes one
-``case.opened`` frame, carrying the body's ``response_id``, for every console at once.
+``case.opened`` frame for every console at once, its ``case`` the webhook's body (its
+``response_id`` included): about the size of the notifier's frames, so the generator reads as
+much per frame as it does there.
 
 Run by the consoles experiment beside the notifier's (``experiments.consoles_step``) with the
 same generator and the same number of consoles: what the generator measures here is its own
@@ -30,8 +32,7 @@ def frame_for(body: bytes) -> str | None:
     with contextlib.suppress(ValueError):
         payload = json.loads(body)
         if isinstance(payload, dict) and isinstance(payload.get("response_id"), str):
-            case = {"response_id": payload["response_id"]}
-            return json.dumps({"type": "case.opened", "case": case}, separators=(",", ":"))
+            return json.dumps({"type": "case.opened", "case": payload}, separators=(",", ":"))
     return None
 
 
