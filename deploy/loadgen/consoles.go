@@ -38,6 +38,17 @@ type console struct {
 	matched  atomic.Int64
 	failed   atomic.Bool
 	err      string
+	stages   signInStages
+}
+
+// signInStages is how one console's sign-in went, stage by stage (microseconds), so a slow
+// sign-in shows where it waited: the connection, the hello after the token, or the snapshot.
+type signInStages struct {
+	queuedUs   int64 // waiting for one of the generator's sign-in slots
+	dialUs     int64 // TCP connect and websocket handshake
+	helloUs    int64 // the token sent -> the hello read
+	snapshotUs int64 // the hello read -> the snapshot read
+	snapshotB  int   // the snapshot's size in bytes
 }
 
 // slowState says what became of a console that stopped reading.
@@ -77,6 +88,7 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 	}
 	gate := make(chan struct{}, 32)
 	var wg sync.WaitGroup
+	board.start = time.Now()
 	for _, c := range board.consoles {
 		select {
 		case gate <- struct{}{}:
@@ -89,6 +101,7 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 		go func(c *console) {
 			defer wg.Done()
 			defer func() { <-gate }()
+			c.stages.queuedUs = time.Since(board.start).Microseconds()
 			if err := c.signIn(ctx, wsURL, token); err != nil {
 				c.failed.Store(true)
 				c.err = err.Error()
@@ -130,10 +143,13 @@ func dialer(slow bool) *http.Client {
 func (c *console) signIn(ctx context.Context, wsURL, token string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	began := time.Now()
 	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: dialer(c.slow)})
 	if err != nil {
 		return err
 	}
+	c.stages.dialUs = time.Since(began).Microseconds()
+	began = time.Now()
 	conn.SetReadLimit(64 << 20) // a snapshot holds up to the board limit of cases
 	auth, _ := json.Marshal(map[string]string{"type": "auth", "token": token})
 	if err := conn.Write(ctx, websocket.MessageText, auth); err != nil {
@@ -150,17 +166,27 @@ func (c *console) signIn(ctx context.Context, wsURL, token string) error {
 			conn.CloseNow()
 			return fmt.Errorf("expected %s, got %.120s", want, data)
 		}
+		if want == "hello" {
+			c.stages.helloUs = time.Since(began).Microseconds()
+		} else {
+			c.stages.snapshotUs = time.Since(began).Microseconds() - c.stages.helloUs
+			c.stages.snapshotB = len(data)
+		}
 	}
 	c.conn = conn
 	return nil
 }
 
 // read timestamps each frame as it arrives, before decoding it, and keeps the first
-// case.opened per response.
+// case.opened per response. One buffer per console is reused for every frame, and a frame's
+// response is found without decoding the frame (responseID): at a thousand consoles, each
+// decoding and allocating every frame cost this generator more CPU than the notifier spent
+// sending them, and on a busy machine its readers fell seconds behind.
 func (b *consoleBoard) read(c *console) {
 	defer b.wg.Done()
+	var buffer bytes.Buffer
 	for {
-		_, data, err := c.conn.Read(context.Background())
+		data, err := readInto(c.conn, &buffer)
 		at := time.Now()
 		if err != nil {
 			if websocket.CloseStatus(err) != websocket.StatusNormalClosure && !errors.Is(err, net.ErrClosed) {
@@ -174,11 +200,14 @@ func (b *consoleBoard) read(c *console) {
 		if frameType(data) != "case.opened" {
 			continue
 		}
-		var f frame
-		if json.Unmarshal(data, &f) != nil || f.Case == nil {
-			continue
+		i, ok := b.index[responseID(data)]
+		if !ok {
+			var f frame
+			if json.Unmarshal(data, &f) != nil || f.Case == nil {
+				continue
+			}
+			i, ok = b.index[f.Case.ResponseID]
 		}
-		i, ok := b.index[f.Case.ResponseID]
 		if !ok {
 			b.unknown.Add(1)
 			continue
@@ -215,6 +244,38 @@ func frameType(data []byte) string {
 		return ""
 	}
 	return f.Type
+}
+
+// readInto reads the next message into buffer (emptied first) and returns its bytes, valid
+// until the next call.
+func readInto(conn *websocket.Conn, buffer *bytes.Buffer) ([]byte, error) {
+	_, reader, err := conn.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	buffer.Reset()
+	if _, err := buffer.ReadFrom(reader); err != nil {
+		return nil, err
+	}
+	return buffer.Bytes(), nil
+}
+
+var responseKey = []byte(`"response_id":"`)
+
+// responseID is the first "response_id" string of a frame, read without decoding it: a key
+// cannot occur inside a JSON string (its quotes would be escaped there). Whatever it finds
+// is checked against the requests sent; a frame whose id is not found is decoded whole.
+func responseID(data []byte) string {
+	at := bytes.Index(data, responseKey)
+	if at < 0 {
+		return ""
+	}
+	rest := data[at+len(responseKey):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return ""
+	}
+	return string(rest[:end])
 }
 
 func (b *consoleBoard) setStart(start time.Time) { b.start = start }
@@ -319,6 +380,28 @@ func (b *consoleBoard) close() {
 			}
 		}
 	}
+}
+
+// writeSignIns writes each signed-in console's sign-in stages (signin.csv).
+func (b *consoleBoard) writeSignIns(dir string) error {
+	file, err := os.Create(dir + "/signin.csv")
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(file)
+	fmt.Fprintln(w, "console,queued_us,dial_us,hello_us,snapshot_us,snapshot_bytes")
+	for n, c := range b.consoles {
+		if c.conn == nil {
+			continue
+		}
+		st := c.stages
+		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%d\n", n, st.queuedUs, st.dialUs, st.helloUs, st.snapshotUs, st.snapshotB)
+	}
+	if err := w.Flush(); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
 }
 
 func (b *consoleBoard) writeAlerts(dir string) error {

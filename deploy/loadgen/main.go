@@ -164,6 +164,9 @@ func main() {
 		if err := board.writeAlerts(o.out); err != nil {
 			fail(err.Error())
 		}
+		if err := board.writeSignIns(o.out); err != nil {
+			fail(err.Error())
+		}
 	}
 	encoded, _ := json.MarshalIndent(s, "", "  ")
 	if err := os.WriteFile(o.out+"/summary.json", encoded, 0o644); err != nil {

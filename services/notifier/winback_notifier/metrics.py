@@ -16,6 +16,18 @@ BOARD_READS = Counter(
 BOARD_SNAPSHOTS = Counter(
     "winback_notifier_board_snapshots_total", "Snapshots handed to consoles from those reads."
 )
+BOARD_REUSES = Counter(
+    "winback_notifier_board_reuses_total",
+    "Snapshots served from a board read just before the console subscribed (plus the frames "
+    "published since), without reading the board again.",
+)
+FRAME_WRITTEN_SECONDS = Histogram(
+    "winback_notifier_frame_written_seconds",
+    "From a frame's publish to its write on one console's socket, per console (a sample: the "
+    "first and every 8th): how long a fan-out takes to reach the consoles, on the server's "
+    "side of the socket.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5),
+)
 ALERT_AGE_SECONDS = Histogram(
     "winback_notifier_alert_age_seconds",
     "Time since ingest received the response, when its new-case alert reaches the consoles.",

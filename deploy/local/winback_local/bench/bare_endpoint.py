@@ -1,10 +1,12 @@
-"""Two bare endpoints: each reads the ~1 KB body and answers 202, nothing else.
+"""Bare endpoints: the first two read the ~1 KB body and answer 202, nothing else.
 
 * ``fastapi``: FastAPI under the services' own uvicorn settings
   (:func:`winback_shared.serve.serve_forever`), the HTTP ceiling: ingest divided by it says what
   ingest's own work costs on the framework it is built on.
 * ``asgi``: a plain ASGI callable under uvicorn, the cheapest server there is, for the
   generator's calibration: what it cannot reach there is the generator's limit (or the machine's).
+* ``consoles``: the consoles' calibration (:mod:`winback_local.bench.bare_consoles`), a bare
+  fan-out of one frame per webhook to every connected console.
 
 Each runs as its own process, as the services do.
 """
@@ -29,7 +31,7 @@ from winback_local.kafka import free_port
 from winback_local.processes import spawn, stop
 from winback_shared.serve import DEFAULT_HOST, address_variables, serve_forever
 
-Kind = Literal["fastapi", "asgi"]
+Kind = Literal["fastapi", "asgi", "consoles"]
 SERVICE = "bare"
 Message = MutableMapping[str, Any]
 
@@ -95,6 +97,11 @@ def main(kind: str) -> None:
     """Serve one endpoint until SIGTERM, on ``WINBACK_BARE_PORT``."""
     if kind == "fastapi":
         serve_forever(create_app(), service=SERVICE, default_port=8009)
+        return
+    if kind == "consoles":
+        from winback_local.bench.bare_consoles import create_app as fan_out
+
+        serve_forever(fan_out(), service=SERVICE, default_port=8009, websocket_compression=False)
         return
     _, port_variable = address_variables(SERVICE)
     port = int(os.environ.get(port_variable, "8009"))

@@ -9,7 +9,8 @@
 Order of a run: build the generator (Go), start the stack (each service its own process, on
 free ports; or the Kafka and PostgreSQL that ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL``
 name), calibrate the generator against a bare endpoint at twice the highest rate, measure the
-HTTP ceiling and ingest closed loop side by side, the consoles experiment, the rate sweep, then
+HTTP ceiling and ingest closed loop side by side, the consoles experiment (its largest step
+also against a bare fan-out, the generator's floor), the rate sweep, then
 the Kafka and PostgreSQL ceilings, and how long the refiner took to catch up after the sweep
 (it runs niced beside the stack, off the hot path). Everything it starts is stopped at the end,
 and every step has a time limit. Exit status 0 only if every accepted detractor reached every
@@ -136,6 +137,14 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
                 experiments.consoles_step(bench, int(reading), args.console_alerts, rate=10)
             )
             _wait_idle(bench, result, 60)
+            if reading == max(args.consoles):
+                _status(f"consoles: {int(reading)} on a bare fan-out (the generator's floor) ...")
+                with bare_endpoint.running(work, "consoles") as fan_out_url:
+                    result.consoles.append(
+                        experiments.consoles_step(
+                            bench, int(reading), args.console_alerts, 10, fan_out_url
+                        )
+                    )
         alert_wait = min(120.0, max(20.0, 3 * args.duration))
         for offered in args.rates:
             _status(f"sweep: {offered:g}/s for {args.duration:g} s ...")

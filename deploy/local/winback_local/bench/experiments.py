@@ -18,7 +18,13 @@ import httpx
 from winback_local.bench import loadgen, stats
 from winback_local.bench.deliveries import DETRACTOR_NPS, PROMOTER_NPS, write_signed
 from winback_local.bench.loadgen import Consoles, Plan, Records
-from winback_local.bench.probes import Probe, Usage, notifier_boards, router_metrics
+from winback_local.bench.probes import (
+    Probe,
+    Usage,
+    notifier_boards,
+    notifier_written,
+    router_metrics,
+)
 from winback_local.stack import StackInfo
 
 CLOSED_LOOP_CONNECTIONS = 32
@@ -162,6 +168,15 @@ class ConsolesResult:
     board_reads: float = math.nan
     """Board reads the notifier made for this step's snapshots (consoles share them)."""
     snapshots: float = math.nan
+    target: str = "notifier"
+    """``notifier``, or ``bare`` for the calibration against a bare fan-out
+    (:mod:`winback_local.bench.bare_consoles`): the generator's own floor."""
+    signin: dict[str, stats.Percentiles] = field(default_factory=dict)
+    """Each console's sign-in by stage (``stats.signin_stages``), and the snapshot's size."""
+    snapshot_bytes: int = 0
+    written: tuple[float, float] = (math.nan, math.nan)
+    """The notifier's own publish-to-written p50 and p99 over the step (seconds, histogram
+    bucket bounds): the server's side of one alert's fan-out, without the client's."""
 
     def cpu_seconds(self, process: str) -> float:
         """CPU seconds ``process`` spent over the step (NaN if it was not sampled)."""
@@ -169,14 +184,22 @@ class ConsolesResult:
         return math.nan if usage is None else usage.cpu_percent * self.seconds / 100
 
 
-def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> ConsolesResult:
-    """``alerts`` detractors at ``rate`` while ``reading`` consoles and one slow one listen."""
-    requests, out = bench.prepare(f"consoles-{reading}", alerts)
+def consoles_step(
+    bench: Bench, reading: int, alerts: int, rate: float, bare_url: str | None = None
+) -> ConsolesResult:
+    """``alerts`` detractors at ``rate`` while ``reading`` consoles and one slow one listen:
+    on the notifier, or (``bare_url``) on the bare fan-out that calibrates the generator."""
+    requests, out = bench.prepare(f"consoles-{reading}{'-bare' if bare_url else ''}", alerts)
     consoles = bench.consoles(reading, slow=1)
+    url = bench.webhook_url
+    if bare_url is not None:
+        ws_url = bare_url.replace("http://", "ws://", 1) + "/ws"
+        consoles = Consoles(ws_url, "bare", reading, 1)
+        url = f"{bare_url}/webhooks/bench"
     plan = Plan(
         requests=requests,
         out=out,
-        url=bench.webhook_url,
+        url=url,
         rate=rate,
         consoles=consoles,
         alert_wait=30.0,
@@ -184,11 +207,16 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
     )
     probe = Probe(bench.pids, bench.info.router_url)
     boards_before = notifier_boards(bench.info.notifier_url)
+    written_before = notifier_written(bench.info.notifier_url)
     started = time.monotonic()
     with probe.running():
         records = bench.run(plan, timeout=alerts / rate + 90 + consoles.signin_limit, probe=probe)
     seconds = time.monotonic() - started
     boards = notifier_boards(bench.info.notifier_url)
+    written = notifier_written(bench.info.notifier_url)
+    if bare_url is not None:  # the notifier had no part in it
+        boards = boards_before
+        written = written_before
     return ConsolesResult(
         reading=reading,
         signed_in=int(records.summary.get("consoles_ready", 0)),
@@ -199,8 +227,15 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         errors=list(records.summary.get("console_errors") or []),
         usage=probe.usage(),
         seconds=seconds,
-        board_reads=boards["reads"] - boards_before["reads"],
-        snapshots=boards["snapshots"] - boards_before["snapshots"],
+        board_reads=math.nan if bare_url else boards["reads"] - boards_before["reads"],
+        snapshots=math.nan if bare_url else boards["snapshots"] - boards_before["snapshots"],
+        target="notifier" if bare_url is None else "bare",
+        signin=stats.signin_stages(records.signins),
+        snapshot_bytes=max((row["snapshot_bytes"] for row in records.signins), default=0),
+        written=(
+            stats.bucket_quantile(written_before, written, 0.5),
+            stats.bucket_quantile(written_before, written, 0.99),
+        ),
     )
 
 

@@ -126,6 +126,8 @@ class Records:
     acks: list[Ack]
     arrivals: list[Arrival]
     summary: dict[str, Any] = field(default_factory=dict)
+    signins: list[dict[str, int]] = field(default_factory=list)
+    """Each signed-in console's sign-in stages (``signin.csv``: microseconds, and bytes)."""
 
 
 def start(binary: Path, plan: Plan) -> subprocess.Popen[bytes]:
@@ -151,7 +153,8 @@ def finish(process: subprocess.Popen[bytes], plan: Plan, timeout: float) -> Reco
 
 
 def read_records(out: Path) -> Records:
-    """Parse ``acks.csv``, ``alerts.csv`` (if consoles ran) and ``summary.json``."""
+    """Parse ``acks.csv``, ``alerts.csv`` and ``signin.csv`` (if consoles ran) and
+    ``summary.json``."""
     with (out / "acks.csv").open() as acks_file:
         acks = [
             Ack(
@@ -172,5 +175,13 @@ def read_records(out: Path) -> Records:
                 Arrival(int(row["console"]), int(row["index"]), int(row["arrival_us"]))
                 for row in csv.DictReader(alerts_file)
             ]
+    signins: list[dict[str, int]] = []
+    signins_path = out / "signin.csv"
+    if signins_path.exists():
+        with signins_path.open() as signins_file:
+            signins = [
+                {key: int(value) for key, value in row.items()}
+                for row in csv.DictReader(signins_file)
+            ]
     summary: dict[str, Any] = json.loads((out / "summary.json").read_text())
-    return Records(acks, arrivals, summary)
+    return Records(acks, arrivals, summary, signins)

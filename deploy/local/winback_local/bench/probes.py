@@ -95,6 +95,23 @@ def notifier_boards(notifier_url: str) -> dict[str, float]:
     return found
 
 
+WRITTEN_METRIC = "winback_notifier_frame_written_seconds"
+
+
+def notifier_written(notifier_url: str) -> dict[float, float]:
+    """The notifier's publish-to-written histogram so far: cumulative count per bucket bound
+    (empty when it does not keep one: a notifier from before it did)."""
+    buckets: dict[float, float] = {}
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        text = httpx.get(f"{notifier_url}/metrics", timeout=2, trust_env=False).text
+        for family in text_string_to_metric_families(text):
+            if family.name == WRITTEN_METRIC:
+                for sample in family.samples:
+                    if sample.name.endswith("_bucket"):
+                        buckets[float(sample.labels["le"])] = sample.value
+    return buckets
+
+
 class Probe:
     """Samples ``pids`` and the router every ``interval`` seconds until stopped."""
 

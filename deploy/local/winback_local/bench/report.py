@@ -117,24 +117,45 @@ def usage_table(rows: list[SweepRow]) -> list[str]:
 
 
 def consoles_table(results: list[ConsolesResult]) -> list[str]:
-    """One alert to many consoles, while one more console has stopped reading."""
+    """One alert to many consoles, while one more console has stopped reading; a ``bare`` row
+    is the same generator against a bare fan-out (its own floor, in the same run)."""
     lines = [
         "| reading consoles (+1 not reading) | signed in | consoles lost | sign-in of all "
+        "| sign-in p50 / p99 ms: connect · token → hello · snapshot "
         "| one alert to all p50 / p90 / p99 ms | each delivery p50 / p90 / p99 ms "
+        "| notifier publish → written p50 / p99 ms "
         "| delivered | the console not reading | CPU s notifier · consoles (loadgen) "
         "| board reads / snapshots |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in results:
         slow = _slow(c.slow)
         cpu = " · ".join(_cpu(c, name) for name in ("notifier", "loadgen"))
+        who = f"{c.reading:,}" if c.target == "notifier" else f"{c.reading:,}, bare fan-out"
         lines.append(
-            f"| {c.reading:,} | {c.signed_in:,} | {len(c.errors):,} | {c.connect_seconds:.1f} s "
-            f"| {c.fanout.to_all.text()} "
-            f"| {c.fanout.each.text()} | {c.fanout.delivered:,} / {c.fanout.expected:,} "
+            f"| {who} | {c.signed_in:,} | {len(c.errors):,} | {c.connect_seconds:.1f} s "
+            f"| {_signin(c)} | {c.fanout.to_all.text()} | {c.fanout.each.text()} "
+            f"| {_written(c)} | {c.fanout.delivered:,} / {c.fanout.expected:,} "
             f"| {slow or '-'} | {cpu} | {_reads(c)} |"
         )
     return lines
+
+
+def _written(result: ConsolesResult) -> str:
+    """The notifier's side of the fan-out (``≤``: histogram bucket bounds)."""
+    p50, p99 = result.written
+    if math.isnan(p50) or math.isnan(p99):
+        return "-"
+    return f"≤ {p50 * 1000:,.0f} / ≤ {p99 * 1000:,.0f}"
+
+
+def _signin(result: ConsolesResult) -> str:
+    """Each sign-in's stages, and the snapshot's size."""
+    stages = [result.signin.get(stage) for stage in ("dial", "hello", "snapshot")]
+    if any(p is None for p in stages):
+        return "-"
+    cells = " · ".join(f"{p.p50:,.0f} / {p.p99:,.0f}" for p in stages if p is not None)
+    return f"{cells} ({result.snapshot_bytes / 1024:,.0f} KB)"
 
 
 def _reads(result: ConsolesResult) -> str:

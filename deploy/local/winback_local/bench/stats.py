@@ -171,3 +171,24 @@ def fanout(acks: Sequence[Ack], arrivals: Sequence[Arrival], consoles: Sequence[
         delivered=len(each),
         expected=len(scheduled) * len(wanted),
     )
+
+
+def bucket_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The upper bound (seconds) of the histogram bucket holding quantile ``q`` of what was
+    observed between two scrapes of cumulative bucket counts (NaN if nothing was)."""
+    counts = sorted((bound, count - before.get(bound, 0.0)) for bound, count in after.items())
+    if not counts or counts[-1][1] <= 0:
+        return math.nan
+    wanted = q * counts[-1][1]
+    return next(bound for bound, count in counts if count >= wanted)
+
+
+def signin_stages(signins: Iterable[dict[str, int]]) -> dict[str, Percentiles]:
+    """Percentiles (ms) of each console's sign-in stages: ``dial`` (TCP and the websocket
+    handshake), ``hello`` (the token sent -> the hello, the notifier's lookup and board), and
+    ``snapshot`` (the hello -> the whole snapshot read)."""
+    rows = list(signins)
+    return {
+        stage: percentiles_ms(row[f"{stage}_us"] for row in rows)
+        for stage in ("dial", "hello", "snapshot")
+    }

@@ -10,16 +10,32 @@ admin's console sees every queue; an agent's console only its agent's queues. Wh
 changes (``agent.changed``), its consoles get a :data:`RESYNC` marker in their queue: the
 console's own sender reloads the agent, swaps the filter and sends a fresh hello and snapshot,
 in the order a new connection would (see ``console_socket``).
+
+The hub numbers what it publishes and keeps the last :data:`HISTORY` frames, so a console can
+be handed a board read a moment before it subscribed (``live.board``) plus the frames it missed
+in between (:meth:`AlertHub.missed`). It also stamps each frame's publish moment, so each
+console's sender can report how long the frame took to reach its socket
+(``winback_notifier_frame_written_seconds``): a sample of the consoles do (the first and every
+:data:`TIMED_EVERY` th to subscribe), as observing a histogram costs a good part of a send.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from winback_notifier.metrics import CONSOLES
+from winback_notifier.metrics import CONSOLES, FRAME_WRITTEN_SECONDS
 from winback_shared.agents import Agent
+
+HISTORY = 512
+"""Frames kept for consoles that take a board read just before they subscribed: two seconds of
+a 250 alerts/s burst, more than a reused board's age (``live.board.REUSE_SECONDS``)."""
+TIMED_EVERY = 8
+"""One console in this many reports its publish-to-written times."""
 
 
 class Resync:
@@ -40,6 +56,11 @@ class Subscription:
     queue: asyncio.Queue[str | Resync]
     agent: Agent | None = None
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+    since: int = 0
+    """How many frames the hub had published when this console subscribed: it gets the ones
+    after that through its queue."""
+    timed: bool = True
+    """Whether its sender reports each publish-to-written time (:meth:`AlertHub.written`)."""
 
     def wants(self, audience: frozenset[str] | None) -> bool:
         """Whether a message for ``audience`` (``None``: everybody) belongs on this console."""
@@ -54,13 +75,23 @@ class AlertHub:
     def __init__(self, queue_size: int) -> None:
         self._queue_size = queue_size
         self._subscriptions: set[Subscription] = set()
+        self.published = 0
+        """Frames published so far; a frame's number is this count just after it."""
+        self._subscribed = 0
+        self._recent: deque[tuple[str, frozenset[str] | None]] = deque(maxlen=HISTORY)
+        self._stamps: dict[int, float] = {}
+        """Publish moment (``time.perf_counter``) of each frame in ``_recent``, by identity."""
         self.agent_changes = 0
         """How many ``agent.changed`` events arrived; a console that signed in while one
         arrived cannot know it was not about itself, and resynchronises to be sure."""
 
     def subscribe(self, agent: Agent | None = None) -> Subscription:
         """Start receiving messages published from now on (all of them without an agent)."""
-        subscription = Subscription(asyncio.Queue(self._queue_size), agent)
+        timed = self._subscribed % TIMED_EVERY == 0
+        self._subscribed += 1
+        subscription = Subscription(
+            asyncio.Queue(self._queue_size), agent, since=self.published, timed=timed
+        )
         self._subscriptions.add(subscription)
         CONSOLES.set(len(self._subscriptions))
         return subscription
@@ -72,9 +103,36 @@ class AlertHub:
 
     def publish(self, message: str, audience: frozenset[str] | None = None) -> None:
         """Queue ``message`` for every console that may see it, without waiting for any."""
+        self.published += 1
+        if len(self._recent) == HISTORY:
+            self._stamps.pop(id(self._recent[0][0]), None)
+        self._recent.append((message, audience))
+        self._stamps[id(message)] = time.perf_counter()
         for subscription in list(self._subscriptions):
             if subscription.wants(audience):
                 self._put(subscription, message)
+
+    def replayable(self, after: int) -> bool:
+        """Whether every frame published after the ``after``-th is still kept."""
+        return after >= self.published - len(self._recent)
+
+    def missed(self, subscription: Subscription, after: int) -> list[str] | None:
+        """The frames for ``subscription`` published after the ``after``-th and before it
+        subscribed (oldest first), or ``None`` if some of them are no longer kept."""
+        if subscription.since <= after:
+            return []
+        if not self.replayable(after):
+            return None
+        first = self.published - len(self._recent)  # frames before the oldest kept one
+        window = itertools.islice(self._recent, after - first, subscription.since - first)
+        return [message for message, audience in window if subscription.wants(audience)]
+
+    def written(self, message: str) -> None:
+        """A console's sender wrote ``message`` to its socket: observe how long it took since
+        it was published (frames no longer kept, resync frames and pongs are not observed)."""
+        published = self._stamps.get(id(message))
+        if published is not None:
+            FRAME_WRITTEN_SECONDS.observe(time.perf_counter() - published)
 
     def agent_changed(self, agent_id: int) -> int:
         """Tell every console signed in as this agent to resynchronise; returns how many."""

@@ -93,9 +93,10 @@ class CatchUp(BaseModel):
 class SignInFrames:
     """What sign-ins share for one app's life: board reads and hello frames (``live.board``)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, hub: AlertHub) -> None:
         self.services = services
-        self.boards = BoardReads(services.pool.acquire, services.settings.board_limit)
+        self.hub = hub
+        self.boards = BoardReads(services.pool.acquire, services.settings.board_limit, live=hub)
         self.hellos = HelloFrames(
             lambda agent: Hello(
                 agent=build_profile(agent, services.settings, services.taxonomy)
@@ -111,7 +112,7 @@ def console_router(hub: AlertHub) -> APIRouter:
     def frames_for(services: Services) -> SignInFrames:
         """The app's shared sign-in state, made on first use (and anew for another app run)."""
         if not shared or shared[0].services is not services:
-            shared[:] = [SignInFrames(services)]
+            shared[:] = [SignInFrames(services, hub)]
         return shared[0]
 
     @router.websocket("/ws")
@@ -142,12 +143,14 @@ def console_router(hub: AlertHub) -> APIRouter:
             if current is None:
                 return False
             subscription.agent = current
+            # Read after the new filter applies: a board read earlier would miss what the old
+            # filter kept out of the queue.
             await _send_board(websocket, services, frames, current)
             return True
 
         try:
-            await _send_board(websocket, services, frames, agent, resume)
-            await _pump(websocket, subscription, resync)
+            await _send_board(websocket, services, frames, agent, resume, joined=subscription)
+            await _pump(websocket, subscription, resync, hub.written)
         finally:
             hub.unsubscribe(subscription)
 
@@ -176,17 +179,29 @@ async def _send_board(
     frames: SignInFrames,
     agent: Agent,
     resume: Cursor | None = None,
+    *,
+    joined: Subscription | None = None,
 ) -> None:
     """``hello``, then a ``snapshot`` or, resuming the same view, the ``catchup`` pages.
 
     A snapshot comes from the board read shared with the consoles signing in alongside that
-    see the same cases (``live.board``); its cards are encoded once for all of them.
+    see the same cases (``live.board``); its cards are encoded once for all of them. For a
+    console that ``joined`` the hub (a new connection, not a resync: the filter of a resync
+    changed after any earlier read) that read may have begun a moment before it subscribed;
+    the frames published in between follow the snapshot, ahead of its queue.
     """
     if resume is not None and resume.fits(agent):
         board = [page.model_dump_json() for page in await _catch_up(services, agent, resume)]
     else:
-        shared = await frames.boards.board(agent)
+        shared = await frames.boards.board(agent, reuse=joined is not None)
         board = [shared.snapshot_frame(Cursor.after_read(shared.read_at, agent).encode())]
+        if joined is not None:
+            # No await since the board came back: the hub still keeps what it reused it for.
+            missed = frames.hub.missed(joined, shared.published)
+            if missed is None:  # a read that outlived the hub's history: read again
+                frames.hub.resync(joined)
+            else:
+                board += missed
     await websocket.send_text(frames.hellos.frame(agent))
     for message in board:
         await websocket.send_text(message)
@@ -244,12 +259,16 @@ async def _authenticate(
 
 
 async def _pump(
-    websocket: WebSocket, subscription: Subscription, resync: Callable[[], Awaitable[bool]]
+    websocket: WebSocket,
+    subscription: Subscription,
+    resync: Callable[[], Awaitable[bool]],
+    written: Callable[[str], None],
 ) -> None:
     """Send queued messages until the console leaves, falls too far behind or is revoked.
 
     This is the only task that writes to the socket, so a resync's hello and snapshot go out
-    exactly between what was queued before and after it.
+    exactly between what was queued before and after it. ``written`` is told of each frame
+    on its socket if the console is one of those timed (the hub's publish-to-written figure).
     """
     revoked = False
 
@@ -259,6 +278,8 @@ async def _pump(
             item = await subscription.queue.get()
             if not isinstance(item, Resync):
                 await websocket.send_text(item)
+                if subscription.timed:
+                    written(item)
             elif not await resync():
                 revoked = True
                 return
