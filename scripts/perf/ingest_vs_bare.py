@@ -54,6 +54,7 @@ def serve(kind: str, port: int, topic: str) -> None:
     """Run one server in this process (the child side of ``start``)."""
     import uvicorn
 
+    keep_alive = 5  # uvicorn's default; ingest's own setting where it has one
     if kind == "bare":
         app = bare_app()
     else:
@@ -71,7 +72,15 @@ def serve(kind: str, port: int, topic: str) -> None:
         )
         configure_logging(settings.log_level)
         app = create_app(settings)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        keep_alive = getattr(settings, "http_keep_alive_seconds", keep_alive)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=keep_alive,
+    )
 
 
 async def drop_topic(bootstrap: str, name: str) -> None:

@@ -12,7 +12,12 @@ def main() -> None:
     """Read settings from the environment and run until SIGTERM/SIGINT."""
     settings = IngestSettings()
     configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
-    serve_forever(create_app(settings), service="ingest", default_port=8000)
+    serve_forever(
+        create_app(settings),
+        service="ingest",
+        default_port=8000,
+        keep_alive_seconds=settings.http_keep_alive_seconds,
+    )
 
 
 if __name__ == "__main__":
