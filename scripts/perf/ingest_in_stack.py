@@ -6,7 +6,8 @@ A measuring aid for ``docs/performance.md`` (section 13), not the harness itself
 harness's stack (``winback_local.bench``: ingest, router, notifier, refiner; Kafka and
 PostgreSQL unless ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` name them) and its bare
 FastAPI endpoint, then per round runs the harness's own closed loops
-(``experiments.closed_loop_rate``: the Go generator, 32 connections, unique promoters): the
+(``experiments.closed_loop_rate``'s: the Go generator, 32 connections, unique promoters; the
+window timed around the generator's run alone, not the signing before it): the
 bare endpoint, ingest as the harness runs it (the router and refiner consuming the same records
 meanwhile), and ingest with the router and refiner stopped (SIGSTOP, then SIGCONT), so the
 router's lag is drained afterwards. Each line gives the rates, ingest ÷ bare, and every stack
@@ -30,8 +31,10 @@ from pathlib import Path
 
 import psutil
 
-from winback_local.bench import bare_endpoint, experiments, loadgen
+from winback_local.bench import bare_endpoint, experiments, loadgen, stats
+from winback_local.bench.deliveries import PROMOTER_NPS
 from winback_local.bench.environment import running_stack
+from winback_local.bench.loadgen import Plan
 
 PAUSED = ("router", "refiner")
 
@@ -75,7 +78,17 @@ def main() -> None:
         def closed_loop(
             name: str, url: str, ceiling: float, profile: str | None
         ) -> tuple[float, str]:
-            """The harness's closed loop on ``url``: its rate, and each process's CPU share."""
+            """The harness's closed loop on ``url`` (``experiments.closed_loop_rate``, with the
+            signing left out of the window): its rate, and each process's CPU share."""
+            count = min(int(ceiling * args.seconds), experiments.CLOSED_LOOP_MAX_REQUESTS)
+            requests, out = bench.prepare(name, count, nps=PROMOTER_NPS)
+            plan = Plan(
+                requests=requests,
+                out=out,
+                url=url,
+                duration=args.seconds,
+                connections=experiments.CLOSED_LOOP_CONNECTIONS,
+            )
             recorder = None
             if profile is not None:
                 recorder = subprocess.Popen(
@@ -88,11 +101,11 @@ def main() -> None:
                     stderr=subprocess.DEVNULL,
                 )
             before, started = cpu_seconds(pids), time.monotonic()
-            rate = experiments.closed_loop_rate(bench, name, url, args.seconds, ceiling)
+            rate = stats.completion_rate(bench.run(plan, timeout=args.seconds + 60).acks)
             wall = time.monotonic() - started
+            after = cpu_seconds(pids)
             if recorder is not None:
                 recorder.wait(timeout=60)
-            after = cpu_seconds(pids)
             shares = ", ".join(
                 f"{process} {100 * (after[process] - before[process]) / wall:.0f}%"
                 for process in pids
