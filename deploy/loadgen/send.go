@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -33,6 +34,10 @@ type result struct {
 	doneUs      int64
 	status      int
 	err         string
+	// connIdleUs is how long the connection the request went out on had sat idle in the pool
+	// before it (-1: a new connection). A reset on a connection idle for about the server's
+	// keep-alive timeout is the server closing it as the request crossed on the wire.
+	connIdleUs int64
 }
 
 func readRequests(path string) ([]request, error) {
@@ -79,7 +84,7 @@ func send(ctx context.Context, o options, reqs []request, start time.Time) []res
 	defer client.CloseIdleConnections()
 	results := make([]result, len(reqs))
 	for i := range results {
-		results[i] = result{scheduledUs: -1, startedUs: -1, doneUs: -1}
+		results[i] = result{scheduledUs: -1, startedUs: -1, doneUs: -1, connIdleUs: -1}
 	}
 	var wg sync.WaitGroup
 	if o.rate > 0 {
@@ -119,6 +124,12 @@ func send(ctx context.Context, o options, reqs []request, start time.Time) []res
 }
 
 func post(ctx context.Context, client *http.Client, target string, r *request, start time.Time, out *result) {
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if info.Reused {
+			out.connIdleUs = info.IdleTime.Microseconds()
+		}
+	}}
+	ctx = httptrace.WithClientTrace(ctx, trace)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(r.body))
 	if err != nil {
 		out.err = err.Error()
@@ -187,12 +198,12 @@ func writeAcks(dir string, results []result) error {
 		return err
 	}
 	w := bufio.NewWriter(file)
-	fmt.Fprintln(w, "index,scheduled_us,started_us,done_us,status,error")
+	fmt.Fprintln(w, "index,scheduled_us,started_us,done_us,status,error,conn_idle_us")
 	for i, r := range results {
 		if r.scheduledUs < 0 {
 			continue // closed loop: never started before the time was up
 		}
-		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%s\n", i, r.scheduledUs, r.startedUs, r.doneUs, r.status, r.err)
+		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%s,%d\n", i, r.scheduledUs, r.startedUs, r.doneUs, r.status, r.err, r.connIdleUs)
 	}
 	if err := w.Flush(); err != nil {
 		file.Close()

@@ -54,6 +54,7 @@ def serve(kind: str, port: int, topic: str) -> None:
     """Run one server in this process (the child side of ``start``)."""
     import uvicorn
 
+    keep_alive = 5  # uvicorn's default; ingest's own setting where it has one
     if kind == "bare":
         app = bare_app()
     else:
@@ -71,7 +72,15 @@ def serve(kind: str, port: int, topic: str) -> None:
         )
         configure_logging(settings.log_level)
         app = create_app(settings)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        keep_alive = getattr(settings, "http_keep_alive_seconds", keep_alive)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=keep_alive,
+    )
 
 
 async def drop_topic(bootstrap: str, name: str) -> None:
@@ -123,15 +132,39 @@ def start(
     raise RuntimeError(f"{kind} did not start")
 
 
-def wrk_script(directory: Path) -> Path:
-    """A wrk Lua script posting one pre-signed detractor (valid for the tolerance window)."""
+def wrk_script(directory: Path, keys: int = 1) -> Path:
+    """A wrk Lua script posting pre-signed detractors (valid for the tolerance window).
+
+    With ``keys`` 1 every request is the same delivery, so every record has one Kafka key and
+    goes to one partition; with more, wrk cycles through that many deliveries, each its own
+    response id, spread over the partitions as the load harness's unique deliveries are.
+    """
     sys.path[:0] = [str(HERE.parents[2] / "deploy" / "local")]
     from winback_local.signing import sample_response, signed_request
 
-    payload = sample_response(nps=2, reasons=["Long wait"], comment="x" * 600)
-    body, headers = signed_request(SECRET, payload)
-    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body.decode())}"]
-    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
+    signed = [
+        signed_request(SECRET, sample_response(nps=2, reasons=["Long wait"], comment="x" * 600))
+        for _ in range(keys)
+    ]
+    if keys == 1:
+        body, headers = signed[0]
+        lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body.decode())}"]
+        lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
+    else:
+        lines = ["local requests = {}"]
+        for body, headers in signed:
+            fields = ", ".join(f'["{name}"] = "{value}"' for name, value in headers.items())
+            lines.append(
+                f'requests[#requests + 1] = wrk.format("POST", nil, {{{fields}}}, '
+                f"{json.dumps(body.decode())})"
+            )
+        lines += [
+            "local next = 0",
+            "request = function()",
+            "  next = next % #requests + 1",
+            "  return requests[next]",
+            "end",
+        ]
     path = directory / "post.lua"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -240,6 +273,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--keys", type=int, default=1, help="distinct deliveries wrk cycles through (1: one)"
+    )
     parser.add_argument("--compare", default=None)
     parser.add_argument("--ingest-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--profile", default=None, metavar="PREFIX", help="py-spy outputs")
@@ -268,7 +304,7 @@ def main() -> None:
             child, ports[name] = start(kind, path, topic, extra_env)
             children.append(child)
         with tempfile.TemporaryDirectory() as tmp:
-            script = wrk_script(Path(tmp))
+            script = wrk_script(Path(tmp), args.keys)
             for port in ports.values():  # warm up: connections, producer, caches
                 drive(port, script, 2, args.connections)
             runs: dict[str, list[Run]] = {name: [] for name in ports}

@@ -9,6 +9,8 @@ import uvicorn
 from fastapi import FastAPI
 
 DEFAULT_HOST = "127.0.0.1"
+UVICORN_KEEP_ALIVE_SECONDS = 5
+"""uvicorn's own default for closing an idle keep-alive connection."""
 
 
 def address_variables(service: str) -> tuple[str, str]:
@@ -18,7 +20,12 @@ def address_variables(service: str) -> tuple[str, str]:
 
 
 def serve_forever(
-    app: FastAPI, *, service: str, default_port: int, websocket_compression: bool = True
+    app: FastAPI,
+    *,
+    service: str,
+    default_port: int,
+    websocket_compression: bool = True,
+    keep_alive_seconds: int = UVICORN_KEEP_ALIVE_SECONDS,
 ) -> None:
     """Serve ``app`` until SIGTERM/SIGINT; uvicorn then runs the lifespan's shutdown.
 
@@ -30,6 +37,10 @@ def serve_forever(
     ``websocket_compression=False`` refuses permessage-deflate: a service that sends each frame
     to many websockets (the notifier's consoles) would otherwise compress it again for every
     one of them, and keep a compressor's memory per connection.
+
+    ``keep_alive_seconds`` is how long an idle keep-alive connection stays open (uvicorn's 5 s
+    unless a service says otherwise; ingest keeps them longer than its clients do, see
+    :mod:`winback_ingest.settings`).
     """
     host_variable, port_variable = address_variables(service)
     uvicorn.run(
@@ -39,6 +50,7 @@ def serve_forever(
         log_config=None,
         access_log=False,
         ws_per_message_deflate=websocket_compression,
+        timeout_keep_alive=keep_alive_seconds,
     )
     loops = getattr(app.state, "loops", None)
     if loops is not None and loops.error is not None:

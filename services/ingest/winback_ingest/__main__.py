@@ -12,7 +12,9 @@ def main() -> None:
     """Read settings from the environment and run until SIGTERM/SIGINT."""
     settings = IngestSettings()
     configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
-    serve_forever(create_app(settings), service="ingest", default_port=8000)
+    app = create_app(settings)
+    keep_alive = settings.http_keep_alive_seconds
+    serve_forever(app, keep_alive_seconds=keep_alive, service="ingest", default_port=8000)
 
 
 if __name__ == "__main__":
