@@ -18,7 +18,7 @@ import httpx
 from winback_local.bench import loadgen, stats
 from winback_local.bench.deliveries import DETRACTOR_NPS, PROMOTER_NPS, write_signed
 from winback_local.bench.loadgen import Consoles, Plan, Records
-from winback_local.bench.probes import Probe, Usage, notifier_boards, router_metrics
+from winback_local.bench.probes import Probe, Usage, notifier_boards, routers_metrics
 from winback_local.stack import StackInfo
 
 CLOSED_LOOP_CONNECTIONS = 32
@@ -43,6 +43,11 @@ class Bench:
     steps: int = 0
     profile_consoles: bool = False
     """Have the generator profile itself in the consoles steps (``loadgen.pprof``)."""
+
+    @property
+    def router_urls(self) -> list[str]:
+        """Every router of the stack (``--routers``): one consumer group, partitions split."""
+        return self.info.urls_of("router") or [self.info.router_url]
 
     @property
     def webhook_url(self) -> str:
@@ -83,7 +88,7 @@ class Bench:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if router_metrics(self.info.router_url)["records"] >= self.accepted:
+                if routers_metrics(self.router_urls)["records"] >= self.accepted:
                     return True
             except (httpx.HTTPError, ValueError):
                 pass
@@ -182,7 +187,7 @@ def consoles_step(bench: Bench, reading: int, alerts: int, rate: float) -> Conso
         alert_wait=30.0,
         cpu_profile=out / "loadgen.pprof" if bench.profile_consoles else None,
     )
-    probe = Probe(bench.pids, bench.info.router_url)
+    probe = Probe(bench.pids, bench.router_urls)
     boards_before = notifier_boards(bench.info.notifier_url)
     started = time.monotonic()
     with probe.running():
@@ -238,7 +243,7 @@ def sweep_step(bench: Bench, rate: float, seconds: float, alert_wait: float) -> 
         consoles=bench.consoles(1, slow=1),
         alert_wait=alert_wait,
     )
-    probe = Probe(bench.pids, bench.info.router_url)
+    probe = Probe(bench.pids, bench.router_urls)
     with probe.running():
         limit = seconds + alert_wait + 60 + Consoles.signin_limit
         records = bench.run(plan, timeout=limit, probe=probe)
