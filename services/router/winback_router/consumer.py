@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,9 +124,15 @@ class RouterTopics:
     dead_letters: str
 
 
-def _age(received_at: datetime) -> float:
-    """Seconds since ingest received a delivery."""
-    return (utc_now() - received_at).total_seconds()
+def _observe_ages(stage: str, received: Sequence[datetime]) -> None:
+    """Record how long ago ingest received each delivery, as of now (one clock reading and one
+    labelled child for the batch, not one per record)."""
+    if not received:
+        return
+    now = utc_now()
+    histogram = RESPONSE_AGE_SECONDS.labels(stage)
+    for received_at in received:
+        histogram.observe((now - received_at).total_seconds())
 
 
 def _replay_of(record: Record) -> int | None:
@@ -312,8 +319,7 @@ class RecoveryRouter:
         stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
         with STAGE_SECONDS.labels("store").time():
             changes = _latest_per_case(await self._store.save(kept, prepared.code))
-        for response in stored:
-            RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
+        _observe_ages("stored", [response.received_at for response in stored])
         with STAGE_SECONDS.labels("publish").time():
             await self._publisher.publish(self._messages(changes, failures))
         with STAGE_SECONDS.labels("mark_alerted").time():
@@ -323,10 +329,13 @@ class RecoveryRouter:
         RECORDS.labels("stored").inc(len(stored))
         RECORDS.labels("dead_letter").inc(len(failures))
         RECORDS.labels("skipped").inc(sum(outcome is None for outcome in outcomes))
-        for change in changes:
-            CASE_ALERTS.labels(ALERT_LABELS[change.kind]).inc()
-            if change.kind is HistoryKind.OPENED:
-                RESPONSE_AGE_SECONDS.labels("alerted").observe(_age(change.case.received_at))
+        kinds = Counter(change.kind for change in changes)
+        for kind, count in kinds.items():
+            CASE_ALERTS.labels(ALERT_LABELS[kind]).inc(count)
+        _observe_ages(
+            "alerted",
+            [c.case.received_at for c in changes if c.kind is HistoryKind.OPENED],
+        )
         log.info(
             "batch routed",
             extra={
