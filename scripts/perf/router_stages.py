@@ -11,7 +11,8 @@ them, single-threaded, with ``time.process_time`` (best of ``--repeats``), on on
 comment). The batch is coded once beforehand and the coder reused, so coding is out of the
 picture. Stages:
 
-- ``normalise``: ``RecoveryRouter._normalise`` of every record (envelope, adapter, response);
+- ``normalise``: every record of the batch normalised as ``RecoveryRouter._prepare`` does it
+  (envelope, adapter, response; at most 8 at a time);
 - ``store+alert``: ``RecoveryRouter._store_and_alert`` (the store's rows and digests, the
   cases' summaries from their rows, the alerts' encoding, metrics, logging) against a
   ``PostgresBatchStore`` whose pool answers every statement at once with the rows PostgreSQL
@@ -163,7 +164,17 @@ async def measure(args: argparse.Namespace) -> dict[str, float]:
     router._store = PostgresBatchStore(_Pool(_Connection(summaries)), settings.contact_policy())  # type: ignore[arg-type]
 
     async def normalise() -> None:
-        await asyncio.gather(*(router._normalise(record) for record in records))
+        if hasattr(router, "_normalise_all"):
+            await router._normalise_all(records)
+            return
+        # Trees before section 12: a task per record under a semaphore (``_prepare``'s own).
+        limit = asyncio.Semaphore(8)
+
+        async def bounded(record: _Record) -> object:
+            async with limit:
+                return await router._normalise(record)
+
+        await asyncio.gather(*(bounded(record) for record in records))
 
     async def store_and_alert() -> None:
         batch = {_Partition(): records}
