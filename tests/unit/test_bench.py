@@ -231,3 +231,50 @@ def test_board_reads_come_from_the_notifier_s_metrics(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(httpx, "get", lambda *_a, **_k: httpx.Response(200, text=""))
     assert all(math.isnan(v) for v in probes.notifier_boards("http://127.0.0.1:1").values())
+
+
+def test_each_router_of_the_group_gets_its_own_cpu_column_in_instance_order() -> None:
+    p = stats.percentiles_ms([1000])
+    usage = {
+        name: Usage(cpu_percent=cpu, peak_rss_mb=90)
+        for name, cpu in (("router-10", 7), ("postgres", 30), ("router-2", 41), ("router", 52))
+    }
+    row = SweepRow(250, 10, 250, 240, p, p, 10, 10, 12, 0.2, {}, usage=usage)
+
+    table = report.usage_table([row])
+
+    assert table[0] == "| offered | router | router-2 | router-10 | postgres |"
+    assert table[2] == "| 250/s | 52% · 90 MB | 41% · 90 MB | 7% · 90 MB | 30% · 90 MB |"
+
+
+def _router_page(lags: dict[str, float], records: dict[str, float]) -> str:
+    """A router's ``/metrics`` as prometheus_client renders it (the two families read)."""
+    lines = ["# TYPE winback_router_consumer_lag gauge"]
+    lines += [f'winback_router_consumer_lag{{partition="{p}"}} {v}' for p, v in lags.items()]
+    lines += ["# TYPE winback_router_records_total counter"]
+    lines += [f'winback_router_records_total{{outcome="{o}"}} {v}' for o, v in records.items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_group_s_lag_and_records_are_summed_over_its_routers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pages = {
+        "http://127.0.0.1:1/metrics": _router_page({"0": 5, "1": 2}, {"stored": 30}),
+        "http://127.0.0.1:2/metrics": _router_page({"2": 4}, {"stored": 12, "skipped": 1}),
+    }
+    monkeypatch.setattr(httpx, "get", lambda url, **_k: httpx.Response(200, text=pages[url]))
+
+    found = probes.routers_metrics(["http://127.0.0.1:1", "http://127.0.0.1:2"])
+
+    assert found == {"lag": 11.0, "records": 43.0}
+
+
+def test_routers_are_bounded_by_the_topic_s_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli.parse_args([]).routers == 1
+    assert cli.parse_args(["--routers", "2"]).routers == 2
+    monkeypatch.setenv("WINBACK_TOPIC_PARTITIONS", "2")
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--routers", "3"])
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--routers", "0"])

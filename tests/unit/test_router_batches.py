@@ -25,13 +25,14 @@ from tests.router_memory import (
     Journal,
     MemoryPartition,
     MemoryPublisher,
+    MemoryRecord,
     MemoryRecordSource,
     MemoryStore,
 )
 from tests.support import generic_source
 from winback_local.signing import new_secret, sample_response
 from winback_router import consumer
-from winback_router.adapters import AdapterContext
+from winback_router.adapters import AdapterContext, normalise
 from winback_router.coding import code_responses
 from winback_router.consumer import DEFAULT_MAX_BATCH, RecoveryRouter, RouterTopics
 from winback_router.dead_letters.flood_guard import DeadLetterFlood, FloodGuard
@@ -364,6 +365,36 @@ async def test_a_backlog_is_stored_and_alerted_in_batches_of_at_most_the_cap(rig
     steps = [step for step in rig.steps() if step in ("save", "acknowledged")]
     assert steps == ["save", "acknowledged"] * 3
     assert rig.records.committed == {P0: 4, P1: 3}
+
+
+async def test_normalising_waits_on_at_most_eight_records_at_once_and_keeps_their_order(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An adapter that calls its vendor's API waits; the batch goes on with a few others at a
+    time (``NORMALISE_CONCURRENCY``), and the outcomes stay in the records' order."""
+    waiting: set[str] = set()
+    most = 0
+
+    async def slow_vendor(envelope: SurveyReceived, *args: Any) -> SurveyResponse:
+        nonlocal most
+        waiting.add(envelope.event_id)
+        most = max(most, len(waiting))
+        await asyncio.sleep(0.001 * (20 - len(waiting)))  # later ones finish first
+        waiting.discard(envelope.event_id)
+        return await normalise(envelope, *args)
+
+    monkeypatch.setattr(consumer, "normalise", slow_vendor)
+    records = [
+        MemoryRecord("responses", 0, offset, None, delivery(detractor(response_id=f"r{offset}")))
+        for offset in range(20)
+    ]
+
+    outcomes = await rig.router()._normalise_all(records)
+
+    assert most == consumer.NORMALISE_CONCURRENCY
+    assert [o.response_id for o in outcomes if isinstance(o, SurveyResponse)] == [
+        f"r{offset}" for offset in range(20)
+    ]
 
 
 # --- what one batch announces --------------------------------------------------------------

@@ -15,7 +15,6 @@ record by record. The case's ``opened`` history entry is still written by the tr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,10 +55,6 @@ class FirstDelivery:
         return (self.response.source, self.response.response_id)
 
 
-def _json(value: object) -> str:
-    return json.dumps(value)
-
-
 async def insert_first_deliveries(
     conn: Connection, deliveries: Sequence[FirstDelivery]
 ) -> dict[ResponseKey, StoredRow]:
@@ -79,7 +74,9 @@ async def insert_first_deliveries(
     columns: list[list[object]] = [[] for _ in range(17)]
     for delivery in deliveries:
         response = delivery.response
-        content = content_columns(response, delivery.digest, delivery.reasons, delivery.decision)
+        content = content_columns(  # jsonb columns travel as text and are cast in SQL
+            response, delivery.digest, delivery.reasons, delivery.decision, json_as_text=True
+        )
         row = (
             response.source,
             response.response_id,
@@ -90,8 +87,6 @@ async def insert_first_deliveries(
         )
         for index, value in enumerate(row):
             columns[index].append(value)
-    for index in (7, 8, 9, 10, 13):  # jsonb columns travel as text and are cast in SQL
-        columns[index] = [_json(value) for value in columns[index]]
     rows = await conn.fetch(
         """
         WITH d AS (

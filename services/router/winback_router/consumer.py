@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,9 +124,15 @@ class RouterTopics:
     dead_letters: str
 
 
-def _age(received_at: datetime) -> float:
-    """Seconds since ingest received a delivery."""
-    return (utc_now() - received_at).total_seconds()
+def _observe_ages(stage: str, received: Sequence[datetime]) -> None:
+    """Record how long ago ingest received each delivery, as of now (one clock reading and one
+    labelled child for the batch, not one per record)."""
+    if not received:
+        return
+    now = utc_now()
+    histogram = RESPONSE_AGE_SECONDS.labels(stage)
+    for received_at in received:
+        histogram.observe((now - received_at).total_seconds())
 
 
 def _replay_of(record: Record) -> int | None:
@@ -283,14 +290,8 @@ class RecoveryRouter:
         """
         records = [record for partition in batches.values() for record in partition]
         BATCH_RECORDS.observe(len(records))
-        limit = asyncio.Semaphore(NORMALISE_CONCURRENCY)
-
-        async def bounded(record: Record) -> SurveyResponse | Failure | None:
-            async with limit:
-                return await self._normalise(record)
-
         with STAGE_SECONDS.labels("normalise").time():
-            outcomes = await asyncio.gather(*(bounded(record) for record in records))
+            outcomes = await self._normalise_all(records)
         self._flood_guard.check(
             isinstance(outcome, Failure) for outcome in outcomes if outcome is not None
         )
@@ -298,6 +299,26 @@ class RecoveryRouter:
         with STAGE_SECONDS.labels("code").time():
             code = await asyncio.to_thread(self._code_batch, stored)
         return _Prepared(batches, records, outcomes, code)
+
+    async def _normalise_all(
+        self, records: Sequence[Record]
+    ) -> list[SurveyResponse | Failure | None]:
+        """Every record's outcome, in order, at most ``NORMALISE_CONCURRENCY`` at a time.
+
+        A few workers take the records in turn (an adapter that calls its vendor's API waits
+        without holding up the others) instead of a task per record: most adapters never wait,
+        and a task per record cost more than their work (docs/performance.md, section 12).
+        """
+        outcomes: list[SurveyResponse | Failure | None] = [None] * len(records)
+        turns = iter(enumerate(records))
+
+        async def worker() -> None:
+            for index, record in turns:
+                outcomes[index] = await self._normalise(record)
+
+        workers = min(NORMALISE_CONCURRENCY, len(records))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return outcomes
 
     async def _store_and_alert(self, prepared: _Prepared) -> None:
         """Store the batch in one transaction, then publish its alerts and dead-letter copies
@@ -312,8 +333,7 @@ class RecoveryRouter:
         stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
         with STAGE_SECONDS.labels("store").time():
             changes = _latest_per_case(await self._store.save(kept, prepared.code))
-        for response in stored:
-            RESPONSE_AGE_SECONDS.labels("stored").observe(_age(response.received_at))
+        _observe_ages("stored", [response.received_at for response in stored])
         with STAGE_SECONDS.labels("publish").time():
             await self._publisher.publish(self._messages(changes, failures))
         with STAGE_SECONDS.labels("mark_alerted").time():
@@ -323,10 +343,13 @@ class RecoveryRouter:
         RECORDS.labels("stored").inc(len(stored))
         RECORDS.labels("dead_letter").inc(len(failures))
         RECORDS.labels("skipped").inc(sum(outcome is None for outcome in outcomes))
-        for change in changes:
-            CASE_ALERTS.labels(ALERT_LABELS[change.kind]).inc()
-            if change.kind is HistoryKind.OPENED:
-                RESPONSE_AGE_SECONDS.labels("alerted").observe(_age(change.case.received_at))
+        kinds = Counter(change.kind for change in changes)
+        for kind, count in kinds.items():
+            CASE_ALERTS.labels(ALERT_LABELS[kind]).inc(count)
+        _observe_ages(
+            "alerted",
+            [c.case.received_at for c in changes if c.kind is HistoryKind.OPENED],
+        )
         log.info(
             "batch routed",
             extra={

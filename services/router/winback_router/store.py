@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import TypeAdapter
 
 from winback_router.decision import Decision
 from winback_shared.case_changes import CaseColumn, append_change_unless_finished
@@ -25,7 +27,7 @@ from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.db import Connection
 from winback_shared.deadlines import ContactPolicy, contact_deadline
 from winback_shared.events.recovery_alerts import CaseSummary, CodedReason
-from winback_shared.survey import SurveyResponse
+from winback_shared.survey import Customer, Interaction, Score, SurveyResponse
 
 DEFAULT_QUEUE = "default"
 ROUTER_ACTOR = "router"
@@ -163,20 +165,45 @@ async def insert_response(
     return CaseChange(HistoryKind.OPENED, case)
 
 
+_CUSTOMER: TypeAdapter[Customer] = TypeAdapter(Customer)
+_INTERACTION: TypeAdapter[Interaction] = TypeAdapter(Interaction)
+_SCORES: TypeAdapter[list[Score]] = TypeAdapter(list[Score])
+_CHOSEN: TypeAdapter[list[str]] = TypeAdapter(list[str])
+_CODES: TypeAdapter[list[CodedReason]] = TypeAdapter(list[CodedReason])
+
+
+def _jsonb(adapter: TypeAdapter[Any], value: object, as_text: bool) -> object:
+    """A jsonb column's value: JSON-ready Python for the connection's codec, or (``as_text``)
+    the JSON text itself, written by pydantic in one call instead of a dump and a
+    ``json.dumps`` (the set-based insert passes jsonb columns as text arrays)."""
+    if as_text:
+        return adapter.dump_json(value).decode()
+    return adapter.dump_python(value, mode="json")
+
+
 def content_columns(
-    response: SurveyResponse, digest: bytes, reasons: list[CodedReason], decision: Decision
+    response: SurveyResponse,
+    digest: bytes,
+    reasons: list[CodedReason],
+    decision: Decision,
+    *,
+    json_as_text: bool = False,
 ) -> tuple[object, ...]:
-    """What a delivery says, as stored: ``survey_id`` to ``vendor_updated_at``, in that order."""
+    """What a delivery says, as stored: ``survey_id`` to ``vendor_updated_at``, in that order.
+
+    The jsonb columns (customer, interaction, scores, chosen reasons, codes) are Python values
+    for the connection's json codec, or JSON text with ``json_as_text``.
+    """
     return (
         response.survey_id,
         response.submitted_at,
-        response.customer.model_dump(mode="json"),
-        response.interaction.model_dump(mode="json"),
-        [s.model_dump(mode="json") for s in response.scores],
-        response.reasons,
+        _jsonb(_CUSTOMER, response.customer, json_as_text),
+        _jsonb(_INTERACTION, response.interaction, json_as_text),
+        _jsonb(_SCORES, response.scores, json_as_text),
+        _jsonb(_CHOSEN, response.reasons, json_as_text),
         response.comment,
         response.follow_up_requested,
-        [r.model_dump(mode="json") for r in reasons],
+        _jsonb(_CODES, reasons, json_as_text),
         decision.needs_recovery,
         digest,
         response.updated_at,

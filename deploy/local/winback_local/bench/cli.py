@@ -3,6 +3,7 @@
     python -m winback_local.bench                      # 250, 500, 1,000, 2,000/s, 20 s each
     python -m winback_local.bench --rates 500,1000 --duration 30 --consoles 1,100,1000
     python -m winback_local.bench --short              # a few seconds per step (CI)
+    python -m winback_local.bench --routers 2          # two router processes in one group
     WINBACK_REASON_MODEL_PATH=.../reason_model.npz python -m winback_local.bench --no-refiner
                                                        # the pipeline before refinement
 
@@ -30,9 +31,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from winback_local.bench import bare_endpoint, ceilings, experiments, loadgen, probes, report
 from winback_local.bench.deliveries import bodies
 from winback_local.bench.environment import running_stack
+from winback_local.stack import service_of
+from winback_shared.startup import DEFAULT_PARTITIONS
 
 DEFAULT_RATES = (250.0, 500.0, 1000.0, 2000.0)
 DEFAULT_CONSOLES = (1, 100, 1000)
@@ -72,6 +77,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "implies --keep): is the client the limit?",
     )
     parser.add_argument(
+        "--routers",
+        type=int,
+        default=1,
+        help="router processes in the consumer group (each its own column in the CPU table; "
+        "at most WINBACK_TOPIC_PARTITIONS, 6 by default: one more would idle)",
+    )
+    parser.add_argument(
         "--no-refiner",
         action="store_true",
         help="leave the refiner out (with WINBACK_REASON_MODEL_PATH at the full model: the "
@@ -85,6 +97,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.ceiling_records = 1000 if args.short else 20000
     if args.duration > 300 or max(args.rates) > 20000 or max(args.consoles) > 5000:
         parser.error("bounded on purpose: at most 300 s per rate, 20,000/s, 5,000 consoles")
+    partitions = int(os.environ.get("WINBACK_TOPIC_PARTITIONS") or DEFAULT_PARTITIONS)
+    if not 1 <= args.routers <= partitions:
+        parser.error(
+            f"--routers between 1 and the topic's {partitions} partitions "
+            "(WINBACK_TOPIC_PARTITIONS): a router without a partition has nothing to do"
+        )
     return args
 
 
@@ -114,7 +132,8 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
         "starting the stack: Kafka and PostgreSQL (unless given), ingest, router, notifier,"
         " refiner ..."
     )
-    with running_stack(work / "stack", refiner=not args.no_refiner) as (info, stack):
+    refiner = not args.no_refiner
+    with running_stack(work / "stack", refiner=refiner, routers=args.routers) as (info, stack):
         bench = experiments.Bench(
             binary, work, info, stack.pids(), profile_consoles=args.profile_consoles
         )
@@ -150,6 +169,8 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             _status(f"sweep: {offered:g}/s for {args.duration:g} s ...")
             result.sweep.append(experiments.sweep_step(bench, offered, args.duration, alert_wait))
             _wait_idle(bench, result, alert_wait)
+        if args.routers > 1:
+            result.notes.append(_routers_note(bench))
         if not args.no_refiner:
             _status("waiting for the refiner to catch up ...")
             result.notes.append(_refiner_drain(stack.refiner_url, 30 if args.short else 600))
@@ -177,6 +198,18 @@ def _refiner_drain(url: str, timeout: float) -> str:
     if pending > 0:
         return f"{head}, {pending:,.0f} still after {waited:.0f} s"
     return f"{head}, all refined {waited:.0f} s later"
+
+
+def _routers_note(bench: experiments.Bench) -> str:
+    """Records each router processed over the whole run: how the group split the work."""
+    counts = []
+    for name, url in bench.info.instance_urls.items():
+        if service_of(name) == "router":
+            try:
+                counts.append(f"{name} {probes.router_metrics(url)['records']:,.0f}")
+            except (httpx.HTTPError, ValueError):
+                counts.append(f"{name} unknown")
+    return "records processed per router over the run: " + ", ".join(counts)
 
 
 def _wait_idle(bench: experiments.Bench, result: report.Result, timeout: float) -> None:

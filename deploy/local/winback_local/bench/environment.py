@@ -45,9 +45,13 @@ def _raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
-def running_stack(state_dir: Path, *, refiner: bool = True) -> Iterator[tuple[StackInfo, Stack]]:
+def running_stack(
+    state_dir: Path, *, refiner: bool = True, routers: int = 1
+) -> Iterator[tuple[StackInfo, Stack]]:
     """Start the stack (bounded by its own start-up limits); always stop it afterwards.
-    ``refiner=False`` leaves the refiner out (the pipeline as it was before refinement)."""
+    ``refiner=False`` leaves the refiner out (the pipeline as it was before refinement);
+    ``routers`` router processes share one consumer group (``survey-responses`` has
+    ``WINBACK_TOPIC_PARTITIONS`` partitions, 6 by default: more routers than that would idle)."""
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     _raise_open_files()
     ports = Ports.free()
@@ -55,10 +59,11 @@ def running_stack(state_dir: Path, *, refiner: bool = True) -> Iterator[tuple[St
     # pipeline. The services inherit this process's environment.
     os.environ.setdefault("WINBACK_RATE_PER_SOURCE", "1000000")
     os.environ.setdefault("WINBACK_RATE_BURST", "1000000")
-    stack = Stack(state_dir, ports, instances=Instances(refiner=int(refiner)), demo_only=True)
+    instances = Instances(router=routers, refiner=int(refiner))
+    stack = Stack(state_dir, ports, instances=instances, demo_only=True)
     try:
         info = stack.start()
-        for url in (info.ingest_url, info.router_url, info.notifier_url):
+        for url in (info.ingest_url, info.notifier_url, *info.urls_of("router")):
             require_loopback(url)
         yield info, stack
     finally:

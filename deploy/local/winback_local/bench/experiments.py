@@ -23,7 +23,7 @@ from winback_local.bench.probes import (
     Usage,
     notifier_boards,
     notifier_written,
-    router_metrics,
+    routers_metrics,
 )
 from winback_local.stack import StackInfo
 
@@ -49,6 +49,11 @@ class Bench:
     steps: int = 0
     profile_consoles: bool = False
     """Have the generator profile itself in the consoles steps (``loadgen.pprof``)."""
+
+    @property
+    def router_urls(self) -> list[str]:
+        """Every router of the stack (``--routers``): one consumer group, partitions split."""
+        return self.info.urls_of("router") or [self.info.router_url]
 
     @property
     def webhook_url(self) -> str:
@@ -89,7 +94,7 @@ class Bench:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if router_metrics(self.info.router_url)["records"] >= self.accepted:
+                if routers_metrics(self.router_urls)["records"] >= self.accepted:
                     return True
             except (httpx.HTTPError, ValueError):
                 pass
@@ -205,7 +210,7 @@ def consoles_step(
         alert_wait=30.0,
         cpu_profile=out / "loadgen.pprof" if bench.profile_consoles else None,
     )
-    probe = Probe(bench.pids, bench.info.router_url)
+    probe = Probe(bench.pids, bench.router_urls)
     boards_before = notifier_boards(bench.info.notifier_url)
     written_before = notifier_written(bench.info.notifier_url)
     started = time.monotonic()
@@ -273,7 +278,7 @@ def sweep_step(bench: Bench, rate: float, seconds: float, alert_wait: float) -> 
         consoles=bench.consoles(1, slow=1),
         alert_wait=alert_wait,
     )
-    probe = Probe(bench.pids, bench.info.router_url)
+    probe = Probe(bench.pids, bench.router_urls)
     with probe.running():
         limit = seconds + alert_wait + 60 + Consoles.signin_limit
         records = bench.run(plan, timeout=limit, probe=probe)

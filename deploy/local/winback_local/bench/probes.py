@@ -10,7 +10,7 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -81,6 +81,16 @@ def router_metrics(router_url: str) -> dict[str, float]:
     return found
 
 
+def routers_metrics(router_urls: Sequence[str]) -> dict[str, float]:
+    """Lag and records summed over every router of the group (each reports only the partitions
+    it has processed, so the sum is the group's)."""
+    found = {"lag": 0.0, "records": 0.0}
+    for url in router_urls:
+        for key, value in router_metrics(url).items():
+            found[key] += value
+    return found
+
+
 def notifier_boards(notifier_url: str) -> dict[str, float]:
     """Board reads and snapshots the notifier made for signing-in consoles so far (NaN each
     when it does not count them: a notifier from before it shared reads)."""
@@ -113,11 +123,14 @@ def notifier_written(notifier_url: str) -> dict[float, float]:
 
 
 class Probe:
-    """Samples ``pids`` and the router every ``interval`` seconds until stopped."""
+    """Samples ``pids`` and the routers every ``interval`` seconds until stopped (the lag is the
+    group's: summed over the routers at each sample)."""
 
-    def __init__(self, pids: Mapping[str, int], router_url: str, interval: float = 0.25) -> None:
+    def __init__(
+        self, pids: Mapping[str, int], router_urls: Sequence[str], interval: float = 0.25
+    ) -> None:
         self.pids = dict(pids)
-        self.router_url = router_url
+        self.router_urls = list(router_urls)
         self.interval = interval
         self.peak_lag = 0.0
         self._peak_rss = dict.fromkeys(self.pids, 0)
@@ -140,7 +153,7 @@ class Probe:
             # A process that has exited reads as 0 s: keep the last figure it had.
             self._cpu_seen[name] = max(self._cpu_seen.get(name, 0.0), _cpu_seconds(pid))
         with contextlib.suppress(httpx.HTTPError, ValueError):
-            self.peak_lag = max(self.peak_lag, router_metrics(self.router_url)["lag"])
+            self.peak_lag = max(self.peak_lag, routers_metrics(self.router_urls)["lag"])
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -14,6 +14,8 @@ from winback_local.bench.experiments import (
 )
 
 PROCESS_ORDER = ("ingest", "router", "notifier", "refiner", "kafka", "postgres", "loadgen")
+"""Columns of the CPU table; several instances of one (``router``, ``router-2`` ...) each get
+their own column, in instance order."""
 
 
 @dataclass
@@ -102,7 +104,7 @@ def sweep_table(rows: list[SweepRow]) -> list[str]:
 
 def usage_table(rows: list[SweepRow]) -> list[str]:
     """CPU (100% = one core) and peak RSS of every process, per offered rate."""
-    names = [n for n in PROCESS_ORDER if any(n in r.usage for r in rows)]
+    names = process_columns({name for r in rows for name in r.usage})
     lines = [
         "| offered | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
@@ -114,6 +116,17 @@ def usage_table(rows: list[SweepRow]) -> list[str]:
             cells.append("-" if u is None else f"{u.cpu_percent:.0f}% · {u.peak_rss_mb:.0f} MB")
         lines.append(f"| {rate(r.offered)} | " + " | ".join(cells) + " |")
     return lines
+
+
+def process_columns(names: set[str]) -> list[str]:
+    """``names`` in ``PROCESS_ORDER``, each service's instances together (``router``,
+    ``router-2``, ..., ``router-10``); names outside the order are left out."""
+
+    def place(name: str) -> tuple[int, int]:
+        service, _, number = name.partition("-")
+        return PROCESS_ORDER.index(service), int(number) if number.isdigit() else 1
+
+    return sorted((n for n in names if n.partition("-")[0] in PROCESS_ORDER), key=place)
 
 
 def consoles_table(results: list[ConsolesResult]) -> list[str]:

@@ -66,12 +66,16 @@ async def normalise(
         raise InvalidPayload(
             f"{ADAPTER_BUG}: the {source.vendor.value} adapter raised {type(exc).__name__}: {exc}"
         ) from exc
-    return SurveyResponse(
-        **body.model_dump(),
-        source=envelope.source,
-        vendor=envelope.vendor,
-        receipt_id=envelope.receipt_id,
-        received_at=envelope.occurred_at,
+    # The body's fields as they are (its models already validated, so pydantic keeps them
+    # as they are) instead of a dump that would be validated again, model by model.
+    return SurveyResponse.model_validate(
+        {
+            **dict(body),
+            "source": envelope.source,
+            "vendor": envelope.vendor,
+            "receipt_id": envelope.receipt_id,
+            "received_at": envelope.occurred_at,
+        }
     )
 
 
