@@ -41,9 +41,14 @@ DEFAULT_SCALES: dict[ScoreKind, tuple[int, int]] = {
 
 
 class Score(BaseModel):
-    """A score kept with its scale, because a 4 means different things on 1-5 and 0-10."""
+    """A score kept with its scale, because a 4 means different things on 1-5 and 0-10.
 
-    model_config = ConfigDict(frozen=True)
+    Infinities and NaN are refused (here and in ``Customer``): ``1e999`` in a vendor's JSON
+    parses to ``inf``, which JSON cannot write back (``json.dumps`` gives ``Infinity``) and
+    PostgreSQL's jsonb refuses, so one such delivery would fail its whole batch's insert on
+    every retry. Refused here, it becomes a dead letter that says why."""
+
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     kind: ScoreKind
     value: float
@@ -72,6 +77,8 @@ class Score(BaseModel):
 
 class Customer(BaseModel):
     """Who answered; the fields an agent needs to reach them."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     id: ShortText | None = None
     name: ShortText | None = None

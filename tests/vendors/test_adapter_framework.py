@@ -167,3 +167,30 @@ async def test_vendor_changed_since_acceptance_is_a_dead_letter() -> None:
     with pytest.raises(InvalidPayload, match="now typeform"):
         await normalise(envelope, {"s": source}, context)
     await context.api.aclose()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"response_id": "r1", "customer": {"lifetime_value": 1e999}}',
+        '{"response_id": "r2", "scores": [{"kind": "nps", "value": 5, "scale_min": -1e999}]}',
+        '{"response_id": "r3", "scores": [{"kind": "nps", "value": 1e999, "scale_max": 1e999}]}',
+    ],
+)
+async def test_a_number_beyond_a_double_is_a_dead_letter_not_a_failed_insert(body: str) -> None:
+    """``1e999`` is valid JSON that parses to ``inf``: stored, it would make the batch's jsonb
+    insert fail on every retry; refused in normalising, it is a dead letter with its reason."""
+    source = SourceConfig.model_validate(
+        {"vendor": "generic", "secrets": ["whsec_MDEyMzQ1Njc4OWFiY2RlZg=="]}
+    )
+    envelope = SurveyReceived(source="g", vendor="generic", content_type="json", body=body)
+    context = AdapterContext(api=VendorApiClient())
+    with pytest.raises(InvalidPayload, match="finite number"):
+        await normalise(envelope, {"g": source}, context)
+    await context.api.aclose()
+
+
+def test_a_field_map_value_beyond_a_double_is_invalid() -> None:
+    fields = FieldMap.model_validate({"response_id": "id", "customer_value": "ltv"})
+    with pytest.raises(InvalidPayload, match="finite number"):
+        build_response(flatten({"id": "r", "ltv": float("inf")}), fields)
