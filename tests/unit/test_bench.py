@@ -231,3 +231,30 @@ def test_board_reads_come_from_the_notifier_s_metrics(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(httpx, "get", lambda *_a, **_k: httpx.Response(200, text=""))
     assert all(math.isnan(v) for v in probes.notifier_boards("http://127.0.0.1:1").values())
+
+
+def test_the_refiner_note_gives_its_catch_up_and_the_seconds_it_yielded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pending = iter([1200.0, 1200.0, 600.0, 0.0])  # the first look reads the paused seconds
+
+    def metrics(*_a: object, **_k: object) -> httpx.Response:
+        return httpx.Response(
+            200,
+            text="# TYPE winback_refiner_pending gauge\n"
+            f"winback_refiner_pending {next(pending)}\n"
+            "# TYPE winback_refiner_paused_seconds_total counter\n"
+            "winback_refiner_paused_seconds_total 42.0\n"
+            "winback_refiner_paused_seconds_created 1.7e9\n",
+        )
+
+    monkeypatch.setattr(httpx, "get", metrics)
+    monkeypatch.setattr(cli.time, "sleep", lambda _s: None)
+    note = cli._refiner_drain("http://127.0.0.1:1", 30)
+    assert note.startswith(
+        "refiner: 1,200 responses pending after the sweep (paused 42 s for the hot path until "
+        "then), all refined 0 s later"
+    )
+
+    assert cli.parse_args(["--short"]).refiner_wait == 30
+    assert cli.parse_args(["--refiner-wait", "400"]).refiner_wait == 400

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shlex
 import shutil
@@ -76,7 +77,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="leave the refiner out (with WINBACK_REASON_MODEL_PATH at the full model: the "
         "pipeline before refinement, for a before/after comparison)",
     )
+    parser.add_argument(
+        "--refiner-wait",
+        type=float,
+        help="seconds to wait for the refiner to catch up after the sweep (600; short 30)",
+    )
     args = parser.parse_args(argv)
+    args.refiner_wait = args.refiner_wait or (30.0 if args.short else 600.0)
     args.keep = args.keep or args.profile_consoles
     args.duration = args.duration or (3.0 if args.short else 20.0)
     args.console_alerts = args.console_alerts or (10 if args.short else 50)
@@ -84,6 +91,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.ceiling_records = 1000 if args.short else 20000
     if args.duration > 300 or max(args.rates) > 20000 or max(args.consoles) > 5000:
         parser.error("bounded on purpose: at most 300 s per rate, 20,000/s, 5,000 consoles")
+    if args.refiner_wait > 3600:
+        parser.error("bounded on purpose: at most 3,600 s waiting for the refiner")
     return args
 
 
@@ -143,7 +152,7 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             _wait_idle(bench, result, alert_wait)
         if not args.no_refiner:
             _status("waiting for the refiner to catch up ...")
-            result.notes.append(_refiner_drain(stack.refiner_url, 30 if args.short else 600))
+            result.notes.append(_refiner_drain(stack.refiner_url, args.refiner_wait))
         _status("Kafka and PostgreSQL ceilings ...")
         same_bodies = bodies(args.ceiling_records)
         result.kafka_rate = asyncio.run(
@@ -156,8 +165,10 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
 
 
 def _refiner_drain(url: str, timeout: float) -> str:
-    """A note on the refiner's backlog after the sweep and how long it took to clear."""
+    """A note on the refiner's backlog after the sweep, how long it took to clear, and how long
+    the refiner had yielded to the hot path until then."""
     started = time.monotonic()
+    paused = probes.refiner_paused_seconds(url)
     backlog = probes.refiner_pending(url)
     pending = backlog
     while pending > 0 and time.monotonic() - started < timeout:
@@ -165,9 +176,12 @@ def _refiner_drain(url: str, timeout: float) -> str:
         pending = probes.refiner_pending(url)
     waited = time.monotonic() - started
     head = f"refiner: {backlog:,.0f} responses pending after the sweep"
+    if not math.isnan(paused):  # a refiner that yields
+        head += f" (paused {paused:,.0f} s for the hot path until then)"
+    rate = f"{(backlog - pending) / waited:,.0f} refined a second" if backlog > 0 < waited else ""
     if pending > 0:
-        return f"{head}, {pending:,.0f} still after {waited:.0f} s"
-    return f"{head}, all refined {waited:.0f} s later"
+        return f"{head}, {pending:,.0f} still after {waited:.0f} s ({rate})"
+    return f"{head}, all refined {waited:.0f} s later" + (f" ({rate})" if rate else "")
 
 
 def _wait_idle(bench: experiments.Bench, result: report.Result, timeout: float) -> None:
