@@ -169,6 +169,7 @@ def _refiner_drain(url: str, timeout: float) -> str:
     the refiner had yielded to the hot path until then."""
     started = time.monotonic()
     paused = probes.refiner_paused_seconds(url)
+    refined = probes.refiner_refined(url)
     backlog = probes.refiner_pending(url)
     pending = backlog
     while pending > 0 and time.monotonic() - started < timeout:
@@ -178,7 +179,9 @@ def _refiner_drain(url: str, timeout: float) -> str:
     head = f"refiner: {backlog:,.0f} responses pending after the sweep"
     if not math.isnan(paused):  # a refiner that yields
         head += f" (paused {paused:,.0f} s for the hot path until then)"
-    rate = f"{(backlog - pending) / waited:,.0f} refined a second" if backlog > 0 < waited else ""
+    # From the refiner's own count: a router still draining its backlog adds to the pending.
+    done = probes.refiner_refined(url) - refined
+    rate = f"{done / waited:,.0f} refined a second" if backlog > 0 < waited else ""
     if pending > 0:
         return f"{head}, {pending:,.0f} still after {waited:.0f} s ({rate})"
     return f"{head}, all refined {waited:.0f} s later" + (f" ({rate})" if rate else "")

@@ -21,7 +21,8 @@ LAG_METRIC = "winback_router_consumer_lag"
 RECORDS_METRIC = "winback_router_records"
 REFINER_PENDING_METRIC = "winback_refiner_pending"
 REFINER_PAUSED_METRIC = "winback_refiner_paused_seconds"
-"""A counter: the parser names the family without its ``_total``."""
+REFINER_RESPONSES_METRIC = "winback_refiner_responses"
+"""Counters: the parser names a family without its ``_total``."""
 BOARD_METRICS = {
     "winback_notifier_board_reads": "reads",
     "winback_notifier_board_snapshots": "snapshots",
@@ -71,6 +72,11 @@ def refiner_paused_seconds(refiner_url: str) -> float:
     """Seconds the refiner has spent yielding to the hot path (NaN: a refiner that never
     yields, as before ``WINBACK_REFINE_YIELD``)."""
     return _refiner_metric(refiner_url, REFINER_PAUSED_METRIC)
+
+
+def refiner_refined(refiner_url: str) -> float:
+    """Responses the refiner has refined so far, whatever the outcome."""
+    return _refiner_metric(refiner_url, REFINER_RESPONSES_METRIC)
 
 
 def _refiner_metric(refiner_url: str, name: str) -> float:
