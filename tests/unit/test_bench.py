@@ -255,8 +255,10 @@ def test_the_refiner_note_gives_its_catch_up_and_the_seconds_it_yielded(
 
     monkeypatch.setattr(httpx, "get", metrics)
     clock = [0.0]
-    monkeypatch.setattr(cli.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
-    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(
+        "winback_local.bench.cli.time.sleep", lambda s: clock.__setitem__(0, clock[0] + s)
+    )
+    monkeypatch.setattr("winback_local.bench.cli.time.monotonic", lambda: clock[0])
     note = cli._refiner_drain("http://127.0.0.1:1", 30)
     assert note == (
         "refiner: 1,200 responses pending after the sweep (paused 42 s for the hot path until "
