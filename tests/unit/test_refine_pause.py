@@ -4,11 +4,20 @@ resume out, with hysteresis and the starvation bound; and the gate's metrics."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
+import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
+from tests.recode_support import survey_response
+from winback_router.coding import code_responses
+from winback_router.coding.compiler import load_and_compile
+from winback_router.coding.learned import FAST_MODEL
+from winback_router.recoding.plan import StoredCoding
+from winback_router.recoding.report import Summary
 from winback_router.refine.gate import HotPathGate
+from winback_router.refine.loop import Refiner
 from winback_router.refine.pause import (
     RUNNING,
     GateState,
@@ -17,6 +26,7 @@ from winback_router.refine.pause import (
     decide,
     group_lag,
 )
+from winback_router.refine.select import Pending
 
 POLICY = YieldPolicy(pause_lag=200, resume_lag=50, resume_after=5.0, max_pause=30.0)
 
@@ -148,3 +158,38 @@ async def test_the_gate_shows_its_state_and_counts_the_seconds_paused() -> None:
     assert await gate.step() is Step.REFINE  # 38 s: calm for 5 s
     assert not gate.paused and metric("winback_refiner_paused") == 0
     assert metric("winback_refiner_paused_seconds_total") == paused_before + 36
+
+
+async def test_a_batch_is_coded_in_chunks_and_stops_at_the_chunk_where_the_router_lags() -> None:
+    """The loop's half of the pause, without a database: looks between chunks, none before
+    the first; the chunks coded before the pause are kept, the rest is left pending."""
+    taxonomy = load_and_compile(None, FAST_MODEL)
+    batch = [
+        Pending(StoredCoding(n, survey_response(nps=3, comment="it broke"), []), 1, False)
+        for n in range(5)
+    ]
+    probe = FakeProbe([0, 500])  # before the second chunk: idle; before the third: lagging
+    gate = HotPathGate(probe, POLICY)
+    refiner = Refiner(
+        pool=cast(asyncpg.Pool, None),
+        taxonomy=taxonomy,
+        run_id=1,
+        summary=Summary(taxonomy_sha256="x", replay_source="refine", dry_run=False),
+        batch=256,
+        idle_seconds=0.1,
+        gate=gate,
+        small_batch=2,
+    )
+    codes = await refiner._code(batch)
+    assert len(codes) == 4 and gate.paused and probe.lags == []
+    assert codes[0] == code_responses([batch[0].stored.response], taxonomy)[0]
+
+    ungated = Refiner(
+        pool=cast(asyncpg.Pool, None),
+        taxonomy=taxonomy,
+        run_id=1,
+        summary=Summary(taxonomy_sha256="x", replay_source="refine", dry_run=False),
+        batch=256,
+        idle_seconds=0.1,
+    )
+    assert len(await ungated._code(batch)) == 5
