@@ -278,3 +278,39 @@ def test_routers_are_bounded_by_the_topic_s_partitions(monkeypatch: pytest.Monke
         cli.parse_args(["--routers", "3"])
     with pytest.raises(SystemExit):
         cli.parse_args(["--routers", "0"])
+
+
+def test_the_refiner_note_gives_its_catch_up_and_the_seconds_it_yielded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first two looks read the paused seconds and the refined count; the last the count.
+    pending = iter([1200.0, 1200.0, 1200.0, 600.0, 0.0, 0.0])
+    refined = iter([10.0, 10.0, 10.0, 10.0, 10.0, 1210.0])
+
+    def metrics(*_a: object, **_k: object) -> httpx.Response:
+        return httpx.Response(
+            200,
+            text="# TYPE winback_refiner_pending gauge\n"
+            f"winback_refiner_pending {next(pending)}\n"
+            "# TYPE winback_refiner_paused_seconds_total counter\n"
+            "winback_refiner_paused_seconds_total 42.0\n"
+            "winback_refiner_paused_seconds_created 1.7e9\n"
+            "# TYPE winback_refiner_responses_total counter\n"
+            f'winback_refiner_responses_total{{outcome="unchanged"}} {next(refined)}\n'
+            'winback_refiner_responses_created{outcome="unchanged"} 1.7e9\n',
+        )
+
+    monkeypatch.setattr(httpx, "get", metrics)
+    clock = [0.0]
+    monkeypatch.setattr(
+        "winback_local.bench.cli.time.sleep", lambda s: clock.__setitem__(0, clock[0] + s)
+    )
+    monkeypatch.setattr("winback_local.bench.cli.time.monotonic", lambda: clock[0])
+    note = cli._refiner_drain("http://127.0.0.1:1", 30)
+    assert note == (
+        "refiner: 1,200 responses pending after the sweep (paused 42 s for the hot path until "
+        "then), all refined 2 s later (600 refined a second)"
+    )
+
+    assert cli.parse_args(["--short"]).refiner_wait == 30
+    assert cli.parse_args(["--refiner-wait", "400"]).refiner_wait == 400

@@ -55,6 +55,20 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     """How long the refiner waits before looking again when nothing is pending."""
     refine_nice: Annotated[int, Field(ge=0, le=19)] = 10
     """Niceness the refiner adds to itself: it takes the CPU the hot path leaves idle."""
+    refine_yield: bool = True
+    """``WINBACK_REFINE_YIELD``: pause the refiner while the router group lags on
+    ``survey-responses`` (false: refine regardless, niced only)."""
+    refine_pause_lag: Annotated[int, Field(ge=1)] = 200
+    """Router lag (records not committed) at which the refiner pauses: a full router batch."""
+    refine_resume_lag: Annotated[int, Field(ge=0)] = 50
+    """Lag at or below which the refiner may resume (below ``refine_pause_lag``)..."""
+    refine_resume_after_seconds: Annotated[float, Field(ge=0, le=600)] = 5.0
+    """... once the lag has stayed there this long."""
+    refine_max_pause_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """Longest pause: then one small batch is refined anyway, so nothing waits forever."""
+    refine_small_batch: Annotated[int, Field(ge=1, le=10_000)] = 32
+    """Responses refined per small batch while paused, and the chunk a batch is coded in
+    between two looks at the router's lag."""
     flood_window: Annotated[int, Field(ge=1)] = 200
     flood_min_records: Annotated[int, Field(ge=1)] = 50
     flood_max_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
@@ -74,6 +88,12 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     def refine_model(self) -> Path | None:
         """The model a response's codes end with (refiner, re-coding), or None for the rules."""
         return self.refine_model_path if self.use_reason_model else None
+
+    @model_validator(mode="after")
+    def _resume_below_pause(self) -> RouterSettings:
+        if self.refine_resume_lag >= self.refine_pause_lag:
+            raise ValueError("WINBACK_REFINE_RESUME_LAG must be below WINBACK_REFINE_PAUSE_LAG")
+        return self
 
     @model_validator(mode="after")
     def _read_queue_rules_file(self) -> RouterSettings:

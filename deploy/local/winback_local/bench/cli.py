@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shlex
 import shutil
@@ -89,7 +90,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="leave the refiner out (with WINBACK_REASON_MODEL_PATH at the full model: the "
         "pipeline before refinement, for a before/after comparison)",
     )
+    parser.add_argument(
+        "--refiner-wait",
+        type=float,
+        help="seconds to wait for the refiner to catch up after the sweep (600; short 30)",
+    )
     args = parser.parse_args(argv)
+    args.refiner_wait = args.refiner_wait or (30.0 if args.short else 600.0)
     args.keep = args.keep or args.profile_consoles
     args.duration = args.duration or (3.0 if args.short else 20.0)
     args.console_alerts = args.console_alerts or (10 if args.short else 50)
@@ -103,6 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"--routers between 1 and the topic's {partitions} partitions "
             "(WINBACK_TOPIC_PARTITIONS): a router without a partition has nothing to do"
         )
+    if args.refiner_wait > 3600:
+        parser.error("bounded on purpose: at most 3,600 s waiting for the refiner")
     return args
 
 
@@ -173,7 +182,7 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             result.notes.append(_routers_note(bench))
         if not args.no_refiner:
             _status("waiting for the refiner to catch up ...")
-            result.notes.append(_refiner_drain(stack.refiner_url, 30 if args.short else 600))
+            result.notes.append(_refiner_drain(stack.refiner_url, args.refiner_wait))
         _status("Kafka and PostgreSQL ceilings ...")
         same_bodies = bodies(args.ceiling_records)
         result.kafka_rate = asyncio.run(
@@ -186,8 +195,11 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
 
 
 def _refiner_drain(url: str, timeout: float) -> str:
-    """A note on the refiner's backlog after the sweep and how long it took to clear."""
+    """A note on the refiner's backlog after the sweep, how long it took to clear, and how long
+    the refiner had yielded to the hot path until then."""
     started = time.monotonic()
+    paused = probes.refiner_paused_seconds(url)
+    refined = probes.refiner_refined(url)
     backlog = probes.refiner_pending(url)
     pending = backlog
     while pending > 0 and time.monotonic() - started < timeout:
@@ -195,9 +207,14 @@ def _refiner_drain(url: str, timeout: float) -> str:
         pending = probes.refiner_pending(url)
     waited = time.monotonic() - started
     head = f"refiner: {backlog:,.0f} responses pending after the sweep"
+    if not math.isnan(paused):  # a refiner that yields
+        head += f" (paused {paused:,.0f} s for the hot path until then)"
+    # From the refiner's own count: a router still draining its backlog adds to the pending.
+    done = probes.refiner_refined(url) - refined
+    rate = f"{done / waited:,.0f} refined a second" if backlog > 0 < waited else ""
     if pending > 0:
-        return f"{head}, {pending:,.0f} still after {waited:.0f} s"
-    return f"{head}, all refined {waited:.0f} s later"
+        return f"{head}, {pending:,.0f} still after {waited:.0f} s ({rate})"
+    return f"{head}, all refined {waited:.0f} s later" + (f" ({rate})" if rate else "")
 
 
 def _routers_note(bench: experiments.Bench) -> str:

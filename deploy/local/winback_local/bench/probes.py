@@ -20,6 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 LAG_METRIC = "winback_router_consumer_lag"
 RECORDS_METRIC = "winback_router_records"
 REFINER_PENDING_METRIC = "winback_refiner_pending"
+REFINER_PAUSED_METRIC = "winback_refiner_paused_seconds"
+REFINER_RESPONSES_METRIC = "winback_refiner_responses"
+"""Counters: the parser names a family without its ``_total``."""
 BOARD_METRICS = {
     "winback_notifier_board_reads": "reads",
     "winback_notifier_board_snapshots": "snapshots",
@@ -62,10 +65,25 @@ def _rss_bytes(pid: int) -> int:
 
 def refiner_pending(refiner_url: str) -> float:
     """How many stored responses wait for the refiner (its lag)."""
+    return _refiner_metric(refiner_url, REFINER_PENDING_METRIC)
+
+
+def refiner_paused_seconds(refiner_url: str) -> float:
+    """Seconds the refiner has spent yielding to the hot path (NaN: a refiner that never
+    yields, as before ``WINBACK_REFINE_YIELD``)."""
+    return _refiner_metric(refiner_url, REFINER_PAUSED_METRIC)
+
+
+def refiner_refined(refiner_url: str) -> float:
+    """Responses the refiner has refined so far, whatever the outcome."""
+    return _refiner_metric(refiner_url, REFINER_RESPONSES_METRIC)
+
+
+def _refiner_metric(refiner_url: str, name: str) -> float:
     text = httpx.get(f"{refiner_url}/metrics", timeout=2, trust_env=False).text
     for family in text_string_to_metric_families(text):
-        if family.name == REFINER_PENDING_METRIC:
-            return sum(s.value for s in family.samples)
+        if family.name == name:
+            return sum(s.value for s in family.samples if not s.name.endswith("_created"))
     return math.nan
 
 

@@ -18,6 +18,13 @@ from a dead letter; ``case-events`` cover only responses with a case. The queue 
 response, cleared by the refiner in the transaction that re-codes it, so a restart neither
 skips one nor re-codes one twice, without any offset to keep in step.
 
-Modules: ``select`` (pure: whether a refinement changes anything), ``store`` (SQL), ``loop``
-(the batches), ``app`` (the process: probes and metrics).
+It yields to the hot path: while the router group lags on ``survey-responses`` it pauses
+(with hysteresis, and a small batch each time a pause reaches its maximum, so nothing waits
+forever). That is the one thing it reads from Kafka; docs/performance.md (section 11) says why
+the lag and not the rate of stored responses.
+
+Modules: ``select`` (pure: whether a refinement changes anything), ``pause`` (pure: when to
+yield), ``hot_path`` (the router group's lag from the brokers), ``gate`` (the two joined, with
+the metrics of the pause), ``store`` (SQL), ``loop`` (the batches), ``app`` (the process:
+probes and metrics).
 """

@@ -1,7 +1,10 @@
 """The refiner process: the refinement loop, with health, readiness and metrics beside it.
 
 Run as ``python -m winback_router.refine`` (port ``WINBACK_REFINER_PORT``, 8003 by default).
-It needs PostgreSQL only: the notifiers' outbox publishes its ``recoded`` entries.
+Its work is in PostgreSQL (the notifiers' outbox publishes its ``recoded`` entries); Kafka it
+only reads, for the router group's lag it yields to (``WINBACK_REFINE_YIELD``, on by
+default). Kafka away, it refines as if the router were idle, so readiness asks only for
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from winback_router.coding.compiler import load_and_compile
 from winback_router.recoding.plan import taxonomy_digest
 from winback_router.recoding.report import Summary
 from winback_router.recoding.store import finish_run, start_run
+from winback_router.refine.gate import HotPathGate
+from winback_router.refine.hot_path import GroupLagProbe
 from winback_router.refine.loop import Refiner
+from winback_router.refine.pause import YieldPolicy
 from winback_router.settings import RouterSettings
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
@@ -54,6 +60,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
                 until=None,
                 source=None,
             )
+        probe = _lag_probe(settings)
         refiner = Refiner(
             pool=pool,
             taxonomy=taxonomy,
@@ -61,6 +68,8 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             summary=summary,
             batch=settings.refine_batch,
             idle_seconds=settings.refine_idle_seconds,
+            gate=None if probe is None else HotPathGate(probe, _policy(settings)),
+            small_batch=settings.refine_small_batch,
         )
         app.state.pool = pool
         app.state.loops = LoopWatch(log, on_loop_failure)
@@ -71,6 +80,8 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
         finally:
             stop.set()
             await asyncio.wait({loop_task}, timeout=15)
+            if probe is not None:
+                await probe.close()
             async with pool.acquire() as conn:
                 error = app.state.loops.error
                 await finish_run(
@@ -90,3 +101,23 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
     app.include_router(health_router(readiness))
     app.include_router(metrics_router())
     return app
+
+
+def _lag_probe(settings: RouterSettings) -> GroupLagProbe | None:
+    """The router group's lag on ``survey-responses``, if the refiner is to yield to it."""
+    if not settings.refine_yield:
+        return None
+    return GroupLagProbe(
+        settings.kafka_bootstrap_servers,
+        group=settings.router_group,
+        topic=settings.topics.survey_responses,
+    )
+
+
+def _policy(settings: RouterSettings) -> YieldPolicy:
+    return YieldPolicy(
+        pause_lag=settings.refine_pause_lag,
+        resume_lag=settings.refine_resume_lag,
+        resume_after=settings.refine_resume_after_seconds,
+        max_pause=settings.refine_max_pause_seconds,
+    )

@@ -6,6 +6,11 @@ code ids agree are marked refined in one statement; each one that differs is re-
 own transaction, under its lock, after checking it is still the revision that was coded.
 Marking and re-coding commit together, so a crash between batches or mid-batch leaves every
 response either refined once or still pending.
+
+With a :class:`~winback_router.refine.gate.HotPathGate` the loop yields to the router: before
+each batch, and between the small chunks a batch is coded in, it asks the gate; paused, it
+waits and refines only a small batch each time the pause reaches its maximum. A batch cut
+short writes what was coded; the rest stays pending.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from winback_router.coding import code_responses
 from winback_router.recoding.report import Summary
 from winback_router.recoding.store import apply_change
 from winback_router.refine import store
+from winback_router.refine.gate import HotPathGate
 from winback_router.refine.metrics import BATCH_SECONDS, PENDING, RESPONSES
+from winback_router.refine.pause import Step
 from winback_router.refine.select import Pending, refinement, still_as_read
 from winback_shared.db import Connection
 from winback_shared.events.recovery_alerts import CodedReason
@@ -35,7 +42,9 @@ class Refiner:
     """Refines pending responses with ``taxonomy`` (the full model attached) until stopped.
 
     ``run_id`` is the ``recode_runs`` row its re-codes are recorded under; ``summary`` counts
-    them, as a re-coding run's does.
+    them, as a re-coding run's does. ``gate`` (None: never yield) pauses it while the hot path
+    lags; ``small_batch`` is the batch it refines while paused and the chunk a batch is coded
+    in between two looks at the gate.
     """
 
     def __init__(
@@ -47,6 +56,8 @@ class Refiner:
         summary: Summary,
         batch: int,
         idle_seconds: float,
+        gate: HotPathGate | None = None,
+        small_batch: int = 32,
     ) -> None:
         self._pool = pool
         self._taxonomy = taxonomy
@@ -54,13 +65,20 @@ class Refiner:
         self.summary = summary
         self._batch = batch
         self._idle = idle_seconds
+        self._gate = gate
+        self._small = small_batch
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refine batches until ``stop`` is set; waits ``idle_seconds`` when nothing is pending
-        or after a transient failure (logged; any other error ends the loop)."""
+        or after a transient failure (logged; any other error ends the loop), and the same
+        between two looks at the gate while paused."""
         while not stop.is_set():
+            step = Step.REFINE if self._gate is None else await self._gate.step()
+            if step is Step.WAIT:
+                await self._sleep(stop)
+                continue
             try:
-                done = await self.refine_batch()
+                done = await self.refine_batch(self._batch if step is Step.REFINE else self._small)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -70,22 +88,25 @@ class Refiner:
                 )
                 done = 0
             if done == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), self._idle)
-                except TimeoutError:
-                    pass
+                await self._sleep(stop)
 
-    async def refine_batch(self) -> int:
-        """Refine the oldest pending responses once; how many were read."""
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        try:
+            await asyncio.wait_for(stop.wait(), self._idle)
+        except TimeoutError:
+            pass
+
+    async def refine_batch(self, limit: int | None = None) -> int:
+        """Refine the oldest pending responses once (at most ``limit``, by default the batch
+        size); how many were coded and written (fewer than read if the gate paused it)."""
         started = time.perf_counter()
         async with self._pool.acquire() as conn:
             PENDING.set(await store.pending_count(conn))
-            batch = await store.pending(conn, self._batch)
+            batch = await store.pending(conn, limit or self._batch)
         if not batch:
             return 0
-        codes = await asyncio.to_thread(
-            code_responses, [item.stored.response for item in batch], self._taxonomy
-        )
+        codes = await self._code(batch)
+        batch = batch[: len(codes)]
         unchanged: list[Pending] = []
         async with self._pool.acquire() as conn:
             for item, reasons in zip(batch, codes, strict=True):
@@ -104,6 +125,22 @@ class Refiner:
             extra={"fields": {"responses": len(batch), "recoded": len(batch) - len(unchanged)}},
         )
         return len(batch)
+
+    async def _code(self, batch: Sequence[Pending]) -> list[list[CodedReason]]:
+        """The full model's codes for ``batch``, or for its first chunks if the gate paused.
+
+        Without a gate, one call for the whole batch; with one, chunks of ``small_batch``,
+        looking at the gate before each chunk after the first, so a burst that starts
+        mid-batch waits for at most one chunk of it.
+        """
+        chunk = len(batch) if self._gate is None else self._small
+        codes: list[list[CodedReason]] = []
+        for start in range(0, len(batch), chunk):
+            if start and self._gate is not None and await self._gate.step() is not Step.REFINE:
+                break
+            part = [item.stored.response for item in batch[start : start + chunk]]
+            codes += await asyncio.to_thread(code_responses, part, self._taxonomy)
+        return codes
 
     async def _recode(
         self, conn: Connection, read: Pending, reasons: Sequence[CodedReason]

@@ -21,3 +21,20 @@ BATCH_SECONDS = Histogram(
     "One batch: read, code with the full model, re-code what differs, mark refined.",
     buckets=LATENCY_BUCKETS,
 )
+PAUSED = Gauge(
+    "winback_refiner_paused",
+    "1 while the refiner yields to the hot path (the router group lagging), else 0.",
+)
+PAUSED_SECONDS = Counter(
+    "winback_refiner_paused_seconds_total",
+    "Seconds the refiner spent paused for the hot path (small batches while paused included).",
+)
+ROUTER_LAG = Gauge(
+    "winback_refiner_router_lag",
+    "The router group's consumer lag on survey-responses at the refiner's last look "
+    "(records; NaN when the brokers did not answer).",
+)
+SMALL_BATCHES = Counter(
+    "winback_refiner_starvation_batches_total",
+    "Small batches refined while paused, because the pause had lasted its maximum.",
+)
