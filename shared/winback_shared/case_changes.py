@@ -22,6 +22,7 @@ in one statement (the router and the re-coding tool, which lock the response, no
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any, Final
 
@@ -104,30 +105,39 @@ async def _append(
     columns: CaseColumns,
     published: bool,
     unless_status_in: Collection[CaseStatus],
+    opened_at: datetime | None = None,
 ) -> HistoryEntry | None:
-    assignments, args = _assignments(columns, first_placeholder=3)
-    seq = await conn.fetchval(
+    # recovery_cases is partitioned by month of opened_at (migration 0035): a writer that
+    # knows the opening names it, and the update touches that month's partition alone; by id
+    # alone it probes each month's.
+    first = 3 if opened_at is None else 4
+    assignments, args = _assignments(columns, first_placeholder=first)
+    month = "" if opened_at is None else " AND opened_at = $3"
+    case = await conn.fetchrow(
         f"UPDATE recovery_cases SET {assignments}"
-        " WHERE id = $1 AND status <> ALL($2::text[]) RETURNING seq",
+        f" WHERE id = $1 AND status <> ALL($2::text[]){month} RETURNING seq, opened_at",
         case_id,
         sorted(unless_status_in),
+        *([] if opened_at is None else [opened_at]),
         *args,
     )
-    if seq is None:
+    if case is None:
         return None
     row = await conn.fetchrow(
         """
-        INSERT INTO case_history (case_id, seq, kind, actor_id, actor, data, published_at)
-        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() END)
+        INSERT INTO case_history (case_id, case_opened_at, seq, kind, actor_id, actor, data,
+                                  published_at)
+        VALUES ($1, $8, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() END)
         RETURNING seq, kind, actor, occurred_at, data
         """,
         case_id,
-        seq,
+        case["seq"],
         kind,
         actor_id,
         actor,
         dict(data),
         published,
+        case["opened_at"],
     )
     assert row is not None
     return HistoryEntry.model_validate(dict(row))
@@ -175,10 +185,14 @@ async def append_change_unless_finished(
     data: Mapping[str, Any],
     columns: CaseColumns | None = None,
     published: bool = False,
+    opened_at: datetime | None = None,
 ) -> HistoryEntry | None:
     """As :func:`append_change` for a writer that does not hold the case's lock: nothing is
     written (``None``) if the case is resolved or closed, as checked under the row lock the
-    update itself takes. A finished case keeps its history as the agent left it."""
+    update itself takes. A finished case keeps its history as the agent left it.
+
+    ``opened_at``: the case's opening, when the writer knows it (the router read it with the
+    response), so that the update looks in that month's partition only."""
     return await _append(
         conn,
         case_id,
@@ -189,4 +203,5 @@ async def append_change_unless_finished(
         columns=columns or {},
         published=published,
         unless_status_in=FINISHED_STATUSES,
+        opened_at=opened_at,
     )

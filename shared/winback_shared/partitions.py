@@ -1,7 +1,7 @@
-"""Month partitions, created ahead of need (migrations 0024 and 0032).
+"""Month partitions, created ahead of need (migrations 0024, 0032 and 0035).
 
 ``case_history`` is partitioned by month of ``occurred_at`` (UTC), ``survey_responses`` by
-month of ``received_at``. A month's partition must
+month of ``received_at``, ``recovery_cases`` by month of ``opened_at``. A month's partition must
 exist before its first row arrives, or the row lands in the DEFAULT partition (so no insert
 ever fails) and stays there until the next call here moves it into its month. The SQL function
 ``ensure_month_partitions`` does the work as the schema's owner, so the services, which have no
@@ -17,7 +17,7 @@ from winback_shared.db import Connection
 
 log = logging.getLogger(__name__)
 
-PARTITIONED_TABLES = ("case_history", "survey_responses")
+PARTITIONED_TABLES = ("case_history", "survey_responses", "recovery_cases")
 """The tables partitioned by month (docs/operations.md, "Partitions and retention")."""
 
 MONTHS_AHEAD = 3

@@ -49,7 +49,19 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     # 0032: the router's idempotency; retention reads it, the owner's drop removes its rows.
     "response_keys": {ROUTER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
-    "recovery_cases": {ROUTER: {"SELECT", "INSERT"}, NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
+    "recovery_cases": {
+        ROUTER: {"SELECT", "INSERT"},
+        NOTIFIER: {"SELECT"},
+        REPORTING: {"SELECT"},
+        RETENTION: {"SELECT"},  # to archive a month of closed cases before its drop (0036)
+    },
+    # 0035: one case per response; the router's trigger writes it, the owner's drop removes it.
+    "case_keys": {
+        ROUTER: {"SELECT", "INSERT"},
+        NOTIFIER: {"SELECT"},
+        REPORTING: {"SELECT"},
+        RETENTION: {"SELECT"},
+    },
     "case_history": {
         ROUTER: {"SELECT", "INSERT"},
         NOTIFIER: {"SELECT", "INSERT"},
@@ -58,7 +70,11 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     "retention_archives": {REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
     "case_history_anchors": {REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
-    "contact_attempts": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
+    "contact_attempts": {
+        NOTIFIER: {"SELECT", "INSERT"},
+        REPORTING: {"SELECT"},
+        RETENTION: {"SELECT"},  # archived with their month of cases (0036), like the next two
+    },
     "agents": {NOTIFIER: {"SELECT", "INSERT"}},
     "queues": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
     "agent_queues": {
@@ -69,14 +85,14 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "agent_changes": {NOTIFIER: {"SELECT", "INSERT", "DELETE"}},
     "dead_letters": {ROUTER: {"SELECT", "INSERT"}},
     "recode_runs": {ROUTER: {"SELECT", "INSERT", "UPDATE"}, REPORTING: {"SELECT"}},
-    "recode_changes": {ROUTER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
+    "recode_changes": {ROUTER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
     "contact_policies": {
         ROUTER: {"SELECT", "INSERT"},
         NOTIFIER: {"SELECT"},
         REPORTING: {"SELECT"},
     },
     "offer_limits": {NOTIFIER: {"SELECT", "INSERT", "DELETE"}, REPORTING: {"SELECT"}},
-    "case_offers": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}},
+    "case_offers": {NOTIFIER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
     "schema_migrations": {ROUTER: {"SELECT"}, NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
     "schema_repeatables": {ROUTER: {"SELECT"}, NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
     "case_cards": {NOTIFIER: {"SELECT"}, REPORTING: {"SELECT"}},
@@ -92,7 +108,11 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "unwatched_queues": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}},
     # 0031: outbound links cases to helpdesk tickets; the notifier shows and updates them;
     # reporting may join tickets to cases (ids and URLs only).
-    "helpdesk_links": {NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"}, REPORTING: {"SELECT"}},
+    "helpdesk_links": {
+        NOTIFIER: {"SELECT", "INSERT", "UPDATE", "DELETE"},
+        REPORTING: {"SELECT"},
+        RETENTION: {"SELECT"},
+    },
 }
 """The whole table-level matrix: a new table or view fails the test below until it is here.
 Partitions are not in it: the services go through the partitioned table (next test)."""
@@ -100,6 +120,7 @@ Partitions are not in it: the services go through the partitioned table (next te
 PARTITION_GRANTS: dict[str, dict[str, set[str]]] = {
     "case_history_default": {RETENTION: {"SELECT"}},
     "survey_responses_default": {RETENTION: {"SELECT"}},
+    "recovery_cases_default": {RETENTION: {"SELECT"}},
 }
 """The grants on partitions by name: none, but the retention job's look at the DEFAULT one."""
 
@@ -193,6 +214,10 @@ REFUSED = {
         "SELECT retention_drop_history_partition('case_history_default', 0, '', '', '')",
         "SELECT retention_drop_response_partition('survey_responses_default', 0, '', '', '')",
         "DELETE FROM response_keys",
+        "DELETE FROM case_keys",
+        "UPDATE case_keys SET opened_at = now()",
+        "UPDATE recovery_cases SET opened_at = now()",
+        "SELECT retention_drop_case_partition('recovery_cases_default', 0, '', '', '')",
     ],
     NOTIFIER: [
         "INSERT INTO survey_responses (source, response_id) VALUES ('x', 'y')",
@@ -207,12 +232,19 @@ REFUSED = {
         "SELECT retention_drop_history_partition('case_history_default', 0, '', '', '')",
         "SELECT retention_drop_response_partition('survey_responses_default', 0, '', '', '')",
         "DELETE FROM response_keys",
+        "INSERT INTO case_keys (survey_response_id, case_id, opened_at) VALUES (1, 1, now())",
+        "UPDATE recovery_cases SET opened_at = now()",
+        "SELECT retention_drop_case_rows('recovery_cases_default', 'contact_attempts', 0, '',"
+        " '', '')",
     ],
     RETENTION: [
         "SELECT * FROM agents",
         "UPDATE survey_responses SET comment = NULL",
         "DELETE FROM response_keys",
-        "SELECT * FROM recovery_cases",
+        "DELETE FROM case_keys",
+        "DELETE FROM contact_attempts",
+        "UPDATE recovery_cases SET status = 'closed'",
+        "SELECT retention_case_partition_locked('recovery_cases_default')",
         "INSERT INTO case_history (case_id, seq, kind, actor) VALUES (1, 1, 'x', 'x')",
         "UPDATE case_history SET published_at = now()",
         "DELETE FROM case_history_anchors",

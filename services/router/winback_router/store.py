@@ -82,7 +82,8 @@ async def load_response(conn: Connection, source: str, response_id: str) -> Stor
 
     Found through its key (one index probe), then by id: one probe of each month partition's
     key index (not by the key's ``received_at`` too, which a data fix of the response's may
-    have moved since; only later deliveries pay this, a batch's first ones do not).
+    have moved since; only later deliveries pay this, a batch's first ones do not). Its case
+    through the case's key (migration 0035: one probe, then the case's month partition only).
     """
     row = await conn.fetchrow(
         """
@@ -91,7 +92,8 @@ async def load_response(conn: Connection, source: str, response_id: str) -> Stor
                c.contact_due_at AS case_contact_due_at
         FROM response_keys k
         JOIN survey_responses r ON r.id = k.survey_response_id
-        LEFT JOIN recovery_cases c ON c.survey_response_id = r.id
+        LEFT JOIN case_keys ck ON ck.survey_response_id = r.id
+        LEFT JOIN recovery_cases c ON c.id = ck.case_id AND c.opened_at = ck.opened_at
         WHERE k.source = $1 AND k.response_id = $2
         FOR UPDATE OF r
         """,
@@ -310,6 +312,7 @@ async def revise_response(
         },
         columns=columns,
         published=True,
+        opened_at=stored.case_opened_at,
     )
     if revised is None:
         return None

@@ -1,12 +1,15 @@
-"""The retention job: old months of the audit trail and of the responses go to archive files,
-then leave the database.
+"""The retention job: old months of the audit trail, of closed cases and of the responses go to
+archive files, then leave the database.
 
 ``python -m winback_shared.retention [--dry-run]``, run daily (or monthly) by a login in the
 role ``winback_retention`` (migration 0025), the only path by which ``case_history`` rows are
-ever removed. Tables are retired child first: ``case_history``, then ``survey_responses``
-(migration 0034; a month a kept case still refers to stays, and a retired month's
-``response_keys`` go with it). For each month partition older than the configured retention,
-in order:
+ever removed. Tables are retired child first: ``case_history``, then ``recovery_cases``
+(migration 0036; only a month whose cases are all closed and whose history has left, after the
+rows of ``contact_attempts``, ``case_offers``, ``recode_changes`` and ``helpdesk_links`` that
+refer to its cases, archived the same way; its ``case_keys`` go with it), then
+``survey_responses`` (migration 0034; a month a kept case still refers to stays, and a retired
+month's ``response_keys`` go with it). For each month partition older than the configured
+retention, in order:
 
 1. the partition's rows are written to ``<archive dir>/<table>/<partition>.<n>.jsonl.gz``
    (JSON Lines, gzip, one row per line in (case, seq) or id order) and a manifest beside it

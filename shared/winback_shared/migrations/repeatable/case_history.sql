@@ -23,15 +23,6 @@ BEGIN
 END;
 $$;
 
--- The router opens cases without knowing about history; the opening is recorded here so every
--- case's history starts at its first seq whoever inserted it. It was published as the alert
--- (trigger recovery_cases_record_opening).
-CREATE OR REPLACE FUNCTION case_history_record_opening() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO case_history (case_id, seq, kind, actor, occurred_at, data, published_at)
-    VALUES (NEW.id, NEW.seq, 'opened', 'router', NEW.opened_at,
-            jsonb_build_object('queue', NEW.queue, 'priority', NEW.priority), NEW.opened_at);
-    RETURN NEW;
-END;
-$$;
-
+-- The opening's entry (every case's history starts at its first seq whoever inserted it) is
+-- written by recovery_cases_record_opening, created with the partitioned recovery_cases in
+-- migration 0035 (it names the case's opening, a column this file's older readers lack).
