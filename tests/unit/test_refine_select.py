@@ -18,10 +18,11 @@ from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import load_taxonomy
 
 RULES = load_taxonomy()
-TWO_CODES = "nobody ever calls back again"
-"""The rules find nothing; the fast model reads repeat_contact and broken_promise, the full one
-repeat_contact alone (the fast model re-trained on December 1 beside the full one of November
-30; "nobody ever calls back" did this for the November pair)."""
+TWO_CODES = "nobody ever calls back, again and again"
+"""The rules find nothing; the fast model reads repeat_contact and re_explain, the full one
+repeat_contact alone (both models re-trained early on December 1 with the fourth training file;
+"nobody ever calls back again" did this for the pair of 01:27 with broken_promise, "nobody ever
+calls back" for the November pair)."""
 
 
 def reason(code: str, confidence: float = 0.9) -> CodedReason:
@@ -95,5 +96,5 @@ def test_the_shipped_models_disagree_on_a_known_comment() -> None:
     response = survey_response(nps=3, comment=TWO_CODES)
     fast = [r.code for r in code_response(response, load_and_compile(None, FAST_MODEL))]
     full = [r.code for r in code_response(response, load_and_compile(None, DEFAULT_MODEL))]
-    assert (fast, full) == (["repeat_contact", "broken_promise"], ["repeat_contact"])
+    assert (fast, full) == (["repeat_contact", "re_explain"], ["repeat_contact"])
     assert [r.code for r in code_response(response, RULES)] == ["unclassified"]

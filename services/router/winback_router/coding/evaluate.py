@@ -44,6 +44,7 @@ SPLITS = (
     "independent-train",
     "independent-train-2",
     "independent-train-3",
+    "independent-train-4",
     "independent-heldout",
     "blind",
 )

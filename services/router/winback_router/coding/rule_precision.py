@@ -28,6 +28,7 @@ WRITTEN_APART = (
     "independent-train",
     "independent-train-2",
     "independent-train-3",
+    "independent-train-4",
 )
 """The training files written by people who never saw the rules."""
 
