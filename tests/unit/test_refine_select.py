@@ -18,11 +18,12 @@ from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import load_taxonomy
 
 RULES = load_taxonomy()
-TWO_CODES = "nobody ever calls back, again and again"
+TWO_CODES = "again and again nobody calls back"
 """The rules find nothing; the fast model reads repeat_contact and re_explain, the full one
-repeat_contact alone (both models re-trained early on December 1 with the fourth training file;
-"nobody ever calls back again" did this for the pair of 01:27 with broken_promise, "nobody ever
-calls back" for the November pair)."""
+repeat_contact alone (the full model re-trained at 04:23 on December 1, its thresholds from all
+3,103 training comments; "nobody ever calls back, again and again" did this for the pair
+trained just before it, "nobody ever calls back again" for the pair of 01:27 with
+broken_promise, "nobody ever calls back" for the November pair)."""
 
 
 def reason(code: str, confidence: float = 0.9) -> CodedReason:
