@@ -25,6 +25,7 @@ import winback_ingest.metrics
 import winback_notifier.metrics
 import winback_notifier.outbound.metrics
 import winback_router.metrics
+import winback_router.refine.metrics
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "winback-alerts.yml"
@@ -33,6 +34,7 @@ DASHBOARD = REPO / "deploy" / "grafana" / "winback-dashboard.json"
 SERVICE_METRICS = (
     winback_ingest.metrics,
     winback_router.metrics,
+    winback_router.refine.metrics,
     winback_notifier.metrics,
     winback_notifier.outbound.metrics,
 )
@@ -113,6 +115,7 @@ def test_the_rules_cover_what_ops_asked_for() -> None:
         "WinbackIngestBrokerUnavailable",
         "WinbackOutboundDeliveriesDead",
         "WinbackOutboundCircuitOpen",
+        "WinbackRefinerBehind",
     }
 
 
