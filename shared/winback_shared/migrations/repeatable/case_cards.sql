@@ -50,8 +50,7 @@ SELECT c.id                  AS case_id,
        c.call_back_missed_at,
        c.wrong_number_at
 FROM recovery_cases c
-JOIN survey_responses r
-  ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
+JOIN survey_responses r ON r.id = c.survey_response_id
 LEFT JOIN agents a ON a.id = c.owner_id;
 
 -- PostgreSQL drops the unused join to agents (a LEFT JOIN on its primary key) from plans that
