@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-import winback_shared.migrations as migrations
 from tests.integration.test_router_batch_store import code_all, response
+from tests.migration_support import migrate_below
 from tests.retention_support import case_with_history, keyed_response
 from tests.support import eventually
 from winback_router.batch_store import PostgresBatchStore
@@ -246,19 +246,10 @@ async def test_every_referring_table_carries_the_opening_under_a_composite_key(
     assert [row["kind"] for row in kinds] == ["opened", "note"]
 
 
-async def test_a_populated_table_is_converted_whole(
-    schema_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_populated_table_is_converted_whole(schema_url: str) -> None:
     conn = await asyncpg.connect(schema_url)
     try:
-        shipped = migrations.available_migrations()
-        with monkeypatch.context() as before:
-            before.setattr(
-                migrations,
-                "available_migrations",
-                lambda: [m for m in shipped if m.version < CASE_PARTITIONING],
-            )
-            await apply_migrations(conn)
+        await migrate_below(conn, CASE_PARTITIONING)
         old = datetime(2020, 1, 10, tzinfo=UTC)
         spanning = await case_with_history(conn, old, old + timedelta(days=40), NOW)
         await case_with_history(conn, NOW)

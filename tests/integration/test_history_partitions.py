@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-import winback_shared.migrations as migrations
+from tests.migration_support import migrate_below
 from tests.retention_support import case_with_history
 from winback_notifier.cases.audit import broken_links
-from winback_shared.migrations import apply_migrations
 
 PARTITIONING = 24
 CASE_PARTITIONING = 35
@@ -27,17 +26,8 @@ async def conn(schema_url: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-async def test_a_populated_history_is_converted_whole(
-    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shipped = migrations.available_migrations()
-    with monkeypatch.context() as before:
-        before.setattr(
-            migrations,
-            "available_migrations",
-            lambda: [m for m in shipped if m.version < PARTITIONING],
-        )
-        await apply_migrations(conn)
+async def test_a_populated_history_is_converted_whole(conn: asyncpg.Connection) -> None:
+    await migrate_below(conn, PARTITIONING)
     assert (
         await conn.fetchval(
             "SELECT relkind::text FROM pg_class WHERE oid = 'case_history'::regclass"
@@ -52,13 +42,7 @@ async def test_a_populated_history_is_converted_whole(
 
     # Up to the migration before recovery_cases' own partitioning (0035), which gives
     # case_history the case's opening and a composite key (test_case_partitions.py).
-    with monkeypatch.context() as after:
-        after.setattr(
-            migrations,
-            "available_migrations",
-            lambda: [m for m in shipped if m.version < CASE_PARTITIONING],
-        )
-        await apply_migrations(conn)
+    await migrate_below(conn, CASE_PARTITIONING)
 
     assert (
         await conn.fetchval(

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-import winback_shared.migrations as migrations
 from tests.integration.test_router_batch_store import code_all, response
+from tests.migration_support import migrate_below
 from tests.retention_support import case_with_history
 from winback_router.batch_store import PostgresBatchStore
 from winback_shared.case_vocabulary import HistoryKind
@@ -168,19 +168,10 @@ async def test_the_keys_not_the_responses_hold_uniqueness(store: PostgresBatchSt
     assert not [row for row in found if row[0] == "survey_responses" and "UNIQUE" in row[1]]
 
 
-async def test_a_populated_table_is_converted_whole(
-    schema_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_populated_table_is_converted_whole(schema_url: str) -> None:
     conn = await asyncpg.connect(schema_url)
     try:
-        shipped = migrations.available_migrations()
-        with monkeypatch.context() as before:
-            before.setattr(
-                migrations,
-                "available_migrations",
-                lambda: [m for m in shipped if m.version < RESPONSE_PARTITIONING],
-            )
-            await apply_migrations(conn)
+        await migrate_below(conn, RESPONSE_PARTITIONING)
         old = datetime(2020, 1, 10, tzinfo=UTC)
         case_id = await case_with_history(conn, old, NOW)
         await case_with_history(conn, NOW)

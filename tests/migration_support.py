@@ -1,0 +1,22 @@
+"""The schema as it was before a migration: for tests that convert populated tables."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from winback_shared import migrations
+from winback_shared.migrations import apply_migrations
+
+
+async def migrate_below(conn: asyncpg.Connection, version: int) -> None:
+    """Apply the shipped migrations numbered below ``version`` (and nothing after them), so a
+    test can fill the old tables and then watch ``version`` convert them."""
+    shipped = migrations.available_migrations()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            migrations,
+            "available_migrations",
+            lambda: [m for m in shipped if m.version < version],
+        )
+        await apply_migrations(conn)
