@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 
 from winback_notifier.live.board import BoardReads, SharedBoard
 from winback_notifier.live.hub import HISTORY, TIMED_EVERY, AlertHub
+from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Agent, Role
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
@@ -152,3 +153,16 @@ def test_a_sample_of_consoles_is_timed_the_first_always() -> None:
 
     assert consoles[0].timed
     assert sum(console.timed for console in consoles) == 4
+
+
+async def test_no_reuse_at_all_when_its_age_is_zero_the_notifier_s_default() -> None:
+    hub = AlertHub(10)
+    clock, database = Clock(), Reads()
+    boards = BoardReads(
+        database.acquire, 500, database.read, live=hub, clock=clock, reuse_seconds=0
+    )
+    await boards.board(ANA)
+    await boards.board(ANA)  # the same instant: still read again
+
+    assert database.count == 2 and boards.reused == 0
+    assert NotifierSettings.model_fields["board_reuse_seconds"].default == 0

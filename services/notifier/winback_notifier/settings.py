@@ -80,6 +80,15 @@ class NotifierSettings(CommonSettings, WithContactPolicy, WithOutboundSafety):
     A board of thousands helps no agent and costs every reconnect; the snapshot says how many
     were left out so the console can say so instead of pretending the board is complete.
     """
+    board_reuse_seconds: Annotated[float, Field(ge=0, le=10)] = 0.0
+    """How old a board read may be and still be handed to a console signing in (``live.board``);
+    0 turns reuse off.
+
+    Off by default: a reused board is as of its read, plus the frames the hub published since,
+    so a change already committed but not yet back through Kafka reaches that console a moment
+    after its snapshot instead of in it (an existing test of the reconnect snapshot caught it).
+    Worth turning on (1 s) for floors where hundreds of consoles sign in together.
+    """
     outcome_window_days: Annotated[float, Field(gt=0, le=3660)] = 90.0
     """A later survey response of the customer measures a resolved case when it comes within
     this many days of the resolution (the outcome report; the API and CLI can override it)."""

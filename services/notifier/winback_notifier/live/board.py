@@ -200,7 +200,8 @@ class BoardReads:
         if done is None or self._live is None:
             return None
         if (
-            self._clock() - done.began <= self._reuse_seconds
+            self._reuse_seconds > 0
+            and self._clock() - done.began <= self._reuse_seconds
             and done.agent_changes == self._live.agent_changes
             and self._live.replayable(done.board.published)
         ):

@@ -96,7 +96,12 @@ class SignInFrames:
     def __init__(self, services: Services, hub: AlertHub) -> None:
         self.services = services
         self.hub = hub
-        self.boards = BoardReads(services.pool.acquire, services.settings.board_limit, live=hub)
+        self.boards = BoardReads(
+            services.pool.acquire,
+            services.settings.board_limit,
+            live=hub,
+            reuse_seconds=services.settings.board_reuse_seconds,
+        )
         self.hellos = HelloFrames(
             lambda agent: Hello(
                 agent=build_profile(agent, services.settings, services.taxonomy)
