@@ -19,6 +19,7 @@ import pytest
 
 from winback_notifier.agents.profile import build_profile
 from winback_notifier.live.board import (
+    FRAMES_PER_BOARD,
     BoardReads,
     HelloFrames,
     SharedBoard,
@@ -105,6 +106,29 @@ async def test_the_spliced_snapshot_is_the_text_the_snapshot_model_encodes() -> 
     spliced = board.snapshot_frame(cursor)
 
     assert spliced == Snapshot(cases=CASES, total=7, cursor=cursor).model_dump_json()
+
+
+def test_consoles_of_one_agent_share_one_snapshot_frame_others_get_their_own() -> None:
+    board = encode_board(CASES, 7, NOW)
+    ana, ben = Cursor.after_read(NOW, ANA).encode(), Cursor.after_read(NOW, BEN).encode()
+
+    first, again, other = (
+        board.snapshot_frame(ana),
+        board.snapshot_frame(ana),
+        board.snapshot_frame(ben),
+    )
+
+    assert again is first and other is not first
+    assert json.loads(other)["cursor"] == ben and json.loads(first)["cursor"] == ana
+    assert other == Snapshot(cases=CASES, total=7, cursor=ben).model_dump_json()
+
+
+def test_a_board_keeps_a_bounded_number_of_frames() -> None:
+    board = encode_board(CASES, 7, NOW)
+    for number in range(FRAMES_PER_BOARD * 2):
+        assert json.loads(board.snapshot_frame(f"cursor {number}"))["cursor"] == f"cursor {number}"
+
+    assert len(board._frames) == FRAMES_PER_BOARD
 
 
 def test_views_are_the_same_only_for_the_same_cases_seen() -> None:

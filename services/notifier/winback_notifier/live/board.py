@@ -52,6 +52,9 @@ from winback_shared.db import Connection
 from winback_shared.events.case_events import CaseCard
 
 _CARDS = TypeAdapter(list[CaseCard])
+FRAMES_PER_BOARD = 64
+"""Distinct cursors (agents, in effect) whose snapshot frame a board keeps: enough for the
+agents of one view signing in together, and a bound on the memory a board holds."""
 REUSE_SECONDS = 1.0
 """How long a board read may be handed to consoles that subscribed after it began, each time
 after checking that nothing on boards changed since. Short, so a change the triggers do not see
@@ -83,13 +86,26 @@ class SharedBoard:
     """The read's snapshot of the database (``pg_current_snapshot()``), against which a later
     console's check asks whether anything on boards changed since; empty: never reused."""
 
+    _frames: dict[str, str] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """The frames made so far, by cursor: consoles of one agent share a cursor, so a crowd of
+    them shares one frame (at most :data:`FRAMES_PER_BOARD` kept)."""
+
     def snapshot_frame(self, cursor: str) -> str:
         """The ``snapshot`` frame for one console: the same text as ``Snapshot(...)`` encodes
-        (``socket.Snapshot``), with the cards spliced in rather than encoded again."""
-        return (
-            f'{{"type":"snapshot","cases":{self.cases_json},'
-            f'"total":{self.total},"cursor":{json.dumps(cursor)}}}'
-        )
+        (``socket.Snapshot``), with the cards spliced in rather than encoded again, and spliced
+        once per cursor (the cards are most of a frame's size: a megabyte copied per console
+        otherwise)."""
+        frame = self._frames.get(cursor)
+        if frame is None:
+            frame = (
+                f'{{"type":"snapshot","cases":{self.cases_json},'
+                f'"total":{self.total},"cursor":{json.dumps(cursor)}}}'
+            )
+            if len(self._frames) < FRAMES_PER_BOARD:
+                self._frames[cursor] = frame
+        return frame
 
 
 async def read_board(conn: Connection, agent: Agent, limit: int) -> SharedBoard:
