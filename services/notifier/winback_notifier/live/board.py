@@ -93,8 +93,9 @@ class SharedBoard:
     them shares one frame (at most :data:`FRAMES_PER_BOARD` kept)."""
 
     def snapshot_frame(self, cursor: str) -> str:
-        """The ``snapshot`` frame for one console: the same text as ``Snapshot(...)`` encodes
-        (``socket.Snapshot``), with the cards spliced in rather than encoded again, and spliced
+        """The ``snapshot`` frame for one console: the JSON ``Snapshot(...)`` encodes
+        (``socket.Snapshot``; non-ASCII escaped), with the cards spliced in rather than encoded
+        again, and spliced
         once per cursor (the cards are most of a frame's size: a megabyte copied per console
         otherwise)."""
         frame = self._frames.get(cursor)
@@ -123,8 +124,13 @@ async def read_board(conn: Connection, agent: Agent, limit: int) -> SharedBoard:
 def encode_board(
     cards: list[CaseCard], total: int, read_at: datetime, snapshot: str = ""
 ) -> SharedBoard:
-    """The cards encoded once, as ``Snapshot.cases`` would encode them."""
-    return SharedBoard(_CARDS.dump_json(cards).decode(), total, read_at, snapshot=snapshot)
+    """The cards encoded once, as ``Snapshot.cases`` would encode them but with every character
+    past ASCII escaped (``\\u00e9``): the same JSON to any reader, and a text whose UTF-8
+    encoding, which the server makes again for every console it sends the frame to, is a
+    copy. A single ``é`` in a comment otherwise makes Python encode the whole frame character
+    by character: 1.6 ms instead of 0.07 ms a megabyte, per console."""
+    text = _CARDS.dump_json(cards, ensure_ascii=True).decode()
+    return SharedBoard(text, total, read_at, snapshot=snapshot)
 
 
 Acquire = Callable[[], AbstractAsyncContextManager[Any]]
