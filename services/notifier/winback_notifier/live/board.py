@@ -95,9 +95,8 @@ class SharedBoard:
     def snapshot_frame(self, cursor: str) -> str:
         """The ``snapshot`` frame for one console: the JSON ``Snapshot(...)`` encodes
         (``socket.Snapshot``; non-ASCII escaped), with the cards spliced in rather than encoded
-        again, and spliced
-        once per cursor (the cards are most of a frame's size: a megabyte copied per console
-        otherwise)."""
+        again, and spliced once per cursor (the cards are most of a frame's size: a megabyte
+        copied per console otherwise)."""
         frame = self._frames.get(cursor)
         if frame is None:
             frame = (
