@@ -254,3 +254,16 @@ async def test_a_board_without_its_snapshot_is_never_reused() -> None:
     await boards.board(ANA)
 
     assert database.count == 2 and database.checked == []
+
+
+async def test_a_resync_asking_with_others_makes_their_shared_turn_a_read() -> None:
+    """A resync's filter changed after any earlier read: the consoles it waits with get the
+    fresh read it needs, not a check of the last one."""
+    hub = AlertHub(10)
+    boards, database, _ = reads_with(hub)
+    first = await boards.board(ANA)
+
+    together = await asyncio.gather(boards.board(ANA), boards.board(ANA, reuse=False))
+
+    assert all(board is not first and board is together[0] for board in together)
+    assert database.count == 2 and database.checked == [] and boards.reused == 0
