@@ -83,6 +83,12 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         REPORTING: {"SELECT"},
     },
     "agent_changes": {NOTIFIER: {"SELECT", "INSERT", "DELETE"}},
+    # 0037: whoever changes a case, a card's response or an owner's name records its
+    # transaction (a trigger) and now and then prunes; the notifier reads it to reuse boards.
+    "board_changes": {
+        ROUTER: {"SELECT", "INSERT", "DELETE"},
+        NOTIFIER: {"SELECT", "INSERT", "DELETE"},
+    },
     "dead_letters": {ROUTER: {"SELECT", "INSERT"}},
     "recode_runs": {ROUTER: {"SELECT", "INSERT", "UPDATE"}, REPORTING: {"SELECT"}},
     "recode_changes": {ROUTER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},

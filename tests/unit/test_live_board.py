@@ -19,6 +19,7 @@ import pytest
 
 from winback_notifier.agents.profile import build_profile
 from winback_notifier.live.board import (
+    FRAMES_PER_BOARD,
     BoardReads,
     HelloFrames,
     SharedBoard,
@@ -104,7 +105,39 @@ async def test_the_spliced_snapshot_is_the_text_the_snapshot_model_encodes() -> 
 
     spliced = board.snapshot_frame(cursor)
 
-    assert spliced == Snapshot(cases=CASES, total=7, cursor=cursor).model_dump_json()
+    model = Snapshot(cases=CASES, total=7, cursor=cursor)
+    assert spliced == model.model_dump_json(ensure_ascii=True)
+    assert json.loads(spliced) == json.loads(model.model_dump_json())  # the same to a reader
+
+
+def test_the_snapshot_is_ascii_so_each_console_s_utf8_encoding_is_a_copy() -> None:
+    frame = encode_board(CASES, 2, NOW).snapshot_frame("cursor")
+
+    assert frame.isascii() and "Dana \\u00e9 \\u201cquoted\\u201d" in frame
+    assert json.loads(frame)["cases"][0]["customer"]["name"] == "Dana \u00e9 \u201cquoted\u201d"
+
+
+def test_consoles_of_one_agent_share_one_snapshot_frame_others_get_their_own() -> None:
+    board = encode_board(CASES, 7, NOW)
+    ana, ben = Cursor.after_read(NOW, ANA).encode(), Cursor.after_read(NOW, BEN).encode()
+
+    first, again, other = (
+        board.snapshot_frame(ana),
+        board.snapshot_frame(ana),
+        board.snapshot_frame(ben),
+    )
+
+    assert again is first and other is not first
+    assert json.loads(other)["cursor"] == ben and json.loads(first)["cursor"] == ana
+    assert other == Snapshot(cases=CASES, total=7, cursor=ben).model_dump_json(ensure_ascii=True)
+
+
+def test_a_board_keeps_a_bounded_number_of_frames() -> None:
+    board = encode_board(CASES, 7, NOW)
+    for number in range(FRAMES_PER_BOARD * 2):
+        assert json.loads(board.snapshot_frame(f"cursor {number}"))["cursor"] == f"cursor {number}"
+
+    assert len(board._frames) == FRAMES_PER_BOARD
 
 
 def test_views_are_the_same_only_for_the_same_cases_seen() -> None:

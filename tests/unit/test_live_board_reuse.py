@@ -1,13 +1,15 @@
 """A board read just done, handed to consoles that subscribed after it began (``live.board``).
 
-Such a console gets that board and then every frame published since the read began that its
-agent may see (``AlertHub.missed``), so a case committed after the read's snapshot still reaches
-it; nothing is reused once the hub has forgotten some of those frames, after an
-``agent.changed``, past ``REUSE_SECONDS``, or for a resync (whose filter changed since).
+Only when the database, asked after they subscribed, says nothing on boards changed since the
+read's snapshot (one check per batch of consoles). Such a console gets that board and then every
+frame published since the read began that its agent may see (``AlertHub.missed``); nothing is
+reused once the hub has forgotten some of those frames, after an ``agent.changed``, past
+``REUSE_SECONDS``, or for a resync (whose filter changed since).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,10 +38,13 @@ class Clock:
 
 
 class Reads:
-    """Counts reads; each board names the read that made it."""
+    """Counts reads and checks; each board names the read that made it (its snapshot too), and
+    ``changed_after`` names the snapshots a change committed after."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.checked: list[str] = []
+        self.changed_after: set[str] = set()
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Any]:
@@ -47,12 +52,19 @@ class Reads:
 
     async def read(self, _conn: Any, _agent: Agent, _limit: int) -> SharedBoard:
         self.count += 1
-        return SharedBoard(json.dumps([self.count]), 1, NOW)
+        return SharedBoard(json.dumps([self.count]), 1, NOW, snapshot=f"read {self.count}")
+
+    async def changed(self, _conn: Any, snapshot: str) -> bool:
+        self.checked.append(snapshot)
+        return snapshot in self.changed_after
 
 
 def reads_with(hub: AlertHub) -> tuple[BoardReads, Reads, Clock]:
     clock, database = Clock(), Reads()
-    return BoardReads(database.acquire, 500, database.read, live=hub, clock=clock), database, clock
+    boards = BoardReads(
+        database.acquire, 500, database.read, live=hub, clock=clock, changed=database.changed
+    )
+    return boards, database, clock
 
 
 async def test_a_read_just_done_serves_the_next_consoles_with_the_frames_they_missed() -> None:
@@ -155,14 +167,103 @@ def test_a_sample_of_consoles_is_timed_the_first_always() -> None:
     assert sum(console.timed for console in consoles) == 4
 
 
-async def test_no_reuse_at_all_when_its_age_is_zero_the_notifier_s_default() -> None:
+async def test_no_reuse_at_all_when_its_age_is_zero() -> None:
     hub = AlertHub(10)
     clock, database = Clock(), Reads()
     boards = BoardReads(
-        database.acquire, 500, database.read, live=hub, clock=clock, reuse_seconds=0
+        database.acquire,
+        500,
+        database.read,
+        live=hub,
+        clock=clock,
+        reuse_seconds=0,
+        changed=database.changed,
     )
     await boards.board(ANA)
     await boards.board(ANA)  # the same instant: still read again
 
-    assert database.count == 2 and boards.reused == 0
-    assert NotifierSettings.model_fields["board_reuse_seconds"].default == 0
+    assert database.count == 2 and boards.reused == 0 and database.checked == []
+
+
+def test_reuse_is_on_by_default_now_that_it_is_checked() -> None:
+    assert NotifierSettings.model_fields["board_reuse_seconds"].default == 1.0
+
+
+async def test_a_change_committed_since_the_read_means_a_new_read() -> None:
+    hub = AlertHub(10)
+    boards, database, clock = reads_with(hub)
+    first = await boards.board(ANA)
+    database.changed_after.add(first.snapshot)  # committed, not yet through Kafka to the hub
+    clock.now += 0.2
+
+    second = await boards.board(ANA)
+
+    assert second is not first and database.count == 2 and boards.reused == 0
+    assert database.checked == [first.snapshot] and boards.checks == 1
+    third = await boards.board(ANA)  # nothing changed since the second read: that one serves
+    assert third is second and database.checked == [first.snapshot, second.snapshot]
+    assert boards.reused == 1 and database.count == 2
+
+
+async def test_consoles_asking_together_share_one_check() -> None:
+    hub = AlertHub(10)
+    boards, database, _ = reads_with(hub)
+    first = await boards.board(ANA)
+
+    together = await asyncio.gather(*(boards.board(ANA) for _ in range(20)))
+
+    assert all(board is first for board in together)
+    assert database.checked == [first.snapshot] and boards.reused == 20
+
+
+async def test_a_check_under_way_takes_no_more_consoles() -> None:
+    """A console that asks once a check has its connection (its snapshot may be older than the
+    console's subscription) waits for the next check."""
+    hub = AlertHub(10)
+    boards, database, _ = reads_with(hub)
+    first = await boards.board(ANA)
+    release = asyncio.Event()
+    checking = asyncio.Event()
+
+    async def slow_changed(conn: Any, snapshot: str) -> bool:
+        checking.set()
+        await release.wait()
+        return await database.changed(conn, snapshot)
+
+    boards._changed = slow_changed
+    early = asyncio.create_task(boards.board(ANA))
+    await checking.wait()
+    late = asyncio.create_task(boards.board(ANA))
+    await asyncio.sleep(0)
+    release.set()
+
+    assert await early is first and await late is first
+    assert database.checked == [first.snapshot, first.snapshot]
+
+
+async def test_a_board_without_its_snapshot_is_never_reused() -> None:
+    hub = AlertHub(10)
+    database = Reads()
+
+    async def read(conn: Any, agent: Agent, limit: int) -> SharedBoard:
+        board = await database.read(conn, agent, limit)
+        return SharedBoard(board.cases_json, board.total, board.read_at)
+
+    boards = BoardReads(database.acquire, 500, read, live=hub, changed=database.changed)
+    await boards.board(ANA)
+    await boards.board(ANA)
+
+    assert database.count == 2 and database.checked == []
+
+
+async def test_a_resync_asking_with_others_makes_their_shared_turn_a_read() -> None:
+    """A resync's filter changed after any earlier read: the consoles it waits with get the
+    fresh read it needs, not a check of the last one."""
+    hub = AlertHub(10)
+    boards, database, _ = reads_with(hub)
+    first = await boards.board(ANA)
+
+    together = await asyncio.gather(boards.board(ANA), boards.board(ANA, reuse=False))
+
+    assert all(board is not first and board is together[0] for board in together)
+    assert database.count == 2 and database.checked == [] and boards.reused == 0

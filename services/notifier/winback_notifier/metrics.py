@@ -21,6 +21,11 @@ BOARD_REUSES = Counter(
     "Snapshots served from a board read just before the console subscribed (plus the frames "
     "published since), without reading the board again.",
 )
+BOARD_CHECKS = Counter(
+    "winback_notifier_board_reuse_checks_total",
+    "Questions to PostgreSQL whether a board read just done still holds (one per batch of "
+    "consoles signing in together); the answers that allowed it are the reuses.",
+)
 FRAME_WRITTEN_SECONDS = Histogram(
     "winback_notifier_frame_written_seconds",
     "From a frame's publish to its write on one console's socket, per console (a sample: the "

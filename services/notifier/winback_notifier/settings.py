@@ -80,14 +80,15 @@ class NotifierSettings(CommonSettings, WithContactPolicy, WithOutboundSafety):
     A board of thousands helps no agent and costs every reconnect; the snapshot says how many
     were left out so the console can say so instead of pretending the board is complete.
     """
-    board_reuse_seconds: Annotated[float, Field(ge=0, le=10)] = 0.0
+    board_reuse_seconds: Annotated[float, Field(ge=0, le=10)] = 1.0
     """How old a board read may be and still be handed to a console signing in (``live.board``);
     0 turns reuse off.
 
-    Off by default: a reused board is as of its read, plus the frames the hub published since,
-    so a change already committed but not yet back through Kafka reaches that console a moment
-    after its snapshot instead of in it (an existing test of the reconnect snapshot caught it).
-    Worth turning on (1 s) for floors where hundreds of consoles sign in together.
+    A read is reused only when PostgreSQL says nothing a board shows changed since its
+    snapshot (migration 0037's ``board_changes``), asked after the console subscribed: the
+    console gets exactly the board a read of its own would have returned, for one index probe
+    instead of a read. Past this age the view is read again even when nothing changed, which
+    bounds how late a change the triggers cannot see (a hand edit with them disabled) shows.
     """
     outcome_window_days: Annotated[float, Field(gt=0, le=3660)] = 90.0
     """A later survey response of the customer measures a resolved case when it comes within

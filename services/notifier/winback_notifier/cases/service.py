@@ -123,6 +123,33 @@ async def board_read_at(conn: Connection) -> datetime:
     return moment
 
 
+async def board_snapshot(conn: Connection) -> tuple[datetime, str]:
+    """The database's clock and the transaction's snapshot (``pg_current_snapshot()``): the
+    moment a board read in this repeatable-read transaction reflects, and which transactions
+    it sees (:func:`board_changed_since` compares later changes against it)."""
+    row = await conn.fetchrow("SELECT now() AS at, pg_current_snapshot()::text AS snapshot")
+    assert row is not None
+    return row["at"], row["snapshot"]
+
+
+async def board_changed_since(conn: Db, snapshot: str) -> bool:
+    """Whether a transaction that ``snapshot`` does not see has committed a change of what a
+    board shows (a case, a card's response, an owner's name; ``board_changes``, migration 0037).
+
+    Only transactions from the snapshot's xmin on can be unseen: one probe of the key.
+    """
+    changed = await conn.fetchval(
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM board_changes
+            WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+              AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot))
+        """,
+        snapshot,
+    )
+    return bool(changed)
+
+
 async def list_changed_cards(
     conn: Db, agent: Agent, *, since: datetime, limit: int, after_case_id: int = 0
 ) -> list[CaseCard]:

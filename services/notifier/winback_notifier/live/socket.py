@@ -67,7 +67,8 @@ class Snapshot(BaseModel):
     At most the notifier's ``board_limit`` of them; ``total`` counts them all, so a console
     can tell its agent that the least urgent ones were left out. Sent as
     ``live.board.SharedBoard.snapshot_frame`` writes it (the cards encoded once for every console
-    sharing the read): exactly the text this model encodes.
+    sharing the read): exactly the text this model encodes with ``ensure_ascii=True`` (the
+    JSON it encodes by default, with characters past ASCII escaped).
     """
 
     type: Literal["snapshot"] = "snapshot"
