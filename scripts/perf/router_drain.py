@@ -221,6 +221,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     router_args: dict[str, Any] = {}
     if args.max_batch and "max_batch" in inspect.signature(RecoveryRouter).parameters:
         router_args["max_batch"] = args.max_batch  # older routers fetch 500 at a time
+    if args.batches_ahead is not None:
+        router_args["batches_ahead"] = args.batches_ahead
     router = RecoveryRouter(
         records=KafkaRecordSource(consumer),
         publisher=KafkaPublisher(producer),
@@ -423,6 +425,9 @@ def main() -> None:
         help="every record is the whole-stack bench's body (its comment, one chosen reason)",
     )
     parser.add_argument("--max-batch", type=int, default=None, help="router_max_batch setting")
+    parser.add_argument(
+        "--batches-ahead", type=int, default=None, help="router_batches_ahead setting"
+    )
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--profile", default=None, help="write a cProfile here")
     parser.add_argument("--compare", default=None, help="a git archive of another commit")
