@@ -102,11 +102,11 @@ def thread(stacks: dict[str, list[list[str]]], prefix: str) -> list[list[str]]:
 
 
 def coding_thread(stacks: dict[str, list[list[str]]]) -> list[list[str]]:
-    """The timeline of the thread that codes (``asyncio_0``, or ``uvloop_0`` under uvloop)."""
-    for samples in stacks.values():
-        if any(coding(stack) for stack in samples):
-            return samples
-    return []
+    """The timeline of the thread that codes (``asyncio_0``, or ``uvloop_0`` under uvloop):
+    the one with the most samples in ``_code_batch``."""
+    counts = {name: sum(coding(stack) for stack in samples) for name, samples in stacks.items()}
+    busiest = max(counts, key=lambda name: counts[name], default=None)
+    return stacks[busiest] if busiest is not None and counts[busiest] else []
 
 
 def busy(
