@@ -84,10 +84,12 @@ so a cap keeps a record's wait from growing with the lag; docs/performance.md ha
 measurements behind the default."""
 
 
-DEFAULT_BATCHES_AHEAD = 2
+DEFAULT_BATCHES_AHEAD = 1
 """Coded batches that may wait behind the one being stored and acknowledged (0: one batch at
-a time). One kept the coding thread idle whenever a batch's store, alerts and commit took
-longer than coding the next (docs/performance.md, section 16)."""
+a time). With one, the coding thread idles whenever a batch's store, alerts and commit take
+longer than coding the next; two took that wait away but, paced near the router's limit, gave
+smaller batches and later alerts in three pairs of four (docs/performance.md, section 16), so
+one stays the default until a quiet machine says otherwise."""
 
 
 _T = TypeVar("_T")

@@ -78,7 +78,8 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     acknowledged (false: one batch at a time, to compare the two on the same tree)."""
     router_batches_ahead: Annotated[int, Field(ge=1, le=4)] = DEFAULT_BATCHES_AHEAD
     """``WINBACK_ROUTER_BATCHES_AHEAD``: coded batches that may wait behind the one being
-    stored and acknowledged, with the overlap on (1: the overlap of section 8)."""
+    stored and acknowledged, with the overlap on (1, the overlap of performance.md section 8;
+    2 is measured in section 16)."""
     queue_rules: QueueRules = Field(default_factory=QueueRules)
     queue_rules_file: Path | None = None
 
