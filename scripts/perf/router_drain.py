@@ -49,12 +49,28 @@ COMMENTS = [
 ]
 
 
-def use_long_comment(wanted: bool) -> None:
-    """Give every record the bench's long comment (coding costs about 5x the short ones')."""
-    if wanted:
+BENCH_BODY: list[bool] = [False]
+"""Whether each body is the whole-stack bench's own (``--bench-body``)."""
+
+
+def use_long_comment(wanted: bool, bench_body: bool = False) -> None:
+    """Give every record the bench's long comment (coding costs about 5x the short ones'), or
+    the bench's whole body (its comment, chosen reason, customer and interaction)."""
+    if wanted or bench_body:
         from winback_local.bench.deliveries import COMMENT
 
         COMMENTS[:] = [COMMENT]
+    BENCH_BODY[0] = bench_body
+
+
+def bench_body(response_id: str) -> dict[str, Any]:
+    """The body the whole-stack bench posts (``bench/deliveries.py``), with this response id."""
+    from winback_local.bench.deliveries import COMMENT, DETRACTOR_NPS, REASON
+    from winback_local.signing import sample_response
+
+    body = sample_response(nps=DETRACTOR_NPS, reasons=[REASON], comment=COMMENT)
+    body["response_id"] = response_id
+    return body
 
 
 Spec = tuple[int, str | None, int]
@@ -79,17 +95,21 @@ def envelope(spec: Spec) -> bytes:
     index, response_id, nps = spec
     if response_id is None:
         return b"{not json"
-    body = {
-        "response_id": response_id,
-        "survey_id": "bench",
-        "submitted_at": datetime.now(UTC).isoformat(),
-        "customer": {"id": f"c-{index}", "name": "Dana", "email": "dana@example.com"},
-        "interaction": {"id": f"i-{index}", "channel": "phone", "agent": "Sam"},
-        "scores": [{"kind": "nps", "value": nps}],
-        "reasons": [],
-        "comment": COMMENTS[index % len(COMMENTS)],
-        "follow_up_requested": False,
-    }
+    body = (
+        bench_body(response_id)
+        if BENCH_BODY[0]
+        else {
+            "response_id": response_id,
+            "survey_id": "bench",
+            "submitted_at": datetime.now(UTC).isoformat(),
+            "customer": {"id": f"c-{index}", "name": "Dana", "email": "dana@example.com"},
+            "interaction": {"id": f"i-{index}", "channel": "phone", "agent": "Sam"},
+            "scores": [{"kind": "nps", "value": nps}],
+            "reasons": [],
+            "comment": COMMENTS[index % len(COMMENTS)],
+            "follow_up_requested": False,
+        }
+    )
     return json.dumps(
         {
             "event_id": str(uuid.uuid4()),
@@ -201,6 +221,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     router_args: dict[str, Any] = {}
     if args.max_batch and "max_batch" in inspect.signature(RecoveryRouter).parameters:
         router_args["max_batch"] = args.max_batch  # older routers fetch 500 at a time
+    if args.batches_ahead is not None:
+        router_args["batches_ahead"] = args.batches_ahead
     router = RecoveryRouter(
         records=KafkaRecordSource(consumer),
         publisher=KafkaPublisher(producer),
@@ -240,6 +262,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "rate": args.rate,
         "write": bool(args.rate),
         "long_comment": args.long_comment,
+        "bench_body": args.bench_body,
     }
     generator = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--load", json.dumps(spec), stdout=asyncio.subprocess.PIPE
@@ -279,6 +302,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await admin.close()
         await drop_topics(bootstrap, list(topics.values()))
     waits.sort()
+    batches = _batch_sizes()
     return {
         "records": len(planned),
         "seconds": round(elapsed, 3),
@@ -286,6 +310,12 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         # This process's CPU (the router's loop and its coding thread) per record: what a
         # shared machine's load changes least.
         "cpu_ms_per_record": round(1000 * cpu / len(planned), 2),
+        "batches": batches[0],
+        "batch_records_mean": round(batches[1] / batches[0], 1) if batches[0] else None,
+        # Each stage's wall time over the run, seconds (the router's own histogram): with
+        # --rate, "fetch" includes waiting for records; "handover" is a coded batch waiting
+        # for the one before it to commit.
+        "stages_s": _stage_sums(),
         "cases": cases,
         "dead_letters": dead,
         "alerts": len(waits),
@@ -293,6 +323,29 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "alert_wait_p50_ms": round(1000 * waits[len(waits) // 2], 1) if waits else None,
         "alert_wait_p99_ms": round(1000 * waits[int(len(waits) * 0.99)], 1) if waits else None,
     }
+
+
+def _batch_sizes() -> tuple[int, float]:
+    """(batches, records) the router in this process fetched, from its own histogram (a fresh
+    process per run, so since the start)."""
+    from prometheus_client import REGISTRY
+
+    count = REGISTRY.get_sample_value("winback_router_batch_records_count")
+    total = REGISTRY.get_sample_value("winback_router_batch_records_sum")
+    return int(count or 0), float(total or 0)
+
+
+def _stage_sums() -> dict[str, float]:
+    """Seconds spent in each stage of the router's loop in this process, by stage."""
+    from prometheus_client import REGISTRY
+
+    sums: dict[str, float] = {}
+    for family in REGISTRY.collect():
+        if family.name == "winback_router_stage_seconds":
+            for sample in family.samples:
+                if sample.name.endswith("_sum"):
+                    sums[sample.labels["stage"]] = round(sample.value, 2)
+    return sums
 
 
 def _generic_source() -> Any:
@@ -366,7 +419,15 @@ def main() -> None:
         action="store_true",
         help="every record carries the whole-stack bench's ~560-character comment",
     )
+    parser.add_argument(
+        "--bench-body",
+        action="store_true",
+        help="every record is the whole-stack bench's body (its comment, one chosen reason)",
+    )
     parser.add_argument("--max-batch", type=int, default=None, help="router_max_batch setting")
+    parser.add_argument(
+        "--batches-ahead", type=int, default=None, help="router_batches_ahead setting"
+    )
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--profile", default=None, help="write a cProfile here")
     parser.add_argument("--compare", default=None, help="a git archive of another commit")
@@ -376,10 +437,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.load:
         spec = json.loads(args.load)
-        use_long_comment(spec.get("long_comment", False))
+        use_long_comment(spec.get("long_comment", False), spec.get("bench_body", False))
         print(json.dumps(asyncio.run(load(spec))))
         return
-    use_long_comment(args.long_comment)
+    use_long_comment(args.long_comment, args.bench_body)
     if args.compare:
         compare(args, sys.argv[1:])
         return

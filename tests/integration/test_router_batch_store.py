@@ -18,14 +18,16 @@ import asyncpg
 import pytest
 
 from winback_router.batch_store import Coded, PostgresBatchStore
+from winback_router.bulk_store import case_summaries
 from winback_router.coding import code_response
 from winback_router.consumer import RecoveryRouter
 from winback_router.dead_letters.store import Failure
 from winback_router.decision import decide
 from winback_router.queues import QueueRules, choose_queue
-from winback_router.store import CaseChange
+from winback_router.store import CaseChange, case_summary
 from winback_shared.db import create_pool
 from winback_shared.deadlines import ContactPolicy
+from winback_shared.events.recovery_alerts import RecoveryCaseOpened
 from winback_shared.migrations import apply_migrations
 from winback_shared.survey import Customer, Interaction, Score, ScoreKind, SurveyResponse
 from winback_shared.taxonomy import load_taxonomy
@@ -228,3 +230,38 @@ def test_the_router_codes_a_batch_in_order_and_anything_else_on_the_spot() -> No
     assert coder(responses) == code_all(responses)
     merged = response("x", 2, "Rude agent, and I waited an hour")
     assert coder([merged, responses[1]]) == code_all([merged, responses[1]])
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Chatham"])
+async def test_summaries_read_as_json_equal_the_per_case_read_in_any_session_time_zone(
+    two_stores: tuple[PostgresBatchStore, ...], zone: str
+) -> None:
+    """``bulk_store.case_summaries`` reads each row as one JSON text; what it gives, and the
+    alert bytes built from it, are what ``store.case_summary`` (columns, asyncpg's codecs)
+    gives for the same case, whatever offset the session writes timestamps with."""
+    store = two_stores[0]
+    batch: list[SurveyResponse | Failure] = [
+        response("rude", 1, "The agent was rude and the bill is wrong é ✓"),
+        response("silent", 0, submitted_at=T0 - timedelta(hours=2)),
+        response("quoted", 4, 'He said "no refunds"\\n then hung up'),
+    ]
+    changes = await store.save(batch, code_all)
+    ids = [change.case.case_id for change in changes]
+    assert len(ids) == 3
+    async with store._pool.acquire() as conn:
+        await conn.execute(f"SET TimeZone = '{zone}'")
+        try:
+            as_json = await case_summaries(conn, ids)
+            by_columns = {case_id: await case_summary(conn, case_id) for case_id in ids}
+        finally:
+            await conn.execute("RESET TimeZone")
+    assert as_json == by_columns
+    for case_id in ids:
+        assert as_json[case_id].model_dump_json() == by_columns[case_id].model_dump_json()
+        alerts = [
+            RecoveryCaseOpened(case=summary, event_id=str(case_id), occurred_at=T0).to_bytes()
+            for summary in (as_json[case_id], by_columns[case_id])
+        ]
+        assert alerts[0] == alerts[1]
+        assert as_json[case_id].received_at.utcoffset() == timedelta(0)
+    assert as_json[ids[1]].submitted_at == T0 - timedelta(hours=2)

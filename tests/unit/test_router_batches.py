@@ -34,7 +34,12 @@ from winback_local.signing import new_secret, sample_response
 from winback_router import consumer
 from winback_router.adapters import AdapterContext, normalise
 from winback_router.coding import code_responses
-from winback_router.consumer import DEFAULT_MAX_BATCH, RecoveryRouter, RouterTopics
+from winback_router.consumer import (
+    DEFAULT_BATCHES_AHEAD,
+    DEFAULT_MAX_BATCH,
+    RecoveryRouter,
+    RouterTopics,
+)
 from winback_router.dead_letters.flood_guard import DeadLetterFlood, FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER
 from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
@@ -81,6 +86,7 @@ class Rig:
         max_batch: int | None = None,
         *,
         overlap: bool = True,
+        batches_ahead: int = DEFAULT_BATCHES_AHEAD,
     ) -> RecoveryRouter:
         """A fresh router over this rig's broker and store (a restart keeps both)."""
         router = RecoveryRouter(
@@ -94,6 +100,7 @@ class Rig:
             flood_guard=flood_guard,
             max_batch=max_batch or DEFAULT_MAX_BATCH,
             overlap=overlap,
+            batches_ahead=batches_ahead,
         )
         router.subscribe()
         return router
@@ -572,3 +579,124 @@ async def test_without_overlap_the_next_batch_waits_until_the_last_is_committed(
 
     assert coded == [1, 1]
     assert rig.records.commits == [{P0: 1}, {P0: 2}]
+
+
+# --- several coded batches waiting behind the one being acknowledged ------------------------
+
+
+async def test_two_batches_are_coded_while_one_awaits_its_ack_and_stored_in_order_after_it(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1, batches_ahead=2)) as loop:
+        await second_batch_coded_while_first_awaits_ack(rig, coded)
+        rig.records.append(delivery(detractor()))
+        await until(lambda: len(coded) == 3)  # a third, coded while batch 1 still waits
+
+        assert rig.steps() == ["save", "publish"]  # neither stored: batch 1 is in flight
+        rig.publisher.release()
+        await rig.committed(3, loop)
+
+    one_batch = ["save", "publish", "acknowledged", "mark_alerted", "commit"]
+    assert rig.steps() == one_batch * 3
+    assert rig.records.commits == [{P0: 1}, {P0: 2}, {P0: 3}]
+
+
+async def test_with_one_batch_ahead_a_third_is_not_fetched_until_the_first_commits(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1, batches_ahead=1)) as loop:
+        await second_batch_coded_while_first_awaits_ack(rig, coded)
+        rig.records.append(delivery(detractor()))
+        await asyncio.sleep(0.2)  # room for a fetch; none comes while batch 2 waits
+
+        assert coded == [1, 1]
+        rig.publisher.release()
+        await rig.committed(3, loop)
+
+    assert coded == [1, 1, 1]
+    assert rig.records.commits == [{P0: 1}, {P0: 2}, {P0: 3}]
+
+
+async def test_a_crash_with_two_coded_batches_waiting_loses_nothing_and_stores_nothing_twice(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    crashed = asyncio.create_task(rig.router(max_batch=1, batches_ahead=2).run(asyncio.Event()))
+    await second_batch_coded_while_first_awaits_ack(rig, coded)
+    rig.records.append(delivery(detractor()))
+    await until(lambda: len(coded) == 3)
+
+    crashed.cancel()
+    await asyncio.gather(crashed, return_exceptions=True)
+    assert rig.records.commits == []
+    assert rig.records.in_flight is not None and not rig.records.in_flight.locked()
+    rig.publisher.release()
+
+    rig.records.restart()
+    async with rig.running(rig.router(max_batch=1, batches_ahead=2)) as loop:
+        await rig.committed(3, loop)
+
+    assert rig.records.committed == {P0: 3}
+    cases = rig.store.cases
+    assert len(cases) == 3
+    alerted = [
+        RecoveryCaseOpened.from_bytes(m.value).case.case_id for m in rig.publisher.on("alerts")
+    ]
+    assert sorted(alerted) == [case.case_id for case in cases]
+    assert rig.store.alerted == {case.case_id for case in cases}
+
+
+async def test_every_batch_coded_before_a_rebalance_is_dropped_and_read_again(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1, batches_ahead=2)) as loop:
+        await second_batch_coded_while_first_awaits_ack(rig, coded)
+        rig.records.append(delivery(detractor()))
+        await until(lambda: len(coded) == 3)
+        assert rig.records.in_flight is not None
+        in_flight = rig.records.in_flight
+        rebalance = asyncio.create_task(rig.records.rebalance())
+        await until(lambda: bool(getattr(in_flight, "_waiters", None)))  # it waits for batch 1
+
+        rig.publisher.release()
+        await asyncio.wait_for(rebalance, 10)
+        await rig.committed(3, loop)
+
+    one_batch = ["save", "publish", "acknowledged", "mark_alerted", "commit"]
+    assert rig.steps()[: len(one_batch) + 1] == [*one_batch, "rebalance"]
+    assert rig.steps().count("save") == 3  # batches 2 and 3 stored once each, after it
+    assert len(coded) >= 5  # both coded before the rebalance, dropped, read and coded again
+    assert len(rig.store.cases) == 3
+    assert rig.records.committed == {P0: 3}
+
+
+async def test_a_failed_batch_stops_the_loop_and_the_batches_coded_behind_it_store_nothing(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    router = rig.router(max_batch=1, batches_ahead=2)
+    loop = asyncio.create_task(router.run(asyncio.Event()))
+    await second_batch_coded_while_first_awaits_ack(rig, coded)
+    rig.records.append(delivery(detractor()))
+    await until(lambda: len(coded) == 3)
+
+    rig.store.mark_failures.fail_next(RuntimeError("not a transient failure"))
+    rig.publisher.release()
+    with pytest.raises(RuntimeError, match="not a transient failure"):
+        await asyncio.wait_for(loop, 10)
+    assert rig.steps().count("save") == 1  # batches 2 and 3: never stored
+    assert rig.steps().count("publish") == 1
+    assert rig.records.commits == []

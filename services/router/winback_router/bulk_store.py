@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from winback_router.decision import Decision
 from winback_router.store import content_columns
@@ -172,8 +172,36 @@ async def open_cases(
 
 
 async def case_summaries(conn: Connection, case_ids: Sequence[int]) -> dict[int, CaseSummary]:
-    """The console's view of these cases, by case id, in one query."""
+    """The console's view of these cases, by case id, in one query.
+
+    Each row arrives as one JSON text (``row_to_json``) validated by pydantic from JSON, not
+    as columns whose four jsonb values the pool's codec decodes with ``json.loads`` before
+    pydantic validates the dicts again: reading the summaries back was the largest part of
+    storing a batch (docs/performance.md, section 16). The same summaries: timestamps are
+    brought to UTC, as the column path gives them, whatever the session's time zone.
+    """
     rows = await conn.fetch(
-        "SELECT * FROM case_summaries WHERE case_id = ANY($1::bigint[])", list(case_ids)
+        "SELECT case_id, row_to_json(s)::text AS summary FROM case_summaries s "
+        "WHERE case_id = ANY($1::bigint[])",
+        list(case_ids),
     )
-    return {row["case_id"]: CaseSummary.model_validate(dict(row)) for row in rows}
+    return {row["case_id"]: summary_in_utc(row["summary"]) for row in rows}
+
+
+_TIMES = ("submitted_at", "received_at", "opened_at", "contact_due_at")
+
+
+def summary_in_utc(text: str) -> CaseSummary:
+    """A ``case_summaries`` row given as JSON, as a summary whose timestamps are in UTC.
+
+    ``row_to_json`` writes a timestamp with the session's offset; the column path hands
+    asyncpg's UTC datetimes over. Equal instants either way, but an alert's JSON would show
+    ``+01:00`` instead of ``Z``: any offset other than zero is brought back to UTC.
+    """
+    summary = CaseSummary.model_validate_json(text)
+    shifted = {
+        name: value.astimezone(UTC)
+        for name in _TIMES
+        if (value := getattr(summary, name)) is not None and value.utcoffset()
+    }
+    return summary.model_copy(update=shifted) if shifted else summary

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,6 +84,14 @@ so a cap keeps a record's wait from growing with the lag; docs/performance.md ha
 measurements behind the default."""
 
 
+DEFAULT_BATCHES_AHEAD = 1
+"""Coded batches that may wait behind the one being stored and acknowledged (0: one batch at
+a time). With one, the coding thread idles whenever a batch's store, alerts and commit take
+longer than coding the next; two took that wait away but, paced near the router's limit, gave
+smaller batches and later alerts in three pairs of four (docs/performance.md, section 16), so
+one stays the default until a quiet machine says otherwise."""
+
+
 _T = TypeVar("_T")
 
 
@@ -103,6 +111,13 @@ class _PartitionOf:
 
     topic: str
     partition: int
+
+
+def _reap(pending: deque[asyncio.Task[None]]) -> None:
+    """Drop the finished batches from the front of ``pending``; a failed one's error is
+    raised here."""
+    while pending and pending[0].done():
+        pending.popleft().result()
 
 
 async def _settle(task: asyncio.Task[None], error: BaseException) -> None:
@@ -168,6 +183,7 @@ class RecoveryRouter:
         flood_guard: FloodGuard | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
         overlap: bool = True,
+        batches_ahead: int = DEFAULT_BATCHES_AHEAD,
     ) -> None:
         self._records = records
         self._publisher = publisher
@@ -179,7 +195,7 @@ class RecoveryRouter:
         self._queue_rules = queue_rules or QueueRules()
         self._flood_guard = flood_guard or FloodGuard()
         self._max_batch = max_batch
-        self._overlap = overlap
+        self._batches_ahead = batches_ahead if overlap else 0
         self._batch_lock = asyncio.Lock()
 
     def subscribe(self) -> None:
@@ -187,63 +203,76 @@ class RecoveryRouter:
         self._records.subscribe(self._topics.responses, in_flight=self._batch_lock)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Process batches until ``stop`` is set; the batch in flight finishes and commits.
+        """Process batches until ``stop`` is set; the batches in flight finish and commit.
 
-        Two batches overlap: while batch N is stored, published and committed (``_finish``, a
-        task holding the in-flight lock), the loop fetches, normalises and codes batch N+1
-        (``_prepare``: no database, no output), so the CPU work of one batch fills the other's
-        waits for PostgreSQL and Kafka. Batch N+1 is stored only after batch N committed, so
-        stores, alerts and commits keep the order of the records. A batch fetched before a
-        rebalance revoked partitions is dropped unstored: its records are fetched again from
-        the committed offsets by whichever member owns them now.
+        Batches overlap: while batch N is stored, published and committed (``_finish``, in a
+        task holding the in-flight lock), the loop fetches, normalises and codes the next ones
+        (``_prepare``: no database, no output), up to ``batches_ahead`` of them coded and
+        waiting, so the coding thread always has a batch while PostgreSQL and Kafka are waited
+        for. Each batch's task waits for the one before it, so stores, alerts and commits keep
+        the order of the records. A batch fetched before a rebalance revoked partitions is
+        dropped unstored: its records are fetched again from the committed offsets by whichever
+        member owns them now (and so is every batch fetched after it and before the rebalance).
 
         Transient failures retry the failing half with backoff until they pass or the router
         is stopped; anything else (including a dead-letter flood) ends the loop, after the
-        batch in flight has finished or failed, with nothing after it committed.
+        batches in flight have finished or failed, with nothing after the failure committed.
         """
-        finishing: asyncio.Task[None] | None = None
+        pending: deque[asyncio.Task[None]] = deque()
         try:
             while not stop.is_set():
                 with STAGE_SECONDS.labels("fetch").time():
                     batches = await self._records.fetch(
                         timeout_ms=FETCH_TIMEOUT_MS, max_records=self._max_batch
                     )
+                _reap(pending)  # a finished batch's error ends the loop now
                 if not batches:
-                    if finishing is not None and finishing.done():
-                        finishing.result()  # its error ends the loop now, not at the next batch
-                        finishing = None
                     continue
                 revocations = self._records.revocations
                 prepared = await self._retrying(stop, partial(self._prepare, batches))
                 with STAGE_SECONDS.labels("handover").time():
-                    if finishing is not None:
-                        await finishing
-                        finishing = None
-                    await self._batch_lock.acquire()
-                if self._records.revocations != revocations:
-                    self._batch_lock.release()
-                    log.info(
-                        "batch dropped: partitions were revoked after it was fetched",
-                        extra={"fields": {"records": len(prepared.records)}},
-                    )
-                    continue
-                finishing = asyncio.create_task(self._finish(prepared, stop))
-                # Released when the task ends however it ends, even cancelled before it ran.
-                finishing.add_done_callback(lambda _: self._batch_lock.release())
-                if not self._overlap:  # one batch at a time, as before (for comparisons)
-                    await finishing
-                    finishing = None
+                    while pending and len(pending) >= self._batches_ahead:
+                        await pending[0]
+                        _reap(pending)
+                previous = pending[-1] if pending else None
+                pending.append(
+                    asyncio.create_task(self._finish_after(previous, prepared, revocations, stop))
+                )
+                if self._batches_ahead == 0:  # one batch at a time, as before (for comparisons)
+                    await pending[0]
+                    _reap(pending)
         except asyncio.CancelledError:
-            if finishing is not None:
-                finishing.cancel()
-                await asyncio.gather(finishing, return_exceptions=True)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             raise
         except BaseException as error:
-            if finishing is not None:
-                await _settle(finishing, error)
+            for task in pending:
+                await _settle(task, error)
             raise
-        if finishing is not None:
-            await finishing
+        for task in list(pending):
+            await task
+
+    async def _finish_after(
+        self,
+        previous: asyncio.Task[None] | None,
+        prepared: _Prepared,
+        revocations: int,
+        stop: asyncio.Event,
+    ) -> None:
+        """Finish ``prepared`` once the batch before it has committed, holding the in-flight
+        lock; drop it unstored if a rebalance revoked partitions since it was fetched. If the
+        batch before it failed, this one fails with the same error and stores nothing."""
+        if previous is not None:
+            await previous
+        async with self._batch_lock:
+            if self._records.revocations != revocations:
+                log.info(
+                    "batch dropped: partitions were revoked after it was fetched",
+                    extra={"fields": {"records": len(prepared.records)}},
+                )
+                return
+            await self._finish(prepared, stop)
 
     async def _retrying(self, stop: asyncio.Event, step: Callable[[], Awaitable[_T]]) -> _T:
         """``step()``, retried with backoff while it fails transiently and ``stop`` is unset."""

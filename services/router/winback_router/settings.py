@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from winback_router.coding.learned import DEFAULT_MODEL, FAST_MODEL
-from winback_router.consumer import DEFAULT_MAX_BATCH
+from winback_router.consumer import DEFAULT_BATCHES_AHEAD, DEFAULT_MAX_BATCH
 from winback_router.queues import QueueRules, QueueRulesError, load_queue_rules
 from winback_shared.deadlines import WithContactPolicy
 from winback_shared.settings import CommonSettings
@@ -76,6 +76,10 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     router_overlap: bool = True
     """``WINBACK_ROUTER_OVERLAP``: prepare the next batch while the last is stored and
     acknowledged (false: one batch at a time, to compare the two on the same tree)."""
+    router_batches_ahead: Annotated[int, Field(ge=1, le=4)] = DEFAULT_BATCHES_AHEAD
+    """``WINBACK_ROUTER_BATCHES_AHEAD``: coded batches that may wait behind the one being
+    stored and acknowledged, with the overlap on (1, the overlap of performance.md section 8;
+    2 is measured in section 16)."""
     queue_rules: QueueRules = Field(default_factory=QueueRules)
     queue_rules_file: Path | None = None
 
