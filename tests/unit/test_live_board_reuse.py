@@ -19,7 +19,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from winback_notifier.live.board import BoardReads, SharedBoard
-from winback_notifier.live.hub import HISTORY, TIMED_EVERY, AlertHub
+from winback_notifier.live.hub import HISTORY, PONG, TIMED_EVERY, AlertHub, Frame
 from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Agent, Role
 
@@ -140,7 +140,7 @@ def test_the_hub_keeps_its_history_bounded_and_numbers_every_frame() -> None:
     assert hub.published == HISTORY * 2 and console.since == HISTORY * 2
     assert not hub.replayable(late_start) and hub.replayable(HISTORY)
     assert hub.missed(console, HISTORY * 2 - 1) == [f"frame {HISTORY * 2 - 1}"]
-    assert len(hub._stamps) == HISTORY  # publish moments kept only for the frames kept
+    assert len(hub._recent) == HISTORY  # frames (and their publish moments) kept no longer
 
 
 def test_each_write_of_a_published_frame_is_observed_once_per_console() -> None:
@@ -148,13 +148,15 @@ def test_each_write_of_a_published_frame_is_observed_once_per_console() -> None:
         return REGISTRY.get_sample_value("winback_notifier_frame_written_seconds_count") or 0.0
 
     hub = AlertHub(10)
-    frame = '{"type":"case.opened"}'
-    hub.publish(frame, ALPHA)
+    first, second = hub.subscribe(ANA), hub.subscribe(ANA)
+    hub.publish('{"type":"case.opened"}', ALPHA)
     before = observed()
 
-    hub.written(frame)
-    hub.written(frame)
-    hub.written('{"type":"pong"}')  # never published: not a fan-out
+    for console in (first, second):
+        frame = console.queue.get_nowait()
+        assert isinstance(frame, Frame)
+        hub.written(frame)
+    hub.written(PONG)  # never published: not a fan-out
 
     assert observed() == before + 2
 

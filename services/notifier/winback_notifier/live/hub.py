@@ -1,9 +1,16 @@
 """Fan-out of live messages to connected consoles, each seeing only its queues.
 
-Each console has its own bounded queue and its own sender task, so one slow console never holds
-up the others. Serialisation happens once per message, not once per console. A console that
-falls a whole queue behind is disconnected: it reconnects and catches up from PostgreSQL on
-what changed since its cursor, which is cheaper and more honest than buffering without bound.
+Each console has its own bounded mailbox and its own sender task, so one slow console never
+holds up the others. A console that falls a whole mailbox behind is disconnected: it reconnects
+and catches up from PostgreSQL on what changed since its cursor, which is cheaper and more
+honest than buffering without bound.
+
+A fan-out is a thousand consoles' work per frame, so everything that can be done once per frame
+is (docs/performance.md, section 14): the frame is wrapped once (:class:`Frame`: its text, its
+audience, its publish moment and the ASGI message every sender hands to its socket), the
+audience is decided once per *view* (the set of queues a console sees, or all of them), not
+once per console, and what is left per console is putting that one object in its mailbox
+(:mod:`winback_notifier.live.mailbox`).
 
 Every message names its audience: the queues whose members should see it. A supervisor's or
 admin's console sees every queue; an agent's console only its agent's queues. When the agent
@@ -13,8 +20,8 @@ in the order a new connection would (see ``console_socket``).
 
 The hub numbers what it publishes and keeps the last :data:`HISTORY` frames, so a console can
 be handed a board read a moment before it subscribed (``live.board``) plus the frames it missed
-in between (:meth:`AlertHub.missed`). It also stamps each frame's publish moment, so each
-console's sender can report how long the frame took to reach its socket
+in between (:meth:`AlertHub.missed`). Each frame carries its publish moment, so each console's
+sender can report how long the frame took to reach its socket
 (``winback_notifier_frame_written_seconds``): a sample of the consoles do (the first and every
 :data:`TIMED_EVERY` th to subscribe), as observing a histogram costs a good part of a send.
 """
@@ -26,8 +33,9 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from typing import Any
 
+from winback_notifier.live.mailbox import Mailbox
 from winback_notifier.metrics import CONSOLES, FRAME_WRITTEN_SECONDS
 from winback_shared.agents import Agent
 
@@ -37,6 +45,47 @@ a 250 alerts/s burst, more than a reused board's age (``live.board.REUSE_SECONDS
 TIMED_EVERY = 8
 """One console in this many reports its publish-to-written times."""
 
+View = frozenset[str] | None
+"""The queues a console sees; ``None``: every queue (a supervisor, an admin, or no agent)."""
+
+
+def view_of(agent: Agent | None) -> View:
+    """What ``agent``'s console sees: consoles with the same view get the same frames."""
+    if agent is None or agent.sees_all_queues:
+        return None
+    return agent.queues
+
+
+def sees(view: View, audience: frozenset[str] | None) -> bool:
+    """Whether a message for ``audience`` (``None``: everybody) belongs on a ``view``'s console."""
+    return audience is None or view is None or not audience.isdisjoint(view)
+
+
+class Frame(str):
+    """A published frame: its text (it *is* that text), wrapped once for every console.
+
+    ``message`` is the ASGI message each console's sender hands to its socket, the same dict
+    for all of them (the server only reads it). ``published`` is the ``time.perf_counter()``
+    of its publish (``None`` for what the hub did not publish: a pong).
+    """
+
+    audience: frozenset[str] | None
+    published: float | None
+    message: dict[str, Any]
+
+    def __new__(
+        cls, text: str, audience: frozenset[str] | None = None, published: float | None = None
+    ) -> Frame:
+        frame = super().__new__(cls, text)
+        frame.audience = audience
+        frame.published = published
+        frame.message = {"type": "websocket.send", "text": str(text)}
+        return frame
+
+
+PONG = Frame('{"type":"pong"}')
+"""The answer to a console's ping, queued like a frame (only the sender writes to a socket)."""
+
 
 class Resync:
     """Queued instead of a frame: the console's agent changed; reload it before going on."""
@@ -45,28 +94,49 @@ class Resync:
 RESYNC = Resync()
 
 
-@dataclass(eq=False)
 class Subscription:
-    """One console's queue; ``overflowed`` is set when it fell too far behind.
+    """One console's mailbox; ``overflowed`` is set when it fell too far behind.
 
-    ``agent`` is replaced by the console's sender when it handles :data:`RESYNC`; the hub reads
-    it on every publish, so the new filter applies from that moment.
+    ``agent`` is replaced by the console's sender when it handles :data:`RESYNC`; the hub files
+    the console under the new agent's view at once, so the new filter applies from that moment.
     """
 
-    queue: asyncio.Queue[str | Resync]
-    agent: Agent | None = None
-    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
-    since: int = 0
-    """How many frames the hub had published when this console subscribed: it gets the ones
-    after that through its queue."""
-    timed: bool = True
-    """Whether its sender reports each publish-to-written time (:meth:`AlertHub.written`)."""
+    def __init__(
+        self,
+        queue: Mailbox[Frame | Resync],
+        agent: Agent | None = None,
+        *,
+        since: int = 0,
+        timed: bool = True,
+    ) -> None:
+        self.queue = queue
+        self.overflowed = asyncio.Event()
+        self.since = since
+        """How many frames the hub had published when this console subscribed: it gets the
+        ones after that through its mailbox."""
+        self.timed = timed
+        """Whether its sender reports each publish-to-written time (:meth:`AlertHub.written`)."""
+        self._agent = agent
+        self.view = view_of(agent)
+        self._hub: AlertHub | None = None
+        """The hub that files it by view, while subscribed."""
+
+    @property
+    def agent(self) -> Agent | None:
+        """Whose console this is (``None``: nobody's, it sees everything)."""
+        return self._agent
+
+    @agent.setter
+    def agent(self, agent: Agent | None) -> None:
+        old = self.view
+        self._agent = agent
+        self.view = view_of(agent)
+        if self._hub is not None:
+            self._hub.refile(self, old)
 
     def wants(self, audience: frozenset[str] | None) -> bool:
         """Whether a message for ``audience`` (``None``: everybody) belongs on this console."""
-        if audience is None or self.agent is None:
-            return True
-        return self.agent.sees_all_queues or not audience.isdisjoint(self.agent.queues)
+        return sees(self.view, audience)
 
 
 class AlertHub:
@@ -75,12 +145,12 @@ class AlertHub:
     def __init__(self, queue_size: int) -> None:
         self._queue_size = queue_size
         self._subscriptions: set[Subscription] = set()
+        self._views: dict[View, set[Subscription]] = {}
+        """The same subscriptions filed by view: a frame's audience is decided once per view."""
         self.published = 0
         """Frames published so far; a frame's number is this count just after it."""
         self._subscribed = 0
-        self._recent: deque[tuple[str, frozenset[str] | None]] = deque(maxlen=HISTORY)
-        self._stamps: dict[int, float] = {}
-        """Publish moment (``time.perf_counter``) of each frame in ``_recent``, by identity."""
+        self._recent: deque[Frame] = deque(maxlen=HISTORY)
         self.agent_changes = 0
         """How many ``agent.changed`` events arrived; a console that signed in while one
         arrived cannot know it was not about itself, and resynchronises to be sure."""
@@ -90,27 +160,50 @@ class AlertHub:
         timed = self._subscribed % TIMED_EVERY == 0
         self._subscribed += 1
         subscription = Subscription(
-            asyncio.Queue(self._queue_size), agent, since=self.published, timed=timed
+            Mailbox(self._queue_size), agent, since=self.published, timed=timed
         )
         self._subscriptions.add(subscription)
+        self._views.setdefault(subscription.view, set()).add(subscription)
+        subscription._hub = self
         CONSOLES.set(len(self._subscriptions))
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Stop receiving; idempotent."""
+        if subscription not in self._subscriptions:
+            return
         self._subscriptions.discard(subscription)
+        self._unfile(subscription, subscription.view)
+        subscription._hub = None
         CONSOLES.set(len(self._subscriptions))
 
+    def refile(self, subscription: Subscription, old: View) -> None:
+        """A subscription's agent changed: file it under its new view."""
+        if subscription in self._subscriptions:
+            self._unfile(subscription, old)
+            self._views.setdefault(subscription.view, set()).add(subscription)
+
+    def _unfile(self, subscription: Subscription, view: View) -> None:
+        group = self._views.get(view)
+        if group is not None:
+            group.discard(subscription)
+            if not group:
+                del self._views[view]
+
     def publish(self, message: str, audience: frozenset[str] | None = None) -> None:
-        """Queue ``message`` for every console that may see it, without waiting for any."""
+        """Queue ``message`` for every console that may see it, without waiting for any.
+
+        Per frame: one :class:`Frame`, one audience check per view. Per console: one put.
+        """
         self.published += 1
-        if len(self._recent) == HISTORY:
-            self._stamps.pop(id(self._recent[0][0]), None)
-        self._recent.append((message, audience))
-        self._stamps[id(message)] = time.perf_counter()
-        for subscription in list(self._subscriptions):
-            if subscription.wants(audience):
-                self._put(subscription, message)
+        frame = Frame(message, audience, time.perf_counter())
+        self._recent.append(frame)
+        behind: list[Subscription] = []
+        for view, group in self._views.items():
+            if sees(view, audience):
+                behind.extend(s for s in group if not s.queue.offer(frame))
+        for subscription in behind:
+            self._fell_behind(subscription)
 
     def replayable(self, after: int) -> bool:
         """Whether every frame published after the ``after``-th is still kept."""
@@ -125,14 +218,13 @@ class AlertHub:
             return None
         first = self.published - len(self._recent)  # frames before the oldest kept one
         window = itertools.islice(self._recent, after - first, subscription.since - first)
-        return [message for message, audience in window if subscription.wants(audience)]
+        return [frame for frame in window if subscription.wants(frame.audience)]
 
-    def written(self, message: str) -> None:
-        """A console's sender wrote ``message`` to its socket: observe how long it took since
-        it was published (frames no longer kept, resync frames and pongs are not observed)."""
-        published = self._stamps.get(id(message))
-        if published is not None:
-            FRAME_WRITTEN_SECONDS.observe(time.perf_counter() - published)
+    def written(self, frame: Frame) -> None:
+        """A console's sender wrote ``frame`` to its socket: observe how long it took since it
+        was published (a pong, which was never published, is not observed)."""
+        if frame.published is not None:
+            FRAME_WRITTEN_SECONDS.observe(time.perf_counter() - frame.published)
 
     def agent_changed(self, agent_id: int) -> int:
         """Tell every console signed in as this agent to resynchronise; returns how many."""
@@ -148,18 +240,21 @@ class AlertHub:
         """Make one console resynchronise (see :attr:`agent_changes`)."""
         self._put(subscription, RESYNC)
 
-    def _put(self, subscription: Subscription, item: str | Resync) -> None:
-        try:
-            subscription.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            # Reconnecting resynchronises too, and is what a console this far behind needs.
-            subscription.overflowed.set()
-            self.unsubscribe(subscription)
+    def _put(self, subscription: Subscription, item: Frame | Resync) -> None:
+        if not subscription.queue.offer(item):
+            self._fell_behind(subscription)
+
+    def _fell_behind(self, subscription: Subscription) -> None:
+        # Reconnecting resynchronises too, and is what a console this far behind needs.
+        subscription.overflowed.set()
+        self.unsubscribe(subscription)
 
     def watching(self, queues: Iterable[str]) -> dict[str, int]:
         """How many connected consoles show each queue's cases."""
         return {
-            queue: sum(1 for s in self._subscriptions if s.wants(frozenset({queue})))
+            queue: sum(
+                len(group) for view, group in self._views.items() if sees(view, frozenset({queue}))
+            )
             for queue in queues
         }
 

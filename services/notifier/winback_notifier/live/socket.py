@@ -36,7 +36,7 @@ from winback_notifier.cases import service as cases
 from winback_notifier.deps import Services
 from winback_notifier.live.board import BoardReads, HelloFrames
 from winback_notifier.live.cursor import Cursor
-from winback_notifier.live.hub import AlertHub, Resync, Subscription
+from winback_notifier.live.hub import PONG, AlertHub, Frame, Resync, Subscription
 from winback_shared.agents import Agent, TokenExpired, authenticate, sign_in
 from winback_shared.events.case_events import CaseCard
 
@@ -268,23 +268,26 @@ async def _pump(
     websocket: WebSocket,
     subscription: Subscription,
     resync: Callable[[], Awaitable[bool]],
-    written: Callable[[str], None],
+    written: Callable[[Frame], None],
 ) -> None:
     """Send queued messages until the console leaves, falls too far behind or is revoked.
 
     This is the only task that writes to the socket, so a resync's hello and snapshot go out
-    exactly between what was queued before and after it. ``written`` is told of each frame
-    on its socket if the console is one of those timed (the hub's publish-to-written figure).
+    exactly between what was queued before and after it. Each frame goes out as the ASGI
+    message the hub built once for every console (``Frame.message``). ``written`` is told of
+    each frame on its socket if the console is one of those timed (the hub's publish-to-written
+    figure).
     """
     revoked = False
 
     async def send_forever() -> None:
         nonlocal revoked
+        timed = subscription.timed
         while True:
             item = await subscription.queue.get()
             if not isinstance(item, Resync):
-                await websocket.send_text(item)
-                if subscription.timed:
+                await websocket.send(item.message)
+                if timed:
                     written(item)
             elif not await resync():
                 revoked = True
@@ -296,8 +299,8 @@ async def _pump(
                 text = await websocket.receive_text()
                 if _is_ping(text):
                     # Through the queue: only one task may write to the socket.
-                    with suppress(asyncio.QueueFull):
-                        subscription.queue.put_nowait('{"type":"pong"}')
+                    # (A full mailbox refuses it: the next frame drops a console that far behind.)
+                    subscription.queue.offer(PONG)
 
     tasks = {
         asyncio.create_task(send_forever()),
