@@ -28,6 +28,10 @@ from winback_local.bench.probes import (
 from winback_local.stack import StackInfo
 
 CLOSED_LOOP_CONNECTIONS = 32
+IDLE_POLL_SECONDS = 1.0
+"""How often the wait between steps reads the router's ``/metrics`` (each read costs the router a
+render of every histogram; docs/performance.md, section 16). It only decides when the next step
+may start; the drain time reported comes from the alerts' own arrival times."""
 CLOSED_LOOP_MAX_REQUESTS = 20000
 """Signing costs the harness about 0.4 ms a request; a closed-loop run that uses them all up
 before its time simply ends early, its rate still measured over what it sent."""
@@ -98,7 +102,7 @@ class Bench:
                     return True
             except (httpx.HTTPError, ValueError):
                 pass
-            time.sleep(0.2)
+            time.sleep(IDLE_POLL_SECONDS)
         return False
 
 

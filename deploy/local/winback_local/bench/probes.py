@@ -140,12 +140,22 @@ def notifier_written(notifier_url: str) -> dict[float, float]:
     return buckets
 
 
+PROBE_INTERVAL = 1.0
+"""Seconds between samples. Rendering the router's ``/metrics`` (every histogram) cost the router
+3.6-6.7 % of its ticks at four reads a second (docs/performance.md, section 16): the harness must
+not load what it measures. A peak lag sampled once a second is still the burst's peak within a
+second's worth of records."""
+
+
 class Probe:
     """Samples ``pids`` and the routers every ``interval`` seconds until stopped (the lag is the
     group's: summed over the routers at each sample)."""
 
     def __init__(
-        self, pids: Mapping[str, int], router_urls: Sequence[str], interval: float = 0.25
+        self,
+        pids: Mapping[str, int],
+        router_urls: Sequence[str],
+        interval: float = PROBE_INTERVAL,
     ) -> None:
         self.pids = dict(pids)
         self.router_urls = list(router_urls)
