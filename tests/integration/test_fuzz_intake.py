@@ -138,6 +138,7 @@ async def expected_fate(
     return response.source, response.response_id
 
 
+@pytest.mark.timeout(max(120, REQUESTS // 40))  # the full form takes longer than the suite's 120 s
 async def test_thousands_of_malformed_deliveries(
     infra_env: dict[str, object],
     unique: str,
