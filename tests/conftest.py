@@ -71,8 +71,20 @@ def kafka_bootstrap() -> Iterator[str]:
             broker.stop()
 
 
+THROWAWAY_SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+"""How the run's own PostgreSQL server writes: without waiting for the disk.
+
+The server is made for this run and deleted after it, and no test crashes it (the restart test
+terminates connections, as a restart does to them; the fault harness starts a stack of its
+own), so what these settings give up, surviving a crash of the server or the machine, is
+nothing a test relies on; what a test sees of its transactions is unchanged. They matter
+because every test migrates a schema of its own (some thirty-five transactions, each waiting for
+the disk otherwise) and its services commit batch after batch. A server named by
+``DATABASE_URL`` is someone else's and keeps its own settings."""
+
+
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+async def database_url() -> AsyncIterator[str]:
     """One real PostgreSQL server for the whole run."""
     external = os.environ.get("DATABASE_URL")
     if external:
@@ -82,6 +94,13 @@ def database_url() -> Iterator[str]:
         server = LocalPostgres(Path(folder) / "data", ephemeral=True)
         url = server.start()
         try:
+            conn = await asyncpg.connect(url)
+            try:
+                for name, value in THROWAWAY_SERVER_SETTINGS.items():
+                    await conn.execute(f"ALTER SYSTEM SET {name} = {value}")
+                await conn.execute("SELECT pg_reload_conf()")
+            finally:
+                await conn.close()
             yield url
         finally:
             server.stop()

@@ -15,8 +15,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.signers import SIGNERS
+from winback_ingest.vendors import INTAKES
 from winback_local.signing import new_secret
 from winback_shared.sources import Vendor
+
+SEED = 20261123
+"""The fuzz test's seed: the same requests every run, so a failure can be replayed."""
+SHORT_FORM = 2_500
+"""How many requests CI sends (the full form, by hand, sends ten thousand)."""
+DAMAGE = (
+    "weird value at",
+    "deleted",
+    "object at",
+    "whole body replaced",
+    "body cut at",
+    "signed random bytes",
+    "signed with the wrong secret",
+    "unsigned garbage",
+)
+"""Every kind of damage a request's ``mutation`` names (a document may carry several)."""
 
 WEIRD_VALUES: list[Any] = [
     None,
@@ -53,6 +70,23 @@ class FuzzRequest:
     body: bytes
     headers: dict[str, str]
     mutation: str
+
+
+def secret_for(vendor: Vendor) -> str:
+    """A secret in the form ``vendor`` signs with."""
+    if vendor in (Vendor.GENERIC, Vendor.FORMBRICKS):
+        return new_secret()
+    if vendor == Vendor.SURVEYMONKEY:
+        return "fuzz-api-key&fuzz-api-secret"
+    return f"fuzz-secret-{vendor.value}-0123456789"
+
+
+def every_vendor() -> dict[str, tuple[Vendor, str, dict[str, Any]]]:
+    """One source per registered vendor: name -> (vendor, secret, documented example)."""
+    return {
+        f"fuzz-{vendor.value}": (vendor, secret_for(vendor), intake.example)
+        for vendor, intake in INTAKES.items()
+    }
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
