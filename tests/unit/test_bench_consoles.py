@@ -87,16 +87,18 @@ async def test_each_bare_console_signs_in_to_a_snapshot_of_the_size_given() -> N
         {"type": "websocket.receive", "text": '{"type":"auth","token":"any"}'},
     ]
     sent: list[dict[str, Any]] = []
+    signed_in = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
         if incoming:
             return incoming.pop(0)
-        while len(sent) < 3:  # accept, hello, snapshot: then the console leaves
-            await asyncio.sleep(0.01)
+        await signed_in.wait()  # then the console leaves
         return {"type": "websocket.disconnect", "code": 1000}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
+        if len(sent) == 3:  # accept, hello, snapshot
+            signed_in.set()
 
     scope = {"type": "websocket", "path": "/ws", "headers": [], "query_string": b""}
     await asyncio.wait_for(create_app(snapshot_bytes=5000)(scope, receive, send), 5)
