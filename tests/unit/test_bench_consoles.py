@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ async def test_each_bare_console_signs_in_to_a_snapshot_of_the_size_given() -> N
         {"type": "websocket.connect"},
         {"type": "websocket.receive", "text": '{"type":"auth","token":"any"}'},
     ]
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     signed_in = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
@@ -95,7 +96,7 @@ async def test_each_bare_console_signs_in_to_a_snapshot_of_the_size_given() -> N
         await signed_in.wait()  # then the console leaves
         return {"type": "websocket.disconnect", "code": 1000}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
         if len(sent) == 3:  # accept, hello, snapshot
             signed_in.set()
