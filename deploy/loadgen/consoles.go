@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,6 +37,7 @@ type console struct {
 	arrivals []arrival
 	seen     map[int]struct{}
 	matched  atomic.Int64
+	pings    atomic.Int64 // pings the server sent that this console read (and answered)
 	failed   atomic.Bool
 	err      string
 	stages   signInStages
@@ -49,6 +51,7 @@ type signInStages struct {
 	helloUs    int64 // the token sent -> the hello read
 	snapshotUs int64 // the hello read -> the snapshot read
 	snapshotB  int   // the snapshot's size in bytes
+	doneAt     time.Time
 }
 
 // slowState says what became of a console that stopped reading.
@@ -144,7 +147,8 @@ func (c *console) signIn(ctx context.Context, wsURL, token string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	began := time.Now()
-	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: dialer(c.slow)})
+	options := &websocket.DialOptions{HTTPClient: dialer(c.slow), OnPingReceived: c.countPing}
+	conn, _, err := websocket.Dial(ctx, wsURL, options)
 	if err != nil {
 		return err
 	}
@@ -171,6 +175,7 @@ func (c *console) signIn(ctx context.Context, wsURL, token string) error {
 		} else {
 			c.stages.snapshotUs = time.Since(began).Microseconds() - c.stages.helloUs
 			c.stages.snapshotB = len(data)
+			c.stages.doneAt = time.Now()
 		}
 	}
 	c.conn = conn
@@ -278,7 +283,60 @@ func responseID(data []byte) string {
 	return string(rest[:end])
 }
 
+// countPing counts a ping as it is read; the library then answers it at once. A console
+// answers pings only while it reads, which every reading console does from its sign-in on.
+func (c *console) countPing(context.Context, []byte) bool {
+	c.pings.Add(1)
+	return true
+}
+
 func (b *consoleBoard) setStart(start time.Time) { b.start = start }
+
+// quiet is the pause before the first alert: every console has read its snapshot, and the
+// generator collects the garbage of those snapshots (a megabyte or more each) and then idles,
+// so the alerts measure the fan-out, not the tail of the sign-ins.
+type quiet struct {
+	AfterSnapshotUs int64 `json:"after_snapshot_us"` // the last snapshot read -> the first alert due
+	CPUUs           int64 `json:"cpu_us"`            // the generator's CPU in the idle part
+	PingsBefore     int64 `json:"pings_before"`      // pings read by the consoles until the first alert
+}
+
+// settle collects the garbage, then idles for pause, measuring its own CPU meanwhile.
+func (b *consoleBoard) settle(pause time.Duration) quiet {
+	runtime.GC()
+	cpu := cpuTime()
+	time.Sleep(pause)
+	return quiet{CPUUs: cpuTime() - cpu, PingsBefore: b.pings()}
+}
+
+// lastSnapshot is when the last console finished reading its snapshot.
+func (b *consoleBoard) lastSnapshot() time.Time {
+	var last time.Time
+	for _, c := range b.consoles {
+		if c.conn != nil && c.stages.doneAt.After(last) {
+			last = c.stages.doneAt
+		}
+	}
+	return last
+}
+
+// pings is how many pings the consoles have read so far.
+func (b *consoleBoard) pings() int64 {
+	var n int64
+	for _, c := range b.consoles {
+		n += c.pings.Load()
+	}
+	return n
+}
+
+// cpuTime is this process's CPU time so far (user and system), in microseconds.
+func cpuTime() int64 {
+	var usage syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &usage) != nil {
+		return 0
+	}
+	return usage.Utime.Nano()/1000 + usage.Stime.Nano()/1000
+}
 
 func (b *consoleBoard) ready() int {
 	n := 0

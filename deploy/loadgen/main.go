@@ -32,6 +32,7 @@ type options struct {
 	slow        int
 	alertWait   time.Duration
 	signInLimit time.Duration
+	settle      time.Duration
 	out         string
 	cpuProfile  string
 }
@@ -49,6 +50,7 @@ func parseOptions() options {
 	flag.IntVar(&o.consoles, "consoles", 0, "consoles that read every frame")
 	flag.IntVar(&o.slow, "slow", 0, "extra consoles that stop reading after the snapshot")
 	flag.DurationVar(&o.signInLimit, "signin-limit", 120*time.Second, "all consoles must sign in within this")
+	flag.DurationVar(&o.settle, "settle", 0, "after every console has read its snapshot, idle this long (garbage collected first) before the first alert")
 	flag.DurationVar(&o.alertWait, "alert-wait", 60*time.Second, "after sending, wait at most this long for the alerts")
 	flag.StringVar(&o.out, "out", "", "directory for acks.csv, alerts.csv and summary.json")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile here (go tool pprof), to see what its consoles cost")
@@ -95,6 +97,8 @@ type summary struct {
 	ConsoleConnectUs int64       `json:"console_connect_us"`
 	ConsoleErrors    []string    `json:"console_errors"`
 	Slow             []slowState `json:"slow"`
+	Quiet            *quiet      `json:"quiet"`
+	PingsDuring      int64       `json:"pings_during"` // pings the consoles read from the first alert on
 	UnknownAlerts    int64       `json:"unknown_alerts"`
 	AlertsComplete   bool        `json:"alerts_complete"`
 }
@@ -139,9 +143,14 @@ func main() {
 		s.ConsoleErrors = board.errors()
 	}
 
+	if board != nil {
+		q := board.settle(o.settle)
+		s.Quiet = &q
+	}
 	start := time.Now()
 	if board != nil {
 		board.setStart(start)
+		s.Quiet.AfterSnapshotUs = start.Sub(board.lastSnapshot()).Microseconds()
 	}
 	results := send(ctx, o, reqs, start)
 	s.Started = countStarted(results)
@@ -150,6 +159,7 @@ func main() {
 	if board != nil {
 		accepted := acceptedIndexes(results)
 		s.AlertsComplete = board.waitFor(accepted, o.alertWait)
+		s.PingsDuring = board.pings() - s.Quiet.PingsBefore
 		s.Slow = board.closeSlow(2 * time.Second)
 		s.UnknownAlerts = board.unknown.Load()
 		s.ConsoleErrors = append(s.ConsoleErrors, board.errors()...)

@@ -8,12 +8,14 @@ starts as processes see nothing of other tests.
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import os
 import re
 import shutil
 import sys
 from collections import Counter
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -52,6 +54,7 @@ async def test_short_run_prints_calibration_tables_and_receives_every_alert(
         "1,3",
         "--console-alerts",
         "5",
+        "--keep",
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -71,8 +74,30 @@ async def test_short_run_prints_calibration_tables_and_receives_every_alert(
         assert row, f"no row with every alert received for {rate}/s:\n{stdout}"
     for reading in (1, 3):
         assert re.search(rf"^\| {reading} \|.*\| {reading * 5} / {reading * 5} \|", stdout, re.M)
+    # The alerts began after every snapshot was read and a pause (section 18) ...
+    quiet = re.findall(r"\| (\d+\.\d) s · [\d,]+ ms · \d+ / \d+ \|$", stdout, re.M)
+    assert len(quiet) == 3 and all(float(after) >= 0.9 for after in quiet), stdout
+    # ... and the bare fan-out's consoles read a snapshot as large as the notifier's.
+    sizes = _snapshot_sizes(Path(re.findall(r"records and logs kept in (\S+)", stderr)[-1]))
+    assert sizes["consoles-3-bare"] == {max(sizes["consoles-3"])}, sizes
+    assert min(sizes["consoles-3"]) > 100, sizes  # the demo's cases: more than an empty board
     assert "| HTTP: bare FastAPI endpoint" in stdout and "| Kafka: aiokafka" in stdout
     assert lines[-1] == "verdict: every alert received"
+
+
+def _snapshot_sizes(kept: Path) -> dict[str, set[int]]:
+    """The sizes of the snapshots each consoles step's consoles read (its ``signin.csv``), by
+    step; the kept records are removed."""
+    sizes: dict[str, set[int]] = {}
+    try:
+        for step in kept.glob("*-consoles-*"):
+            with (step / "signin.csv").open() as rows:
+                sizes[step.name.split("-", 1)[1]] = {
+                    int(row["snapshot_bytes"]) for row in csv.DictReader(rows)
+                }
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+    return sizes
 
 
 @pytest.mark.timeout(300)

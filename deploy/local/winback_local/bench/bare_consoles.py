@@ -6,7 +6,9 @@ encoded frame queued for all), none of the notifier's work: no token lookup, an 
 no Kafka, no PostgreSQL. Each webhook POSTed to it is answered 202 and becomes one
 ``case.opened`` frame for every console at once, its ``case`` the webhook's body (its
 ``response_id`` included): about the size of the notifier's frames, so the generator reads as
-much per frame as it does there.
+much per frame as it does there. Its snapshot is filler cards up to ``snapshot_bytes`` (the
+harness passes the size of the notifier's snapshot measured just before, in the same run), so
+the generator reads as much at sign-in on both rows (docs/performance.md, section 18).
 
 Run by the consoles experiment beside the notifier's (``experiments.consoles_step``) with the
 same generator and the same number of consoles: what the generator measures here is its own
@@ -23,8 +25,32 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 HELLO = '{"type":"hello","agent":{}}'
-SNAPSHOT = '{"type":"snapshot","cases":[],"total":0,"cursor":"bare"}'
 QUEUE_SIZE = 1000
+CARD_BYTES = 2048
+"""Each filler card's size: about a real card's (a 1.4 MB snapshot held ~380 cards)."""
+
+
+def _card(number: int, size: int) -> str:
+    """A filler card of ``size`` bytes (or the smallest one, if that is less)."""
+    empty = f'{{"id":"bare-{number}","summary":""}}'
+    return empty[:-2] + "x" * max(0, size - len(empty)) + '"}'
+
+
+def _snapshot(cards: list[str]) -> str:
+    return f'{{"type":"snapshot","cases":[{",".join(cards)}],"total":{len(cards)},"cursor":"bare"}}'
+
+
+def snapshot_of(size: int) -> str:
+    """A ``snapshot`` frame of ``size`` bytes of filler cards (the empty snapshot if ``size`` is
+    smaller than that): built once, sent to every console as the notifier sends its own."""
+    empty = _snapshot([])
+    if size <= len(empty):
+        return empty
+    count = max(1, (size - len(empty)) // CARD_BYTES)
+    cards = [_card(n, CARD_BYTES) for n in range(count)]
+    short = size - len(_snapshot(cards))
+    cards[-1] = _card(count - 1, CARD_BYTES + short)
+    return _snapshot(cards)
 
 
 def frame_for(body: bytes) -> str | None:
@@ -36,9 +62,11 @@ def frame_for(body: bytes) -> str | None:
     return None
 
 
-def create_app() -> FastAPI:
-    """``POST /webhooks/{source}`` fans a frame out to every ``/ws`` console."""
+def create_app(snapshot_bytes: int = 0) -> FastAPI:
+    """``POST /webhooks/{source}`` fans a frame out to every ``/ws`` console; each console's
+    sign-in gets a snapshot of ``snapshot_bytes``."""
     app = FastAPI()
+    snapshot = snapshot_of(snapshot_bytes)
     consoles: set[asyncio.Queue[str]] = set()
 
     @app.post("/webhooks/{source}")
@@ -58,7 +86,7 @@ def create_app() -> FastAPI:
             await websocket.receive_text()  # the auth message: any token will do
             consoles.add(queue)
             await websocket.send_text(HELLO)
-            await websocket.send_text(SNAPSHOT)
+            await websocket.send_text(snapshot)
             sender = asyncio.create_task(_send_forever(websocket, queue))
             try:
                 while True:

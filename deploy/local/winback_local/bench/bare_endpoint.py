@@ -6,7 +6,8 @@
 * ``asgi``: a plain ASGI callable under uvicorn, the cheapest server there is, for the
   generator's calibration: what it cannot reach there is the generator's limit (or the machine's).
 * ``consoles``: the consoles' calibration (:mod:`winback_local.bench.bare_consoles`), a bare
-  fan-out of one frame per webhook to every connected console.
+  fan-out of one frame per webhook to every connected console, its snapshot of
+  ``snapshot_bytes`` (``WINBACK_BARE_SNAPSHOT_BYTES``).
 
 Each runs as its own process, as the services do.
 """
@@ -34,6 +35,7 @@ from winback_shared.serve import DEFAULT_HOST, address_variables, serve_forever
 Kind = Literal["fastapi", "asgi", "consoles"]
 SERVICE = "bare"
 Message = MutableMapping[str, Any]
+SNAPSHOT_VARIABLE = "WINBACK_BARE_SNAPSHOT_BYTES"
 
 
 def create_app() -> FastAPI:
@@ -67,14 +69,17 @@ async def plain_asgi(
 
 
 @contextlib.contextmanager
-def running(log_dir: Path, kind: Kind, timeout: float = 60) -> Iterator[str]:
-    """Start an endpoint on a free loopback port; yield its base URL; stop it."""
+def running(
+    log_dir: Path, kind: Kind, timeout: float = 60, snapshot_bytes: int = 0
+) -> Iterator[str]:
+    """Start an endpoint on a free loopback port; yield its base URL; stop it.
+    ``snapshot_bytes``: the size of the ``consoles`` kind's snapshot."""
     port = free_port()
     _, port_variable = address_variables(SERVICE)
     process = spawn(
         [sys.executable, "-m", "winback_local.bench.bare_endpoint", kind],
         log_path=log_dir / f"bare-{kind}.log",
-        env={**os.environ, port_variable: str(port)},
+        env={**os.environ, port_variable: str(port), SNAPSHOT_VARIABLE: str(snapshot_bytes)},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -101,7 +106,8 @@ def main(kind: str) -> None:
     if kind == "consoles":
         from winback_local.bench.bare_consoles import create_app as fan_out
 
-        serve_forever(fan_out(), service=SERVICE, default_port=8009, websocket_compression=False)
+        app = fan_out(int(os.environ.get(SNAPSHOT_VARIABLE) or 0))
+        serve_forever(app, service=SERVICE, default_port=8009, websocket_compression=False)
         return
     _, port_variable = address_variables(SERVICE)
     port = int(os.environ.get(port_variable, "8009"))

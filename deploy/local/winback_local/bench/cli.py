@@ -144,7 +144,12 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
     refiner = not args.no_refiner
     with running_stack(work / "stack", refiner=refiner, routers=args.routers) as (info, stack):
         bench = experiments.Bench(
-            binary, work, info, stack.pids(), profile_consoles=args.profile_consoles
+            binary,
+            work,
+            info,
+            stack.pids(),
+            profile_consoles=args.profile_consoles,
+            settle=experiments.CONSOLES_SETTLE_SECONDS,
         )
         with bare_endpoint.running(work, "asgi") as plain_url:
             calibration = experiments.calibrate(bench, plain_url, highest, args.step_seconds)
@@ -161,13 +166,14 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
         _wait_idle(bench, result, 120)
         for reading in args.consoles:
             _status(f"consoles: {int(reading)} reading, 1 not reading ...")
-            result.consoles.append(
-                experiments.consoles_step(bench, int(reading), args.console_alerts, rate=10)
-            )
+            step = experiments.consoles_step(bench, int(reading), args.console_alerts, rate=10)
+            result.consoles.append(step)
             _wait_idle(bench, result, 60)
             if reading == max(args.consoles):
                 _status(f"consoles: {int(reading)} on a bare fan-out (the generator's floor) ...")
-                with bare_endpoint.running(work, "consoles") as fan_out_url:
+                # Its snapshot as large as the notifier's just measured: the same sign-in work.
+                size = step.snapshot_bytes
+                with bare_endpoint.running(work, "consoles", snapshot_bytes=size) as fan_out_url:
                     result.consoles.append(
                         experiments.consoles_step(
                             bench, int(reading), args.console_alerts, 10, fan_out_url

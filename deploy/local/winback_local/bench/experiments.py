@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,6 +36,9 @@ may start; the drain time reported comes from the alerts' own arrival times."""
 CLOSED_LOOP_MAX_REQUESTS = 20000
 """Signing costs the harness about 0.4 ms a request; a closed-loop run that uses them all up
 before its time simply ends early, its rate still measured over what it sent."""
+CONSOLES_SETTLE_SECONDS = 1.0
+"""The consoles steps' pause between the last snapshot read and the first alert (the generator
+collects its garbage first): the alerts then measure the fan-out alone (section 18)."""
 CALIBRATION_FACTOR = 2
 """The generator must reach this multiple of the highest target rate against the bare endpoint."""
 CALIBRATION_TOLERANCE = 0.98
@@ -53,6 +57,8 @@ class Bench:
     steps: int = 0
     profile_consoles: bool = False
     """Have the generator profile itself in the consoles steps (``loadgen.pprof``)."""
+    settle: float = 0.0
+    """Seconds between the consoles' last snapshot and the first alert (``Consoles.settle``)."""
 
     @property
     def router_urls(self) -> list[str]:
@@ -64,10 +70,10 @@ class Bench:
         """Ingest's endpoint for the stack's source."""
         return f"{self.info.ingest_url}/webhooks/{self.info.demo_signing()[0]}"
 
-    def consoles(self, reading: int, slow: int = 0) -> Consoles:
+    def consoles(self, reading: int, slow: int = 0, settle: float = 0.0) -> Consoles:
         """Consoles signed in as the stack's demo agent (a supervisor: it sees every queue)."""
         ws_url = self.info.notifier_url.replace("http://", "ws://", 1) + "/ws"
-        return Consoles(ws_url, self.info.agent_token, reading, slow)
+        return Consoles(ws_url, self.info.agent_token, reading, slow, settle=settle)
 
     def prepare(self, name: str, count: int, *, nps: int = DETRACTOR_NPS) -> tuple[Path, Path]:
         """Sign ``count`` fresh requests for a step; return their file and the step's directory."""
@@ -158,6 +164,31 @@ def closed_loop_rate(bench: Bench, name: str, url: str, seconds: float, ceiling:
 
 
 @dataclass(frozen=True)
+class Quiet:
+    """Between the last console's snapshot and the first alert: how long, the generator's CPU
+    while it idled, and the pings the consoles read before and during the alerts (a ping answered
+    late is a console the machine starved; one inside the alerts shares their time)."""
+
+    after_snapshot: float
+    cpu: float
+    pings_before: int
+    pings_during: int
+
+    @classmethod
+    def of(cls, summary: dict[str, Any]) -> Quiet | None:
+        """Read from the generator's ``summary.json`` (``None`` if it ran no consoles)."""
+        quiet = summary.get("quiet")
+        if not isinstance(quiet, dict):
+            return None
+        return cls(
+            after_snapshot=int(quiet["after_snapshot_us"]) / 1e6,
+            cpu=int(quiet["cpu_us"]) / 1e6,
+            pings_before=int(quiet["pings_before"]),
+            pings_during=int(summary.get("pings_during") or 0),
+        )
+
+
+@dataclass(frozen=True)
 class ConsolesResult:
     """One alert to many consoles, one more console not reading at all."""
 
@@ -186,6 +217,8 @@ class ConsolesResult:
     written: tuple[float, float] = (math.nan, math.nan)
     """The notifier's own publish-to-written p50 and p99 over the step (seconds, histogram
     bucket bounds): the server's side of one alert's fan-out, without the client's."""
+    quiet: Quiet | None = None
+    """The pause before the first alert, as the generator measured it."""
 
     def cpu_seconds(self, process: str) -> float:
         """CPU seconds ``process`` spent over the step (NaN if it was not sampled)."""
@@ -199,11 +232,11 @@ def consoles_step(
     """``alerts`` detractors at ``rate`` while ``reading`` consoles and one slow one listen:
     on the notifier, or (``bare_url``) on the bare fan-out that calibrates the generator."""
     requests, out = bench.prepare(f"consoles-{reading}{'-bare' if bare_url else ''}", alerts)
-    consoles = bench.consoles(reading, slow=1)
+    consoles = bench.consoles(reading, slow=1, settle=bench.settle)
     url = bench.webhook_url
     if bare_url is not None:
         ws_url = bare_url.replace("http://", "ws://", 1) + "/ws"
-        consoles = Consoles(ws_url, "bare", reading, 1)
+        consoles = Consoles(ws_url, "bare", reading, 1, settle=bench.settle)
         url = f"{bare_url}/webhooks/bench"
     plan = Plan(
         requests=requests,
@@ -245,6 +278,7 @@ def consoles_step(
             stats.bucket_quantile(written_before, written, 0.5),
             stats.bucket_quantile(written_before, written, 0.99),
         ),
+        quiet=Quiet.of(records.summary),
     )
 
 

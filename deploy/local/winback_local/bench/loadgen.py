@@ -75,6 +75,9 @@ class Consoles:
     slow: int = 0
     signin_limit: float = 120.0
     """Seconds for all of them to sign in; those still out are counted as lost."""
+    settle: float = 0.0
+    """Seconds the generator idles (its garbage collected first) between the last console's
+    snapshot and the first alert, so the alerts do not share the machine with the sign-ins."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class Plan:
                 f"-consoles={self.consoles.reading}",
                 f"-slow={self.consoles.slow}",
                 f"-signin-limit={self.consoles.signin_limit}s",
+                f"-settle={self.consoles.settle}s",
             ]
         return args
 

@@ -76,8 +76,24 @@ def calibration_line(c: Calibration, highest: float) -> str:
     )
 
 
+CLOSE_CAUSES = {
+    "1013": "its queue was full",
+    "1011": "no pong in time: uvicorn's ping timeout, not its queue",
+}
+"""What closed the console that stopped reading, by the close code the generator read: the
+notifier's own bounded queue (``WINBACK_CLIENT_QUEUE_SIZE``, 1013) or uvicorn's keep-alive
+ping (1011): a console that reads nothing answers no ping either."""
+
+
 def _slow(states: list[dict[str, object]]) -> str:
-    return "; ".join(f"{s.get('closed')}, {s.get('frames_left')} frames unread" for s in states)
+    return "; ".join(_slow_one(s) for s in states)
+
+
+def _slow_one(state: dict[str, object]) -> str:
+    closed = str(state.get("closed"))
+    text = f"{closed}, {state.get('frames_left')} frames unread"
+    cause = CLOSE_CAUSES.get(closed.rpartition(" ")[2])
+    return f"{text} ({cause})" if cause and closed.startswith("closed") else text
 
 
 def _errors(failures: dict[str, int]) -> str:
@@ -138,8 +154,10 @@ def consoles_table(results: list[ConsolesResult]) -> list[str]:
         "| one alert to all p50 / p90 / p99 ms | each delivery p50 / p90 / p99 ms "
         "| notifier publish → written p50 / p99 ms "
         "| delivered | the console not reading | CPU s notifier · consoles (loadgen) "
-        "| board reads / snapshots |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| board reads / snapshots "
+        "| before the first alert: after the last snapshot · generator CPU · pings read then "
+        "/ during the alerts |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in results:
         slow = _slow(c.slow)
@@ -149,9 +167,20 @@ def consoles_table(results: list[ConsolesResult]) -> list[str]:
             f"| {who} | {c.signed_in:,} | {len(c.errors):,} | {c.connect_seconds:.1f} s "
             f"| {_signin(c)} | {c.fanout.to_all.text()} | {c.fanout.each.text()} "
             f"| {_written(c)} | {c.fanout.delivered:,} / {c.fanout.expected:,} "
-            f"| {slow or '-'} | {cpu} | {_reads(c)} |"
+            f"| {slow or '-'} | {cpu} | {_reads(c)} | {_quiet(c)} |"
         )
     return lines
+
+
+def _quiet(result: ConsolesResult) -> str:
+    """The pause before the alerts: every snapshot read, the generator idle (its CPU then)."""
+    q = result.quiet
+    if q is None:
+        return "-"
+    return (
+        f"{q.after_snapshot:.1f} s · {q.cpu * 1000:,.0f} ms · "
+        f"{q.pings_before:,} / {q.pings_during:,}"
+    )
 
 
 def _written(result: ConsolesResult) -> str:
