@@ -46,6 +46,8 @@ SPLITS = (
     "independent-train-2",
     "independent-train-3",
     "independent-train-4",
+    "independent-train-5",
+    "independent-train-6",
     "independent-heldout",
     "blind",
 )
