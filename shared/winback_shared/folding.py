@@ -53,12 +53,18 @@ class Word(NamedTuple):
     sentence: int = 0
 
 
+_UNDECOMPOSED = str.maketrans({"\u0142": "l"})
+"""Letters Unicode does not write as a base letter plus an accent, folded as if it did: Polish
+"ł" ("nie wiedział" -> "nie wiedzial"), so a keyword typed either way matches either spelling."""
+
+
 def fold(text: str) -> str:
-    """Lower-case ``text`` and strip its accents ('Délai' -> 'delai')."""
+    """Lower-case ``text`` and strip its accents ('Délai' -> 'delai', 'wiedział' -> 'wiedzial')."""
     if text.isascii():
         return text.lower()  # the same for ASCII: nothing to decompose, casefold is lower
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.casefold().translate(_UNDECOMPOSED)
 
 
 def _expand_negation(word: str) -> tuple[str, str] | None:

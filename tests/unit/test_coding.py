@@ -154,6 +154,9 @@ def test_denied_complaints_are_not_coded(comment: str) -> None:
         ("Couldn't reach a real person.", ["no_human"]),
         ("They never called me back.", ["broken_promise"]),
         ("No reply to my emails.", ["slow_response"]),
+        # a stressed count is not a denial
+        ("I have called on no fewer than five occasions about this.", ["repeat_contact"]),
+        ("He was no less rude than the last one.", ["rude"]),
     ],
 )
 def test_negation_stays_in_its_scope(comment: str, expected: list[str]) -> None:

@@ -27,6 +27,7 @@ from winback_router.coding.learned import (
     load_model,
     word_ngrams,
 )
+from winback_router.coding.repetition import repetition_cues
 from winback_router.settings import RouterSettings
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import UNCLASSIFIED, load_taxonomy
@@ -167,6 +168,8 @@ def test_cached_word_features_give_the_logits_of_the_whole_comment_s_n_grams() -
             index = np.concatenate((chars, words))
             values = np.concatenate((char_weights, word_weights)).astype(np.float32)
             expected = model.bias + (values / np.float32(np.sqrt(2))) @ model.weights[index]
+            if model.cue_weights is not None:
+                expected = expected + repetition_cues(text) @ model.cue_weights
             for _ in ("cold", "warm"):
                 assert np.allclose(model.text_logits(text), expected, atol=1e-5), (path, text)
 

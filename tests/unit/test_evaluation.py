@@ -91,8 +91,23 @@ def test_summary_has_a_line_per_split_with_follow_up_where_labelled(
     data = first_lines_of_each_split(tmp_path, evaluate.SPLITS)
     evaluate.main(["--split", "all", "--data", str(data)])
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines[1:]] == list(evaluate.SPLITS)
+    assert [line.split()[0] for line in lines[1:]] == list(evaluate.SUMMARY_SPLITS)
     assert "not labelled" in lines[1] and "not labelled" not in lines[-1]
+
+
+def test_the_summary_never_opens_the_blind_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--split all`` must not spend one of the blind set's few readings: a blind file that
+    cannot be parsed shows it is never read, and only ``--split blind`` scores it."""
+    assert evaluate.BLIND in evaluate.SPLITS and evaluate.BLIND not in evaluate.SUMMARY_SPLITS
+    (tmp_path / "dev.jsonl").write_text((DATA / "dev.jsonl").read_text(encoding="utf-8"))
+    (tmp_path / "blind.jsonl").write_text("not json\n")
+    evaluate.main(["--split", "all", "--no-model", "--data", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["dev"]
+    with pytest.raises(json.JSONDecodeError):
+        evaluate.main(["--split", "blind", "--no-model", "--data", str(tmp_path)])
 
 
 def test_coding_holds_its_floor_on_comments_written_apart_from_the_rules() -> None:

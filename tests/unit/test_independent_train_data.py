@@ -1,13 +1,14 @@
 """The independent training comments: well formed, labelled from the taxonomy, and apart.
 
-``independent-train.jsonl``, ``independent-train-2.jsonl``, ``independent-train-3.jsonl`` and
-``independent-train-4.jsonl`` were written by helpers who never saw the rules, the model or the
-other comment files (only the codes' table). The model learns
+``independent-train.jsonl`` and ``independent-train-2.jsonl`` to ``independent-train-6.jsonl``
+were written by helpers who never saw the rules, the model or the other comment files (only the
+codes' table). The model learns
 from them, so a text one shares with an evaluation split would leak into the figures: these
 checks keep them apart and keep every reason represented. The second file leans on the weak
 codes, two-reason comments and contact requests, the third on the codes whose rules were
-least precise and their neighbours, and the fourth on repeat_contact and product_knowledge, so
-their mixes differ from the first's.
+least precise and their neighbours, the fourth on repeat_contact and product_knowledge, the
+fifth on repeat_contact, product_defect and product_knowledge, and the sixth is balanced over
+the codes with a third of it not in English, so their mixes differ from the first's.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ FILES = (
     TrainingFile("independent-train-2", r"t3-\d{4}", 500, 25, (0.05, 0.2), 0.25, 0.1, (0.1, 0.2)),
     TrainingFile("independent-train-3", r"t4-\d{4}", 480, 25, (0.05, 0.2), 0.3, 0.1, (0.08, 0.2)),
     TrainingFile("independent-train-4", r"t5-\d{4}", 480, 25, (0.05, 0.2), 0.3, 0.15, (0.08, 0.2)),
+    TrainingFile("independent-train-5", r"t6-\d{4}", 480, 20, (0.05, 0.2), 0.3, 0.15, (0.08, 0.2)),
+    TrainingFile("independent-train-6", r"t7-\d{4}", 480, 35, (0.05, 0.2), 0.3, 0.3, (0.08, 0.2)),
 )
 
 

@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from winback_router.coding.embeddings import ENCODER_NAME, embed
+from winback_router.coding.repetition import CUES, repetition_cues
 
 DEFAULT_MODEL = Path(__file__).with_name("reason_model.npz")
 """The full model (TF-IDF and sentence vectors): the codes a response ends with."""
@@ -202,6 +203,9 @@ class ReasonModel:
     keep: Vector | None = None
     """Per code, the probability under which the model removes the code where the comment's
     rules found it (0: never); None: the model only adds codes."""
+    cue_weights: Vector | None = None
+    """Repetition cues (:mod:`~winback_router.coding.repetition`) x codes, already scaled as in
+    training; None: a model trained without them."""
 
     @property
     def reads_vectors(self) -> bool:
@@ -209,16 +213,18 @@ class ReasonModel:
         return self.vector_weights is not None
 
     def text_logits(self, text: str) -> Vector:
-        """Each code's logit from the bias and the TF-IDF features alone."""
+        """Each code's logit from the bias, the TF-IDF features and the repetition cues (if the
+        model has them): everything but the sentence vector."""
         folded = fold_for_model(text)
         chars, char_weights = self.chars.weighted(self._char_features(folded))
         words, word_weights = self.words.weights(word_ngrams(folded))
-        if not chars.size and not words.size:
-            return self.bias.copy()
-        index = np.concatenate((chars, words))
-        values = np.concatenate((char_weights, word_weights)).astype(np.float32)
-        contribution = (values * np.float32(_BLOCK_SCALE)) @ self.weights[index]
-        logits: Vector = (self.bias + contribution).astype(np.float32, copy=False)
+        logits: Vector = self.bias.copy()
+        if chars.size or words.size:
+            index = np.concatenate((chars, words))
+            values = np.concatenate((char_weights, word_weights)).astype(np.float32)
+            logits += (values * np.float32(_BLOCK_SCALE)) @ self.weights[index]
+        if self.cue_weights is not None:
+            logits += repetition_cues(text) @ self.cue_weights
         return logits
 
     def _char_features(self, folded: str) -> list[int]:
@@ -347,6 +353,9 @@ class ReasonModel:
             arrays["v"] = self.vector_weights.astype(np.float16)
         if self.keep is not None:
             arrays["k"] = self.keep.astype(np.float32)
+        if self.cue_weights is not None:
+            meta["cues"] = list(CUES)
+            arrays["q"] = self.cue_weights.astype(np.float32)
         if self.neighbours is not None:
             meta["neighbour_codes"] = [list(codes) for codes in self.neighbours.codes]
             meta["neighbour_step"] = self.neighbours.step
@@ -370,6 +379,11 @@ class ReasonModel:
                         f"{ENCODER_NAME} ones: re-train with python -m winback_router.coding.train"
                     )
                 vector_weights = data["v"].astype(np.float32)
+            if "cues" in meta and meta["cues"] != list(CUES):
+                raise ValueError(
+                    f"{path} was trained on other repetition cues than this router computes: "
+                    "re-train with python -m winback_router.coding.train"
+                )
             neighbours = None
             if "neighbour_codes" in meta:
                 neighbours = Neighbours(
@@ -388,6 +402,7 @@ class ReasonModel:
                 vector_weights=vector_weights,
                 neighbours=neighbours,
                 keep=data["k"].astype(np.float32) if "k" in data else None,
+                cue_weights=data["q"].astype(np.float32) if "q" in data else None,
             )
 
 

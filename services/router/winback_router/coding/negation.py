@@ -32,11 +32,14 @@ SCOPE_BREAKERS = frozenset(
 BOUND_TO_NEXT = frozenset(
     (
         "only just happy satisfied pleased impressed good great ok okay thrilled amused nice "
-        "fair sure helpful bad acceptable fun surprised even"
+        "fair sure helpful bad acceptable fun surprised even "
+        # "no fewer than five occasions", "pas moins de cinq fois": a count stressed, not denied
+        "fewer less moins menos"
     ).split()
 )
 """Words that take a preceding negation for themselves: in "not happy with the long wait" the
-"not" denies the happiness, not the wait."""
+"not" denies the happiness, not the wait; in "no fewer than five calls" it makes the count
+larger."""
 PERSON_WORDS = frozenset({"one", "body"})
 COPULAS = frozenset({"was", "is", "were", "are", "seemed", "seems", "felt", "got", "ever"})
 

@@ -7,8 +7,7 @@
     python -m winback_router.coding.train --retune M.npz --out-of-fold oof.npz --output M.npz
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
-``independent-train-2``, ``independent-train-3``, ``independent-train-4``): held-out,
-independent-heldout and blind
+``independent-train-2`` to ``independent-train-6``): held-out, independent-heldout and blind
 stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
 group); the router runs the result with numpy and the sentence encoder
 (:mod:`winback_router.coding.learned`).
@@ -62,6 +61,7 @@ from winback_router.coding.learned import (
     ReasonModel,
     Vocabulary,
 )
+from winback_router.coding.repetition import CUES, Cues, repetition_cues
 
 TRAINING_SPLITS = (
     "dev",
@@ -70,10 +70,17 @@ TRAINING_SPLITS = (
     "independent-train-2",
     "independent-train-3",
     "independent-train-4",
+    "independent-train-5",
+    "independent-train-6",
 )
 C = 30.0
 VECTOR_SCALE = 1.0
 """Sentence vectors are unit length like the TF-IDF block; this weighs one against the other."""
+CUE_SCALE = 0.0
+"""The repetition cues (0 or 1 each, :mod:`~winback_router.coding.repetition`) are multiplied by
+this; 0 trains without them. Off: at 1 they lost ground under nested cross-validation on the
+three weakest codes and gained nothing on the two training files not yet learnt from
+(December 1, ``docs/coding-model-study.md``); ``--cue-scale`` tries them again."""
 FOLDS = 5
 SEED = 42
 GRID = np.append(np.round(np.arange(0.05, 0.96, 0.025), 3), NEVER)
@@ -313,18 +320,24 @@ def train(
     *,
     c: float = C,
     scale: float = VECTOR_SCALE,
+    cues: Cues | None = None,
+    cue_scale: float = CUE_SCALE,
     out_of_fold: Floats | None = None,
     removal: bool = True,
     fit_only: bool = False,
 ) -> Trained:
     """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix;
-    ``vectors``: their sentence vectors, or None for TF-IDF alone; ``out_of_fold``: their
+    ``vectors``: their sentence vectors, or None for TF-IDF alone; ``cues``: their repetition
+    cues (weighed by ``cue_scale``), or None for a model without them; ``out_of_fold``: their
     out-of-fold probabilities if already computed; ``removal``: let the model remove rule
     codes under the floors chosen by :func:`choose_keep`; ``fit_only``: no out-of-fold
     probabilities, so thresholds that never add a code and no floors, until :func:`retune`)."""
     texts = [example.text for example in examples]
     labels = label_matrix(examples, codes)
-    scaled = None if vectors is None else vectors * np.float32(scale)
+    scaled = dense_block(
+        None if vectors is None else vectors * np.float32(scale),
+        None if cues is None else cues * np.float32(cue_scale),
+    )
     if fit_only:
         out_of_fold = np.zeros(labels.shape)
         thresholds, keep = np.full(2 * len(codes), NEVER), None
@@ -342,6 +355,7 @@ def train(
     word_terms = sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)
     weights = np.stack([classifier.coef_[0] for classifier in classifiers], 1).astype(np.float32)
     tfidf = len(char_terms) + len(word_terms)
+    vectors_end = tfidf + (0 if vectors is None else vectors.shape[1])
     model = ReasonModel(
         codes=tuple(codes),
         chars=Vocabulary.of(char_terms, chars.idf_, 0),
@@ -349,11 +363,12 @@ def train(
         weights=weights[:tfidf],
         bias=np.array([c.intercept_[0] for c in classifiers], dtype=np.float32),
         thresholds=thresholds.astype(np.float32),
-        vector_weights=None if vectors is None else weights[tfidf:] * np.float32(scale),
+        vector_weights=None if vectors is None else weights[tfidf:vectors_end] * np.float32(scale),
         neighbours=None
         if vectors is None
         else Neighbours.of(texts, [sorted(example.codes) for example in examples], vectors),
         keep=None if keep is None else keep.astype(np.float32),
+        cue_weights=None if cues is None else weights[vectors_end:] * np.float32(cue_scale),
     )
     predicted = combine(out_of_fold, rules, thresholds)
     if keep is not None:
@@ -365,6 +380,20 @@ def train(
         np.stack([_positive(c, x) for c in classifiers], 1),
         out_of_fold,
     )
+
+
+def dense_block(vectors: Vectors | None, cues: Cues | None) -> Vectors | None:
+    """The dense features beside TF-IDF, both already scaled: the sentence vectors, then the
+    repetition cues (None when there are neither)."""
+    parts = [part for part in (vectors, cues) if part is not None]
+    return np.hstack(parts).astype(np.float32) if parts else None
+
+
+def cue_rows(texts: Sequence[str]) -> Cues:
+    """Each text's repetition cues, one row per text."""
+    if not texts:
+        return np.zeros((0, len(CUES)), dtype=np.float32)
+    return np.stack([repetition_cues(text) for text in texts])
 
 
 def _rows(vectors: Vectors | None, index: npt.NDArray[np.int64]) -> Vectors | None:
@@ -405,30 +434,37 @@ def retune(
     )
 
 
-def cache_key(texts: Sequence[str], labels: Matrix, c: float, scale: float) -> str:
+def cache_key(
+    texts: Sequence[str], labels: Matrix, c: float, scale: float, cue_scale: float = 0.0
+) -> str:
     """What out-of-fold probabilities depend on: the comments, their labels, the settings."""
     digest = hashlib.sha256()
     for text in texts:
         digest.update(text.encode() + b"\0")
     digest.update(np.packbits(labels).tobytes())
     digest.update(f"{c}|{scale}|{FOLDS}|{SEED}|{sorted(CHAR_NGRAMS + WORD_NGRAMS)}".encode())
+    if cue_scale:
+        digest.update(f"|{cue_scale}|{CUES}".encode())
     return digest.hexdigest()
 
 
 def cached_out_of_fold(
     path: Path | None, texts: Sequence[str], labels: Matrix, vectors: Vectors | None, c: float,
-    scale: float,
+    scale: float, cue_scale: float = 0.0,
 ) -> Floats:  # fmt: skip
     """:func:`out_of_fold_probabilities`, read from ``path`` if it holds them for exactly these
     comments, labels and settings, else computed (and written there)."""
-    key = cache_key(texts, labels, c, scale)
+    key = cache_key(texts, labels, c, scale, cue_scale)
     if path is not None and path.exists():
         with np.load(path) as data:
             if str(data["key"]) == key:
                 print(f"out-of-fold probabilities read from {path}")
                 cached: Floats = data["p"]
                 return cached
-    scaled = None if vectors is None else vectors * np.float32(scale)
+    scaled = dense_block(
+        None if vectors is None else vectors * np.float32(scale),
+        cue_rows(texts) * np.float32(cue_scale) if cue_scale else None,
+    )
     probabilities = out_of_fold_probabilities(texts, labels, scaled, c)
     if path is not None:
         np.savez_compressed(path, key=np.array(key), p=probabilities)
@@ -474,6 +510,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--c", type=float, default=C, help="inverse regularisation strength")
     parser.add_argument(
         "--vector-scale", type=float, default=None, help="0: TF-IDF alone, no vectors"
+    )
+    parser.add_argument(
+        "--cue-scale",
+        type=float,
+        default=CUE_SCALE,
+        help="weight of the repetition cues; 0: a model without them",
     )
     parser.add_argument(
         "--fast",
@@ -534,10 +576,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     texts = [example.text for example in examples]
     labels = label_matrix(examples, codes)
     cached = args.out_of_fold is not None and args.out_of_fold.exists()
+    cues = cue_rows(texts) if args.cue_scale else None
     if args.fit_only:
         fitted = train(
             examples, rules, codes, embed(texts) if args.vector_scale else None, c=args.c,
-            scale=args.vector_scale, fit_only=True,
+            scale=args.vector_scale, cues=cues, cue_scale=args.cue_scale, fit_only=True,
         )  # fmt: skip
         fitted.model.save(args.output)
         print(
@@ -552,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         else None
     )
     out_of_fold = cached_out_of_fold(
-        args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale
+        args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale, args.cue_scale
     )
     everything, written_apart = cross_validated(labels, rules, out_of_fold, codes, np.array(apart))
     print(f"{len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {len(codes)} codes")
@@ -574,8 +617,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.vector_scale and vectors is None:
         vectors = embed(texts)
     trained = train(
-        examples, rules, codes, vectors, c=args.c, scale=args.vector_scale,
-        out_of_fold=out_of_fold, removal=not args.no_removal,
+        examples, rules, codes, vectors, c=args.c, scale=args.vector_scale, cues=cues,
+        cue_scale=args.cue_scale, out_of_fold=out_of_fold, removal=not args.no_removal,
     )  # fmt: skip
     trained.model.save(args.output)
     reread = ReasonModel.read(args.output)
