@@ -26,7 +26,7 @@ from winback_shared.db import create_pool
 from winback_shared.migrations import apply_migrations
 
 TWO_CODES = "again and again nobody calls back"
-"""Fast: repeat_contact and re_explain; full: repeat_contact (test_refine_select.py)."""
+"""Fast: repeat_contact and broken_promise; full: repeat_contact (test_refine_select.py)."""
 AGREED = "the thing broke after two days"
 """Both models: product_defect."""
 
@@ -58,7 +58,7 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
         pipeline.sample(nps=3, comment=TWO_CODES),
     )
     await post_and_wait(pipeline, [differs, agrees, reviewed])
-    assert await codes_of(pool, differs) == ["repeat_contact", "re_explain"]  # the fast codes
+    assert await codes_of(pool, differs) == ["repeat_contact", "broken_promise"]  # the fast codes
     differs_case, reviewed_case = await case_of(pool, differs), await case_of(pool, reviewed)
     assert differs_case and reviewed_case
     # An agent confirmed the fast codes of one case: the refiner leaves them.
@@ -78,7 +78,7 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
         assert [r["code"] for r in change["case"]["reasons"]] == ["repeat_contact"]
         assert (change["change"]["kind"], change["change"]["data"]["removed"]) == (
             "recoded",
-            ["re_explain"],
+            ["broken_promise"],
         )
         assert change["case"]["priority"] == differs_case["priority"]  # as re-coding: kept
 
@@ -88,7 +88,7 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
 
     assert await codes_of(pool, differs) == ["repeat_contact"]
     assert await codes_of(pool, agrees) == ["product_defect"]
-    assert await codes_of(pool, reviewed) == ["repeat_contact", "re_explain"]
+    assert await codes_of(pool, reviewed) == ["repeat_contact", "broken_promise"]
     changed = await pool.fetch("SELECT survey_response_id, run_id FROM recode_changes")
     assert [row["survey_response_id"] for row in changed] == [differs_case["survey_response_id"]]
     runs = await pool.fetch("SELECT replay_source, status FROM recode_runs ORDER BY id")

@@ -19,11 +19,11 @@ from winback_shared.taxonomy import load_taxonomy
 
 RULES = load_taxonomy()
 TWO_CODES = "again and again nobody calls back"
-"""The rules find nothing; the fast model reads repeat_contact and re_explain, the full one
-repeat_contact alone (the full model re-trained at 04:23 on December 1, its thresholds from all
-3,103 training comments; "nobody ever calls back, again and again" did this for the pair
-trained just before it, "nobody ever calls back again" for the pair of 01:27 with
-broken_promise, "nobody ever calls back" for the November pair)."""
+"""The rules find nothing; the fast model reads repeat_contact and broken_promise, the full one
+repeat_contact alone (the pair re-trained at 07:20 on December 1 with 4,082 training comments; the
+pair of 04:23 read repeat_contact and re_explain on it; "nobody ever calls back, again and
+again" did this for the pair trained just before that, "nobody ever calls back again" for the
+pair of 01:27 with broken_promise, "nobody ever calls back" for the November pair)."""
 
 
 def reason(code: str, confidence: float = 0.9) -> CodedReason:
@@ -97,5 +97,5 @@ def test_the_shipped_models_disagree_on_a_known_comment() -> None:
     response = survey_response(nps=3, comment=TWO_CODES)
     fast = [r.code for r in code_response(response, load_and_compile(None, FAST_MODEL))]
     full = [r.code for r in code_response(response, load_and_compile(None, DEFAULT_MODEL))]
-    assert (fast, full) == (["repeat_contact", "re_explain"], ["repeat_contact"])
+    assert (fast, full) == (["repeat_contact", "broken_promise"], ["repeat_contact"])
     assert [r.code for r in code_response(response, RULES)] == ["unclassified"]
