@@ -114,15 +114,19 @@ def unpack_reasons(packed: Sequence[PackedReason]) -> list[CodedReason]:
     """:func:`pack_reasons` undone: equal models, with the same fields set."""
     reasons: list[CodedReason] = []
     for values in packed:
-        *fields, mask = values
-        similar = fields[9]
-        if similar is not None:
-            fields[9] = [
+        similar = values[9]
+        fields: list[object] = list(values[:9])
+        fields.append(
+            None
+            if similar is None
+            else [
                 SimilarComment.model_construct(
-                    _SIMILAR_FIELDS, text=text, codes=list(codes), similarity=similarity
+                    set(_SIMILAR_FIELDS), text=text, codes=list(codes), similarity=similarity
                 )
                 for text, codes, similarity in similar
             ]
+        )
+        mask = values[10]
         fields_set = {name for index, name in enumerate(_FIELDS) if mask >> index & 1}
         reasons.append(
             CodedReason.model_construct(fields_set, **dict(zip(_FIELDS, fields, strict=True)))
