@@ -17,6 +17,8 @@ acknowledgement of its alert, read back from the alerts topic.
 commits' schemas differ: the migrations live there) and this checkout, so both see the same
 load from the rest of the machine; it prints each run and the ratio of the medians.
 ``--profile FILE`` writes a cProfile of the router's run (``python -m pstats FILE``).
+``--coding-process`` codes in a worker process (``WINBACK_ROUTER_CODING_PROCESS``); the CPU a
+record then counts the worker's too.
 """
 
 from __future__ import annotations
