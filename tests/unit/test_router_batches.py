@@ -34,6 +34,7 @@ from winback_local.signing import new_secret, sample_response
 from winback_router import consumer
 from winback_router.adapters import AdapterContext, normalise
 from winback_router.coding import code_responses
+from winback_router.coding_process import CodingProcess, CodingWorkerDied
 from winback_router.consumer import (
     DEFAULT_BATCHES_AHEAD,
     DEFAULT_MAX_BATCH,
@@ -87,6 +88,7 @@ class Rig:
         *,
         overlap: bool = True,
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
+        coding_process: CodingProcess | None = None,
     ) -> RecoveryRouter:
         """A fresh router over this rig's broker and store (a restart keeps both)."""
         router = RecoveryRouter(
@@ -101,6 +103,7 @@ class Rig:
             max_batch=max_batch or DEFAULT_MAX_BATCH,
             overlap=overlap,
             batches_ahead=batches_ahead,
+            coding_process=coding_process,
         )
         router.subscribe()
         return router
@@ -700,3 +703,54 @@ async def test_a_failed_batch_stops_the_loop_and_the_batches_coded_behind_it_sto
     assert rig.steps().count("save") == 1  # batches 2 and 3: never stored
     assert rig.steps().count("publish") == 1
     assert rig.records.commits == []
+
+
+# --- coding in a worker process (WINBACK_ROUTER_CODING_PROCESS) ------------------------------
+
+
+class InlineCoding(CodingProcess):
+    """A coding process's contract without the process: each batch's size, and an error to
+    raise instead of coding (the real worker is held to the thread's results in
+    test_coding_process)."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        super().__init__(None, None)
+        self.batches: list[int] = []
+        self.error = error
+
+    async def code(self, responses: Sequence[SurveyResponse]) -> list[Any]:
+        self.batches.append(len(responses))
+        if self.error is not None:
+            raise self.error
+        return code_responses(responses, TAXONOMY)
+
+
+async def test_with_a_coding_process_the_batch_is_coded_there_not_in_a_thread(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_thread = record_coding(monkeypatch)
+    coding = InlineCoding()
+    first = detractor()
+    rig.records.append(delivery(first))
+    rig.records.append(delivery(promoter()))
+    rig.records.append(delivery({**first, "comment": "The agent was rude to me."}))
+
+    await rig.run_until_committed(rig.router(coding_process=coding))
+
+    assert coding.batches == [3] and in_thread == []
+    [case] = rig.store.cases  # the revision, merged in the store, was coded there
+    assert "rude" in {reason.code for reason in case.reasons}
+    assert rig.records.committed == {P0: 3}
+
+
+async def test_a_coding_worker_that_keeps_dying_stops_the_loop_with_nothing_committed(
+    rig: Rig,
+) -> None:
+    coding = InlineCoding(CodingWorkerDied("the coding worker died 3 times"))
+    rig.records.append(delivery(detractor()))
+
+    error = await rig.run_to_failure(rig.router(coding_process=coding))
+
+    assert isinstance(error, CodingWorkerDied)
+    assert coding.batches == [1]  # not retried in place: not transient
+    assert rig.steps() == [] and rig.records.commits == []

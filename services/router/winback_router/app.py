@@ -17,6 +17,7 @@ from winback_router.adapters import AdapterContext
 from winback_router.adapters.vendor_api import VendorApiClient
 from winback_router.batch_store import PostgresBatchStore
 from winback_router.coding.compiler import load_and_compile
+from winback_router.coding_process import CodingProcess
 from winback_router.consumer import RecoveryRouter, RouterTopics
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.views import ops_router
@@ -57,6 +58,10 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             session_timeout_seconds=settings.router_session_timeout_seconds,
         )
         vendor_api = VendorApiClient()
+        coding_process = None
+        if settings.router_coding_process:
+            coding_process = CodingProcess(settings.taxonomy_path, settings.reason_model)
+            await asyncio.to_thread(coding_process.start)  # loads the model before any batch
         router = RecoveryRouter(
             records=KafkaRecordSource(consumer),
             publisher=KafkaPublisher(producer),
@@ -78,6 +83,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             max_batch=settings.router_max_batch,
             overlap=settings.router_overlap,
             batches_ahead=settings.router_batches_ahead,
+            coding_process=coding_process,
         )
         router.subscribe()
         await producer.start()
@@ -96,6 +102,8 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             await consumer.stop()
             await producer.stop()
             await vendor_api.aclose()
+            if coding_process is not None:
+                await asyncio.to_thread(coding_process.close)
             await pool.close()
 
     app = FastAPI(title="winback router", version="0.2.0", lifespan=lifespan)

@@ -34,6 +34,7 @@ from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyRe
 from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_router.batch_store import BatchStore, Coded, Coder
 from winback_router.coding import code_response, code_responses
+from winback_router.coding_process import CodingProcess
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER, Failure
 from winback_router.decision import decide
@@ -184,6 +185,7 @@ class RecoveryRouter:
         max_batch: int = DEFAULT_MAX_BATCH,
         overlap: bool = True,
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
+        coding_process: CodingProcess | None = None,
     ) -> None:
         self._records = records
         self._publisher = publisher
@@ -197,6 +199,7 @@ class RecoveryRouter:
         self._max_batch = max_batch
         self._batches_ahead = batches_ahead if overlap else 0
         self._batch_lock = asyncio.Lock()
+        self._coding_process = coding_process
 
     def subscribe(self) -> None:
         """Join the group; call before the consumer starts fetching."""
@@ -315,7 +318,9 @@ class RecoveryRouter:
 
         Normalising may call a vendor's API, so it happens before any transaction is open.
         Coding is CPU work (rules, the model's sentence vectors in one call): a worker thread,
-        so the event loop keeps serving the broker, the pool and the batch in flight meanwhile.
+        so the event loop keeps serving the broker, the pool and the batch in flight meanwhile;
+        or, given a :class:`CodingProcess`, a process of its own, so the loop does not wait
+        for the GIL behind it either (docs/performance.md, section 17).
         """
         records = [record for partition in batches.values() for record in partition]
         BATCH_RECORDS.observe(len(records))
@@ -326,7 +331,10 @@ class RecoveryRouter:
         )
         stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
         with STAGE_SECONDS.labels("code").time():
-            code = await asyncio.to_thread(self._code_batch, stored)
+            if self._coding_process is None:
+                code = await asyncio.to_thread(self._code_batch, stored)
+            else:
+                code = self._coder(stored, await self._coding_process.code(stored))
         return _Prepared(batches, records, outcomes, code)
 
     async def _normalise_all(
@@ -432,7 +440,10 @@ class RecoveryRouter:
         """Code a batch at once (rules, then the model's sentence vectors in one call); the
         returned coder answers from it, and codes anything else (a revision merged with what was
         stored, which is rare) on the spot."""
-        batch = code_responses(responses, self._taxonomy)
+        return self._coder(responses, code_responses(responses, self._taxonomy))
+
+    def _coder(self, responses: Sequence[SurveyResponse], batch: list[list[CodedReason]]) -> Coder:
+        """The coder that answers from ``batch``, the reasons of ``responses``."""
         done = {
             id(response): (response, self._decide(response, reasons))
             for response, reasons in zip(responses, batch, strict=True)
