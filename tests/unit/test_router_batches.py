@@ -494,6 +494,18 @@ async def second_batch_coded_while_first_awaits_ack(rig: Rig, coded: list[int]) 
     await until(lambda: len(coded) == 2)
 
 
+async def rebalance_while_batch_one_awaits_its_ack(rig: Rig) -> None:
+    """A rebalance arrives while batch 1 is held at its ack: it must wait for that batch, which
+    is then released; returns once the rebalance is done."""
+    assert rig.records.in_flight is not None
+    in_flight = rig.records.in_flight
+    rebalance = asyncio.create_task(rig.records.rebalance())
+    await until(lambda: bool(getattr(in_flight, "_waiters", None)))  # it waits for batch 1
+
+    rig.publisher.release()
+    await asyncio.wait_for(rebalance, 10)
+
+
 async def test_the_next_batch_is_coded_while_one_awaits_its_ack_and_stored_after_its_commit(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -549,13 +561,7 @@ async def test_a_batch_fetched_before_a_rebalance_is_dropped_and_read_again(
     rig.publisher.hold()
     async with rig.running(rig.router(max_batch=1)) as loop:
         await second_batch_coded_while_first_awaits_ack(rig, coded)
-        assert rig.records.in_flight is not None
-        in_flight = rig.records.in_flight
-        rebalance = asyncio.create_task(rig.records.rebalance())
-        await until(lambda: bool(getattr(in_flight, "_waiters", None)))  # it waits for batch 1
-
-        rig.publisher.release()
-        await asyncio.wait_for(rebalance, 10)
+        await rebalance_while_batch_one_awaits_its_ack(rig)
         await rig.committed(2, loop)
 
     one_batch = ["save", "publish", "acknowledged", "mark_alerted", "commit"]
@@ -667,13 +673,7 @@ async def test_every_batch_coded_before_a_rebalance_is_dropped_and_read_again(
         await second_batch_coded_while_first_awaits_ack(rig, coded)
         rig.records.append(delivery(detractor()))
         await until(lambda: len(coded) == 3)
-        assert rig.records.in_flight is not None
-        in_flight = rig.records.in_flight
-        rebalance = asyncio.create_task(rig.records.rebalance())
-        await until(lambda: bool(getattr(in_flight, "_waiters", None)))  # it waits for batch 1
-
-        rig.publisher.release()
-        await asyncio.wait_for(rebalance, 10)
+        await rebalance_while_batch_one_awaits_its_ack(rig)
         await rig.committed(3, loop)
 
     one_batch = ["save", "publish", "acknowledged", "mark_alerted", "commit"]
