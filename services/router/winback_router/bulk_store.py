@@ -1,12 +1,14 @@
-"""Set-based writes of a batch: one statement per table, whatever the batch's size.
+"""Set-based writes of a batch: a few statements, whatever the batch's size.
 
 Storing a batch record by record cost several round trips per record (insert the response,
 read the clock, open the case, read its summary back); the profile of a 3,000-record drain
 showed 85 % of the router's time there, 40 % of it in socket writes (docs/performance.md).
-Here each table gets one statement per batch, its rows passed as arrays and expanded with
-``unnest``; ``ON CONFLICT`` keeps every write as safe to repeat as the per-record ones in
-``store.py``, which still handle what is rare: a delivery of a response already stored (a
-repeat or a revision), merged under the response's row lock.
+Here a batch's rows are passed as arrays and expanded with ``unnest``: its new responses, their
+cases and the cases' summaries in one call of a SQL function (repeatable ``router_batch.sql``;
+one round trip, section 21), dead letters in one statement. ``ON CONFLICT`` keeps every write
+as safe to repeat as the per-record ones in ``store.py``, which still handle what is rare: a
+delivery of a response already stored (a repeat or a revision), merged under the response's
+row lock.
 
 Rows are inserted in the order of the batch (``WITH ORDINALITY``), so ids grow as they did
 record by record. The case's ``opened`` history entry is still written by the trigger on
