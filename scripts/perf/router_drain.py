@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -232,10 +234,16 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         coding = CodingProcess(settings.taxonomy_path, settings.reason_model)
         coding.start()
         router_args["coding_process"] = coding
+    store_pool = pool
+    if "reset_session" in inspect.signature(create_pool).parameters:  # as the router's app
+        store_pool = await create_pool(
+            settings.database_url, min_size=1, max_size=2, reset_session=False
+        )
+    counted = CountingPool(store_pool)
     router = RecoveryRouter(
         records=KafkaRecordSource(consumer),
         publisher=KafkaPublisher(producer),
-        store=PostgresBatchStore(pool, settings.contact_policy()),
+        store=PostgresBatchStore(counted, settings.contact_policy()),  # type: ignore[arg-type]
         taxonomy=load_and_compile(settings.taxonomy_path, settings.reason_model),
         sources={"survey": _generic_source()},
         adapter_context=AdapterContext(api=VendorApiClient()),
@@ -308,6 +316,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         async with pool.acquire() as conn:
             cases = await conn.fetchval("SELECT count(*) FROM recovery_cases")
             dead = await conn.fetchval("SELECT count(*) FROM dead_letters")
+        if store_pool is not pool:
+            await store_pool.close()
         await pool.close()
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
@@ -327,6 +337,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         # --rate, "fetch" includes waiting for records; "handover" is a coded batch waiting
         # for the one before it to commit.
         "stages_s": _stage_sums(),
+        # The batch store's round trips to PostgreSQL per batch: its statements (BEGIN and
+        # COMMIT included) plus the pool's reset query on each release, where the pool has one.
+        "db_round_trips_per_batch": (
+            round(counted.round_trips / batches[0], 2) if batches[0] else None
+        ),
         "cases": cases,
         "dead_letters": dead,
         "alerts": len(waits),
@@ -334,6 +349,31 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "alert_wait_p50_ms": round(1000 * waits[len(waits) // 2], 1) if waits else None,
         "alert_wait_p99_ms": round(1000 * waits[int(len(waits) * 0.99)], 1) if waits else None,
     }
+
+
+class CountingPool:
+    """A pool as the batch store sees it, counting the round trips it costs: every statement
+    (asyncpg's query logger sees each, BEGIN and COMMIT too) and, on each release, the reset
+    query, unless the pool was made without one. A statement's first Parse on a connection
+    (once per statement and connection) is not counted."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._resets = getattr(pool, "_reset", None) is None
+        self.round_trips = 0
+
+    def _logged(self, record: Any) -> None:
+        self.round_trips += 1
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Any]:
+        async with self._pool.acquire() as conn:
+            conn.add_query_logger(self._logged)
+            try:
+                yield conn
+            finally:
+                conn.remove_query_logger(self._logged)
+                self.round_trips += self._resets
 
 
 def _cpu(coding: Any) -> float:

@@ -77,6 +77,22 @@ class _Connection:
         return "INSERT 0 0"
 
     async def fetch(self, query: str, *args: Any) -> list[dict[str, Any]]:
+        if "router_store_first_deliveries" in query:  # responses, cases and summaries at once
+            sources, response_ids, received, priorities = args[0], args[1], args[4], args[17]
+            now = datetime.now(UTC)
+            return [
+                {
+                    "source": s,
+                    "response_id": r,
+                    "id": i + 1,
+                    "received_at": t,
+                    "opened_at": now,
+                    "summary": None if p is None else self._as_json[i + 1],
+                }
+                for i, (s, r, t, p) in enumerate(
+                    zip(sources, response_ids, received, priorities, strict=True)
+                )
+            ]
         if "INSERT INTO response_keys" in query:
             sources, response_ids, received = args[0], args[1], args[4]
             return [

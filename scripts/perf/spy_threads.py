@@ -34,6 +34,7 @@ PARTS = (
     ("_normalise_all", "normalise"),
     ("case_summaries", "store: case summaries"),
     ("insert_first_deliveries", "store: insert responses"),
+    ("store_first_deliveries", "store: insert responses, open cases, read summaries"),
     ("open_cases", "store: open cases"),
     ("PostgresBatchStore.save", "store: other"),
     ("PostgresBatchStore.mark_alerted", "mark_alerted"),

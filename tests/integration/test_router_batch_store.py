@@ -5,12 +5,17 @@ with one statement per table, and merges the rest one by one. Each test here sto
 deliveries twice on real PostgreSQL, in two fresh schemas: once as one batch, and once as one
 batch per delivery (the record-by-record order the store used to follow), then compares what
 each announced and what each left in the tables.
+
+The tests at the end count the statements the store sends (docs/performance.md, section 21):
+a batch of new responses is one statement, its own transaction; anything else, or business
+hours, takes a transaction with the same results.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,8 +30,9 @@ from winback_router.dead_letters.store import Failure
 from winback_router.decision import decide
 from winback_router.queues import QueueRules, choose_queue
 from winback_router.store import CaseChange, case_summary
+from winback_shared.business_hours import BusinessHours
 from winback_shared.db import create_pool
-from winback_shared.deadlines import ContactPolicy
+from winback_shared.deadlines import ContactPolicy, contact_deadline
 from winback_shared.events.recovery_alerts import RecoveryCaseOpened
 from winback_shared.migrations import apply_migrations
 from winback_shared.survey import Customer, Interaction, Score, ScoreKind, SurveyResponse
@@ -265,3 +271,162 @@ async def test_summaries_read_as_json_equal_the_per_case_read_in_any_session_tim
         assert alerts[0] == alerts[1]
         assert as_json[case_id].received_at.utcoffset() == timedelta(0)
     assert as_json[ids[1]].submitted_at == T0 - timedelta(hours=2)
+
+
+ASYNCPG_OWN = ("WITH RECURSIVE typeinfo_tree", "SELECT current_setting('jit')", "SELECT set_config")
+"""asyncpg's type introspection, once per connection for a statement with new types."""
+
+
+CALL = "SELECT * FROM router_store_first_deliveries"
+
+
+class Counting:
+    """A pool that notes every statement its connections send (BEGIN and COMMIT too), but for
+    asyncpg's one-off type introspection."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self.statements: list[str] = []
+
+    def _log(self, record: Any) -> None:
+        statement = " ".join(record.query.split())
+        if not statement.startswith(ASYNCPG_OWN):
+            self.statements.append(statement.split("(")[0])  # enough to tell them apart
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Any]:
+        async with self._pool.acquire() as conn:
+            conn.add_query_logger(self._log)
+            try:
+                yield conn
+            finally:
+                conn.remove_query_logger(self._log)
+
+
+def counted(store: PostgresBatchStore, policy: ContactPolicy | None = None) -> Counting:
+    """Count ``store``'s statements from now on (and give it ``policy``, if any)."""
+    counting = Counting(store._pool)
+    store._pool = counting  # type: ignore[assignment]
+    if policy is not None:
+        store._contact_policy = policy
+    return counting
+
+
+FRACTIONAL = ContactPolicy(
+    targets={1: timedelta(minutes=0.1), 2: timedelta(minutes=15.5), 3: timedelta(hours=4)}
+)
+"""Targets down to the microsecond's exactness (6 s, 15 min 30 s); priority 4 gets none."""
+
+
+async def deadlines(store: PostgresBatchStore, policy: ContactPolicy) -> list[tuple[Any, ...]]:
+    """Each case's stored deadline next to the one ``contact_deadline`` gives for it."""
+    async with store._pool.acquire() as conn:
+        rows = await conn.fetch("SELECT priority, opened_at, contact_due_at FROM recovery_cases")
+    return [
+        (row["contact_due_at"], contact_deadline(policy, row["opened_at"], row["priority"]))
+        for row in rows
+    ]
+
+
+async def test_a_batch_of_new_responses_is_one_statement_and_its_stamp_another(
+    two_stores: tuple[PostgresBatchStore, ...],
+) -> None:
+    store = two_stores[0]
+    counting = counted(store, FRACTIONAL)
+    batch: list[SurveyResponse | Failure] = [
+        response("a", 1, "The agent was rude"),
+        response("b", 9),
+        response("c", 0, "Billing charged me twice"),
+        response("d", 6),
+    ]
+    changes = await store.save(batch, code_all)
+    assert counting.statements == [CALL]
+    assert [c.case.response_id for c in changes] == ["a", "c", "d"]
+    await store.mark_alerted([c.case.case_id for c in changes])
+    assert len(counting.statements) == 2
+    await store.mark_alerted([])  # a batch that opened no case: nothing to stamp
+    assert len(counting.statements) == 2
+    found = await deadlines(store, FRACTIONAL)
+    assert len(found) == 3 and all(stored == expected for stored, expected in found), found
+
+
+async def test_new_responses_with_one_stored_before_write_nothing_then_merge_in_a_transaction(
+    two_stores: tuple[PostgresBatchStore, ...],
+) -> None:
+    """The one statement refuses a batch holding a response already stored (SQLSTATE WBR01,
+    nothing written, not even the new ones); the transaction then stores it as one by one
+    would, the earlier response's revision included."""
+    before: list[SurveyResponse | Failure] = [response("old", 9)]
+    batch: list[SurveyResponse | Failure] = [
+        response("new", 2, "Nobody called me back"),
+        response("old", 3, "Actually the refund never came"),
+        response("newer", 8),
+    ]
+    counting = counted(two_stores[0])
+    at_once, in_turn = await store_both_ways(two_stores, before, batch)
+    saved = counting.statements[1:]  # the first is ``before``'s
+    assert saved[:3] == [CALL, "BEGIN;", CALL]
+    assert saved[-1] == "COMMIT;"
+    assert announced(at_once) == announced(in_turn)
+    assert [c.case.response_id for c in at_once] == ["new", "old"]
+    assert await tables(two_stores[0]) == await tables(two_stores[1])
+
+
+async def test_a_batch_with_a_dead_letter_or_a_repeat_within_it_takes_the_transaction(
+    two_stores: tuple[PostgresBatchStore, ...],
+) -> None:
+    batches: list[list[SurveyResponse | Failure]] = [
+        [response("p", 1, "Rude"), failure(4)],
+        [response("q", 1, "Rude"), response("q", 2, "Rude and slow")],
+    ]
+    for batch in batches:
+        counting = counted(two_stores[0])
+        await two_stores[0].save(batch, code_all)
+        assert counting.statements[0] == "BEGIN;" and counting.statements[-1] == "COMMIT;"
+        two_stores[0]._pool = counting._pool
+
+
+@pytest.mark.parametrize("hours", [False, True], ids=["around the clock", "business hours"])
+async def test_deadlines_are_contact_deadlines_on_either_way(
+    two_stores: tuple[PostgresBatchStore, ...],
+    hours: bool,
+) -> None:
+    """Without business hours PostgreSQL adds the target to now(); with them the function opens
+    no case and Python opens them, in the same transaction, at the now() it returned."""
+    policy = ContactPolicy(
+        targets=FRACTIONAL.targets,
+        hours=BusinessHours(timezone="Europe/Paris", hours={"tue": ["03:00-03:01"]})
+        if hours
+        else None,
+    )
+    store = two_stores[0]
+    counting = counted(store, policy)
+    batch: Sequence[SurveyResponse | Failure] = [
+        response("x", 0, "The agent was rude and hung up"),
+        response("y", 5),
+        response("z", 6),
+    ]
+    changes = await store.save(batch, code_all)
+    assert len(changes) == 3
+    found = await deadlines(store, policy)
+    assert len(found) == 3 and all(stored == expected for stored, expected in found), found
+    assert {c.case.contact_due_at for c in changes} == {stored for stored, _ in found}
+    assert (counting.statements[0] == "BEGIN;") is hours
+
+
+async def test_a_pool_without_the_reset_query_sends_nothing_on_release(
+    database_url: str,
+) -> None:
+    """``create_pool(reset_session=False)`` (the router's batch store): no statement when a
+    connection goes back to the pool; the default pool sends asyncpg's reset query."""
+    for reset_session, sent in ((False, ["SELECT 1"]), (True, ["SELECT 1", "reset"])):
+        pool = await create_pool(database_url, min_size=1, max_size=1, reset_session=reset_session)
+        try:
+            statements: list[str] = []
+            async with pool.acquire() as conn:
+                conn.add_query_logger(lambda record, sent=statements: sent.append(record.query))
+                reset = conn.get_reset_query()
+                await conn.execute("SELECT 1")
+            assert [("reset" if q == reset else q) for q in statements] == sent
+        finally:
+            await pool.close()

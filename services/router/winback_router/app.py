@@ -50,6 +50,11 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
         await prepare_infrastructure(settings, pool)
         async with pool.acquire() as conn:
             await record_contact_policy(conn, settings, recorded_by="router")
+        # The batch store's own connections, released without asyncpg's reset query: a batch's
+        # save and its alerted_at stamp are one round trip each (docs/performance.md, 21).
+        store_pool = await create_pool(
+            settings.database_url, min_size=1, max_size=2, reset_session=False
+        )
         producer = reliable_producer(settings.kafka_bootstrap_servers)
         consumer = manual_commit_consumer(
             settings.kafka_bootstrap_servers,
@@ -65,7 +70,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
         router = RecoveryRouter(
             records=KafkaRecordSource(consumer),
             publisher=KafkaPublisher(producer),
-            store=PostgresBatchStore(pool, settings.contact_policy()),
+            store=PostgresBatchStore(store_pool, settings.contact_policy()),
             taxonomy=taxonomy,
             sources=settings.sources,
             adapter_context=AdapterContext(api=vendor_api),
@@ -104,6 +109,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             await vendor_api.aclose()
             if coding_process is not None:
                 await asyncio.to_thread(coding_process.close)
+            await store_pool.close()
             await pool.close()
 
     app = FastAPI(title="winback router", version="0.2.0", lifespan=lifespan)

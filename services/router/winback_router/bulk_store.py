@@ -1,12 +1,14 @@
-"""Set-based writes of a batch: one statement per table, whatever the batch's size.
+"""Set-based writes of a batch: a few statements, whatever the batch's size.
 
 Storing a batch record by record cost several round trips per record (insert the response,
 read the clock, open the case, read its summary back); the profile of a 3,000-record drain
 showed 85 % of the router's time there, 40 % of it in socket writes (docs/performance.md).
-Here each table gets one statement per batch, its rows passed as arrays and expanded with
-``unnest``; ``ON CONFLICT`` keeps every write as safe to repeat as the per-record ones in
-``store.py``, which still handle what is rare: a delivery of a response already stored (a
-repeat or a revision), merged under the response's row lock.
+Here a batch's rows are passed as arrays and expanded with ``unnest``: its new responses, their
+cases and the cases' summaries in one call of a SQL function (repeatable ``router_batch.sql``;
+one round trip, section 21), dead letters in one statement. ``ON CONFLICT`` keeps every write
+as safe to repeat as the per-record ones in ``store.py``, which still handle what is rare: a
+delivery of a response already stored (a repeat or a revision), merged under the response's
+row lock.
 
 Rows are inserted in the order of the batch (``WITH ORDINALITY``), so ids grow as they did
 record by record. The case's ``opened`` history entry is still written by the trigger on
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
 
 from winback_router.decision import Decision
 from winback_router.store import content_columns
@@ -55,76 +59,100 @@ class FirstDelivery:
         return (self.response.source, self.response.response_id)
 
 
+class AlreadyStored(Exception):
+    """Some response of a batch stored whole was stored before: nothing was written, and its
+    deliveries must be merged in one transaction with the rest (SQLSTATE ``WBR01``)."""
+
+
+@dataclass(frozen=True)
+class FirstsStored:
+    """What storing a batch's first deliveries wrote: each inserted response's row, by key,
+    the transaction's ``now()``, and the summaries of the cases opened, by response row."""
+
+    rows: dict[ResponseKey, StoredRow]
+    now: datetime | None
+    opened: dict[int, CaseSummary]
+
+
+def _microseconds(target: timedelta | None) -> int | None:
+    return None if target is None else target // timedelta(microseconds=1)
+
+
 async def insert_first_deliveries(
     conn: Connection, deliveries: Sequence[FirstDelivery]
 ) -> dict[ResponseKey, StoredRow]:
-    """Insert every response not stored yet; the row of each one inserted, by key.
+    """Insert every response not stored yet, opening no case; the row of each one inserted,
+    by key (:func:`store_first_deliveries` without a policy)."""
+    return (await store_first_deliveries(conn, deliveries, None)).rows
+
+
+async def store_first_deliveries(
+    conn: Connection,
+    deliveries: Sequence[FirstDelivery],
+    policy: ContactPolicy | None,
+    *,
+    whole: bool = False,
+) -> FirstsStored:
+    """Insert every response not stored yet and, without business hours, open the cases of
+    those inserted, in one round trip (``router_store_first_deliveries``, a repeatable SQL
+    function); the summaries of the cases opened come back with the rows.
 
     Keys must be distinct (the caller keeps a batch's first delivery of each). A key missing
-    from the result was already stored: that delivery is a repeat or a revision.
+    from the result was already stored: that delivery is a repeat or a revision. With
+    ``whole``, such a key instead raises :class:`AlreadyStored` and nothing is written: the
+    caller stores the batch again in a transaction that merges those deliveries too.
 
-    One statement for both tables: the keys go into ``response_keys`` (``ON CONFLICT DO
-    NOTHING``, which waits for another router inserting the same key, as the unique key on
-    the responses did), each taking its response's id from the sequence, and the responses of
-    the keys inserted follow. A key stored in an earlier month is found there whatever month
-    this delivery arrives in, so it is never a second response.
+    The keys go into ``response_keys`` (``ON CONFLICT DO NOTHING``, which waits for another
+    router inserting the same key), each taking its response's id from the sequence, and the
+    responses of the keys inserted follow, so a key stored in an earlier month is found there
+    whatever month this delivery arrives in. A case opens at ``now()`` with its deadline
+    ``now()`` plus its priority's target, which is :func:`contact_deadline` without business
+    hours. With business hours (or no ``policy``) no case is opened here (``opened`` is empty)
+    and the caller opens them with :func:`open_cases` at the returned ``now``, in the same
+    transaction.
     """
     if not deliveries:
-        return {}
-    columns: list[list[object]] = [[] for _ in range(17)]
+        return FirstsStored({}, None, {})
+    targets = policy.targets if policy is not None and policy.hours is None else None
+    columns: list[list[object]] = [[] for _ in range(20)]
     for delivery in deliveries:
         response = delivery.response
         content = content_columns(  # jsonb columns travel as text and are cast in SQL
             response, delivery.digest, delivery.reasons, delivery.decision, json_as_text=True
         )
-        row = (
+        priority = delivery.decision.priority
+        case = targets is not None and delivery.decision.needs_recovery
+        values = (
             response.source,
             response.response_id,
             response.receipt_id,
             response.vendor,
             response.received_at,
             *content,
+            priority if case else None,
+            delivery.queue if case else None,
+            _microseconds(targets.get(priority)) if targets is not None and case else None,
         )
-        for index, value in enumerate(row):
+        for index, value in enumerate(values):
             columns[index].append(value)
-    rows = await conn.fetch(
-        """
-        WITH d AS (
-            SELECT *
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                        $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[],
-                        $11::text[], $12::text[], $13::boolean[], $14::text[], $15::boolean[],
-                        $16::bytea[], $17::timestamptz[])
-                 WITH ORDINALITY AS d(source, response_id, receipt_id, vendor, received_at,
-                                      survey_id, submitted_at, customer, interaction, scores,
-                                      chosen_reasons, comment, follow_up_requested, codes,
-                                      needs_recovery, content_sha256, vendor_updated_at,
-                                      position)
-        ), keys AS (
-            INSERT INTO response_keys (source, response_id, survey_response_id, received_at)
-            SELECT source, response_id, nextval('survey_responses_id_seq'), received_at
-            FROM d ORDER BY position
-            ON CONFLICT (source, response_id) DO NOTHING
-            RETURNING source, response_id, survey_response_id
+    try:
+        rows = await conn.fetch(
+            "SELECT * FROM router_store_first_deliveries($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+            " $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+            *columns,
+            whole,
         )
-        INSERT INTO survey_responses (
-            id, source, response_id, receipt_id, vendor, received_at,
-            survey_id, submitted_at, customer, interaction, scores, chosen_reasons, comment,
-            follow_up_requested, codes, needs_recovery, content_sha256, vendor_updated_at)
-        SELECT k.survey_response_id, d.source, d.response_id, receipt_id, vendor, received_at,
-               survey_id, submitted_at, customer::jsonb, interaction::jsonb, scores::jsonb,
-               chosen_reasons::jsonb, comment, follow_up_requested, codes::jsonb,
-               needs_recovery, content_sha256, vendor_updated_at
-        FROM d JOIN keys k ON k.source = d.source AND k.response_id = d.response_id
-        ORDER BY position
-        RETURNING id, source, response_id, received_at
-        """,
-        *columns,
-    )
-    return {
-        (row["source"], row["response_id"]): StoredRow(row["id"], row["received_at"])
-        for row in rows
-    }
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == "WBR01":
+            raise AlreadyStored(str(error)) from error
+        raise
+    stored: dict[ResponseKey, StoredRow] = {}
+    opened: dict[int, CaseSummary] = {}
+    for row in rows:
+        stored[(row["source"], row["response_id"])] = StoredRow(row["id"], row["received_at"])
+        if row["summary"] is not None:
+            opened[row["id"]] = summary_in_utc(row["summary"])
+    return FirstsStored(stored, rows[0]["opened_at"] if rows else None, opened)
 
 
 @dataclass(frozen=True)
@@ -137,17 +165,24 @@ class CaseToOpen:
 
 
 async def open_cases(
-    conn: Connection, cases: Sequence[CaseToOpen], policy: ContactPolicy
+    conn: Connection,
+    cases: Sequence[CaseToOpen],
+    policy: ContactPolicy,
+    opened_at: datetime | None = None,
 ) -> dict[int, CaseSummary]:
-    """Open these cases at the transaction's ``now()`` with their contact deadlines; their
-    summaries by response row.
+    """Open these cases at ``opened_at`` (the transaction's ``now()``, as
+    :func:`store_first_deliveries` returns it; read here if not given) with their contact
+    deadlines; their summaries by response row. The way with business hours, whose deadlines
+    only Python computes.
 
     One clock reading serves every case: ``now()`` is the transaction's start, the same for
     each, as it was when every case read it for itself.
     """
     if not cases:
         return {}
-    opened_at: datetime = await conn.fetchval("SELECT now()")
+    if opened_at is None:
+        opened_at = await conn.fetchval("SELECT now()")
+        assert opened_at is not None
     rows = await conn.fetch(
         """
         INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue,

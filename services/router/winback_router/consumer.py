@@ -47,6 +47,7 @@ from winback_router.metrics import (
     RECORDS,
     RESPONSE_AGE_SECONDS,
     STAGE_SECONDS,
+    observe_all,
 )
 from winback_router.queues import QueueRules, choose_queue
 from winback_router.store import CaseChange, ConcurrentDelivery
@@ -141,14 +142,15 @@ class RouterTopics:
 
 
 def _observe_ages(stage: str, received: Sequence[datetime]) -> None:
-    """Record how long ago ingest received each delivery, as of now (one clock reading and one
-    labelled child for the batch, not one per record)."""
+    """Record how long ago ingest received each delivery, as of now (one clock reading, one
+    labelled child and one increment per bucket touched for the batch, not one per record)."""
     if not received:
         return
     now = utc_now()
-    histogram = RESPONSE_AGE_SECONDS.labels(stage)
-    for received_at in received:
-        histogram.observe((now - received_at).total_seconds())
+    observe_all(
+        RESPONSE_AGE_SECONDS.labels(stage),
+        [(now - received_at).total_seconds() for received_at in received],
+    )
 
 
 def _replay_of(record: Record) -> int | None:
