@@ -34,13 +34,14 @@ WITH r AS (
                                   interaction, scores, chosen_reasons, follow_up_requested,
                                   codes, needs_recovery)
     SELECT 'survey', 'r-' || n, 'r-' || n, 'generic',
-           date_trunc('month', now()) - make_interval(months => n % $2) + interval '1 day',
+           date_trunc('month', now()) - make_interval(months => n % $2) + interval '1 day'
+               + make_interval(secs => n),
            '{}', '{}', '[]', '[]', false, '[]', true
     FROM generate_series(1, $1) AS n
     RETURNING id, received_at
 )
 INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue, opened_at)
-SELECT id, received_at, 2, 'default', received_at + interval '1 hour' FROM r
+SELECT id, received_at, 2, 'default', received_at + interval '1 minute' FROM r
 """
 
 
