@@ -110,6 +110,29 @@ async def test_a_case_read_in_its_months_is_the_case_read_by_id_alone(
         await read_case(pool, "case_cards", case_ids[0])  # type: ignore[arg-type]
 
 
+async def test_a_data_fix_of_either_month_is_followed(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    """The owner backdates a case's opening and its response's receipt (rows move to other
+    partitions): the case's key and the case's response_received_at follow, so the read in its
+    months still finds it."""
+    moved = case_ids[2]
+    await pool.execute(
+        "UPDATE recovery_cases SET opened_at = opened_at - interval '2 months' WHERE id = $1",
+        moved,
+    )
+    await pool.execute(
+        "UPDATE survey_responses SET received_at = received_at - interval '1 month'"
+        " WHERE id = (SELECT survey_response_id FROM recovery_cases WHERE id = $1)",
+        moved,
+    )
+    for view in CaseView:
+        by_id = await pool.fetchrow(f"SELECT * FROM {view} WHERE case_id = $1", moved)
+        found = await read_case(pool, view, moved)
+        assert by_id is not None and found is not None
+        assert dict(found) == dict(by_id)
+
+
 async def test_the_notifiers_card_and_the_routers_summary_match_by_id_alone(
     pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
 ) -> None:
