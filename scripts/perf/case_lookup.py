@@ -1,15 +1,22 @@
-"""What a lookup of one case by id alone costs as months of cases accumulate (migration 0035).
+"""What a lookup of one case by id costs as months of cases accumulate (migrations 0035, 0038).
 
     .venv/bin/python scripts/perf/case_lookup.py --cases 50000 --months 25 --rounds 5
 
-``recovery_cases`` is partitioned by month of ``opened_at``; the notifier's API names a case by
-id alone, so its read probes every month partition's primary key. Two fresh schemas on the
-server ``DATABASE_URL`` names hold the same number of cases: one with all of them in the
-current month, one spread over ``--months`` months (each month its own partition). The
-notifier's read of one case (``SELECT * FROM case_cards WHERE case_id = $1``, prepared, as
-asyncpg runs it) is timed in both, alternately, so both see the same load from the rest of
-the machine; it prints each round, the ratio of the medians, and the plan in the many-month
-schema. Only the ratio means anything on a shared machine. The schemas are dropped after.
+``recovery_cases`` is partitioned by month of ``opened_at`` and ``survey_responses`` by month of
+``received_at``. Two fresh schemas on the server ``DATABASE_URL`` names hold the same number of
+cases: one with all of them in the current month, one spread over ``--months`` months (each
+month its own partition; responses received through each month, cases opened a minute later).
+Two reads of one case are timed in both, prepared as asyncpg runs them, all four alternately
+so that all see the same load from the rest of the machine:
+
+- **by id alone**: ``SELECT * FROM case_cards WHERE case_id = $1``, the notifier's read before
+  migration 0038 (every month partition's primary key probed);
+- **month first**: :func:`winback_shared.case_months.read_case`, the read now (the case's
+  month from ``case_keys``, then one partition of cases and one of responses).
+
+It prints each round, the ratio of the medians (``--months`` months / 1 month) for each read,
+and which partitions each read scans in the many-month schema. Only ratios mean anything on a
+shared machine. The schemas are dropped after.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import uuid
 
 import asyncpg
 
+from winback_shared.case_months import CASE_OPENED_AT, RESPONSE_RECEIVED_AT
 from winback_shared.migrations import apply_migrations
 from winback_shared.partitions import ensure_partitions
 from winback_shared.urls import with_query
@@ -34,13 +42,14 @@ WITH r AS (
                                   interaction, scores, chosen_reasons, follow_up_requested,
                                   codes, needs_recovery)
     SELECT 'survey', 'r-' || n, 'r-' || n, 'generic',
-           date_trunc('month', now()) - make_interval(months => n % $2) + interval '1 day',
+           date_trunc('month', now()) - make_interval(months => n % $2) + interval '1 day'
+               + make_interval(secs => n),
            '{}', '{}', '[]', '[]', false, '[]', true
     FROM generate_series(1, $1) AS n
     RETURNING id, received_at
 )
 INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue, opened_at)
-SELECT id, received_at, 2, 'default', received_at + interval '1 hour' FROM r
+SELECT id, received_at, 2, 'default', received_at + interval '1 minute' FROM r
 """
 
 
@@ -63,11 +72,20 @@ async def seeded(url: str, cases: int, months: int) -> tuple[str, list[int]]:
     return scoped, ids
 
 
-async def timed(url: str, ids: list[int], lookups: int) -> float:
+BY_ID = "SELECT * FROM case_cards WHERE case_id = $1"
+MONTH_FIRST = (
+    "SELECT * FROM case_cards WHERE case_id = $1"
+    f" AND opened_at = {CASE_OPENED_AT} AND received_at = {RESPONSE_RECEIVED_AT}"
+)
+"""The statement of ``read_case(conn, CaseView.CARDS, case_id)``."""
+READS = {"by id alone": BY_ID, "month first": MONTH_FIRST}
+
+
+async def timed(url: str, query: str, ids: list[int], lookups: int) -> float:
     """Seconds for ``lookups`` reads of random cases by id, on one connection."""
     conn = await asyncpg.connect(url)
     try:
-        statement = await conn.prepare("SELECT * FROM case_cards WHERE case_id = $1")
+        statement = await conn.prepare(query)
         for case_id in ids[:50]:  # warm the cache and the plan
             await statement.fetchrow(case_id)
         picks = [random.choice(ids) for _ in range(lookups)]
@@ -77,6 +95,25 @@ async def timed(url: str, ids: list[int], lookups: int) -> float:
         return time.perf_counter() - started
     finally:
         await conn.close()
+
+
+async def scanned(url: str, query: str, case_id: int) -> list[str]:
+    """The partitions of cases and responses one read of ``case_id`` scans (``EXPLAIN
+    ANALYZE``: the others are pruned at run time, "never executed", or not planned)."""
+    conn = await asyncpg.connect(url)
+    try:
+        plan = await conn.fetch(
+            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}", case_id
+        )
+    finally:
+        await conn.close()
+    names = [
+        line.split(" on ", 1)[1].split()[0]
+        for (line,) in plan
+        if " on recovery_cases_" in line or " on survey_responses_" in line
+        if "never executed" not in line and "Scan" in line
+    ]
+    return sorted(set(names))
 
 
 async def main() -> None:
@@ -90,32 +127,25 @@ async def main() -> None:
     one, one_ids = await seeded(url, args.cases, 1)
     many, many_ids = await seeded(url, args.cases, args.months)
     try:
-        runs: dict[str, list[float]] = {"1 month": [], f"{args.months} months": []}
+        schemas = {"1 month": (one, one_ids), f"{args.months} months": (many, many_ids)}
+        runs: dict[tuple[str, str], list[float]] = {
+            (read, label): [] for read in READS for label in schemas
+        }
         for round_ in range(args.rounds):
-            for label, scoped, ids in (
-                ("1 month", one, one_ids),
-                (f"{args.months} months", many, many_ids),
-            ):
-                seconds = await timed(scoped, ids, args.lookups)
-                runs[label].append(seconds)
-                per = seconds / args.lookups * 1e6
-                print(f"round {round_ + 1} {label}: {per:.0f} us per lookup")
-        medians = {label: statistics.median(values) for label, values in runs.items()}
-        first, second = medians.values()
-        print(f"median ratio {args.months} months / 1 month: {second / first:.2f}")
-        conn = await asyncpg.connect(many)
-        try:
-            plan = await conn.fetch(
-                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)"
-                " SELECT * FROM case_cards WHERE case_id = $1",
-                many_ids[0],
-            )
-            lines = [row[0] for row in plan]
-            scans = [line.strip() for line in lines if " on recovery_cases_" in line]
-            print(f"partitions of recovery_cases scanned by one lookup: {len(scans)}")
-            print("\n".join([*scans[:3], "...", *scans[-2:]]))
-        finally:
-            await conn.close()
+            for read, query in READS.items():
+                for label, (scoped, ids) in schemas.items():
+                    seconds = await timed(scoped, query, ids, args.lookups)
+                    runs[read, label].append(seconds)
+                    per = seconds / args.lookups * 1e6
+                    print(f"round {round_ + 1} {read}, {label}: {per:.0f} us per lookup")
+        medians = {key: statistics.median(values) for key, values in runs.items()}
+        for read in READS:
+            first, second = (medians[read, label] for label in schemas)
+            print(f"{read}: median ratio {args.months} months / 1 month: {second / first:.2f}")
+        for read, query in READS.items():
+            parts = await scanned(many, query, many_ids[len(many_ids) // 2])
+            print(f"{read}, partitions scanned in the {args.months}-month schema: {len(parts)}")
+            print("  " + ", ".join([*parts[:3], "...", *parts[-2:]] if len(parts) > 6 else parts))
     finally:
         admin = await asyncpg.connect(url)
         for scoped in (one, many):

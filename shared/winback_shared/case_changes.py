@@ -26,6 +26,7 @@ from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any, Final
 
+from winback_shared.case_months import CASE_OPENED_AT
 from winback_shared.case_vocabulary import FINISHED_STATUSES, CaseStatus, HistoryKind
 from winback_shared.db import Connection
 from winback_shared.events.case_events import HistoryEntry
@@ -108,11 +109,11 @@ async def _append(
     opened_at: datetime | None = None,
 ) -> HistoryEntry | None:
     # recovery_cases is partitioned by month of opened_at (migration 0035): a writer that
-    # knows the opening names it, and the update touches that month's partition alone; by id
-    # alone it probes each month's.
+    # knows the opening names it, any other finds it from the case's key (case_months); either
+    # way the update touches that month's partition alone.
     first = 3 if opened_at is None else 4
     assignments, args = _assignments(columns, first_placeholder=first)
-    month = "" if opened_at is None else " AND opened_at = $3"
+    month = f" AND opened_at = {CASE_OPENED_AT}" if opened_at is None else " AND opened_at = $3"
     case = await conn.fetchrow(
         f"UPDATE recovery_cases SET {assignments}"
         f" WHERE id = $1 AND status <> ALL($2::text[]){month} RETURNING seq, opened_at",

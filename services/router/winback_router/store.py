@@ -23,6 +23,7 @@ from pydantic import TypeAdapter
 
 from winback_router.decision import Decision
 from winback_shared.case_changes import CaseColumn, append_change_unless_finished
+from winback_shared.case_months import CaseView, read_case
 from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.db import Connection
 from winback_shared.deadlines import ContactPolicy, contact_deadline
@@ -72,7 +73,7 @@ class CaseChange:
 
 async def case_summary(conn: Connection, case_id: int) -> CaseSummary:
     """The console's view of one case."""
-    row = await conn.fetchrow("SELECT * FROM case_summaries WHERE case_id = $1", case_id)
+    row = await read_case(conn, CaseView.SUMMARIES, case_id)
     assert row is not None, f"case {case_id} vanished inside its own transaction"
     return CaseSummary.model_validate(dict(row))
 
@@ -329,9 +330,20 @@ async def unalerted_case(conn: Connection, stored: StoredResponse) -> CaseChange
 
 
 async def mark_alerted(conn: Connection, case_ids: list[int]) -> None:
-    """Record that these cases' alerts were acknowledged by Kafka."""
+    """Record that these cases' alerts were acknowledged by Kafka.
+
+    In the month partitions from the first opening of these cases to the last (their keys'
+    ``opened_at``, two subqueries PostgreSQL runs before it scans: the other months are pruned
+    at run time), not in every month's: a batch's cases were opened moments ago, one month.
+    """
     await conn.execute(
-        "UPDATE recovery_cases SET alerted_at = now() WHERE id = ANY($1::bigint[])"
-        " AND alerted_at IS NULL",
+        """
+        UPDATE recovery_cases SET alerted_at = now()
+        WHERE id = ANY($1::bigint[]) AND alerted_at IS NULL
+          AND opened_at >= (SELECT min(k.opened_at) FROM case_keys k
+                            WHERE k.case_id = ANY($1::bigint[]))
+          AND opened_at <= (SELECT max(k.opened_at) FROM case_keys k
+                            WHERE k.case_id = ANY($1::bigint[]))
+        """,
         case_ids,
     )

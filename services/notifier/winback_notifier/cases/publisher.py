@@ -96,7 +96,8 @@ class CaseEventPublisher:
                 """
                 SELECT h.id, h.seq, h.kind, h.actor, h.occurred_at, h.data,
                        to_jsonb(c) AS card
-                FROM case_history h JOIN case_cards c ON c.case_id = h.case_id
+                FROM case_history h
+                JOIN case_cards c ON c.case_id = h.case_id AND c.opened_at = h.case_opened_at
                 WHERE h.published_at IS NULL
                   AND CASE WHEN h.kind = $3 THEN c.alerted_at IS NOT NULL
                            ELSE h.occurred_at < now() - make_interval(secs => $1) END

@@ -31,6 +31,7 @@ from winback_notifier.cases.rules import (
 )
 from winback_shared.agents import Agent
 from winback_shared.case_changes import FIRST_NOW, NOW, CaseColumn, CaseColumns, append_change
+from winback_shared.case_months import CASE_OPENED_AT, CaseView, read_case
 from winback_shared.case_vocabulary import (
     BOARD_STATUSES,
     OPEN_STATUSES,
@@ -195,7 +196,7 @@ async def list_open_cases(conn: Db, limit: int = 500) -> list[CaseCard]:
 
 async def get_card(conn: Db, agent: Agent, case_id: int) -> CaseCard:
     """One case the agent may see; 404 if there is none, 403 if it is not theirs to see."""
-    row = await conn.fetchrow("SELECT * FROM case_cards WHERE case_id = $1", case_id)
+    row = await read_case(conn, CaseView.CARDS, case_id)
     if row is None:
         raise CaseRefused(404, "case_not_found", f"there is no case {case_id}")
     card = _card(row)
@@ -241,13 +242,14 @@ async def get_attempts(conn: Db, case_id: int) -> list[ContactAttempt]:
 async def _lock(conn: Connection, case_id: int) -> CaseState:
     # The owner's name comes from a subquery, not a join: after waiting for the lock, PostgreSQL
     # re-reads the locked row but would keep a joined row from before the wait, so a losing
-    # claim would learn the new owner's id with the old (empty) owner's name.
+    # claim would learn the new owner's id with the old (empty) owner's name. The case is
+    # read in its month's partition alone (winback_shared.case_months).
     row = await conn.fetchrow(
-        """
+        f"""
         SELECT c.id, c.status, c.queue, c.owner_id, c.failed_attempts, c.wrong_number_at,
                (SELECT a.name FROM agents a WHERE a.id = c.owner_id) AS owner
         FROM recovery_cases c
-        WHERE c.id = $1 FOR UPDATE
+        WHERE c.id = $1 AND c.opened_at = {CASE_OPENED_AT} FOR UPDATE
         """,
         case_id,
     )
@@ -303,7 +305,7 @@ async def commit_change(
             **(columns or {}),
         },
     )
-    card_row = await conn.fetchrow("SELECT * FROM case_cards WHERE case_id = $1", state.case_id)
+    card_row = await read_case(conn, CaseView.CARDS, state.case_id)
     assert card_row is not None
     return Change(
         card=_card(card_row),
@@ -516,16 +518,9 @@ async def review_reasons(
     router coded; the case's own coding is left as the router wrote it."""
     async with _locked(conn, case_id) as state:
         outcome = decide(Action.REVIEW_REASONS, state, actor)
-        row = await conn.fetchrow(
-            """
-            SELECT r.codes, r.follow_up_requested
-            FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id
-            WHERE c.id = $1
-            """,
-            case_id,
-        )
+        row = await read_case(conn, CaseView.CARDS, case_id)
         assert row is not None  # the case is locked, and a case always has its response
-        stored = [reason["code"] for reason in row["codes"]]
+        stored = [reason["code"] for reason in row["reasons"]]
         review = ReasonsReview(
             codes=codes,
             follow_up_requested=follow_up_requested,

@@ -34,8 +34,12 @@ async def fill_missing_deadlines(conn: Connection, policy: ContactPolicy) -> int
         [status.value for status in FINISHED_STATUSES],
     )
     await conn.executemany(
-        "UPDATE recovery_cases SET contact_due_at = $2 WHERE id = $1 AND contact_due_at IS NULL",
-        [(row["id"], contact_deadline(policy, row["opened_at"], row["priority"])) for row in rows],
+        "UPDATE recovery_cases SET contact_due_at = $2"
+        " WHERE id = $1 AND opened_at = $3 AND contact_due_at IS NULL",  # its month's partition
+        [
+            (r["id"], contact_deadline(policy, r["opened_at"], r["priority"]), r["opened_at"])
+            for r in rows
+        ],
     )
     return len(rows)
 

@@ -25,6 +25,7 @@ from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import ACTIVE, CaseRefused
 from winback_notifier.cases.service import Change
 from winback_shared.agents import Agent
+from winback_shared.case_months import CASE_OPENED_AT, RESPONSE_RECEIVED_AT
 from winback_shared.case_vocabulary import OPEN_STATUSES
 from winback_shared.customer_match import MatchRule, matching_responses
 from winback_shared.db import Connection
@@ -151,8 +152,11 @@ async def _triggering(conn: Connection, case_id: int) -> asyncpg.Record:
         f"""
         SELECT r.id, r.source, r.survey_id, r.response_id, r.submitted_at, r.received_at,
                r.interaction, {_ANSWERED_AT} AS answered_at
-        FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id
-        WHERE c.id = $1
+        FROM recovery_cases c
+        JOIN survey_responses r ON r.id = c.survey_response_id
+                               AND r.received_at = c.response_received_at
+        WHERE c.id = $1 AND c.opened_at = {CASE_OPENED_AT}
+          AND r.received_at = {RESPONSE_RECEIVED_AT}
         """,
         case_id,
     )

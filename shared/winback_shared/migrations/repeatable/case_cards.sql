@@ -7,6 +7,11 @@
 -- migrations whenever it changes, so edit the definition here and the change shows as a diff.
 -- Drop and create, not CREATE OR REPLACE, so a column may go or move; both views are in this
 -- one file because case_summaries depends on case_cards.
+--
+-- The response is joined on its whole key, (id, received_at), held equal to the case's
+-- (survey_response_id, response_received_at) by their composite foreign key (migration 0032):
+-- a read of one case, by id and month (winback_shared.case_months), then reads its response
+-- in that response's month partition alone, where by id alone it would probe every month's.
 
 DROP VIEW IF EXISTS case_summaries;
 DROP VIEW IF EXISTS case_cards;
@@ -50,7 +55,7 @@ SELECT c.id                  AS case_id,
        c.call_back_missed_at,
        c.wrong_number_at
 FROM recovery_cases c
-JOIN survey_responses r ON r.id = c.survey_response_id
+JOIN survey_responses r ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
 LEFT JOIN agents a ON a.id = c.owner_id;
 
 -- PostgreSQL drops the unused join to agents (a LEFT JOIN on its primary key) from plans that

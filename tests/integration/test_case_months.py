@@ -1,0 +1,334 @@
+"""Lookups of a case by id alone read its month first (``winback_shared.case_months``,
+migration 0038): each rewritten lookup finds exactly what a read by id alone finds, with cases
+in many months, and its plan scans one partition of ``recovery_cases`` and of
+``survey_responses``, the others pruned at run time."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from winback_notifier.cases import service as cases
+from winback_notifier.cases.rules import CaseRefused
+from winback_notifier.sla.startup import fill_missing_deadlines
+from winback_notifier.story.service import _triggering
+from winback_router.store import case_summary, mark_alerted
+from winback_shared.agents import Agent, Role, issue_token
+from winback_shared.case_changes import append_change
+from winback_shared.case_months import CaseView, read_case
+from winback_shared.case_vocabulary import HistoryKind
+from winback_shared.db import Connection, create_pool
+from winback_shared.deadlines import ContactPolicy
+from winback_shared.events.case_events import CaseCard
+from winback_shared.events.recovery_alerts import CaseSummary
+from winback_shared.migrations import apply_migrations
+from winback_shared.partitions import ensure_partitions
+from winback_shared.retention.plan import month_start
+
+NOW = datetime.now(UTC)
+MONTHS = 7
+"""Months of cases kept: this month and six before it (plus the months made ahead)."""
+
+_SEED = """
+WITH r AS (
+    INSERT INTO survey_responses (source, response_id, receipt_id, vendor, received_at, customer,
+                                  interaction, scores, chosen_reasons, follow_up_requested,
+                                  codes, needs_recovery)
+    SELECT 'survey', 'r-' || n, 'r-' || n, 'generic', m.at - interval '40 days', '{}', '{}',
+           '[]', '[]', n % 2 = 0,
+           jsonb_build_array(jsonb_build_object('code', 'c' || n, 'label', 'C', 'evidence', '',
+                                                'method', 'rule')), true
+    FROM unnest($1::timestamptz[]) WITH ORDINALITY AS m(at, n)
+    RETURNING id, received_at, response_id
+)
+INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue, opened_at)
+SELECT id, received_at, 2, 'default', received_at + interval '40 days' FROM r
+"""
+
+
+def openings() -> list[datetime]:
+    """Two cases in each month kept, each with its response received the month before (a
+    case's response month is not its own, as for a case opened by a later revision)."""
+    return [
+        month_start(NOW, back) + timedelta(days=day, hours=9)
+        for back in range(MONTHS)
+        for day in (2, 11)
+    ]
+
+
+@pytest.fixture
+async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created = await create_pool(schema_url, max_size=4)
+    try:
+        async with created.acquire() as conn:
+            await apply_migrations(conn)
+        yield created
+    finally:
+        await created.close()
+
+
+@pytest.fixture
+async def case_ids(pool: asyncpg.Pool) -> list[int]:
+    """The cases' ids, latest opening first."""
+    await pool.execute(_SEED, openings())
+    async with pool.acquire() as conn:
+        await ensure_partitions(conn)  # the past months' rows move out of DEFAULT
+        await conn.execute("ANALYZE")
+    assert await pool.fetchval("SELECT count(DISTINCT tableoid) FROM recovery_cases") == MONTHS
+    rows = await pool.fetch("SELECT id FROM recovery_cases ORDER BY opened_at DESC")
+    return [row["id"] for row in rows]
+
+
+@pytest.fixture
+async def supervisor(pool: asyncpg.Pool) -> Agent:
+    async with pool.acquire() as conn:
+        agent, _ = await issue_token(conn, name="sam", role=Role.SUPERVISOR)
+    return agent
+
+
+MISSING = 10**12
+
+
+# ---- the same answers as by id alone ------------------------------------------------------
+
+
+async def test_a_case_read_in_its_months_is_the_case_read_by_id_alone(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    for view in CaseView:
+        for case_id in [*case_ids, MISSING]:
+            by_id = await pool.fetchrow(f"SELECT * FROM {view} WHERE case_id = $1", case_id)
+            found = await read_case(pool, view, case_id)
+            assert (found and dict(found)) == (by_id and dict(by_id)), (view, case_id)
+    with pytest.raises(TypeError):
+        await read_case(pool, "case_cards", case_ids[0])  # type: ignore[arg-type]
+
+
+async def test_a_data_fix_of_either_month_is_followed(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    """The owner backdates a case's opening and its response's receipt (rows move to other
+    partitions): the case's key and the case's response_received_at follow, so the read in its
+    months still finds it."""
+    moved = case_ids[2]
+    await pool.execute(
+        "UPDATE recovery_cases SET opened_at = opened_at - interval '2 months' WHERE id = $1",
+        moved,
+    )
+    await pool.execute(
+        "UPDATE survey_responses SET received_at = received_at - interval '1 month'"
+        " WHERE id = (SELECT survey_response_id FROM recovery_cases WHERE id = $1)",
+        moved,
+    )
+    for view in CaseView:
+        by_id = await pool.fetchrow(f"SELECT * FROM {view} WHERE case_id = $1", moved)
+        found = await read_case(pool, view, moved)
+        assert by_id is not None and found is not None
+        assert dict(found) == dict(by_id)
+
+
+async def test_the_notifiers_card_and_the_routers_summary_match_by_id_alone(
+    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+) -> None:
+    async with pool.acquire() as conn:
+        for case_id in case_ids:
+            card_row = await conn.fetchrow("SELECT * FROM case_cards WHERE case_id = $1", case_id)
+            summary_row = await conn.fetchrow(
+                "SELECT * FROM case_summaries WHERE case_id = $1", case_id
+            )
+            assert card_row is not None and summary_row is not None
+            assert await cases.get_card(conn, supervisor, case_id) == CaseCard.model_validate(
+                dict(card_row)
+            )
+            assert await case_summary(conn, case_id) == CaseSummary.model_validate(
+                dict(summary_row)
+            )
+        with pytest.raises(CaseRefused) as refused:
+            await cases.get_card(conn, supervisor, MISSING)
+    assert refused.value.status == 404
+
+
+async def test_the_workflows_lock_and_change_find_the_case_in_any_month(
+    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+) -> None:
+    async with pool.acquire() as conn:
+        for case_id in case_ids:
+            async with conn.transaction():
+                state = await cases.lock_case(conn, case_id)
+                assert (state.case_id, state.status, state.queue) == (case_id, "open", "default")
+            change = await cases.claim(conn, case_id=case_id, actor=supervisor)
+            by_id = await conn.fetchrow("SELECT * FROM case_cards WHERE case_id = $1", case_id)
+            assert by_id is not None
+            assert change.card == CaseCard.model_validate(dict(by_id))
+            assert (change.card.owner, change.card.seq, change.entry.seq) == ("sam", 2, 2)
+            review = await cases.review_reasons(
+                conn,
+                case_id=case_id,
+                actor=supervisor,
+                codes=(),
+                follow_up_requested=False,
+                note="checked",
+            )
+            coded = await conn.fetchval(
+                "SELECT r.codes -> 0 ->> 'code' FROM recovery_cases c"
+                " JOIN survey_responses r ON r.id = c.survey_response_id WHERE c.id = $1",
+                case_id,
+            )
+            assert review.entry.data["coded"] == [coded]
+        async with conn.transaction():
+            with pytest.raises(CaseRefused):
+                await cases.lock_case(conn, MISSING)
+        # Every change went to its own case and nowhere else.
+        seqs = await conn.fetch("SELECT id, seq FROM recovery_cases ORDER BY id")
+        assert [(r["id"], r["seq"]) for r in seqs] == [(i, 3) for i in sorted(case_ids)]
+        with pytest.raises(LookupError):
+            await append_change(conn, MISSING, kind=HistoryKind.REVISED, actor="sam", data={})
+
+
+async def test_the_story_deadlines_and_alert_marks_reach_every_month(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    async with pool.acquire() as conn:
+        for case_id in case_ids:
+            by_id = await conn.fetchrow(
+                "SELECT r.id, r.received_at FROM recovery_cases c"
+                " JOIN survey_responses r ON r.id = c.survey_response_id WHERE c.id = $1",
+                case_id,
+            )
+            assert by_id is not None
+            found = await _triggering(conn, case_id)
+            assert (found["id"], found["received_at"]) == (by_id["id"], by_id["received_at"])
+        async with conn.transaction():
+            assert await fill_missing_deadlines(conn, ContactPolicy()) == len(case_ids)
+        assert await conn.fetchval(
+            "SELECT count(*) FROM recovery_cases WHERE contact_due_at > opened_at"
+        ) == len(case_ids)
+
+        # The router marks a batch's alerts: every case named, in whatever month, and no other.
+        named = case_ids[::3]
+        await mark_alerted(conn, named)
+        alerted = await conn.fetch(
+            "SELECT id FROM recovery_cases WHERE alerted_at IS NOT NULL ORDER BY id"
+        )
+        assert [r["id"] for r in alerted] == sorted(named)
+        await mark_alerted(conn, [])
+
+        # An attempt inserted by case id alone gets the case's opening from its key (0038).
+        oldest = case_ids[-1]
+        agent, _ = await issue_token(conn, name="ana", role=Role.AGENT)
+        await conn.execute(
+            "INSERT INTO contact_attempts (case_id, agent_id, channel, reached, note)"
+            " VALUES ($1, $2, 'phone', false, '')",
+            oldest,
+            agent.id,
+        )
+        assert await conn.fetchval(
+            "SELECT a.case_opened_at = c.opened_at FROM contact_attempts a"
+            " JOIN recovery_cases c ON c.id = a.case_id WHERE a.case_id = $1",
+            oldest,
+        )
+
+
+# ---- one partition scanned -----------------------------------------------------------------
+
+_SCAN = re.compile(
+    r"(?:Seq Scan|Index Scan using \S+|Index Only Scan using \S+|Bitmap Heap Scan|Tid Scan)"
+    r" on ((?:recovery_cases|survey_responses)_(?:p\d{6}|default))\b"
+)
+
+
+async def partitions_scanned(
+    conn: Connection, query: str, args: Sequence[Any]
+) -> dict[str, tuple[set[str], set[str]]]:
+    """For each partitioned table, the partitions the statement's plan holds and those it
+    actually scanned (the rest: "never executed"). Run with ``EXPLAIN ANALYZE`` in a
+    transaction rolled back, so a statement that writes leaves nothing behind."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        plan = await conn.fetch(
+            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}", *args
+        )
+    finally:
+        await transaction.rollback()
+    found: dict[str, tuple[set[str], set[str]]] = {
+        "recovery_cases": (set(), set()),
+        "survey_responses": (set(), set()),
+    }
+    for (line,) in plan:
+        match = _SCAN.search(line)
+        if match:
+            partition = match[1]
+            planned, scanned = found[partition.rsplit("_", 1)[0]]
+            planned.add(partition)
+            if "never executed" not in line:
+                scanned.add(partition)
+    return found
+
+
+class Statements:
+    """The statements a connection ran, as asyncpg's query logger saw them."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __call__(self, record: Any) -> None:
+        self.seen.append((record.query, tuple(record.args or ())))
+
+    def naming(self, fragment: str) -> tuple[str, tuple[Any, ...]]:
+        """The first statement whose text holds ``fragment``."""
+        found = [(q, a) for q, a in self.seen if fragment in q]
+        assert found, f"no statement holds {fragment!r}: {[q for q, _ in self.seen]}"
+        return found[0]
+
+
+async def test_each_rewritten_lookup_scans_one_month(
+    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+) -> None:
+    case_id = case_ids[5]  # a case two months back, its response three months back
+    month = await pool.fetchrow(
+        "SELECT tableoid::regclass::text AS case_part,"
+        " (SELECT tableoid::regclass::text FROM survey_responses r"
+        "  WHERE r.id = c.survey_response_id) AS response_part"
+        " FROM recovery_cases c WHERE c.id = $1",
+        case_id,
+    )
+    assert month is not None
+    statements = Statements()
+    async with pool.acquire() as conn:
+        conn.add_query_logger(statements)
+        await cases.get_card(conn, supervisor, case_id)
+        await cases.claim(conn, case_id=case_id, actor=supervisor)
+        await case_summary(conn, case_id)
+        await _triggering(conn, case_id)
+        await mark_alerted(conn, [case_id, case_ids[4]])
+        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after, not at once
+        conn.remove_query_logger(statements)
+
+        looked_up = {
+            "card": statements.naming("FROM case_cards"),
+            "summary": statements.naming("FROM case_summaries"),
+            "lock": statements.naming("FOR UPDATE"),
+            "change": statements.naming("UPDATE recovery_cases SET seq"),
+            "story": statements.naming("answered_at"),
+            "alerted": statements.naming("SET alerted_at"),
+        }
+        # What this measures: by id alone, the same read probes every month's partition.
+        by_id = await partitions_scanned(
+            conn, "SELECT * FROM case_cards WHERE case_id = $1", (case_id,)
+        )
+        assert len(by_id["recovery_cases"][1]) > MONTHS
+        for name, (query, args) in looked_up.items():
+            scans = await partitions_scanned(conn, query, args)
+            planned, scanned = scans["recovery_cases"]
+            assert len(planned) > MONTHS, (name, planned)  # pruned at run time, not planned out
+            assert scanned == {month["case_part"]}, (name, scanned)
+            planned, scanned = scans["survey_responses"]
+            if name in ("card", "summary", "story"):  # the statements that read the response
+                assert scanned == {month["response_part"]}, (name, scanned)
