@@ -144,6 +144,13 @@ def test_what_is_never_translated(pattern: str) -> None:
     assert scan.may_match("so rude") == [1]
 
 
+def test_letters_of_other_scripts_are_code_points() -> None:
+    scan = PatternScan.of([(0, "ждал|長い"), (1, "[жд]+ x"), (2, "[^ж]a")])
+    assert sorted(scan.may_match("я ждал") or []) == [0]
+    assert sorted(scan.may_match("長い дж x") or []) == [0, 1]
+    assert scan.may_match("жa") == [] and scan.may_match("ёa") == [2]
+
+
 def test_a_translation_the_engine_refuses_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
     real = pattern_scan.translate
     monkeypatch.setattr(pattern_scan, "translate", lambda p: "(unclosed" if p == "odd" else real(p))

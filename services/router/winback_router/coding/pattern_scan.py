@@ -41,7 +41,7 @@ _parser: Any = importlib.import_module("re._parser")
 """The standard library's regex parser, as in :mod:`winback_router.coding.prefilter`."""
 
 _CATEGORIES = {
-    # Python's class on ASCII, exactly; every non-ASCII character besides (\x80 and up).
+    # Python's class on ASCII, exactly; every non-ASCII character besides (U+0080 and up).
     "CATEGORY_DIGIT": r"[0-9\x{80}-\x{10FFFF}]",
     "CATEGORY_NOT_DIGIT": r"[^0-9]",
     "CATEGORY_SPACE": r"[\t-\r\x1c-\x20\x{80}-\x{10FFFF}]",
@@ -53,11 +53,11 @@ ANY_CHARACTER = r"(?s:.)"
 
 
 class Untranslatable(ValueError):
-    """A regex construct with no RE2 superset here; the pattern always runs."""
+    """A regex construct with no superset the engine reads here: the pattern is not scanned."""
 
 
 def translate(pattern: str) -> str:
-    """An RE2 regex matching every string ``pattern`` matches with Python's ``re`` (searching
+    """A Hyperscan regex matching wherever ``pattern`` matches with Python's ``re`` (searching
     anywhere in a text), read from the standard library's parse of ``pattern``.
 
     Raises :class:`Untranslatable` for what it cannot bound that way.
