@@ -2,7 +2,8 @@
 
 Keywords are matched word by word through the compiled first-word index (see
 :mod:`winback_router.coding.compiler`), so their number barely matters; patterns are regexes,
-tried only at word starts. Both see the same folded words.
+tried only at word starts, and only those that one scan of the text for all patterns names as
+possible (:mod:`winback_router.coding.pattern_scan`). Both see the same folded words.
 """
 
 from __future__ import annotations
