@@ -10,8 +10,9 @@ the ``--longest`` labelled comments of ``tests/data/comments`` (the blind set is
 and ``router_drain.py``'s short comments. Stages:
 
 - ``fold``: ``FoldedText.of`` (the rules' words, ``split_words`` inside);
-- ``rules``: ``find_hits`` over the folded comment (keywords, then the patterns whose required
-  strings the comment holds; ``patterns run`` counts those);
+- ``rules``: ``find_hits`` over the folded comment (keywords, then the patterns that may match:
+  those the one scan of :mod:`~winback_router.coding.pattern_scan` names, and any it does not
+  cover that hold a required string; ``patterns run`` counts those);
 - ``model``: the fast model's ``text_logits``;
 - ``follow-up``: ``find_contact_request``;
 - ``whole``: ``code_responses`` over the group as responses in batches of 100, and ``rest``,
@@ -33,8 +34,7 @@ from winback_router.coding.compiler import compiled_rules, load_and_compile, rea
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
 from winback_router.coding.follow_up import find_contact_request
 from winback_router.coding.learned import FAST_MODEL
-from winback_router.coding.prefilter import may_match
-from winback_router.coding.rules import FoldedText, find_hits
+from winback_router.coding.rules import FoldedText, find_hits, patterns_to_run
 from winback_shared.survey import Score, ScoreKind, SurveyResponse
 from winback_shared.taxonomy import Taxonomy
 
@@ -101,11 +101,7 @@ def stages(texts: Sequence[str], taxonomy: Taxonomy, repeats: int) -> dict[str, 
     per_comment["rest"] = per_comment["whole"] - sum(
         per_comment[name] for name in ("fold", "rules", "model", "follow-up")
     )
-    run = sum(
-        may_match(rule.needles, f.joined if rule.across_sentences else f.padded)
-        for f in folded
-        for rule in rules.patterns
-    )
+    run = sum(len(patterns_to_run(f, rules)) for f in folded)
     per_comment["patterns run"] = run / len(texts)
     per_comment["words"] = sum(len(f.words) for f in folded) / len(texts)
     return per_comment

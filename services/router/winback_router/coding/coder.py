@@ -11,8 +11,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from winback_router.coding.compiler import compiled_rules, reason_model
+from winback_router.coding.compiler import _PerTaxonomy, compiled_rules, reason_model
 from winback_router.coding.embeddings import Vectors, embed
 from winback_router.coding.evidence import MAX_QUOTE, excerpt, sentence_around
 from winback_router.coding.follow_up import find_contact_request
@@ -48,6 +49,40 @@ class TextCode:
     def confidence(self) -> float:
         """Higher when several distinct rules agree."""
         return round(1 - (1 - RULE_CONFIDENCE) ** len(self.hits), 3)
+
+
+@dataclass(frozen=True, slots=True)
+class _Codes:
+    """Each code's label and, for a code no boost names, its weight at any moment: what every
+    reason quotes, read from plain dictionaries (``Taxonomy.by_id`` goes through pydantic's
+    private-attribute lookup, several microseconds a call, two calls a reason)."""
+
+    labels: dict[str, str]
+    weights: dict[str, float]
+
+    @classmethod
+    def of(cls, taxonomy: Taxonomy) -> _Codes:
+        boosted = {boost.code for boost in taxonomy.boosts}
+        return cls(
+            {code.id: code.label for code in taxonomy.codes},
+            {code.id: code.weight for code in taxonomy.codes if code.id not in boosted},
+        )
+
+    def weight_at(self, taxonomy: Taxonomy, code: str, moment: datetime) -> float:
+        """``taxonomy.weight_at(code, moment)``: the plain weight unless a boost names it."""
+        weight = self.weights.get(code)
+        return taxonomy.weight_at(code, moment) if weight is None else weight
+
+
+_codes: _PerTaxonomy[_Codes] = _PerTaxonomy()
+
+
+def _codes_of(taxonomy: Taxonomy) -> _Codes:
+    codes = _codes.get(taxonomy)
+    if codes is None:
+        codes = _Codes.of(taxonomy)
+        _codes.put(taxonomy, codes)
+    return codes
 
 
 def code_text(text: str | FoldedText, taxonomy: Taxonomy) -> list[TextCode]:
@@ -144,17 +179,15 @@ class _Draft:
 
 def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | None) -> _Draft:
     moment = response.received_at
+    codes = _codes_of(taxonomy)
     coded: dict[str, CodedReason] = {}
-
-    def keep(reason: CodedReason) -> None:
-        coded.setdefault(reason.code, reason)
-
+    # A code found twice keeps its first reason: a later one is not even built.
     unmatched_answers: list[str] = []
     for answer in response.reasons:
         code = taxonomy.match_label(answer)
         if code is not None:
-            keep(
-                CodedReason(
+            if code.id not in coded:
+                coded[code.id] = CodedReason(
                     code=code.id,
                     label=code.label,
                     evidence=answer,
@@ -162,20 +195,25 @@ def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | No
                     confidence=1.0,
                     evidence_source="answer",
                     rule="synonym",
-                    weight=taxonomy.weight_at(code.id, moment),
+                    weight=codes.weight_at(taxonomy, code.id, moment),
                 )
-            )
             continue
         found = code_text(answer, taxonomy)
         if not found:
             unmatched_answers.append(answer)
         for text_code in found:
-            keep(_from_text(text_code, answer, "answer", "chosen_answer", taxonomy, response))
+            if text_code.code not in coded:
+                coded[text_code.code] = _from_text(
+                    text_code, answer, "answer", "chosen_answer", taxonomy, codes, moment
+                )
     comment = unicodedata.normalize("NFC", response.comment or "")
     folded = FoldedText.of(comment)
     comment_codes = code_text(folded, taxonomy)
     for text_code in comment_codes:
-        keep(_from_text(text_code, comment, "comment", "rule", taxonomy, response))
+        if text_code.code not in coded:
+            coded[text_code.code] = _from_text(
+                text_code, comment, "comment", "rule", taxonomy, codes, moment
+            )
     return _Draft(
         response,
         coded,
@@ -261,20 +299,21 @@ def _from_text(
     source: str,
     method: str,
     taxonomy: Taxonomy,
-    response: SurveyResponse,
+    codes: _Codes,
+    moment: datetime,
 ) -> CodedReason:
     first = found.hits[0]
     quote = text.strip() if source == "answer" else sentence_around(text, first.start, first.end)
     return CodedReason(
         code=found.code,
-        label=taxonomy.by_id(found.code).label,
+        label=codes.labels[found.code],
         evidence=quote,
         method=method,
         confidence=found.confidence,
         evidence_source="answer" if source == "answer" else "comment",
         rule=first.rule.name,
         span=(first.start, first.end) if source == "comment" else None,
-        weight=taxonomy.weight_at(found.code, response.received_at),
+        weight=codes.weight_at(taxonomy, found.code, moment),
     )
 
 
@@ -294,6 +333,7 @@ def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[C
             SimilarComment(text=n.text, codes=list(n.codes), similarity=n.similarity)
             for n in model.neighbours.nearest(draft.vector)
         ]
+    codes = _codes_of(taxonomy)
     reasons = []
     for code, probability in sorted(draft.model_codes.items(), key=lambda item: -item[1]):
         column = model.codes.index(code)
@@ -303,14 +343,14 @@ def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[C
         reasons.append(
             CodedReason(
                 code=code,
-                label=taxonomy.by_id(code).label,
+                label=codes.labels[code],
                 evidence=quote if len(quote) <= MAX_QUOTE else excerpt(quote),
                 method="model",
                 confidence=round(probability, 3),
                 evidence_source="comment",
                 rule=f"model:{code}",
                 span=(start, end),
-                weight=taxonomy.weight_at(code, draft.response.received_at),
+                weight=codes.weight_at(taxonomy, code, draft.response.received_at),
                 similar=similar,
             )
         )

@@ -25,6 +25,7 @@ from typing import Generic, Literal, TypeVar
 
 from winback_router.coding.embeddings import sentence_encoder
 from winback_router.coding.learned import DEFAULT_MODEL, ReasonModel, load_model
+from winback_router.coding.pattern_scan import RuleScan
 from winback_router.coding.prefilter import required_strings
 from winback_shared.folding import split_words
 from winback_shared.taxonomy import ReasonCode, Taxonomy, TaxonomyError, load_taxonomy
@@ -154,6 +155,9 @@ class CompiledRules:
     """Each code's keywords then patterns, codes in taxonomy order."""
     keywords: KeywordIndex
     patterns: tuple[TextRule, ...]
+    scan: RuleScan | None = None
+    """One scan of a text for all patterns (:mod:`winback_router.coding.pattern_scan`), telling
+    which regexes may match; None: each pattern is checked for its required strings alone."""
 
     @classmethod
     def of(cls, taxonomy: Taxonomy) -> CompiledRules:
@@ -175,7 +179,13 @@ class CompiledRules:
         if problems:
             raise RuleError(problems)
         patterns = tuple(rule for rule in rules if rule.kind == "pattern")
-        return cls(tuple(rules), KeywordIndex.of(rules), patterns)
+        scan = RuleScan.of(
+            tuple(
+                (rule.regex.pattern if rule.regex else "", rule.across_sentences)
+                for rule in patterns
+            )
+        )
+        return cls(tuple(rules), KeywordIndex.of(rules), patterns, scan)
 
 
 ACROSS_SENTENCES = "(?#across sentences)"

@@ -2,7 +2,8 @@
 
 Keywords are matched word by word through the compiled first-word index (see
 :mod:`winback_router.coding.compiler`), so their number barely matters; patterns are regexes,
-tried only at word starts. Both see the same folded words.
+tried only at word starts, and only those that one scan of the text for all patterns names as
+possible (:mod:`winback_router.coding.pattern_scan`). Both see the same folded words.
 """
 
 from __future__ import annotations
@@ -86,12 +87,10 @@ def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
             if last is None or (rule.negatable and is_denied(words, first)):
                 continue
             hits[key] = Hit(rule, word.start, words[last].end)
-    for rule in rules.patterns:
+    for rule in patterns_to_run(folded, rules):
         assert rule.regex is not None
         across = rule.across_sentences
         text = folded.joined if across else folded.padded
-        if not may_match(rule.needles, text):
-            continue  # none of the words it needs: it cannot match
         for match in rule.regex.finditer(text):
             first = folded.word_at(match.start() + 1, joined=across)
             last = folded.word_at(match.end() - 1, joined=across)
@@ -102,6 +101,24 @@ def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
             )
             break
     return sorted(hits.values(), key=lambda hit: hit.start)
+
+
+def patterns_to_run(folded: FoldedText, rules: CompiledRules) -> list[TextRule]:
+    """The patterns that may match ``folded``, in the rules' order: those the one scan names,
+    and those it does not cover that hold one of their required strings. The others cannot
+    match, so running only these finds the same hits."""
+    patterns = rules.patterns
+    found = None if rules.scan is None else rules.scan.may_match(folded.padded, folded.joined)
+    if found is None or rules.scan is None:
+        unscanned: Sequence[int] = range(len(patterns))
+        found = set()
+    else:
+        unscanned = rules.scan.unscanned
+    for position in unscanned:
+        rule = patterns[position]
+        if may_match(rule.needles, folded.joined if rule.across_sentences else folded.padded):
+            found.add(position)  # else none of the words it needs is there: it cannot match
+    return [patterns[position] for position in sorted(found)]
 
 
 def _plain_last(
