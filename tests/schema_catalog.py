@@ -100,7 +100,8 @@ _QUERIES: dict[str, str] = {
                t.tgenabled,
                t.tgisinternal,
                (SELECT regexp_replace(p.tgname, '^(RI_ConstraintTrigger_[ac])_[0-9]+$', '\\1')
-                FROM pg_trigger p WHERE p.oid = t.tgparentid) AS parent, obj_description(t.oid, 'pg_trigger') AS comment
+                FROM pg_trigger p WHERE p.oid = t.tgparentid) AS parent,
+               obj_description(t.oid, 'pg_trigger') AS comment
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
         WHERE c.relnamespace = $1::regnamespace
         ORDER BY c.relname, t.tgname
