@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from tests.schema_template import fill_from_template
 from winback_shared.migrations import apply_migrations
 from winback_shared.urls import with_query
 
@@ -27,7 +28,14 @@ def as_role(database_url: str, role: str) -> str:
 
 
 async def migrate_as_owner(database_url: str) -> None:
-    """Apply the migrations the way a deployment does before the services start."""
+    """Apply the migrations the way a deployment does before the services start.
+
+    An empty schema is filled from the run's migrated template instead (the same catalog and
+    rows, in one transaction: ``tests/schema_template.py``); one holding anything already is
+    migrated for real, as a deployment would.
+    """
+    if await fill_from_template(database_url):
+        return
     conn = await asyncpg.connect(database_url)
     try:
         await apply_migrations(conn)

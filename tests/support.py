@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -173,18 +170,3 @@ async def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> boo
     finally:
         await reader.stop()
         await admin.close()
-
-
-def run_fault_harness(kind: str, timeout: float) -> dict[str, Any]:
-    """One run of ``python -m winback_local.chaos --<kind> --json`` in a child process (a
-    private stack on free ports), its JSON result; the stderr tail when it printed none."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "winback_local.chaos", f"--{kind}", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert completed.stdout, completed.stderr[-3000:]
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from tests.case_support import open_case
+from tests.role_support import migrate_as_owner
 from winback_router.decision import Decision
 from winback_router.revisions import content_digest
 from winback_router.store import load_response, revise_response
@@ -23,16 +24,14 @@ from winback_shared.case_vocabulary import CaseStatus, HistoryKind
 from winback_shared.db import create_pool
 from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.recovery_alerts import CodedReason
-from winback_shared.migrations import apply_migrations
 
 
 @pytest.fixture
 async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A migrated schema of this test's own."""
+    await migrate_as_owner(schema_url)
     pool = await create_pool(schema_url, min_size=1, max_size=2)
     try:
-        async with pool.acquire() as conn:
-            await apply_migrations(conn)
         yield pool
     finally:
         await pool.close()

@@ -16,6 +16,7 @@ import pytest
 from tests.integration.test_router_batch_store import code_all, response
 from tests.migration_support import migrate_below
 from tests.retention_support import case_with_history, keyed_response
+from tests.role_support import migrate_as_owner
 from tests.support import eventually
 from winback_router.batch_store import PostgresBatchStore
 from winback_router.bulk_store import CaseToOpen, FirstDelivery, insert_first_deliveries, open_cases
@@ -36,10 +37,9 @@ REFERRING = ("case_history", "contact_attempts", "case_offers", "recode_changes"
 
 @pytest.fixture
 async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrate_as_owner(schema_url)
     created = await create_pool(schema_url, max_size=4)
     try:
-        async with created.acquire() as conn:
-            await apply_migrations(conn)
         yield created
     finally:
         await created.close()

@@ -21,12 +21,11 @@ from tests.recode_support import (
     survey_response,
     write_changed_taxonomy,
 )
-from tests.role_support import ROUTER, as_role
+from tests.role_support import ROUTER, as_role, migrate_as_owner
 from winback_router.recoding.blind_spots import blind_spots
 from winback_router.recoding.flow import recode
 from winback_router.recoding.replay import Window
 from winback_shared.db import create_pool
-from winback_shared.migrations import apply_migrations
 from winback_shared.taxonomy import load_taxonomy
 
 DEFAULT = load_taxonomy()
@@ -35,9 +34,8 @@ NOV = [datetime(2026, 11, day, 9, 0, tzinfo=UTC) for day in range(1, 6)]
 
 @pytest.fixture
 async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrate_as_owner(schema_url)
     pool = await create_pool(schema_url, min_size=1, max_size=2)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn)
     try:
         yield pool
     finally:

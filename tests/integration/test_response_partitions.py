@@ -15,6 +15,7 @@ import pytest
 from tests.integration.test_router_batch_store import code_all, response
 from tests.migration_support import migrate_below
 from tests.retention_support import case_with_history
+from tests.role_support import migrate_as_owner
 from winback_router.batch_store import PostgresBatchStore
 from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.db import create_pool
@@ -30,10 +31,9 @@ RESPONSE_PARTITIONING = 32
 
 @pytest.fixture
 async def store(schema_url: str) -> AsyncIterator[PostgresBatchStore]:
+    await migrate_as_owner(schema_url)
     pool = await create_pool(schema_url, max_size=2)
     try:
-        async with pool.acquire() as conn:
-            await apply_migrations(conn)
         yield PostgresBatchStore(pool, ContactPolicy())
     finally:
         await pool.close()

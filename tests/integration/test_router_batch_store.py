@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.role_support import migrate_as_owner
 from winback_router.batch_store import Coded, PostgresBatchStore
 from winback_router.bulk_store import case_summaries
 from winback_router.coding import code_response
@@ -34,7 +35,6 @@ from winback_shared.business_hours import BusinessHours
 from winback_shared.db import create_pool
 from winback_shared.deadlines import ContactPolicy, contact_deadline
 from winback_shared.events.recovery_alerts import RecoveryCaseOpened
-from winback_shared.migrations import apply_migrations
 from winback_shared.survey import Customer, Interaction, Score, ScoreKind, SurveyResponse
 from winback_shared.taxonomy import load_taxonomy
 from winback_shared.urls import with_query
@@ -100,10 +100,9 @@ async def two_stores(database_url: str) -> AsyncIterator[tuple[PostgresBatchStor
     try:
         for schema in schemas:
             await admin.execute(f"CREATE SCHEMA {schema}")
-            pool = await create_pool(with_query(database_url, search_path=schema), max_size=2)
-            pools.append(pool)
-            async with pool.acquire() as conn:
-                await apply_migrations(conn)
+            url = with_query(database_url, search_path=schema)
+            await migrate_as_owner(url)
+            pools.append(await create_pool(url, max_size=2))
         yield tuple(PostgresBatchStore(pool, ContactPolicy()) for pool in pools)
     finally:
         for pool in pools:

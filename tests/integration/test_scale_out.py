@@ -1,11 +1,12 @@
 """Several of each service on the real broker (issue 16), as CI runs it.
 
-``python -m winback_local.chaos --scale`` starts a private stack with 2 ingest, 3 router and 2
-notifier processes, sends a steady signed load through both ingests, keeps a console on each
-notifier, and meanwhile: a router leaves for good, a new one joins (the group rebalances both
-times), another router and a notifier crash and restart. The guarantees: every response
-answered 202 is stored with exactly one case, and every console sees every case whichever
-notifier it is connected to. Timings are printed by the harness, never asserted.
+``python -m winback_local.chaos --scale --given-infrastructure`` starts 2 ingest, 3 router and 2
+notifier processes on this run's broker and database (topics and a schema of their own,
+``tests/fault_harness_support.py``), sends a steady signed load through both ingests, keeps a
+console on each notifier, and meanwhile: a router leaves for good, a new one joins (the group
+rebalances both times), another router and a notifier crash and restart. The guarantees: every
+response answered 202 is stored with exactly one case, and every console sees every case
+whichever notifier it is connected to. Timings are printed by the harness, never asserted.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.support import run_fault_harness
+from tests.fault_harness_support import run_fault_harness
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
-def scale_run() -> dict[str, Any]:
-    return run_fault_harness("scale", timeout=840)
+async def scale_run(kafka_bootstrap: str, database_url: str) -> dict[str, Any]:
+    return await run_fault_harness("scale", 840, kafka_bootstrap, database_url)
 
 
 def test_every_response_is_handled_once_while_routers_leave_and_join(

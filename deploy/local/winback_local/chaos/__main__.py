@@ -7,6 +7,12 @@ fault took to recover from. Exit status 0 only if nothing was lost, duplicated o
 
 ``--scale`` runs several of each (2 ingest, 3 routers, 2 notifiers, a console on each notifier)
 while a router leaves for good, a new one joins, another and a notifier crash and restart.
+
+``--given-infrastructure`` (``--short`` and ``--scale`` only: they kill neither the broker nor
+PostgreSQL) runs the services on ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` instead, with the
+topics and consumer group of ``WINBACK_TOPIC_*`` / ``WINBACK_ROUTER_GROUP``: how the test suite
+runs them, on its own broker and a schema of its own, without starting a second Kafka and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -58,7 +64,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-state", action="store_true", help="keep the state dir (service logs)"
     )
+    parser.add_argument(
+        "--given-infrastructure",
+        action="store_true",
+        help="--short/--scale only: run on KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL "
+        "(with WINBACK_TOPIC_* and WINBACK_ROUTER_GROUP) instead of a private Kafka and PostgreSQL",
+    )
     args = parser.parse_args(argv)
+    if args.given_infrastructure and not (args.short or args.scale):
+        parser.error("--given-infrastructure: the full run kills the broker and PostgreSQL")
+    if args.given_infrastructure and not (
+        os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL")
+    ):
+        parser.error("--given-infrastructure needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
     if args.rate <= 0 or args.consoles < 1:
         parser.error("--rate must be positive and --consoles at least 1")
     if args.short and args.scale:
@@ -98,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         rate=args.rate,
         consoles=args.consoles,
         keep_state=args.keep_state,
+        given_infrastructure=args.given_infrastructure,
     )
     print("starting a private stack and the load ...", file=sys.stderr, flush=True)
     try:

@@ -20,6 +20,10 @@ class Target(StrEnum):
     """The only broker (an outage), or in a cluster the leader of the ingest topic's partition 0."""
 
 
+INFRASTRUCTURE = frozenset({Target.BROKER, Target.POSTGRES})
+"""What no shared stack may lose: a plan that kills one of these needs a stack of its own."""
+
+
 class Action(StrEnum):
     """What happens to the target."""
 
@@ -54,6 +58,11 @@ class Plan:
     gap_seconds: float
     drain_seconds: float
     """After the load stops: how long to wait for stored responses and console frames."""
+
+    @property
+    def kills_infrastructure(self) -> bool:
+        """Whether a fault hits the broker or PostgreSQL (then only a private stack will do)."""
+        return any(fault.target in INFRASTRUCTURE for fault in self.faults)
 
 
 FULL = Plan(

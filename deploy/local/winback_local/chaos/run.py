@@ -1,9 +1,13 @@
 """One harness run: a private stack, the load, the consoles, the faults in turn, the tally.
 
-The stack is the harness's own, always: its own state directory, free loopback ports, its own
+The stack is the harness's own: its own state directory, free loopback ports, its own
 broker(s) and PostgreSQL, whatever ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` say (a harness
-that kills the broker must never reach a shared one). Everything it started is stopped in a
-``finally``, on success, on error and on Ctrl-C.
+that kills the broker must never reach a shared one). Only when asked (``given_infrastructure``)
+and only for a plan that kills neither the broker nor PostgreSQL (``--short``, ``--scale``) do
+its services run on the broker and database those variables name, with the topics, schema and
+consumer group of ``WINBACK_TOPIC_*`` and ``WINBACK_ROUTER_GROUP``: the test run's, which saves
+starting a second Kafka and PostgreSQL. Everything it started is stopped in a ``finally``, on
+success, on error and on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class Options:
     consoles: int = 1
     habits: VendorHabits = field(default_factory=VendorHabits)
     keep_state: bool = False
+    given_infrastructure: bool = False
+    """Run the services on ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL``; refused for a plan
+    that kills the broker or PostgreSQL."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,8 @@ class Result:
 
 def run(options: Options) -> Result:
     """Start a private stack, drive it through the plan, stop it, return the tally."""
+    if options.given_infrastructure and options.plan.kills_infrastructure:
+        raise ValueError("a plan that kills the broker or PostgreSQL needs a stack of its own")
     state_dir = Path(tempfile.mkdtemp(prefix="winback-chaos-"))
     # One source sends everything: its rate limit would otherwise be what the harness measures.
     os.environ.setdefault("WINBACK_RATE_PER_SOURCE", "1000000")
@@ -82,7 +91,7 @@ def run(options: Options) -> Result:
         Ports.free(options.brokers),
         brokers=options.brokers,
         instances=options.instances,
-        own_infrastructure=True,
+        own_infrastructure=not options.given_infrastructure,
         demo_only=True,
     )
     try:
