@@ -6,7 +6,7 @@ to normalise it. Keeping it in one place means a dead letter caused by a wrong f
 by editing one file and replaying, with no redeploy of ingest.
 
 Configuration comes from ``WINBACK_SOURCES`` (JSON) or, more comfortably for real surveys, from
-``WINBACK_SOURCES_FILE`` (a JSON or TOML file); see README "Webhook sources".
+``WINBACK_SOURCES_FILE`` (a JSON or TOML file); see docs/sources.md.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pytest
 
 from winback_local import cli
 from winback_local.kafka import MAVEN_FETCH, fetch_quietly
+from winback_local.processes import last_error
 from winback_local.stack import (
     OUTBOUND_KEYS_VARIABLE,
     Instances,
@@ -85,8 +86,11 @@ def test_with_the_users_sources_the_printout_names_no_demo_secret() -> None:
     text = cli.describe(info(source=None, secret=None, secret_path=None), Path(".winback"))
     assert "demo-secret" not in text and "winback send" not in text
     assert "WINBACK_SOURCES" in text
-    with pytest.raises(SystemExit, match="your own WINBACK_SOURCES"):
+    with pytest.raises(SystemExit, match="your own WINBACK_SOURCES") as refused:
         info(source=None, secret=None).demo_signing()
+    message = str(refused.value)
+    assert "docs/sources.md" in message, "it names a document that exists"
+    assert "/webhooks/<source>" in message and "unset" in message, "it says what to do"
 
 
 def test_the_outbound_key_is_made_once_and_kept_in_the_state_dir(
@@ -109,6 +113,9 @@ def test_ports_and_state_dir_are_configurable_so_two_stacks_can_run() -> None:
     )
     stack = cli.stack_from(parsed)
     assert (stack.ports.ingest, stack.ports.router, stack.ports.notifier) == (18000, 18001, 18002)
+    assert (stack.ports.refiner, stack.ports.outbound) == (18003, 18004), (
+        "a second stack's refiner and outbound must not take the first stack's 8003 and 8004"
+    )
     assert (stack.ports.kafka, stack.ports.kafka_controller) == (19092, 19093)
     assert stack.state_dir == Path("/tmp/b")
     default = cli.stack_from(cli.build_parser().parse_args(["run"]))
@@ -177,3 +184,22 @@ def test_a_fetch_that_fails_says_why_without_escapes() -> None:
     with pytest.raises(RuntimeError, match=r"failed \(3\):\n\[ERROR\] no network") as failure:
         fetch_quietly([sys.executable, "-c", FAILURE])
     assert "\x1b" not in str(failure.value)
+
+
+def test_a_service_that_dies_at_start_is_explained_by_its_logs_last_error(tmp_path: Path) -> None:
+    log = tmp_path / "refiner.log"
+    bind = "[Errno 98] error while attempting to bind on address ('127.0.0.1', 8003)"
+    log.write_text(
+        "\n".join(
+            [
+                json.dumps({"level": "error", "message": "an older error"}),
+                json.dumps({"level": "error", "message": bind}),
+                json.dumps({"level": "info", "message": "Application shutdown complete."}),
+                "Traceback (most recent call last):",
+            ]
+        )
+    )
+    assert last_error(log) == bind, "the latest error, past the info and non-JSON lines after it"
+    log.write_text(json.dumps({"level": "info", "message": "started"}))
+    assert last_error(log) is None
+    assert last_error(tmp_path / "missing.log") is None

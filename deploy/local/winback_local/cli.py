@@ -26,6 +26,7 @@ from winback_local.stack import (
     STATE_FILE,
     Instances,
     Ports,
+    ServiceFailed,
     Stack,
     StackInfo,
     load_info,
@@ -40,6 +41,8 @@ def stack_from(args: argparse.Namespace) -> Stack:
             ingest=args.http_port,
             router=args.http_port + 1,
             notifier=args.http_port + 2,
+            refiner=args.http_port + 3,
+            outbound=args.http_port + 4,
             kafka=args.kafka_port,
             kafka_controller=args.kafka_port + 1,
         ),
@@ -67,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
         "Starting Kafka, PostgreSQL, ingest, router, notifier, refiner and outbound ...", flush=True
     )
     try:
-        info = stack.start()
+        try:
+            info = stack.start()
+        except (ServiceFailed, TimeoutError) as failure:
+            # What failed and why, without a traceback: a port taken is the usual cause.
+            print(f"winback run could not start: {failure}", file=sys.stderr, flush=True)
+            return 1
         print(describe(info, stack.state_dir), flush=True)
         while not stopping:
             failed = stack.failed_service()
@@ -191,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8000,
         metavar="PORT",
-        help="ingest's port; the router's and the notifier's are the next two (default 8000)",
+        help="ingest's port; the router, notifier, refiner and outbound take the next four"
+        " (default 8000)",
     )
     runner.add_argument(
         "--kafka-port",

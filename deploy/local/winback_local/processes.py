@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -71,3 +72,24 @@ def kill(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
     process.wait(10)
+
+
+def last_error(log_path: Path, *, tail_bytes: int = 64_000) -> str | None:
+    """The message of the last error in a service's JSON log, or None.
+
+    A service that exits during start-up says why in its log (a port already taken, a database
+    it cannot reach); quoting that line in the runner's own message saves a newcomer opening
+    the log to learn it. Lines that are not JSON (a Python traceback) are skipped.
+    """
+    try:
+        with log_path.open("rb") as log:
+            log.seek(max(0, log_path.stat().st_size - tail_bytes))
+            lines = log.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
+                return str(entry.get("message", ""))
+    return None

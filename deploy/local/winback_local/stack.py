@@ -25,7 +25,7 @@ import httpx
 from winback_local.kafka import LOCAL_DIR, LocalKafka, free_port, free_ports
 from winback_local.kafka_cluster import KafkaCluster
 from winback_local.postgres import LocalPostgres
-from winback_local.processes import kill, spawn, stop
+from winback_local.processes import kill, last_error, spawn, stop
 from winback_local.signing import new_secret
 from winback_shared.agents import Role, authenticate, issue_token
 from winback_shared.db import Connection, create_pool
@@ -99,14 +99,20 @@ class StackInfo:
         """(source, secret) of the demo source, or a clear exit when the user's own serve."""
         if self.source is None or self.secret is None:
             raise SystemExit(
-                "this stack serves your own WINBACK_SOURCES, not the demo source: sign with your"
-                " source's secret (README, 'Webhook sources')"
+                "this stack serves your own WINBACK_SOURCES, not the demo source, so `winback send`"
+                " has nothing to sign with: post in your vendor's format to"
+                " /webhooks/<source>, signed with that source's secret (docs/sources.md), or"
+                " restart `make run` with WINBACK_SOURCES and WINBACK_SOURCES_FILE unset"
             )
         return self.source, self.secret
 
     def urls_of(self, service: str) -> list[str]:
         """The base URLs of every instance of ``service``."""
         return [url for name, url in self.instance_urls.items() if service_of(name) == service]
+
+
+class ServiceFailed(RuntimeError):
+    """A service of the stack exited before it was ready (the message quotes its log's cause)."""
 
 
 @dataclass
@@ -380,7 +386,9 @@ class Stack:
         while True:
             process = self._services[name]
             if process.poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.state_dir / 'logs' / name}.log")
+                log = self.state_dir / "logs" / f"{name}.log"
+                cause = last_error(log)
+                raise ServiceFailed(f"{name} exited{f': {cause}' if cause else ''}; see {log}")
             try:
                 if httpx.get(f"{url}/readyz", timeout=2, trust_env=False).status_code == 200:
                     return
