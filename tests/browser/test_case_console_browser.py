@@ -178,6 +178,13 @@ async def work_a_case(
     await resolve.locator("textarea[name=explanation]").fill("The plan change ran twice.")
     await resolve.locator("input[name=compensation]").fill("25")
     await resolve.locator("textarea[name=process_change]").fill("Plan changes checked first.")
+    # The reaction starts unchosen: a resolve without it is not sent and says what is missing.
+    await expect(resolve.locator("select[name=customer_reaction]")).to_have_value("")
+    await resolve.locator(".action-resolve").click()
+    await expect(agent.detail.locator("#detail-error")).to_have_text(
+        "Choose the customer's reaction."
+    )
+    await expect(agent.detail.locator("#detail-status")).to_have_text("contacted")
     await resolve.locator("select[name=customer_reaction]").select_option("satisfied")
     await resolve.locator(".action-resolve").click()
     await expect(watcher.detail.locator("#detail-status")).to_have_text("resolved", timeout=LIVE)

@@ -93,6 +93,7 @@ async def offer_and_approve(owner: Window, supervisor: Window, case_id: int) -> 
     # Resolving records both offers as the compensation; nothing is typed twice.
     await expect(owner.detail.locator(".offers-given")).to_contain_text("Given: 75.00 EUR")
     resolve = owner.detail.locator(".form-resolve")
+    await resolve.locator("select[name=customer_reaction]").select_option("satisfied")
     await resolve.locator(".action-resolve").click()
     resolved = owner.detail.locator(".timeline .k-resolved")
     await expect(resolved).to_contain_text("compensation 75 EUR", timeout=LIVE)

@@ -71,10 +71,13 @@ function textArea(name, placeholder) {
   return area;
 }
 
-function select(name, options) {
+// `placeholder`: a first, empty choice, so that a form left untouched sends nothing the agent
+// did not pick.
+function select(name, options, placeholder) {
   const node = make("select");
   node.name = name;
-  for (const [value, label] of options) {
+  const choices = placeholder ? [["", placeholder], ...options] : options;
+  for (const [value, label] of choices) {
     const option = make("option", "", label);
     option.value = value;
     node.append(option);
@@ -103,13 +106,27 @@ function unreachableButton({ card, profile, act }) {
   return node;
 }
 
-function resolveForm({ card, profile, act }) {
+// The root cause a resolve form starts from: the first coded reason that is a root cause, or
+// none ("") when no reason is one (an unclassified case), so that the agent chooses it rather
+// than a first option that would land unread in the root-cause reports.
+export function initialRootCause(card, profile) {
+  const causes = new Set((profile.root_causes || []).map((c) => c.code));
+  return (card.reasons || []).map((r) => r.code).find((code) => causes.has(code)) || "";
+}
+
+// What a resolve is still missing before it may be sent (null when nothing): the root cause
+// and the customer's reaction go into the reports, so the agent must have chosen both.
+export function resolveMissing(body) {
+  if (!body.root_cause) return "Choose the confirmed root cause.";
+  if (!body.customer_reaction) return "Choose the customer's reaction.";
+  return null;
+}
+
+function resolveForm({ card, profile, act, showError }) {
   const node = form("form-resolve", "Resolve");
   const causes = (profile.root_causes || []).map((c) => [c.code, c.label]);
-  const cause = select("root_cause", causes);
-  const coded = (card.reasons || []).map((r) => r.code).find((code) =>
-    causes.some(([value]) => value === code));
-  if (coded) cause.value = coded;
+  const cause = select("root_cause", causes, "Choose the root cause…");
+  cause.value = initialRootCause(card, profile);
   const apology = make("input");
   apology.type = "checkbox";
   apology.name = "apology";
@@ -124,7 +141,7 @@ function resolveForm({ card, profile, act }) {
   currency.value = "EUR";
   currency.maxLength = 8;
   const processChange = textArea("process_change", "What changes so it does not happen again");
-  const reaction = select("customer_reaction", REACTIONS);
+  const reaction = select("customer_reaction", REACTIONS, "Choose…");
   const note = textArea("note", "Anything else worth keeping");
   const money = make("div", "form-row");
   money.append(field("Compensation", compensation), field("Currency", currency));
@@ -139,7 +156,7 @@ function resolveForm({ card, profile, act }) {
   );
   const submit = button("Resolve case", "primary action-resolve", () => {
     const value = compensation.value === "" ? null : Number(compensation.value);
-    act("resolve", {
+    const body = {
       root_cause: cause.value,
       resolution: {
         apology: apology.checked,
@@ -150,7 +167,13 @@ function resolveForm({ card, profile, act }) {
       },
       customer_reaction: reaction.value,
       note: note.value,
-    });
+    };
+    const missing = resolveMissing(body);
+    if (missing) {
+      showError(new ApiError(0, "invalid_request", missing));
+      return;
+    }
+    act("resolve", body);
   });
   node.append(submit);
   return node;
