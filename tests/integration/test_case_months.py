@@ -17,8 +17,9 @@ import pytest
 from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import CaseRefused
 from winback_notifier.sla.startup import fill_missing_deadlines
-from winback_notifier.story.service import _triggering, claim_together, repeat_marks
+from winback_notifier.story.service import _triggering
 from winback_router.bulk_store import (
+    SUMMARIES,
     FirstDelivery,
     case_summaries,
     store_first_deliveries,
@@ -31,7 +32,6 @@ from winback_shared.agents import Agent, Role, issue_token
 from winback_shared.case_changes import append_change
 from winback_shared.case_months import CaseView, read_case
 from winback_shared.case_vocabulary import HistoryKind
-from winback_shared.customer_match import MatchRule
 from winback_shared.db import Connection, create_pool
 from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.case_events import CaseCard
@@ -368,12 +368,11 @@ async def summaries_by_id_alone(
     return {row["case_id"]: summary_in_utc(row["summary"]) for row in rows}
 
 
-async def test_lists_of_cases_read_in_their_months_match_by_id_alone(
-    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+async def test_a_batchs_summaries_read_in_their_months_match_by_id_alone(
+    pool: asyncpg.Pool, case_ids: list[int]
 ) -> None:
-    """The router's summaries of a batch's cases, the story's repeat marks and the lock of a
-    group claimed together: the same cases as by id alone, for lists of one month, of several,
-    of all, with an id of no case, and empty."""
+    """The router's summaries of a batch's cases (``bulk_store.case_summaries``): the same as
+    by id alone, for lists of one month, of several, of all, with an id of no case, empty."""
     lists = [
         case_ids,
         [*case_ids, MISSING],
@@ -383,26 +382,15 @@ async def test_lists_of_cases_read_in_their_months_match_by_id_alone(
         [MISSING],
         [],
     ]
-    rule = MatchRule()
     async with pool.acquire() as conn:
         for named in lists:
             expected = await summaries_by_id_alone(conn, named)
             assert await case_summaries(conn, named) == expected, named
             assert set(expected) == set(named) - {MISSING}
-            marks = await repeat_marks(
-                conn, agent=supervisor, case_ids=named, rule=rule, repeat_window=timedelta(90)
-            )
-            assert [mark.case_id for mark in marks] == sorted(expected), named
-        for case_id in case_ids:
-            changes = await claim_together(
-                conn, case_id=case_id, linked=[], actor=supervisor, rule=rule
-            )
-            assert [change.card.case_id for change in changes] == [case_id]
-            assert changes[0].card.owner == "sam"
 
 
-async def test_lists_of_cases_scan_their_months_alone(
-    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+async def test_a_batchs_summaries_scan_their_months_alone(
+    pool: asyncpg.Pool, case_ids: list[int]
 ) -> None:
     named = case_ids[4:6]  # two cases two months back, their responses earlier
     parts = await pool.fetch(
@@ -413,33 +401,15 @@ async def test_lists_of_cases_scan_their_months_alone(
         named,
     )
     case_parts = {row["case_part"] for row in parts}
-    response_parts = {row["response_part"] for row in parts}
     assert len(case_parts) == 1
-    statements = Statements()
     async with pool.acquire() as conn:
-        conn.add_query_logger(statements)
-        await case_summaries(conn, named)
-        await repeat_marks(
-            conn, agent=supervisor, case_ids=named, rule=MatchRule(), repeat_window=timedelta(90)
-        )
-        await claim_together(conn, case_id=named[0], linked=[], actor=supervisor, rule=MatchRule())
-        await asyncio.sleep(0.1)
-        conn.remove_query_logger(statements)
-        looked_up = {
-            "summaries": statements.naming("AS summary FROM case_summaries"),
-            "repeat marks": statements.naming("c.queue, r.id"),
-            "claim together": statements.naming("ORDER BY c.id FOR UPDATE"),
-        }
         by_id = await partitions_scanned(conn, SUMMARIES_BY_ID_ALONE, (named,))
         assert len(by_id["recovery_cases"][1]) > MONTHS
-        for name, (query, args) in looked_up.items():
-            scans = await partitions_scanned(conn, query, args)
-            planned, scanned = scans["recovery_cases"]
-            assert len(planned) > MONTHS, (name, planned)
-            assert scanned == case_parts, (name, scanned)
-            planned, scanned = scans["survey_responses"]
-            if name != "claim together":  # the statements that read the response
-                assert scanned == response_parts, (name, scanned)
+        scans = await partitions_scanned(conn, SUMMARIES, (named,))
+    planned, scanned = scans["recovery_cases"]
+    assert len(planned) > MONTHS, planned  # pruned at run time, not planned out
+    assert scanned == case_parts
+    assert scans["survey_responses"][1] == {row["response_part"] for row in parts}
 
 
 async def test_a_batchs_new_cases_summaries_are_read_in_their_months(

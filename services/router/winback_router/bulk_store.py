@@ -207,11 +207,12 @@ async def open_cases(
     return {row["survey_response_id"]: summaries[row["id"]] for row in rows}
 
 
-_SUMMARIES = (
+SUMMARIES = (
     "SELECT case_id, row_to_json(s)::text AS summary FROM case_summaries s"
     f" WHERE case_id = ANY($1::bigint[]) AND {cases_opened_between()}"
     f" AND {responses_received_between()}"
 )
+"""The read of :func:`case_summaries`: cases named in ``$1::bigint[]``, in their months."""
 
 
 async def case_summaries(conn: Connection, case_ids: Sequence[int]) -> dict[int, CaseSummary]:
@@ -226,7 +227,7 @@ async def case_summaries(conn: Connection, case_ids: Sequence[int]) -> dict[int,
     In the months of these cases and of their responses alone (``winback_shared.case_months``),
     not in every month partition of both.
     """
-    rows = await conn.fetch(_SUMMARIES, list(case_ids))
+    rows = await conn.fetch(SUMMARIES, list(case_ids))
     return {row["case_id"]: summary_in_utc(row["summary"]) for row in rows}
 
 

@@ -25,12 +25,7 @@ from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import ACTIVE, CaseRefused
 from winback_notifier.cases.service import Change
 from winback_shared.agents import Agent
-from winback_shared.case_months import (
-    CASE_OPENED_AT,
-    RESPONSE_RECEIVED_AT,
-    cases_opened_between,
-    responses_received_between,
-)
+from winback_shared.case_months import CASE_OPENED_AT, RESPONSE_RECEIVED_AT
 from winback_shared.case_vocabulary import OPEN_STATUSES
 from winback_shared.customer_match import MatchRule, matching_responses
 from winback_shared.db import Connection
@@ -250,12 +245,8 @@ async def repeat_marks(
     rows = await conn.fetch(
         f"""
         SELECT c.id AS case_id, c.queue, r.id, {_ANSWERED_AT} AS answered_at
-        FROM recovery_cases c
-        JOIN survey_responses r
-          ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
-        WHERE c.id = ANY($1::bigint[]) AND {cases_opened_between("c.opened_at")}
-          AND {responses_received_between("r.received_at")}
-        ORDER BY c.id
+        FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id
+        WHERE c.id = ANY($1::bigint[]) ORDER BY c.id
         """,
         case_ids,
     )
@@ -292,11 +283,10 @@ async def claim_together(
     }
     async with conn.transaction():
         rows = await conn.fetch(
-            f"""
+            """
             SELECT c.id, c.status, c.owner_id, c.survey_response_id,
                    (SELECT a.name FROM agents a WHERE a.id = c.owner_id) AS owner
-            FROM recovery_cases c
-            WHERE c.id = ANY($1::bigint[]) AND {cases_opened_between("c.opened_at")}
+            FROM recovery_cases c WHERE c.id = ANY($1::bigint[])
             ORDER BY c.id FOR UPDATE
             """,
             sorted({case_id, *linked}),
