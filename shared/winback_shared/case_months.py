@@ -42,7 +42,10 @@ def cases_opened_between(column: str = "opened_at") -> str:
     """A condition on ``column`` (a case's ``opened_at``) that holds for every case named in
     ``$1::bigint[]``: from the first opening of their keys to the last, two subqueries run
     before the scans, so only the months in between are scanned (one for a batch opened
-    moments ago). No key, no month: a list of ids naming no case reads nothing, as by id."""
+    moments ago). No key, no month: a list of ids naming no case reads nothing, as by id.
+
+    For cases opened together (a batch) only: over cases spread across weeks the scan of the
+    openings' index reads every case opened in between, slower than probing by id."""
     keys = "FROM case_keys k WHERE k.case_id = ANY($1::bigint[])"
     return (
         f"{column} >= (SELECT min(k.opened_at) {keys})"
