@@ -14,6 +14,14 @@ so that all see the same load from the rest of the machine:
 - **month first**: :func:`winback_shared.case_months.read_case`, the read now (the case's
   month from ``case_keys``, then one partition of cases and one of responses).
 
+With ``--summaries`` the reads timed are the router's instead: the summaries of a batch of
+``--batch`` cases opened one after the other this month, as a router batch's are
+(``bulk_store.case_summaries``):
+
+- **by id alone**: ``case_summaries WHERE case_id = ANY($1)``, the read before;
+- **month first**: ``bulk_store.SUMMARIES``, the read now (the cases' first to last month
+  from their keys, their responses' first to last month from the cases).
+
 It prints each round, the ratio of the medians (``--months`` months / 1 month) for each read,
 and which partitions each read scans in the many-month schema. Only ratios mean anything on a
 shared machine. The schemas are dropped after.
@@ -31,6 +39,7 @@ import uuid
 
 import asyncpg
 
+from winback_router.bulk_store import SUMMARIES
 from winback_shared.case_months import CASE_OPENED_AT, RESPONSE_RECEIVED_AT
 from winback_shared.migrations import apply_migrations
 from winback_shared.partitions import ensure_partitions
@@ -53,8 +62,9 @@ SELECT id, received_at, 2, 'default', received_at + interval '1 minute' FROM r
 """
 
 
-async def seeded(url: str, cases: int, months: int) -> tuple[str, list[int]]:
-    """A fresh schema with ``cases`` cases over ``months`` months; its URL and case ids."""
+async def seeded(url: str, cases: int, months: int) -> tuple[str, list[int], list[int]]:
+    """A fresh schema with ``cases`` cases over ``months`` months; its URL, its case ids and
+    the ids of the cases opened this month."""
     schema = f"case_lookup_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(url)
     await admin.execute(f"CREATE SCHEMA {schema}")
@@ -67,9 +77,16 @@ async def seeded(url: str, cases: int, months: int) -> tuple[str, list[int]]:
         await ensure_partitions(conn)  # the past months' cases move out of DEFAULT
         await conn.execute("ANALYZE")
         ids = [row["id"] for row in await conn.fetch("SELECT id FROM recovery_cases")]
+        recent = [
+            row["id"]
+            for row in await conn.fetch(
+                "SELECT id FROM recovery_cases WHERE opened_at >= date_trunc('month', now())"
+                " ORDER BY id"
+            )
+        ]
     finally:
         await conn.close()
-    return scoped, ids
+    return scoped, ids, recent
 
 
 BY_ID = "SELECT * FROM case_cards WHERE case_id = $1"
@@ -79,31 +96,37 @@ MONTH_FIRST = (
 )
 """The statement of ``read_case(conn, CaseView.CARDS, case_id)``."""
 READS = {"by id alone": BY_ID, "month first": MONTH_FIRST}
+SUMMARIES_BY_ID = (
+    "SELECT case_id, row_to_json(s)::text AS summary FROM case_summaries s"
+    " WHERE case_id = ANY($1::bigint[])"
+)
+"""``bulk_store.case_summaries``'s read before: a batch's cases by id alone."""
+SUMMARY_READS = {"by id alone": SUMMARIES_BY_ID, "month first": SUMMARIES}
 
 
-async def timed(url: str, query: str, ids: list[int], lookups: int) -> float:
-    """Seconds for ``lookups`` reads of random cases by id, on one connection."""
+async def timed(url: str, query: str, picks: list[object]) -> float:
+    """Seconds for reads of ``picks`` (a case id or a batch of them each), on one
+    connection."""
     conn = await asyncpg.connect(url)
     try:
         statement = await conn.prepare(query)
-        for case_id in ids[:50]:  # warm the cache and the plan
-            await statement.fetchrow(case_id)
-        picks = [random.choice(ids) for _ in range(lookups)]
+        for pick in picks[:50]:  # warm the cache and the plan
+            await statement.fetch(pick)
         started = time.perf_counter()
-        for case_id in picks:
-            await statement.fetchrow(case_id)
+        for pick in picks:
+            await statement.fetch(pick)
         return time.perf_counter() - started
     finally:
         await conn.close()
 
 
-async def scanned(url: str, query: str, case_id: int) -> list[str]:
-    """The partitions of cases and responses one read of ``case_id`` scans (``EXPLAIN
+async def scanned(url: str, query: str, pick: object) -> list[str]:
+    """The partitions of cases and responses one read of ``pick`` scans (``EXPLAIN
     ANALYZE``: the others are pruned at run time, "never executed", or not planned)."""
     conn = await asyncpg.connect(url)
     try:
         plan = await conn.fetch(
-            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}", case_id
+            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}", pick
         )
     finally:
         await conn.close()
@@ -122,28 +145,43 @@ async def main() -> None:
     parser.add_argument("--months", type=int, default=25)
     parser.add_argument("--lookups", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--summaries", action="store_true", help="time the router's read of a batch's summaries"
+    )
+    parser.add_argument("--batch", type=int, default=20, help="cases a batch (--summaries)")
     args = parser.parse_args()
     url = os.environ["DATABASE_URL"]
-    one, one_ids = await seeded(url, args.cases, 1)
-    many, many_ids = await seeded(url, args.cases, args.months)
+    reads = SUMMARY_READS if args.summaries else READS
+
+    def picks(ids: list[int], recent: list[int]) -> list[object]:
+        if args.summaries:
+            starts = [random.randrange(len(recent) - args.batch) for _ in range(args.lookups)]
+            return [recent[start : start + args.batch] for start in starts]
+        return [random.choice(ids) for _ in range(args.lookups)]
+
+    one, one_ids, one_recent = await seeded(url, args.cases, 1)
+    many, many_ids, many_recent = await seeded(url, args.cases, args.months)
     try:
-        schemas = {"1 month": (one, one_ids), f"{args.months} months": (many, many_ids)}
+        schemas = {
+            "1 month": (one, picks(one_ids, one_recent)),
+            f"{args.months} months": (many, picks(many_ids, many_recent)),
+        }
         runs: dict[tuple[str, str], list[float]] = {
-            (read, label): [] for read in READS for label in schemas
+            (read, label): [] for read in reads for label in schemas
         }
         for round_ in range(args.rounds):
-            for read, query in READS.items():
-                for label, (scoped, ids) in schemas.items():
-                    seconds = await timed(scoped, query, ids, args.lookups)
+            for read, query in reads.items():
+                for label, (scoped, chosen) in schemas.items():
+                    seconds = await timed(scoped, query, chosen)
                     runs[read, label].append(seconds)
                     per = seconds / args.lookups * 1e6
                     print(f"round {round_ + 1} {read}, {label}: {per:.0f} us per lookup")
         medians = {key: statistics.median(values) for key, values in runs.items()}
-        for read in READS:
+        for read in reads:
             first, second = (medians[read, label] for label in schemas)
             print(f"{read}: median ratio {args.months} months / 1 month: {second / first:.2f}")
-        for read, query in READS.items():
-            parts = await scanned(many, query, many_ids[len(many_ids) // 2])
+        for read, query in reads.items():
+            parts = await scanned(many, query, schemas[f"{args.months} months"][1][0])
             print(f"{read}, partitions scanned in the {args.months}-month schema: {len(parts)}")
             print("  " + ", ".join([*parts[:3], "...", *parts[-2:]] if len(parts) > 6 else parts))
     finally:

@@ -38,6 +38,36 @@ RESPONSE_RECEIVED_AT = (
 month: the key's probe, then one partition's."""
 
 
+def cases_opened_between(column: str = "opened_at") -> str:
+    """A condition on ``column`` (a case's ``opened_at``) that holds for every case named in
+    ``$1::bigint[]``: from the first opening of their keys to the last, two subqueries run
+    before the scans, so only the months in between are scanned (one for a batch opened
+    moments ago). No key, no month: a list of ids naming no case reads nothing, as by id.
+
+    For cases opened together (a batch) only: over cases spread across weeks the scan of the
+    openings' index reads every case opened in between, slower than probing by id."""
+    keys = "FROM case_keys k WHERE k.case_id = ANY($1::bigint[])"
+    return (
+        f"{column} >= (SELECT min(k.opened_at) {keys})"
+        f" AND {column} <= (SELECT max(k.opened_at) {keys})"
+    )
+
+
+def responses_received_between(column: str = "received_at") -> str:
+    """A condition on ``column`` (a response's ``received_at``) that holds for the responses
+    of every case named in ``$1::bigint[]``: from the first to the last of those cases'
+    ``response_received_at``, read from the cases in their months
+    (:func:`cases_opened_between`)."""
+    cases = (
+        "FROM recovery_cases rc WHERE rc.id = ANY($1::bigint[])"
+        f" AND {cases_opened_between('rc.opened_at')}"
+    )
+    return (
+        f"{column} >= (SELECT min(rc.response_received_at) {cases})"
+        f" AND {column} <= (SELECT max(rc.response_received_at) {cases})"
+    )
+
+
 class CaseView(StrEnum):
     """The views of one case a service reads (``migrations/repeatable/case_cards.sql``)."""
 

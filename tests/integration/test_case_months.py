@@ -18,6 +18,15 @@ from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import CaseRefused
 from winback_notifier.sla.startup import fill_missing_deadlines
 from winback_notifier.story.service import _triggering
+from winback_router.bulk_store import (
+    SUMMARIES,
+    FirstDelivery,
+    case_summaries,
+    store_first_deliveries,
+    summary_in_utc,
+)
+from winback_router.coding import code_response
+from winback_router.decision import decide
 from winback_router.store import case_summary, mark_alerted
 from winback_shared.agents import Agent, Role, issue_token
 from winback_shared.case_changes import append_change
@@ -30,6 +39,8 @@ from winback_shared.events.recovery_alerts import CaseSummary
 from winback_shared.migrations import apply_migrations
 from winback_shared.partitions import ensure_partitions
 from winback_shared.retention.plan import month_start
+from winback_shared.survey import Customer, Score, ScoreKind, SurveyResponse
+from winback_shared.taxonomy import load_taxonomy
 
 NOW = datetime.now(UTC)
 MONTHS = 7
@@ -257,11 +268,16 @@ async def partitions_scanned(
         )
     finally:
         await transaction.rollback()
+    return scans_in([line for (line,) in plan])
+
+
+def scans_in(plan: Sequence[str]) -> dict[str, tuple[set[str], set[str]]]:
+    """The partitions a plan's lines hold and those it scanned, by partitioned table."""
     found: dict[str, tuple[set[str], set[str]]] = {
         "recovery_cases": (set(), set()),
         "survey_responses": (set(), set()),
     }
-    for (line,) in plan:
+    for line in plan:
         match = _SCAN.search(line)
         if match:
             partition = match[1]
@@ -332,3 +348,128 @@ async def test_each_rewritten_lookup_scans_one_month(
             planned, scanned = scans["survey_responses"]
             if name in ("card", "summary", "story"):  # the statements that read the response
                 assert scanned == {month["response_part"]}, (name, scanned)
+
+
+# ---- lookups of several cases by their ids (follow-up) -------------------------------------
+
+
+SUMMARIES_BY_ID_ALONE = (
+    "SELECT case_id, row_to_json(s)::text AS summary FROM case_summaries s"
+    " WHERE case_id = ANY($1::bigint[])"
+)
+"""``bulk_store.case_summaries`` as it read before: by id alone, every month probed."""
+
+
+async def summaries_by_id_alone(
+    conn: Connection, case_ids: Sequence[int]
+) -> dict[int, CaseSummary]:
+    """The summaries of these cases read by id alone, by case id."""
+    rows = await conn.fetch(SUMMARIES_BY_ID_ALONE, list(case_ids))
+    return {row["case_id"]: summary_in_utc(row["summary"]) for row in rows}
+
+
+async def test_a_batchs_summaries_read_in_their_months_match_by_id_alone(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    """The router's summaries of a batch's cases (``bulk_store.case_summaries``): the same as
+    by id alone, for lists of one month, of several, of all, with an id of no case, empty."""
+    lists = [
+        case_ids,
+        [*case_ids, MISSING],
+        case_ids[4:6],
+        case_ids[1::4],
+        [case_ids[-1], case_ids[0]],
+        [MISSING],
+        [],
+    ]
+    async with pool.acquire() as conn:
+        for named in lists:
+            expected = await summaries_by_id_alone(conn, named)
+            assert await case_summaries(conn, named) == expected, named
+            assert set(expected) == set(named) - {MISSING}
+
+
+async def test_a_batchs_summaries_scan_their_months_alone(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    named = case_ids[4:6]  # two cases two months back, their responses earlier
+    parts = await pool.fetch(
+        "SELECT c.tableoid::regclass::text AS case_part,"
+        " r.tableoid::regclass::text AS response_part"
+        " FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id"
+        " WHERE c.id = ANY($1::bigint[])",
+        named,
+    )
+    case_parts = {row["case_part"] for row in parts}
+    assert len(case_parts) == 1
+    async with pool.acquire() as conn:
+        by_id = await partitions_scanned(conn, SUMMARIES_BY_ID_ALONE, (named,))
+        assert len(by_id["recovery_cases"][1]) > MONTHS
+        scans = await partitions_scanned(conn, SUMMARIES, (named,))
+    planned, scanned = scans["recovery_cases"]
+    assert len(planned) > MONTHS, planned  # pruned at run time, not planned out
+    assert scanned == case_parts
+    assert scans["survey_responses"][1] == {row["response_part"] for row in parts}
+
+
+async def test_a_batchs_new_cases_summaries_are_read_in_their_months(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    """``router_store_first_deliveries`` returns its new cases' summaries as by id alone, read
+    (its plan, from ``auto_explain``) in this month's partition of cases and the responses'
+    month's of responses."""
+    taxonomy = load_taxonomy()
+    received = month_start(NOW, 1) + timedelta(days=3)
+    deliveries = []
+    for n in range(3):
+        response = SurveyResponse(
+            source="survey",
+            response_id=f"new-{n}",
+            receipt_id=f"new-{n}",
+            vendor="generic",
+            received_at=received + timedelta(hours=n),
+            customer=Customer(id=f"c-new-{n}"),
+            scores=[Score(kind=ScoreKind.NPS, value=n, scale_min=0, scale_max=10)],
+            comment="The agent was rude and hung up",
+        )
+        reasons = code_response(response, taxonomy)
+        decision = decide(response, reasons)
+        assert decision.needs_recovery
+        deliveries.append(FirstDelivery(response, b"d" * 32, reasons, decision, "default"))
+    notices: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0;"
+            " SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off;"
+            " SET auto_explain.log_nested_statements = on;"
+            " SET auto_explain.log_level = notice"
+        )
+
+        def listen(_conn: Any, message: Any) -> None:
+            notices.append(str(message))
+
+        conn.add_log_listener(listen)
+        try:
+            stored = await store_first_deliveries(conn, deliveries, ContactPolicy())
+        finally:
+            conn.remove_log_listener(listen)
+            await conn.execute("RESET ALL")
+        assert len(stored.opened) == 3
+        new_ids = [summary.case_id for summary in stored.opened.values()]
+        assert {s.case_id: s for s in stored.opened.values()} == await summaries_by_id_alone(
+            conn, new_ids
+        )
+        month = await conn.fetchrow(
+            "SELECT min(c.tableoid::regclass::text) AS case_part,"
+            " min(r.tableoid::regclass::text) AS response_part"
+            " FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id"
+            " WHERE c.id = ANY($1::bigint[])",
+            new_ids,
+        )
+    assert month is not None
+    plans = [text for text in notices if "row_to_json(s)" in text and "LEFT JOIN" in text]
+    assert len(plans) == 1, notices
+    scans = scans_in(plans[0].splitlines())
+    # Pruned before any scan (a plan of the function's: "Subplans Removed"), not probed by id.
+    assert scans["recovery_cases"] == ({month["case_part"]}, {month["case_part"]})
+    assert scans["survey_responses"] == ({month["response_part"]}, {month["response_part"]})

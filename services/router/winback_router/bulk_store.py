@@ -25,6 +25,7 @@ import asyncpg
 
 from winback_router.decision import Decision
 from winback_router.store import content_columns
+from winback_shared.case_months import cases_opened_between, responses_received_between
 from winback_shared.db import Connection
 from winback_shared.deadlines import ContactPolicy, contact_deadline
 from winback_shared.events.recovery_alerts import CaseSummary, CodedReason
@@ -206,6 +207,14 @@ async def open_cases(
     return {row["survey_response_id"]: summaries[row["id"]] for row in rows}
 
 
+SUMMARIES = (
+    "SELECT case_id, row_to_json(s)::text AS summary FROM case_summaries s"
+    f" WHERE case_id = ANY($1::bigint[]) AND {cases_opened_between()}"
+    f" AND {responses_received_between()}"
+)
+"""The read of :func:`case_summaries`: cases named in ``$1::bigint[]``, in their months."""
+
+
 async def case_summaries(conn: Connection, case_ids: Sequence[int]) -> dict[int, CaseSummary]:
     """The console's view of these cases, by case id, in one query.
 
@@ -214,12 +223,11 @@ async def case_summaries(conn: Connection, case_ids: Sequence[int]) -> dict[int,
     pydantic validates the dicts again: reading the summaries back was the largest part of
     storing a batch (docs/performance.md, section 16). The same summaries: timestamps are
     brought to UTC, as the column path gives them, whatever the session's time zone.
+
+    In the months of these cases and of their responses alone (``winback_shared.case_months``),
+    not in every month partition of both.
     """
-    rows = await conn.fetch(
-        "SELECT case_id, row_to_json(s)::text AS summary FROM case_summaries s "
-        "WHERE case_id = ANY($1::bigint[])",
-        list(case_ids),
-    )
+    rows = await conn.fetch(SUMMARIES, list(case_ids))
     return {row["case_id"]: summary_in_utc(row["summary"]) for row in rows}
 
 

@@ -23,7 +23,7 @@ from pydantic import TypeAdapter
 
 from winback_router.decision import Decision
 from winback_shared.case_changes import CaseColumn, append_change_unless_finished
-from winback_shared.case_months import CaseView, read_case
+from winback_shared.case_months import CaseView, cases_opened_between, read_case
 from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.db import Connection
 from winback_shared.deadlines import ContactPolicy, contact_deadline
@@ -337,13 +337,9 @@ async def mark_alerted(conn: Connection, case_ids: list[int]) -> None:
     at run time), not in every month's: a batch's cases were opened moments ago, one month.
     """
     await conn.execute(
-        """
+        f"""
         UPDATE recovery_cases SET alerted_at = now()
-        WHERE id = ANY($1::bigint[]) AND alerted_at IS NULL
-          AND opened_at >= (SELECT min(k.opened_at) FROM case_keys k
-                            WHERE k.case_id = ANY($1::bigint[]))
-          AND opened_at <= (SELECT max(k.opened_at) FROM case_keys k
-                            WHERE k.case_id = ANY($1::bigint[]))
+        WHERE id = ANY($1::bigint[]) AND alerted_at IS NULL AND {cases_opened_between()}
         """,
         case_ids,
     )

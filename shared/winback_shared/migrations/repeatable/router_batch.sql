@@ -32,6 +32,8 @@ DECLARE
     r_id bigint[];
     r_received_at timestamptz[];
     r_case_id bigint[];
+    r_first_received timestamptz;
+    r_last_received timestamptz;
 BEGIN
     -- Keys first (ON CONFLICT DO NOTHING waits for another router inserting the same key),
     -- each taking its response's id in batch order; then the responses of the keys inserted;
@@ -91,12 +93,18 @@ BEGIN
     END IF;
 
     -- A later statement of the function sees the cases inserted above (the view does not,
-    -- within the statement that inserts them).
+    -- within the statement that inserts them). Their summaries are read in this month's
+    -- partition of cases (each was opened at now()) and in the partitions of the responses'
+    -- months (first to last received here), the others pruned when the statement starts,
+    -- not probed by case id (docs/operations.md, "Lookups of a case by id alone").
+    SELECT min(x), max(x) INTO r_first_received, r_last_received FROM unnest(r_received_at) x;
     RETURN QUERY
     SELECT u.source, u.response_id, u.id, u.received_at, now(), row_to_json(s)::text
     FROM unnest(r_source, r_response_id, r_id, r_received_at, r_case_id)
          WITH ORDINALITY AS u(source, response_id, id, received_at, case_id, position)
-    LEFT JOIN case_summaries s ON s.case_id = u.case_id
+    LEFT JOIN case_summaries s
+           ON s.case_id = u.case_id AND s.opened_at = now()
+          AND s.received_at >= r_first_received AND s.received_at <= r_last_received
     ORDER BY u.position;
 END;
 $$;
