@@ -5,9 +5,10 @@
     DATABASE_URL=... python -m winback_router.coding.train --with-agent-labels  # + agents' labels
     python -m winback_router.coding.train --cv-only --out-of-fold oof.npz  # rule edits, scored
     python -m winback_router.coding.train --retune M.npz --out-of-fold oof.npz --output M.npz
+    python -m winback_router.coding.train --per-code   # each code's own C and class weights
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
-``independent-train-2`` to ``independent-train-6``): held-out, independent-heldout and blind
+``independent-train-2`` to ``independent-train-7``): held-out, independent-heldout and blind
 stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
 group); the router runs the result with numpy and the sentence encoder
 (:mod:`winback_router.coding.learned`).
