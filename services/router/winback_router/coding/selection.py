@@ -9,8 +9,8 @@ positives weighed less than "balanced" does. :class:`Setting` is one such choice
 probabilities, scoring each candidate by *nested* cross-validation (each part coded with
 thresholds chosen on the other parts, so a setting whose probabilities only look good to
 thresholds chosen on them is not preferred), and keeping the default unless another candidate
-beats it by a margin. Used by :mod:`winback_router.coding.train` (``--per-code``); the settings
-it ships with are :data:`CHOSEN`, measured in ``docs/coding-model-study.md``.
+beats it by a margin. Used by :mod:`winback_router.coding.train` (``--per-code``), which fits
+each code with :data:`CHOSEN`; what was measured is in ``docs/coding-model-study.md``.
 
 The model file does not change: a setting only changes the weights a code learns.
 """
@@ -83,8 +83,9 @@ than one comment's worth on a code with 250 examples is noise, and the default i
 every code was measured with before."""
 
 CHOSEN: Mapping[str, Setting] = {}
-"""Per code, the setting :func:`choose_settings` chose on the 4,082 training comments of
-December 1 (codes not listed keep :data:`DEFAULT`)."""
+"""Per code, the setting :func:`choose_settings` chose (codes not listed keep :data:`DEFAULT`).
+Empty: the candidates' five-fold runs of December 1 could not finish on the loaded machine
+(``docs/coding-model-study.md``), so ``train --per-code`` still trains every code as before."""
 
 
 def settings_for(
@@ -145,7 +146,7 @@ def choose_settings(
     """Per code, the candidate whose out-of-fold probabilities (``candidates``, all from the
     same folds) score best by nested cross-validation over ``parts``, :data:`DEFAULT` unless
     another beats it by ``margin``."""
-    alone = ~rules.any(axis=1)
+    alone: npt.NDArray[np.bool_] = np.logical_not(rules.any(axis=1))
     rows = np.concatenate(list(parts))
     chosen: list[Setting] = []
     for j in range(labels.shape[1]):
