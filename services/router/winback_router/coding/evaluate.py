@@ -48,6 +48,7 @@ SPLITS = (
     "independent-train-4",
     "independent-train-5",
     "independent-train-6",
+    "independent-train-7",
     "independent-heldout",
     "blind",
 )

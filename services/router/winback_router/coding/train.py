@@ -5,9 +5,10 @@
     DATABASE_URL=... python -m winback_router.coding.train --with-agent-labels  # + agents' labels
     python -m winback_router.coding.train --cv-only --out-of-fold oof.npz  # rule edits, scored
     python -m winback_router.coding.train --retune M.npz --out-of-fold oof.npz --output M.npz
+    python -m winback_router.coding.train --per-code   # each code's own C and class weights
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
-``independent-train-2`` to ``independent-train-6``): held-out, independent-heldout and blind
+``independent-train-2`` to ``independent-train-7``): held-out, independent-heldout and blind
 stay unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
 group); the router runs the result with numpy and the sentence encoder
 (:mod:`winback_router.coding.learned`).
@@ -62,6 +63,7 @@ from winback_router.coding.learned import (
     Vocabulary,
 )
 from winback_router.coding.repetition import CUES, Cues, repetition_cues
+from winback_router.coding.selection import Setting, fit_per_code, settings_for
 
 TRAINING_SPLITS = (
     "dev",
@@ -72,6 +74,7 @@ TRAINING_SPLITS = (
     "independent-train-4",
     "independent-train-5",
     "independent-train-6",
+    "independent-train-7",
 )
 C = 30.0
 VECTOR_SCALE = 1.0
@@ -125,8 +128,13 @@ def features(
     return x if vectors is None else sparse.hstack([x, sparse.csr_matrix(vectors)]).tocsr()
 
 
-def fit_classifiers(x: Any, labels: Matrix, c: float = C) -> list[Any]:
-    """One balanced logistic regression per code (a code with one class gets a constant)."""
+def fit_classifiers(
+    x: Any, labels: Matrix, c: float = C, settings: Sequence[Setting] | None = None
+) -> list[Any]:
+    """One logistic regression per code: balanced at ``c``, or each code with its own setting
+    (:mod:`~winback_router.coding.selection`) when ``settings`` are given."""
+    if settings is not None:
+        return fit_per_code(x, labels, settings)
     return [
         LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=0).fit(
             x, labels[:, column]
@@ -276,7 +284,11 @@ def nested(
 
 
 def out_of_fold_probabilities(
-    texts: Sequence[str], labels: Matrix, vectors: Vectors | None, c: float = C
+    texts: Sequence[str],
+    labels: Matrix,
+    vectors: Vectors | None,
+    c: float = C,
+    settings: Sequence[Setting] | None = None,
 ) -> Floats:
     """Each comment's probabilities from classifiers fitted on the other folds (``vectors``
     already scaled). The classifiers read the text alone, never the rules' codes, so these do
@@ -287,7 +299,8 @@ def out_of_fold_probabilities(
         blocks = vectorizers()
         x_kept = features(blocks, [texts[i] for i in kept], fit=True, vectors=_rows(vectors, kept))
         x_held = features(blocks, [texts[i] for i in held], fit=False, vectors=_rows(vectors, held))
-        for column, classifier in enumerate(fit_classifiers(x_kept, labels[kept], c)):
+        fitted = fit_classifiers(x_kept, labels[kept], c, settings)
+        for column, classifier in enumerate(fitted):
             out_of_fold[held, column] = _positive(classifier, x_held)
     return out_of_fold
 
@@ -325,13 +338,15 @@ def train(
     out_of_fold: Floats | None = None,
     removal: bool = True,
     fit_only: bool = False,
+    settings: Sequence[Setting] | None = None,
 ) -> Trained:
     """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix;
     ``vectors``: their sentence vectors, or None for TF-IDF alone; ``cues``: their repetition
     cues (weighed by ``cue_scale``), or None for a model without them; ``out_of_fold``: their
     out-of-fold probabilities if already computed; ``removal``: let the model remove rule
     codes under the floors chosen by :func:`choose_keep`; ``fit_only``: no out-of-fold
-    probabilities, so thresholds that never add a code and no floors, until :func:`retune`)."""
+    probabilities, so thresholds that never add a code and no floors, until :func:`retune`;
+    ``settings``: each code's own C and class weights instead of ``c`` and balanced)."""
     texts = [example.text for example in examples]
     labels = label_matrix(examples, codes)
     scaled = dense_block(
@@ -343,13 +358,13 @@ def train(
         thresholds, keep = np.full(2 * len(codes), NEVER), None
     else:
         if out_of_fold is None:
-            out_of_fold = out_of_fold_probabilities(texts, labels, scaled, c)
+            out_of_fold = out_of_fold_probabilities(texts, labels, scaled, c, settings)
         thresholds = choose_thresholds(labels, out_of_fold, rules)
         keep = choose_keep(labels, out_of_fold, rules, thresholds) if removal else None
 
     blocks = vectorizers()
     x = features(blocks, texts, fit=True, vectors=scaled)
-    classifiers = fit_classifiers(x, labels, c)
+    classifiers = fit_classifiers(x, labels, c, settings)
     chars, words = blocks
     char_terms = sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__)
     word_terms = sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)
@@ -435,7 +450,12 @@ def retune(
 
 
 def cache_key(
-    texts: Sequence[str], labels: Matrix, c: float, scale: float, cue_scale: float = 0.0
+    texts: Sequence[str],
+    labels: Matrix,
+    c: float,
+    scale: float,
+    cue_scale: float = 0.0,
+    settings: Sequence[Setting] | None = None,
 ) -> str:
     """What out-of-fold probabilities depend on: the comments, their labels, the settings."""
     digest = hashlib.sha256()
@@ -445,16 +465,18 @@ def cache_key(
     digest.update(f"{c}|{scale}|{FOLDS}|{SEED}|{sorted(CHAR_NGRAMS + WORD_NGRAMS)}".encode())
     if cue_scale:
         digest.update(f"|{cue_scale}|{CUES}".encode())
+    if settings is not None:
+        digest.update(("|" + ",".join(setting.name for setting in settings)).encode())
     return digest.hexdigest()
 
 
 def cached_out_of_fold(
     path: Path | None, texts: Sequence[str], labels: Matrix, vectors: Vectors | None, c: float,
-    scale: float, cue_scale: float = 0.0,
+    scale: float, cue_scale: float = 0.0, settings: Sequence[Setting] | None = None,
 ) -> Floats:  # fmt: skip
     """:func:`out_of_fold_probabilities`, read from ``path`` if it holds them for exactly these
     comments, labels and settings, else computed (and written there)."""
-    key = cache_key(texts, labels, c, scale, cue_scale)
+    key = cache_key(texts, labels, c, scale, cue_scale, settings)
     if path is not None and path.exists():
         with np.load(path) as data:
             if str(data["key"]) == key:
@@ -465,7 +487,7 @@ def cached_out_of_fold(
         None if vectors is None else vectors * np.float32(scale),
         cue_rows(texts) * np.float32(cue_scale) if cue_scale else None,
     )
-    probabilities = out_of_fold_probabilities(texts, labels, scaled, c)
+    probabilities = out_of_fold_probabilities(texts, labels, scaled, c, settings)
     if path is not None:
         np.savez_compressed(path, key=np.array(key), p=probabilities)
     return probabilities
@@ -508,6 +530,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also train on the cases agents reviewed (PostgreSQL at DATABASE_URL)",
     )
     parser.add_argument("--c", type=float, default=C, help="inverse regularisation strength")
+    parser.add_argument(
+        "--per-code",
+        action="store_true",
+        help="each code learns with its own C and class weights (selection.CHOSEN) instead of "
+        "--c and balanced",
+    )
     parser.add_argument(
         "--vector-scale", type=float, default=None, help="0: TF-IDF alone, no vectors"
     )
@@ -577,10 +605,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     labels = label_matrix(examples, codes)
     cached = args.out_of_fold is not None and args.out_of_fold.exists()
     cues = cue_rows(texts) if args.cue_scale else None
+    settings = settings_for(codes) if args.per_code else None
+    if settings is not None:
+        print("per-code settings: " + ", ".join(
+            f"{code} {setting.name}" for code, setting in zip(codes, settings, strict=True)
+        ))  # fmt: skip
     if args.fit_only:
         fitted = train(
             examples, rules, codes, embed(texts) if args.vector_scale else None, c=args.c,
             scale=args.vector_scale, cues=cues, cue_scale=args.cue_scale, fit_only=True,
+            settings=settings,
         )  # fmt: skip
         fitted.model.save(args.output)
         print(
@@ -595,8 +629,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         else None
     )
     out_of_fold = cached_out_of_fold(
-        args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale, args.cue_scale
-    )
+        args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale, args.cue_scale,
+        settings,
+    )  # fmt: skip
     everything, written_apart = cross_validated(labels, rules, out_of_fold, codes, np.array(apart))
     print(f"{len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {len(codes)} codes")
     print("cross-validated, each fold coded with thresholds chosen on the other four; per code")
@@ -619,6 +654,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     trained = train(
         examples, rules, codes, vectors, c=args.c, scale=args.vector_scale, cues=cues,
         cue_scale=args.cue_scale, out_of_fold=out_of_fold, removal=not args.no_removal,
+        settings=settings,
     )  # fmt: skip
     trained.model.save(args.output)
     reread = ReasonModel.read(args.output)
