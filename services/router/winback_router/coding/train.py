@@ -62,6 +62,7 @@ from winback_router.coding.learned import (
     Vocabulary,
 )
 from winback_router.coding.repetition import CUES, Cues, repetition_cues
+from winback_router.coding.sentence_pool import pooled_rows, sentence_texts
 
 TRAINING_SPLITS = (
     "dev",
@@ -81,6 +82,12 @@ CUE_SCALE = 0.0
 this; 0 trains without them. Off: at 1 they lost ground under nested cross-validation on the
 three weakest codes and gained nothing on the two training files not yet learnt from
 (December 1, ``docs/coding-model-study.md``); ``--cue-scale`` tries them again."""
+POOLING: tuple[str, ...] = ()
+"""The sentence poolings (:mod:`~winback_router.coding.sentence_pool`) the full model reads
+beside the whole comment's vector; empty: none. ``--pooling max`` etc. (see
+``docs/coding-model-study.md``)."""
+POOL_SCALE = 1.0
+"""The pooled blocks are multiplied by this, as the whole comment's vector by ``VECTOR_SCALE``."""
 FOLDS = 5
 SEED = 42
 GRID = np.append(np.round(np.arange(0.05, 0.96, 0.025), 3), NEVER)
@@ -322,21 +329,27 @@ def train(
     scale: float = VECTOR_SCALE,
     cues: Cues | None = None,
     cue_scale: float = CUE_SCALE,
+    pooled: Vectors | None = None,
+    pooling: Sequence[str] = POOLING,
+    pool_scale: float = POOL_SCALE,
     out_of_fold: Floats | None = None,
     removal: bool = True,
     fit_only: bool = False,
 ) -> Trained:
     """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix;
     ``vectors``: their sentence vectors, or None for TF-IDF alone; ``cues``: their repetition
-    cues (weighed by ``cue_scale``), or None for a model without them; ``out_of_fold``: their
-    out-of-fold probabilities if already computed; ``removal``: let the model remove rule
-    codes under the floors chosen by :func:`choose_keep`; ``fit_only``: no out-of-fold
-    probabilities, so thresholds that never add a code and no floors, until :func:`retune`)."""
+    cues (weighed by ``cue_scale``), or None for a model without them; ``pooled``: their
+    ``pooling`` blocks (:func:`pooled_vectors`, weighed by ``pool_scale``), or None;
+    ``out_of_fold``: their out-of-fold probabilities if already computed; ``removal``: let the
+    model remove rule codes under the floors chosen by :func:`choose_keep`; ``fit_only``: no
+    out-of-fold probabilities, so thresholds that never add a code and no floors, until
+    :func:`retune`)."""
     texts = [example.text for example in examples]
     labels = label_matrix(examples, codes)
     scaled = dense_block(
         None if vectors is None else vectors * np.float32(scale),
         None if cues is None else cues * np.float32(cue_scale),
+        None if pooled is None else pooled * np.float32(pool_scale),
     )
     if fit_only:
         out_of_fold = np.zeros(labels.shape)
@@ -356,6 +369,7 @@ def train(
     weights = np.stack([classifier.coef_[0] for classifier in classifiers], 1).astype(np.float32)
     tfidf = len(char_terms) + len(word_terms)
     vectors_end = tfidf + (0 if vectors is None else vectors.shape[1])
+    cues_end = vectors_end + (0 if cues is None else cues.shape[1])
     model = ReasonModel(
         codes=tuple(codes),
         chars=Vocabulary.of(char_terms, chars.idf_, 0),
@@ -368,7 +382,9 @@ def train(
         if vectors is None
         else Neighbours.of(texts, [sorted(example.codes) for example in examples], vectors),
         keep=None if keep is None else keep.astype(np.float32),
-        cue_weights=None if cues is None else weights[vectors_end:] * np.float32(cue_scale),
+        cue_weights=None if cues is None else weights[vectors_end:cues_end] * np.float32(cue_scale),
+        pooling=() if pooled is None else tuple(pooling),
+        pooled_weights=None if pooled is None else weights[cues_end:] * np.float32(pool_scale),
     )
     predicted = combine(out_of_fold, rules, thresholds)
     if keep is not None:
@@ -382,10 +398,12 @@ def train(
     )
 
 
-def dense_block(vectors: Vectors | None, cues: Cues | None) -> Vectors | None:
-    """The dense features beside TF-IDF, both already scaled: the sentence vectors, then the
-    repetition cues (None when there are neither)."""
-    parts = [part for part in (vectors, cues) if part is not None]
+def dense_block(
+    vectors: Vectors | None, cues: Cues | None, pooled: Vectors | None = None
+) -> Vectors | None:
+    """The dense features beside TF-IDF, all already scaled: the sentence vectors, the
+    repetition cues, then the pooled sentence vectors (None when there are none)."""
+    parts = [part for part in (vectors, cues, pooled) if part is not None]
     return np.hstack(parts).astype(np.float32) if parts else None
 
 
@@ -394,6 +412,22 @@ def cue_rows(texts: Sequence[str]) -> Cues:
     if not texts:
         return np.zeros((0, len(CUES)), dtype=np.float32)
     return np.stack([repetition_cues(text) for text in texts])
+
+
+def pooled_vectors(poolings: Sequence[str], texts: Sequence[str], vectors: Vectors) -> Vectors:
+    """Each text's pooled sentence vectors (``vectors``: the texts' own), with one encoder call
+    for every sentence of every text, split as the coder splits a comment."""
+    sentences = [sentence_texts(text) for text in texts]
+    flat = embed([sentence for each in sentences for sentence in each])
+    ends = np.cumsum([len(each) for each in sentences])
+    return pooled_rows(poolings, vectors, np.split(flat, ends[:-1]) if len(ends) else [])
+
+
+def _pooled(
+    pooling: Sequence[str], texts: Sequence[str], vectors: Vectors | None
+) -> Vectors | None:
+    """:func:`pooled_vectors` when the model reads pooled blocks and the texts' vectors."""
+    return pooled_vectors(pooling, texts, vectors) if pooling and vectors is not None else None
 
 
 def _rows(vectors: Vectors | None, index: npt.NDArray[np.int64]) -> Vectors | None:
@@ -435,7 +469,13 @@ def retune(
 
 
 def cache_key(
-    texts: Sequence[str], labels: Matrix, c: float, scale: float, cue_scale: float = 0.0
+    texts: Sequence[str],
+    labels: Matrix,
+    c: float,
+    scale: float,
+    cue_scale: float = 0.0,
+    pooling: Sequence[str] = (),
+    pool_scale: float = POOL_SCALE,
 ) -> str:
     """What out-of-fold probabilities depend on: the comments, their labels, the settings."""
     digest = hashlib.sha256()
@@ -445,16 +485,20 @@ def cache_key(
     digest.update(f"{c}|{scale}|{FOLDS}|{SEED}|{sorted(CHAR_NGRAMS + WORD_NGRAMS)}".encode())
     if cue_scale:
         digest.update(f"|{cue_scale}|{CUES}".encode())
+    if pooling:
+        digest.update(f"|pooled {list(pooling)} x{pool_scale}".encode())
     return digest.hexdigest()
 
 
 def cached_out_of_fold(
     path: Path | None, texts: Sequence[str], labels: Matrix, vectors: Vectors | None, c: float,
-    scale: float, cue_scale: float = 0.0,
+    scale: float, cue_scale: float = 0.0, pooled: Vectors | None = None,
+    pooling: Sequence[str] = (), pool_scale: float = POOL_SCALE,
 ) -> Floats:  # fmt: skip
     """:func:`out_of_fold_probabilities`, read from ``path`` if it holds them for exactly these
-    comments, labels and settings, else computed (and written there)."""
-    key = cache_key(texts, labels, c, scale, cue_scale)
+    comments, labels and settings, else computed (and written there; ``pooled``: the texts'
+    ``pooling`` blocks, needed only then)."""
+    key = cache_key(texts, labels, c, scale, cue_scale, pooling, pool_scale)
     if path is not None and path.exists():
         with np.load(path) as data:
             if str(data["key"]) == key:
@@ -464,6 +508,7 @@ def cached_out_of_fold(
     scaled = dense_block(
         None if vectors is None else vectors * np.float32(scale),
         cue_rows(texts) * np.float32(cue_scale) if cue_scale else None,
+        None if pooled is None else pooled * np.float32(pool_scale),
     )
     probabilities = out_of_fold_probabilities(texts, labels, scaled, c)
     if path is not None:
@@ -518,6 +563,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="weight of the repetition cues; 0: a model without them",
     )
     parser.add_argument(
+        "--pooling",
+        default=",".join(POOLING),
+        help="sentence poolings read beside the comment's vector, comma-separated "
+        "(mean, max); empty: none",
+    )
+    parser.add_argument(
+        "--pool-scale", type=float, default=POOL_SCALE, help="weight of the pooled blocks"
+    )
+    parser.add_argument(
         "--fast",
         action="store_true",
         help=f"the router's hot-path model: TF-IDF alone, written to {FAST_MODEL.name}",
@@ -555,6 +609,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.vector_scale = 0.0 if args.fast else VECTOR_SCALE
     if args.output is None:
         args.output = FAST_MODEL if args.fast else DEFAULT_MODEL
+    pooling = tuple(name for name in args.pooling.split(",") if name) if args.vector_scale else ()
 
     taxonomy = load_and_compile(args.taxonomy, model=None)
     codes = [code.id for code in taxonomy.codes]
@@ -578,9 +633,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     cached = args.out_of_fold is not None and args.out_of_fold.exists()
     cues = cue_rows(texts) if args.cue_scale else None
     if args.fit_only:
+        vectors = embed(texts) if args.vector_scale else None
         fitted = train(
-            examples, rules, codes, embed(texts) if args.vector_scale else None, c=args.c,
-            scale=args.vector_scale, cues=cues, cue_scale=args.cue_scale, fit_only=True,
+            examples, rules, codes, vectors, c=args.c, scale=args.vector_scale, cues=cues,
+            cue_scale=args.cue_scale, pooled=_pooled(pooling, texts, vectors), pooling=pooling,
+            pool_scale=args.pool_scale, fit_only=True,
         )  # fmt: skip
         fitted.model.save(args.output)
         print(
@@ -594,9 +651,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.vector_scale and not ((args.cv_only or args.retune) and cached)
         else None
     )
+    pooled = _pooled(pooling, texts, vectors)
     out_of_fold = cached_out_of_fold(
-        args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale, args.cue_scale
-    )
+        args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale, args.cue_scale,
+        pooled, pooling, args.pool_scale,
+    )  # fmt: skip
     everything, written_apart = cross_validated(labels, rules, out_of_fold, codes, np.array(apart))
     print(f"{len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {len(codes)} codes")
     print("cross-validated, each fold coded with thresholds chosen on the other four; per code")
@@ -616,9 +675,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.vector_scale and vectors is None:
         vectors = embed(texts)
+        pooled = _pooled(pooling, texts, vectors)
     trained = train(
         examples, rules, codes, vectors, c=args.c, scale=args.vector_scale, cues=cues,
-        cue_scale=args.cue_scale, out_of_fold=out_of_fold, removal=not args.no_removal,
+        cue_scale=args.cue_scale, pooled=pooled, pooling=pooling, pool_scale=args.pool_scale,
+        out_of_fold=out_of_fold, removal=not args.no_removal,
     )  # fmt: skip
     trained.model.save(args.output)
     reread = ReasonModel.read(args.output)
@@ -628,6 +689,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     sentence = (
         f" + {DIMENSIONS} sentence-vector (x{args.vector_scale:g})" if vectors is not None else ""
     )
+    if pooled is not None:
+        sentence += f" + {pooled.shape[1]} pooled {'/'.join(pooling)} (x{args.pool_scale:g})"
     print(
         f"features: {len(reread.chars.index)} character + {len(reread.words.index)} word"
         f"{sentence}; C = {args.c:g}"
