@@ -19,6 +19,7 @@ from winback_router.coding.evidence import MAX_QUOTE, excerpt, sentence_around
 from winback_router.coding.follow_up import find_contact_request
 from winback_router.coding.learned import ReasonModel, Vector
 from winback_router.coding.rules import FoldedText, Hit, find_hits
+from winback_router.coding.sentence_pool import sentence_spans
 from winback_shared.events.recovery_alerts import CodedReason, SimilarComment
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import (
@@ -234,22 +235,35 @@ def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonom
         ]
         for draft, vector in zip(read, embed([d.comment for d in read]), strict=True):
             draft.vector = vector
+    if model.reads_sentences:
+        for draft in read:
+            draft.sentences = sentence_spans(draft.folded)
+        _embed_sentences(read)
     known = {code.id for code in taxonomy.codes}
     for draft in read:
-        probabilities = model.probabilities(draft.comment, draft.vector, logits=draft.logits)
+        probabilities = model.probabilities(
+            draft.comment,
+            draft.vector,
+            logits=draft.logits,
+            sentence_vectors=draft.sentence_vectors,
+        )
         found = model.codes_added(draft.rule_codes, probabilities)
         draft.model_codes = {code: p for code, p in found.items() if code in known}
         draft.removed = model.codes_against(draft.rule_codes, probabilities)
-        if draft.model_codes:
+        if draft.model_codes and not draft.sentences:
             draft.sentences = sentence_spans(draft.folded)
-    if model.reads_vectors:
-        split = [d for d in read if len(d.sentences) > 1]
-        texts = [d.comment[start:end] for d in split for start, end in d.sentences]
-        vectors = embed(texts)
-        first = 0
-        for draft in split:
-            draft.sentence_vectors = vectors[first : first + len(draft.sentences)]
-            first += len(draft.sentences)
+    if model.reads_vectors and not model.reads_sentences:
+        _embed_sentences([d for d in read if len(d.sentences) > 1])
+
+
+def _embed_sentences(drafts: Sequence[_Draft]) -> None:
+    """Each draft's sentence vectors (of :attr:`_Draft.sentences`), in one encoder call."""
+    texts = [d.comment[start:end] for d in drafts for start, end in d.sentences]
+    vectors = embed(texts)
+    first = 0
+    for draft in drafts:
+        draft.sentence_vectors = vectors[first : first + len(draft.sentences)]
+        first += len(draft.sentences)
 
 
 def _finish(draft: _Draft, taxonomy: Taxonomy, model: ReasonModel | None) -> Coding:
@@ -323,7 +337,11 @@ def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[C
     naming the labelled comments nearest to this one, so they can judge it."""
     comment, spans, vectors = draft.comment, draft.sentences, draft.sentence_vectors
     by_sentence = [
-        model.probabilities(comment[start:end], None if vectors is None else vectors[i])
+        model.probabilities(
+            comment[start:end],
+            None if vectors is None else vectors[i],
+            sentence_vectors=None if vectors is None else vectors[i : i + 1],
+        )
         for i, (start, end) in enumerate(spans)
         if len(spans) > 1
     ]
@@ -355,15 +373,6 @@ def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[C
             )
         )
     return reasons
-
-
-def sentence_spans(folded: FoldedText) -> list[tuple[int, int]]:
-    """Where each sentence's words start and end in the text (the rules' sentence split)."""
-    spans: dict[int, tuple[int, int]] = {}
-    for word in folded.words:
-        start = spans.get(word.sentence, (word.start, word.end))[0]
-        spans[word.sentence] = (start, word.end)
-    return list(spans.values())
 
 
 def _unclassified(evidence: str, source: str) -> CodedReason:

@@ -43,8 +43,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from winback_router.coding.embeddings import ENCODER_NAME, embed
+from winback_router.coding.embeddings import ENCODER_NAME, Vectors, embed
 from winback_router.coding.repetition import CUES, repetition_cues
+from winback_router.coding.sentence_pool import POOLINGS, pool, sentence_texts
 
 DEFAULT_MODEL = Path(__file__).with_name("reason_model.npz")
 """The full model (TF-IDF and sentence vectors): the codes a response ends with."""
@@ -206,11 +207,21 @@ class ReasonModel:
     cue_weights: Vector | None = None
     """Repetition cues (:mod:`~winback_router.coding.repetition`) x codes, already scaled as in
     training; None: a model trained without them."""
+    pooling: tuple[str, ...] = ()
+    """The sentence poolings the model reads (:mod:`~winback_router.coding.sentence_pool`), in
+    the order of :attr:`pooled_weights`' blocks; empty: the whole comment's vector alone."""
+    pooled_weights: Vector | None = None
+    """Pooled sentence-vector dimensions x codes, already scaled as in training."""
 
     @property
     def reads_vectors(self) -> bool:
         """Whether :meth:`probabilities` needs the comment's sentence vector."""
         return self.vector_weights is not None
+
+    @property
+    def reads_sentences(self) -> bool:
+        """Whether :meth:`probabilities` also needs each sentence's vector (pooled)."""
+        return self.pooled_weights is not None
 
     def text_logits(self, text: str) -> Vector:
         """Each code's logit from the bias, the TF-IDF features and the repetition cues (if the
@@ -246,19 +257,31 @@ class ReasonModel:
         return {}
 
     def probabilities(
-        self, text: str, vector: Vector | None = None, *, logits: Vector | None = None
+        self,
+        text: str,
+        vector: Vector | None = None,
+        *,
+        logits: Vector | None = None,
+        sentence_vectors: Vectors | None = None,
     ) -> Vector:
         """Each code's probability for ``text``, in :attr:`codes` order.
 
         A model that reads vectors embeds ``text`` itself when ``vector`` is not given (one
-        encoder call: batch callers pass it). ``logits``: :meth:`text_logits` already computed.
+        encoder call: batch callers pass it), and a model that reads pooled sentences embeds
+        :func:`~winback_router.coding.sentence_pool.sentence_texts` when ``sentence_vectors``
+        is not given. ``logits``: :meth:`text_logits` already computed.
         """
         base = self.text_logits(text) if logits is None else logits
         if self.vector_weights is None:
             return self._sigmoid(base)
         if vector is None:
             vector = embed([text])[0]
-        return self._sigmoid(base + vector @ self.vector_weights)
+        base = base + vector @ self.vector_weights
+        if self.pooled_weights is not None:
+            if sentence_vectors is None:
+                sentence_vectors = embed(sentence_texts(text))
+            base = base + pool(self.pooling, sentence_vectors, vector) @ self.pooled_weights
+        return self._sigmoid(base)
 
     def vector_matters(self, logits: Vector, rule_codes: frozenset[str]) -> bool:
         """Whether the sentence vector could add a code, given the TF-IDF ``logits``.
@@ -328,6 +351,10 @@ class ReasonModel:
         rounding and far below any threshold step)."""
         weights = self.vector_weights if self.vector_weights is not None else self.weights[:0]
         reach: Vector = np.linalg.norm(weights, axis=0).astype(np.float32) + 1e-3
+        if self.pooled_weights is not None:
+            # each pooled block is at most unit length (a mean of unit vectors, or scaled so)
+            for block in np.split(self.pooled_weights, len(self.pooling)):
+                reach += np.linalg.norm(block, axis=0).astype(np.float32)
         return reach
 
     @staticmethod
@@ -356,6 +383,9 @@ class ReasonModel:
         if self.cue_weights is not None:
             meta["cues"] = list(CUES)
             arrays["q"] = self.cue_weights.astype(np.float32)
+        if self.pooled_weights is not None:
+            meta["pooling"] = list(self.pooling)
+            arrays["s"] = self.pooled_weights.astype(np.float16)
         if self.neighbours is not None:
             meta["neighbour_codes"] = [list(codes) for codes in self.neighbours.codes]
             meta["neighbour_step"] = self.neighbours.step
@@ -384,6 +414,13 @@ class ReasonModel:
                     f"{path} was trained on other repetition cues than this router computes: "
                     "re-train with python -m winback_router.coding.train"
                 )
+            unknown = set(meta.get("pooling", ())) - set(POOLINGS)
+            if unknown:
+                raise ValueError(
+                    f"{path} reads sentence poolings this router does not compute "
+                    f"({', '.join(sorted(unknown))}): re-train with python -m "
+                    "winback_router.coding.train"
+                )
             neighbours = None
             if "neighbour_codes" in meta:
                 neighbours = Neighbours(
@@ -403,6 +440,8 @@ class ReasonModel:
                 neighbours=neighbours,
                 keep=data["k"].astype(np.float32) if "k" in data else None,
                 cue_weights=data["q"].astype(np.float32) if "q" in data else None,
+                pooling=tuple(meta.get("pooling", ())),
+                pooled_weights=data["s"].astype(np.float32) if "s" in data else None,
             )
 
 

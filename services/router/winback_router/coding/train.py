@@ -19,7 +19,10 @@ thresholds per code held up under cross-validation against one threshold or boun
 How: TF-IDF features (character 2-5 grams of words and word 1-2 grams, sublinear tf, lowercase,
 accents stripped) beside each comment's multilingual sentence vector
 (:mod:`winback_router.coding.embeddings`, scaled by ``VECTOR_SCALE``), one logistic regression per
-code (liblinear, balanced class weights). ``--vector-scale 0`` trains on TF-IDF alone.
+code (liblinear, balanced class weights). ``--vector-scale 0`` trains on TF-IDF alone;
+``--pooling mean,max`` adds each sentence's vector pooled over the comment
+(:mod:`winback_router.coding.sentence_pool`; measured on December 1 and off: it lost 0.012
+under nested cross-validation at ``--pool-scale 1``).
 The two thresholds per code (see :class:`~winback_router.coding.learned.ReasonModel`) are
 chosen on 5-fold out-of-fold probabilities combined with the rules' codes, so they are picked on
 comments the classifier had not seen, as in production, and by the mean score of each pair's
@@ -64,6 +67,7 @@ from winback_router.coding.learned import (
 )
 from winback_router.coding.repetition import CUES, Cues, repetition_cues
 from winback_router.coding.selection import Setting, fit_per_code, settings_for
+from winback_router.coding.sentence_pool import pooled_rows, sentence_texts
 
 TRAINING_SPLITS = (
     "dev",
@@ -84,6 +88,12 @@ CUE_SCALE = 0.0
 this; 0 trains without them. Off: at 1 they lost ground under nested cross-validation on the
 three weakest codes and gained nothing on the two training files not yet learnt from
 (December 1, ``docs/coding-model-study.md``); ``--cue-scale`` tries them again."""
+POOLING: tuple[str, ...] = ()
+"""The sentence poolings (:mod:`~winback_router.coding.sentence_pool`) the full model reads
+beside the whole comment's vector; empty: none. ``--pooling max`` etc. (see
+``docs/coding-model-study.md``)."""
+POOL_SCALE = 1.0
+"""The pooled blocks are multiplied by this, as the whole comment's vector by ``VECTOR_SCALE``."""
 FOLDS = 5
 SEED = 42
 GRID = np.append(np.round(np.arange(0.05, 0.96, 0.025), 3), NEVER)
@@ -335,6 +345,9 @@ def train(
     scale: float = VECTOR_SCALE,
     cues: Cues | None = None,
     cue_scale: float = CUE_SCALE,
+    pooled: Vectors | None = None,
+    pooling: Sequence[str] = POOLING,
+    pool_scale: float = POOL_SCALE,
     out_of_fold: Floats | None = None,
     removal: bool = True,
     fit_only: bool = False,
@@ -342,16 +355,19 @@ def train(
 ) -> Trained:
     """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix;
     ``vectors``: their sentence vectors, or None for TF-IDF alone; ``cues``: their repetition
-    cues (weighed by ``cue_scale``), or None for a model without them; ``out_of_fold``: their
-    out-of-fold probabilities if already computed; ``removal``: let the model remove rule
-    codes under the floors chosen by :func:`choose_keep`; ``fit_only``: no out-of-fold
-    probabilities, so thresholds that never add a code and no floors, until :func:`retune`;
-    ``settings``: each code's own C and class weights instead of ``c`` and balanced)."""
+    cues (weighed by ``cue_scale``), or None for a model without them; ``pooled``: their
+    ``pooling`` blocks (:func:`pooled_vectors`, weighed by ``pool_scale``), or None;
+    ``out_of_fold``: their out-of-fold probabilities if already computed; ``removal``: let the
+    model remove rule codes under the floors chosen by :func:`choose_keep`; ``fit_only``: no
+    out-of-fold probabilities, so thresholds that never add a code and no floors, until
+    :func:`retune`; ``settings``: each code's own C and class weights instead of ``c`` and
+    balanced)."""
     texts = [example.text for example in examples]
     labels = label_matrix(examples, codes)
     scaled = dense_block(
         None if vectors is None else vectors * np.float32(scale),
         None if cues is None else cues * np.float32(cue_scale),
+        None if pooled is None else pooled * np.float32(pool_scale),
     )
     if fit_only:
         out_of_fold = np.zeros(labels.shape)
@@ -371,6 +387,7 @@ def train(
     weights = np.stack([classifier.coef_[0] for classifier in classifiers], 1).astype(np.float32)
     tfidf = len(char_terms) + len(word_terms)
     vectors_end = tfidf + (0 if vectors is None else vectors.shape[1])
+    cues_end = vectors_end + (0 if cues is None else cues.shape[1])
     model = ReasonModel(
         codes=tuple(codes),
         chars=Vocabulary.of(char_terms, chars.idf_, 0),
@@ -383,7 +400,9 @@ def train(
         if vectors is None
         else Neighbours.of(texts, [sorted(example.codes) for example in examples], vectors),
         keep=None if keep is None else keep.astype(np.float32),
-        cue_weights=None if cues is None else weights[vectors_end:] * np.float32(cue_scale),
+        cue_weights=None if cues is None else weights[vectors_end:cues_end] * np.float32(cue_scale),
+        pooling=() if pooled is None else tuple(pooling),
+        pooled_weights=None if pooled is None else weights[cues_end:] * np.float32(pool_scale),
     )
     predicted = combine(out_of_fold, rules, thresholds)
     if keep is not None:
@@ -397,10 +416,12 @@ def train(
     )
 
 
-def dense_block(vectors: Vectors | None, cues: Cues | None) -> Vectors | None:
-    """The dense features beside TF-IDF, both already scaled: the sentence vectors, then the
-    repetition cues (None when there are neither)."""
-    parts = [part for part in (vectors, cues) if part is not None]
+def dense_block(
+    vectors: Vectors | None, cues: Cues | None, pooled: Vectors | None = None
+) -> Vectors | None:
+    """The dense features beside TF-IDF, all already scaled: the sentence vectors, the
+    repetition cues, then the pooled sentence vectors (None when there are none)."""
+    parts = [part for part in (vectors, cues, pooled) if part is not None]
     return np.hstack(parts).astype(np.float32) if parts else None
 
 
@@ -409,6 +430,22 @@ def cue_rows(texts: Sequence[str]) -> Cues:
     if not texts:
         return np.zeros((0, len(CUES)), dtype=np.float32)
     return np.stack([repetition_cues(text) for text in texts])
+
+
+def pooled_vectors(poolings: Sequence[str], texts: Sequence[str], vectors: Vectors) -> Vectors:
+    """Each text's pooled sentence vectors (``vectors``: the texts' own), with one encoder call
+    for every sentence of every text, split as the coder splits a comment."""
+    sentences = [sentence_texts(text) for text in texts]
+    flat = embed([sentence for each in sentences for sentence in each])
+    ends = np.cumsum([len(each) for each in sentences])
+    return pooled_rows(poolings, vectors, np.split(flat, ends[:-1]) if len(ends) else [])
+
+
+def _pooled(
+    pooling: Sequence[str], texts: Sequence[str], vectors: Vectors | None
+) -> Vectors | None:
+    """:func:`pooled_vectors` when the model reads pooled blocks and the texts' vectors."""
+    return pooled_vectors(pooling, texts, vectors) if pooling and vectors is not None else None
 
 
 def _rows(vectors: Vectors | None, index: npt.NDArray[np.int64]) -> Vectors | None:
@@ -456,6 +493,8 @@ def cache_key(
     scale: float,
     cue_scale: float = 0.0,
     settings: Sequence[Setting] | None = None,
+    pooling: Sequence[str] = (),
+    pool_scale: float = POOL_SCALE,
 ) -> str:
     """What out-of-fold probabilities depend on: the comments, their labels, the settings."""
     digest = hashlib.sha256()
@@ -467,16 +506,20 @@ def cache_key(
         digest.update(f"|{cue_scale}|{CUES}".encode())
     if settings is not None:
         digest.update(("|" + ",".join(setting.name for setting in settings)).encode())
+    if pooling:
+        digest.update(f"|pooled {list(pooling)} x{pool_scale}".encode())
     return digest.hexdigest()
 
 
 def cached_out_of_fold(
     path: Path | None, texts: Sequence[str], labels: Matrix, vectors: Vectors | None, c: float,
     scale: float, cue_scale: float = 0.0, settings: Sequence[Setting] | None = None,
+    pooled: Vectors | None = None, pooling: Sequence[str] = (), pool_scale: float = POOL_SCALE,
 ) -> Floats:  # fmt: skip
     """:func:`out_of_fold_probabilities`, read from ``path`` if it holds them for exactly these
-    comments, labels and settings, else computed (and written there)."""
-    key = cache_key(texts, labels, c, scale, cue_scale, settings)
+    comments, labels and settings, else computed (and written there; ``pooled``: the texts'
+    ``pooling`` blocks, needed only then)."""
+    key = cache_key(texts, labels, c, scale, cue_scale, settings, pooling, pool_scale)
     if path is not None and path.exists():
         with np.load(path) as data:
             if str(data["key"]) == key:
@@ -486,6 +529,7 @@ def cached_out_of_fold(
     scaled = dense_block(
         None if vectors is None else vectors * np.float32(scale),
         cue_rows(texts) * np.float32(cue_scale) if cue_scale else None,
+        None if pooled is None else pooled * np.float32(pool_scale),
     )
     probabilities = out_of_fold_probabilities(texts, labels, scaled, c, settings)
     if path is not None:
@@ -546,6 +590,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="weight of the repetition cues; 0: a model without them",
     )
     parser.add_argument(
+        "--pooling",
+        default=",".join(POOLING),
+        help="sentence poolings read beside the comment's vector, comma-separated "
+        "(mean, max); empty: none",
+    )
+    parser.add_argument(
+        "--pool-scale", type=float, default=POOL_SCALE, help="weight of the pooled blocks"
+    )
+    parser.add_argument(
         "--fast",
         action="store_true",
         help=f"the router's hot-path model: TF-IDF alone, written to {FAST_MODEL.name}",
@@ -583,6 +636,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.vector_scale = 0.0 if args.fast else VECTOR_SCALE
     if args.output is None:
         args.output = FAST_MODEL if args.fast else DEFAULT_MODEL
+    pooling = tuple(name for name in args.pooling.split(",") if name) if args.vector_scale else ()
 
     taxonomy = load_and_compile(args.taxonomy, model=None)
     codes = [code.id for code in taxonomy.codes]
@@ -611,10 +665,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{code} {setting.name}" for code, setting in zip(codes, settings, strict=True)
         ))  # fmt: skip
     if args.fit_only:
+        vectors = embed(texts) if args.vector_scale else None
         fitted = train(
-            examples, rules, codes, embed(texts) if args.vector_scale else None, c=args.c,
-            scale=args.vector_scale, cues=cues, cue_scale=args.cue_scale, fit_only=True,
-            settings=settings,
+            examples, rules, codes, vectors, c=args.c, scale=args.vector_scale, cues=cues,
+            cue_scale=args.cue_scale, pooled=_pooled(pooling, texts, vectors), pooling=pooling,
+            pool_scale=args.pool_scale, fit_only=True, settings=settings,
         )  # fmt: skip
         fitted.model.save(args.output)
         print(
@@ -628,9 +683,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.vector_scale and not ((args.cv_only or args.retune) and cached)
         else None
     )
+    pooled = _pooled(pooling, texts, vectors)
     out_of_fold = cached_out_of_fold(
         args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale, args.cue_scale,
-        settings,
+        settings, pooled, pooling, args.pool_scale,
     )  # fmt: skip
     everything, written_apart = cross_validated(labels, rules, out_of_fold, codes, np.array(apart))
     print(f"{len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {len(codes)} codes")
@@ -651,10 +707,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.vector_scale and vectors is None:
         vectors = embed(texts)
+        pooled = _pooled(pooling, texts, vectors)
     trained = train(
         examples, rules, codes, vectors, c=args.c, scale=args.vector_scale, cues=cues,
-        cue_scale=args.cue_scale, out_of_fold=out_of_fold, removal=not args.no_removal,
-        settings=settings,
+        cue_scale=args.cue_scale, pooled=pooled, pooling=pooling, pool_scale=args.pool_scale,
+        out_of_fold=out_of_fold, removal=not args.no_removal, settings=settings,
     )  # fmt: skip
     trained.model.save(args.output)
     reread = ReasonModel.read(args.output)
@@ -664,6 +721,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     sentence = (
         f" + {DIMENSIONS} sentence-vector (x{args.vector_scale:g})" if vectors is not None else ""
     )
+    if pooled is not None:
+        sentence += f" + {pooled.shape[1]} pooled {'/'.join(pooling)} (x{args.pool_scale:g})"
     print(
         f"features: {len(reread.chars.index)} character + {len(reread.words.index)} word"
         f"{sentence}; C = {args.c:g}"
