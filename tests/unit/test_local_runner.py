@@ -4,12 +4,16 @@ of each service get their own ports and member ids, Maven prints no colour codes
 
 from __future__ import annotations
 
+import io
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from winback_ingest.vendors.base import SignatureError
+from winback_ingest.vendors.standard_webhooks import verify
 from winback_local import cli
 from winback_local.kafka import MAVEN_FETCH, fetch_quietly
 from winback_local.processes import last_error
@@ -24,6 +28,8 @@ from winback_local.stack import (
     service_of,
 )
 from winback_notifier.outbound.sealing import SecretBox
+from winback_shared.sources import decode_standard_webhooks_secret
+from winback_shared.standard_webhooks import new_secret
 
 USER_SOURCES = json.dumps({"typeform-nps": {"vendor": "typeform", "secrets": ["abc"]}})
 
@@ -91,6 +97,78 @@ def test_with_the_users_sources_the_printout_names_no_demo_secret() -> None:
     message = str(refused.value)
     assert "docs/sources.md" in message, "it names a document that exists"
     assert "/webhooks/<source>" in message and "unset" in message, "it says what to do"
+
+
+GENERIC_BODY = '{"response_id": "r-1", "scores": [{"kind": "nps", "value": 3}]}\n'
+
+
+def test_send_file_posts_the_files_bytes_signed_the_way_ingest_verifies(tmp_path: Path) -> None:
+    secret = new_secret()
+    path = tmp_path / "response.json"
+    path.write_text(GENERIC_BODY)
+    url, body, headers = cli.file_request(info(secret=secret), str(path), io.StringIO())
+    assert url == "http://127.0.0.1:8000/webhooks/demo"
+    assert body == GENERIC_BODY.encode(), "the bytes as written, not re-serialized"
+    verify(
+        keys=[decode_standard_webhooks_secret(secret)],
+        msg_id=headers["webhook-id"],
+        timestamp=headers["webhook-timestamp"],
+        signature_header=headers["webhook-signature"],
+        body=body,
+        now=time.time(),
+        tolerance_seconds=300,
+    )
+    with pytest.raises(SignatureError):  # the check above can fail: other bytes do not verify
+        verify(
+            keys=[decode_standard_webhooks_secret(secret)],
+            msg_id=headers["webhook-id"],
+            timestamp=headers["webhook-timestamp"],
+            signature_header=headers["webhook-signature"],
+            body=body.strip(),
+            now=time.time(),
+            tolerance_seconds=300,
+        )
+
+
+def test_send_file_dash_reads_stdin() -> None:
+    _, body, _ = cli.file_request(info(secret=new_secret()), "-", io.StringIO(GENERIC_BODY))
+    assert body == GENERIC_BODY.encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "cannot read"),
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "not an object"),
+    ],
+)
+def test_send_file_refuses_a_missing_file_or_a_body_that_is_not_a_json_object(
+    tmp_path: Path, content: str | None, expected: str
+) -> None:
+    path = tmp_path / "response.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit, match=expected) as refused:
+        cli.file_request(info(secret=new_secret()), str(path), io.StringIO())
+    assert str(path) in str(refused.value), "it names the file"
+
+
+def test_send_file_to_a_stack_of_the_users_own_sources_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "response.json"
+    path.write_text(GENERIC_BODY)
+    with pytest.raises(SystemExit, match="your own WINBACK_SOURCES") as refused:
+        cli.file_request(info(source=None, secret=None), str(path), io.StringIO())
+    assert "docs/sources.md" in str(refused.value)
+
+
+def test_send_takes_either_a_sample_or_a_file_not_both() -> None:
+    parser = cli.build_parser()
+    assert parser.parse_args(["send", "--file", "-"]).file == "-"
+    assert parser.parse_args(["send", "--nps", "2"]).nps == 2
+    for argv in (["send"], ["send", "--nps", "2", "--file", "x.json"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
 
 
 def test_the_outbound_key_is_made_once_and_kept_in_the_state_dir(

@@ -4,21 +4,24 @@ winback run [--brokers 3]           start everything; Ctrl-C stops everything
 winback run --ingest 2 --routers 3 --notifiers 2 --partitions 12   several of each
 winback run --http-port 18000 --kafka-port 19092 --state-dir .winback-b   a second stack
 winback send --nps 2 --reason "agent lacked product knowledge"
+winback send --file response.json   (or --file - for stdin) post your own generic body, signed
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TextIO
 
 import httpx
 
-from winback_local.signing import sample_response, signed_request
+from winback_local.signing import sample_response, signed_headers, signed_request
 from winback_local.stack import (
     OUTBOUND_KEYS_FILE,
     OUTBOUND_KEYS_VARIABLE,
@@ -144,8 +147,19 @@ Ctrl-C stops everything."""
 
 
 def send(args: argparse.Namespace) -> int:
-    """Sign and post one sample response to the running stack's demo source."""
+    """Sign and post one response to the running stack's demo source: a sample built from the
+    options, or the JSON body of ``--file``."""
     info = load_info(args.state_dir / STATE_FILE.name)
+    if args.file is not None:
+        if args.reason or args.comment or args.follow_up:
+            raise SystemExit(
+                "--reason, --comment and --follow-up shape a sample; with --file,"
+                " write them into the file's JSON"
+            )
+        url, body, headers = file_request(info, args.file, sys.stdin)
+        response = httpx.post(url, content=body, headers=headers, timeout=10)
+        print(f"{response.status_code} {response.text}")
+        return 0 if response.status_code == 202 else 1
     payload = sample_response(
         nps=args.nps, reasons=args.reason or [], comment=args.comment, follow_up=args.follow_up
     )
@@ -156,6 +170,35 @@ def send(args: argparse.Namespace) -> int:
     )
     print(f"{response.status_code} {response.text}  (response_id {payload['response_id']})")
     return 0 if response.status_code == 202 else 1
+
+
+def file_request(info: StackInfo, path: str, stdin: TextIO) -> tuple[str, bytes, dict[str, str]]:
+    """(URL, body, headers) posting the JSON in ``path`` (``-``: stdin) to the demo source,
+    signed over exactly the bytes read, so what ingest verifies is what the user wrote."""
+    body = read_body(path, stdin)
+    source, secret = info.demo_signing()
+    return f"{info.ingest_url}/webhooks/{source}", body, signed_headers(secret, body)
+
+
+def read_body(path: str, stdin: TextIO) -> bytes:
+    """The bytes of ``path`` (``-``: stdin), refused with a clear exit unless a JSON object."""
+    where = "stdin" if path == "-" else path
+    try:
+        text = stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as failure:
+        raise SystemExit(f"cannot read {where}: {failure}") from None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as failure:
+        raise SystemExit(
+            f"{where} is not JSON ({failure}): `winback send --file` posts a JSON body as is"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise SystemExit(
+            f"{where} holds JSON but not an object: a delivery is one response object, like the"
+            " README's example under Sending survey responses"
+        )
+    return text.encode()
 
 
 def positive(text: str) -> int:
@@ -221,11 +264,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="issue the demo agent a new token instead of reusing the saved one",
     )
     runner.set_defaults(func=run)
-    sender = commands.add_parser("send", help="post a signed sample survey response")
-    sender.add_argument("--nps", type=int, required=True, choices=range(11), metavar="0-10")
+    sender = commands.add_parser("send", help="post a signed survey response")
+    what = sender.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--nps", type=int, choices=range(11), metavar="0-10", help="a sample response's NPS"
+    )
     sender.add_argument("--reason", action="append", help="a chosen reason (repeatable)")
     sender.add_argument("--comment")
     sender.add_argument("--follow-up", action="store_true", help="customer asked to be contacted")
+    what.add_argument(
+        "--file",
+        metavar="PATH",
+        help="post this generic-format JSON body instead of a sample (- reads stdin), signed"
+        " with the demo source's secret",
+    )
     sender.add_argument("--state-dir", type=Path, default=STATE_DIR, help="the stack's (run's)")
     sender.set_defaults(func=send)
     return parser
