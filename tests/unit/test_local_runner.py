@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from winback_ingest.vendors.base import SignatureError
+from winback_ingest.vendors import INTAKES
+from winback_ingest.vendors.base import SignatureError, Signed
 from winback_ingest.vendors.standard_webhooks import verify
 from winback_local import cli
 from winback_local.kafka import MAVEN_FETCH, fetch_quietly
@@ -28,7 +29,12 @@ from winback_local.stack import (
     service_of,
 )
 from winback_notifier.outbound.sealing import SecretBox
-from winback_shared.sources import decode_standard_webhooks_secret
+from winback_shared.sources import (
+    STANDARD_WEBHOOKS_VENDORS,
+    SourceConfig,
+    Vendor,
+    decode_standard_webhooks_secret,
+)
 from winback_shared.standard_webhooks import new_secret
 
 USER_SOURCES = json.dumps({"typeform-nps": {"vendor": "typeform", "secrets": ["abc"]}})
@@ -158,8 +164,50 @@ def test_send_file_to_a_stack_of_the_users_own_sources_says_what_to_do(tmp_path:
     path = tmp_path / "response.json"
     path.write_text(GENERIC_BODY)
     with pytest.raises(SystemExit, match="your own WINBACK_SOURCES") as refused:
-        cli.file_request(info(source=None, secret=None), str(path), io.StringIO())
-    assert "docs/sources.md" in str(refused.value)
+        cli.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
+    assert "--source NAME" in str(refused.value) and "docs/sources.md" in str(refused.value)
+
+
+def vendor_sources() -> dict[str, dict[str, object]]:
+    """One source of each vendor, as a user's WINBACK_SOURCES would define it."""
+    api = {"base_url": "https://vendor.example", "token_env": "VENDOR_TOKEN"}
+    sources: dict[str, dict[str, object]] = {}
+    for vendor in Vendor:
+        secret = new_secret() if vendor in STANDARD_WEBHOOKS_VENDORS else f"{vendor}-secret"
+        sources[f"my-{vendor}"] = {"vendor": str(vendor), "secrets": [secret]}
+        if vendor in (Vendor.SURVEYMONKEY, Vendor.QUALTRICS):
+            sources[f"my-{vendor}"]["api"] = api
+    return sources
+
+
+@pytest.mark.parametrize("vendor", list(Vendor))
+def test_send_file_signs_a_vendors_example_as_that_vendors_intake_verifies_it(
+    tmp_path: Path, vendor: Vendor
+) -> None:
+    environ = {"WINBACK_SOURCES": json.dumps(vendor_sources())}
+    path = tmp_path / "example.json"
+    path.write_text(json.dumps(INTAKES[vendor].example, indent=2))
+    stack = info(source=None, secret=None, secret_path=None)
+    url, body, headers = cli.file_request(stack, str(path), io.StringIO(), f"my-{vendor}", environ)
+    assert url == f"http://127.0.0.1:8000/webhooks/my-{vendor}"
+    config = cli.configured_source(environ, f"my-{vendor}")
+    intake = INTAKES[vendor]
+    intake.authenticate(config, Signed(headers, body, time.time(), 300))
+    other = new_secret() if vendor in STANDARD_WEBHOOKS_VENDORS else "another-secret"
+    stranger = SourceConfig.model_validate(vendor_sources()[f"my-{vendor}"] | {"secrets": [other]})
+    with pytest.raises(SignatureError):  # the check can fail: another secret does not verify
+        intake.authenticate(stranger, Signed(headers, body, time.time(), 300))
+
+
+def test_send_file_refuses_a_source_this_shell_does_not_define(tmp_path: Path) -> None:
+    mine = json.dumps({"my-typeform": vendor_sources()["my-typeform"]})
+    path = tmp_path / "example.json"
+    path.write_text(GENERIC_BODY)
+    with pytest.raises(SystemExit, match="no source 'nope'") as refused:
+        cli.file_request(info(), str(path), io.StringIO(), "nope", {"WINBACK_SOURCES": mine})
+    assert "my-typeform" in str(refused.value) and "export" in str(refused.value)
+    with pytest.raises(SystemExit, match="--source NAME"):
+        cli.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
 
 
 def test_send_takes_either_a_sample_or_a_file_not_both() -> None:

@@ -4,7 +4,8 @@ winback run [--brokers 3]           start everything; Ctrl-C stops everything
 winback run --ingest 2 --routers 3 --notifiers 2 --partitions 12   several of each
 winback run --http-port 18000 --kafka-port 19092 --state-dir .winback-b   a second stack
 winback send --nps 2 --reason "agent lacked product knowledge"
-winback send --file response.json   (or --file - for stdin) post your own generic body, signed
+winback send --file response.json   post your own body (--file - reads stdin), signed
+winback send --file typeform.json --source typeform-nps   a vendor's body to your own source
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
 
-from winback_local.signing import sample_response, signed_headers, signed_request
+from winback_local.signing import sample_response, signed_request
 from winback_local.stack import (
     OUTBOUND_KEYS_FILE,
     OUTBOUND_KEYS_VARIABLE,
@@ -34,6 +36,8 @@ from winback_local.stack import (
     StackInfo,
     load_info,
 )
+from winback_local.vendor_signing import configured_source, vendor_request
+from winback_shared.sources import SourceConfig
 
 
 def stack_from(args: argparse.Namespace) -> Stack:
@@ -147,16 +151,18 @@ Ctrl-C stops everything."""
 
 
 def send(args: argparse.Namespace) -> int:
-    """Sign and post one response to the running stack's demo source: a sample built from the
-    options, or the JSON body of ``--file``."""
+    """Sign and post one response to the running stack: a sample built from the options to the
+    demo source, or the JSON body of ``--file`` to the demo source or ``--source``."""
     info = load_info(args.state_dir / STATE_FILE.name)
+    if args.source is not None and args.file is None:
+        raise SystemExit("--source goes with --file: a sample (--nps) is for the demo source")
     if args.file is not None:
         if args.reason or args.comment or args.follow_up:
             raise SystemExit(
                 "--reason, --comment and --follow-up shape a sample; with --file,"
                 " write them into the file's JSON"
             )
-        url, body, headers = file_request(info, args.file, sys.stdin)
+        url, body, headers = file_request(info, args.file, sys.stdin, args.source)
         response = httpx.post(url, content=body, headers=headers, timeout=10)
         print(f"{response.status_code} {response.text}")
         return 0 if response.status_code == 202 else 1
@@ -172,15 +178,34 @@ def send(args: argparse.Namespace) -> int:
     return 0 if response.status_code == 202 else 1
 
 
-def file_request(info: StackInfo, path: str, stdin: TextIO) -> tuple[str, bytes, dict[str, str]]:
-    """(URL, body, headers) posting the JSON in ``path`` (``-``: stdin) to the demo source,
-    signed over exactly the bytes read, so what ingest verifies is what the user wrote."""
-    body = read_body(path, stdin)
-    source, secret = info.demo_signing()
-    return f"{info.ingest_url}/webhooks/{source}", body, signed_headers(secret, body)
+def file_request(
+    info: StackInfo,
+    path: str,
+    stdin: TextIO,
+    source: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> tuple[str, bytes, dict[str, str]]:
+    """(URL, body, headers) posting the JSON in ``path`` (``-``: stdin) to ``source`` as its
+    vendor would: the demo source when none is named, else one of the user's sources (from
+    ``environ``, as ``make run`` read them). Signed over exactly the bytes read, so what ingest
+    verifies is what the user wrote."""
+    payload, body = read_body(path, stdin)
+    if source is None or source == info.source:
+        if info.source is None:
+            raise SystemExit(
+                "this stack serves your own WINBACK_SOURCES, not the demo source: name the source"
+                " to post to with --source NAME, with the same WINBACK_SOURCES /"
+                " WINBACK_SOURCES_FILE exported in this shell (docs/sources.md)"
+            )
+        name, secret = info.demo_signing()
+        config = SourceConfig.model_validate({"vendor": "generic", "secrets": [secret]})
+    else:
+        name, config = source, configured_source(environ, source)
+    body, headers = vendor_request(config, payload, body)
+    return f"{info.ingest_url}/webhooks/{name}", body, headers
 
 
-def read_body(path: str, stdin: TextIO) -> bytes:
+def read_body(path: str, stdin: TextIO) -> tuple[dict[str, Any], bytes]:
     """The bytes of ``path`` (``-``: stdin), refused with a clear exit unless a JSON object."""
     where = "stdin" if path == "-" else path
     try:
@@ -198,7 +223,7 @@ def read_body(path: str, stdin: TextIO) -> bytes:
             f"{where} holds JSON but not an object: a delivery is one response object, like the"
             " README's example under Sending survey responses"
         )
-    return text.encode()
+    return parsed, text.encode()
 
 
 def positive(text: str) -> int:
@@ -265,18 +290,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runner.set_defaults(func=run)
     sender = commands.add_parser("send", help="post a signed survey response")
-    what = sender.add_mutually_exclusive_group(required=True)
-    what.add_argument(
+    body = sender.add_mutually_exclusive_group(required=True)
+    body.add_argument(
         "--nps", type=int, choices=range(11), metavar="0-10", help="a sample response's NPS"
     )
     sender.add_argument("--reason", action="append", help="a chosen reason (repeatable)")
     sender.add_argument("--comment")
     sender.add_argument("--follow-up", action="store_true", help="customer asked to be contacted")
-    what.add_argument(
+    body.add_argument(
         "--file",
         metavar="PATH",
-        help="post this generic-format JSON body instead of a sample (- reads stdin), signed"
-        " with the demo source's secret",
+        help="post this JSON body instead of a sample (- reads stdin), signed for the demo source"
+        " or --source",
+    )
+    sender.add_argument(
+        "--source",
+        metavar="NAME",
+        help="with --file: post to this source of your WINBACK_SOURCES (exported in this shell),"
+        " signed the way its vendor signs (docs/sources.md)",
     )
     sender.add_argument("--state-dir", type=Path, default=STATE_DIR, help="the stack's (run's)")
     sender.set_defaults(func=send)
