@@ -4,6 +4,7 @@ of each service get their own ports and member ids, Maven prints no colour codes
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sys
@@ -28,6 +29,7 @@ from winback_local.stack import (
     service_environment,
     service_of,
 )
+from winback_local.vendor_signing import configured_source
 from winback_notifier.outbound.sealing import SecretBox
 from winback_shared.sources import (
     STANDARD_WEBHOOKS_VENDORS,
@@ -190,7 +192,7 @@ def test_send_file_signs_a_vendors_example_as_that_vendors_intake_verifies_it(
     stack = info(source=None, secret=None, secret_path=None)
     url, body, headers = cli.file_request(stack, str(path), io.StringIO(), f"my-{vendor}", environ)
     assert url == f"http://127.0.0.1:8000/webhooks/my-{vendor}"
-    config = cli.configured_source(environ, f"my-{vendor}")
+    config = configured_source(environ, f"my-{vendor}")
     intake = INTAKES[vendor]
     intake.authenticate(config, Signed(headers, body, time.time(), 300))
     other = new_secret() if vendor in STANDARD_WEBHOOKS_VENDORS else "another-secret"
@@ -208,6 +210,23 @@ def test_send_file_refuses_a_source_this_shell_does_not_define(tmp_path: Path) -
     assert "my-typeform" in str(refused.value) and "export" in str(refused.value)
     with pytest.raises(SystemExit, match="--source NAME"):
         cli.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
+
+
+def test_a_qualtrics_workflow_body_carries_the_shared_secret_as_its_token(tmp_path: Path) -> None:
+    environ = {"WINBACK_SOURCES": json.dumps(vendor_sources())}
+    path = tmp_path / "workflow.json"
+    path.write_text('{"responseId": "R_1", "nps": 3}')
+    _, body, headers = cli.file_request(info(), str(path), io.StringIO(), "my-qualtrics", environ)
+    assert body == path.read_bytes() and headers["x-winback-token"] == "qualtrics-secret"
+
+
+def test_send_refuses_options_that_do_not_go_together(tmp_path: Path) -> None:
+    (tmp_path / "stack.json").write_text(json.dumps(dataclasses.asdict(info())))
+    state = ["--state-dir", str(tmp_path)]
+    with pytest.raises(SystemExit, match="--source goes with --file"):
+        cli.main(["send", "--nps", "2", "--source", "my-typeform", *state])
+    with pytest.raises(SystemExit, match="write them into the file"):
+        cli.main(["send", "--file", "-", "--reason", "rude", *state])
 
 
 def test_send_takes_either_a_sample_or_a_file_not_both() -> None:
