@@ -229,6 +229,11 @@ def test_send_refuses_options_that_do_not_go_together(tmp_path: Path) -> None:
         cli.main(["send", "--file", "-", "--reason", "rude", *state])
 
 
+def test_send_to_an_ingest_that_does_not_answer_says_so() -> None:
+    with pytest.raises(SystemExit, match=r"does not answer.*make run"):
+        cli.post("http://127.0.0.1:9/webhooks/demo", b"{}", {})
+
+
 def test_send_takes_either_a_sample_or_a_file_not_both() -> None:
     parser = cli.build_parser()
     assert parser.parse_args(["send", "--file", "-"]).file == "-"

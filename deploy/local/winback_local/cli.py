@@ -163,7 +163,7 @@ def send(args: argparse.Namespace) -> int:
                 " write them into the file's JSON"
             )
         url, body, headers = file_request(info, args.file, sys.stdin, args.source)
-        response = httpx.post(url, content=body, headers=headers, timeout=10)
+        response = post(url, body, headers)
         print(f"{response.status_code} {response.text}")
         return 0 if response.status_code == 202 else 1
     payload = sample_response(
@@ -171,11 +171,19 @@ def send(args: argparse.Namespace) -> int:
     )
     source, secret = info.demo_signing()
     body, headers = signed_request(secret, payload)
-    response = httpx.post(
-        f"{info.ingest_url}/webhooks/{source}", content=body, headers=headers, timeout=10
-    )
+    response = post(f"{info.ingest_url}/webhooks/{source}", body, headers)
     print(f"{response.status_code} {response.text}  (response_id {payload['response_id']})")
     return 0 if response.status_code == 202 else 1
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST to ingest; an ingest that does not answer is a clear exit, not a traceback."""
+    try:
+        return httpx.post(url, content=body, headers=headers, timeout=10)
+    except httpx.TransportError as failure:
+        raise SystemExit(
+            f"ingest at {url} does not answer ({failure}): is `make run` running?"
+        ) from None
 
 
 def file_request(
