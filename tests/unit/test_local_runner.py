@@ -4,12 +4,18 @@ of each service get their own ports and member ids, Maven prints no colour codes
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from winback_ingest.vendors import INTAKES
+from winback_ingest.vendors.base import SignatureError, Signed
+from winback_ingest.vendors.standard_webhooks import verify
 from winback_local import cli
 from winback_local.kafka import MAVEN_FETCH, fetch_quietly
 from winback_local.processes import last_error
@@ -23,7 +29,15 @@ from winback_local.stack import (
     service_environment,
     service_of,
 )
+from winback_local.vendor_signing import configured_source
 from winback_notifier.outbound.sealing import SecretBox
+from winback_shared.sources import (
+    STANDARD_WEBHOOKS_VENDORS,
+    SourceConfig,
+    Vendor,
+    decode_standard_webhooks_secret,
+)
+from winback_shared.standard_webhooks import new_secret
 
 USER_SOURCES = json.dumps({"typeform-nps": {"vendor": "typeform", "secrets": ["abc"]}})
 
@@ -91,6 +105,142 @@ def test_with_the_users_sources_the_printout_names_no_demo_secret() -> None:
     message = str(refused.value)
     assert "docs/sources.md" in message, "it names a document that exists"
     assert "/webhooks/<source>" in message and "unset" in message, "it says what to do"
+
+
+GENERIC_BODY = '{"response_id": "r-1", "scores": [{"kind": "nps", "value": 3}]}\n'
+
+
+def test_send_file_posts_the_files_bytes_signed_the_way_ingest_verifies(tmp_path: Path) -> None:
+    secret = new_secret()
+    path = tmp_path / "response.json"
+    path.write_text(GENERIC_BODY)
+    url, body, headers = cli.file_request(info(secret=secret), str(path), io.StringIO())
+    assert url == "http://127.0.0.1:8000/webhooks/demo"
+    assert body == GENERIC_BODY.encode(), "the bytes as written, not re-serialized"
+    verify(
+        keys=[decode_standard_webhooks_secret(secret)],
+        msg_id=headers["webhook-id"],
+        timestamp=headers["webhook-timestamp"],
+        signature_header=headers["webhook-signature"],
+        body=body,
+        now=time.time(),
+        tolerance_seconds=300,
+    )
+    with pytest.raises(SignatureError):  # the check above can fail: other bytes do not verify
+        verify(
+            keys=[decode_standard_webhooks_secret(secret)],
+            msg_id=headers["webhook-id"],
+            timestamp=headers["webhook-timestamp"],
+            signature_header=headers["webhook-signature"],
+            body=body.strip(),
+            now=time.time(),
+            tolerance_seconds=300,
+        )
+
+
+def test_send_file_dash_reads_stdin() -> None:
+    _, body, _ = cli.file_request(info(secret=new_secret()), "-", io.StringIO(GENERIC_BODY))
+    assert body == GENERIC_BODY.encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "cannot read"),
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "not an object"),
+    ],
+)
+def test_send_file_refuses_a_missing_file_or_a_body_that_is_not_a_json_object(
+    tmp_path: Path, content: str | None, expected: str
+) -> None:
+    path = tmp_path / "response.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit, match=expected) as refused:
+        cli.file_request(info(secret=new_secret()), str(path), io.StringIO())
+    assert str(path) in str(refused.value), "it names the file"
+
+
+def test_send_file_to_a_stack_of_the_users_own_sources_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "response.json"
+    path.write_text(GENERIC_BODY)
+    with pytest.raises(SystemExit, match="your own WINBACK_SOURCES") as refused:
+        cli.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
+    assert "--source NAME" in str(refused.value) and "docs/sources.md" in str(refused.value)
+
+
+def vendor_sources() -> dict[str, dict[str, object]]:
+    """One source of each vendor, as a user's WINBACK_SOURCES would define it."""
+    api = {"base_url": "https://vendor.example", "token_env": "VENDOR_TOKEN"}
+    sources: dict[str, dict[str, object]] = {}
+    for vendor in Vendor:
+        secret = new_secret() if vendor in STANDARD_WEBHOOKS_VENDORS else f"{vendor}-secret"
+        sources[f"my-{vendor}"] = {"vendor": str(vendor), "secrets": [secret]}
+        if vendor in (Vendor.SURVEYMONKEY, Vendor.QUALTRICS):
+            sources[f"my-{vendor}"]["api"] = api
+    return sources
+
+
+@pytest.mark.parametrize("vendor", list(Vendor))
+def test_send_file_signs_a_vendors_example_as_that_vendors_intake_verifies_it(
+    tmp_path: Path, vendor: Vendor
+) -> None:
+    environ = {"WINBACK_SOURCES": json.dumps(vendor_sources())}
+    path = tmp_path / "example.json"
+    path.write_text(json.dumps(INTAKES[vendor].example, indent=2))
+    stack = info(source=None, secret=None, secret_path=None)
+    url, body, headers = cli.file_request(stack, str(path), io.StringIO(), f"my-{vendor}", environ)
+    assert url == f"http://127.0.0.1:8000/webhooks/my-{vendor}"
+    config = configured_source(environ, f"my-{vendor}")
+    intake = INTAKES[vendor]
+    intake.authenticate(config, Signed(headers, body, time.time(), 300))
+    other = new_secret() if vendor in STANDARD_WEBHOOKS_VENDORS else "another-secret"
+    stranger = SourceConfig.model_validate(vendor_sources()[f"my-{vendor}"] | {"secrets": [other]})
+    with pytest.raises(SignatureError):  # the check can fail: another secret does not verify
+        intake.authenticate(stranger, Signed(headers, body, time.time(), 300))
+
+
+def test_send_file_refuses_a_source_this_shell_does_not_define(tmp_path: Path) -> None:
+    mine = json.dumps({"my-typeform": vendor_sources()["my-typeform"]})
+    path = tmp_path / "example.json"
+    path.write_text(GENERIC_BODY)
+    with pytest.raises(SystemExit, match="no source 'nope'") as refused:
+        cli.file_request(info(), str(path), io.StringIO(), "nope", {"WINBACK_SOURCES": mine})
+    assert "my-typeform" in str(refused.value) and "export" in str(refused.value)
+    with pytest.raises(SystemExit, match="--source NAME"):
+        cli.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
+
+
+def test_a_qualtrics_workflow_body_carries_the_shared_secret_as_its_token(tmp_path: Path) -> None:
+    environ = {"WINBACK_SOURCES": json.dumps(vendor_sources())}
+    path = tmp_path / "workflow.json"
+    path.write_text('{"responseId": "R_1", "nps": 3}')
+    _, body, headers = cli.file_request(info(), str(path), io.StringIO(), "my-qualtrics", environ)
+    assert body == path.read_bytes() and headers["x-winback-token"] == "qualtrics-secret"
+
+
+def test_send_refuses_options_that_do_not_go_together(tmp_path: Path) -> None:
+    (tmp_path / "stack.json").write_text(json.dumps(dataclasses.asdict(info())))
+    state = ["--state-dir", str(tmp_path)]
+    with pytest.raises(SystemExit, match="--source goes with --file"):
+        cli.main(["send", "--nps", "2", "--source", "my-typeform", *state])
+    with pytest.raises(SystemExit, match="write them into the file"):
+        cli.main(["send", "--file", "-", "--reason", "rude", *state])
+
+
+def test_send_to_an_ingest_that_does_not_answer_says_so() -> None:
+    with pytest.raises(SystemExit, match=r"does not answer.*make run"):
+        cli.post("http://127.0.0.1:9/webhooks/demo", b"{}", {})
+
+
+def test_send_takes_either_a_sample_or_a_file_not_both() -> None:
+    parser = cli.build_parser()
+    assert parser.parse_args(["send", "--file", "-"]).file == "-"
+    assert parser.parse_args(["send", "--nps", "2"]).nps == 2
+    for argv in (["send"], ["send", "--nps", "2", "--file", "x.json"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
 
 
 def test_the_outbound_key_is_made_once_and_kept_in_the_state_dir(

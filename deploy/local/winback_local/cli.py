@@ -4,17 +4,22 @@ winback run [--brokers 3]           start everything; Ctrl-C stops everything
 winback run --ingest 2 --routers 3 --notifiers 2 --partitions 12   several of each
 winback run --http-port 18000 --kafka-port 19092 --state-dir .winback-b   a second stack
 winback send --nps 2 --reason "agent lacked product knowledge"
+winback send --file response.json   post your own body (--file - reads stdin), signed
+winback send --file typeform.json --source typeform-nps   a vendor's body to your own source
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Any, TextIO
 
 import httpx
 
@@ -31,6 +36,8 @@ from winback_local.stack import (
     StackInfo,
     load_info,
 )
+from winback_local.vendor_signing import configured_source, vendor_request
+from winback_shared.sources import SourceConfig
 
 
 def stack_from(args: argparse.Namespace) -> Stack:
@@ -144,18 +151,87 @@ Ctrl-C stops everything."""
 
 
 def send(args: argparse.Namespace) -> int:
-    """Sign and post one sample response to the running stack's demo source."""
+    """Sign and post one response to the running stack: a sample built from the options to the
+    demo source, or the JSON body of ``--file`` to the demo source or ``--source``."""
     info = load_info(args.state_dir / STATE_FILE.name)
+    if args.source is not None and args.file is None:
+        raise SystemExit("--source goes with --file: a sample (--nps) is for the demo source")
+    if args.file is not None:
+        if args.reason or args.comment or args.follow_up:
+            raise SystemExit(
+                "--reason, --comment and --follow-up shape a sample; with --file,"
+                " write them into the file's JSON"
+            )
+        url, body, headers = file_request(info, args.file, sys.stdin, args.source)
+        response = post(url, body, headers)
+        print(f"{response.status_code} {response.text}")
+        return 0 if response.status_code == 202 else 1
     payload = sample_response(
         nps=args.nps, reasons=args.reason or [], comment=args.comment, follow_up=args.follow_up
     )
     source, secret = info.demo_signing()
     body, headers = signed_request(secret, payload)
-    response = httpx.post(
-        f"{info.ingest_url}/webhooks/{source}", content=body, headers=headers, timeout=10
-    )
+    response = post(f"{info.ingest_url}/webhooks/{source}", body, headers)
     print(f"{response.status_code} {response.text}  (response_id {payload['response_id']})")
     return 0 if response.status_code == 202 else 1
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST to ingest; an ingest that does not answer is a clear exit, not a traceback."""
+    try:
+        return httpx.post(url, content=body, headers=headers, timeout=10)
+    except httpx.TransportError as failure:
+        raise SystemExit(
+            f"ingest at {url} does not answer ({failure}): is `make run` running?"
+        ) from None
+
+
+def file_request(
+    info: StackInfo,
+    path: str,
+    stdin: TextIO,
+    source: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> tuple[str, bytes, dict[str, str]]:
+    """(URL, body, headers) posting the JSON in ``path`` (``-``: stdin) to ``source`` as its
+    vendor would: the demo source when none is named, else one of the user's sources (from
+    ``environ``, as ``make run`` read them). Signed over exactly the bytes read, so what ingest
+    verifies is what the user wrote."""
+    payload, body = read_body(path, stdin)
+    if source is None or source == info.source:
+        if info.source is None:
+            raise SystemExit(
+                "this stack serves your own WINBACK_SOURCES, not the demo source: name the source"
+                " to post to with --source NAME, with the same WINBACK_SOURCES /"
+                " WINBACK_SOURCES_FILE exported in this shell (docs/sources.md)"
+            )
+        name, secret = info.demo_signing()
+        config = SourceConfig.model_validate({"vendor": "generic", "secrets": [secret]})
+    else:
+        name, config = source, configured_source(environ, source)
+    body, headers = vendor_request(config, payload, body)
+    return f"{info.ingest_url}/webhooks/{name}", body, headers
+
+
+def read_body(path: str, stdin: TextIO) -> tuple[dict[str, Any], bytes]:
+    """The bytes of ``path`` (``-``: stdin), refused with a clear exit unless a JSON object."""
+    where = "stdin" if path == "-" else path
+    try:
+        text = stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as failure:
+        raise SystemExit(f"cannot read {where}: {failure}") from None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as failure:
+        raise SystemExit(
+            f"{where} is not JSON ({failure}): `winback send --file` posts a JSON body as is"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise SystemExit(
+            f"{where} holds JSON but not an object: a delivery is one response object, like the"
+            " README's example under Sending survey responses"
+        )
+    return parsed, text.encode()
 
 
 def positive(text: str) -> int:
@@ -221,11 +297,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="issue the demo agent a new token instead of reusing the saved one",
     )
     runner.set_defaults(func=run)
-    sender = commands.add_parser("send", help="post a signed sample survey response")
-    sender.add_argument("--nps", type=int, required=True, choices=range(11), metavar="0-10")
+    sender = commands.add_parser("send", help="post a signed survey response")
+    body = sender.add_mutually_exclusive_group(required=True)
+    body.add_argument(
+        "--nps", type=int, choices=range(11), metavar="0-10", help="a sample response's NPS"
+    )
     sender.add_argument("--reason", action="append", help="a chosen reason (repeatable)")
     sender.add_argument("--comment")
     sender.add_argument("--follow-up", action="store_true", help="customer asked to be contacted")
+    body.add_argument(
+        "--file",
+        metavar="PATH",
+        help="post this JSON body instead of a sample (- reads stdin), signed for the demo source"
+        " or --source",
+    )
+    sender.add_argument(
+        "--source",
+        metavar="NAME",
+        help="with --file: post to this source of your WINBACK_SOURCES (exported in this shell),"
+        " signed the way its vendor signs (docs/sources.md)",
+    )
     sender.add_argument("--state-dir", type=Path, default=STATE_DIR, help="the stack's (run's)")
     sender.set_defaults(func=send)
     return parser

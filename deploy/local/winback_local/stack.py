@@ -99,10 +99,11 @@ class StackInfo:
         """(source, secret) of the demo source, or a clear exit when the user's own serve."""
         if self.source is None or self.secret is None:
             raise SystemExit(
-                "this stack serves your own WINBACK_SOURCES, not the demo source, so `winback send`"
-                " has nothing to sign with: post in your vendor's format to"
-                " /webhooks/<source>, signed with that source's secret (docs/sources.md), or"
-                " restart `make run` with WINBACK_SOURCES and WINBACK_SOURCES_FILE unset"
+                "this stack serves your own WINBACK_SOURCES, not the demo source, so a sample has"
+                " nothing to sign with: post a body in your vendor's format with `winback send"
+                " --file PATH --source NAME` (or yourself to /webhooks/<source>, signed with that"
+                " source's secret; docs/sources.md), or restart `make run` with WINBACK_SOURCES"
+                " and WINBACK_SOURCES_FILE unset"
             )
         return self.source, self.secret
 
