@@ -17,6 +17,7 @@ import pytest
 from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import CaseRefused
 from winback_notifier.sla.startup import fill_missing_deadlines
+from winback_notifier.story import service as story
 from winback_notifier.story.service import _triggering
 from winback_router.bulk_store import (
     SUMMARIES,
@@ -32,6 +33,7 @@ from winback_shared.agents import Agent, Role, issue_token
 from winback_shared.case_changes import append_change
 from winback_shared.case_months import CaseView, read_case
 from winback_shared.case_vocabulary import HistoryKind
+from winback_shared.customer_match import MatchRule
 from winback_shared.db import Connection, create_pool
 from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.case_events import CaseCard
@@ -473,3 +475,99 @@ async def test_a_batchs_new_cases_summaries_are_read_in_their_months(
     # Pruned before any scan (a plan of the function's: "Subplans Removed"), not probed by id.
     assert scans["recovery_cases"] == ({month["case_part"]}, {month["case_part"]})
     assert scans["survey_responses"] == ({month["response_part"]}, {month["response_part"]})
+
+
+# ---- the story's repeat marks and claiming together: each case in its own month -----------
+
+STORY_BY_ID_ALONE = {
+    "marks": (
+        "SELECT c.id AS case_id, c.queue, r.id FROM recovery_cases c"
+        " JOIN survey_responses r ON r.id = c.survey_response_id"
+        " WHERE c.id = ANY($1::bigint[]) ORDER BY c.id"
+    ),
+    "claim": (
+        "SELECT c.id, c.status, c.owner_id, c.survey_response_id FROM recovery_cases c"
+        " WHERE c.id = ANY($1::bigint[]) ORDER BY c.id"
+    ),
+}
+"""The story's two reads of several cases as they read before: by id alone, every month
+probed."""
+
+
+async def story_reads(conn: Connection, supervisor: Agent, named: list[int]) -> Statements:
+    """The statements the story's repeat marks and claiming together ran for ``named`` (two
+    cases or more)."""
+    statements = Statements()
+    conn.add_query_logger(statements)
+    await story.repeat_marks(
+        conn, agent=supervisor, case_ids=named, rule=MatchRule(), repeat_window=timedelta(90)
+    )
+    # The seeded responses name no customer, so a linked case is refused after the read.
+    with pytest.raises(CaseRefused, match="not another case of this customer"):
+        await story.claim_together(
+            conn, case_id=named[0], linked=named[1:], actor=supervisor, rule=MatchRule()
+        )
+    await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after, not at once
+    conn.remove_query_logger(statements)
+    return statements
+
+
+async def test_the_storys_reads_of_several_cases_match_by_id_alone(
+    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+) -> None:
+    """The rewritten statements, run over cases in every month and an id of no case, return
+    the rows read by id alone."""
+    async with pool.acquire() as conn:
+        statements = await story_reads(conn, supervisor, case_ids[:2])
+        read = {
+            "marks": statements.naming("FROM case_keys k")[0],
+            "claim": statements.naming("FOR UPDATE OF c")[0],
+        }
+        named = [MISSING, *case_ids[::-1]]
+        for name, query in read.items():
+            async with conn.transaction():
+                rows = await conn.fetch(query, named)
+                before = await conn.fetch(STORY_BY_ID_ALONE[name], named)
+            columns = list(before[0].keys())
+            assert [[row[c] for c in columns] for row in rows] == [
+                list(row.values()) for row in before
+            ], name
+            assert len(rows) == len(case_ids), name
+
+
+async def test_the_storys_reads_of_several_cases_scan_their_months_alone(
+    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+) -> None:
+    """Two cases, two months apart: each is read in its own month's partition, the other
+    months planned but never executed (pruned at run time, per case)."""
+    named = [case_ids[1], case_ids[5]]
+    months = await pool.fetch(
+        "SELECT DISTINCT c.tableoid::regclass::text AS case_part,"
+        " r.tableoid::regclass::text AS response_part FROM recovery_cases c"
+        " JOIN survey_responses r ON r.id = c.survey_response_id WHERE c.id = ANY($1::bigint[])",
+        named,
+    )
+    assert len(months) == 2
+    # Months of some size (2,000 cases each, not two): the planner then probes each case's
+    # month by its key, as with real months, rather than hashing every partition of two rows
+    # (it already probes at 400 a month, still hashes at 200).
+    await pool.execute(
+        _SEED.replace("'r-' || n", "'more-' || n"),
+        [at + timedelta(minutes=n) for at in openings() for n in range(1000)],
+    )
+    await pool.execute("ANALYZE")
+    async with pool.acquire() as conn:
+        statements = await story_reads(conn, supervisor, named)
+        read = {
+            "marks": statements.naming("FROM case_keys k"),
+            "claim": statements.naming("FOR UPDATE OF c"),
+        }
+        by_id = await partitions_scanned(conn, STORY_BY_ID_ALONE["claim"], (named,))
+        assert len(by_id["recovery_cases"][1]) > MONTHS  # what this avoids
+        for name, (query, args) in read.items():
+            scans = await partitions_scanned(conn, query, args)
+            planned, scanned = scans["recovery_cases"]
+            assert len(planned) > MONTHS, (name, planned)
+            assert scanned == {m["case_part"] for m in months}, (name, scanned)
+            if name == "marks":  # the statement that reads the responses
+                assert scans["survey_responses"][1] == {m["response_part"] for m in months}

@@ -245,8 +245,11 @@ async def repeat_marks(
     rows = await conn.fetch(
         f"""
         SELECT c.id AS case_id, c.queue, r.id, {_ANSWERED_AT} AS answered_at
-        FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id
-        WHERE c.id = ANY($1::bigint[]) ORDER BY c.id
+        FROM case_keys k
+        JOIN recovery_cases c ON c.id = k.case_id AND c.opened_at = k.opened_at
+        JOIN survey_responses r
+          ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
+        WHERE k.case_id = ANY($1::bigint[]) ORDER BY c.id
         """,
         case_ids,
     )
@@ -286,8 +289,10 @@ async def claim_together(
             """
             SELECT c.id, c.status, c.owner_id, c.survey_response_id,
                    (SELECT a.name FROM agents a WHERE a.id = c.owner_id) AS owner
-            FROM recovery_cases c WHERE c.id = ANY($1::bigint[])
-            ORDER BY c.id FOR UPDATE
+            FROM case_keys k
+            JOIN recovery_cases c ON c.id = k.case_id AND c.opened_at = k.opened_at
+            WHERE k.case_id = ANY($1::bigint[])
+            ORDER BY c.id FOR UPDATE OF c
             """,
             sorted({case_id, *linked}),
         )
