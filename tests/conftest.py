@@ -28,7 +28,7 @@ from tests.log_guard import (
     remember_sources,
 )
 from tests.role_support import NOTIFIER, ROUTER, service_env
-from tests.support import Pipeline, delete_topics, generic_source, serve
+from tests.support import Pipeline, delete_topics, empty_schema, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
 from winback_local.kafka import LocalKafka, free_port
@@ -44,7 +44,6 @@ from winback_shared.agents import Role, issue_token
 from winback_shared.db import create_pool
 from winback_shared.settings import KafkaTopics
 from winback_shared.sources import Sources
-from winback_shared.urls import with_query
 
 
 def _server_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
@@ -115,14 +114,8 @@ def unique() -> str:
 @pytest.fixture
 async def schema_url(database_url: str, unique: str) -> AsyncIterator[str]:
     """A database URL whose ``search_path`` is a fresh schema, dropped afterwards."""
-    schema = f"test_{unique}"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        yield with_query(database_url, search_path=schema)
-    finally:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        await conn.close()
+    async with empty_schema(database_url, f"test_{unique}") as url:
+        yield url
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from tests.log_guard import remember_response
 from winback_local.signing import sample_response, signed_request
 from winback_shared.sources import SourceConfig
+from winback_shared.urls import with_query
 
 
 def generic_source(*secrets: str) -> SourceConfig:
@@ -170,3 +171,16 @@ async def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> boo
     finally:
         await reader.stop()
         await admin.close()
+
+
+@asynccontextmanager
+async def empty_schema(database_url: str, schema: str) -> AsyncIterator[str]:
+    """A URL whose ``search_path`` is a new empty schema named ``schema``, dropped on exit: the
+    one way tests make a schema of their own, so every such schema is cleaned up alike."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        yield with_query(database_url, search_path=schema)
+    finally:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.close()

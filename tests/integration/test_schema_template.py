@@ -15,21 +15,15 @@ import pytest
 from tests.role_support import NOTIFIER, ROUTER, as_role, migrate_as_owner
 from tests.schema_catalog import snapshot
 from tests.schema_template import fill_from_template
+from tests.support import empty_schema
 from winback_shared.migrations import apply_migrations, pending_migrations
-from winback_shared.urls import with_query
 
 
 @pytest.fixture
 async def copy_url(database_url: str, unique: str) -> AsyncIterator[str]:
     """A second empty schema beside the test's own, dropped afterwards."""
-    schema = f"test_{unique}_copy"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        yield with_query(database_url, search_path=schema)
-    finally:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        await conn.close()
+    async with empty_schema(database_url, f"test_{unique}_copy") as url:
+        yield url
 
 
 def schema_name(url: str) -> str:
