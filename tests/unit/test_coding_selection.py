@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.coding_support import labelled
 from winback_router.coding import selection, train
-from winback_router.coding.compiler import load_and_compile
-from winback_router.coding.evaluate import DEFAULT_DATA, load_examples, predictor
 from winback_router.coding.learned import ReasonModel
 from winback_router.coding.selection import DEFAULT, Setting, choose_settings, settings_for
 
@@ -64,18 +63,15 @@ def test_settings_for_falls_back_to_the_default() -> None:
 
 
 def test_per_code_settings_change_what_a_code_learns_and_the_cache_key(tmp_path: Path) -> None:
-    taxonomy = load_and_compile(model=None)
-    codes = [code.id for code in taxonomy.codes]
-    examples = load_examples(DEFAULT_DATA / "independent-dev.jsonl")[:80]
-    predict = predictor(taxonomy)
-    rules = np.array([[c in predict(e.text) for c in codes] for e in examples])
+    comments = labelled("independent-dev.jsonl", 80)
+    examples, rules, codes = comments.examples, comments.rules, comments.codes
     plain = train.train(examples, rules, codes, fit_only=True)
     settings = [DEFAULT] * len(codes)
     settings[0] = Setting(1.0, "sqrt")
     own = train.train(examples, rules, codes, fit_only=True, settings=settings)
     assert np.array_equal(plain.model.weights[:, 1:], own.model.weights[:, 1:])
     assert not np.allclose(plain.model.weights[:, 0], own.model.weights[:, 0])
-    texts = [e.text for e in examples]
+    texts = comments.texts
     labels = train.label_matrix(examples, codes)
     assert train.cache_key(texts, labels, 30.0, 1.0) == train.cache_key(
         texts, labels, 30.0, 1.0, settings=None
