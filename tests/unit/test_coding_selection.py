@@ -91,3 +91,20 @@ def test_the_train_command_reads_the_chosen_settings(
     printed = capsys.readouterr().out
     assert "rude C=10 sqrt" in printed and "long_wait C=30 balanced" in printed
     assert ReasonModel.read(output).codes[0] in printed
+
+
+def test_a_code_of_one_class_is_refused_not_fitted_as_a_constant() -> None:
+    """``fit_classifiers``' docstring: liblinear raises for a code no comment (or every comment)
+    holds, with the default setting and with per-code settings alike."""
+    x = np.eye(6)
+    labels = np.zeros((6, 2), dtype=bool)
+    labels[:3, 0] = True  # the second code: no comment holds it
+    with pytest.raises(ValueError):
+        train.fit_classifiers(x, labels)
+    with pytest.raises(ValueError):
+        train.fit_classifiers(x, labels, settings=[DEFAULT, DEFAULT])
+    labels[:, 1] = True  # every comment holds it
+    with pytest.raises(ValueError):
+        train.fit_classifiers(x, labels)
+    labels[3:, 1] = False
+    assert len(train.fit_classifiers(x, labels)) == 2
