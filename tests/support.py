@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import asyncpg
@@ -17,6 +20,18 @@ from tests.log_guard import remember_response
 from winback_local.signing import sample_response, signed_request
 from winback_shared.sources import SourceConfig
 from winback_shared.urls import with_query
+
+PERF_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts" / "perf"
+
+
+def perf_script(name: str) -> ModuleType:
+    """``scripts/perf/<name>.py`` loaded as a module, freshly each call (the scripts are not a
+    package, so a test of one reaches its functions this way)."""
+    spec = importlib.util.spec_from_file_location(name, PERF_SCRIPTS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def generic_source(*secrets: str) -> SourceConfig:

@@ -22,6 +22,20 @@ With ``--summaries`` the reads timed are the router's instead: the summaries of 
 - **month first**: ``bulk_store.SUMMARIES``, the read now (the cases' first to last month
   from their keys, their responses' first to last month from the cases).
 
+With ``--audit`` the reads timed are ``audit verify --case``'s check of one case
+(:func:`winback_notifier.cases.audit.broken_links`):
+
+- **by id alone**: the check with ``c.id = $1`` alone, as it read before;
+- **month first**: the check now (the case's month from ``case_keys``).
+
+With ``--export`` the reads timed are the ops export's count of the cases opened in one month
+(:func:`winback_notifier.reports.export.count_cases`, a month drawn at random; few lookups
+suffice, ``--lookups 40``), and the ratio to read is the two reads' in the many-month schema:
+
+- **by id alone**: each case's response joined by id alone, as it read before;
+- **month first**: the count now (the response joined on its whole key, and only in the months
+  the window's cases' responses were received in).
+
 It prints each round, the ratio of the medians (``--months`` months / 1 month) for each read,
 and which partitions each read scans in the many-month schema. Only ratios mean anything on a
 shared machine. The schemas are dropped after.
@@ -36,11 +50,18 @@ import random
 import statistics
 import time
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 
+from winback_notifier.cases import audit
+from winback_notifier.reports import export
 from winback_router.bulk_store import SUMMARIES
-from winback_shared.case_months import CASE_OPENED_AT, RESPONSE_RECEIVED_AT
+from winback_shared.case_months import (
+    CASE_OPENED_AT,
+    RESPONSE_RECEIVED_AT,
+    responses_of_cases_opened,
+)
 from winback_shared.migrations import apply_migrations
 from winback_shared.partitions import ensure_partitions
 from winback_shared.urls import with_query
@@ -102,6 +123,25 @@ SUMMARIES_BY_ID = (
 )
 """``bulk_store.case_summaries``'s read before: a batch's cases by id alone."""
 SUMMARY_READS = {"by id alone": SUMMARIES_BY_ID, "month first": SUMMARIES}
+AUDIT_MONTH_FIRST = audit._check(one_case=True)
+AUDIT_READS = {
+    "by id alone": AUDIT_MONTH_FIRST.replace(f"c.opened_at = {CASE_OPENED_AT} AND", ""),
+    "month first": AUDIT_MONTH_FIRST,
+}
+"""``audit verify --case``'s check before (the case probed in every month) and now."""
+EXPORT_MONTH_FIRST = "SELECT count(*)" + export._FROM_WHERE
+EXPORT_READS = {
+    "by id alone": EXPORT_MONTH_FIRST.replace(
+        " AND r.received_at = c.response_received_at", ""
+    ).replace(f" AND {responses_of_cases_opened('$1', '$2')}", ""),
+    "month first": EXPORT_MONTH_FIRST,
+}
+"""The export's count of one window's cases before (responses by id alone) and now."""
+
+
+def _arguments(pick: object) -> tuple[object, ...]:
+    """A pick's statement arguments: a tuple is several, anything else one."""
+    return pick if isinstance(pick, tuple) else (pick,)
 
 
 async def timed(url: str, query: str, picks: list[object]) -> float:
@@ -111,10 +151,10 @@ async def timed(url: str, query: str, picks: list[object]) -> float:
     try:
         statement = await conn.prepare(query)
         for pick in picks[:50]:  # warm the cache and the plan
-            await statement.fetch(pick)
+            await statement.fetch(*_arguments(pick))
         started = time.perf_counter()
         for pick in picks:
-            await statement.fetch(pick)
+            await statement.fetch(*_arguments(pick))
         return time.perf_counter() - started
     finally:
         await conn.close()
@@ -126,7 +166,7 @@ async def scanned(url: str, query: str, pick: object) -> list[str]:
     conn = await asyncpg.connect(url)
     try:
         plan = await conn.fetch(
-            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}", pick
+            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}", *_arguments(pick)
         )
     finally:
         await conn.close()
@@ -139,6 +179,13 @@ async def scanned(url: str, query: str, pick: object) -> list[str]:
     return sorted(set(names))
 
 
+def month(back: int) -> datetime:
+    """The start of the month ``back`` months before this one (UTC)."""
+    now = datetime.now(UTC)
+    index = now.year * 12 + now.month - 1 - back
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=50_000)
@@ -149,11 +196,29 @@ async def main() -> None:
         "--summaries", action="store_true", help="time the router's read of a batch's summaries"
     )
     parser.add_argument("--batch", type=int, default=20, help="cases a batch (--summaries)")
+    parser.add_argument(
+        "--audit", action="store_true", help="time audit verify --case's check of one case"
+    )
+    parser.add_argument(
+        "--export", action="store_true", help="time the export's count of a month's cases"
+    )
     args = parser.parse_args()
     url = os.environ["DATABASE_URL"]
-    reads = SUMMARY_READS if args.summaries else READS
+    reads = (
+        SUMMARY_READS
+        if args.summaries
+        else AUDIT_READS
+        if args.audit
+        else EXPORT_READS
+        if args.export
+        else READS
+    )
 
     def picks(ids: list[int], recent: list[int]) -> list[object]:
+        if args.export:  # a month of openings: one of the many-month schema's, or the one
+            months = 1 if len(recent) == len(ids) else args.months
+            backs = [random.randrange(months) for _ in range(args.lookups)]
+            return [(month(back), month(back - 1), [], []) for back in backs]
         if args.summaries:
             starts = [random.randrange(len(recent) - args.batch) for _ in range(args.lookups)]
             return [recent[start : start + args.batch] for start in starts]

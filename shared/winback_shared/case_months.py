@@ -68,6 +68,22 @@ def responses_received_between(column: str = "received_at") -> str:
     )
 
 
+def responses_of_cases_opened(since: str, until: str, column: str = "r.received_at") -> str:
+    """A condition on ``column`` (a response's ``received_at``) that holds for the response of
+    every case opened in ``[since, until)`` (two parameters, e.g. ``"$1"``, ``"$2"``): from the
+    first to the last ``response_received_at`` of those cases, two subqueries run before the
+    scans. A report over a window of openings then reads the responses of the months its cases'
+    responses came in, not every month's, whichever join the planner picks (a hash join of the
+    cases against all responses otherwise scans every month partition of responses).
+
+    Costs a read of the window's cases for the bounds (their own month partitions)."""
+    cases = f"FROM recovery_cases rc WHERE rc.opened_at >= {since} AND rc.opened_at < {until}"
+    return (
+        f"{column} >= (SELECT min(rc.response_received_at) {cases})"
+        f" AND {column} <= (SELECT max(rc.response_received_at) {cases})"
+    )
+
+
 class CaseView(StrEnum):
     """The views of one case a service reads (``migrations/repeatable/case_cards.sql``)."""
 

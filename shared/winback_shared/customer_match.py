@@ -45,6 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
@@ -86,6 +87,9 @@ class CustomerMatch:
 
     survey_response_id: int
     matched_by: tuple[str, ...]
+    received_at: datetime
+    """The response's ``received_at``: its month, so that a read of the response names it by
+    ``(id, received_at)`` and scans that month's partition alone."""
 
 
 class CustomerMatchSettings(BaseSettings):
@@ -183,21 +187,24 @@ def customer_keys(customer: Customer | Mapping[str, object]) -> CustomerKeys:
 # are month partitions (migration 0032): one key-index probe per partition, not a hash of all.
 _MATCHING_SQL = """
 WITH me AS (
-    SELECT id, source, customer_id_key(customer) AS cid, source = ANY($3::text[]) AS shared_ids
+    SELECT id, received_at, source, customer_id_key(customer) AS cid,
+           source = ANY($3::text[]) AS shared_ids
     FROM survey_responses WHERE id = $1
 ),
 seed AS (
-    SELECT id, source, cid FROM me
+    SELECT id, received_at, source, cid FROM me
     UNION
-    SELECT r.id, r.source, me.cid FROM me CROSS JOIN LATERAL (
-        SELECT id, source FROM survey_responses WHERE customer_id_key(customer) = me.cid OFFSET 0) r
+    SELECT r.id, r.received_at, r.source, me.cid FROM me CROSS JOIN LATERAL (
+        SELECT id, received_at, source FROM survey_responses
+        WHERE customer_id_key(customer) = me.cid OFFSET 0) r
     WHERE r.source = me.source OR (me.shared_ids AND r.source = ANY($3::text[]))
 ),
 seed_keys AS (
     SELECT DISTINCT customer_email_key(r.customer) AS email,
            customer_phone_tail(r.customer) AS tail, customer_phone_e164(r.customer) AS e164
     FROM seed CROSS JOIN LATERAL (
-        SELECT customer FROM survey_responses WHERE id = seed.id OFFSET 0) r
+        SELECT customer FROM survey_responses
+        WHERE id = seed.id AND received_at = seed.received_at OFFSET 0) r
 ),
 emails AS (
     SELECT DISTINCT k.email FROM seed_keys k
@@ -216,31 +223,32 @@ phones AS (
         HAVING count(DISTINCT customer_id_key(r.customer)) > $2)
 ),
 by_key AS (
-    SELECT r.id, r.source, r.cid, 'email' AS via FROM emails e CROSS JOIN LATERAL (
-        SELECT id, source, customer_id_key(customer) AS cid FROM survey_responses
+    SELECT r.id, r.received_at, r.source, r.cid, 'email' AS via FROM emails e CROSS JOIN LATERAL (
+        SELECT id, received_at, source, customer_id_key(customer) AS cid FROM survey_responses
         WHERE customer_email_key(customer) = e.email OFFSET 0) r
     UNION
-    SELECT r.id, r.source, r.cid, 'phone' FROM phones p CROSS JOIN LATERAL (
-        SELECT id, source, customer_id_key(customer) AS cid FROM survey_responses
+    SELECT r.id, r.received_at, r.source, r.cid, 'phone' FROM phones p CROSS JOIN LATERAL (
+        SELECT id, received_at, source, customer_id_key(customer) AS cid FROM survey_responses
         WHERE customer_phone_tail(customer) = p.tail
           AND (p.e164 IS NULL OR customer_phone_e164(customer) IS NULL
                OR customer_phone_e164(customer) = p.e164) OFFSET 0) r
 ),
 linked AS (
-    SELECT id, source, cid, 'id' AS via FROM seed
+    SELECT id, received_at, source, cid, 'id' AS via FROM seed
     UNION
-    SELECT id, source, cid, via FROM by_key
+    SELECT id, received_at, source, cid, via FROM by_key
     UNION
-    SELECT r.id, r.source, b.cid, b.via FROM by_key b CROSS JOIN LATERAL (
-        SELECT id, source FROM survey_responses WHERE customer_id_key(customer) = b.cid OFFSET 0) r
+    SELECT r.id, r.received_at, r.source, b.cid, b.via FROM by_key b CROSS JOIN LATERAL (
+        SELECT id, received_at, source FROM survey_responses
+        WHERE customer_id_key(customer) = b.cid OFFSET 0) r
     WHERE r.source = b.source OR (b.source = ANY($3::text[]) AND r.source = ANY($3::text[]))
 )
-SELECT l.id, array_agg(DISTINCT l.via ORDER BY l.via) AS matched_by
+SELECT l.id, l.received_at, array_agg(DISTINCT l.via ORDER BY l.via) AS matched_by
 FROM linked l CROSS JOIN me
 WHERE l.id <> me.id
   AND NOT (me.cid IS NOT NULL AND l.cid IS NOT NULL AND l.cid <> me.cid
            AND (l.source = me.source OR (me.shared_ids AND l.source = ANY($3::text[]))))
-GROUP BY l.id
+GROUP BY l.id, l.received_at
 ORDER BY l.id
 """
 
@@ -252,4 +260,4 @@ async def matching_responses(
     rows = await conn.fetch(
         _MATCHING_SQL, survey_response_id, rule.max_ids_per_key, sorted(rule.shared_id_sources)
     )
-    return [CustomerMatch(row["id"], tuple(row["matched_by"])) for row in rows]
+    return [CustomerMatch(row["id"], tuple(row["matched_by"]), row["received_at"]) for row in rows]

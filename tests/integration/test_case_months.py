@@ -14,8 +14,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from winback_notifier.cases import audit
 from winback_notifier.cases import service as cases
 from winback_notifier.cases.rules import CaseRefused
+from winback_notifier.outcomes import service as outcomes
+from winback_notifier.reports import export
+from winback_notifier.reports import service as reports
 from winback_notifier.sla.startup import fill_missing_deadlines
 from winback_notifier.story import service as story
 from winback_notifier.story.service import _triggering
@@ -571,3 +575,174 @@ async def test_the_storys_reads_of_several_cases_scan_their_months_alone(
             assert scanned == {m["case_part"] for m in months}, (name, scanned)
             if name == "marks":  # the statement that reads the responses
                 assert scans["survey_responses"][1] == {m["response_part"] for m in months}
+
+
+# ---- the audit check, the reports, the repeat marks and the outcomes: month first too -------
+
+
+async def test_the_audit_check_of_one_case_finds_what_the_whole_check_finds_for_it(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    """``audit verify --case``: the case read in its month gives the links the check over
+    every case gives for it (one case made to lack its latest rows)."""
+    truncated = case_ids[5]
+    await pool.execute("UPDATE recovery_cases SET seq = seq + 3 WHERE id = $1", truncated)
+    async with pool.acquire() as conn:
+        everything = await audit.broken_links(conn)
+        assert truncated in {link.case_id for link in everything}
+        for case_id in [*case_ids, MISSING]:
+            expected = [link for link in everything if link.case_id == case_id]
+            assert await audit.broken_links(conn, case_id) == expected, case_id
+
+
+async def busier_months(pool: asyncpg.Pool) -> None:
+    """Months of some size (2,000 cases each, not two), as the story's test seeds them: the
+    planner then joins as it would on real months."""
+    await pool.execute(
+        _SEED.replace("'r-' || n", "'more-' || n"),
+        [at + timedelta(minutes=n) for at in openings() for n in range(1000)],
+    )
+    await pool.execute("ANALYZE")
+
+
+async def months_of(pool: asyncpg.Pool, where: str, *args: Any) -> tuple[set[str], set[str]]:
+    """The partitions holding the cases ``where`` selects (``c``) and those of their responses."""
+    rows = await pool.fetch(
+        "SELECT c.tableoid::regclass::text AS case_part,"
+        " r.tableoid::regclass::text AS response_part"
+        " FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id"
+        f" WHERE {where}",
+        *args,
+    )
+    return {row["case_part"] for row in rows}, {row["response_part"] for row in rows}
+
+
+async def test_the_audit_check_of_one_case_scans_its_month(
+    pool: asyncpg.Pool, case_ids: list[int]
+) -> None:
+    case_id = case_ids[5]
+    case_months, _ = await months_of(pool, "c.id = $1", case_id)
+    async with pool.acquire() as conn:
+        scans = await partitions_scanned(conn, audit._check(one_case=True), (case_id,))
+    planned, scanned = scans["recovery_cases"]
+    assert len(planned) > MONTHS  # pruned at run time, not planned out
+    assert scanned == case_months
+
+
+EXPORT_BY_ID_ALONE = (
+    "SELECT count(*) FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id"
+    " WHERE c.opened_at >= $1 AND c.opened_at < $2"
+)
+"""The export's count as it read before: each case's response by id alone."""
+
+
+async def test_a_reports_window_reads_the_responses_of_its_cases_months_alone(
+    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+) -> None:
+    """The export, the SLA report and the reasons trend over one month of openings: the cases
+    of that month, their responses in the months they were received (two, 40 days back), the
+    other months never scanned; joined by id alone, every month's responses were."""
+    await busier_months(pool)
+    since, until = month_start(NOW, 3), month_start(NOW, 2)
+    case_months, response_months = await months_of(
+        pool, "c.opened_at >= $1 AND c.opened_at < $2", since, until
+    )
+    assert len(case_months) == 1 and len(response_months) < MONTHS
+    statements = Statements()
+    async with pool.acquire() as conn:
+        conn.add_query_logger(statements)
+        where = export.ExportFilter(since=since, until=until)
+        assert await export.count_cases(conn, where) == len(
+            await conn.fetch(
+                "SELECT id FROM recovery_cases WHERE opened_at >= $1 AND opened_at < $2",
+                since,
+                until,
+            )
+        )
+        await reports.sla_report(
+            conn, since=since, until=until, by=reports.SlaDimension.QUEUE, targets_minutes={2: 15}
+        )
+        await reports.root_cause_trends(
+            conn, since=since, until=until, by=reports.TrendGranularity.MONTH
+        )
+        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after, not at once
+        conn.remove_query_logger(statements)
+        read = {
+            "export": statements.naming("SELECT count(*)"),
+            "sla": statements.naming("WITH targets"),
+            "trend": statements.naming("count(DISTINCT c.id)"),
+        }
+        before = await partitions_scanned(conn, EXPORT_BY_ID_ALONE, (since, until))
+        assert len(before["survey_responses"][1]) > MONTHS  # what this avoids
+        for name, (query, args) in read.items():
+            scans = await partitions_scanned(conn, query, args)
+            assert scans["recovery_cases"][1] == case_months, name
+            assert scans["survey_responses"][1] == response_months, name
+
+
+OUTCOME_RESPONSES_BY_ID_ALONE = """
+    SELECT r.id, coalesce(r.submitted_at, r.received_at) AS at, r.source, r.survey_id, r.scores,
+           r.needs_recovery, c.id AS case_id, c.resolved_at
+    FROM survey_responses r
+    LEFT JOIN recovery_cases c ON c.survey_response_id = r.id AND c.resolved_at IS NOT NULL
+    WHERE r.id = ANY($1::bigint[])
+"""
+"""The outcome report's read of the matched responses as it read before: by id alone."""
+
+
+async def test_a_customers_matched_responses_are_read_in_their_months(
+    pool: asyncpg.Pool, case_ids: list[int], supervisor: Agent
+) -> None:
+    """Three cases of one customer, in three months: the story's repeat mark of the latest
+    counts the two earlier responses, and the outcome report's read of the three responses and
+    their cases, reading each response in its month and each case in its own, scans those
+    months alone; what it reads is what the read by id alone read."""
+    await busier_months(pool)
+    same = [case_ids[1], case_ids[5], case_ids[9]]  # latest first
+    await pool.execute(
+        'UPDATE survey_responses SET customer = \'{"id": "c-9"}\' WHERE id IN'
+        " (SELECT survey_response_id FROM recovery_cases WHERE id = ANY($1::bigint[]))",
+        same,
+    )
+    await pool.execute(
+        "UPDATE recovery_cases SET resolved_at = now() WHERE id = ANY($1::bigint[])", same[1:]
+    )
+    case_months, response_months = await months_of(pool, "c.id = ANY($1::bigint[])", same)
+    _, earlier_months = await months_of(pool, "c.id = ANY($1::bigint[])", same[1:])
+    assert len(case_months) == len(response_months) == 3
+    statements = Statements()
+    async with pool.acquire() as conn:
+        conn.add_query_logger(statements)
+        window = timedelta(days=400)
+        [mark] = await story.repeat_marks(
+            conn, agent=supervisor, case_ids=same[:1], rule=MatchRule(), repeat_window=window
+        )
+        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after, not at once
+        conn.remove_query_logger(statements)
+        assert mark.earlier == 2
+        query, args = statements.naming("AS earlier")
+        assert (await partitions_scanned(conn, query, args))["survey_responses"][1] == (
+            earlier_months
+        )
+
+        named = await conn.fetch(
+            "SELECT r.id, r.received_at FROM recovery_cases c"
+            " JOIN survey_responses r ON r.id = c.survey_response_id"
+            " WHERE c.id = ANY($1::bigint[]) ORDER BY r.id",
+            same,
+        )
+        pairs = ([row["id"] for row in named], [row["received_at"] for row in named])
+        rows = await conn.fetch(outcomes._RESPONSES, *pairs)
+        before = await conn.fetch(OUTCOME_RESPONSES_BY_ID_ALONE, pairs[0])
+        assert sorted(map(tuple, rows)) == sorted(map(tuple, before))
+        assert sum(row["case_id"] is not None for row in rows) == 2  # the resolved ones
+        scans = await partitions_scanned(conn, outcomes._RESPONSES, pairs)
+        assert scans["survey_responses"][1] == response_months
+        assert scans["recovery_cases"][1] == case_months
+        by_id_alone = await partitions_scanned(conn, OUTCOME_RESPONSES_BY_ID_ALONE, pairs[:1])
+        assert len(by_id_alone["recovery_cases"][1]) > MONTHS  # what this avoids
+
+    report = await outcomes.read_outcomes(
+        pool, since=NOW - timedelta(days=1), until=NOW + timedelta(days=1), rule=MatchRule()
+    )
+    assert report.total.cases == 2

@@ -4,18 +4,17 @@ batches, and shown to the agent as the nearest labelled comments."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.coding_support import comment_response, labelled
 from winback_router.coding import code_response, code_responses, embeddings, train
 from winback_router.coding.compiler import attach_model, load_and_compile, reason_model
 from winback_router.coding.embeddings import DIMENSIONS, EncoderMissing, embed
-from winback_router.coding.evaluate import DEFAULT_DATA, load_examples, predictor
+from winback_router.coding.evaluate import predictor
 from winback_router.coding.learned import NEVER, ReasonModel, load_model
-from winback_shared.survey import SurveyResponse
 
 COMMENTS = [
     "Sat on hold for ages, then the line went dead!",
@@ -27,13 +26,6 @@ COMMENTS = [
     "Das Paket kam nie an und niemand hat mich zurückgerufen.",
     "Great service, thanks!",
 ]
-
-
-def response(comment: str, number: int = 0) -> SurveyResponse:
-    return SurveyResponse(
-        response_id=f"r{number}", comment=comment, source="s", vendor="generic",
-        receipt_id=f"r{number}", received_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )  # fmt: skip
 
 
 def test_vectors_are_unit_length_one_row_per_text_and_multilingual() -> None:
@@ -62,7 +54,7 @@ def test_the_shipped_model_reads_vectors_and_keeps_its_training_comments() -> No
 
 def test_a_batch_is_coded_exactly_as_one_by_one() -> None:
     taxonomy = load_and_compile()
-    responses = [response(text, i) for i, text in enumerate(COMMENTS)]
+    responses = [comment_response(text, i) for i, text in enumerate(COMMENTS)]
     one_by_one = [code_response(r, taxonomy) for r in responses]
     assert code_responses(responses, taxonomy) == one_by_one
     assert code_responses([], taxonomy) == []
@@ -71,7 +63,7 @@ def test_a_batch_is_coded_exactly_as_one_by_one() -> None:
 def test_a_model_coded_reason_shows_its_sentence_and_the_nearest_labelled_comments() -> None:
     taxonomy = load_and_compile()
     comment = "Lovely staff, really. The bill was far too steep for such a basic service."
-    reasons = code_response(response(comment), taxonomy)
+    reasons = code_response(comment_response(comment), taxonomy)
     [reason] = [r for r in reasons if r.method == "model"]
     assert reason.evidence == "The bill was far too steep for such a basic service."
     assert reason.similar is not None and len(reason.similar) == 2
@@ -81,7 +73,7 @@ def test_a_model_coded_reason_shows_its_sentence_and_the_nearest_labelled_commen
     assert model.neighbours is not None
     index = model.neighbours.texts.index(first.text)  # a real training comment, with its codes
     assert first.codes == list(model.neighbours.codes[index])
-    rule_reasons = code_response(response("The agent was rude to me."), taxonomy)
+    rule_reasons = code_response(comment_response("The agent was rude to me."), taxonomy)
     assert all(r.similar is None for r in rule_reasons)
 
 
@@ -110,19 +102,15 @@ def test_the_vector_is_skipped_only_where_it_cannot_add_a_code() -> None:
     taxonomy = load_and_compile(model=None)
     attach_model(taxonomy, silent, Path("silent.npz"))
     before = embeddings.sentence_encoder().texts_embedded
-    code_responses([response(text) for text in COMMENTS], taxonomy)
+    code_responses([comment_response(text) for text in COMMENTS], taxonomy)
     assert embeddings.sentence_encoder().texts_embedded == before
 
 
 def test_a_model_trained_on_vectors_runs_as_scikit_learn_does(tmp_path: Path) -> None:
-    taxonomy = load_and_compile(model=None)
-    codes = [c.id for c in taxonomy.codes]
-    examples = load_examples(DEFAULT_DATA / "independent-dev.jsonl")[:60]
-    predict = predictor(taxonomy)
-    rules = np.array([[c in predict(e.text) for c in codes] for e in examples])
-    texts = [e.text for e in examples]
+    comments = labelled("independent-dev.jsonl", 60)
+    texts = comments.texts
     vectors = embed(texts)
-    trained = train.train(examples, rules, codes, vectors, scale=2.0)
+    trained = train.train(comments.examples, comments.rules, comments.codes, vectors, scale=2.0)
     trained.model.save(tmp_path / "m.npz")
     reread = ReasonModel.read(tmp_path / "m.npz")
     assert reread.reads_vectors and reread.neighbours is not None
@@ -145,4 +133,5 @@ def test_a_model_trained_on_another_encoders_vectors_is_refused(
 def test_without_the_model_no_encoder_is_needed() -> None:
     taxonomy = load_and_compile(model=None)
     assert reason_model(taxonomy) is None
-    assert [r.method for r in code_response(response(COMMENTS[1]), taxonomy)] == ["no_match"]
+    reasons = code_response(comment_response(COMMENTS[1]), taxonomy)
+    assert [r.method for r in reasons] == ["no_match"]

@@ -4,12 +4,12 @@ evidence, the refusal of a model trained for other codes, and the training comma
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.coding_support import comment_response, labelled
 from tests.taxonomy_support import code, write
 from winback_router.app import create_app
 from winback_router.coding import code_response, train
@@ -17,7 +17,6 @@ from winback_router.coding.compiler import (
     load_and_compile,
     reason_model,
 )
-from winback_router.coding.evaluate import DEFAULT_DATA, load_examples, predictor
 from winback_router.coding.learned import (
     DEFAULT_MODEL,
     FAST_MODEL,
@@ -29,7 +28,6 @@ from winback_router.coding.learned import (
 )
 from winback_router.coding.repetition import repetition_cues
 from winback_router.settings import RouterSettings
-from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import UNCLASSIFIED, load_taxonomy
 
 TEXTS = [
@@ -43,13 +41,6 @@ PRICEY = "Lovely staff, really. The bill was far too steep for such a basic serv
 """The rules find nothing here; the model finds price_value in the second sentence."""
 
 
-def response(comment: str) -> SurveyResponse:
-    return SurveyResponse(
-        response_id="r", comment=comment, source="s", vendor="generic",
-        receipt_id="r", received_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )  # fmt: skip
-
-
 def test_features_are_read_exactly_as_scikit_learn_reads_them() -> None:
     chars, words = train.vectorizers()
     for text in TEXTS:
@@ -58,15 +49,12 @@ def test_features_are_read_exactly_as_scikit_learn_reads_them() -> None:
 
 
 def test_the_saved_model_gives_scikit_learns_probabilities(tmp_path: Path) -> None:
-    taxonomy = load_and_compile(model=None)
-    codes = [c.id for c in taxonomy.codes]
-    examples = load_examples(DEFAULT_DATA / "independent-dev.jsonl")[:150]
-    predict = predictor(taxonomy)
-    rules = np.array([[c in predict(e.text) for c in codes] for e in examples])
-    trained = train.train(examples, rules, codes)
+    comments = labelled("independent-dev.jsonl", 150)
+    codes = comments.codes
+    trained = train.train(comments.examples, comments.rules, codes)
     trained.model.save(tmp_path / "m.npz")
     reread = ReasonModel.read(tmp_path / "m.npz")
-    texts = [e.text for e in examples]
+    texts = comments.texts
     assert train.parity(reread, texts, trained.reference) < 1e-3  # float16 weights
     assert reread.codes == tuple(codes)
     assert np.array_equal(reread.thresholds, trained.model.thresholds)
@@ -85,7 +73,7 @@ def test_inference_is_deterministic_and_the_file_is_read_once() -> None:
 
 def test_model_codes_quote_the_sentence_that_carried_them() -> None:
     taxonomy = load_and_compile()
-    reasons = code_response(response(PRICEY), taxonomy)
+    reasons = code_response(comment_response(PRICEY), taxonomy)
     assert [r.code for r in reasons] == ["price_value"]
     (reason,) = reasons
     assert reason.method == "model" and reason.rule == "model:price_value"
@@ -94,18 +82,20 @@ def test_model_codes_quote_the_sentence_that_carried_them() -> None:
     assert reason.evidence_source == "comment"
     probability = load_model().probabilities(PRICEY)[load_model().codes.index("price_value")]
     assert reason.confidence == round(float(probability), 3)
-    assert code_response(response(PRICEY), taxonomy) == reasons  # pure: re-coding relies on it
+    assert (
+        code_response(comment_response(PRICEY), taxonomy) == reasons
+    )  # pure: re-coding relies on it
 
 
 def test_without_the_model_the_same_comment_is_unclassified() -> None:
     assert reason_model(load_taxonomy()) is None
-    reasons = code_response(response(PRICEY), load_and_compile(model=None))
+    reasons = code_response(comment_response(PRICEY), load_and_compile(model=None))
     assert [r.code for r in reasons] == [UNCLASSIFIED]
 
 
 def test_model_codes_come_after_the_rules_and_never_replace_them() -> None:
     comment = "The agent was rude. Paid way too much for what it is honestly."
-    reasons = code_response(response(comment), load_and_compile())
+    reasons = code_response(comment_response(comment), load_and_compile())
     assert reasons[0].code == "rude" and reasons[0].method == "rule"
     assert all(r.method == "model" for r in reasons[1:])
     assert UNCLASSIFIED not in {r.code for r in reasons}
@@ -122,7 +112,7 @@ def test_a_changed_taxonomy_starts_with_the_model_for_the_codes_both_know(
     assert fields["rules_only"] == ["a_code"] and "price_value" in fields["ignored"]
     create_app(RouterSettings(taxonomy_path=path))  # the router starts
     comment = "Paid way too much for what it is honestly. She was rude and cold to me."
-    codes = {r.code for r in code_response(response(comment), taxonomy)}
+    codes = {r.code for r in code_response(comment_response(comment), taxonomy)}
     assert codes <= {"a_code", "rude", UNCLASSIFIED}  # never a code the taxonomy dropped
 
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from winback_router.coding import code_text
-from winback_shared.taxonomy import load_taxonomy
-
-TAXONOMY = load_taxonomy()
-
-
-def codes(comment: str) -> set[str]:
-    return {found.code for found in code_text(comment, TAXONOMY)}
+from tests.coding_support import rule_codes
 
 
 @pytest.mark.parametrize(
@@ -34,7 +27,7 @@ def codes(comment: str) -> set[str]:
     ],
 )
 def test_a_narrowed_rule_no_longer_fires(comment: str, code: str) -> None:
-    assert code not in codes(comment)
+    assert code not in rule_codes(comment)
 
 
 @pytest.mark.parametrize(
@@ -62,4 +55,4 @@ def test_a_narrowed_rule_no_longer_fires(comment: str, code: str) -> None:
     ],
 )
 def test_a_phrasing_from_the_training_files_is_found(comment: str, code: str) -> None:
-    assert code in codes(comment)
+    assert code in rule_codes(comment)

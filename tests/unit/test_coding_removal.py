@@ -4,28 +4,20 @@ the per-rule precision report that found the imprecise rules."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.coding_support import comment_response
 from winback_router.coding import code_response, code_responses_in_full, rule_precision, train
 from winback_router.coding.compiler import attach_model, load_and_compile
 from winback_router.coding.evaluate import Example
 from winback_router.coding.learned import FAST_MODEL, ReasonModel, load_model
-from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import UNCLASSIFIED, Taxonomy
 
 WAIT = "Waited 45 minutes on hold just to change my address."
 """The rules find long_wait here (long_wait#1)."""
-
-
-def response(comment: str, reasons: list[str] | None = None) -> SurveyResponse:
-    return SurveyResponse(
-        response_id="r", comment=comment, reasons=reasons or [], source="s", vendor="generic",
-        receipt_id="r", received_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )  # fmt: skip
 
 
 def with_floor(code: str, floor: float) -> tuple[ReasonModel, Taxonomy]:
@@ -41,7 +33,7 @@ def with_floor(code: str, floor: float) -> tuple[ReasonModel, Taxonomy]:
 
 def test_a_rule_code_under_its_floor_is_removed_and_kept_aside_not_as_evidence() -> None:
     model, taxonomy = with_floor("long_wait", 1.0)  # every long_wait of the rules is removed
-    [coding] = code_responses_in_full([response(WAIT)], taxonomy)
+    [coding] = code_responses_in_full([comment_response(WAIT)], taxonomy)
     assert "long_wait" not in {reason.code for reason in coding.reasons}
     [removed] = coding.overruled
     assert removed.reason.code == "long_wait" and removed.reason.method == "rule"
@@ -58,14 +50,14 @@ def test_a_floor_of_zero_or_no_floors_removes_nothing() -> None:
         keep = None if floor is None else np.zeros(len(model.codes), np.float32)
         taxonomy = load_and_compile(model=None)
         attach_model(taxonomy, dataclasses.replace(model, keep=keep), Path("m.npz"))
-        [coding] = code_responses_in_full([response(WAIT)], taxonomy)
+        [coding] = code_responses_in_full([comment_response(WAIT)], taxonomy)
         assert "long_wait" in {reason.code for reason in coding.reasons}
         assert coding.overruled == []
 
 
 def test_a_chosen_answer_is_never_overruled() -> None:
     _, taxonomy = with_floor("long_wait", 1.0)
-    reasons = code_response(response(WAIT, ["Long wait time"]), taxonomy)
+    reasons = code_response(comment_response(WAIT, reasons=["Long wait time"]), taxonomy)
     [wait] = [reason for reason in reasons if reason.code == "long_wait"]
     assert wait.method == "chosen_answer"
 

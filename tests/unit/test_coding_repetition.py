@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.coding_support import labelled
 from winback_router.coding import learned, train
-from winback_router.coding.compiler import load_and_compile
-from winback_router.coding.evaluate import DEFAULT_DATA, load_examples, predictor
 from winback_router.coding.learned import ReasonModel
 from winback_router.coding.repetition import CUES, repetition_cues
 
@@ -54,14 +53,12 @@ def test_one_mention_of_a_call_is_not_repetition() -> None:
 def sample() -> tuple[list[str], train.Trained]:
     """A TF-IDF + cues model fitted on 150 comments (no cross-validation: only the fit is
     checked here)."""
-    taxonomy = load_and_compile(model=None)
-    codes = [c.id for c in taxonomy.codes]
-    examples = load_examples(DEFAULT_DATA / "independent-train-4.jsonl")[:150]
-    predict = predictor(taxonomy)
-    rules = np.array([[c in predict(e.text) for c in codes] for e in examples])
-    texts = [e.text for e in examples]
+    comments = labelled("independent-train-4.jsonl", 150)
+    texts = comments.texts
     cues = train.cue_rows(texts)
-    return texts, train.train(examples, rules, codes, cues=cues, cue_scale=2.0, fit_only=True)
+    return texts, train.train(
+        comments.examples, comments.rules, comments.codes, cues=cues, cue_scale=2.0, fit_only=True
+    )
 
 
 def test_a_model_with_cues_gives_scikit_learns_probabilities(tmp_path: Path) -> None:

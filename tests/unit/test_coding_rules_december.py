@@ -6,15 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from winback_router.coding import code_text
+from tests.coding_support import rule_codes
 from winback_router.coding.train import GRID, choose_thresholds, smoothed
-from winback_shared.taxonomy import load_taxonomy
-
-TAXONOMY = load_taxonomy()
-
-
-def codes(comment: str) -> set[str]:
-    return {found.code for found in code_text(comment, TAXONOMY)}
 
 
 @pytest.mark.parametrize(
@@ -38,7 +31,7 @@ def codes(comment: str) -> set[str]:
     ],
 )
 def test_a_phrasing_from_the_training_files_is_found(comment: str, code: str) -> None:
-    assert code in codes(comment)
+    assert code in rule_codes(comment)
 
 
 @pytest.mark.parametrize(
@@ -55,7 +48,7 @@ def test_a_phrasing_from_the_training_files_is_found(comment: str, code: str) ->
     ],
 )
 def test_a_new_rule_stays_out_of_its_neighbours(comment: str, code: str) -> None:
-    assert code not in codes(comment)
+    assert code not in rule_codes(comment)
 
 
 def test_smoothing_averages_each_cell_with_its_neighbours() -> None:

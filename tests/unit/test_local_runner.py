@@ -94,12 +94,16 @@ def test_the_printout_says_where_the_demo_secret_is_and_lists_extra_instances() 
     assert "cat /repo/.winback/demo-secret" in text
     assert "router-2" in text and "http://127.0.0.1:9" in text
     assert "/#token=tok" in text and "/ops#token=tok" in text
+    assert "winback send --nps 2" in text and "winback send --file response.json" in text
 
 
 def test_with_the_users_sources_the_printout_names_no_demo_secret() -> None:
     text = cli.describe(info(source=None, secret=None, secret_path=None), Path(".winback"))
-    assert "demo-secret" not in text and "winback send" not in text
+    assert "demo-secret" not in text and "--nps" not in text  # no demo source to sign with
     assert "WINBACK_SOURCES" in text
+    # A first delivery of the user's own: a vendor's body, signed as its source's vendor signs.
+    assert "winback send --file PATH --source NAME" in text
+    assert "http://127.0.0.1:8000/docs" in text
     with pytest.raises(SystemExit, match="your own WINBACK_SOURCES") as refused:
         info(source=None, secret=None).demo_signing()
     message = str(refused.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -10,16 +9,12 @@ from typing import Any
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "perf" / "spy_threads.py"
+from tests.support import perf_script
 
 
 def spy_threads() -> ModuleType:
-    """The script as a module (it is not a package)."""
-    spec = importlib.util.spec_from_file_location("spy_threads", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The script as a module."""
+    return perf_script("spy_threads")
 
 
 FRAMES = [

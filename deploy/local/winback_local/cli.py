@@ -106,11 +106,17 @@ def describe(info: StackInfo, state_dir: Path) -> str:
         sending = """Send a detractor response (a pop-up appears in the console):
   .venv/bin/winback send --nps 2 --reason "agent lacked product knowledge"
 A promoter makes no alert:
-  .venv/bin/winback send --nps 10"""
+  .venv/bin/winback send --nps 10
+A body of your own (the README's generic example saved to a file; - reads stdin):
+  .venv/bin/winback send --file response.json"""
     else:
         webhooks = f"POST {info.ingest_url}/webhooks/<source>   (your WINBACK_SOURCES)"
         secret = "your sources' own (WINBACK_SOURCES / WINBACK_SOURCES_FILE; no demo source)"
-        sending = "Your vendors post to the webhook above, signed with their source's secret."
+        sending = f"""Your vendors post to the webhook above, signed with their source's secret.
+A first test delivery, in a shell with the same WINBACK_SOURCES (or _FILE) exported: save a body
+in the vendor's format (each vendor's example is in {info.ingest_url}/docs), then
+  .venv/bin/winback send --file PATH --source NAME
+signs it the way that vendor does, with the source's first secret."""
     instances = "\n".join(
         f"  {name:<15} {url}" for name, url in info.instance_urls.items() if "-" in name
     )

@@ -47,7 +47,7 @@ EXAMPLE: dict[str, Any] = {
         },
         "survey_type": "nps",
         "score": 3,
-        "comment": "Nobody could tell me why my plan changed.",
+        "comment": "Nobody could explain why my plan changed.",
         "permalink": "https://app.delighted.com/r/Xb3kQ9mPz2LwT7vN",
         "created_at": 1795338845,
         "updated_at": 1795339020,

@@ -16,7 +16,7 @@ EXAMPLE: dict[str, Any] = {
     "interaction": {"id": "call-5521", "channel": "phone", "agent": "jmoreau", "team": "T2"},
     "scores": [{"kind": "nps", "value": 3}],
     "reasons": ["Agent lacked product knowledge"],
-    "comment": "Nobody could tell me why my plan changed.",
+    "comment": "Nobody could explain why my plan changed.",
     "follow_up_requested": True,
 }
 

@@ -57,7 +57,7 @@ EXAMPLE: dict[str, Any] = {
             },
             {
                 "type": "text",
-                "text": "Nobody could tell me why my plan changed.",
+                "text": "Nobody could explain why my plan changed.",
                 "field": {"id": "Pt6yH3jKd7sF", "type": "long_text", "ref": "comment"},
             },
         ],

@@ -52,7 +52,7 @@ EXAMPLE: dict[str, Any] = {
     },
     "satisfaction": {
         "rating": "Bad, I'm unsatisfied",
-        "comment": "Nobody could tell me why my plan changed.",
+        "comment": "Nobody could explain why my plan changed.",
     },
 }
 

@@ -28,6 +28,7 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
+from winback_shared.case_months import CASE_OPENED_AT
 from winback_shared.db import Connection, create_pool
 from winback_shared.settings import CommonSettings
 
@@ -42,7 +43,7 @@ _CHECK = """
                                      h.actor, h.occurred_at, h.data) AS recomputed
         FROM case_history h
         LEFT JOIN case_history_anchors a ON a.case_id = h.case_id
-        WHERE $1::bigint IS NULL OR h.case_id = $1
+        {history}
         WINDOW per_case AS (PARTITION BY h.case_id ORDER BY h.seq)
     ),
     broken AS (
@@ -64,8 +65,8 @@ _CHECK = """
     truncated AS (
         SELECT c.id AS case_id, c.seq, 'latest rows missing' AS problem
         FROM recovery_cases c
-        WHERE ($1::bigint IS NULL OR c.id = $1)
-          AND c.seq > coalesce((SELECT max(h.seq) FROM case_history h WHERE h.case_id = c.id),
+        WHERE {cases}
+              c.seq > coalesce((SELECT max(h.seq) FROM case_history h WHERE h.case_id = c.id),
                                (SELECT a.seq FROM case_history_anchors a WHERE a.case_id = c.id),
                                0)
     )
@@ -75,6 +76,16 @@ _CHECK = """
     WHERE case_id NOT IN (SELECT case_id FROM first_broken)
     ORDER BY case_id
 """
+
+
+def _check(one_case: bool) -> str:
+    """The check's statement: over every case, or over case ``$1`` alone, read in the month
+    partition that holds it (its month from ``case_keys``, :mod:`winback_shared.case_months`)
+    rather than by probing every month's."""
+    history = "WHERE h.case_id = $1" if one_case else ""
+    cases = f"c.id = $1 AND c.opened_at = {CASE_OPENED_AT} AND" if one_case else ""
+    return _CHECK.format(history=history, cases=cases)
+
 
 _DIGEST = """
     SELECT encode(sha256(coalesce(string_agg(head.row_hash, ''::bytea ORDER BY head.case_id),
@@ -98,7 +109,10 @@ class BrokenLink:
 
 async def broken_links(conn: Connection, case_id: int | None = None) -> list[BrokenLink]:
     """The first broken link of every damaged case (of one case with ``case_id``)."""
-    rows = await conn.fetch(_CHECK, case_id)
+    if case_id is None:
+        rows = await conn.fetch(_check(one_case=False))
+    else:
+        rows = await conn.fetch(_check(one_case=True), case_id)
     return [BrokenLink(row["case_id"], row["seq"], row["problem"]) for row in rows]
 
 

@@ -40,23 +40,29 @@ DEFAULT_OUTCOME_WINDOW = timedelta(days=90)
 """The report's default window of resolutions (the API's and the CLI's)."""
 
 _RESOLVED = """
-    SELECT c.id, c.survey_response_id, c.resolved_at, c.opened_at, c.first_contact_at, c.queue,
+    SELECT c.id, c.survey_response_id, c.response_received_at, c.resolved_at, c.opened_at,
+           c.first_contact_at, c.queue,
            coalesce(a.name, '(unowned)') AS agent,
            coalesce(c.root_cause, r.codes -> 0 ->> 'code', '(none)') AS reason,
            c.resolution, coalesce(c.customer_reaction, '(not recorded)') AS reaction
     FROM recovery_cases c
-    JOIN survey_responses r ON r.id = c.survey_response_id
+    JOIN survey_responses r
+      ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
     LEFT JOIN agents a ON a.id = c.owner_id
     WHERE c.resolved_at >= $1 AND c.resolved_at < $2
     ORDER BY c.resolved_at, c.id
 """
-# Every response matched, with the case it opened if that case was ever resolved.
+# Every response matched, with the case it opened if that case was ever resolved. Each response
+# is named with its month, and its case found through its key with the case's month: one
+# partition probed for each, not every month's.
 _RESPONSES = """
     SELECT r.id, coalesce(r.submitted_at, r.received_at) AS at, r.source, r.survey_id, r.scores,
            r.needs_recovery, c.id AS case_id, c.resolved_at
-    FROM survey_responses r
-    LEFT JOIN recovery_cases c ON c.survey_response_id = r.id AND c.resolved_at IS NOT NULL
-    WHERE r.id = ANY($1::bigint[])
+    FROM unnest($1::bigint[], $2::timestamptz[]) AS m (id, received_at)
+    JOIN survey_responses r ON r.id = m.id AND r.received_at = m.received_at
+    LEFT JOIN case_keys k ON k.survey_response_id = r.id
+    LEFT JOIN recovery_cases c
+      ON c.id = k.case_id AND c.opened_at = k.opened_at AND c.resolved_at IS NOT NULL
 """
 
 
@@ -135,17 +141,23 @@ async def read_outcomes(
         cases = [dict(row) for row in await conn.fetch(_RESOLVED, since, until)]
     gate = asyncio.Semaphore(MATCH_CONCURRENCY)
 
-    async def customer(case: Mapping[str, Any]) -> list[int]:
+    async def customer(case: Mapping[str, Any]) -> list[tuple[int, datetime]]:
         own = int(case["survey_response_id"])
         async with gate, pool.acquire() as conn:
             matched = await matching_responses(conn, survey_response_id=own, rule=rule)
-        return [own, *(m.survey_response_id for m in matched)]
+        return [
+            (own, case["response_received_at"]),
+            *((m.survey_response_id, m.received_at) for m in matched),
+        ]
 
     found = await asyncio.gather(*(customer(case) for case in cases))
-    customer_of = {int(case["id"]): ids for case, ids in zip(cases, found, strict=True)}
-    wanted = sorted({i for ids in customer_of.values() for i in ids})
+    customer_of = {
+        int(case["id"]): [i for i, _ in named] for case, named in zip(cases, found, strict=True)
+    }
+    wanted = sorted({pair for named in found for pair in named})
     async with pool.acquire() as conn:
-        responses = {int(row["id"]): dict(row) for row in await conn.fetch(_RESPONSES, wanted)}
+        rows = await conn.fetch(_RESPONSES, [i for i, _ in wanted], [at for _, at in wanted])
+    responses = {int(row["id"]): dict(row) for row in rows}
     links = links_for(cases, customer_of, responses, window=window, gain=gain)
     return outcome_report(
         [_facts(case) for case in cases], links, since=since, until=until, window=window, gain=gain

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from winback_shared.case_months import responses_of_cases_opened
 from winback_shared.db import Connection
 from winback_shared.taxonomy import RESERVED_CODES, Taxonomy
 
@@ -138,11 +139,12 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-_FROM_WHERE = """
+_FROM_WHERE = f"""
     FROM recovery_cases c
-    JOIN survey_responses r ON r.id = c.survey_response_id
+    JOIN survey_responses r
+      ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
     LEFT JOIN agents a ON a.id = c.owner_id
-    WHERE c.opened_at >= $1 AND c.opened_at < $2
+    WHERE c.opened_at >= $1 AND c.opened_at < $2 AND {responses_of_cases_opened("$1", "$2")}
       AND (cardinality($3::text[]) = 0 OR c.queue = ANY($3::text[]))
       AND (cardinality($4::text[]) = 0 OR EXISTS (
               SELECT 1 FROM jsonb_array_elements(r.codes) AS code

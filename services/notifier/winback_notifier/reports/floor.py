@@ -105,7 +105,8 @@ async def floor_now(conn: Db, *, consoles_connected: int) -> FloorNow:
                l.priority, l.queue, l.status, a.name AS owner, l.opened_at, l.contact_due_at,
                coalesce(r.customer ->> 'name', r.customer ->> 'id') AS customer
         FROM live l
-        JOIN survey_responses r ON r.id = l.survey_response_id
+        JOIN survey_responses r
+          ON r.id = l.survey_response_id AND r.received_at = l.response_received_at
         LEFT JOIN agents a ON a.id = l.owner_id
         WHERE l.breached OR l.at_risk
         ORDER BY l.breached DESC, l.contact_due_at, l.id

@@ -20,6 +20,7 @@ from typing import TypeAlias
 import asyncpg
 from pydantic import BaseModel
 
+from winback_shared.case_months import responses_of_cases_opened
 from winback_shared.case_vocabulary import FINISHED_STATUSES
 from winback_shared.contact_policy_log import RecordedPolicy, policies_in_force
 from winback_shared.db import Connection
@@ -127,10 +128,12 @@ def _sla_query(key: str, with_reasons: bool) -> str:
                    coalesce(c.contact_due_at,
                             c.opened_at + make_interval(secs => t.minutes * 60)) AS due_at
             FROM recovery_cases c
-            JOIN survey_responses r ON r.id = c.survey_response_id
+            JOIN survey_responses r
+              ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
             JOIN targets t ON t.priority = c.priority
             LEFT JOIN agents a ON a.id = c.owner_id
             WHERE c.opened_at >= $1 AND c.opened_at < $2
+              AND {responses_of_cases_opened("$1", "$2")}
         )
         SELECT {key} AS key,
                count(*) AS cases,
@@ -301,7 +304,9 @@ async def root_cause_trends(
                count(*) FILTER (
                    WHERE r.codes @> jsonb_build_array(jsonb_build_object('code', c.root_cause))
                ) AS coded
-        FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id
+        FROM recovery_cases c
+        JOIN survey_responses r
+          ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
         WHERE coalesce(c.root_cause_at, c.resolved_at) >= $1
           AND coalesce(c.root_cause_at, c.resolved_at) < $2
           AND c.root_cause IS NOT NULL
@@ -315,9 +320,10 @@ async def root_cause_trends(
         SELECT {_period("c.opened_at", by)} AS period, code.value ->> 'code' AS code,
                count(DISTINCT c.id) AS n
         FROM recovery_cases c
-        JOIN survey_responses r ON r.id = c.survey_response_id
+        JOIN survey_responses r
+          ON r.id = c.survey_response_id AND r.received_at = c.response_received_at
         CROSS JOIN LATERAL jsonb_array_elements(r.codes) AS code
-        WHERE c.opened_at >= $1 AND c.opened_at < $2
+        WHERE c.opened_at >= $1 AND c.opened_at < $2 AND {responses_of_cases_opened("$1", "$2")}
         GROUP BY 1, 2
         """,
         since,

@@ -257,17 +257,19 @@ async def repeat_marks(
         if not agent.sees_queue(row["queue"]):
             continue
         matches = await matching_responses(conn, survey_response_id=row["id"], rule=rule)
+        # Each matched response named with its month: one partition probed per response.
         earlier = await conn.fetchrow(
             f"""
             SELECT count(*) AS earlier, max({_ANSWERED_AT}) AS last_at
-            FROM survey_responses r
-            WHERE r.id = ANY($1::bigint[]) AND {_ANSWERED_AT} >= $2
-              AND ({_ANSWERED_AT}, r.id) < ($3, $4)
+            FROM unnest($1::bigint[], $5::timestamptz[]) AS m (id, received_at)
+            JOIN survey_responses r ON r.id = m.id AND r.received_at = m.received_at
+            WHERE {_ANSWERED_AT} >= $2 AND ({_ANSWERED_AT}, r.id) < ($3, $4)
             """,
             [match.survey_response_id for match in matches],
             row["answered_at"] - repeat_window,
             row["answered_at"],
             row["id"],
+            [match.received_at for match in matches],
         )
         assert earlier is not None
         marks.append(RepeatMark(case_id=row["case_id"], **dict(earlier)))

@@ -141,8 +141,13 @@ def features(
 def fit_classifiers(
     x: Any, labels: Matrix, c: float = C, settings: Sequence[Setting] | None = None
 ) -> list[Any]:
-    """One logistic regression per code: balanced at ``c``, or each code with its own setting
-    (:mod:`~winback_router.coding.selection`) when ``settings`` are given."""
+    """One logistic regression per code (liblinear, ``random_state=0``): balanced at ``c``, or
+    each code with its own setting (:mod:`~winback_router.coding.selection`) when ``settings``
+    are given.
+
+    Each code needs both classes among the comments: liblinear fits no constant model, it raises
+    ``ValueError`` for a column of one class (its message speaks of multiclass data), so a sample
+    without a comment of some code (or with that code on every comment) fails here."""
     if settings is not None:
         return fit_per_code(x, labels, settings)
     return [
