@@ -30,6 +30,7 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
+Positions = npt.NDArray[np.int32]
 Indices = npt.NDArray[np.int64]
 Counts = npt.NDArray[np.float64]
 WORD_CACHE_SIZE = 100_000
@@ -42,7 +43,7 @@ class FeatureCounts:
     """A comment's known features, each once, in first-seen order, with their counts: the
     character block's ``chars`` first, then the word block's."""
 
-    positions: Indices
+    positions: Positions
     counts: Counts
     chars: int
 
@@ -51,8 +52,9 @@ class FeatureCounts:
 class _Word:
     """What one whitespace-separated word contributes, read once."""
 
-    chars: Indices
-    """Its character n-grams' features, in order, repeats kept."""
+    chars: bytes
+    """Its character n-grams' features, in order, repeats kept, as int32 (bytes: a third of
+    an array's overhead, and a comment's words joined in one ``bytes.join``)."""
     tokens: tuple[str, ...]
     token_features: tuple[int, ...]
     """Its known tokens' features, in order, repeats kept."""
@@ -71,7 +73,7 @@ class Scratch:
         self.counts: Counts = np.zeros(size, dtype=np.float64)
         self.first: Indices = np.full(size, _NOT_SEEN, dtype=np.int64)
 
-    def count(self, positions: Indices) -> tuple[Indices, Counts]:
+    def count(self, positions: Positions) -> tuple[Positions, Counts]:
         """Each distinct position once, in the order of its first occurrence, with its number
         of occurrences: what a ``Counter`` over ``positions`` holds, in its order."""
         occurrence = np.arange(positions.size, dtype=np.int64)
@@ -108,6 +110,8 @@ class WordFeatures:
         if self._first_word <= last_char:
             raise ValueError("every character feature must come before every word feature")
         self._size = max(words.values(), default=last_char) + 1
+        if self._size > np.iinfo(np.int32).max:
+            raise ValueError("a vocabulary of more than 2**31 features")
         self._chars = chars
         self._words = words
         self._char_grams = char_grams
@@ -132,9 +136,13 @@ class WordFeatures:
         for n in self._pair_sizes:
             grams = map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
             known.extend(position for position in map(index.get, grams) if position is not None)
-        parts = list(map(_CHARS, entries))
-        parts.append(np.fromiter(known, dtype=np.int64, count=len(known)))
-        distinct, counts = self._scratch().count(np.concatenate(parts))
+        positions = np.concatenate(
+            (
+                np.frombuffer(b"".join(map(_CHARS, entries)), dtype=np.int32),
+                np.fromiter(known, dtype=np.int32, count=len(known)),
+            )
+        )
+        distinct, counts = self._scratch().count(positions)
         chars = int(np.count_nonzero(distinct < self._first_word))
         return FeatureCounts(distinct, counts, chars)
 
@@ -154,9 +162,10 @@ class WordFeatures:
 
     def _read(self, word: str) -> _Word:
         chars = [p for p in map(self._chars.get, self._char_grams(word)) if p is not None]
-        tokens = tuple(self._tokens.findall(word))
+        found = self._tokens.findall(word)
+        tokens = (word,) if found == [word] else tuple(found)  # most words: one token, kept once
         return _Word(
-            np.array(chars, dtype=np.int64),
+            np.array(chars, dtype=np.int32).tobytes(),
             tokens,
             tuple(p for p in map(self._words.get, tokens) if p is not None),
         )
