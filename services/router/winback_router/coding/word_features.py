@@ -9,13 +9,14 @@ n-grams for a 100-word comment, the largest part of the model's time.
 
 Here each distinct whitespace-separated word is read once for the life of the model: the
 features of its character n-grams (they never span another word: scikit-learn's ``char_wb``
-pads each word alone) and of its tokens (``\\w+`` runs never cross whitespace, so the
-comment's tokens are its words' tokens in turn), as one array. A comment then costs its
-words' arrays joined, its word pairs looked up (they cross words), and one counting pass over
-a scratch array as long as the vocabulary (:class:`Scratch`): ``np.add.at`` counts,
-``np.minimum.at`` finds each feature's first occurrence, and the features kept in the order of
-their first occurrence are exactly a ``Counter``'s keys. The counts are integers held exactly
-in float64, so the model's weighting of them is the plain path's to the bit.
+pads each word alone), its tokens and their features (``\\w+`` runs never cross whitespace,
+so the comment's tokens are its words' tokens in turn). A comment then costs its words'
+features joined (the character block's first, then the tokens'), its word pairs looked up
+(they cross words), and one counting pass over scratch arrays as long as the vocabulary
+(:class:`Scratch`): ``np.add.at`` counts, ``np.minimum.at`` finds each feature's first
+occurrence, and the features kept in the order of their first occurrence are exactly a
+``Counter``'s keys. The counts are integers held exactly in float64, so the model's weighting
+of them is the plain path's to the bit (``docs/performance.md``, section 22).
 """
 
 from __future__ import annotations
