@@ -148,7 +148,7 @@ def test_the_scratch_counts_as_a_counter_and_comes_back_to_rest() -> None:
     rng = np.random.default_rng(3)
     scratch = Scratch(50)
     for size in (0, 1, 2, 7, 100, 1000):
-        positions = rng.integers(0, 50, size).astype(np.int32)
+        positions = rng.integers(0, 50, size).astype(np.int64)
         distinct, counts = scratch.count(positions)
         expected = Counter(positions.tolist())
         assert distinct.tolist() == list(expected)

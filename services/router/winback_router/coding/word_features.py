@@ -31,7 +31,6 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
-Positions = npt.NDArray[np.int32]
 Indices = npt.NDArray[np.int64]
 Counts = npt.NDArray[np.float64]
 WORD_CACHE_SIZE = 100_000
@@ -44,7 +43,7 @@ class FeatureCounts:
     """A comment's known features, each once, in first-seen order, with their counts: the
     character block's ``chars`` first, then the word block's."""
 
-    positions: Positions
+    positions: Indices
     counts: Counts
     chars: int
 
@@ -74,7 +73,7 @@ class Scratch:
         self.counts: Counts = np.zeros(size, dtype=np.float64)
         self.first: Indices = np.full(size, _NOT_SEEN, dtype=np.int64)
 
-    def count(self, positions: Positions) -> tuple[Positions, Counts]:
+    def count(self, positions: Indices) -> tuple[Indices, Counts]:
         """Each distinct position once, in the order of its first occurrence, with its number
         of occurrences: what a ``Counter`` over ``positions`` holds, in its order."""
         occurrence = np.arange(positions.size, dtype=np.int64)
@@ -141,7 +140,8 @@ class WordFeatures:
             (
                 np.frombuffer(b"".join(map(_CHARS, entries)), dtype=np.int32),
                 np.fromiter(known, dtype=np.int32, count=len(known)),
-            )
+            ),
+            dtype=np.int64,  # ufunc.at takes int32 indices at twice the time
         )
         distinct, counts = self._scratch().count(positions)
         chars = int(np.count_nonzero(distinct < self._first_word))
