@@ -1,0 +1,172 @@
+"""A comment's TF-IDF feature counts, word by word from a cache, counted in numpy.
+
+:meth:`~winback_router.coding.learned.ReasonModel.text_logits` needs, for the character block
+and the word block, each known feature once with its number of occurrences, in the order the
+features first occur (the order fixes the summation order of the norms and of the product
+with the weights, so any other order could move a logit's last bit). Read plainly that is
+every n-gram of the comment looked up and counted with a ``Counter``: about 1,500 character
+n-grams for a 100-word comment, the largest part of the model's time.
+
+Here each distinct whitespace-separated word is read once for the life of the model: the
+features of its character n-grams (they never span another word: scikit-learn's ``char_wb``
+pads each word alone), its tokens and their features (``\\w+`` runs never cross whitespace,
+so the comment's tokens are its words' tokens in turn). A comment then costs its words'
+features joined (the character block's first, then the tokens'), its word pairs looked up
+(they cross words), and one counting pass over scratch arrays as long as the vocabulary
+(:class:`Scratch`): ``np.add.at`` counts, ``np.minimum.at`` finds each feature's first
+occurrence, and the features kept in the order of their first occurrence are exactly a
+``Counter``'s keys. The counts are integers held exactly in float64, so the model's weighting
+of them is the plain path's to the bit (``docs/performance.md``, section 22).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
+
+import numpy as np
+import numpy.typing as npt
+
+Indices = npt.NDArray[np.int64]
+Counts = npt.NDArray[np.float64]
+WORD_CACHE_SIZE = 100_000
+"""Distinct words a model keeps (a few hundred bytes each); more are read each time."""
+_NOT_SEEN = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureCounts:
+    """A comment's known features, each once, in first-seen order, with their counts: the
+    character block's ``chars`` first, then the word block's."""
+
+    positions: Indices
+    counts: Counts
+    chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """What one whitespace-separated word contributes, read once."""
+
+    chars: bytes
+    """Its character n-grams' features, in order, repeats kept, as int32 (bytes: a third of
+    an array's overhead, and a comment's words joined in one ``bytes.join``)."""
+    tokens: tuple[str, ...]
+    token_features: tuple[int, ...]
+    """Its known tokens' features, in order, repeats kept."""
+
+
+_CHARS = attrgetter("chars")
+_TOKENS = attrgetter("tokens")
+_TOKEN_FEATURES = attrgetter("token_features")
+
+
+class Scratch:
+    """One thread's counting arrays, as long as the vocabulary: every entry is back to its
+    resting value (0, not seen) after each count, so nothing is allocated per comment."""
+
+    def __init__(self, size: int) -> None:
+        self.counts: Counts = np.zeros(size, dtype=np.float64)
+        self.first: Indices = np.full(size, _NOT_SEEN, dtype=np.int64)
+
+    def count(self, positions: Indices) -> tuple[Indices, Counts]:
+        """Each distinct position once, in the order of its first occurrence, with its number
+        of occurrences: what a ``Counter`` over ``positions`` holds, in its order."""
+        occurrence = np.arange(positions.size, dtype=np.int64)
+        try:
+            np.add.at(self.counts, positions, 1.0)
+            np.minimum.at(self.first, positions, occurrence)
+            distinct = positions[self.first[positions] == occurrence]
+            return distinct, self.counts[distinct]
+        finally:
+            self.counts[positions] = 0.0
+            self.first[positions] = _NOT_SEEN
+
+
+class WordFeatures:
+    """One model's feature counting, with its cache of words and a scratch per thread.
+
+    ``chars`` and ``words``: the two vocabularies' terms and feature positions (disjoint, every
+    character position below every word position); ``char_grams`` and ``token_pattern`` the
+    analysers they were learnt with (``learned.char_ngrams`` and its token pattern);
+    ``pair_sizes`` the word n-gram sizes above one. Safe to share between threads: the cache
+    only gains complete entries, and each thread counts in its own scratch.
+    """
+
+    def __init__(
+        self,
+        chars: Mapping[str, int],
+        words: Mapping[str, int],
+        char_grams: Callable[[str], list[str]],
+        token_pattern: re.Pattern[str],
+        pair_sizes: range,
+    ) -> None:
+        last_char = max(chars.values(), default=-1)
+        self._first_word = min(words.values(), default=last_char + 1)
+        if self._first_word <= last_char:
+            raise ValueError("every character feature must come before every word feature")
+        self._size = max(words.values(), default=last_char) + 1
+        if self._size > np.iinfo(np.int32).max:
+            raise ValueError("a vocabulary of more than 2**31 features")
+        self._chars = chars
+        self._words = words
+        self._char_grams = char_grams
+        self._tokens = token_pattern
+        self._pair_sizes = pair_sizes
+        self._cache: dict[str, _Word] = {}
+        self._local = threading.local()
+
+    def counts(self, folded: str) -> FeatureCounts:
+        """The known features of a folded comment, counted, as the plain ``Counter`` over
+        the character n-grams' features, then over the word n-grams', gives them."""
+        words = folded.split()
+        cache = self._cache
+        if not cache.keys() >= set(words):
+            read = {word: self._word(word) for word in set(words)}
+            entries = [read[word] for word in words]
+        else:
+            entries = list(map(cache.__getitem__, words))
+        tokens = list(chain.from_iterable(map(_TOKENS, entries)))
+        known = list(chain.from_iterable(map(_TOKEN_FEATURES, entries)))
+        index = self._words
+        for n in self._pair_sizes:
+            grams = map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
+            known.extend(position for position in map(index.get, grams) if position is not None)
+        positions = np.concatenate(
+            (
+                np.frombuffer(b"".join(map(_CHARS, entries)), dtype=np.int32),
+                np.fromiter(known, dtype=np.int32, count=len(known)),
+            ),
+            dtype=np.int64,  # ufunc.at takes int32 indices at twice the time
+        )
+        distinct, counts = self._scratch().count(positions)
+        chars = int(np.count_nonzero(distinct < self._first_word))
+        return FeatureCounts(distinct, counts, chars)
+
+    def _scratch(self) -> Scratch:
+        scratch: Scratch | None = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = Scratch(self._size)
+        return scratch
+
+    def _word(self, word: str) -> _Word:
+        entry = self._cache.get(word)
+        if entry is None:
+            entry = self._read(word)
+            if len(self._cache) < WORD_CACHE_SIZE:
+                self._cache[word] = entry
+        return entry
+
+    def _read(self, word: str) -> _Word:
+        chars = [p for p in map(self._chars.get, self._char_grams(word)) if p is not None]
+        found = self._tokens.findall(word)
+        tokens = (word,) if found == [word] else tuple(found)  # most words: one token, kept once
+        return _Word(
+            np.array(chars, dtype=np.int32).tobytes(),
+            tokens,
+            tuple(p for p in map(self._words.get, tokens) if p is not None),
+        )
