@@ -50,7 +50,7 @@ QUEUE = "general"
 
 def hub_app() -> FastAPI:
     """The notifier's hub and console sender behind the bare fan-out's two routes."""
-    from winback_local.bench.bare_consoles import HELLO, SNAPSHOT, frame_for
+    from winback_local.bench.bare_consoles import HELLO, frame_for, snapshot_of
     from winback_notifier.live.hub import AlertHub
     from winback_notifier.live.socket import _pump
     from winback_shared.agents import Agent, Role
@@ -63,6 +63,14 @@ def hub_app() -> FastAPI:
     ]
     app = FastAPI()
     hub = AlertHub(1000)
+    writer: Any = None
+    try:  # the notifier's direct writes (section 24), where the tree has them
+        from winback_notifier.live.direct import KeepServerSend, direct_writer
+
+        app.add_middleware(KeepServerSend)
+        writer = direct_writer
+    except ImportError:
+        pass
     joined = [0]
 
     @app.post("/webhooks/{source}")
@@ -80,14 +88,15 @@ def hub_app() -> FastAPI:
         except WebSocketDisconnect:
             return
         joined[0] += 1
-        subscription = hub.subscribe(views[joined[0] % len(views)])
+        view = views[joined[0] % len(views)]
+        subscription = hub.subscribe(view, writer(websocket)) if writer else hub.subscribe(view)
 
         async def resync() -> bool:
             return True
 
         try:
             await websocket.send_text(HELLO)
-            await websocket.send_text(SNAPSHOT)
+            await websocket.send_text(snapshot_of(0))
             await _pump(websocket, subscription, resync, hub.written)
         except (WebSocketDisconnect, RuntimeError):
             pass
