@@ -119,7 +119,10 @@ def with_cpu_clock(app: FastAPI) -> FastAPI:
 
     @app.get("/cpu")
     async def cpu() -> dict[str, float]:
-        return {"seconds": time.process_time() - first[0] if first else 0.0}
+        from prometheus_client import REGISTRY
+
+        direct = REGISTRY.get_sample_value("winback_notifier_frames_direct_total") or 0.0
+        return {"seconds": time.process_time() - first[0] if first else 0.0, "direct": direct}
 
     return app
 
@@ -186,7 +189,8 @@ def run_once(kind: str, before: Path | None, args: argparse.Namespace, work: Pat
         records = loadgen.finish(loadgen.start(binary, plan), plan, timeout=300)
         seconds = time.monotonic() - started
         cpu = sum(server.cpu_times()[:2]) - cpu_before
-        alerts_cpu = httpx.get(f"{url}/cpu", timeout=10, trust_env=False).json()["seconds"]
+        clock = httpx.get(f"{url}/cpu", timeout=10, trust_env=False).json()
+        alerts_cpu = clock["seconds"]
     finally:
         stop(handle)  # type: ignore[arg-type]
     fanout = stats.fanout(records.acks, records.arrivals, records.summary.get("signed_in") or [])
@@ -194,7 +198,8 @@ def run_once(kind: str, before: Path | None, args: argparse.Namespace, work: Pat
         f"one alert to all {fanout.to_all.text()} ms; each delivery {fanout.each.text()} ms; "
         f"delivered {fanout.delivered:,} / {fanout.expected:,}; "
         f"server CPU {cpu:.2f} s over {seconds:.0f} s, {alerts_cpu:.2f} s from the first alert "
-        f"({1e6 * alerts_cpu / (args.alerts * args.consoles):.1f} µs a frame a console)"
+        f"({1e6 * alerts_cpu / (args.alerts * args.consoles):.1f} µs a frame a console); "
+        f"{clock.get('direct', 0):,.0f} frames written directly"
     )
 
 
