@@ -219,4 +219,5 @@ def test_no_writer_outside_uvicorns_sansio_protocol() -> None:
 
 def test_the_notifier_keeps_each_websockets_server_send() -> None:
     app = create_app(NotifierSettings())
-    assert cast(object, app.user_middleware[0].cls) is KeepServerSend  # outermost: before any wrapper
+    outermost = app.user_middleware[0].cls  # before anything that wraps a websocket's send
+    assert cast(object, outermost) is KeepServerSend
