@@ -105,7 +105,8 @@ class Frame(str):
 
 
 PONG = Frame('{"type":"pong"}')
-"""The answer to a console's ping, queued like a frame (only the sender writes to a socket)."""
+"""The answer to a console's ping, queued like a frame (written by the console's sender, which
+is parked on its mailbox only when nothing of the console's is queued or in flight)."""
 
 
 class Resync:
