@@ -19,8 +19,10 @@ every console.
 
 No Kafka, PostgreSQL, token lookup or board: what differs from ``bare`` is the notifier's
 per-console work alone. For each run it prints one alert's time to reach all consoles and each
-delivery (p50 / p90 / p99 ms, from the webhook's scheduled send), what was delivered, and the
-server's CPU seconds over the run (sign-in included; the same for every variant).
+delivery (p50 / p90 / p99 ms, from the webhook's scheduled send), what was delivered, the
+server's CPU seconds over the run (sign-in included; the same for every variant) and from the
+first alert on, and how many frames the hub wrote straight to the consoles' sockets
+(``winback_notifier_frames_direct_total``, section 24; 0 for a tree without it and for ``bare``).
 """
 
 from __future__ import annotations
