@@ -255,7 +255,12 @@ async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIter
     settings = NotifierSettings(**{**await service_env(infra_env, NOTIFIER), **overrides})
     failures: list[BaseException] = []
     app = create_app(settings, failures.append)
-    async with serve(app) as url, httpx.AsyncClient(timeout=15) as http:
+    # Served as ``python -m winback_notifier`` serves it: no websocket compression, so the
+    # consoles' frames take the direct path (``live.direct``) as in production.
+    async with (
+        serve(app, websocket_compression=False) as url,
+        httpx.AsyncClient(timeout=15) as http,
+    ):
         pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
         try:
             yield CaseDesk(url=url, pool=pool, http=http, contact_policy=settings.contact_policy())

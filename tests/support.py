@@ -40,9 +40,20 @@ def generic_source(*secrets: str) -> SourceConfig:
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on a free loopback port (lifespan included); yield its URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+async def serve(app: FastAPI, *, websocket_compression: bool = True) -> AsyncIterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port (lifespan included); yield its URL.
+
+    ``websocket_compression=False`` refuses permessage-deflate, as the notifier is served
+    (``winback_shared.serve``): its consoles' frames are then written directly (``live.direct``).
+    """
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        lifespan="on",
+        ws_per_message_deflate=websocket_compression,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

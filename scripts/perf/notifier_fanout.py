@@ -19,8 +19,10 @@ every console.
 
 No Kafka, PostgreSQL, token lookup or board: what differs from ``bare`` is the notifier's
 per-console work alone. For each run it prints one alert's time to reach all consoles and each
-delivery (p50 / p90 / p99 ms, from the webhook's scheduled send), what was delivered, and the
-server's CPU seconds over the run (sign-in included; the same for every variant).
+delivery (p50 / p90 / p99 ms, from the webhook's scheduled send), what was delivered, the
+server's CPU seconds over the run (sign-in included; the same for every variant) and from the
+first alert on, and how many frames the hub wrote straight to the consoles' sockets
+(``winback_notifier_frames_direct_total``, section 24; 0 for a tree without it and for ``bare``).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ QUEUE = "general"
 
 def hub_app() -> FastAPI:
     """The notifier's hub and console sender behind the bare fan-out's two routes."""
-    from winback_local.bench.bare_consoles import HELLO, SNAPSHOT, frame_for
+    from winback_local.bench.bare_consoles import HELLO, frame_for, snapshot_of
     from winback_notifier.live.hub import AlertHub
     from winback_notifier.live.socket import _pump
     from winback_shared.agents import Agent, Role
@@ -63,6 +65,14 @@ def hub_app() -> FastAPI:
     ]
     app = FastAPI()
     hub = AlertHub(1000)
+    writer: Any = None
+    try:  # the notifier's direct writes (section 24), where the tree has them
+        from winback_notifier.live.direct import KeepServerSend, direct_writer
+
+        app.add_middleware(KeepServerSend)
+        writer = direct_writer
+    except ImportError:
+        pass
     joined = [0]
 
     @app.post("/webhooks/{source}")
@@ -80,14 +90,15 @@ def hub_app() -> FastAPI:
         except WebSocketDisconnect:
             return
         joined[0] += 1
-        subscription = hub.subscribe(views[joined[0] % len(views)])
+        view = views[joined[0] % len(views)]
+        subscription = hub.subscribe(view, writer(websocket)) if writer else hub.subscribe(view)
 
         async def resync() -> bool:
             return True
 
         try:
             await websocket.send_text(HELLO)
-            await websocket.send_text(SNAPSHOT)
+            await websocket.send_text(snapshot_of(0))
             await _pump(websocket, subscription, resync, hub.written)
         except (WebSocketDisconnect, RuntimeError):
             pass
@@ -110,7 +121,10 @@ def with_cpu_clock(app: FastAPI) -> FastAPI:
 
     @app.get("/cpu")
     async def cpu() -> dict[str, float]:
-        return {"seconds": time.process_time() - first[0] if first else 0.0}
+        from prometheus_client import REGISTRY
+
+        direct = REGISTRY.get_sample_value("winback_notifier_frames_direct_total") or 0.0
+        return {"seconds": time.process_time() - first[0] if first else 0.0, "direct": direct}
 
     return app
 
@@ -177,7 +191,8 @@ def run_once(kind: str, before: Path | None, args: argparse.Namespace, work: Pat
         records = loadgen.finish(loadgen.start(binary, plan), plan, timeout=300)
         seconds = time.monotonic() - started
         cpu = sum(server.cpu_times()[:2]) - cpu_before
-        alerts_cpu = httpx.get(f"{url}/cpu", timeout=10, trust_env=False).json()["seconds"]
+        clock = httpx.get(f"{url}/cpu", timeout=10, trust_env=False).json()
+        alerts_cpu = clock["seconds"]
     finally:
         stop(handle)  # type: ignore[arg-type]
     fanout = stats.fanout(records.acks, records.arrivals, records.summary.get("signed_in") or [])
@@ -185,7 +200,8 @@ def run_once(kind: str, before: Path | None, args: argparse.Namespace, work: Pat
         f"one alert to all {fanout.to_all.text()} ms; each delivery {fanout.each.text()} ms; "
         f"delivered {fanout.delivered:,} / {fanout.expected:,}; "
         f"server CPU {cpu:.2f} s over {seconds:.0f} s, {alerts_cpu:.2f} s from the first alert "
-        f"({1e6 * alerts_cpu / (args.alerts * args.consoles):.1f} µs a frame a console)"
+        f"({1e6 * alerts_cpu / (args.alerts * args.consoles):.1f} µs a frame a console); "
+        f"{clock.get('direct', 0):,.0f} frames written directly"
     )
 
 

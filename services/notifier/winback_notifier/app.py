@@ -34,6 +34,7 @@ from winback_notifier.cases import offer_views
 from winback_notifier.cases import views as case_views
 from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.deps import Services, ServicesDep
+from winback_notifier.live.direct import KeepServerSend
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.presence import ConsolePresence
@@ -192,6 +193,8 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
         if not request.url.path.startswith(("/docs", "/redoc")):  # Swagger UI needs its CDN
             response.headers.update(SECURITY_HEADERS)
         return response
+
+    app.add_middleware(KeepServerSend)  # the consoles' sockets, for frames written directly
 
     async def readiness() -> dict[str, bool]:
         feed: AlertsFeed = app.state.feed

@@ -33,6 +33,12 @@ FRAME_WRITTEN_SECONDS = Histogram(
     "side of the socket.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5),
 )
+FRAMES_DIRECT = Counter(
+    "winback_notifier_frames_direct_total",
+    "Frames the hub wrote straight to a console's socket in its publish pass (the console's "
+    "sender idle, its socket with nothing else to send); the others went through the console's "
+    "mailbox and sender.",
+)
 ALERT_AGE_SECONDS = Histogram(
     "winback_notifier_alert_age_seconds",
     "Time since ingest received the response, when its new-case alert reaches the consoles.",

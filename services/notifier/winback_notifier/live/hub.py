@@ -10,7 +10,9 @@ is (docs/performance.md, section 14): the frame is wrapped once (:class:`Frame`:
 audience, its publish moment and the ASGI message every sender hands to its socket), the
 audience is decided once per *view* (the set of queues a console sees, or all of them), not
 once per console, and what is left per console is putting that one object in its mailbox
-(:mod:`winback_notifier.live.mailbox`).
+(:mod:`winback_notifier.live.mailbox`), or, for a console whose sender is waiting on an empty
+mailbox and whose socket has nothing left to send, writing the frame's websocket bytes (built
+once) to its socket in the same pass (:mod:`winback_notifier.live.direct`, section 24).
 
 Every message names its audience: the queues whose members should see it. A supervisor's or
 admin's console sees every queue; an agent's console only its agent's queues. When the agent
@@ -33,10 +35,11 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
+from winback_notifier.live.direct import wire
 from winback_notifier.live.mailbox import Mailbox
-from winback_notifier.metrics import CONSOLES, FRAME_WRITTEN_SECONDS
+from winback_notifier.metrics import CONSOLES, FRAME_WRITTEN_SECONDS, FRAMES_DIRECT
 from winback_shared.agents import Agent
 
 HISTORY = 512
@@ -61,6 +64,15 @@ def sees(view: View, audience: frozenset[str] | None) -> bool:
     return audience is None or view is None or not audience.isdisjoint(view)
 
 
+class Writer(Protocol):
+    """A console's socket written to without its sender (``live.direct.DirectWriter``)."""
+
+    def write(self, data: bytes) -> bool:
+        """Write a frame's websocket bytes unless the socket is closing or still has bytes of
+        its own to send; whether it did."""
+        ...
+
+
 class Frame(str):
     """A published frame: its text (it *is* that text), wrapped once for every console.
 
@@ -72,6 +84,7 @@ class Frame(str):
     audience: frozenset[str] | None
     published: float | None
     message: dict[str, Any]
+    _wire: bytes | None
 
     def __new__(
         cls, text: str, audience: frozenset[str] | None = None, published: float | None = None
@@ -80,11 +93,20 @@ class Frame(str):
         frame.audience = audience
         frame.published = published
         frame.message = {"type": "websocket.send", "text": str(text)}
+        frame._wire = None
         return frame
+
+    @property
+    def wire(self) -> bytes:
+        """The frame as the websocket bytes every console's socket gets, built on first use."""
+        if self._wire is None:
+            self._wire = wire(self)
+        return self._wire
 
 
 PONG = Frame('{"type":"pong"}')
-"""The answer to a console's ping, queued like a frame (only the sender writes to a socket)."""
+"""The answer to a console's ping, queued like a frame (written by the console's sender, which
+is parked on its mailbox only when nothing of the console's is queued or in flight)."""
 
 
 class Resync:
@@ -108,8 +130,12 @@ class Subscription:
         *,
         since: int = 0,
         timed: bool = True,
+        writer: Writer | None = None,
     ) -> None:
         self.queue = queue
+        self.writer = writer
+        """Its socket, for frames written in the hub's pass while its mailbox is idle
+        (``None``: everything goes through the mailbox and its sender)."""
         self.overflowed = asyncio.Event()
         self.since = since
         """How many frames the hub had published when this console subscribed: it gets the
@@ -155,12 +181,13 @@ class AlertHub:
         """How many ``agent.changed`` events arrived; a console that signed in while one
         arrived cannot know it was not about itself, and resynchronises to be sure."""
 
-    def subscribe(self, agent: Agent | None = None) -> Subscription:
-        """Start receiving messages published from now on (all of them without an agent)."""
+    def subscribe(self, agent: Agent | None = None, writer: Writer | None = None) -> Subscription:
+        """Start receiving messages published from now on (all of them without an agent);
+        ``writer``: the console's socket, for frames written directly while its sender idles."""
         timed = self._subscribed % TIMED_EVERY == 0
         self._subscribed += 1
         subscription = Subscription(
-            Mailbox(self._queue_size), agent, since=self.published, timed=timed
+            Mailbox(self._queue_size), agent, since=self.published, timed=timed, writer=writer
         )
         self._subscriptions.add(subscription)
         self._views.setdefault(subscription.view, set()).add(subscription)
@@ -193,15 +220,35 @@ class AlertHub:
     def publish(self, message: str, audience: frozenset[str] | None = None) -> None:
         """Queue ``message`` for every console that may see it, without waiting for any.
 
-        Per frame: one :class:`Frame`, one audience check per view. Per console: one put.
+        Per frame: one :class:`Frame`, one audience check per view. Per console: its
+        websocket bytes written to its socket if its sender idles on an empty mailbox and the
+        socket has nothing else to send (``live.direct``), else one put in its mailbox. Either
+        way the console's frames reach its socket in publish order: a direct write happens only
+        when nothing of that console's is queued, in flight or buffered.
         """
         self.published += 1
         frame = Frame(message, audience, time.perf_counter())
         self._recent.append(frame)
         behind: list[Subscription] = []
+        data: bytes | None = None
+        direct = 0
         for view, group in self._views.items():
-            if sees(view, audience):
-                behind.extend(s for s in group if not s.queue.offer(frame))
+            if not sees(view, audience):
+                continue
+            for subscription in group:
+                writer = subscription.writer
+                if writer is not None and subscription.queue.idle():
+                    if data is None:
+                        data = frame.wire
+                    if writer.write(data):
+                        direct += 1
+                        if subscription.timed:
+                            self.written(frame)
+                        continue
+                if not subscription.queue.offer(frame):
+                    behind.append(subscription)
+        if direct:
+            FRAMES_DIRECT.inc(direct)
         for subscription in behind:
             self._fell_behind(subscription)
 

@@ -39,6 +39,12 @@ class Mailbox(Generic[T]):
                 waiter.set_result(None)
         return True
 
+    def idle(self) -> bool:
+        """Whether the reader is waiting on an empty mailbox: nothing of this console's is
+        queued or being sent, so a frame may go straight to its socket (``live.direct``)."""
+        waiter = self._waiter
+        return waiter is not None and not waiter.done() and not self._items
+
     def put_nowait(self, item: T) -> None:
         """Append ``item``; raises ``asyncio.QueueFull`` if the mailbox is full."""
         if not self.offer(item):

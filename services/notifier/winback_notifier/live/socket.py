@@ -36,6 +36,7 @@ from winback_notifier.cases import service as cases
 from winback_notifier.deps import Services
 from winback_notifier.live.board import BoardReads, HelloFrames
 from winback_notifier.live.cursor import Cursor
+from winback_notifier.live.direct import direct_writer
 from winback_notifier.live.hub import PONG, AlertHub, Frame, Resync, Subscription
 from winback_shared.agents import Agent, TokenExpired, authenticate, sign_in
 from winback_shared.events.case_events import CaseCard
@@ -139,7 +140,7 @@ def console_router(hub: AlertHub) -> APIRouter:
         if signed_in is None:
             return
         agent, token, resume = signed_in
-        subscription = hub.subscribe(agent)
+        subscription = hub.subscribe(agent, direct_writer(websocket))
         if hub.agent_changes != changes_before:
             hub.resync(subscription)  # an agent changed while we read this one: maybe this one
 
@@ -272,11 +273,13 @@ async def _pump(
 ) -> None:
     """Send queued messages until the console leaves, falls too far behind or is revoked.
 
-    This is the only task that writes to the socket, so a resync's hello and snapshot go out
-    exactly between what was queued before and after it. Each frame goes out as the ASGI
-    message the hub built once for every console (``Frame.message``). ``written`` is told of
-    each frame on its socket if the console is one of those timed (the hub's publish-to-written
-    figure).
+    This is the only task that writes to the socket through ASGI, so a resync's hello and
+    snapshot go out exactly between what was queued before and after it; the hub writes a frame
+    itself only while this task waits on an empty mailbox and the socket has nothing left to
+    send (``live.direct``), so that frame's place in the stream is the one the mailbox would
+    have given it. Each frame queued goes out as the ASGI message the hub built once for every
+    console (``Frame.message``). ``written`` is told of each frame on its socket if the console
+    is one of those timed (the hub's publish-to-written figure).
     """
     revoked = False
 
