@@ -106,7 +106,9 @@ def same_set(pairs: Sequence[Pair]) -> float:
 def majority(writer: Codes, reading: Reading, codes: Iterable[str]) -> Codes:
     """The codes at least two of the three people gave; a code outside ``codes`` stays as the
     writer has it (the readers were only asked about these)."""
-    voted = {code for code in codes if (code in writer) + sum(code in r for r in reading.codes) >= 2}
+    voted = {
+        code for code in codes if (code in writer) + sum(code in r for r in reading.codes) >= 2
+    }
     return frozenset(voted | (writer - set(codes)))
 
 
