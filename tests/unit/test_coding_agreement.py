@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -133,7 +133,7 @@ def test_a_comment_without_its_reading_is_an_error_not_a_silent_writer_label() -
         training_labels(examples, None, "majority", CODES)
 
 
-def write_readings(path: Path, rows: Sequence[dict[str, object]]) -> Path:
+def write_readings(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
 
@@ -215,7 +215,7 @@ def test_train_learns_the_writer_s_labels_by_default_and_as_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     learnt = loaded_labels(tmp_path, monkeypatch, "writer")
-    assert learnt[:2] == [("d1", {"long_wait"}), ("d2", {"repeat_contact"})]
+    assert learnt[:2] == [("d1", frozenset({"long_wait"})), ("d2", frozenset({"repeat_contact"}))]
     assert len(learnt) == len(train.TRAINING_SPLITS)
 
 
@@ -223,7 +223,7 @@ def test_train_labels_majority_learns_the_majority_of_three(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     learnt = loaded_labels(tmp_path, monkeypatch, "majority")
-    assert learnt[:2] == [("d1", {"long_wait"}), ("d2", {"rude"})]
+    assert learnt[:2] == [("d1", frozenset({"long_wait"})), ("d2", frozenset({"rude"}))]
     assert len(learnt) == len(train.TRAINING_SPLITS)
 
 
