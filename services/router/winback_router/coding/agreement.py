@@ -77,8 +77,9 @@ def load_readings(path: Path) -> dict[str, Reading]:
             raise ValueError(f"{path}:{number}: {row['id']} needs exactly two readings")
         if row["id"] in readings:
             raise ValueError(f"{path}:{number}: {row['id']} is read twice in the file")
+        one, other = row["readers"]
         first, second = (frozenset(codes) for codes in row["codes"])
-        readings[row["id"]] = Reading(row["id"], tuple(row["readers"]), (first, second))
+        readings[row["id"]] = Reading(row["id"], (one, other), (first, second))
     return readings
 
 

@@ -14,7 +14,8 @@ Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independ
 unseen, so their figures stay honest. ``--labels`` says which labels it learns: ``writer`` (the
 default, as written), ``majority`` (per code, what two of the writer and the two second readers
 gave) or ``agreed`` (the writer's, leaving out the comments whose majority differs); the second
-readings are ``second-readings.jsonl`` in ``--data`` (:mod:`winback_router.coding.agreement`).
+readings are ``second-readings.jsonl`` in ``--data`` (:mod:`winback_router.coding.agreement`);
+agents' labels (``--with-agent-labels``) are taken as they are.
 Needs scikit-learn (the root project's ``dev`` group); the router runs the result with numpy and
 the sentence encoder (:mod:`winback_router.coding.learned`).
 ``VECTOR_SCALE`` and ``C`` were chosen on held-out and independent-heldout, and the two
