@@ -29,6 +29,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parents[2]
 DATA = HERE / "tests" / "data" / "comments"
 NEVER_READ = "blind.jsonl"
+NOT_COMMENTS = "second-readings.jsonl"
+"""The second readings of the training comments: codes, no texts."""
 ANSWERS = ["Long wait time", "Agent lacked product knowledge", "Something else entirely", ""]
 BATCH = 100
 EXTRA = [
@@ -49,7 +51,7 @@ def comments() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = [("bench", COMMENT)]
     found += [(f"extra-{i}", text) for i, text in enumerate(EXTRA)]
     for path in sorted(DATA.glob("*.jsonl")):
-        if path.name == NEVER_READ:
+        if path.name in (NEVER_READ, NOT_COMMENTS):
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():

@@ -18,6 +18,7 @@ import pytest
 
 from winback_router import coding_process
 from winback_router.coding import code_responses
+from winback_router.coding.agreement import READINGS_FILE
 from winback_router.coding.compiler import load_and_compile
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
 from winback_router.coding.learned import DEFAULT_MODEL, FAST_MODEL
@@ -34,8 +35,13 @@ from winback_shared.survey import SurveyResponse
 
 BATCH = 200  # the router's default batch
 
-LABELLED = sorted(path for path in DEFAULT_DATA.glob("*.jsonl") if path.stem != "blind")
-"""Every labelled comment file but the blind set, which is never read here."""
+LABELLED = sorted(
+    path
+    for path in DEFAULT_DATA.glob("*.jsonl")
+    if path.stem != "blind" and path.name != READINGS_FILE
+)
+"""Every labelled comment file but the blind set, which is never read here (and not the second
+readings, which hold codes without texts)."""
 
 
 def responses(paths: Sequence[Path]) -> list[SurveyResponse]:

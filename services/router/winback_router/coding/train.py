@@ -6,13 +6,18 @@
     python -m winback_router.coding.train --cv-only --out-of-fold oof.npz  # rule edits, scored
     python -m winback_router.coding.train --retune M.npz --out-of-fold oof.npz --output M.npz
     python -m winback_router.coding.train --per-code   # each code's own C and class weights
+    python -m winback_router.coding.train --labels majority  # or agreed; default writer
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
 ``independent-train-2`` to ``independent-train-6``): held-out, independent-heldout, blind and
 ``independent-train-7`` (kept out: models trained with it lost on both held-out sets) stay
-unseen, so their figures stay honest. Needs scikit-learn (the root project's ``dev``
-group); the router runs the result with numpy and the sentence encoder
-(:mod:`winback_router.coding.learned`).
+unseen, so their figures stay honest. ``--labels`` says which labels it learns: ``writer`` (the
+default, as written), ``majority`` (per code, what two of the writer and the two second readers
+gave) or ``agreed`` (the writer's, leaving out the comments whose majority differs); the second
+readings are ``second-readings.jsonl`` in ``--data`` (:mod:`winback_router.coding.agreement`);
+agents' labels (``--with-agent-labels``) are taken as they are.
+Needs scikit-learn (the root project's ``dev`` group); the router runs the result with numpy and
+the sentence encoder (:mod:`winback_router.coding.learned`).
 ``VECTOR_SCALE`` and ``C`` were chosen on held-out and independent-heldout, and the two
 thresholds per code held up under cross-validation against one threshold or bounded pairs (see
 ``docs/coding-model-study.md``), never on blind.
@@ -53,6 +58,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from winback_router.coding import agent_labels
+from winback_router.coding.agreement import (
+    LABEL_SOURCES,
+    READINGS_FILE,
+    load_readings,
+    training_labels,
+)
 from winback_router.coding.compiler import load_and_compile
 from winback_router.coding.embeddings import DIMENSIONS, Vectors, embed
 from winback_router.coding.evaluate import DEFAULT_DATA, Example, load_examples, predictor
@@ -574,6 +585,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--taxonomy", type=Path, default=None, help="taxonomy TOML to train for")
     parser.add_argument("--sample", type=int, default=None, help="first N comments (for tests)")
     parser.add_argument(
+        "--labels",
+        choices=LABEL_SOURCES,
+        default="writer",
+        help="the writer's labels, the majority of writer and two readers per code, or only the "
+        "comments where that majority agrees with the writer (coding.agreement)",
+    )
+    parser.add_argument(
         "--with-agent-labels",
         action="store_true",
         help="also train on the cases agents reviewed (PostgreSQL at DATABASE_URL)",
@@ -647,10 +665,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     codes = [code.id for code in taxonomy.codes]
     examples: list[Example] = []
     apart: list[bool] = []
+    readings = None if args.labels == "writer" else load_readings(args.data / READINGS_FILE)
     for split in TRAINING_SPLITS:
-        read = load_examples(args.data / f"{split}.jsonl")
+        read = training_labels(
+            load_examples(args.data / f"{split}.jsonl"), readings, args.labels, codes
+        )
         examples += read
         apart += [split != "dev"] * len(read)
+    if readings is not None:
+        print(f"labels: {args.labels} of the writer and two readers ({len(examples)} comments)")
     examples = examples[: args.sample] if args.sample else examples
     apart = apart[: len(examples)]
     if args.with_agent_labels:
