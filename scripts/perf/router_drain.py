@@ -183,6 +183,7 @@ async def drop_topics(bootstrap: str, names: list[str]) -> None:
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     """One run in this process, against whichever ``winback_router`` is importable."""
+    from winback_router import kafka_stream
     from winback_router.adapters import AdapterContext
     from winback_router.adapters.vendor_api import VendorApiClient
     from winback_router.batch_store import PostgresBatchStore
@@ -220,7 +221,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     planned = specs(args.count, args.repeats, args.bad)
     if not args.rate:
         await produce(bootstrap, topics["survey_responses"], planned, None)
-    producer = reliable_producer(bootstrap)
+    # The producer the router's app builds (trees before section 23: the shared default).
+    make_producer = getattr(kafka_stream, "alert_producer", reliable_producer)
+    producer = make_producer(bootstrap)
     consumer = manual_commit_consumer(bootstrap, group_id=settings.router_group)
     router_args: dict[str, Any] = {}
     if args.max_batch and "max_batch" in inspect.signature(RecoveryRouter).parameters:
