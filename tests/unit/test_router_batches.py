@@ -88,6 +88,7 @@ class Rig:
         *,
         overlap: bool = True,
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
+        normalise_ahead: bool = True,
         coding_process: CodingProcess | None = None,
     ) -> RecoveryRouter:
         """A fresh router over this rig's broker and store (a restart keeps both)."""
@@ -103,6 +104,7 @@ class Rig:
             max_batch=max_batch or DEFAULT_MAX_BATCH,
             overlap=overlap,
             batches_ahead=batches_ahead,
+            normalise_ahead=normalise_ahead,
             coding_process=coding_process,
         )
         router.subscribe()
@@ -851,3 +853,23 @@ async def test_a_failure_while_a_batch_is_coded_drops_it_unstored_and_a_restart_
 
     assert rig.records.committed == {P0: 2}
     assert sorted(case.response_id for case in rig.store.cases) == ["r1", "r2"]
+
+
+async def test_without_normalising_ahead_the_next_batch_is_fetched_once_the_last_is_coded(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coding = GatedCoding()
+    monkeypatch.setattr(consumer, "code_responses", coding)
+    normalised = record_normalising(monkeypatch)
+    rig.records.append(delivery(detractor(response_id="r1")))
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=False)) as loop:
+        await until(coding.entered.is_set)
+        rig.records.append(delivery(detractor(response_id="r2")))
+        await asyncio.sleep(0.2)  # room for a fetch; none comes while batch 1 is coded
+
+        assert normalised == ["r1"]
+        coding.gate.set()
+        await rig.committed(2, loop)
+
+    assert normalised == ["r1", "r2"] and coding.calls == [1, 1]
+    assert rig.records.commits == [{P0: 1}, {P0: 2}]

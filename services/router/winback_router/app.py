@@ -88,6 +88,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             max_batch=settings.router_max_batch,
             overlap=settings.router_overlap,
             batches_ahead=settings.router_batches_ahead,
+            normalise_ahead=settings.router_normalise_ahead,
             coding_process=coding_process,
         )
         router.subscribe()

@@ -213,6 +213,7 @@ class RecoveryRouter:
         max_batch: int = DEFAULT_MAX_BATCH,
         overlap: bool = True,
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
+        normalise_ahead: bool = True,
         coding_process: CodingProcess | None = None,
     ) -> None:
         self._records = records
@@ -226,6 +227,7 @@ class RecoveryRouter:
         self._flood_guard = flood_guard or FloodGuard()
         self._max_batch = max_batch
         self._batches_ahead = batches_ahead if overlap else 0
+        self._normalise_ahead = normalise_ahead
         self._batch_lock = asyncio.Lock()
         self._coding_process = coding_process
 
@@ -246,7 +248,8 @@ class RecoveryRouter:
         and commits keep the order of the records. A batch fetched before a rebalance revoked
         partitions is dropped unstored: its records are fetched again from the committed
         offsets by whichever member owns them now (and so is every batch fetched after it and
-        before the rebalance).
+        before the rebalance). ``normalise_ahead=False`` fetches the next batch only once the
+        last is coded, as before section 23 (to compare the two on one tree).
 
         Transient failures retry the failing step with backoff until they pass or the router
         is stopped; anything else (including a dead-letter flood) ends the loop, after the
@@ -279,9 +282,11 @@ class RecoveryRouter:
                     asyncio.create_task(self._retrying(stop, partial(self._code, normalised))),
                     revocations,
                 )
-                if self._batches_ahead == 0:  # one batch at a time, as before (for comparisons)
+                if self._batches_ahead == 0 or not self._normalise_ahead:
+                    # Coded before the next fetch (section 8's two stages, for comparisons).
                     await self._hand_over(coding, pending, stop)
                     coding = None
+                if self._batches_ahead == 0:  # one batch at a time, as before (for comparisons)
                     await pending[0]
                     _reap(pending)
         except asyncio.CancelledError:
