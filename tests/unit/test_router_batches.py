@@ -873,3 +873,23 @@ async def test_without_normalising_ahead_the_next_batch_is_fetched_once_the_last
 
     assert normalised == ["r1", "r2"] and coding.calls == [1, 1]
     assert rig.records.commits == [{P0: 1}, {P0: 2}]
+
+
+async def test_a_batch_fetched_before_a_rebalance_and_taken_after_it_is_dropped(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch 3 is fetched while the loop waits to hand batch 2 over (batch 1 held at its ack);
+    the rebalance comes before the loop takes batch 3, so batch 3 is dropped as well."""
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1)) as loop:
+        await second_batch_coded_while_first_awaits_ack(rig, coded)
+        rig.records.append(delivery(detractor()))
+        await asyncio.sleep(0.2)  # room for the fetch in progress to take batch 3
+        await rebalance_while_batch_one_awaits_its_ack(rig)
+        await rig.committed(3, loop)
+
+    assert rig.records.commits == [{P0: 1}, {P0: 2}, {P0: 3}]
+    assert rig.steps().count("save") == 3  # each stored once, in order
+    assert len(rig.store.cases) == 3

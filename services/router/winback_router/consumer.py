@@ -149,7 +149,7 @@ async def _settle(task: asyncio.Task[None], error: BaseException) -> None:
             log.error("batch in flight failed too", extra={"fields": {"error": repr(exc)}})
 
 
-async def _drop(fetching: asyncio.Task[Batches] | None, coding: _Coding | None) -> None:
+async def _drop(fetching: asyncio.Task[tuple[Batches, int]] | None, coding: _Coding | None) -> None:
     """Cancel a fetch and a batch being coded, neither stored: their records are read again
     from the committed offsets."""
     tasks = [task for task in (fetching, coding.task if coding else None) if task is not None]
@@ -258,7 +258,7 @@ class RecoveryRouter:
         """
         pending: deque[asyncio.Task[None]] = deque()
         coding: _Coding | None = None
-        fetching: asyncio.Task[Batches] | None = None
+        fetching: asyncio.Task[tuple[Batches, int]] | None = None
         try:
             while not stop.is_set():
                 fetching = fetching or asyncio.create_task(self._fetch())
@@ -269,12 +269,11 @@ class RecoveryRouter:
                         await self._hand_over(coding, pending, stop)
                         coding = None
                     continue
-                batches = await fetching
+                batches, revocations = await fetching
                 fetching = None
                 _reap(pending)  # a finished batch's error ends the loop now
                 if not batches:
                     continue
-                revocations = self._records.revocations
                 normalised = await self._retrying(stop, partial(self._normalise_batch, batches))
                 if coding is not None:  # the batch before is still being coded: it goes first
                     await self._hand_over(coding, pending, stop)
@@ -306,12 +305,19 @@ class RecoveryRouter:
         for task in list(pending):
             await task
 
-    async def _fetch(self) -> Batches:
-        """The next records (``getmany``), up to a batch, waiting a little for some."""
+    async def _fetch(self) -> tuple[Batches, int]:
+        """The next records (``getmany``), up to a batch, waiting a little for some, and the
+        rebalance count as they were fetched.
+
+        The count is read as ``fetch`` returns, with no await in between: the loop may take the
+        result much later (after handing a coded batch over), and a rebalance counted
+        meanwhile must still drop this batch.
+        """
         with STAGE_SECONDS.labels("fetch").time():
-            return await self._records.fetch(
+            batches = await self._records.fetch(
                 timeout_ms=FETCH_TIMEOUT_MS, max_records=self._max_batch
             )
+        return batches, self._records.revocations
 
     async def _hand_over(
         self, coding: _Coding, pending: deque[asyncio.Task[None]], stop: asyncio.Event
