@@ -230,8 +230,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         router_args["max_batch"] = args.max_batch  # older routers fetch 500 at a time
     if args.batches_ahead is not None:
         router_args["batches_ahead"] = args.batches_ahead
-    if args.no_normalise_ahead:
-        router_args["normalise_ahead"] = False  # section 23's third stage off
+    if args.normalise_ahead:
+        router_args["normalise_ahead"] = True  # section 23's third stage (off by default)
     coding = None
     if args.coding_process:
         from winback_router.coding_process import CodingProcess
@@ -497,9 +497,9 @@ def main() -> None:
         "--batches-ahead", type=int, default=None, help="router_batches_ahead setting"
     )
     parser.add_argument(
-        "--no-normalise-ahead",
+        "--normalise-ahead",
         action="store_true",
-        help="router_normalise_ahead off: the next batch fetched only once the last is coded",
+        help="router_normalise_ahead on: the next batch fetched and normalised while one is coded",
     )
     parser.add_argument(
         "--coding-process", action="store_true", help="router_coding_process setting"

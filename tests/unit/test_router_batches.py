@@ -88,7 +88,7 @@ class Rig:
         *,
         overlap: bool = True,
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
-        normalise_ahead: bool = True,
+        normalise_ahead: bool = False,
         coding_process: CodingProcess | None = None,
     ) -> RecoveryRouter:
         """A fresh router over this rig's broker and store (a restart keeps both)."""
@@ -797,7 +797,7 @@ async def test_the_next_batch_is_normalised_while_one_is_coded_and_coded_after_i
     monkeypatch.setattr(consumer, "code_responses", coding)
     normalised = record_normalising(monkeypatch)
     rig.records.append(delivery(detractor(response_id="r1")))
-    async with rig.running(rig.router(max_batch=1)) as loop:
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
         await until(coding.entered.is_set)
         rig.records.append(delivery(detractor(response_id="r2")))
         await until(lambda: normalised == ["r1", "r2"])  # while batch 1 is still being coded
@@ -817,7 +817,7 @@ async def test_a_coded_batch_is_handed_over_without_waiting_for_the_fetch_in_pro
 ) -> None:
     monkeypatch.setattr(consumer, "FETCH_TIMEOUT_MS", 600_000)  # an empty fetch waits 10 min
     rig.records.append(delivery(detractor()))
-    async with rig.running(rig.router(max_batch=1)) as loop:
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
         await rig.committed(1, loop)  # while the next fetch waits for records
 
     assert rig.records.commits == [{P0: 1}]
@@ -837,7 +837,7 @@ async def test_a_failure_while_a_batch_is_coded_drops_it_unstored_and_a_restart_
 
     monkeypatch.setattr(consumer, "normalise", failing_on_r2)
     rig.records.append(delivery(detractor(response_id="r1")))
-    failed = asyncio.create_task(rig.router(max_batch=1).run(asyncio.Event()))
+    failed = asyncio.create_task(rig.router(max_batch=1, normalise_ahead=True).run(asyncio.Event()))
     await until(coding.entered.is_set)
     rig.records.append(delivery(detractor(response_id="r2")))
 
@@ -848,7 +848,7 @@ async def test_a_failure_while_a_batch_is_coded_drops_it_unstored_and_a_restart_
 
     monkeypatch.setattr(consumer, "normalise", normalise)
     rig.records.restart()
-    async with rig.running(rig.router(max_batch=1)) as loop:
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
         await rig.committed(2, loop)
 
     assert rig.records.committed == {P0: 2}
@@ -883,7 +883,7 @@ async def test_a_batch_fetched_before_a_rebalance_and_taken_after_it_is_dropped(
     coded = record_coding(monkeypatch)
     rig.records.append(delivery(detractor()))
     rig.publisher.hold()
-    async with rig.running(rig.router(max_batch=1)) as loop:
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
         await second_batch_coded_while_first_awaits_ack(rig, coded)
         rig.records.append(delivery(detractor()))
         await asyncio.sleep(0.2)  # room for the fetch in progress to take batch 3

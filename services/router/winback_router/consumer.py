@@ -213,7 +213,7 @@ class RecoveryRouter:
         max_batch: int = DEFAULT_MAX_BATCH,
         overlap: bool = True,
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
-        normalise_ahead: bool = True,
+        normalise_ahead: bool = False,
         coding_process: CodingProcess | None = None,
     ) -> None:
         self._records = records
@@ -238,18 +238,19 @@ class RecoveryRouter:
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set; the batches in flight finish and commit.
 
-        Batches overlap in three stages. While batch N is stored, published and committed
-        (``_finish``, in a task holding the in-flight lock), batch N+1 is coded (a worker
-        thread, or the coding process) and the loop fetches and normalises batch N+2, so the
-        coder never waits for a fetch or for normalising: it starts on the next batch as soon as
-        it hands one over (docs/performance.md, section 23). Up to ``batches_ahead`` coded
+        Batches overlap. While batch N is stored, published and committed (``_finish``, in a
+        task holding the in-flight lock), batch N+1 is coded (a worker thread, or the coding
+        process); with ``normalise_ahead`` the loop meanwhile fetches and normalises batch N+2,
+        so the coder never waits for a fetch or for normalising: it starts on the next batch as
+        soon as it hands one over (docs/performance.md, section 23). Up to ``batches_ahead`` coded
         batches wait behind the one being finished; a batch is coded only once the one before
         it was handed over. Each batch's task waits for the one before it, so stores, alerts
         and commits keep the order of the records. A batch fetched before a rebalance revoked
         partitions is dropped unstored: its records are fetched again from the committed
         offsets by whichever member owns them now (and so is every batch fetched after it and
-        before the rebalance). ``normalise_ahead=False`` fetches the next batch only once the
-        last is coded, as before section 23 (to compare the two on one tree).
+        before the rebalance). Without ``normalise_ahead`` (the default: on the loaded machine it
+        was not shown to pay, docs/performance.md section 23) the next batch is fetched only once
+        the last is coded, as in section 8.
 
         Transient failures retry the failing step with backoff until they pass or the router
         is stopped; anything else (including a dead-letter flood) ends the loop, after the
