@@ -183,6 +183,7 @@ async def drop_topics(bootstrap: str, names: list[str]) -> None:
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     """One run in this process, against whichever ``winback_router`` is importable."""
+    from winback_router import kafka_stream
     from winback_router.adapters import AdapterContext
     from winback_router.adapters.vendor_api import VendorApiClient
     from winback_router.batch_store import PostgresBatchStore
@@ -220,13 +221,17 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     planned = specs(args.count, args.repeats, args.bad)
     if not args.rate:
         await produce(bootstrap, topics["survey_responses"], planned, None)
-    producer = reliable_producer(bootstrap)
+    # The producer the router's app builds (trees before section 23: the shared default).
+    make_producer = getattr(kafka_stream, "alert_producer", reliable_producer)
+    producer = make_producer(bootstrap)
     consumer = manual_commit_consumer(bootstrap, group_id=settings.router_group)
     router_args: dict[str, Any] = {}
     if args.max_batch and "max_batch" in inspect.signature(RecoveryRouter).parameters:
         router_args["max_batch"] = args.max_batch  # older routers fetch 500 at a time
     if args.batches_ahead is not None:
         router_args["batches_ahead"] = args.batches_ahead
+    if args.normalise_ahead:
+        router_args["normalise_ahead"] = True  # section 23's third stage (off by default)
     coding = None
     if args.coding_process:
         from winback_router.coding_process import CodingProcess
@@ -490,6 +495,11 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=None, help="router_max_batch setting")
     parser.add_argument(
         "--batches-ahead", type=int, default=None, help="router_batches_ahead setting"
+    )
+    parser.add_argument(
+        "--normalise-ahead",
+        action="store_true",
+        help="router_normalise_ahead on: the next batch fetched and normalised while one is coded",
     )
     parser.add_argument(
         "--coding-process", action="store_true", help="router_coding_process setting"

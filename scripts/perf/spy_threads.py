@@ -15,7 +15,9 @@ between a harness's steps), and counts:
   and what it works on (the function under ``RecoveryRouter``/aiokafka/prometheus... nearest the
   top of the stack that names a known part);
 - the coding thread coding or idle (no ``_code_batch`` in its stack);
-- ticks where **both** wait: the process has nothing to run, whatever the machine offers.
+- ticks where **both** wait: the process has nothing to run, whatever the machine offers;
+- what the loop works on while the coding thread waits for a batch (the coder is the critical
+  path: each of these ticks is one it did not code; section 23).
 
 A working sample may be a thread waiting for the GIL (py-spy cannot tell without ``--gil``), so
 "both working" is contention, not two cores' worth of work.
@@ -138,11 +140,14 @@ def report(path: Path, top: int, whole: bool = False, gap: int = 100) -> None:
         ticks = len(main)
     both_idle = loop_only = code_only = both = 0
     parts: Counter[str] = Counter()
+    coder_waits: Counter[str] = Counter()
     for index in range(ticks):
         loop_works = not loop_idle(main[index])
         codes = bool(worker) and coding(worker[index])
         if loop_works:
             parts[part(main[index])] += 1
+        if not codes:
+            coder_waits[part(main[index]) if loop_works else "the loop idle too"] += 1
         both_idle += not loop_works and not codes
         loop_only += loop_works and not codes
         code_only += codes and not loop_works
@@ -157,6 +162,9 @@ def report(path: Path, top: int, whole: bool = False, gap: int = 100) -> None:
         print(f"  {100 * count / max(ticks, 1):5.1f} %  {label}")
     print("  the loop's working ticks, by part:")
     for label, count in parts.most_common(top):
+        print(f"  {100 * count / max(ticks, 1):5.1f} %  {label}")
+    print("  while the coding thread waits for a batch, the loop works on:")
+    for label, count in coder_waits.most_common(top):
         print(f"  {100 * count / max(ticks, 1):5.1f} %  {label}")
 
 

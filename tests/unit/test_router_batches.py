@@ -88,6 +88,7 @@ class Rig:
         *,
         overlap: bool = True,
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
+        normalise_ahead: bool = False,
         coding_process: CodingProcess | None = None,
     ) -> RecoveryRouter:
         """A fresh router over this rig's broker and store (a restart keeps both)."""
@@ -103,6 +104,7 @@ class Rig:
             max_batch=max_batch or DEFAULT_MAX_BATCH,
             overlap=overlap,
             batches_ahead=batches_ahead,
+            normalise_ahead=normalise_ahead,
             coding_process=coding_process,
         )
         router.subscribe()
@@ -754,3 +756,140 @@ async def test_a_coding_worker_that_keeps_dying_stops_the_loop_with_nothing_comm
     assert isinstance(error, CodingWorkerDied)
     assert coding.batches == [1]  # not retried in place: not transient
     assert rig.steps() == [] and rig.records.commits == []
+
+
+# --- three stages: the next batch fetched and normalised while one is coded -------------------
+
+
+class GatedCoding:
+    """``code_responses`` that holds its first call until released, from the coding thread."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def __call__(self, responses: Sequence[SurveyResponse], taxonomy: Taxonomy) -> Any:
+        self.calls.append(len(responses))
+        self.entered.set()
+        self.gate.wait(10)
+        return code_responses(responses, taxonomy)
+
+
+def record_normalising(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The response id of every record normalised, in order."""
+    seen: list[str] = []
+
+    async def recording(envelope: SurveyReceived, *args: Any) -> Any:
+        outcome = await normalise(envelope, *args)
+        if isinstance(outcome, SurveyResponse):
+            seen.append(outcome.response_id)
+        return outcome
+
+    monkeypatch.setattr(consumer, "normalise", recording)
+    return seen
+
+
+async def test_the_next_batch_is_normalised_while_one_is_coded_and_coded_after_it(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coding = GatedCoding()
+    monkeypatch.setattr(consumer, "code_responses", coding)
+    normalised = record_normalising(monkeypatch)
+    rig.records.append(delivery(detractor(response_id="r1")))
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
+        await until(coding.entered.is_set)
+        rig.records.append(delivery(detractor(response_id="r2")))
+        await until(lambda: normalised == ["r1", "r2"])  # while batch 1 is still being coded
+
+        assert coding.calls == [1] and rig.steps() == []  # batch 2 waits to be coded
+        coding.gate.set()
+        await rig.committed(2, loop)
+
+    assert coding.calls == [1, 1]
+    one_batch = ["save", "publish", "acknowledged", "mark_alerted", "commit"]
+    assert rig.steps() == one_batch * 2
+    assert rig.records.commits == [{P0: 1}, {P0: 2}]
+
+
+async def test_a_coded_batch_is_handed_over_without_waiting_for_the_fetch_in_progress(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumer, "FETCH_TIMEOUT_MS", 600_000)  # an empty fetch waits 10 min
+    rig.records.append(delivery(detractor()))
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
+        await rig.committed(1, loop)  # while the next fetch waits for records
+
+    assert rig.records.commits == [{P0: 1}]
+
+
+async def test_a_failure_while_a_batch_is_coded_drops_it_unstored_and_a_restart_stores_each_once(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coding = GatedCoding()
+    monkeypatch.setattr(consumer, "code_responses", coding)
+
+    async def failing_on_r2(envelope: SurveyReceived, *args: Any) -> Any:
+        outcome = await normalise(envelope, *args)
+        if isinstance(outcome, SurveyResponse) and outcome.response_id == "r2":
+            raise RuntimeError("not a transient failure")
+        return outcome
+
+    monkeypatch.setattr(consumer, "normalise", failing_on_r2)
+    rig.records.append(delivery(detractor(response_id="r1")))
+    failed = asyncio.create_task(rig.router(max_batch=1, normalise_ahead=True).run(asyncio.Event()))
+    await until(coding.entered.is_set)
+    rig.records.append(delivery(detractor(response_id="r2")))
+
+    with pytest.raises(RuntimeError, match="not a transient failure"):
+        await asyncio.wait_for(failed, 10)
+    coding.gate.set()
+    assert rig.steps() == [] and rig.records.commits == []  # batch 1 dropped while coded
+
+    monkeypatch.setattr(consumer, "normalise", normalise)
+    rig.records.restart()
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
+        await rig.committed(2, loop)
+
+    assert rig.records.committed == {P0: 2}
+    assert sorted(case.response_id for case in rig.store.cases) == ["r1", "r2"]
+
+
+async def test_without_normalising_ahead_the_next_batch_is_fetched_once_the_last_is_coded(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coding = GatedCoding()
+    monkeypatch.setattr(consumer, "code_responses", coding)
+    normalised = record_normalising(monkeypatch)
+    rig.records.append(delivery(detractor(response_id="r1")))
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=False)) as loop:
+        await until(coding.entered.is_set)
+        rig.records.append(delivery(detractor(response_id="r2")))
+        await asyncio.sleep(0.2)  # room for a fetch; none comes while batch 1 is coded
+
+        assert normalised == ["r1"]
+        coding.gate.set()
+        await rig.committed(2, loop)
+
+    assert normalised == ["r1", "r2"] and coding.calls == [1, 1]
+    assert rig.records.commits == [{P0: 1}, {P0: 2}]
+
+
+async def test_a_batch_fetched_before_a_rebalance_and_taken_after_it_is_dropped(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch 3 is fetched while the loop waits to hand batch 2 over (batch 1 held at its ack);
+    the rebalance comes before the loop takes batch 3, so batch 3 is dropped as well."""
+    coded = record_coding(monkeypatch)
+    rig.records.append(delivery(detractor()))
+    rig.publisher.hold()
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
+        await second_batch_coded_while_first_awaits_ack(rig, coded)
+        rig.records.append(delivery(detractor()))
+        await asyncio.sleep(0.2)  # room for the fetch in progress to take batch 3
+        await rebalance_while_batch_one_awaits_its_ack(rig)
+        await rig.committed(3, loop)
+
+    assert rig.records.commits == [{P0: 1}, {P0: 2}, {P0: 3}]
+    assert rig.steps().count("save") == 3  # each stored once, in order
+    assert len(rig.store.cases) == 3

@@ -21,13 +21,13 @@ from winback_router.coding_process import CodingProcess
 from winback_router.consumer import RecoveryRouter, RouterTopics
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.views import ops_router
-from winback_router.kafka_stream import KafkaPublisher, KafkaRecordSource
+from winback_router.kafka_stream import KafkaPublisher, KafkaRecordSource, alert_producer
 from winback_router.settings import RouterSettings
 from winback_shared.contact_policy_log import record_contact_policy
 from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
 from winback_shared.health import database_answers, health_router
-from winback_shared.kafka import broker_answers, manual_commit_consumer, reliable_producer
+from winback_shared.kafka import broker_answers, manual_commit_consumer
 from winback_shared.loops import LoopFailure, LoopWatch, stop_process
 from winback_shared.metrics import metrics_router
 from winback_shared.startup import prepare_infrastructure
@@ -55,7 +55,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
         store_pool = await create_pool(
             settings.database_url, min_size=1, max_size=2, reset_session=False
         )
-        producer = reliable_producer(settings.kafka_bootstrap_servers)
+        producer = alert_producer(settings.kafka_bootstrap_servers)
         consumer = manual_commit_consumer(
             settings.kafka_bootstrap_servers,
             group_id=settings.router_group,
@@ -88,6 +88,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             max_batch=settings.router_max_batch,
             overlap=settings.router_overlap,
             batches_ahead=settings.router_batches_ahead,
+            normalise_ahead=settings.router_normalise_ahead,
             coding_process=coding_process,
         )
         router.subscribe()

@@ -98,6 +98,15 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
+class _Normalised:
+    """A batch fetched and normalised, not yet coded."""
+
+    batches: Batches
+    records: list[Record]
+    outcomes: list[SurveyResponse | Failure | None]
+
+
+@dataclass(frozen=True)
 class _Prepared:
     """A batch normalised and coded, ready to store: the work done outside any transaction."""
 
@@ -105,6 +114,14 @@ class _Prepared:
     records: list[Record]
     outcomes: list[SurveyResponse | Failure | None]
     code: Coder
+
+
+@dataclass(frozen=True)
+class _Coding:
+    """A batch being coded, and the rebalance count when it was fetched."""
+
+    task: asyncio.Task[_Prepared]
+    revocations: int
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,15 @@ async def _settle(task: asyncio.Task[None], error: BaseException) -> None:
     except Exception as exc:
         if exc is not error:
             log.error("batch in flight failed too", extra={"fields": {"error": repr(exc)}})
+
+
+async def _drop(fetching: asyncio.Task[tuple[Batches, int]] | None, coding: _Coding | None) -> None:
+    """Cancel a fetch and a batch being coded, neither stored: their records are read again
+    from the committed offsets."""
+    tasks = [task for task in (fetching, coding.task if coding else None) if task is not None]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass(frozen=True)
@@ -187,6 +213,7 @@ class RecoveryRouter:
         max_batch: int = DEFAULT_MAX_BATCH,
         overlap: bool = True,
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
+        normalise_ahead: bool = False,
         coding_process: CodingProcess | None = None,
     ) -> None:
         self._records = records
@@ -200,6 +227,7 @@ class RecoveryRouter:
         self._flood_guard = flood_guard or FloodGuard()
         self._max_batch = max_batch
         self._batches_ahead = batches_ahead if overlap else 0
+        self._normalise_ahead = normalise_ahead
         self._batch_lock = asyncio.Lock()
         self._coding_process = coding_process
 
@@ -210,53 +238,102 @@ class RecoveryRouter:
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set; the batches in flight finish and commit.
 
-        Batches overlap: while batch N is stored, published and committed (``_finish``, in a
-        task holding the in-flight lock), the loop fetches, normalises and codes the next ones
-        (``_prepare``: no database, no output), up to ``batches_ahead`` of them coded and
-        waiting, so the coding thread always has a batch while PostgreSQL and Kafka are waited
-        for. Each batch's task waits for the one before it, so stores, alerts and commits keep
-        the order of the records. A batch fetched before a rebalance revoked partitions is
-        dropped unstored: its records are fetched again from the committed offsets by whichever
-        member owns them now (and so is every batch fetched after it and before the rebalance).
+        Batches overlap. While batch N is stored, published and committed (``_finish``, in a
+        task holding the in-flight lock), batch N+1 is coded (a worker thread, or the coding
+        process); with ``normalise_ahead`` the loop meanwhile fetches and normalises batch N+2,
+        so the coder never waits for a fetch or for normalising: it starts on the next batch as
+        soon as it hands one over (docs/performance.md, section 23). Up to ``batches_ahead`` coded
+        batches wait behind the one being finished; a batch is coded only once the one before
+        it was handed over. Each batch's task waits for the one before it, so stores, alerts
+        and commits keep the order of the records. A batch fetched before a rebalance revoked
+        partitions is dropped unstored: its records are fetched again from the committed
+        offsets by whichever member owns them now (and so is every batch fetched after it and
+        before the rebalance). Without ``normalise_ahead`` (the default: on the loaded machine it
+        was not shown to pay, docs/performance.md section 23) the next batch is fetched only once
+        the last is coded, as in section 8.
 
-        Transient failures retry the failing half with backoff until they pass or the router
+        Transient failures retry the failing step with backoff until they pass or the router
         is stopped; anything else (including a dead-letter flood) ends the loop, after the
-        batches in flight have finished or failed, with nothing after the failure committed.
+        batches in flight have finished or failed, with nothing after the failure committed
+        (a batch being coded then is dropped unstored).
         """
         pending: deque[asyncio.Task[None]] = deque()
+        coding: _Coding | None = None
+        fetching: asyncio.Task[tuple[Batches, int]] | None = None
         try:
             while not stop.is_set():
-                with STAGE_SECONDS.labels("fetch").time():
-                    batches = await self._records.fetch(
-                        timeout_ms=FETCH_TIMEOUT_MS, max_records=self._max_batch
-                    )
+                fetching = fetching or asyncio.create_task(self._fetch())
+                if coding is not None and not fetching.done():
+                    # Hand the coded batch over as soon as it is ready, fetch or no fetch.
+                    await asyncio.wait({fetching, coding.task}, return_when=asyncio.FIRST_COMPLETED)
+                    if coding.task.done():
+                        await self._hand_over(coding, pending, stop)
+                        coding = None
+                    continue
+                batches, revocations = await fetching
+                fetching = None
                 _reap(pending)  # a finished batch's error ends the loop now
                 if not batches:
                     continue
-                revocations = self._records.revocations
-                prepared = await self._retrying(stop, partial(self._prepare, batches))
-                with STAGE_SECONDS.labels("handover").time():
-                    while pending and len(pending) >= self._batches_ahead:
-                        await pending[0]
-                        _reap(pending)
-                previous = pending[-1] if pending else None
-                pending.append(
-                    asyncio.create_task(self._finish_after(previous, prepared, revocations, stop))
+                normalised = await self._retrying(stop, partial(self._normalise_batch, batches))
+                if coding is not None:  # the batch before is still being coded: it goes first
+                    await self._hand_over(coding, pending, stop)
+                coding = _Coding(
+                    asyncio.create_task(self._retrying(stop, partial(self._code, normalised))),
+                    revocations,
                 )
+                if self._batches_ahead == 0 or not self._normalise_ahead:
+                    # Coded before the next fetch (section 8's two stages, for comparisons).
+                    await self._hand_over(coding, pending, stop)
+                    coding = None
                 if self._batches_ahead == 0:  # one batch at a time, as before (for comparisons)
                     await pending[0]
                     _reap(pending)
         except asyncio.CancelledError:
             for task in pending:
                 task.cancel()
+            await _drop(fetching, coding)
             await asyncio.gather(*pending, return_exceptions=True)
             raise
         except BaseException as error:
+            await _drop(fetching, coding)
             for task in pending:
                 await _settle(task, error)
             raise
+        await _drop(fetching, None)
+        if coding is not None:
+            await self._hand_over(coding, pending, stop)
         for task in list(pending):
             await task
+
+    async def _fetch(self) -> tuple[Batches, int]:
+        """The next records (``getmany``), up to a batch, waiting a little for some, and the
+        rebalance count as they were fetched.
+
+        The count is read as ``fetch`` returns, with no await in between: the loop may take the
+        result much later (after handing a coded batch over), and a rebalance counted
+        meanwhile must still drop this batch.
+        """
+        with STAGE_SECONDS.labels("fetch").time():
+            batches = await self._records.fetch(
+                timeout_ms=FETCH_TIMEOUT_MS, max_records=self._max_batch
+            )
+        return batches, self._records.revocations
+
+    async def _hand_over(
+        self, coding: _Coding, pending: deque[asyncio.Task[None]], stop: asyncio.Event
+    ) -> None:
+        """Queue the coded batch to be finished after the ones before it, once fewer than
+        ``batches_ahead`` of those wait (their order is kept by ``_finish_after``)."""
+        prepared = await coding.task
+        with STAGE_SECONDS.labels("handover").time():
+            while pending and len(pending) >= self._batches_ahead:
+                await pending[0]
+                _reap(pending)
+        previous = pending[-1] if pending else None
+        pending.append(
+            asyncio.create_task(self._finish_after(previous, prepared, coding.revocations, stop))
+        )
 
     async def _finish_after(
         self,
@@ -316,14 +393,12 @@ class RecoveryRouter:
         await self._store_and_alert(await self._prepare(partitions))
 
     async def _prepare(self, batches: Batches) -> _Prepared:
-        """Normalise every record and code the batch: no database, nothing published.
+        """Normalise every record and code the batch: no database, nothing published."""
+        return await self._code(await self._normalise_batch(batches))
 
-        Normalising may call a vendor's API, so it happens before any transaction is open.
-        Coding is CPU work (rules, the model's sentence vectors in one call): a worker thread,
-        so the event loop keeps serving the broker, the pool and the batch in flight meanwhile;
-        or, given a :class:`CodingProcess`, a process of its own, so the loop does not wait
-        for the GIL behind it either (docs/performance.md, section 17).
-        """
+    async def _normalise_batch(self, batches: Batches) -> _Normalised:
+        """Every record normalised (before any transaction is open: it may call a vendor's
+        API); a flood of dead letters stops here."""
         records = [record for partition in batches.values() for record in partition]
         BATCH_RECORDS.observe(len(records))
         with STAGE_SECONDS.labels("normalise").time():
@@ -331,13 +406,24 @@ class RecoveryRouter:
         self._flood_guard.check(
             isinstance(outcome, Failure) for outcome in outcomes if outcome is not None
         )
+        return _Normalised(batches, records, outcomes)
+
+    async def _code(self, normalised: _Normalised) -> _Prepared:
+        """Code the batch's responses at once.
+
+        Coding is CPU work (rules, the model's sentence vectors in one call): a worker thread,
+        so the event loop keeps serving the broker, the pool and the batch in flight meanwhile;
+        or, given a :class:`CodingProcess`, a process of its own, so the loop does not wait
+        for the GIL behind it either (docs/performance.md, section 17).
+        """
+        outcomes = normalised.outcomes
         stored = [outcome for outcome in outcomes if isinstance(outcome, SurveyResponse)]
         with STAGE_SECONDS.labels("code").time():
             if self._coding_process is None:
                 code = await asyncio.to_thread(self._code_batch, stored)
             else:
                 code = self._coder(stored, await self._coding_process.code(stored))
-        return _Prepared(batches, records, outcomes, code)
+        return _Prepared(normalised.batches, normalised.records, outcomes, code)
 
     async def _normalise_all(
         self, records: Sequence[Record]

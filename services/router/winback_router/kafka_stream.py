@@ -13,8 +13,26 @@ from collections.abc import Mapping, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from winback_router.stream import Batches, Message, Partition
+from winback_shared.kafka import reliable_producer
 
 log = logging.getLogger("winback.router")
+
+ALERT_BATCH_BYTES = 256 * 1024
+"""The most one partition's next batch of alerts may hold (aiokafka's default is 16 KB).
+
+A batch's alerts are queued at once and waited for together. The idempotent producer keeps one
+request in flight per broker connection, and a message that finds its partition's batch full
+waits until that batch is sent: at 16 KB (about six of the bench's alerts) a batch of 200
+alerts took several round trips in turn, each also waiting for the GIL behind the coding
+thread (docs/performance.md, section 23). 256 KB holds a batch's alerts for a partition in one
+round trip, as ingest's ``PRODUCE_BATCH_BYTES`` does for its deliveries, well under the
+broker's 1 MB limit on one batch; ``linger_ms`` stays 0, so nothing waits for a batch to fill.
+"""
+
+
+def alert_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+    """The router's producer: the shared reliable settings, with room for a batch's alerts."""
+    return reliable_producer(bootstrap_servers, max_batch_bytes=ALERT_BATCH_BYTES)
 
 
 class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]

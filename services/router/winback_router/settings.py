@@ -80,6 +80,11 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     """``WINBACK_ROUTER_BATCHES_AHEAD``: coded batches that may wait behind the one being
     stored and acknowledged, with the overlap on (1, the overlap of performance.md section 8;
     2 is measured in section 16)."""
+    router_normalise_ahead: bool = False
+    """``WINBACK_ROUTER_NORMALISE_AHEAD``: fetch and normalise the next batch while one is
+    coded, so the coder starts on it at once (off by default: not shown to pay on the loaded
+    machine, where the loop's work then takes the GIL from the coder; docs/performance.md,
+    section 23)."""
     router_coding_process: bool = False
     """``WINBACK_ROUTER_CODING_PROCESS``: code each batch in a worker process of its own
     instead of a thread, so the event loop does not wait for the GIL behind the coding
