@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from winback_router.coding.embeddings import ENCODER_NAME, Vectors, embed
+from winback_router.coding.neighbour_vote import NeighbourVote
 from winback_router.coding.repetition import CUES, repetition_cues
 from winback_router.coding.sentence_pool import POOLINGS, pool, sentence_texts
 from winback_router.coding.word_features import WordFeatures
@@ -184,6 +185,22 @@ class Neighbours:
             Neighbour(self.texts[i], self.codes[i], round(float(similarity[i]), 3)) for i in order
         ]
 
+    def similarities(self, vector: Vector) -> Vector:
+        """The cosine of ``vector`` with every training comment (as :meth:`nearest` ranks)."""
+        similarity: Vector = self.matrix @ vector
+        return similarity
+
+    @functools.cached_property
+    def matrix(self) -> Vector:
+        """The vectors as float32 (kept once: converting the int8 rows per comment costs more
+        than the product)."""
+        matrix: Vector = self.vectors.astype(np.float32) * np.float32(self.step)
+        return matrix
+
+    def labels(self, codes: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """One row per training comment, one column per code of ``codes``: whether it carries it."""
+        return np.array([[code in own for code in codes] for own in self.codes], dtype=bool)
+
 
 @dataclass(frozen=True)
 class ReasonModel:
@@ -212,6 +229,9 @@ class ReasonModel:
     the order of :attr:`pooled_weights`' blocks; empty: the whole comment's vector alone."""
     pooled_weights: Vector | None = None
     """Pooled sentence-vector dimensions x codes, already scaled as in training."""
+    vote: NeighbourVote | None = None
+    """Per code, how the nearest training comments' vote is blended with the regression
+    (:mod:`~winback_router.coding.neighbour_vote`); None: the regression alone."""
 
     @property
     def reads_vectors(self) -> bool:
@@ -285,7 +305,20 @@ class ReasonModel:
             if sentence_vectors is None:
                 sentence_vectors = embed(sentence_texts(text))
             base = base + pool(self.pooling, sentence_vectors, vector) @ self.pooled_weights
-        return self._sigmoid(base)
+        return self._voted(self._sigmoid(base), vector)
+
+    def _voted(self, probabilities: Vector, vector: Vector) -> Vector:
+        """``probabilities`` blended with the nearest training comments' vote, if the model
+        has one."""
+        if self.vote is None or self.neighbours is None:
+            return probabilities
+        votes = self.vote.votes(self.neighbours.similarities(vector), self._voters)
+        return self.vote.blend(probabilities, votes).astype(np.float32)
+
+    @functools.cached_property
+    def _voters(self) -> npt.NDArray[np.bool_]:
+        neighbours = self.neighbours
+        return np.zeros((0, 0), bool) if neighbours is None else neighbours.labels(self.codes)
 
     def vector_matters(self, logits: Vector, rule_codes: frozenset[str]) -> bool:
         """Whether the sentence vector could add a code, given the TF-IDF ``logits``.
@@ -301,13 +334,23 @@ class ReasonModel:
         for column, code in enumerate(self.codes):
             if code in rule_codes:
                 floor = 0.0 if self.keep is None else float(self.keep[column])
-                if floor > 0 and logits[column] - reach[column] < _logit(floor):
+                if floor > 0 and self._lowest(logits, column) < floor:
                     return True  # the vector could remove the rule's code
                 continue
             threshold = float(thresholds[column])
             if threshold < 1 and logits[column] + reach[column] >= _logit(threshold):
                 return True
+            if threshold < 1 and self.vote is not None and self.vote.weight[column] > 0:
+                weight = float(self.vote.weight[column])  # a unanimous vote at best
+                high = 1 / (1 + math.exp(-float(logits[column] + reach[column])))
+                if (1 - weight) * high + weight >= threshold:
+                    return True
         return False
+
+    def _lowest(self, logits: Vector, column: int) -> float:
+        """The lowest probability the vector (and a vote against, if any) could give a code."""
+        low = 1 / (1 + math.exp(-float(logits[column] - self._reach[column])))
+        return low if self.vote is None else (1 - float(self.vote.weight[column])) * low
 
     def codes_beyond(
         self,
@@ -390,6 +433,10 @@ class ReasonModel:
         if self.pooled_weights is not None:
             meta["pooling"] = list(self.pooling)
             arrays["s"] = self.pooled_weights.astype(np.float16)
+        if self.vote is not None:
+            arrays["vote_k"] = self.vote.k
+            arrays["vote_gamma"] = self.vote.gamma
+            arrays["vote_weight"] = self.vote.weight
         if self.neighbours is not None:
             meta["neighbour_codes"] = [list(codes) for codes in self.neighbours.codes]
             meta["neighbour_step"] = self.neighbours.step
@@ -446,6 +493,13 @@ class ReasonModel:
                 cue_weights=data["q"].astype(np.float32) if "q" in data else None,
                 pooling=tuple(meta.get("pooling", ())),
                 pooled_weights=data["s"].astype(np.float32) if "s" in data else None,
+                vote=NeighbourVote(
+                    data["vote_k"].astype(np.int64),
+                    data["vote_gamma"].astype(np.float32),
+                    data["vote_weight"].astype(np.float32),
+                )
+                if "vote_k" in data
+                else None,
             )
 
 

@@ -7,6 +7,7 @@
     python -m winback_router.coding.train --retune M.npz --out-of-fold oof.npz --output M.npz
     python -m winback_router.coding.train --per-code   # each code's own C and class weights
     python -m winback_router.coding.train --labels majority  # or agreed; default writer
+    python -m winback_router.coding.train --neighbour-vote  # + the nearest comments' vote
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
 ``independent-train-2`` to ``independent-train-6``): held-out, independent-heldout, blind and
@@ -29,6 +30,9 @@ code (liblinear, balanced class weights). ``--vector-scale 0`` trains on TF-IDF 
 ``--pooling mean,max`` adds each sentence's vector pooled over the comment
 (:mod:`winback_router.coding.sentence_pool`; measured on December 1 and off: it lost 0.012
 under nested cross-validation at ``--pool-scale 1``).
+``--neighbour-vote`` blends each code's probability with a vote of the nearest training
+comments' codes (:mod:`winback_router.coding.neighbour_vote`, chosen per code by nested
+cross-validation; off by default, see ``docs/coding-model-study.md``).
 The two thresholds per code (see :class:`~winback_router.coding.learned.ReasonModel`) are
 chosen on 5-fold out-of-fold probabilities combined with the rules' codes, so they are picked on
 comments the classifier had not seen, as in production, and by the mean score of each pair's
@@ -76,6 +80,13 @@ from winback_router.coding.learned import (
     Neighbours,
     ReasonModel,
     Vocabulary,
+)
+from winback_router.coding.neighbour_vote import (
+    NeighbourVote,
+    candidate_probabilities,
+    choose,
+    nested_codes,
+    out_of_fold_nearest,
 )
 from winback_router.coding.repetition import CUES, Cues, repetition_cues
 from winback_router.coding.selection import Setting, fit_per_code, settings_for
@@ -202,19 +213,44 @@ def choose_thresholds(labels: Matrix, probabilities: Floats, rules: Matrix) -> F
     that holds (December 1: nested CV +0.003 macro-F1, the weak codes +0.004 to +0.010). Ties
     go to the higher thresholds, so the model speaks only when it pays."""
     count = labels.shape[1]
-    alone = ~rules.any(axis=1)
+    alone: npt.NDArray[np.bool_] = np.logical_not(rules.any(axis=1))
     chosen = np.empty(2 * count)
     for column in range(count):
-        truth, rule, prob = labels[:, column], rules[:, column], probabilities[:, column]
-        scores = np.empty((len(GRID), len(GRID)))
-        for i, t_alone in enumerate(GRID):
-            for j, t_extra in enumerate(GRID):
-                guess = rule | np.where(alone, prob >= t_alone, prob >= t_extra)
-                scores[i, j] = _f1(truth, guess)
-        smooth = smoothed(scores)
-        best = np.argwhere(smooth >= smooth.max() - 1e-12)[-1]
-        chosen[column], chosen[count + column] = GRID[best[0]], GRID[best[1]]
+        chosen[column], chosen[count + column] = choose_pair(
+            labels[:, column], rules[:, column], probabilities[:, column], alone
+        )
     return chosen
+
+
+def choose_pair(
+    truth: npt.NDArray[np.bool_],
+    rule: npt.NDArray[np.bool_],
+    probability: Floats,
+    alone: npt.NDArray[np.bool_],
+) -> tuple[float, float]:
+    """One code's (alone, extra) pair as :func:`choose_thresholds` chooses it. A comment's
+    guess depends on one threshold only (the "alone" one where the rules found nothing), so
+    each pair's true positives and errors are the sum of the two situations' counts, computed
+    once per threshold: the whole grid in one pass (a nested choice over many candidates
+    calls this thousands of times)."""
+    extra = ~alone
+    tp_alone, wrong_alone = _counts(truth[alone], probability[alone][None, :] >= GRID[:, None])
+    tp_extra, wrong_extra = _counts(
+        truth[extra], rule[extra][None, :] | (probability[extra][None, :] >= GRID[:, None])
+    )
+    tp = tp_alone[:, None] + tp_extra[None, :]
+    wrong = wrong_alone[:, None] + wrong_extra[None, :]
+    scores = np.where(tp + wrong > 0, 2 * tp / np.maximum(2 * tp + wrong, 1), 0.0)
+    smooth = smoothed(scores)
+    best = np.argwhere(smooth >= smooth.max() - 1e-12)[-1]
+    return float(GRID[best[0]]), float(GRID[best[1]])
+
+
+def _counts(
+    truth: npt.NDArray[np.bool_], guesses: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """True positives and errors of each row of ``guesses`` (one row per threshold)."""
+    return (truth[None, :] & guesses).sum(1), (truth[None, :] ^ guesses).sum(1)
 
 
 def smoothed(scores: Floats) -> Floats:
@@ -368,6 +404,7 @@ def train(
     removal: bool = True,
     fit_only: bool = False,
     settings: Sequence[Setting] | None = None,
+    vote: NeighbourVote | None = None,
 ) -> Trained:
     """Fit the model on ``examples`` (``rules``: the rules' codes for each, as a matrix;
     ``vectors``: their sentence vectors, or None for TF-IDF alone; ``cues``: their repetition
@@ -377,7 +414,8 @@ def train(
     model remove rule codes under the floors chosen by :func:`choose_keep`; ``fit_only``: no
     out-of-fold probabilities, so thresholds that never add a code and no floors, until
     :func:`retune`; ``settings``: each code's own C and class weights instead of ``c`` and
-    balanced)."""
+    balanced; ``vote``: the nearest comments' vote blended per code (:func:`neighbour_vote`,
+    whose blended probabilities ``out_of_fold`` must then be))."""
     texts = [example.text for example in examples]
     labels = label_matrix(examples, codes)
     scaled = dense_block(
@@ -419,7 +457,17 @@ def train(
         cue_weights=None if cues is None else weights[vectors_end:cues_end] * np.float32(cue_scale),
         pooling=() if pooled is None else tuple(pooling),
         pooled_weights=None if pooled is None else weights[cues_end:] * np.float32(pool_scale),
+        vote=vote if vectors is not None else None,
     )
+    reference = np.stack([_positive(c, x) for c in classifiers], 1)
+    if model.vote is not None and model.neighbours is not None and vectors is not None:
+        voters = model.neighbours.labels(codes)
+        reference = np.stack(
+            [
+                model.vote.blend(row, model.vote.votes(model.neighbours.similarities(v), voters))
+                for row, v in zip(reference, vectors, strict=True)
+            ]
+        )
     predicted = combine(out_of_fold, rules, thresholds)
     if keep is not None:
         predicted = apply_keep(rules, out_of_fold, keep) | (predicted & ~rules)
@@ -427,9 +475,37 @@ def train(
         model,
         macro_f1(labels, rules),
         macro_f1(labels, predicted),
-        np.stack([_positive(c, x) for c in classifiers], 1),
+        reference,
         out_of_fold,
     )
+
+
+def neighbour_vote(
+    examples: Sequence[Example],
+    labels: Matrix,
+    rules: Matrix,
+    out_of_fold: Floats,
+    vectors: Vectors,
+    apart: npt.NDArray[np.bool_],
+) -> tuple[NeighbourVote, Floats]:
+    """Per code, the nearest comments' vote and its blend with the regression
+    (:mod:`~winback_router.coding.neighbour_vote`), chosen by nested cross-validation on the
+    same folds as ``out_of_fold``; returns it and the blended out-of-fold probabilities, on
+    which the thresholds are then chosen. Prints the honest figure: each fold coded with a
+    vote and thresholds chosen on the other four."""
+    codes_of = [sorted(example.codes) for example in examples]
+    database = Neighbours.of([e.text for e in examples], codes_of, vectors).matrix
+    parts = folds(len(labels))
+    index, similarity = out_of_fold_nearest(vectors, database, parts)
+    candidates = candidate_probabilities(out_of_fold, index, similarity, labels)
+    predicted = nested_codes(labels, rules, candidates, parts, choose_pair)
+    everything = macro_f1(labels, predicted)
+    written_apart = macro_f1(labels[apart], predicted[apart])
+    print(
+        "neighbour vote, nested (vote and thresholds chosen on the other folds): macro-F1 "
+        f"{everything:.3f}, written apart {written_apart:.3f}"
+    )
+    return choose(labels, rules, candidates, parts, choose_pair)
 
 
 def dense_block(
@@ -650,6 +726,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--out-of-fold), no fitting; written to --output",
     )
     parser.add_argument(
+        "--neighbour-vote",
+        action="store_true",
+        help="blend each code's probability with the nearest training comments' vote (k, "
+        "weighting and blend chosen per code by nested cross-validation); needs the vectors",
+    )
+    parser.add_argument(
         "--cv-only",
         action="store_true",
         help="print the cross-validated figures for the current rules; write no model",
@@ -660,6 +742,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.output is None:
         args.output = FAST_MODEL if args.fast else DEFAULT_MODEL
     pooling = tuple(name for name in args.pooling.split(",") if name) if args.vector_scale else ()
+    if args.neighbour_vote and not args.vector_scale:
+        parser.error("--neighbour-vote reads the sentence vectors: not with --fast or scale 0")
 
     taxonomy = load_and_compile(args.taxonomy, model=None)
     codes = [code.id for code in taxonomy.codes]
@@ -716,6 +800,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.out_of_fold, texts, labels, vectors, args.c, args.vector_scale, args.cue_scale,
         settings, pooled, pooling, args.pool_scale,
     )  # fmt: skip
+    vote = None
+    if args.neighbour_vote:
+        vectors = embed(texts) if vectors is None else vectors
+        vote, out_of_fold = neighbour_vote(
+            examples, labels, rules, out_of_fold, vectors, np.array(apart)
+        )
     everything, written_apart = cross_validated(labels, rules, out_of_fold, codes, np.array(apart))
     print(f"{len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {len(codes)} codes")
     print("cross-validated, each fold coded with thresholds chosen on the other four; per code")
@@ -729,6 +819,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         retuned = retune(
             ReasonModel.read(args.retune), labels, rules, out_of_fold, removal=not args.no_removal
         )
+        if vote is not None:
+            retuned = dataclasses.replace(retuned, vote=vote)
         retuned.save(args.output)
         print(f"thresholds and floors of {args.retune} chosen again; wrote {args.output}")
         print_thresholds(codes, retuned)
@@ -739,7 +831,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     trained = train(
         examples, rules, codes, vectors, c=args.c, scale=args.vector_scale, cues=cues,
         cue_scale=args.cue_scale, pooled=pooled, pooling=pooling, pool_scale=args.pool_scale,
-        out_of_fold=out_of_fold, removal=not args.no_removal, settings=settings,
+        out_of_fold=out_of_fold, removal=not args.no_removal, settings=settings, vote=vote,
     )  # fmt: skip
     trained.model.save(args.output)
     reread = ReasonModel.read(args.output)
