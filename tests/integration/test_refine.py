@@ -25,7 +25,7 @@ from winback_router.settings import RouterSettings
 from winback_shared.db import create_pool
 from winback_shared.migrations import apply_migrations
 
-TWO_CODES = "again and again nobody calls back"
+TWO_CODES = "still nobody calls back"
 """Fast: repeat_contact and broken_promise; full: repeat_contact (test_refine_select.py)."""
 AGREED = "the thing broke after two days"
 """Both models: product_defect."""

@@ -98,7 +98,10 @@ def test_the_vector_is_skipped_only_where_it_cannot_add_a_code() -> None:
     silent = dataclasses.replace(model, thresholds=np.full(2 * count, NEVER, np.float32))
     assert not silent.vector_matters(logits, frozenset())
     hopeless = np.full(count, -100.0, np.float32)  # beyond any unit vector's reach
-    assert not model.vector_matters(hopeless, frozenset())
+    regression_alone = dataclasses.replace(model, vote=None)
+    assert not regression_alone.vector_matters(hopeless, frozenset())
+    # The shipped model votes: the nearest comments can add a code whatever the logits say.
+    assert model.vote is not None and model.vector_matters(hopeless, frozenset())
     taxonomy = load_and_compile(model=None)
     attach_model(taxonomy, silent, Path("silent.npz"))
     before = embeddings.sentence_encoder().texts_embedded

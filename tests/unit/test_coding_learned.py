@@ -26,6 +26,7 @@ from winback_router.coding.learned import (
     load_model,
     word_ngrams,
 )
+from winback_router.coding.neighbour_vote import NeighbourVote
 from winback_router.coding.repetition import repetition_cues
 from winback_router.settings import RouterSettings
 from winback_shared.taxonomy import UNCLASSIFIED, load_taxonomy
@@ -124,6 +125,10 @@ def test_columns_are_found_by_code_name_not_position() -> None:
         model.bias[::-1], np.concatenate([model.thresholds[: len(model.codes)][::-1],
         model.thresholds[len(model.codes) :][::-1]]),
         np.ascontiguousarray(model.vector_weights[:, ::-1]),
+        neighbours=model.neighbours,
+        vote=None if model.vote is None else NeighbourVote(
+            model.vote.k[::-1], model.vote.gamma[::-1], model.vote.weight[::-1]
+        ),
     )  # fmt: skip
     text = "The agent was rude and the parcel never arrived, still charged me twice."
     original = dict(zip(model.codes, model.probabilities(text), strict=True))

@@ -20,6 +20,7 @@ from winback_router.coding.neighbour_vote import (
     NeighbourVote,
     candidate_probabilities,
     choose,
+    most_similar,
     nested_codes,
     out_of_fold_nearest,
     vote_matrix,
@@ -196,3 +197,19 @@ def test_the_vector_is_embedded_where_a_vote_could_add_a_code(
 def test_neighbour_vote_needs_the_vectors() -> None:
     with pytest.raises(SystemExit):
         train.main(["--sample", "60", "--fast", "--neighbour-vote"])
+
+
+@pytest.mark.parametrize("count", [1, 5, 40, 199, 200, 300])
+def test_most_similar_is_the_stable_full_sort_cut(count: int) -> None:
+    """Partial selection gives the same positions in the same order as sorting everything,
+    ties (many equal similarities, as int8-quantised vectors make) in position order."""
+    rng = np.random.default_rng(count)
+    for _ in range(50):
+        similarity = np.round(rng.uniform(-1, 1, 200), 1).astype(np.float32)
+        expected = np.argsort(-similarity, kind="stable")[:count]
+        assert most_similar(similarity, count).tolist() == expected.tolist()
+
+
+def test_most_similar_keeps_ties_at_the_cut_in_position_order() -> None:
+    similarity = np.array([0.5, 0.9, 0.5, 0.5, 0.1, 0.5], dtype=np.float32)
+    assert most_similar(similarity, 3).tolist() == [1, 0, 2]

@@ -22,14 +22,15 @@ TAXONOMY = load_and_compile()
 with the fast one first)."""
 CODES = [code.id for code in TAXONOMY.codes]
 TARGET_MACRO_F1 = 0.85
-BLIND_FLOOR = 0.885
-"""Rules + model (TF-IDF + sentence vectors) measured 0.888 on the blind set re-trained with the
-fifth and sixth training files (December 1, 07:22 UTC; 0.886 at 04:01 with the fourth, 0.876 at
+BLIND_FLOOR = 0.89
+"""Rules + model (TF-IDF + sentence vectors, the nearest comments' vote) measured 0.897 on the
+blind set (December 1, afternoon; 0.888 without the vote, re-trained with the
+fifth and sixth training files at 07:22 UTC; 0.886 at 04:01 with the fourth, 0.876 at
 01:27, 0.864 on November 30; rules alone 0.678 in November); the issue's target is 0.90, not
 reached."""
-INDEPENDENT_FLOOR = 0.855
-"""Rules + model measured 0.861 on the independent held-out comments on December 1, 07:20 UTC
-(0.845 at 04:23, 0.839 at 01:27, 0.822 on November 30)."""
+INDEPENDENT_FLOOR = 0.865
+"""Rules + model measured 0.873 on the independent held-out comments on December 1, afternoon
+(0.861 at 07:20 UTC, 0.845 at 04:23, 0.839 at 01:27, 0.822 on November 30)."""
 
 
 def test_the_labelled_set_is_big_varied_and_split_once() -> None:

@@ -18,7 +18,7 @@ from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import load_taxonomy
 
 RULES = load_taxonomy()
-TWO_CODES = "again and again nobody calls back"
+TWO_CODES = "still nobody calls back"
 """The rules find nothing; the fast model reads repeat_contact and broken_promise, the full one
 repeat_contact alone (the pair re-trained at 07:20 on December 1 with 4,082 training comments; the
 pair of 04:23 read repeat_contact and re_explain on it; "nobody ever calls back, again and

@@ -76,7 +76,7 @@ class NeighbourVote:
         result = np.zeros(len(self.k))
         if count == 0:
             return result
-        order = np.argsort(-similarity, kind="stable")[:count]
+        order = most_similar(similarity, count)
         best = similarity[order]
         rank = np.arange(count)[:, None]
         weights = np.where(
@@ -92,6 +92,19 @@ class NeighbourVote:
         """The regression's probabilities moved toward the votes by each code's weight."""
         blended: Floats = (1 - self.weight) * probabilities + self.weight * votes
         return blended
+
+
+def most_similar(similarity: npt.NDArray[np.floating], count: int) -> Index:
+    """The ``count`` largest entries' positions, largest first, ties in position order: exactly
+    ``np.argsort(-similarity, kind="stable")[:count]``, without sorting all of them (a full sort
+    of the 4,082 training comments' similarities was most of a vote's cost; see the
+    "Shipped" paragraph of docs/coding-model-study.md)."""
+    if count >= len(similarity):
+        return np.argsort(-similarity, kind="stable")[:count]
+    threshold = similarity[np.argpartition(-similarity, count - 1)[:count]].min()
+    candidates = np.flatnonzero(similarity >= threshold)
+    order: Index = candidates[np.argsort(-similarity[candidates], kind="stable")][:count]
+    return order
 
 
 def nearest(similarity: npt.NDArray[np.floating], count: int) -> tuple[Index, Floats]:
