@@ -1,6 +1,6 @@
 """The independent training comments: well formed, labelled from the taxonomy, and apart.
 
-``independent-train.jsonl`` and ``independent-train-2.jsonl`` to ``independent-train-7.jsonl``
+``independent-train.jsonl`` and ``independent-train-2.jsonl`` to ``independent-train-8.jsonl``
 were written by helpers who never saw the rules, the model or the other comment files (only the
 codes' table). The model learns
 from them, so a text one shares with an evaluation split would leak into the figures: these
@@ -9,7 +9,9 @@ codes, two-reason comments and contact requests, the third on the codes whose ru
 least precise and their neighbours, the fourth on repeat_contact and product_knowledge, the
 fifth on repeat_contact, product_defect and product_knowledge, the sixth is balanced over
 the codes with a third of it not in English, and the seventh leans on repeat_contact,
-product_defect and product_knowledge again, so their mixes differ from the first's. From the
+product_defect and product_knowledge again, and the eighth (three writers: terse and angry,
+long and careful, multilingual) on repeat_contact and product_defect, so their mixes differ
+from the first's. From the
 fifth on, no comment rewords one of any other file either (training files included).
 """
 
@@ -66,6 +68,9 @@ FILES = (
     ),
     TrainingFile(
         "independent-train-7", r"t8-\d{4}", 480, 20, (0.05, 0.2), 0.3, 0.15, (0.08, 0.2), True
+    ),
+    TrainingFile(
+        "independent-train-8", r"t9[abc]-\d{4}", 480, 20, (0.05, 0.2), 0.3, 0.3, (0.08, 0.2), True
     ),
 )
 

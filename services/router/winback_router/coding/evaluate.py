@@ -49,6 +49,7 @@ SPLITS = (
     "independent-train-5",
     "independent-train-6",
     "independent-train-7",
+    "independent-train-8",
     "independent-heldout",
     "blind",
 )
