@@ -160,6 +160,7 @@ func main() {
 	if board != nil {
 		accepted := acceptedIndexes(results)
 		s.AlertsComplete = board.waitFor(accepted, o.alertWait)
+		board.alertsDone()
 		s.PingsDuring = board.pings() - s.Quiet.PingsBefore
 		s.Slow = board.closeSlow(2 * time.Second)
 		s.UnknownAlerts = board.unknown.Load()

@@ -204,9 +204,10 @@ class Quiet:
 @dataclass(frozen=True)
 class Frames:
     """What the reading consoles read beside the step's alerts (the generator's count): each
-    console's frames from the first alert on that were not a request's first ``case.opened``,
-    those summed over the consoles by frame type, and the frames all of them read between their
-    snapshot and the first alert. One alert's fan-out is clean when ``besides`` is all zeros."""
+    console's frames while the alerts arrived (from the first alert due until every console
+    had every alert) that were not a request's first ``case.opened``, those summed over the
+    consoles by frame type, and the frames all of them read between their snapshot and the
+    first alert. The step measured one alert's fan-out alone when ``besides`` is all zeros."""
 
     besides: tuple[int, ...]
     by_type: dict[str, int]
