@@ -155,3 +155,12 @@ def test_a_step_started_unsettled_is_noted_under_the_tables() -> None:
         "consoles step (1,000 consoles, bare fan-out) started unsettled: refiner "
         "NOT SETTLED after 60 s: 250 to refine · 6 unsent left"
     ]
+
+
+def test_a_sweep_cut_short_never_reads_as_every_alert_received() -> None:
+    """A sweep step whose generator ran out of time ends the sweep; the rows measured so far
+    are printed, and the verdict says something is missing."""
+    result = report.Result(machine="m", calibration=argparse.Namespace())  # type: ignore[arg-type]
+    assert result.all_alerts
+    result.cut_short = True
+    assert report.render(result).splitlines()[-1] == "verdict: ALERTS MISSING or errors"

@@ -9,7 +9,8 @@
 --
 -- * an index on survey_response_id: from a response's id to its month, one probe;
 -- * a data fix of a response's received_at carries its key along (before the row moves, if it
---   does), as recovery_cases_move_key does for a case's opening.
+--   does), as recovery_cases_move_key does for a case's opening;
+-- * the notifier reads the keys (its story, repeat marks and outcomes match customers).
 --
 -- The router inserts keys in every batch and pays for this index there (one more B-tree
 -- insert a response); it never updates received_at, so the trigger costs it nothing.
@@ -28,3 +29,5 @@ CREATE TRIGGER survey_responses_move_key
     BEFORE UPDATE OF received_at ON survey_responses
     FOR EACH ROW WHEN (OLD.received_at IS DISTINCT FROM NEW.received_at)
     EXECUTE FUNCTION survey_responses_move_key();
+
+GRANT SELECT ON response_keys TO winback_notifier;

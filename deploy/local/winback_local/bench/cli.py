@@ -37,6 +37,7 @@ import httpx
 from winback_local.bench import bare_endpoint, ceilings, experiments, loadgen, probes, report
 from winback_local.bench.deliveries import bodies
 from winback_local.bench.environment import running_stack
+from winback_local.bench.report import rate as rate_text
 from winback_local.stack import service_of
 from winback_shared.startup import DEFAULT_PARTITIONS
 
@@ -192,7 +193,15 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
         alert_wait = min(120.0, max(20.0, 3 * args.duration))
         for offered in args.rates:
             _status(f"sweep: {offered:g}/s for {args.duration:g} s ...")
-            result.sweep.append(experiments.sweep_step(bench, offered, args.duration, alert_wait))
+            try:
+                row = experiments.sweep_step(bench, offered, args.duration, alert_wait)
+            except loadgen.BenchError as exc:
+                # The steps measured so far are still figures (a machine too loaded for the
+                # generator to finish in its time is no reason to lose the consoles rows).
+                result.notes.append(f"sweep stopped at {rate_text(offered)}: {exc}")
+                result.cut_short = True
+                break
+            result.sweep.append(row)
             _wait_idle(bench, result, alert_wait)
         if args.routers > 1:
             result.notes.append(_routers_note(bench))

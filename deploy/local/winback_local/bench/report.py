@@ -31,10 +31,14 @@ class Result:
     consoles: list[ConsolesResult] = field(default_factory=list)
     sweep: list[SweepRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cut_short: bool = False
+    """A sweep step failed (its generator ran out of time) and the rest were not run."""
 
     @property
     def all_alerts(self) -> bool:
         """Did every accepted detractor reach every reading console, in every step?"""
+        if self.cut_short:
+            return False
         return all(r.alerts == r.expected and not r.failures for r in self.sweep) and all(
             c.fanout.delivered == c.fanout.expected for c in self.consoles
         )
