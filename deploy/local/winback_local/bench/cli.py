@@ -261,7 +261,8 @@ def _settle_note(result: report.Result, step: experiments.ConsolesResult) -> Non
     if settled is None:
         return
     if not settled.settled:
-        who = f"{step.reading:,} consoles" + (", bare fan-out" if step.target == "bare" else "")
+        who = f"{step.reading:,} console{'' if step.reading == 1 else 's'}"
+        who += ", bare fan-out" if step.target == "bare" else ""
         result.notes.append(f"consoles step ({who}) started unsettled: refiner {settled.text()}")
     elif settled.seconds > 1:
         _status(f"  refiner settled in {settled.seconds:.1f} s ({settled.text()})")
