@@ -1,7 +1,8 @@
-"""What the processes did while a step ran: CPU%, peak RSS, and the router's lag.
+"""What the processes did while a step ran: CPU%, peak RSS, and the router's lag; and what the
+refiner still owes the consoles before a consoles step.
 
-Sampled from outside (psutil, the router's Prometheus ``/metrics``) so the services run exactly
-as they would in production, with nothing added for the measurement.
+Sampled from outside (psutil, the services' Prometheus ``/metrics``, two counts in the database)
+so the services run exactly as they would in production, with nothing added for the measurement.
 """
 
 from __future__ import annotations
