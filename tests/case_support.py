@@ -245,6 +245,45 @@ class Console:
         raise AssertionError(f"unexpected message: {message!r}")
 
 
+@dataclass(frozen=True)
+class ThreeConsoles:
+    """A case in the default queue and three agents' consoles, signed in: ``ana`` (an agent of
+    the case's queue), ``bill`` (an agent of another queue: he must never see it) and ``sue`` (a
+    supervisor of no queue: she sees every queue)."""
+
+    case_id: int
+    ana: str
+    """Each agent's token."""
+    bill: str
+    sue: str
+    ana_console: Console
+    bill_console: Console
+    sue_console: Console
+
+
+@asynccontextmanager
+async def three_consoles(desk: CaseDesk) -> AsyncIterator[ThreeConsoles]:
+    """The agents, the case and the consoles of :class:`ThreeConsoles`, closed on the way out."""
+    ana = await desk.agent("ana")
+    bill = await desk.agent("bill", queues=["billing"])
+    sue = await desk.agent("sue", Role.SUPERVISOR, queues=[])
+    case_id = await desk.case()
+    async with (
+        desk.console(ana) as ana_console,
+        desk.console(bill) as bill_console,
+        desk.console(sue) as sue_console,
+    ):
+        yield ThreeConsoles(case_id, ana, bill, sue, ana_console, bill_console, sue_console)
+
+
+async def next_change(console: Console, case_id: int) -> dict[str, Any]:
+    """The next ``case.changed`` message for ``case_id`` (pongs and other cases skipped)."""
+    while True:
+        message: dict[str, Any] = await console.next()
+        if message.get("type") == "case.changed" and message["case"]["case_id"] == case_id:
+            return message
+
+
 @asynccontextmanager
 async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIterator[CaseDesk]:
     """A notifier on this test's topics and schema, with a pool and an HTTP client beside it.

@@ -37,7 +37,9 @@ type console struct {
 	arrivals []arrival
 	seen     map[int]struct{}
 	matched  atomic.Int64
-	pings    atomic.Int64 // pings the server sent that this console read (and answered)
+	pings    atomic.Int64     // pings the server sent that this console read (and answered)
+	before   int64            // frames read after the snapshot and before the first alert
+	besides  map[string]int64 // frames while the alerts arrive, by type, other than each request's first case.opened
 	failed   atomic.Bool
 	err      string
 	stages   signInStages
@@ -65,6 +67,7 @@ type consoleBoard struct {
 	index    map[string]int
 	unknown  atomic.Int64
 	start    time.Time
+	phase    atomic.Int32 // beforeAlerts, duringAlerts (first alert due -> every console has them all), afterAlerts
 	wg       sync.WaitGroup
 }
 
@@ -87,7 +90,7 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	for i := 0; i < fast+slow; i++ {
-		board.consoles = append(board.consoles, &console{slow: i >= fast, seen: map[int]struct{}{}})
+		board.consoles = append(board.consoles, &console{slow: i >= fast, seen: map[int]struct{}{}, besides: map[string]int64{}})
 	}
 	gate := make(chan struct{}, 32)
 	var wg sync.WaitGroup
@@ -202,19 +205,23 @@ func (b *consoleBoard) read(c *console) {
 			}
 			return
 		}
-		if frameType(data) != "case.opened" {
+		kind := frameType(data)
+		if kind != "case.opened" {
+			c.count(kind, b.phase.Load())
 			continue
 		}
 		i, ok := b.index[responseID(data)]
 		if !ok {
 			var f frame
 			if json.Unmarshal(data, &f) != nil || f.Case == nil {
+				c.count(kind, b.phase.Load())
 				continue
 			}
 			i, ok = b.index[f.Case.ResponseID]
 		}
 		if !ok {
 			b.unknown.Add(1)
+			c.count(kind, b.phase.Load())
 			continue
 		}
 		c.mu.Lock()
@@ -222,9 +229,64 @@ func (b *consoleBoard) read(c *console) {
 			c.seen[i] = struct{}{}
 			c.arrivals = append(c.arrivals, arrival{index: i, at: at})
 			c.matched.Add(1)
+		} else if b.phase.Load() == duringAlerts {
+			c.besides[kind]++
 		}
 		c.mu.Unlock()
 	}
+}
+
+// The phases of a run, for counting the frames that are not its alerts.
+const (
+	beforeAlerts int32 = iota // signed in, the first alert not due yet
+	duringAlerts              // the first alert due, some console still missing some alert
+	afterAlerts               // every console has every alert (or the wait ran out)
+)
+
+// count records a frame that is not one of the step's alerts: before the first alert, or
+// beside the alerts while they arrive (by type), so a step whose consoles also read other
+// traffic (a refiner's re-codes, say) shows it. Frames after the alerts disturb nothing.
+func (c *console) count(kind string, phase int32) {
+	c.mu.Lock()
+	switch phase {
+	case beforeAlerts:
+		c.before++
+	case duringAlerts:
+		if kind == "" {
+			kind = "unknown"
+		}
+		c.besides[kind]++
+	}
+	c.mu.Unlock()
+}
+
+// frameCounts is what the reading consoles read beside the alerts: per signed-in console the
+// frames from the first alert due until every console had every alert that were not a
+// request's first case.opened, those summed by type, and the frames all of them read between
+// their snapshot and the first alert.
+type frameCounts struct {
+	Besides []int64          `json:"besides"`
+	ByType  map[string]int64 `json:"by_type"`
+	Before  int64            `json:"before"`
+}
+
+func (b *consoleBoard) frameCounts() frameCounts {
+	counts := frameCounts{Besides: []int64{}, ByType: map[string]int64{}}
+	for _, c := range b.consoles {
+		if c.slow || c.conn == nil {
+			continue
+		}
+		c.mu.Lock()
+		var total int64
+		for kind, n := range c.besides {
+			total += n
+			counts.ByType[kind] += n
+		}
+		counts.Besides = append(counts.Besides, total)
+		counts.Before += c.before
+		c.mu.Unlock()
+	}
+	return counts
 }
 
 // frameType reads a frame's "type" without decoding (or validating) the rest: a snapshot holds
@@ -290,7 +352,14 @@ func (c *console) countPing(context.Context, []byte) bool {
 	return true
 }
 
-func (b *consoleBoard) setStart(start time.Time) { b.start = start }
+// setStart marks the first alert due: frames read from now on are read beside the alerts.
+func (b *consoleBoard) setStart(start time.Time) {
+	b.start = start
+	b.phase.Store(duringAlerts)
+}
+
+// alertsDone marks the end of the alerts: frames read from now on are not counted.
+func (b *consoleBoard) alertsDone() { b.phase.Store(afterAlerts) }
 
 // quiet is the pause before the first alert: every console has read its snapshot, and the
 // generator collects the garbage of those snapshots (a megabyte or more each) and then idles,

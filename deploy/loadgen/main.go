@@ -88,19 +88,20 @@ func fail(message string) {
 
 // summary is what the harness reads besides the two CSV files.
 type summary struct {
-	Requests         int         `json:"requests"`
-	Started          int         `json:"started"`
-	SendingEndedUs   int64       `json:"sending_ended_us"`
-	FinishedUs       int64       `json:"finished_us"`
-	ConsolesReady    int         `json:"consoles_ready"`
-	SignedIn         []int       `json:"signed_in"`
-	ConsoleConnectUs int64       `json:"console_connect_us"`
-	ConsoleErrors    []string    `json:"console_errors"`
-	Slow             []slowState `json:"slow"`
-	Quiet            *quiet      `json:"quiet"`
-	PingsDuring      int64       `json:"pings_during"` // pings the consoles read from the first alert on
-	UnknownAlerts    int64       `json:"unknown_alerts"`
-	AlertsComplete   bool        `json:"alerts_complete"`
+	Requests         int          `json:"requests"`
+	Started          int          `json:"started"`
+	SendingEndedUs   int64        `json:"sending_ended_us"`
+	FinishedUs       int64        `json:"finished_us"`
+	ConsolesReady    int          `json:"consoles_ready"`
+	SignedIn         []int        `json:"signed_in"`
+	ConsoleConnectUs int64        `json:"console_connect_us"`
+	ConsoleErrors    []string     `json:"console_errors"`
+	Slow             []slowState  `json:"slow"`
+	Quiet            *quiet       `json:"quiet"`
+	PingsDuring      int64        `json:"pings_during"` // pings the consoles read from the first alert on
+	UnknownAlerts    int64        `json:"unknown_alerts"`
+	Frames           *frameCounts `json:"frames"`
+	AlertsComplete   bool         `json:"alerts_complete"`
 }
 
 func main() {
@@ -159,9 +160,12 @@ func main() {
 	if board != nil {
 		accepted := acceptedIndexes(results)
 		s.AlertsComplete = board.waitFor(accepted, o.alertWait)
+		board.alertsDone()
 		s.PingsDuring = board.pings() - s.Quiet.PingsBefore
 		s.Slow = board.closeSlow(2 * time.Second)
 		s.UnknownAlerts = board.unknown.Load()
+		frames := board.frameCounts()
+		s.Frames = &frames
 		s.ConsoleErrors = append(s.ConsoleErrors, board.errors()...)
 		board.close()
 	}

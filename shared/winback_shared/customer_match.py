@@ -185,11 +185,16 @@ def customer_keys(customer: Customer | Mapping[str, object]) -> CustomerKeys:
 # expression index: joined plainly, the planner misjudges how few keys come out of the CTEs and
 # hashes the whole table. The same for the lookup of the seed's rows by id, since the responses
 # are month partitions (migration 0032): one key-index probe per partition, not a hash of all.
+# The starting response is found in its own month: its key names it (migration 0039's index on
+# response_keys.survey_response_id, the key kept in step with a data fix), so one partition is
+# probed, not every month's.
 _MATCHING_SQL = """
 WITH me AS (
     SELECT id, received_at, source, customer_id_key(customer) AS cid,
            source = ANY($3::text[]) AS shared_ids
-    FROM survey_responses WHERE id = $1
+    FROM survey_responses
+    WHERE id = $1
+      AND received_at = (SELECT k.received_at FROM response_keys k WHERE k.survey_response_id = $1)
 ),
 seed AS (
     SELECT id, received_at, source, cid FROM me

@@ -5,40 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.case_support import CaseDesk, running_desk
+from tests.case_support import CaseDesk, next_change, running_desk, three_consoles
 from tests.support import eventually
-from winback_shared.agents import Role
 from winback_shared.events.recovery_alerts import CaseSummary, RecoveryCaseUpdated
 from winback_shared.kafka import reliable_producer
-
-
-async def next_change(console: Any, case_id: int) -> dict[str, Any]:
-    """The next ``case.changed`` message for ``case_id`` (pongs and other cases skipped)."""
-    while True:
-        message: dict[str, Any] = await console.next()
-        if message.get("type") == "case.changed" and message["case"]["case_id"] == case_id:
-            return message
 
 
 async def test_changes_reach_the_queue_and_supervisors_but_not_other_queues(
     case_desk: CaseDesk,
 ) -> None:
-    ana = await case_desk.agent("ana")
-    bill = await case_desk.agent("bill", queues=["billing"])
-    sue = await case_desk.agent("sue", Role.SUPERVISOR, queues=[])
-    case_id = await case_desk.case()
-
-    async with (
-        case_desk.console(ana) as ana_console,
-        case_desk.console(bill) as bill_console,
-        case_desk.console(sue) as sue_console,
-    ):
+    async with three_consoles(case_desk) as desk:
+        case_id = desk.case_id
+        ana_console, bill_console, sue_console = (
+            desk.ana_console,
+            desk.bill_console,
+            desk.sue_console,
+        )
         assert [c["case_id"] for c in ana_console.snapshot] == [case_id]
         assert bill_console.snapshot == []
         assert [c["case_id"] for c in sue_console.snapshot] == [case_id]
         assert ana_console.profile["queues"] == ["default"]
 
-        assert (await case_desk.act(ana, case_id, "claim")).status_code == 200
+        assert (await case_desk.act(desk.ana, case_id, "claim")).status_code == 200
 
         for console in (ana_console, sue_console):
             change = await next_change(console, case_id)
@@ -48,7 +36,7 @@ async def test_changes_reach_the_queue_and_supervisors_but_not_other_queues(
         await bill_console.nothing_for(1.0)
 
         # Moving the case tells the queue it left (so it drops it) and the queue it joined.
-        moved = await case_desk.act(sue, case_id, "reassign", {"queue": "billing"})
+        moved = await case_desk.act(desk.sue, case_id, "reassign", {"queue": "billing"})
         assert moved.status_code == 200, moved.text
         for console in (ana_console, bill_console, sue_console):
             change = await next_change(console, case_id)

@@ -62,7 +62,10 @@ WITH r AS (
            jsonb_build_array(jsonb_build_object('code', 'c' || n, 'label', 'C', 'evidence', '',
                                                 'method', 'rule')), true
     FROM unnest($1::timestamptz[]) WITH ORDINALITY AS m(at, n)
-    RETURNING id, received_at, response_id
+    RETURNING id, received_at, response_id, source
+), keys AS (  -- as the router stores them: matching finds a response's month there
+    INSERT INTO response_keys (source, response_id, survey_response_id, received_at)
+    SELECT source, response_id, id, received_at FROM r
 )
 INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue, opened_at)
 SELECT id, received_at, 2, 'default', received_at + interval '40 days' FROM r

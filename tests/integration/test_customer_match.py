@@ -66,14 +66,21 @@ async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def store(pool: asyncpg.Pool, source: str, **customer: object) -> int:
-    """A stored response of that customer (only what matching reads is meaningful)."""
+    """A stored response of that customer (only what matching reads is meaningful), with its
+    key as the router stores one (matching finds a response's month through it)."""
     row_id: int = await pool.fetchval(
         """
-        INSERT INTO survey_responses (source, response_id, receipt_id, vendor, received_at,
-            customer, interaction, scores, chosen_reasons, follow_up_requested, codes,
-            needs_recovery)
-        VALUES ($1, $2, $2, 'generic', now(), $3, '{}', '[]', '[]', false, '[]', true)
-        RETURNING id
+        WITH r AS (
+            INSERT INTO survey_responses (source, response_id, receipt_id, vendor, received_at,
+                customer, interaction, scores, chosen_reasons, follow_up_requested, codes,
+                needs_recovery)
+            VALUES ($1, $2, $2, 'generic', now(), $3, '{}', '[]', '[]', false, '[]', true)
+            RETURNING id, source, response_id, received_at
+        ), keys AS (
+            INSERT INTO response_keys (source, response_id, survey_response_id, received_at)
+            SELECT source, response_id, id, received_at FROM r
+        )
+        SELECT id FROM r
         """,
         source,
         f"r-{uuid4().hex[:8]}",
@@ -219,3 +226,52 @@ async def test_the_key_lookups_use_the_expression_indexes(pool: asyncpg.Pool) ->
         plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {_MATCHING_SQL}", 777, 1, ["s"])
         plan = json.loads(plan) if isinstance(plan, str) else plan
         assert scans_of_the_rows(plan) == [], plan
+
+
+async def test_the_starting_response_is_read_in_its_month_found_through_its_key(
+    pool: asyncpg.Pool,
+) -> None:
+    """Migration 0039: the key's index on the response id names the month, so one partition
+    is read, not every month's; a data fix moving the response to another month moves the key
+    too, and matching still starts from it."""
+    await pool.execute(  # a few thousand others, so the planner weighs an index as it would
+        """
+        WITH r AS (
+            INSERT INTO survey_responses (source, response_id, receipt_id, vendor, received_at,
+                customer, interaction, scores, chosen_reasons, follow_up_requested, codes,
+                needs_recovery)
+            SELECT 's', 'other-' || n, 'other-' || n, 'generic', now(),
+                   jsonb_build_object('id', 'o-' || n), '{}', '[]', '[]', false, '[]', true
+            FROM generate_series(1, 3000) AS n
+            RETURNING id, source, response_id, received_at
+        )
+        INSERT INTO response_keys (source, response_id, survey_response_id, received_at)
+        SELECT source, response_id, id, received_at FROM r
+        """
+    )
+    first = await store(pool, "crm-a", id="c-5")
+    again = await store(pool, "crm-a", id="c-5")
+    await pool.execute("ANALYZE response_keys")
+    await pool.execute("ANALYZE survey_responses")
+    async with pool.acquire() as conn:
+        raw = await conn.fetchval(
+            f"EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF) {_MATCHING_SQL}", first, 5, []
+        )
+    plan = json.loads(raw) if isinstance(raw, str) else raw
+    me = next(node for node in plan_nodes(plan) if node.get("Subplan Name") == "CTE me")
+    nodes = list(plan_nodes(me))
+    shown = json.dumps(me, indent=1)
+    assert any(node.get("Index Name") == "response_keys_response_idx" for node in nodes), shown
+    read = [
+        node["Relation Name"]
+        for node in nodes
+        if node.get("Relation Name", "").startswith("survey_responses")
+        and node.get("Actual Loops", 0) > 0
+    ]
+    assert read == [f"survey_responses_p{datetime.now(UTC):%Y%m}"], shown
+
+    await pool.execute(
+        "UPDATE survey_responses SET received_at = now() - interval '400 days' WHERE id = $1",
+        first,
+    )
+    assert await matches(pool, first) == {again: ("id",)}

@@ -41,12 +41,18 @@ async def store_response(
     moment = NOW - timedelta(days=days_ago)
     response_id: int = await pool.fetchval(
         """
-        INSERT INTO survey_responses (source, response_id, receipt_id, vendor, survey_id,
-            submitted_at, received_at, customer, interaction, scores, chosen_reasons, comment,
-            follow_up_requested, codes, needs_recovery)
-        VALUES ($1, $2, $3, 'generic', $4, $5, $5, $6, '{}'::jsonb, $7, '[]'::jsonb, NULL,
-                false, $8, $9)
-        RETURNING id
+        WITH r AS (
+            INSERT INTO survey_responses (source, response_id, receipt_id, vendor, survey_id,
+                submitted_at, received_at, customer, interaction, scores, chosen_reasons,
+                comment, follow_up_requested, codes, needs_recovery)
+            VALUES ($1, $2, $3, 'generic', $4, $5, $5, $6, '{}'::jsonb, $7, '[]'::jsonb, NULL,
+                    false, $8, $9)
+            RETURNING id, source, response_id, received_at
+        ), keys AS (  -- as the router stores it: matching finds a response's month there
+            INSERT INTO response_keys (source, response_id, survey_response_id, received_at)
+            SELECT source, response_id, id, received_at FROM r
+        )
+        SELECT id FROM r
         """,
         source,
         f"r-{uuid4().hex[:8]}",

@@ -139,6 +139,9 @@ async def test_a_data_fix_of_received_at_carries_the_case_and_later_deliveries_a
     )
     (row,) = await stored(pool, "r-fixed")
     assert (row["part"], row["response_received_at"]) == ("survey_responses_default", LAST_MONTH)
+    # Its key follows (migration 0039): reads that find a response's month there still do.
+    key_month = "SELECT received_at FROM response_keys WHERE response_id = $1"
+    assert await pool.fetchval(key_month, "r-fixed") == LAST_MONTH
     revision = first.model_copy(
         update={"receipt_id": str(uuid.uuid4()), "comment": "Rude agent, no call back"}
     )

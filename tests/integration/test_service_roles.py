@@ -48,7 +48,12 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         RETENTION: {"SELECT"},  # to archive a month before its partition is dropped (0032)
     },
     # 0032: the router's idempotency; retention reads it, the owner's drop removes its rows.
-    "response_keys": {ROUTER: {"SELECT", "INSERT"}, REPORTING: {"SELECT"}, RETENTION: {"SELECT"}},
+    "response_keys": {
+        ROUTER: {"SELECT", "INSERT"},
+        NOTIFIER: {"SELECT"},
+        REPORTING: {"SELECT"},
+        RETENTION: {"SELECT"},
+    },
     "recovery_cases": {
         ROUTER: {"SELECT", "INSERT"},
         NOTIFIER: {"SELECT"},
@@ -351,7 +356,8 @@ async def test_every_service_role_matches_customers_the_router_keyed(
 ) -> None:
     """Migration 0018's key functions run under the router's writes (they are indexed) and in
     the matching query of every role that reads responses (the retention role reads them only to
-    archive them); no new table, so no new grant."""
+    archive them), which finds its starting response's month through ``response_keys``
+    (migration 0039: the notifier reads the keys since)."""
     first, second = [await open_case(pools[ROUTER]) for _ in range(2)]
     response = await pools["admin"].fetchval(
         "SELECT survey_response_id FROM recovery_cases WHERE id = $1", first

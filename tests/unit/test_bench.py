@@ -207,8 +207,8 @@ def test_the_consoles_table_shows_the_cpu_each_side_of_the_socket_spent() -> Non
     table = report.consoles_table([measured, unmeasured])
 
     assert measured.cpu_seconds("notifier") == 2.0
-    assert table[2].endswith("| 2.0 s (50%) · 0.4 s (10%) | 31 / 1,001 | - |")
-    assert table[3].endswith("| - · - | - | - |")
+    assert table[2].endswith("| 2.0 s (50%) · 0.4 s (10%) | 31 / 1,001 | - | - | - |")
+    assert table[3].endswith("| - · - | - | - | - | - |")
 
 
 def test_the_generator_profiles_itself_only_when_asked(tmp_path: Path) -> None:

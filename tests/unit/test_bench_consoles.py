@@ -142,8 +142,8 @@ def test_the_table_shows_the_pause_and_what_closed_the_console_not_reading() -> 
 
     table = report.consoles_table(rows)
 
-    assert table[2].endswith("| 1.2 s · 4 ms · 7 / 0 |")
+    assert table[2].endswith("| 1.2 s · 4 ms · 7 / 0 | - | - |")
     assert "1013, 1048 frames unread (its queue was full)" in table[2]
     assert "1011, 60 frames unread (no pong in time: uvicorn's ping timeout" in table[3]
-    assert table[3].endswith("| - |")
+    assert table[3].endswith("| - | - | - |")
     assert "| still open, 50 frames unread |" in table[4]

@@ -790,16 +790,30 @@ def record_normalising(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-async def test_the_next_batch_is_normalised_while_one_is_coded_and_coded_after_it(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@asynccontextmanager
+async def r2_arriving_while_r1_is_coded(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, *, normalise_ahead: bool
+) -> AsyncIterator[tuple[GatedCoding, list[str], asyncio.Task[None]]]:
+    """A router of one-record batches holding r1 in coding (:class:`GatedCoding`, until its gate
+    is set) while r2 is delivered; yields the coding, the ids normalised so far and the loop."""
     coding = GatedCoding()
     monkeypatch.setattr(consumer, "code_responses", coding)
     normalised = record_normalising(monkeypatch)
     rig.records.append(delivery(detractor(response_id="r1")))
-    async with rig.running(rig.router(max_batch=1, normalise_ahead=True)) as loop:
+    async with rig.running(rig.router(max_batch=1, normalise_ahead=normalise_ahead)) as loop:
         await until(coding.entered.is_set)
         rig.records.append(delivery(detractor(response_id="r2")))
+        yield coding, normalised, loop
+
+
+async def test_the_next_batch_is_normalised_while_one_is_coded_and_coded_after_it(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with r2_arriving_while_r1_is_coded(rig, monkeypatch, normalise_ahead=True) as (
+        coding,
+        normalised,
+        loop,
+    ):
         await until(lambda: normalised == ["r1", "r2"])  # while batch 1 is still being coded
 
         assert coding.calls == [1] and rig.steps() == []  # batch 2 waits to be coded
@@ -858,13 +872,11 @@ async def test_a_failure_while_a_batch_is_coded_drops_it_unstored_and_a_restart_
 async def test_without_normalising_ahead_the_next_batch_is_fetched_once_the_last_is_coded(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    coding = GatedCoding()
-    monkeypatch.setattr(consumer, "code_responses", coding)
-    normalised = record_normalising(monkeypatch)
-    rig.records.append(delivery(detractor(response_id="r1")))
-    async with rig.running(rig.router(max_batch=1, normalise_ahead=False)) as loop:
-        await until(coding.entered.is_set)
-        rig.records.append(delivery(detractor(response_id="r2")))
+    async with r2_arriving_while_r1_is_coded(rig, monkeypatch, normalise_ahead=False) as (
+        coding,
+        normalised,
+        loop,
+    ):
         await asyncio.sleep(0.2)  # room for a fetch; none comes while batch 1 is coded
 
         assert normalised == ["r1"]

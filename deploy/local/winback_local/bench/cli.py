@@ -37,6 +37,7 @@ import httpx
 from winback_local.bench import bare_endpoint, ceilings, experiments, loadgen, probes, report
 from winback_local.bench.deliveries import bodies
 from winback_local.bench.environment import running_stack
+from winback_local.bench.report import rate as rate_text
 from winback_local.stack import service_of
 from winback_shared.startup import DEFAULT_PARTITIONS
 
@@ -95,8 +96,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         help="seconds to wait for the refiner to catch up after the sweep (600; short 30)",
     )
+    parser.add_argument(
+        "--settle-wait",
+        type=float,
+        help="before each consoles step, seconds to wait at most for the refiner to have "
+        "nothing left to re-code or to send a console (120; short 60); a step that starts "
+        "unsettled says so",
+    )
     args = parser.parse_args(argv)
     args.refiner_wait = args.refiner_wait or (30.0 if args.short else 600.0)
+    args.settle_wait = args.settle_wait or (60.0 if args.short else 120.0)
     args.keep = args.keep or args.profile_consoles
     args.duration = args.duration or (3.0 if args.short else 20.0)
     args.console_alerts = args.console_alerts or (10 if args.short else 50)
@@ -110,7 +119,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"--routers between 1 and the topic's {partitions} partitions "
             "(WINBACK_TOPIC_PARTITIONS): a router without a partition has nothing to do"
         )
-    if args.refiner_wait > 3600:
+    if args.refiner_wait > 3600 or args.settle_wait > 3600:
         parser.error("bounded on purpose: at most 3,600 s waiting for the refiner")
     return args
 
@@ -150,6 +159,7 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             stack.pids(),
             profile_consoles=args.profile_consoles,
             settle=experiments.CONSOLES_SETTLE_SECONDS,
+            refiner_wait=None if args.no_refiner else args.settle_wait,
         )
         with bare_endpoint.running(work, "asgi") as plain_url:
             calibration = experiments.calibrate(bench, plain_url, highest, args.step_seconds)
@@ -168,21 +178,30 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             _status(f"consoles: {int(reading)} reading, 1 not reading ...")
             step = experiments.consoles_step(bench, int(reading), args.console_alerts, rate=10)
             result.consoles.append(step)
+            _settle_note(result, step)
             _wait_idle(bench, result, 60)
             if reading == max(args.consoles):
                 _status(f"consoles: {int(reading)} on a bare fan-out (the generator's floor) ...")
                 # Its snapshot as large as the notifier's just measured: the same sign-in work.
                 size = step.snapshot_bytes
                 with bare_endpoint.running(work, "consoles", snapshot_bytes=size) as fan_out_url:
-                    result.consoles.append(
-                        experiments.consoles_step(
-                            bench, int(reading), args.console_alerts, 10, fan_out_url
-                        )
+                    bare = experiments.consoles_step(
+                        bench, int(reading), args.console_alerts, 10, fan_out_url
                     )
+                result.consoles.append(bare)
+                _settle_note(result, bare)
         alert_wait = min(120.0, max(20.0, 3 * args.duration))
         for offered in args.rates:
             _status(f"sweep: {offered:g}/s for {args.duration:g} s ...")
-            result.sweep.append(experiments.sweep_step(bench, offered, args.duration, alert_wait))
+            try:
+                row = experiments.sweep_step(bench, offered, args.duration, alert_wait)
+            except loadgen.BenchError as exc:
+                # The steps measured so far are still figures (a machine too loaded for the
+                # generator to finish in its time is no reason to lose the consoles rows).
+                result.notes.append(f"sweep stopped at {rate_text(offered)}: {exc}")
+                result.cut_short = True
+                break
+            result.sweep.append(row)
             _wait_idle(bench, result, alert_wait)
         if args.routers > 1:
             result.notes.append(_routers_note(bench))
@@ -233,6 +252,20 @@ def _routers_note(bench: experiments.Bench) -> str:
             except (httpx.HTTPError, ValueError):
                 counts.append(f"{name} unknown")
     return "records processed per router over the run: " + ", ".join(counts)
+
+
+def _settle_note(result: report.Result, step: experiments.ConsolesResult) -> None:
+    """Say so when a consoles step started before the refiner had settled (it may be
+    polluted: its frames column shows by how much)."""
+    settled = step.settled
+    if settled is None:
+        return
+    if not settled.settled:
+        who = f"{step.reading:,} console{'' if step.reading == 1 else 's'}"
+        who += ", bare fan-out" if step.target == "bare" else ""
+        result.notes.append(f"consoles step ({who}) started unsettled: refiner {settled.text()}")
+    elif settled.seconds > 1:
+        _status(f"  refiner settled in {settled.seconds:.1f} s ({settled.text()})")
 
 
 def _wait_idle(bench: experiments.Bench, result: report.Result, timeout: float) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from winback_local.bench import loadgen, stats
+from winback_local.bench import loadgen, settle, stats
 from winback_local.bench.deliveries import DETRACTOR_NPS, PROMOTER_NPS, write_signed
 from winback_local.bench.loadgen import Consoles, Plan, Records
 from winback_local.bench.probes import (
@@ -24,8 +24,10 @@ from winback_local.bench.probes import (
     Usage,
     notifier_boards,
     notifier_written,
+    refiner_backlog,
     routers_metrics,
 )
+from winback_local.bench.settle import Settled
 from winback_local.stack import StackInfo
 
 CLOSED_LOOP_CONNECTIONS = 32
@@ -59,6 +61,9 @@ class Bench:
     """Have the generator profile itself in the consoles steps (``loadgen.pprof``)."""
     settle: float = 0.0
     """Seconds between the consoles' last snapshot and the first alert (``Consoles.settle``)."""
+    refiner_wait: float | None = None
+    """Before each consoles step, wait at most this long for the refiner to have nothing left
+    to send a console (:mod:`winback_local.bench.settle`); None: a stack without a refiner."""
 
     @property
     def router_urls(self) -> list[str]:
@@ -98,6 +103,14 @@ class Bench:
         if plan.url == self.webhook_url:
             self.accepted += len(stats.accepted(records.acks))
         return records
+
+    def settle_refiner(self) -> Settled | None:
+        """Wait (bounded) until the refiner has nothing left to re-code or to send; None
+        without a refiner."""
+        if self.refiner_wait is None:
+            return None
+        database_url = self.info.database_url
+        return settle.wait_until_settled(lambda: refiner_backlog(database_url), self.refiner_wait)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until the router has processed every accepted response (False if it did not)."""
@@ -189,6 +202,38 @@ class Quiet:
 
 
 @dataclass(frozen=True)
+class Frames:
+    """What the reading consoles read beside the step's alerts (the generator's count): each
+    console's frames while the alerts arrived (from the first alert due until every console
+    had every alert) that were not a request's first ``case.opened``, those summed over the
+    consoles by frame type, and the frames all of them read between their snapshot and the
+    first alert. The step measured one alert's fan-out alone when ``besides`` is all zeros."""
+
+    besides: tuple[int, ...]
+    by_type: dict[str, int]
+    before: int
+
+    @classmethod
+    def of(cls, summary: dict[str, Any]) -> Frames | None:
+        """Read from the generator's ``summary.json`` (None: no consoles, or an older one)."""
+        frames = summary.get("frames")
+        if not isinstance(frames, dict):
+            return None
+        return cls(
+            besides=tuple(int(n) for n in frames.get("besides") or []),
+            by_type={str(k): int(v) for k, v in (frames.get("by_type") or {}).items()},
+            before=int(frames.get("before") or 0),
+        )
+
+    def per_console(self) -> tuple[int, int]:
+        """Frames beside the alerts per console: the median console's and the most any had."""
+        if not self.besides:
+            return 0, 0
+        ordered = sorted(self.besides)
+        return ordered[(len(ordered) - 1) // 2], ordered[-1]
+
+
+@dataclass(frozen=True)
 class ConsolesResult:
     """One alert to many consoles, one more console not reading at all."""
 
@@ -219,6 +264,10 @@ class ConsolesResult:
     bucket bounds): the server's side of one alert's fan-out, without the client's."""
     quiet: Quiet | None = None
     """The pause before the first alert, as the generator measured it."""
+    settled: Settled | None = None
+    """The wait for the refiner before the step (None: no refiner in the stack)."""
+    frames: Frames | None = None
+    """What the consoles read beside the alerts: a polluted step shows here."""
 
     def cpu_seconds(self, process: str) -> float:
         """CPU seconds ``process`` spent over the step (NaN if it was not sampled)."""
@@ -231,6 +280,7 @@ def consoles_step(
 ) -> ConsolesResult:
     """``alerts`` detractors at ``rate`` while ``reading`` consoles and one slow one listen:
     on the notifier, or (``bare_url``) on the bare fan-out that calibrates the generator."""
+    settled = bench.settle_refiner()
     requests, out = bench.prepare(f"consoles-{reading}{'-bare' if bare_url else ''}", alerts)
     consoles = bench.consoles(reading, slow=1, settle=bench.settle)
     url = bench.webhook_url
@@ -279,6 +329,8 @@ def consoles_step(
             stats.bucket_quantile(written_before, written, 0.99),
         ),
         quiet=Quiet.of(records.summary),
+        settled=settled,
+        frames=Frames.of(records.summary),
     )
 
 

@@ -1,11 +1,13 @@
-"""What the processes did while a step ran: CPU%, peak RSS, and the router's lag.
+"""What the processes did while a step ran: CPU%, peak RSS, and the router's lag; and what the
+refiner still owes the consoles before a consoles step.
 
-Sampled from outside (psutil, the router's Prometheus ``/metrics``) so the services run exactly
-as they would in production, with nothing added for the measurement.
+Sampled from outside (psutil, the services' Prometheus ``/metrics``, two counts in the database)
+so the services run exactly as they would in production, with nothing added for the measurement.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import threading
@@ -13,9 +15,13 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
+
+from winback_local.bench.settle import Backlog
+from winback_shared.transient import is_transient
 
 LAG_METRIC = "winback_router_consumer_lag"
 RECORDS_METRIC = "winback_router_records"
@@ -77,6 +83,35 @@ def refiner_paused_seconds(refiner_url: str) -> float:
 def refiner_refined(refiner_url: str) -> float:
     """Responses the refiner has refined so far, whatever the outcome."""
     return _refiner_metric(refiner_url, REFINER_RESPONSES_METRIC)
+
+
+REFINER_BACKLOG_SQL = """
+SELECT (SELECT count(*) FROM survey_responses WHERE refine_pending) AS to_refine,
+       (SELECT count(*) FROM case_history WHERE published_at IS NULL) AS unsent
+"""
+"""Both counts read their partial index (``survey_responses_refine_pending``,
+``case_history_unpublished_idx``): cheap enough to poll once a second beside a step."""
+
+
+def refiner_backlog(database_url: str) -> Backlog | None:
+    """What the refiner still owes the consoles, read from the database (None: the database did
+    not answer this time; any other error, a bug, is raised)."""
+    try:
+        return asyncio.run(_read_backlog(database_url))
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        return None
+
+
+async def _read_backlog(database_url: str) -> Backlog:
+    conn = await asyncpg.connect(database_url, timeout=5)
+    try:
+        row = await conn.fetchrow(REFINER_BACKLOG_SQL, timeout=5)
+    finally:
+        await conn.close()
+    assert row is not None
+    return Backlog(to_refine=int(row["to_refine"]), unsent=int(row["unsent"]))
 
 
 def _refiner_metric(refiner_url: str, name: str) -> float:

@@ -31,10 +31,14 @@ class Result:
     consoles: list[ConsolesResult] = field(default_factory=list)
     sweep: list[SweepRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cut_short: bool = False
+    """A sweep step failed (its generator ran out of time) and the rest were not run."""
 
     @property
     def all_alerts(self) -> bool:
         """Did every accepted detractor reach every reading console, in every step?"""
+        if self.cut_short:
+            return False
         return all(r.alerts == r.expected and not r.failures for r in self.sweep) and all(
             c.fanout.delivered == c.fanout.expected for c in self.consoles
         )
@@ -156,8 +160,9 @@ def consoles_table(results: list[ConsolesResult]) -> list[str]:
         "| delivered | the console not reading | CPU s notifier · consoles (loadgen) "
         "| board reads / snapshots "
         "| before the first alert: after the last snapshot · generator CPU · pings read then "
-        "/ during the alerts |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "/ during the alerts | refiner before the step "
+        "| frames beside the alerts a console p50 / max (by type) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in results:
         slow = _slow(c.slow)
@@ -167,9 +172,23 @@ def consoles_table(results: list[ConsolesResult]) -> list[str]:
             f"| {who} | {c.signed_in:,} | {len(c.errors):,} | {c.connect_seconds:.1f} s "
             f"| {_signin(c)} | {c.fanout.to_all.text()} | {c.fanout.each.text()} "
             f"| {_written(c)} | {c.fanout.delivered:,} / {c.fanout.expected:,} "
-            f"| {slow or '-'} | {cpu} | {_reads(c)} | {_quiet(c)} |"
+            f"| {slow or '-'} | {cpu} | {_reads(c)} | {_quiet(c)} "
+            f"| {'-' if c.settled is None else c.settled.text()} | {_frames(c)} |"
         )
     return lines
+
+
+def _frames(result: ConsolesResult) -> str:
+    """Frames each console read beside the alerts (0 / 0: one alert's fan-out, nothing else),
+    and the types among them, per console on average."""
+    frames = result.frames
+    if frames is None:
+        return "-"
+    median, most = frames.per_console()
+    consoles = max(len(frames.besides), 1)
+    kinds = sorted(frames.by_type.items(), key=lambda item: (-item[1], item[0]))
+    named = ", ".join(f"{kind} {count / consoles:,.1f}" for kind, count in kinds if count)
+    return f"{median:,} / {most:,}" + (f" ({named})" if named else "")
 
 
 def _quiet(result: ConsolesResult) -> str:

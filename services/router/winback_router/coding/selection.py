@@ -10,7 +10,14 @@ probabilities, scoring each candidate by *nested* cross-validation (each part co
 thresholds chosen on the other parts, so a setting whose probabilities only look good to
 thresholds chosen on them is not preferred), and keeping the default unless another candidate
 beats it by a margin. Used by :mod:`winback_router.coding.train` (``--per-code``), which fits
-each code with :data:`CHOSEN`; what was measured is in ``docs/coding-model-study.md``.
+each code with :data:`CHOSEN`.
+
+Measured and lost (``docs/coding-model-study.md``, "Other heads over the same features",
+December 1 afternoon, all five folds): C = 100 and square-root class weights each score 0.002
+under the shipped C = 30 balanced by nested cross-validation (0.859 against 0.861), and choosing
+per code among the three settings loses too (0.860); C = 10 had lost on the morning's fold. So
+:data:`CHOSEN` stays empty and ``train --per-code`` trains every code as the shipped model does;
+the module is kept to measure other candidates the same way.
 
 The model file does not change: a setting only changes the weights a code learns.
 """
@@ -84,8 +91,8 @@ every code was measured with before."""
 
 CHOSEN: Mapping[str, Setting] = {}
 """Per code, the setting :func:`choose_settings` chose (codes not listed keep :data:`DEFAULT`).
-Empty: the candidates' five-fold runs of December 1 could not finish on the loaded machine
-(``docs/coding-model-study.md``), so ``train --per-code`` still trains every code as before."""
+Empty: none of the candidates beat :data:`DEFAULT` on the five folds of December 1 (see the
+module's docstring), so ``train --per-code`` trains every code as before."""
 
 
 def settings_for(
