@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate, pairwise
 
 from winback_router.coding.compiler import GAP, MAX_GAP, CompiledRules, TextRule, word_matches
 from winback_router.coding.negation import is_denied
@@ -46,23 +47,28 @@ class FoldedText:
 
     @classmethod
     def of(cls, text: str) -> FoldedText:
-        """Fold ``text`` once; every rule then reads the same words."""
+        """Fold ``text`` once; every rule then reads the same words.
+
+        Offsets are running sums of the words' lengths (a word and its space), each word of
+        ``padded`` further on by the sentence marks before it; the words are walked in Python
+        only at sentence ends (docs/performance.md, section 27)."""
         words = split_words(text)
-        offsets: list[int] = []
-        joined_offsets: list[int] = []
-        pieces: list[str] = []
-        position = joined_position = 1
-        for index, word in enumerate(words):
-            if index and word.sentence != words[index - 1].sentence:
-                pieces.append(SENTENCE_MARK)
-                position += len(SENTENCE_MARK) + 1
-            offsets.append(position)
-            joined_offsets.append(joined_position)
-            pieces.append(word.text)
-            position += len(word.text) + 1
-            joined_position += len(word.text) + 1
-        joined = " " + " ".join(word.text for word in words) + " "
-        return cls(words, " " + " ".join(pieces) + " ", offsets, joined, joined_offsets)
+        texts = [word.text for word in words]
+        joined = " " + " ".join(texts) + " "
+        joined_offsets = list(accumulate((len(piece) + 1 for piece in texts), initial=1))
+        del joined_offsets[-1]
+        sentences = [word.sentence for word in words]
+        ends = [i for i in range(1, len(words)) if sentences[i] != sentences[i - 1]]
+        if not ends:
+            return cls(words, joined, joined_offsets, joined, joined_offsets)
+        bounds = [0, *ends, len(words)]
+        padded = f" {f' {SENTENCE_MARK} '.join(' '.join(texts[a:b]) for a, b in pairwise(bounds))} "
+        shift = len(SENTENCE_MARK) + 1
+        offsets = list(joined_offsets)
+        for marks, (a, b) in enumerate(pairwise(bounds)):
+            if marks:
+                offsets[a:b] = [offset + marks * shift for offset in offsets[a:b]]
+        return cls(words, padded, offsets, joined, joined_offsets)
 
     def word_at(self, char: int, *, joined: bool = False) -> int:
         """Index of the word covering position ``char`` of ``padded`` (or of ``joined``)."""
@@ -75,8 +81,11 @@ def find_hits(folded: FoldedText, rules: CompiledRules) -> list[Hit]:
     words = folded.words
     texts = [word.text for word in words]
     keywords = rules.keywords
-    for first, word in enumerate(words):
-        for rule in keywords.starting(word.text):
+    for first, starting in enumerate(keywords.starting_each(texts)):
+        if not starting:
+            continue
+        word = words[first]
+        for rule in starting:
             key = (rule.code, rule.kind, rule.index)
             if key in hits:
                 continue
