@@ -9,7 +9,7 @@ only within bounds known before it runs (:meth:`~winback_router.coding.learned.R
 vote_bounds`), so a sentence whose highest possible score is under another's lowest cannot be
 the one quoted, and needs no vote. Only the sentences still in contention for some code are
 voted, and the strongest among them is chosen by their exact scores: the same sentence as
-scoring every sentence in full, always (``tests/unit/test_coding_strongest_sentence.py``).
+scoring every sentence in full, always (``tests/unit/test_coding_vote_cost.py``).
 """
 
 from __future__ import annotations
