@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from winback_router.coding.compiler import _PerTaxonomy, compiled_rules, reason_model
 from winback_router.coding.embeddings import Vectors, embed
 from winback_router.coding.evidence import MAX_QUOTE, excerpt, sentence_around
@@ -20,6 +22,7 @@ from winback_router.coding.follow_up import find_contact_request
 from winback_router.coding.learned import ReasonModel, Vector
 from winback_router.coding.rules import FoldedText, Hit, find_hits
 from winback_router.coding.sentence_pool import sentence_spans
+from winback_router.coding.strongest_sentence import strongest_sentences
 from winback_shared.events.recovery_alerts import CodedReason, SimilarComment
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import (
@@ -240,13 +243,20 @@ def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonom
             draft.sentences = sentence_spans(draft.folded)
         _embed_sentences(read)
     known = {code.id for code in taxonomy.codes}
-    for draft in read:
-        probabilities = model.probabilities(
+    vectors = [d.vector for d in read if d.vector is not None]
+    ranges = (
+        model.vote_ranges(np.array(vectors)) if len(vectors) == len(read) else [None] * len(read)
+    )
+    for draft, votes in zip(read, ranges, strict=True):
+        regression, vector = model.regression(
             draft.comment,
             draft.vector,
             logits=draft.logits,
             sentence_vectors=draft.sentence_vectors,
         )
+        probabilities = model.decided(draft.rule_codes, regression, vector, votes)
+        if probabilities is None:
+            continue  # no vote could add or remove a code: none computed
         found = model.codes_added(draft.rule_codes, probabilities)
         draft.model_codes = {code: p for code, p in found.items() if code in known}
         draft.removed = model.codes_against(draft.rule_codes, probabilities)
@@ -335,16 +345,15 @@ def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[C
     """The model's codes beyond the rules', most probable first, each quoting the sentence of
     the comment that scores highest for it, so an agent sees which words carried it, and
     naming the labelled comments nearest to this one, so they can judge it."""
-    comment, spans, vectors = draft.comment, draft.sentences, draft.sentence_vectors
-    by_sentence = [
-        model.probabilities(
-            comment[start:end],
-            None if vectors is None else vectors[i],
-            sentence_vectors=None if vectors is None else vectors[i : i + 1],
-        )
-        for i, (start, end) in enumerate(spans)
-        if len(spans) > 1
-    ]
+    comment, spans = draft.comment, draft.sentences
+    ranked = sorted(draft.model_codes.items(), key=lambda item: -item[1])
+    strongest = strongest_sentences(
+        model,
+        comment,
+        spans,
+        draft.sentence_vectors,
+        [model.codes.index(code) for code, _ in ranked],
+    )
     similar = None
     if model.neighbours is not None and draft.vector is not None:
         similar = [
@@ -353,9 +362,7 @@ def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[C
         ]
     codes = _codes_of(taxonomy)
     reasons = []
-    for code, probability in sorted(draft.model_codes.items(), key=lambda item: -item[1]):
-        column = model.codes.index(code)
-        best = max(range(len(by_sentence)), key=lambda i: (by_sentence[i][column], -i), default=0)
+    for (code, probability), best in zip(ranked, strongest, strict=True):
         start, end = spans[best]
         quote = sentence_around(comment, start, end)
         reasons.append(

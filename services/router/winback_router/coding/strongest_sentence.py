@@ -1,0 +1,74 @@
+"""Which sentence of a comment carried each model-coded reason, with as few votes as it takes.
+
+A reason the model coded quotes the sentence that scores highest for its code (ties: the
+earlier sentence), each sentence scored alone as a comment would be. With the full model that
+score includes the nearest training comments' vote, one product of the sentence's vector with
+all 4,082 training comments' vectors per sentence: most of the refiner's cost for a comment of
+several sentences (docs/performance.md, section 26). Yet the vote moves a code's probability
+only within bounds known before it runs (:meth:`~winback_router.coding.learned.ReasonModel.
+vote_bounds`), so a sentence whose highest possible score is under another's lowest cannot be
+the one quoted, and needs no vote. Only the sentences still in contention for some code are
+voted, and the strongest among them is chosen by their exact scores: the same sentence as
+scoring every sentence in full, always (``tests/unit/test_coding_vote_cost.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from winback_router.coding.embeddings import Vectors
+from winback_router.coding.learned import ReasonModel, Vector
+
+
+def strongest_sentences(
+    model: ReasonModel,
+    comment: str,
+    spans: Sequence[tuple[int, int]],
+    vectors: Vectors | None,
+    columns: Sequence[int],
+) -> list[int]:
+    """For each code column of ``columns``, the position in ``spans`` of the sentence of
+    ``comment`` whose probability for it is highest, the earlier on ties: exactly
+    ``max(range(len(spans)), key=lambda i: (full[i][column], -i))`` where ``full[i]`` is
+    :meth:`ReasonModel.probabilities` of sentence ``i`` (with ``vectors[i]`` when given); 0 for
+    a comment of one sentence or none, which is quoted whole."""
+    if len(spans) <= 1:
+        return [0] * len(columns)
+    scored = [
+        model.regression(
+            comment[start:end],
+            None if vectors is None else vectors[i],
+            sentence_vectors=None if vectors is None else vectors[i : i + 1],
+        )
+        for i, (start, end) in enumerate(spans)
+    ]
+    ranges = model.vote_ranges(vectors) if vectors is not None else [None] * len(spans)
+    bounds = [
+        model.vote_bounds(regression, votes)
+        for (regression, _), votes in zip(scored, ranges, strict=True)
+    ]
+    exact: dict[int, Vector] = {}
+    chosen = []
+    for column in columns:
+        contenders = _contenders(
+            [float(low[column]) for low, _ in bounds], [float(high[column]) for _, high in bounds]
+        )
+        if len(contenders) == 1:
+            chosen.append(contenders[0])
+            continue
+        for i in contenders:
+            if i not in exact:
+                regression, vector = scored[i]
+                exact[i] = regression if vector is None else model.voted(regression, vector)
+        chosen.append(max(contenders, key=lambda i: (exact[i][column], -i)))
+    return chosen
+
+
+def _contenders(low: Sequence[float], high: Sequence[float]) -> list[int]:
+    """The positions that could score highest (ties to the earlier) given each one's lowest and
+    highest possible score: those no other position surely beats. Position ``j`` surely beats
+    ``i`` when its lowest score is above ``i``'s highest, or equal to it and ``j`` is earlier;
+    the surest of all is the largest ``(low[j], -j)``, and only it needs checking (if it is
+    ``i``'s own, ``low[i] <= high[i]`` and nothing beats ``i``)."""
+    surest = max((value, -j) for j, value in enumerate(low))
+    return [i for i, value in enumerate(high) if not surest > (value, -i)]
