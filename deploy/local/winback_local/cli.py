@@ -323,7 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --file: post to this source of your WINBACK_SOURCES (exported in this shell),"
         " signed the way its vendor signs (docs/sources.md)",
     )
-    sender.add_argument("--state-dir", type=Path, default=STATE_DIR, help="the stack's (run's)")
+    sender.add_argument(
+        "--state-dir",
+        type=Path,
+        default=STATE_DIR,
+        help="the state folder of the `winback run` to post to: its ports and demo secret"
+        " (default .winback/)",
+    )
     sender.set_defaults(func=send)
     return parser
 
