@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { ago, fromNow } from "../../services/notifier/winback_notifier/static/format.js";
+import {
+  ago, fromNow, slaState,
+} from "../../services/notifier/winback_notifier/static/format.js";
 
 const NOW = Date.parse("2026-11-30T15:30:00Z");
 const at = (seconds) => new Date(NOW + seconds * 1000).toISOString();
@@ -32,5 +34,21 @@ describe("fromNow", () => {
     assert.equal(fromNow(at(10), NOW), "just now");
     assert.equal(fromNow(at(-7 * 60), NOW), "7 min ago");
     assert.equal(fromNow("", NOW), "");
+  });
+});
+
+describe("slaState", () => {
+  const open = { status: "open", first_attempt_at: null };
+  test("a warning counts only while nobody has tried", () => {
+    assert.equal(slaState({ ...open, sla_warned_at: at(-60) }), "warned");
+    assert.equal(slaState({ ...open, sla_warned_at: at(-60), first_attempt_at: at(-5) }), "");
+    assert.equal(slaState(open), "");
+  });
+
+  test("a breach stays, until the case is finished", () => {
+    const breached = { ...open, sla_warned_at: at(-300), sla_breached_at: at(-60) };
+    assert.equal(slaState(breached), "breached");
+    assert.equal(slaState({ ...breached, first_attempt_at: at(-5) }), "breached");
+    assert.equal(slaState({ ...breached, status: "resolved" }), "");
   });
 });

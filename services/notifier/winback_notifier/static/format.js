@@ -88,6 +88,16 @@ export function dueAt(card, policy) {
   return opened + minutes * 60000;
 }
 
+// Where a case stands against its deadline, as the SLA timers recorded it: a breach stays as
+// a fact ("breached"); a warning ("warned") only while nobody has tried yet; a finished case
+// has neither. The badge and the countdown's colour both read it, so they cannot disagree.
+export function slaState(card) {
+  if (["resolved", "closed"].includes(card.status)) return "";
+  if (card.sla_breached_at) return "breached";
+  if (card.sla_warned_at && !card.first_attempt_at) return "warned";
+  return "";
+}
+
 export function describeTimeLeft(due) {
   const seconds = Math.round((due - Date.now()) / 1000);
   const span = Math.abs(seconds);
