@@ -6,6 +6,7 @@ a supervisor gets a pop-up for the breach, and a lapsed claim comes back to the 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -52,6 +53,8 @@ async def test_breach_badges_a_supervisor_pop_up_and_a_lapsed_claim(
             await expect(ana.card(case_id).locator(".sla-badge")).to_have_text(
                 "SLA warning", timeout=TIMER
             )
+            # The countdown turns amber with the badge: not a green "within ..." beside it.
+            await expect(countdown).to_have_class(re.compile(r"\bwarned\b"))
             await expect(ana.card(case_id).locator(".sla-badge")).to_have_text(
                 "SLA breached", timeout=TIMER
             )

@@ -159,6 +159,29 @@ describe("what is drawn", () => {
     assert.equal(slaChart(REPORTS.sla, "time_to_alert").data.datasets.length, 2);
   });
 
+  test("the SLA chart leaves room above a target as tall as the tallest value", () => {
+    const grace = slaChart(REPORTS.sla, "time_to_first_attempt").options.scales.y.grace;
+    assert.ok(Number.parseFloat(grace) > 0, `grace ${grace}`);
+  });
+
+  test("a lone group's target is a marker as wide as a bar, not a dash", () => {
+    const lone = { ...REPORTS.sla, rows: REPORTS.sla.rows.slice(0, 1) };
+    const [, , target] = slaChart(lone, "time_to_first_attempt").data.datasets;
+    const [, , joined] = slaChart(REPORTS.sla, "time_to_first_attempt").data.datasets;
+    assert.equal(target.showLine, false);
+    assert.ok(target.pointRadius > joined.pointRadius);
+  });
+
+  test("axes that count cases or agents step by whole numbers", () => {
+    const counted = [
+      trendChart(REPORTS.trends, "root_causes").options.scales.y,
+      trendChart(REPORTS.trends, "coded_reasons").options.scales.y,
+      resolutionChart(REPORTS.resolutions).options.scales.x,
+      staffingChart(REPORTS.staffing).options.scales.y,
+    ];
+    for (const axis of counted) assert.equal(axis.ticks.precision, 0);
+  });
+
   test("the SLA table reads the report's share, with what it counts", () => {
     const rows = slaRows(REPORTS.sla);
     assert.deepEqual(rows.map((r) => r.key), ["P1", "P2", "all"]);

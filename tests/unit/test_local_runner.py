@@ -7,8 +7,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import signal
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,13 +20,14 @@ from winback_ingest.vendors import INTAKES
 from winback_ingest.vendors.base import SignatureError, Signed
 from winback_ingest.vendors.standard_webhooks import verify
 from winback_local import cli
-from winback_local.kafka import MAVEN_FETCH, fetch_quietly
+from winback_local.kafka import MAVEN_FETCH, fetch_quietly, free_port
 from winback_local.processes import last_error
 from winback_local.stack import (
     OUTBOUND_KEYS_VARIABLE,
     Instances,
     Stack,
     StackInfo,
+    StartCancelled,
     outbound_keys,
     serves_own_sources,
     service_environment,
@@ -357,3 +361,82 @@ def test_a_service_that_dies_at_start_is_explained_by_its_logs_last_error(tmp_pa
     log.write_text(json.dumps({"level": "info", "message": "started"}))
     assert last_error(log) is None
     assert last_error(tmp_path / "missing.log") is None
+
+
+def test_a_stop_asked_while_waiting_for_a_service_ends_the_wait(tmp_path: Path) -> None:
+    stack = Stack(tmp_path)
+    stack._instance_ports["ingest"] = free_port()  # nothing listens there
+    stack._services["ingest"] = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"]
+    )
+    try:
+        with pytest.raises(StartCancelled):  # not the TimeoutError of waiting it out
+            stack.wait_ready("ingest", timeout_seconds=5, should_stop=lambda: True)
+    finally:
+        stack._services["ingest"].kill()
+        stack._services["ingest"].wait()
+
+
+class _InterruptedStack:
+    """A stack whose start is interrupted the way a terminal's Ctrl-C does it: the signal first
+    (through the handler ``winback run`` installed), then what the start does next."""
+
+    def __init__(self, state_dir: Path, failure: Exception | None) -> None:
+        self.state_dir = state_dir
+        self.failure = failure
+        self.stopped = False
+
+    def start(self, should_stop: Callable[[], bool]) -> StackInfo:
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+        handler(signal.SIGINT, None)
+        if self.failure is not None:
+            raise self.failure  # a foreground tool killed by the same Ctrl-C
+        assert should_stop(), "the handler must reach the start"
+        raise StartCancelled("asked to stop while starting")
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+@pytest.mark.parametrize(
+    "failure", [None, subprocess.CalledProcessError(130, ["java", "kafka.tools.StorageTool"])]
+)
+def test_ctrl_c_while_starting_stops_at_once_without_a_banner_or_a_traceback(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    failure: Exception | None,
+) -> None:
+    stack = _InterruptedStack(tmp_path, failure)
+    monkeypatch.setattr(cli, "stack_from", lambda args: stack)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = cli.main(["run", "--state-dir", str(tmp_path)])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert stack.stopped
+    assert "Asked to stop while starting." in out
+    assert "winback is running" not in out
+
+
+def test_a_tool_failing_at_start_without_a_stop_asked_is_still_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Failing(_InterruptedStack):
+        def start(self, should_stop: Callable[[], bool]) -> StackInfo:
+            raise subprocess.CalledProcessError(1, ["java"])
+
+    stack = Failing(tmp_path, None)
+    monkeypatch.setattr(cli, "stack_from", lambda args: stack)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(subprocess.CalledProcessError):
+            cli.main(["run", "--state-dir", str(tmp_path)])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert stack.stopped

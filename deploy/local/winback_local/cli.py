@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from winback_local.stack import (
     ServiceFailed,
     Stack,
     StackInfo,
+    StartCancelled,
     load_info,
 )
 from winback_local.vendor_signing import configured_source, vendor_request
@@ -78,11 +80,18 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         try:
-            info = stack.start()
+            info = stack.start(should_stop=lambda: stopping)
         except (ServiceFailed, TimeoutError) as failure:
             # What failed and why, without a traceback: a port taken is the usual cause.
             print(f"winback run could not start: {failure}", file=sys.stderr, flush=True)
             return 1
+        except (StartCancelled, subprocess.CalledProcessError):
+            # A terminal's Ctrl-C also reaches a tool the start runs in the foreground (Kafka's
+            # storage tool on a first start), which then fails: that is the stop, not an error.
+            if not stopping:
+                raise
+            print("Asked to stop while starting.", flush=True)
+            return 0
         print(describe(info, stack.state_dir), flush=True)
         while not stopping:
             failed = stack.failed_service()
@@ -323,7 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --file: post to this source of your WINBACK_SOURCES (exported in this shell),"
         " signed the way its vendor signs (docs/sources.md)",
     )
-    sender.add_argument("--state-dir", type=Path, default=STATE_DIR, help="the stack's (run's)")
+    sender.add_argument(
+        "--state-dir",
+        type=Path,
+        default=STATE_DIR,
+        help="the state folder of the `winback run` to post to: its ports and demo secret"
+        " (default .winback/)",
+    )
     sender.set_defaults(func=send)
     return parser
 

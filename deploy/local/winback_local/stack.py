@@ -16,7 +16,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -114,6 +114,19 @@ class StackInfo:
 
 class ServiceFailed(RuntimeError):
     """A service of the stack exited before it was ready (the message quotes its log's cause)."""
+
+
+class StartCancelled(RuntimeError):
+    """A stop was asked for while the stack was starting; the caller stops what had started.
+
+    Checked between steps and while waiting for readiness, rather than raised from the signal
+    handler: an exception landing inside a spawn could leave a process nobody recorded.
+    """
+
+
+def never() -> bool:
+    """The default ``should_stop``: a start nobody can interrupt (the harnesses)."""
+    return False
 
 
 @dataclass
@@ -261,20 +274,28 @@ class Stack:
             )
         return KafkaCluster(self.state_dir / "kafka-cluster", self.ports.kafka_nodes(self.brokers))
 
-    def start(self) -> StackInfo:
-        """Start infrastructure and services; return once every service is ready."""
+    def start(self, should_stop: Callable[[], bool] = never) -> StackInfo:
+        """Start infrastructure and services; return once every service is ready.
+
+        ``should_stop`` is asked between steps and while waiting: once it answers true the start
+        ends with :class:`StartCancelled` (a minute of start-up is too long to sit out a Ctrl-C).
+        """
         # Kafka's JVM boots while PostgreSQL starts: the two take the longest.
         bootstrap = self._external("KAFKA_BOOTSTRAP_SERVERS")
+        _check(should_stop)
         if bootstrap is None:
             self.kafka = self._new_kafka()
             self.kafka.boot()
         database_url = self._external("DATABASE_URL")
+        _check(should_stop)
         if database_url is None:
             self.postgres = LocalPostgres(self.state_dir / "postgres")
             database_url = self.postgres.start()
+        _check(should_stop)
         if self.kafka is not None:
             asyncio.run(self.kafka.wait_until_ready(KAFKA_START_SECONDS))
             bootstrap = self.kafka.bootstrap_servers
+        _check(should_stop)
         assert bootstrap is not None
         settings = CommonSettings(kafka_bootstrap_servers=bootstrap, database_url=database_url)
         if self.partitions:
@@ -288,6 +309,7 @@ class Stack:
         self._env[OUTBOUND_KEYS_VARIABLE] = outbound_keys(os.environ, self.state_dir)
         names = self.instances.names()
         for name in names:
+            _check(should_stop)
             self.start_service(name)
         urls = {name: f"http://127.0.0.1:{self._instance_ports[name]}" for name in names}
         self.info = info = StackInfo(
@@ -303,7 +325,8 @@ class Stack:
             secret_path=None if secret is None else str(self.state_dir / "demo-secret"),
         )
         for name in names:
-            self.wait_ready(name)
+            self.wait_ready(name, should_stop=should_stop)
+        _check(should_stop)
         self.info_path.write_text(json.dumps(asdict(info), indent=2))
         self.info_path.chmod(0o600)
         return info
@@ -380,11 +403,14 @@ class Stack:
         """SIGKILL one service: no shutdown hooks, no goodbye, as in a crash."""
         kill(self._services[name])
 
-    def wait_ready(self, name: str, timeout_seconds: float = 60) -> None:
-        """Wait until the instance's ``/readyz`` answers 200."""
+    def wait_ready(
+        self, name: str, timeout_seconds: float = 60, should_stop: Callable[[], bool] = never
+    ) -> None:
+        """Wait until the instance's ``/readyz`` answers 200 (or ``should_stop`` answers true)."""
         url = f"http://127.0.0.1:{self._instance_ports[name]}"
         deadline = time.monotonic() + timeout_seconds
         while True:
+            _check(should_stop)
             process = self._services[name]
             if process.poll() is not None:
                 log = self.state_dir / "logs" / f"{name}.log"
@@ -432,6 +458,11 @@ class Stack:
         if self.postgres is not None:
             self.postgres.stop()
         self.info_path.unlink(missing_ok=True)
+
+
+def _check(should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise StartCancelled("asked to stop while starting")
 
 
 async def _prepare(

@@ -5,7 +5,7 @@
 import { boardRows, summarise } from "./board-state.js";
 import { button, countdown, make, slaBadge, statusBadge, timeElement } from "./dom.js";
 import {
-  ago, customerName, describeScore, describeTimeLeft, dueAt, priorityClass, worstScore,
+  ago, customerName, describeScore, describeTimeLeft, dueAt, priorityClass, slaState, worstScore,
 } from "./format.js";
 import { boardActions } from "./profile.js";
 import { callBackBadge } from "./call-outcomes.js";
@@ -183,7 +183,7 @@ export function createBoardView({ list, empty, summary, markSeen, onOpen, onSeen
 function timeLeftElement(card, profile) {
   const due = dueAt(card, profile && profile.policy);
   if (due === null || !["open", "reopened", "claimed"].includes(card.status)) return null;
-  return countdown("span", due);
+  return countdown("span", due, slaState(card));
 }
 
 // Relative times and countdowns move on by themselves, once a second.

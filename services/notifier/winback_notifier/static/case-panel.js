@@ -12,7 +12,9 @@ import { loadStory } from "./case-story.js";
 import { button, countdown, make, slaBadge, statusBadge } from "./dom.js";
 import { createOffers } from "./case-offers.js";
 import { renderEvidence } from "./evidence-view.js";
-import { clock, customerName, describeScore, dueAt, humanise, priorityClass } from "./format.js";
+import {
+  clock, customerName, describeScore, dueAt, humanise, priorityClass, slaState,
+} from "./format.js";
 import { describeOfferChange } from "./offer-rules.js";
 import { ticketLinks } from "./helpdesk-links.js";
 import { historyLabel, rootCauseLabel } from "./profile.js";
@@ -199,7 +201,7 @@ export function createCasePanel({ root, dispatch }) {
     head.append(line);
     const due = dueAt(card, profile && profile.policy);
     if (due !== null && !["resolved", "closed", "unreachable"].includes(card.status)) {
-      head.append(countdown("div", due));
+      head.append(countdown("div", due, slaState(card)));
     }
   }
 

@@ -1,7 +1,7 @@
 // The one way elements get text. Everything a customer or an agent wrote is untrusted: it is
 // only ever set with textContent or attributes, never parsed as HTML.
 
-import { ago, clock, describeTimeLeft, humanise } from "./format.js";
+import { ago, clock, describeTimeLeft, humanise, slaState } from "./format.js";
 
 export function make(tag, className, text) {
   const node = document.createElement(tag);
@@ -26,9 +26,12 @@ export function timeElement(timestamp, label) {
 }
 
 // Time left to the contact deadline `due`; refreshTimes (board-view.js) keeps it moving.
-export function countdown(tag, due) {
+// `sla` (slaState) "warned" turns it amber: green "contact within 1 min" beside an
+// "SLA warning" badge told an agent two things at once.
+export function countdown(tag, due, sla = "") {
   const left = describeTimeLeft(due);
-  const node = make(tag, `time-left${left.overdue ? " overdue" : ""}`, left.text);
+  const tone = `${left.overdue ? " overdue" : ""}${sla === "warned" ? " warned" : ""}`;
+  const node = make(tag, `time-left${tone}`, left.text);
   node.dataset.due = String(due);
   return node;
 }
@@ -44,13 +47,13 @@ export function statusBadge(card, profile) {
 // Where the case stands against its deadline, as the SLA timers recorded it: a breach stays
 // on the card as a fact; a warning only while nobody has tried yet.
 export function slaBadge(card) {
-  if (["resolved", "closed"].includes(card.status)) return null;
-  if (card.sla_breached_at) {
+  const state = slaState(card);
+  if (state === "breached") {
     const node = make("span", "sla-badge sla-breached", "SLA breached");
     node.title = `Deadline passed without a contact attempt (${clock(card.sla_breached_at)})`;
     return node;
   }
-  if (card.sla_warned_at && !card.first_attempt_at) {
+  if (state === "warned") {
     const node = make("span", "sla-badge sla-warning", "SLA warning");
     node.title = "The contact deadline is near and nobody has tried yet";
     return node;

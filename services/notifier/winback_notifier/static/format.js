@@ -40,17 +40,31 @@ export function reasonLabels(card) {
   return (card.reasons || []).map((r) => r.label || r.code).filter(Boolean);
 }
 
-export function ago(timestamp) {
+// A span of at least 45 s in words: "3 min", "2 h 5 min", "1 day".
+function span(seconds) {
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return days === 1 ? "1 day" : `${days} days`;
+}
+
+export function ago(timestamp, now = Date.now()) {
   const then = Date.parse(timestamp);
   if (Number.isNaN(then)) return "";
-  const seconds = Math.max(0, Math.round((Date.now() - then) / 1000));
-  if (seconds < 45) return "just now";
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min ago` : `${hours} h ago`;
-  const days = Math.floor(hours / 24);
-  return days === 1 ? "1 day ago" : `${days} days ago`;
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  return seconds < 45 ? "just now" : `${span(seconds)} ago`;
+}
+
+// A moment that may still be ahead (a deadline): "in 4 min" before it, as `ago` after it.
+// `ago` alone reads every future moment as "just now", which told supervisors a case at risk
+// was due this instant when it still had minutes left.
+export function fromNow(timestamp, now = Date.now()) {
+  const then = Date.parse(timestamp);
+  if (Number.isNaN(then)) return "";
+  const ahead = Math.round((then - now) / 1000);
+  return ahead >= 45 ? `in ${span(ahead)}` : ago(timestamp, now);
 }
 
 export function clock(timestamp) {
@@ -72,6 +86,16 @@ export function dueAt(card, policy) {
   const opened = Date.parse(card.opened_at);
   if (!minutes || Number.isNaN(opened)) return null;
   return opened + minutes * 60000;
+}
+
+// Where a case stands against its deadline, as the SLA timers recorded it: a breach stays as
+// a fact ("breached"); a warning ("warned") only while nobody has tried yet; a finished case
+// has neither. The badge and the countdown's colour both read it, so they cannot disagree.
+export function slaState(card) {
+  if (["resolved", "closed"].includes(card.status)) return "";
+  if (card.sla_breached_at) return "breached";
+  if (card.sla_warned_at && !card.first_attempt_at) return "warned";
+  return "";
 }
 
 export function describeTimeLeft(due) {

@@ -17,6 +17,9 @@ const TARGET_MEASURES = new Set(["time_to_claim", "time_to_first_attempt",
 const COLOURS = ["#2557d6", "#c62828", "#d9650b", "#2e7d32", "#7b1fa2", "#00838f", "#5b6b80",
   "#a77d00"];
 export const TOP_CAUSES = 6;
+// Axes that count cases or agents: whole ticks. Chart.js otherwise steps a small count by 0.2
+// ("1.6 agents", "0.4 cases"), which a supervisor on a quiet floor reads as a broken chart.
+export const COUNT_TICKS = Object.freeze({ precision: 0 });
 
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || Number.isNaN(Number(seconds))) return "–";
@@ -82,15 +85,19 @@ export function slaChart(report, measure) {
   if (TARGET_MEASURES.has(measure)) {
     datasets.push({
       type: "line", label: "contact target", data: rows.map((row) => minutes(row.contact_target.p50)),
-      borderColor: "#c62828", backgroundColor: "#c62828", borderDash: [6, 4], pointRadius: 4,
+      // Alone (one group, no line to join), the target is only its marker: make it a bar wide.
+      borderColor: "#c62828", backgroundColor: "#c62828", borderDash: [6, 4],
+      pointRadius: rows.length > 1 ? 4 : 24, pointBorderWidth: 3,
       pointStyle: "line", showLine: rows.length > 1, order: 1,
     });
   }
   return {
     type: "bar",
     data: { labels, datasets },
-    options: chartOptions({ y: { beginAtZero: true, title: { display: true, text: "minutes" } } },
-      `${MEASURES[measure] || measure}, minutes`),
+    // The grace keeps a target equal to the tallest value off the top edge, where the chart
+    // area clipped it to a sliver (one group whose target is the axis's maximum).
+    options: chartOptions({ y: { beginAtZero: true, grace: "10%",
+      title: { display: true, text: "minutes" } } }, `${MEASURES[measure] || measure}, minutes`),
   };
 }
 
@@ -132,7 +139,8 @@ export function trendChart(trends, field, labelOf = (code) => code) {
     borderColor: COLOURS[index % COLOURS.length], backgroundColor: COLOURS[index % COLOURS.length],
     tension: 0.2, pointRadius: 2, yAxisID: "y",
   }));
-  const scales = { y: { beginAtZero: true, title: { display: true, text: "cases" } } };
+  const scales = { y: { beginAtZero: true, ticks: COUNT_TICKS,
+    title: { display: true, text: "cases" } } };
   if (field === "root_causes") {
     datasets.push({
       type: "line", label: "agreed with the coding",
@@ -174,7 +182,8 @@ export function resolutionChart(report, labelOf = (code) => code) {
   return {
     type: "bar",
     data: { labels, datasets: [...offers, ...reactions] },
-    options: { ...chartOptions({ x: { beginAtZero: true, title: { display: true, text: "cases" } } },
+    options: { ...chartOptions({ x: { beginAtZero: true, ticks: COUNT_TICKS,
+      title: { display: true, text: "cases" } } },
       "Offered, and how customers took it, by root cause"), indexAxis: "y" },
   };
 }

@@ -2,6 +2,8 @@
 // against the agents connected, the warning when the floor is short, and the next 24 hours'
 // forecast as a Chart.js configuration. The figures are the report's (/api/ops/staffing).
 
+import { COUNT_TICKS } from "./ops-charts.js";
+
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const COLOURS = ["#2557d6", "#c62828", "#d9650b", "#2e7d32", "#7b1fa2", "#00838f"];
 const HOURS_AHEAD = 24;
@@ -49,7 +51,7 @@ export function staffingChart(report) {
       animation: false, responsive: true, maintainAspectRatio: false,
       plugins: { title: { display: true, text: "Agents needed, the next 24 hours" },
         legend: { position: "bottom" } },
-      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true,
+      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: COUNT_TICKS,
         title: { display: true, text: "agents" } } },
     },
   };

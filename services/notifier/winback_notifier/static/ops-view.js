@@ -4,7 +4,7 @@
 // page keeps working with the tables alone when it is not installed.
 
 import { make } from "./dom.js";
-import { ago, humanise } from "./format.js";
+import { fromNow, humanise } from "./format.js";
 import {
   compensationText, MEASURES, OFFERS, resolutionChart, slaChart, slaRows, tiles, trendChart,
 } from "./ops-charts.js";
@@ -190,7 +190,7 @@ export function createOpsView({ el, dispatch }) {
         make("span", "chase-meta",
           `${item.queue} · ${item.owner || "unclaimed"} · ${humanise(item.status)}`),
         make("span", "chase-due", item.contact_due_at
-          ? `deadline ${ago(item.contact_due_at)}` : ""),
+          ? `deadline ${fromNow(item.contact_due_at)}` : ""),
       );
       const row = make("li");
       row.append(link);
