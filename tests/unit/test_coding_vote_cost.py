@@ -326,3 +326,58 @@ def plain_nearest_default(
 ) -> list[Neighbour]:
     """:func:`plain_nearest` with :meth:`Neighbours.nearest`'s default count."""
     return plain_nearest(neighbours, vector, count)
+
+
+def test_a_batch_s_vote_ranges_are_computed_only_for_comments_some_vote_could_change(
+    full: ReasonModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = comments(60)
+    taxonomy = load_and_compile(model=DEFAULT_MODEL)
+    rules = [frozenset(found.code for found in coder.code_text(t, taxonomy)) for t in texts]
+    asked: list[int] = []
+    real = ReasonModel.vote_ranges
+
+    def counted(self: ReasonModel, vectors: Vectors) -> list[Any]:
+        asked.append(len(vectors))
+        return real(self, vectors)
+
+    monkeypatch.setattr(ReasonModel, "vote_ranges", counted)
+    monkeypatch.setattr(coder, "strongest_sentences", plain_strongest)  # asks for none
+    coder.code_responses_in_full(
+        [comment_response(text, i) for i, text in enumerate(texts)], taxonomy
+    )
+    vectors = dict(zip(texts, embed(texts), strict=True))
+    read = [
+        (text, codes)
+        for text, codes in zip(texts, rules, strict=True)
+        if coder.has_content(FoldedText.of(text))
+        and full.vector_matters(full.text_logits(text), codes)
+    ]
+    open_ = [
+        text
+        for text, codes in read
+        if full.vote_matters(codes, full.regression(text, vectors[text])[0])
+    ]
+    assert asked == [len(open_)]
+    assert 0 < len(open_) < len(read)  # some comments' votes need no range
+
+
+def test_a_sentence_s_vote_range_is_computed_only_while_it_may_be_quoted(
+    full: ReasonModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    real = ReasonModel.vote_ranges
+
+    def counted(self: ReasonModel, vectors: Vectors) -> list[Any]:
+        asked.append(len(vectors))
+        return real(self, vectors)
+
+    monkeypatch.setattr(ReasonModel, "vote_ranges", counted)
+    sentences = 0
+    for text, spans in _multi_sentence(comments(100)):
+        vectors = embed([text[a:b] for a, b in spans])
+        columns = list(range(len(full.codes)))
+        plain = plain_strongest(full, text, spans, vectors, columns)
+        assert strongest_sentences(full, text, spans, vectors, columns) == plain
+        sentences += len(spans)
+    assert 0 < sum(asked) < sentences  # some sentences out of contention under any vote

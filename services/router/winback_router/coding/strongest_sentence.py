@@ -42,17 +42,24 @@ def strongest_sentences(
         )
         for i, (start, end) in enumerate(spans)
     ]
-    ranges = model.vote_ranges(vectors) if vectors is not None else [None] * len(spans)
-    bounds = [
-        model.vote_bounds(regression, votes)
-        for (regression, _), votes in zip(scored, ranges, strict=True)
-    ]
+    bounds = [model.vote_bounds(regression) for regression, _ in scored]
+    if vectors is not None:
+        # Only the sentences still in contention under any vote need its range: narrowed
+        # bounds for a subset are still bounds, and the strongest is among their contenders.
+        open_ = sorted(
+            {
+                i
+                for column in columns
+                if len(found := _contenders_of(bounds, column)) > 1
+                for i in found
+            }
+        )
+        for i, votes in zip(open_, model.vote_ranges(vectors[open_]), strict=True):
+            bounds[i] = model.vote_bounds(scored[i][0], votes)
     exact: dict[int, Vector] = {}
     chosen = []
     for column in columns:
-        contenders = _contenders(
-            [float(low[column]) for low, _ in bounds], [float(high[column]) for _, high in bounds]
-        )
+        contenders = _contenders_of(bounds, column)
         if len(contenders) == 1:
             chosen.append(contenders[0])
             continue
@@ -62,6 +69,13 @@ def strongest_sentences(
                 exact[i] = regression if vector is None else model.voted(regression, vector)
         chosen.append(max(contenders, key=lambda i: (exact[i][column], -i)))
     return chosen
+
+
+def _contenders_of(bounds: Sequence[tuple[Vector, Vector]], column: int) -> list[int]:
+    """:func:`_contenders` for one code column of each position's (lowest, highest)."""
+    return _contenders(
+        [float(low[column]) for low, _ in bounds], [float(high[column]) for _, high in bounds]
+    )
 
 
 def _contenders(low: Sequence[float], high: Sequence[float]) -> list[int]:
