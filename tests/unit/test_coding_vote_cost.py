@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pytest
 
 from tests.coding_support import comment_response
+from winback_local.bench.deliveries import COMMENT
 from winback_router.coding import coder
 from winback_router.coding.compiler import load_and_compile
 from winback_router.coding.embeddings import Vectors, embed
@@ -328,40 +329,6 @@ def plain_nearest_default(
     return plain_nearest(neighbours, vector, count)
 
 
-def test_a_batch_s_vote_ranges_are_computed_only_for_comments_some_vote_could_change(
-    full: ReasonModel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    texts = comments(60)
-    taxonomy = load_and_compile(model=DEFAULT_MODEL)
-    rules = [frozenset(found.code for found in coder.code_text(t, taxonomy)) for t in texts]
-    asked: list[int] = []
-    real = ReasonModel.vote_ranges
-
-    def counted(self: ReasonModel, vectors: Vectors) -> list[Any]:
-        asked.append(len(vectors))
-        return real(self, vectors)
-
-    monkeypatch.setattr(ReasonModel, "vote_ranges", counted)
-    monkeypatch.setattr(coder, "strongest_sentences", plain_strongest)  # asks for none
-    coder.code_responses_in_full(
-        [comment_response(text, i) for i, text in enumerate(texts)], taxonomy
-    )
-    vectors = dict(zip(texts, embed(texts), strict=True))
-    read = [
-        (text, codes)
-        for text, codes in zip(texts, rules, strict=True)
-        if coder.has_content(FoldedText.of(text))
-        and full.vector_matters(full.text_logits(text), codes)
-    ]
-    open_ = [
-        text
-        for text, codes in read
-        if full.vote_matters(codes, full.regression(text, vectors[text])[0])
-    ]
-    assert asked == [len(open_)]
-    assert 0 < len(open_) < len(read)  # some comments' votes need no range
-
-
 def test_a_sentence_s_vote_range_is_computed_only_while_it_may_be_quoted(
     full: ReasonModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -374,10 +341,12 @@ def test_a_sentence_s_vote_range_is_computed_only_while_it_may_be_quoted(
 
     monkeypatch.setattr(ReasonModel, "vote_ranges", counted)
     sentences = 0
-    for text, spans in _multi_sentence(comments(100)):
+    for text, spans in [*_multi_sentence(comments(100)), *_multi_sentence([COMMENT])]:
         vectors = embed([text[a:b] for a, b in spans])
-        columns = list(range(len(full.codes)))
-        plain = plain_strongest(full, text, spans, vectors, columns)
-        assert strongest_sentences(full, text, spans, vectors, columns) == plain
+        # as the coder asks: for the codes the model gives the comment, a likely few
+        regressions = [full.regression(text[a:b], vectors[i])[0] for i, (a, b) in enumerate(spans)]
+        likely = np.argsort(-np.max(regressions, axis=0))[:2].tolist()
+        plain = plain_strongest(full, text, spans, vectors, likely)
+        assert strongest_sentences(full, text, spans, vectors, likely) == plain
         sentences += len(spans)
     assert 0 < sum(asked) < sentences  # some sentences out of contention under any vote

@@ -20,7 +20,7 @@ from winback_router.coding.compiler import _PerTaxonomy, compiled_rules, reason_
 from winback_router.coding.embeddings import Vectors, embed
 from winback_router.coding.evidence import MAX_QUOTE, excerpt, sentence_around
 from winback_router.coding.follow_up import find_contact_request
-from winback_router.coding.learned import ReasonModel, Vector, VoteRange
+from winback_router.coding.learned import ReasonModel, Vector
 from winback_router.coding.rules import FoldedText, Hit, find_hits
 from winback_router.coding.sentence_pool import sentence_spans
 from winback_router.coding.strongest_sentence import strongest_sentences
@@ -253,18 +253,17 @@ def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonom
             draft.sentences = sentence_spans(draft.folded)
         _embed_sentences(read)
     known = {code.id for code in taxonomy.codes}
-    scored = [
-        model.regression(
+    vectors = [d.vector for d in read if d.vector is not None]
+    ranges = (
+        model.vote_ranges(np.array(vectors)) if len(vectors) == len(read) else [None] * len(read)
+    )
+    for draft, votes in zip(read, ranges, strict=True):
+        regression, vector = model.regression(
             draft.comment,
             draft.vector,
             logits=draft.logits,
             sentence_vectors=draft.sentence_vectors,
         )
-        for draft in read
-    ]
-    for draft, (regression, vector), votes in zip(
-        read, scored, _vote_ranges(model, read, scored), strict=True
-    ):
         probabilities = model.decided(draft.rule_codes, regression, vector, votes)
         if probabilities is None:
             continue  # no vote could add or remove a code: none computed
@@ -275,30 +274,6 @@ def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonom
             draft.sentences = sentence_spans(draft.folded)
     if model.reads_vectors and not model.reads_sentences:
         _embed_sentences([d for d in read if len(d.sentences) > 1])
-
-
-def _vote_ranges(
-    model: ReasonModel, read: Sequence[_Draft], scored: Sequence[tuple[Vector, Vector | None]]
-) -> list[VoteRange | None]:
-    """Each read draft's vote ranges, from one product for the drafts whose regression leaves
-    a code open whatever the vote (:meth:`~ReasonModel.decided` with votes from 0 to 1); None
-    for the others, whose vote is never computed, and for all when some draft has no vector.
-
-    The ranges only narrow a decision that :meth:`~ReasonModel.decided` then takes exactly, so
-    leaving one out gives the same result: a draft decided with votes from 0 to 1 is decided
-    with any narrower range (the blend is monotone in the vote)."""
-    ranges: list[VoteRange | None] = [None] * len(read)
-    if any(vector is None for _, vector in scored):
-        return ranges
-    open_ = [
-        i
-        for i, (draft, (regression, _)) in enumerate(zip(read, scored, strict=True))
-        if model.vote_matters(draft.rule_codes, regression)
-    ]
-    vectors = [vector for i in open_ if (vector := scored[i][1]) is not None]
-    for i, votes in zip(open_, model.vote_ranges(np.array(vectors)), strict=True):
-        ranges[i] = votes
-    return ranges
 
 
 def _embed_sentences(drafts: Sequence[_Draft]) -> None:

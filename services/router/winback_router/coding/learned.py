@@ -401,17 +401,10 @@ class ReasonModel:
         never computed)."""
         if vector is None:
             return regression
-        if not self.vote_matters(rule_codes, regression, votes):
+        low, high = self.vote_bounds(regression, votes)
+        if not self.codes_added(rule_codes, high) and not self.codes_against(rule_codes, low):
             return None
         return self.voted(regression, vector)
-
-    def vote_matters(
-        self, rule_codes: frozenset[str], regression: Vector, votes: VoteRange | None = None
-    ) -> bool:
-        """Whether some vote within ``votes`` (by default any, 0 to 1) could make the blend add
-        or remove a code: :meth:`decided`'s test, without the vote."""
-        low, high = self.vote_bounds(regression, votes)
-        return bool(self.codes_added(rule_codes, high) or self.codes_against(rule_codes, low))
 
     @functools.cached_property
     def _voters(self) -> npt.NDArray[np.bool_]:
