@@ -12,7 +12,7 @@ voted, and the strongest among them is chosen by their exact scores: the same se
 scoring every sentence in full, always (``tests/unit/test_coding_vote_cost.py``). The bounds
 come in two steps: first with any vote (0 to 1), which costs nothing, then with the vote's
 range (one product with the training vectors) only for the sentences the first step left in
-contention (3 of the bench comment's 6; docs/performance.md, section 28).
+contention (2 of the bench comment's 6; docs/performance.md, section 28).
 """
 
 from __future__ import annotations
