@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pytest
 
 from tests.coding_support import comment_response
+from winback_local.bench.deliveries import COMMENT
 from winback_router.coding import coder
 from winback_router.coding.compiler import load_and_compile
 from winback_router.coding.embeddings import Vectors, embed
@@ -326,3 +327,26 @@ def plain_nearest_default(
 ) -> list[Neighbour]:
     """:func:`plain_nearest` with :meth:`Neighbours.nearest`'s default count."""
     return plain_nearest(neighbours, vector, count)
+
+
+def test_a_sentence_s_vote_range_is_computed_only_while_it_may_be_quoted(
+    full: ReasonModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    real = ReasonModel.vote_ranges
+
+    def counted(self: ReasonModel, vectors: Vectors) -> list[Any]:
+        asked.append(len(vectors))
+        return real(self, vectors)
+
+    monkeypatch.setattr(ReasonModel, "vote_ranges", counted)
+    sentences = 0
+    for text, spans in [*_multi_sentence(comments(100)), *_multi_sentence([COMMENT])]:
+        vectors = embed([text[a:b] for a, b in spans])
+        # as the coder asks: for the codes the model gives the comment, a likely few
+        regressions = [full.regression(text[a:b], vectors[i])[0] for i, (a, b) in enumerate(spans)]
+        likely = np.argsort(-np.max(regressions, axis=0))[:2].tolist()
+        plain = plain_strongest(full, text, spans, vectors, likely)
+        assert strongest_sentences(full, text, spans, vectors, likely) == plain
+        sentences += len(spans)
+    assert 0 < sum(asked) < sentences  # some sentences out of contention under any vote

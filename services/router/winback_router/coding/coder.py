@@ -15,6 +15,7 @@ from datetime import datetime
 
 import numpy as np
 
+from winback_router.coding.blas_threads import one_blas_thread
 from winback_router.coding.compiler import _PerTaxonomy, compiled_rules, reason_model
 from winback_router.coding.embeddings import Vectors, embed
 from winback_router.coding.evidence import MAX_QUOTE, excerpt, sentence_around
@@ -154,6 +155,15 @@ def code_responses_in_full(responses: Sequence[SurveyResponse], taxonomy: Taxono
     then reports that response as changed.) The caller decides where this runs; a router runs
     it off its event loop."""
     model = reason_model(taxonomy)
+    if model is None or not model.reads_vectors:
+        return _code_all(responses, taxonomy, model)
+    with one_blas_thread():  # the vote's products: see blas_threads
+        return _code_all(responses, taxonomy, model)
+
+
+def _code_all(
+    responses: Sequence[SurveyResponse], taxonomy: Taxonomy, model: ReasonModel | None
+) -> list[Coding]:
     drafts = [_draft(response, taxonomy, model) for response in responses]
     if model is not None:
         _apply_model(model, drafts, taxonomy)

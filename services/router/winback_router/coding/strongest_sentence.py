@@ -9,7 +9,10 @@ only within bounds known before it runs (:meth:`~winback_router.coding.learned.R
 vote_bounds`), so a sentence whose highest possible score is under another's lowest cannot be
 the one quoted, and needs no vote. Only the sentences still in contention for some code are
 voted, and the strongest among them is chosen by their exact scores: the same sentence as
-scoring every sentence in full, always (``tests/unit/test_coding_vote_cost.py``).
+scoring every sentence in full, always (``tests/unit/test_coding_vote_cost.py``). The bounds
+come in two steps: first with any vote (0 to 1), which costs nothing, then with the vote's
+range (one product with the training vectors) only for the sentences the first step left in
+contention (2 of the bench comment's 6; docs/performance.md, section 28).
 """
 
 from __future__ import annotations
@@ -42,17 +45,24 @@ def strongest_sentences(
         )
         for i, (start, end) in enumerate(spans)
     ]
-    ranges = model.vote_ranges(vectors) if vectors is not None else [None] * len(spans)
-    bounds = [
-        model.vote_bounds(regression, votes)
-        for (regression, _), votes in zip(scored, ranges, strict=True)
-    ]
+    bounds = [model.vote_bounds(regression) for regression, _ in scored]
+    if vectors is not None:
+        # Only the sentences still in contention under any vote need its range: narrowed
+        # bounds for a subset are still bounds, and the strongest is among their contenders.
+        open_ = sorted(
+            {
+                i
+                for column in columns
+                if len(found := _contenders_of(bounds, column)) > 1
+                for i in found
+            }
+        )
+        for i, votes in zip(open_, model.vote_ranges(vectors[open_]), strict=True):
+            bounds[i] = model.vote_bounds(scored[i][0], votes)
     exact: dict[int, Vector] = {}
     chosen = []
     for column in columns:
-        contenders = _contenders(
-            [float(low[column]) for low, _ in bounds], [float(high[column]) for _, high in bounds]
-        )
+        contenders = _contenders_of(bounds, column)
         if len(contenders) == 1:
             chosen.append(contenders[0])
             continue
@@ -62,6 +72,13 @@ def strongest_sentences(
                 exact[i] = regression if vector is None else model.voted(regression, vector)
         chosen.append(max(contenders, key=lambda i: (exact[i][column], -i)))
     return chosen
+
+
+def _contenders_of(bounds: Sequence[tuple[Vector, Vector]], column: int) -> list[int]:
+    """:func:`_contenders` for one code column of each position's (lowest, highest)."""
+    return _contenders(
+        [float(low[column]) for low, _ in bounds], [float(high[column]) for _, high in bounds]
+    )
 
 
 def _contenders(low: Sequence[float], high: Sequence[float]) -> list[int]:
