@@ -282,7 +282,7 @@ async def test_the_feed_waits_briefly_while_it_holds_changes_and_sends_them_when
         ]
     )
     async with feed_of(hub, QuietChanges(quiet_seconds=0.2, max_seconds=60.0)) as feed:
-        feed._consumer = consumer  # type: ignore[assignment]
+        feed._consumer = consumer
         nudges: list[None] = []
         feed._on_batch = lambda: nudges.append(None)
 
@@ -306,7 +306,7 @@ async def test_a_burst_that_never_pauses_still_leaves_at_the_longest_hold() -> N
         [[(EVENTS, change(case_id, "alpha", 2))] for case_id in range(1, 4)]
     )
     async with feed_of(hub, QuietChanges(quiet_seconds=0.2, max_seconds=0.0)) as feed:
-        feed._consumer = consumer  # type: ignore[assignment]
+        feed._consumer = consumer
 
         with pytest.raises(LookupError):
             await feed.run()
