@@ -20,6 +20,11 @@ changes (``agent.changed``), its consoles get a :data:`RESYNC` marker in their q
 console's own sender reloads the agent, swaps the filter and sends a fresh hello and snapshot,
 in the order a new connection would (see ``console_socket``).
 
+Several messages can be published as one (:meth:`AlertHub.publish_batch`, the feed's held
+re-codings: ``live.coalesce``): each view then gets one frame of the messages it may see, built
+once per distinct selection, so the audience is still decided per view and a console sees no
+message it would not have seen alone.
+
 The hub numbers what it publishes and keeps the last :data:`HISTORY` frames, so a console can
 be handed a board read a moment before it subscribed (``live.board``) plus the frames it missed
 in between (:meth:`AlertHub.missed`). Each frame carries its publish moment, so each console's
