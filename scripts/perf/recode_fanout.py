@@ -222,6 +222,7 @@ class Reader:
     def __init__(self, socket: ClientConnection, queues: list[str] | None) -> None:
         self.socket = socket
         self.queues = queues
+        self.lost = False
         self.reset(0, 0)
 
     def reset(self, count: int, seq: int) -> None:
@@ -239,6 +240,13 @@ class Reader:
             self.done.set()
 
     async def read_forever(self) -> None:
+        try:
+            await self._read()
+        finally:
+            self.lost = True
+            self.done.set()
+
+    async def _read(self) -> None:
         async for text in self.socket:
             now = time.time()
             message = json.loads(text)
@@ -263,7 +271,11 @@ async def sign_in(url: str, count: int) -> tuple[list[Reader], list[asyncio.Task
     readers: list[Reader] = []
 
     async def one() -> None:
-        socket = await connect(url, max_size=None, compression=None, open_timeout=60)
+        # No flow control: a console slow to parse still reads its socket and answers the
+        # server's keep-alive pings, so what is measured is the server's sending, not a close.
+        socket = await connect(
+            url, max_size=None, max_queue=None, compression=None, open_timeout=60
+        )
         await socket.send('{"type":"auth","token":"x"}')
         hello = json.loads(await socket.recv())
         readers.append(Reader(socket, None if hello["all"] else hello["queues"]))
@@ -292,6 +304,9 @@ async def measure(url: str, args: argparse.Namespace, label: str) -> None:
             )
             finished = time.time()
             cpu = (await http.get(f"/cpu?since={answer['cpu']}")).json()["seconds"]
+            if lost := sum(reader.lost for reader in readers):
+                print(f"{label} sweep {sweep}: {lost} consoles lost their connection")
+            readers = [reader for reader in readers if not reader.lost]
             frames = [reader.frames for reader in readers]
             kilobytes = [reader.bytes / 1024 for reader in readers]
             alert_ms = [
