@@ -63,13 +63,15 @@ class QuietChanges:
     def __len__(self) -> int:
         return len(self._items)
 
-    def hold(self, frame: str, audience: frozenset[str], case_id: int, now: float) -> None:
-        """Keep one change's frame (``now``: a monotonic clock, for :meth:`due`)."""
+    def hold(self, frame: str, audience: frozenset[str], case_id: int, now: float) -> bool:
+        """Keep one change's frame (``now``: a monotonic clock, for :meth:`due`); whether the
+        changes held now reach the size bound, and must leave before another is held."""
         if not self._items:
             self._since = now
         self._items.append((frame, audience))
         self._cases.add(case_id)
         self._size += len(frame)
+        return self._size >= self._max_bytes
 
     def holds(self, case_id: int) -> bool:
         """Whether a change of this case is held (so a newer message about it must wait)."""

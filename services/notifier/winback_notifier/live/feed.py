@@ -155,7 +155,8 @@ class AlertsFeed:
             return
         frame, audience = route_case_change(event)
         if event.change.kind in HELD_KINDS:
-            self._quiet.hold(frame, audience, event.case.case_id, time.monotonic())
+            if self._quiet.hold(frame, audience, event.case.case_id, time.monotonic()):
+                self.flush()
             return
         if self._quiet.holds(event.case.case_id):
             self.flush()
