@@ -123,10 +123,10 @@ def test_held_changes_are_due_after_the_longest_hold_or_past_the_size_bound() ->
     assert quiet.wait_seconds(7.0, idle=0.5) == 0.0
     assert quiet.due(6.0)
     quiet.take()
-    assert not quiet.hold("12345", frozenset({"a"}), 1, now=9.0)  # the clock starts again
+    quiet.hold("12345", frozenset({"a"}), 1, now=9.0)  # the clock starts with the first again
     assert not quiet.due(9.5)
-    assert quiet.hold("67890", frozenset({"a"}), 2, now=9.5)  # ten characters: full
-    assert quiet.due(9.5)
+    quiet.hold("67890", frozenset({"a"}), 2, now=9.5)
+    assert quiet.due(9.5)  # ten characters held
 
 
 def test_the_batch_frame_is_the_list_of_the_frames_it_carries() -> None:
@@ -232,21 +232,6 @@ async def test_anything_newer_about_a_held_case_goes_out_after_the_held_changes(
         ]
 
 
-async def test_held_changes_leave_as_soon_as_they_reach_the_size_bound() -> None:
-    hub = AlertHub(10)
-    sue = hub.subscribe(SUE)
-    size = len(change(1, "alpha", 2))
-    async with feed_of(hub, QuietChanges(max_bytes=2 * size)) as feed:
-        for case_id in range(1, 6):
-            feed._deliver(EVENTS, change(case_id, "alpha", 2))
-        assert summarised(drain(sue)) == [
-            (BATCH_TYPE, [(1, 2, "recoded"), (2, 2, "recoded")]),
-            (BATCH_TYPE, [(3, 2, "recoded"), (4, 2, "recoded")]),
-        ]
-        feed.flush()
-    assert summarised(drain(sue)) == [("case.changed", (5, 2, "recoded"))]
-
-
 async def test_an_agent_change_lets_the_held_changes_out_before_its_resync() -> None:
     hub = AlertHub(10)
     ana = hub.subscribe(ANA)
@@ -329,3 +314,30 @@ async def test_a_burst_that_never_pauses_still_leaves_at_the_longest_hold() -> N
         assert summarised(drain(sue)) == [
             ("case.changed", (case_id, 2, "recoded")) for case_id in range(1, 4)
         ]
+
+
+async def test_the_size_bound_lets_held_changes_go_after_the_read_never_within_it() -> None:
+    """A pop-up later in the same read still goes first; the next read starts a new batch."""
+    hub = AlertHub(10)
+    sue = hub.subscribe(SUE)
+    size = len(change(1, "alpha", 2))
+    pop_up = RecoveryCaseOpened(case=_summary(9, "alpha", 1)).to_bytes()
+    consumer = ScriptedConsumer(
+        [
+            [(EVENTS, change(n, "alpha", 2)) for n in (1, 2, 3)] + [(ALERTS, pop_up)],
+            [(EVENTS, change(4, "alpha", 2))],
+        ]
+    )
+    quiet = QuietChanges(quiet_seconds=60.0, max_seconds=60.0, max_bytes=2 * size)
+    async with feed_of(hub, quiet) as feed:
+        feed._consumer = consumer
+        with pytest.raises(LookupError):
+            await feed.run()
+        assert consumer.waits == [500, 500, 60_000]
+        feed.flush()
+
+    assert summarised(drain(sue)) == [
+        ("case.opened", (9, 1, None)),
+        (BATCH_TYPE, [(1, 2, "recoded"), (2, 2, "recoded"), (3, 2, "recoded")]),
+        ("case.changed", (4, 2, "recoded")),
+    ]

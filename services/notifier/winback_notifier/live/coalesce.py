@@ -34,8 +34,11 @@ HOLD_QUIET_SECONDS = 0.1
 HOLD_MAX_SECONDS = 1.0
 """...and at the latest this long after the first of them was read, however busy the topic."""
 HOLD_MAX_BYTES = 512 * 1024
-"""...or once their frames add up to this many characters: a console reads a frame whole, and
-a sweep of 200 large cards should not make one of several megabytes."""
+"""...or once their frames add up to this many characters (a console reads a frame whole).
+Checked after each read, not within one: a pop-up later in the same read must not wait behind
+a batch sent half-way through it (docs/performance.md, section 28, measured both). So a frame
+can pass the bound by one read's re-codings (a read is bounded by the consumer's fetch sizes;
+a sweep sends 200 at most)."""
 
 
 def batch_frame(frames: list[str]) -> str:
@@ -63,15 +66,13 @@ class QuietChanges:
     def __len__(self) -> int:
         return len(self._items)
 
-    def hold(self, frame: str, audience: frozenset[str], case_id: int, now: float) -> bool:
-        """Keep one change's frame (``now``: a monotonic clock, for :meth:`due`); whether the
-        changes held now reach the size bound, and must leave before another is held."""
+    def hold(self, frame: str, audience: frozenset[str], case_id: int, now: float) -> None:
+        """Keep one change's frame (``now``: a monotonic clock, for :meth:`due`)."""
         if not self._items:
             self._since = now
         self._items.append((frame, audience))
         self._cases.add(case_id)
         self._size += len(frame)
-        return self._size >= self._max_bytes
 
     def holds(self, case_id: int) -> bool:
         """Whether a change of this case is held (so a newer message about it must wait)."""

@@ -155,8 +155,7 @@ class AlertsFeed:
             return
         frame, audience = route_case_change(event)
         if event.change.kind in HELD_KINDS:
-            if self._quiet.hold(frame, audience, event.case.case_id, time.monotonic()):
-                self.flush()
+            self._quiet.hold(frame, audience, event.case.case_id, time.monotonic())
             return
         if self._quiet.holds(event.case.case_id):
             self.flush()
