@@ -250,15 +250,17 @@ async def test_recode_after_a_taxonomy_change_updates_codes_and_history_without_
 
 
 async def recoded_changes(console: Console, count: int) -> dict[int, dict[str, Any]]:
-    """The next ``count`` live messages, by case id; each must be a ``case.changed`` (pongs
-    skipped): a re-coding must never come as an alert."""
+    """The next ``count`` live changes, by case id; each must be a ``case.changed``, alone or
+    in a ``cases.changed`` (pongs skipped): a re-coding must never come as an alert."""
     found: dict[int, dict[str, Any]] = {}
     while len(found) < count:
         message = await console.next()
         if message["type"] == "pong":
             continue
-        assert message["type"] == "case.changed", message
-        found[message["case"]["case_id"]] = message
+        together = message["changes"] if message["type"] == "cases.changed" else [message]
+        for change in together:
+            assert change["type"] == "case.changed", message
+            found[change["case"]["case_id"]] = change
     return found
 
 

@@ -289,6 +289,39 @@ describe("news", () => {
     assert.equal(summarise(state).title, "winback console");
   });
 
+  test("a cases.changed frame is applied as its case.changed frames would be, one by one", () => {
+    const known = signedIn("supervisor", [card(1), card(2, { owner: "Ana" })]);
+    const changes = [
+      changed(card(1, { seq: 2, reasons: [{ code: "rude_agent", label: "Rude agent" }] }),
+        "recoded"),
+      changed(card(3, { seq: 4 }), "recoded"), // not on the board yet: quietly added
+      changed(card(1, { seq: 3, reasons: [{ code: "billing", label: "Billing" }] }), "recoded"),
+      changed(card(1, { seq: 2, reasons: [] }), "recoded"), // a repeat, older: dropped
+      changed(card(2, { seq: 5, sla_breached_at: "2026-01-01T09:10:00Z" }), "sla_breached"),
+    ];
+    const alone = run(changes, known);
+    const together = run([{ type: "cases.changed", changes }], known);
+    assert.deepEqual(together.state, alone.state);
+    assert.deepEqual(together.effects, alone.effects);
+    assert.deepEqual(types(together.effects), ["toast", "sound"]); // the breach, still news
+    assert.equal(together.state.cases.get(1).reasons[0].code, "billing"); // the latest wins
+    assert.deepEqual(ids(together.state), [1, 2, 3]);
+  });
+
+  test("a cases.changed frame skips what is not a case.changed, and an empty one is nothing", () => {
+    const known = signedIn("agent", [card(1)]);
+    const recoded = changed(card(1, { seq: 2, reasons: [] }), "recoded");
+    const { state } = run([{ type: "cases.changed",
+      changes: [opened(card(9)), null, recoded] }], known);
+    assert.deepEqual(ids(state), [1]);
+    assert.deepEqual(state.cases.get(1).reasons, []);
+    for (const message of [{ type: "cases.changed" }, { type: "cases.changed", changes: [] }]) {
+      const result = reduce(known, message);
+      assert.equal(result.state, known);
+      assert.deepEqual(result.effects, []);
+    }
+  });
+
   test("a breach pops up for supervisors only", () => {
     const breach = changed(card(1, { seq: 2, sla_breached_at: "2026-01-01T09:10:00Z" }),
       "sla_breached");

@@ -81,6 +81,7 @@ describe("live", () => {
       state = run([{ type: "api.loaded", report, data: REPORTS[report] }], state).state;
     }
     assert.deepEqual(fetched(run([{ type: "case.changed" }], state).effects), ["floor", "sla"]);
+    assert.deepEqual(fetched(run([{ type: "cases.changed" }], state).effects), ["floor", "sla"]);
     assert.deepEqual(run([{ type: "snapshot" }], state).effects.map((e) => e.type),
       ["fetch", "fetch", "live"]);
     // Every report but the outcomes (costly, slow to change: read when the page opens).

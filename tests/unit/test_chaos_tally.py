@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from winback_local.chaos.console import Console
 from winback_local.chaos.faults import FaultRecord
 from winback_local.chaos.load import Attempt, Delivery
@@ -80,6 +82,19 @@ def test_never_shown_is_the_worst_console_and_frames_without_cases_are_ignored()
     one = console({"type": "pong"}, {"type": "case.opened", "case": card(1, "r1")})
 
     assert count([], stored, [both, one]).never_shown == 1
+
+
+def test_cases_in_a_batch_of_changes_count_as_shown() -> None:
+    stored = [StoredCase("r1", 1, 3.0), StoredCase("r2", 2, 3.0)]
+    batch: dict[str, Any] = {
+        "type": "cases.changed",
+        "changes": [
+            {"type": "case.changed", "case": card(1, "r1")},
+            {"type": "case.changed", "case": card(2, "r2")},
+        ],
+    }
+
+    assert count([], stored, [console(batch)]).never_shown == 0
 
 
 def test_recovery_counts_only_work_begun_after_the_kill_or_the_restart() -> None:

@@ -34,6 +34,7 @@ from winback_notifier.cases import offer_views
 from winback_notifier.cases import views as case_views
 from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.deps import Services, ServicesDep
+from winback_notifier.live.coalesce import QuietChanges
 from winback_notifier.live.direct import KeepServerSend
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
@@ -120,6 +121,9 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
             settings.topics.case_events,
             hub,
             on_batch=scheduler.nudge,
+            quiet=QuietChanges(
+                settings.quiet_changes_wait_seconds, settings.quiet_changes_max_seconds
+            ),
         )
         await feed.start()
         app.state.services = Services(settings, pool, publisher, taxonomy, guidance)

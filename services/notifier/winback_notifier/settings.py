@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field
 
 from winback_notifier.calls.local_time import CallingHours, CallTimeZones
+from winback_notifier.live.coalesce import HOLD_MAX_SECONDS, HOLD_QUIET_SECONDS
 from winback_notifier.outbound.safety import WithOutboundSafety
 from winback_shared.agents import DEFAULT_TOKEN_LIFETIME
 from winback_shared.customer_match import CustomerMatchSettings
@@ -71,6 +72,11 @@ class NotifierSettings(CommonSettings, WithContactPolicy, WithOutboundSafety):
     outbox_interval_seconds: Annotated[float, Field(gt=0)] = 2.0
     """How often unpublished case changes (Kafka was down) and agent changes (the admin CLI, or
     Kafka was down) are looked for and sent: the most a CLI change waits to reach consoles."""
+    quiet_changes_wait_seconds: Annotated[float, Field(ge=0)] = HOLD_QUIET_SECONDS
+    """Re-codings the live feed holds leave together (one ``cases.changed`` frame per view) once
+    nothing more was read for this long (``live.coalesce``)."""
+    quiet_changes_max_seconds: Annotated[float, Field(ge=0)] = HOLD_MAX_SECONDS
+    """...and at the latest this long after the first of them was read."""
     floor_gauges_interval_seconds: Annotated[float, Field(gt=0)] = 15.0
     """How often the open, at-risk and breached case gauges (and consoles per queue) are
     counted for Prometheus; about one scrape interval."""

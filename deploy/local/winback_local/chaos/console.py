@@ -80,6 +80,9 @@ class Console:
             cards = [message["case"]]
             if kind == "case.opened":
                 self.live_openings.append((at, int(message["case"]["case_id"])))
+        elif kind == "cases.changed":  # several case.changed in one frame (re-codings)
+            changes = message.get("changes", [])
+            cards = [c["case"] for c in changes if isinstance(c, dict) and "case" in c]
         else:
             return
         for card in cards:

@@ -85,12 +85,17 @@ class CaseEventPublisher:
         ``SKIP LOCKED`` lets several notifiers sweep at once without sending a change twice.
         The card sent is the case's current one, which is at least as new as the change.
 
+        The sweep's events are all handed to the producer before any acknowledgement is awaited
+        (one case's stay in order: one key, one partition, an idempotent producer), then marked
+        in one statement: a burst of re-codings reaches Kafka, and the consoles' feed, together,
+        so the feed sends it on as one frame per view (``live.coalesce``). A failure rolls the
+        marks back: the next sweep sends the lot again, as a repeat consoles drop by seq.
+
         A re-coding needs no grace (no request is sending it), but waits while its case's
         opening alert is unconfirmed: that alert must be the first the consoles hear of the
         case, or it would arrive as a repeat of what they already show and never pop up. It
         carries the re-coded reasons anyway (the router reads the current codes).
         """
-        sent = 0
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 """
@@ -109,22 +114,35 @@ class CaseEventPublisher:
                 SWEEP_BATCH,
                 HistoryKind.RECODED,
             )
-            for row in rows:
-                moved_from = row["data"].get("from_queue")
-                event = CaseChanged(
-                    case=CaseCard.model_validate(row["card"]),
-                    change=HistoryEntry.model_validate(
-                        {key: row[key] for key in ("seq", "kind", "actor", "occurred_at", "data")}
-                    ),
-                    previous_queue=moved_from if moved_from != row["card"]["queue"] else None,
-                )
-                async with asyncio.timeout(self._timeout):
-                    await self._send(event)
-                await conn.execute(
-                    "UPDATE case_history SET published_at = now()"
-                    " WHERE id = $1 AND occurred_at = $2",
-                    row["id"],
-                    row["occurred_at"],
-                )
-                sent += 1
-        return sent
+            if not rows:
+                return 0
+            async with asyncio.timeout(self._timeout):
+                acks = [await self._enqueue(_event_of(row)) for row in rows]
+                await asyncio.gather(*acks)
+            await conn.execute(
+                "UPDATE case_history SET published_at = now()"
+                " FROM unnest($1::bigint[], $2::timestamptz[]) AS sent(id, occurred_at)"
+                " WHERE case_history.id = sent.id AND case_history.occurred_at = sent.occurred_at",
+                [row["id"] for row in rows],
+                [row["occurred_at"] for row in rows],
+            )
+        return len(rows)
+
+    async def _enqueue(self, event: CaseChanged) -> asyncio.Future[object]:
+        """Hand one event to the producer; the future is its acknowledgement."""
+        future: asyncio.Future[object] = await self._producer.send(
+            self._topic, event.to_bytes(), key=str(event.case.case_id).encode()
+        )
+        return future
+
+
+def _event_of(row: asyncpg.Record) -> CaseChanged:
+    """The event for one unpublished ``case_history`` row joined to its case's current card."""
+    moved_from = row["data"].get("from_queue")
+    return CaseChanged(
+        case=CaseCard.model_validate(row["card"]),
+        change=HistoryEntry.model_validate(
+            {key: row[key] for key in ("seq", "kind", "actor", "occurred_at", "data")}
+        ),
+        previous_queue=moved_from if moved_from != row["card"]["queue"] else None,
+    )

@@ -8,22 +8,32 @@ and several notifiers can run side by side. Each message goes to the consoles of
 case's queue (and, when a change moved the case, of the queue it left, so they drop it).
 An ``agent.changed`` on ``case-events`` is no frame: the hub tells that agent's consoles to
 resynchronise.
+
+Quiet changes (``recoded``) are held while more keep coming and then published together, one
+``cases.changed`` frame per view (``live.coalesce``); everything else is published as it is
+read, alerts included, so a burst of re-codings never delays a pop-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
+from winback_notifier.live.coalesce import HELD_KINDS, QuietChanges, batch_frame
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.metrics import ALERT_AGE_SECONDS, FRAMES
 from winback_shared.events.base import utc_now
 from winback_shared.events.case_events import CASE_EVENT, AgentChanged, CaseChanged
-from winback_shared.events.recovery_alerts import RECOVERY_ALERT, RecoveryCaseOpened
+from winback_shared.events.recovery_alerts import (
+    RECOVERY_ALERT,
+    RecoveryCaseOpened,
+    RecoveryCaseUpdated,
+)
 
 log = logging.getLogger("winback.notifier")
 
@@ -35,7 +45,11 @@ def route_message(topic: str, raw: bytes, *, case_events_topic: str) -> tuple[st
     """
     if topic == case_events_topic:
         return route_case_change(CaseChanged.from_bytes(raw))
-    alert = RECOVERY_ALERT.validate_json(raw)
+    return route_alert(RECOVERY_ALERT.validate_json(raw))
+
+
+def route_alert(alert: RecoveryCaseOpened | RecoveryCaseUpdated) -> tuple[str, frozenset[str]]:
+    """The frame for an alert: for its case's queue."""
     FRAMES.labels(alert.type).inc()
     if isinstance(alert, RecoveryCaseOpened):
         ALERT_AGE_SECONDS.observe((utc_now() - alert.case.received_at).total_seconds())
@@ -61,8 +75,10 @@ class AlertsFeed:
         case_events_topic: str,
         hub: AlertHub,
         on_batch: Callable[[], None] | None = None,
+        quiet: QuietChanges | None = None,
     ) -> None:
-        """``on_batch`` is called after each batch of records (the SLA timers' wake-up)."""
+        """``on_batch`` is called after each batch of records (the SLA timers' wake-up);
+        ``quiet`` holds the quiet changes until they leave together (its defaults if ``None``)."""
         self._consumer = AIOKafkaConsumer(
             alerts_topic,
             case_events_topic,
@@ -74,6 +90,7 @@ class AlertsFeed:
         self._case_events_topic = case_events_topic
         self._hub = hub
         self._on_batch = on_batch
+        self._quiet = quiet if quiet is not None else QuietChanges()
         self.ready = asyncio.Event()
 
     @property
@@ -93,9 +110,14 @@ class AlertsFeed:
         self.ready.set()
 
     async def run(self) -> None:
-        """Forward messages until cancelled."""
+        """Forward messages until cancelled.
+
+        While quiet changes are held, each read waits only briefly: held changes leave once a
+        read comes back empty (the burst is over) or they are due (``QuietChanges.due``).
+        """
         while True:
-            batches = await self._consumer.getmany(timeout_ms=500)
+            wait = self._quiet.wait_seconds(time.monotonic(), idle=0.5)
+            batches = await self._consumer.getmany(timeout_ms=round(wait * 1000))
             for records in batches.values():
                 for record in records:
                     try:
@@ -105,23 +127,44 @@ class AlertsFeed:
                             "unreadable message skipped",
                             extra={"fields": {"topic": record.topic, "offset": record.offset}},
                         )
+            if not batches or self._quiet.due(time.monotonic()):
+                self.flush()
             if batches and self._on_batch is not None:
                 self._on_batch()
 
     def _deliver(self, topic: str, raw: bytes) -> None:
-        """Hand one record to the hub: a frame for consoles, or a resync for an agent's."""
+        """Hand one record to the hub: a frame for consoles, or a resync for an agent's.
+
+        A quiet change is held instead (:meth:`flush` publishes it); anything else about a case
+        with a held change first publishes what is held, so per case the order stays.
+        """
         if topic != self._case_events_topic:
-            self._hub.publish(*route_message(topic, raw, case_events_topic=self._case_events_topic))
+            alert = RECOVERY_ALERT.validate_json(raw)
+            if self._quiet.holds(alert.case.case_id):
+                self.flush()
+            self._hub.publish(*route_alert(alert))
             return
         event = CASE_EVENT.validate_json(raw)
         if isinstance(event, AgentChanged):
+            self.flush()  # its consoles resynchronise after what was read before
             consoles = self._hub.agent_changed(event.agent_id)
             log.info(
                 "agent changed; its consoles resynchronise",
                 extra={"fields": {"agent_id": event.agent_id, "consoles": consoles}},
             )
             return
-        self._hub.publish(*route_case_change(event))
+        frame, audience = route_case_change(event)
+        if event.change.kind in HELD_KINDS:
+            self._quiet.hold(frame, audience, event.case.case_id, time.monotonic())
+            return
+        if self._quiet.holds(event.case.case_id):
+            self.flush()
+        self._hub.publish(frame, audience)
+
+    def flush(self) -> None:
+        """Publish the held quiet changes: one frame per view (``cases.changed``)."""
+        if self._quiet:
+            self._hub.publish_batch(self._quiet.take(), batch_frame)
 
     async def stop(self) -> None:
         """Disconnect."""

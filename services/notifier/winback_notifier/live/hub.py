@@ -20,6 +20,11 @@ changes (``agent.changed``), its consoles get a :data:`RESYNC` marker in their q
 console's own sender reloads the agent, swaps the filter and sends a fresh hello and snapshot,
 in the order a new connection would (see ``console_socket``).
 
+Several messages can be published as one (:meth:`AlertHub.publish_batch`, the feed's held
+re-codings: ``live.coalesce``): each view then gets one frame of the messages it may see, built
+once per distinct selection, so the audience is still decided per view and a console sees no
+message it would not have seen alone.
+
 The hub numbers what it publishes and keeps the last :data:`HISTORY` frames, so a console can
 be handed a board read a moment before it subscribed (``live.board``) plus the frames it missed
 in between (:meth:`AlertHub.missed`). Each frame carries its publish moment, so each console's
@@ -34,7 +39,7 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from winback_notifier.live.direct import wire
@@ -102,6 +107,48 @@ class Frame(str):
         if self._wire is None:
             self._wire = wire(self)
         return self._wire
+
+    def for_view(self, view: View) -> Frame | None:
+        """The frame as ``view``'s consoles get it: itself, or nothing if it is not theirs."""
+        return self if sees(view, self.audience) else None
+
+
+class Batch:
+    """Several messages published as one: each view gets one frame of those it may see.
+
+    ``items`` are the messages' texts and audiences, in order; ``join`` makes one frame's text
+    of several texts (a view that sees only one gets that text alone, as if published alone).
+    Views that see the same messages share one :class:`Frame`, built on first use.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[tuple[str, frozenset[str] | None]],
+        join: Callable[[list[str]], str],
+        published: float,
+    ) -> None:
+        self.items = items
+        self._join = join
+        self.published = published
+        self._frames: dict[tuple[int, ...], Frame] = {}
+
+    def for_view(self, view: View) -> Frame | None:
+        """The frame for ``view``'s consoles, or ``None`` if it may see none of the messages."""
+        chosen = tuple(
+            index for index, (_, audience) in enumerate(self.items) if sees(view, audience)
+        )
+        if not chosen:
+            return None
+        frame = self._frames.get(chosen)
+        if frame is None:
+            texts = [self.items[index][0] for index in chosen]
+            text = texts[0] if len(texts) == 1 else self._join(texts)
+            audience: frozenset[str] | None = frozenset()
+            for index in chosen:
+                one = self.items[index][1]
+                audience = None if audience is None or one is None else audience | one
+            frame = self._frames[chosen] = Frame(text, audience, self.published)
+        return frame
 
 
 PONG = Frame('{"type":"pong"}')
@@ -176,7 +223,7 @@ class AlertHub:
         self.published = 0
         """Frames published so far; a frame's number is this count just after it."""
         self._subscribed = 0
-        self._recent: deque[Frame] = deque(maxlen=HISTORY)
+        self._recent: deque[Frame | Batch] = deque(maxlen=HISTORY)
         self.agent_changes = 0
         """How many ``agent.changed`` events arrived; a console that signed in while one
         arrived cannot know it was not about itself, and resynchronises to be sure."""
@@ -226,15 +273,31 @@ class AlertHub:
         way the console's frames reach its socket in publish order: a direct write happens only
         when nothing of that console's is queued, in flight or buffered.
         """
+        self._fan_out(Frame(message, audience, time.perf_counter()))
+
+    def publish_batch(
+        self,
+        items: Sequence[tuple[str, frozenset[str] | None]],
+        join: Callable[[list[str]], str],
+    ) -> None:
+        """Publish several messages as one frame per view (:class:`Batch`): each console gets
+        the ones it may see, in order, in one frame, or nothing if it may see none.
+
+        One number in the hub's count, and one entry of its history, like one message.
+        """
+        if items:
+            self._fan_out(Batch(items, join, time.perf_counter()))
+
+    def _fan_out(self, entry: Frame | Batch) -> None:
         self.published += 1
-        frame = Frame(message, audience, time.perf_counter())
-        self._recent.append(frame)
+        self._recent.append(entry)
         behind: list[Subscription] = []
-        data: bytes | None = None
         direct = 0
         for view, group in self._views.items():
-            if not sees(view, audience):
+            frame = entry.for_view(view)
+            if frame is None:
                 continue
+            data: bytes | None = None
             for subscription in group:
                 writer = subscription.writer
                 if writer is not None and subscription.queue.idle():
@@ -265,7 +328,8 @@ class AlertHub:
             return None
         first = self.published - len(self._recent)  # frames before the oldest kept one
         window = itertools.islice(self._recent, after - first, subscription.since - first)
-        return [frame for frame in window if subscription.wants(frame.audience)]
+        view = subscription.view
+        return [frame for entry in window if (frame := entry.for_view(view)) is not None]
 
     def written(self, frame: Frame) -> None:
         """A console's sender wrote ``frame`` to its socket: observe how long it took since it

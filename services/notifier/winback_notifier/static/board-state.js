@@ -10,7 +10,8 @@
 // The server sends `hello` (who you are, your queues, the policy, what you may do), a
 // `snapshot` of the board, then live messages: `case.opened` / `case.updated` from the router
 // and `case.changed` from the case API (and from the re-coding tool and the SLA timers:
-// `sla_warning`, `sla_breached`, `claim_lapsed`). When an admin changes the agent, a new
+// `sla_warning`, `sla_breached`, `claim_lapsed`); re-codings that arrive together come as one
+// `cases.changed` carrying their `case.changed` frames in order. When an admin changes the agent, a new
 // `hello` and `snapshot` arrive on the same connection and replace what the console knew.
 // A snapshot carries a `cursor`, kept in the state; on reconnecting the console sends it back
 // and gets `catchup` pages instead of a snapshot: every case changed while it was away,
@@ -55,6 +56,8 @@ export function reduce(state, message) {
       return message.case ? settle(applyCard(state, message.case, false)) : unchanged(state);
     case "case.changed":
       return changed(state, message);
+    case "cases.changed":
+      return changedAll(state, message);
     case "ui.open":
       return open(state, message.caseId);
     case "ui.close":
@@ -201,6 +204,22 @@ function changed(state, message) {
   const outcome = applyCard(state, message.case, quiet);
   if (!outcome.applied || !change) return settle(outcome);
   return announce(outcome.state, outcome.effects, message.case, change);
+}
+
+// Several `case.changed` frames sent as one (the notifier sends a burst of re-codings so, one
+// frame per sweep instead of one per case): each applied in turn, exactly as if it had come
+// alone. Anything in the list that is not a `case.changed` is skipped.
+function changedAll(state, message) {
+  const list = Array.isArray(message.changes) ? message.changes : [];
+  let next = state;
+  const effects = [];
+  for (const item of list) {
+    if (!item || item.type !== "case.changed") continue;
+    const outcome = changed(next, item);
+    next = outcome.state;
+    effects.push(...outcome.effects);
+  }
+  return { state: next, effects };
 }
 
 // What the SLA timers did that someone must act on: supervisors hear of every breach they

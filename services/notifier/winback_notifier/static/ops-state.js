@@ -52,6 +52,7 @@ export function reduce(state, message, now = Date.now()) {
     case "case.opened":
     case "case.updated":
     case "case.changed":
+    case "cases.changed":
       return state.forbidden ? unchanged(state) : ask(state, LIVE_REPORTS, now);
     case "tick":
       return state.forbidden ? unchanged(state) : ask(state, TICK_REPORTS, now);

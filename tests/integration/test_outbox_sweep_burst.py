@@ -1,0 +1,109 @@
+"""The case outbox's sweep hands its whole batch to the producer before awaiting any
+acknowledgement, and marks the batch sent only once every one of them is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from tests.case_support import open_case
+from tests.role_support import migrate_as_owner
+from winback_notifier.cases.publisher import CaseEventPublisher
+from winback_shared.case_changes import append_change_unless_finished
+from winback_shared.case_vocabulary import HistoryKind
+from winback_shared.db import create_pool
+
+UNSENT = "SELECT count(*) FROM case_history WHERE published_at IS NULL"
+
+
+@pytest.fixture
+async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A migrated schema of this test's own."""
+    await migrate_as_owner(schema_url)
+    pool = await create_pool(schema_url, min_size=1, max_size=2)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+class HeldProducer:
+    """Records what is sent; every acknowledgement waits until the test settles it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+        self.acks: list[asyncio.Future[object]] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[object]:
+        self.sent.append((key.decode(), value))
+        ack: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self.acks.append(ack)
+        return ack
+
+
+async def recoded_cases(pool: asyncpg.Pool, count: int) -> list[int]:
+    """``count`` alerted cases, each with one re-coding left for the sweep."""
+    ids = [await open_case(pool) for _ in range(count)]
+    async with pool.acquire() as conn, conn.transaction():
+        for case_id in ids:
+            await append_change_unless_finished(
+                conn, case_id, kind=HistoryKind.RECODED, actor="refine", data={}
+            )
+    return ids
+
+
+async def test_the_whole_batch_is_sent_before_any_ack_and_marked_after_all(
+    pool: asyncpg.Pool,
+) -> None:
+    ids = await recoded_cases(pool, 5)
+    producer = HeldProducer()
+    publisher = CaseEventPublisher(producer, pool, "events", timeout=10)
+
+    sweep = asyncio.create_task(publisher.sweep())
+    for _ in range(500):
+        if len(producer.sent) == 5:
+            break
+        await asyncio.sleep(0.01)
+    assert [key for key, _ in producer.sent] == [str(case_id) for case_id in ids]  # oldest first
+    assert [json.loads(value)["change"]["kind"] for _, value in producer.sent] == ["recoded"] * 5
+    for ack in producer.acks[:4]:
+        ack.set_result(None)
+    await asyncio.sleep(0.1)
+    assert not sweep.done() and await pool.fetchval(UNSENT) == 5  # one ack still missing
+
+    producer.acks[4].set_result(None)
+    assert await sweep == 5
+    assert await pool.fetchval(UNSENT) == 0
+
+
+async def test_a_failed_ack_leaves_the_whole_batch_for_the_next_sweep(pool: asyncpg.Pool) -> None:
+    await recoded_cases(pool, 3)
+    producer = HeldProducer()
+    publisher = CaseEventPublisher(producer, pool, "events", timeout=10)
+
+    sweep = asyncio.create_task(publisher.sweep())
+    for _ in range(500):
+        if len(producer.acks) == 3:
+            break
+        await asyncio.sleep(0.01)
+    producer.acks[0].set_result(None)
+    producer.acks[1].set_exception(ConnectionError("broker away"))
+    producer.acks[2].set_result(None)
+    with pytest.raises(ConnectionError):
+        await sweep
+    assert await pool.fetchval(UNSENT) == 3  # sent again next time: repeats, never losses
+
+    again = HeldProducer()
+    retry = asyncio.create_task(CaseEventPublisher(again, pool, "events", timeout=10).sweep())
+    for _ in range(500):
+        if len(again.acks) == 3:
+            break
+        await asyncio.sleep(0.01)
+    for ack in again.acks:
+        ack.set_result(None)
+    assert await retry == 3
+    assert await pool.fetchval(UNSENT) == 0
