@@ -148,11 +148,12 @@ def test_columns_are_found_by_code_name_not_position() -> None:
 
 
 def test_the_train_command_runs_on_a_sample_without_touching_the_shipped_model(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out_of_fold_cache: Path
 ) -> None:
     shipped = DEFAULT_MODEL.read_bytes()
     output = tmp_path / "sample.npz"
-    train.main(["--sample", "120", "--output", str(output)])
+    shared = out_of_fold_cache / "sample-120.npz"  # test_coding_neighbour_vote.py's too
+    train.main(["--sample", "120", "--out-of-fold", str(shared), "--output", str(output)])
     out = capsys.readouterr().out
     assert "trained on 120 comments" in out and "parity" in out and "out-of-fold" in out
     assert ReasonModel.read(output).codes == tuple(c.id for c in load_taxonomy().codes)
