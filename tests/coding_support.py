@@ -54,7 +54,8 @@ def labelled(file: str, count: int) -> Labelled:
     codes = tuple(code.id for code in taxonomy.codes)
     examples = tuple(load_examples(DEFAULT_DATA / file)[:count])
     predict = predictor(taxonomy)
-    rules = np.array([[code in predict(example.text) for code in codes] for example in examples])
+    found = [predict(example.text) for example in examples]  # once a comment, not once a code
+    rules = np.array([[code in codes_found for code in codes] for codes_found in found])
     rules.flags.writeable = False
     return Labelled(examples, codes, rules)
 

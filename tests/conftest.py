@@ -246,6 +246,19 @@ async def context() -> AsyncIterator[AdapterContext]:
         await client.aclose()
 
 
+@pytest.fixture(scope="session")
+def out_of_fold_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for ``train --out-of-fold`` files that the run's train-command tests share.
+
+    The five cross-validation fits are most of a training run, and several tests train on the
+    same first comments with the same settings; the file is reused only when its key (texts,
+    labels, C, scales, settings) matches (``train.cached_out_of_fold`` checks it), so a test
+    reading it gets exactly what it would compute.
+    ``test_coding_removal.py`` checks computing, writing and reading the file themselves.
+    """
+    return tmp_path_factory.mktemp("out-of-fold")
+
+
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
     """Headless Debian Chromium for a module's browser tests (no browser download, ever)."""

@@ -136,16 +136,20 @@ def test_nested_codes_never_choose_on_the_part_they_code() -> None:
 
 
 @pytest.fixture(scope="module")
-def trained_with_vote(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+def trained_with_vote(
+    tmp_path_factory: pytest.TempPathFactory, out_of_fold_cache: Path
+) -> tuple[Path, Path, str]:
     """A model trained with the vote on 120 comments (few candidates, to keep it short), and
-    one fitted without it."""
+    one fitted without it. Its out-of-fold probabilities are computed here, or read from the
+    file test_coding_learned.py's train command wrote with the same key if that ran first."""
     folder = tmp_path_factory.mktemp("vote")
     with_vote, without = folder / "vote.npz", folder / "plain.npz"
+    shared = out_of_fold_cache / "sample-120.npz"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(neighbour_vote, "KS", (5,))
         patch.setattr(neighbour_vote, "GAMMAS", (0.0,))
         patch.setattr(neighbour_vote, "CANDIDATES", ((0, 0.0, 0.0), (5, 0.0, 0.5)))
-        arguments = ["--sample", "120", "--no-removal", "--output"]
+        arguments = ["--sample", "120", "--no-removal", "--out-of-fold", str(shared), "--output"]
         with contextlib.redirect_stdout(io.StringIO()) as printed:
             train.main([*arguments, str(with_vote), "--neighbour-vote"])
         train.main(["--sample", "120", "--fit-only", "--output", str(without)])
