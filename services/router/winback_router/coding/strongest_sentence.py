@@ -34,18 +34,24 @@ def strongest_sentences(
     a comment of one sentence or none, which is quoted whole."""
     if len(spans) <= 1:
         return [0] * len(columns)
+    texts = [comment[start:end] for start, end in spans]
+    rows = [model.tfidf_row(text) if model.reads_words_vote else None for text in texts]
     scored = [
         model.regression(
-            comment[start:end],
+            text,
             None if vectors is None else vectors[i],
+            logits=None if row is None else model.text_logits(text, row),
             sentence_vectors=None if vectors is None else vectors[i : i + 1],
         )
-        for i, (start, end) in enumerate(spans)
+        for i, (text, row) in enumerate(zip(texts, rows, strict=True))
     ]
+    # the words' vote is a sparse product, a fraction of the vectors' vote: computed for every
+    # sentence, so only the vectors' vote is bounded
+    words = [None if row is None else model.words_votes(row) for row in rows]
     ranges = model.vote_ranges(vectors) if vectors is not None else [None] * len(spans)
     bounds = [
-        model.vote_bounds(regression, votes)
-        for (regression, _), votes in zip(scored, ranges, strict=True)
+        model.vote_bounds(regression, votes, found)
+        for (regression, _), votes, found in zip(scored, ranges, words, strict=True)
     ]
     exact: dict[int, Vector] = {}
     chosen = []
@@ -59,7 +65,11 @@ def strongest_sentences(
         for i in contenders:
             if i not in exact:
                 regression, vector = scored[i]
-                exact[i] = regression if vector is None else model.voted(regression, vector)
+                exact[i] = (
+                    regression
+                    if vector is None
+                    else model.voted(regression, vector, words=words[i])
+                )
         chosen.append(max(contenders, key=lambda i: (exact[i][column], -i)))
     return chosen
 
