@@ -252,10 +252,10 @@ def test_the_sentence_quoted_is_the_one_scoring_every_sentence_in_full_picks(
     voted = 0
     real = ReasonModel.voted
 
-    def counted(self: ReasonModel, regression: Vector, vector: Vector) -> Vector:
+    def counted(self: ReasonModel, regression: Vector, vector: Vector, **words: Any) -> Vector:
         nonlocal voted
         voted += 1
-        return real(self, regression, vector)
+        return real(self, regression, vector, **words)
 
     monkeypatch.setattr(ReasonModel, "voted", counted)
     found = list(_multi_sentence(comments(100)))
@@ -312,8 +312,8 @@ def test_whole_codings_are_the_plain_computation_s(monkeypatch: pytest.MonkeyPat
             plain.setattr(
                 ReasonModel,
                 "decided",
-                lambda self, rule_codes, regression, vector, votes=None: (
-                    regression if vector is None else self.voted(regression, vector)
+                lambda self, rule_codes, regression, vector, votes=None, row=None: (
+                    regression if vector is None else self.voted(regression, vector, row=row)
                 ),
             )
             plain.setattr(coder, "strongest_sentences", plain_strongest)

@@ -24,6 +24,7 @@ from winback_router.coding.learned import ReasonModel, Vector
 from winback_router.coding.rules import FoldedText, Hit, find_hits
 from winback_router.coding.sentence_pool import sentence_spans
 from winback_router.coding.strongest_sentence import strongest_sentences
+from winback_router.coding.tfidf_vote import TfidfRow
 from winback_shared.events.recovery_alerts import CodedReason, SimilarComment
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import (
@@ -183,6 +184,8 @@ class _Draft:
     rule_codes: frozenset[str]
     logits: Vector | None
     """The model's TF-IDF logits; None when the model does not read this comment."""
+    row: TfidfRow | None = None
+    """The comment's TF-IDF row, kept where the model's vote reads it (the words' vote)."""
     vector: Vector | None = None
     model_codes: dict[str, float] = field(default_factory=dict)
     removed: dict[str, float] = field(default_factory=dict)
@@ -223,6 +226,10 @@ def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | No
     comment = unicodedata.normalize("NFC", response.comment or "")
     folded = FoldedText.of(comment)
     comment_codes = code_text(folded, taxonomy)
+    logits = row = None
+    if model is not None and has_content(folded):
+        row = model.tfidf_row(comment)
+        logits = model.text_logits(comment, row)
     for text_code in comment_codes:
         if text_code.code not in coded:
             coded[text_code.code] = _from_text(
@@ -235,7 +242,8 @@ def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | No
         comment,
         folded,
         frozenset(text_code.code for text_code in comment_codes),
-        model.text_logits(comment) if model is not None and has_content(folded) else None,
+        logits,
+        row if model is not None and model.reads_words_vote else None,
     )
 
 
@@ -264,7 +272,7 @@ def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonom
             logits=draft.logits,
             sentence_vectors=draft.sentence_vectors,
         )
-        probabilities = model.decided(draft.rule_codes, regression, vector, votes)
+        probabilities = model.decided(draft.rule_codes, regression, vector, votes, row=draft.row)
         if probabilities is None:
             continue  # no vote could add or remove a code: none computed
         found = model.codes_added(draft.rule_codes, probabilities)

@@ -48,6 +48,7 @@ from winback_router.coding.embeddings import ENCODER_NAME, Vectors, embed
 from winback_router.coding.neighbour_vote import NeighbourVote, most_similar
 from winback_router.coding.repetition import CUES, repetition_cues
 from winback_router.coding.sentence_pool import POOLINGS, pool, sentence_texts
+from winback_router.coding.tfidf_vote import TfidfRow, TfidfRows
 from winback_router.coding.vote_range import vote_ranges
 from winback_router.coding.word_features import WordFeatures
 
@@ -252,6 +253,10 @@ class ReasonModel:
     vote: NeighbourVote | None = None
     """Per code, how the nearest training comments' vote is blended with the regression
     (:mod:`~winback_router.coding.neighbour_vote`); None: the regression alone."""
+    tfidf_rows: TfidfRows | None = None
+    """The training comments' TF-IDF rows, for a vote whose :attr:`NeighbourVote.share` mixes in
+    the comments nearest by words (:mod:`~winback_router.coding.tfidf_vote`); None: no such
+    vote."""
 
     @property
     def reads_vectors(self) -> bool:
@@ -263,21 +268,35 @@ class ReasonModel:
         """Whether :meth:`probabilities` also needs each sentence's vector (pooled)."""
         return self.pooled_weights is not None
 
-    def text_logits(self, text: str) -> Vector:
-        """Each code's logit from the bias, the TF-IDF features and the repetition cues (if the
-        model has them): everything but the sentence vector."""
+    @property
+    def reads_words_vote(self) -> bool:
+        """Whether the vote mixes in the comments nearest by TF-IDF words (then :meth:`voted`
+        needs the comment's :meth:`tfidf_row`)."""
+        return self.vote is not None and self.vote.share is not None
+
+    def tfidf_row(self, text: str) -> TfidfRow:
+        """The comment's TF-IDF row (both blocks, each unit length, the pair scaled back to unit
+        length), float32: what :meth:`text_logits` multiplies with the weights, and what the
+        words' vote compares with the training comments' rows."""
         found = self._features.counts(fold_for_model(text))
+        if not found.positions.size:
+            return TfidfRow(found.positions, np.zeros(0, dtype=np.float32))
+        # Vocabulary.weights' arithmetic for both blocks in one array, in the same order (each
+        # block's norm summed over its own slice), so the same values to the bit
+        weights = (1 + np.log(found.counts)) * self._idf[found.positions]
+        for block in (weights[: found.chars], weights[found.chars :]):
+            block /= math.sqrt(float(block @ block)) or 1.0
+        return TfidfRow(found.positions, weights.astype(np.float32) * np.float32(_BLOCK_SCALE))
+
+    def text_logits(self, text: str, row: TfidfRow | None = None) -> Vector:
+        """Each code's logit from the bias, the TF-IDF features and the repetition cues (if the
+        model has them): everything but the sentence vector. ``row``: :meth:`tfidf_row` of
+        ``text``, if the caller has it already."""
+        row = self.tfidf_row(text) if row is None else row
         logits: Vector = self.bias.copy()
-        if found.positions.size:
-            # Vocabulary.weights' arithmetic for both blocks in one array, in the same order (each
-            # block's norm summed over its own slice), so the same values to the bit; np.take
-            # copies the same rows as fancy indexing, in half the time
-            weights = (1 + np.log(found.counts)) * self._idf[found.positions]
-            for block in (weights[: found.chars], weights[found.chars :]):
-                block /= math.sqrt(float(block @ block)) or 1.0
-            values = weights.astype(np.float32)
-            rows = np.take(self.weights, found.positions, axis=0)
-            logits += (values * np.float32(_BLOCK_SCALE)) @ rows
+        if row.positions.size:
+            # np.take copies the same rows as fancy indexing, in half the time
+            logits += row.values @ np.take(self.weights, row.positions, axis=0)
         if self.cue_weights is not None:
             logits += repetition_cues(text) @ self.cue_weights
         return logits
@@ -315,10 +334,13 @@ class ReasonModel:
         :func:`~winback_router.coding.sentence_pool.sentence_texts` when ``sentence_vectors``
         is not given. ``logits``: :meth:`text_logits` already computed.
         """
+        row = self.tfidf_row(text) if self.reads_words_vote else None
+        if logits is None and row is not None:
+            logits = self.text_logits(text, row)
         regression, vector = self.regression(
             text, vector, logits=logits, sentence_vectors=sentence_vectors
         )
-        return regression if vector is None else self.voted(regression, vector)
+        return regression if vector is None else self.voted(regression, vector, row=row)
 
     def regression(
         self,
@@ -342,13 +364,37 @@ class ReasonModel:
             base = base + pool(self.pooling, sentence_vectors, vector) @ self.pooled_weights
         return self._sigmoid(base), vector
 
-    def voted(self, regression: Vector, vector: Vector) -> Vector:
+    def voted(
+        self,
+        regression: Vector,
+        vector: Vector,
+        *,
+        row: TfidfRow | None = None,
+        words: npt.NDArray[np.floating[Any]] | None = None,
+    ) -> Vector:
         """:meth:`regression`'s probabilities blended with the nearest training comments'
-        vote, if the model has one: one product of ``vector`` with every training comment."""
+        vote, if the model has one: one product of ``vector`` with every training comment, and
+        for a vote that mixes in the comments nearest by words, their vote (``words``, from
+        :meth:`words_votes`, or computed from the comment's ``row``)."""
         if self.vote is None or self.neighbours is None:
             return regression
-        votes = self.vote.votes(self.neighbours.similarities(vector), self._voters)
+        votes: npt.NDArray[np.floating[Any]] = self.vote.votes(
+            self.neighbours.similarities(vector), self._voters
+        )
+        if self.vote.share is not None:
+            words = self.words_votes(row) if words is None else words
+            votes = self.vote.mix(votes, words)
         return self.vote.blend(regression, votes).astype(np.float32)
+
+    def words_votes(self, row: TfidfRow | None) -> npt.NDArray[np.floating[Any]] | None:
+        """Each code's vote of the training comments nearest to ``row`` (:meth:`tfidf_row`) by
+        TF-IDF cosine, with the codes' k and sharpness; None for a model whose vote does not
+        mix it in (:attr:`reads_words_vote`)."""
+        if self.vote is None or self.vote.share is None:
+            return None
+        if self.tfidf_rows is None or row is None:
+            raise ValueError("the words' vote needs the training rows and the comment's row")
+        return self.vote.votes(self.tfidf_rows.similarities(row), self._voters)
 
     def vote_ranges(self, vectors: Vectors) -> list[VoteRange | None]:
         """For each of ``vectors``, each code's lowest and highest possible vote
@@ -362,11 +408,17 @@ class ReasonModel:
         return list(found)
 
     def vote_bounds(
-        self, regression: Vector, votes: VoteRange | None = None
+        self,
+        regression: Vector,
+        votes: VoteRange | None = None,
+        words: npt.NDArray[np.floating[Any]] | None = None,
     ) -> tuple[Vector, Vector]:
         """The lowest and the highest probabilities :meth:`voted` can give: the blend with each
         code's lowest and highest vote (``votes``, from :meth:`vote_ranges`; by default 0 and 1,
-        whatever the neighbours).
+        whatever the neighbours). Where the vote mixes in the words' vote, each code's range is
+        mixed with that vote (``words``, :meth:`words_votes`, exact) or, without it, with 0 and
+        1 (:meth:`NeighbourVote.mix` is monotone in both, the same float32 steps as
+        :meth:`voted`'s).
 
         Exact bounds, not estimates: a vote is a weighted share, never under 0 or over 1 in
         floating point either (the codes' weights are a subset of the same non-negative terms,
@@ -384,6 +436,11 @@ class ReasonModel:
         lowest, highest = (
             cast("npt.NDArray[np.float64]", np.asarray(v, dtype=np.float32)) for v in votes
         )
+        if self.vote.share is not None:
+            none = np.zeros(len(self.codes), dtype=np.float32)
+            low_words, high_words = (none, none + 1) if words is None else (words, words)
+            lowest = cast("npt.NDArray[np.float64]", self.vote.mix(lowest, low_words))
+            highest = cast("npt.NDArray[np.float64]", self.vote.mix(highest, high_words))
         low = self.vote.blend(regression, lowest).astype(np.float32)
         high = self.vote.blend(regression, highest).astype(np.float32)
         return low, high
@@ -394,17 +451,30 @@ class ReasonModel:
         regression: Vector,
         vector: Vector | None,
         votes: VoteRange | None = None,
+        *,
+        row: TfidfRow | None = None,
     ) -> Vector | None:
         """The comment's probabilities (vote included) where they could add or remove a code;
         None where no vote within ``votes`` (:meth:`vote_bounds`) could make them add or remove
         any (:meth:`codes_added` and :meth:`codes_against` are empty then, and the vote is
-        never computed)."""
+        never computed). A vote mixing in the words' vote (``row``: the comment's
+        :meth:`tfidf_row`) is bounded first with the words' vote anywhere in 0-1, then, if
+        that leaves a decision open, with it computed (a sparse product, a fraction of the
+        vectors'), before the vectors' vote is."""
         if vector is None:
             return regression
-        low, high = self.vote_bounds(regression, votes)
-        if not self.codes_added(rule_codes, high) and not self.codes_against(rule_codes, low):
+        if not self._open(rule_codes, *self.vote_bounds(regression, votes)):
             return None
-        return self.voted(regression, vector)
+        words = self.words_votes(row)
+        if words is not None and not self._open(
+            rule_codes, *self.vote_bounds(regression, votes, words)
+        ):
+            return None
+        return self.voted(regression, vector, row=row, words=words)
+
+    def _open(self, rule_codes: frozenset[str], low: Vector, high: Vector) -> bool:
+        """Whether probabilities between ``low`` and ``high`` could add or remove a code."""
+        return bool(self.codes_added(rule_codes, high) or self.codes_against(rule_codes, low))
 
     @functools.cached_property
     def _voters(self) -> npt.NDArray[np.bool_]:
@@ -528,6 +598,13 @@ class ReasonModel:
             arrays["vote_k"] = self.vote.k
             arrays["vote_gamma"] = self.vote.gamma
             arrays["vote_weight"] = self.vote.weight
+            if self.vote.share is not None:
+                arrays["vote_share"] = self.vote.share
+        if self.tfidf_rows is not None:
+            meta["tfidf_count"] = self.tfidf_rows.count
+            arrays["tfidf_starts"] = self.tfidf_rows.starts.astype(np.int32)
+            arrays["tfidf_rows"] = self.tfidf_rows.rows
+            arrays["tfidf_values"] = self.tfidf_rows.values
         if self.neighbours is not None:
             meta["neighbour_codes"] = [list(codes) for codes in self.neighbours.codes]
             meta["neighbour_step"] = self.neighbours.step
@@ -571,6 +648,16 @@ class ReasonModel:
                     data["n_vectors"],
                     float(meta["neighbour_step"]),
                 )
+            if "vote_share" in data and "tfidf_rows" not in data:
+                raise ValueError(f"{path}'s vote reads TF-IDF rows the file does not hold")
+            tfidf_rows = None
+            if "tfidf_rows" in data:
+                tfidf_rows = TfidfRows.of(
+                    data["tfidf_starts"],
+                    data["tfidf_rows"],
+                    data["tfidf_values"],
+                    int(meta["tfidf_count"]),
+                )
             return cls(
                 codes=tuple(meta["codes"]),
                 chars=Vocabulary.of(char_terms, data["char_idf"], 0),
@@ -588,9 +675,11 @@ class ReasonModel:
                     data["vote_k"].astype(np.int64),
                     data["vote_gamma"].astype(np.float32),
                     data["vote_weight"].astype(np.float32),
+                    data["vote_share"].astype(np.float32) if "vote_share" in data else None,
                 )
                 if "vote_k" in data
                 else None,
+                tfidf_rows=tfidf_rows,
             )
 
 

@@ -52,15 +52,22 @@ class NeighbourVote:
     k: npt.NDArray[np.int64]
     gamma: npt.NDArray[np.float32]
     weight: npt.NDArray[np.float32]
+    share: npt.NDArray[np.float32] | None = None
+    """Per code, the part of the vote the nearest comments by TF-IDF words cast
+    (:mod:`~winback_router.coding.tfidf_vote`; 0: none); None: the sentence vectors' vote alone,
+    as before it existed."""
 
     @classmethod
-    def of(cls, settings: Sequence[tuple[int, float, float]]) -> NeighbourVote:
-        """From one ``(k, gamma, weight)`` per code."""
+    def of(
+        cls, settings: Sequence[tuple[int, float, float]], shares: Sequence[float] | None = None
+    ) -> NeighbourVote:
+        """From one ``(k, gamma, weight)`` per code (and one TF-IDF share per code, if any)."""
         k, gamma, weight = zip(*settings, strict=True) if settings else ((), (), ())
         return cls(
             np.array(k, dtype=np.int64),
             np.array(gamma, dtype=np.float32),
             np.array(weight, dtype=np.float32),
+            None if shares is None else np.array(shares, dtype=np.float32),
         )
 
     @property
@@ -88,7 +95,26 @@ class NeighbourVote:
         voted = (weights * labels[order]).sum(0)
         return np.where(total > 0, voted / np.where(total > 0, total, 1.0), 0.0)
 
-    def blend(self, probabilities: npt.NDArray[np.floating], votes: Floats) -> Floats:
+    def mix(
+        self, vectors: npt.NDArray[np.floating], words: npt.NDArray[np.floating] | None
+    ) -> npt.NDArray[np.floating]:
+        """The vote each code blends: the sentence vectors' (``vectors``, :meth:`votes`) as it is
+        where the code's :attr:`share` is 0 or there is none, else mixed with the TF-IDF words'
+        (``words``), ``(1 - share) x vectors + share x words`` in float32, clipped to 0-1 against
+        rounding. Monotone in both votes (each float32 step rounds monotonically), so mixing
+        each one's lowest and highest possible values bounds the mixed vote exactly."""
+        if self.share is None:
+            return vectors
+        if words is None:
+            raise ValueError("this vote mixes in the TF-IDF words' vote: pass it")
+        mine = np.asarray(vectors, dtype=np.float32)
+        mixed = (1 - self.share) * mine + self.share * np.asarray(words, dtype=np.float32)
+        result: npt.NDArray[np.float32] = np.where(self.share > 0, np.clip(mixed, 0, 1), mine)
+        return result
+
+    def blend(
+        self, probabilities: npt.NDArray[np.floating], votes: npt.NDArray[np.floating]
+    ) -> Floats:
         """The regression's probabilities moved toward the votes by each code's weight."""
         blended: Floats = (1 - self.weight) * probabilities + self.weight * votes
         return blended
@@ -193,13 +219,26 @@ def choose(
 ) -> tuple[NeighbourVote, Floats]:
     """Per code, the candidate (:func:`candidate_probabilities`) whose probabilities score best
     by nested cross-validation over ``parts``; returns the vote and the chosen probabilities."""
+    chosen, probabilities = choose_indices(labels, rules, candidates, parts, choose_pair)
+    return NeighbourVote.of([CANDIDATES[c] for c in chosen]), probabilities
+
+
+def choose_indices(
+    labels: Matrix,
+    rules: Matrix,
+    candidates: Sequence[Floats],
+    parts: Sequence[Index],
+    choose_pair: Chooser,
+) -> tuple[list[int], Floats]:
+    """:func:`choose`'s choice as each code's position in ``candidates`` (whatever settings
+    they stand for), and the chosen probabilities."""
     alone: npt.NDArray[np.bool_] = np.logical_not(rules.any(axis=1))
     chosen = [
         _best(labels[:, j], rules[:, j], [c[:, j] for c in candidates], alone, parts, choose_pair)
         for j in range(labels.shape[1])
     ]
     probabilities = np.stack([candidates[c][:, j] for j, c in enumerate(chosen)], 1)
-    return NeighbourVote.of([CANDIDATES[c] for c in chosen]), probabilities
+    return chosen, probabilities
 
 
 def nested_codes(

@@ -37,17 +37,26 @@ def strongest_sentences(
     a comment of one sentence or none, which is quoted whole."""
     if len(spans) <= 1:
         return [0] * len(columns)
+    texts = [comment[start:end] for start, end in spans]
+    rows = [model.tfidf_row(text) if model.reads_words_vote else None for text in texts]
     scored = [
         model.regression(
-            comment[start:end],
+            text,
             None if vectors is None else vectors[i],
+            logits=None if row is None else model.text_logits(text, row),
             sentence_vectors=None if vectors is None else vectors[i : i + 1],
         )
-        for i, (start, end) in enumerate(spans)
+        for i, (text, row) in enumerate(zip(texts, rows, strict=True))
     ]
-    bounds = [model.vote_bounds(regression) for regression, _ in scored]
+    # the words' vote is a sparse product, a fraction of the vectors' vote: computed exactly for
+    # every sentence, so only the vectors' vote is bounded
+    words = [None if row is None else model.words_votes(row) for row in rows]
+    bounds = [
+        model.vote_bounds(regression, None, found)
+        for (regression, _), found in zip(scored, words, strict=True)
+    ]
     if vectors is not None:
-        # Only the sentences still in contention under any vote need its range: narrowed
+        # Only the sentences still in contention under any vector vote need its range: narrowed
         # bounds for a subset are still bounds, and the strongest is among their contenders.
         open_ = sorted(
             {
@@ -58,7 +67,7 @@ def strongest_sentences(
             }
         )
         for i, votes in zip(open_, model.vote_ranges(vectors[open_]), strict=True):
-            bounds[i] = model.vote_bounds(scored[i][0], votes)
+            bounds[i] = model.vote_bounds(scored[i][0], votes, words[i])
     exact: dict[int, Vector] = {}
     chosen = []
     for column in columns:
@@ -69,7 +78,11 @@ def strongest_sentences(
         for i in contenders:
             if i not in exact:
                 regression, vector = scored[i]
-                exact[i] = regression if vector is None else model.voted(regression, vector)
+                exact[i] = (
+                    regression
+                    if vector is None
+                    else model.voted(regression, vector, words=words[i])
+                )
         chosen.append(max(contenders, key=lambda i: (exact[i][column], -i)))
     return chosen
 

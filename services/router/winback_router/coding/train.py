@@ -8,6 +8,7 @@
     python -m winback_router.coding.train --per-code   # each code's own C and class weights
     python -m winback_router.coding.train --labels majority  # or agreed; default writer
     python -m winback_router.coding.train --neighbour-vote  # + the nearest comments' vote
+    python -m winback_router.coding.train --neighbour-vote --tfidf-vote  # + nearest by words
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
 ``independent-train-2`` to ``independent-train-6``): held-out, independent-heldout, blind and
@@ -32,7 +33,9 @@ code (liblinear, balanced class weights). ``--vector-scale 0`` trains on TF-IDF 
 under nested cross-validation at ``--pool-scale 1``).
 ``--neighbour-vote`` blends each code's probability with a vote of the nearest training
 comments' codes (:mod:`winback_router.coding.neighbour_vote`, chosen per code by nested
-cross-validation; off by default, see ``docs/coding-model-study.md``).
+cross-validation; off by default, see ``docs/coding-model-study.md``). ``--tfidf-vote`` lets
+each code mix into that vote the vote of the comments nearest by TF-IDF words
+(:mod:`winback_router.coding.tfidf_vote`), chosen the same way.
 The two thresholds per code (see :class:`~winback_router.coding.learned.ReasonModel`) are
 chosen on 5-fold out-of-fold probabilities combined with the rules' codes, so they are picked on
 comments the classifier had not seen, as in production, and by the mean score of each pair's
@@ -61,7 +64,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from winback_router.coding import agent_labels
+from winback_router.coding import agent_labels, tfidf_vote
 from winback_router.coding.agreement import (
     LABEL_SOURCES,
     READINGS_FILE,
@@ -91,6 +94,7 @@ from winback_router.coding.neighbour_vote import (
 from winback_router.coding.repetition import CUES, Cues, repetition_cues
 from winback_router.coding.selection import Setting, fit_per_code, settings_for
 from winback_router.coding.sentence_pool import pooled_rows, sentence_texts
+from winback_router.coding.tfidf_vote import TfidfRows
 
 TRAINING_SPLITS = (
     "dev",
@@ -442,6 +446,7 @@ def train(
     tfidf = len(char_terms) + len(word_terms)
     vectors_end = tfidf + (0 if vectors is None else vectors.shape[1])
     cues_end = vectors_end + (0 if cues is None else cues.shape[1])
+    words_vote = vote is not None and vote.share is not None and vectors is not None
     model = ReasonModel(
         codes=tuple(codes),
         chars=Vocabulary.of(char_terms, chars.idf_, 0),
@@ -458,14 +463,22 @@ def train(
         pooling=() if pooled is None else tuple(pooling),
         pooled_weights=None if pooled is None else weights[cues_end:] * np.float32(pool_scale),
         vote=vote if vectors is not None else None,
+        tfidf_rows=training_rows(x[:, :tfidf]) if words_vote else None,
     )
     reference = np.stack([_positive(c, x) for c in classifiers], 1)
     if model.vote is not None and model.neighbours is not None and vectors is not None:
         voters = model.neighbours.labels(codes)
+        words = words_reference(model.vote, x[:, :tfidf], voters) if words_vote else None
         reference = np.stack(
             [
-                model.vote.blend(row, model.vote.votes(model.neighbours.similarities(v), voters))
-                for row, v in zip(reference, vectors, strict=True)
+                model.vote.blend(
+                    row,
+                    model.vote.mix(
+                        model.vote.votes(model.neighbours.similarities(v), voters),
+                        None if words is None else words[i],
+                    ),
+                )
+                for i, (row, v) in enumerate(zip(reference, vectors, strict=True))
             ]
         )
     predicted = combine(out_of_fold, rules, thresholds)
@@ -487,25 +500,75 @@ def neighbour_vote(
     out_of_fold: Floats,
     vectors: Vectors,
     apart: npt.NDArray[np.bool_],
+    *,
+    words: bool = False,
+    codes: Sequence[str] = (),
 ) -> tuple[NeighbourVote, Floats]:
     """Per code, the nearest comments' vote and its blend with the regression
     (:mod:`~winback_router.coding.neighbour_vote`), chosen by nested cross-validation on the
     same folds as ``out_of_fold``; returns it and the blended out-of-fold probabilities, on
     which the thresholds are then chosen. Prints the honest figure: each fold coded with a
-    vote and thresholds chosen on the other four."""
+    vote and thresholds chosen on the other four. ``words``: the candidates also mix in the
+    vote of the comments nearest by TF-IDF words (:mod:`~winback_router.coding.tfidf_vote`;
+    each fold's nearest among the other folds, by a vocabulary and idf fitted on those), and
+    each code's (``codes``) nested F1 and chosen setting are printed."""
+    texts = [e.text for e in examples]
     codes_of = [sorted(example.codes) for example in examples]
-    database = Neighbours.of([e.text for e in examples], codes_of, vectors).matrix
+    database = Neighbours.of(texts, codes_of, vectors).matrix
     parts = folds(len(labels))
     index, similarity = out_of_fold_nearest(vectors, database, parts)
-    candidates = candidate_probabilities(out_of_fold, index, similarity, labels)
+    if words:
+        by_words = tfidf_vote.out_of_fold_nearest(texts, parts, fitted_rows)
+        candidates = tfidf_vote.candidate_probabilities(
+            out_of_fold, (index, similarity), by_words, labels
+        )
+    else:
+        candidates = candidate_probabilities(out_of_fold, index, similarity, labels)
     predicted = nested_codes(labels, rules, candidates, parts, choose_pair)
     everything = macro_f1(labels, predicted)
     written_apart = macro_f1(labels[apart], predicted[apart])
+    title = "neighbour vote" + (" with the TF-IDF words' vote" if words else "")
     print(
-        "neighbour vote, nested (vote and thresholds chosen on the other folds): macro-F1 "
-        f"{everything:.3f}, written apart {written_apart:.3f}"
+        f"{title}, nested (vote and thresholds chosen on the other folds): macro-F1 "
+        f"{everything:.4f}, written apart {written_apart:.4f}"
     )
-    return choose(labels, rules, candidates, parts, choose_pair)
+    if not words:
+        return choose(labels, rules, candidates, parts, choose_pair)
+    vote, chosen = tfidf_vote.choose(labels, rules, candidates, parts, choose_pair)
+    assert vote.share is not None
+    print("  per code: nested F1; chosen on all folds (k, gamma, weight, words' share)")
+    for j, code in enumerate(codes):
+        print(
+            f"  {code:<22} {_f1(labels[:, j], predicted[:, j]):.3f}; "
+            f"({vote.k[j]}, {vote.gamma[j]:g}, {vote.weight[j]:g}, {vote.share[j]:g})"
+        )
+    return vote, chosen
+
+
+def fitted_rows(known: Sequence[str], asked: Sequence[str]) -> tuple[Any, Any]:
+    """The TF-IDF rows (both blocks, as :func:`features` gives them) of ``known`` and ``asked``,
+    with the vocabulary and idf fitted on ``known`` only."""
+    blocks = vectorizers()
+    return features(blocks, known, fit=True), features(blocks, asked, fit=False)
+
+
+def training_rows(x: Any) -> TfidfRows:
+    """The training comments' TF-IDF rows (``x``: their :func:`features`, TF-IDF columns only)
+    as the model keeps them: column by column."""
+    columns = sparse.csc_matrix(x)
+    columns.sort_indices()
+    return TfidfRows.of(columns.indptr, columns.indices, columns.data, columns.shape[0])
+
+
+def words_reference(vote: NeighbourVote, x: Any, voters: Matrix) -> Floats:
+    """Each training comment's words' vote from scipy's float64 product of ``x`` (their
+    TF-IDF rows) with itself, for :func:`parity`'s reference (the model reads float16 rows)."""
+    rows = sparse.csr_matrix(x)
+    found = []
+    for first in range(0, rows.shape[0], 500):
+        similarity = (rows[first : first + 500] @ rows.T).toarray()
+        found += [vote.votes(row, voters) for row in similarity]
+    return np.array(found)
 
 
 def dense_block(
@@ -732,6 +795,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "weighting and blend chosen per code by nested cross-validation); needs the vectors",
     )
     parser.add_argument(
+        "--tfidf-vote",
+        action="store_true",
+        help="with --neighbour-vote: each code may mix into the vote the vote of the comments "
+        "nearest by TF-IDF words (share 0, 0.33, 0.67 or 1, chosen by nested cross-validation)",
+    )
+    parser.add_argument(
         "--cv-only",
         action="store_true",
         help="print the cross-validated figures for the current rules; write no model",
@@ -744,6 +813,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     pooling = tuple(name for name in args.pooling.split(",") if name) if args.vector_scale else ()
     if args.neighbour_vote and not args.vector_scale:
         parser.error("--neighbour-vote reads the sentence vectors: not with --fast or scale 0")
+    if args.tfidf_vote and not args.neighbour_vote:
+        parser.error("--tfidf-vote mixes into the neighbour vote: add --neighbour-vote")
 
     taxonomy = load_and_compile(args.taxonomy, model=None)
     codes = [code.id for code in taxonomy.codes]
@@ -804,7 +875,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.neighbour_vote:
         vectors = embed(texts) if vectors is None else vectors
         vote, out_of_fold = neighbour_vote(
-            examples, labels, rules, out_of_fold, vectors, np.array(apart)
+            examples,
+            labels,
+            rules,
+            out_of_fold,
+            vectors,
+            np.array(apart),
+            words=args.tfidf_vote,
+            codes=codes,
         )
     everything, written_apart = cross_validated(labels, rules, out_of_fold, codes, np.array(apart))
     print(f"{len(examples)} comments ({' + '.join(TRAINING_SPLITS)}), {len(codes)} codes")
@@ -821,6 +899,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         if vote is not None:
             retuned = dataclasses.replace(retuned, vote=vote)
+        if vote is not None and vote.share is not None:
+            rows = features(vectorizers(), texts, fit=True)
+            retuned = dataclasses.replace(retuned, tfidf_rows=training_rows(rows))
         retuned.save(args.output)
         print(f"thresholds and floors of {args.retune} chosen again; wrote {args.output}")
         print_thresholds(codes, retuned)
