@@ -27,7 +27,7 @@ from tests.log_guard import (
     remember_secret,
     remember_sources,
 )
-from tests.role_support import NOTIFIER, ROUTER, service_env
+from tests.role_support import NOTIFIER, ROUTER, migrate_as_owner, service_env
 from tests.support import Pipeline, delete_topics, empty_schema, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -116,6 +116,18 @@ async def schema_url(database_url: str, unique: str) -> AsyncIterator[str]:
     """A database URL whose ``search_path`` is a fresh schema, dropped afterwards."""
     async with empty_schema(database_url, f"test_{unique}") as url:
         yield url
+
+
+@pytest.fixture
+async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on this test's own migrated schema, as its owner. A module that needs another
+    role or size defines a ``pool`` of its own, which takes this one's place there."""
+    await migrate_as_owner(schema_url)
+    opened = await create_pool(schema_url, min_size=1, max_size=2)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 @pytest.fixture

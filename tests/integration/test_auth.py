@@ -9,21 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.role_support import migrate_as_owner
 from winback_shared.agents import Role, disable_agent, issue_token, set_role
 from winback_shared.auth import CurrentSupervisor
-from winback_shared.db import create_pool
 from winback_shared.errors import install_error_handlers
-
-
-@pytest.fixture
-async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate_as_owner(schema_url)
-    pool = await create_pool(schema_url, min_size=1, max_size=2)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
 from tests.case_support import open_case
-from tests.role_support import migrate_as_owner
 from winback_router.decision import Decision
 from winback_router.revisions import content_digest
 from winback_router.store import load_response, revise_response
@@ -21,20 +19,8 @@ from winback_shared.case_changes import (
     append_change_unless_finished,
 )
 from winback_shared.case_vocabulary import CaseStatus, HistoryKind
-from winback_shared.db import create_pool
 from winback_shared.deadlines import ContactPolicy
 from winback_shared.events.recovery_alerts import CodedReason
-
-
-@pytest.fixture
-async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A migrated schema of this test's own."""
-    await migrate_as_owner(schema_url)
-    pool = await create_pool(schema_url, min_size=1, max_size=2)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _case(pool: asyncpg.Pool, case_id: int) -> dict[str, Any]:

@@ -5,30 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from tests.case_support import open_case
-from tests.role_support import migrate_as_owner
 from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_shared.case_changes import append_change_unless_finished
 from winback_shared.case_vocabulary import HistoryKind
-from winback_shared.db import create_pool
 
 UNSENT = "SELECT count(*) FROM case_history WHERE published_at IS NULL"
-
-
-@pytest.fixture
-async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A migrated schema of this test's own."""
-    await migrate_as_owner(schema_url)
-    pool = await create_pool(schema_url, min_size=1, max_size=2)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 class HeldProducer:

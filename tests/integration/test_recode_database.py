@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,25 +20,14 @@ from tests.recode_support import (
     survey_response,
     write_changed_taxonomy,
 )
-from tests.role_support import ROUTER, as_role, migrate_as_owner
+from tests.role_support import ROUTER, as_role
 from winback_router.recoding.blind_spots import blind_spots
 from winback_router.recoding.flow import recode
 from winback_router.recoding.replay import Window
-from winback_shared.db import create_pool
 from winback_shared.taxonomy import load_taxonomy
 
 DEFAULT = load_taxonomy()
 NOV = [datetime(2026, 11, day, 9, 0, tzinfo=UTC) for day in range(1, 6)]
-
-
-@pytest.fixture
-async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate_as_owner(schema_url)
-    pool = await create_pool(schema_url, min_size=1, max_size=2)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def test_database_replay_keeps_to_its_window_and_source(
