@@ -26,12 +26,13 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+import router_drain  # its alternating child runs (a sibling script, found via the path)
 
 HERE = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(HERE), str(HERE / "scripts" / "perf")]
@@ -118,26 +119,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def compare(args: argparse.Namespace, argv: list[str]) -> None:
     """Alternate child runs of ``--compare DIR`` and this checkout; print runs and ratios."""
-    other = Path(args.compare).resolve()
-    variants = {
-        "before": os.pathsep.join(str(other / part) for part in ("services/router", "shared")),
-        "after": os.pathsep.join(str(HERE / part) for part in ("services/router", "shared")),
-    }
-    child_argv = [a for a in argv if not a.startswith("--compare") and a != args.compare]
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
-    for round_ in range(args.rounds):
-        for name, path in variants.items():
-            env = {**os.environ, "PYTHONPATH": path}
-            out = subprocess.run(
-                [sys.executable, __file__, *child_argv, "--json"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            result = json.loads(out.strip().splitlines()[-1])
-            results[name].append(result)
-            print(f"round {round_ + 1} {name:6} {json.dumps(result)}", flush=True)
+    results = router_drain.alternate(__file__, args.compare, argv, args.rounds)
     for key in ("per_s", "cpu_ms_each"):
         before = statistics.median(r[key] for r in results["before"])
         after = statistics.median(r[key] for r in results["after"])

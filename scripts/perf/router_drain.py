@@ -440,23 +440,28 @@ def _expected_cases(planned: list[Spec]) -> int:
     return len({rid for _, rid, _ in planned if rid})
 
 
-def compare(args: argparse.Namespace, argv: list[str]) -> None:
-    """Alternate child runs of ``--compare DIR`` and this checkout; print runs and ratios."""
+def alternate(
+    script: str, compare_dir: str, argv: list[str], rounds: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Run ``script`` with ``argv`` (its ``--compare`` taken out, ``--json`` added) ``rounds``
+    times alternately on ``compare_dir``'s router and shared code ("before") and this
+    checkout's ("after"), each in a child process with that code first on ``PYTHONPATH``;
+    print each run's JSON line and return them by variant. The drain scripts share it."""
     here = Path(__file__).resolve().parents[2]
-    other = Path(args.compare).resolve()
+    other = Path(compare_dir).resolve()
     variants = {
         "before": os.pathsep.join(
             str(path) for path in (other / "services" / "router", other / "shared") if path.is_dir()
         ),
         "after": os.pathsep.join(str(here / part) for part in ("services/router", "shared")),
     }
-    child_argv = [a for a in argv if not a.startswith("--compare") and a != args.compare]
+    child_argv = [a for a in argv if not a.startswith("--compare") and a != compare_dir]
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
-    for round_ in range(args.rounds):
+    for round_ in range(rounds):
         for name, path in variants.items():
             env = {**os.environ, "PYTHONPATH": path}
             out = subprocess.run(
-                [sys.executable, __file__, *child_argv, "--json"],
+                [sys.executable, script, *child_argv, "--json"],
                 env=env,
                 check=True,
                 capture_output=True,
@@ -465,6 +470,12 @@ def compare(args: argparse.Namespace, argv: list[str]) -> None:
             result = json.loads(out.strip().splitlines()[-1])
             results[name].append(result)
             print(f"round {round_ + 1} {name:6} {json.dumps(result)}", flush=True)
+    return results
+
+
+def compare(args: argparse.Namespace, argv: list[str]) -> None:
+    """Alternate child runs of ``--compare DIR`` and this checkout; print runs and ratios."""
+    results = alternate(__file__, args.compare, argv, args.rounds)
     keys = ("records_per_s", "cpu_ms_per_record", "first_alert_ms", "alert_wait_p50_ms")
     for key in (*keys, "alert_wait_p99_ms"):
         if any(r[key] is None for rs in results.values() for r in rs):
