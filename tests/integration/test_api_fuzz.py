@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import httpx
 import pytest
 
 from tests.case_support import CaseDesk, running_desk
@@ -69,8 +70,22 @@ async def stack(infra_env: dict[str, Any], unique: str) -> AsyncIterator[Stack]:
         token = await desk.agent(f"fuzz-admin-{uuid4().hex}", Role.ADMIN)
         await desk.case()
         urls = {"notifier": desk.url, "router": router_url, "ingest": ingest_url}
+        await build_openapi_documents(urls.values())
         yield Stack(urls, token, desk)
     assert not failures, f"the router loop died: {failures!r}"
+
+
+async def build_openapi_documents(urls: Iterable[str]) -> None:
+    """Have each app build its OpenAPI document once, before schemathesis asks for it.
+
+    FastAPI builds the document on the first request and keeps it. Built while the other two
+    schemathesis runs already fuzz the same event loop, on a loaded machine the notifier's took
+    longer than schemathesis's fixed 10 s for loading a schema ("Read timed out"), a failure of
+    the machine's load, not of any operation; afterwards each request only serialises it.
+    """
+    async with httpx.AsyncClient(timeout=120) as client:
+        for url in urls:
+            (await client.get(f"{url}/openapi.json")).raise_for_status()
 
 
 async def schemathesis(url: str, token: str, config: Path) -> tuple[int, str]:
