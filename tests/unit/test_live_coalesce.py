@@ -9,9 +9,11 @@ out, so per case the latest still arrives last.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +41,9 @@ BEN = Agent(2, "ben", Role.AGENT, frozenset({"beta"}))
 CY = Agent(5, "cy", Role.AGENT, frozenset({"alpha", "gamma"}))
 SUE = Agent(3, "sue", Role.SUPERVISOR, frozenset())
 ALERTS, EVENTS = "alerts", "events"
+BOARD_STATE_JS = (
+    Path(__file__).resolve().parents[2] / "services/notifier/winback_notifier/static/board-state.js"
+)
 
 
 def _summary(case_id: int, queue: str, seq: int) -> CaseSummary:
@@ -97,6 +102,32 @@ async def feed_of(hub: AlertHub, quiet: QuietChanges | None = None) -> AsyncIter
 
 def test_only_re_codings_are_held() -> None:
     assert HELD_KINDS == {HistoryKind.RECODED}
+
+
+def console_quiet_kinds(source: str) -> set[str]:
+    """The kinds in the console's ``QUIET_KINDS = new Set([...])``, read from its source."""
+    found = re.search(r"\bQUIET_KINDS\s*=\s*new Set\(\[([^\]]*)\]\)", source)
+    assert found, "board-state.js no longer declares QUIET_KINDS as new Set([...string literals])"
+    items = [item.strip() for item in found.group(1).split(",") if item.strip()]
+    assert all(re.fullmatch(r'"[a-z_]+"', item) for item in items), items
+    return {item.strip('"') for item in items}
+
+
+def test_the_console_treats_as_quiet_exactly_the_kinds_the_feed_holds() -> None:
+    """The feed may delay only what a console never announces, and a console must not announce
+    what arrives late: both lists name one set of kinds (the console's, in board-state.js)."""
+    assert console_quiet_kinds(BOARD_STATE_JS.read_text(encoding="utf-8")) == {
+        kind.value for kind in HELD_KINDS
+    }
+
+
+def test_the_quiet_kinds_reader_sees_a_difference() -> None:
+    assert console_quiet_kinds('const QUIET_KINDS = new Set(["recoded", "noted"]);') == {
+        "recoded",
+        "noted",
+    }
+    with pytest.raises(AssertionError):
+        console_quiet_kinds("const QUIET_KINDS = new Set(KINDS);")
 
 
 def test_held_changes_come_back_in_reading_order_and_nothing_is_held_after() -> None:
