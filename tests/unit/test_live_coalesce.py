@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.browser.test_console_browser import summary
 from winback_notifier.live.coalesce import (
@@ -372,3 +373,31 @@ async def test_the_size_bound_lets_held_changes_go_after_the_read_never_within_i
         (BATCH_TYPE, [(1, 2, "recoded"), (2, 2, "recoded"), (3, 2, "recoded")]),
         ("case.changed", (4, 2, "recoded")),
     ]
+
+
+# ---- frames_total: what the consoles were sent, not what was read ------------------------------
+
+
+def frames_counted(kind: str) -> float:
+    """``winback_notifier_frames_total{type=kind}`` in this process so far."""
+    return REGISTRY.get_sample_value("winback_notifier_frames_total", {"type": kind}) or 0.0
+
+
+async def test_frames_total_counts_a_batch_of_re_codings_once_and_each_other_message_once() -> None:
+    kinds = ("case.opened", "case.changed", BATCH_TYPE)
+    hub = AlertHub(10)
+    hub.subscribe(SUE)
+    before = {kind: frames_counted(kind) for kind in kinds}
+    async with feed_of(hub) as feed:
+        for case_id in (1, 2, 3):
+            feed._deliver(EVENTS, change(case_id, "alpha", 2))
+        feed._deliver(ALERTS, RecoveryCaseOpened(case=_summary(9, "alpha", 1)).to_bytes())
+        feed._deliver(EVENTS, change(4, "alpha", 3, HistoryKind.CLAIMED))
+        feed.flush()  # the three re-codings: one cases.changed
+        feed._deliver(EVENTS, change(5, "alpha", 2))
+        feed.flush()  # a re-coding alone leaves as the case.changed it is
+        feed.flush()  # nothing held: nothing sent, nothing counted
+
+    counted = {kind: frames_counted(kind) - before[kind] for kind in kinds}
+    assert counted == {"case.opened": 1, "case.changed": 2, BATCH_TYPE: 1}
+    assert hub.published == 4  # the hub's own count of what it published agrees
