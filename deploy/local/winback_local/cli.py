@@ -182,7 +182,11 @@ def send(args: argparse.Namespace) -> int:
         print(f"{response.status_code} {response.text}")
         return 0 if response.status_code == 202 else 1
     payload = sample_response(
-        nps=args.nps, reasons=args.reason or [], comment=args.comment, follow_up=args.follow_up
+        nps=args.nps,
+        reasons=args.reason or [],
+        comment=args.comment,
+        follow_up=args.follow_up,
+        varied_customer=True,
     )
     source, secret = info.demo_signing()
     body, headers = signed_request(secret, payload)
