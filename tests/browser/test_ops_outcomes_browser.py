@@ -60,6 +60,7 @@ async def test_staffing_and_outcomes_on_the_ops_page(browser: Browser, case_desk
             outcomes = sue.page.locator("#outcomes-table tbody")
             apology = outcomes.locator("tr[data-key='apology']")
             await expect(apology).to_contain_text(f"100% (21%{DASH}100%, n=1)", timeout=LIVE)
+            await expect(sue.page.locator("#outcomes-empty")).to_be_hidden()
             await expect(apology).to_contain_text("+7.0 (n=1)")
             labels = await sue.page.evaluate("Chart.getChart('outcomes-chart').data.labels")
             assert {"apology", "compensation"} <= set(labels)
@@ -98,3 +99,25 @@ async def test_staffing_and_outcomes_on_the_ops_page(browser: Browser, case_desk
             assert not sue.errors, sue.errors
         finally:
             await sue.context.close()
+
+
+async def test_with_no_case_resolved_the_outcomes_say_what_will_appear_instead_of_a_bare_header(
+    browser: Browser, case_desk: CaseDesk
+) -> None:
+    sue_token = await case_desk.agent("sue", Role.SUPERVISOR, queues=[])
+    await case_desk.case(name="Open Only")  # a case, but none resolved
+    sue = await Window.open(browser, case_desk.url, sue_token)
+    try:
+        await sue.page.goto(f"{case_desk.url}/ops")
+        await expect(sue.page.locator("#status")).to_have_text("live", timeout=LIVE)
+        empty = sue.page.locator("#outcomes-empty")
+        await expect(empty).to_be_visible(timeout=LIVE)
+        await expect(empty).to_contain_text("No cases resolved since")
+        await expect(empty).to_contain_text("answers another survey within 90 days")
+        await expect(sue.page.locator("#outcomes-table")).to_be_hidden()
+        await expect(sue.page.locator("#reactions-table")).to_be_hidden()
+        await expect(sue.page.locator("#outcomes-chart")).to_be_hidden()
+        await expect(sue.page.locator("#outcomes-note")).to_contain_text("Recovered:")
+        assert not sue.errors, sue.errors
+    finally:
+        await sue.context.close()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from winback_local.stack import _prepare
-from winback_shared.agents import authenticate
+from winback_local.stack import DEMO_AGENT, DEMO_FLOOR_AGENT, _prepare
+from winback_notifier.live.hub import AlertHub
+from winback_shared.agents import DEFAULT_QUEUE, Role, authenticate
 from winback_shared.db_roles import SERVICE_ROLES, connected_role, login_name
 from winback_shared.settings import CommonSettings, KafkaTopics
 
@@ -16,8 +17,9 @@ async def test_each_service_gets_a_login_in_its_role_and_no_more(
     settings = CommonSettings(
         kafka_bootstrap_servers=kafka_bootstrap, database_url=schema_url, topics=topics
     )
-    token, urls = await _prepare(settings)
-    assert token and set(urls) == set(SERVICE_ROLES) == {"router", "notifier"}
+    tokens, urls = await _prepare(settings)
+    assert set(tokens) == {DEMO_AGENT, DEMO_FLOOR_AGENT} and all(tokens.values())
+    assert set(urls) == set(SERVICE_ROLES) == {"router", "notifier"}
     for service, role in SERVICE_ROLES.items():
         conn = await asyncpg.connect(urls[service])
         try:
@@ -42,10 +44,11 @@ async def test_the_demo_token_is_reused_while_it_still_signs_in(
     settings = CommonSettings(
         kafka_bootstrap_servers=kafka_bootstrap, database_url=schema_url, topics=topics
     )
-    first, _ = await _prepare(settings)
-    again, _ = await _prepare(settings, saved_token=first)
+    first = (await _prepare(settings))[0][DEMO_AGENT]
+    again = (await _prepare(settings, {DEMO_AGENT: first}))[0][DEMO_AGENT]
     assert again == first
-    replaced, _ = await _prepare(settings, saved_token="not-a-token-this-database-issued")
+    bogus = {DEMO_AGENT: "not-a-token-this-database-issued"}
+    replaced = (await _prepare(settings, bogus))[0][DEMO_AGENT]
     assert replaced != first
     conn = await asyncpg.connect(schema_url)
     try:
@@ -53,5 +56,38 @@ async def test_the_demo_token_is_reused_while_it_still_signs_in(
         await conn.execute("UPDATE agents SET token_expires_at = now() - interval '1 day'")
     finally:
         await conn.close()
-    after_expiry, _ = await _prepare(settings, saved_token=replaced)
+    after_expiry = (await _prepare(settings, {DEMO_AGENT: replaced}))[0][DEMO_AGENT]
     assert after_expiry != replaced
+
+
+async def test_the_demo_has_an_agent_on_the_floor_besides_its_supervisor(
+    schema_url: str, kafka_bootstrap: str, topics: KafkaTopics
+) -> None:
+    """With both demo consoles open, the staffing count (supervisors never count) finds one
+    agent on the default queue, so one demo case is no staffing alarm; each token is reused,
+    and neither signs in as the other."""
+    settings = CommonSettings(
+        kafka_bootstrap_servers=kafka_bootstrap, database_url=schema_url, topics=topics
+    )
+    tokens, _ = await _prepare(settings)
+    again, _ = await _prepare(settings, dict(tokens))
+    assert again == tokens
+    swapped, _ = await _prepare(
+        settings, {DEMO_AGENT: tokens[DEMO_FLOOR_AGENT], DEMO_FLOOR_AGENT: tokens[DEMO_AGENT]}
+    )
+    assert set(swapped.values()).isdisjoint(tokens.values())
+    conn = await asyncpg.connect(schema_url)
+    try:
+        supervisor = await authenticate(conn, swapped[DEMO_AGENT])
+        agent = await authenticate(conn, swapped[DEMO_FLOOR_AGENT])
+    finally:
+        await conn.close()
+    assert supervisor is not None and supervisor.name == DEMO_AGENT
+    assert supervisor.role is Role.SUPERVISOR
+    assert agent is not None and agent.name == DEMO_FLOOR_AGENT and agent.role is Role.AGENT
+    assert agent.queues == {DEFAULT_QUEUE}
+    hub = AlertHub(10)
+    hub.subscribe(supervisor)
+    assert hub.agents_on([DEFAULT_QUEUE]) == {DEFAULT_QUEUE: 0}  # the demo's state until now
+    hub.subscribe(agent)
+    assert hub.agents_on([DEFAULT_QUEUE]) == {DEFAULT_QUEUE: 1}

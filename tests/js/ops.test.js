@@ -16,7 +16,7 @@ import {
   hourLabel, staffingChart, staffingRows, staffingWarning,
 } from "../../services/notifier/winback_notifier/static/ops-staffing.js";
 import {
-  meanText, outcomeChart, outcomeRows, rateText, reactionRows,
+  meanText, outcomeChart, outcomeRows, outcomesEmpty, rateText, reactionRows,
 } from "../../services/notifier/winback_notifier/static/ops-outcomes.js";
 import { HELLO } from "./support.js";
 
@@ -266,6 +266,14 @@ describe("outcomes", () => {
     assert.equal(rows.at(-1).cells[3], "10.00 EUR"); // 20 EUR on measured cases / 2 recovered
     assert.equal(rateText({ hits: 0, n: 0, rate: null, low: null, high: null }), "–");
     assert.equal(meanText({ n: 1, mean: -2, low: null, high: null }), "-2.0 (n=1)");
+  });
+
+  test("no case resolved yet: a line saying what will appear and when, instead of the tables", () => {
+    const empty = outcomesEmpty(REPORTS.outcomes_empty);
+    assert.match(empty, /^No cases resolved since .+\. Each one appears here once resolved, /);
+    assert.match(empty, /another survey within 90 days\.$/); // the report's own window
+    assert.equal(outcomesEmpty(REPORTS.outcomes), "");
+    assert.equal(outcomesEmpty(null), ""); // not read yet: nothing to say
   });
 
   test("the reaction at resolution next to the after-score", () => {

@@ -277,6 +277,9 @@ def server_ops_reports() -> dict[str, Any]:
             "resolutions": resolutions,
             "staffing": staffing,
             "outcomes": outcomes,
+            "outcomes_empty": outcome_report(
+                [], {}, since=since, until=at, window=timedelta(days=90), gain=3.0
+            ),
         }.items()
     }
 

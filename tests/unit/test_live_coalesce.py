@@ -9,12 +9,15 @@ out, so per case the latest still arrives last.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.browser.test_console_browser import summary
 from winback_notifier.live.coalesce import (
@@ -39,6 +42,9 @@ BEN = Agent(2, "ben", Role.AGENT, frozenset({"beta"}))
 CY = Agent(5, "cy", Role.AGENT, frozenset({"alpha", "gamma"}))
 SUE = Agent(3, "sue", Role.SUPERVISOR, frozenset())
 ALERTS, EVENTS = "alerts", "events"
+BOARD_STATE_JS = (
+    Path(__file__).resolve().parents[2] / "services/notifier/winback_notifier/static/board-state.js"
+)
 
 
 def _summary(case_id: int, queue: str, seq: int) -> CaseSummary:
@@ -97,6 +103,32 @@ async def feed_of(hub: AlertHub, quiet: QuietChanges | None = None) -> AsyncIter
 
 def test_only_re_codings_are_held() -> None:
     assert HELD_KINDS == {HistoryKind.RECODED}
+
+
+def console_quiet_kinds(source: str) -> set[str]:
+    """The kinds in the console's ``QUIET_KINDS = new Set([...])``, read from its source."""
+    found = re.search(r"\bQUIET_KINDS\s*=\s*new Set\(\[([^\]]*)\]\)", source)
+    assert found, "board-state.js no longer declares QUIET_KINDS as new Set([...string literals])"
+    items = [item.strip() for item in found.group(1).split(",") if item.strip()]
+    assert all(re.fullmatch(r'"[a-z_]+"', item) for item in items), items
+    return {item.strip('"') for item in items}
+
+
+def test_the_console_treats_as_quiet_exactly_the_kinds_the_feed_holds() -> None:
+    """The feed may delay only what a console never announces, and a console must not announce
+    what arrives late: both lists name one set of kinds (the console's, in board-state.js)."""
+    assert console_quiet_kinds(BOARD_STATE_JS.read_text(encoding="utf-8")) == {
+        kind.value for kind in HELD_KINDS
+    }
+
+
+def test_the_quiet_kinds_reader_sees_a_difference() -> None:
+    assert console_quiet_kinds('const QUIET_KINDS = new Set(["recoded", "noted"]);') == {
+        "recoded",
+        "noted",
+    }
+    with pytest.raises(AssertionError):
+        console_quiet_kinds("const QUIET_KINDS = new Set(KINDS);")
 
 
 def test_held_changes_come_back_in_reading_order_and_nothing_is_held_after() -> None:
@@ -341,3 +373,31 @@ async def test_the_size_bound_lets_held_changes_go_after_the_read_never_within_i
         (BATCH_TYPE, [(1, 2, "recoded"), (2, 2, "recoded"), (3, 2, "recoded")]),
         ("case.changed", (4, 2, "recoded")),
     ]
+
+
+# ---- frames_total: what the consoles were sent, not what was read ------------------------------
+
+
+def frames_counted(kind: str) -> float:
+    """``winback_notifier_frames_total{type=kind}`` in this process so far."""
+    return REGISTRY.get_sample_value("winback_notifier_frames_total", {"type": kind}) or 0.0
+
+
+async def test_frames_total_counts_a_batch_of_re_codings_once_and_each_other_message_once() -> None:
+    kinds = ("case.opened", "case.changed", BATCH_TYPE)
+    hub = AlertHub(10)
+    hub.subscribe(SUE)
+    before = {kind: frames_counted(kind) for kind in kinds}
+    async with feed_of(hub) as feed:
+        for case_id in (1, 2, 3):
+            feed._deliver(EVENTS, change(case_id, "alpha", 2))
+        feed._deliver(ALERTS, RecoveryCaseOpened(case=_summary(9, "alpha", 1)).to_bytes())
+        feed._deliver(EVENTS, change(4, "alpha", 3, HistoryKind.CLAIMED))
+        feed.flush()  # the three re-codings: one cases.changed
+        feed._deliver(EVENTS, change(5, "alpha", 2))
+        feed.flush()  # a re-coding alone leaves as the case.changed it is
+        feed.flush()  # nothing held: nothing sent, nothing counted
+
+    counted = {kind: frames_counted(kind) - before[kind] for kind in kinds}
+    assert counted == {"case.opened": 1, "case.changed": 2, BATCH_TYPE: 1}
+    assert hub.published == 4  # the hub's own count of what it published agrees

@@ -23,6 +23,8 @@ from winback_local import cli
 from winback_local.kafka import MAVEN_FETCH, fetch_quietly, free_port
 from winback_local.processes import last_error
 from winback_local.stack import (
+    DEMO_AGENT,
+    DEMO_FLOOR_AGENT,
     OUTBOUND_KEYS_VARIABLE,
     Instances,
     Stack,
@@ -99,6 +101,29 @@ def test_the_printout_says_where_the_demo_secret_is_and_lists_extra_instances() 
     assert "router-2" in text and "http://127.0.0.1:9" in text
     assert "/#token=tok" in text and "/ops#token=tok" in text
     assert "winback send --nps 2" in text and "winback send --file response.json" in text
+
+
+def test_the_printout_offers_the_demo_agents_console_first_and_the_supervisors_beside_it() -> None:
+    lines = cli.describe(info(floor_token="floor"), Path(".winback")).splitlines()
+    consoles = [line for line in lines if "#token=" in line]
+    assert "Agent console" in consoles[0] and "/#token=floor" in consoles[0]
+    assert "demo-floor-agent" in consoles[0]
+    assert "Supervisor" in consoles[1] and "/#token=tok" in consoles[1]
+    assert "/ops#token=tok" in consoles[2]  # the ops page is the supervisor's
+    # A stack file from before the demo had an agent: its one console, as before.
+    older = cli.describe(info(), Path(".winback"))
+    assert "Agent console   http://127.0.0.1:8002/#token=tok" in older
+    assert "Supervisor" not in older
+
+
+def test_each_demo_login_keeps_its_own_token_between_runs(tmp_path: Path) -> None:
+    stack = Stack(tmp_path)
+    assert stack._saved_token(DEMO_AGENT) is None
+    stack._save_token(DEMO_AGENT, "sup")
+    stack._save_token(DEMO_FLOOR_AGENT, "flo")
+    assert stack._saved_token(DEMO_AGENT) == "sup"
+    assert stack._saved_token(DEMO_FLOOR_AGENT) == "flo"
+    assert Stack(tmp_path, new_token=True)._saved_token(DEMO_FLOOR_AGENT) is None
 
 
 def test_with_the_users_sources_the_printout_names_no_demo_secret() -> None:

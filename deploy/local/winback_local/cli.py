@@ -26,6 +26,8 @@ import httpx
 
 from winback_local.signing import sample_response, signed_request
 from winback_local.stack import (
+    DEMO_AGENT,
+    DEMO_FLOOR_AGENT,
     OUTBOUND_KEYS_FILE,
     OUTBOUND_KEYS_VARIABLE,
     STATE_DIR,
@@ -130,6 +132,16 @@ signs it the way that vendor does, with the source's first secret."""
         f"  {name:<15} {url}" for name, url in info.instance_urls.items() if "-" in name
     )
     more = f"\nMore instances\n{instances}\n" if instances else ""
+    # The agent's console is the one to open first: a supervisor is never counted on the floor,
+    # so with only the supervisor's open the ops page rightly warns that nobody works the queue.
+    consoles = (
+        f"  Agent console   {info.notifier_url}/#token={info.floor_token}"
+        f"   ({DEMO_FLOOR_AGENT}, queue default: on the floor while open)\n"
+        f"  Supervisor      {info.notifier_url}/#token={info.agent_token}"
+        f"   ({DEMO_AGENT}: every queue)"
+        if info.floor_token
+        else f"  Agent console   {info.notifier_url}/#token={info.agent_token}"
+    )
     refiner = info.instance_urls.get("refiner", "(not running)")
     outbound = info.instance_urls.get("outbound", "(not running)")
     keys = (
@@ -140,7 +152,7 @@ signs it the way that vendor does, with the source's first secret."""
     return f"""
 winback is running.
 
-  Agent console   {info.notifier_url}/#token={info.agent_token}
+{consoles}
   Ops page        {info.notifier_url}/ops#token={info.agent_token}
   Webhook         {webhooks}
   Signing secret  {secret}
@@ -150,7 +162,7 @@ winback is running.
   PostgreSQL      {info.database_url}
   Logs            {state_dir / "logs"}/
 {more}
-The console URL stays valid across restarts of this state folder (--new-token for a new one).
+The console URLs stay valid across restarts of this state folder (--new-token for new ones).
 
 {sending}
 
@@ -182,7 +194,11 @@ def send(args: argparse.Namespace) -> int:
         print(f"{response.status_code} {response.text}")
         return 0 if response.status_code == 202 else 1
     payload = sample_response(
-        nps=args.nps, reasons=args.reason or [], comment=args.comment, follow_up=args.follow_up
+        nps=args.nps,
+        reasons=args.reason or [],
+        comment=args.comment,
+        follow_up=args.follow_up,
+        varied_customer=True,
     )
     source, secret = info.demo_signing()
     body, headers = signed_request(secret, payload)
@@ -304,12 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-dir",
         type=Path,
         default=STATE_DIR,
-        help="where data, logs, the demo secret and token live (default .winback/)",
+        help="where data, logs, the demo secret and tokens live (default .winback/)",
     )
     runner.add_argument(
         "--new-token",
         action="store_true",
-        help="issue the demo agent a new token instead of reusing the saved one",
+        help="issue the demo logins new tokens instead of reusing the saved ones",
     )
     runner.set_defaults(func=run)
     sender = commands.add_parser("send", help="post a signed survey response")

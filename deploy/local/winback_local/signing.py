@@ -9,26 +9,46 @@ from typing import Any
 from uuid import uuid4
 
 from winback_ingest.vendors.standard_webhooks import sign
+from winback_local.demo_customers import demo_customer
 from winback_shared.sources import decode_standard_webhooks_secret
 from winback_shared.standard_webhooks import new_secret
 
-__all__ = ["new_secret", "sample_response", "signed_headers", "signed_request"]
+__all__ = [
+    "SAMPLE_CUSTOMER",
+    "new_secret",
+    "sample_response",
+    "signed_headers",
+    "signed_request",
+]
+
+
+SAMPLE_CUSTOMER = {
+    "id": "c-1001",
+    "name": "Dana Whitfield",
+    "email": "dana@example.com",
+    "phone": "+1 555 0100",
+}
+"""The one customer of every sample unless ``varied_customer``: tests look for her name, and the
+benchmarks' and chaos runs' figures stay comparable with the earlier ones measured with her."""
 
 
 def sample_response(
-    *, nps: int, reasons: list[str], comment: str | None = None, follow_up: bool = False
+    *,
+    nps: int,
+    reasons: list[str],
+    comment: str | None = None,
+    follow_up: bool = False,
+    varied_customer: bool = False,
 ) -> dict[str, Any]:
-    """A generic-format survey response with a fresh response id."""
+    """A generic-format survey response with a fresh response id; ``varied_customer``: from a
+    customer drawn from that id (``winback send``, so a demo looks like many customers), else
+    from :data:`SAMPLE_CUSTOMER`."""
+    response_id = f"demo-{uuid4()}"
     return {
-        "response_id": f"demo-{uuid4()}",
+        "response_id": response_id,
         "survey_id": "demo-survey",
         "submitted_at": datetime.now(UTC).isoformat(),
-        "customer": {
-            "id": "c-1001",
-            "name": "Dana Whitfield",
-            "email": "dana@example.com",
-            "phone": "+1 555 0100",
-        },
+        "customer": demo_customer(response_id) if varied_customer else dict(SAMPLE_CUSTOMER),
         "interaction": {"id": "call-77", "channel": "phone", "agent": "Sam", "team": "Billing"},
         "scores": [{"kind": "nps", "value": nps}],
         "reasons": reasons,

@@ -39,6 +39,13 @@ STATE_DIR = REPO_ROOT / ".winback"
 STATE_FILE = STATE_DIR / "stack.json"
 DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
+"""The demo's supervisor (named before it had an agent beside it; saved console URLs sign in as
+it): every queue in the console, and the ops page."""
+DEMO_FLOOR_AGENT = "demo-floor-agent"
+"""The demo's agent, of the default queue: its console open, the ops page counts one agent on
+the floor. Supervisors are never counted (docs/staffing.md), so without it the staffing banner
+of a demo with one case would rightly say the queue has nobody."""
+DEMO_TOKEN_FILES = {DEMO_AGENT: "demo-token", DEMO_FLOOR_AGENT: "demo-floor-token"}
 SERVICES = ("ingest", "router", "notifier", "refiner", "outbound")
 MODULES = {"refiner": "winback_router.refine", "outbound": "winback_notifier.outbound"}
 """A service's module when it is not ``winback_<name>``."""
@@ -88,12 +95,16 @@ class StackInfo:
     """The demo source, or None when the user configured their own (``WINBACK_SOURCES``)."""
     secret: str | None
     agent_token: str
+    """The demo supervisor's token (:data:`DEMO_AGENT`)."""
     kafka_bootstrap_servers: str
     database_url: str
     instance_urls: dict[str, str] = field(default_factory=dict)
     """Every instance's base URL by name (``router-2`` ...), the first ones included."""
     secret_path: str | None = None
     """Where the demo source's signing secret is kept (the same across restarts)."""
+    floor_token: str | None = None
+    """The demo agent's token (:data:`DEMO_FLOOR_AGENT`); ``None`` in a stack file written
+    before the demo had one."""
 
     def demo_signing(self) -> tuple[str, str]:
         """(source, secret) of the demo source, or a clear exit when the user's own serve."""
@@ -301,8 +312,11 @@ class Stack:
         if self.partitions:
             settings.topic_partitions = self.partitions
         secret = None if serves_own_sources(os.environ, self.demo_only) else self._demo_secret()
-        token, self._service_urls = asyncio.run(_prepare(settings, self._saved_token()))
-        self._save_token(token)
+        tokens, self._service_urls = asyncio.run(
+            _prepare(settings, {name: self._saved_token(name) for name in DEMO_TOKEN_FILES})
+        )
+        for name, saved in tokens.items():
+            self._save_token(name, saved)
         self._env = service_environment(
             os.environ, demo_secret=secret, bootstrap=bootstrap, partitions=self.partitions
         )
@@ -318,11 +332,12 @@ class Stack:
             notifier_url=urls["notifier"],
             source=None if secret is None else DEMO_SOURCE,
             secret=secret,
-            agent_token=token,
+            agent_token=tokens[DEMO_AGENT],
             kafka_bootstrap_servers=bootstrap,
             database_url=database_url,
             instance_urls=urls,
             secret_path=None if secret is None else str(self.state_dir / "demo-secret"),
+            floor_token=tokens[DEMO_FLOOR_AGENT],
         )
         for name in names:
             self.wait_ready(name, should_stop=should_stop)
@@ -331,19 +346,19 @@ class Stack:
         self.info_path.chmod(0o600)
         return info
 
-    def _saved_token(self) -> str | None:
-        """The demo agent's token from the last run of this state dir, unless a new one is asked.
+    def _saved_token(self, name: str) -> str | None:
+        """A demo login's token from the last run of this state dir, unless new ones are asked.
 
         Kept so that yesterday's console URL still signs in; :func:`_prepare` checks it is still
         valid (not expired, not revoked, same database) before reusing it.
         """
-        path = self.state_dir / "demo-token"
+        path = self.state_dir / DEMO_TOKEN_FILES[name]
         if self.new_token or not path.exists():
             return None
         return path.read_text().strip() or None
 
-    def _save_token(self, token: str) -> None:
-        path = self.state_dir / "demo-token"
+    def _save_token(self, name: str, token: str) -> None:
+        path = self.state_dir / DEMO_TOKEN_FILES[name]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(token)
         path.chmod(0o600)
@@ -466,35 +481,45 @@ def _check(should_stop: Callable[[], bool]) -> None:
 
 
 async def _prepare(
-    settings: CommonSettings, saved_token: str | None = None
-) -> tuple[str, dict[str, str]]:
+    settings: CommonSettings, saved_tokens: Mapping[str, str | None] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
     """Create topics and schema (as the owner: ``DATABASE_URL`` is the administrator's), the
-    demo agent's token, and one login per service in its role, with a password new on every
-    run; returns the token and each service's ``DATABASE_URL``.
+    demo logins' tokens (:data:`DEMO_TOKEN_FILES`: the supervisor and the agent), and one login
+    per service in its role, with a password new on every run; returns the tokens by login name
+    and each service's ``DATABASE_URL``.
 
-    ``saved_token`` is reused when it still signs in the demo agent (a console URL saved from an
-    earlier run keeps working); otherwise a new one is issued.
+    A token in ``saved_tokens`` is reused when it still signs in its login (a console URL saved
+    from an earlier run keeps working); otherwise a new one is issued.
     """
+    saved = saved_tokens or {}
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
         await prepare_infrastructure(settings, pool, as_service=False)
         urls = {}
         async with pool.acquire() as conn:
-            token = await _demo_token(conn, saved_token)
+            tokens = {
+                DEMO_AGENT: await _demo_token(
+                    conn, DEMO_AGENT, Role.SUPERVISOR, saved.get(DEMO_AGENT)
+                ),
+                DEMO_FLOOR_AGENT: await _demo_token(
+                    conn, DEMO_FLOOR_AGENT, Role.AGENT, saved.get(DEMO_FLOOR_AGENT)
+                ),
+            }
             for service, role in SERVICE_ROLES.items():
                 login, password = login_name(role), secrets.token_urlsafe(24)
                 await ensure_login(conn, login, role, password)
                 urls[service] = with_login(settings.database_url, login, password)
-        return token, urls
+        return tokens, urls
     finally:
         await pool.close()
 
 
-async def _demo_token(conn: Connection, saved_token: str | None) -> str:
-    """The saved token if it still signs in the demo agent, else a new one."""
+async def _demo_token(conn: Connection, name: str, role: Role, saved_token: str | None) -> str:
+    """The saved token if it still signs in ``name``, else a new one (the login is created in
+    ``role``, of the default queue, if missing)."""
     if saved_token is not None:
         agent = await authenticate(conn, saved_token)
-        if agent is not None and agent.name == DEMO_AGENT:
+        if agent is not None and agent.name == name:
             return saved_token
-    _, token = await issue_token(conn, name=DEMO_AGENT, role=Role.SUPERVISOR)
+    _, token = await issue_token(conn, name=name, role=role)
     return token

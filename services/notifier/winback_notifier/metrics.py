@@ -7,7 +7,12 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from winback_shared.metrics import LATENCY_BUCKETS
 
-FRAMES = Counter("winback_notifier_frames_total", "Messages handed to consoles, by type.", ["type"])
+FRAMES = Counter(
+    "winback_notifier_frames_total",
+    "Messages published to the consoles, by type: one per message, however many consoles get "
+    "it; quiet changes sent together count once, as cases.changed, however many they carry.",
+    ["type"],
+)
 CONSOLES = Gauge("winback_notifier_consoles", "Consoles connected to this notifier.")
 BOARD_READS = Counter(
     "winback_notifier_board_reads_total",

@@ -26,7 +26,8 @@ from __future__ import annotations
 from winback_shared.case_vocabulary import HistoryKind
 
 HELD_KINDS = frozenset({HistoryKind.RECODED})
-"""Change kinds held and sent together: those no console treats as news."""
+"""Change kinds held and sent together: those no console treats as news (the console's
+``QUIET_KINDS`` in ``static/board-state.js``; a unit test holds the two lists equal)."""
 BATCH_TYPE = "cases.changed"
 """The frame type of several ``case.changed`` frames sent as one."""
 HOLD_QUIET_SECONDS = 0.1

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
-from winback_notifier.live.coalesce import HELD_KINDS, QuietChanges, batch_frame
+from winback_notifier.live.coalesce import BATCH_TYPE, HELD_KINDS, QuietChanges, batch_frame
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.metrics import ALERT_AGE_SECONDS, FRAMES
 from winback_shared.events.base import utc_now
@@ -50,7 +50,6 @@ def route_message(topic: str, raw: bytes, *, case_events_topic: str) -> tuple[st
 
 def route_alert(alert: RecoveryCaseOpened | RecoveryCaseUpdated) -> tuple[str, frozenset[str]]:
     """The frame for an alert: for its case's queue."""
-    FRAMES.labels(alert.type).inc()
     if isinstance(alert, RecoveryCaseOpened):
         ALERT_AGE_SECONDS.observe((utc_now() - alert.case.received_at).total_seconds())
     return alert.model_dump_json(), frozenset({alert.case.queue})
@@ -61,7 +60,6 @@ def route_case_change(changed: CaseChanged) -> tuple[str, frozenset[str]]:
     queues = {changed.case.queue}
     if changed.previous_queue:
         queues.add(changed.previous_queue)
-    FRAMES.labels(changed.type).inc()
     return changed.model_dump_json(), frozenset(queues)
 
 
@@ -143,6 +141,7 @@ class AlertsFeed:
             if self._quiet.holds(alert.case.case_id):
                 self.flush()
             self._hub.publish(*route_alert(alert))
+            FRAMES.labels(alert.type).inc()
             return
         event = CASE_EVENT.validate_json(raw)
         if isinstance(event, AgentChanged):
@@ -160,11 +159,17 @@ class AlertsFeed:
         if self._quiet.holds(event.case.case_id):
             self.flush()
         self._hub.publish(frame, audience)
+        FRAMES.labels(event.type).inc()
 
     def flush(self) -> None:
-        """Publish the held quiet changes: one frame per view (``cases.changed``)."""
+        """Publish the held quiet changes: one frame per view (``cases.changed``).
+
+        Counted once in ``frames_total``, like any message published, however many changes it
+        carries (a single change leaves as the ``case.changed`` it is, and counts as one)."""
         if self._quiet:
-            self._hub.publish_batch(self._quiet.take(), batch_frame)
+            held = self._quiet.take()
+            self._hub.publish_batch(held, batch_frame)
+            FRAMES.labels(BATCH_TYPE if len(held) > 1 else "case.changed").inc()
 
     async def stop(self) -> None:
         """Disconnect."""

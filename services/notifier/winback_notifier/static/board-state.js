@@ -35,6 +35,8 @@ export const TITLE = "winback console";
 // Changes that are no news for an agent: the board and the open case show them, but they never
 // pop up, beep or notify, even for a case this console did not know (say, past its snapshot).
 // A re-coding after a taxonomy change only says why the customer was unhappy in other words.
+// The notifier holds exactly these kinds back and sends them together (live/coalesce.py,
+// HELD_KINDS); tests/unit/test_live_coalesce.py fails when the two lists differ.
 const QUIET_KINDS = new Set(["recoded"]);
 
 export function initialState() {

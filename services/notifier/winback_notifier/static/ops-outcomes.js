@@ -73,6 +73,15 @@ export function outcomeChart(report, by, labelOf = (key) => key) {
   };
 }
 
+// The line shown instead of the tables while no case was resolved in the report's window: what
+// will appear there, and when a case counts as measured. "" once there is anything to show.
+export function outcomesEmpty(report) {
+  if (!report || report.total.cases > 0) return "";
+  return `No cases resolved since ${new Date(report.since).toLocaleDateString()}. Each one `
+    + "appears here once resolved, and counts as measured when its customer answers another "
+    + `survey within ${report.window_days} days.`;
+}
+
 export function outcomeNote(report) {
   if (!report) return "";
   return `Cases resolved since ${new Date(report.since).toLocaleDateString()}, each measured by `

@@ -10,7 +10,7 @@ import {
 } from "./ops-charts.js";
 import { DIMENSIONS, MONTHS, WINDOWS } from "./ops-state.js";
 import {
-  OUTCOME_DIMENSIONS, outcomeChart, outcomeNote, outcomeRows, reactionRows,
+  OUTCOME_DIMENSIONS, outcomeChart, outcomeNote, outcomeRows, outcomesEmpty, reactionRows,
 } from "./ops-outcomes.js";
 import { staffingChart, staffingNote, staffingRows, staffingWarning } from "./ops-staffing.js";
 
@@ -114,6 +114,10 @@ export function createOpsView({ el, dispatch }) {
   }
 
   function renderOutcomes(report, by, labelOf) {
+    const empty = outcomesEmpty(report);
+    el.outcomesEmpty.hidden = !empty;
+    el.outcomesEmpty.textContent = empty;
+    for (const box of el.outcomesBoxes) box.hidden = Boolean(empty);
     const head = make("tr");
     for (const text of [OUTCOME_DIMENSIONS[by], "resolved", "measured", "recovered",
       "score change (0–10)", "re-complaint", "compensation per recovered"]) {

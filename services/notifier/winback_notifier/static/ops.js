@@ -35,7 +35,8 @@ const el = {
   staffingError: $("staffing-error"), outcomesBySelect: $("outcomes-by-select"),
   outcomesChart: $("outcomes-chart"), outcomesTable: $("outcomes-table"),
   reactionsTable: $("reactions-table"), outcomesNote: $("outcomes-note"),
-  outcomesError: $("outcomes-error"),
+  outcomesError: $("outcomes-error"), outcomesEmpty: $("outcomes-empty"),
+  outcomesBoxes: [$("outcomes-chart-box"), $("outcomes-table-box"), $("reactions-table-box")],
 };
 
 let state = initialState();
