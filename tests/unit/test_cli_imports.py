@@ -65,6 +65,5 @@ def test_the_light_commands_import_no_framework(code: str) -> None:
 
 
 def test_the_check_sees_heavy_imports_where_there_are_some() -> None:
-    """Guards the test above: ``winback run``'s module does load them, and the check says so."""
-    found = heavy_in(loaded_after("import winback_local.commands.run"))
-    assert {"asyncpg", "httpx", "winback_local.stack"} <= set(found)
+    """Guards the test above: a heavy package imported shows (a module of it counts too)."""
+    assert heavy_in(loaded_after("import json, asyncpg.pool")) == ["asyncpg"]

@@ -74,7 +74,8 @@ class FakeClock:
 
 
 def test_the_wait_stops_at_a_final_answer() -> None:
-    answers = iter([{"fate": "unseen"}, {"fate": "unseen"}, {"fate": "case", "case_id": 1}])
+    replies: list[dict[str, Any]] = [{"fate": "unseen"}, {"fate": "unseen"}, {"fate": "case"}]
+    answers = iter(replies)
     clock = FakeClock()
     got = wait_for_fate(lambda: next(answers), 10, clock=lambda: clock.now, sleep=clock.sleep)
     assert got["fate"] == "case"
