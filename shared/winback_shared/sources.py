@@ -11,8 +11,6 @@ Configuration comes from ``WINBACK_SOURCES`` (JSON) or, more comfortably for rea
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import tomllib
@@ -29,6 +27,12 @@ from pydantic import (
     TypeAdapter,
     field_validator,
     model_validator,
+)
+
+# Re-exported: callers that read sources decode their secrets with it. Its home is
+# winback_shared.standard_webhooks, which needs no pydantic (``winback send`` signs with it).
+from winback_shared.standard_webhooks import (
+    decode_standard_webhooks_secret as decode_standard_webhooks_secret,
 )
 
 SourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -56,18 +60,6 @@ class Vendor(StrEnum):
 
 STANDARD_WEBHOOKS_VENDORS = frozenset({Vendor.GENERIC, Vendor.FORMBRICKS})
 """Vendors whose secrets are Standard Webhooks ``whsec_<base64>`` strings."""
-
-
-def decode_standard_webhooks_secret(secret: str) -> bytes:
-    """The HMAC key behind a ``whsec_<base64>`` secret (the prefix is optional)."""
-    encoded = secret.removeprefix("whsec_")
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except binascii.Error as exc:
-        raise ValueError("secret must be 'whsec_' followed by base64") from exc
-    if len(key) < 16:
-        raise ValueError("secret key must be at least 16 bytes once decoded")
-    return key
 
 
 class ScoreField(BaseModel):

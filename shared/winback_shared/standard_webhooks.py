@@ -11,6 +11,7 @@ switch).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -30,6 +31,18 @@ def signature_header(keys: Iterable[bytes], msg_id: str, timestamp: int, body: b
     if not signatures:
         raise ValueError("at least one key is needed to sign")
     return " ".join(signatures)
+
+
+def decode_standard_webhooks_secret(secret: str) -> bytes:
+    """The HMAC key behind a ``whsec_<base64>`` secret (the prefix is optional)."""
+    encoded = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("secret must be 'whsec_' followed by base64") from exc
+    if len(key) < 16:
+        raise ValueError("secret key must be at least 16 bytes once decoded")
+    return key
 
 
 def new_secret() -> str:

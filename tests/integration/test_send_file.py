@@ -14,7 +14,7 @@ from tests.support import serve
 from winback_ingest.app import create_app
 from winback_ingest.settings import IngestSettings
 from winback_ingest.vendors import INTAKES
-from winback_local import cli
+from winback_local.commands import send
 from winback_local.signing import new_secret
 from winback_local.stack import StackInfo
 from winback_shared.kafka import ensure_topics
@@ -51,8 +51,6 @@ async def test_each_vendors_example_sent_from_a_file_is_accepted(
         for vendor in Vendor:
             path = tmp_path / f"{vendor}.json"
             path.write_text(json.dumps(INTAKES[vendor].example, indent=2))
-            target, body, headers = cli.file_request(
-                stack, str(path), io.StringIO(), f"my-{vendor}", environ
-            )
-            answer = await client.post(target, content=body, headers=headers)
+            posting = send.file_request(stack, str(path), io.StringIO(), f"my-{vendor}", environ)
+            answer = await client.post(posting.url, content=posting.body, headers=posting.headers)
             assert answer.status_code == 202, f"{vendor}: {answer.text}"

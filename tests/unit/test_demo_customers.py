@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.unit.test_local_runner import info
 from winback_local import cli
+from winback_local.commands import send
 from winback_local.demo_customers import CUSTOMERS, demo_customer
+from winback_local.local_http import Answer
 from winback_local.signing import SAMPLE_CUSTOMER, sample_response
 from winback_shared.standard_webhooks import new_secret
 from winback_shared.survey import Customer
@@ -70,13 +71,13 @@ def test_winback_send_posts_customers_drawn_from_the_response_ids(
     (tmp_path / "stack.json").write_text(json.dumps(dataclasses.asdict(info(secret=new_secret()))))
     posted: list[dict[str, Any]] = []
 
-    def fake_post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    def fake_post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
         posted.append(json.loads(body))
-        return httpx.Response(202, json={"receipt_id": "r"})
+        return Answer(202, json.dumps({"receipt_id": "r"}))
 
-    monkeypatch.setattr(cli, "post", fake_post)
+    monkeypatch.setattr(send, "post", fake_post)
     for _ in range(12):
-        assert cli.main(["send", "--nps", "2", "--state-dir", str(tmp_path)]) == 0
+        assert cli.main(["send", "--nps", "2", "--no-wait", "--state-dir", str(tmp_path)]) == 0
 
     assert [p["customer"] for p in posted] == [demo_customer(p["response_id"]) for p in posted]
     assert len({p["customer"]["name"] for p in posted}) > 1

@@ -20,6 +20,7 @@ from winback_ingest.vendors import INTAKES
 from winback_ingest.vendors.base import SignatureError, Signed
 from winback_ingest.vendors.standard_webhooks import verify
 from winback_local import cli
+from winback_local.commands import run, send
 from winback_local.kafka import MAVEN_FETCH, fetch_quietly, free_port
 from winback_local.processes import last_error
 from winback_local.stack import (
@@ -33,8 +34,8 @@ from winback_local.stack import (
     outbound_keys,
     serves_own_sources,
     service_environment,
-    service_of,
 )
+from winback_local.stack_info import service_of
 from winback_local.vendor_signing import configured_source
 from winback_notifier.outbound.sealing import SecretBox
 from winback_shared.sources import (
@@ -96,7 +97,7 @@ def info(**overrides: object) -> StackInfo:
 
 
 def test_the_printout_says_where_the_demo_secret_is_and_lists_extra_instances() -> None:
-    text = cli.describe(info(), Path("/repo/.winback"))
+    text = run.describe(info(), Path("/repo/.winback"))
     assert "cat /repo/.winback/demo-secret" in text
     assert "router-2" in text and "http://127.0.0.1:9" in text
     assert "/#token=tok" in text and "/ops#token=tok" in text
@@ -104,14 +105,14 @@ def test_the_printout_says_where_the_demo_secret_is_and_lists_extra_instances() 
 
 
 def test_the_printout_offers_the_demo_agents_console_first_and_the_supervisors_beside_it() -> None:
-    lines = cli.describe(info(floor_token="floor"), Path(".winback")).splitlines()
+    lines = run.describe(info(floor_token="floor"), Path(".winback")).splitlines()
     consoles = [line for line in lines if "#token=" in line]
     assert "Agent console" in consoles[0] and "/#token=floor" in consoles[0]
     assert "demo-floor-agent" in consoles[0]
     assert "Supervisor" in consoles[1] and "/#token=tok" in consoles[1]
     assert "/ops#token=tok" in consoles[2]  # the ops page is the supervisor's
     # A stack file from before the demo had an agent: its one console, as before.
-    older = cli.describe(info(), Path(".winback"))
+    older = run.describe(info(), Path(".winback"))
     assert "Agent console   http://127.0.0.1:8002/#token=tok" in older
     assert "Supervisor" not in older
 
@@ -127,7 +128,7 @@ def test_each_demo_login_keeps_its_own_token_between_runs(tmp_path: Path) -> Non
 
 
 def test_with_the_users_sources_the_printout_names_no_demo_secret() -> None:
-    text = cli.describe(info(source=None, secret=None, secret_path=None), Path(".winback"))
+    text = run.describe(info(source=None, secret=None, secret_path=None), Path(".winback"))
     assert "demo-secret" not in text and "--nps" not in text  # no demo source to sign with
     assert "WINBACK_SOURCES" in text
     # A first delivery of the user's own: a vendor's body, signed as its source's vendor signs.
@@ -147,7 +148,8 @@ def test_send_file_posts_the_files_bytes_signed_the_way_ingest_verifies(tmp_path
     secret = new_secret()
     path = tmp_path / "response.json"
     path.write_text(GENERIC_BODY)
-    url, body, headers = cli.file_request(info(secret=secret), str(path), io.StringIO())
+    posting = send.file_request(info(secret=secret), str(path), io.StringIO())
+    url, body, headers = posting.url, posting.body, posting.headers
     assert url == "http://127.0.0.1:8000/webhooks/demo"
     assert body == GENERIC_BODY.encode(), "the bytes as written, not re-serialized"
     verify(
@@ -172,8 +174,8 @@ def test_send_file_posts_the_files_bytes_signed_the_way_ingest_verifies(tmp_path
 
 
 def test_send_file_dash_reads_stdin() -> None:
-    _, body, _ = cli.file_request(info(secret=new_secret()), "-", io.StringIO(GENERIC_BODY))
-    assert body == GENERIC_BODY.encode()
+    posting = send.file_request(info(secret=new_secret()), "-", io.StringIO(GENERIC_BODY))
+    assert posting.body == GENERIC_BODY.encode()
 
 
 @pytest.mark.parametrize(
@@ -191,7 +193,7 @@ def test_send_file_refuses_a_missing_file_or_a_body_that_is_not_a_json_object(
     if content is not None:
         path.write_text(content)
     with pytest.raises(SystemExit, match=expected) as refused:
-        cli.file_request(info(secret=new_secret()), str(path), io.StringIO())
+        send.file_request(info(secret=new_secret()), str(path), io.StringIO())
     assert str(path) in str(refused.value), "it names the file"
 
 
@@ -199,7 +201,7 @@ def test_send_file_to_a_stack_of_the_users_own_sources_says_what_to_do(tmp_path:
     path = tmp_path / "response.json"
     path.write_text(GENERIC_BODY)
     with pytest.raises(SystemExit, match="your own WINBACK_SOURCES") as refused:
-        cli.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
+        send.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
     assert "--source NAME" in str(refused.value) and "docs/sources.md" in str(refused.value)
 
 
@@ -223,7 +225,8 @@ def test_send_file_signs_a_vendors_example_as_that_vendors_intake_verifies_it(
     path = tmp_path / "example.json"
     path.write_text(json.dumps(INTAKES[vendor].example, indent=2))
     stack = info(source=None, secret=None, secret_path=None)
-    url, body, headers = cli.file_request(stack, str(path), io.StringIO(), f"my-{vendor}", environ)
+    posting = send.file_request(stack, str(path), io.StringIO(), f"my-{vendor}", environ)
+    url, body, headers = posting.url, posting.body, posting.headers
     assert url == f"http://127.0.0.1:8000/webhooks/my-{vendor}"
     config = configured_source(environ, f"my-{vendor}")
     intake = INTAKES[vendor]
@@ -239,18 +242,19 @@ def test_send_file_refuses_a_source_this_shell_does_not_define(tmp_path: Path) -
     path = tmp_path / "example.json"
     path.write_text(GENERIC_BODY)
     with pytest.raises(SystemExit, match="no source 'nope'") as refused:
-        cli.file_request(info(), str(path), io.StringIO(), "nope", {"WINBACK_SOURCES": mine})
+        send.file_request(info(), str(path), io.StringIO(), "nope", {"WINBACK_SOURCES": mine})
     assert "my-typeform" in str(refused.value) and "export" in str(refused.value)
     with pytest.raises(SystemExit, match="--source NAME"):
-        cli.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
+        send.file_request(info(source=None, secret=None), str(path), io.StringIO(), None, {})
 
 
 def test_a_qualtrics_workflow_body_carries_the_shared_secret_as_its_token(tmp_path: Path) -> None:
     environ = {"WINBACK_SOURCES": json.dumps(vendor_sources())}
     path = tmp_path / "workflow.json"
     path.write_text('{"responseId": "R_1", "nps": 3}')
-    _, body, headers = cli.file_request(info(), str(path), io.StringIO(), "my-qualtrics", environ)
-    assert body == path.read_bytes() and headers["x-winback-token"] == "qualtrics-secret"
+    posting = send.file_request(info(), str(path), io.StringIO(), "my-qualtrics", environ)
+    assert posting.body == path.read_bytes()
+    assert posting.headers["x-winback-token"] == "qualtrics-secret"
 
 
 def test_send_refuses_options_that_do_not_go_together(tmp_path: Path) -> None:
@@ -264,7 +268,7 @@ def test_send_refuses_options_that_do_not_go_together(tmp_path: Path) -> None:
 
 def test_send_to_an_ingest_that_does_not_answer_says_so() -> None:
     with pytest.raises(SystemExit, match=r"does not answer.*make run"):
-        cli.post("http://127.0.0.1:9/webhooks/demo", b"{}", {})
+        send.post("http://127.0.0.1:9/webhooks/demo", b"{}", {})
 
 
 def test_send_takes_either_a_sample_or_a_file_not_both() -> None:
@@ -286,7 +290,7 @@ def test_the_outbound_key_is_made_once_and_kept_in_the_state_dir(
     assert outbound_keys({OUTBOUND_KEYS_VARIABLE: "theirs"}, tmp_path / "x") == "theirs"
     assert not (tmp_path / "x").exists()
     monkeypatch.delenv(OUTBOUND_KEYS_VARIABLE, raising=False)
-    text = cli.describe(info(), tmp_path)
+    text = run.describe(info(), tmp_path)
     assert f'{OUTBOUND_KEYS_VARIABLE}="$(cat {tmp_path / "outbound-secret-keys"})"' in text
 
 
@@ -294,14 +298,14 @@ def test_ports_and_state_dir_are_configurable_so_two_stacks_can_run() -> None:
     parsed = cli.build_parser().parse_args(
         ["run", "--http-port", "18000", "--kafka-port", "19092", "--state-dir", "/tmp/b"]
     )
-    stack = cli.stack_from(parsed)
+    stack = run.stack_from(parsed)
     assert (stack.ports.ingest, stack.ports.router, stack.ports.notifier) == (18000, 18001, 18002)
     assert (stack.ports.refiner, stack.ports.outbound) == (18003, 18004), (
         "a second stack's refiner and outbound must not take the first stack's 8003 and 8004"
     )
     assert (stack.ports.kafka, stack.ports.kafka_controller) == (19092, 19093)
     assert stack.state_dir == Path("/tmp/b")
-    default = cli.stack_from(cli.build_parser().parse_args(["run"]))
+    default = run.stack_from(cli.build_parser().parse_args(["run"]))
     assert (default.ports.ingest, default.ports.kafka) == (8000, 9092)
     assert default.new_token is False
 
@@ -310,7 +314,7 @@ def test_counts_of_each_service_and_partitions_come_from_the_command_line() -> N
     parsed = cli.build_parser().parse_args(
         ["run", "--ingest", "2", "--routers", "3", "--notifiers", "2", "--partitions", "12"]
     )
-    stack = cli.stack_from(parsed)
+    stack = run.stack_from(parsed)
     assert stack.instances == Instances(ingest=2, router=3, notifier=2, outbound=1)
     assert stack.partitions == 12
     assert stack.instances.names() == [
@@ -434,7 +438,7 @@ def test_ctrl_c_while_starting_stops_at_once_without_a_banner_or_a_traceback(
     failure: Exception | None,
 ) -> None:
     stack = _InterruptedStack(tmp_path, failure)
-    monkeypatch.setattr(cli, "stack_from", lambda args: stack)
+    monkeypatch.setattr(run, "stack_from", lambda args: stack)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         code = cli.main(["run", "--state-dir", str(tmp_path)])
@@ -456,7 +460,7 @@ def test_a_tool_failing_at_start_without_a_stop_asked_is_still_an_error(
             raise subprocess.CalledProcessError(1, ["java"])
 
     stack = Failing(tmp_path, None)
-    monkeypatch.setattr(cli, "stack_from", lambda args: stack)
+    monkeypatch.setattr(run, "stack_from", lambda args: stack)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with pytest.raises(subprocess.CalledProcessError):

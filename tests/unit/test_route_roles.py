@@ -197,6 +197,8 @@ def test_the_table_is_read_from_the_apps() -> None:
     assert rules["notifier POST /api/admin/outbound/subscriptions/{name}/replay"] is Role.ADMIN
     assert not any(endpoint.service == "outbound" for endpoint in GATED)  # probes only
     assert rules["router GET /ops/dead-letters"] is Role.SUPERVISOR  # a router-level gate
+    # What became of a delivery (`winback send` asks it; the demo agent is a supervisor).
+    assert rules["router GET /ops/deliveries/{receipt_id}"] is Role.SUPERVISOR
     # Offers (issue 17): agents make them and read them; supervisors answer; admins set limits.
     assert rules["notifier GET /api/cases/{case_id}/offers"] is Role.AGENT
     assert rules["notifier POST /api/cases/{case_id}/offers"] is Role.AGENT

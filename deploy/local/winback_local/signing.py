@@ -1,4 +1,9 @@
-"""Building signed sample deliveries, as a survey vendor would send them."""
+"""Building signed sample deliveries, as a survey vendor would send them.
+
+Light on purpose: ``winback send`` imports it on every call, so it signs with
+:mod:`winback_shared.standard_webhooks` alone, not through ingest's vendor package (which
+loads every vendor's intake, FastAPI and pydantic with it).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
-from winback_ingest.vendors.standard_webhooks import sign
 from winback_local.demo_customers import demo_customer
-from winback_shared.sources import decode_standard_webhooks_secret
-from winback_shared.standard_webhooks import new_secret
+from winback_shared.standard_webhooks import decode_standard_webhooks_secret, new_secret, sign
 
 __all__ = [
     "SAMPLE_CUSTOMER",

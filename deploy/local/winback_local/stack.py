@@ -17,16 +17,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
 
-from winback_local.kafka import LOCAL_DIR, LocalKafka, free_port, free_ports
+from winback_local.kafka import LocalKafka, free_port, free_ports
 from winback_local.kafka_cluster import KafkaCluster
 from winback_local.postgres import LocalPostgres
 from winback_local.processes import kill, last_error, spawn, stop
 from winback_local.signing import new_secret
+from winback_local.stack_info import STATE_DIR, STATE_FILE, service_of
+from winback_local.stack_info import StackInfo as StackInfo  # re-exported for the harnesses
 from winback_shared.agents import Role, authenticate, issue_token
 from winback_shared.db import Connection, create_pool
 from winback_shared.db_roles import SERVICE_ROLES, ensure_login, login_name
@@ -34,9 +36,6 @@ from winback_shared.settings import CommonSettings
 from winback_shared.startup import prepare_infrastructure
 from winback_shared.urls import with_login
 
-REPO_ROOT = LOCAL_DIR.parents[1]
-STATE_DIR = REPO_ROOT / ".winback"
-STATE_FILE = STATE_DIR / "stack.json"
 DEMO_SOURCE = "demo"
 DEMO_AGENT = "demo-agent"
 """The demo's supervisor (named before it had an agent beside it; saved console URLs sign in as
@@ -77,50 +76,6 @@ class Instances:
             for name in SERVICES
             for index in range(1, getattr(self, name) + 1)
         ]
-
-
-def service_of(instance: str) -> str:
-    """``router-2`` → ``router``."""
-    return instance.split("-", 1)[0]
-
-
-@dataclass
-class StackInfo:
-    """What a user (or the ``send`` command) needs to talk to a running stack."""
-
-    ingest_url: str
-    notifier_url: str
-    router_url: str
-    source: str | None
-    """The demo source, or None when the user configured their own (``WINBACK_SOURCES``)."""
-    secret: str | None
-    agent_token: str
-    """The demo supervisor's token (:data:`DEMO_AGENT`)."""
-    kafka_bootstrap_servers: str
-    database_url: str
-    instance_urls: dict[str, str] = field(default_factory=dict)
-    """Every instance's base URL by name (``router-2`` ...), the first ones included."""
-    secret_path: str | None = None
-    """Where the demo source's signing secret is kept (the same across restarts)."""
-    floor_token: str | None = None
-    """The demo agent's token (:data:`DEMO_FLOOR_AGENT`); ``None`` in a stack file written
-    before the demo had one."""
-
-    def demo_signing(self) -> tuple[str, str]:
-        """(source, secret) of the demo source, or a clear exit when the user's own serve."""
-        if self.source is None or self.secret is None:
-            raise SystemExit(
-                "this stack serves your own WINBACK_SOURCES, not the demo source, so a sample has"
-                " nothing to sign with: post a body in your vendor's format with `winback send"
-                " --file PATH --source NAME` (or yourself to /webhooks/<source>, signed with that"
-                " source's secret; docs/sources.md), or restart `make run` with WINBACK_SOURCES"
-                " and WINBACK_SOURCES_FILE unset"
-            )
-        return self.source, self.secret
-
-    def urls_of(self, service: str) -> list[str]:
-        """The base URLs of every instance of ``service``."""
-        return [url for name, url in self.instance_urls.items() if service_of(name) == service]
 
 
 class ServiceFailed(RuntimeError):
@@ -176,13 +131,6 @@ class Ports:
             kafka_controller=next(ports),
             more_kafka=tuple((next(ports), next(ports)) for _ in range(brokers - 1)),
         )
-
-
-def load_info(path: Path = STATE_FILE) -> StackInfo:
-    """Read the running stack's details written by ``winback run``."""
-    if not path.exists():
-        raise SystemExit(f"no running stack found ({path} is missing): start it with `make run`")
-    return StackInfo(**json.loads(path.read_text()))
 
 
 def serves_own_sources(environ: Mapping[str, str], demo_only: bool = False) -> bool:

@@ -38,7 +38,7 @@ from winback_local.bench import bare_endpoint, ceilings, experiments, loadgen, p
 from winback_local.bench.deliveries import bodies
 from winback_local.bench.environment import running_stack
 from winback_local.bench.report import rate as rate_text
-from winback_local.stack import service_of
+from winback_local.stack_info import service_of
 from winback_shared.startup import DEFAULT_PARTITIONS
 
 DEFAULT_RATES = (250.0, 500.0, 1000.0, 2000.0)

@@ -1,4 +1,5 @@
-"""The router's ops endpoints: dead letters, listed and replayed, for supervisors and admins.
+"""The router's ops endpoints: dead letters, listed and replayed, and what became of one
+delivery (``winback send`` asks, after ingest's 202), for supervisors and admins.
 
 The same actions exist on the command line (``python -m winback_router.dead_letters``); the
 endpoints are for ops tooling and dashboards. Both read PostgreSQL, the list's source of truth.
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from winback_router.dead_letters.fates import DeliveryFate, delivery_fate
 from winback_router.dead_letters.store import (
     get_dead_letter,
     list_dead_letters,
@@ -58,6 +60,21 @@ def ops_router() -> APIRouter:
             raise ApiError(404, "not_found", f"no dead letter {letter_id}")
         letter, record = found
         return {**letter.as_json(), "record_base64": base64.b64encode(record).decode()}
+
+    @router.get("/deliveries/{receipt_id}")
+    async def read_delivery_fate(
+        request: Request,
+        receipt_id: str,
+        source: str | None = None,
+        response_id: str | None = None,
+    ) -> DeliveryFate:
+        """What became of one accepted delivery: ``case``, ``stored`` (no case needed),
+        ``dead_letter`` (with why) or ``unseen`` (not yet). Give the ``source`` and
+        ``response_id`` the delivery carries to learn of a stored response; without them only
+        a dead letter can be found."""
+        return await delivery_fate(
+            request.app.state.pool, receipt_id, source=source, response_id=response_id
+        )
 
     @router.post("/dead-letters/replay")
     async def replay(request: Request, body: ReplayRequest) -> dict[str, list[int]]:

@@ -20,8 +20,7 @@ from winback_notifier.outbound.channels.base import (
     Outcome,
     judge_status,
 )
-from winback_shared.sources import decode_standard_webhooks_secret
-from winback_shared.standard_webhooks import signature_header
+from winback_shared.standard_webhooks import decode_standard_webhooks_secret, signature_header
 
 
 class WebhookChannel:

@@ -1,0 +1,69 @@
+"""``winback --help`` and ``winback send`` load only what they use.
+
+Importing the services' frameworks made every ``winback send`` take seconds before it posted
+anything (docs/performance.md). Each case runs in a fresh interpreter and reads ``sys.modules``
+afterwards: which modules were loaded is a behaviour, unlike how long they took.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "pydantic",
+    "asyncpg",
+    "aiokafka",
+    "numpy",
+    "scipy",
+    "sklearn",
+    "winback_ingest",
+    "winback_router",
+    "winback_notifier",
+    "winback_local.stack",
+)
+"""Top-level packages (and the stack module) the light commands must not import."""
+
+
+def loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    names: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return set(names)
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    """The heavy packages among ``modules`` (a package counts if any of its modules is in)."""
+    return sorted({h for h in HEAVY for m in modules if m == h or m.startswith(f"{h}.")})
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import winback_local.cli",
+        # What `winback --help` runs: parsing the options, help printed, exit 0.
+        "import contextlib, io, winback_local.cli as c\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    c.main(['--help'])",
+        # What `winback send` runs once its options are parsed: its command module.
+        "import winback_local.commands.send",
+    ],
+    ids=["import cli", "winback --help", "import send command"],
+)
+def test_the_light_commands_import_no_framework(code: str) -> None:
+    assert heavy_in(loaded_after(code)) == []
+
+
+def test_the_check_sees_heavy_imports_where_there_are_some() -> None:
+    """Guards the test above: a heavy package imported shows (a module of it counts too)."""
+    assert heavy_in(loaded_after("import json, asyncpg.pool")) == ["asyncpg"]
