@@ -2,8 +2,8 @@
 
 On a fresh broker the first consumers ask for their group's coordinator before the broker has
 created ``__consumer_offsets`` and elected its leaders; the answer is "not available", aiokafka
-logs it at ERROR ("Group Coordinator Request failed") and asks again until it has one, which
-takes a second or two. Every fresh ``make run`` so wrote an ERROR in ``outbound.log`` that
+logs it at ERROR ("Group Coordinator Request failed"; "Heartbeat send request failed" while the
+coordinator is unknown) and asks again until it has one, which takes a second or two. Every fresh ``make run`` so wrote an ERROR in ``outbound.log`` that
 nobody needed to act on. Raising aiokafka's logger to CRITICAL would hide the same error when
 the coordinator never comes (a broken ``__consumer_offsets``, a cluster short of brokers); so a
 wait is logged at INFO for its first :data:`ELECTION_GRACE_SECONDS`, then at ERROR as aiokafka
@@ -29,7 +29,10 @@ from aiokafka.errors import (
 
 COORDINATOR_LOGGER = "aiokafka.consumer.group_coordinator"
 LOOKUP_FAILED = "Group Coordinator Request failed: %s"
-"""aiokafka's message template for a failed coordinator lookup (``record.msg``)."""
+HEARTBEAT_UNSENT = "Heartbeat send request failed: %s. Will retry."
+WAIT_MESSAGES = frozenset({LOOKUP_FAILED, HEARTBEAT_UNSENT})
+"""aiokafka's ERROR templates (``record.msg``) that carry an election's error: a failed lookup,
+and a heartbeat it could not send because the coordinator is unknown meanwhile."""
 ELECTION_ERRORS = (
     GroupCoordinatorNotAvailableError,
     GroupLoadInProgressError,
@@ -46,7 +49,7 @@ def is_election_wait(record: logging.LogRecord) -> bool:
     """Whether ``record`` is aiokafka failing to find a coordinator that is being elected."""
     return (
         record.name == COORDINATOR_LOGGER
-        and record.msg == LOOKUP_FAILED
+        and record.msg in WAIT_MESSAGES
         and isinstance(record.args, tuple)
         and len(record.args) == 1
         and isinstance(record.args[0], ELECTION_ERRORS)

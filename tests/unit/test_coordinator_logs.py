@@ -14,15 +14,18 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError, KafkaConnectionEr
 from winback_shared import logs
 from winback_shared.coordinator_logs import (
     COORDINATOR_LOGGER,
+    HEARTBEAT_UNSENT,
     LOOKUP_FAILED,
     ElectionFilter,
     ElectionWait,
 )
 
 
-def lookup_failed(error: Exception, name: str = COORDINATOR_LOGGER) -> logging.LogRecord:
+def lookup_failed(
+    error: Exception, name: str = COORDINATOR_LOGGER, message: str = LOOKUP_FAILED
+) -> logging.LogRecord:
     """The record aiokafka writes when a coordinator lookup fails."""
-    return logging.LogRecord(name, logging.ERROR, __file__, 1, LOOKUP_FAILED, (error,), None)
+    return logging.LogRecord(name, logging.ERROR, __file__, 1, message, (error,), None)
 
 
 def level_at(election: ElectionFilter, record: logging.LogRecord) -> str:
@@ -66,6 +69,17 @@ def test_a_new_wait_after_a_quiet_gap_has_its_own_grace() -> None:
     assert level_at(election, lookup_failed(GroupCoordinatorNotAvailableError())) == "INFO"
     clock.now = 65.0  # 30 s into the second wait, never quiet for 10 s
     assert level_at(election, lookup_failed(GroupCoordinatorNotAvailableError())) == "ERROR"
+
+
+def test_a_heartbeat_unsent_while_the_coordinator_is_unknown_is_part_of_the_wait() -> None:
+    clock = Clock()
+    election = ElectionFilter(ElectionWait(grace=30.0, gap=10.0), clock)
+    unsent = lookup_failed(GroupCoordinatorNotAvailableError(), message=HEARTBEAT_UNSENT)
+    assert level_at(election, unsent) == "INFO"
+    clock.now = 8.0
+    assert level_at(election, lookup_failed(GroupCoordinatorNotAvailableError())) == "INFO"
+    refused = lookup_failed(KafkaConnectionError("reset"), message=HEARTBEAT_UNSENT)
+    assert level_at(election, refused) == "ERROR"
 
 
 def test_other_errors_and_loggers_keep_their_level() -> None:
