@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from tests.outbound_fakes import WebhookReceiver, running
 from tests.outbound_support import (
+    CLI_RUN_SECONDS,
     LOOPBACK_HOSTS,
     LOOPBACK_NETWORKS,
     SEALED,
@@ -105,6 +106,8 @@ async def cli(url: str, *args: str, keys: str | None) -> tuple[int, str]:
     )
 
 
+# Four CLI processes one after the other, and two senders.
+@pytest.mark.timeout(5 * CLI_RUN_SECONDS)
 async def test_clear_rows_are_read_then_sealed_and_keys_rotate_without_downtime(
     schema_url: str, pool: asyncpg.Pool
 ) -> None:
