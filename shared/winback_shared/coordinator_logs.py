@@ -3,11 +3,12 @@
 On a fresh broker the first consumers ask for their group's coordinator before the broker has
 created ``__consumer_offsets`` and elected its leaders; the answer is "not available", aiokafka
 logs it at ERROR ("Group Coordinator Request failed"; "Heartbeat send request failed" while the
-coordinator is unknown) and asks again until it has one, which takes a second or two. Every fresh ``make run`` so wrote an ERROR in ``outbound.log`` that
-nobody needed to act on. Raising aiokafka's logger to CRITICAL would hide the same error when
-the coordinator never comes (a broken ``__consumer_offsets``, a cluster short of brokers); so a
-wait is logged at INFO for its first :data:`ELECTION_GRACE_SECONDS`, then at ERROR as aiokafka
-meant it (and collapsed by :mod:`winback_shared.log_repeats`).
+coordinator is unknown) and asks again until it has one, which takes a second or two. Every
+fresh ``make run`` so wrote an ERROR in ``outbound.log`` that nobody needed to act on. Raising
+aiokafka's logger to CRITICAL would hide the same error when the coordinator never comes (a
+broken ``__consumer_offsets``, a cluster short of brokers); so a wait is logged at INFO for its
+first :data:`ELECTION_GRACE_SECONDS`, then at ERROR as aiokafka meant it (and collapsed by
+:mod:`winback_shared.log_repeats`).
 
 A wait is a run of these records no further than :data:`WAIT_GAP_SECONDS` apart (aiokafka asks
 again every 100 ms); after a longer quiet the coordinator was found, and the next failure starts
