@@ -112,6 +112,11 @@ async def statuses(pool: asyncpg.Pool, name: str) -> list[str]:
     return [row.status for row in reversed(await store.list_deliveries(pool, name))]
 
 
+CLI_RUN_SECONDS = 60
+"""What a test allows one :func:`outbound` run, with room, in its timeout: 3-4 s of CPU, 14-45 s
+of wall time on two shared cores at load 9-18 (most of it importing the notifier's modules)."""
+
+
 async def outbound(
     database_url: str, *args: str, keys: str | None = TEST_KEY, env: dict[str, str] | None = None
 ) -> tuple[int, str]:

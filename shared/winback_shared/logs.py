@@ -14,6 +14,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from winback_shared.coordinator_logs import quiet_coordinator_elections
 from winback_shared.log_repeats import DEFAULT_WINDOW_SECONDS, CollapsingHandler
 
 
@@ -51,3 +52,4 @@ def configure_logging(
     root.setLevel(level.upper())
     # aiokafka logs every reconnect attempt at INFO and warnings the services already report.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    quiet_coordinator_elections()

@@ -30,7 +30,7 @@ from tests.fuzz_requests import SEED, SHORT_FORM, FuzzRequest, every_vendor, fuz
 from tests.role_support import ROUTER, service_env
 from tests.support import eventually, group_caught_up, serve
 from winback_ingest.app import create_app as create_ingest_app
-from winback_ingest.publisher import DeliveryPublisher
+from winback_ingest.publisher import DELIVERY_HEADER, UNCONFIRMED, DeliveryPublisher
 from winback_ingest.settings import IngestSettings
 from winback_ingest.vendors import INTAKES, Signed
 from winback_router.adapters import (
@@ -51,6 +51,14 @@ from winback_shared.sources import SourceConfig, Sources, Vendor
 
 REQUESTS = int(os.environ.get("WINBACK_FUZZ_INTAKE_REQUESTS", SHORT_FORM))
 IN_FLIGHT = 64
+ATTEMPTS = 5
+"""How often the sender tries a delivery answered 503 "unconfirmed", as a vendor would retry it.
+
+That 503 is ingest's documented answer when Kafka does not acknowledge in time (the delivery
+is the same opaque record whatever its damage): on a loaded machine the shared broker was once
+that slow, and the test failed on broker latency, which is not what it is about. Every other
+5xx still fails at once, and a delivery still unconfirmed after five tries fails too."""
+RETRY_AFTER_SECONDS = 1
 API_TOKEN_ENV = "WINBACK_FUZZ_API_TOKEN"
 
 
@@ -98,20 +106,38 @@ async def send_all(
     app = create_ingest_app(settings, publisher=publisher)
     app.state.publisher = publisher  # ASGITransport runs no lifespan
     limit = asyncio.Semaphore(IN_FLIGHT)
+    retries = 0
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
 
+            async def post(request: FuzzRequest) -> httpx.Response:
+                return await client.post(
+                    f"/webhooks/{request.source}", content=request.body, headers=request.headers
+                )
+
             async def one(request: FuzzRequest) -> tuple[FuzzRequest, httpx.Response]:
+                nonlocal retries
                 async with limit:
-                    answer = await client.post(
-                        f"/webhooks/{request.source}", content=request.body, headers=request.headers
-                    )
+                    answer = await post(request)
+                    for _ in range(ATTEMPTS - 1):
+                        if not unconfirmed(answer):
+                            break
+                        retries += 1
+                        await asyncio.sleep(int(answer.headers["Retry-After"]))
+                        answer = await post(request)
                     return request, answer
 
-            return await asyncio.gather(*(one(r) for r in requests))
+            answers = await asyncio.gather(*(one(r) for r in requests))
     finally:
         await producer.stop()
+    print(f"fuzz: {retries} retries of an unconfirmed delivery")
+    return answers
+
+
+def unconfirmed(answer: httpx.Response) -> bool:
+    """Ingest's 503 for a delivery Kafka did not acknowledge in time: retry it unchanged."""
+    return answer.status_code == 503 and answer.headers.get(DELIVERY_HEADER) == UNCONFIRMED
 
 
 async def expected_fate(
@@ -138,7 +164,8 @@ async def expected_fate(
     return response.source, response.response_id
 
 
-@pytest.mark.timeout(max(120, REQUESTS // 40))  # the full form takes longer than the suite's 120 s
+# Sending, then up to 120 s for the router: the suite's 120 s in all ran out once at load 16.
+@pytest.mark.timeout(max(300, REQUESTS // 40))
 async def test_thousands_of_malformed_deliveries(
     infra_env: dict[str, object],
     unique: str,
@@ -152,6 +179,7 @@ async def test_thousands_of_malformed_deliveries(
         sources=sources,
         rate_per_source=1e6,
         rate_burst=1_000_000,
+        retry_after_seconds=RETRY_AFTER_SECONDS,
     )
     await ensure_topics(
         settings.kafka_bootstrap_servers, dict.fromkeys(topics.model_dump().values(), 1)

@@ -4,13 +4,15 @@ list, rotate, dead letters and replay."""
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
-from tests.outbound_support import breach, outbound
+from tests.outbound_support import CLI_RUN_SECONDS, breach, outbound
 from tests.role_support import NOTIFIER, as_role, migrate_as_owner
 from winback_notifier.outbound import store
 from winback_shared.db import create_pool
 
 
+@pytest.mark.timeout(9 * CLI_RUN_SECONDS)  # nine CLI processes, one after the other
 async def test_an_operator_manages_subscriptions_from_the_shell(schema_url: str) -> None:
     await migrate_as_owner(schema_url)
     url = as_role(schema_url, NOTIFIER)

@@ -27,6 +27,12 @@ from winback_shared.serve import address_variables
 
 Objects = list[dict[str, Any]]
 
+pytestmark = pytest.mark.timeout(func_only=True)
+"""The suite's timeout guards each test's body, not the ``tools`` fixture: its first use builds
+kustomize and kubeconform from source (a fresh checkout, on a loaded machine: minutes), which
+``k8s_check`` bounds itself (600 s per command). Counted against the first test, the build was
+killed at 120 s and every test of the module errored with it."""
+
 SERVICE_SETTINGS = {
     "winback_ingest": IngestSettings,
     "winback_router": RouterSettings,
