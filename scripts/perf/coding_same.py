@@ -11,7 +11,8 @@ the full model, once with ``DIR``'s ``services/router`` and ``shared`` (a ``git 
 another commit, in a child process) and once with this checkout's, and compares everything
 each response's coding holds: every reason's fields (code, label, evidence, span, rule,
 confidence, weight, similar comments), the reasons the model overruled, the folded words, and
-the fast model's TF-IDF logits to the bit. Prints what differs, if anything; exits 1 then.
+the fast model's TF-IDF logits to the bit (batch by batch where the tree computes them so).
+Prints what differs, if anything; exits 1 then.
 """
 
 from __future__ import annotations
@@ -106,9 +107,26 @@ def dump() -> dict[str, Any]:
         learned = reason_model(taxonomy)
         if name == "fast" and learned is not None:
             out["logits"] = {
-                key: [float(v).hex() for v in learned.text_logits(text)] for key, text in texts
+                key: [float(v).hex() for v in logits]
+                for key, logits in zip(
+                    (key for key, _ in texts), _logits(learned, [t for _, t in texts]), strict=True
+                )
             }
     return out
+
+
+def _logits(model: Any, texts: list[str]) -> list[Any]:
+    """The fast model's TF-IDF logits of each text: in consumer-sized batches where the tree
+    computes them a batch at a time (``text_logits_each``, section 33), so that batching is
+    what is compared with an older tree's one by one; else one by one."""
+    each = getattr(model, "text_logits_each", None)
+    if each is None:
+        return [model.text_logits(text) for text in texts]
+    return [
+        logits
+        for first in range(0, len(texts), BATCH)
+        for logits in each(texts[first : first + BATCH])
+    ]
 
 
 def run_child(paths: list[Path], target: Path) -> None:

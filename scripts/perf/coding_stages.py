@@ -13,7 +13,8 @@ and ``router_drain.py``'s short comments. Stages:
 - ``rules``: ``find_hits`` over the folded comment (keywords, then the patterns that may match:
   those the one scan of :mod:`~winback_router.coding.pattern_scan` names, and any it does not
   cover that hold a required string; ``patterns run`` counts those);
-- ``model``: the fast model's ``text_logits``;
+- ``model``: the fast model's ``text_logits``, in batches of 100 as the coder computes them
+  where the tree has ``text_logits_each`` (section 33), else one by one;
 - ``follow-up``: ``find_contact_request``;
 - ``whole``: ``code_responses`` over the group as responses in batches of 100, and ``rest``,
   what the whole costs beyond the four (the chosen answer, reasons and their evidence).
@@ -28,6 +29,7 @@ import argparse
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from winback_router.coding import code_responses
 from winback_router.coding.compiler import compiled_rules, load_and_compile, reason_model
@@ -78,6 +80,14 @@ def responses(texts: Sequence[str]) -> list[SurveyResponse]:
     ]
 
 
+def _logits(model: Any, texts: Sequence[str]) -> list[Any]:
+    """The fast model's TF-IDF logits of ``texts`` as this tree's coder computes them."""
+    each = getattr(model, "text_logits_each", None)
+    if each is None:
+        return [model.text_logits(text) for text in texts]
+    return [found for i in range(0, len(texts), BATCH) for found in each(texts[i : i + BATCH])]
+
+
 def stages(texts: Sequence[str], taxonomy: Taxonomy, repeats: int) -> dict[str, float]:
     """Microseconds of CPU per comment of each stage, and the patterns run per comment."""
     rules = compiled_rules(taxonomy)
@@ -88,7 +98,7 @@ def stages(texts: Sequence[str], taxonomy: Taxonomy, repeats: int) -> dict[str, 
     measured = {
         "fold": best_of(repeats, lambda: [FoldedText.of(text) for text in texts]),
         "rules": best_of(repeats, lambda: [find_hits(f, rules) for f in folded]),
-        "model": best_of(repeats, lambda: [model.text_logits(text) for text in texts]),
+        "model": best_of(repeats, lambda: _logits(model, texts)),
         "follow-up": best_of(repeats, lambda: [find_contact_request(f) for f in folded]),
         "whole": best_of(
             repeats,

@@ -57,13 +57,21 @@ BENCH_BODY: list[bool] = [False]
 """Whether each body is the whole-stack bench's own (``--bench-body``)."""
 
 
-def use_long_comment(wanted: bool, bench_body: bool = False) -> None:
+def use_long_comment(wanted: bool, bench_body: bool = False, labelled: bool = False) -> None:
     """Give every record the bench's long comment (coding costs about 5x the short ones'), or
-    the bench's whole body (its comment, chosen reason, customer and interaction)."""
+    the bench's whole body (its comment, chosen reason, customer and interaction), or the
+    labelled comments in turn (``coding_same.comments``: the blind set's file is never
+    opened), whose variety (unseen words, model-coded comments quoting a sentence) the
+    bench's one comment lacks."""
     if wanted or bench_body:
         from winback_local.bench.deliveries import COMMENT
 
         COMMENTS[:] = [COMMENT]
+    elif labelled:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from coding_same import comments
+
+        COMMENTS[:] = [text for key, text in comments() if ":" in key]
     BENCH_BODY[0] = bench_body
 
 
@@ -285,6 +293,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "write": bool(args.rate),
         "long_comment": args.long_comment,
         "bench_body": args.bench_body,
+        "labelled": args.labelled,
     }
     generator = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--load", json.dumps(spec), stdout=asyncio.subprocess.PIPE
@@ -503,6 +512,11 @@ def main() -> None:
         action="store_true",
         help="every record is the whole-stack bench's body (its comment, one chosen reason)",
     )
+    parser.add_argument(
+        "--labelled",
+        action="store_true",
+        help="the records' comments are the labelled comments in turn (the blind set unread)",
+    )
     parser.add_argument("--max-batch", type=int, default=None, help="router_max_batch setting")
     parser.add_argument(
         "--batches-ahead", type=int, default=None, help="router_batches_ahead setting"
@@ -524,10 +538,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.load:
         spec = json.loads(args.load)
-        use_long_comment(spec.get("long_comment", False), spec.get("bench_body", False))
+        use_long_comment(
+            spec.get("long_comment", False),
+            spec.get("bench_body", False),
+            spec.get("labelled", False),
+        )
         print(json.dumps(asyncio.run(load(spec))))
         return
-    use_long_comment(args.long_comment, args.bench_body)
+    use_long_comment(args.long_comment, args.bench_body, args.labelled)
     if args.compare:
         compare(args, sys.argv[1:])
         return

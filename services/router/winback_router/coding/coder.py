@@ -165,9 +165,11 @@ def code_responses_in_full(responses: Sequence[SurveyResponse], taxonomy: Taxono
 def _code_all(
     responses: Sequence[SurveyResponse], taxonomy: Taxonomy, model: ReasonModel | None
 ) -> list[Coding]:
-    drafts = [_draft(response, taxonomy, model) for response in responses]
+    drafts = [_draft(response, taxonomy) for response in responses]
     if model is not None:
+        _read_comments(model, drafts)
         _apply_model(model, drafts, taxonomy)
+        _score_sentences(model, drafts)
     return [_finish(draft, taxonomy, model) for draft in drafts]
 
 
@@ -192,9 +194,13 @@ class _Draft:
     """Rule codes of the comment the model removes, with its probability for each."""
     sentences: list[tuple[int, int]] = field(default_factory=list)
     sentence_vectors: Vectors | None = None
+    sentence_rows: list[TfidfRow] | None = None
+    """Each sentence's TF-IDF row, where the model quotes one of several sentences."""
+    sentence_logits: list[Vector] | None = None
+    """Each sentence's TF-IDF logits, likewise."""
 
 
-def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | None) -> _Draft:
+def _draft(response: SurveyResponse, taxonomy: Taxonomy) -> _Draft:
     moment = response.received_at
     codes = _codes_of(taxonomy)
     coded: dict[str, CodedReason] = {}
@@ -226,10 +232,6 @@ def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | No
     comment = unicodedata.normalize("NFC", response.comment or "")
     folded = FoldedText.of(comment)
     comment_codes = code_text(folded, taxonomy)
-    logits = row = None
-    if model is not None and has_content(folded):
-        row = model.tfidf_row(comment)
-        logits = model.text_logits(comment, row)
     for text_code in comment_codes:
         if text_code.code not in coded:
             coded[text_code.code] = _from_text(
@@ -242,9 +244,34 @@ def _draft(response: SurveyResponse, taxonomy: Taxonomy, model: ReasonModel | No
         comment,
         folded,
         frozenset(text_code.code for text_code in comment_codes),
-        logits,
-        row if model is not None and model.reads_words_vote else None,
+        None,
     )
+
+
+def _read_comments(model: ReasonModel, drafts: Sequence[_Draft]) -> None:
+    """The model's TF-IDF logits (and rows, where its vote reads them) of every comment with
+    content, featurised and weighted as one batch."""
+    read = [draft for draft in drafts if has_content(draft.folded)]
+    comments = [draft.comment for draft in read]
+    rows = model.tfidf_row_each(comments)
+    logits = model.text_logits_each(comments, rows)
+    for draft, row, found in zip(read, rows, logits, strict=True):
+        draft.logits = found
+        draft.row = row if model.reads_words_vote else None
+
+
+def _score_sentences(model: ReasonModel, drafts: Sequence[_Draft]) -> None:
+    """The TF-IDF rows and logits of every sentence the model's codes may quote (those of
+    comments of several sentences it added a code to), as one batch for all the drafts."""
+    quoting = [d for d in drafts if d.model_codes and len(d.sentences) > 1]
+    texts = [d.comment[start:end] for d in quoting for start, end in d.sentences]
+    rows = model.tfidf_row_each(texts)
+    logits = model.text_logits_each(texts, rows)
+    first = 0
+    for draft in quoting:
+        last = first + len(draft.sentences)
+        draft.sentence_rows, draft.sentence_logits = rows[first:last], logits[first:last]
+        first = last
 
 
 def _apply_model(model: ReasonModel, drafts: Sequence[_Draft], taxonomy: Taxonomy) -> None:
@@ -371,6 +398,8 @@ def _from_model(draft: _Draft, model: ReasonModel, taxonomy: Taxonomy) -> list[C
         spans,
         draft.sentence_vectors,
         [model.codes.index(code) for code, _ in ranked],
+        rows=draft.sentence_rows,
+        logits=draft.sentence_logits,
     )
     similar = None
     if model.neighbours is not None and draft.vector is not None:

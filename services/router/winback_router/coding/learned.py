@@ -31,6 +31,7 @@ The whole model is one ``.npz`` file (``reason_model.npz`` beside this module).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
@@ -278,28 +279,54 @@ class ReasonModel:
         """The comment's TF-IDF row (both blocks, each unit length, the pair scaled back to unit
         length), float32: what :meth:`text_logits` multiplies with the weights, and what the
         words' vote compares with the training comments' rows."""
-        found = self._features.counts(fold_for_model(text))
-        if not found.positions.size:
-            return TfidfRow(found.positions, np.zeros(0, dtype=np.float32))
-        # Vocabulary.weights' arithmetic for both blocks in one array, in the same order (each
-        # block's norm summed over its own slice), so the same values to the bit
+        return self.tfidf_row_each([text])[0]
+
+    def tfidf_row_each(self, texts: Sequence[str]) -> list[TfidfRow]:
+        """:meth:`tfidf_row` of each text, weighted in arrays shared by the batch (the rows are
+        views of them): per comment only its two blocks' norms, as before one dot product each.
+
+        The arithmetic is :meth:`Vocabulary.weights`' for each block, element by element
+        (``1 + log(count)`` times the idf, divided by its block's norm, made float32 and
+        scaled), so the same values to the bit whatever the batch; the norms keep the plain
+        path's summation (one ``block @ block`` over the block alone)."""
+        found = self._features.counts_many([fold_for_model(text) for text in texts])
         weights = (1 + np.log(found.counts)) * self._idf[found.positions]
-        for block in (weights[: found.chars], weights[found.chars :]):
-            block /= math.sqrt(float(block @ block)) or 1.0
-        return TfidfRow(found.positions, weights.astype(np.float32) * np.float32(_BLOCK_SCALE))
+        marks = found.marks
+        norms = [
+            math.sqrt(float(block @ block)) or 1.0
+            for block in (weights[a:b] for a, b in itertools.pairwise(marks))
+        ]
+        weights /= np.repeat(np.array(norms), np.diff(marks))
+        values = weights.astype(np.float32) * np.float32(_BLOCK_SCALE)
+        return [
+            TfidfRow(found.positions[a:b], values[a:b])
+            for a, b in zip(marks[:-1:2], marks[2::2], strict=True)
+        ]
 
     def text_logits(self, text: str, row: TfidfRow | None = None) -> Vector:
         """Each code's logit from the bias, the TF-IDF features and the repetition cues (if the
         model has them): everything but the sentence vector. ``row``: :meth:`tfidf_row` of
         ``text``, if the caller has it already."""
-        row = self.tfidf_row(text) if row is None else row
-        logits: Vector = self.bias.copy()
-        if row.positions.size:
-            # np.take copies the same rows as fancy indexing, in half the time
-            logits += row.values @ np.take(self.weights, row.positions, axis=0)
-        if self.cue_weights is not None:
-            logits += repetition_cues(text) @ self.cue_weights
-        return logits
+        return self.text_logits_each([text], None if row is None else [row])[0]
+
+    def text_logits_each(
+        self, texts: Sequence[str], rows: Sequence[TfidfRow] | None = None
+    ) -> list[Vector]:
+        """:meth:`text_logits` of each text (``rows``: their :meth:`tfidf_row_each`, if the caller
+        has them), its features counted and weighted with the batch's. The product with the
+        weights stays one per text: a product for the batch would sum each logit in another
+        order (BLAS blocks a matrix product otherwise), and move its last bits."""
+        rows = self.tfidf_row_each(texts) if rows is None else rows
+        found: list[Vector] = []
+        for text, row in zip(texts, rows, strict=True):
+            logits: Vector = self.bias.copy()
+            if row.positions.size:
+                # np.take copies the same rows as fancy indexing, in half the time
+                logits += row.values @ np.take(self.weights, row.positions, axis=0)
+            if self.cue_weights is not None:
+                logits += repetition_cues(text) @ self.cue_weights
+            found.append(logits)
+        return found
 
     @functools.cached_property
     def _idf(self) -> npt.NDArray[np.float64]:

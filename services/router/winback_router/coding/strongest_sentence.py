@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from winback_router.coding.embeddings import Vectors
 from winback_router.coding.learned import ReasonModel, Vector
+from winback_router.coding.tfidf_vote import TfidfRow
 
 
 def strongest_sentences(
@@ -29,28 +30,34 @@ def strongest_sentences(
     spans: Sequence[tuple[int, int]],
     vectors: Vectors | None,
     columns: Sequence[int],
+    *,
+    rows: Sequence[TfidfRow] | None = None,
+    logits: Sequence[Vector] | None = None,
 ) -> list[int]:
     """For each code column of ``columns``, the position in ``spans`` of the sentence of
     ``comment`` whose probability for it is highest, the earlier on ties: exactly
     ``max(range(len(spans)), key=lambda i: (full[i][column], -i))`` where ``full[i]`` is
     :meth:`ReasonModel.probabilities` of sentence ``i`` (with ``vectors[i]`` when given); 0 for
-    a comment of one sentence or none, which is quoted whole."""
+    a comment of one sentence or none, which is quoted whole. ``rows`` and ``logits``: each
+    sentence's :meth:`~ReasonModel.tfidf_row_each` and :meth:`~ReasonModel.text_logits_each`, if
+    the caller has them (computed for a whole batch's sentences at once)."""
     if len(spans) <= 1:
         return [0] * len(columns)
     texts = [comment[start:end] for start, end in spans]
-    rows = [model.tfidf_row(text) if model.reads_words_vote else None for text in texts]
+    rows = model.tfidf_row_each(texts) if rows is None else rows
+    logits = model.text_logits_each(texts, rows) if logits is None else logits
     scored = [
         model.regression(
             text,
             None if vectors is None else vectors[i],
-            logits=None if row is None else model.text_logits(text, row),
+            logits=logits[i],
             sentence_vectors=None if vectors is None else vectors[i : i + 1],
         )
-        for i, (text, row) in enumerate(zip(texts, rows, strict=True))
+        for i, text in enumerate(texts)
     ]
     # the words' vote is a sparse product, a fraction of the vectors' vote: computed exactly for
     # every sentence, so only the vectors' vote is bounded
-    words = [None if row is None else model.words_votes(row) for row in rows]
+    words = [model.words_votes(row) if model.reads_words_vote else None for row in rows]
     bounds = [
         model.vote_bounds(regression, None, found)
         for (regression, _), found in zip(scored, words, strict=True)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from array import array
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
@@ -36,6 +37,8 @@ Counts = npt.NDArray[np.float64]
 WORD_CACHE_SIZE = 100_000
 """Distinct words a model keeps (a few hundred bytes each); more are read each time."""
 _NOT_SEEN = np.iinfo(np.int64).max
+_INT32 = next(code for code in "ilh" if array(code).itemsize == 4)
+"""The ``array`` type code of a C int32, as the cache's bytes hold features."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,25 @@ class FeatureCounts:
     positions: Indices
     counts: Counts
     chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCounts:
+    """:class:`FeatureCounts` of a batch of comments in shared arrays: comment ``i``'s
+    features are ``positions[marks[2i]:marks[2i + 2]]``, its character block's the first
+    ``marks[2i + 1] - marks[2i]`` of them."""
+
+    positions: Indices
+    counts: Counts
+    marks: list[int]
+
+    def __len__(self) -> int:
+        return len(self.marks) // 2
+
+    def of(self, index: int) -> FeatureCounts:
+        """Comment ``index``'s counts (views of the batch's arrays)."""
+        start, chars, end = self.marks[2 * index : 2 * index + 3]
+        return FeatureCounts(self.positions[start:end], self.counts[start:end], chars - start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +104,25 @@ class Scratch:
             np.minimum.at(self.first, positions, occurrence)
             distinct = positions[self.first[positions] == occurrence]
             return distinct, self.counts[distinct]
+        finally:
+            self.counts[positions] = 0.0
+            self.first[positions] = _NOT_SEEN
+
+    def count_into(
+        self,
+        positions: Indices,
+        occurrence: Indices,
+        first: npt.NDArray[np.bool_],
+        seen: Counts,
+    ) -> None:
+        """:meth:`count` written into a batch's arrays: ``first[i]`` whether occurrence ``i``
+        is its position's first, ``seen[i]`` how often its position occurs (``occurrence``:
+        any increasing numbers, one per position)."""
+        try:
+            np.add.at(self.counts, positions, 1.0)
+            np.minimum.at(self.first, positions, occurrence)
+            np.equal(self.first.take(positions), occurrence, out=first)
+            self.counts.take(positions, out=seen)
         finally:
             self.counts[positions] = 0.0
             self.first[positions] = _NOT_SEEN
@@ -123,6 +164,48 @@ class WordFeatures:
     def counts(self, folded: str) -> FeatureCounts:
         """The known features of a folded comment, counted, as the plain ``Counter`` over
         the character n-grams' features, then over the word n-grams', gives them."""
+        return self.counts_many([folded]).of(0)
+
+    def counts_many(self, texts: Sequence[str]) -> BatchCounts:
+        """:meth:`counts` of each folded text, in arrays shared by the batch: the per-comment
+        numpy calls were most of a short comment's cost (docs/performance.md, section 33).
+        The positions of every text are joined in one buffer and made int64 once; each text
+        is still counted alone in the scratch (features recur across comments, so counting
+        the batch at once would need a sort, slower than the scratch for a long comment),
+        its first occurrences and counts written into the batch's arrays, and the features
+        kept, their counts and each text's boundaries read back with a few calls for all."""
+        parts: list[bytes] = []
+        ends: list[int] = []
+        """Per text, the end of its character block, then its end, in positions."""
+        end = 0
+        for folded in texts:
+            chars, words = self._positions(folded)
+            parts += (chars, words)
+            end += len(chars) // 4
+            ends.append(end)
+            end += len(words) // 4
+            ends.append(end)
+        # int32 as cached; ufunc.at takes int32 indices at twice the time, hence int64
+        positions = np.frombuffer(b"".join(parts), dtype=np.int32).astype(np.int64)
+        occurrence = np.arange(positions.size, dtype=np.int64)
+        first = np.empty(positions.size, dtype=np.bool_)
+        seen = np.empty(positions.size, dtype=np.float64)
+        scratch = self._scratch()
+        start = 0
+        for stop in ends[1::2]:
+            scratch.count_into(
+                positions[start:stop], occurrence[start:stop], first[start:stop], seen[start:stop]
+            )
+            start = stop
+        # kept[i]: how many features are kept before position i (first occurrences)
+        kept = np.zeros(positions.size + 1, dtype=np.int64)
+        np.cumsum(first, out=kept[1:])
+        marks: list[int] = kept[[0, *ends]].tolist()
+        return BatchCounts(positions[first], seen[first], marks)
+
+    def _positions(self, folded: str) -> tuple[bytes, bytes]:
+        """A folded text's positions as int32 bytes: its character n-grams', then its word
+        n-grams' (tokens, then pairs), repeats kept, in order."""
         words = folded.split()
         cache = self._cache
         if not cache.keys() >= set(words):
@@ -131,21 +214,12 @@ class WordFeatures:
         else:
             entries = list(map(cache.__getitem__, words))
         tokens = list(chain.from_iterable(map(_TOKENS, entries)))
-        known = list(chain.from_iterable(map(_TOKEN_FEATURES, entries)))
+        known = array(_INT32, chain.from_iterable(map(_TOKEN_FEATURES, entries)))
         index = self._words
         for n in self._pair_sizes:
             grams = map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
             known.extend(position for position in map(index.get, grams) if position is not None)
-        positions = np.concatenate(
-            (
-                np.frombuffer(b"".join(map(_CHARS, entries)), dtype=np.int32),
-                np.fromiter(known, dtype=np.int32, count=len(known)),
-            ),
-            dtype=np.int64,  # ufunc.at takes int32 indices at twice the time
-        )
-        distinct, counts = self._scratch().count(positions)
-        chars = int(np.count_nonzero(distinct < self._first_word))
-        return FeatureCounts(distinct, counts, chars)
+        return b"".join(map(_CHARS, entries)), known.tobytes()
 
     def _scratch(self) -> Scratch:
         scratch: Scratch | None = getattr(self._local, "scratch", None)
