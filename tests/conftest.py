@@ -11,6 +11,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -28,6 +29,8 @@ from tests.log_guard import (
     remember_sources,
 )
 from tests.role_support import NOTIFIER, ROUTER, migrate_as_owner, service_env
+from tests.schema_drops import drops_behind
+from tests.schema_template import spares_kept
 from tests.support import Pipeline, delete_topics, empty_schema, generic_source, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
@@ -87,7 +90,8 @@ async def database_url() -> AsyncIterator[str]:
     """One real PostgreSQL server for the whole run."""
     external = os.environ.get("DATABASE_URL")
     if external:
-        yield external
+        async with schema_work_aside(external):
+            yield external
         return
     with _server_dir("pg") as folder:
         server = LocalPostgres(Path(folder) / "data", ephemeral=True)
@@ -100,9 +104,19 @@ async def database_url() -> AsyncIterator[str]:
                 await conn.execute("SELECT pg_reload_conf()")
             finally:
                 await conn.close()
-            yield url
+            async with schema_work_aside(url):
+                yield url
         finally:
             server.stop()
+
+
+@asynccontextmanager
+async def schema_work_aside(database_url: str) -> AsyncIterator[None]:
+    """The run's schema work done while tests wait on other things: the next filled schema
+    made ahead (``tests/schema_template.py``), finished tests' schemas dropped behind
+    (``tests/schema_drops.py``); both waited for when the run ends."""
+    async with drops_behind(database_url), spares_kept(database_url):
+        yield
 
 
 @pytest.fixture

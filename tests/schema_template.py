@@ -13,6 +13,14 @@ migrated for real, object by object, so the script stays exactly what the migrat
 Tests of migrating itself (``tests/integration/test_migrations.py``, the partition conversions,
 a service starting on an empty schema) never come here: they call ``apply_migrations`` on their
 empty schema directly.
+
+Running the script still costs a test most of a second of waiting on the server, so while the
+run keeps spares (:func:`spares_kept`, for the whole session) one schema is filled ahead, under
+a name of its own, while the tests wait on other things; the next test needing a filled schema
+gets it renamed to its own in one short transaction. A rename leaves every object where it
+was, referring to the others by object id; the one thing that names the schema in text is the
+functions' ``search_path`` setting, which is pointed at the new name in the same transaction.
+The catalog comparison holds a schema got this way to a migrated one too.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -50,6 +60,11 @@ class SchemaScript:
 
 _scripts: dict[str, SchemaScript] = {}
 _making = asyncio.Lock()
+
+_spares: dict[str, asyncio.Task[str]] = {}
+"""Per server, the schema being filled ahead for the next test (its task returns its name)."""
+_keeping: dict[str, asyncio.AbstractEventLoop] = {}
+"""The servers whose runs keep a spare, and the loop the spares' tasks run on."""
 
 
 def server_url(database_url: str) -> str:
@@ -138,20 +153,132 @@ async def fill_from_template(database_url: str) -> bool:
     returns whether it did (a schema holding anything is left for ``apply_migrations``).
 
     Under the migrations' own advisory lock, so a service migrating the same schema at the
-    same moment waits, then finds nothing to do.
+    same moment waits, then finds nothing to do. A spare filled ahead takes the empty schema's
+    place when there is one and the empty schema is bare (no grants, comment or objects of its
+    own); otherwise the script runs here.
     """
     schema = schema_of(database_url)
+    server = server_url(database_url)
     script = (await schema_script(database_url)).for_schema(schema)
-    conn = await asyncpg.connect(server_url(database_url))
+    conn = await asyncpg.connect(server)
     try:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", migrations._LOCK_KEY)
             if not await _is_empty(conn, schema):
                 return False
-            await conn.execute(script)
+            spare = await _take_spare(server) if await _is_bare(conn, schema) else None
+            if spare is None:
+                await conn.execute(script)
+            else:
+                await put_in_place(conn, spare, schema)
         return True
     finally:
         await conn.close()
+        _fill_a_spare(server)
+
+
+@asynccontextmanager
+async def spares_kept(database_url: str) -> AsyncIterator[None]:
+    """Keep a filled spare for ``database_url``'s server while inside (on the running loop);
+    the spare left at the end is dropped. Inside another ``spares_kept`` of the same server and
+    loop (a test, inside the run's), it changes nothing."""
+    server = server_url(database_url)
+    if _keeping.get(server) is asyncio.get_running_loop():
+        yield
+        return
+    _keeping[server] = asyncio.get_running_loop()
+    try:
+        yield
+    finally:
+        del _keeping[server]
+        spare = await _take_spare(server)
+        if spare is not None:
+            conn = await asyncpg.connect(server)
+            try:
+                await conn.execute(f"DROP SCHEMA {spare} CASCADE")
+            finally:
+                await conn.close()
+
+
+def _fill_a_spare(server: str) -> None:
+    """Start filling a spare for ``server`` if its run keeps one, on this loop, and none is on
+    its way already."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if _keeping.get(server) is loop and server not in _spares:
+        _spares[server] = loop.create_task(filled_spare(server))
+
+
+async def filled_spare(server: str) -> str:
+    """A new schema holding the template's content, made in one transaction (so it is never
+    seen half made); its name."""
+    spare = f"spare_{uuid.uuid4().hex[:12]}"
+    script = (await schema_script(server)).for_schema(spare)
+    conn = await asyncpg.connect(server)
+    try:
+        async with conn.transaction():
+            await conn.execute(f"CREATE SCHEMA {spare}")
+            await conn.execute(script)
+    finally:
+        await conn.close()
+    return spare
+
+
+async def _take_spare(server: str) -> str | None:
+    """The spare for ``server`` (waiting for it if still being filled); ``None`` if there is
+    none on this loop or filling it failed (the caller then runs the script itself)."""
+    task = _spares.get(server)
+    if task is None or task.get_loop() is not asyncio.get_running_loop():
+        return None
+    del _spares[server]
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        _spares.setdefault(server, task)  # still filling: the next test, or the run's end, has it
+        raise
+    except (asyncpg.PostgresError, OSError):
+        return None
+
+
+async def _is_bare(conn: asyncpg.Connection, schema: str) -> bool:
+    """Whether ``schema`` is as ``CREATE SCHEMA`` left it: nothing in it or depending on it, no
+    grants, default privileges or comment, so dropping it for a spare loses nothing."""
+    return bool(
+        await conn.fetchval(
+            """
+            SELECT n.nspacl IS NULL
+               AND n.nspowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+               AND obj_description(n.oid, 'pg_namespace') IS NULL
+               AND NOT EXISTS (SELECT FROM pg_depend
+                               WHERE refclassid = 'pg_namespace'::regclass AND refobjid = n.oid)
+               AND NOT EXISTS (SELECT FROM pg_default_acl WHERE defaclnamespace = n.oid)
+            FROM pg_namespace n WHERE n.nspname = $1
+            """,
+            schema,
+        )
+    )
+
+
+async def put_in_place(conn: asyncpg.Connection, spare: str, schema: str) -> None:
+    """Put the filled ``spare`` in the bare ``schema``'s place (in the caller's transaction),
+    its functions' settings naming ``schema`` where they named ``spare``."""
+    await conn.execute(f"DROP SCHEMA {schema}; ALTER SCHEMA {spare} RENAME TO {schema}")
+    settings = await conn.fetch(
+        """
+        SELECT p.oid::regprocedure::text AS function, setting
+        FROM pg_proc p, unnest(p.proconfig) AS setting
+        WHERE p.pronamespace = $1::regnamespace AND strpos(setting, $2) > 0
+        """,
+        schema,
+        spare,
+    )
+    for row in settings:
+        name, value = row["setting"].split("=", 1)
+        await conn.execute(
+            f"ALTER FUNCTION {row['function']} SET {name} TO {value.replace(spare, schema)}"
+        )
 
 
 async def _is_empty(conn: asyncpg.Connection, schema: str) -> bool:

@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from tests.log_guard import remember_response
+from tests.schema_drops import drop_schema
 from winback_local.signing import sample_response, signed_request
 from winback_shared.sources import SourceConfig
 from winback_shared.urls import with_query
@@ -202,11 +203,14 @@ async def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> boo
 @asynccontextmanager
 async def empty_schema(database_url: str, schema: str) -> AsyncIterator[str]:
     """A URL whose ``search_path`` is a new empty schema named ``schema``, dropped on exit: the
-    one way tests make a schema of their own, so every such schema is cleaned up alike."""
+    one way tests make a schema of their own, so every such schema is cleaned up alike (behind
+    the run, while it drops behind: ``tests/schema_drops.py``)."""
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(f"CREATE SCHEMA {schema}")
+    finally:
+        await conn.close()
+    try:
         yield with_query(database_url, search_path=schema)
     finally:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        await conn.close()
+        await drop_schema(database_url, schema)

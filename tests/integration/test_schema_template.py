@@ -2,7 +2,8 @@
 
 ``migrate_as_owner`` (and so every ``service_env``, ``pipeline`` and ``case_desk``) fills an
 empty schema from one script per run (``tests/schema_template.py``) instead of migrating it;
-these tests hold that script to a schema migrated for real, catalog and rows.
+these tests hold that script to a schema migrated for real, catalog and rows, and likewise a
+spare filled ahead under another name and put in a test schema's place.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from tests.role_support import NOTIFIER, ROUTER, as_role, migrate_as_owner
+from tests.role_support import NOTIFIER, REPORTING, ROUTER, as_role, migrate_as_owner
 from tests.schema_catalog import snapshot
-from tests.schema_template import fill_from_template
+from tests.schema_template import (
+    fill_from_template,
+    filled_spare,
+    put_in_place,
+    server_url,
+    spares_kept,
+)
 from tests.support import empty_schema
 from winback_shared.migrations import apply_migrations, pending_migrations
 
@@ -52,6 +59,76 @@ async def test_a_filled_schema_is_the_one_the_migrations_make(
     try:
         assert await pending_migrations(copy) == []
         assert await apply_migrations(copy) == []
+    finally:
+        await copy.close()
+
+
+async def test_a_spare_put_in_place_is_the_schema_the_migrations_make(
+    schema_url: str, copy_url: str, database_url: str
+) -> None:
+    migrated = await asyncpg.connect(schema_url)
+    try:
+        assert await apply_migrations(migrated) != []
+    finally:
+        await migrated.close()
+    spare = await filled_spare(server_url(database_url))
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await put_in_place(conn, spare, schema_name(copy_url))
+        assert await conn.fetchval("SELECT to_regnamespace($1)", spare) is None
+        real = await snapshot(conn, schema_name(schema_url))
+        filled = await snapshot(conn, schema_name(copy_url))
+    finally:
+        await conn.close()
+    assert any("SET search_path" in str(f["definition"]) for f in real["functions"])
+    for part in real:
+        assert filled[part] == real[part], f"the schema put in place's {part} differ"
+    copy = await asyncpg.connect(as_role(copy_url, ROUTER))
+    try:
+        assert await pending_migrations(copy) == []
+    finally:
+        await copy.close()
+
+
+async def schema_oid(conn: asyncpg.Connection, url: str) -> int:
+    return int(await conn.fetchval("SELECT $1::regnamespace::oid", schema_name(url)))
+
+
+async def test_while_spares_are_kept_a_bare_schema_is_replaced_by_one_filled_ahead(
+    schema_url: str, copy_url: str, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with spares_kept(database_url):
+            await fill_from_template(schema_url)  # the first fill of a run may find no spare
+            before = await schema_oid(conn, copy_url)
+            assert await fill_from_template(copy_url) is True
+            assert await schema_oid(conn, copy_url) != before
+    finally:
+        await conn.close()
+
+
+async def test_a_schema_with_grants_of_its_own_is_filled_not_replaced(
+    schema_url: str, copy_url: str, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"GRANT USAGE ON SCHEMA {schema_name(copy_url)} TO {REPORTING}")
+        async with spares_kept(database_url):
+            await fill_from_template(schema_url)
+            before = await schema_oid(conn, copy_url)
+            assert await fill_from_template(copy_url) is True
+            assert await schema_oid(conn, copy_url) == before
+        acl = await conn.fetchval(
+            "SELECT nspacl::text FROM pg_namespace WHERE nspname = $1", schema_name(copy_url)
+        )
+    finally:
+        await conn.close()
+    assert f"{REPORTING}=U/" in acl
+    copy = await asyncpg.connect(copy_url)
+    try:
+        assert await pending_migrations(copy) == []
     finally:
         await copy.close()
 
