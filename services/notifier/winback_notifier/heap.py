@@ -4,8 +4,9 @@ Why: a full (generation 2) collection walks every container object the process h
 notifier holds about 100,000 of them before its first console signs in (modules, functions,
 pydantic schemas, FastAPI's routes and dependants, aiokafka's protocol schemas), none of which
 ever becomes garbage. Each console then adds about 120 more (its tasks, coroutines, websocket
-and queue), so while 1,000 consoles sign in CPython runs four or five full collections, each
-walking the start-up heap again, the longest at the end (docs/performance.md, section 32).
+and queue), so while 1,000 consoles sign in CPython runs several full collections (3 to 12 in the
+bench's runs), each walking the start-up heap again, the longest at the end
+(docs/performance.md, section 32).
 Frozen, the start-up objects are skipped by every collection, so a full one walks only what
 came after start-up.
 
