@@ -34,6 +34,7 @@ from winback_notifier.cases import offer_views
 from winback_notifier.cases import views as case_views
 from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.deps import Services, ServicesDep
+from winback_notifier.heap import start_up_frozen
 from winback_notifier.live.coalesce import QuietChanges
 from winback_notifier.live.direct import KeepServerSend
 from winback_notifier.live.feed import AlertsFeed
@@ -165,7 +166,8 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
             name="console-presence",
         )
         try:
-            yield
+            with start_up_frozen():
+                yield
         finally:
             await loops.cancel()
             with contextlib.suppress(Exception):  # best effort: stale rows expire anyway
