@@ -64,8 +64,13 @@ def plain_strongest(
     spans: Sequence[tuple[int, int]],
     vectors: Vectors | None,
     columns: Sequence[int],
+    **batch_precomputed: object,
 ) -> list[int]:
-    """What the coder computed before: every sentence's full probabilities, the vote included."""
+    """What the coder computed before: every sentence's full probabilities, the vote included.
+
+    The coder now passes each sentence's TF-IDF row and logits computed for its whole batch
+    (``rows=``, ``logits=``); the plain computation ignores them and recomputes every sentence
+    from its text, which is what makes it the reference."""
     by_sentence = [
         model.probabilities(
             comment[start:end],
