@@ -95,16 +95,25 @@ async def schema_oid(conn: asyncpg.Connection, url: str) -> int:
     return int(await conn.fetchval("SELECT $1::regnamespace::oid", schema_name(url)))
 
 
+async def oids_around_a_fill(
+    conn: asyncpg.Connection, schema_url: str, copy_url: str, database_url: str
+) -> tuple[int, int]:
+    """``copy_url``'s schema's oid before and after it is filled while spares are kept: a
+    different oid means a spare was renamed into its place, the same one that it was filled."""
+    async with spares_kept(database_url):
+        await fill_from_template(schema_url)  # the first fill of a run may find no spare
+        before = await schema_oid(conn, copy_url)
+        assert await fill_from_template(copy_url) is True
+        return before, await schema_oid(conn, copy_url)
+
+
 async def test_while_spares_are_kept_a_bare_schema_is_replaced_by_one_filled_ahead(
     schema_url: str, copy_url: str, database_url: str
 ) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        async with spares_kept(database_url):
-            await fill_from_template(schema_url)  # the first fill of a run may find no spare
-            before = await schema_oid(conn, copy_url)
-            assert await fill_from_template(copy_url) is True
-            assert await schema_oid(conn, copy_url) != before
+        before, after = await oids_around_a_fill(conn, schema_url, copy_url, database_url)
+        assert after != before
     finally:
         await conn.close()
 
@@ -115,11 +124,8 @@ async def test_a_schema_with_grants_of_its_own_is_filled_not_replaced(
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(f"GRANT USAGE ON SCHEMA {schema_name(copy_url)} TO {REPORTING}")
-        async with spares_kept(database_url):
-            await fill_from_template(schema_url)
-            before = await schema_oid(conn, copy_url)
-            assert await fill_from_template(copy_url) is True
-            assert await schema_oid(conn, copy_url) == before
+        before, after = await oids_around_a_fill(conn, schema_url, copy_url, database_url)
+        assert after == before
         acl = await conn.fetchval(
             "SELECT nspacl::text FROM pg_namespace WHERE nspname = $1", schema_name(copy_url)
         )
