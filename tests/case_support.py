@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.log_guard import remember
 from tests.role_support import NOTIFIER, service_env
-from tests.support import serve
+from tests.support import loopback_client, serve
 from winback_notifier.app import create_app
 from winback_notifier.settings import NotifierSettings
 from winback_router.decision import Decision
@@ -298,7 +298,7 @@ async def running_desk(infra_env: dict[str, Any], **overrides: Any) -> AsyncIter
     # consoles' frames take the direct path (``live.direct``) as in production.
     async with (
         serve(app, websocket_compression=False) as url,
-        httpx.AsyncClient(timeout=15) as http,
+        loopback_client(timeout=15) as http,
     ):
         pool = await create_pool(str(infra_env["database_url"]), min_size=1, max_size=4)
         try:

@@ -8,14 +8,12 @@ data and need no clean-up order. ``KAFKA_BOOTSTRAP_SERVERS`` points the run at a
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
@@ -29,9 +27,24 @@ from tests.log_guard import (
     remember_sources,
 )
 from tests.role_support import NOTIFIER, ROUTER, migrate_as_owner, service_env
+from tests.run_servers import (
+    RUN_DATABASE_URL,
+    RUN_KAFKA,
+    server_dir,
+    start_for_workers,
+    starts_workers,
+    write_without_waiting,
+)
 from tests.schema_drops import drops_behind
 from tests.schema_template import spares_kept
-from tests.support import Pipeline, delete_topics, empty_schema, generic_source, serve
+from tests.support import (
+    Pipeline,
+    delete_topics,
+    empty_schema,
+    generic_source,
+    loopback_client,
+    serve,
+)
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
 from winback_local.kafka import LocalKafka, free_port
@@ -49,22 +62,21 @@ from winback_shared.settings import KafkaTopics
 from winback_shared.sources import Sources
 
 
-def _server_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
-    """A directory for one of the run's servers, outside pytest's ``basetemp``: pytest deletes
-    all but the three newest ``pytest-N`` folders when a session starts, so a second test run
-    started meanwhile (a developer's, beside CI) would delete a running server's data and
-    socket from under it."""
-    return tempfile.TemporaryDirectory(prefix=f"winback-test-{kind}-")
+def pytest_configure(config: pytest.Config) -> None:
+    """A parallel run's controller starts the run's broker and database server once, for all
+    its workers (``tests/run_servers.py``)."""
+    if starts_workers(config):
+        start_for_workers(config)
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    """One real broker for the whole run."""
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield external
+    """One real broker for the whole run (shared by a parallel run's workers)."""
+    named = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get(RUN_KAFKA)
+    if named:
+        yield named
         return
-    with _server_dir("kafka") as folder:
+    with server_dir("kafka") as folder:
         broker = LocalKafka(Path(folder), free_port(), free_port())
         broker.start()
         try:
@@ -73,37 +85,19 @@ def kafka_bootstrap() -> Iterator[str]:
             broker.stop()
 
 
-THROWAWAY_SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-"""How the run's own PostgreSQL server writes: without waiting for the disk.
-
-The server is made for this run and deleted after it, and no test crashes it (the restart test
-terminates connections, as a restart does to them; the fault harness starts a stack of its
-own), so what these settings give up, surviving a crash of the server or the machine, is
-nothing a test relies on; what a test sees of its transactions is unchanged. They matter
-because every test migrates a schema of its own (some thirty-five transactions, each waiting for
-the disk otherwise) and its services commit batch after batch. A server named by
-``DATABASE_URL`` is someone else's and keeps its own settings."""
-
-
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
-    """One real PostgreSQL server for the whole run."""
-    external = os.environ.get("DATABASE_URL")
-    if external:
-        async with schema_work_aside(external):
-            yield external
+    """One real PostgreSQL server for the whole run (shared by a parallel run's workers)."""
+    named = os.environ.get("DATABASE_URL") or os.environ.get(RUN_DATABASE_URL)
+    if named:
+        async with schema_work_aside(named):
+            yield named
         return
-    with _server_dir("pg") as folder:
+    with server_dir("pg") as folder:
         server = LocalPostgres(Path(folder) / "data", ephemeral=True)
         url = server.start()
         try:
-            conn = await asyncpg.connect(url)
-            try:
-                for name, value in THROWAWAY_SERVER_SETTINGS.items():
-                    await conn.execute(f"ALTER SYSTEM SET {name} = {value}")
-                await conn.execute("SELECT pg_reload_conf()")
-            finally:
-                await conn.close()
+            await write_without_waiting(url)
             async with schema_work_aside(url):
                 yield url
         finally:
@@ -235,7 +229,7 @@ async def pipeline(
             serve(create_router_app(router_settings, router_failures.append)) as router_url,
             serve(create_notifier_app(notifier_settings, notifier_failures.append)) as notifier_url,
             serve(create_ingest_app(ingest_settings)) as ingest_url,
-            httpx.AsyncClient(timeout=15) as http,
+            loopback_client(timeout=15) as http,
         ):
             async with pool.acquire() as conn:
                 _, token = await issue_token(conn, name="test-agent", role=Role.AGENT)

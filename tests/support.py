@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +35,22 @@ def perf_script(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for the run's HTTP clients to the services.
+
+    httpx builds a context for every client it makes (reading the CA bundle: a tenth of the
+    CPU of a case-desk test, measured with py-spy), and the tests make a client for every
+    pipeline and case desk, all speaking plain HTTP on loopback; one built once serves them all.
+    """
+    return httpx.create_ssl_context()
+
+
+def loopback_client(**options: Any) -> httpx.AsyncClient:
+    """An HTTP client for the services a test runs, sharing :func:`tls_context`."""
+    return httpx.AsyncClient(verify=tls_context(), **options)
 
 
 def generic_source(*secrets: str) -> SourceConfig:

@@ -17,7 +17,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.support import read_topic_records, serve
+from tests.support import loopback_client, read_topic_records, serve
 from winback_ingest.app import create_app
 from winback_ingest.settings import IngestSettings
 from winback_shared.events.survey_received import SurveyReceived
@@ -149,5 +149,5 @@ async def ingest_on_kafka(
         records = await read_topic_records(settings.kafka_bootstrap_servers, topic)
         return [(SurveyReceived.from_bytes(value), key.decode()) for key, value in records]
 
-    async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
+    async with serve(create_app(settings)) as url, loopback_client(base_url=url) as client:
         yield client, published

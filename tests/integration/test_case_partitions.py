@@ -17,6 +17,7 @@ from tests.integration.test_router_batch_store import code_all, response
 from tests.migration_support import migrate_below
 from tests.retention_support import case_with_history, keyed_response
 from tests.role_support import migrate_as_owner
+from tests.schema_template import schema_of
 from tests.support import eventually
 from winback_router.batch_store import PostgresBatchStore
 from winback_router.bulk_store import CaseToOpen, FirstDelivery, insert_first_deliveries, open_cases
@@ -28,6 +29,7 @@ from winback_shared.migrations import apply_migrations
 from winback_shared.partitions import ensure_partitions
 from winback_shared.retention.job import CASE_ROWS
 from winback_shared.retention.plan import month_start
+from winback_shared.urls import with_query
 
 NOW = datetime.now(UTC)
 LAST_MONTH = month_start(NOW, 1) + timedelta(days=3, hours=9)
@@ -38,7 +40,10 @@ REFERRING = ("case_history", "contact_attempts", "case_offers", "recode_changes"
 @pytest.fixture
 async def pool(schema_url: str) -> AsyncIterator[asyncpg.Pool]:
     await migrate_as_owner(schema_url)
-    created = await create_pool(schema_url, max_size=4)
+    # Named after the schema, so a test can tell its own backends from the shared server's.
+    created = await create_pool(
+        with_query(schema_url, application_name=schema_of(schema_url)), max_size=4
+    )
     try:
         yield created
     finally:
@@ -77,11 +82,15 @@ async def test_two_routers_racing_a_first_delivery_end_with_one_case(pool: async
             racing = asyncio.create_task(other_router.save([first], code_all))
 
             async def b_waits() -> bool:
+                # Only this test's schema's backends count: the server is shared with the
+                # run's other tests (and workers), whose backends may wait on locks of theirs.
                 assert not racing.done(), racing
                 return bool(
                     await watcher.fetchval(
-                        "SELECT EXISTS (SELECT FROM pg_locks"
-                        " WHERE NOT granted AND pid <> ALL($1::int[]))",
+                        "SELECT EXISTS (SELECT FROM pg_locks l"
+                        " JOIN pg_stat_activity a ON a.pid = l.pid"
+                        " WHERE NOT l.granted AND l.pid <> ALL($1::int[])"
+                        " AND a.application_name = current_setting('application_name'))",
                         others,
                     )
                 )

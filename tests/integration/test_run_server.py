@@ -1,4 +1,4 @@
-"""The run's own PostgreSQL server writes without waiting for the disk (``tests/conftest.py``);
+"""The run's own PostgreSQL server writes without waiting for the disk (``tests/run_servers.py``);
 a server named by ``DATABASE_URL`` is someone else's and is left as it is."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 import asyncpg
 import pytest
 
-from tests.conftest import THROWAWAY_SERVER_SETTINGS
+from tests.run_servers import THROWAWAY_SERVER_SETTINGS
 from tests.support import eventually
 
 

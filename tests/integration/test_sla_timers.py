@@ -11,11 +11,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from tests.case_support import CaseDesk, Console, publish_opened, running_desk
 from tests.role_support import ROUTER, service_env
-from tests.support import eventually, serve
+from tests.support import eventually, loopback_client, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
 from winback_local.signing import sample_response, signed_request
@@ -167,7 +165,7 @@ async def test_a_router_alone_stamps_deadlines_from_its_own_settings(
         async with (
             serve(create_router_app(settings, failures.append)),
             serve(create_ingest_app(ingest_settings)) as ingest_url,
-            httpx.AsyncClient(timeout=15) as http,
+            loopback_client(timeout=15) as http,
         ):
 
             async def post(payload: dict[str, Any]) -> None:

@@ -32,8 +32,25 @@ def test_start_up_garbage_is_collected_not_frozen() -> None:
     first.other, second.other = second, first
     gone = weakref.ref(first)
     del first, second  # a cycle: only the collector frees it
-    with start_up_frozen():
+    with start_up_frozen(collect=True):
         assert gone() is None
+
+
+def test_a_later_start_up_freezes_without_collecting_and_its_garbage_goes_after() -> None:
+    with start_up_frozen():  # the process's first start-up collects, if none has yet
+        pass
+    gc.disable()  # no automatic pass between making the garbage and freezing it
+    try:
+        first, second = Node(), Node()
+        first.other, second.other = second, first
+        gone = weakref.ref(first)
+        del first, second
+        with start_up_frozen():
+            assert gone() is not None  # frozen with the rest, not collected
+    finally:
+        gc.enable()
+    gc.collect()
+    assert gone() is None
 
 
 def test_an_error_in_the_body_still_unfreezes() -> None:
