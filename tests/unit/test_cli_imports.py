@@ -1,4 +1,5 @@
-"""``winback --help`` and ``winback send`` load only what they use.
+"""``winback --help``, ``winback send`` and the outbound management commands load only what
+they use.
 
 Importing the services' frameworks made every ``winback send`` take seconds before it posted
 anything (docs/performance.md). Each case runs in a fresh interpreter and reads ``sys.modules``
@@ -67,3 +68,14 @@ def test_the_light_commands_import_no_framework(code: str) -> None:
 def test_the_check_sees_heavy_imports_where_there_are_some() -> None:
     """Guards the test above: a heavy package imported shows (a module of it counts too)."""
     assert heavy_in(loaded_after("import json, asyncpg.pool")) == ["asyncpg"]
+
+
+def test_the_outbound_management_commands_leave_the_outbound_process_unloaded() -> None:
+    """``python -m winback_notifier.outbound list`` (or subscribe, pause, ...) needs PostgreSQL
+    only; the outbound process's app and server were two thirds of its start-up."""
+    loaded = loaded_after("import winback_notifier.outbound.cli")
+    assert "winback_notifier.outbound.cli" in loaded
+    assert (
+        loaded & {"uvicorn", "winback_notifier.outbound.app", "winback_notifier.outbound.serve"}
+        == set()
+    )

@@ -34,7 +34,6 @@ from collections.abc import Awaitable, Callable
 from winback_notifier.outbound import service, store
 from winback_notifier.outbound.events import EventType
 from winback_notifier.outbound.sealing import SealError
-from winback_notifier.outbound.serve import serve
 from winback_notifier.outbound.settings import OutboundSettings
 from winback_notifier.outbound.subscriptions import Channel, EndpointError
 from winback_shared.db import Connection, one_connection
@@ -240,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parser().parse_args(argv)
     if args.command in (None, "serve"):
+        # Imported here: the process's app (FastAPI, uvicorn, aiokafka) is two thirds of the
+        # CLI's import time, and the management commands need none of it.
+        from winback_notifier.outbound.serve import serve
+
         serve()
         return 0
     try:
