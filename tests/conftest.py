@@ -30,10 +30,10 @@ from tests.role_support import NOTIFIER, ROUTER, migrate_as_owner, service_env
 from tests.run_servers import (
     RUN_DATABASE_URL,
     RUN_KAFKA,
-    server_dir,
+    own_broker,
+    own_database_server,
     start_for_workers,
     starts_workers,
-    write_without_waiting,
 )
 from tests.schema_drops import drops_behind
 from tests.schema_template import spares_kept
@@ -47,8 +47,6 @@ from tests.support import (
 )
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
-from winback_local.kafka import LocalKafka, free_port
-from winback_local.postgres import LocalPostgres
 from winback_local.signing import new_secret
 from winback_notifier.app import create_app as create_notifier_app
 from winback_notifier.settings import NotifierSettings
@@ -76,13 +74,8 @@ def kafka_bootstrap() -> Iterator[str]:
     if named:
         yield named
         return
-    with server_dir("kafka") as folder:
-        broker = LocalKafka(Path(folder), free_port(), free_port())
-        broker.start()
-        try:
-            yield broker.bootstrap_servers
-        finally:
-            broker.stop()
+    with own_broker() as bootstrap_servers:
+        yield bootstrap_servers
 
 
 @pytest.fixture(scope="session")
@@ -93,15 +86,9 @@ async def database_url() -> AsyncIterator[str]:
         async with schema_work_aside(named):
             yield named
         return
-    with server_dir("pg") as folder:
-        server = LocalPostgres(Path(folder) / "data", ephemeral=True)
-        url = server.start()
-        try:
-            await write_without_waiting(url)
-            async with schema_work_aside(url):
-                yield url
-        finally:
-            server.stop()
+    with own_database_server() as url:
+        async with schema_work_aside(url):
+            yield url
 
 
 @asynccontextmanager

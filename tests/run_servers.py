@@ -10,13 +10,12 @@ then treats them as the run's own servers (no second set of throwaway settings, 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from winback_local.kafka import LocalKafka, free_port
@@ -48,15 +47,29 @@ def server_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix=f"winback-test-{kind}-")
 
 
-async def write_without_waiting(url: str) -> None:
-    """Apply :data:`THROWAWAY_SERVER_SETTINGS` to the run's own server."""
-    conn = await asyncpg.connect(url)
-    try:
-        for name, value in THROWAWAY_SERVER_SETTINGS.items():
-            await conn.execute(f"ALTER SYSTEM SET {name} = {value}")
-        await conn.execute("SELECT pg_reload_conf()")
-    finally:
-        await conn.close()
+@contextmanager
+def own_broker() -> Iterator[str]:
+    """A broker made for this run, in a folder of its own; its bootstrap address."""
+    with server_dir("kafka") as folder:
+        broker = LocalKafka(Path(folder), free_port(), free_port())
+        broker.start()
+        try:
+            yield broker.bootstrap_servers
+        finally:
+            broker.stop()
+
+
+@contextmanager
+def own_database_server() -> Iterator[str]:
+    """A PostgreSQL server made for this run, with :data:`THROWAWAY_SERVER_SETTINGS`; its URL."""
+    with server_dir("pg") as folder:
+        server = LocalPostgres(Path(folder) / "data", ephemeral=True)
+        url = server.start()
+        try:
+            server.set_system(THROWAWAY_SERVER_SETTINGS)
+            yield url
+        finally:
+            server.stop()
 
 
 def starts_workers(config: pytest.Config) -> bool:
@@ -72,18 +85,9 @@ def start_for_workers(config: pytest.Config) -> None:
     stack = ExitStack()
     config.add_cleanup(stack.close)
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        folder = stack.enter_context(server_dir("kafka"))
-        broker = LocalKafka(Path(folder), free_port(), free_port())
-        broker.start()
-        stack.callback(broker.stop)
-        _name_for_workers(stack, RUN_KAFKA, broker.bootstrap_servers)
+        _name_for_workers(stack, RUN_KAFKA, stack.enter_context(own_broker()))
     if not os.environ.get("DATABASE_URL"):
-        folder = stack.enter_context(server_dir("pg"))
-        server = LocalPostgres(Path(folder) / "data", ephemeral=True)
-        url = server.start()
-        stack.callback(server.stop)
-        asyncio.run(write_without_waiting(url))
-        _name_for_workers(stack, RUN_DATABASE_URL, url)
+        _name_for_workers(stack, RUN_DATABASE_URL, stack.enter_context(own_database_server()))
 
 
 def _name_for_workers(stack: ExitStack, variable: str, value: str) -> None:

@@ -4,12 +4,15 @@ a server named by ``DATABASE_URL`` is someone else's and is left as it is."""
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from tests.run_servers import THROWAWAY_SERVER_SETTINGS
 from tests.support import eventually
+from winback_local.postgres import LocalPostgres
 
 
 async def test_the_runs_own_server_does_not_wait_for_the_disk(database_url: str) -> None:
@@ -27,3 +30,14 @@ async def test_the_runs_own_server_does_not_wait_for_the_disk(database_url: str)
         return await settings() == THROWAWAY_SERVER_SETTINGS
 
     assert await eventually(applied), await settings()
+
+
+@pytest.mark.integration  # a server of its own, not the run's: no fixture marks it
+def test_a_setting_the_server_refuses_fails_loudly(tmp_path: Path) -> None:
+    server = LocalPostgres(tmp_path / "data", ephemeral=True)
+    server.start()
+    try:
+        with pytest.raises(subprocess.CalledProcessError):
+            server.set_system({"fsync": "off", "no_such_setting": "on"})
+    finally:
+        server.stop()

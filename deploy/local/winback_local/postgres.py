@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,13 @@ class LocalPostgres:
         if "(1 row)" not in exists:
             self._server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         return str(self._server.get_uri(DATABASE_NAME))
+
+    def set_system(self, settings: Mapping[str, str]) -> None:
+        """``ALTER SYSTEM SET`` each setting, then reload: kept in the data folder
+        (``postgresql.auto.conf``), so a restart keeps them too. Fails on the first refused one."""
+        assert self._server is not None, "set_system() after start()"
+        lines = [f"ALTER SYSTEM SET {name} = '{value}';" for name, value in settings.items()]
+        self._server.psql("\n".join(["\\set ON_ERROR_STOP on", *lines, "SELECT pg_reload_conf();"]))
 
     def kill(self) -> None:
         """SIGKILL the postmaster, as a crash would (its backends notice and exit on their own)."""

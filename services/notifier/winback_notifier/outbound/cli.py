@@ -239,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parser().parse_args(argv)
     if args.command in (None, "serve"):
-        # Imported here: the process's app (FastAPI, uvicorn, aiokafka) is two thirds of the
-        # CLI's import time, and the management commands need none of it.
+        # Imported here: the management commands need neither the process's app nor uvicorn
+        # (about 0.25 s of a 3.3 s start-up; the rest is the settings, store and metrics).
         from winback_notifier.outbound.serve import serve
 
         serve()
