@@ -46,7 +46,8 @@ class LocalPostgres:
         """``ALTER SYSTEM SET`` each setting, then reload: kept in the data folder
         (``postgresql.auto.conf``), so a restart keeps them too. Fails on the first refused one."""
         assert self._server is not None, "set_system() after start()"
-        lines = [f"ALTER SYSTEM SET {name} = '{value}';" for name, value in settings.items()]
+        quoted = {name: value.replace("'", "''") for name, value in settings.items()}
+        lines = [f"ALTER SYSTEM SET {name} = '{value}';" for name, value in quoted.items()]
         self._server.psql("\n".join(["\\set ON_ERROR_STOP on", *lines, "SELECT pg_reload_conf();"]))
 
     def kill(self) -> None:
