@@ -22,7 +22,7 @@ from websockets.streams import StreamReader
 
 from winback_notifier.app import create_app
 from winback_notifier.live.direct import KeepServerSend, direct_writer, wire
-from winback_notifier.live.hub import AlertHub, Frame
+from winback_notifier.live.hub import AlertHub, Frame, Writer
 from winback_notifier.live.mailbox import Mailbox
 from winback_notifier.live.socket import CLOSE_TRY_AGAIN, _pump
 from winback_notifier.metrics import FRAMES_DIRECT
@@ -91,7 +91,7 @@ async def _resync() -> bool:  # pragma: no cover - no resync in these tests
     raise AssertionError
 
 
-def pump(socket: FakeSocket, hub: AlertHub, writer: FakeWriter | None) -> tuple[Any, Any]:
+def pump(socket: FakeSocket, hub: AlertHub, writer: Writer | None) -> tuple[Any, Any]:
     subscription = hub.subscribe(ANA, writer)
     task = asyncio.create_task(
         _pump(cast(WebSocket, socket), subscription, _resync, lambda frame: None)

@@ -125,7 +125,7 @@ async def card_pages(
 
     For a reader that encodes each page and drops it (the console board): a whole board of
     rows, decoded JSON and models at once is about ten times its JSON's size, and the
-    notifier's memory never gave that back after a sign-in (docs/performance.md, section 35).
+    notifier's memory never gave that back after a sign-in (docs/performance.md, section 34).
     """
     page: list[CaseCard] = []
     rows = conn.cursor(

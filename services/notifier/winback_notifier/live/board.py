@@ -58,7 +58,7 @@ agents of one view signing in together, and a bound on the memory a board holds.
 CARDS_PER_PAGE = 50
 """Cards read, validated and encoded at a time in a board read: the rows, decoded JSON and
 models of a whole board at once came to about ten times its JSON's size (docs/performance.md,
-section 35), and a few boards read together lifted the notifier's memory for good."""
+section 34), and a few boards read together lifted the notifier's memory for good."""
 REUSE_SECONDS = 1.0
 """How long a board read may be handed to consoles that subscribed after it began, each time
 after checking that nothing on boards changed since. Short, so a change the triggers do not see
