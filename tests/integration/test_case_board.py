@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.case_support import CaseDesk, running_desk
+from winback_notifier.cases import service as cases
+from winback_notifier.live import board
+from winback_shared.agents import Agent, Role
 
 
 async def resolve_directly(desk: CaseDesk, case_id: int) -> None:
@@ -45,6 +50,36 @@ async def test_a_board_within_the_limit_is_complete(case_desk: CaseDesk) -> None
     async with case_desk.console(ana) as console:
         assert [c["case_id"] for c in console.snapshot] == [second, first]
         assert console.snapshot_total == 2
+
+
+@pytest.mark.parametrize(("limit", "cards_per_page"), [(4, 2), (5, 2), (6, 4), (5, 50)])
+async def test_a_board_read_page_by_page_is_the_board_read_at_once(
+    case_desk: CaseDesk, monkeypatch: pytest.MonkeyPatch, limit: int, cards_per_page: int
+) -> None:
+    """The board is read, validated and encoded a page of cards at a time (to bound the
+    notifier's memory); the text is the one encoding all the cards at once gives, for a limit
+    on a page's edge, within a page, past the cases there are, and within the first page."""
+    for priority in (3, 1, 2, 1, 2):
+        await case_desk.case(priority=priority, comment='Waited \u00e9 "long"')
+    everyone = Agent(id=0, name="sue", role=Role.SUPERVISOR, queues=frozenset())
+    monkeypatch.setattr(board, "CARDS_PER_PAGE", cards_per_page)
+    encoded: list[int] = []
+    encode_cards = board.encode_cards
+
+    def encode_one_page(cards: list[Any]) -> str:
+        encoded.append(len(cards))
+        return encode_cards(cards)
+
+    monkeypatch.setattr(board, "encode_cards", encode_one_page)
+
+    async with case_desk.pool.acquire() as conn:
+        paged = await board.read_board(conn, everyone, limit)
+        pages = list(encoded)
+        whole = await cases.list_cards(conn, everyone, limit=limit)
+
+    assert paged.cases_json == board.encode_board(whole, 5, paged.read_at).cases_json
+    assert len(whole) == min(limit, 5) and paged.total == 5
+    assert max(pages) <= cards_per_page and sum(pages) == len(whole)  # never all at once
 
 
 async def test_the_case_api_pages_through_every_case_with_a_total(case_desk: CaseDesk) -> None:

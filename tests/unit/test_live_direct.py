@@ -22,7 +22,7 @@ from websockets.streams import StreamReader
 
 from winback_notifier.app import create_app
 from winback_notifier.live.direct import KeepServerSend, direct_writer, wire
-from winback_notifier.live.hub import AlertHub, Frame
+from winback_notifier.live.hub import AlertHub, Frame, Writer
 from winback_notifier.live.mailbox import Mailbox
 from winback_notifier.live.socket import CLOSE_TRY_AGAIN, _pump
 from winback_notifier.metrics import FRAMES_DIRECT
@@ -91,7 +91,7 @@ async def _resync() -> bool:  # pragma: no cover - no resync in these tests
     raise AssertionError
 
 
-def pump(socket: FakeSocket, hub: AlertHub, writer: FakeWriter | None) -> tuple[Any, Any]:
+def pump(socket: FakeSocket, hub: AlertHub, writer: Writer | None) -> tuple[Any, Any]:
     subscription = hub.subscribe(ANA, writer)
     task = asyncio.create_task(
         _pump(cast(WebSocket, socket), subscription, _resync, lambda frame: None)
@@ -107,9 +107,33 @@ def test_the_wire_bytes_are_what_uvicorns_protocol_writes_for_the_text() -> None
         assert parse_text(wire(text)) == text
 
 
-def test_a_frame_builds_its_wire_bytes_once_for_all_consoles() -> None:
-    frame = Frame("hello")
-    assert frame.wire is frame.wire and parse_text(frame.wire) == "hello"
+class KeepingWriter:
+    """A transport that keeps the very bytes objects written to it."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> bool:
+        self.written.append(data)
+        return True
+
+
+async def test_a_publish_builds_the_wire_bytes_once_for_all_consoles_and_keeps_none() -> None:
+    hub = AlertHub(5)
+    writers = [KeepingWriter(), KeepingWriter()]
+    tasks = [pump(FakeSocket([]), hub, writer)[1] for writer in writers]
+    await asyncio.sleep(0.01)  # both senders wait on their empty mailboxes
+
+    hub.publish("hello", ALPHA)
+
+    (first,), (second,) = (writer.written for writer in writers)
+    assert first is second and parse_text(first) == "hello"
+    kept = hub._recent[-1]
+    # The history keeps the text once: no bytes, and the ASGI message's text is the frame.
+    assert isinstance(kept, Frame) and not hasattr(kept, "__dict__")
+    assert kept.message["text"] is kept
+    for task in tasks:
+        task.cancel()
 
 
 async def test_an_idle_console_gets_the_frame_written_in_the_publish_pass() -> None:

@@ -74,6 +74,31 @@ def _card(row: asyncpg.Record) -> CaseCard:
     return CaseCard.model_validate(dict(row))
 
 
+CARDS_QUERY = """
+    SELECT * FROM case_cards
+    WHERE status = ANY($1::text[]) AND ($2 OR queue = ANY($3::text[]))
+    ORDER BY (status = $6), priority, opened_at, case_id
+    LIMIT $4 OFFSET $5
+"""
+"""The cards an agent may see in some statuses, most urgent first (:func:`list_cards`).
+
+Resolved cases (waiting only for their owner to close them) come last, so a pile of them never
+pushes an open case out of a capped board."""
+
+
+def _cards_arguments(
+    agent: Agent, statuses: tuple[str, ...], limit: int, offset: int
+) -> tuple[Any, ...]:
+    return (
+        list(statuses),
+        agent.sees_all_queues,
+        sorted(agent.queues),
+        limit,
+        offset,
+        CaseStatus.RESOLVED,
+    )
+
+
 async def list_cards(
     conn: Db,
     agent: Agent,
@@ -82,26 +107,37 @@ async def list_cards(
     limit: int = 500,
     offset: int = 0,
 ) -> list[CaseCard]:
-    """Cases the agent may see in these statuses, most urgent first.
-
-    Resolved cases (waiting only for their owner to close them) come last, so a pile of them
-    never pushes an open case out of a capped board.
-    """
-    rows = await conn.fetch(
-        """
-        SELECT * FROM case_cards
-        WHERE status = ANY($1::text[]) AND ($2 OR queue = ANY($3::text[]))
-        ORDER BY (status = $6), priority, opened_at, case_id
-        LIMIT $4 OFFSET $5
-        """,
-        list(statuses),
-        agent.sees_all_queues,
-        sorted(agent.queues),
-        limit,
-        offset,
-        CaseStatus.RESOLVED,
-    )
+    """Cases the agent may see in these statuses, most urgent first (:data:`CARDS_QUERY`)."""
+    rows = await conn.fetch(CARDS_QUERY, *_cards_arguments(agent, statuses, limit, offset))
     return [_card(row) for row in rows]
+
+
+async def card_pages(
+    conn: Connection,
+    agent: Agent,
+    *,
+    limit: int,
+    page_size: int,
+    statuses: tuple[str, ...] = BOARD_STATUSES,
+) -> AsyncIterator[list[CaseCard]]:
+    """:func:`list_cards`' cards, ``page_size`` at a time, read through a cursor in the
+    caller's transaction.
+
+    For a reader that encodes each page and drops it (the console board): a whole board of
+    rows, decoded JSON and models at once is about ten times its JSON's size, and the
+    notifier's memory never gave that back after a sign-in (docs/performance.md, section 34).
+    """
+    page: list[CaseCard] = []
+    rows = conn.cursor(
+        CARDS_QUERY, *_cards_arguments(agent, statuses, limit, 0), prefetch=page_size
+    )
+    async for row in rows:
+        page.append(_card(row))
+        if len(page) == page_size:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 async def count_cards(conn: Db, agent: Agent, *, statuses: tuple[str, ...] = BOARD_STATUSES) -> int:

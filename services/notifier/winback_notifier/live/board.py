@@ -55,6 +55,10 @@ _CARDS = TypeAdapter(list[CaseCard])
 FRAMES_PER_BOARD = 64
 """Distinct cursors (agents, in effect) whose snapshot frame a board keeps: enough for the
 agents of one view signing in together, and a bound on the memory a board holds."""
+CARDS_PER_PAGE = 50
+"""Cards read, validated and encoded at a time in a board read: the rows, decoded JSON and
+models of a whole board at once came to about ten times its JSON's size (docs/performance.md,
+section 34), and a few boards read together lifted the notifier's memory for good."""
 REUSE_SECONDS = 1.0
 """How long a board read may be handed to consoles that subscribed after it began, each time
 after checking that nothing on boards changed since. Short, so a change the triggers do not see
@@ -111,13 +115,16 @@ class SharedBoard:
 async def read_board(conn: Connection, agent: Agent, limit: int) -> SharedBoard:
     """The most urgent ``limit`` cases ``agent`` sees, how many there are, and the read's
     moment, in one repeatable-read transaction (its first statement fixes what it sees)."""
+    pages: list[str] = []
+    total = 0
     async with conn.transaction(isolation="repeatable_read"):
         read_at, snapshot = await cases.board_snapshot(conn)
-        board = await cases.list_cards(conn, agent, limit=limit)
-        total = len(board)
+        async for page in cases.card_pages(conn, agent, limit=limit, page_size=CARDS_PER_PAGE):
+            pages.append(encode_cards(page))
+            total += len(page)
         if total == limit:
             total = max(total, await cases.count_cards(conn, agent))
-    return encode_board(board, total, read_at, snapshot)
+    return SharedBoard(join_cards(pages), total, read_at, snapshot=snapshot)
 
 
 def encode_board(
@@ -128,8 +135,19 @@ def encode_board(
     encoding, which the server makes again for every console it sends the frame to, is a
     copy. A single ``é`` in a comment otherwise makes Python encode the whole frame character
     by character: 1.6 ms instead of 0.07 ms a megabyte, per console."""
-    text = _CARDS.dump_json(cards, ensure_ascii=True).decode()
-    return SharedBoard(text, total, read_at, snapshot=snapshot)
+    return SharedBoard(join_cards([encode_cards(cards)]), total, read_at, snapshot=snapshot)
+
+
+def encode_cards(cards: list[CaseCard]) -> str:
+    """Some cards as :func:`encode_board` encodes them, without the array's brackets: the
+    pieces :func:`join_cards` makes one board of, each encoded while only its own cards are
+    held in memory (:data:`CARDS_PER_PAGE`)."""
+    return _CARDS.dump_json(cards, ensure_ascii=True)[1:-1].decode()
+
+
+def join_cards(pieces: list[str]) -> str:
+    """The JSON array of the cards of every piece, in order (an empty piece adds nothing)."""
+    return "[" + ",".join(piece for piece in pieces if piece) + "]"
 
 
 Acquire = Callable[[], AbstractAsyncContextManager[Any]]

@@ -82,14 +82,18 @@ class Frame(str):
     """A published frame: its text (it *is* that text), wrapped once for every console.
 
     ``message`` is the ASGI message each console's sender hands to its socket, the same dict
-    for all of them (the server only reads it). ``published`` is the ``time.perf_counter()``
-    of its publish (``None`` for what the hub did not publish: a pong).
+    for all of them (the server only reads it), and its text is the frame itself: the hub's
+    history and a slow console's mailbox keep each frame's text once. ``published`` is the
+    ``time.perf_counter()`` of its publish (``None`` for what the hub did not publish: a pong).
+    The websocket bytes for direct writes are built in the publish pass and not kept
+    (:meth:`AlertHub.publish`).
     """
+
+    __slots__ = ("audience", "message", "published")
 
     audience: frozenset[str] | None
     published: float | None
     message: dict[str, Any]
-    _wire: bytes | None
 
     def __new__(
         cls, text: str, audience: frozenset[str] | None = None, published: float | None = None
@@ -97,16 +101,8 @@ class Frame(str):
         frame = super().__new__(cls, text)
         frame.audience = audience
         frame.published = published
-        frame.message = {"type": "websocket.send", "text": str(text)}
-        frame._wire = None
+        frame.message = {"type": "websocket.send", "text": frame}
         return frame
-
-    @property
-    def wire(self) -> bytes:
-        """The frame as the websocket bytes every console's socket gets, built on first use."""
-        if self._wire is None:
-            self._wire = wire(self)
-        return self._wire
 
     def for_view(self, view: View) -> Frame | None:
         """The frame as ``view``'s consoles get it: itself, or nothing if it is not theirs."""
@@ -293,6 +289,7 @@ class AlertHub:
         self._recent.append(entry)
         behind: list[Subscription] = []
         direct = 0
+        built: dict[int, bytes] = {}  # each frame's websocket bytes, made once in this pass
         for view, group in self._views.items():
             frame = entry.for_view(view)
             if frame is None:
@@ -302,7 +299,9 @@ class AlertHub:
                 writer = subscription.writer
                 if writer is not None and subscription.queue.idle():
                     if data is None:
-                        data = frame.wire
+                        data = built.get(id(frame))
+                        if data is None:
+                            data = built[id(frame)] = wire(frame)
                     if writer.write(data):
                         direct += 1
                         if subscription.timed:
