@@ -8,6 +8,7 @@ out, so per case the latest still arrives last.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from winback_notifier.live.coalesce import (
     QuietChanges,
     batch_frame,
 )
-from winback_notifier.live.feed import AlertsFeed
+from winback_notifier.live.feed import READ_MAX_RECORDS, AlertsFeed
 from winback_notifier.live.hub import AlertHub, Frame, Resync, Subscription
 from winback_shared.agents import Agent, Role
 from winback_shared.case_vocabulary import HistoryKind
@@ -285,7 +286,9 @@ class ScriptedConsumer:
         self.script = script
         self.waits: list[int] = []
 
-    async def getmany(self, timeout_ms: int) -> dict[str, list[Any]]:
+    async def getmany(
+        self, timeout_ms: int, max_records: int | None = None
+    ) -> dict[str, list[Any]]:
         self.waits.append(timeout_ms)
         if not self.script:
             raise LookupError("script over")
@@ -373,6 +376,60 @@ async def test_the_size_bound_lets_held_changes_go_after_the_read_never_within_i
         (BATCH_TYPE, [(1, 2, "recoded"), (2, 2, "recoded"), (3, 2, "recoded")]),
         ("case.changed", (4, 2, "recoded")),
     ]
+
+
+class BufferedConsumer:
+    """What aiokafka does after a stall: many records already fetched, handed over at once
+    unless ``max_records`` bounds a read (``getmany`` then returns at once, without waiting)."""
+
+    def __init__(self, records: list[tuple[str, bytes]]) -> None:
+        self.records = records
+        self.reads: list[int] = []
+
+    async def getmany(
+        self, timeout_ms: int, max_records: int | None = None
+    ) -> dict[str, list[Any]]:
+        if not self.records:
+            raise LookupError("all read")
+        count = len(self.records) if max_records is None else max_records
+        taken, self.records = self.records[:count], self.records[count:]
+        self.reads.append(len(taken))
+        return {"p": [Record(topic, value, offset) for offset, (topic, value) in enumerate(taken)]}
+
+
+async def test_a_buffered_backlog_is_published_in_reads_a_reading_console_keeps_up_with() -> None:
+    """Each read's frames go out without a pause, so a console's sender only runs between
+    reads: a backlog handed over in one read would fill the mailbox of a console that reads
+    everything, and drop it. Reads are bounded, and the senders get their turn after each."""
+    hub = AlertHub(READ_MAX_RECORDS)  # a mailbox holds exactly one read
+    ana = hub.subscribe(ANA)  # no socket to write directly: every frame goes through its mailbox
+    received: list[str] = []
+
+    async def sender() -> None:
+        while True:
+            item = await ana.queue.get()
+            assert not isinstance(item, Resync)
+            received.append(item)
+
+    alerts = [
+        (ALERTS, RecoveryCaseOpened(case=_summary(case_id, "alpha", 1)).to_bytes())
+        for case_id in range(1, 3 * READ_MAX_RECORDS + 2)
+    ]
+    consumer = BufferedConsumer(alerts)
+    reading = asyncio.create_task(sender())
+    await asyncio.sleep(0)  # the sender waits on its empty mailbox
+    async with feed_of(hub) as feed:
+        feed._consumer = consumer
+        with pytest.raises(LookupError):
+            await feed.run()
+    await asyncio.sleep(0)
+    reading.cancel()
+
+    assert consumer.reads == [READ_MAX_RECORDS] * 3 + [1]
+    assert not ana.overflowed.is_set()
+    assert [json.loads(frame)["case"]["case_id"] for frame in received] == list(
+        range(1, 3 * READ_MAX_RECORDS + 2)
+    )
 
 
 # ---- frames_total: what the consoles were sent, not what was read ------------------------------

@@ -37,6 +37,15 @@ from winback_shared.events.recovery_alerts import (
 
 log = logging.getLogger("winback.notifier")
 
+READ_MAX_RECORDS = 200
+"""Records published per read of the topics. The frames of one read go out without a pause
+(no console's sender runs meanwhile), so a console whose socket still held bytes got every
+frame of the read in its mailbox; aiokafka hands over everything it has buffered when not
+bounded (up to 1 MB a partition: thousands of alerts after a stall of a few seconds), enough to
+fill a mailbox (``WINBACK_CLIENT_QUEUE_SIZE``, 1,000) and drop a console that was reading
+fine. With reads of at most a fifth of the default mailbox, a console's sender gets a turn
+after every 200 frames at most."""
+
 
 def route_message(topic: str, raw: bytes, *, case_events_topic: str) -> tuple[str, frozenset[str]]:
     """The console frame for a record and the queues that should see it.
@@ -115,7 +124,9 @@ class AlertsFeed:
         """
         while True:
             wait = self._quiet.wait_seconds(time.monotonic(), idle=0.5)
-            batches = await self._consumer.getmany(timeout_ms=round(wait * 1000))
+            batches = await self._consumer.getmany(
+                timeout_ms=round(wait * 1000), max_records=READ_MAX_RECORDS
+            )
             for records in batches.values():
                 for record in records:
                     try:
@@ -129,6 +140,9 @@ class AlertsFeed:
                 self.flush()
             if batches and self._on_batch is not None:
                 self._on_batch()
+            # A read is published without a pause, so the consoles' senders run only between
+            # reads: give them that turn even when the next read is already buffered.
+            await asyncio.sleep(0)
 
     def _deliver(self, topic: str, raw: bytes) -> None:
         """Hand one record to the hub: a frame for consoles, or a resync for an agent's.
