@@ -10,6 +10,7 @@ mailbox and is closed with 1013 when that fills, while the others keep getting e
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 from typing import Any, cast
 
@@ -22,7 +23,7 @@ from websockets.streams import StreamReader
 
 from winback_notifier.app import create_app
 from winback_notifier.live.direct import KeepServerSend, direct_writer, wire
-from winback_notifier.live.hub import AlertHub, Frame, Writer
+from winback_notifier.live.hub import HISTORY, AlertHub, Frame, Writer
 from winback_notifier.live.mailbox import Mailbox
 from winback_notifier.live.socket import CLOSE_TRY_AGAIN, _pump
 from winback_notifier.metrics import FRAMES_DIRECT
@@ -129,11 +130,29 @@ async def test_a_publish_builds_the_wire_bytes_once_for_all_consoles_and_keeps_n
     (first,), (second,) = (writer.written for writer in writers)
     assert first is second and parse_text(first) == "hello"
     kept = hub._recent[-1]
-    # The history keeps the text once: no bytes, and the ASGI message's text is the frame.
+    # The history keeps no bytes and no __dict__ per frame.
     assert isinstance(kept, Frame) and not hasattr(kept, "__dict__")
-    assert kept.message["text"] is kept
+    assert kept.message["text"] == kept
     for task in tasks:
         task.cancel()
+
+
+def test_a_frame_the_history_let_go_of_is_freed_without_a_garbage_collection() -> None:
+    """A frame in a reference cycle (its ASGI message holding the frame itself, say) would
+    outlive the history until a full collection: under a burst, thousands of them."""
+    hub = AlertHub(5)
+    gc.disable()
+    try:
+        for number in range(HISTORY + 50):
+            hub.publish(f"freed-or-not {number}", ALPHA)
+        alive = [
+            item
+            for item in gc.get_objects()
+            if type(item) is Frame and item.startswith("freed-or-not ")
+        ]
+    finally:
+        gc.enable()
+    assert len(alive) == HISTORY
 
 
 async def test_an_idle_console_gets_the_frame_written_in_the_publish_pass() -> None:

@@ -82,11 +82,13 @@ class Frame(str):
     """A published frame: its text (it *is* that text), wrapped once for every console.
 
     ``message`` is the ASGI message each console's sender hands to its socket, the same dict
-    for all of them (the server only reads it), and its text is the frame itself: the hub's
-    history and a slow console's mailbox keep each frame's text once. ``published`` is the
-    ``time.perf_counter()`` of its publish (``None`` for what the hub did not publish: a pong).
-    The websocket bytes for direct writes are built in the publish pass and not kept
-    (:meth:`AlertHub.publish`).
+    for all of them (the server only reads it). Its text is the string the frame was made of,
+    not the frame: a frame referring to itself would be a reference cycle, freed only by a full
+    garbage collection once the hub's history and the mailboxes let go of it, instead of at
+    once. ``published`` is the ``time.perf_counter()`` of its publish (``None`` for what the hub
+    did not publish: a pong). The websocket bytes for direct writes are built in the publish
+    pass and not kept (:meth:`AlertHub.publish`), and there is no ``__dict__``: the hub's
+    history and a slow console's mailbox keep the text twice per frame and nothing more.
     """
 
     __slots__ = ("audience", "message", "published")
@@ -101,7 +103,7 @@ class Frame(str):
         frame = super().__new__(cls, text)
         frame.audience = audience
         frame.published = published
-        frame.message = {"type": "websocket.send", "text": frame}
+        frame.message = {"type": "websocket.send", "text": str(text)}
         return frame
 
     def for_view(self, view: View) -> Frame | None:
