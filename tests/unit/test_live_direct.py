@@ -23,7 +23,7 @@ from websockets.streams import StreamReader
 
 from winback_notifier.app import create_app
 from winback_notifier.live.direct import KeepServerSend, direct_writer, wire
-from winback_notifier.live.hub import HISTORY, AlertHub, Frame, Writer
+from winback_notifier.live.hub import HISTORY, AlertHub, Frame
 from winback_notifier.live.mailbox import Mailbox
 from winback_notifier.live.socket import CLOSE_TRY_AGAIN, _pump
 from winback_notifier.metrics import FRAMES_DIRECT
@@ -35,18 +35,20 @@ ALPHA = frozenset({"alpha"})
 
 
 class FakeWriter:
-    """A console's transport: records the frames written to ``log``; ``refuse`` says when its
-    buffer still holds bytes (the write is refused)."""
+    """A console's transport: records the frames written to ``log`` (and the very bytes objects
+    in ``written``); ``refuse`` says when its buffer still holds bytes (the write is refused)."""
 
     def __init__(self, log: list[str], refuse: Any = lambda: False) -> None:
         self.log = log
         self.refuse = refuse
         self.writes = 0
+        self.written: list[bytes] = []
 
     def write(self, data: bytes) -> bool:
         if self.refuse():
             return False
         self.writes += 1
+        self.written.append(data)
         self.log.append(parse_text(data))
         return True
 
@@ -92,7 +94,7 @@ async def _resync() -> bool:  # pragma: no cover - no resync in these tests
     raise AssertionError
 
 
-def pump(socket: FakeSocket, hub: AlertHub, writer: Writer | None) -> tuple[Any, Any]:
+def pump(socket: FakeSocket, hub: AlertHub, writer: FakeWriter | None) -> tuple[Any, Any]:
     subscription = hub.subscribe(ANA, writer)
     task = asyncio.create_task(
         _pump(cast(WebSocket, socket), subscription, _resync, lambda frame: None)
@@ -108,20 +110,9 @@ def test_the_wire_bytes_are_what_uvicorns_protocol_writes_for_the_text() -> None
         assert parse_text(wire(text)) == text
 
 
-class KeepingWriter:
-    """A transport that keeps the very bytes objects written to it."""
-
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> bool:
-        self.written.append(data)
-        return True
-
-
 async def test_a_publish_builds_the_wire_bytes_once_for_all_consoles_and_keeps_none() -> None:
     hub = AlertHub(5)
-    writers = [KeepingWriter(), KeepingWriter()]
+    writers = [FakeWriter([]), FakeWriter([])]
     tasks = [pump(FakeSocket([]), hub, writer)[1] for writer in writers]
     await asyncio.sleep(0.01)  # both senders wait on their empty mailboxes
 
