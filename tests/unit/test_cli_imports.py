@@ -8,11 +8,9 @@ afterwards: which modules were loaded is a behaviour, unlike how long they took.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+
+from tests.import_support import loaded_after, packages_in
 
 HEAVY = (
     "fastapi",
@@ -33,19 +31,9 @@ HEAVY = (
 """Top-level packages (and the stack module) the light commands must not import."""
 
 
-def loaded_after(code: str) -> set[str]:
-    """The modules a fresh interpreter holds after running ``code``."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
-    )
-    names: list[str] = json.loads(done.stdout.splitlines()[-1])
-    return set(names)
-
-
 def heavy_in(modules: set[str]) -> list[str]:
-    """The heavy packages among ``modules`` (a package counts if any of its modules is in)."""
-    return sorted({h for h in HEAVY for m in modules if m == h or m.startswith(f"{h}.")})
+    """The heavy packages among ``modules``."""
+    return packages_in(modules, HEAVY)
 
 
 @pytest.mark.parametrize(

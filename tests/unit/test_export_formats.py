@@ -12,10 +12,8 @@ from pathlib import Path
 from arro3.io import read_parquet
 
 from winback_notifier.reports.export import COLUMNS, ColumnKind
-from winback_notifier.reports.export_formats import (
-    csv_chunks,
-    parquet_chunks,
-)
+from winback_notifier.reports.export_formats import csv_chunks
+from winback_notifier.reports.parquet_export import parquet_chunks
 
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 SAMPLE = {

@@ -5,13 +5,16 @@ Retries with exponential backoff and jitter (tenacity) cover timeouts, connectio
 which the router dead-letters; a vendor still failing after every attempt is
 ``VendorUnavailable``, which the router treats like any transient outage: the batch is retried
 and the offset is not committed, so nothing is lost while the vendor is down.
+
+``httpx`` is imported, and the pooled client made, on the first fetch: most routers serve only
+vendors whose webhooks carry the whole response, and the HTTP stack would add about 4 MB to
+each of them for nothing (docs/performance.md section 36).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -20,6 +23,9 @@ from tenacity import (
 )
 
 from winback_shared.sources import VendorApi
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class VendorRejected(Exception):
@@ -37,18 +43,29 @@ class _RetryableStatus(Exception):
 
 
 class VendorApiClient:
-    """One pooled HTTP client for every vendor API the router calls."""
+    """One pooled HTTP client for every vendor API the router calls, made on the first call."""
 
     def __init__(self, client: httpx.AsyncClient | None = None, max_wait_seconds: float = 8.0):
-        self._client = client or httpx.AsyncClient(follow_redirects=False)
+        self._client = client
         self._max_wait = max_wait_seconds
 
     async def aclose(self) -> None:
-        """Close pooled connections."""
-        await self._client.aclose()
+        """Close pooled connections (if a fetch ever opened any)."""
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _pooled_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(follow_redirects=False)
+        return self._client
 
     async def get_json(self, api: VendorApi, path: str, headers: dict[str, str]) -> Any:
         """GET ``api.base_url + path`` as JSON, retrying what may pass."""
+        import httpx
+
+        client = self._pooled_client()
         url = api.base_url.rstrip("/") + path
         retrying = AsyncRetrying(
             stop=stop_after_attempt(api.attempts),
@@ -59,9 +76,7 @@ class VendorApiClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    reply = await self._client.get(
-                        url, headers=headers, timeout=api.timeout_seconds
-                    )
+                    reply = await client.get(url, headers=headers, timeout=api.timeout_seconds)
                     if reply.status_code == 429 or reply.status_code >= 500:
                         raise _RetryableStatus(reply.status_code)
         except (httpx.TransportError, _RetryableStatus) as exc:
