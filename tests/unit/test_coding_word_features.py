@@ -134,14 +134,14 @@ def test_logits_are_the_plain_ways_to_the_bit(path: object) -> None:
             assert model.text_logits(text).tobytes() == expected, text
 
 
-def test_words_past_the_cache_size_are_read_each_time_with_the_same_result(
+def test_words_past_the_cache_size_are_read_again_with_the_same_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(word_features, "WORD_CACHE_SIZE", 3)
+    monkeypatch.setattr(word_features, "WORD_CACHE_GENERATION", 3)
     model = ReasonModel.read(FAST_MODEL)
-    for text in TRICKY[4:12]:
+    for text in TRICKY[4:12] * 2:
         assert model.text_logits(text).tobytes() == plain_logits(model, text).tobytes(), text
-    assert len(model._features._cache) == 3
+    assert 3 <= len(model._features._cache) <= 6  # two generations of three at most
 
 
 def test_the_scratch_counts_as_a_counter_and_comes_back_to_rest() -> None:

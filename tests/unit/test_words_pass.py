@@ -147,11 +147,12 @@ def test_keyword_rules_by_word_from_the_cache_equal_the_index() -> None:
 
 
 def test_the_keyword_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compiler, "MAX_CACHED_FIRST_WORDS", 3)
+    monkeypatch.setattr(compiler, "FIRST_WORDS_GENERATION", 3)
     keywords = compiler.KeywordIndex.of(list(compiled_rules(load_taxonomy()).rules))
     words = [word.text for word in split_words(" ".join(TRICKY))]
+    assert len(set(words)) > 6
     assert keywords.starting_each(words) == [tuple(keywords.starting(word)) for word in words]
-    assert len(keywords.cache) == 3
+    assert 3 <= len(keywords.cache) <= 6  # two generations of three at most
     assert keywords.starting_each(words) == [tuple(keywords.starting(word)) for word in words]
 
 

@@ -27,6 +27,7 @@ from winback_router.coding.embeddings import sentence_encoder
 from winback_router.coding.learned import DEFAULT_MODEL, ReasonModel, load_model
 from winback_router.coding.pattern_scan import RuleScan
 from winback_router.coding.prefilter import required_strings
+from winback_router.coding.recent_cache import RecentCache
 from winback_shared.folding import split_words
 from winback_shared.taxonomy import ReasonCode, Taxonomy, TaxonomyError, load_taxonomy
 
@@ -108,9 +109,10 @@ class TextRule:
         return f"pattern:{self.code}#{self.index + 1}"
 
 
-MAX_CACHED_FIRST_WORDS = 100_000
-"""Words whose keyword rules :meth:`KeywordIndex.starting_each` keeps (then it looks the rest up
-each time): comments reuse a small vocabulary, so the cache stays far below this."""
+FIRST_WORDS_GENERATION = 20_000
+"""Words whose keyword rules a generation of :meth:`KeywordIndex.starting_each`'s cache keeps
+(two generations at most, the words used most recently:
+:mod:`winback_router.coding.recent_cache`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +122,10 @@ class KeywordIndex:
 
     by_word: dict[str, list[TextRule]]
     by_stem: dict[str, list[TextRule]]
-    cache: dict[str, tuple[TextRule, ...]] = field(default_factory=dict, compare=False, repr=False)
-    """Each folded word seen so far and the keyword rules it starts (most start none)."""
+    cache: RecentCache[str, tuple[TextRule, ...]] = field(
+        default_factory=lambda: RecentCache(FIRST_WORDS_GENERATION), compare=False, repr=False
+    )
+    """Folded words seen lately and the keyword rules each starts (most start none)."""
 
     @classmethod
     def of(cls, rules: list[TextRule]) -> KeywordIndex:
@@ -148,14 +152,15 @@ class KeywordIndex:
     def starting_each(self, words: list[str]) -> list[tuple[TextRule, ...]]:
         """:meth:`starting` of each of ``words``, from the cache where it can (one dictionary
         lookup a word instead of two and a prefix match; docs/performance.md, section 27)."""
-        found: list[tuple[TextRule, ...] | None] = list(map(self.cache.get, words))
+        found: list[tuple[TextRule, ...] | None] = list(map(self.cache.recent.get, words))
         if None not in found:
             return found  # type: ignore[return-value]  # no None in it: checked
         for position, word in enumerate(words):
             if found[position] is None:
-                rules = tuple(self.starting(word))
-                if len(self.cache) < MAX_CACHED_FIRST_WORDS:
-                    self.cache[word] = rules
+                rules = self.cache.get(word)
+                if rules is None:
+                    rules = tuple(self.starting(word))
+                    self.cache.put(word, rules)
                 found[position] = rules
         return found  # type: ignore[return-value]  # every None replaced
 

@@ -32,10 +32,13 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
+from winback_router.coding.recent_cache import RecentCache
+
 Indices = npt.NDArray[np.int64]
 Counts = npt.NDArray[np.float64]
-WORD_CACHE_SIZE = 100_000
-"""Distinct words a model keeps (a few hundred bytes each); more are read each time."""
+WORD_CACHE_GENERATION = 20_000
+"""Words a model's cache generation holds (a few hundred bytes each; at most two generations,
+the words used most recently: :mod:`winback_router.coding.recent_cache`)."""
 _NOT_SEEN = np.iinfo(np.int64).max
 _INT32 = next(code for code in "ilh" if array(code).itemsize == 4)
 """The ``array`` type code of a C int32, as the cache's bytes hold features."""
@@ -135,7 +138,8 @@ class WordFeatures:
     character position below every word position); ``char_grams`` and ``token_pattern`` the
     analysers they were learnt with (``learned.char_ngrams`` and its token pattern);
     ``pair_sizes`` the word n-gram sizes above one. Safe to share between threads: the cache
-    only gains complete entries, and each thread counts in its own scratch.
+    only holds complete entries (:class:`RecentCache`), and each thread counts in its own
+    scratch.
     """
 
     def __init__(
@@ -158,7 +162,7 @@ class WordFeatures:
         self._char_grams = char_grams
         self._tokens = token_pattern
         self._pair_sizes = pair_sizes
-        self._cache: dict[str, _Word] = {}
+        self._cache: RecentCache[str, _Word] = RecentCache(WORD_CACHE_GENERATION)
         self._local = threading.local()
 
     def counts(self, folded: str) -> FeatureCounts:
@@ -207,12 +211,12 @@ class WordFeatures:
         """A folded text's positions as int32 bytes: its character n-grams', then its word
         n-grams' (tokens, then pairs), repeats kept, in order."""
         words = folded.split()
-        cache = self._cache
-        if not cache.keys() >= set(words):
+        recent = self._cache.recent
+        if not recent.keys() >= set(words):
             read = {word: self._word(word) for word in set(words)}
             entries = [read[word] for word in words]
         else:
-            entries = list(map(cache.__getitem__, words))
+            entries = list(map(recent.__getitem__, words))
         tokens = list(chain.from_iterable(map(_TOKENS, entries)))
         known = array(_INT32, chain.from_iterable(map(_TOKEN_FEATURES, entries)))
         index = self._words
@@ -231,8 +235,7 @@ class WordFeatures:
         entry = self._cache.get(word)
         if entry is None:
             entry = self._read(word)
-            if len(self._cache) < WORD_CACHE_SIZE:
-                self._cache[word] = entry
+            self._cache.put(word, entry)
         return entry
 
     def _read(self, word: str) -> _Word:
