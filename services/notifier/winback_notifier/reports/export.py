@@ -13,7 +13,7 @@ because most BI tools read a flat text column and few read a list.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -95,6 +95,10 @@ class Row(Protocol):
     """One case's values, in :data:`COLUMNS` order (an ``asyncpg.Record``, or a tuple)."""
 
     def __getitem__(self, index: int, /) -> Any: ...
+
+
+Batches = AsyncIterator[Sequence[Row]]
+"""What the writers read: :func:`case_batches`, or any rows in :data:`COLUMNS` order."""
 
 
 class ExportFilter(BaseModel):

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from winback_notifier.reports.export import COLUMNS, Row
-
-Batches = AsyncIterator[Sequence[Row]]
+from winback_notifier.reports.export import COLUMNS, Batches
 
 
 class ExportFormat(StrEnum):

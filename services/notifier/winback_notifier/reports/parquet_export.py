@@ -24,8 +24,7 @@ from typing import IO, cast
 from arro3.core import Array, DataType, Field, RecordBatch, RecordBatchReader, Schema
 from arro3.io import write_parquet
 
-from winback_notifier.reports.export import COLUMNS, ColumnKind, Row
-from winback_notifier.reports.export_formats import Batches
+from winback_notifier.reports.export import COLUMNS, Batches, ColumnKind, Row
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ARROW_TYPES = {
