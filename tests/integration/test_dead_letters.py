@@ -18,12 +18,14 @@ import httpx
 import pytest
 
 from tests import signers
-from tests.role_support import ROUTER, as_role, service_env
+from tests.integration.test_customer_match import plan_nodes
+from tests.role_support import ROUTER, as_role, migrate_as_owner, service_env
 from tests.support import eventually, read_topic, serve
 from winback_ingest.app import create_app as create_ingest_app
 from winback_ingest.settings import IngestSettings
 from winback_local.signing import sample_response, signed_request
 from winback_router.app import create_app as create_router_app
+from winback_router.dead_letters.fates import NEWEST_LETTER_SQL, find_letter
 from winback_router.dead_letters.flood_guard import DeadLetterFlood
 from winback_router.settings import RouterSettings
 from winback_shared.agents import Role, issue_token
@@ -261,3 +263,30 @@ async def test_replay_after_fixing_a_field_map_makes_exactly_one_case(
     assert await pool.fetchval("SELECT count(*) FROM recovery_cases") == 1
     assert await pool.fetchval("SELECT count(*) FROM survey_responses") == 1
     assert await pool.fetchval("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL") == 0
+
+
+async def test_a_delivery_s_newest_dead_letter_is_found_through_its_index(
+    schema_url: str, pool: asyncpg.Pool
+) -> None:
+    """Migration 0040: ``GET /deliveries/{receipt_id}`` probes an index for the receipt's newest
+    letter instead of reading every dead letter (a malformed feed leaves millions)."""
+    await migrate_as_owner(schema_url)
+    await pool.execute(
+        """
+        INSERT INTO dead_letters (receipt_id, source, topic, kafka_partition, kafka_offset, error,
+                                  record)
+        SELECT 'r-' || (n % 2500), 's', 'survey-responses', 0, n, 'bad ' || n, '\\x00'
+        FROM generate_series(1, 5000) AS n
+        """
+    )
+    await pool.execute("ANALYZE dead_letters")
+
+    newest = await find_letter(pool, "r-7")
+
+    assert newest is not None and newest.error == "bad 2507"  # of r-7's two letters, the later
+    assert await find_letter(pool, "r-unknown") is None
+    raw = await pool.fetchval(f"EXPLAIN (FORMAT JSON) {NEWEST_LETTER_SQL}", "r-7")
+    plan = json.loads(raw) if isinstance(raw, str) else raw
+    nodes = list(plan_nodes(plan))
+    assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], plan
+    assert {n.get("Index Name") for n in nodes} >= {"dead_letters_receipt_idx"}, plan

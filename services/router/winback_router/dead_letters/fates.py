@@ -109,12 +109,15 @@ async def find_response(
     )
 
 
+NEWEST_LETTER_SQL = (
+    "SELECT id, error FROM dead_letters WHERE receipt_id = $1 ORDER BY id DESC LIMIT 1"
+)
+"""One probe of ``dead_letters_receipt_idx`` (migration 0040), read backwards."""
+
+
 async def find_letter(conn: Connection | asyncpg.Pool, receipt_id: str) -> LetterSeen | None:
     """The newest dead letter of ``receipt_id``, if any."""
-    row = await conn.fetchrow(
-        "SELECT id, error FROM dead_letters WHERE receipt_id = $1 ORDER BY id DESC LIMIT 1",
-        receipt_id,
-    )
+    row = await conn.fetchrow(NEWEST_LETTER_SQL, receipt_id)
     return None if row is None else LetterSeen(id=row["id"], error=row["error"])
 
 
