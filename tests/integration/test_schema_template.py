@@ -19,6 +19,7 @@ from tests.schema_template import (
     fill_from_template,
     filled_spare,
     put_in_place,
+    schema_script,
     server_url,
     spares_kept,
 )
@@ -121,6 +122,7 @@ async def test_while_spares_are_kept_a_bare_schema_is_replaced_by_one_filled_ahe
 async def test_a_schema_with_grants_of_its_own_is_filled_not_replaced(
     schema_url: str, copy_url: str, database_url: str
 ) -> None:
+    await schema_script(database_url)  # the template migrated: the service roles exist
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(f"GRANT USAGE ON SCHEMA {schema_name(copy_url)} TO {REPORTING}")
