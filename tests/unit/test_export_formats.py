@@ -12,7 +12,7 @@ from pathlib import Path
 from arro3.io import read_parquet
 
 from winback_notifier.reports.export import COLUMNS, ColumnKind
-from winback_notifier.reports.export_formats import csv_chunks
+from winback_notifier.reports.export_formats import ExportFormat, csv_chunks, encode
 from winback_notifier.reports.parquet_export import parquet_chunks
 
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -97,6 +97,24 @@ async def test_a_reader_that_goes_away_stops_the_writer_and_closes_the_source() 
         if source.closed:
             break
         await asyncio.sleep(0.05)
+    assert source.closed
+    assert source.read < source.batches
+
+
+async def test_through_encode_a_reader_that_goes_away_still_stops_the_writer() -> None:
+    """The export views read :func:`encode`, whose Parquet generator wraps the writer's (its
+    module imported in a thread); closing the wrapper must reach the writer."""
+    source = Source(batches=20_000)
+    chunks = encode(ExportFormat.PARQUET, source.rows())
+    first = await anext(chunks)
+
+    await chunks.aclose()
+
+    for _ in range(200):
+        if source.closed:
+            break
+        await asyncio.sleep(0.05)
+    assert first.startswith(b"PAR1")
     assert source.closed
     assert source.read < source.batches
 

@@ -44,6 +44,28 @@ def test_a_parquet_export_loads_arrow_when_asked_for() -> None:
     assert packages_in(loaded, RARELY_USED) == ["arro3"]
 
 
+def test_the_parquet_writer_is_imported_off_the_event_loop_s_thread() -> None:
+    """Loading Arrow takes tenths of a second; the notifier's loop keeps serving meanwhile."""
+    loaded = loaded_after(
+        "import asyncio, sys, threading\n"
+        "from winback_notifier.reports.export_formats import ExportFormat, encode\n"
+        "importers = []\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'arro3':\n"
+        "            importers.append(threading.current_thread() is threading.main_thread())\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "async def no_rows():\n"
+        "    return\n"
+        "    yield\n"
+        "async def export():\n"
+        "    return b''.join([chunk async for chunk in encode(ExportFormat.PARQUET, no_rows())])\n"
+        "assert asyncio.run(export()).startswith(b'PAR1')\n"
+        "assert importers == [False], importers"
+    )
+    assert "winback_notifier.reports.parquet_export" in loaded
+
+
 def test_closing_a_client_that_never_fetched_imports_nothing() -> None:
     loaded = loaded_after(
         "import asyncio\n"

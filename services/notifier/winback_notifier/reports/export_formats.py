@@ -5,14 +5,16 @@ back bytes as they go, so an HTTP response or a file can be written while the da
 still being read, with memory bounded by one batch and one Parquet row group.
 
 The Parquet writer lives in :mod:`winback_notifier.reports.parquet_export` and is imported on
-the first Parquet export only: its Arrow libraries add about 8 MB to a process's resident
-memory, and every notifier imports this module while few ever export Parquet
-(docs/performance.md section 36).
+the first Parquet export only, in a worker thread: its Arrow libraries add about 8 MB to a
+process's resident memory, and every notifier imports this module while few ever export
+Parquet (docs/performance.md section 36).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import importlib
 import io
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
@@ -38,11 +40,25 @@ class ExportFormat(StrEnum):
 
 def encode(kind: ExportFormat, batches: Batches) -> AsyncGenerator[bytes, None]:
     """The export in ``kind``, as chunks of bytes."""
-    if kind is ExportFormat.CSV:
-        return csv_chunks(batches)
+    return csv_chunks(batches) if kind is ExportFormat.CSV else _parquet_chunks(batches)
+
+
+PARQUET_MODULE = "winback_notifier.reports.parquet_export"
+
+
+async def _parquet_chunks(batches: Batches) -> AsyncGenerator[bytes, None]:
+    """The Parquet writer's chunks, its module imported in a worker thread: loading Arrow the
+    first time takes a few tenths of a second, which the notifier's event loop (the consoles'
+    alerts) must not spend waiting."""
+    await asyncio.to_thread(importlib.import_module, PARQUET_MODULE)
     from winback_notifier.reports.parquet_export import parquet_chunks
 
-    return parquet_chunks(batches)
+    chunks = parquet_chunks(batches)
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        await chunks.aclose()  # the reader gone: the writer's thread stops
 
 
 def _csv_text(value: object) -> object:
