@@ -23,7 +23,8 @@ V = TypeVar("V")
 
 
 class RecentCache(Generic[K, V]):
-    """Values by key, the ``generation`` most recently stored or reused twice over at most.
+    """Values by key: those stored or reused most recently, at most two generations of
+    ``generation`` entries each.
 
     ``None`` is not a storable value: :meth:`get` returns it for a miss.
     """
