@@ -7,7 +7,7 @@ which the router dead-letters; a vendor still failing after every attempt is
 and the offset is not committed, so nothing is lost while the vendor is down.
 
 ``httpx`` is imported, and the pooled client made, on the first fetch: most routers serve only
-vendors whose webhooks carry the whole response, and the HTTP stack would add about 4 MB to
+vendors whose webhooks carry the whole response, and the HTTP stack would add about 6 MB to
 each of them for nothing (docs/performance.md section 36).
 """
 
