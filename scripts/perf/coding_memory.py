@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import random
 import resource
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 from winback_router.coding import code_responses
 from winback_router.coding.compiler import KeywordIndex, load_and_compile
+from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
 from winback_router.coding.learned import FAST_MODEL
 from winback_router.coding.word_features import WordFeatures
 from winback_shared.survey import Score, ScoreKind, SurveyResponse
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "comments"
 NOT_READ = ("blind.jsonl", "second-readings.jsonl")
 """The blind set, never opened; the second readings hold codes, no texts."""
 BATCH = 200
@@ -42,10 +40,10 @@ RECEIVED = datetime(2026, 1, 1, tzinfo=UTC)
 def labelled_texts() -> list[str]:
     """Every comment of the labelled files but the blind set's, in file order."""
     return [
-        json.loads(line)["text"]
-        for path in sorted(DATA.glob("*.jsonl"))
+        example.text
+        for path in sorted(DEFAULT_DATA.glob("*.jsonl"))
         if path.name not in NOT_READ
-        for line in path.read_text(encoding="utf-8").splitlines()
+        for example in load_examples(path)
     ]
 
 
