@@ -13,8 +13,11 @@ from functools import cache
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.unit.test_coding_word_features import TRICKY, generated, plain_counts, plain_logits
+from winback_router.coding import learned
 from winback_router.coding.coder import code_responses
 from winback_router.coding.compiler import load_and_compile
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
@@ -24,7 +27,7 @@ from winback_router.coding.learned import (
     ReasonModel,
     fold_for_model,
 )
-from winback_router.coding.word_features import Scratch
+from winback_router.coding.word_features import Scratch, character_bounded
 from winback_shared.survey import SurveyResponse
 
 RECEIVED = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -171,3 +174,47 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     from winback_router.coding.sentence_pool import sentence_spans
 
     return sentence_spans(FoldedText.of(text))
+
+
+@given(
+    lengths=st.lists(st.integers(0, 40), max_size=30),
+    budget=st.integers(1, 60),
+)
+def test_texts_are_grouped_in_order_within_the_budget_and_no_smaller(
+    lengths: list[int], budget: int
+) -> None:
+    texts = ["x" * n for n in lengths]
+    groups = [list(group) for group in character_bounded(texts, budget)]
+    assert [text for group in groups for text in group] == texts
+    for index, group in enumerate(groups):
+        size = sum(map(len, group))
+        assert group, "no empty group"
+        assert size <= budget or len(group) == 1
+        if index + 1 < len(groups):  # a group closes only when the next text would not fit
+            assert size + len(groups[index + 1][0]) > budget
+
+
+@pytest.mark.parametrize("path", [FAST_MODEL, DEFAULT_MODEL], ids=["fast", "full"])
+def test_a_long_batch_is_counted_in_groups_within_the_budget_with_the_same_rows(
+    path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = ReasonModel.read(path)  # type: ignore[arg-type]
+    texts = [*labelled()[:120], *batch_of_everything(seed=7)]
+    alone = [model.tfidf_row(text) for text in texts]
+    budget = 400
+    monkeypatch.setattr(learned, "FEATURE_BATCH_CHARACTERS", budget)
+    counted: list[list[str]] = []
+    counts_many = model._features.counts_many
+
+    def recorded(folded: list[str]) -> object:
+        counted.append(list(folded))
+        return counts_many(folded)
+
+    monkeypatch.setattr(model._features, "counts_many", recorded)
+    rows = model.tfidf_row_each(texts)
+    assert len(counted) > 10
+    assert all(sum(map(len, group)) <= budget or len(group) == 1 for group in counted)
+    assert sum(map(len, counted)) == len(texts)
+    for text, row, own in zip(texts, rows, alone, strict=True):
+        assert row.positions.tolist() == own.positions.tolist(), text
+        assert row.values.tobytes() == own.values.tobytes(), text

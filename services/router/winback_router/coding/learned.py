@@ -51,7 +51,11 @@ from winback_router.coding.repetition import CUES, repetition_cues
 from winback_router.coding.sentence_pool import POOLINGS, pool, sentence_texts
 from winback_router.coding.tfidf_vote import TfidfRow, TfidfRows
 from winback_router.coding.vote_range import vote_ranges
-from winback_router.coding.word_features import WordFeatures
+from winback_router.coding.word_features import (
+    FEATURE_BATCH_CHARACTERS,
+    WordFeatures,
+    character_bounded,
+)
 
 DEFAULT_MODEL = Path(__file__).with_name("reason_model.npz")
 """The full model (TF-IDF and sentence vectors): the codes a response ends with."""
@@ -284,12 +288,23 @@ class ReasonModel:
     def tfidf_row_each(self, texts: Sequence[str]) -> list[TfidfRow]:
         """:meth:`tfidf_row` of each text, weighted in arrays shared by the batch (the rows are
         views of them): per comment only its two blocks' norms, as before one dot product each.
+        A batch of long comments is counted in groups of at most
+        :data:`~winback_router.coding.word_features.FEATURE_BATCH_CHARACTERS` characters, which
+        bounds the arrays' transient memory; a row never depends on its neighbours.
 
         The arithmetic is :meth:`Vocabulary.weights`' for each block, element by element
         (``1 + log(count)`` times the idf, divided by its block's norm, made float32 and
         scaled), so the same values to the bit whatever the batch; the norms keep the plain
         path's summation (one ``block @ block`` over the block alone)."""
-        found = self._features.counts_many([fold_for_model(text) for text in texts])
+        rows: list[TfidfRow] = []
+        folded = [fold_for_model(text) for text in texts]
+        for group in character_bounded(folded, FEATURE_BATCH_CHARACTERS):
+            rows += self._rows_of_folded(group)
+        return rows
+
+    def _rows_of_folded(self, folded: Sequence[str]) -> list[TfidfRow]:
+        """:meth:`tfidf_row_each` of folded texts, in one set of arrays."""
+        found = self._features.counts_many(folded)
         weights = (1 + np.log(found.counts)) * self._idf[found.positions]
         marks = found.marks
         norms = [

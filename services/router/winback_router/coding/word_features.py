@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
@@ -39,9 +39,30 @@ Counts = npt.NDArray[np.float64]
 WORD_CACHE_GENERATION = 20_000
 """Words a model's cache generation holds (a few hundred bytes each; at most two generations,
 the words used most recently: :mod:`winback_router.coding.recent_cache`)."""
+FEATURE_BATCH_CHARACTERS = 16_384
+"""Characters of folded text counted in one set of batch arrays (:meth:`WordFeatures.counts_many`
+as :meth:`~winback_router.coding.learned.ReasonModel.tfidf_row_each` calls it). The arrays take
+about 80 bytes per n-gram occurrence, and a 500-character comment has about 1,500 of them: a
+router batch of 200 such comments held 15.7 MB at once, which glibc then kept as free heap
+between batches (docs/performance.md, section 37). A group of this size holds about 2 MB, and
+short comments still go 200 to a group, so the numpy calls per comment stay few."""
 _NOT_SEEN = np.iinfo(np.int64).max
 _INT32 = next(code for code in "ilh" if array(code).itemsize == 4)
 """The ``array`` type code of a C int32, as the cache's bytes hold features."""
+
+
+def character_bounded(texts: Sequence[str], budget: int) -> Iterator[Sequence[str]]:
+    """``texts`` in order, in consecutive groups of at most ``budget`` characters each; a text
+    longer than ``budget`` makes a group of its own."""
+    start = 0
+    size = 0
+    for index, text in enumerate(texts):
+        if size + len(text) > budget and index > start:
+            yield texts[start:index]
+            start, size = index, 0
+        size += len(text)
+    if start < len(texts):
+        yield texts[start:]
 
 
 @dataclass(frozen=True, slots=True)
