@@ -278,6 +278,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(0.01)
     started = time.perf_counter()
     cpu_started = _cpu(coding)
+    rss_started = _rss_mb("VmRSS")
+    _reset_peak_rss()
     if profiler:
         profiler.enable()
     started_at = time.time()
@@ -345,6 +347,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         # This process's CPU (the router's loop and its coding thread, or its coding worker
         # process with --coding-process) per record: what a shared machine's load changes least.
         "cpu_ms_per_record": round(1000 * cpu / len(planned), 2),
+        # This process's resident memory when the router started on the records, and its
+        # peak from then on (with --coding-process, not the worker's).
+        "rss_start_mb": round(rss_started, 1),
+        "rss_peak_mb": round(_rss_mb("VmHWM"), 1),
         "batches": batches[0],
         "batch_records_mean": round(batches[1] / batches[0], 1) if batches[0] else None,
         # Each stage's wall time over the run, seconds (the router's own histogram): with
@@ -400,6 +406,20 @@ def _cpu(coding: Any) -> float:
             times = psutil.Process(pid).cpu_times()
             total += times.user + times.system
     return total
+
+
+def _rss_mb(field: str) -> float:
+    """``VmRSS`` or ``VmHWM`` (the peak) of this process, MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def _reset_peak_rss() -> None:
+    """Start ``VmHWM`` again from the present RSS (Linux: 5 written to ``clear_refs``), so the
+    peak is the routing's, not the writing's before it."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def _batch_sizes() -> tuple[int, float]:
@@ -485,7 +505,13 @@ def alternate(
 def compare(args: argparse.Namespace, argv: list[str]) -> None:
     """Alternate child runs of ``--compare DIR`` and this checkout; print runs and ratios."""
     results = alternate(__file__, args.compare, argv, args.rounds)
-    keys = ("records_per_s", "cpu_ms_per_record", "first_alert_ms", "alert_wait_p50_ms")
+    keys = (
+        "records_per_s",
+        "cpu_ms_per_record",
+        "rss_peak_mb",
+        "first_alert_ms",
+        "alert_wait_p50_ms",
+    )
     for key in (*keys, "alert_wait_p99_ms"):
         if any(r[key] is None for rs in results.values() for r in rs):
             continue
