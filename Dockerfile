@@ -55,6 +55,11 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable \
         --package winback-ingest --package winback-router --package winback-notifier
 
+# The sentence encoder's embedding table, uncompressed, where the refiner reads it a row at a
+# time (the runtime filesystem is read-only; without the file each process would hold all of it:
+# winback_router/coding/embedding_rows.py).
+RUN /opt/venv/bin/python -m winback_router.coding.embedding_rows
+
 
 FROM ${PYTHON_IMAGE} AS runtime
 

