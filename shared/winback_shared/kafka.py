@@ -58,8 +58,8 @@ FETCH_BYTES_PER_PARTITION = 256 * 1024
 """How much of one partition a fetch brings at most (aiokafka's default is 1 MB). The consumer
 keeps a fetched response twice while it decodes it (the bytes read and the records' copy), for
 every partition it reads: with 1 MB a router reading six partitions behind held 12.6 MB for
-records it would take 15 batches of 200 to use (docs/performance.md, section 37). A quarter
-still brings several batches a partition; a record larger than this still comes, alone."""
+records it would take 25 batches of 200 to use (docs/performance.md, section 37). A quarter
+still brings about a batch a partition; a record larger than this still comes, alone."""
 
 
 def manual_commit_consumer(
