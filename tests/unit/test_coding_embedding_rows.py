@@ -76,6 +76,8 @@ def test_the_layout_is_the_packages() -> None:
     assert embedding_rows.CHUNKS == package._NUM_CHUNKS
     assert embedding_rows.ROWS_PER_CHUNK == package._VOCAB_ROWS
     assert embedding_rows.WIDTH == package._EMB_DIM
+    assert embedding_rows.ORDERS == tuple(n for n, _ in package._ORDERS)
+    assert embedding_rows.CNN_WIDTH == package._CNN_DIM
     assert embeddings.ENCODER_NAME.split("-")[1] in embedding_rows.TABLE_NAME
 
 

