@@ -57,8 +57,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # The sentence encoder's embedding table, uncompressed, where the refiner reads it a row at a
 # time (the runtime filesystem is read-only; without the file each process would hold all of it:
-# winback_router/coding/embedding_rows.py).
-RUN /opt/venv/bin/python -m winback_router.coding.embedding_rows
+# winback_router/coding/embedding_rows.py; the command: winback_router/write_encoder_table.py).
+RUN /opt/venv/bin/python -m winback_router.write_encoder_table
 
 
 FROM ${PYTHON_IMAGE} AS runtime

