@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import string
 from pathlib import Path
 
-from winback_local.kafka import Replication, server_properties
+from winback_local.kafka import Replication, new_cluster_id, server_properties
 from winback_local.kafka_cluster import KafkaCluster
 from winback_local.stack import Ports
 from winback_shared.kafka import replication_factor_from
@@ -76,3 +78,14 @@ def test_topics_take_the_clusters_default_replication_factor() -> None:
 
     assert replication_factor_from(answer) == 3
     assert replication_factor_from({"resources": [{"config_entries": []}]}) == 1
+
+
+def test_a_cluster_id_is_sixteen_random_bytes_in_kafkas_text_form() -> None:
+    ids = [new_cluster_id() for _ in range(2_000)]
+
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        assert len(text) == 22
+        assert not text.startswith("-")
+        assert set(text) <= set(string.ascii_letters + string.digits + "-_")
+        assert len(base64.urlsafe_b64decode(text + "==")) == 16
