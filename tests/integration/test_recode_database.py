@@ -113,6 +113,10 @@ async def test_blind_spots_count_unclassified_per_source_without_contact_data(
     assert len(since_nov_3.recent) == 1
 
 
+CLI_SECONDS = 60
+"""One run of the CLI at most; each imports the router, seconds on a busy CI machine."""
+
+
 def recode_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI as an operator would, as the router's role (PostgreSQL only: Kafka is never
     contacted)."""
@@ -126,11 +130,12 @@ def recode_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=CLI_SECONDS,
         check=False,
     )
 
 
+@pytest.mark.timeout(6 * CLI_SECONDS)  # six CLI runs, one after the other: up to 105 s in CI
 async def test_command_line_shows_progress_a_summary_and_the_run_history(
     pool: asyncpg.Pool, schema_url: str, tmp_path: Path
 ) -> None:
