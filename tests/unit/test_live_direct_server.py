@@ -1,6 +1,7 @@
 """Direct writes through a real uvicorn server (in this process, on loopback): the hub finds
-each console's socket behind FastAPI's websocket route, writes what the sender would have, and a
-console that stops reading is still closed with 1013 while the others read every frame.
+each console's socket behind FastAPI's websocket route (and past it, as the notifier serves
+it), writes what the sender would have, and a console that stops reading is still closed with
+1013 while the others read every frame.
 
 The notifier's own route (``live.socket``) subscribes exactly as the endpoint here does: the
 console's ``direct_writer`` handed to ``hub.subscribe``, its sender ``_pump``.
@@ -20,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from winback_notifier.live.direct import KeepServerSend, direct_writer
 from winback_notifier.live.hub import AlertHub, Subscription
+from winback_notifier.live.shortcut import NotifierApp
 from winback_notifier.live.socket import _pump
 from winback_notifier.metrics import FRAMES_DIRECT
 from winback_shared.agents import Agent, Role
@@ -28,9 +30,12 @@ ANA = Agent(id=1, name="ana", role=Role.AGENT, queues=frozenset({"alpha"}))
 ALPHA = frozenset({"alpha"})
 
 
-def console_app(hub: AlertHub, subscriptions: list[Subscription]) -> FastAPI:
-    """A console route shaped like the notifier's: sign-in frame, then the sender."""
-    app = FastAPI()
+def console_app(
+    hub: AlertHub, subscriptions: list[Subscription], *, shortcut: bool = False
+) -> FastAPI:
+    """A console route shaped like the notifier's: sign-in frame, then the sender; with
+    ``shortcut``, served past FastAPI as the notifier serves it (``live.shortcut``)."""
+    app = NotifierApp() if shortcut else FastAPI()
 
     @app.middleware("http")  # the notifier has one too: it must not hide the socket
     async def passthrough(
@@ -40,7 +45,6 @@ def console_app(hub: AlertHub, subscriptions: list[Subscription]) -> FastAPI:
 
     app.add_middleware(KeepServerSend)
 
-    @app.websocket("/ws")
     async def console(websocket: WebSocket) -> None:
         await websocket.accept()
         with contextlib.suppress(WebSocketDisconnect):
@@ -53,6 +57,10 @@ def console_app(hub: AlertHub, subscriptions: list[Subscription]) -> FastAPI:
             finally:
                 hub.unsubscribe(subscription)
 
+    if isinstance(app, NotifierApp):
+        app.console_socket = console
+    else:
+        app.add_api_websocket_route("/ws", console)
     return app
 
 
@@ -91,10 +99,13 @@ async def read(client: ClientConnection, count: int) -> list[str]:
     return [str(await client.recv()) for _ in range(count)]
 
 
-async def test_frames_are_written_directly_in_order_behind_fastapi_and_uvicorn() -> None:
+@pytest.mark.parametrize("shortcut", [False, True], ids=["fastapi-route", "shortcut"])
+async def test_frames_are_written_directly_in_order_behind_fastapi_and_uvicorn(
+    shortcut: bool,
+) -> None:
     hub = AlertHub(100)
     subscriptions: list[Subscription] = []
-    async with serving(console_app(hub, subscriptions)) as url:
+    async with serving(console_app(hub, subscriptions, shortcut=shortcut)) as url:
         clients = [await sign_in(url, compression=None) for _ in range(3)]
         await asyncio.sleep(0.05)  # their senders now wait on empty mailboxes
         before = FRAMES_DIRECT._value.get()

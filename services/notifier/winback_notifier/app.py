@@ -40,7 +40,8 @@ from winback_notifier.live.direct import KeepServerSend
 from winback_notifier.live.feed import AlertsFeed
 from winback_notifier.live.hub import AlertHub
 from winback_notifier.live.presence import ConsolePresence
-from winback_notifier.live.socket import console_router
+from winback_notifier.live.shortcut import NotifierApp
+from winback_notifier.live.socket import console_router, console_socket
 from winback_notifier.outbound import service as outbound_service
 from winback_notifier.outbound import views as outbound_views
 from winback_notifier.outbound import zendesk_views
@@ -80,7 +81,9 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_process) -> FastAPI:
+def create_app(
+    settings: NotifierSettings, on_loop_failure: LoopFailure = stop_process
+) -> NotifierApp:
     """Build the notifier app; it reads alerts and case changes from Kafka while it runs.
 
     ``on_loop_failure`` is called once a background loop died (after it was logged); by default
@@ -176,7 +179,7 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
             await producer.stop()
             await pool.close()
 
-    app = FastAPI(
+    app = NotifierApp(
         title="winback notifier",
         version="0.2.0",
         description=(
@@ -224,7 +227,8 @@ def create_app(settings: NotifierSettings, on_loop_failure: LoopFailure = stop_p
     app.include_router(zendesk_views.router)
     app.include_router(report_views.router)
     app.include_router(export_views.router)
-    app.include_router(console_router(hub))
+    app.console_socket = console_socket(hub)
+    app.include_router(console_router(app.console_socket))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def read_console() -> str:

@@ -111,9 +111,24 @@ class SignInFrames:
         )
 
 
-def console_router(hub: AlertHub) -> APIRouter:
-    """The ``/ws`` route, fed by ``hub``."""
+SocketHandler = Callable[[WebSocket], Awaitable[None]]
+"""Serves one console's websocket from its first message to its close."""
+
+
+def console_router(handler: SocketHandler) -> APIRouter:
+    """The ``/ws`` route, served by ``handler`` (:func:`console_socket`).
+
+    The notifier's app also hands ``/ws`` to the same handler before FastAPI's own work
+    (:mod:`winback_notifier.live.shortcut`); the route keeps the socket in FastAPI's route table
+    and serves it should the shortcut be off.
+    """
     router = APIRouter()
+    router.add_api_websocket_route("/ws", handler)
+    return router
+
+
+def console_socket(hub: AlertHub) -> SocketHandler:
+    """The handler of the consoles' websocket, fed by ``hub``."""
     shared: list[SignInFrames] = []
 
     def frames_for(services: Services) -> SignInFrames:
@@ -122,8 +137,7 @@ def console_router(hub: AlertHub) -> APIRouter:
             shared[:] = [SignInFrames(services, hub)]
         return shared[0]
 
-    @router.websocket("/ws")
-    async def console_socket(websocket: WebSocket) -> None:
+    async def serve_console(websocket: WebSocket) -> None:
         """Live cases. The first client message must be ``{"type": "auth", "token": ...}``."""
         services: Services = websocket.app.state.services
         frames = frames_for(services)
@@ -161,7 +175,7 @@ def console_router(hub: AlertHub) -> APIRouter:
         finally:
             hub.unsubscribe(subscription)
 
-    return router
+    return serve_console
 
 
 def origin_allowed(websocket: WebSocket, allowed: Collection[str]) -> bool:
