@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from winback_notifier.agents.profile import build_profile
+from winback_notifier.live import board as board_module
 from winback_notifier.live.board import (
     FRAMES_PER_BOARD,
     BoardReads,
@@ -138,6 +139,36 @@ def test_a_board_keeps_a_bounded_number_of_frames() -> None:
         assert json.loads(board.snapshot_frame(f"cursor {number}"))["cursor"] == f"cursor {number}"
 
     assert len(board._frames) == FRAMES_PER_BOARD
+
+
+def test_a_board_keeps_frames_only_up_to_its_budget_of_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    board = encode_board(CASES, 7, NOW)
+    size = len(board.snapshot_frame("cursor 00"))  # cursors of one length: frames of one size
+    monkeypatch.setattr(board_module, "FRAME_CHARACTERS_PER_BOARD", 4 * size + size // 2)
+    board = encode_board(CASES, 7, NOW)
+
+    frames = [board.snapshot_frame(f"cursor {number:02}") for number in range(20)]
+
+    assert [json.loads(frame)["cursor"] for frame in frames] == [
+        f"cursor {number:02}" for number in range(20)
+    ]
+    assert list(board._frames) == [f"cursor {number:02}" for number in range(4)]
+    assert board.snapshot_frame("cursor 00") is frames[0]  # a kept one is shared
+
+
+def test_a_frame_larger_than_the_budget_is_still_kept_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(board_module, "FRAME_CHARACTERS_PER_BOARD", 100)
+    board = encode_board(CASES, 7, NOW)
+
+    first = board.snapshot_frame("ana")
+    board.snapshot_frame("ben")
+
+    assert len(first) > 100
+    assert list(board._frames) == ["ana"] and board.snapshot_frame("ana") is first
 
 
 def test_views_are_the_same_only_for_the_same_cases_seen() -> None:

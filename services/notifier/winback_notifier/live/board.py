@@ -55,6 +55,12 @@ _CARDS = TypeAdapter(list[CaseCard])
 FRAMES_PER_BOARD = 64
 """Distinct cursors (agents, in effect) whose snapshot frame a board keeps: enough for the
 agents of one view signing in together, and a bound on the memory a board holds."""
+FRAME_CHARACTERS_PER_BOARD = 8 * 2**20
+"""What the frames a board keeps may hold in all (characters, bytes: frames are ASCII). A
+board of 500 cards is a frame of about 2 MB, and a crowd of different agents of one view
+(a shift signing in) would otherwise leave 64 of them kept, 130 MB, for as long as the board
+is the view's last read; with ``board_limit`` at its 5,000, ten times that. One frame is always
+kept, whatever its size: the consoles of one agent share it."""
 CARDS_PER_PAGE = 50
 """Cards read, validated and encoded at a time in a board read: the rows, decoded JSON and
 models of a whole board at once came to about ten times its JSON's size (docs/performance.md,
@@ -100,14 +106,16 @@ class SharedBoard:
         """The ``snapshot`` frame for one console: the JSON ``Snapshot(...)`` encodes
         (``socket.Snapshot``; non-ASCII escaped), with the cards spliced in rather than encoded
         again, and spliced once per cursor (the cards are most of a frame's size: a megabyte
-        copied per console otherwise)."""
+        copied per console otherwise). At most :data:`FRAMES_PER_BOARD` frames are kept, and no
+        more than fit in :data:`FRAME_CHARACTERS_PER_BOARD` (at least one)."""
         frame = self._frames.get(cursor)
         if frame is None:
             frame = (
                 f'{{"type":"snapshot","cases":{self.cases_json},'
                 f'"total":{self.total},"cursor":{json.dumps(cursor)}}}'
             )
-            if len(self._frames) < FRAMES_PER_BOARD:
+            room = max(1, FRAME_CHARACTERS_PER_BOARD // len(frame))
+            if len(self._frames) < min(FRAMES_PER_BOARD, room):
                 self._frames[cursor] = frame
         return frame
 
