@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from tests.log_guard import remember_response
 from tests.schema_drops import drop_schema
@@ -59,7 +59,7 @@ def generic_source(*secrets: str) -> SourceConfig:
 
 
 @asynccontextmanager
-async def serve(app: FastAPI, *, websocket_compression: bool = True) -> AsyncIterator[str]:
+async def serve(app: ASGIApp, *, websocket_compression: bool = True) -> AsyncIterator[str]:
     """Run ``app`` under uvicorn on a free loopback port (lifespan included); yield its URL.
 
     ``websocket_compression=False`` refuses permessage-deflate, as the notifier is served

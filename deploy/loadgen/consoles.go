@@ -83,7 +83,9 @@ type frame struct {
 // fast one read from then on. Sign-ins run a few at a time so they measure the notifier, not a
 // thundering herd. The slow ones never read again, so they answer no pings either: the notifier
 // may close them as unresponsive, which is its right.
-func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, index map[string]int, limit time.Duration) (*consoleBoard, error) {
+//
+// Console i signs in with tokens[i % len(tokens)]: one token for all, or one agent each.
+func openConsoles(ctx context.Context, wsURL string, tokens []string, fast, slow int, index map[string]int, limit time.Duration) (*consoleBoard, error) {
 	board := &consoleBoard{index: index}
 	// The whole sign-in phase is bounded: consoles not in by then are counted as lost, and the
 	// run goes on with those that are.
@@ -95,7 +97,8 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 	gate := make(chan struct{}, 32)
 	var wg sync.WaitGroup
 	board.start = time.Now()
-	for _, c := range board.consoles {
+	for i, c := range board.consoles {
+		token := tokens[i%len(tokens)]
 		select {
 		case gate <- struct{}{}:
 		case <-ctx.Done():
@@ -104,7 +107,7 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 			continue
 		}
 		wg.Add(1)
-		go func(c *console) {
+		go func(c *console, token string) {
 			defer wg.Done()
 			defer func() { <-gate }()
 			c.stages.queuedUs = time.Since(board.start).Microseconds()
@@ -119,7 +122,7 @@ func openConsoles(ctx context.Context, wsURL, token string, fast, slow int, inde
 				board.wg.Add(1)
 				go board.read(c)
 			}
-		}(c)
+		}(c, token)
 	}
 	wg.Wait()
 	ready := board.ready()

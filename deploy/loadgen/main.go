@@ -11,11 +11,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,7 @@ type options struct {
 	timeout     time.Duration
 	wsURL       string
 	token       string
+	tokensFile  string
 	consoles    int
 	slow        int
 	alertWait   time.Duration
@@ -47,6 +50,7 @@ func parseOptions() options {
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Second, "one request's time limit")
 	flag.StringVar(&o.wsURL, "ws", "", "console websocket URL (empty: no consoles)")
 	flag.StringVar(&o.token, "token", "", "agent token the consoles sign in with")
+	flag.StringVar(&o.tokensFile, "tokens-file", "", "agent tokens, one a line, instead of -token: console i signs in with line i modulo their count")
 	flag.IntVar(&o.consoles, "consoles", 0, "consoles that read every frame")
 	flag.IntVar(&o.slow, "slow", 0, "extra consoles that stop reading after the snapshot")
 	flag.DurationVar(&o.signInLimit, "signin-limit", 120*time.Second, "all consoles must sign in within this")
@@ -134,7 +138,11 @@ func main() {
 	var board *consoleBoard
 	if o.wsURL != "" && o.consoles+o.slow > 0 {
 		connectStart := time.Now()
-		board, err = openConsoles(ctx, o.wsURL, o.token, o.consoles, o.slow, index, o.signInLimit)
+		tokens, err := consoleTokens(o.token, o.tokensFile)
+		if err != nil {
+			fail(err.Error())
+		}
+		board, err = openConsoles(ctx, o.wsURL, tokens, o.consoles, o.slow, index, o.signInLimit)
 		if err != nil {
 			fail(err.Error())
 		}
@@ -186,4 +194,26 @@ func main() {
 	if err := os.WriteFile(o.out+"/summary.json", encoded, 0o644); err != nil {
 		fail(err.Error())
 	}
+}
+
+// consoleTokens is the tokens the consoles sign in with: those of tokensFile (one a line, blank
+// lines skipped) if given, else token alone.
+func consoleTokens(token, tokensFile string) ([]string, error) {
+	if tokensFile == "" {
+		return []string{token}, nil
+	}
+	data, err := os.ReadFile(tokensFile)
+	if err != nil {
+		return nil, err
+	}
+	var tokens []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			tokens = append(tokens, line)
+		}
+	}
+	if len(tokens) == 0 {
+		return nil, errors.New("no token in " + tokensFile)
+	}
+	return tokens, nil
 }

@@ -105,6 +105,12 @@ def test_plan_command_line_names_consoles_only_when_there_are_some(tmp_path: Pat
         Path("/bin/loadgen")
     )
     assert {"-ws=ws://127.0.0.1:2/ws", "-token=tok", "-consoles=3", "-slow=1"} <= set(argv)
+    assert not any(a.startswith("-tokens-file=") for a in argv)
+    agents = Consoles("ws://h/ws", "tok", reading=3, tokens_file=tmp_path / "tokens.txt")
+    argv = Plan(requests=tmp_path / "r", url="u", out=tmp_path, consoles=agents).argv(
+        Path("/bin/loadgen")
+    )
+    assert f"-tokens-file={tmp_path / 'tokens.txt'}" in argv
 
 
 def test_records_are_read_back_from_the_generators_files(tmp_path: Path) -> None:

@@ -68,6 +68,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="reading consoles per step of the consoles experiment (one more never reads)",
     )
     parser.add_argument("--console-alerts", type=int, help="alerts per consoles step (50; 10)")
+    parser.add_argument(
+        "--console-agents",
+        type=int,
+        default=1,
+        help="sign the consoles in as this many agents, in turn, each with its own token "
+        "(supervisors: every queue); 1 (default): all as the stack's demo agent",
+    )
     parser.add_argument("--short", action="store_true", help="a few seconds per step")
     parser.add_argument(
         "--keep", action="store_true", help="keep the work directory (records, service logs)"
@@ -119,6 +126,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"--routers between 1 and the topic's {partitions} partitions "
             "(WINBACK_TOPIC_PARTITIONS): a router without a partition has nothing to do"
         )
+    if not 1 <= args.console_agents <= 5000:
+        parser.error("--console-agents between 1 and 5,000")
     if args.refiner_wait > 3600 or args.settle_wait > 3600:
         parser.error("bounded on purpose: at most 3,600 s waiting for the refiner")
     return args
@@ -160,6 +169,7 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             profile_consoles=args.profile_consoles,
             settle=experiments.CONSOLES_SETTLE_SECONDS,
             refiner_wait=None if args.no_refiner else args.settle_wait,
+            console_agents=args.console_agents,
         )
         with bare_endpoint.running(work, "asgi") as plain_url:
             calibration = experiments.calibrate(bench, plain_url, highest, args.step_seconds)

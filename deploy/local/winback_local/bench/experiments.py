@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from winback_local.bench import loadgen, settle, stats
+from winback_local.bench import console_agents, loadgen, settle, stats
 from winback_local.bench.deliveries import DETRACTOR_NPS, PROMOTER_NPS, write_signed
 from winback_local.bench.loadgen import Consoles, Plan, Records
 from winback_local.bench.probes import (
@@ -64,6 +64,10 @@ class Bench:
     refiner_wait: float | None = None
     """Before each consoles step, wait at most this long for the refiner to have nothing left
     to send a console (:mod:`winback_local.bench.settle`); None: a stack without a refiner."""
+    console_agents: int = 1
+    """Agents the consoles sign in as, in turn (:mod:`winback_local.bench.console_agents`);
+    1: every console as the stack's demo agent."""
+    _tokens_file: Path | None = None
 
     @property
     def router_urls(self) -> list[str]:
@@ -76,9 +80,21 @@ class Bench:
         return f"{self.info.ingest_url}/webhooks/{self.info.demo_signing()[0]}"
 
     def consoles(self, reading: int, slow: int = 0, settle: float = 0.0) -> Consoles:
-        """Consoles signed in as the stack's demo agent (a supervisor: it sees every queue)."""
+        """Consoles signed in as the stack's demo agent (a supervisor: it sees every queue), or
+        as ``console_agents`` agents in turn (supervisors too; their tokens issued once)."""
         ws_url = self.info.notifier_url.replace("http://", "ws://", 1) + "/ws"
-        return Consoles(ws_url, self.info.agent_token, reading, slow, settle=settle)
+        if self.console_agents > 1 and self._tokens_file is None:
+            self._tokens_file = console_agents.write_tokens(
+                self.work / "console-agents.txt", self.info.database_url, self.console_agents
+            )
+        return Consoles(
+            ws_url,
+            self.info.agent_token,
+            reading,
+            slow,
+            settle=settle,
+            tokens_file=self._tokens_file,
+        )
 
     def prepare(self, name: str, count: int, *, nps: int = DETRACTOR_NPS) -> tuple[Path, Path]:
         """Sign ``count`` fresh requests for a step; return their file and the step's directory."""

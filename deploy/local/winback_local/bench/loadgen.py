@@ -78,6 +78,8 @@ class Consoles:
     settle: float = 0.0
     """Seconds the generator idles (its garbage collected first) between the last console's
     snapshot and the first alert, so the alerts do not share the machine with the sign-ins."""
+    tokens_file: Path | None = None
+    """Agents' tokens, one a line, used in turn by the consoles instead of ``token`` alone."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class Plan:
                 f"-signin-limit={self.consoles.signin_limit}s",
                 f"-settle={self.consoles.settle}s",
             ]
+            if self.consoles.tokens_file is not None:
+                args.append(f"-tokens-file={self.consoles.tokens_file}")
         return args
 
 
