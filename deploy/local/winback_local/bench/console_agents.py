@@ -24,13 +24,12 @@ async def issue_tokens(database_url: str, count: int) -> list[str]:
     missing; tokens issued by an earlier run stop working."""
     pool = await create_pool(database_url, min_size=1, max_size=1)
     try:
+        tokens = []
         async with pool.acquire() as conn:
-            return [
-                (await issue_token(conn, name=f"{NAME_PREFIX}{number:04d}", role=Role.SUPERVISOR))[
-                    1
-                ]
-                for number in range(1, count + 1)
-            ]
+            for number in range(1, count + 1):
+                name = f"{NAME_PREFIX}{number:04d}"
+                tokens.append((await issue_token(conn, name=name, role=Role.SUPERVISOR))[1])
+        return tokens
     finally:
         await pool.close()
 
