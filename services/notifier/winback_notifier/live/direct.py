@@ -20,7 +20,8 @@ Only uvicorn's default websocket protocol (websockets-sansio) is written to dire
 server (Starlette's test client, wsproto, the legacy websockets protocol) or a connection that
 negotiated an extension keeps the ASGI path (:func:`direct_writer` returns ``None``). The ASGI
 ``send`` the server handed to the app is what leads to its protocol object, so the app keeps it
-in the scope (:class:`KeepServerSend`, registered in ``winback_notifier.app``).
+in the scope: ``live.shortcut.NotifierApp`` for the console's socket it serves past FastAPI,
+:class:`KeepServerSend` (registered in ``winback_notifier.app``) on FastAPI's own path.
 """
 
 from __future__ import annotations
