@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from winback_shared.urls import path_under_root
+
 WEBHOOK_PREFIX = "/webhooks/"
 
 Handler = Callable[[str, Request], Awaitable[Response]]
@@ -35,10 +37,7 @@ def webhook_source(scope: Scope) -> str | None:
     """The ``{source}`` of a ``POST /webhooks/{source}``, or ``None`` for any other request."""
     if scope["type"] != "http" or scope["method"] != "POST":
         return None
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if root_path and path.startswith(root_path + "/"):
-        path = path[len(root_path) :]
+    path = path_under_root(scope)
     if not path.startswith(WEBHOOK_PREFIX):
         return None
     source = path[len(WEBHOOK_PREFIX) :]

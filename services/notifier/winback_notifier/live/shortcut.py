@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 
 from winback_notifier.live.direct import SERVER_SEND
 from winback_notifier.live.socket import SocketHandler
+from winback_shared.urls import path_under_root
 
 CONSOLE_PATH = "/ws"
 
@@ -35,11 +36,7 @@ def is_console_socket(scope: Scope) -> bool:
     """Whether ``scope`` is a websocket to the console's path (under the app's root path)."""
     if scope["type"] != "websocket":
         return False
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if root_path and path.startswith(root_path + "/"):
-        path = path[len(root_path) :]
-    return path == CONSOLE_PATH
+    return path_under_root(scope) == CONSOLE_PATH
 
 
 class NotifierApp(FastAPI):
