@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import tracemalloc
 from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -104,6 +105,35 @@ def test_neighbours_are_the_int8_products_to_the_bit_ties_in_position_order() ->
         assert np.array_equal((neighbours.unscaled @ vector) * neighbours.step, similarity)
         for count in (1, 2, 7, len(rows), len(rows) + 3):
             assert neighbours.nearest(vector, count) == plain_nearest(neighbours, vector, count)
+
+
+def test_the_vote_matrix_and_its_row_lengths_are_the_whole_arrays_to_the_bit() -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(600, 32)).astype(np.float32)  # more rows than one block, not a multiple
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    neighbours = Neighbours.of([f"c{i}" for i in range(len(rows))], [["x"]] * len(rows), rows)
+    matrix = neighbours.vectors.astype(np.float32) * np.float32(neighbours.step)
+    assert neighbours.matrix.dtype == np.float32
+    assert np.array_equal(neighbours.matrix, matrix)
+    assert np.array_equal(neighbours.norms, np.linalg.norm(matrix.astype(np.float64), axis=1))
+    empty = Neighbours((), (), np.zeros((0, 32), dtype=np.int8), 1.0)
+    assert empty.norms.shape == (0,)
+
+
+def test_the_row_lengths_are_measured_without_a_copy_of_the_matrix() -> None:
+    neighbours = load_model(DEFAULT_MODEL).neighbours
+    assert neighbours is not None
+    fresh = dataclasses.replace(neighbours)  # its own cached matrix and lengths
+    matrix_bytes = fresh.matrix.nbytes
+    tracemalloc.start()
+    try:
+        fresh.norms  # noqa: B018 (the cached property is what is measured)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the whole matrix in float64 was twice its float32 size, and its squares as much again:
+    # four times the matrix at the peak, where a block of rows and its squares take 2 MB
+    assert peak < matrix_bytes / 2
 
 
 def test_the_shipped_neighbours_are_the_int8_products(full: ReasonModel) -> None:
