@@ -200,11 +200,12 @@ class Neighbours:
     def nearest(self, vector: Vector, count: int = NEIGHBOURS) -> list[Neighbour]:
         """The ``count`` most similar comments, most similar first (ties: the earlier one).
 
-        The similarities are the int8 rows' product with ``vector``, scaled after: the
-        product reads :attr:`unscaled`, the very float32 values numpy converts the int8 rows to
-        for it, so the same numbers to the bit without converting 4,082 rows per call (about a
-        millisecond); the neighbours are picked by partial selection, the stable sort's."""
-        similarity = (self.unscaled @ vector) * np.float32(self.step)
+        The similarities are :meth:`similarities`, the product the vote reads, so one float32
+        copy of the rows serves both. (Until December 2 this multiplied a second copy, unscaled,
+        and scaled the product after, to give the int8 product's values to the bit; that copy
+        was 8 MB of the refiner's memory: docs/performance.md, section 39.) The neighbours are
+        picked by partial selection, the stable sort's order."""
+        similarity = self.similarities(vector)
         order = most_similar(similarity, count)
         return [
             Neighbour(self.texts[i], self.codes[i], round(float(similarity[i]), 3)) for i in order
@@ -223,12 +224,6 @@ class Neighbours:
             block = matrix[first : first + _NORM_ROWS].astype(np.float64)
             norms[first : first + _NORM_ROWS] = np.linalg.norm(block, axis=1)
         return norms
-
-    @functools.cached_property
-    def unscaled(self) -> Vector:
-        """The int8 vectors as float32, unscaled (made once: what :meth:`nearest` reads)."""
-        unscaled: Vector = self.vectors.astype(np.float32)
-        return unscaled
 
     def similarities(self, vector: Vector) -> Vector:
         """The cosine of ``vector`` with every training comment (as :meth:`nearest` ranks)."""
