@@ -2,12 +2,14 @@
 read without converting the int8 rows per call: every result equal to the plain computation's,
 to the bit (the vote's bounds hold exactly; the sentence quoted is the one scoring every sentence
 in full picks; a comment whose vote is skipped gets no code a vote could have given; the
-neighbours and their similarities are the int8 product's)."""
+neighbours and their similarities are the product the vote reads, with no second copy of the
+rows)."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import tracemalloc
 from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -49,8 +51,10 @@ def comments(count: int) -> list[str]:
 
 
 def plain_nearest(neighbours: Neighbours, vector: Vector, count: int) -> list[Neighbour]:
-    """What :meth:`Neighbours.nearest` computed before: the int8 rows' product, a full sort."""
-    similarity = (neighbours.vectors @ vector) * np.float32(neighbours.step)
+    """:meth:`Neighbours.nearest` computed plainly: the rows scaled to float32 per call, their
+    product with ``vector``, a full stable sort."""
+    rows = neighbours.vectors.astype(np.float32) * np.float32(neighbours.step)
+    similarity = rows @ vector
     order = np.argsort(-similarity, kind="stable")[:count]
     return [
         Neighbour(neighbours.texts[i], neighbours.codes[i], round(float(similarity[i]), 3))
@@ -93,26 +97,72 @@ def full() -> ReasonModel:
     return model
 
 
-def test_neighbours_are_the_int8_products_to_the_bit_ties_in_position_order() -> None:
+def test_neighbours_are_the_votes_products_to_the_bit_ties_in_position_order() -> None:
     rng = np.random.default_rng(7)
     rows = rng.normal(size=(60, 24)).astype(np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     rows = np.concatenate([rows, rows[::3], rows[:5]])  # repeated rows: equal similarities
     neighbours = Neighbours.of([f"c{i}" for i in range(len(rows))], [["x"]] * len(rows), rows)
     for vector in [*rows[:20], *rng.normal(size=(20, 24)).astype(np.float32)]:
-        similarity = (neighbours.vectors @ vector) * np.float32(neighbours.step)
-        assert np.array_equal((neighbours.unscaled @ vector) * neighbours.step, similarity)
         for count in (1, 2, 7, len(rows), len(rows) + 3):
             assert neighbours.nearest(vector, count) == plain_nearest(neighbours, vector, count)
 
 
-def test_the_shipped_neighbours_are_the_int8_products(full: ReasonModel) -> None:
+def test_the_vote_matrix_and_its_row_lengths_are_the_whole_arrays_to_the_bit() -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(600, 32)).astype(np.float32)  # more rows than one block, not a multiple
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    neighbours = Neighbours.of([f"c{i}" for i in range(len(rows))], [["x"]] * len(rows), rows)
+    matrix = neighbours.vectors.astype(np.float32) * np.float32(neighbours.step)
+    assert neighbours.matrix.dtype == np.float32
+    assert np.array_equal(neighbours.matrix, matrix)
+    assert np.array_equal(neighbours.norms, np.linalg.norm(matrix.astype(np.float64), axis=1))
+    empty = Neighbours((), (), np.zeros((0, 32), dtype=np.int8), 1.0)
+    assert empty.norms.shape == (0,)
+
+
+def test_the_row_lengths_are_measured_without_a_copy_of_the_matrix() -> None:
+    neighbours = load_model(DEFAULT_MODEL).neighbours
+    assert neighbours is not None
+    fresh = dataclasses.replace(neighbours)  # its own cached matrix and lengths
+    matrix_bytes = fresh.matrix.nbytes
+    tracemalloc.start()
+    try:
+        fresh.norms  # noqa: B018 (the cached property is what is measured)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the whole matrix in float64 was twice its float32 size, and its squares as much again:
+    # four times the matrix at the peak, where a block of rows and its squares take 2 MB
+    assert peak < matrix_bytes / 2
+
+
+def test_the_shipped_neighbours_are_the_votes_products(full: ReasonModel) -> None:
     neighbours = full.neighbours
     assert neighbours is not None
     vectors = embed(comments(40))
     for vector in vectors:
         assert neighbours.nearest(vector) == plain_nearest(neighbours, vector, 2)
         assert neighbours.nearest(vector, 40) == plain_nearest(neighbours, vector, 40)
+        # against the int8 product scaled after (what was shown before December 2): the last
+        # bits only, far below the three decimals shown
+        int8_product = (neighbours.vectors @ vector) * np.float32(neighbours.step)
+        assert np.abs(neighbours.similarities(vector) - int8_product).max() < 1e-6
+
+
+def test_finding_neighbours_keeps_no_copy_of_the_rows_beside_the_votes() -> None:
+    neighbours = load_model(DEFAULT_MODEL).neighbours
+    assert neighbours is not None
+    fresh = dataclasses.replace(neighbours)  # its own cached arrays
+    vector = fresh.matrix[0] / np.linalg.norm(fresh.matrix[0])
+    tracemalloc.start()
+    try:
+        found = fresh.nearest(vector, 5)
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found[0].text == fresh.texts[0]
+    assert kept < fresh.matrix.nbytes / 8  # a second float32 copy of the rows was all of it
 
 
 def test_a_vote_lies_between_0_and_1_and_the_blend_between_its_bounds(full: ReasonModel) -> None:

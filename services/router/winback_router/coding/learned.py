@@ -37,7 +37,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -49,6 +49,7 @@ from winback_router.coding.embeddings import ENCODER_NAME, Vectors, embed
 from winback_router.coding.neighbour_vote import NeighbourVote, most_similar
 from winback_router.coding.repetition import CUES, repetition_cues
 from winback_router.coding.sentence_pool import POOLINGS, pool, sentence_texts
+from winback_router.coding.term_index import TermIndex
 from winback_router.coding.tfidf_vote import TfidfRow, TfidfRows
 from winback_router.coding.vote_range import vote_ranges
 from winback_router.coding.word_features import (
@@ -80,6 +81,8 @@ VoteRange = tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]
 """Each code's lowest and highest possible vote."""
 NEIGHBOURS = 2
 """Labelled comments shown beside a model-coded reason."""
+_NORM_ROWS = 256
+"""Rows of the neighbours' matrix whose lengths are measured together (1 MB in float64)."""
 
 
 def fold_for_model(text: str) -> str:
@@ -118,14 +121,22 @@ def word_ngrams(folded: str) -> list[str]:
 class Vocabulary:
     """One vectorizer's terms and their idf; feature indices start at ``offset``."""
 
-    index: dict[str, int]
+    index: Mapping[str, int]
     idf: npt.NDArray[np.float64]
     offset: int
 
     @classmethod
-    def of(cls, terms: Sequence[str], idf: npt.ArrayLike, offset: int) -> Vocabulary:
-        """Index ``terms`` in order, from ``offset``."""
-        index = {term: position + offset for position, term in enumerate(terms)}
+    def of(
+        cls, terms: Sequence[str], idf: npt.ArrayLike, offset: int, in_trie: bool = False
+    ) -> Vocabulary:
+        """Index ``terms`` in order, from ``offset``: in a dictionary, or with ``in_trie`` in a
+        :class:`~winback_router.coding.term_index.TermIndex` (a twentieth of the memory, five
+        times the lookup)."""
+        index: Mapping[str, int] = (
+            TermIndex(terms, offset)
+            if in_trie
+            else {term: position + offset for position, term in enumerate(terms)}
+        )
         return cls(index, np.asarray(idf, dtype=np.float64), offset)
 
     def terms(self) -> list[str]:
@@ -189,11 +200,12 @@ class Neighbours:
     def nearest(self, vector: Vector, count: int = NEIGHBOURS) -> list[Neighbour]:
         """The ``count`` most similar comments, most similar first (ties: the earlier one).
 
-        The similarities are the int8 rows' product with ``vector``, scaled after: the
-        product reads :attr:`unscaled`, the very float32 values numpy converts the int8 rows to
-        for it, so the same numbers to the bit without converting 4,082 rows per call (about a
-        millisecond); the neighbours are picked by partial selection, the stable sort's."""
-        similarity = (self.unscaled @ vector) * np.float32(self.step)
+        The similarities are :meth:`similarities`, the product the vote reads, so one float32
+        copy of the rows serves both. (Until December 2 this multiplied a second copy, unscaled,
+        and scaled the product after, to give the int8 product's values to the bit; that copy
+        was 8 MB of the refiner's memory: docs/performance.md, section 39.) The neighbours are
+        picked by partial selection, the stable sort's order."""
+        similarity = self.similarities(vector)
         order = most_similar(similarity, count)
         return [
             Neighbour(self.texts[i], self.codes[i], round(float(similarity[i]), 3)) for i in order
@@ -201,15 +213,17 @@ class Neighbours:
 
     @functools.cached_property
     def norms(self) -> npt.NDArray[np.float64]:
-        """Each row of :attr:`matrix`'s length (what bounds a product's rounding error)."""
-        norms: npt.NDArray[np.float64] = np.linalg.norm(self.matrix.astype(np.float64), axis=1)
-        return norms
+        """Each row of :attr:`matrix`'s length (what bounds a product's rounding error).
 
-    @functools.cached_property
-    def unscaled(self) -> Vector:
-        """The int8 vectors as float32, unscaled (made once: what :meth:`nearest` reads)."""
-        unscaled: Vector = self.vectors.astype(np.float32)
-        return unscaled
+        Measured a block of rows at a time: a float64 copy of the whole matrix, and its squares,
+        were two 17 MB transients in the first batch, which raised the process's peak by 33 MB.
+        A row's length is a sum over that row alone, so the values are the same to the bit."""
+        matrix = self.matrix
+        norms: npt.NDArray[np.float64] = np.empty(len(matrix), dtype=np.float64)
+        for first in range(0, len(matrix), _NORM_ROWS):
+            block = matrix[first : first + _NORM_ROWS].astype(np.float64)
+            norms[first : first + _NORM_ROWS] = np.linalg.norm(block, axis=1)
+        return norms
 
     def similarities(self, vector: Vector) -> Vector:
         """The cosine of ``vector`` with every training comment (as :meth:`nearest` ranks)."""
@@ -220,7 +234,8 @@ class Neighbours:
     def matrix(self) -> Vector:
         """The vectors as float32 (kept once: converting the int8 rows per comment costs more
         than the product)."""
-        matrix: Vector = self.vectors.astype(np.float32) * np.float32(self.step)
+        matrix: Vector = self.vectors.astype(np.float32)
+        matrix *= np.float32(self.step)  # in place: no second 8 MB array while it is made
         return matrix
 
     def labels(self, codes: Sequence[str]) -> npt.NDArray[np.bool_]:
@@ -670,6 +685,7 @@ class ReasonModel:
                         f"{ENCODER_NAME} ones: re-train with python -m winback_router.coding.train"
                     )
                 vector_weights = data["v"].astype(np.float32)
+            reads_vectors = vector_weights is not None
             if "cues" in meta and meta["cues"] != list(CUES):
                 raise ValueError(
                     f"{path} was trained on other repetition cues than this router computes: "
@@ -702,8 +718,12 @@ class ReasonModel:
                 )
             return cls(
                 codes=tuple(meta["codes"]),
-                chars=Vocabulary.of(char_terms, data["char_idf"], 0),
-                words=Vocabulary.of(word_terms, data["word_idf"], len(char_terms)),
+                # The full model's lookups cost nothing beside its encoder; the router's
+                # TF-IDF-only model is those lookups, and keeps dictionaries (term_index).
+                chars=Vocabulary.of(char_terms, data["char_idf"], 0, in_trie=reads_vectors),
+                words=Vocabulary.of(
+                    word_terms, data["word_idf"], len(char_terms), in_trie=reads_vectors
+                ),
                 weights=data["w"].astype(np.float32),
                 bias=data["b"].astype(np.float32),
                 thresholds=data["t"].astype(np.float32),
