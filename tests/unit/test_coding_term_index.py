@@ -22,6 +22,8 @@ def test_it_answers_as_the_dictionary_built_in_the_same_order() -> None:
     plain = {term: position + 7 for position, term in enumerate(TERMS)}
     assert dict(index) == plain
     assert list(index) == TERMS  # feature order, not the trie's
+    assert list(index.values()) == list(plain.values())
+    assert 7 in index.values() and 15 in index.values() and 16 not in index.values()
     assert len(index) == len(TERMS)
     for term in [*TERMS, "abc", "wait", "c", "délais"]:
         assert index.get(term) == plain.get(term)
@@ -40,6 +42,7 @@ def test_any_distinct_terms_are_indexed_as_a_dictionary_indexes_them(
 ) -> None:
     index = TermIndex(terms, offset)
     assert list(index.items()) == [(term, position + offset) for position, term in enumerate(terms)]
+    assert list(index.values()) == [position + offset for position in range(len(terms))]
 
 
 def test_repeated_terms_and_terms_with_nul_are_refused() -> None:

@@ -15,7 +15,7 @@ for the router's TF-IDF-only model, whose whole cost is those lookups. :meth:`Re
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from typing import TypeVar, overload
 
 import marisa_trie
@@ -73,3 +73,23 @@ class TermIndex(Mapping[str, int]):
             keys[position - self._offset] = key
         restore = self._trie.restore_key
         return (restore(key) for key in keys)
+
+    def values(self) -> ValuesView[int]:
+        """The positions in feature order, without a lookup each: they are ``offset`` onwards,
+        one per term (``WordFeatures`` reads their bounds at every model load; through the
+        lookups that took a quarter of a second)."""
+        return _Positions(self)
+
+
+class _Positions(ValuesView[int]):
+    """A :class:`TermIndex`'s values: consecutive positions from its offset."""
+
+    _mapping: TermIndex
+
+    def __iter__(self) -> Iterator[int]:
+        index = self._mapping
+        return iter(range(index._offset, index._offset + len(index)))
+
+    def __contains__(self, position: object) -> bool:
+        index = self._mapping
+        return isinstance(position, int) and index._offset <= position < index._offset + len(index)
