@@ -51,17 +51,29 @@ class TermIndex(Mapping[str, int]):
     def get(self, term: str, default: object = None, /) -> object:
         """The term's position, or ``default`` for a term not in the vocabulary (without the
         exception ``Mapping.get`` would raise and catch for each: most word pairs are not)."""
-        key: int | None = None if _NUL in term else self._trie.get(term)
+        key = self._key(term)
         return default if key is None else self._positions[key]
 
     def __getitem__(self, term: str) -> int:
-        if _NUL in term:
+        key = self._key(term)
+        if key is None:
             raise KeyError(term)
-        key: int = self._trie[term]
         return self._positions[key]
 
     def __contains__(self, term: object) -> bool:
-        return isinstance(term, str) and _NUL not in term and term in self._trie
+        return isinstance(term, str) and self._key(term) is not None
+
+    def _key(self, term: str) -> int | None:
+        """The term's key id; None for a term the trie cannot hold: one with a NUL, or a lone
+        surrogate (a JSON comment can carry ``\\ud800``; UTF-8 cannot), as a dictionary of
+        the file's terms would not hold it either."""
+        if _NUL in term:
+            return None
+        try:
+            key: int | None = self._trie.get(term)
+        except UnicodeEncodeError:
+            return None
+        return key
 
     def __len__(self) -> int:
         return len(self._positions)
