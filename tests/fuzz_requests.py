@@ -59,6 +59,7 @@ WEIRD_VALUES: list[Any] = [
     "x" * 5000,
     "\u0000\u202e\ud7ff",
     "😡" * 50,
+    "cut in half \ud83d",  # a lone surrogate: valid JSON, not UTF-8 (lone_surrogates)
 ]
 
 

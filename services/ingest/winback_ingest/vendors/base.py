@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from winback_shared.lone_surrogates import without_lone_surrogates
 from winback_shared.sources import SourceConfig
 
 
@@ -29,6 +30,15 @@ class Delivery:
 
     response_key: str | None
     delivery_id: str | None = None
+
+    def __post_init__(self) -> None:
+        """Both come from the parsed body, where JSON can spell an unpaired surrogate that the
+        Kafka key and the envelope (UTF-8) cannot hold: it becomes U+FFFD, as the router reads
+        the same body (``lone_surrogates``), instead of a 500 at every retry."""
+        for name in ("response_key", "delivery_id"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, without_lone_surrogates(value))
 
 
 @dataclass(frozen=True)

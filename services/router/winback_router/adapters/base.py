@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from winback_router.adapters.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
+from winback_shared.lone_surrogates import json_without_lone_surrogates
 from winback_shared.sources import FieldMap, ScoreField, SourceConfig, VendorApi
 from winback_shared.survey import DEFAULT_SCALES, GenericSurveyResponse, ScoreKind
 
@@ -55,9 +56,10 @@ class Adapter(Protocol):
 
 
 def json_object(text: str, what: str) -> dict[str, Any]:
-    """``text`` as a JSON object, or ``InvalidPayload`` naming ``what`` it was meant to be."""
+    """``text`` as a JSON object, or ``InvalidPayload`` naming ``what`` it was meant to be; an
+    unpaired surrogate escape reads as U+FFFD, which the database can store (lone_surrogates)."""
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(json_without_lone_surrogates(text))
     except (ValueError, RecursionError):
         raise InvalidPayload(f"{what} is not JSON") from None
     if not isinstance(parsed, dict):

@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from winback_router.adapters.base import AdapterContext, InvalidPayload, brief_errors
 from winback_shared.events.survey_received import SurveyReceived
+from winback_shared.lone_surrogates import json_without_lone_surrogates
 from winback_shared.sources import SourceConfig
 from winback_shared.survey import GenericSurveyResponse
 
@@ -16,9 +17,12 @@ class GenericAdapter:
     async def normalise(
         self, envelope: SurveyReceived, source: SourceConfig, context: AdapterContext
     ) -> GenericSurveyResponse:
-        """The body, validated."""
+        """The body, validated; an unpaired surrogate escape reads as U+FFFD (pydantic's parser
+        refuses it, and a database could not store it)."""
         try:
-            return GenericSurveyResponse.model_validate_json(envelope.body)
+            return GenericSurveyResponse.model_validate_json(
+                json_without_lone_surrogates(envelope.body)
+            )
         except ValidationError as exc:
             raise InvalidPayload(
                 f"generic payload does not match the schema: {brief_errors(exc)}"

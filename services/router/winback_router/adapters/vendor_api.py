@@ -13,6 +13,7 @@ each of them for nothing (docs/performance.md section 36).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from tenacity import (
@@ -22,6 +23,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from winback_shared.lone_surrogates import json_without_lone_surrogates
 from winback_shared.sources import VendorApi
 
 if TYPE_CHECKING:
@@ -62,7 +64,8 @@ class VendorApiClient:
         return self._client
 
     async def get_json(self, api: VendorApi, path: str, headers: dict[str, str]) -> Any:
-        """GET ``api.base_url + path`` as JSON, retrying what may pass."""
+        """GET ``api.base_url + path`` as JSON, retrying what may pass (an unpaired surrogate
+        escape reads as U+FFFD: lone_surrogates)."""
         import httpx
 
         client = self._pooled_client()
@@ -84,6 +87,6 @@ class VendorApiClient:
         if reply.status_code != 200:
             raise VendorRejected(f"GET {path}: HTTP {reply.status_code}")
         try:
-            return reply.json()
-        except ValueError:
+            return json.loads(json_without_lone_surrogates(reply.text))
+        except (ValueError, RecursionError):
             raise VendorRejected(f"GET {path}: the answer is not JSON") from None
