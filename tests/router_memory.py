@@ -15,7 +15,7 @@ that is how the tests break the loop where a real outage would.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -216,6 +216,9 @@ class MemoryStore:
         self.responses: dict[tuple[str, str], _Stored] = {}
         self.dead_letters: dict[tuple[str, int, int], Failure] = {}
         self.alerted: set[int] = set()
+        self.refuses: Callable[[SurveyResponse], BaseException | None] = lambda response: None
+        """What the database says of a response it cannot store (``None``: it can), as
+        PostgreSQL refuses a value: the whole batch's transaction fails."""
 
     @property
     def cases(self) -> list[CaseSummary]:
@@ -228,6 +231,10 @@ class MemoryStore:
     ) -> list[CaseChange]:
         """All or nothing: the batch is applied to copies and swapped in at the end."""
         self.save_failures.raise_if_due()
+        for outcome in outcomes:
+            refusal = None if isinstance(outcome, Failure) else self.refuses(outcome)
+            if refusal is not None:
+                raise refusal
         responses = {key: _Stored(s.response, s.case) for key, s in self.responses.items()}
         dead_letters = dict(self.dead_letters)
         changes: list[CaseChange] = []

@@ -30,6 +30,7 @@ from winback_router.consumer import RecoveryRouter
 from winback_router.dead_letters.store import Failure
 from winback_router.decision import decide
 from winback_router.queues import QueueRules, choose_queue
+from winback_router.refusals import refused_for_its_values
 from winback_router.store import CaseChange, case_summary
 from winback_shared.business_hours import BusinessHours
 from winback_shared.db import create_pool
@@ -429,3 +430,39 @@ async def test_a_pool_without_the_reset_query_sends_nothing_on_release(
             assert [("reset" if q == reset else q) for q in statements] == sent
         finally:
             await pool.close()
+
+
+@pytest.mark.parametrize(
+    "comment",
+    ["half an emoji \ud83d", "a low half \udc00 first"],
+)
+async def test_a_value_postgresql_cannot_hold_fails_the_batch_as_a_refusal(
+    two_stores: tuple[PostgresBatchStore, ...], comment: str
+) -> None:
+    """What ``RecoveryRouter`` stores record by record, dead-lettering the one refused
+    (``refusals``; the loop's side is in ``tests/unit/test_router_batches.py``): the real store
+    refuses the whole batch, and with an error of that kind. The adapters no longer let this
+    value through; it stands for the next one not yet known."""
+    store, _ = two_stores
+    batch = [response("fine", 1, "nobody called back"), response("refused", 1, comment)]
+    with pytest.raises(Exception) as raised:
+        await store.save(batch, code_all)
+    assert refused_for_its_values(raised.value), repr(raised.value)
+    assert (await tables(store))["responses"] == []  # all or nothing
+    await store.save(batch[:1], code_all)
+    assert [row[0] for row in (await tables(store))["responses"]] == ["fine"]
+
+
+async def test_a_lost_connection_is_not_a_refusal(database_url: str) -> None:
+    """A transient failure is retried in place, never dead-lettered record by record."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        with pytest.raises(Exception) as raised:
+            await connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    finally:
+        await connection.close()
+    assert not refused_for_its_values(raised.value), repr(raised.value)
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as pool:
+        with pytest.raises(Exception) as raised:
+            await pool.execute("SELECT no_such_column FROM pg_class")
+    assert not refused_for_its_values(raised.value), repr(raised.value)  # the schema's fault

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from asyncpg.exceptions import DataError, UndefinedColumnError
 
 from tests.router_memory import (
     Journal,
@@ -346,6 +347,62 @@ async def test_dead_letters_below_the_flood_limit_go_on(rig: Rig) -> None:
     await rig.run_until_committed(rig.router(FloodGuard(window=4, max_ratio=0.5, min_records=2)))
 
     assert len(rig.store.dead_letters) == 1 and len(rig.store.cases) == 1
+
+
+# --- values the database refuses -----------------------------------------------------------
+
+
+def refuse_marked(response: SurveyResponse) -> BaseException | None:
+    """PostgreSQL's answer to a value it cannot hold, for comments marked ``REFUSE``."""
+    if "REFUSE" in (response.comment or ""):
+        return DataError("invalid input for query argument $12: surrogates not allowed")
+    return None
+
+
+async def test_a_value_the_database_refuses_is_dead_lettered_and_its_batch_stored(
+    rig: Rig,
+) -> None:
+    rig.records.append(delivery(detractor(comment="first")))
+    rig.records.append(delivery(detractor(comment="REFUSE me")), key=b"k2")
+    rig.records.append(delivery(detractor(comment="third")))
+    rig.store.refuses = refuse_marked
+
+    await rig.run_until_committed()
+
+    assert rig.records.commits == [{P0: 3}]  # once, after every record of the batch
+    assert rig.journal[-1][0] == "commit"
+    assert [case.comment for case in rig.store.cases] == ["first", "third"]
+    [refused] = rig.store.dead_letters.values()
+    assert (refused.offset, refused.key, refused.source) == (1, b"k2", "survey")
+    assert refused.record == rig.records.log[P0][1].value  # the record as it came, to replay
+    assert refused.error.startswith("this response could not be stored: DataError: invalid")
+    assert [m.key for m in rig.publisher.on("dead-letters")] == [b"k2"]
+    assert len(rig.publisher.on("alerts")) == 2 and rig.store.alerted == {
+        case.case_id for case in rig.store.cases
+    }
+
+
+async def test_a_store_that_refuses_every_record_trips_the_flood_guard_uncommitted(
+    rig: Rig,
+) -> None:
+    for number in range(4):
+        rig.records.append(delivery(detractor(comment=f"REFUSE {number}")))
+    rig.store.refuses = refuse_marked
+
+    error = await rig.run_to_failure(rig.router(FloodGuard(window=4, max_ratio=0.5, min_records=2)))
+
+    assert isinstance(error, DeadLetterFlood)
+    assert rig.records.commits == [] and rig.store.cases == []
+
+
+async def test_a_schema_fault_stops_the_loop_and_dead_letters_nothing(rig: Rig) -> None:
+    rig.records.append(delivery(detractor()))
+    rig.store.save_failures.fail_next(UndefinedColumnError('column "queue" does not exist'))
+
+    error = await rig.run_to_failure()
+
+    assert isinstance(error, UndefinedColumnError)
+    assert rig.records.commits == [] and rig.store.dead_letters == {}
 
 
 # --- offsets per partition -----------------------------------------------------------------

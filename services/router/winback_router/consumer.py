@@ -50,6 +50,7 @@ from winback_router.metrics import (
     observe_all,
 )
 from winback_router.queues import QueueRules, choose_queue
+from winback_router.refusals import refused_for_its_values
 from winback_router.store import CaseChange, ConcurrentDelivery
 from winback_router.stream import Batches, Message, Partition, Publisher, Record, RecordSource
 from winback_shared.case_vocabulary import HistoryKind
@@ -60,6 +61,7 @@ from winback_shared.events.recovery_alerts import (
     RecoveryCaseUpdated,
 )
 from winback_shared.events.survey_received import SurveyReceived
+from winback_shared.lone_surrogates import without_lone_surrogates
 from winback_shared.sources import Sources
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import Taxonomy
@@ -253,7 +255,9 @@ class RecoveryRouter:
         the last is coded, as in section 8.
 
         Transient failures retry the failing step with backoff until they pass or the router
-        is stopped; anything else (including a dead-letter flood) ends the loop, after the
+        is stopped; a value that cannot be stored sends its batch through ``_store_one_by_one``
+        (the record refused becomes a dead letter); anything else (including a dead-letter
+        flood) ends the loop, after the
         batches in flight have finished or failed, with nothing after the failure committed
         (a batch being coded then is dropped unstored).
         """
@@ -372,7 +376,12 @@ class RecoveryRouter:
     async def _finish(self, prepared: _Prepared, stop: asyncio.Event) -> None:
         """Store, publish, mark alerted, then commit (run holding the in-flight lock)."""
         started = time.perf_counter()
-        await self._retrying(stop, partial(self._store_and_alert, prepared))
+        try:
+            await self._retrying(stop, partial(self._store_and_alert, prepared))
+        except Exception as error:
+            if not refused_for_its_values(error):
+                raise
+            await self._store_one_by_one(prepared, error, stop)
         with STAGE_SECONDS.labels("commit").time():
             await self._records.commit(
                 {partition: batch[-1].offset + 1 for partition, batch in prepared.batches.items()}
@@ -383,6 +392,48 @@ class RecoveryRouter:
             if highwater is not None:
                 lag = max(0, highwater - batch[-1].offset - 1)
                 CONSUMER_LAG.labels(str(partition.partition)).set(lag)
+
+    async def _store_one_by_one(
+        self, prepared: _Prepared, error: Exception, stop: asyncio.Event
+    ) -> None:
+        """Store a batch with a value that could not be stored record by record, each in its
+        own transaction; a record refused alone becomes a dead letter saying why.
+
+        Without this the batch would fail at every retry and every restart, and the router
+        would stop on it for good (``refusals``). The others are stored, alerted and later
+        committed as they would have been; one already stored is not stored twice (the store
+        is idempotent, and a case whose alert was not acknowledged is alerted again). Refused
+        records count against the flood guard, so a fault that refuses every record stops
+        the router after a few instead of dead-lettering the stream.
+        """
+        log.warning(
+            "a value in a batch could not be stored; storing its records one by one",
+            extra={"fields": {"records": len(prepared.records), "error": _brief(error)}},
+        )
+        for record, outcome in zip(prepared.records, prepared.outcomes, strict=True):
+            if outcome is None:
+                continue
+            alone = _Prepared(prepared.batches, [record], [outcome], prepared.code)
+            try:
+                await self._retrying(stop, partial(self._store_and_alert, alone))
+            except Exception as refusal:
+                if isinstance(outcome, Failure) or not refused_for_its_values(refusal):
+                    raise
+                self._flood_guard.check([True])
+                failure = _refused(record, outcome, refusal)
+                log.warning(
+                    "record dead-lettered: it could not be stored",
+                    extra={
+                        "fields": {
+                            "receipt_id": failure.receipt_id,
+                            "source": failure.source,
+                            "offset": record.offset,
+                            "error": failure.error[:300],
+                        }
+                    },
+                )
+                refused = _Prepared(prepared.batches, [record], [failure], prepared.code)
+                await self._retrying(stop, partial(self._store_and_alert, refused))
 
     async def process_batch(self, records: Sequence[Record]) -> None:
         """Normalise and code every record, store the batch in one transaction, then publish
@@ -582,6 +633,28 @@ class RecoveryRouter:
                 Message(self._topics.dead_letters, failure.record, key=failure.key, headers=headers)
             )
         return messages
+
+
+def _brief(error: BaseException) -> str:
+    """An error's text for a log line or a dead letter, in text UTF-8 can hold (an encoding
+    error quotes the very character it could not encode)."""
+    return without_lone_surrogates(f"{type(error).__name__}: {error}")
+
+
+def _refused(record: Record, response: SurveyResponse, error: BaseException) -> Failure:
+    """The dead letter of a record whose response could not be stored."""
+    return Failure(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        record=record.value or b"",
+        error=f"this response could not be stored: {_brief(error)}",
+        receipt_id=response.receipt_id,
+        source=response.source,
+        vendor=response.vendor,
+        replay_of=_replay_of(record),
+    )
 
 
 def _latest_per_case(changes: list[CaseChange]) -> list[CaseChange]:
