@@ -49,6 +49,7 @@ WEIRD_VALUES: list[Any] = [
     "10/10",
     "٣",
     "2026-13-45T99:99:99Z",
+    "9999-12-31T23:59:59-14:00",  # valid ISO 8601, but no UTC time in Python's years
     "9999999999999999999999",
     True,
     [],

@@ -7,7 +7,7 @@ is the published JSON Schema.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -21,6 +21,22 @@ def _without_nul(text: str) -> str:
 
 Text = Annotated[str, AfterValidator(_without_nul)]
 ShortText = Annotated[Text, Field(max_length=500)]
+
+
+def _with_a_utc_time(moment: datetime) -> datetime:
+    """Refuse a moment whose UTC time Python cannot hold (``9999-12-31T23:00:00-14:00`` is in
+    the year 10000 in UTC): the database driver converts every moment to UTC, so one such date
+    failed its whole batch's insert; refused here, it is a dead letter that says why."""
+    if moment.tzinfo is not None:
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            message = f"{moment.isoformat()} has no UTC time in the years 1 to 9999"
+            raise ValueError(message) from None
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_with_a_utc_time)]
 
 
 class ScoreKind(StrEnum):
@@ -99,7 +115,7 @@ class Interaction(BaseModel):
     channel: ShortText | None = None
     agent: ShortText | None = None
     team: ShortText | None = None
-    occurred_at: datetime | None = Field(
+    occurred_at: Moment | None = Field(
         default=None,
         description="When the interaction happened (a call's start, a ticket's creation); the "
         "agent calling back sees it in the case's story.",
@@ -113,8 +129,8 @@ class GenericSurveyResponse(BaseModel):
 
     response_id: Annotated[Text, Field(min_length=1, max_length=200)]
     survey_id: ShortText | None = None
-    submitted_at: datetime | None = None
-    updated_at: datetime | None = Field(
+    submitted_at: Moment | None = None
+    updated_at: Moment | None = Field(
         default=None,
         description="When the vendor last changed this response, as this delivery tells it. "
         "Orders deliveries that arrive out of order: an older one never overwrites a newer one.",
@@ -135,7 +151,7 @@ class SurveyResponse(GenericSurveyResponse):
     source: str
     vendor: str
     receipt_id: str
-    received_at: datetime
+    received_at: Moment
 
     def score(self, kind: ScoreKind) -> Score | None:
         """The first score of that kind, if the survey asked it."""

@@ -105,6 +105,9 @@ def test_dates_from_iso_text_and_unix_seconds() -> None:
     assert as_datetime("1795000000", "t") == datetime.fromtimestamp(1795000000, UTC)
     with pytest.raises(InvalidPayload, match="not a date"):
         as_datetime("yesterday", "t")
+    with pytest.raises(InvalidPayload, match="not a date"):  # no UTC time in Python's years
+        as_datetime("9999-12-31T23:59:59-14:00", "t")
+    assert as_datetime("9999-12-31T09:59:59-14:00", "t") is not None
 
 
 def test_vendor_api_credentials_come_from_the_source_or_name_what_is_missing(
@@ -188,6 +191,35 @@ async def test_a_number_beyond_a_double_is_a_dead_letter_not_a_failed_insert(bod
     with pytest.raises(InvalidPayload, match="finite number"):
         await normalise(envelope, {"g": source}, context)
     await context.api.aclose()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"response_id": "r1", "submitted_at": "9999-12-31T23:59:59-14:00"}',
+        '{"response_id": "r2", "updated_at": "0001-01-01T00:00:01+14:00"}',
+        '{"response_id": "r3", "interaction": {"occurred_at": "9999-12-31T20:00:00-04:00"}}',
+    ],
+)
+async def test_a_date_with_no_utc_time_is_a_dead_letter_not_a_failed_insert(body: str) -> None:
+    """The database driver converts each moment to UTC, which these have none of in Python's
+    years: stored, the batch's insert failed (the router then stores it record by record);
+    refused in normalising, it is a dead letter that names the date."""
+    source = SourceConfig.model_validate(
+        {"vendor": "generic", "secrets": ["whsec_MDEyMzQ1Njc4OWFiY2RlZg=="]}
+    )
+    envelope = SurveyReceived(source="g", vendor="generic", content_type="json", body=body)
+    context = AdapterContext(api=VendorApiClient())
+    with pytest.raises(InvalidPayload, match="no UTC time in the years 1 to 9999"):
+        await normalise(envelope, {"g": source}, context)
+    await context.api.aclose()
+    edge = body.replace("9999-12-31T23:59:59-14:00", "9999-12-31T09:59:59-14:00")
+    if edge != body:  # the latest moment that has one is stored as it was
+        fine = SurveyReceived(source="g", vendor="generic", content_type="json", body=edge)
+        context = AdapterContext(api=VendorApiClient())
+        response = await normalise(fine, {"g": source}, context)
+        await context.api.aclose()
+        assert response.submitted_at is not None and response.submitted_at.year == 9999
 
 
 def test_a_field_map_value_beyond_a_double_is_invalid() -> None:

@@ -151,9 +151,11 @@ def as_datetime(value: Answer, what: str) -> datetime | None:
         if text.isdigit():
             return datetime.fromtimestamp(int(text), UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed.astimezone(UTC)  # the store needs its UTC time, which may fall in no year Python has
     except (ValueError, OverflowError, OSError) as exc:
         raise InvalidPayload(f"{what}: {value!r} is not a date and time ({exc})") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def as_score(value: Answer, field: ScoreField, kind: ScoreKind) -> dict[str, Any] | None:
