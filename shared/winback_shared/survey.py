@@ -19,8 +19,11 @@ def _without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
+SHORT_TEXT_CHARS = 500
+COMMENT_CHARS = 20_000
+
 Text = Annotated[str, AfterValidator(_without_nul)]
-ShortText = Annotated[Text, Field(max_length=500)]
+ShortText = Annotated[Text, Field(max_length=SHORT_TEXT_CHARS)]
 
 
 def _with_a_utc_time(moment: datetime) -> datetime:
@@ -141,7 +144,7 @@ class GenericSurveyResponse(BaseModel):
     reasons: Annotated[list[ShortText], Field(max_length=50)] = Field(
         default_factory=list, description="Answers the customer chose, as the survey labels them."
     )
-    comment: Annotated[Text, Field(max_length=20_000)] | None = None
+    comment: Annotated[Text, Field(max_length=COMMENT_CHARS)] | None = None
     follow_up_requested: bool = False
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from winback_router.adapters import ADAPTER_BUG, ADAPTERS, AdapterContext, normalise
 from winback_router.adapters.base import (
+    Answer,
     InvalidPayload,
     api_credentials,
     as_datetime,
@@ -18,7 +19,7 @@ from winback_router.adapters.base import (
 from winback_router.adapters.vendor_api import VendorApiClient, VendorUnavailable
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.sources import FieldMap, SourceConfig, Vendor
-from winback_shared.survey import GenericSurveyResponse
+from winback_shared.survey import COMMENT_CHARS, SHORT_TEXT_CHARS, GenericSurveyResponse
 
 ZENDESK_LIKE_MAP = FieldMap.model_validate(
     {
@@ -65,6 +66,28 @@ def test_field_map_builds_every_canonical_field_from_dotted_paths() -> None:
     assert response.customer.lifetime_value == 1250.5
     assert response.interaction.agent == "Priya"
     assert response.submitted_at == datetime.fromtimestamp(1795000000, UTC)
+
+
+def test_what_a_customer_typed_at_length_is_cut_to_the_limits_not_dead_lettered() -> None:
+    """Two long answers joined, and a long "Other" reason: the response made no case (a dead
+    letter, ``reasons.0``), though the customer who writes most is the one to call."""
+    fields = FieldMap.model_validate(
+        {"response_id": "id", "reasons": ["why"], "comment": ["first", "second"]}
+    )
+    first, second, other = "a" * 15_000, "b" * 15_000, "an other reason " * 40
+    answers: dict[str, Answer] = {
+        "id": "r1",
+        "why": ["Billing", other],
+        "first": first,
+        "second": second,
+    }
+    response = build_response(answers, fields)
+
+    assert response.comment is not None and len(response.comment) == COMMENT_CHARS
+    assert response.comment == (first + "\n\n" + second)[: COMMENT_CHARS - 1] + "\u2026"
+    assert response.reasons == ["Billing", other[: SHORT_TEXT_CHARS - 1] + "\u2026"]
+    exact = build_response({**answers, "first": "a" * COMMENT_CHARS, "second": None}, fields)
+    assert exact.comment == "a" * COMMENT_CHARS  # at the limit: kept whole
 
 
 def test_missing_response_id_names_the_locator_to_fix() -> None:

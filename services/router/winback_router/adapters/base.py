@@ -20,7 +20,13 @@ from winback_router.adapters.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.lone_surrogates import json_without_lone_surrogates
 from winback_shared.sources import FieldMap, ScoreField, SourceConfig, VendorApi
-from winback_shared.survey import DEFAULT_SCALES, GenericSurveyResponse, ScoreKind
+from winback_shared.survey import (
+    COMMENT_CHARS,
+    DEFAULT_SCALES,
+    SHORT_TEXT_CHARS,
+    GenericSurveyResponse,
+    ScoreKind,
+)
 
 Answer = str | int | float | bool | list[str] | None
 Answers = Mapping[str, Answer]
@@ -189,6 +195,18 @@ def as_score(value: Answer, field: ScoreField, kind: ScoreKind) -> dict[str, Any
     }
 
 
+def clipped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last an ellipsis, if it is longer.
+
+    What a customer typed (a long comment, or several joined; the text of an "Other" choice)
+    is kept up to the canonical model's limit rather than costing the whole response a dead
+    letter: the one who wrote at greatest length is the one most likely to need a call.
+    Ingest refuses a body holding any one string longer than ``WINBACK_MAX_STRING_CHARS``
+    (20,000 by default), so what is cut here is answers joined, answers the router fetched from
+    a vendor's API, or strings under a raised ingest limit."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def _texts_at(answers: Answers, locators: list[str] | None) -> list[str]:
     return [text for locator in locators or [] for text in as_texts(answers.get(locator))]
 
@@ -258,8 +276,11 @@ def build_response(answers: Answers, fields: FieldMap) -> GenericSurveyResponse:
             "occurred_at": _optional_datetime(answers, fields.interaction_at),
         },
         "scores": scores,
-        "reasons": _texts_at(answers, fields.reasons)[:MAX_REASON_ANSWERS],
-        "comment": "\n\n".join(comments) if comments else None,
+        "reasons": [
+            clipped(reason, SHORT_TEXT_CHARS)
+            for reason in _texts_at(answers, fields.reasons)[:MAX_REASON_ANSWERS]
+        ],
+        "comment": clipped("\n\n".join(comments), COMMENT_CHARS) if comments else None,
         "follow_up_requested": fields.follow_up is not None
         and is_affirmative(answers.get(fields.follow_up)),
     }
