@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from winback_router.adapters.amounts import as_amount
 from winback_router.adapters.vendor_api import VendorApiClient
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.lone_surrogates import json_without_lone_surrogates
@@ -220,7 +221,7 @@ def _value(answers: Answers, locator: str | None, what: str) -> float | None:
     if text is None:
         return None
     try:
-        return float(text.replace(",", ""))
+        return as_amount(text)
     except ValueError:
         raise InvalidPayload(f"{what} ({locator}): {text[:80]!r} is not a number") from None
 
