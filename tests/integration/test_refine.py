@@ -7,23 +7,31 @@ reach the consoles through the notifier's outbox like a re-coding run's.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.case_support import CaseDesk
 from tests.integration.test_recode import case_of, codes_of, post_and_wait, recoded_changes
 from tests.recode_support import store_coded, survey_response
 from tests.role_support import ROUTER, service_env
 from tests.support import Pipeline, eventually, serve
+from winback_router.coding import code_responses
 from winback_router.coding.compiler import load_and_compile
-from winback_router.coding.learned import FAST_MODEL
-from winback_router.refine import store
+from winback_router.coding.learned import DEFAULT_MODEL, FAST_MODEL
+from winback_router.recoding.report import Summary
+from winback_router.recoding.store import start_run
+from winback_router.refine import loop, store
 from winback_router.refine.app import create_app as create_refiner_app
+from winback_router.refine.metrics import RESPONSES
 from winback_router.settings import RouterSettings
 from winback_shared.db import create_pool
 from winback_shared.migrations import apply_migrations
+from winback_shared.survey import SurveyResponse
+from winback_shared.taxonomy import Taxonomy
 
 TWO_CODES = "still nobody calls back"
 """Fast: repeat_contact and broken_promise; full: repeat_contact (test_refine_select.py)."""
@@ -135,5 +143,48 @@ async def test_a_revision_after_the_read_is_not_marked_refined(schema_url: str) 
             assert await store.pending_count(conn) == 0
             async with conn.transaction():
                 assert await store.lock_pending(conn, row_id) is None
+    finally:
+        await pool.close()
+
+
+async def test_a_response_the_full_model_fails_on_keeps_its_codes_and_the_rest_are_refined(
+    schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug the refiner met on one comment stopped it on that batch at every restart, and
+    nothing more was refined; now that response keeps its fast codes, marked refined."""
+    fast = load_and_compile(None, FAST_MODEL)
+    full = load_and_compile(None, DEFAULT_MODEL)
+
+    def failing_on_marked(responses: Sequence[SurveyResponse], taxonomy: Taxonomy) -> Any:
+        if any("zzqx" in (response.comment or "") for response in responses):
+            raise IndexError("a bug the comment walks into")
+        return code_responses(responses, taxonomy)
+
+    monkeypatch.setattr(loop, "code_responses", failing_on_marked)
+    failed_before = RESPONSES.labels("failed")._value.get()
+    pool = await create_pool(schema_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+            crash = survey_response(nps=3, comment=f"{TWO_CODES} zzqx")
+            await store_coded(conn, crash, fast)
+            await store_coded(conn, survey_response(nps=3, comment=TWO_CODES), fast)
+            run_id = await start_run(
+                conn, taxonomy_sha256="t", replay_source="refine", since=None, until=None,
+                source=None,
+            )  # fmt: skip
+        summary = Summary(taxonomy_sha256="t", replay_source="refine", dry_run=False)
+        refiner = loop.Refiner(
+            pool=pool, taxonomy=full, run_id=run_id, summary=summary, batch=10, idle_seconds=0.1
+        )
+        assert await refiner.refine_batch() == 2
+        assert await nothing_pending(pool)
+        rows = await pool.fetch("SELECT comment, codes FROM survey_responses ORDER BY comment")
+        codes = {row["comment"]: [code["code"] for code in row["codes"]] for row in rows}
+        assert codes == {
+            f"{TWO_CODES} zzqx": ["repeat_contact", "broken_promise"],  # the fast codes, kept
+            TWO_CODES: ["repeat_contact"],  # the full model's
+        }
+        assert RESPONSES.labels("failed")._value.get() == failed_before + 1
     finally:
         await pool.close()

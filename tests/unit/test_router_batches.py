@@ -44,6 +44,7 @@ from winback_router.consumer import (
 )
 from winback_router.dead_letters.flood_guard import DeadLetterFlood, FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER
+from winback_router.metrics import CODING_FAILURES
 from winback_shared.events.recovery_alerts import RecoveryCaseOpened, RecoveryCaseUpdated
 from winback_shared.events.survey_received import SurveyReceived
 from winback_shared.survey import SurveyResponse
@@ -403,6 +404,37 @@ async def test_a_schema_fault_stops_the_loop_and_dead_letters_nothing(rig: Rig) 
 
     assert isinstance(error, UndefinedColumnError)
     assert rig.records.commits == [] and rig.store.dead_letters == {}
+
+
+# --- a comment coding fails on ----------------------------------------------------------------
+
+
+async def test_a_comment_coding_fails_on_is_coded_by_its_chosen_answers_and_its_batch_goes_on(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def failing_on_marked(responses: Sequence[SurveyResponse], taxonomy: Taxonomy) -> Any:
+        if any("CRASH" in (response.comment or "") for response in responses):
+            raise IndexError("a bug the comment walks into")
+        return code_responses(responses, taxonomy)
+
+    monkeypatch.setattr(consumer, "code_responses", failing_on_marked)
+    failures_before = CODING_FAILURES._value.get()
+    rig.records.append(delivery(detractor(comment="nobody called me back")))
+    rig.records.append(delivery(detractor(comment="CRASH the coder", reasons=["Billing error"])))
+    rig.records.append(delivery(detractor(comment="on hold for an hour")))
+
+    await rig.run_until_committed()
+
+    assert rig.records.commits == [{P0: 3}]
+    coded = {case.comment: case.reasons for case in rig.store.cases}
+    assert [(r.code, r.method) for r in coded["CRASH the coder"]] == [
+        ("billing_error", "chosen_answer")  # the chosen answer's code alone
+    ]
+    assert "long_wait" in [r.code for r in coded["on hold for an hour"]]  # the others, in full
+    assert len(rig.publisher.on("alerts")) == 3 and rig.store.dead_letters == {}
+    assert CODING_FAILURES._value.get() == failures_before + 1
+    [failed] = [r for r in caplog.records if r.getMessage().startswith("coding failed for one")]
+    assert failed.exc_info and vars(failed)["fields"]["receipt_id"]
 
 
 # --- offsets per partition -----------------------------------------------------------------

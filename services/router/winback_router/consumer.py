@@ -33,7 +33,7 @@ from tenacity import (
 from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyResponse, normalise
 from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_router.batch_store import BatchStore, Coded, Coder
-from winback_router.coding import code_response, code_responses
+from winback_router.coding import code_chosen_reasons, code_response, code_responses
 from winback_router.coding_process import CodingProcess
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER, Failure
@@ -43,6 +43,7 @@ from winback_router.metrics import (
     BATCH_RECORDS,
     BATCH_SECONDS,
     CASE_ALERTS,
+    CODING_FAILURES,
     CONSUMER_LAG,
     RECORDS,
     RESPONSE_AGE_SECONDS,
@@ -578,8 +579,42 @@ class RecoveryRouter:
     def _code_batch(self, responses: Sequence[SurveyResponse]) -> Coder:
         """Code a batch at once (rules, then the model's sentence vectors in one call); the
         returned coder answers from it, and codes anything else (a revision merged with what was
-        stored, which is rare) on the spot."""
-        return self._coder(responses, code_responses(responses, self._taxonomy))
+        stored, which is rare) on the spot.
+
+        Coding is pure computation, so an error in it is a bug that a retry meets again: the
+        batch would fail at every retry and every restart, and the router would stop on it for
+        good. So a batch whose coding fails is coded response by response, and a response whose
+        coding fails alone keeps its chosen answers' codes (``_coded_without_the_comment``): it
+        is stored and its case opened, as on the day the comment's words were unknown."""
+        try:
+            batch = code_responses(responses, self._taxonomy)
+        except Exception:
+            log.exception(
+                "coding a batch failed; coding its responses one by one",
+                extra={"fields": {"responses": len(responses)}},
+            )
+            batch = [self._code_alone(response) for response in responses]
+        return self._coder(responses, batch)
+
+    def _code_alone(self, response: SurveyResponse) -> list[CodedReason]:
+        try:
+            return code_responses([response], self._taxonomy)[0]
+        except Exception:
+            return self._coded_without_the_comment(response)
+
+    def _coded_without_the_comment(self, response: SurveyResponse) -> list[CodedReason]:
+        """The codes of the chosen answers alone, for a response whose comment coding failed
+        on (the error is logged with its receipt id, to be reported and fixed)."""
+        log.exception(
+            "coding failed for one response; its chosen answers alone code it",
+            extra={"fields": {"receipt_id": response.receipt_id, "source": response.source}},
+        )
+        CODING_FAILURES.inc()
+        try:
+            return code_chosen_reasons(response, self._taxonomy)
+        except Exception:
+            log.exception("coding its chosen answers failed too; no reason is coded")
+            return []
 
     def _coder(self, responses: Sequence[SurveyResponse], batch: list[list[CodedReason]]) -> Coder:
         """The coder that answers from ``batch``, the reasons of ``responses``."""
@@ -592,7 +627,11 @@ class RecoveryRouter:
             entry = done.get(id(response))
             if entry is not None and entry[0] is response:
                 return entry[1]
-            return self._decide(response, code_response(response, self._taxonomy))
+            try:
+                reasons = code_response(response, self._taxonomy)
+            except Exception:
+                reasons = self._coded_without_the_comment(response)
+            return self._decide(response, reasons)
 
         def code(wanted: Sequence[SurveyResponse]) -> list[Coded]:
             return [one(response) for response in wanted]

@@ -20,6 +20,11 @@ RECORDS = Counter(
 CASE_ALERTS = Counter(
     "winback_router_case_alerts_total", "Alerts published and acknowledged.", ["kind"]
 )
+CODING_FAILURES = Counter(
+    "winback_router_coding_failures_total",
+    "Responses whose comment coding failed on (a bug to report): coded from their chosen "
+    "answers alone, stored and alerted.",
+)
 ALERT_LABELS = {HistoryKind.OPENED: "opened", HistoryKind.REVISED: "updated"}
 """``CASE_ALERTS``' kind per change: the alert's type (``case.opened``, ``case.updated``)."""
 BATCH_SECONDS = Histogram(

@@ -32,6 +32,7 @@ from winback_router.refine.pause import Step
 from winback_router.refine.select import Pending, refinement, still_as_read
 from winback_shared.db import Connection
 from winback_shared.events.recovery_alerts import CodedReason
+from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import Taxonomy
 from winback_shared.transient import is_transient
 
@@ -108,14 +109,17 @@ class Refiner:
         codes = await self._code(batch)
         batch = batch[: len(codes)]
         unchanged: list[Pending] = []
+        failed: list[Pending] = []
         async with self._pool.acquire() as conn:
             for item, reasons in zip(batch, codes, strict=True):
-                if refinement(item, reasons) is None:
+                if reasons is None:
+                    failed.append(item)
+                elif refinement(item, reasons) is None:
                     unchanged.append(item)
                 else:
                     await self._recode(conn, item, reasons)
-            if unchanged:
-                await store.mark_refined(conn, unchanged)
+            if unchanged or failed:
+                await store.mark_refined(conn, unchanged + failed)
         RESPONSES.labels("unchanged").inc(sum(not item.reviewed for item in unchanged))
         RESPONSES.labels("reviewed").inc(sum(item.reviewed for item in unchanged))
         self.summary.responses_seen += len(batch)
@@ -126,7 +130,7 @@ class Refiner:
         )
         return len(batch)
 
-    async def _code(self, batch: Sequence[Pending]) -> list[list[CodedReason]]:
+    async def _code(self, batch: Sequence[Pending]) -> list[list[CodedReason] | None]:
         """The full model's codes for ``batch``, or for its first chunks if the gate paused.
 
         Without a gate, one call for the whole batch; with one, chunks of ``small_batch``,
@@ -134,13 +138,40 @@ class Refiner:
         mid-batch waits for at most one chunk of it.
         """
         chunk = len(batch) if self._gate is None else self._small
-        codes: list[list[CodedReason]] = []
+        codes: list[list[CodedReason] | None] = []
         for start in range(0, len(batch), chunk):
             if start and self._gate is not None and await self._gate.step() is not Step.REFINE:
                 break
             part = [item.stored.response for item in batch[start : start + chunk]]
-            codes += await asyncio.to_thread(code_responses, part, self._taxonomy)
+            codes += await asyncio.to_thread(self._code_part, part)
         return codes
+
+    def _code_part(self, part: Sequence[SurveyResponse]) -> list[list[CodedReason] | None]:
+        """The full model's codes for ``part``; ``None`` for a response it fails on.
+
+        Coding is pure computation, so an error in it is a bug a retry meets again: the
+        refiner would stop on that batch at every restart, and refine nothing more. So a part
+        whose coding fails is coded response by response, and a response the model fails on
+        alone keeps the codes it has (it is marked refined, the error logged and counted)."""
+        try:
+            return list(code_responses(part, self._taxonomy))
+        except Exception:
+            log.exception(
+                "refining a batch failed; coding its responses one by one",
+                extra={"fields": {"responses": len(part)}},
+            )
+            return [self._code_alone(response) for response in part]
+
+    def _code_alone(self, response: SurveyResponse) -> list[CodedReason] | None:
+        try:
+            return code_responses([response], self._taxonomy)[0]
+        except Exception:
+            log.exception(
+                "the full model failed on one response; it keeps the codes it has",
+                extra={"fields": {"receipt_id": response.receipt_id, "source": response.source}},
+            )
+            RESPONSES.labels("failed").inc()
+            return None
 
     async def _recode(
         self, conn: Connection, read: Pending, reasons: Sequence[CodedReason]

@@ -13,7 +13,8 @@ PENDING = Gauge(
 RESPONSES = Counter(
     "winback_refiner_responses_total",
     "Responses refined: unchanged (same codes), recoded, reviewed (an agent's reasons kept), "
-    "or revised (changed under the refiner; refined again later).",
+    "revised (changed under the refiner; refined again later), or failed (the full model "
+    "failed on it, a bug: it keeps the codes it has).",
     ["outcome"],
 )
 BATCH_SECONDS = Histogram(
