@@ -847,6 +847,20 @@ async def test_a_coding_worker_that_keeps_dying_stops_the_loop_with_nothing_comm
     assert rig.steps() == [] and rig.records.commits == []
 
 
+async def test_an_error_coding_raised_in_the_worker_is_isolated_in_a_thread_instead(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_thread = record_coding(monkeypatch)
+    coding = InlineCoding(IndexError("a bug the comment walks into"))
+    rig.records.append(delivery(detractor()))
+    rig.records.append(delivery(detractor()))
+
+    await rig.run_until_committed(rig.router(coding_process=coding))
+
+    assert coding.batches == [2] and in_thread == [2]  # the worker's error; the thread coded it
+    assert len(rig.store.cases) == 2 and rig.records.committed == {P0: 2}
+
+
 # --- three stages: the next batch fetched and normalised while one is coded -------------------
 
 

@@ -34,7 +34,7 @@ from winback_router.adapters import AdapterContext, InvalidPayload, NotASurveyRe
 from winback_router.adapters.vendor_api import VendorUnavailable
 from winback_router.batch_store import BatchStore, Coded, Coder
 from winback_router.coding import code_chosen_reasons, code_response, code_responses
-from winback_router.coding_process import CodingProcess
+from winback_router.coding_process import CodingProcess, CodingWorkerDied
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER, Failure
 from winback_router.decision import decide
@@ -474,7 +474,13 @@ class RecoveryRouter:
             if self._coding_process is None:
                 code = await asyncio.to_thread(self._code_batch, stored)
             else:
-                code = self._coder(stored, await self._coding_process.code(stored))
+                try:
+                    code = self._coder(stored, await self._coding_process.code(stored))
+                except Exception as error:
+                    if isinstance(error, CodingWorkerDied) or worth_retrying(error):
+                        raise
+                    # An error coding raised in the worker: the same isolation in a thread.
+                    code = await asyncio.to_thread(self._code_batch, stored)
         return _Prepared(normalised.batches, normalised.records, outcomes, code)
 
     async def _normalise_all(
