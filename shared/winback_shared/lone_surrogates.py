@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import re
 
-REPLACEMENT = "\ufffd"
-
 _ESCAPE = re.compile(
     r"\\\\"  # an escaped backslash: what follows it is not an escape
     r"|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a surrogate pair

@@ -257,10 +257,10 @@ class RecoveryRouter:
 
         Transient failures retry the failing step with backoff until they pass or the router
         is stopped; a value that cannot be stored sends its batch through ``_store_one_by_one``
-        (the record refused becomes a dead letter); anything else (including a dead-letter
-        flood) ends the loop, after the
-        batches in flight have finished or failed, with nothing after the failure committed
-        (a batch being coded then is dropped unstored).
+        (the record refused becomes a dead letter), and an error in coding through
+        ``_code_batch``'s response-by-response coding; anything else (including a dead-letter
+        flood) ends the loop, after the batches in flight have finished or failed, with nothing
+        after the failure committed (a batch being coded then is dropped unstored).
         """
         pending: deque[asyncio.Task[None]] = deque()
         coding: _Coding | None = None

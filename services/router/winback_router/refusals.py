@@ -3,9 +3,9 @@
 A value that cannot be stored (text UTF-8 cannot hold, a number out of a column's range, a check
 the canonical model does not know) fails the batch's one transaction at every retry, and the
 router stopped: at every restart it read the same batch again, so one record held back every
-partition it owns. Two such values have been found and fixed at the adapters (``1e999``, half
-an emoji); this names the kind of failure so that the next one, not yet known, is isolated and
-dead-lettered instead (``consumer.RecoveryRouter``).
+partition it owns. Three such values have been found and refused or repaired in normalising
+(``1e999``, half an emoji, a date with no UTC time); this names the kind of failure so that the
+next one, not yet known, is isolated and dead-lettered instead (``consumer.RecoveryRouter``).
 
 The kinds are narrow on purpose: a lost connection or a transaction conflict is transient and
 retried, and a missing table or column is the deploy's fault and must stop the router, not
