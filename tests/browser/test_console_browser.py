@@ -380,3 +380,74 @@ async def test_a_console_that_reconnects_resumes_from_its_cursor(page: Page) -> 
     await second.route.close(code=1013, reason="fell behind")
     third = await server.next_connection()
     assert (await third.auth_message())["cursor"] == "v1.200.view"
+
+
+CHIME_COUNTER = """
+window.__chimes = 0;
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) {
+  window.__chimes += 1;
+  return start.apply(this, args);
+};
+"""
+"""Counts the chimes the console starts (each is one oscillator), without changing them."""
+
+
+async def test_a_console_the_browser_keeps_silent_says_so_until_a_click(page: Page) -> None:
+    """Chromium, as every browser, keeps a page silent until its user clicks or types in it.
+    An agent who opens the console and waits must see that the chime is blocked (not "Sound
+    on"), and the first click anywhere must let it play."""
+    await page.add_init_script(CHIME_COUNTER)
+    server = FakeServer()
+    await page.route(f"{FAKE_ORIGIN}/**", server.serve_file)
+    await page.route_web_socket(f"{FAKE_ORIGIN.replace('http', 'ws')}/ws", server.accept)
+    await page.goto(f"{FAKE_ORIGIN}/#token=ana-token")
+    connection = await server.next_connection()
+    await connection.auth_message()
+    connection.send({"type": "hello", "agent": ANA})
+    connection.send({"type": "snapshot", "cases": [], "total": 0})
+    await expect(page.locator("#status")).to_have_text("live")
+
+    allow = page.locator("#sound-allow")
+    toggle = page.locator("#sound-toggle")
+    await expect(allow).to_be_visible()
+    await expect(allow).to_have_text("Allow sound")
+    await expect(toggle).to_be_hidden()
+
+    # A case arrives before any click: it pops up, and no chime is attempted.
+    connection.send(opened(summary(1, priority=1, opened_at="2026-01-01T09:00:00Z")))
+    await expect(page.locator("#toasts .toast", has_text="Customer 1")).to_be_visible()
+    assert await page.evaluate("window.__chimes") == 0
+    await expect(allow).to_be_visible()
+
+    # A click anywhere in the page (here the empty board) lets the console play.
+    await page.locator("#board-title").click()
+    await expect(allow).to_be_hidden()
+    await expect(toggle).to_have_text("Sound on")
+    await expect(toggle).to_have_attribute("aria-pressed", "true")
+    connection.send(opened(summary(2, priority=1, opened_at="2026-01-01T10:00:00Z")))
+    await expect(page.locator("#toasts .toast", has_text="Customer 2")).to_be_visible()
+    await page.wait_for_function("window.__chimes === 1")
+
+    # Off stays off, with nothing blocked to report, and survives a reload.
+    await toggle.click()
+    await expect(toggle).to_have_text("Sound off")
+    connection.send(opened(summary(3, priority=1, opened_at="2026-01-01T11:00:00Z")))
+    await expect(page.locator("#toasts .toast", has_text="Customer 3")).to_be_visible()
+    assert await page.evaluate("window.__chimes") == 1
+    await page.reload()
+    again = await server.next_connection()
+    await again.auth_message()
+    again.send({"type": "hello", "agent": ANA})
+    again.send({"type": "snapshot", "cases": [], "total": 0})
+    await expect(page.locator("#status")).to_have_text("live")
+    await expect(toggle).to_have_text("Sound off")
+    await expect(allow).to_be_hidden()
+
+    # Turned on again by its click, the same click lets it play: no "Allow sound" step.
+    await toggle.click()
+    await expect(toggle).to_have_text("Sound on")
+    await expect(allow).to_be_hidden()
+    again.send(opened(summary(4, priority=1, opened_at="2026-01-01T12:00:00Z")))
+    await expect(page.locator("#toasts .toast", has_text="Customer 4")).to_be_visible()
+    await page.wait_for_function("window.__chimes === 1")  # counted afresh since the reload

@@ -21,7 +21,7 @@ const REASONS = {
   call_back_missed: { title: "Call-back missed", kind: "sla-breached" },
 };
 
-export function createAlerts({ toasts, soundToggle, notifyToggle, onOpen }) {
+export function createAlerts({ toasts, soundToggle, soundAllow, notifyToggle, onOpen }) {
   let audio = null;
 
   // `detail`: a line saying what happened (an offer's amount and who asks or answered).
@@ -87,19 +87,45 @@ export function createAlerts({ toasts, soundToggle, notifyToggle, onOpen }) {
     return localStorage.getItem(SOUND_KEY) !== "off";
   }
 
+  // Browsers keep a page silent until the person using it clicks or presses a key in it (the
+  // autoplay policy). An agent who opens the console and waits would miss every chime while the
+  // toggle said "Sound on"; so while the page may not play, an "Allow sound" button stands in
+  // for the toggle, and the first click or key anywhere in the page lets it play.
+  function audioContext() {
+    if (audio) return audio;
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return null;
+    audio = new Context();
+    audio.addEventListener("statechange", renderSoundToggle);
+    return audio;
+  }
+
+  function soundBlocked() {
+    return soundEnabled() && audio !== null && audio.state !== "running" && audio.state !== "closed";
+  }
+
+  // Called from a click or a key press, the only moments a browser lets a page start its sound.
+  function allowSound() {
+    if (!soundEnabled()) return;
+    const context = audioContext();
+    if (context && context.state !== "running") context.resume().catch(() => {});
+  }
+
   function renderSoundToggle() {
     const on = soundEnabled();
+    const blocked = soundBlocked();
     soundToggle.textContent = on ? "Sound on" : "Sound off";
     soundToggle.setAttribute("aria-pressed", String(on));
+    soundToggle.hidden = blocked;
+    soundAllow.hidden = !blocked;
   }
 
   function beep() {
     if (!soundEnabled()) return;
     try {
-      const Context = window.AudioContext || window.webkitAudioContext;
-      if (!Context) return;
-      audio = audio || new Context();
-      if (audio.state === "suspended") audio.resume().catch(() => {});
+      audioContext();
+      if (!audio) return;
+      if (audio.state !== "running") return;  // blocked: "Allow sound" says so
       const now = audio.currentTime;
       const oscillator = audio.createOscillator();
       const gain = audio.createGain();
@@ -144,11 +170,16 @@ export function createAlerts({ toasts, soundToggle, notifyToggle, onOpen }) {
 
   soundToggle.addEventListener("click", () => {
     localStorage.setItem(SOUND_KEY, soundEnabled() ? "off" : "on");
+    allowSound();
     renderSoundToggle();
   });
+  soundAllow.addEventListener("click", allowSound);
+  window.addEventListener("pointerdown", allowSound, true);
+  window.addEventListener("keydown", allowSound, true);
   notifyToggle.addEventListener("click", () => {
     Notification.requestPermission().then(renderNotifyToggle, renderNotifyToggle);
   });
+  if (soundEnabled()) audioContext();  // to learn at once whether the browser lets it play
   renderSoundToggle();
   renderNotifyToggle();
 

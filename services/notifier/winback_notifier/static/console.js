@@ -48,6 +48,7 @@ const el = {
   toasts: document.getElementById("toasts"),
   markSeen: document.getElementById("mark-seen"),
   soundToggle: document.getElementById("sound-toggle"),
+  soundAllow: document.getElementById("sound-allow"),
   notifyToggle: document.getElementById("notify-toggle"),
   signOut: document.getElementById("sign-out"),
   opsLink: document.getElementById("ops-link"),
@@ -149,6 +150,7 @@ const repeats = createRepeatMarks();
 const alerts = createAlerts({
   toasts: el.toasts,
   soundToggle: el.soundToggle,
+  soundAllow: el.soundAllow,
   notifyToggle: el.notifyToggle,
   onOpen: openCase,
 });
