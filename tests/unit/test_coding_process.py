@@ -73,10 +73,16 @@ def assert_identical(got: list[list[CodedReason]], want: list[list[CodedReason]]
             assert a.model_dump_json() == b.model_dump_json()
 
 
+def coded_all(coded: Sequence[list[CodedReason] | None]) -> list[list[CodedReason]]:
+    """``coded``, every response of which the worker coded."""
+    assert all(reasons is not None for reasons in coded), coded
+    return [reasons for reasons in coded if reasons is not None]
+
+
 async def code_in_batches(worker: CodingProcess, batch: Sequence[SurveyResponse]) -> list[Any]:
     coded: list[list[CodedReason]] = []
     for start in range(0, len(batch), BATCH):
-        coded += await worker.code(batch[start : start + BATCH])
+        coded += coded_all(await worker.code(batch[start : start + BATCH]))
     return coded
 
 
@@ -154,7 +160,7 @@ async def test_a_killed_worker_is_replaced_and_the_batch_coded(
     [pid] = fast_worker.worker_pids()
     os.kill(pid, signal.SIGKILL)
     coded = await fast_worker.code(batch)
-    assert_identical(coded, code_responses(batch, load_and_compile(None, FAST_MODEL)))
+    assert_identical(coded_all(coded), code_responses(batch, load_and_compile(None, FAST_MODEL)))
     assert fast_worker.worker_pids() != [pid]
 
 
@@ -166,6 +172,40 @@ def die(comments: Sequence[Comment]) -> list[list[PackedReason]]:
 def fail(comments: Sequence[Comment]) -> list[list[PackedReason]]:
     """Coding that raises on a comment (run in the worker process)."""
     raise ValueError(f"cannot code {comments[0][0]!r}")
+
+
+KILLER = "this comment kills the worker"
+RAISER = "coding raises on this comment"
+
+
+def die_on_killer(comments: Sequence[Comment]) -> list[list[PackedReason]]:
+    """A worker that dies on a batch holding :data:`KILLER`, raises on one holding
+    :data:`RAISER`, and codes any other (run in the worker process)."""
+    texts = [comment[0] or "" for comment in comments]
+    if any(KILLER in text for text in texts):
+        os._exit(3)
+    if any(RAISER in text for text in texts):
+        raise ValueError("a bug the comment walks into")
+    return coding_process.code_packed(comments)
+
+
+async def test_a_comment_that_kills_the_worker_is_found_and_the_rest_coded() -> None:
+    batch = responses([DEFAULT_DATA / "dev.jsonl"])[:6]
+    batch[1] = batch[1].model_copy(update={"comment": f"Bad service, {KILLER}."})
+    batch[4] = batch[4].model_copy(update={"comment": f"On hold for ages; {RAISER}."})
+    worker = CodingProcess(None, None, work=die_on_killer)
+    try:
+        coded = await worker.code(batch)
+        [pid] = worker.worker_pids()
+        again = await worker.code([batch[0]])  # the worker codes on, not replaced again
+        assert worker.worker_pids() == [pid]
+    finally:
+        worker.close()
+    assert coded[1] is None and coded[4] is None  # the router codes those without the comment
+    kept = [0, 2, 3, 5]
+    expected = code_responses([batch[index] for index in kept], load_and_compile(None, None))
+    assert_identical(coded_all([coded[index] for index in kept]), expected)
+    assert_identical(coded_all(again), expected[:1])
 
 
 async def test_a_worker_that_dies_on_every_try_fails_loudly() -> None:

@@ -861,6 +861,41 @@ async def test_an_error_coding_raised_in_the_worker_is_isolated_in_a_thread_inst
     assert len(rig.store.cases) == 2 and rig.records.committed == {P0: 2}
 
 
+class KilledOnMarkedCoding(InlineCoding):
+    """A coding process whose worker died on a marked comment coded alone: ``None`` for it."""
+
+    async def code(self, responses: Sequence[SurveyResponse]) -> list[Any]:
+        coded = await super().code(responses)
+        return [
+            None if "KILLS" in (response.comment or "") else reasons
+            for response, reasons in zip(responses, coded, strict=True)
+        ]
+
+
+async def test_a_comment_the_coding_worker_dies_on_is_coded_by_its_chosen_answers_not_here(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    in_thread = record_coding(monkeypatch)
+    coding = KilledOnMarkedCoding()
+    failures_before = CODING_FAILURES._value.get()
+    rig.records.append(delivery(detractor(comment="nobody called me back")))
+    rig.records.append(delivery(detractor(comment="KILLS the worker", reasons=["Billing error"])))
+
+    await rig.run_until_committed(rig.router(coding_process=coding))
+
+    # The comment the worker died on is never coded in the router's process (it could kill it).
+    assert coding.batches == [2] and in_thread == []
+    coded = {case.comment: case.reasons for case in rig.store.cases}
+    assert [(r.code, r.method) for r in coded["KILLS the worker"]] == [
+        ("billing_error", "chosen_answer")
+    ]
+    assert "broken_promise" in [r.code for r in coded["nobody called me back"]]
+    assert len(rig.publisher.on("alerts")) == 2 and rig.records.committed == {P0: 2}
+    assert CODING_FAILURES._value.get() == failures_before + 1
+    [lost] = [r for r in caplog.records if "could not code one response" in r.getMessage()]
+    assert vars(lost)["fields"]["receipt_id"]
+
+
 # --- three stages: the next batch fetched and normalised while one is coded -------------------
 
 

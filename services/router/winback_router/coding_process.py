@@ -12,9 +12,14 @@ router without validation, field for field and with the same fields set, so the 
 equal to those a thread would have coded.
 
 A worker that dies (killed, out of memory) is replaced and the batch coded again, up to
-``RESTARTS`` times in a row; then :class:`CodingWorkerDied` ends the router loudly rather than
-skip the batch. An exception raised by coding itself comes back as the same exception, as it
-would from a thread.
+``RESTARTS`` times in a row. A batch it dies on every time may hold one comment that kills it
+(native code that crashes on some text): retried as it is, that batch would stop the router at
+every restart. So its responses are then coded one at a time, each in a worker, and one the
+worker dies on alone comes back as ``None`` for the router to code without its comment, but
+only while the worker still codes :data:`CANARY`; a worker that cannot code even that is not
+being killed by a comment, and :class:`CodingWorkerDied` ends the router loudly rather than
+let every response lose its comment's codes. An exception raised by coding itself comes back
+as the same exception, as it would from a thread.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from winback_router.coding import code_responses
@@ -63,8 +68,18 @@ _FIELDS = tuple(CodedReason.model_fields)
 _SIMILAR_FIELDS = frozenset(SimilarComment.model_fields)
 
 
+CANARY: Comment = (
+    "I waited an hour on hold and the agent was rude.",
+    (),
+    datetime(2026, 1, 1, tzinfo=UTC),
+)
+"""A comment any worker that can code at all codes (rules and model): the worker coding it
+after dying on one response shows that response, not the worker, is at fault."""
+
+
 class CodingWorkerDied(RuntimeError):
-    """The coding worker died on the same batch more than ``RESTARTS`` times."""
+    """The coding worker died more than ``RESTARTS`` times in a row, on a batch and then on
+    :data:`CANARY`: it cannot code, whatever the comments."""
 
 
 def comment_of(response: SurveyResponse) -> Comment:
@@ -193,17 +208,27 @@ class CodingProcess:
         processes = getattr(self._pool, "_processes", None) or {}
         return [int(pid) for pid in processes]
 
-    async def code(self, responses: Sequence[SurveyResponse]) -> list[list[CodedReason]]:
-        """``code_responses(responses, taxonomy)``, computed in the worker."""
+    async def code(self, responses: Sequence[SurveyResponse]) -> list[list[CodedReason] | None]:
+        """``code_responses(responses, taxonomy)``, computed in the worker; ``None`` for a
+        response the worker died on when coding it alone (see the module's docstring)."""
         if not responses:
             return []
         comments = [comment_of(response) for response in responses]
+        try:
+            packed = await self._run(comments, tries=RESTARTS + 1)
+        except CodingWorkerDied:
+            return await self._code_one_by_one(comments)
+        return [unpack_reasons(reasons) for reasons in packed]
+
+    async def _run(self, comments: Sequence[Comment], tries: int) -> list[list[PackedReason]]:
+        """The worker's packed reasons for ``comments``, replacing a dead worker up to
+        ``tries - 1`` times."""
         loop = asyncio.get_running_loop()
         error: BaseException | None = None
-        for attempt in range(RESTARTS + 1):
+        for attempt in range(tries):
             pool = self._executor()
             try:
-                packed = await loop.run_in_executor(pool, self._work, comments)
+                return await loop.run_in_executor(pool, self._work, comments)
             except BrokenProcessPool as exc:
                 log.error(
                     "coding worker died; starting another",
@@ -213,11 +238,44 @@ class CodingProcess:
                 if self._pool is pool:
                     self._pool = None
                 error = exc
-                continue
-            return [unpack_reasons(reasons) for reasons in packed]
         raise CodingWorkerDied(
-            f"the coding worker died {RESTARTS + 1} times on a batch of {len(comments)}"
+            f"the coding worker died {tries} times on a batch of {len(comments)}"
         ) from error
+
+    async def _code_one_by_one(self, comments: Sequence[Comment]) -> list[list[CodedReason] | None]:
+        """Each comment coded alone; ``None`` for one the worker dies on while it still codes
+        :data:`CANARY`. Raises :class:`CodingWorkerDied` if it cannot code the canary.
+
+        One at a time rather than halving the batch: a worker's start (loading the model) costs
+        seconds, a comment coded alone milliseconds, so the fewest deaths win."""
+        log.error(
+            "coding worker died on every try of a batch; coding its responses one by one",
+            extra={"fields": {"records": len(comments)}},
+        )
+        await self._run([CANARY], tries=RESTARTS + 1)
+        coded: list[list[CodedReason] | None] = []
+        for index, comment in enumerate(comments):
+            try:
+                [packed] = await self._run([comment], tries=1)
+            except CodingWorkerDied:
+                await self._run([CANARY], tries=RESTARTS + 1)
+                log.error(
+                    "the coding worker dies on one response's comment",
+                    extra={"fields": {"index": index, "records": len(comments)}},
+                )
+                coded.append(None)
+                continue
+            except Exception:
+                # Not thrown back to the router's thread: it would code the batch again in the
+                # router's own process, with the comment that kills a worker in it.
+                log.exception(
+                    "coding raised on one response's comment",
+                    extra={"fields": {"index": index, "records": len(comments)}},
+                )
+                coded.append(None)
+                continue
+            coded.append(unpack_reasons(packed))
+        return coded
 
     def close(self) -> None:
         """Stop the worker (after the batch it is coding, if any)."""

@@ -475,7 +475,8 @@ class RecoveryRouter:
                 code = await asyncio.to_thread(self._code_batch, stored)
             else:
                 try:
-                    code = self._coder(stored, await self._coding_process.code(stored))
+                    coded = await self._coding_process.code(stored)
+                    code = self._coder(stored, self._without_lost_comments(stored, coded))
                 except Exception as error:
                     if isinstance(error, CodingWorkerDied) or worth_retrying(error):
                         raise
@@ -608,13 +609,36 @@ class RecoveryRouter:
         except Exception:
             return self._coded_without_the_comment(response)
 
-    def _coded_without_the_comment(self, response: SurveyResponse) -> list[CodedReason]:
+    def _without_lost_comments(
+        self, responses: Sequence[SurveyResponse], coded: list[list[CodedReason] | None]
+    ) -> list[list[CodedReason]]:
+        """The coding process's reasons, a response it could not code alone (its worker died
+        on the comment, or coding raised on it) coded from its chosen answers here: never its
+        comment, which might kill the router's own process as it killed the worker."""
+        return [
+            reasons
+            if reasons is not None
+            else self._coded_without_the_comment(response, in_worker=True)
+            for response, reasons in zip(responses, coded, strict=True)
+        ]
+
+    def _coded_without_the_comment(
+        self, response: SurveyResponse, *, in_worker: bool = False
+    ) -> list[CodedReason]:
         """The codes of the chosen answers alone, for a response whose comment coding failed
         on (the error is logged with its receipt id, to be reported and fixed)."""
-        log.exception(
-            "coding failed for one response; its chosen answers alone code it",
-            extra={"fields": {"receipt_id": response.receipt_id, "source": response.source}},
-        )
+        fields = {"receipt_id": response.receipt_id, "source": response.source}
+        if in_worker:
+            log.error(
+                "the coding process could not code one response's comment (its log says why); "
+                "its chosen answers alone code it",
+                extra={"fields": fields},
+            )
+        else:
+            log.exception(
+                "coding failed for one response; its chosen answers alone code it",
+                extra={"fields": fields},
+            )
         CODING_FAILURES.inc()
         try:
             return code_chosen_reasons(response, self._taxonomy)
