@@ -1,5 +1,6 @@
 """The case outbox's sweep hands its whole batch to the producer before awaiting any
-acknowledgement, and marks the batch sent only once every one of them is acknowledged."""
+acknowledgement, and marks the batch sent only once every one of them is acknowledged; a change
+it cannot build an event from is left unsent without stopping it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.case_support import open_case
 from winback_notifier.cases.publisher import CaseEventPublisher
+from winback_notifier.metrics import OUTBOX_UNSENDABLE
 from winback_shared.case_changes import append_change_unless_finished
 from winback_shared.case_vocabulary import HistoryKind
 
@@ -93,3 +95,48 @@ async def test_a_failed_ack_leaves_the_whole_batch_for_the_next_sweep(pool: asyn
         ack.set_result(None)
     assert await retry == 3
     assert await pool.fetchval(UNSENT) == 0
+
+
+async def test_a_change_this_version_cannot_build_is_left_unsent_and_the_rest_go_out(
+    pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A history kind this notifier does not know (a newer one's, in a rolling upgrade) must
+    not stop the sweep, which would stop every notifier of this version at every restart."""
+    first, newer, last = await recoded_cases(pool, 3)
+    seq = await pool.fetchval("SELECT max(seq) + 1 FROM case_history WHERE case_id = $1", newer)
+    await pool.execute(
+        "INSERT INTO case_history (case_id, seq, kind, actor, occurred_at)"
+        " VALUES ($1, $2, 'escalated', 'a newer notifier', now() - interval '1 minute')",
+        newer,
+        seq,
+    )
+    unsendable_before = OUTBOX_UNSENDABLE._value.get()
+    producer = HeldProducer()
+    publisher = CaseEventPublisher(producer, pool, "events", timeout=10)
+
+    sweep = asyncio.create_task(publisher.sweep())
+    for _ in range(500):
+        if len(producer.acks) == 3:
+            break
+        await asyncio.sleep(0.01)
+    for ack in producer.acks:
+        ack.set_result(None)
+    assert await sweep == 3
+    assert [key for key, _ in producer.sent] == [str(first), str(newer), str(last)]
+    assert {json.loads(value)["change"]["kind"] for _, value in producer.sent} == {"recoded"}
+    assert await pool.fetchval(UNSENT) == 1  # left for a notifier that knows the kind
+    assert OUTBOX_UNSENDABLE._value.get() == unsendable_before + 1
+    [logged] = [r for r in caplog.records if "cannot build its event" in r.getMessage()]
+    assert vars(logged)["fields"]["case_id"] == newer and vars(logged)["fields"]["seq"] == seq
+
+    # Later sweeps pass it by without counting it again, and still send what comes next.
+    assert await publisher.sweep() == 0
+    await recoded_cases(pool, 1)
+    later = asyncio.create_task(publisher.sweep())
+    for _ in range(500):
+        if len(producer.acks) == 4:
+            break
+        await asyncio.sleep(0.01)
+    producer.acks[3].set_result(None)
+    assert await later == 1
+    assert OUTBOX_UNSENDABLE._value.get() == unsendable_before + 1

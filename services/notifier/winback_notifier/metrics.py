@@ -83,3 +83,9 @@ QUEUE_CONSOLES = Gauge(
     "queue), by queue; summed across notifiers, zero means nobody sees a new case there.",
     ["queue"],
 )
+OUTBOX_UNSENDABLE = Counter(
+    "winback_notifier_outbox_unsendable_total",
+    "Case changes the outbox sweep could not build an event from (a history kind or a card "
+    "this notifier's version does not know, say a newer one's during a rolling upgrade) and "
+    "left unsent for another notifier; each is logged with its case and seq.",
+)

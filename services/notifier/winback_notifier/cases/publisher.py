@@ -8,6 +8,12 @@ twice, never zero times; consoles drop the repeat by (case, seq).
 Re-codings (``recoded`` entries, written by ``python -m winback_router.recoding``, which talks to
 PostgreSQL only) have no request to send them: the sweep is their only way out, so it takes
 them without waiting out the grace period.
+
+A change the sweep cannot build an event from (a history kind or a card field this version does
+not know: a newer notifier's, written during a rolling upgrade) is logged, counted and left
+unsent, and this notifier's later sweeps pass it by. The sweep failing on it instead would be a
+bug the next round meets again: every notifier of this version would stop at every restart,
+and every console with it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from winback_notifier.cases.service import Change
+from winback_notifier.metrics import OUTBOX_UNSENDABLE
 from winback_shared.case_vocabulary import HistoryKind
 from winback_shared.events.case_events import CaseCard, CaseChanged, HistoryEntry
 from winback_shared.transient import is_transient
@@ -42,6 +49,8 @@ class CaseEventPublisher:
         self._pool = pool
         self._topic = topic
         self._timeout = timeout
+        self._unsendable: set[int] = set()
+        """``case_history`` ids whose event this notifier cannot build, left for another."""
 
     async def publish(self, change: Change) -> bool:
         """Send one change and mark it published; ``False`` leaves it to the sweep.
@@ -104,6 +113,7 @@ class CaseEventPublisher:
                 FROM case_history h
                 JOIN case_cards c ON c.case_id = h.case_id AND c.opened_at = h.case_opened_at
                 WHERE h.published_at IS NULL
+                  AND h.id <> ALL($4::bigint[])
                   AND CASE WHEN h.kind = $3 THEN c.alerted_at IS NOT NULL
                            ELSE h.occurred_at < now() - make_interval(secs => $1) END
                 ORDER BY h.id
@@ -113,11 +123,14 @@ class CaseEventPublisher:
                 SWEEP_GRACE_SECONDS,
                 SWEEP_BATCH,
                 HistoryKind.RECODED,
+                sorted(self._unsendable),
             )
+            events = [(row, event) for row in rows if (event := self._built(row)) is not None]
+            rows = [row for row, _ in events]
             if not rows:
                 return 0
             async with asyncio.timeout(self._timeout):
-                acks = [await self._enqueue(_event_of(row)) for row in rows]
+                acks = [await self._enqueue(event) for _, event in events]
                 await asyncio.gather(*acks)
             await conn.execute(
                 "UPDATE case_history SET published_at = now()"
@@ -127,6 +140,27 @@ class CaseEventPublisher:
                 [row["occurred_at"] for row in rows],
             )
         return len(rows)
+
+    def _built(self, row: asyncpg.Record) -> CaseChanged | None:
+        """The event for ``row``, or ``None`` (logged, counted, remembered) if this version
+        cannot build one."""
+        try:
+            return _event_of(row)
+        except (ValueError, KeyError, TypeError) as error:  # pydantic's ValidationError too
+            self._unsendable.add(row["id"])
+            OUTBOX_UNSENDABLE.inc()
+            log.error(
+                "case change left unsent: this notifier cannot build its event",
+                extra={
+                    "fields": {
+                        "case_id": row["card"].get("case_id") if row["card"] else None,
+                        "seq": row["seq"],
+                        "kind": row["kind"],
+                        "error": str(error)[:500],
+                    }
+                },
+            )
+            return None
 
     async def _enqueue(self, event: CaseChanged) -> asyncio.Future[object]:
         """Hand one event to the producer; the future is its acknowledgement."""
