@@ -229,6 +229,31 @@ async def test_notes_are_kept_verbatim_in_history(case_desk: CaseDesk) -> None:
     assert history[-1]["kind"] == "note_added" and history[-1]["data"]["text"] == text
 
 
+async def test_a_history_kind_of_a_newer_version_leaves_the_case_usable(
+    case_desk: CaseDesk,
+) -> None:
+    """During a rolling upgrade a newer notifier may write a kind this one cannot name: the
+    case must still open, show its history and take actions here."""
+    token = await case_desk.agent("ana")
+    case_id = await case_desk.case()
+    await case_desk.act(token, case_id, "claim")
+    async with case_desk.pool.acquire() as conn, conn.transaction():  # as a notifier writes
+        await conn.execute("UPDATE recovery_cases SET seq = 3 WHERE id = $1", case_id)
+        await conn.execute(
+            "INSERT INTO case_history (case_id, seq, kind, actor)"
+            " VALUES ($1, 3, 'escalated', 'ben')",
+            case_id,
+        )
+
+    case = await case_desk.call("GET", f"/api/cases/{case_id}", token)
+    assert case.status_code == 200, case.text
+    assert [entry["kind"] for entry in case.json()["history"]] == ["opened", "claimed"]
+    history = await case_desk.call("GET", f"/api/cases/{case_id}/history", token)
+    assert history.status_code == 200 and [entry["seq"] for entry in history.json()] == [1, 2]
+    noted = await case_desk.act(token, case_id, "notes", {"text": "left a voicemail"})
+    assert noted.status_code == 200 and noted.json()["seq"] == 4
+
+
 async def history_count(pool: asyncpg.Pool, case_id: int) -> int:
     """How many history entries the case has."""
     count: int = await pool.fetchval(

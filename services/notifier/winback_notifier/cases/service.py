@@ -9,6 +9,7 @@ exactly one winner: the second waits, then sees the first one's owner and is ref
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from winback_shared.case_vocabulary import (
 from winback_shared.db import Connection
 from winback_shared.events.case_events import CaseCard, GivenOffer, HistoryEntry, Resolution
 from winback_shared.taxonomy import ASKS_CONTACT, RESERVED_CODES
+
+log = logging.getLogger("winback.notifier")
 
 Db: TypeAlias = "Connection | asyncpg.Pool"
 
@@ -243,14 +246,34 @@ async def get_card(conn: Db, agent: Agent, case_id: int) -> CaseCard:
     return card
 
 
+KNOWN_KINDS = frozenset(kind.value for kind in HistoryKind)
+"""The history kinds this version can name."""
+
+
 async def get_history(conn: Db, case_id: int) -> list[HistoryEntry]:
-    """Every change of the case, oldest first."""
+    """Every change of the case, oldest first, but those of a kind this version does not know.
+
+    A newer notifier (during a rolling upgrade) may write a kind this one has no name for;
+    failing on it would make the case unopenable here (a 500) until the upgrade ends. Such an
+    entry is left out with a warning, and the newer version shows it."""
     rows = await conn.fetch(
         "SELECT seq, kind, actor, occurred_at, data FROM case_history"
         " WHERE case_id = $1 ORDER BY seq",
         case_id,
     )
-    return [HistoryEntry.model_validate(dict(row)) for row in rows]
+    known = [row for row in rows if row["kind"] in KNOWN_KINDS]
+    if len(known) < len(rows):
+        log.warning(
+            "case history entries of a kind this version does not know left out",
+            extra={
+                "fields": {
+                    "case_id": case_id,
+                    "kinds": sorted({row["kind"] for row in rows} - KNOWN_KINDS),
+                }
+            },
+        )
+    return [HistoryEntry.model_validate(dict(row)) for row in known]
+
 
 
 async def get_attempts(conn: Db, case_id: int) -> list[ContactAttempt]:
