@@ -275,7 +275,6 @@ async def get_history(conn: Db, case_id: int) -> list[HistoryEntry]:
     return [HistoryEntry.model_validate(dict(row)) for row in known]
 
 
-
 async def get_attempts(conn: Db, case_id: int) -> list[ContactAttempt]:
     """Every contact attempt of the case, oldest first."""
     rows = await conn.fetch(
