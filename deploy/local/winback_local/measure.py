@@ -19,6 +19,11 @@ only ratios within a run mean much). Loopback only, bounded in time, everything 
     started again: warning and error lines the services wrote from the stop until all three
     were ready again, with every line written (``WINBACK_LOG_REPEAT_SECONDS=0``) and with
     repeats collapsed (the default).
+
+``python -m winback_local.measure coding-worker-death [--batch 200]``
+    a batch of held-out comments coded in the router's coding worker, then the same batch with
+    one comment that kills the worker: seconds for each, and how many responses were coded
+    from their chosen answers alone (``winback_local.worker_death``). No broker or database.
 """
 
 from __future__ import annotations
@@ -411,7 +416,8 @@ def outage_logs(outage: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m winback_local.measure router-restart | outage-logs``."""
+    """``python -m winback_local.measure router-restart | group-rejoin | outage-logs |
+    coding-worker-death``."""
     parser = argparse.ArgumentParser(prog="python -m winback_local.measure")
     commands = parser.add_subparsers(dest="command", required=True)
     restart = commands.add_parser("router-restart", help="router restart to first record")
@@ -420,11 +426,19 @@ def main(argv: list[str] | None = None) -> int:
     rejoin.add_argument("--trials", type=int, default=3)
     logs = commands.add_parser("outage-logs", help="log lines during a broker outage")
     logs.add_argument("--outage", type=float, default=15.0)
+    death = commands.add_parser(
+        "coding-worker-death", help="a batch coded with and without a comment killing the worker"
+    )
+    death.add_argument("--batch", type=int, default=200)
     args = parser.parse_args(argv)
     if args.command == "router-restart":
         router_restart(args.trials)
     elif args.command == "group-rejoin":
         group_rejoin(args.trials)
+    elif args.command == "coding-worker-death":
+        from winback_local.worker_death import coding_worker_death  # loads the coder
+
+        coding_worker_death(args.batch)
     else:
         outage_logs(args.outage)
     return 0
