@@ -32,6 +32,13 @@ class HeldProducer:
         self.acks.append(ack)
         return ack
 
+    async def holding(self, count: int) -> None:
+        """Wait (up to 5 s) until ``count`` events are held, unacknowledged or settled."""
+        for _ in range(500):
+            if len(self.acks) >= count:
+                return
+            await asyncio.sleep(0.01)
+
 
 async def recoded_cases(pool: asyncpg.Pool, count: int) -> list[int]:
     """``count`` alerted cases, each with one re-coding left for the sweep."""
@@ -52,10 +59,7 @@ async def test_the_whole_batch_is_sent_before_any_ack_and_marked_after_all(
     publisher = CaseEventPublisher(producer, pool, "events", timeout=10)
 
     sweep = asyncio.create_task(publisher.sweep())
-    for _ in range(500):
-        if len(producer.sent) == 5:
-            break
-        await asyncio.sleep(0.01)
+    await producer.holding(5)
     assert [key for key, _ in producer.sent] == [str(case_id) for case_id in ids]  # oldest first
     assert [json.loads(value)["change"]["kind"] for _, value in producer.sent] == ["recoded"] * 5
     for ack in producer.acks[:4]:
@@ -74,10 +78,7 @@ async def test_a_failed_ack_leaves_the_whole_batch_for_the_next_sweep(pool: asyn
     publisher = CaseEventPublisher(producer, pool, "events", timeout=10)
 
     sweep = asyncio.create_task(publisher.sweep())
-    for _ in range(500):
-        if len(producer.acks) == 3:
-            break
-        await asyncio.sleep(0.01)
+    await producer.holding(3)
     producer.acks[0].set_result(None)
     producer.acks[1].set_exception(ConnectionError("broker away"))
     producer.acks[2].set_result(None)
@@ -87,10 +88,7 @@ async def test_a_failed_ack_leaves_the_whole_batch_for_the_next_sweep(pool: asyn
 
     again = HeldProducer()
     retry = asyncio.create_task(CaseEventPublisher(again, pool, "events", timeout=10).sweep())
-    for _ in range(500):
-        if len(again.acks) == 3:
-            break
-        await asyncio.sleep(0.01)
+    await again.holding(3)
     for ack in again.acks:
         ack.set_result(None)
     assert await retry == 3
@@ -115,10 +113,7 @@ async def test_a_change_this_version_cannot_build_is_left_unsent_and_the_rest_go
     publisher = CaseEventPublisher(producer, pool, "events", timeout=10)
 
     sweep = asyncio.create_task(publisher.sweep())
-    for _ in range(500):
-        if len(producer.acks) == 3:
-            break
-        await asyncio.sleep(0.01)
+    await producer.holding(3)
     for ack in producer.acks:
         ack.set_result(None)
     assert await sweep == 3
@@ -133,10 +128,7 @@ async def test_a_change_this_version_cannot_build_is_left_unsent_and_the_rest_go
     assert await publisher.sweep() == 0
     await recoded_cases(pool, 1)
     later = asyncio.create_task(publisher.sweep())
-    for _ in range(500):
-        if len(producer.acks) == 4:
-            break
-        await asyncio.sleep(0.01)
+    await producer.holding(4)
     producer.acks[3].set_result(None)
     assert await later == 1
     assert OUTBOX_UNSENDABLE._value.get() == unsendable_before + 1
