@@ -83,11 +83,37 @@ async def test_forecast_and_the_agents_connected_now(case_desk: CaseDesk) -> Non
             "agents_needed": expected_agents(),
             "agents_connected": 1,
             "short_by": expected_agents() - 1,
+            "unclaimed": 0,
         }
     ]
     assert report["understaffed"] == ["default"]
     refused = await case_desk.call("GET", "/api/ops/staffing", agent_token)
     assert refused.status_code == 403
+
+
+async def test_unclaimed_cases_need_an_agent_whatever_the_forecast(case_desk: CaseDesk) -> None:
+    """A backlog nobody owns needs someone now, even in an hour history says needs nobody."""
+    sue = await case_desk.agent("sue", Role.SUPERVISOR, queues=[])
+    ana = await case_desk.agent("ana", queues=["default"])
+    await case_desk.agent("ben", queues=["billing"])
+    waiting = [await case_desk.case(queue="billing", name=f"Waiting {n}") for n in range(3)]
+    claimed = await case_desk.case(queue="default", name="Taken")
+    await case_desk.act(ana, claimed, "claim")
+    await case_desk.pool.execute(  # history: none of these opened in an hour it forecasts
+        "UPDATE recovery_cases SET opened_at = now() - interval '1 week 3 hours'"
+        " WHERE id = ANY($1::bigint[])",
+        [*waiting, claimed],
+    )
+
+    async with case_desk.console(sue):
+        answer = await case_desk.call("GET", "/api/ops/staffing", sue)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    rows = {row["queue"]: row for row in report["now"]}
+    assert rows["billing"]["agents_needed"] == 1 and rows["billing"]["unclaimed"] == 3
+    assert rows["billing"]["agents_connected"] == 0 and rows["billing"]["short_by"] == 1
+    assert rows["default"]["agents_needed"] == 0 and rows["default"]["unclaimed"] == 0
+    assert report["understaffed"] == ["billing"]
 
 
 async def test_cli_prints_the_week_grid(case_desk: CaseDesk, infra_env: dict[str, Any]) -> None:

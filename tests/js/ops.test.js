@@ -234,7 +234,7 @@ describe("staffing", () => {
       { queue: "default", needed: 1, connected: 2, short: 0, tone: "" },
     ]);
     assert.equal(staffingWarning(REPORTS.staffing),
-      "Under the forecast this hour (Mon 09:00 UTC): billing needs 5, has 1.");
+      "Under the forecast this hour (Mon 09:00 UTC): billing needs 5, has 1 (3 unclaimed).");
     const enough = { ...REPORTS.staffing, understaffed: [] };
     assert.equal(staffingWarning(enough), "");
     assert.equal(staffingWarning(null), "");

@@ -216,6 +216,7 @@ def server_ops_reports() -> dict[str, Any]:
                 agents_needed=billing.hours[9].agents,
                 agents_connected=1,
                 short_by=billing.hours[9].agents - 1,
+                unclaimed=3,
             ),
             QueueNow(
                 queue="default", hour_of_week=9, agents_needed=1, agents_connected=2, short_by=0

@@ -5,6 +5,11 @@ priority (in the business hours' timezone if set, else UTC) and divided by the w
 Handling times are the resolved cases' claim-to-resolution and claim-to-first-attempt means per
 queue, the whole floor's for a queue with too few resolved cases of its own, and
 ``default_busy_minutes`` when the history has none at all.
+
+This hour's need is the forecast's, but never under one agent while a queue has cases nobody
+owns: the forecast is of arrivals, and a backlog from an earlier hour (or a quiet hour that
+history says needs nobody) still waits for someone. Without that floor the page said "short by
+0" beside five breached, unclaimed cases and an empty floor.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from winback_notifier.staffing.forecast import (
     QueueForecast,
     forecast_queue,
 )
+from winback_shared.case_vocabulary import FINISHED_STATUSES
 from winback_shared.db import Connection
 
 DEFAULT_HISTORY = timedelta(weeks=8)
@@ -55,6 +61,12 @@ _HANDLING = """
     GROUP BY GROUPING SETS ((c.queue), ())
 """
 
+_UNCLAIMED = """
+    SELECT queue, count(*) AS n FROM recovery_cases
+    WHERE owner_id IS NULL AND status <> ALL($1::text[])
+    GROUP BY queue
+"""
+
 
 class QueueNow(BaseModel):
     """This hour in one queue: the forecast against the agents whose consoles are open."""
@@ -62,10 +74,13 @@ class QueueNow(BaseModel):
     queue: str
     hour_of_week: int
     agents_needed: int
+    """The forecast for this hour, and at least 1 while the queue has unclaimed cases."""
     agents_connected: int
     """Agents (role agent, member of the queue) with a console open on this notifier."""
     short_by: int
     """``agents_needed - agents_connected`` when positive, else 0."""
+    unclaimed: int = 0
+    """Cases of the queue open now that nobody owns."""
 
 
 class StaffingReport(BaseModel):
@@ -84,7 +99,7 @@ class StaffingReport(BaseModel):
     queues: list[QueueForecast]
     now: list[QueueNow]
     understaffed: list[str]
-    """Queues where fewer agents are connected than the forecast needs this hour."""
+    """Queues where fewer agents are connected than this hour needs."""
 
 
 def hour_of_week(moment: datetime, zone: ZoneInfo) -> int:
@@ -161,18 +176,26 @@ async def staffing_report(
         for queue in sorted(counts)
     ]
     hour = hour_of_week(at, ZoneInfo(timezone))
-    present = connected([f.queue for f in forecasts]) if connected else {}
+    unclaimed = {
+        row["queue"]: int(row["n"])
+        for row in await conn.fetch(_UNCLAIMED, sorted(FINISHED_STATUSES))
+    }
+    forecast_now = {forecast.queue: forecast.hours[hour].agents for forecast in forecasts}
+    queues = sorted(forecast_now.keys() | unclaimed.keys())
+    present = connected(queues) if connected else {}
     now = []
-    for forecast in forecasts:
-        needed = forecast.hours[hour].agents
-        there = present.get(forecast.queue, 0)
+    for queue in queues:
+        waiting = unclaimed.get(queue, 0)
+        needed = max(forecast_now.get(queue, 0), 1 if waiting else 0)
+        there = present.get(queue, 0)
         now.append(
             QueueNow(
-                queue=forecast.queue,
+                queue=queue,
                 hour_of_week=hour,
                 agents_needed=needed,
                 agents_connected=there,
                 short_by=max(needed - there, 0),
+                unclaimed=waiting,
             )
         )
     return StaffingReport(

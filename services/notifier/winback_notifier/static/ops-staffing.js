@@ -26,7 +26,8 @@ export function staffingRows(report) {
 export function staffingWarning(report) {
   if (!report || !report.understaffed.length) return "";
   const short = report.now.filter((row) => row.short_by > 0)
-    .map((row) => `${row.queue} needs ${row.agents_needed}, has ${row.agents_connected}`);
+    .map((row) => `${row.queue} needs ${row.agents_needed}, has ${row.agents_connected}`
+      + (row.unclaimed ? ` (${row.unclaimed} unclaimed)` : ""));
   return `Under the forecast this hour (${hourLabel(report.hour_of_week)} ${report.timezone}): `
     + `${short.join("; ")}.`;
 }
@@ -64,6 +65,7 @@ export function staffingNote(report) {
     + (q.handling_cases ? "" : " (default: too few resolved cases)")).join(", ");
   return `Erlang C with the board's priority order, for ${Math.round(report.goal * 100)}% of `
     + `${priorities} cases tried within target, from ${report.weeks} weeks of arrivals by hour of `
-    + `week (${report.timezone}). Handling: ${handling || "none measured"}. Connected: agents `
+    + `week (${report.timezone}), and at least one agent while a queue has unclaimed cases. `
+    + `Handling: ${handling || "none measured"}. Connected: agents `
     + "(not supervisors) with a console open on this notifier.";
 }
