@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from winback_router.coding import code_response
-from winback_router.decision import Decision, PriorityPolicy, Severity, decide, severity
+from winback_router.decision import (
+    PAST_WINDOW,
+    Decision,
+    PriorityPolicy,
+    Severity,
+    decide,
+    severity,
+)
+from winback_router.settings import RouterSettings
 from winback_shared.events.recovery_alerts import CodedReason
 from winback_shared.survey import Customer, Score, SurveyResponse
 from winback_shared.taxonomy import Taxonomy, load_taxonomy
@@ -237,3 +246,83 @@ def test_a_model_guess_counts_where_the_score_is_bad_or_absent(
 def test_a_rule_found_reason_still_opens_a_case_for_a_good_score() -> None:
     promoter = response(scores=[{"kind": "nps", "value": 9}], comment="The agent was rude.")
     assert decide(promoter, code_response(promoter, TAXONOMY)).needs_recovery is True
+
+
+def answered(days_before_receipt: float | None, **kwargs: Any) -> SurveyResponse:
+    """A response the customer answered so long before it reached us (None: no time given)."""
+    survey = response(**kwargs)
+    if days_before_receipt is None:
+        return survey
+    submitted = survey.received_at - timedelta(days=days_before_receipt)
+    return survey.model_copy(update={"submitted_at": submitted})
+
+
+WINDOW = timedelta(hours=72)
+
+
+def test_an_answer_past_the_recovery_window_opens_no_case() -> None:
+    late = answered(30, scores=[{"kind": "nps", "value": 1}], comment="Waited an hour on hold.")
+    decision = decide(late, code_response(late, TAXONOMY), window=WINDOW)
+    assert decision == Decision(
+        needs_recovery=False,
+        priority=4,
+        triggers=(PAST_WINDOW,),
+        severity=Severity.SEVERE,
+    )
+
+
+def test_an_answer_inside_the_window_opens_its_case_as_before() -> None:
+    recent = answered(2.9, scores=[{"kind": "nps", "value": 1}])
+    decision = decide(recent, [], window=WINDOW)
+    assert decision.needs_recovery
+    assert decision.priority == 1
+    assert PAST_WINDOW not in decision.triggers
+
+
+def test_without_a_window_every_answer_is_in_time() -> None:
+    a_year_old = answered(365, scores=[{"kind": "nps", "value": 1}])
+    decision = decide(a_year_old, [])
+    assert (decision.needs_recovery, decision.priority) == (True, 1)
+    assert PAST_WINDOW not in decision.triggers
+
+
+def test_an_answer_without_a_submission_time_is_never_late() -> None:
+    undated = answered(None, scores=[{"kind": "nps", "value": 1}])
+    assert undated.submitted_at is None
+    assert decide(undated, [], window=WINDOW).needs_recovery
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "comment", "trigger"),
+    [
+        (True, None, "follow_up_requested"),
+        (False, "Please call me back about this.", "follow_up_in_comment"),
+    ],
+)
+def test_a_customer_who_asked_to_be_contacted_gets_a_case_however_late(
+    follow_up: bool, comment: str | None, trigger: str
+) -> None:
+    late = answered(30, scores=[{"kind": "nps", "value": 5}], follow_up=follow_up, comment=comment)
+    decision = decide(late, code_response(late, TAXONOMY), window=WINDOW)
+    assert decision.needs_recovery
+    assert decision.priority == 2  # what it would have been in time
+    assert trigger in decision.triggers
+    assert decision.triggers[-1] == PAST_WINDOW  # the case history says it came late
+
+
+def test_a_late_promoter_is_no_case_for_its_score_not_for_its_age() -> None:
+    """Only an answer that would have opened a case counts as one the window held back."""
+    late = answered(30, scores=[{"kind": "nps", "value": 10}])
+    assert decide(late, [], window=WINDOW).triggers == ()
+
+
+def test_the_window_comes_from_the_environment_and_is_off_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WINBACK_RECOVERY_WINDOW_HOURS", raising=False)
+    assert RouterSettings().recovery_window is None
+    monkeypatch.setenv("WINBACK_RECOVERY_WINDOW_HOURS", "72")
+    assert RouterSettings().recovery_window == WINDOW
+    monkeypatch.setenv("WINBACK_RECOVERY_WINDOW_HOURS", "0")
+    with pytest.raises(ValidationError, match="recovery_window_hours"):
+        RouterSettings()

@@ -90,6 +90,7 @@ def create_app(settings: RouterSettings, on_loop_failure: LoopFailure = stop_pro
             batches_ahead=settings.router_batches_ahead,
             normalise_ahead=settings.router_normalise_ahead,
             coding_process=coding_process,
+            recovery_window=settings.recovery_window,
         )
         router.subscribe()
         await producer.start()

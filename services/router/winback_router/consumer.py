@@ -17,7 +17,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -37,7 +37,7 @@ from winback_router.coding import code_chosen_reasons, code_response, code_respo
 from winback_router.coding_process import CodingProcess, CodingWorkerDied
 from winback_router.dead_letters.flood_guard import FloodGuard
 from winback_router.dead_letters.store import REPLAY_HEADER, Failure
-from winback_router.decision import decide
+from winback_router.decision import PAST_WINDOW, decide
 from winback_router.metrics import (
     ALERT_LABELS,
     BATCH_RECORDS,
@@ -45,6 +45,7 @@ from winback_router.metrics import (
     CASE_ALERTS,
     CODING_FAILURES,
     CONSUMER_LAG,
+    PAST_WINDOW_RESPONSES,
     RECORDS,
     RESPONSE_AGE_SECONDS,
     STAGE_SECONDS,
@@ -218,6 +219,7 @@ class RecoveryRouter:
         batches_ahead: int = DEFAULT_BATCHES_AHEAD,
         normalise_ahead: bool = False,
         coding_process: CodingProcess | None = None,
+        recovery_window: timedelta | None = None,
     ) -> None:
         self._records = records
         self._publisher = publisher
@@ -233,6 +235,7 @@ class RecoveryRouter:
         self._normalise_ahead = normalise_ahead
         self._batch_lock = asyncio.Lock()
         self._coding_process = coding_process
+        self._recovery_window = recovery_window
 
     def subscribe(self) -> None:
         """Join the group; call before the consumer starts fetching."""
@@ -669,7 +672,9 @@ class RecoveryRouter:
         return code
 
     def _decide(self, response: SurveyResponse, reasons: list[CodedReason]) -> Coded:
-        decision = decide(response, reasons)
+        decision = decide(response, reasons, window=self._recovery_window)
+        if decision.triggers == (PAST_WINDOW,):
+            PAST_WINDOW_RESPONSES.inc()
         queue = choose_queue(
             self._queue_rules,
             reason_codes=[reason.code for reason in reasons],

@@ -5,12 +5,20 @@ a severe score is 1, another bad score or a negative reason is 2, a follow-up re
 Two things move a case up one step each (never above 1): a reason whose weight at the time of
 the response reaches ``PriorityPolicy.heavy_weight`` (ops raise weights or boost a reason for a
 period in the taxonomy), and a valuable customer (segment or lifetime value). Every step is
-named in ``triggers`` so the case history says why.
+named in ``triggers``, so the decision explains itself to its tests and to a reader (the case
+stores the priority, not the triggers).
+
+A recovery window, when an operator sets one, keeps answers that reach us long after the
+customer gave them (an import of past responses, a vendor's months-old backlog) from opening
+cases: calling about a survey answered weeks ago is not recovery, and a thousand such pop-ups
+would bury today's. Such a response is still stored and coded, so trends count it, and a
+customer who asked to be contacted still gets a case, since they asked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from winback_shared.events.recovery_alerts import CodedReason
@@ -24,6 +32,9 @@ LOW_SATISFACTION_FRACTION = 0.25
 SEVERE_FRACTION = 0.3
 """At or below this position on its scale a score is severe (NPS 0-3, CSAT 1-2, 1-2 stars)."""
 NO_CASE = 4
+PAST_WINDOW = "past_recovery_window"
+"""The trigger a late answer carries: alone when it opened no case, beside the others when the
+customer's request to be contacted opened one anyway."""
 
 
 class Severity(StrEnum):
@@ -109,24 +120,46 @@ def counts(reason: CodedReason, response: SurveyResponse, level: Severity) -> bo
     return reason.method != MODEL_METHOD or level is not Severity.NONE or not response.scores
 
 
+def answered_before_window(response: SurveyResponse, window: timedelta | None) -> bool:
+    """Whether the customer answered more than ``window`` before the response reached us.
+
+    Measured from the vendor's submission time to our receipt, not to now: a backlog of our
+    own (a router that was down) must not cost customers their recovery. A response without a
+    submission time is never late: nothing says it is.
+    """
+    if window is None or response.submitted_at is None:
+        return False
+    return response.received_at - response.submitted_at > window
+
+
 def decide(
     response: SurveyResponse,
     reasons: list[CodedReason],
     policy: PriorityPolicy = DEFAULT_POLICY,
+    window: timedelta | None = None,
 ) -> Decision:
     """Needs recovery on a bad score, a negative reason, or a follow-up request (the survey's
     field, or ``asks_contact`` coded from the comment); see the module docstring for the
-    priority ladder."""
+    priority ladder and the recovery ``window`` (None: every answer is in time)."""
     level = severity(response.scores)
     triggers = [f"{s.kind.value}={s.value:g}" for s in response.scores if is_bad_score(s)]
     negative = [r for r in reasons if r.code not in RESERVED_CODES and counts(r, response, level)]
     triggers += [f"reason={code}" for code in dict.fromkeys(r.code for r in negative)]
+    asked = True
     if response.follow_up_requested:
         triggers.append("follow_up_requested")
     elif any(r.code == ASKS_CONTACT for r in reasons):
         triggers.append("follow_up_in_comment")
+    else:
+        asked = False
     if not triggers:
         return Decision(needs_recovery=False, priority=NO_CASE, triggers=(), severity=level)
+    if answered_before_window(response, window):
+        if not asked:
+            return Decision(
+                needs_recovery=False, priority=NO_CASE, triggers=(PAST_WINDOW,), severity=level
+            )
+        triggers.append(PAST_WINDOW)
     if level is Severity.SEVERE:
         priority = 1
     elif level is Severity.BAD or negative:

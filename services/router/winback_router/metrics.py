@@ -25,6 +25,12 @@ CODING_FAILURES = Counter(
     "Responses whose comment coding failed on (a bug to report): coded from their chosen "
     "answers alone, stored and alerted.",
 )
+PAST_WINDOW_RESPONSES = Counter(
+    "winback_router_past_window_total",
+    "Responses answered longer before they reached us than the recovery window "
+    "(WINBACK_RECOVERY_WINDOW_HOURS) that would otherwise have opened a case: stored and "
+    "coded, no case.",
+)
 ALERT_LABELS = {HistoryKind.OPENED: "opened", HistoryKind.REVISED: "updated"}
 """``CASE_ALERTS``' kind per change: the alert's type (``case.opened``, ``case.updated``)."""
 BATCH_SECONDS = Histogram(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -89,6 +90,12 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     """``WINBACK_ROUTER_CODING_PROCESS``: code each batch in a worker process of its own
     instead of a thread, so the event loop does not wait for the GIL behind the coding
     (docs/performance.md, section 17)."""
+    recovery_window_hours: Annotated[float | None, Field(gt=0, le=87_600)] = None
+    """``WINBACK_RECOVERY_WINDOW_HOURS``: a response the customer answered longer than this
+    before it reached us opens no case (stored and coded all the same), unless the customer
+    asked to be contacted. Unset (the default): every answer is in time, however old. Set it
+    before importing past responses; 72 suits most programmes (a vendor's weekend outage still
+    opens cases, a month-old export does not)."""
     queue_rules: QueueRules = Field(default_factory=QueueRules)
     queue_rules_file: Path | None = None
 
@@ -101,6 +108,12 @@ class RouterSettings(CommonSettings, WithSources, WithContactPolicy):
     def refine_model(self) -> Path | None:
         """The model a response's codes end with (refiner, re-coding), or None for the rules."""
         return self.refine_model_path if self.use_reason_model else None
+
+    @property
+    def recovery_window(self) -> timedelta | None:
+        """The recovery window, or None when every answer is in time."""
+        hours = self.recovery_window_hours
+        return None if hours is None else timedelta(hours=hours)
 
     @model_validator(mode="after")
     def _resume_below_pause(self) -> RouterSettings:
