@@ -451,3 +451,33 @@ async def test_a_console_the_browser_keeps_silent_says_so_until_a_click(page: Pa
     again.send(opened(summary(4, priority=1, opened_at="2026-01-01T12:00:00Z")))
     await expect(page.locator("#toasts .toast", has_text="Customer 4")).to_be_visible()
     await page.wait_for_function("window.__chimes === 1")  # counted afresh since the reload
+
+
+async def test_a_case_answered_long_before_it_opened_says_so(page: Page) -> None:
+    """A vendor's backlog or an import opens cases for answers given days ago: the card, the
+    pop-up and the case's facts say when the customer answered, so the agent knows before
+    calling; a fresh answer carries no such flag."""
+    server = FakeServer()
+    await page.route(f"{FAKE_ORIGIN}/**", server.serve_file)
+    await page.route_web_socket(f"{FAKE_ORIGIN.replace('http', 'ws')}/ws", server.accept)
+    await page.goto(f"{FAKE_ORIGIN}/#token=ana-token")
+    connection = await server.next_connection()
+    await connection.auth_message()
+    connection.send({"type": "hello", "agent": ANA})
+    fresh = summary(1, priority=2, opened_at="2026-01-01T09:00:00Z")
+    fresh["submitted_at"] = "2026-01-01T08:58:00Z"
+    connection.send({"type": "snapshot", "cases": [fresh], "total": 1})
+    await expect(page.locator("#status")).to_have_text("live")
+    await expect(page.locator("#cases .case[data-case-id='1']")).to_be_visible()
+
+    late = summary(2, priority=1, opened_at="2026-01-10T09:00:00Z")
+    late["submitted_at"] = "2026-01-01T09:00:00Z"
+    connection.send(opened(late))
+    toast = page.locator("#toasts .toast", has_text="Customer 2")
+    await expect(toast.locator(".late-answer")).to_contain_text("Answered")
+    await expect(toast.locator(".late-answer time")).to_have_attribute(
+        "datetime", "2026-01-01T09:00:00Z"
+    )
+    card = page.locator("#cases .case[data-case-id='2']")
+    await expect(card.locator(".late-answer")).to_have_text(re.compile(r"^Answered \d+ days ago$"))
+    await expect(page.locator("#cases .case[data-case-id='1'] .late-answer")).to_have_count(0)

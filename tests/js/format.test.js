@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
-  ago, fromNow, slaState,
+  ago, fromNow, lateAnswerAt, slaState,
 } from "../../services/notifier/winback_notifier/static/format.js";
 
 const NOW = Date.parse("2026-11-30T15:30:00Z");
@@ -50,5 +50,22 @@ describe("slaState", () => {
     assert.equal(slaState(breached), "breached");
     assert.equal(slaState({ ...breached, first_attempt_at: at(-5) }), "breached");
     assert.equal(slaState({ ...breached, status: "resolved" }), "");
+  });
+});
+
+describe("lateAnswerAt", () => {
+  const opened = "2026-11-30T15:30:00Z";
+  const card = (submitted) => ({ opened_at: opened, submitted_at: submitted });
+
+  test("an answer given an hour or more before the case opened is late", () => {
+    assert.equal(lateAnswerAt(card("2026-11-21T09:00:00Z")), "2026-11-21T09:00:00Z");
+    assert.equal(lateAnswerAt(card("2026-11-30T14:30:00Z")), "2026-11-30T14:30:00Z");
+  });
+
+  test("a fresh answer, a vendor clock a little ahead, or no time at all is not", () => {
+    assert.equal(lateAnswerAt(card("2026-11-30T14:31:00Z")), null);
+    assert.equal(lateAnswerAt(card("2026-11-30T15:32:00Z")), null);
+    assert.equal(lateAnswerAt(card(null)), null);
+    assert.equal(lateAnswerAt({ opened_at: opened }), null);
   });
 });

@@ -2,7 +2,7 @@
 // and, when the console is in the background, a desktop notification. The board state decides
 // when; this module only knows how.
 
-import { make } from "./dom.js";
+import { lateAnswerFlag, make } from "./dom.js";
 import { customerName, describeScore, priorityClass, reasonLabels, worstScore } from "./format.js";
 
 const SOUND_KEY = "winback.sound";
@@ -46,6 +46,8 @@ export function createAlerts({ toasts, soundToggle, soundAllow, notifyToggle, on
     const who = make("div", "toast-customer", customerName(card));
     const score = worstScore(card.scores);
     if (score) who.append(make("span", "score", describeScore(score)));
+    const late = lateAnswerFlag(card);
+    if (late) who.append(late);
     toast.append(who);
     if (detail) toast.append(make("div", "toast-detail", detail));
     const reasons = reasonLabels(card);

@@ -3,7 +3,9 @@
 // changes, so a long board redraws cheaply on every message.
 
 import { boardRows, summarise } from "./board-state.js";
-import { button, countdown, make, slaBadge, statusBadge, timeElement } from "./dom.js";
+import {
+  button, countdown, lateAnswerFlag, make, slaBadge, statusBadge, timeElement,
+} from "./dom.js";
 import {
   ago, customerName, describeScore, describeTimeLeft, dueAt, priorityClass, slaState, worstScore,
 } from "./format.js";
@@ -88,6 +90,8 @@ export function createBoardView({ list, empty, summary, markSeen, onOpen, onSeen
     const score = worstScore(card.scores);
     if (score) head.append(make("span", "score", describeScore(score)));
     if (card.follow_up_requested) head.append(make("span", "flag", "Asked for a call back"));
+    const late = lateAnswerFlag(card);
+    if (late) head.append(late);
     head.append(make("span", "new-badge", "New"));
     const right = make("span", "case-when");
     right.append(timeElement(card.opened_at, "Opened"));

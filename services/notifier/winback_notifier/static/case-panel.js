@@ -9,7 +9,9 @@
 import { api } from "./api.js";
 import { needsMoreAttempts, renderActions } from "./case-actions.js";
 import { loadStory } from "./case-story.js";
-import { button, countdown, make, slaBadge, statusBadge } from "./dom.js";
+import {
+  button, countdown, lateAnswerFlag, make, slaBadge, statusBadge,
+} from "./dom.js";
 import { createOffers } from "./case-offers.js";
 import { renderEvidence } from "./evidence-view.js";
 import {
@@ -226,6 +228,7 @@ export function createCasePanel({ root, dispatch }) {
     add("Team", interaction.team);
     add("Scores", (card.scores || []).map(describeScore).join(" · "));
     if (card.follow_up_requested) add("Asked", "for a call back");
+    add("Survey", lateAnswerFlag(card));
     if (card.root_cause) add("Root cause", rootCauseLabel(card.root_cause, profile));
     if (card.customer_reaction) add("Reaction", humanise(card.customer_reaction));
     facts.append(grid);

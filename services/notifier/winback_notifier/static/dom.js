@@ -1,7 +1,7 @@
 // The one way elements get text. Everything a customer or an agent wrote is untrusted: it is
 // only ever set with textContent or attributes, never parsed as HTML.
 
-import { ago, clock, describeTimeLeft, humanise, slaState } from "./format.js";
+import { ago, clock, describeTimeLeft, humanise, lateAnswerAt, slaState } from "./format.js";
 
 export function make(tag, className, text) {
   const node = document.createElement(tag);
@@ -23,6 +23,16 @@ export function timeElement(timestamp, label) {
   const date = new Date(timestamp);
   if (!Number.isNaN(date.getTime())) node.title = `${label || "At"} ${date.toLocaleString()}`;
   return node;
+}
+
+// "Answered 9 days ago" for a card the customer answered long before it opened, or null;
+// its time moves on with the others (refreshTimes).
+export function lateAnswerFlag(card, tag = "span") {
+  const at = lateAnswerAt(card);
+  if (at === null) return null;
+  const flag = make(tag, "flag late-answer", "Answered ");
+  flag.append(timeElement(at, "The customer answered at"));
+  return flag;
 }
 
 // Time left to the contact deadline `due`; refreshTimes (board-view.js) keeps it moving.

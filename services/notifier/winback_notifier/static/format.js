@@ -57,6 +57,20 @@ export function ago(timestamp, now = Date.now()) {
   return seconds < 45 ? "just now" : `${span(seconds)} ago`;
 }
 
+// An answer that reached us an hour or more after the customer gave it (a vendor's backlog,
+// an import) is not the fresh complaint a pop-up suggests: the agent should know before
+// calling ("you told us last week ..."). An hour is past any vendor's own retries.
+export const LATE_ANSWER_MS = 3600 * 1000;
+
+// The card's submission time when the customer answered that long before the case opened,
+// else null.
+export function lateAnswerAt(card) {
+  const submitted = Date.parse(card.submitted_at);
+  const opened = Date.parse(card.opened_at);
+  if (Number.isNaN(submitted) || Number.isNaN(opened)) return null;
+  return opened - submitted >= LATE_ANSWER_MS ? card.submitted_at : null;
+}
+
 // A moment that may still be ahead (a deadline): "in 4 min" before it, as `ago` after it.
 // `ago` alone reads every future moment as "just now", which told supervisors a case at risk
 // was due this instant when it still had minutes left.
