@@ -48,4 +48,5 @@ async def test_a_month_old_answer_is_stored_and_coded_but_opens_no_case(
     assert rows[asked["response_id"]]["case_id"] is not None  # they asked: a case however late
     assert rows[fresh["response_id"]]["case_id"] is not None
     after = await scrape(pipeline, pipeline.router_url)
-    assert value(after, PAST) - value(before, PAST) == 1
+    by_source = {"source": pipeline.source}
+    assert value(after, PAST, **by_source) - value(before, PAST, **by_source) == 1

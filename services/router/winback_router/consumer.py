@@ -674,7 +674,7 @@ class RecoveryRouter:
     def _decide(self, response: SurveyResponse, reasons: list[CodedReason]) -> Coded:
         decision = decide(response, reasons, window=self._recovery_window)
         if decision.triggers == (PAST_WINDOW,):
-            PAST_WINDOW_RESPONSES.inc()
+            PAST_WINDOW_RESPONSES.labels(response.source).inc()
         queue = choose_queue(
             self._queue_rules,
             reason_codes=[reason.code for reason in reasons],
