@@ -13,6 +13,7 @@ hours, takes a transaction with the same results.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -232,6 +233,7 @@ def test_the_router_codes_a_batch_in_order_and_anything_else_on_the_spot() -> No
     router = RecoveryRouter.__new__(RecoveryRouter)
     router._taxonomy = TAXONOMY
     router._queue_rules = QueueRules()
+    router._recovery_window = None
     coder = router._code_batch(responses)
     assert coder(responses) == code_all(responses)
     merged = response("x", 2, "Rude agent, and I waited an hour")
@@ -466,3 +468,47 @@ async def test_a_lost_connection_is_not_a_refusal(database_url: str) -> None:
         with pytest.raises(Exception) as raised:
             await pool.execute("SELECT no_such_column FROM pg_class")
     assert not refused_for_its_values(raised.value), repr(raised.value)  # the schema's fault
+
+
+async def opening_triggers(store: PostgresBatchStore) -> dict[str, Any]:
+    """Each case's stored triggers and its opening's history entry's, by response id."""
+    async with store._pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT r.response_id, c.triggers::text AS stored,"
+            " (h.data->'triggers')::text AS in_history"
+            " FROM recovery_cases c JOIN survey_responses r ON r.id = c.survey_response_id"
+            " JOIN case_history h ON h.case_id = c.id AND h.kind = 'opened'"
+        )
+    return {row["response_id"]: (row["stored"], row["in_history"]) for row in rows}
+
+
+@pytest.mark.parametrize("hours", [False, True], ids=["in-sql", "business-hours"])
+async def test_every_way_of_opening_a_case_keeps_why_it_has_its_priority(
+    two_stores: tuple[PostgresBatchStore, ...], hours: bool
+) -> None:
+    """The batch function (no business hours), Python's set-based opening (business hours) and
+    a revision that first needs a case (one at a time) all store the decision's triggers with
+    the case and in its opening's history entry."""
+    policy = ContactPolicy(
+        hours=BusinessHours(timezone="UTC", hours={"mon": ["09:00-17:00"]}) if hours else None
+    )
+    store = two_stores[0]
+    store._contact_policy = policy
+    gold = Customer(id="c-gold", name="Ada", segment="Gold")
+    await store.save(
+        [
+            response("rude", 2, "The agent was rude"),
+            response("gold", 6).model_copy(update={"customer": gold}),
+            response("later", 9),
+        ],
+        code_all,
+    )
+    await store.save([response("later", 9, "Please call me back")], code_all)
+    expected = {
+        "rude": ["nps=2", "reason=rude"],
+        "gold": ["nps=6", "customer_segment=Gold"],
+        "later": ["follow_up_in_comment"],
+    }
+    found = await opening_triggers(store)
+    assert {key: json.loads(stored) for key, (stored, _) in found.items()} == expected
+    assert {key: json.loads(history) for key, (_, history) in found.items()} == expected

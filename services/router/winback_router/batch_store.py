@@ -35,6 +35,7 @@ from winback_router.store import (
     load_response,
     mark_alerted,
     revise_response,
+    triggers_json,
     unalerted_case,
 )
 from winback_shared.case_vocabulary import HistoryKind
@@ -154,7 +155,7 @@ class PostgresBatchStore:
     ) -> dict[int, CaseToOpen]:
         """The cases the responses inserted need, by response row, in batch order."""
         return {
-            row.id: CaseToOpen(row, d.decision.priority, d.queue)
+            row.id: CaseToOpen(row, d.decision.priority, d.queue, triggers_json(d.decision))
             for d in candidates
             if (row := stored.rows.get(d.key)) is not None and d.decision.needs_recovery
         }

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from winback_router.decision import Decision
-from winback_router.store import content_columns
+from winback_router.store import content_columns, triggers_json
 from winback_shared.case_months import cases_opened_between, responses_received_between
 from winback_shared.db import Connection
 from winback_shared.deadlines import ContactPolicy, contact_deadline
@@ -115,7 +115,7 @@ async def store_first_deliveries(
     if not deliveries:
         return FirstsStored({}, None, {})
     targets = policy.targets if policy is not None and policy.hours is None else None
-    columns: list[list[object]] = [[] for _ in range(20)]
+    columns: list[list[object]] = [[] for _ in range(21)]
     for delivery in deliveries:
         response = delivery.response
         content = content_columns(  # jsonb columns travel as text and are cast in SQL
@@ -133,13 +133,14 @@ async def store_first_deliveries(
             priority if case else None,
             delivery.queue if case else None,
             _microseconds(targets.get(priority)) if targets is not None and case else None,
+            triggers_json(delivery.decision) if case else None,
         )
         for index, value in enumerate(values):
             columns[index].append(value)
     try:
         rows = await conn.fetch(
             "SELECT * FROM router_store_first_deliveries($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-            " $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+            " $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
             *columns,
             whole,
         )
@@ -163,6 +164,8 @@ class CaseToOpen:
     response: StoredRow
     priority: int
     queue: str
+    triggers: str | None = None
+    """Why that priority, as JSON text (:func:`~winback_router.store.triggers_json`)."""
 
 
 async def open_cases(
@@ -187,12 +190,12 @@ async def open_cases(
     rows = await conn.fetch(
         """
         INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue,
-                                    opened_at, contact_due_at)
-        SELECT response_row, received_at, priority, queue, $4, contact_due_at
+                                    opened_at, contact_due_at, triggers)
+        SELECT response_row, received_at, priority, queue, $4, contact_due_at, triggers::jsonb
         FROM unnest($1::bigint[], $2::smallint[], $3::text[], $5::timestamptz[],
-                    $6::timestamptz[])
+                    $6::timestamptz[], $7::text[])
              WITH ORDINALITY AS c(response_row, priority, queue, contact_due_at, received_at,
-                                  position)
+                                  triggers, position)
         ORDER BY position
         RETURNING id, survey_response_id
         """,
@@ -202,6 +205,7 @@ async def open_cases(
         opened_at,
         [contact_deadline(policy, opened_at, case.priority) for case in cases],
         [case.response.received_at for case in cases],
+        [case.triggers for case in cases],
     )
     summaries = await case_summaries(conn, [row["id"] for row in rows])
     return {row["survey_response_id"]: summaries[row["id"]] for row in rows}

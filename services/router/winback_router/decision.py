@@ -5,8 +5,8 @@ a severe score is 1, another bad score or a negative reason is 2, a follow-up re
 Two things move a case up one step each (never above 1): a reason whose weight at the time of
 the response reaches ``PriorityPolicy.heavy_weight`` (ops raise weights or boost a reason for a
 period in the taxonomy), and a valuable customer (segment or lifetime value). Every step is
-named in ``triggers``, so the decision explains itself to its tests and to a reader (the case
-stores the priority, not the triggers).
+named in ``triggers``, which the case keeps (``recovery_cases.triggers`` and its opening's
+history entry), so an agent or a supervisor can read why it has its priority.
 
 A recovery window, when an operator sets one, keeps answers that reach us long after the
 customer gave them (an import of past responses, a vendor's months-old backlog) from opening

@@ -15,6 +15,8 @@ from the router's own settings, so opening a case depends on no other service.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -163,7 +165,13 @@ async def insert_response(
     if not decision.needs_recovery:
         return None
     case = await open_case(
-        conn, stored_id, response.received_at, decision.priority, queue, contact_policy
+        conn,
+        stored_id,
+        response.received_at,
+        decision.priority,
+        queue,
+        contact_policy,
+        triggers=decision.triggers,
     )
     return CaseChange(HistoryKind.OPENED, case)
 
@@ -213,6 +221,13 @@ def content_columns(
     )
 
 
+def triggers_json(decision: Decision) -> str:
+    """The decision's triggers as the JSON text of the array ``recovery_cases.triggers`` keeps
+    (why the case has its priority; its opening's history entry shows it), for the set-based
+    writes, which pass jsonb as text."""
+    return json.dumps(list(decision.triggers))
+
+
 async def open_case(
     conn: Connection,
     response_row: int,
@@ -220,8 +235,11 @@ async def open_case(
     priority: int,
     queue: str,
     policy: ContactPolicy,
+    *,
+    triggers: Sequence[str] | None = None,
 ) -> CaseSummary:
-    """Open the case of a stored response, with its contact deadline.
+    """Open the case of a stored response, with its contact deadline and why it has its
+    priority (the decision's ``triggers``; the connection's codec writes the jsonb).
 
     The case opens at PostgreSQL's ``now()`` (the transaction's start, as the column default
     would have it), the clock the SLA timers compare deadlines with.
@@ -229,13 +247,15 @@ async def open_case(
     opened_at: datetime = await conn.fetchval("SELECT now()")
     case_id = await conn.fetchval(
         "INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue,"
-        " opened_at, contact_due_at) VALUES ($1, $6, $2, $3, $4, $5) RETURNING id",
+        " opened_at, contact_due_at, triggers) VALUES ($1, $6, $2, $3, $4, $5, $7::jsonb)"
+        " RETURNING id",
         response_row,
         priority,
         queue,
         opened_at,
         contact_deadline(policy, opened_at, priority),
         received_at,
+        None if triggers is None else list(triggers),
     )
     return await case_summary(conn, case_id)
 
@@ -284,6 +304,7 @@ async def revise_response(
             decision.priority,
             queue,
             contact_policy,
+            triggers=decision.triggers,
         )
         return CaseChange(HistoryKind.OPENED, case)
     # The case's priority was read with the response's lock held, and only a revision (which

@@ -24,6 +24,7 @@ import { mailtoHref, telHref } from "./reach.js";
 import { callBackBadge, describeAttempt, outcomeOf } from "./call-outcomes.js";
 import { renderCallTime } from "./call-time.js";
 import { renderCallWords } from "./call-guidance.js";
+import { describeTriggers } from "./triggers.js";
 
 const GUIDANCE = {
   unowned: [
@@ -324,8 +325,11 @@ export function createCasePanel({ root, dispatch }) {
   function describeChange(entry) {
     const data = entry.data || {};
     switch (entry.kind) {
-      case "opened":
-        return `in queue ${data.queue || "?"}, priority ${data.priority || "?"}`;
+      case "opened": {
+        const where = `in queue ${data.queue || "?"}, priority ${data.priority || "?"}`;
+        const why = describeTriggers(data.triggers, (code) => rootCauseLabel(code, profile));
+        return why ? `${where}, ${why}` : where;
+      }
       case "claimed":
         return `by ${data.owner || entry.actor}`;
       case "contact_attempted":

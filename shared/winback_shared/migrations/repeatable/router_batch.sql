@@ -7,7 +7,8 @@
 --
 -- Arguments: the responses as arrays in batch order (the columns bulk_store passes, jsonb as
 -- text), then per response the case to open if its row is inserted here: a priority (NULL: no
--- case here), a queue, and the contact target in microseconds (NULL: no deadline). The
+-- case here), a queue, the contact target in microseconds (NULL: no deadline) and the
+-- decision's triggers (a JSON array as text: why that priority, migration 0041). The
 -- deadline is now() plus that target, i.e. the Python contact_deadline without business hours
 -- (with business hours the router passes no cases and opens them itself). `whole`: raise
 -- SQLSTATE WBR01 (and so roll everything back) if any key was already stored, for a caller
@@ -15,13 +16,18 @@
 --
 -- Returns one row per response inserted: its key, row id, partition key, now(), and its case's
 -- summary as row_to_json text (NULL if no case was opened here).
+--
+-- The triggers argument was added on December 3: a database migrated before keeps the
+-- 21-argument definition beside this one, so a router of the previous version still stores
+-- its batches (its cases without triggers) until every router runs this one.
 CREATE OR REPLACE FUNCTION router_store_first_deliveries(
     p_source text[], p_response_id text[], p_receipt_id text[], p_vendor text[],
     p_received_at timestamptz[], p_survey_id text[], p_submitted_at timestamptz[],
     p_customer text[], p_interaction text[], p_scores text[], p_chosen_reasons text[],
     p_comment text[], p_follow_up_requested boolean[], p_codes text[],
     p_needs_recovery boolean[], p_content_sha256 bytea[], p_vendor_updated_at timestamptz[],
-    p_case_priority smallint[], p_case_queue text[], p_case_target_us bigint[], whole boolean)
+    p_case_priority smallint[], p_case_queue text[], p_case_target_us bigint[],
+    p_case_triggers text[], whole boolean)
 RETURNS TABLE (source text, response_id text, id bigint, received_at timestamptz,
                opened_at timestamptz, summary text)
 LANGUAGE plpgsql AS $$
@@ -44,12 +50,13 @@ BEGIN
                     p_survey_id, p_submitted_at, p_customer, p_interaction, p_scores,
                     p_chosen_reasons, p_comment, p_follow_up_requested, p_codes,
                     p_needs_recovery, p_content_sha256, p_vendor_updated_at,
-                    p_case_priority, p_case_queue, p_case_target_us)
+                    p_case_priority, p_case_queue, p_case_target_us, p_case_triggers)
              WITH ORDINALITY AS d(source, response_id, receipt_id, vendor, received_at,
                                   survey_id, submitted_at, customer, interaction, scores,
                                   chosen_reasons, comment, follow_up_requested, codes,
                                   needs_recovery, content_sha256, vendor_updated_at,
-                                  case_priority, case_queue, case_target_us, position)
+                                  case_priority, case_queue, case_target_us, case_triggers,
+                                  position)
     ), keys AS (
         INSERT INTO response_keys (source, response_id, survey_response_id, received_at)
         SELECT source, response_id, nextval('survey_responses_id_seq'), received_at
@@ -71,9 +78,9 @@ BEGIN
         RETURNING id, source, response_id, received_at
     ), cases AS (
         INSERT INTO recovery_cases (survey_response_id, response_received_at, priority, queue,
-                                    opened_at, contact_due_at)
+                                    opened_at, contact_due_at, triggers)
         SELECT r.id, r.received_at, d.case_priority, d.case_queue, now(),
-               now() + d.case_target_us * interval '1 microsecond'
+               now() + d.case_target_us * interval '1 microsecond', d.case_triggers::jsonb
         FROM responses r JOIN d ON d.source = r.source AND d.response_id = r.response_id
         WHERE d.case_priority IS NOT NULL
         ORDER BY d.position
@@ -112,8 +119,8 @@ $$;
 REVOKE EXECUTE ON FUNCTION router_store_first_deliveries(
     text[], text[], text[], text[], timestamptz[], text[], timestamptz[], text[], text[], text[],
     text[], text[], boolean[], text[], boolean[], bytea[], timestamptz[], smallint[], text[],
-    bigint[], boolean) FROM PUBLIC;
+    bigint[], text[], boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION router_store_first_deliveries(
     text[], text[], text[], text[], timestamptz[], text[], timestamptz[], text[], text[], text[],
     text[], text[], boolean[], text[], boolean[], bytea[], timestamptz[], smallint[], text[],
-    bigint[], boolean) TO winback_router;
+    bigint[], text[], boolean) TO winback_router;
