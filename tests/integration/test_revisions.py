@@ -38,6 +38,14 @@ async def test_update_revises_the_open_case_and_tells_the_consoles(
     assert "Billing error" in [r["evidence"] for r in case["reasons"]]
     history = await pipeline.pool.fetch("SELECT seq, kind, actor FROM case_history ORDER BY seq")
     assert [tuple(row) for row in history] == [(1, "opened", "router"), (2, "revised", "router")]
+    # Each entry says why the case has its priority at that point.
+    whys = await pipeline.pool.fetch(
+        "SELECT (data->'triggers')::text AS triggers FROM case_history ORDER BY seq"
+    )
+    opened_why, revised_why = (json.loads(row["triggers"]) for row in whys)
+    assert opened_why == ["nps=3"]
+    assert revised_why[:2] == ["nps=3", "reason=billing_error"]
+    assert set(revised_why[1:]) == {f"reason={r['code']}" for r in case["reasons"]}
     published = await alerts(kafka_bootstrap, topics)
     assert [(a["type"], a["case"]["seq"]) for a in published] == [
         ("case.opened", 1),

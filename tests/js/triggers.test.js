@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
-  describeTrigger, describeTriggers,
+  describeRevision, describeTrigger, describeTriggers,
 } from "../../services/notifier/winback_notifier/static/triggers.js";
 
 const LABELS = { rude: "Rude or unhelpful staff", billing_error: "Billing error" };
@@ -53,5 +53,21 @@ describe("describeTriggers", () => {
     assert.equal(describeTriggers(undefined, labelOf), "");
     assert.equal(describeTriggers([], labelOf), "");
     assert.equal(describeTriggers("nps=2", labelOf), "");
+  });
+});
+
+describe("describeRevision", () => {
+  test("what changed and why the priority is what it is now", () => {
+    assert.equal(
+      describeRevision(
+        { comment_added: true, priority: 1, triggers: ["nps=2", "reason=billing_error"] }, labelOf,
+      ),
+      "comment added, priority 1, because NPS 2 · Billing error",
+    );
+  });
+
+  test("a revision recorded before triggers were kept says what it can", () => {
+    assert.equal(describeRevision({ comment_added: false, priority: 2 }, labelOf), "priority 2");
+    assert.equal(describeRevision({}, labelOf), "");
   });
 });

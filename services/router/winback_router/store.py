@@ -331,6 +331,7 @@ async def revise_response(
             "priority": priority,
             "comment_added": merged.comment is not None
             and merged.comment != stored.response.comment,
+            "triggers": list(decision.triggers),
         },
         columns=columns,
         published=True,

@@ -24,7 +24,7 @@ import { mailtoHref, telHref } from "./reach.js";
 import { callBackBadge, describeAttempt, outcomeOf } from "./call-outcomes.js";
 import { renderCallTime } from "./call-time.js";
 import { renderCallWords } from "./call-guidance.js";
-import { describeTriggers } from "./triggers.js";
+import { describeRevision, describeTriggers } from "./triggers.js";
 
 const GUIDANCE = {
   unowned: [
@@ -330,6 +330,8 @@ export function createCasePanel({ root, dispatch }) {
         const why = describeTriggers(data.triggers, (code) => rootCauseLabel(code, profile));
         return why ? `${where}, ${why}` : where;
       }
+      case "revised":
+        return describeRevision(data, (code) => rootCauseLabel(code, profile));
       case "claimed":
         return `by ${data.owner || entry.actor}`;
       case "contact_attempted":

@@ -35,3 +35,14 @@ export function describeTriggers(triggers, labelOf) {
   if (!Array.isArray(triggers) || triggers.length === 0) return "";
   return `because ${triggers.map((trigger) => describeTrigger(String(trigger), labelOf)).join(" · ")}`;
 }
+
+// A revision's history entry (a later delivery of the response, coded again): "comment added,
+// priority 1, because NPS 2 · Billing error".
+export function describeRevision(data, labelOf) {
+  const parts = [];
+  if (data.comment_added) parts.push("comment added");
+  if (data.priority) parts.push(`priority ${data.priority}`);
+  const why = describeTriggers(data.triggers, labelOf);
+  if (why) parts.push(why);
+  return parts.join(", ");
+}
