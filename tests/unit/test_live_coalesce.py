@@ -318,8 +318,10 @@ async def test_the_feed_waits_briefly_while_it_holds_changes_and_sends_them_when
     )
     async with feed_of(hub, QuietChanges(quiet_seconds=0.2, max_seconds=60.0)) as feed:
         feed._consumer = consumer
-        nudges: list[None] = []
-        feed._on_batch = lambda: nudges.append(None)
+        nudges: list[list[int] | None] = []
+        feed._on_batch = lambda cases: nudges.append(
+            None if cases is None else [case.case_id for case in cases]
+        )
 
         with pytest.raises(LookupError):
             await feed.run()
@@ -331,7 +333,21 @@ async def test_the_feed_waits_briefly_while_it_holds_changes_and_sends_them_when
             (BATCH_TYPE, [(1, 2, "recoded"), (2, 2, "recoded"), (3, 2, "recoded")]),
             ("case.opened", (9, 1, None)),
         ]
-        assert len(nudges) == 3  # after each read that brought records
+        # After each read that brought records, with the cases it carried (the SLA timers'
+        # wake-up decides from them whether to look again).
+        assert nudges == [[1, 2], [3], [9]]
+
+
+async def test_a_read_with_a_record_nobody_can_read_wakes_the_timers_unconditionally() -> None:
+    hub = AlertHub(10)
+    consumer = ScriptedConsumer([[(EVENTS, change(1, "alpha", 2)), (EVENTS, b"{not json")]])
+    async with feed_of(hub, QuietChanges(quiet_seconds=0.2, max_seconds=60.0)) as feed:
+        feed._consumer = consumer
+        nudges: list[object] = []
+        feed._on_batch = nudges.append
+        with pytest.raises(LookupError):
+            await feed.run()
+        assert nudges == [None]  # what the unreadable record changed is unknown
 
 
 async def test_a_burst_that_never_pauses_still_leaves_at_the_longest_hold() -> None:

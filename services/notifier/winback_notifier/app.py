@@ -124,7 +124,7 @@ def create_app(
             settings.topics.recovery_alerts,
             settings.topics.case_events,
             hub,
-            on_batch=scheduler.nudge,
+            on_batch=scheduler.nudge_for,
             quiet=QuietChanges(
                 settings.quiet_changes_wait_seconds, settings.quiet_changes_max_seconds
             ),

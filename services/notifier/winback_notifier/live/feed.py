@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
@@ -31,6 +31,7 @@ from winback_shared.events.base import utc_now
 from winback_shared.events.case_events import CASE_EVENT, AgentChanged, CaseChanged
 from winback_shared.events.recovery_alerts import (
     RECOVERY_ALERT,
+    CaseSummary,
     RecoveryCaseOpened,
     RecoveryCaseUpdated,
 )
@@ -81,10 +82,11 @@ class AlertsFeed:
         alerts_topic: str,
         case_events_topic: str,
         hub: AlertHub,
-        on_batch: Callable[[], None] | None = None,
+        on_batch: Callable[[Sequence[CaseSummary] | None], None] | None = None,
         quiet: QuietChanges | None = None,
     ) -> None:
-        """``on_batch`` is called after each batch of records (the SLA timers' wake-up);
+        """``on_batch`` is called after each batch of records with the cases it carried, or
+        ``None`` when a record could not be read (the SLA timers' wake-up);
         ``quiet`` holds the quiet changes until they leave together (its defaults if ``None``)."""
         self._consumer = AIOKafkaConsumer(
             alerts_topic,
@@ -127,25 +129,31 @@ class AlertsFeed:
             batches = await self._consumer.getmany(
                 timeout_ms=round(wait * 1000), max_records=READ_MAX_RECORDS
             )
+            cases: list[CaseSummary] | None = []
             for records in batches.values():
                 for record in records:
                     try:
-                        self._deliver(record.topic, record.value or b"")
+                        case = self._deliver(record.topic, record.value or b"")
                     except (ValueError, ValidationError):
                         log.error(
                             "unreadable message skipped",
                             extra={"fields": {"topic": record.topic, "offset": record.offset}},
                         )
+                        cases = None  # what it changed is unknown
+                        continue
+                    if case is not None and cases is not None:
+                        cases.append(case)
             if not batches or self._quiet.due(time.monotonic()):
                 self.flush()
             if batches and self._on_batch is not None:
-                self._on_batch()
+                self._on_batch(cases)
             # A read is published without a pause, so the consoles' senders run only between
             # reads: give them that turn even when the next read is already buffered.
             await asyncio.sleep(0)
 
-    def _deliver(self, topic: str, raw: bytes) -> None:
-        """Hand one record to the hub: a frame for consoles, or a resync for an agent's.
+    def _deliver(self, topic: str, raw: bytes) -> CaseSummary | None:
+        """Hand one record to the hub: a frame for consoles, or a resync for an agent's. The
+        case it carried is returned (``None``: an agent's change).
 
         A quiet change is held instead (:meth:`flush` publishes it); anything else about a case
         with a held change first publishes what is held, so per case the order stays.
@@ -156,7 +164,7 @@ class AlertsFeed:
                 self.flush()
             self._hub.publish(*route_alert(alert))
             FRAMES.labels(alert.type).inc()
-            return
+            return alert.case
         event = CASE_EVENT.validate_json(raw)
         if isinstance(event, AgentChanged):
             self.flush()  # its consoles resynchronise after what was read before
@@ -165,15 +173,16 @@ class AlertsFeed:
                 "agent changed; its consoles resynchronise",
                 extra={"fields": {"agent_id": event.agent_id, "consoles": consoles}},
             )
-            return
+            return None
         frame, audience = route_case_change(event)
         if event.change.kind in HELD_KINDS:
             self._quiet.hold(frame, audience, event.case.case_id, time.monotonic())
-            return
+            return event.case
         if self._quiet.holds(event.case.case_id):
             self.flush()
         self._hub.publish(frame, audience)
         FRAMES.labels(event.type).inc()
+        return event.case
 
     def flush(self) -> None:
         """Publish the held quiet changes: one frame per view (``cases.changed``).

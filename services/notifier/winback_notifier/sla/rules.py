@@ -28,6 +28,8 @@ from enum import StrEnum
 
 from winback_notifier.cases.rules import Outcome
 from winback_shared.case_vocabulary import FINISHED_STATUSES, CaseStatus, HistoryKind
+from winback_shared.events.case_events import CaseCard
+from winback_shared.events.recovery_alerts import CaseSummary
 
 SLA_ACTOR = "sla"
 """The actor of every timer's history entry."""
@@ -122,6 +124,34 @@ def pending(clock: SlaClock, policy: SlaPolicy) -> dict[Timer, datetime]:
 def next_moment(clock: SlaClock, policy: SlaPolicy) -> datetime | None:
     """When the case's next timer is due (``None``: none pending)."""
     return min(pending(clock, policy).values(), default=None)
+
+
+def earliest_possible(case: CaseSummary, policy: SlaPolicy) -> datetime | None:
+    """A moment no later than the case's next timer, read from what an alert or a case change
+    carries (``None``: the case has no timer pending).
+
+    The scheduler only needs to look again when a change may bring a timer before the moment
+    it sleeps towards; this tells it so without a query. It must never be later than the
+    truth, or a timer would fire late: what the message does not carry is read the way that
+    brings moments forward. An alert's summary lacks the attempt and timer columns, so its
+    contact clock counts as running and its warning as pending; a card lacks only
+    ``last_attempt_at``, so a claim counts as untried.
+    """
+    card = case if isinstance(case, CaseCard) else None
+    clock = SlaClock(
+        status=case.status,
+        queue=case.queue,
+        owner_id=None,
+        contact_due_at=case.contact_due_at,
+        first_attempt_at=card.first_attempt_at if card else None,
+        last_attempt_at=None,
+        owned_at=card.owned_at if card else None,
+        sla_warned_at=card.sla_warned_at if card else None,
+        sla_breached_at=card.sla_breached_at if card else None,
+        call_back_due_at=card.call_back_due_at if card else None,
+        call_back_missed_at=card.call_back_missed_at if card else None,
+    )
+    return next_moment(clock, policy)
 
 
 _PRECEDENCE = (Timer.BREACH, Timer.CLAIM_LAPSE, Timer.CALL_BACK, Timer.WARNING)

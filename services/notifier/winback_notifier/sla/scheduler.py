@@ -1,11 +1,12 @@
 """Firing SLA timers on time: one scheduler per notifier, sleeping until the next due moment.
 
 There is no periodic sweep: the scheduler asks PostgreSQL when the earliest pending timer of any
-open case is due, sleeps exactly that long, fires what is due, and asks again. Every case event
-and alert the notifier consumes wakes it early (a new case, a claim or a priority raise may
-bring the next moment forward); ``max_sleep`` bounds how long a change that no event announced
-(a psql fix, say) can go unnoticed. Delays are computed by PostgreSQL against its own clock, the
-one every stored deadline was stamped with, so a notifier host's clock skew does not matter.
+open case is due, sleeps exactly that long, fires what is due, and asks again. A case event or
+alert the notifier consumes wakes it early when it may bring a timer before that moment (a new
+case, a claim or a priority raise: :meth:`SlaScheduler.nudge_for`); ``max_sleep`` bounds how
+long a change that no event announced (a psql fix, say) can go unnoticed. Delays are computed by
+PostgreSQL against its own clock, the one every stored deadline was stamped with, so a notifier
+host's clock skew does not matter.
 
 Several notifiers run this side by side. Each firing is one transaction that picks a due case
 with ``FOR UPDATE SKIP LOCKED``, re-checks it under the lock with :func:`sla.due_timer`, and
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,12 +40,14 @@ from winback_notifier.sla.rules import (
     SlaPolicy,
     Timer,
     due_timer,
+    earliest_possible,
     fire,
     pending,
 )
 from winback_shared.case_changes import FIRST_NOW, NOW, CaseColumn, CaseColumns
 from winback_shared.case_vocabulary import FINISHED_STATUSES, CaseStatus
 from winback_shared.db import Connection
+from winback_shared.events.recovery_alerts import CaseSummary
 from winback_shared.transient import is_transient
 
 log = logging.getLogger("winback.notifier")
@@ -79,7 +83,7 @@ _WARN_AT = (
 )
 
 NEXT_DELAY_SQL = f"""
-    SELECT extract(epoch FROM min(moment) - now()) FROM (
+    SELECT extract(epoch FROM min(moment) - now()) AS delay, min(moment) AS moment FROM (
         SELECT min({_WARN_AT}) AS moment FROM recovery_cases c WHERE {_CONTACT_CLOCK}
         UNION ALL
         SELECT min(c.owned_at + $2::interval) FROM recovery_cases c WHERE {_CLAIM_UNTRIED}
@@ -139,12 +143,42 @@ class SlaScheduler:
         self._policy = policy
         self._max_sleep = max_sleep
         self._wake = asyncio.Event()
+        self._asleep = False
+        self._next_moment: datetime | None = None
+        """While asleep: the earliest pending timer at the last look (PostgreSQL's clock), or
+        ``None`` when none was pending."""
         self.fired = 0
         """Timers this instance fired (for tests and logs)."""
+        self.looks_spared = 0
+        """Changes that did not wake it: none could bring a timer before its next moment."""
 
     def nudge(self) -> None:
-        """A case changed somewhere: look again at once (cheap; called for every event)."""
+        """Something changed that no message describes: look again at once."""
         self._wake.set()
+
+    def nudge_for(self, cases: Sequence[CaseSummary] | None) -> None:
+        """These cases changed (a batch of alerts and case changes): look again only if one of
+        them may have a timer due before the moment the scheduler sleeps towards.
+
+        Each look is two queries over every open case, and every batch the feed reads used to
+        wake it: under a burst with thousands of cases waiting, that was a large share of
+        PostgreSQL's time (docs/performance.md, section 40). A new case's timers lie minutes
+        after the ones already waiting, so most batches need no look. While the scheduler is
+        between looks (firing, querying), every change wakes it, as before: its next moment is
+        not known yet. Moments come from the changes' own timestamps, stamped by PostgreSQL
+        like the moment compared with, so host clocks do not matter.
+        """
+        if not self._asleep or cases is None:  # between looks, or a change nobody could read
+            self._wake.set()
+            return
+        moments = [m for case in cases if (m := earliest_possible(case, self._policy)) is not None]
+        if not moments:
+            self.looks_spared += 1
+            return
+        if self._next_moment is None or min(moments) < self._next_moment:
+            self._wake.set()
+        else:
+            self.looks_spared += 1
 
     def _args(self) -> tuple[timedelta, timedelta | None, timedelta]:
         return self._policy.warning, self._policy.claim_lapse, self._policy.call_back_grace
@@ -172,14 +206,20 @@ class SlaScheduler:
                 delay = RETRY_SECONDS  # due but locked elsewhere: that holder will see to it
             else:
                 delay = min(delay + OVERSLEEP_SECONDS, self._max_sleep)
+            self._asleep = True
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
             except TimeoutError:
                 pass
+            finally:
+                self._asleep = False
 
     async def seconds_to_next(self) -> float | None:
-        """Seconds until the earliest pending timer of any case (negative: overdue)."""
-        delay = await self._pool.fetchval(NEXT_DELAY_SQL, *self._args())
+        """Seconds until the earliest pending timer of any case (negative: overdue); the
+        moment itself is kept for :meth:`nudge_for`."""
+        row = await self._pool.fetchrow(NEXT_DELAY_SQL, *self._args())
+        self._next_moment = None if row is None else row["moment"]
+        delay = None if row is None else row["delay"]
         return None if delay is None else float(delay)
 
     async def fire_due(self) -> int:
