@@ -56,6 +56,7 @@ async def test_short_run_on_two_routers_prints_every_table_and_doubles_nothing(
         **{f"WINBACK_TOPIC_{field.upper()}": name for field, name in topics.model_dump().items()},
     }
     argv = ["--short", "--routers", "2", "--rates", ",".join(RATES), "--duration", "2"]
+    argv += ["--warmup", "1"]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -116,6 +117,7 @@ async def test_short_run_on_two_routers_prints_every_table_and_doubles_nothing(
     )
     assert split, stdout
     assert all(int(n.replace(",", "")) > 0 for n in split.groups()), split.group(0)
+    assert f"note: warm-up: {min(RATES, key=int)}/s for 1 s just before the sweep" in stdout
     assert lines[-1] == "verdict: every alert received"
 
     conn = await asyncpg.connect(schema_url)

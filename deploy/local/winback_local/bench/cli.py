@@ -11,7 +11,8 @@ Order of a run: build the generator (Go), start the stack (each service its own 
 free ports; or the Kafka and PostgreSQL that ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL``
 name), calibrate the generator against a bare endpoint at twice the highest rate, measure the
 HTTP ceiling and ingest closed loop side by side, the consoles experiment (its largest step
-also against a bare fan-out, the generator's floor), the rate sweep, then
+also against a bare fan-out, the generator's floor), a warm-up at the lowest rate (not
+reported; ``--warmup``), the rate sweep, then
 the Kafka and PostgreSQL ceilings, and how long the refiner took to catch up after the sweep
 (it runs niced beside the stack, off the hot path). Everything it starts is stopped at the end,
 and every step has a time limit. Exit status 0 only if every accepted detractor reached every
@@ -77,6 +78,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--short", action="store_true", help="a few seconds per step")
     parser.add_argument(
+        "--warmup",
+        type=float,
+        help="seconds at the lowest rate just before the sweep, not reported: the broker's JVM "
+        "compiles its hot paths in its first minute under load, which a first step would "
+        "measure instead (30; short 0)",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the work directory (records, service logs)"
     )
     parser.add_argument(
@@ -115,6 +123,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.settle_wait = args.settle_wait or (60.0 if args.short else 120.0)
     args.keep = args.keep or args.profile_consoles
     args.duration = args.duration or (3.0 if args.short else 20.0)
+    if args.warmup is None:
+        args.warmup = 0.0 if args.short else 30.0
     args.console_alerts = args.console_alerts or (10 if args.short else 50)
     args.step_seconds = 1.0 if args.short else 5.0
     args.ceiling_records = 1000 if args.short else 20000
@@ -201,6 +211,8 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
                 result.consoles.append(bare)
                 _settle_note(result, bare)
         alert_wait = min(120.0, max(20.0, 3 * args.duration))
+        if args.warmup > 0:
+            _warm_up(bench, result, min(args.rates), args.warmup, alert_wait)
         for offered in args.rates:
             _status(f"sweep: {offered:g}/s for {args.duration:g} s ...")
             try:
@@ -227,6 +239,25 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
             ceilings.postgres_inserts(info.database_url, same_bodies)
         )
     return result
+
+
+def _warm_up(
+    bench: experiments.Bench, result: report.Result, rate: float, seconds: float, wait: float
+) -> None:
+    """A step like the sweep's, whose figures are dropped: four 250/s steps in a row showed the
+    broker's CPU falling 42 -> 18 % and the first step's pop-up p50 at 2 s against 0.3 s after
+    (docs/performance.md, section 40). Its cases stay on the board like any step's."""
+    _status(f"warm-up: {rate:g}/s for {seconds:g} s (not reported) ...")
+    try:
+        experiments.sweep_step(bench, rate, seconds, wait)
+    except loadgen.BenchError as exc:
+        result.notes.append(f"warm-up at {rate_text(rate)} failed ({exc}); the sweep ran cold")
+        return
+    result.notes.append(
+        f"warm-up: {rate_text(rate)} for {seconds:g} s just before the sweep, not reported (the "
+        "broker's JVM compiles its hot paths in its first minute under load)"
+    )
+    _wait_idle(bench, result, wait)
 
 
 def _refiner_drain(url: str, timeout: float) -> str:
