@@ -112,6 +112,24 @@ async def test_sql_keys_agree_with_python_keys(pool: asyncpg.Pool) -> None:
         assert in_sql == customer_keys(customer), value
 
 
+async def test_the_phone_index_is_rebuilt_and_finds_the_same_customer(pool: asyncpg.Pool) -> None:
+    """Migration 0042's phone functions call nothing of the project's schema: PostgreSQL rebuilds
+    an index with only pg_catalog on its search path, where a call to another of our functions
+    would not be found (0018's tail carried a search path of its own for that)."""
+    national = await store(pool, "typeform", id="t-1", phone="07700 900123")
+    await store(pool, "typeform", id="t-2", phone="+1 555 010 0100")
+    await store(pool, "typeform", id="t-3")
+    await pool.execute("REINDEX INDEX survey_responses_customer_phone_tail_idx")
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        found = await conn.fetch(
+            "SELECT id FROM survey_responses "
+            "WHERE customer_phone_tail(customer) = customer_phone_tail($1::jsonb)",
+            {"phone": "+44 7700 900123"},
+        )
+    assert [row["id"] for row in found] == [national]
+
+
 async def test_same_id_matches_within_a_source_and_across_only_when_configured(
     pool: asyncpg.Pool,
 ) -> None:
