@@ -33,8 +33,9 @@ customer id; a matched response's own same-id responses come along (one id, one 
 links are not chained further, so one wrong key cannot pull in a whole other household.
 
 The keys are defined twice on purpose: as IMMUTABLE SQL functions with expression indexes
-(migration ``0018_customer_match.sql``), so the router's writes index them without any code on its
-path, and here, for code that holds a response in hand. A test on PostgreSQL checks that both agree
+(migration ``0018_customer_match.sql``; the phone's rewritten by ``0042``), so the router's
+writes index them without any code on its path, and here, for code that holds a response in
+hand. A test on PostgreSQL checks that both agree
 over a corpus. Why not the ``phonenumbers`` package for E.164: the key must be computed inside
 PostgreSQL for the index, where its metadata is not; a national number of unknown country cannot
 become E.164 anyway, and the last-9-digits key matches it to its international form without it.
