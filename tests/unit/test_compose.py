@@ -465,6 +465,15 @@ def test_published_ports_and_scalable_routers() -> None:
         assert "container_name" not in services[name], f"container_name prevents --scale {name}"
 
 
+def test_the_refiner_takes_the_cpu_the_hot_path_leaves() -> None:
+    """Niceness works within a container only: across containers, CPU weight decides."""
+    services = _services()
+    default = 1024
+    assert services["refiner"]["cpu_shares"] < default // 4
+    for name in ("ingest", "router", "notifier", "kafka", "postgres"):
+        assert services[name].get("cpu_shares", default) >= default, name
+
+
 def test_kafka_is_a_single_kraft_node_of_apache_kafka_4() -> None:
     kafka = _services()["kafka"]
     assert re.fullmatch(r"apache/kafka:4\.\d+\.\d+", kafka["image"]), kafka["image"]
