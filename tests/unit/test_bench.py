@@ -201,6 +201,87 @@ def test_report_states_the_machine_first_and_the_verdict_last() -> None:
     assert report.render(missing).splitlines()[-1] == "verdict: ALERTS MISSING or errors"
 
 
+def _costed_row(offered: float, alerts: int, expected: int, seconds: float) -> SweepRow:
+    p = stats.percentiles_ms([1000])
+    usage = {
+        "ingest": Usage(cpu_percent=20, peak_rss_mb=60),
+        "router": Usage(cpu_percent=50, peak_rss_mb=130),
+        "router-2": Usage(cpu_percent=30, peak_rss_mb=130),
+        "notifier": Usage(cpu_percent=10, peak_rss_mb=140),
+        "kafka": Usage(cpu_percent=20, peak_rss_mb=400),
+        "postgres": Usage(cpu_percent=40, peak_rss_mb=700),
+        "refiner": Usage(cpu_percent=60, peak_rss_mb=146),
+        "loadgen": Usage(cpu_percent=15, peak_rss_mb=40),
+    }
+    return SweepRow(
+        offered=offered,
+        sent=expected,
+        achieved=offered,
+        alert_rate=offered,
+        ack=p,
+        popup=p,
+        alerts=alerts,
+        expected=expected,
+        peak_lag=0,
+        drain_seconds=0.1,
+        failures={},
+        usage=usage,
+        seconds=seconds,
+    )
+
+
+def test_the_cpu_a_response_adds_up_the_pipeline_and_the_rate_it_would_fill_the_cores_at() -> None:
+    """10 s of a step that alerted 4,000 responses: a process at 50 % of a core spent 5 s, 1.25
+    ms a response. The pipeline is ingest, both routers, the notifier, Kafka and PostgreSQL
+    (170 % of a core: 4.25 ms a response), so two cores carry at most 2,000 / 4.25 = 471/s at
+    that cost; the refiner and the generator are shown but not added."""
+    complete = _costed_row(offered=400, alerts=4000, expected=4000, seconds=10)
+    assert complete.cpu_ms_per_response("router") == pytest.approx(1.25)
+    assert math.isnan(complete.cpu_ms_per_response("outbound"))
+
+    header, rule, row = report.cost_table([complete], cores=2)
+
+    assert header.split(" | ")[1:9] == [
+        "ingest",
+        "router",
+        "router-2",
+        "notifier",
+        "kafka",
+        "postgres",
+        "pipeline",
+        "the rate that would fill its 2 cores",
+    ]
+    assert header.endswith("| refiner | loadgen |")
+    assert rule.count("---") == 11
+    assert row == "| 400/s | 0.50 | 1.25 | 0.75 | 0.25 | 0.50 | 1.00 | 4.25 | 471/s | 1.50 | 0.38 |"
+
+
+def test_a_step_whose_alerts_did_not_all_arrive_gives_bounds_not_costs() -> None:
+    """Responses still queued when the step ended were partly worked on inside it: the CPU ÷
+    the alerts delivered over-counts, so it is marked an upper bound and the rate a lower one."""
+    short = _costed_row(offered=2000, alerts=2000, expected=4000, seconds=10)
+    nothing = _costed_row(offered=2000, alerts=0, expected=4000, seconds=10)
+
+    row = report.cost_table([short], cores=2)[2]
+    empty = report.cost_table([nothing], cores=None)[2]
+
+    assert not short.complete
+    assert row.startswith("| 2,000/s | ≤ 1.00 | ≤ 2.50 | ≤ 1.50 |")
+    assert "| ≤ 8.50 | ≥ 235/s |" in row
+    assert empty == "| 2,000/s | - | - | - | - | - | - | - | - | - | - |"
+
+
+def test_the_report_prints_the_cpu_a_response_after_the_cpu_table() -> None:
+    row = _costed_row(offered=400, alerts=4000, expected=4000, seconds=10)
+    result = report.Result(machine="m", calibration=_calibration(3990), sweep=[row], cores=2)
+
+    lines = report.render(result).splitlines()
+
+    title = next(i for i, line in enumerate(lines) if line.startswith("CPU a response"))
+    assert lines.index("CPU (100% = one core) · peak RSS:") < title
+    assert lines[title + 4].startswith("| 400/s | 0.50 | 1.25 |")
+
+
 def test_the_consoles_table_shows_the_cpu_each_side_of_the_socket_spent() -> None:
     """The generator's consoles are measured beside the notifier, to tell which was the limit."""
     fan = stats.fanout([ack(0, 0, 1)], [Arrival(0, 0, 5000)], [0])

@@ -184,7 +184,7 @@ def run(args: argparse.Namespace, work: Path, argv: list[str] | None) -> report.
         with bare_endpoint.running(work, "asgi") as plain_url:
             calibration = experiments.calibrate(bench, plain_url, highest, args.step_seconds)
         print(report.calibration_line(calibration, highest), flush=True)
-        result = report.Result(machine=machine, calibration=calibration)
+        result = report.Result(machine=machine, calibration=calibration, cores=os.cpu_count())
         _status("HTTP ceiling: a bare FastAPI endpoint, then ingest, closed loop ...")
         with bare_endpoint.running(work, "fastapi") as bare_url:
             result.bare_rate = experiments.closed_loop_rate(

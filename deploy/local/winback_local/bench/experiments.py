@@ -288,7 +288,7 @@ class ConsolesResult:
     def cpu_seconds(self, process: str) -> float:
         """CPU seconds ``process`` spent over the step (NaN if it was not sampled)."""
         usage = self.usage.get(process)
-        return math.nan if usage is None else usage.cpu_percent * self.seconds / 100
+        return math.nan if usage is None else usage.cpu_seconds(self.seconds)
 
 
 def consoles_step(
@@ -367,6 +367,23 @@ class SweepRow:
     failures: dict[str, int]
     slow: list[dict[str, object]] = field(default_factory=list)
     usage: dict[str, Usage] = field(default_factory=dict)
+    seconds: float = math.nan
+    """How long the probe sampled (consoles signing in, the load, the wait for its alerts):
+    with ``usage``, the CPU seconds each process spent on the step's responses."""
+
+    @property
+    def complete(self) -> bool:
+        """Every accepted response was alerted inside the step, so its work is in ``usage``."""
+        return self.alerts == self.expected and not self.failures
+
+    def cpu_ms_per_response(self, process: str) -> float:
+        """Milliseconds of one core ``process`` spent a response alerted in the step (NaN if it
+        was not sampled or nothing was alerted). Only a :attr:`complete` step's figure is the
+        whole cost: otherwise work for responses still queued is counted against fewer."""
+        usage = self.usage.get(process)
+        if usage is None or not self.alerts or math.isnan(self.seconds):
+            return math.nan
+        return 1000 * usage.cpu_seconds(self.seconds) / self.alerts
 
 
 def sweep_step(bench: Bench, rate: float, seconds: float, alert_wait: float) -> SweepRow:
@@ -404,4 +421,5 @@ def sweep_step(bench: Bench, rate: float, seconds: float, alert_wait: float) -> 
         failures=stats.failures(records.acks),
         slow=list(records.summary.get("slow") or []),
         usage=probe.usage(),
+        seconds=probe.wall_seconds,
     )

@@ -43,6 +43,10 @@ class Usage:
     """Of one core: 150 means one and a half cores busy on average."""
     peak_rss_mb: float
 
+    def cpu_seconds(self, seconds: float) -> float:
+        """The CPU seconds spent over a step of ``seconds`` wall-clock seconds."""
+        return self.cpu_percent * seconds / 100
+
 
 def _tree(pid: int) -> list[psutil.Process]:
     try:
@@ -221,6 +225,11 @@ class Probe:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self._sample()
+
+    @property
+    def wall_seconds(self) -> float:
+        """How long the last ``running`` block sampled (0 before it ends)."""
+        return self._wall
 
     def usage(self) -> dict[str, Usage]:
         """Per process, over the probe's life."""

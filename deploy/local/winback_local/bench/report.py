@@ -17,6 +17,11 @@ PROCESS_ORDER = ("ingest", "router", "notifier", "refiner", "kafka", "postgres",
 """Columns of the CPU table; several instances of one (``router``, ``router-2`` ...) each get
 their own column, in instance order."""
 
+PIPELINE = ("ingest", "router", "notifier", "kafka", "postgres")
+"""The processes every response must pass through, whose CPU a response adds up to the
+pipeline's: the refiner is left out (it re-codes when the hot path leaves it CPU, so its share
+is what was spare, not a cost), and so is the generator (it is the measurement)."""
+
 
 @dataclass
 class Result:
@@ -33,6 +38,8 @@ class Result:
     notes: list[str] = field(default_factory=list)
     cut_short: bool = False
     """A sweep step failed (its generator ran out of time) and the rest were not run."""
+    cores: int | None = None
+    """The machine's CPUs, for the ceiling the pipeline's CPU a response implies."""
 
     @property
     def all_alerts(self) -> bool:
@@ -136,6 +143,45 @@ def usage_table(rows: list[SweepRow]) -> list[str]:
             cells.append("-" if u is None else f"{u.cpu_percent:.0f}% · {u.peak_rss_mb:.0f} MB")
         lines.append(f"| {rate(r.offered)} | " + " | ".join(cells) + " |")
     return lines
+
+
+def cost_table(rows: list[SweepRow], cores: int | None) -> list[str]:
+    """Milliseconds of one core each process spent a response alerted, per offered rate; the
+    pipeline's sum, and the rate at which that cost would fill every core of the machine.
+
+    A rate is how fast one run went on a machine shared with everything else; the CPU a
+    response is what each process costs, steadier from run to run and the figure a target
+    rate is checked against (``cores`` x 1,000 ms ÷ the pipeline's ms is the most this machine
+    could carry at that cost). In a step whose alerts did not all arrive inside it, the work for
+    those still queued is counted against fewer responses: the costs are upper bounds (≤) and
+    the ceiling a lower bound (≥).
+    """
+    names = process_columns({name for r in rows for name in r.usage})
+    pipeline = [n for n in names if n.partition("-")[0] in PIPELINE]
+    others = [n for n in names if n not in pipeline]
+    core_text = "its cores" if cores is None else f"its {cores} cores"
+    lines = [
+        "| offered | "
+        + " | ".join(pipeline)
+        + f" | pipeline | the rate that would fill {core_text} | "
+        + " | ".join(others)
+        + " |",
+        "|---|" + "---|" * (len(names) + 2),
+    ]
+    for r in rows:
+        bound, floor = ("", "") if r.complete else ("≤ ", "≥ ")
+        costs = {name: r.cpu_ms_per_response(name) for name in names}
+        total = sum(costs[name] for name in pipeline) if pipeline else math.nan
+        ceiling = math.nan if cores is None or not total > 0 else cores * 1000 / total
+        cells = [_ms(costs[name], bound) for name in pipeline]
+        cells += [_ms(total, bound), "-" if math.isnan(ceiling) else f"{floor}{rate(ceiling)}"]
+        cells += [_ms(costs[name], "") for name in others]
+        lines.append(f"| {rate(r.offered)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _ms(value: float, bound: str) -> str:
+    return "-" if math.isnan(value) else f"{bound}{value:.2f}"
 
 
 def process_columns(names: set[str]) -> list[str]:
@@ -258,6 +304,13 @@ def render(result: Result) -> str:
         title = "Sweep (one console listening, one more not reading):"
         lines += [title, "", *sweep_table(result.sweep), ""]
         lines += ["CPU (100% = one core) · peak RSS:", "", *usage_table(result.sweep), ""]
+        lines += [
+            "CPU a response (ms of one core: each process's CPU over the step ÷ the alerts it"
+            " delivered):",
+            "",
+            *cost_table(result.sweep, result.cores),
+            "",
+        ]
     if result.consoles:
         lines += ["Consoles:", "", *consoles_table(result.consoles), ""]
     lines += ["Baselines:", "", *baselines_table(result), ""]
