@@ -6,6 +6,9 @@ import base64
 import string
 from pathlib import Path
 
+import pytest
+
+from winback_local import kafka
 from winback_local.kafka import Replication, new_cluster_id, server_properties
 from winback_local.kafka_cluster import KafkaCluster
 from winback_local.stack import Ports
@@ -89,3 +92,21 @@ def test_a_cluster_id_is_sixteen_random_bytes_in_kafkas_text_form() -> None:
         assert not text.startswith("-")
         assert set(text) <= set(string.ascii_letters + string.digits + "-_")
         assert len(base64.urlsafe_b64decode(text + "==")) == 16
+
+
+def test_the_broker_runs_with_the_serial_collector_within_its_heap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """G1's concurrent work was a fifth of a lone development broker's CPU on two cores
+    (docs/performance.md, section 43): the broker's own command line asks for the serial one."""
+    started: list[list[str]] = []
+    monkeypatch.setattr(kafka, "spawn", lambda command, log_path: started.append(command))
+    broker = kafka.LocalKafka(tmp_path, 9092, 9093, heap="256m")
+
+    broker.launch()
+
+    (command,) = started
+    assert command[0] == "java"
+    assert "-XX:+UseSerialGC" in command
+    assert "-Xmx256m" in command
+    assert command.index("-XX:+UseSerialGC") < command.index("kafka.Kafka")

@@ -80,11 +80,20 @@ def fetch_quietly(command: Sequence[str]) -> None:
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+JVM_COLLECTOR = "-XX:+UseSerialGC"
+"""The broker's garbage collector. On a 2-core machine the JVM picks G1, whose concurrent
+marking and remembered-set rebuilding were a fifth of the broker's CPU in a profile of a bench
+run (async-profiler); with the serial collector the broker spent 0.5-0.75x the CPU a response
+in the same bench steps (docs/performance.md, section 43). A lone development broker's heap is
+small and short-lived, so its pauses are short; a production broker keeps Kafka's own G1 flags."""
+
+
 def _java(*args: str, heap: str = "512m") -> list[str]:
     return [
         "java",
         "-Xms128m",
         f"-Xmx{heap}",
+        JVM_COLLECTOR,
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
         "-cp",
         f"{JARS_DIR}/*",
