@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from tests.unit.test_sla_rules import POLICY, at, clocks
 from winback_notifier.sla.rules import SlaClock, earliest_possible, next_moment
@@ -113,6 +114,22 @@ async def test_a_batch_of_later_cases_lets_the_sleeping_scheduler_sleep() -> Non
     assert scheduler.looks_spared == 1
     scheduler.nudge_for([new_case(12), new_case(6)])  # one warns at 3 min: earlier
     assert scheduler._wake.is_set()
+
+
+def _nudges(outcome: str) -> float:
+    value = REGISTRY.get_sample_value("winback_notifier_sla_nudges_total", {"outcome": outcome})
+    return value or 0.0
+
+
+async def test_ops_see_how_many_batches_woke_the_timers_and_how_many_were_spared() -> None:
+    spared, woken = _nudges("spared"), _nudges("woken")
+    scheduler = asleep_until(T0 + timedelta(minutes=5))
+
+    scheduler.nudge_for([new_case(10)])  # later than the next moment: spared
+    scheduler.nudge_for([new_case(6)])  # earlier: woken
+    scheduler.nudge_for(None)  # a batch nobody could read: woken
+
+    assert (_nudges("spared") - spared, _nudges("woken") - woken) == (1, 2)
 
 
 async def test_nothing_pending_wakes_on_any_timer_and_not_on_finished_cases() -> None:

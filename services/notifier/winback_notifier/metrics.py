@@ -54,6 +54,12 @@ SLA_TIMERS = Counter(
     "SLA timers this notifier fired, by timer (sla_warning, sla_breached, claim_lapsed).",
     ["timer"],
 )
+SLA_NUDGES = Counter(
+    "winback_notifier_sla_nudges_total",
+    "Batches of case changes handed to the SLA timers, by outcome: woken (they looked at the"
+    " open cases again) or spared (no change could bring a timer before the next one).",
+    ["outcome"],
+)
 SLA_TIMER_DELAY_SECONDS = Histogram(
     "winback_notifier_sla_timer_delay_seconds",
     "How long after its due moment a timer fired (PostgreSQL's clock on both ends).",

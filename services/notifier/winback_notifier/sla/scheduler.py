@@ -32,7 +32,7 @@ from winback_notifier.cases import service as cases
 from winback_notifier.cases.publisher import CaseEventPublisher
 from winback_notifier.cases.rules import CaseState
 from winback_notifier.cases.service import Change
-from winback_notifier.metrics import SLA_TIMER_DELAY_SECONDS, SLA_TIMERS
+from winback_notifier.metrics import SLA_NUDGES, SLA_TIMER_DELAY_SECONDS, SLA_TIMERS
 from winback_notifier.settings import NotifierSettings
 from winback_notifier.sla.rules import (
     SLA_ACTOR,
@@ -169,16 +169,18 @@ class SlaScheduler:
         like the moment compared with, so host clocks do not matter.
         """
         if not self._asleep or cases is None:  # between looks, or a change nobody could read
-            self._wake.set()
+            self._woken()
             return
         moments = [m for case in cases if (m := earliest_possible(case, self._policy)) is not None]
-        if not moments:
-            self.looks_spared += 1
-            return
-        if self._next_moment is None or min(moments) < self._next_moment:
-            self._wake.set()
+        if moments and (self._next_moment is None or min(moments) < self._next_moment):
+            self._woken()
         else:
             self.looks_spared += 1
+            SLA_NUDGES.labels("spared").inc()
+
+    def _woken(self) -> None:
+        self._wake.set()
+        SLA_NUDGES.labels("woken").inc()
 
     def _args(self) -> tuple[timedelta, timedelta | None, timedelta]:
         return self._policy.warning, self._policy.claim_lapse, self._policy.call_back_grace
