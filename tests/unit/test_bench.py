@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -425,3 +428,12 @@ def test_the_probe_reads_the_routers_at_most_once_a_second() -> None:
     probe._run()
     assert stop.waits == [probes.PROBE_INTERVAL]
     assert probes.PROBE_INTERVAL >= 1.0
+
+
+def test_a_process_cpu_counts_the_children_it_has_reaped() -> None:
+    """PostgreSQL's backends exit under the postmaster: their CPU must stay in its figure."""
+    before = probes.cpu_seconds(os.getpid())
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)  # runs, exits, is reaped
+
+    assert probes.cpu_seconds(os.getpid()) - before >= 0.3
