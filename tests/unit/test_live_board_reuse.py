@@ -19,7 +19,14 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from winback_notifier.live.board import BoardReads, SharedBoard
-from winback_notifier.live.hub import HISTORY, PONG, TIMED_EVERY, AlertHub, Frame
+from winback_notifier.live.hub import (
+    HISTORY,
+    HISTORY_CHARACTERS,
+    PONG,
+    TIMED_EVERY,
+    AlertHub,
+    Frame,
+)
 from winback_notifier.settings import NotifierSettings
 from winback_shared.agents import Agent, Role
 
@@ -141,6 +148,33 @@ def test_the_hub_keeps_its_history_bounded_and_numbers_every_frame() -> None:
     assert not hub.replayable(late_start) and hub.replayable(HISTORY)
     assert hub.missed(console, HISTORY * 2 - 1) == [f"frame {HISTORY * 2 - 1}"]
     assert len(hub._recent) == HISTORY  # frames (and their publish moments) kept no longer
+
+
+def test_the_history_keeps_a_bounded_amount_of_text_and_still_numbers_every_frame() -> None:
+    """Batches of re-codings are large: 512 of them held tens of MB. Past the text budget the
+    oldest are forgotten; what is kept still replays by number, what is not says so."""
+    hub = AlertHub(10)
+    size = HISTORY_CHARACTERS // 8
+    for number in range(20):
+        hub.publish(f"{number:02d}" + "x" * (size - 2), ALPHA)
+    console = hub.subscribe(ANA)
+
+    assert len(hub._recent) == 8 and hub.published == 20
+    assert hub.replayable(12) and not hub.replayable(11)
+    assert [frame[:2] for frame in hub.missed(console, 17) or []] == ["17", "18", "19"]
+    assert hub.missed(console, 11) is None
+
+
+def test_a_batch_counts_its_messages_and_the_newest_entry_is_kept_whatever_its_size() -> None:
+    hub = AlertHub(10)
+    hub.publish("small", ALPHA)
+    half = "y" * (HISTORY_CHARACTERS // 2)
+    hub.publish_batch([(half, ALPHA), ("z", BETA)], "".join)  # twice its text: over the budget
+
+    assert len(hub._recent) == 1 and hub._recent_characters == 2 * (len(half) + 1)
+    console = hub.subscribe(ANA)
+    assert hub.missed(console, 1) == [half]  # ANA sees ALPHA's message only
+    assert hub.missed(console, 0) is None
 
 
 def test_each_write_of_a_published_frame_is_observed_once_per_console() -> None:

@@ -50,6 +50,12 @@ from winback_shared.agents import Agent
 HISTORY = 512
 """Frames kept for consoles that take a board read just before they subscribed: two seconds of
 a 250 alerts/s burst, more than a reused board's age (``live.board.REUSE_SECONDS``)."""
+HISTORY_CHARACTERS = 4 * 2**20
+"""The most text the history keeps, whatever its count: 512 alerts are about 1.4 MB, but an
+entry that batches re-codings (the refiner's ``cases.changed``) can be 100 KB and more, and 512
+of those held 20-50 MB of a notifier for nothing (memray, docs/performance.md, section 44). A
+console whose board is older than the history kept reads a fresh board, as past 512 entries;
+the newest entry is kept whatever its size."""
 TIMED_EVERY = 8
 """One console in this many reports its publish-to-written times."""
 
@@ -110,6 +116,11 @@ class Frame(str):
         """The frame as ``view``'s consoles get it: itself, or nothing if it is not theirs."""
         return self if sees(view, self.audience) else None
 
+    @property
+    def characters(self) -> int:
+        """Its text's length, what the hub's history budgets."""
+        return len(self)
+
 
 class Batch:
     """Several messages published as one: each view gets one frame of those it may see.
@@ -129,6 +140,9 @@ class Batch:
         self._join = join
         self.published = published
         self._frames: dict[tuple[int, ...], Frame] = {}
+        self.characters = 2 * sum(len(text) for text, _ in items)
+        """The messages' text and, about as long again, the frames the views share of them
+        (what the hub's history budgets)."""
 
     def for_view(self, view: View) -> Frame | None:
         """The frame for ``view``'s consoles, or ``None`` if it may see none of the messages."""
@@ -221,7 +235,8 @@ class AlertHub:
         self.published = 0
         """Frames published so far; a frame's number is this count just after it."""
         self._subscribed = 0
-        self._recent: deque[Frame | Batch] = deque(maxlen=HISTORY)
+        self._recent: deque[Frame | Batch] = deque()
+        self._recent_characters = 0
         self.agent_changes = 0
         """How many ``agent.changed`` events arrived; a console that signed in while one
         arrived cannot know it was not about itself, and resynchronises to be sure."""
@@ -288,7 +303,7 @@ class AlertHub:
 
     def _fan_out(self, entry: Frame | Batch) -> None:
         self.published += 1
-        self._recent.append(entry)
+        self._remember(entry)
         behind: list[Subscription] = []
         direct = 0
         built: dict[int, bytes] = {}  # each frame's websocket bytes, made once in this pass
@@ -315,6 +330,18 @@ class AlertHub:
             FRAMES_DIRECT.inc(direct)
         for subscription in behind:
             self._fell_behind(subscription)
+
+    def _remember(self, entry: Frame | Batch) -> None:
+        """Keep ``entry`` in the history, forgetting the oldest past :data:`HISTORY` entries or
+        :data:`HISTORY_CHARACTERS` of text; forgetting only from the old end keeps the entries'
+        numbers consecutive, which :meth:`missed` counts on."""
+        recent = self._recent
+        recent.append(entry)
+        self._recent_characters += entry.characters
+        while len(recent) > 1 and (
+            len(recent) > HISTORY or self._recent_characters > HISTORY_CHARACTERS
+        ):
+            self._recent_characters -= recent.popleft().characters
 
     def replayable(self, after: int) -> bool:
         """Whether every frame published after the ``after``-th is still kept."""
