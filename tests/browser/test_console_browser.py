@@ -420,10 +420,13 @@ async def test_a_console_the_browser_keeps_silent_says_so_until_a_click(page: Pa
     assert await page.evaluate("window.__chimes") == 0
     await expect(allow).to_be_visible()
 
-    # A click anywhere in the page (here the empty board) lets the console play.
+    # A click anywhere in the page (here the empty board) lets the console play; the controls
+    # left of the sound button stay put, so a first click aimed at one of them is not lost.
+    agent_before = await page.locator("#agent").bounding_box()
     await page.locator("#board-title").click()
     await expect(allow).to_be_hidden()
     await expect(toggle).to_have_text("Sound on")
+    assert await page.locator("#agent").bounding_box() == agent_before
     await expect(toggle).to_have_attribute("aria-pressed", "true")
     connection.send(opened(summary(2, priority=1, opened_at="2026-01-01T10:00:00Z")))
     await expect(page.locator("#toasts .toast", has_text="Customer 2")).to_be_visible()
