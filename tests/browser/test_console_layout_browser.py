@@ -60,7 +60,10 @@ async def test_a_new_agent_on_a_1440_by_900_screen(
     await expect(page.locator("#cases .case")).to_have_count(12)
     await expect(page.locator(".board-hint")).to_contain_text("Click a card to open it")
 
-    # A new case arrives: its pop-up, "1 new" and "Mark all seen" all show up at once.
+    # A new case arrives: its pop-up, "1 new" and "Mark all seen" all show up at once, and
+    # none of the buttons the agent may be about to click moves (the long name may give way).
+    steady = ["#ops-link", ".sound-slot", "#sign-out"]
+    before = [await box(page.locator(selector)) for selector in steady]
     newest = await case_desk.case(priority=1, name="Brand New")
     await publish_opened(
         case_desk, kafka_bootstrap, str(infra_env["topics"].recovery_alerts), newest
@@ -69,6 +72,7 @@ async def test_a_new_agent_on_a_1440_by_900_screen(
     await expect(toast).to_be_visible(timeout=LIVE)
     await expect(page.locator("#summary .summary-new")).to_have_text("1 new")
     await expect(page.locator("#mark-seen")).to_be_visible()
+    assert [await box(page.locator(selector)) for selector in steady] == before
 
     # The top bar is one line: every part of it sits inside the bar, none is two lines tall,
     # and the counts do not run under the buttons.
