@@ -28,7 +28,8 @@ async def test_from_a_pop_up_to_a_logged_attempt_by_keyboard_alone(
 ) -> None:
     async with running_desk(infra_env, **SETTINGS) as desk:
         waiting = await desk.case(name="Tom Becker", priority=3)  # on the board from the start
-        ana = await Window.open(browser, desk.url, await desk.agent("ana"))
+        ana_token = await desk.agent("ana")
+        ana = await Window.open(browser, desk.url, ana_token)
         try:
             page, detail = ana.page, ana.detail
             await expect(ana.card(waiting)).to_be_visible(timeout=LIVE)
@@ -82,6 +83,13 @@ async def test_from_a_pop_up_to_a_logged_attempt_by_keyboard_alone(
                 if await warning.count():
                     break
                 await page.wait_for_timeout(500)
+            await expect(warning).to_contain_text("outside calling hours")
+            await expect(warning.locator(".call-anyway")).to_have_attribute("href", "tel:+15550100")
+            # A live change of the case redraws the panel's facts: the question stays open, and
+            # the focus with it (Enter below still answers "Not now").
+            noted = await desk.act(ana_token, urgent, "notes", {"text": "Customer is abroad"})
+            assert noted.status_code == 200, noted.text
+            await expect(detail.locator(".timeline .k-note_added")).to_be_visible(timeout=LIVE)
             await expect(warning).to_contain_text("outside calling hours")
             await expect(warning.locator(".call-anyway")).to_have_attribute("href", "tel:+15550100")
             await detail.evaluate("panel => { panel.scrollTop = 0; }")

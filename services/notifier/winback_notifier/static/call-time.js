@@ -20,6 +20,9 @@ const VERDICTS = {
 
 const known = new Map(); // case id -> {data, fetchedAt}
 const confirmed = new Set(); // case ids the agent chose to call outside hours this visit
+// The case whose warning is open, so a redraw of the panel's facts (any live change of the case,
+// the agent's own claim among them) puts it back instead of taking the question away unanswered.
+let warningFor = null;
 
 // The customer's wall clock in `zone` at `now` (ms), as HH:MM.
 export function wallClock(zone, now) {
@@ -89,8 +92,9 @@ function paint(node, data) {
 }
 
 // Before dialling outside calling hours: say so, and let the agent call anyway or not.
-function warn(cell, link, caseId, data) {
+function warn(cell, link, caseId, data, focus = true) {
   cell.querySelector(".call-time-warning")?.remove();
+  warningFor = caseId;
   const box = make("div", "call-time-warning");
   box.setAttribute("role", "alert");
   const said = describeCallTime(data, Date.now());
@@ -100,14 +104,23 @@ function warn(cell, link, caseId, data) {
   anyway.href = link.href;
   anyway.addEventListener("click", () => {
     confirmed.add(caseId);
+    warningFor = null;
     box.remove();
   });
   const later = make("button", "link-button call-not-now", "Not now");
   later.type = "button";
-  later.addEventListener("click", () => box.remove());
+  later.addEventListener("click", () => {
+    warningFor = null;
+    box.remove();
+  });
   box.append(anyway, later);
   cell.append(box);
-  later.focus();
+  if (focus) later.focus();
+}
+
+// The panel was closed: a warning left open there is answered "not now".
+export function forgetCallWarning() {
+  warningFor = null;
 }
 
 // Next to the phone link in the case panel's facts (`grid`): the customer's clock, and a
@@ -131,6 +144,14 @@ export function renderCallTime(grid, card) {
   });
   const entry = known.get(caseId);
   if (entry) paint(node, entry.data);
+  if (warningFor === caseId && entry && needsWarning(entry.data) && !confirmed.has(caseId)) {
+    // Redrawn while the agent was answering it: the same question again, and the focus back on
+    // it only if the redraw took the focus away (not from a note being typed elsewhere).
+    const lost = !document.activeElement || document.activeElement === document.body;
+    warn(cell, link, caseId, entry.data, lost);
+  } else {
+    warningFor = null;
+  }
   if (isStale(entry, Date.now())) {
     load(caseId).then((data) => {
       if (node.isConnected) paint(node, data);

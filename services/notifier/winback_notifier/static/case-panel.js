@@ -22,7 +22,7 @@ import { ticketLinks } from "./helpdesk-links.js";
 import { historyLabel, rootCauseLabel } from "./profile.js";
 import { mailtoHref, telHref } from "./reach.js";
 import { callBackBadge, describeAttempt, outcomeOf } from "./call-outcomes.js";
-import { renderCallTime } from "./call-time.js";
+import { forgetCallWarning, renderCallTime } from "./call-time.js";
 import { renderCallWords } from "./call-guidance.js";
 import { describeRevision, describeTriggers } from "./triggers.js";
 
@@ -84,6 +84,7 @@ export function createCasePanel({ root, dispatch }) {
   function close() {
     current = null;
     actionsKey = "";
+    forgetCallWarning();
     root.hidden = true;
     root.replaceChildren();
   }
