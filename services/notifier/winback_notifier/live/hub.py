@@ -53,7 +53,7 @@ a 250 alerts/s burst, more than a reused board's age (``live.board.REUSE_SECONDS
 HISTORY_CHARACTERS = 4 * 2**20
 """The most text the history keeps, whatever its count: 512 alerts are about 1.4 MB, but an
 entry that batches re-codings (the refiner's ``cases.changed``) can be 100 KB and more, and 512
-of those held 20-50 MB of a notifier for nothing (memray, docs/performance.md, section 44). A
+of those held ~24 MB of a notifier for nothing (memray, docs/performance.md, section 44). A
 console whose board is older than the history kept reads a fresh board, as past 512 entries;
 the newest entry is kept whatever its size."""
 TIMED_EVERY = 8
