@@ -322,6 +322,12 @@ async def test_console_dedupes_resynchronises_and_handles_rejection(page: Page) 
     assert server.connections.empty()
 
 
+async def top_bar_boxes(page: Page) -> dict[str, Any]:
+    """Where the top bar's controls and its status pill are, by selector (None if hidden)."""
+    selectors = ("#agent", ".sound-slot", "#sign-out", "#status")
+    return {selector: await page.locator(selector).bounding_box() for selector in selectors}
+
+
 async def test_a_console_that_reconnects_resumes_from_its_cursor(page: Page) -> None:
     server = FakeServer()
     await page.route(f"{FAKE_ORIGIN}/**", server.serve_file)
@@ -343,11 +349,15 @@ async def test_a_console_that_reconnects_resumes_from_its_cursor(page: Page) -> 
         }
     )
     await expect(page.locator("#status")).to_have_text("live")
+    live_bar = await top_bar_boxes(page)
 
     # The notifier restarts (1012): the console sends its cursor back and merges what changed
     # while it was away, page by page, instead of replacing its board with a capped snapshot.
     await first.route.close(code=1012, reason="service restart")
     await expect(page.locator("#status")).to_have_text("reconnecting")
+    # The pill's longer word moves nothing in the top bar (a click on Sign out or Ops made as
+    # the connection drops lands where it was aimed).
+    assert await top_bar_boxes(page) == live_bar
     second = await server.next_connection()
     assert await second.auth_message() == {
         "type": "auth",
@@ -375,6 +385,17 @@ async def test_a_console_that_reconnects_resumes_from_its_cursor(page: Page) -> 
     await expect(page.locator("#status")).to_have_text("live")
     assert await shown_case_ids(page) == ["1", "7"]
     await expect(page.locator("#toasts .toast", has_text="Customer 7")).to_have_count(1)
+    # The catch-up brought "1 new", "Mark all seen" and "28 less urgent not loaded": at 1280 px
+    # the name and then the last chip give way (its words in full on hover), the bar stays
+    # inside the window, and the controls right of the name have not moved.
+    await expect(page.locator("#mark-seen")).to_be_visible()
+    await expect(page.locator("#summary .summary-more")).to_have_attribute(
+        "title", "28 less urgent not loaded"
+    )
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 1280
+    controls = {key: value for key, value in live_bar.items() if key != "#agent"}
+    now = await top_bar_boxes(page)
+    assert {key: value for key, value in now.items() if key != "#agent"} == controls
 
     # The next reconnect starts from the cursor of the last catch-up.
     await second.route.close(code=1013, reason="fell behind")

@@ -98,6 +98,7 @@ async def test_a_new_agent_on_a_1440_by_900_screen(
     assert new["x"] + new["width"] <= summary["x"] + summary["width"] + 0.5, (new, summary)
     assert summary["x"] + summary["width"] <= right["x"], (summary, right)
     assert new["height"] <= 32, new
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 1280  # nothing off it
     await page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
 
     # The pop-up leaves the most urgent card's countdown and opening time in view.

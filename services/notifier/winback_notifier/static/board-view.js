@@ -61,7 +61,9 @@ export function createBoardView({ list, empty, summary, markSeen, onOpen, onSeen
     }
     if (counts.notLoaded > 0) {
       // Said plainly: a board that silently drops cases is worse than a long one.
-      summary.append(make("span", "summary-more", `${counts.notLoaded} less urgent not loaded`));
+      const more = make("span", "summary-more", `${counts.notLoaded} less urgent not loaded`);
+      more.title = more.textContent; // a narrow bar may cut it short (console.css)
+      summary.append(more);
     }
     markSeen.hidden = counts.unseen === 0;
     document.title = counts.title;

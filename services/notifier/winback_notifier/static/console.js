@@ -33,6 +33,7 @@ import {
 
 const el = {
   status: document.getElementById("status"),
+  statusText: document.getElementById("status-text"),
   agent: document.getElementById("agent"),
   summary: document.getElementById("summary"),
   signin: document.getElementById("signin"),
@@ -170,7 +171,7 @@ const connection = createConnection({
 
 function setStatus(stateName, text) {
   el.status.dataset.state = stateName;
-  el.status.textContent = text;
+  el.statusText.textContent = text;
 }
 
 function showSignIn(error) {

@@ -21,7 +21,8 @@ import { storedToken, takeTokenFromUrl } from "./session.js";
 const TICK_MS = 60000;
 const $ = (id) => document.getElementById(id);
 const el = {
-  status: $("status"), agent: $("agent"), page: $("ops-page"), forbidden: $("forbidden"),
+  status: $("status"), statusText: $("status-text"), agent: $("agent"), page: $("ops-page"),
+  forbidden: $("forbidden"),
   signinNeeded: $("signin-needed"), floorAt: $("floor-at"), tiles: $("tiles"), chase: $("chase"),
   chaseEmpty: $("chase-empty"), windowButtons: $("window-buttons"),
   monthsButtons: $("months-buttons"), bySelect: $("by-select"), measureSelect: $("measure-select"),
@@ -85,7 +86,7 @@ const connection = createConnection({
   },
   onStatus: (name, text) => {
     el.status.dataset.state = name;
-    el.status.textContent = text;
+    el.statusText.textContent = text;
   },
   onRejected: () => {
     el.page.hidden = true;
