@@ -477,6 +477,30 @@ async def test_a_console_the_browser_keeps_silent_says_so_until_a_click(page: Pa
     await page.wait_for_function("window.__chimes === 1")  # counted afresh since the reload
 
 
+async def test_answering_the_desktop_alerts_question_moves_no_other_button(page: Page) -> None:
+    """ "Desktop alerts" goes away once the browser's permission question is answered (here the
+    headless browser refuses at once). The buttons beside it stay where they were: an agent who
+    clicks again where the pointer already is must not turn the sound off by surprise."""
+    server = FakeServer()
+    await page.route(f"{FAKE_ORIGIN}/**", server.serve_file)
+    await page.route_web_socket(f"{FAKE_ORIGIN.replace('http', 'ws')}/ws", server.accept)
+    await page.goto(f"{FAKE_ORIGIN}/#token=ana-token")
+    connection = await server.next_connection()
+    await connection.auth_message()
+    connection.send({"type": "hello", "agent": ANA})
+    connection.send({"type": "snapshot", "cases": [], "total": 0})
+    await expect(page.locator("#status")).to_have_text("live")
+    notify = page.locator("#notify-toggle")
+    await expect(notify).to_be_visible()
+    before = await top_bar_boxes(page)
+    await notify.click()
+    await expect(notify).to_be_hidden()
+    after = await top_bar_boxes(page)
+    assert {key: after[key] for key in after if key != "#agent"} == {
+        key: before[key] for key in before if key != "#agent"
+    }
+
+
 async def test_a_case_answered_long_before_it_opened_says_so(page: Page) -> None:
     """A vendor's backlog or an import opens cases for answers given days ago: the card, the
     pop-up and the case's facts say when the customer answered, so the agent knows before
