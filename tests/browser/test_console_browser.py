@@ -414,11 +414,8 @@ OscillatorNode.prototype.start = function (...args) {
 """Counts the chimes the console starts (each is one oscillator), without changing them."""
 
 
-async def test_a_console_the_browser_keeps_silent_says_so_until_a_click(page: Page) -> None:
-    """Chromium, as every browser, keeps a page silent until its user clicks or types in it.
-    An agent who opens the console and waits must see that the chime is blocked (not "Sound
-    on"), and the first click anywhere must let it play."""
-    await page.add_init_script(CHIME_COUNTER)
+async def live_empty_console(page: Page) -> tuple[FakeServer, FakeConnection]:
+    """Ana's console on the scripted server, signed in, live, with an empty board."""
     server = FakeServer()
     await page.route(f"{FAKE_ORIGIN}/**", server.serve_file)
     await page.route_web_socket(f"{FAKE_ORIGIN.replace('http', 'ws')}/ws", server.accept)
@@ -428,6 +425,15 @@ async def test_a_console_the_browser_keeps_silent_says_so_until_a_click(page: Pa
     connection.send({"type": "hello", "agent": ANA})
     connection.send({"type": "snapshot", "cases": [], "total": 0})
     await expect(page.locator("#status")).to_have_text("live")
+    return server, connection
+
+
+async def test_a_console_the_browser_keeps_silent_says_so_until_a_click(page: Page) -> None:
+    """Chromium, as every browser, keeps a page silent until its user clicks or types in it.
+    An agent who opens the console and waits must see that the chime is blocked (not "Sound
+    on"), and the first click anywhere must let it play."""
+    await page.add_init_script(CHIME_COUNTER)
+    server, connection = await live_empty_console(page)
 
     allow = page.locator("#sound-allow")
     toggle = page.locator("#sound-toggle")
@@ -478,18 +484,11 @@ async def test_a_console_the_browser_keeps_silent_says_so_until_a_click(page: Pa
 
 
 async def test_answering_the_desktop_alerts_question_moves_no_other_button(page: Page) -> None:
-    """ "Desktop alerts" goes away once the browser's permission question is answered (here the
-    headless browser refuses at once). The buttons beside it stay where they were: an agent who
-    clicks again where the pointer already is must not turn the sound off by surprise."""
-    server = FakeServer()
-    await page.route(f"{FAKE_ORIGIN}/**", server.serve_file)
-    await page.route_web_socket(f"{FAKE_ORIGIN.replace('http', 'ws')}/ws", server.accept)
-    await page.goto(f"{FAKE_ORIGIN}/#token=ana-token")
-    connection = await server.next_connection()
-    await connection.auth_message()
-    connection.send({"type": "hello", "agent": ANA})
-    connection.send({"type": "snapshot", "cases": [], "total": 0})
-    await expect(page.locator("#status")).to_have_text("live")
+    """The "Desktop alerts" button goes once the browser's permission question is answered
+    (here the headless browser refuses at once). The buttons beside it stay where they were:
+    an agent who clicks again where the pointer already is must not turn the sound off by
+    surprise."""
+    await live_empty_console(page)
     notify = page.locator("#notify-toggle")
     await expect(notify).to_be_visible()
     before = await top_bar_boxes(page)
