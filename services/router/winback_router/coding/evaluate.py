@@ -50,6 +50,8 @@ SPLITS = (
     "independent-train-6",
     "independent-train-7",
     "independent-train-8",
+    "independent-train-9",
+    "independent-eval-9",
     "independent-heldout",
     "blind",
 )
