@@ -149,11 +149,11 @@ def test_load_readings_wants_two_readings_per_comment_once(tmp_path: Path) -> No
         agreement.load_readings(write_readings(tmp_path / "twice.jsonl", [good, good]))
 
 
-def test_every_training_comment_has_two_readings_of_taxonomy_codes() -> None:
+def test_every_comment_of_the_files_read_twice_has_two_readings_of_taxonomy_codes() -> None:
     readings = agreement.load_readings(DEFAULT_DATA / agreement.READINGS_FILE)
     ids = [
         e.id
-        for split in train.TRAINING_SPLITS
+        for split in train.READ_TWICE_SPLITS
         for e in load_examples(DEFAULT_DATA / f"{split}.jsonl")
     ]
     assert len(ids) == len(set(ids)) == len(readings) == 4082
@@ -178,6 +178,11 @@ def test_the_command_prints_the_figures_the_readme_quotes(
     assert repeat.split()[1:] == ["0.90", "0.95", "+16", "/", "-47"]
 
 
+UNREAD = next(split for split in train.TRAINING_SPLITS if split not in train.READ_TWICE_SPLITS)
+"""A training file nobody read a second time: its writer's labels are learnt whatever
+``--labels`` says (a reading given for it below must change nothing)."""
+
+
 class Loaded(Exception):
     """Stops ``train.main`` once the training labels are built."""
 
@@ -190,6 +195,7 @@ def loaded_labels(
     rows = {
         "dev": ("d1", "I waited on hold for an hour.", ["long_wait"], ["long_wait"], ["long_wait"]),
         "independent-dev": ("d2", "Third call about it.", ["repeat_contact"], ["rude"], ["rude"]),
+        UNREAD: ("n9", "He was curt with me.", ["rude"], [], []),
     }
     for index, split in enumerate(train.TRAINING_SPLITS):
         id_, text, writer, first, second = rows.get(split, (f"x{index}", "n/a", [], [], []))
@@ -224,6 +230,7 @@ def test_train_labels_majority_learns_the_majority_of_three(
 ) -> None:
     learnt = loaded_labels(tmp_path, monkeypatch, "majority")
     assert learnt[:2] == [("d1", frozenset({"long_wait"})), ("d2", frozenset({"rude"}))]
+    assert dict(learnt)["n9"] == frozenset({"rude"})
     assert len(learnt) == len(train.TRAINING_SPLITS)
 
 
@@ -232,4 +239,5 @@ def test_train_labels_agreed_leaves_out_the_comment_people_disagree_on(
 ) -> None:
     learnt = loaded_labels(tmp_path, monkeypatch, "agreed")
     assert [id_ for id_, _ in learnt][:1] == ["d1"] and "d2" not in dict(learnt)
+    assert dict(learnt)["n9"] == frozenset({"rude"})
     assert len(learnt) == len(train.TRAINING_SPLITS) - 1

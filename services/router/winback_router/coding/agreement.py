@@ -2,13 +2,13 @@
 
     python -m winback_router.coding.agreement [--data DIR]
 
-Every training comment (``train.TRAINING_SPLITS``) was read a second time by two readers who saw
-only the 16 codes' table and the text, never the writer's labels, the rules, the model or the
-other reader's codes (``tests/data/comments/second-readings.jsonl``, described in that folder's
-README). This prints, per code, the F1 between the writer and each reader and between the two
-readers, their mean over the codes, the share of comments given the very same code set, and
-how often the majority of three (writer and both readers) adds (+) or removes (-) the code
-against the writer's labels.
+Every comment of the first eight training files (``train.READ_TWICE_SPLITS``) was read a second time
+by two readers who saw only the 16 codes' table and the text, never the writer's labels, the rules,
+the model or the other reader's codes (``tests/data/comments/second-readings.jsonl``, described in
+that folder's README). This prints, per code, the F1 between the writer and each reader and between
+the two readers, their mean over the codes, the share of comments given the very same code set, and
+how often the majority of three (writer and both readers) adds (+) or removes (-) the code against
+the writer's labels.
 
 Why it matters: agreement between people is the ceiling a model can be expected to reach on
 each code (a model scored against one writer cannot beat what a second careful reader gets), and
@@ -196,11 +196,11 @@ def format_agreement(agreement: Agreement, codes: Sequence[str]) -> list[str]:
 
 
 def training_examples(data: Path) -> list[Example]:
-    """The writer's labels of every training comment in ``data``."""
+    """The writer's labels of every training comment in ``data`` that was read twice."""
     # Imported here: train imports this module for ``--labels``.
-    from winback_router.coding.train import TRAINING_SPLITS
+    from winback_router.coding.train import READ_TWICE_SPLITS
 
-    return [e for split in TRAINING_SPLITS for e in load_examples(data / f"{split}.jsonl")]
+    return [e for split in READ_TWICE_SPLITS for e in load_examples(data / f"{split}.jsonl")]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -11,13 +11,14 @@
     python -m winback_router.coding.train --neighbour-vote --tfidf-vote  # + nearest by words
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
-``independent-train-2`` to ``independent-train-6``): held-out, independent-heldout, blind and
-``independent-train-7`` (kept out: models trained with it lost on both held-out sets) stay
-unseen, so their figures stay honest. ``--labels`` says which labels it learns: ``writer`` (the
-default, as written), ``majority`` (per code, what two of the writer and the two second readers
-gave) or ``agreed`` (the writer's, leaving out the comments whose majority differs); the second
-readings are ``second-readings.jsonl`` in ``--data`` (:mod:`winback_router.coding.agreement`);
-agents' labels (``--with-agent-labels``) are taken as they are.
+``independent-train-2`` to ``independent-train-6`` and ``independent-train-9``): held-out,
+independent-heldout, blind, ``independent-train-7`` (kept out: models trained with it lost on
+both held-out sets), ``independent-train-8`` and ``independent-eval-9`` stay unseen, so their
+figures stay honest. ``--labels`` says which labels it learns: ``writer`` (the default, as
+written), ``majority`` (per code, what two of the writer and the two second readers gave) or
+``agreed`` (the writer's, leaving out the comments whose majority differs); the second readings
+are ``second-readings.jsonl`` in ``--data`` (:mod:`winback_router.coding.agreement`) and cover
+the ``READ_TWICE_SPLITS``; agents' labels (``--with-agent-labels``) are taken as they are.
 Needs scikit-learn (the root project's ``dev`` group); the router runs the result with numpy and
 the sentence encoder (:mod:`winback_router.coding.learned`).
 ``VECTOR_SCALE`` and ``C`` were chosen on held-out and independent-heldout, and the two
@@ -68,6 +69,7 @@ from winback_router.coding import agent_labels, tfidf_vote
 from winback_router.coding.agreement import (
     LABEL_SOURCES,
     READINGS_FILE,
+    LabelSource,
     load_readings,
     training_labels,
 )
@@ -96,7 +98,7 @@ from winback_router.coding.selection import Setting, fit_per_code, settings_for
 from winback_router.coding.sentence_pool import pooled_rows, sentence_texts
 from winback_router.coding.tfidf_vote import TfidfRows
 
-TRAINING_SPLITS = (
+READ_TWICE_SPLITS = (
     "dev",
     "independent-dev",
     "independent-train",
@@ -106,6 +108,9 @@ TRAINING_SPLITS = (
     "independent-train-5",
     "independent-train-6",
 )
+"""The training files whose every comment two more people read (``second-readings.jsonl``):
+``--labels majority`` and ``agreed`` change these only; later files keep their writer's labels."""
+TRAINING_SPLITS = (*READ_TWICE_SPLITS, "independent-train-9")
 C = 30.0
 VECTOR_SCALE = 1.0
 """Sentence vectors are unit length like the TF-IDF block; this weighs one against the other."""
@@ -822,9 +827,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     apart: list[bool] = []
     readings = None if args.labels == "writer" else load_readings(args.data / READINGS_FILE)
     for split in TRAINING_SPLITS:
-        read = training_labels(
-            load_examples(args.data / f"{split}.jsonl"), readings, args.labels, codes
-        )
+        source: LabelSource = args.labels if split in READ_TWICE_SPLITS else "writer"
+        read = training_labels(load_examples(args.data / f"{split}.jsonl"), readings, source, codes)
         examples += read
         apart += [split != "dev"] * len(read)
     if readings is not None:
