@@ -33,8 +33,8 @@ from winback_shared.migrations import apply_migrations
 from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import Taxonomy
 
-TWO_CODES = "still nobody calls back"
-"""Fast: repeat_contact and broken_promise; full: repeat_contact (test_refine_select.py)."""
+TWO_CODES = "still nobody has called"
+"""Fast: repeat_contact and broken_promise; full: broken_promise (test_refine_select.py)."""
 AGREED = "the thing broke after two days"
 """Both models: product_defect."""
 
@@ -83,10 +83,10 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
             assert await eventually(lambda: nothing_pending(pool))
         (change,) = changes.values()
         assert change["case"]["case_id"] == differs_case["id"]
-        assert [r["code"] for r in change["case"]["reasons"]] == ["repeat_contact"]
+        assert [r["code"] for r in change["case"]["reasons"]] == ["broken_promise"]
         assert (change["change"]["kind"], change["change"]["data"]["removed"]) == (
             "recoded",
-            ["broken_promise"],
+            ["repeat_contact"],
         )
         assert change["case"]["priority"] == differs_case["priority"]  # as re-coding: kept
 
@@ -94,7 +94,7 @@ async def test_a_response_whose_fast_codes_differ_is_recoded_once_and_consoles_s
         async with running_refiner(infra_env):
             await console.nothing_for(3.0)
 
-    assert await codes_of(pool, differs) == ["repeat_contact"]
+    assert await codes_of(pool, differs) == ["broken_promise"]
     assert await codes_of(pool, agrees) == ["product_defect"]
     assert await codes_of(pool, reviewed) == ["repeat_contact", "broken_promise"]
     changed = await pool.fetch("SELECT survey_response_id, run_id FROM recode_changes")
@@ -183,7 +183,7 @@ async def test_a_response_the_full_model_fails_on_keeps_its_codes_and_the_rest_a
         codes = {row["comment"]: [code["code"] for code in row["codes"]] for row in rows}
         assert codes == {
             f"{TWO_CODES} zzqx": ["repeat_contact", "broken_promise"],  # the fast codes, kept
-            TWO_CODES: ["repeat_contact"],  # the full model's
+            TWO_CODES: ["broken_promise"],  # the full model's
         }
         assert RESPONSES.labels("failed")._value.get() == failed_before + 1
     finally:

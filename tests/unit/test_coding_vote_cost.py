@@ -405,3 +405,19 @@ def test_a_sentence_s_vote_range_is_computed_only_while_it_may_be_quoted(
         assert strongest_sentences(full, text, spans, vectors, likely) == plain
         sentences += len(spans)
     assert 0 < sum(asked) < sentences  # some sentences out of contention under any vote
+
+
+def test_a_code_with_no_neighbours_has_a_vote_of_exactly_0() -> None:
+    """The re-trained model of December 4 chose k = 0 for one code: its vote is 0 whatever the
+    neighbours, so its range is 0 to 0, not the whole of 0 to 1 (which made every range look
+    as wide as it can be)."""
+    vote = NeighbourVote.of([(0, 0.0, 0.0), (2, 10.0, 0.5)])
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((8, 4)).astype(np.float32)
+    labels = rng.random((8, 2)) < 0.5
+    norms = np.linalg.norm(matrix.astype(np.float64), axis=1)
+    vector = rng.standard_normal((1, 4)).astype(np.float32)
+    [(low, high)] = vote_ranges(vote, matrix, norms, labels, vector)
+    exact = vote.votes(matrix @ vector[0], labels)
+    assert (low[0], high[0], exact[0]) == (0.0, 0.0, 0.0)
+    assert low[1] <= exact[1] <= high[1]

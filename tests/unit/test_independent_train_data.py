@@ -13,9 +13,10 @@ product_defect and product_knowledge again, and the eighth (three writers: terse
 long and careful, multilingual) on repeat_contact and product_defect, so their mixes differ
 from the first's. From the
 fifth on, no comment rewords one of any other file either (training files included).
-``independent-train-9.jsonl`` (eight writers in eight registers) and ``independent-eval-9.jsonl``
-(four more, an evaluation split never trained on) were written the same way, the twelve writers
-apart from each other too; the evaluation split is checked here like a training file, and every
+``independent-train-9.jsonl`` (eight writers in eight registers), ``independent-eval-9.jsonl``
+(four more, an evaluation split never trained on) and ``independent-train-10.jsonl`` (four more
+writers, written after the ninth files) were written the same way, the sixteen writers apart
+from each other too; the evaluation split is checked here like a training file, and every
 file is checked against it.
 """
 
@@ -84,6 +85,17 @@ FILES = (
         (0.05, 0.2),
         0.3,
         0.08,
+        (0.08, 0.2),
+        True,
+    ),
+    TrainingFile(
+        "independent-train-10",
+        r"t10-(?:9|1[0-2])-\d{4}",
+        780,
+        45,
+        (0.05, 0.2),
+        0.3,
+        0.15,
         (0.08, 0.2),
         True,
     ),

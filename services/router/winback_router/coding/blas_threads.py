@@ -2,7 +2,7 @@
 
 The sentence encoder already runs on one thread (:mod:`~winback_router.coding.embeddings`), but
 the model's own products ran on OpenBLAS's default, a thread per core: the nearest comments'
-and the vote's products with 4,082 training vectors, and the vote's bounds. Each is a few
+and the vote's products with the 6,540 training vectors, and the vote's bounds. Each is a few
 million multiply-adds, so the second thread mostly spins waiting for its share, and on a
 machine whose cores the router, ingest and PostgreSQL also want, it waits for a core as well:
 the full model coded the bench's comment in about 30 % less CPU on one thread than on two

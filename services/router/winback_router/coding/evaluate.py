@@ -51,6 +51,7 @@ SPLITS = (
     "independent-train-7",
     "independent-train-8",
     "independent-train-9",
+    "independent-train-10",
     "independent-eval-9",
     "independent-heldout",
     "blind",

@@ -3,7 +3,7 @@
 A reason the model coded quotes the sentence that scores highest for its code (ties: the
 earlier sentence), each sentence scored alone as a comment would be. With the full model that
 score includes the nearest training comments' vote, one product of the sentence's vector with
-all 4,082 training comments' vectors per sentence: most of the refiner's cost for a comment of
+all 6,540 training comments' vectors per sentence: most of the refiner's cost for a comment of
 several sentences (docs/performance.md, section 26). Yet the vote moves a code's probability
 only within bounds known before it runs (:meth:`~winback_router.coding.learned.ReasonModel.
 vote_bounds`), so a sentence whose highest possible score is under another's lowest cannot be

@@ -1,6 +1,6 @@
 """Where each code's nearest-comment vote must lie, from one matrix product for many vectors.
 
-The full model's vote reads a vector's cosine with all 4,082 training comments: one
+The full model's vote reads a vector's cosine with all 6,540 training comments: one
 matrix-vector product per comment, and again per sentence scored for the evidence, each
 streaming the 8 MB matrix through the cache (docs/performance.md, section 26). One product
 of the matrix with every vector of a batch reads it once, but a matrix-matrix product sums in
@@ -78,6 +78,9 @@ def _ranges(
     ranked = similarity[top]
     for code in range(codes):
         k = int(vote.k[code])
+        if k == 0:  # no neighbour counts: NeighbourVote.votes gives exactly 0
+            high[code] = 0.0
+            continue
         if vote.weight[code] <= 0 or k >= count or ranked[k - 1] - ranked[k] <= 2 * slack:
             continue  # not voting, or its k-th neighbour not clear of the next: 0 to 1
         shown = ranked[:k] - ranked[0]
