@@ -64,8 +64,8 @@ def test_a_model_coded_reason_shows_its_sentence_and_the_nearest_labelled_commen
     taxonomy = load_and_compile()
     comment = "Lovely staff, really. The bill was far too steep for such a basic service."
     reasons = code_response(comment_response(comment), taxonomy)
-    # price_value, the comment's reason (billing_error too since December 4: a known false
-    # positive, test_coding_learned.test_a_steep_bill_is_a_price_complaint_alone)
+    # price_value, the comment's reason (test_coding_learned.test_a_steep_bill_is_a_price_...
+    # holds it is the only one)
     [reason] = [r for r in reasons if r.method == "model" and r.code == "price_value"]
     assert reason.evidence == "The bill was far too steep for such a basic service."
     assert reason.similar is not None and len(reason.similar) == 2

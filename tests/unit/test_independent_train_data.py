@@ -100,6 +100,17 @@ FILES = (
         True,
     ),
     TrainingFile(
+        "independent-train-11",
+        r"t11-1[3-6]-\d{4}",
+        770,
+        40,
+        (0.05, 0.2),
+        0.3,
+        0.1,
+        (0.08, 0.2),
+        True,
+    ),
+    TrainingFile(
         "independent-eval-9",
         r"t10-[1-4]b-\d{4}",
         750,

@@ -18,10 +18,11 @@ from winback_shared.survey import SurveyResponse
 from winback_shared.taxonomy import load_taxonomy
 
 RULES = load_taxonomy()
-TWO_CODES = "still nobody has called"
+TWO_CODES = "nobody rings back ever"
 """The rules find nothing; the fast model reads repeat_contact and broken_promise, the full one
-broken_promise alone (the pair re-trained on December 4 with 6,540 training comments, on which
-"still nobody calls back", the comment before, reads the same two codes with both models; the
+broken_promise alone (the pair re-trained at 16:20 on December 4 with 7,320 training comments;
+"still nobody has called" did this for the pair of 15:00 with 6,540, on which "still nobody
+calls back", the comment before, reads the same two codes with both models; the
 pair of 07:20 on December 1 read repeat_contact alone with the full model; the pair of 04:23 read
 repeat_contact and re_explain on it; "nobody ever calls back, again and again" did this for the
 pair trained just before that, "nobody ever calls back again" for the pair of 01:27 with

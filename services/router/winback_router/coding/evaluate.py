@@ -52,6 +52,7 @@ SPLITS = (
     "independent-train-8",
     "independent-train-9",
     "independent-train-10",
+    "independent-train-11",
     "independent-eval-9",
     "independent-heldout",
     "blind",

@@ -11,7 +11,7 @@
     python -m winback_router.coding.train --neighbour-vote --tfidf-vote  # + nearest by words
 
 Trains on the ``TRAINING_SPLITS`` only (``dev``, ``independent-dev``, ``independent-train``,
-``independent-train-2`` to ``independent-train-6``, ``independent-train-9`` and ``-10``): held-out,
+``independent-train-2`` to ``independent-train-6``, ``independent-train-9`` to ``-11``): held-out,
 independent-heldout, blind, ``independent-train-7`` (kept out: models trained with it lost on
 both held-out sets), ``independent-train-8`` and ``independent-eval-9`` stay unseen, so their
 figures stay honest. ``--labels`` says which labels it learns: ``writer`` (the default, as
@@ -110,7 +110,12 @@ READ_TWICE_SPLITS = (
 )
 """The training files whose every comment two more people read (``second-readings.jsonl``):
 ``--labels majority`` and ``agreed`` change these only; later files keep their writer's labels."""
-TRAINING_SPLITS = (*READ_TWICE_SPLITS, "independent-train-9", "independent-train-10")
+TRAINING_SPLITS = (
+    *READ_TWICE_SPLITS,
+    "independent-train-9",
+    "independent-train-10",
+    "independent-train-11",
+)
 C = 30.0
 VECTOR_SCALE = 1.0
 """Sentence vectors are unit length like the TF-IDF block; this weighs one against the other."""
