@@ -49,10 +49,15 @@ def test_codings_are_the_same_whatever_the_process_s_blas_threads() -> None:
     assert neighbours is not None
     texts = [e.text for e in load_examples(DEFAULT_DATA / "heldout.jsonl")[:40]]
     vectors = embed(texts)
+    # The hazard depends on the matrix's shape: OpenBLAS on two cores splits the shipped
+    # 7,320-row product so that it matches one thread bit for bit, but not the 4,082 rows of the
+    # models before December 4 (225 of 115 x 4,082 similarities differ); other BLAS builds and
+    # core counts split otherwise, so the limit stays and the hazard is shown on that shape.
+    shown = neighbours.matrix[:4082]
     with threadpool_limits(limits=2, user_api="blas"):
-        two = np.stack([neighbours.matrix @ v for v in vectors])
+        two = np.stack([shown @ v for v in vectors])
     with one_blas_thread():
-        one = np.stack([neighbours.matrix @ v for v in vectors])
+        one = np.stack([shown @ v for v in vectors])
     if (os.cpu_count() or 1) > 1:  # what the limit is for
         assert not np.array_equal(one, two)
     taxonomy = load_and_compile(model=DEFAULT_MODEL)
